@@ -1,0 +1,1 @@
+"""kgrec api package."""

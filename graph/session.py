@@ -1,0 +1,52 @@
+"""open_graph: the one way kgrec code gets a GraphStore.
+
+With ``KGREC_NEO4J_URI`` set it connects there. Otherwise it attaches to the
+embedded server of the data directory when one runs (``kgrec graph start``), and
+else starts one for the duration of the ``with`` block.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from graph.embedded import EmbeddedServer
+from graph.store import GraphStore
+from kgrec.settings import Settings
+
+
+@contextlib.contextmanager
+def open_graph(settings: Settings, *, create_schema: bool = True) -> Iterator[GraphStore]:
+    """Yield a connected :class:`GraphStore`; stop an embedded server it started itself.
+
+    Args:
+        settings: kgrec settings.
+        create_schema: apply constraints and indexes first (idempotent).
+    """
+    server: EmbeddedServer | None = None
+    if settings.neo4j_uri is not None:
+        password = settings.neo4j_password.get_secret_value() if settings.neo4j_password else ""
+        store = GraphStore.connect(
+            settings.neo4j_uri,
+            (settings.neo4j_user, password),
+            settings.neo4j_database,
+            settings,
+        )
+    else:
+        server = EmbeddedServer(settings)
+        status = server.start(detach=False)
+        assert status.uri is not None and status.database is not None
+        try:
+            store = GraphStore.connect(status.uri, server.auth, status.database, settings)
+        except BaseException:
+            if server.owns_process:
+                server.stop()
+            raise
+    try:
+        if create_schema:
+            store.create_schema()
+        yield store
+    finally:
+        store.close()
+        if server is not None and server.owns_process:
+            server.stop()

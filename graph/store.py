@@ -1,0 +1,509 @@
+"""GraphStore: kgrec's one adapter over the official neo4j driver.
+
+The same class talks to Neo4j 5 and to the embedded ArcadeDB Bolt server. Every
+statement comes from :mod:`graph._queries`; values travel as parameters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Final, LiteralString, TypeVar, cast
+
+import neo4j
+import networkx as nx
+import pandas as pd
+from neo4j import GraphDatabase, ManagedTransaction
+from neo4j import exceptions as neo4j_errors
+
+from graph import _queries as q
+from graph.guard import ensure_read_only
+from graph.records import (
+    BrandRow,
+    CategoryRow,
+    EntityLinkRow,
+    EntityRow,
+    InteractionRow,
+    ProductRow,
+    TripleRow,
+    UpsertCounts,
+    UserRow,
+)
+from kgrec.errors import GraphConnectionError, QueryError, invalid_choice
+from kgrec.settings import Settings
+from kgrec.typing import (
+    CONTENT_HASH,
+    DEFAULT_KIND_WEIGHTS,
+    NODE_LABELS,
+    REL_TYPES,
+    NodeLabel,
+)
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+_PRODUCT_CORE: Final = ("title", "description", "price", "currency", "in_stock", "image_url")
+_MAX_HOPS: Final = 3
+
+
+def _content_hash(props: Mapping[str, Any]) -> str:
+    """A stable hash of a node's properties: equal rows give equal hashes."""
+    blob = json.dumps(props, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.blake2b(blob.encode("utf-8"), digest_size=12).hexdigest()
+
+
+def _node_row(node_id: str, props: dict[str, Any]) -> dict[str, Any]:
+    clean = {k: v for k, v in props.items() if v is not None}
+    clean["id"] = node_id
+    digest = _content_hash(clean)
+    clean[CONTENT_HASH] = digest
+    return {"id": node_id, "props": clean, "hash": digest}
+
+
+def _batches(rows: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
+
+
+def _check_label(label: str) -> NodeLabel:
+    if label not in NODE_LABELS:
+        raise invalid_choice("label", label, NODE_LABELS)
+    return label
+
+
+class GraphStore:
+    """Schema, batched idempotent upserts, paged reads and guarded exploration.
+
+    Build it with :meth:`connect` (or :func:`graph.open_graph`, which also starts
+    the embedded server when no ``KGREC_NEO4J_URI`` is set). Close it when done, or
+    use it as a context manager.
+
+    Args:
+        driver: a connected neo4j driver.
+        database: the database every session uses.
+        settings: kgrec settings (batch and page sizes, timeouts).
+        uri: the server URI, for messages.
+    """
+
+    def __init__(self, driver: neo4j.Driver, database: str, settings: Settings, uri: str) -> None:
+        self._driver = driver
+        self.database = database
+        self.settings = settings
+        self.uri = uri
+
+    # Connection ----------------------------------------------------------------
+    @classmethod
+    def connect(
+        cls, uri: str, auth: tuple[str, str], database: str, settings: Settings
+    ) -> GraphStore:
+        """Connect and check the server answers, retrying with exponential backoff.
+
+        Raises:
+            GraphConnectionError: nothing answers at ``uri`` after the retries, or
+                the credentials are refused.
+        """
+        driver = GraphDatabase.driver(uri, auth=auth, connection_timeout=10.0)
+        delay = settings.connect_backoff_s
+        for attempt in range(settings.connect_retries + 1):
+            try:
+                with driver.session(database=database) as session:
+                    session.run(q.PING).consume()
+                return cls(driver, database, settings, uri)
+            except neo4j_errors.AuthError as e:
+                driver.close()
+                raise GraphConnectionError(
+                    f"the graph server at {uri} refused the credentials for user {auth[0]!r}: "
+                    f"{e.message}; check KGREC_NEO4J_USER / KGREC_NEO4J_PASSWORD"
+                ) from e
+            except (neo4j_errors.ServiceUnavailable, neo4j_errors.SessionExpired, OSError) as e:
+                if attempt == settings.connect_retries:
+                    driver.close()
+                    raise GraphConnectionError(
+                        f"no graph server answers at {uri} after {attempt + 1} attempts ({e}); "
+                        "start one with `kgrec graph start`, or check KGREC_NEO4J_URI"
+                    ) from e
+                log.info("graph server at %s not answering yet (%s); retrying", uri, e)
+                time.sleep(delay)
+                delay *= 2
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def close(self) -> None:
+        """Close the driver and its connections."""
+        self._driver.close()
+
+    def __enter__(self) -> GraphStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _write(self, work: Callable[[ManagedTransaction], T]) -> T:
+        try:
+            with self._driver.session(database=self.database) as session:
+                return session.execute_write(work)
+        except neo4j_errors.ServiceUnavailable as e:
+            raise GraphConnectionError(f"lost the graph server at {self.uri}: {e}") from e
+        except neo4j_errors.Neo4jError as e:
+            raise QueryError(f"the graph server rejected a write: {e.message}") from e
+
+    def _read(self, query: LiteralString, **params: Any) -> list[dict[str, Any]]:
+        def work(tx: ManagedTransaction) -> list[dict[str, Any]]:
+            return [r.data() for r in tx.run(query, params)]
+
+        try:
+            with self._driver.session(database=self.database) as session:
+                return session.execute_read(work)
+        except neo4j_errors.ServiceUnavailable as e:
+            raise GraphConnectionError(f"lost the graph server at {self.uri}: {e}") from e
+        except neo4j_errors.Neo4jError as e:
+            raise QueryError(f"the graph server rejected a read: {e.message}") from e
+
+    def ping(self) -> bool:
+        """True when the server answers a trivial query."""
+        try:
+            return bool(self._read(q.PING)[0]["ok"] == 1)
+        except GraphConnectionError:
+            return False
+
+    # Schema --------------------------------------------------------------------
+    def create_schema(self) -> None:
+        """Create uniqueness constraints on every label's ``id`` and the indexes (idempotent)."""
+        for statement in q.SCHEMA:
+            try:
+                with self._driver.session(database=self.database) as session:
+                    session.run(statement).consume()
+            except neo4j_errors.Neo4jError as e:
+                raise QueryError(
+                    f"could not apply schema statement {statement!r}: {e.message}"
+                ) from e
+
+    def constraints(self) -> pd.DataFrame:
+        """The server's constraints as a DataFrame (name, labelsOrTypes, properties, ...)."""
+        with self._driver.session(database=self.database) as session:
+            return pd.DataFrame([r.data() for r in session.run(q.SHOW_CONSTRAINTS)])
+
+    # Writes --------------------------------------------------------------------
+    def _upsert_nodes(
+        self,
+        statement: LiteralString,
+        rows: Sequence[dict[str, Any]],
+        extra: Callable[[ManagedTransaction, Sequence[dict[str, Any]]], None] | None = None,
+    ) -> UpsertCounts:
+        """Upsert prepared node rows in batches; each batch is one transaction."""
+        counts = UpsertCounts()
+        for batch in _batches(rows, self.settings.write_batch_size):
+
+            def work(
+                tx: ManagedTransaction, batch: Sequence[dict[str, Any]] = batch
+            ) -> UpsertCounts:
+                rec = tx.run(statement, rows=[r["node"] for r in batch]).single(strict=True)
+                if extra is not None:
+                    extra(tx, batch)
+                created, updated = int(rec["created"]), int(rec["updated"])
+                return UpsertCounts(created, updated, len(batch) - created - updated)
+
+            counts += self._write(work)
+        return counts
+
+    def upsert_products(self, rows: Sequence[ProductRow]) -> UpsertCounts:
+        """Create or update products, their brand and category links.
+
+        Brands and categories a row names are created when missing (name = the
+        row's ``brand_name`` or the id). A product's brand and category set are
+        replaced by the row's when given.
+        """
+        prepared = []
+        for row in rows:
+            props: dict[str, Any] = {k: row.get(k) for k in _PRODUCT_CORE}
+            props.update(row.get("attrs") or {})
+            prepared.append({"node": _node_row(row["id"], props), "row": row})
+
+        def links(tx: ManagedTransaction, batch: Sequence[dict[str, Any]]) -> None:
+            brands = {}
+            categories: set[str] = set()
+            brand_links, category_links = [], []
+            for item in batch:
+                row: ProductRow = item["row"]
+                brand = row.get("brand_id")
+                if brand:
+                    brands[brand] = row.get("brand_name") or brand
+                    brand_links.append({"product_id": row["id"], "brand_id": brand})
+                cats = row.get("category_ids")
+                if cats is not None:
+                    categories.update(cats)
+                    category_links.append({"product_id": row["id"], "category_ids": list(cats)})
+            if brands:
+                tx.run(q.ENSURE_BRANDS, rows=[{"id": b, "name": n} for b, n in brands.items()])
+                tx.run(q.SET_PRODUCT_BRAND, rows=brand_links).consume()
+            if categories:
+                tx.run(
+                    q.ENSURE_CATEGORIES,
+                    rows=[{"id": c, "name": c, "path": None} for c in sorted(categories)],
+                ).consume()
+            if category_links:
+                tx.run(q.SET_PRODUCT_CATEGORIES, rows=category_links).consume()
+
+        return self._upsert_nodes(q.UPSERT_PRODUCTS, prepared, links)
+
+    def upsert_brands(self, rows: Sequence[BrandRow]) -> UpsertCounts:
+        """Create or update brands."""
+        prepared = [{"node": _node_row(r["id"], {"name": r["name"]})} for r in rows]
+        return self._upsert_nodes(q.UPSERT_BRANDS, prepared)
+
+    def upsert_categories(self, rows: Sequence[CategoryRow]) -> UpsertCounts:
+        """Create or update categories and their ``SUBCATEGORY_OF`` parent links.
+
+        Parents are written before children's links, so rows may come in any order
+        as long as every parent is among the rows or already in the graph.
+        """
+        prepared = [
+            {
+                "node": _node_row(r["id"], {"name": r["name"], "path": r.get("path")}),
+                "row": r,
+            }
+            for r in rows
+        ]
+        counts = self._upsert_nodes(q.UPSERT_CATEGORIES, prepared)
+        parents = [{"id": r["id"], "parent_id": r["parent_id"]} for r in rows if r.get("parent_id")]
+        self._write_links(q.SET_CATEGORY_PARENT, parents)
+        return counts
+
+    def upsert_users(self, rows: Sequence[UserRow]) -> UpsertCounts:
+        """Create or update users (``attrs`` become properties)."""
+        prepared = [{"node": _node_row(r["id"], dict(r.get("attrs") or {}))} for r in rows]
+        return self._upsert_nodes(q.UPSERT_USERS, prepared)
+
+    def upsert_entities(self, rows: Sequence[EntityRow]) -> UpsertCounts:
+        """Create or update knowledge-graph entities (id, kind, name)."""
+        prepared = [
+            {"node": _node_row(r["id"], {"kind": r["kind"], "name": r.get("name")})} for r in rows
+        ]
+        return self._upsert_nodes(q.UPSERT_ENTITIES, prepared)
+
+    def upsert_interactions(self, rows: Sequence[InteractionRow]) -> UpsertCounts:
+        """Write interactions; (user, product, kind, ts) identifies one, so re-sending is a no-op.
+
+        Users and products must exist (the loaders check this and reject the row).
+        ``weight`` defaults to the kind's weight in :data:`kgrec.typing.DEFAULT_KIND_WEIGHTS`.
+        """
+        counts = UpsertCounts()
+        for batch in _batches(rows, self.settings.write_batch_size):
+            params = [
+                {
+                    "user_id": r["user_id"],
+                    "product_id": r["product_id"],
+                    "kind": r["kind"],
+                    "ts": int(r["ts"]),
+                    "value": r.get("value"),
+                    "weight": r.get("weight") or DEFAULT_KIND_WEIGHTS.get(r["kind"], 1.0),
+                }
+                for r in batch
+            ]
+
+            def work(tx: ManagedTransaction, params: list[dict[str, Any]] = params) -> UpsertCounts:
+                rec = tx.run(q.UPSERT_INTERACTIONS, rows=params).single(strict=True)
+                created = int(rec["created"])
+                return UpsertCounts(created=created, unchanged=len(params) - created)
+
+            counts += self._write(work)
+        return counts
+
+    def link_entities(self, rows: Sequence[EntityLinkRow]) -> int:
+        """MERGE ``(:Product)-[:HAS_ENTITY {relation}]->(:Entity)``; returns rows written."""
+        return self._write_links(q.LINK_PRODUCT_ENTITIES, [dict(r) for r in rows])
+
+    def relate_entities(self, rows: Sequence[TripleRow]) -> int:
+        """MERGE ``(:Entity)-[:RELATED {relation}]->(:Entity)``; returns rows written."""
+        return self._write_links(q.RELATE_ENTITIES, [dict(r) for r in rows])
+
+    def _write_links(self, statement: LiteralString, rows: list[dict[str, Any]]) -> int:
+        written = 0
+        for batch in _batches(rows, self.settings.write_batch_size):
+
+            def work(tx: ManagedTransaction, batch: Sequence[dict[str, Any]] = batch) -> int:
+                return int(tx.run(statement, rows=list(batch)).single(strict=True)["n"])
+
+            written += self._write(work)
+        return written
+
+    def delete_all(self) -> None:
+        """Delete every node and relationship of the database (tests, `kgrec graph reset`)."""
+        self._write(lambda tx: tx.run(q.DELETE_ALL).consume())
+
+    # Reads ---------------------------------------------------------------------
+    def count_nodes(self) -> dict[str, int]:
+        """Node count per label (every kgrec label present, zeros included)."""
+        counts: dict[str, int] = dict.fromkeys(NODE_LABELS, 0)
+        for r in self._read(q.COUNT_NODES):
+            counts[r["label"]] = int(r["n"])
+        return counts
+
+    def count_relationships(self) -> dict[str, int]:
+        """Relationship count per type (every kgrec type present, zeros included)."""
+        counts: dict[str, int] = dict.fromkeys(REL_TYPES, 0)
+        for r in self._read(q.COUNT_RELS):
+            counts[r["type"]] = int(r["n"])
+        return counts
+
+    def existing_ids(self, label: str, ids: Iterable[str]) -> set[str]:
+        """Which of ``ids`` exist as nodes of ``label``."""
+        statement = q.EXISTING_IDS[_check_label(label)]
+        wanted = list(dict.fromkeys(ids))
+        found: set[str] = set()
+        for batch in _batches(wanted, self.settings.read_page_size):
+            found.update(r["id"] for r in self._read(statement, ids=list(batch)))
+        return found
+
+    def nodes_by_id(self, label: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Properties of the nodes of ``label`` among ``ids`` (missing ids are absent)."""
+        statement = q.NODES_BY_ID[_check_label(label)]
+        out: dict[str, dict[str, Any]] = {}
+        for batch in _batches(list(ids), self.settings.read_page_size):
+            out.update((r["id"], r["props"]) for r in self._read(statement, ids=list(batch)))
+        return out
+
+    def iter_nodes(self, label: str) -> Iterator[pd.DataFrame]:
+        """All nodes of ``label`` in pages ordered by id: columns ``id``, ``props``."""
+        statement = q.NODES_PAGE[_check_label(label)]
+        after = ""
+        while True:
+            page = self._read(statement, after=after, limit=self.settings.read_page_size)
+            if not page:
+                return
+            yield pd.DataFrame(page, columns=["id", "props"])
+            after = page[-1]["id"]
+
+    def iter_edges(self, rel_type: str) -> Iterator[pd.DataFrame]:
+        """All relationships of one type in pages: columns ``src``, ``dst`` (+ attributes).
+
+        Pages are taken over source nodes ordered by id (keyset pagination), so
+        each page holds every edge of its source nodes. INTERACTED pages add
+        ``kind``, ``ts``, ``weight``, ``value``; HAS_ENTITY and RELATED add ``relation``.
+        """
+        if rel_type not in REL_TYPES:
+            raise invalid_choice("rel_type", rel_type, REL_TYPES)
+        statement = q.EDGES_PAGE[rel_type]
+        after = ""
+        while True:
+            rows = self._read(statement, after=after, limit=self.settings.read_page_size)
+            if not rows:
+                return
+            after = max(r["src"] for r in rows)
+            frame = pd.DataFrame(rows)
+            frame = frame[frame["dst"].notna()].reset_index(drop=True)
+            if len(frame):
+                yield frame
+
+    def neighbourhood(self, label: str, ids: Sequence[str], hops: int = 1) -> pd.DataFrame:
+        """Relationships within ``hops`` of the given nodes, both directions.
+
+        Returns:
+            DataFrame with one row per relationship seen: ``src_label``, ``src``,
+            ``type``, ``outgoing`` (direction seen from src), ``dst_label``, ``dst``,
+            ``props``, ``hop`` (1-based).
+        """
+        if not 1 <= hops <= _MAX_HOPS:
+            raise invalid_choice("hops", hops, [str(h) for h in range(1, _MAX_HOPS + 1)])
+        frontier: dict[str, set[str]] = {_check_label(label): set(ids)}
+        seen = {(label, i) for i in ids}
+        frames = []
+        for hop in range(1, hops + 1):
+            next_frontier: dict[str, set[str]] = {}
+            for src_label, src_ids in frontier.items():
+                rows = self._read(q.NEIGHBOURS[cast(NodeLabel, src_label)], ids=sorted(src_ids))
+                for r in rows:
+                    r["src_label"] = src_label
+                    r["dst_label"] = r.pop("dst_labels")[0]
+                    r["hop"] = hop
+                    key = (r["dst_label"], r["dst"])
+                    if key not in seen:
+                        seen.add(key)
+                        next_frontier.setdefault(r["dst_label"], set()).add(r["dst"])
+                frames.append(pd.DataFrame(rows))
+            frontier = next_frontier
+            if not frontier:
+                break
+        columns = ["src_label", "src", "type", "outgoing", "dst_label", "dst", "props", "hop"]
+        frames = [f for f in frames if len(f)]
+        if not frames:
+            return pd.DataFrame(columns=columns)
+        return pd.concat(frames, ignore_index=True)[columns]
+
+    def explain_path(self, user_id: str, product_id: str) -> list[dict[str, Any]] | None:
+        """The shortest path (at most 4 hops) from a user to a product, or None.
+
+        Returns:
+            Alternating node and relationship dicts: nodes have ``label``, ``id``,
+            ``name``; relationships have ``type`` and ``kind`` / ``relation``.
+        """
+        rows = self._read(q.EXPLAIN_PATH, user_id=user_id, product_id=product_id)
+        if not rows:
+            return None
+        nodes, rels = rows[0]["nodes"], rows[0]["rels"]
+        path: list[dict[str, Any]] = []
+        for i, node in enumerate(nodes):
+            path.append(node)
+            if i < len(rels):
+                path.append({k: v for k, v in rels[i].items() if v is not None})
+        return path
+
+    # Exploration ------------------------------------------------------------------
+    def cypher(self, query: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        """Run a read-only exploration query; the result as a DataFrame.
+
+        The query is checked by :func:`graph.guard.ensure_read_only` and then run
+        in a read transaction. Nodes and relationships in the result become dicts
+        of their properties.
+
+        Raises:
+            WriteQueryRejectedError: the query contains a write clause; nothing was sent.
+            QueryError: the server rejected the query.
+        """
+        ensure_read_only(query)
+        timeout = self.settings.query_timeout_s
+
+        def work(tx: ManagedTransaction) -> tuple[list[str], list[dict[str, Any]]]:
+            # user text, guarded above; values stay parameters
+            result = tx.run(query, dict(params or {}))
+            keys = list(result.keys())
+            return keys, [r.data() for r in result]
+
+        work_with_timeout = neo4j.unit_of_work(timeout=timeout)(work)
+        try:
+            with self._driver.session(
+                database=self.database, default_access_mode=neo4j.READ_ACCESS
+            ) as session:
+                keys, rows = session.execute_read(work_with_timeout)
+        except neo4j_errors.ServiceUnavailable as e:
+            raise GraphConnectionError(f"lost the graph server at {self.uri}: {e}") from e
+        except neo4j_errors.Neo4jError as e:
+            raise QueryError(f"the graph server rejected the query: {e.message}") from e
+        return pd.DataFrame(rows, columns=keys)
+
+    def to_networkx(self, label: str, ids: Sequence[str], hops: int = 1) -> nx.MultiDiGraph[str]:
+        """The subgraph within ``hops`` of the given nodes as a networkx MultiDiGraph.
+
+        Nodes are keyed ``"Label:id"`` with attributes ``label``, ``id`` and the
+        node's properties; edges carry ``type`` and the relationship's properties.
+        """
+        edges = self.neighbourhood(label, ids, hops)
+        graph: nx.MultiDiGraph[str] = nx.MultiDiGraph()
+        members: dict[str, set[str]] = {label: set(ids)}
+        for row in edges.itertuples(index=False):
+            members.setdefault(str(row.src_label), set()).add(str(row.src))
+            members.setdefault(str(row.dst_label), set()).add(str(row.dst))
+        for node_label, node_ids in members.items():
+            for node_id, props in self.nodes_by_id(node_label, sorted(node_ids)).items():
+                graph.add_node(f"{node_label}:{node_id}", **{**props, "label": node_label})
+        for edge in edges.to_dict("records"):
+            src = f"{edge['src_label']}:{edge['src']}"
+            dst = f"{edge['dst_label']}:{edge['dst']}"
+            if not edge["outgoing"]:
+                src, dst = dst, src
+            attrs: dict[str, Any] = edge["props"] or {}
+            key = f"{edge['type']}:{json.dumps(attrs, sort_keys=True, default=str)}"
+            if not graph.has_edge(src, dst, key=key):
+                graph.add_edge(src, dst, key=key, type=edge["type"], **attrs)
+        return graph

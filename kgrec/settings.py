@@ -1,0 +1,89 @@
+"""The one settings object of kgrec.
+
+Built once at an entry point (CLI command, API lifespan, test fixture) and passed
+down; nothing reads the environment anywhere else. Every field is set by an
+environment variable ``KGREC_<FIELD>`` (or a ``.env`` file); unknown ``KGREC_*``
+keys are rejected so a typo never goes unnoticed. Units are in the names.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from kgrec.errors import ConfigError
+
+ENV_PREFIX = "KGREC_"
+DeviceName = Literal["auto", "cpu", "cuda"]
+
+
+class Settings(BaseSettings):
+    """All of kgrec's configuration. See the README's settings table."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        extra="forbid",
+        frozen=True,
+        validate_default=True,
+    )
+
+    # Where everything kgrec writes lives --------------------------------------
+    data_dir: Path = Field(Path(".kgrec"), description="Root of all data kgrec writes.")
+
+    # Graph server -------------------------------------------------------------
+    neo4j_uri: str | None = Field(
+        None, description="Bolt URI of a Neo4j 5 server; unset = embedded ArcadeDB server."
+    )
+    neo4j_user: str = "neo4j"
+    neo4j_password: SecretStr | None = None
+    neo4j_database: str = Field("neo4j", description="Database name on a real Neo4j.")
+    connect_retries: int = Field(5, ge=0, description="Extra connection attempts.")
+    connect_backoff_s: float = Field(0.5, gt=0, description="First retry delay, doubled each try.")
+    query_timeout_s: float = Field(120.0, gt=0, description="Per-transaction timeout.")
+    write_batch_size: int = Field(1000, ge=1, le=100_000, description="Rows per UNWIND batch.")
+    read_page_size: int = Field(5000, ge=1, le=1_000_000, description="Rows per read page.")
+
+    # Embedded server ------------------------------------------------------------
+    embedded_database: str = Field("kgrec", pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
+    embedded_heap_mb: int = Field(1024, ge=256, description="JVM heap of the embedded server.")
+    embedded_bolt_port: int = Field(0, ge=0, le=65535, description="0 = pick a free port.")
+    embedded_http_port: int = Field(0, ge=0, le=65535, description="0 = pick a free port.")
+    embedded_start_timeout_s: float = Field(90.0, gt=0)
+
+    # Compute --------------------------------------------------------------------
+    device: DeviceName = Field("auto", description="torch device for GNN and ranking.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _reject_unknown_env(cls, data: Any) -> Any:
+        """Reject ``KGREC_*`` environment variables that name no setting."""
+        known = {f"{ENV_PREFIX}{name}".upper() for name in cls.model_fields}
+        known |= {f"{ENV_PREFIX}TEST_NEO4J_URI"}  # read by the test suite only
+        unknown = sorted(k for k in os.environ if k.startswith(ENV_PREFIX) and k not in known)
+        if unknown:
+            raise ConfigError(
+                f"unknown setting(s) {', '.join(unknown)}; valid: {', '.join(sorted(known))}"
+            )
+        return data
+
+    @property
+    def embedded(self) -> bool:
+        """True when kgrec runs its own ArcadeDB server (no ``neo4j_uri`` set)."""
+        return self.neo4j_uri is None
+
+    def resolve_device(self) -> str:
+        """The torch device name: ``cuda`` when asked for or available under ``auto``."""
+        import torch
+
+        if self.device == "cuda" and not torch.cuda.is_available():
+            raise ConfigError(
+                "KGREC_DEVICE=cuda but torch sees no CUDA device; use 'auto' or 'cpu'"
+            )
+        if self.device == "auto":
+            return "cuda" if torch.cuda.is_available() else "cpu"
+        return self.device

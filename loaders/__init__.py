@@ -1,0 +1,1 @@
+"""kgrec loaders package."""

@@ -1,0 +1,1 @@
+"""kgrec text_encoders package."""
