@@ -63,8 +63,12 @@ class Settings(BaseSettings):
     def _reject_unknown_env(cls, data: Any) -> Any:
         """Reject ``KGREC_*`` environment variables that name no setting."""
         known = {f"{ENV_PREFIX}{name}".upper() for name in cls.model_fields}
-        known |= {f"{ENV_PREFIX}TEST_NEO4J_URI"}  # read by the test suite only
-        unknown = sorted(k for k in os.environ if k.startswith(ENV_PREFIX) and k not in known)
+        test_prefix = f"{ENV_PREFIX}TEST_"  # read by the test suite only
+        unknown = sorted(
+            k
+            for k in os.environ
+            if k.startswith(ENV_PREFIX) and k not in known and not k.startswith(test_prefix)
+        )
         if unknown:
             raise ConfigError(
                 f"unknown setting(s) {', '.join(unknown)}; valid: {', '.join(sorted(known))}"
