@@ -26,7 +26,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import numpy as np
 import pandas as pd
@@ -137,7 +137,7 @@ class ArtifactSet:
             raise ArtifactError(
                 f"{path} is not an artifact version (no {MANIFEST}); run `kgrec embed`"
             )
-        mode = "r" if mmap else None
+        mode: Literal["r"] | None = "r" if mmap else None
         try:
             manifest = ArtifactManifest(**json.loads((path / MANIFEST).read_text()))
             artifacts = cls(
