@@ -18,14 +18,12 @@ __all__ = ["app", "main"]
 
 
 def main() -> None:
-    """Console entry point: run the app, turning kgrec errors into one clear line."""
+    """Console entry point: run the app, turning kgrec errors into one clear line.
+
+    Usage errors, ``--help`` and exit codes are handled by click (standalone mode).
+    """
     try:
-        app(standalone_mode=False)
+        app()
     except KgrecError as e:
         typer.secho(f"error: {e}", fg=typer.colors.RED, err=True)
         sys.exit(EXIT_WRITE_REJECTED if isinstance(e, WriteQueryRejectedError) else EXIT_ERROR)
-    except typer.Exit as e:
-        sys.exit(e.exit_code)
-    except (typer.Abort, KeyboardInterrupt):
-        typer.secho("aborted", err=True)
-        sys.exit(130)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pydantic
 import typer
 
+from kgrec.errors import ConfigError
 from kgrec.settings import Settings
 
 app = typer.Typer(
@@ -20,7 +22,10 @@ app.add_typer(graph_app, name="graph")
 @app.callback()
 def _root(ctx: typer.Context) -> None:
     """Build the one Settings object of this invocation from KGREC_* variables."""
-    ctx.obj = Settings()
+    try:
+        ctx.obj = Settings()
+    except pydantic.ValidationError as e:
+        raise ConfigError(f"invalid KGREC_* setting: {e}") from e
 
 
 def settings_of(ctx: typer.Context) -> Settings:

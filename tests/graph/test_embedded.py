@@ -1,0 +1,126 @@
+"""The embedded ArcadeDB server: lifecycle, persistence, stale-state recovery, clear errors."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import stat
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from graph import EmbeddedServer, GraphStore, open_graph
+from kgrec.errors import EmbeddedServerError
+from tests.conftest import make_settings
+
+pytestmark = pytest.mark.neo4j
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[EmbeddedServer]:
+    srv = EmbeddedServer(make_settings(tmp_path / "data"))
+    yield srv
+    srv.stop()
+
+
+def _connect(srv: EmbeddedServer) -> GraphStore:
+    st = srv.status()
+    assert st.uri is not None and st.database is not None
+    return GraphStore.connect(st.uri, srv.auth, st.database, srv.settings)
+
+
+def test_files_stay_in_the_data_directory(server: EmbeddedServer, tmp_path: Path) -> None:
+    cwd = Path.cwd()
+    status = server.start(detach=True)
+    assert status.running and status.pid != os.getpid()
+    data = tmp_path / "data"
+    assert (data / "graph" / "databases" / "kgrec").is_dir()
+    assert (data / "server" / "state.json").is_file()
+    assert stat.S_IMODE((data / "server" / "password").stat().st_mode) == 0o600
+    assert (data / "logs").is_dir()
+    assert not (cwd / "log").exists() or (cwd / "log").stat().st_mtime < time.time() - 600
+
+
+def test_only_loopback_is_bound(server: EmbeddedServer) -> None:
+    status = server.start(detach=True)
+    assert status.bolt_port is not None
+    # Reachable on loopback ...
+    with socket.create_connection(("127.0.0.1", status.bolt_port), timeout=2):
+        pass
+    # ... and not on the machine's other addresses.
+    infos = socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)
+    for addr in {str(info[4][0]) for info in infos}:
+        if addr.startswith("127."):
+            continue
+        with pytest.raises(OSError), socket.create_connection((addr, status.bolt_port), timeout=1):
+            pass
+
+
+def test_data_survives_a_restart(server: EmbeddedServer) -> None:
+    server.start(detach=True)
+    with _connect(server) as store:
+        store.create_schema()
+        store.upsert_products([{"id": "p1", "title": "persisted"}])
+    assert server.stop()
+    assert not server.status().running
+    server.start(detach=True)
+    with _connect(server) as store:
+        assert store.nodes_by_id("Product", ["p1"])["p1"]["title"] == "persisted"
+
+
+def test_stale_state_of_a_killed_server_is_recovered(server: EmbeddedServer) -> None:
+    first = server.start(detach=True)
+    with _connect(server) as store:
+        store.upsert_products([{"id": "p1", "title": "before the crash"}])
+    assert first.pid is not None
+    os.kill(first.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while server.paths.lock.exists() and time.monotonic() < deadline:
+        status = server.status()
+        if not status.running:
+            break
+        time.sleep(0.1)
+    assert status.recovered_stale and not status.running
+    second = server.start(detach=True)
+    assert second.running and second.pid != first.pid
+    with _connect(server) as store:
+        assert store.nodes_by_id("Product", ["p1"])["p1"]["title"] == "before the crash"
+
+
+def test_attaches_to_a_running_server(server: EmbeddedServer) -> None:
+    started = server.start(detach=True)
+    with open_graph(server.settings) as store:
+        assert store.uri == started.uri
+    assert server.status().running  # open_graph did not stop a server it did not start
+
+
+def test_open_graph_stops_the_server_it_started(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "data")
+    with open_graph(settings) as store:
+        assert store.ping()
+    assert not EmbeddedServer(settings).status().running
+
+
+def test_busy_port_is_a_clear_error(tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        srv = EmbeddedServer(make_settings(tmp_path / "data", embedded_bolt_port=port))
+        with pytest.raises(EmbeddedServerError, match=f"port {port}.*KGREC_EMBEDDED_BOLT_PORT"):
+            srv.start(detach=True)
+
+
+def test_connection_error_names_the_uri(tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    settings = make_settings(tmp_path, connect_retries=0)
+    from kgrec.errors import GraphConnectionError
+
+    uri = f"bolt://127.0.0.1:{port}"
+    with pytest.raises(GraphConnectionError, match=uri):
+        GraphStore.connect(uri, ("neo4j", "x"), "neo4j", settings)

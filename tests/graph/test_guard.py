@@ -1,0 +1,55 @@
+"""The exploration guard: writes are rejected before they reach the server."""
+
+from __future__ import annotations
+
+import pytest
+
+from graph import GraphStore, ensure_read_only
+from kgrec.errors import WriteQueryRejectedError
+
+WRITES = [
+    "CREATE (n:Product {id: 'x'})",
+    "MATCH (n) DETACH DELETE n",
+    "MATCH (p:Product) SET p.price = 0",
+    "MERGE (b:Brand {id: 'x'})",
+    "MATCH (p:Product) REMOVE p.title",
+    "DROP CONSTRAINT product_id",
+    "LOAD CSV FROM 'file:///x.csv' AS row RETURN row",
+    "CALL apoc.create.node(['X'], {})",
+    "CALL db.createLabel('X')",
+    "MATCH (n) CALL { WITH n DELETE n } IN TRANSACTIONS",
+    "UNWIND [1] AS i FOREACH (x IN [1] | CREATE (:X))",
+    "match (n) detach delete n",
+    "MATCH (n) WHERE n.id = 'a' /* harmless? */ SET n.x = 1",
+]
+READS = [
+    "MATCH (p:Product) RETURN p.id AS id",
+    "MATCH (p:Product) WHERE p.title CONTAINS 'CREATE' RETURN p",
+    "MATCH (p:Product) RETURN p.set AS s, p.created_at AS c",  # property names
+    "MATCH (n:`DELETE`) RETURN n",  # quoted label
+    "// CREATE in a comment\nMATCH (n) RETURN count(n)",
+    "CALL db.labels()",
+    "MATCH (p:Product) WHERE p.id = $create RETURN p",
+]
+
+
+@pytest.mark.parametrize("query", WRITES)
+def test_write_clauses_are_rejected(query: str) -> None:
+    with pytest.raises(WriteQueryRejectedError):
+        ensure_read_only(query)
+
+
+@pytest.mark.parametrize("query", READS)
+def test_reads_pass(query: str) -> None:
+    ensure_read_only(query)
+
+
+@pytest.mark.neo4j
+def test_a_write_attempt_changes_nothing(any_store: GraphStore) -> None:
+    any_store.upsert_products([{"id": "p1", "title": "keep me"}])
+    before = any_store.count_nodes()
+    for query in ("CREATE (:Product {id: 'evil'})", "MATCH (n) DETACH DELETE n"):
+        with pytest.raises(WriteQueryRejectedError, match="read-only"):
+            any_store.cypher(query)
+    assert any_store.count_nodes() == before
+    assert any_store.nodes_by_id("Product", ["p1"])["p1"]["title"] == "keep me"

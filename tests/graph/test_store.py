@@ -1,0 +1,174 @@
+"""GraphStore against a real Bolt server: schema, idempotent upserts, links, reads."""
+
+from __future__ import annotations
+
+import pytest
+
+from graph import GraphStore, ProductRow
+from kgrec.errors import ConfigError
+
+pytestmark = pytest.mark.neo4j
+
+CATEGORIES = [
+    {"id": "apparel", "name": "Apparel"},
+    {"id": "shoes", "name": "Shoes", "parent_id": "apparel"},
+    {"id": "trail", "name": "Trail", "parent_id": "shoes"},
+]
+PRODUCTS: list[ProductRow] = [
+    {
+        "id": "p1",
+        "title": "Trail shoe",
+        "price": 99.5,
+        "brand_id": "acme",
+        "brand_name": "Acme",
+        "category_ids": ["trail"],
+        "attrs": {"color": "red"},
+    },
+    {"id": "p2", "title": "Road shoe", "brand_id": "zoom", "category_ids": ["shoes"]},
+]
+
+
+def _load(store: GraphStore) -> None:
+    store.upsert_categories(CATEGORIES)  # type: ignore[arg-type]
+    store.upsert_products(PRODUCTS)
+    store.upsert_users([{"id": "u1", "attrs": {"country": "DE"}}, {"id": "u2"}])
+    store.upsert_interactions(
+        [
+            {"user_id": "u1", "product_id": "p1", "kind": "view", "ts": 10},
+            {"user_id": "u1", "product_id": "p1", "kind": "purchase", "ts": 20, "value": 1.0},
+            {"user_id": "u2", "product_id": "p2", "kind": "click", "ts": 30},
+        ]
+    )
+
+
+def test_schema_is_idempotent(any_store: GraphStore) -> None:
+    any_store.create_schema()
+    first = set(any_store.constraints()["name"])
+    any_store.create_schema()
+    assert set(any_store.constraints()["name"]) == first
+    assert {"product_id", "brand_id", "category_id", "user_id", "entity_id"} <= first
+
+
+def test_upserts_are_idempotent(any_store: GraphStore) -> None:
+    _load(any_store)
+    nodes, rels = any_store.count_nodes(), any_store.count_relationships()
+    assert nodes == {"Product": 2, "Brand": 2, "Category": 3, "User": 2, "Entity": 0}
+    assert rels["INTERACTED"] == 3 and rels["SUBCATEGORY_OF"] == 2
+    _load(any_store)
+    assert any_store.count_nodes() == nodes
+    assert any_store.count_relationships() == rels
+
+
+def test_upsert_counts_created_updated_unchanged(any_store: GraphStore) -> None:
+    first = any_store.upsert_products(PRODUCTS)
+    assert (first.created, first.updated, first.unchanged) == (2, 0, 0)
+    changed: list[ProductRow] = [PRODUCTS[0], {**PRODUCTS[1], "title": "Road shoe v2"}]
+    second = any_store.upsert_products(changed)
+    assert (second.created, second.updated, second.unchanged) == (0, 1, 1)
+    assert any_store.nodes_by_id("Product", ["p2"])["p2"]["title"] == "Road shoe v2"
+
+
+def test_relationships_attach_to_the_right_nodes(any_store: GraphStore) -> None:
+    _load(any_store)
+    brands = any_store.cypher(
+        "MATCH (p:Product)-[:HAS_BRAND]->(b:Brand) RETURN p.id AS p, b.id AS b, b.name AS n "
+        "ORDER BY p"
+    )
+    assert brands.to_dict("records") == [
+        {"p": "p1", "b": "acme", "n": "Acme"},
+        {"p": "p2", "b": "zoom", "n": "zoom"},
+    ]
+    tree = any_store.cypher(
+        "MATCH (c:Category)-[:SUBCATEGORY_OF]->(p:Category) RETURN c.id AS c, p.id AS p ORDER BY c"
+    )
+    assert tree.to_dict("records") == [{"c": "shoes", "p": "apparel"}, {"c": "trail", "p": "shoes"}]
+    events = any_store.cypher(
+        "MATCH (u:User)-[i:INTERACTED]->(p:Product) "
+        "RETURN u.id AS u, p.id AS p, i.kind AS kind, i.weight AS w ORDER BY i.ts"
+    )
+    assert events.to_dict("records") == [
+        {"u": "u1", "p": "p1", "kind": "view", "w": 1.0},
+        {"u": "u1", "p": "p1", "kind": "purchase", "w": 5.0},
+        {"u": "u2", "p": "p2", "kind": "click", "w": 2.0},
+    ]
+
+
+def test_changed_brand_and_categories_replace_old_links(any_store: GraphStore) -> None:
+    _load(any_store)
+    moved: ProductRow = {**PRODUCTS[0], "brand_id": "zoom", "category_ids": ["apparel", "shoes"]}
+    any_store.upsert_products([moved])
+    rows = any_store.cypher(
+        "MATCH (p:Product {id: 'p1'})-[r]->(x) RETURN type(r) AS t, x.id AS x ORDER BY t, x"
+    )
+    assert rows.to_dict("records") == [
+        {"t": "HAS_BRAND", "x": "zoom"},
+        {"t": "IN_CATEGORY", "x": "apparel"},
+        {"t": "IN_CATEGORY", "x": "shoes"},
+    ]
+
+
+def test_knowledge_graph_relations_are_kept(any_store: GraphStore) -> None:
+    _load(any_store)
+    any_store.upsert_entities(
+        [{"id": "e:leather", "kind": "material", "name": "Leather"}, {"id": "e:cow", "kind": "x"}]
+    )
+    assert (
+        any_store.link_entities(
+            [{"product_id": "p1", "entity_id": "e:leather", "relation": "made_of"}]
+        )
+        == 1
+    )
+    assert (
+        any_store.relate_entities([{"head": "e:leather", "relation": "from", "tail": "e:cow"}]) == 1
+    )
+    pages = list(any_store.iter_edges("HAS_ENTITY"))
+    assert pages[0].to_dict("records") == [{"src": "p1", "dst": "e:leather", "relation": "made_of"}]
+
+
+def test_paged_reads_cover_every_edge(any_store: GraphStore) -> None:
+    rows: list[ProductRow] = [{"id": f"p{i:03d}", "title": f"item {i}"} for i in range(25)]
+    any_store.upsert_products(rows)
+    any_store.upsert_users([{"id": f"u{i:02d}"} for i in range(12)])
+    events = [
+        {"user_id": f"u{i % 12:02d}", "product_id": f"p{i:03d}", "kind": "view", "ts": i}
+        for i in range(25)
+    ]
+    any_store.upsert_interactions(events)  # type: ignore[arg-type]
+    small = any_store.settings.model_copy(update={"read_page_size": 5})
+    paged = GraphStore(any_store._driver, any_store.database, small, any_store.uri)
+    edges = [e for page in paged.iter_edges("INTERACTED") for e in page.to_dict("records")]
+    assert sorted((e["src"], e["dst"], e["ts"]) for e in edges) == sorted(
+        (e["user_id"], e["product_id"], e["ts"]) for e in events
+    )
+    ids = [i for page in paged.iter_nodes("Product") for i in page["id"]]
+    assert ids == [r["id"] for r in rows]
+
+
+def test_neighbourhood_and_explain_path(any_store: GraphStore) -> None:
+    _load(any_store)
+    hood = any_store.neighbourhood("User", ["u1"], hops=2)
+    one_hop = hood[hood["hop"] == 1]
+    assert set(one_hop["dst"]) == {"p1"} and set(one_hop["type"]) == {"INTERACTED"}
+    assert {"acme", "trail"} <= set(hood[hood["hop"] == 2]["dst"])
+    path = any_store.explain_path("u1", "p1")
+    assert path is not None
+    assert [path[0]["id"], path[1]["type"], path[2]["id"]] == ["u1", "INTERACTED", "p1"]
+    assert any_store.explain_path("u2", "p1") is not None  # via brand/category or not at all
+    with pytest.raises(ConfigError, match="valid"):
+        any_store.neighbourhood("Nope", ["x"])
+
+
+def test_to_networkx(any_store: GraphStore) -> None:
+    _load(any_store)
+    g = any_store.to_networkx("Product", ["p1"], hops=1)
+    assert g.nodes["Product:p1"]["title"] == "Trail shoe"
+    assert g.nodes["Brand:acme"]["label"] == "Brand"
+    types = {d["type"] for _, _, d in g.edges(data=True)}
+    assert types == {"HAS_BRAND", "IN_CATEGORY", "INTERACTED"}
+    assert g.has_edge("User:u1", "Product:p1")  # direction kept
+    assert not g.has_edge("Product:p1", "User:u1")
+
+
+def test_existing_ids(any_store: GraphStore) -> None:
+    _load(any_store)
+    assert any_store.existing_ids("Product", ["p1", "p9", "p2"]) == {"p1", "p2"}
