@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import signal
 import socket
 import stat
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -124,3 +126,19 @@ def test_connection_error_names_the_uri(tmp_path: Path) -> None:
     uri = f"bolt://127.0.0.1:{port}"
     with pytest.raises(GraphConnectionError, match=uri):
         GraphStore.connect(uri, ("neo4j", "x"), "neo4j", settings)
+
+
+def test_missing_java_runtime_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An arcadedb_embedded install whose bundled JRE is gone (a broken or partial install).
+    broken = tmp_path / "site" / "arcadedb_embedded"
+    broken.mkdir(parents=True)
+    (broken / "__init__.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    monkeypatch.delitem(sys.modules, "arcadedb_embedded", raising=False)
+    importlib.invalidate_caches()
+    srv = EmbeddedServer(make_settings(tmp_path / "data"))
+    with pytest.raises(EmbeddedServerError, match=r"no Java runtime.*libjvm\.so.*reinstall"):
+        srv.start(detach=True)
+    assert not srv.status().running
