@@ -55,6 +55,34 @@ class Settings(BaseSettings):
     embedded_http_port: int = Field(0, ge=0, le=65535, description="0 = pick a free port.")
     embedded_start_timeout_s: float = Field(90.0, gt=0)
 
+    # Serving ----------------------------------------------------------------------
+    w_graph: float = Field(1.0, description="Fusion weight of <h_user, h_item> (graph space).")
+    w_text: float = Field(1.0, description="Fusion weight of <e_query, t_item> (text space).")
+    w_pop: float = Field(0.2, description="Fusion weight of the popularity prior pop(item).")
+    api_key: SecretStr | None = Field(
+        None, description="Key write endpoints require in X-API-Key; unset = writes refused."
+    )
+    api_read_requires_key: bool = Field(False, description="Read endpoints require the key too.")
+    api_host: str = Field("127.0.0.1", description="Address `kgrec serve` binds.")
+    api_port: int = Field(8000, ge=0, le=65535, description="Port `kgrec serve` binds.")
+    max_k: int = Field(100, ge=1, le=10_000, description="Largest k a request may ask for.")
+    exact_index_max_items: int = Field(
+        200_000, ge=0, description="Exact faiss index up to this many items; ANN above."
+    )
+    ann_index: Literal["hnsw", "ivf"] = Field("ivf", description="ANN index above the threshold.")
+    hnsw_m: int = Field(32, ge=4, le=128, description="HNSW graph degree.")
+    hnsw_ef_search: int = Field(128, ge=8, description="HNSW search breadth.")
+    ivf_nlist: int = Field(0, ge=0, description="IVF lists; 0 = 4*sqrt(items).")
+    ivf_nprobe: int = Field(48, ge=1, description="IVF lists probed per query.")
+    candidates_graph: int = Field(200, ge=0, description="ANN hits taken in graph space.")
+    candidates_text: int = Field(200, ge=0, description="ANN hits taken in text space.")
+    candidates_pop: int = Field(100, ge=0, description="Most popular items added as candidates.")
+    candidates_context: int = Field(50, ge=0, description="Neighbours of the context item.")
+    exact_filter_max_items: int = Field(
+        50_000, ge=0, description="Filters selecting at most this many items are scored exactly."
+    )
+    user_cache_size: int = Field(10_000, ge=0, description="Users whose purchases are cached.")
+
     # Compute --------------------------------------------------------------------
     device: DeviceName = Field("auto", description="torch device for GNN and ranking.")
 
