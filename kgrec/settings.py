@@ -82,6 +82,11 @@ class Settings(BaseSettings):
         50_000, ge=0, description="Filters selecting at most this many items are scored exactly."
     )
     user_cache_size: int = Field(10_000, ge=0, description="Users whose purchases are cached.")
+    search_threads: int = Field(
+        1,
+        ge=1,
+        description="CPU threads of faiss search and torch scoring (1 is fastest per query).",
+    )
 
     # Compute --------------------------------------------------------------------
     device: DeviceName = Field("auto", description="torch device for GNN and ranking.")

@@ -1,0 +1,129 @@
+"""Overlay: products and users added online since the artifact version was built.
+
+Immutable like :class:`api.catalogue.Catalogue`: every write builds a new overlay
+(copying only the small online part) and the engine swaps one reference, so a
+request never sees half an update. Overlay product ``j`` has global row ``P + j``
+(``P`` = catalogue size); a product re-sent with an id of the catalogue shadows
+that catalogue row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from graph.records import ProductRow
+
+
+@dataclass(frozen=True)
+class OnlineItem:
+    """One product added online with its vectors (graph [D], text [T], float32)."""
+
+    row: ProductRow
+    graph: np.ndarray
+    text: np.ndarray
+
+
+def _empty(dim: int, device: str) -> torch.Tensor:
+    return torch.zeros((0, dim), dtype=torch.float32, device=device)
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """Online products (tensors ``graph`` [n, D], ``text`` [n, T] on ``device``) and users."""
+
+    graph_dim: int
+    text_dim: int
+    device: str
+    items: tuple[OnlineItem, ...] = ()
+    row_of: Mapping[str, int] = field(default_factory=dict)
+    shadowed: frozenset[int] = frozenset()
+    users: Mapping[str, np.ndarray] = field(default_factory=dict)
+    graph: torch.Tensor | None = None
+    text: torch.Tensor | None = None
+    price: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    in_stock: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+
+    @property
+    def size(self) -> int:
+        """Number of online products n."""
+        return len(self.items)
+
+    def graph_tensor(self) -> torch.Tensor:
+        """[n, D] graph vectors of the online products."""
+        return self.graph if self.graph is not None else _empty(self.graph_dim, self.device)
+
+    def text_tensor(self) -> torch.Tensor:
+        """[n, T] text vectors of the online products."""
+        return self.text if self.text is not None else _empty(self.text_dim, self.device)
+
+    def with_items(self, new: Sequence[OnlineItem], base_row_of: Mapping[str, int]) -> Overlay:
+        """A new overlay with ``new`` added (an id already online is replaced in place)."""
+        items = list(self.items)
+        row_of = dict(self.row_of)
+        shadowed = set(self.shadowed)
+        for item in new:
+            pid = item.row["id"]
+            if pid in row_of:
+                items[row_of[pid]] = item
+            else:
+                row_of[pid] = len(items)
+                items.append(item)
+            if pid in base_row_of:
+                shadowed.add(base_row_of[pid])
+        graph = torch.from_numpy(np.stack([i.graph for i in items]).astype(np.float32))
+        text = torch.from_numpy(np.stack([i.text for i in items]).astype(np.float32))
+        price = np.array(
+            [np.nan if i.row.get("price") is None else i.row.get("price") for i in items],
+            dtype=np.float32,
+        )
+        in_stock = np.array([i.row.get("in_stock") is not False for i in items], dtype=bool)
+        return Overlay(
+            graph_dim=self.graph_dim,
+            text_dim=self.text_dim,
+            device=self.device,
+            items=tuple(items),
+            row_of=row_of,
+            shadowed=frozenset(shadowed),
+            users=self.users,
+            graph=graph.to(self.device),
+            text=text.to(self.device),
+            price=price,
+            in_stock=in_stock,
+        )
+
+    def with_users(self, vectors: Mapping[str, np.ndarray]) -> Overlay:
+        """A new overlay with these users' graph vectors [D] set."""
+        users = dict(self.users)
+        users.update(vectors)
+        return Overlay(
+            graph_dim=self.graph_dim,
+            text_dim=self.text_dim,
+            device=self.device,
+            items=self.items,
+            row_of=self.row_of,
+            shadowed=self.shadowed,
+            users=users,
+            graph=self.graph,
+            text=self.text,
+            price=self.price,
+            in_stock=self.in_stock,
+        )
+
+    def rows_in(self, categories: set[str], brands: set[str]) -> np.ndarray:
+        """Local rows (0-based) of online products matching the category and brand sets.
+
+        An empty set means no constraint on that field.
+        """
+        keep = []
+        for j, item in enumerate(self.items):
+            cats = set(item.row.get("category_ids") or [])
+            if categories and not (cats & categories):
+                continue
+            if brands and item.row.get("brand_id") not in brands:
+                continue
+            keep.append(j)
+        return np.asarray(keep, dtype=np.int64)
