@@ -61,3 +61,15 @@ class ModelError(KgrecError):
 
 class ArtifactError(KgrecError):
     """A serving artifact directory is missing, incomplete or inconsistent."""
+
+
+class DatasetError(KgrecError):
+    """A public dataset could not be fetched, verified or read."""
+
+
+class ServiceUnavailableError(GraphConnectionError):
+    """The API cannot do this now because the graph server does not answer (HTTP 503)."""
+
+
+class AuthenticationError(KgrecError):
+    """A request lacks the API key an endpoint requires, or sent a wrong one (HTTP 401)."""

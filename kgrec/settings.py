@@ -82,10 +82,29 @@ class Settings(BaseSettings):
         50_000, ge=0, description="Filters selecting at most this many items are scored exactly."
     )
     user_cache_size: int = Field(10_000, ge=0, description="Users whose purchases are cached.")
+    graph_check_interval_s: float = Field(
+        2.0, ge=0, description="How long a graph reachability check is trusted."
+    )
     search_threads: int = Field(
         1,
         ge=1,
         description="CPU threads of faiss search and torch scoring (1 is fastest per query).",
+    )
+
+    # Loaders --------------------------------------------------------------------
+    import_chunk_rows: int = Field(
+        50_000, ge=1, le=5_000_000, description="Rows read per chunk from an import file."
+    )
+    max_title_chars: int = Field(1_000, ge=1, description="Longest title / name accepted.")
+    max_text_chars: int = Field(
+        50_000, ge=1, description="Longest description or text attribute accepted."
+    )
+    category_separator: str = Field(
+        " > ", min_length=1, description="Separator of category path strings."
+    )
+    list_separator: str = Field("|", min_length=1, description="Separator of list cells (ids).")
+    dataset_dir: Path | None = Field(
+        None, description="Extracted public datasets; unset = <data_dir>/datasets."
     )
 
     # Compute --------------------------------------------------------------------

@@ -1,1 +1,30 @@
-"""kgrec loaders package."""
+"""Loaders: files -> validated typed records -> graph (batched), and dataset adapters.
+
+Public API: :class:`Importer` (run it on :class:`Source` objects, get an
+:class:`ImportReport`), :class:`ColumnMapping` (TOML mapping files), the
+:class:`ChunkReader` for CSV / JSONL / Parquet, the RecBole atomic-files adapter
+:class:`RecboleDataset` with its presets, the dataset fetcher and the synthetic
+catalogue generator.
+"""
+
+from loaders.counts import EntityCounts
+from loaders.importer import Importer
+from loaders.mapping import ColumnMapping
+from loaders.readers import ChunkReader
+from loaders.report import EXIT_OK, EXIT_REJECTED, ImportReport
+from loaders.source import Source
+from loaders.validated import ValidatedChunk
+from loaders.validation import ChunkValidator
+
+__all__ = [
+    "EXIT_OK",
+    "EXIT_REJECTED",
+    "ChunkReader",
+    "ChunkValidator",
+    "ColumnMapping",
+    "EntityCounts",
+    "ImportReport",
+    "Importer",
+    "Source",
+    "ValidatedChunk",
+]

@@ -1,0 +1,144 @@
+"""Vectorised column checks: each marks rows rejected with a column and a reason.
+
+A row keeps the first reason found for it. Converters return the typed column and
+leave rejected cells missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from loaders.constants import (
+    MISSING,
+    NOT_A_BOOLEAN,
+    NOT_A_NUMBER,
+    NOT_A_TIMESTAMP,
+    NOT_AN_INTEGER,
+    TOO_LONG,
+)
+
+_TRUE = ("true", "1", "yes", "y", "t")
+_FALSE = ("false", "0", "no", "n", "f")
+_PREVIEW_CHARS = 40
+
+
+def _preview(values: pd.Series) -> pd.Series:
+    text = values.astype(str)
+    long = text.str.len() > _PREVIEW_CHARS
+    text = text.where(~long, text.str.slice(0, _PREVIEW_CHARS) + "...")
+    return "'" + text + "'"
+
+
+class RowChecks:
+    """Rejections of one chunk: per row the column and reason of its first failure."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+        self.column = pd.Series(pd.NA, index=frame.index, dtype=object)
+        self.reason = pd.Series(pd.NA, index=frame.index, dtype=object)
+
+    @property
+    def ok(self) -> pd.Series:
+        """Rows with no rejection so far."""
+        return self.reason.isna()
+
+    def reject(self, mask: pd.Series, column: str, reason: str | pd.Series) -> None:
+        """Reject the rows of ``mask`` that have no reason yet."""
+        new = mask.fillna(False).astype(bool) & self.ok
+        if not new.any():
+            return
+        self.column[new] = column
+        self.reason[new] = reason[new] if isinstance(reason, pd.Series) else reason
+
+    # Converters ------------------------------------------------------------------
+    def text(self, column: str, *, required: bool, limit: int | None = None) -> pd.Series:
+        """A string column, stripped; empty = missing. Missing cells of a required column
+        and texts longer than ``limit`` characters are rejected."""
+        if column not in self.frame:
+            return pd.Series(pd.NA, index=self.frame.index, dtype=object)
+        raw = self.frame[column]
+        present = raw.notna()
+        out = raw.astype(object).where(present, None)
+        if raw.dtype != object or not bool(raw[present].map(lambda v: isinstance(v, str)).all()):
+            out = out.map(lambda v: None if v is None else _scalar_str(v))
+        text = pd.Series(out, index=self.frame.index, dtype=object).str.strip()
+        text = text.where(text.str.len() > 0)
+        if required:
+            self.reject(text.isna(), column, MISSING)
+        if limit is not None:
+            lengths = text.str.len()
+            self.reject(lengths > limit, column, f"{TOO_LONG}: more than {limit} characters")
+        return text
+
+    def number(self, column: str, *, required: bool = False) -> pd.Series:
+        """A float column; cells that are not numbers are rejected."""
+        if column not in self.frame:
+            return pd.Series(np.nan, index=self.frame.index, dtype=float)
+        raw = self.frame[column]
+        present = raw.notna() & raw.astype(str).str.strip().ne("")
+        values = pd.to_numeric(raw.where(present), errors="coerce").astype(float)
+        bad = present & values.isna()
+        self.reject(bad, column, NOT_A_NUMBER + ": " + _preview(raw))
+        if required:
+            self.reject(~present, column, MISSING)
+        return values
+
+    def integer(self, column: str, *, required: bool = False) -> pd.Series:
+        """An integer column (floats with a fraction are rejected)."""
+        values = self.number(column, required=required)
+        fraction = values.notna() & (values != np.floor(values))
+        if column in self.frame:
+            self.reject(fraction, column, NOT_AN_INTEGER + ": " + _preview(self.frame[column]))
+        return values.where(~fraction).astype("Int64")
+
+    def boolean(self, column: str) -> pd.Series:
+        """A boolean column: true/false, 1/0, yes/no (any case); others are rejected."""
+        if column not in self.frame:
+            return pd.Series(pd.NA, index=self.frame.index, dtype="boolean")
+        raw = self.frame[column]
+        if raw.dtype == bool:
+            return raw.astype("boolean")
+        text = (
+            raw.astype(object)
+            .where(raw.notna(), None)
+            .map(lambda v: None if v is None else str(v).strip().lower())
+        )
+        out = pd.Series(pd.NA, index=self.frame.index, dtype="boolean")
+        out[text.isin(_TRUE)] = True
+        out[text.isin(_FALSE)] = False
+        bad = text.notna() & text.ne("") & out.isna()
+        self.reject(bad, column, NOT_A_BOOLEAN + ": " + _preview(raw))
+        return out
+
+    def timestamp(self, column: str) -> pd.Series:
+        """Epoch seconds: integers (or floats) as they are, ISO 8601 texts converted."""
+        if column not in self.frame:
+            return pd.Series(pd.NA, index=self.frame.index, dtype="Int64")
+        raw = self.frame[column]
+        present = raw.notna() & raw.astype(str).str.strip().ne("")
+        numbers = pd.to_numeric(raw.where(present), errors="coerce")
+        need_dates = present & numbers.isna()
+        if need_dates.any():
+            dates = pd.to_datetime(
+                raw[need_dates].astype(str), errors="coerce", utc=True, format="ISO8601"
+            )
+            seconds = (dates - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)
+            numbers = numbers.astype(float)
+            numbers[need_dates] = seconds.astype(float)
+        self.reject(~present, column, MISSING)
+        self.reject(present & numbers.isna(), column, NOT_A_TIMESTAMP + ": " + _preview(raw))
+        return pd.Series(np.floor(numbers.astype(float)), index=self.frame.index).astype("Int64")
+
+    def require_columns(self, columns: Sequence[str]) -> list[str]:
+        """The columns of ``columns`` the chunk lacks."""
+        return [c for c in columns if c not in self.frame]
+
+
+def _scalar_str(value: object) -> str:
+    """A cell as text: integral floats lose their ``.0`` (JSON / Parquet numbers as ids)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

@@ -1,0 +1,50 @@
+"""Per-entity counts of an import."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from graph import UpsertCounts
+
+
+@dataclass
+class EntityCounts:
+    """What an import did with one entity kind's rows.
+
+    ``created`` / ``updated`` / ``unchanged`` count nodes (for relationship-only
+    kinds, ``kg`` and ``kg_links``, ``written`` counts relationships merged);
+    ``rejected`` counts rows refused; ``accepted`` rows passed validation (a dry
+    run stops there).
+    """
+
+    rows: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    written: int = 0
+
+    def add_upsert(self, counts: UpsertCounts) -> None:
+        """Add the counts a GraphStore upsert returned."""
+        self.created += counts.created
+        self.updated += counts.updated
+        self.unchanged += counts.unchanged
+
+    def summary(self, name: str, *, dry_run: bool) -> str:
+        """One line: ``products: 1,000 rows, 990 created, 0 updated, 5 unchanged, 5 rejected``."""
+        if dry_run:
+            return (
+                f"{name}: {self.rows:,} rows, {self.accepted:,} valid (dry run: nothing written), "
+                f"{self.rejected:,} rejected"
+            )
+        parts = [f"{self.rows:,} rows"] if self.rows else []
+        parts += [
+            f"{self.created:,} created",
+            f"{self.updated:,} updated",
+            f"{self.unchanged:,} unchanged",
+        ]
+        if self.written:
+            parts.append(f"{self.written:,} relationships written")
+        parts.append(f"{self.rejected:,} rejected")
+        return f"{name}: " + ", ".join(parts)

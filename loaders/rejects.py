@@ -1,0 +1,41 @@
+"""Rejects files: the original row plus ``file, row, column, reason`` (CSV)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from loaders.constants import REJECT_COLUMNS
+
+
+class RejectsFile:
+    """Append one source's rejected rows to a CSV, created on the first reject.
+
+    An old file at ``path`` is removed when the writer is made, so the file always
+    describes the last import of that source.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.rows = 0
+        self._columns: list[str] | None = None
+        path.unlink(missing_ok=True)
+
+    def append(self, rejects: pd.DataFrame) -> None:
+        """Append rejected rows (columns ``file, row, column, reason`` then the original)."""
+        if not len(rejects):
+            return
+        if self._columns is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._columns = list(rejects.columns)
+            header = True
+        else:
+            header = False
+            extra = [c for c in rejects.columns if c not in self._columns]
+            if extra:  # a later JSON chunk with new keys: keep them in the reason-side text
+                rejects = rejects.drop(columns=extra)
+        frame = rejects.reindex(columns=self._columns)
+        assert list(frame.columns[: len(REJECT_COLUMNS)]) == list(REJECT_COLUMNS)
+        frame.to_csv(self.path, mode="a", header=header, index=False, encoding="utf-8")
+        self.rows += len(frame)

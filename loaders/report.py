@@ -1,0 +1,53 @@
+"""The outcome of an import: counts per entity, messages, rejects files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from loaders.constants import ENTITY_KINDS
+from loaders.counts import EntityCounts
+
+EXIT_OK = 0
+EXIT_REJECTED = 3
+
+
+@dataclass
+class ImportReport:
+    """What :meth:`loaders.Importer.run` did.
+
+    Attributes:
+        counts: per entity kind (and ``entities`` for knowledge-graph nodes).
+        messages: notes for the user (empty files, strict aborts).
+        rejects_files: CSV files holding the rejected rows.
+        dry_run: nothing was written on purpose.
+        aborted: ``--strict`` found rejects and wrote nothing.
+    """
+
+    counts: dict[str, EntityCounts] = field(default_factory=dict)
+    messages: list[str] = field(default_factory=list)
+    rejects_files: list[Path] = field(default_factory=list)
+    dry_run: bool = False
+    aborted: bool = False
+
+    def entity(self, name: str) -> EntityCounts:
+        """The counts of one entity kind (created on first use)."""
+        return self.counts.setdefault(name, EntityCounts())
+
+    @property
+    def rejected(self) -> int:
+        """Rows rejected over all entity kinds."""
+        return sum(c.rejected for c in self.counts.values())
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every row was accepted, 3 when some were rejected."""
+        return EXIT_REJECTED if self.rejected else EXIT_OK
+
+    def summary_lines(self) -> list[str]:
+        """One line per entity kind, in write order, then the rejects files."""
+        order: dict[str, int] = {name: i for i, name in enumerate(ENTITY_KINDS)}
+        names = sorted(self.counts, key=lambda n: order.get(n, len(order)))
+        lines = [self.counts[n].summary(n, dry_run=self.dry_run or self.aborted) for n in names]
+        lines += [f"rejected rows and reasons: {p}" for p in self.rejects_files]
+        return lines

@@ -1,0 +1,419 @@
+"""Bulk validation of one entity's chunks: typed records or precise rejections.
+
+Every check is a vectorised pandas operation over the whole chunk; no per-row
+model is built in the hot path. A rejected row names its file, row number,
+column and reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+
+from kgrec.errors import ValidationError
+from kgrec.settings import Settings
+from kgrec.typing import (
+    ATTRS,
+    BRAND_ID,
+    CATEGORY_IDS,
+    CURRENCY,
+    DESCRIPTION,
+    ENTITY_ID,
+    HEAD,
+    ID,
+    IMAGE_URL,
+    IN_STOCK,
+    INTERACTION_KINDS,
+    KIND,
+    NAME,
+    PARENT_ID,
+    PATH,
+    PRICE,
+    PRODUCT,
+    PRODUCT_ID,
+    RELATION,
+    TAIL,
+    TITLE,
+    TS,
+    USER,
+    USER_ID,
+    VALUE,
+    WEIGHT,
+)
+from loaders.checks import RowChecks
+from loaders.constants import (
+    BRAND_NAME,
+    BRANDS,
+    CATEGORIES,
+    CATEGORY_PATH,
+    COLUMN,
+    DUPLICATE_ID,
+    FILE,
+    HEAD_KIND,
+    HEAD_NAME,
+    INTERACTIONS,
+    KG,
+    KG_LINKS,
+    NEGATIVE_PRICE,
+    PRODUCTS,
+    REASON,
+    ROW,
+    ROW_NUMBER,
+    TAIL_KIND,
+    TAIL_NAME,
+    UNKNOWN_KIND,
+    UNKNOWN_PRODUCT,
+    UNKNOWN_USER,
+    USERS,
+)
+from loaders.known_ids import KnownIds
+from loaders.mapping import ColumnMapping
+from loaders.validated import ValidatedChunk
+
+_REQUIRED: Final[Mapping[str, tuple[str, ...]]] = {
+    PRODUCTS: (ID, TITLE),
+    BRANDS: (ID,),
+    CATEGORIES: (),
+    USERS: (ID,),
+    INTERACTIONS: (USER_ID, PRODUCT_ID, KIND, TS),
+    KG: (HEAD, RELATION, TAIL),
+    KG_LINKS: (PRODUCT_ID, ENTITY_ID),
+}
+_CORE: Final[Mapping[str, tuple[str, ...]]] = {
+    PRODUCTS: (
+        ID, TITLE, DESCRIPTION, PRICE, CURRENCY, IN_STOCK, IMAGE_URL,
+        BRAND_ID, BRAND_NAME, CATEGORY_IDS, CATEGORY_PATH,
+    ),
+    BRANDS: (ID, NAME),
+    CATEGORIES: (ID, NAME, PARENT_ID, PATH),
+    USERS: (ID,),
+    INTERACTIONS: (USER_ID, PRODUCT_ID, KIND, TS, VALUE, WEIGHT),
+    KG: (HEAD, RELATION, TAIL, HEAD_KIND, TAIL_KIND, HEAD_NAME, TAIL_NAME),
+    KG_LINKS: (PRODUCT_ID, ENTITY_ID, RELATION, KIND, NAME),
+}  # fmt: skip
+_ATTRS: Final = ATTRS
+
+
+def slug(text: str) -> str:
+    """A category id from a path part: lower case, runs of spaces as ``-``."""
+    return "-".join(text.strip().lower().split())
+
+
+def category_chain(path: str, separator: str) -> list[dict[str, Any]]:
+    """The category rows of a path string, root first: ids are the slugs joined by ``/``."""
+    parts = [p.strip() for p in path.split(separator) if p.strip()]
+    rows: list[dict[str, Any]] = []
+    parent: str | None = None
+    for depth in range(len(parts)):
+        cid = "/".join(slug(p) for p in parts[: depth + 1])
+        rows.append(
+            {
+                ID: cid,
+                NAME: parts[depth],
+                PARENT_ID: parent,
+                PATH: separator.join(parts[: depth + 1]),
+            }
+        )
+        parent = cid
+    return rows
+
+
+class ChunkValidator:
+    """Validate the chunks of one file of one entity kind.
+
+    Args:
+        entity: the entity kind (``products``, ``interactions``, ...).
+        file_name: the file, for messages and the rejects file.
+        settings: limits and separators.
+        mapping: column renames, attributes to keep and their types.
+        known: ids of users and products an interaction or link may name.
+    """
+
+    def __init__(
+        self,
+        entity: str,
+        file_name: str,
+        settings: Settings,
+        mapping: ColumnMapping,
+        known: KnownIds,
+    ) -> None:
+        self.entity = entity
+        self.file_name = file_name
+        self.settings = settings
+        self.section = mapping.section(entity)
+        self.known = known
+        self._seen: dict[str, tuple[int, int]] = {}  # id -> (record hash, first row)
+
+    def check_columns(self, columns: Sequence[str]) -> None:
+        """Raise when a required column is absent from the (renamed) header."""
+        renamed = [self.section.rename.get(c, c) for c in columns]
+        required = list(_REQUIRED[self.entity])
+        if self.entity == CATEGORIES and PATH not in renamed:
+            required = [ID]
+        missing = [c for c in required if c not in renamed]
+        if missing:
+            raise ValidationError(
+                f"{self.file_name}: row 0 (header), column {', '.join(missing)}: "
+                f"{'required column' if len(missing) == 1 else 'required columns'} missing "
+                f"(found: {', '.join(columns)}); rename columns with a mapping file (--mapping)"
+            )
+
+    def validate(self, raw: pd.DataFrame) -> ValidatedChunk:
+        """Validate one chunk as read (with its row numbers)."""
+        frame = raw.rename(columns=self.section.rename)
+        checks = RowChecks(frame)
+        method = getattr(self, f"_{self.entity}")
+        records: pd.DataFrame = method(frame, checks)
+        categories: list[dict[str, Any]] = []
+        if self.entity == PRODUCTS:
+            records, categories = self._product_categories(frame, checks, records)
+        duplicates = 0
+        if self.entity in (PRODUCTS, BRANDS, CATEGORIES, USERS):
+            duplicates_mask = self._duplicates(records, checks)
+            records = records[~duplicates_mask]
+            duplicates = int(duplicates_mask.sum())
+        ok = checks.ok.reindex(records.index)
+        records = records[ok.to_numpy(dtype=bool)]
+        if self.entity == INTERACTIONS:
+            before = len(records)
+            records = records.drop_duplicates([USER_ID, PRODUCT_ID, KIND, TS])
+            duplicates = before - len(records)
+        rejected = ~checks.ok
+        rejects = raw.loc[rejected].drop(columns=[ROW_NUMBER])
+        rejects.insert(0, REASON, checks.reason[rejected])
+        rejects.insert(0, COLUMN, checks.column[rejected])
+        rejects.insert(0, ROW, raw.loc[rejected, ROW_NUMBER])
+        rejects.insert(0, FILE, self.file_name)
+        return ValidatedChunk(records, rejects, duplicates, categories)
+
+    # Attributes ---------------------------------------------------------------------
+    def _attrs(self, frame: pd.DataFrame, checks: RowChecks) -> pd.Series:
+        """Extra columns kept as a dict per row (typed by the mapping's ``types``)."""
+        core = set(_CORE[self.entity]) | {ROW_NUMBER}
+        keep = self.section.keep
+        names = [c for c in frame.columns if c not in core and (keep is None or c in keep)]
+        typed: dict[str, pd.Series] = {}
+        for name in names:
+            kind = self.section.types.get(name)
+            if kind == "int":
+                typed[name] = checks.integer(name).astype(object)
+            elif kind == "float":
+                typed[name] = checks.number(name).astype(object)
+            elif kind == "bool":
+                typed[name] = checks.boolean(name).astype(object)
+            elif kind == "str" or frame[name].dtype == object:
+                typed[name] = checks.text(name, required=False, limit=self.settings.max_text_chars)
+            else:
+                typed[name] = frame[name].astype(object)
+        if not typed:
+            return pd.Series([{}] * len(frame), index=frame.index, dtype=object)
+        table = pd.DataFrame(typed, index=frame.index)
+        table = table.astype(object).where(table.notna(), None)
+        records = table.to_dict("records")
+        cleaned = [{k: _plain(v) for k, v in r.items() if v is not None} for r in records]
+        return pd.Series(cleaned, index=frame.index, dtype=object)
+
+    # Entities -------------------------------------------------------------------------
+    def _products(self, frame: pd.DataFrame, checks: RowChecks) -> pd.DataFrame:
+        s = self.settings
+        out = pd.DataFrame(index=frame.index)
+        out[ID] = checks.text(ID, required=True, limit=s.max_title_chars)
+        out[TITLE] = checks.text(TITLE, required=True, limit=s.max_title_chars)
+        out[DESCRIPTION] = checks.text(DESCRIPTION, required=False, limit=s.max_text_chars)
+        price = checks.number(PRICE)
+        checks.reject(price < 0, PRICE, NEGATIVE_PRICE + ": " + price.astype(str))
+        out[PRICE] = price
+        out[CURRENCY] = checks.text(CURRENCY, required=False, limit=s.max_title_chars)
+        out[IN_STOCK] = checks.boolean(IN_STOCK)
+        out[IMAGE_URL] = checks.text(IMAGE_URL, required=False, limit=s.max_text_chars)
+        out[BRAND_ID] = checks.text(BRAND_ID, required=False, limit=s.max_title_chars)
+        out[BRAND_NAME] = checks.text(BRAND_NAME, required=False, limit=s.max_title_chars)
+        out[CATEGORY_IDS] = self._id_lists(frame, CATEGORY_IDS)
+        out[_ATTRS] = self._attrs(frame, checks)
+        return out
+
+    def _product_categories(
+        self, frame: pd.DataFrame, checks: RowChecks, records: pd.DataFrame
+    ) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+        """Add the leaves of ``category_path`` cells to the rows' category ids."""
+        if CATEGORY_PATH not in frame:
+            return records, []
+        paths = checks.text(CATEGORY_PATH, required=False, limit=self.settings.max_text_chars)
+        sep, list_sep = self.settings.category_separator, self.settings.list_separator
+        rows: dict[str, dict[str, Any]] = {}
+        leaves: list[list[str] | None] = []
+        for cell in paths.tolist():
+            if cell is None or cell is pd.NA or (isinstance(cell, float) and np.isnan(cell)):
+                leaves.append(None)
+                continue
+            ids = []
+            for one in str(cell).split(list_sep):
+                chain = category_chain(one, sep)
+                if chain:
+                    rows.update((r[ID], r) for r in chain)
+                    ids.append(str(chain[-1][ID]))
+            leaves.append(ids)
+        merged = []
+        for given, derived in zip(records[CATEGORY_IDS].tolist(), leaves, strict=True):
+            if derived is None:
+                merged.append(given)
+            else:
+                merged.append(list(dict.fromkeys((given or []) + derived)))
+        records = records.copy()
+        records[CATEGORY_IDS] = pd.Series(merged, index=records.index, dtype=object)
+        return records, list(rows.values())
+
+    def _id_lists(self, frame: pd.DataFrame, column: str) -> pd.Series:
+        """A list-of-ids column: ``a|b`` texts (separator setting) or JSON / Parquet lists."""
+        if column not in frame:
+            return pd.Series([None] * len(frame), index=frame.index, dtype=object)
+        sep = self.settings.list_separator
+
+        def split(value: object) -> list[str] | None:
+            if isinstance(value, (list, tuple, np.ndarray)):
+                items = [str(v).strip() for v in value]
+            elif value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+                return None
+            else:
+                items = [v.strip() for v in str(value).split(sep)]
+            return [v for v in items if v]
+
+        return frame[column].map(split).astype(object)
+
+    def _brands(self, frame: pd.DataFrame, checks: RowChecks) -> pd.DataFrame:
+        out = pd.DataFrame(index=frame.index)
+        out[ID] = checks.text(ID, required=True, limit=self.settings.max_title_chars)
+        name = checks.text(NAME, required=False, limit=self.settings.max_title_chars)
+        out[NAME] = name.fillna(out[ID])
+        return out
+
+    def _categories(self, frame: pd.DataFrame, checks: RowChecks) -> pd.DataFrame:
+        limit = self.settings.max_title_chars
+        out = pd.DataFrame(index=frame.index)
+        path = checks.text(PATH, required=PATH in frame and ID not in frame, limit=limit)
+        out[ID] = checks.text(ID, required=PATH not in frame, limit=limit)
+        out[NAME] = checks.text(NAME, required=False, limit=limit)
+        out[PARENT_ID] = checks.text(PARENT_ID, required=False, limit=limit)
+        out[PATH] = path
+        sep = self.settings.category_separator
+        leaf = path.map(lambda p: _leaf(p, sep), na_action="ignore")
+        out[ID] = out[ID].fillna(leaf)
+        out[NAME] = out[NAME].fillna(
+            path.map(lambda p: _leaf(p, sep, name=True), na_action="ignore")
+        )
+        out[NAME] = out[NAME].fillna(out[ID])
+        return out
+
+    def _users(self, frame: pd.DataFrame, checks: RowChecks) -> pd.DataFrame:
+        out = pd.DataFrame(index=frame.index)
+        out[ID] = checks.text(ID, required=True, limit=self.settings.max_title_chars)
+        out[_ATTRS] = self._attrs(frame, checks)
+        return out
+
+    def _interactions(self, frame: pd.DataFrame, checks: RowChecks) -> pd.DataFrame:
+        limit = self.settings.max_title_chars
+        out = pd.DataFrame(index=frame.index)
+        out[USER_ID] = checks.text(USER_ID, required=True, limit=limit)
+        out[PRODUCT_ID] = checks.text(PRODUCT_ID, required=True, limit=limit)
+        kind = checks.text(KIND, required=True, limit=limit).str.lower()
+        if self.section.kinds:
+            renamed = {k.lower(): v for k, v in self.section.kinds.items()}
+            kind = kind.map(lambda k: renamed.get(k, k) if isinstance(k, str) else k)
+        valid = ", ".join(INTERACTION_KINDS)
+        checks.reject(
+            kind.notna() & ~kind.isin(INTERACTION_KINDS),
+            KIND,
+            UNKNOWN_KIND + ": '" + kind.astype(str) + f"' (valid: {valid})",
+        )
+        out[KIND] = kind
+        out[TS] = checks.timestamp(TS)
+        out[VALUE] = checks.number(VALUE)
+        out[WEIGHT] = checks.number(WEIGHT)
+        candidates = checks.ok
+        users = out[USER_ID].where(candidates)
+        checks.reject(self.known.unknown(USER, users), USER_ID, UNKNOWN_USER + ": '" + users + "'")
+        products = out[PRODUCT_ID].where(checks.ok)
+        checks.reject(
+            self.known.unknown(PRODUCT, products),
+            PRODUCT_ID,
+            UNKNOWN_PRODUCT + ": '" + products + "'",
+        )
+        return out
+
+    def _kg(self, frame: pd.DataFrame, checks: RowChecks) -> pd.DataFrame:
+        limit = self.settings.max_title_chars
+        out = pd.DataFrame(index=frame.index)
+        for column in (HEAD, RELATION, TAIL):
+            out[column] = checks.text(column, required=True, limit=limit)
+        for column in (HEAD_KIND, TAIL_KIND, HEAD_NAME, TAIL_NAME):
+            out[column] = checks.text(column, required=False, limit=limit)
+        return out
+
+    def _kg_links(self, frame: pd.DataFrame, checks: RowChecks) -> pd.DataFrame:
+        limit = self.settings.max_title_chars
+        out = pd.DataFrame(index=frame.index)
+        out[PRODUCT_ID] = checks.text(PRODUCT_ID, required=True, limit=limit)
+        out[ENTITY_ID] = checks.text(ENTITY_ID, required=True, limit=limit)
+        out[RELATION] = checks.text(RELATION, required=False, limit=limit)
+        out[KIND] = checks.text(KIND, required=False, limit=limit)
+        out[NAME] = checks.text(NAME, required=False, limit=limit)
+        products = out[PRODUCT_ID].where(checks.ok)
+        checks.reject(
+            self.known.unknown(PRODUCT, products),
+            PRODUCT_ID,
+            UNKNOWN_PRODUCT + ": '" + products + "'",
+        )
+        return out
+
+    # Duplicates -------------------------------------------------------------------------
+    def _duplicates(self, records: pd.DataFrame, checks: RowChecks) -> pd.Series:
+        """Reject ids repeated with other values; return a mask of exact repeats to drop."""
+        ok = checks.ok.reindex(records.index).to_numpy(dtype=bool)
+        drop = pd.Series(False, index=records.index)
+        candidates = records[ok]
+        if not len(candidates):
+            return drop
+        hashes = pd.util.hash_pandas_object(candidates.astype(str), index=False).to_numpy()
+        rows = checks.frame.loc[candidates.index, ROW_NUMBER].to_numpy()
+        conflict_rows: list[int] = []
+        conflict_reasons: list[str] = []
+        seen = self._seen
+        positions = np.flatnonzero(ok)
+        for position, (key, digest, row) in enumerate(
+            zip(candidates[ID].tolist(), hashes.tolist(), rows.tolist(), strict=True)
+        ):
+            first = seen.get(key)
+            if first is None:
+                seen[key] = (digest, int(row))
+            elif first[0] == digest:
+                drop.iloc[positions[position]] = True
+            else:
+                conflict_rows.append(int(candidates.index[position]))
+                conflict_reasons.append(f"{DUPLICATE_ID}: '{key}' (first at row {first[1]})")
+        if conflict_rows:
+            mask = pd.Series(False, index=checks.frame.index)
+            mask[conflict_rows] = True
+            reasons = pd.Series(pd.NA, index=checks.frame.index, dtype=object)
+            reasons[conflict_rows] = conflict_reasons
+            checks.reject(mask, ID, reasons)
+        return drop
+
+
+def _leaf(path: str, separator: str, *, name: bool = False) -> str | None:
+    """The id (or name) of a path's last category."""
+    chain = category_chain(path, separator)
+    if not chain:
+        return None
+    return str(chain[-1][NAME if name else ID])
+
+
+def _plain(value: object) -> object:
+    """numpy scalars as Python scalars (Bolt takes only plain values)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return value
