@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -41,17 +42,19 @@ from api.ranking import (
 from gnn.artifacts import ArtifactSet
 from graph import GraphStore
 from graph.records import InteractionRow, ProductRow
-from kgrec.errors import ArtifactError, ConfigError, GraphConnectionError, NotFoundError
+from kgrec.errors import (
+    ArtifactError,
+    ConfigError,
+    GraphConnectionError,
+    NotFoundError,
+    ServiceUnavailableError,
+)
 from kgrec.settings import Settings
 from kgrec.typing import DEFAULT_KIND_WEIGHTS, PRODUCT, USER
 
 log = logging.getLogger(__name__)
 _NEIGHBOUR_SAMPLE: Final = 256
 EmbedderFactory = Callable[[ArtifactSet], InductiveEmbedder | None]
-
-
-class GraphUnavailableError(GraphConnectionError):
-    """A write needs the graph server and it does not answer (HTTP 503)."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,8 @@ class Engine:
         self._write_lock = threading.Lock()
         self._purchases: OrderedDict[str, frozenset[str]] = OrderedDict()
         self._purchases_lock = threading.Lock()
+        self._graph_up = store is not None
+        self._graph_checked_at = 0.0
         self._state = self._build(artifacts)
         # one request is small work: a single thread avoids OpenMP spin contention
         faiss.omp_set_num_threads(settings.search_threads)
@@ -181,6 +186,10 @@ class Engine:
             raise NotFoundError(f"{field}: product {product_id!r} not found")
         return row
 
+    def require_item(self, product_id: str, field: str) -> None:
+        """Raise NotFoundError naming ``field`` and the id when the product is not served."""
+        self._require_item(self._state, product_id, field)
+
     def _user_vector(self, state: _State, user_id: str | None) -> np.ndarray | None:
         if user_id is None:
             return None
@@ -195,9 +204,12 @@ class Engine:
             if user_id in self._purchases:
                 self._purchases.move_to_end(user_id)
                 return self._purchases[user_id]
+        if not self.graph_up():
+            return frozenset()
         try:
             edges = self.store.neighbourhood(USER, [user_id], hops=1)
         except GraphConnectionError:
+            self._mark_down()
             return frozenset()
         bought = frozenset(
             str(e["dst"])
@@ -521,18 +533,27 @@ class Engine:
         """The graph path from the user to the product (None when there is none).
 
         Raises:
-            GraphUnavailableError: no graph configured or the server does not answer.
+            ServiceUnavailableError: no graph configured or the server does not answer.
         """
         store = self._require_store("explanations")
         try:
             return store.explain_path(user_id, item_id)
         except GraphConnectionError as e:
-            raise GraphUnavailableError(f"the graph server does not answer: {e}") from e
+            self._mark_down()
+            raise ServiceUnavailableError(f"the graph server does not answer: {e}") from e
 
     # Online writes ----------------------------------------------------------------
     def _require_store(self, what: str) -> GraphStore:
+        """The graph store, checked reachable now; else 503 at once (no driver retries)."""
         if self.store is None:
-            raise GraphUnavailableError(f"{what} need the graph, and this engine runs without one")
+            raise ServiceUnavailableError(
+                f"{what} need the graph, and this engine runs without one"
+            )
+        if not self.graph_up(fresh=True):
+            raise ServiceUnavailableError(
+                f"{what} need the graph server at {self.store.uri}, which does not answer; "
+                "nothing was written, retry when /health reports the graph up"
+            )
         return self.store
 
     def add_items(self, rows: Sequence[ProductRow], *, write_graph: bool = True) -> list[str]:
@@ -543,7 +564,7 @@ class Engine:
         Returns:
             The product ids added or replaced.
         Raises:
-            GraphUnavailableError: the graph server does not answer (nothing was added).
+            ServiceUnavailableError: the graph server does not answer (nothing was added).
         """
         if not rows:
             return []
@@ -559,7 +580,8 @@ class Engine:
                 overlay = state.overlay.with_items(new, state.catalogue.row_of)
                 self._state = _State(state.catalogue, overlay, state.embedder)
         except GraphConnectionError as e:
-            raise GraphUnavailableError(
+            self._mark_down()
+            raise ServiceUnavailableError(
                 f"products not accepted: the graph server does not answer ({e}); retry later"
             ) from e
         return [r["id"] for r in rows]
@@ -572,7 +594,7 @@ class Engine:
         Returns:
             The user ids whose vectors were recomputed.
         Raises:
-            GraphUnavailableError: the graph server does not answer (nothing was written).
+            ServiceUnavailableError: the graph server does not answer (nothing was written).
             NotFoundError: an event names a product that does not exist.
         """
         if not rows:
@@ -595,7 +617,8 @@ class Engine:
                     state.catalogue, state.overlay.with_users(vectors), state.embedder
                 )
         except GraphConnectionError as e:
-            raise GraphUnavailableError(
+            self._mark_down()
+            raise ServiceUnavailableError(
                 f"events not accepted: the graph server does not answer ({e}); retry later"
             ) from e
         with self._purchases_lock:
@@ -657,9 +680,19 @@ class Engine:
         return mean.astype(np.float32)
 
     # Health ---------------------------------------------------------------------
-    def graph_ok(self) -> bool:
-        """True when a graph is configured and answers."""
-        return self.store is not None and self.store.ping()
+    def graph_up(self, *, fresh: bool = False) -> bool:
+        """True when a graph is configured and reachable (checked at most every interval)."""
+        if self.store is None:
+            return False
+        now = time.monotonic()
+        if fresh or now - self._graph_checked_at >= self.settings.graph_check_interval_s:
+            self._graph_up = self.store.reachable()
+            self._graph_checked_at = now
+        return self._graph_up
+
+    def _mark_down(self) -> None:
+        self._graph_up = False
+        self._graph_checked_at = time.monotonic()
 
 
 def context_rows_ids(state: _State, rows: list[int]) -> list[str]:

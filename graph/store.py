@@ -507,3 +507,15 @@ class GraphStore:
             if not graph.has_edge(src, dst, key=key):
                 graph.add_edge(src, dst, key=key, type=edge["type"], **attrs)
         return graph
+
+    def reachable(self) -> bool:
+        """True when a Bolt connection to the server can be opened now (one try, no retries).
+
+        Unlike :meth:`ping` this does not go through the driver's transaction retries
+        (up to 30 s), so the API can answer 503 at once while the server is gone.
+        """
+        try:
+            self._driver.verify_connectivity()
+        except (neo4j_errors.Neo4jError, neo4j_errors.DriverError, OSError):
+            return False
+        return True

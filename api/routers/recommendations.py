@@ -1,0 +1,41 @@
+"""GET /recommendations."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from api.deps import EngineDep, FiltersDep, require_read_key
+from api.schemas import RankedOut, ranked_out
+
+
+def build_router() -> APIRouter:
+    """The recommendations router."""
+    router = APIRouter(tags=["recommendations"], dependencies=[Depends(require_read_key)])
+
+    @router.get("/recommendations", response_model=RankedOut)
+    def recommendations(
+        engine: EngineDep,
+        filters: FiltersDep,
+        user_id: Annotated[str | None, Query(min_length=1, max_length=256)] = None,
+        k: Annotated[int, Query(ge=1, description="Results wanted (at most KGREC_MAX_K).")] = 10,
+        query: Annotated[str | None, Query(min_length=1, max_length=1000)] = None,
+        context_item: Annotated[
+            str | None, Query(min_length=1, description="Product being viewed.")
+        ] = None,
+        explain: bool = False,
+    ) -> RankedOut:
+        """Top-k products for a user; an unknown user is served from context and popularity."""
+        return ranked_out(
+            engine.recommend(
+                user_id,
+                k=k,
+                query=query,
+                context_item=context_item,
+                filters=filters,
+                explain=explain,
+            )
+        )
+
+    return router
