@@ -8,9 +8,13 @@ catalogue generator.
 """
 
 from loaders.counts import EntityCounts
+from loaders.datasets import PublicDataset
+from loaders.generator import CatalogueGenerator
 from loaders.importer import Importer
 from loaders.mapping import ColumnMapping
+from loaders.presets import RecbolePreset
 from loaders.readers import ChunkReader
+from loaders.recbole import RecboleDataset
 from loaders.report import EXIT_OK, EXIT_REJECTED, ImportReport
 from loaders.source import Source
 from loaders.validated import ValidatedChunk
@@ -19,12 +23,16 @@ from loaders.validation import ChunkValidator
 __all__ = [
     "EXIT_OK",
     "EXIT_REJECTED",
+    "CatalogueGenerator",
     "ChunkReader",
     "ChunkValidator",
     "ColumnMapping",
     "EntityCounts",
     "ImportReport",
     "Importer",
+    "PublicDataset",
+    "RecboleDataset",
+    "RecbolePreset",
     "Source",
     "ValidatedChunk",
 ]

@@ -29,13 +29,16 @@ class ChunkReader:
             ``.parquet`` file.
         chunk_rows: rows per chunk.
         sep: CSV field separator; default ``\\t`` for ``.tsv``/``.txt``, else ``,``.
+        delimited: read as delimited text whatever the suffix (RecBole atomic files).
     """
 
-    def __init__(self, path: Path, chunk_rows: int, sep: str | None = None) -> None:
+    def __init__(
+        self, path: Path, chunk_rows: int, sep: str | None = None, *, delimited: bool = False
+    ) -> None:
         self.path = path
         self.chunk_rows = chunk_rows
         suffix = path.suffix.lower()
-        if suffix in CSV_SUFFIXES:
+        if suffix in CSV_SUFFIXES or delimited:
             self.format = "csv"
         elif suffix in JSONL_SUFFIXES:
             self.format = "jsonl"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from importlib import resources
 from pathlib import Path
 
@@ -10,6 +9,8 @@ import typer
 
 from api.cli._app import app, settings_of
 from graph import GraphStore, open_graph
+from loaders import Importer, ImportReport, Source
+from loaders.constants import BRANDS, CATEGORIES, INTERACTIONS, PRODUCTS, USERS, EntityKind
 
 DEMO_QUERIES: tuple[tuple[str, str], ...] = (
     ("Node counts per label", "MATCH (n) RETURN labels(n)[0] AS label, count(*) AS nodes"),
@@ -37,54 +38,12 @@ def sample_dir() -> Path:
     return Path(str(resources.files("loaders") / "sample"))
 
 
-def _rows(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as f:
-        return list(csv.DictReader(f))
-
-
-def load_sample(store: GraphStore, directory: Path) -> None:
-    """Write the shipped sample catalogue (categories, brands, products, users, events)."""
-    store.upsert_categories(
-        [
-            {"id": r["id"], "name": r["name"], "parent_id": r["parent_id"] or None}
-            for r in _rows(directory / "categories.csv")
-        ]
-    )
-    store.upsert_brands(
-        [{"id": r["id"], "name": r["name"]} for r in _rows(directory / "brands.csv")]
-    )
-    store.upsert_products(
-        [
-            {
-                "id": r["id"],
-                "title": r["title"],
-                "description": r["description"],
-                "price": float(r["price"]),
-                "currency": r["currency"],
-                "in_stock": r["in_stock"] == "True",
-                "brand_id": r["brand_id"],
-                "category_ids": r["category_ids"].split("|"),
-            }
-            for r in _rows(directory / "products.csv")
-        ]
-    )
-    store.upsert_users(
-        [
-            {"id": r["id"], "attrs": {"country": r["country"], "segment": r["segment"]}}
-            for r in _rows(directory / "users.csv")
-        ]
-    )
-    store.upsert_interactions(
-        [
-            {
-                "user_id": r["user_id"],
-                "product_id": r["product_id"],
-                "kind": r["kind"],
-                "ts": int(r["ts"]),
-            }
-            for r in _rows(directory / "interactions.csv")
-        ]
-    )
+def load_sample(store: GraphStore, directory: Path) -> ImportReport:
+    """Import the shipped sample catalogue (categories, brands, products, users, events)."""
+    settings = store.settings
+    entities: tuple[EntityKind, ...] = (CATEGORIES, BRANDS, PRODUCTS, USERS, INTERACTIONS)
+    sources = [Source.from_file(e, directory / f"{e}.csv", settings) for e in entities]
+    return Importer(store, settings, progress=False).run(sources)
 
 
 @app.command("demo")
@@ -94,7 +53,9 @@ def demo(ctx: typer.Context) -> None:
     where = "embedded ArcadeDB server" if settings.embedded else settings.neo4j_uri
     typer.echo(f"kgrec demo on the {where} (data directory {settings.data_dir})")
     with open_graph(settings) as store:
-        load_sample(store, sample_dir())
+        report = load_sample(store, sample_dir())
+        for line in report.summary_lines():
+            typer.echo(line)
         for title, query in DEMO_QUERIES:
             typer.secho(f"\n== {title}\n{query}", bold=True)
             typer.echo(store.cypher(query).to_string(index=False))
