@@ -1,0 +1,225 @@
+"""The HTTP API against the embedded graph, the real encoder and sample artifacts."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import neo4j
+import pytest
+
+from graph import GraphStore
+from kgrec.settings import Settings
+from tests.api.conftest import API_KEY, ClientFactory
+
+KEY = {"X-API-Key": API_KEY}
+CATEGORY_TREE = {
+    "footwear": {"footwear", "running-shoes", "trail-shoes"},
+    "audio": {"audio", "headphones", "speakers"},
+}
+
+
+def ids(answer: dict[str, object]) -> list[str]:
+    items = answer["items"]
+    assert isinstance(items, list)
+    return [str(i["id"]) for i in items]
+
+
+def test_new_item_appears_for_matching_query_in_the_next_request(
+    sample_store: GraphStore, make_client: ClientFactory
+) -> None:
+    query = {"query": "insulated ski goggles with anti-fog lens", "k": 3}
+    with make_client(sample_store) as client:
+        before = client.post("/search", json=query).json()
+        assert "p900" not in ids(before)
+        item = {
+            "id": "p900",
+            "title": "Alpine ski goggles",
+            "description": "Anti-fog double lens goggles for skiing in the cold",
+            "price": 89.0,
+            "brand_id": "northpeak",
+            "category_ids": ["outerwear"],
+        }
+        added = client.post("/items", json={"items": [item]}, headers=KEY)
+        assert added.status_code == 201, added.text
+        assert added.json()["added"] == ["p900"]
+        after = client.post("/search", json=query).json()
+        assert ids(after)[0] == "p900"
+        assert client.get("/items/p900/similar", params={"k": 3}).status_code == 200
+    assert sample_store.existing_ids("Product", ["p900"]) == {"p900"}
+
+
+def test_unknown_user_gets_results_from_context_and_popularity(
+    sample_store: GraphStore, make_client: ClientFactory
+) -> None:
+    with make_client(sample_store) as client:
+        plain = client.get("/recommendations", params={"user_id": "never-seen", "k": 5})
+        assert plain.status_code == 200
+        assert plain.json()["strategy"] == "popularity"
+        assert len(ids(plain.json())) == 5
+        viewed = client.get(
+            "/recommendations",
+            params={"user_id": "never-seen", "k": 3, "context_item": "p010"},
+        ).json()
+        assert viewed["strategy"] == "context" and not viewed["user_known"]
+        assert "p010" not in ids(viewed)
+        cats = {c for item in viewed["items"] for c in item["category_ids"]}
+        assert cats & CATEGORY_TREE["audio"], viewed
+
+
+def test_events_change_the_users_results(
+    sample_store: GraphStore, make_client: ClientFactory
+) -> None:
+    with make_client(sample_store) as client:
+        params: dict[str, str | int] = {"user_id": "shopper-1", "k": 4}
+        before = client.get("/recommendations", params=params).json()
+        assert before["strategy"] == "popularity"
+        events = [
+            {"user_id": "shopper-1", "product_id": p, "kind": "purchase", "ts": 1_800_000_000 + i}
+            for i, p in enumerate(["p015", "p016"])
+        ]
+        written = client.post("/events", json={"events": events}, headers=KEY)
+        assert written.status_code == 201, written.text
+        assert written.json() == {"accepted": 2, "users_updated": ["shopper-1"]}
+        after = client.get("/recommendations", params=params).json()
+        assert after["strategy"] == "user" and after["user_known"]
+        assert after["items"] != before["items"]
+        assert not {"p015", "p016"} & set(ids(after))  # purchased items are excluded
+        assert ids(after)[0] == "p017"  # the remaining coffee maker comes first
+        explained = client.get("/explain", params={"user_id": "shopper-1", "item_id": "p015"})
+        path = explained.json()["path"]
+        assert path[0]["id"] == "shopper-1" and path[-1]["id"] == "p015"
+
+
+def test_filters_hold(sample_store: GraphStore, make_client: ClientFactory) -> None:
+    with make_client(sample_store) as client:
+        by_category = client.get(
+            "/recommendations", params={"user_id": "u03", "k": 20, "category": "footwear"}
+        ).json()["items"]
+        assert by_category
+        assert all(set(i["category_ids"]) & CATEGORY_TREE["footwear"] for i in by_category)
+        cheap = client.post(
+            "/search",
+            json={
+                "query": "running",
+                "k": 20,
+                "max_price": 100,
+                "min_price": 30,
+                "in_stock_only": True,
+                "brands": ["stride", "pulse"],
+            },
+        ).json()["items"]
+        assert cheap
+        assert all(
+            30 <= i["price"] <= 100 and i["in_stock"] and i["brand_id"] in {"stride", "pulse"}
+            for i in cheap
+        )
+        missing = client.get("/recommendations", params={"category": "no-such-cat"})
+        assert missing.status_code == 404 and "no-such-cat" in missing.json()["detail"]
+        unknown_item = client.get("/items/p404/similar")
+        assert unknown_item.status_code == 404 and "p404" in unknown_item.json()["detail"]
+
+
+def test_auth_is_enforced(sample_store: GraphStore, make_client: ClientFactory) -> None:
+    body = {"items": [{"id": "p901", "title": "Thermal socks"}]}
+    with make_client(sample_store) as client:
+        assert client.post("/items", json=body).status_code == 401
+        wrong = client.post("/items", json=body, headers={"X-API-Key": "nope"})
+        assert wrong.status_code == 401 and "X-API-Key" in wrong.json()["detail"]
+        assert client.post("/events", json={"events": []}, headers={}).status_code == 401
+        assert client.get("/recommendations").status_code == 200  # reads open by default
+    with make_client(sample_store, api_read_requires_key=True) as client:
+        assert client.get("/recommendations").status_code == 401
+        assert client.get("/recommendations", headers=KEY).status_code == 200
+        assert client.get("/health").status_code == 200  # probes stay open
+    with make_client(sample_store, api_key=None) as client:
+        refused = client.post("/items", json=body, headers=KEY)
+        assert refused.status_code == 401 and "KGREC_API_KEY" in refused.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "payload", "field"),
+    [
+        ("get", "/recommendations", {"k": 0}, "k"),
+        ("get", "/recommendations", {"k": 101}, "k"),
+        ("get", "/recommendations", {"min_price": "cheap"}, "min_price"),
+        ("post", "/search", {"k": 5}, "query"),
+        ("post", "/search", {"query": "x", "k": "many"}, "k"),
+        (
+            "post",
+            "/events",
+            {"events": [{"user_id": "u", "product_id": "p001", "kind": "x"}]},
+            "events.0.kind",
+        ),
+        ("post", "/items", {"items": [{"id": "p1", "title": "t", "price": -1}]}, "items.0.price"),
+        ("post", "/items", {"items": []}, "items"),
+    ],
+)
+def test_malformed_input_is_rejected_naming_the_field(
+    sample_store: GraphStore,
+    make_client: ClientFactory,
+    method: str,
+    path: str,
+    payload: dict[str, Any],
+    field: str,
+) -> None:
+    with make_client(sample_store) as client:
+        if method == "get":
+            answer = client.get(path, params=payload)
+        else:
+            answer = client.post(path, json=payload, headers=KEY)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["detail"].startswith(field), answer.json()
+
+
+def test_unknown_product_in_events_is_404_with_the_id(
+    sample_store: GraphStore, make_client: ClientFactory
+) -> None:
+    event = {"user_id": "u01", "product_id": "p-missing", "kind": "view"}
+    with make_client(sample_store) as client:
+        answer = client.post("/events", json={"events": [event]}, headers=KEY)
+    assert answer.status_code == 404 and "p-missing" in answer.json()["detail"]
+
+
+def test_degraded_mode_reads_serve_writes_503(
+    settings: Settings, make_client: ClientFactory
+) -> None:
+    # a real driver to a port where no graph server listens: the server is gone
+    uri = "bolt://127.0.0.1:9"
+    dead = GraphStore(neo4j.GraphDatabase.driver(uri, auth=("neo4j", "x")), "kgrec", settings, uri)
+    try:
+        with make_client(dead) as client:
+            health = client.get("/health").json()
+            assert health["status"] == "degraded" and health["graph"] == "down"
+            reads = client.get("/recommendations", params={"user_id": "u03", "k": 3})
+            assert reads.status_code == 200 and len(ids(reads.json())) == 3
+            assert client.post("/search", json={"query": "coffee"}).status_code == 200
+            started = time.monotonic()
+            event = {"user_id": "u03", "product_id": "p001", "kind": "view"}
+            refused = client.post("/events", json={"events": [event]}, headers=KEY)
+            assert refused.status_code == 503
+            assert "graph server" in refused.json()["detail"]
+            assert "nothing was written" in refused.json()["detail"]
+            item = {"items": [{"id": "p902", "title": "Snow boots"}]}
+            assert client.post("/items", json=item, headers=KEY).status_code == 503
+            assert time.monotonic() - started < 5  # no driver retry storm
+            metrics = client.get("/metrics").text
+            assert 'route="/events",status="503"' in metrics
+            assert "kgrec_graph_up 0.0" in metrics
+    finally:
+        dead.close()
+
+
+def test_health_metrics_and_openapi(sample_store: GraphStore, make_client: ClientFactory) -> None:
+    with make_client(sample_store) as client:
+        client.get("/recommendations", params={"k": 2})
+        health = client.get("/health").json()
+        assert health["status"] == "ok" and health["artifact_version"] == "v1"
+        assert health["items"] == 17
+        text = client.get("/metrics").text
+        assert 'kgrec_requests_total{method="GET",route="/recommendations",status="200"} 1' in text
+        assert 'kgrec_request_seconds_bucket{route="/recommendations",le="+Inf"} 1' in text
+        assert "kgrec_index_items 17" in text and 'kgrec_artifact_info{version="v1"} 1' in text
+        schema = client.get("/openapi.json").json()
+        for path in ("/recommendations", "/search", "/items", "/events", "/explain", "/health"):
+            assert path in schema["paths"]
