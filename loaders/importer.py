@@ -207,7 +207,7 @@ class Importer:
                 bar.update(rows)
         finally:
             bar.close()
-        if counts.rows == rows_before:
+        if counts.rows == rows_before and not source.derived:
             report.messages.append(f"{source.name}: header only, no {source.entity} rows to import")
         if rejects.rows:
             report.rejects_files.append(rejects.path)

@@ -100,7 +100,6 @@ class ChunkReader:
                     self.path,
                     lines=True,
                     dtype=False,
-                    convert_dates=False,
                     encoding=_ENCODING,
                     chunksize=self.chunk_rows,
                 ) as reader:

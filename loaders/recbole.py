@@ -139,7 +139,7 @@ class RecboleDataset:
         header: list[str],
     ) -> Source:
         assert callable(chunks)
-        return Source(entity, str(self.path(suffix)), chunks, lambda: list(header))
+        return Source(entity, str(self.path(suffix)), chunks, lambda: list(header), derived=True)
 
     # Item side ---------------------------------------------------------------------
     def _categories(self) -> Iterator[pd.DataFrame]:

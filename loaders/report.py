@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from loaders.constants import ENTITY_KINDS
+from loaders.constants import ENTITIES_WRITTEN, ENTITY_KINDS
 from loaders.counts import EntityCounts
 
 EXIT_OK = 0
@@ -46,7 +46,8 @@ class ImportReport:
 
     def summary_lines(self) -> list[str]:
         """One line per entity kind, in write order, then the rejects files."""
-        order: dict[str, int] = {name: i for i, name in enumerate(ENTITY_KINDS)}
+        names_in_order = [*ENTITY_KINDS[:4], ENTITIES_WRITTEN, *ENTITY_KINDS[4:]]
+        order: dict[str, int] = {name: i for i, name in enumerate(names_in_order)}
         names = sorted(self.counts, key=lambda n: order.get(n, len(order)))
         lines = [self.counts[n].summary(n, dry_run=self.dry_run or self.aborted) for n in names]
         lines += [f"rejected rows and reasons: {p}" for p in self.rejects_files]

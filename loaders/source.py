@@ -23,6 +23,7 @@ class Source:
         chunks: yields the rows in chunks, each with its row numbers.
         header: the column names (also for a file with no data rows).
         empty: True for a file of zero bytes.
+        derived: rows an adapter derives from a file (no "header only" note when none).
     """
 
     entity: EntityKind
@@ -30,6 +31,7 @@ class Source:
     chunks: Callable[[], Iterator[pd.DataFrame]]
     header: Callable[[], list[str]]
     empty: bool = False
+    derived: bool = False
 
     @classmethod
     def from_file(cls, entity: EntityKind, path: Path, settings: Settings) -> Source:

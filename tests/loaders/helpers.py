@@ -1,0 +1,52 @@
+"""Helpers of the loader tests: write small files, run an import, read rejects."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from graph import GraphStore
+from kgrec.settings import Settings
+from loaders import ColumnMapping, Importer, ImportReport, Source
+from loaders.constants import EntityKind
+
+
+def write(directory: Path, name: str, text: str, encoding: str = "utf-8") -> Path:
+    """Write a small file (dedented lines) and return its path."""
+    path = directory / name
+    lines = [line.strip() for line in text.strip().splitlines()]
+    path.write_text("\n".join(lines) + "\n", encoding=encoding)
+    return path
+
+
+def run(
+    store: GraphStore,
+    settings: Settings,
+    files: dict[EntityKind, Path],
+    *,
+    mapping: ColumnMapping | None = None,
+    strict: bool = False,
+    dry_run: bool = False,
+    rejects: Path | None = None,
+) -> ImportReport:
+    """Import the files with an Importer (no progress bars)."""
+    sources = [Source.from_file(entity, path, settings) for entity, path in files.items()]
+    importer = Importer(
+        store,
+        settings,
+        mapping=mapping,
+        strict=strict,
+        dry_run=dry_run,
+        rejects=rejects,
+        progress=False,
+    )
+    return importer.run(sources)
+
+
+def rejects_of(report: ImportReport) -> list[dict[str, str]]:
+    """All rows of the report's rejects files."""
+    rows: list[dict[str, str]] = []
+    for path in report.rejects_files:
+        with path.open(encoding="utf-8", newline="") as f:
+            rows.extend(csv.DictReader(f))
+    return rows

@@ -1,0 +1,102 @@
+"""JSONL, Parquet, a BOM, and mapping files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from graph import GraphStore
+from kgrec.errors import ValidationError
+from kgrec.settings import Settings
+from loaders import ColumnMapping
+from tests.loaders.helpers import rejects_of, run, write
+
+
+def test_jsonl_with_lists_and_numbers(store: GraphStore, settings: Settings, tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "products.jsonl",
+        """
+        {"id": 1, "title": "One", "price": 3.5, "category_ids": ["a", "b"], "color": "red"}
+        {"id": 2, "title": "Two", "price": -1}
+        """,
+    )
+    report = run(store, settings, {"products": path})
+    assert report.counts["products"].created == 1
+    assert [r["reason"].split(":")[0] for r in rejects_of(report)] == ["negative price"]
+    props = store.nodes_by_id("Product", ["1"])["1"]
+    assert props["color"] == "red" and props["price"] == 3.5
+    assert store.count_relationships()["IN_CATEGORY"] == 2
+
+
+def test_parquet_products_and_interactions(
+    store: GraphStore, settings: Settings, tmp_path: Path
+) -> None:
+    products = tmp_path / "p.parquet"
+    pd.DataFrame({"id": ["p1", "p2"], "title": ["A", "B"], "in_stock": [True, False]}).to_parquet(
+        products
+    )
+    users = tmp_path / "u.parquet"
+    pd.DataFrame({"id": ["u1"], "age": [33]}).to_parquet(users)
+    events = tmp_path / "e.parquet"
+    pd.DataFrame(
+        {"user_id": ["u1", "u1"], "product_id": ["p1", "p2"], "kind": ["view", "purchase"],
+         "ts": [1, 2]}
+    ).to_parquet(events)  # fmt: skip
+    report = run(store, settings, {"products": products, "users": users, "interactions": events})
+    assert report.exit_code == 0
+    assert store.count_relationships()["INTERACTED"] == 2
+    assert store.nodes_by_id("User", ["u1"])["u1"]["age"] == 33
+    assert store.nodes_by_id("Product", ["p2"])["p2"]["in_stock"] is False
+
+
+def test_utf8_bom_is_accepted(store: GraphStore, settings: Settings, tmp_path: Path) -> None:
+    path = write(tmp_path, "brands.csv", "id,name\nb1,Müller", encoding="utf-8-sig")
+    report = run(store, settings, {"brands": path})
+    assert report.counts["brands"].created == 1
+    assert store.nodes_by_id("Brand", ["b1"])["b1"]["name"] == "Müller"
+
+
+def test_mapping_renames_keeps_and_types(
+    store: GraphStore, settings: Settings, tmp_path: Path
+) -> None:
+    mapping_file = write(
+        tmp_path,
+        "mapping.toml",
+        """
+        [products]
+        rename = { sku = "id", name = "title", maker = "brand_id", cost = "price" }
+        keep = ["weight_g"]
+        types = { weight_g = "float" }
+        [interactions]
+        rename = { customer = "user_id", item = "product_id", event = "kind", time = "ts" }
+        kinds = { order = "purchase" }
+        """,
+    )
+    products = write(
+        tmp_path, "export.csv", "sku,name,maker,cost,weight_g,internal\nA1,Kettle,acme,20,850,x"
+    )
+    users = write(tmp_path, "users.csv", "id\nc1")
+    events = write(tmp_path, "events.csv", "customer,item,event,time\nc1,A1,order,99")
+    mapping = ColumnMapping.load(mapping_file)
+    report = run(
+        store,
+        settings,
+        {"products": products, "users": users, "interactions": events},
+        mapping=mapping,
+    )
+    assert report.exit_code == 0, rejects_of(report)
+    props = store.nodes_by_id("Product", ["A1"])["A1"]
+    assert props["title"] == "Kettle" and props["weight_g"] == 850.0
+    assert "internal" not in props
+    assert store.count_relationships()["HAS_BRAND"] == 1
+    frame = store.cypher("MATCH ()-[i:INTERACTED]->() RETURN i.kind AS kind")
+    assert frame["kind"].tolist() == ["purchase"]
+
+
+def test_bad_mapping_file_names_the_key(tmp_path: Path) -> None:
+    path = write(tmp_path, "m.toml", "[prodcts]\nrename = {}")
+    with pytest.raises(ValidationError, match="prodcts"):
+        ColumnMapping.load(path)

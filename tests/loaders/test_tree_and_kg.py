@@ -1,0 +1,85 @@
+"""Category trees (path strings, id/parent rows) and knowledge-graph triples."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from graph import GraphStore
+from kgrec.settings import Settings
+from tests.conftest import make_settings
+from tests.loaders.helpers import rejects_of, run, write
+
+
+def parents(store: GraphStore) -> dict[str, str]:
+    frame = store.cypher(
+        "MATCH (c:Category)-[:SUBCATEGORY_OF]->(p:Category) RETURN c.id AS c, p.id AS p"
+    )
+    return dict(zip(frame["c"], frame["p"], strict=True))
+
+
+def test_path_strings_with_a_configured_separator(
+    store: GraphStore, settings: Settings, tmp_path: Path
+) -> None:
+    slash = make_settings(settings.data_dir, category_separator="/")
+    categories = write(tmp_path, "cats.csv", "path\nShoes/Running/Trail\nShoes/Running/Road")
+    products = write(tmp_path, "p.csv", "id,title,category_path\np1,Boot,Shoes/Hiking")
+    report = run(store, slash, {"categories": categories, "products": products})
+    assert report.exit_code == 0
+    assert parents(store) == {
+        "shoes/running": "shoes",
+        "shoes/running/trail": "shoes/running",
+        "shoes/running/road": "shoes/running",
+        "shoes/hiking": "shoes",
+    }
+    names = store.nodes_by_id("Category", ["shoes/running/trail"])
+    assert names["shoes/running/trail"]["name"] == "Trail"
+    assert names["shoes/running/trail"]["path"] == "Shoes/Running/Trail"
+    linked = store.cypher("MATCH (:Product {id: 'p1'})-[:IN_CATEGORY]->(c) RETURN c.id AS id")
+    assert linked["id"].tolist() == ["shoes/hiking"]
+
+
+def test_id_parent_rows_in_any_order_and_unknown_parents(
+    store: GraphStore, settings: Settings, tmp_path: Path
+) -> None:
+    categories = write(
+        tmp_path,
+        "cats.csv",
+        """
+        id,name,parent_id
+        trail,Trail,running
+        running,Running,shoes
+        shoes,Shoes,
+        orphan,Orphan,nowhere
+        below-orphan,Below,orphan
+        """,
+    )
+    report = run(store, settings, {"categories": categories})
+    assert parents(store) == {"trail": "running", "running": "shoes"}
+    got = {(r["row"], r["reason"]) for r in rejects_of(report)}
+    assert got == {
+        ("4", "unknown parent category: 'nowhere'"),
+        ("5", "unknown parent category: 'orphan'"),
+    }
+    assert report.counts["categories"].rejected == 2
+
+
+def test_kg_triples_and_links(store: GraphStore, settings: Settings, tmp_path: Path) -> None:
+    products = write(tmp_path, "p.csv", "id,title\np1,Chair")
+    triples = write(
+        tmp_path,
+        "kg.csv",
+        "head,relation,tail,head_kind,tail_kind\ne1,designed_by,e2,design,designer",
+    )
+    links = write(
+        tmp_path,
+        "links.csv",
+        "product_id,entity_id,relation,kind\np1,e1,design,design\np9,e1,design,design",
+    )
+    report = run(store, settings, {"products": products, "kg": triples, "kg_links": links})
+    assert [r["reason"] for r in rejects_of(report)] == ["unknown product: 'p9'"]
+    rels = store.count_relationships()
+    assert (rels["HAS_ENTITY"], rels["RELATED"]) == (1, 1)
+    kinds = store.nodes_by_id("Entity", ["e1", "e2"])
+    assert (kinds["e1"]["kind"], kinds["e2"]["kind"]) == ("design", "designer")
+    relation = store.cypher("MATCH ()-[r:RELATED]->() RETURN r.relation AS r")["r"].tolist()
+    assert relation == ["designed_by"]
