@@ -1,0 +1,198 @@
+"""Loader throughput from files, beside a bare neo4j-driver UNWIND/MERGE of the same rows.
+
+Generates a seeded catalogue with ``loaders.CatalogueGenerator`` (default 100k
+products, 50k users, 300k interactions, CSV), then on two fresh embedded servers:
+
+1. the peer: the same rows (parsed beforehand, parse time not counted) written
+   with plain ``UNWIND $rows AS r MERGE ...`` statements through the driver, making
+   the same graph (product + brand + category links; interactions between users
+   and products);
+2. the loader: ``loaders.Importer`` reading, validating and writing the files.
+
+Prints rows/s of each, the ratio loader / bare, and peak RSS of this process.
+
+    .venv/bin/python bench/import_files.py
+    .venv/bin/python bench/import_files.py --products 10000 --interactions 30000
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from graph import GraphStore, open_graph
+from kgrec.settings import Settings
+from kgrec.typing import DEFAULT_KIND_WEIGHTS
+from loaders import CatalogueGenerator, Importer, Source
+from loaders.constants import EntityKind
+
+# The peer statements: plain idioms writing the same nodes and relationships.
+BARE_PRODUCTS = """
+UNWIND $rows AS r
+MERGE (p:Product {id: r.id}) SET p += r.props
+WITH p, r
+MERGE (b:Brand {id: r.brand_id})
+MERGE (p)-[:HAS_BRAND]->(b)
+WITH p, r
+UNWIND r.category_ids AS cid
+MERGE (c:Category {id: cid})
+MERGE (p)-[:IN_CATEGORY]->(c)
+"""
+BARE_PRODUCT_NODES = "UNWIND $rows AS r MERGE (p:Product {id: r.id}) SET p += r.props"
+BARE_USERS = "UNWIND $rows AS r MERGE (u:User {id: r.id}) SET u += r.props"
+BARE_INTERACTIONS = """
+UNWIND $rows AS r
+MATCH (u:User {id: r.user_id})
+MATCH (p:Product {id: r.product_id})
+MERGE (u)-[i:INTERACTED {kind: r.kind, ts: r.ts}]->(p)
+SET i.weight = r.weight, i.value = r.value
+"""
+
+
+def timed(label: str, rows: int, fn: Callable[[], Any]) -> float:
+    start = time.perf_counter()
+    fn()
+    seconds = time.perf_counter() - start
+    print(f"{label:<46} {rows:>9,} rows {seconds:8.1f} s {rows / seconds:>10,.0f} rows/s")
+    return rows / seconds
+
+
+def bare(store: GraphStore, statement: str, rows: list[dict[str, Any]], batch: int) -> None:
+    driver = store._driver  # the peer speaks to the driver directly on purpose
+    for start in range(0, len(rows), batch):
+        with driver.session(database=store.database) as session:
+            session.run(statement, rows=rows[start : start + batch]).consume()
+
+
+def bare_rows(files: dict[str, Path]) -> tuple[list[dict[str, Any]], ...]:
+    """The files' rows as the peer writes them (parsed before timing)."""
+    products = pd.read_csv(files["products"], dtype=str, keep_default_na=False)
+    prows = [
+        {
+            "id": r["id"],
+            "props": {
+                "title": r["title"],
+                "description": r["description"],
+                "price": float(r["price"]),
+                "currency": r["currency"],
+                "in_stock": r["in_stock"] == "True",
+                "material": r["material"],
+            },
+            "brand_id": r["brand_id"],
+            "category_ids": r["category_ids"].split("|"),
+        }
+        for r in products.to_dict("records")
+    ]
+    users = pd.read_csv(files["users"], dtype=str, keep_default_na=False)
+    urows = [
+        {"id": r["id"], "props": {"country": r["country"], "age": int(r["age"])}}
+        for r in users.to_dict("records")
+    ]
+    events = pd.read_csv(files["interactions"], dtype=str, keep_default_na=False)
+    erows = [
+        {
+            "user_id": r["user_id"],
+            "product_id": r["product_id"],
+            "kind": r["kind"],
+            "ts": int(r["ts"]),
+            "value": float(r["value"]) if r["value"] else None,
+            "weight": DEFAULT_KIND_WEIGHTS[r["kind"]],
+        }
+        for r in events.to_dict("records")
+    ]
+    return prows, urows, erows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--products", type=int, default=100_000)
+    parser.add_argument("--users", type=int, default=50_000)
+    parser.add_argument("--interactions", type=int, default=300_000)
+    parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        generator = CatalogueGenerator(
+            products=args.products,
+            users=args.users,
+            interactions=args.interactions,
+            seed=args.seed,
+        )
+        files = generator.write(root / "files")
+        print(
+            f"generated {args.products:,} products, {args.users:,} users, "
+            f"{args.interactions:,} interactions in {root / 'files'}"
+        )
+        prows, urows, erows = bare_rows(files)
+
+        nodes_only = Settings(data_dir=root / "nodes", write_batch_size=args.batch_size)
+        with open_graph(nodes_only) as store:
+            bare_n = timed(
+                "bare driver UNWIND/MERGE product nodes only",
+                len(prows),
+                lambda: bare(store, BARE_PRODUCT_NODES, prows, args.batch_size),
+            )
+
+        peer = Settings(data_dir=root / "bare", write_batch_size=args.batch_size)
+        with open_graph(peer) as store:
+            print(f"peer on {store.uri}, batch size {args.batch_size}")
+            bare_p = timed(
+                "bare driver UNWIND/MERGE products (+links)",
+                len(prows),
+                lambda: bare(store, BARE_PRODUCTS, prows, args.batch_size),
+            )
+            timed(
+                "bare driver UNWIND/MERGE users",
+                len(urows),
+                lambda: bare(store, BARE_USERS, urows, args.batch_size),
+            )
+            bare_i = timed(
+                "bare driver UNWIND/MERGE interactions",
+                len(erows),
+                lambda: bare(store, BARE_INTERACTIONS, erows, args.batch_size),
+            )
+            bare_counts = (store.count_nodes(), store.count_relationships())
+
+        settings = Settings(data_dir=root / "loader", write_batch_size=args.batch_size)
+        with open_graph(settings) as store:
+            print(f"loader on {store.uri}, batch size {args.batch_size}")
+
+            def load(*entities: EntityKind) -> None:
+                sources = [Source.from_file(e, files[e], settings) for e in entities]
+                report = Importer(store, settings, progress=False).run(sources)
+                assert report.exit_code == 0, report.summary_lines()
+
+            load("categories", "brands")
+            loader_p = timed(
+                "loaders.Importer products.csv", args.products, lambda: load("products")
+            )
+            timed("loaders.Importer users.csv", args.users, lambda: load("users"))
+            loader_i = timed(
+                "loaders.Importer interactions.csv", args.interactions, lambda: load("interactions")
+            )
+            loader_counts = (store.count_nodes(), store.count_relationships())
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    keys = ("Product", "User", "HAS_BRAND", "IN_CATEGORY", "INTERACTED")
+    loader_kept = {k: {**loader_counts[0], **loader_counts[1]}[k] for k in keys}
+    bare_kept = {k: {**bare_counts[0], **bare_counts[1]}[k] for k in keys}
+    same = "same as the peer" if loader_kept == bare_kept else f"peer: {bare_kept}"
+    print(f"graph after the loader: {loader_kept} ({same}; the loader adds the category tree)")
+    print(
+        f"products: loader {loader_p:,.0f} rows/s = {loader_p / bare_p:.2f}x bare "
+        f"(same writes), {loader_p / bare_n:.2f}x bare node-only MERGE; "
+        f"interactions: loader {loader_i:,.0f} rows/s = {loader_i / bare_i:.2f}x bare; "
+        f"peak RSS of this process {peak_mb:,.0f} MB"
+    )
+
+
+if __name__ == "__main__":
+    main()
