@@ -57,6 +57,10 @@ _SUFFIXES = (".inter", ".item", ".user", ".kg", ".link")
 _YEAR = "year"
 
 
+def _joined(value: object) -> object:
+    return " ".join(str(v) for v in value) if isinstance(value, list) else value
+
+
 class RecboleDataset:
     """A directory of RecBole atomic files, read through a preset.
 
@@ -178,6 +182,7 @@ class RecboleDataset:
             out = pd.DataFrame(index=chunk.index)
             out[ID] = chunk[p.item_field]
             title = chunk[p.title_field] if p.title_field else chunk[p.item_field]
+            title = title.map(_joined, na_action="ignore")  # a token_seq title is words
             out[TITLE] = title
             text = title.astype(str)
             if p.year_field:

@@ -14,7 +14,9 @@ from loaders import ColumnMapping
 from tests.loaders.helpers import rejects_of, run, write
 
 
-def test_jsonl_with_lists_and_numbers(store: GraphStore, settings: Settings, tmp_path: Path) -> None:
+def test_jsonl_with_lists_and_numbers(
+    store: GraphStore, settings: Settings, tmp_path: Path
+) -> None:
     path = write(
         tmp_path,
         "products.jsonl",
