@@ -13,6 +13,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 setup: $(STAMP)
+	$(VENV)/bin/kgrec dataset fetch ml-100k
 
 demo: setup
 	$(VENV)/bin/kgrec demo
