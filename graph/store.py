@@ -191,7 +191,12 @@ class GraphStore:
         rows: Sequence[dict[str, Any]],
         extra: Callable[[ManagedTransaction, Sequence[dict[str, Any]]], None] | None = None,
     ) -> UpsertCounts:
-        """Upsert prepared node rows in batches; each batch is one transaction."""
+        """Upsert prepared node rows in batches; each batch is one transaction.
+
+        A row repeating an earlier row's id replaces it (the last one wins), so
+        each id is written and counted once.
+        """
+        rows = list({r["node"]["id"]: r for r in rows}.values())
         counts = UpsertCounts()
         for batch in _batches(rows, self.settings.write_batch_size):
 
@@ -235,7 +240,8 @@ class GraphStore:
                     categories.update(cats)
                     category_links.append({"product_id": row["id"], "category_ids": list(cats)})
             if brands:
-                tx.run(q.ENSURE_BRANDS, rows=[{"id": b, "name": n} for b, n in brands.items()])
+                brand_rows = [{"id": b, "name": n} for b, n in brands.items()]
+                tx.run(q.ENSURE_BRANDS, rows=brand_rows).consume()
                 tx.run(q.SET_PRODUCT_BRAND, rows=brand_links).consume()
             if categories:
                 tx.run(

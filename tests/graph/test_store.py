@@ -172,3 +172,11 @@ def test_to_networkx(any_store: GraphStore) -> None:
 def test_existing_ids(any_store: GraphStore) -> None:
     _load(any_store)
     assert any_store.existing_ids("Product", ["p1", "p9", "p2"]) == {"p1", "p2"}
+
+
+def test_a_repeated_id_in_one_call_is_written_and_counted_once(any_store: GraphStore) -> None:
+    counts = any_store.upsert_products(
+        [{"id": "p1", "title": "first"}, {"id": "p1", "title": "second"}]
+    )
+    assert (counts.created, counts.updated, counts.unchanged) == (1, 0, 0)
+    assert any_store.nodes_by_id("Product", ["p1"])["p1"]["title"] == "second"
