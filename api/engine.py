@@ -100,6 +100,8 @@ class Engine:
         self._purchases: OrderedDict[str, frozenset[str]] = OrderedDict()
         self._purchases_lock = threading.Lock()
         self._graph_up = store is not None
+        self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._queries_lock = threading.Lock()
         self._graph_checked_at = 0.0
         self._state = self._build(artifacts)
         # one request is small work: a single thread avoids OpenMP spin contention
@@ -186,6 +188,20 @@ class Engine:
             raise NotFoundError(f"{field}: product {product_id!r} not found")
         return row
 
+    def _encode_query(self, query: str) -> np.ndarray:
+        """[T] query vector, from an LRU cache of ``query_cache_size`` entries."""
+        with self._queries_lock:
+            cached = self._queries.get(query)
+            if cached is not None:
+                self._queries.move_to_end(query)
+                return cached
+        vec = np.asarray(self.encoder.encode([query])[0], np.float32)
+        with self._queries_lock:
+            self._queries[query] = vec
+            while len(self._queries) > self.settings.query_cache_size:
+                self._queries.popitem(last=False)
+        return vec
+
     def require_item(self, product_id: str, field: str) -> None:
         """Raise NotFoundError naming ``field`` and the id when the product is not served."""
         self._require_item(self._state, product_id, field)
@@ -267,7 +283,7 @@ class Engine:
         self._check_k(k)
         self._check_filters(state, filters)
         user_vec = self._user_vector(state, user_id)
-        query_vec = self.encoder.encode([query])[0] if query else None
+        query_vec = self._encode_query(query) if query else None
         context_rows: list[int] = []
         strategy: Strategy = "user" if user_vec is not None else "popularity"
         if context_item is not None:
@@ -476,7 +492,7 @@ class Engine:
             state.catalogue.text_dim,
             self.device,
         )
-        positions, parts = top_k(fuse(self._features(state, rows), w), k)
+        positions, parts = top_k(fuse(self._features(state, rows), w, state.catalogue.graph_dim), k)
         items = [
             self._item(state, int(rows[pos]), part)
             for pos, part in zip(positions, parts, strict=True)

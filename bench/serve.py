@@ -216,7 +216,7 @@ def bench_ranking(sizes: Sequence[int], graph_dim: int, text_dim: int) -> None:
                 if device == "cuda":
                     torch.cuda.synchronize()
                 start = time.perf_counter()
-                top_k(fuse(feats, w), 10)  # top_k copies to host: synchronises
+                top_k(fuse(feats, w, graph_dim), 10)  # top_k copies to host: synchronises
                 times.append(time.perf_counter() - start)
             p50, p99 = np.percentile(np.asarray(times[5:]) * 1e3, [50, 99])
             print(f"{device:4s} C={c:>9,}  p50={p50:.2f} ms  p99={p99:.2f} ms")

@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     api_port: int = Field(8000, ge=0, le=65535, description="Port `kgrec serve` binds.")
     max_k: int = Field(100, ge=1, le=10_000, description="Largest k a request may ask for.")
     exact_index_max_items: int = Field(
-        200_000, ge=0, description="Exact faiss index up to this many items; ANN above."
+        50_000, ge=0, description="Exact faiss index up to this many items; ANN above."
     )
     ann_index: Literal["hnsw", "ivf", "ivf_sq8"] = Field(
         "ivf_sq8", description="ANN index above the threshold."
@@ -84,6 +84,7 @@ class Settings(BaseSettings):
         50_000, ge=0, description="Filters selecting at most this many items are scored exactly."
     )
     user_cache_size: int = Field(10_000, ge=0, description="Users whose purchases are cached.")
+    query_cache_size: int = Field(10_000, ge=0, description="Query embeddings kept (LRU).")
     graph_check_interval_s: float = Field(
         2.0, ge=0, description="How long a graph reachability check is trusted."
     )
