@@ -13,15 +13,16 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import typer
 
-from api.wiring import artifacts_root
 from gnn.artifacts import LATEST
 from kgrec.errors import KgrecError
 from kgrec.settings import Settings
+
+if TYPE_CHECKING:
+    import httpx
 
 _DEMO_KEY = "demo-key"
 
@@ -53,9 +54,11 @@ def run_demo_calls(settings: Settings, echo: Callable[[str], None] = typer.echo)
 
     Skips (with a message) when no artifact version exists yet (``kgrec embed``).
     """
+    import httpx
     import uvicorn
 
     from api.app import create_app
+    from api.wiring import artifacts_root
 
     if not (artifacts_root(settings) / LATEST).exists():
         echo(

@@ -5,7 +5,9 @@ text 384-d from :func:`api.synthetic.synthetic_artifacts`) it starts ``uvicorn``
 on 127.0.0.1 in a child process (the API without a graph: every read path but
 purchase lookups and explanations), drives ``/recommendations`` and ``/search``
 with a bounded number of requests from an ``httpx`` async client at a fixed
-concurrency, and prints p50/p95/p99 and requests/s, and the child's RSS. Then the
+concurrency (``/search`` twice: queries seen before, answered from the query
+embedding cache, and new queries, encoded on the request), and prints
+p50/p95/p99, requests/s and the child's RSS. Then the
 fusion step alone (``fuse`` + ``top_k`` over C candidates) on cpu and, when
 present, cuda; then ANN recall@10 of the served index kinds against exact search.
 
@@ -28,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+UNCACHED = "/search (new queries)"
 QUERIES = (
     "waterproof trail running shoes",
     "noise cancelling headphones",
@@ -122,8 +125,11 @@ async def load(
             if path == "/recommendations":
                 r = await client.get(path, params={"user_id": user, "k": 10})
             else:
-                body = {"query": rng.choice(QUERIES), "user_id": user, "k": 10}
-                r = await client.post(path, json=body)
+                query = rng.choice(QUERIES)
+                if path == UNCACHED:  # a query never sent before: encoded on the request
+                    query = f"{query} {rng.randrange(10**9)}"
+                body = {"query": query, "user_id": user, "k": 10}
+                r = await client.post("/search", json=body)
             latencies.append(time.perf_counter() - start)
             errors += r.status_code != 200
 
@@ -169,12 +175,12 @@ def bench_http(products: int, requests: int, concurrency: int, data_dir: Path) -
         )
         health = httpx.get(f"http://127.0.0.1:{port}/health").json()
         print(f"indexes: {health['indexes']}  device: {health['device']}")
-        for path in ("/recommendations", "/search"):
+        for path in ("/recommendations", "/search", UNCACHED):
             asyncio.run(load(port, path, max(50, requests // 10), concurrency, 10_000))  # warm
             lat, wall, errors = asyncio.run(load(port, path, requests, concurrency, 10_000))
             p50, p95, p99 = np.percentile(lat * 1e3, [50, 95, 99])
             print(
-                f"{path:17s} n={len(lat)} concurrency={concurrency} p50={p50:.1f} ms "
+                f"{path:22s} n={len(lat)} concurrency={concurrency} p50={p50:.1f} ms "
                 f"p95={p95:.1f} ms p99={p99:.1f} ms  {len(lat) / wall:.0f} req/s  errors={errors}"
             )
         rss = psutil.Process(proc.pid).memory_info().rss

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from api.cli._app import app, settings_of
+from api.demo_calls import run_demo_calls
 from graph import GraphStore, open_graph
 from loaders import Importer, ImportReport, Source
 from loaders.constants import BRANDS, CATEGORIES, INTERACTIONS, PRODUCTS, USERS, EntityKind
@@ -63,3 +64,4 @@ def demo(ctx: typer.Context) -> None:
     typer.echo(
         f"\ndemo done: {sum(nodes.values())} nodes, {sum(rels.values())} relationships in the graph"
     )
+    run_demo_calls(settings)  # start the service, call each endpoint once, stop
