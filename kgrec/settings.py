@@ -110,6 +110,19 @@ class Settings(BaseSettings):
         None, description="Extracted public datasets; unset = <data_dir>/datasets."
     )
 
+    # Text encoders ------------------------------------------------------------------
+    text_model: Path | None = Field(
+        None, description="Local transformers model directory; unset = bundled all-MiniLM-L6-v2."
+    )
+    text_backend: Literal["auto", "torch", "onnx"] = Field(
+        "auto", description="auto = torch on CUDA, ONNX Runtime on the CPU (measured faster)."
+    )
+    text_device: DeviceName = Field("auto", description="Device of the torch text backend.")
+    text_batch_size: int = Field(128, ge=1, le=65_536, description="Sentences per forward pass.")
+    text_max_tokens: int | None = Field(
+        None, ge=8, description="Tokens per text before truncation; unset = the model's own."
+    )
+
     # Compute --------------------------------------------------------------------
     device: DeviceName = Field("auto", description="torch device for GNN and ranking.")
 

@@ -1,1 +1,24 @@
-"""kgrec text_encoders package."""
+"""Text encoders: product and query text to L2-normalised vectors, offline and cached.
+
+:func:`load_encoder` returns the configured :class:`TextEncoder` (torch or ONNX
+Runtime backend over a local transformers model; the bundled all-MiniLM-L6-v2 by
+default). :func:`compose_product_text` is the one way product text is built, and
+:class:`EmbeddingCache` keeps vectors on disk by (model id, text hash).
+"""
+
+from text_encoders.base import TextEncoder
+from text_encoders.cache import EmbeddingCache
+from text_encoders.compose import compose_product_text
+from text_encoders.load import default_model_dir, load_encoder
+from text_encoders.onnx_encoder import OnnxEncoder
+from text_encoders.transformers_encoder import TransformersEncoder
+
+__all__ = [
+    "EmbeddingCache",
+    "OnnxEncoder",
+    "TextEncoder",
+    "TransformersEncoder",
+    "compose_product_text",
+    "default_model_dir",
+    "load_encoder",
+]

@@ -1,0 +1,107 @@
+"""An on-disk embedding cache keyed by (model id, hash of the composed text)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+
+from text_encoders.base import TextEncoder, check_texts
+
+_LOOKUP_CHUNK: Final = 5000  # keys per SELECT
+_SELECT: Final = (
+    "SELECT key, vector FROM vectors WHERE model_id = ? AND key IN (SELECT value FROM json_each(?))"
+)
+_SCHEMA: Final = (
+    "CREATE TABLE IF NOT EXISTS vectors (model_id TEXT NOT NULL, key TEXT NOT NULL, "
+    "vector BLOB NOT NULL, PRIMARY KEY (model_id, key)) WITHOUT ROWID"
+)
+
+
+def text_key(text: str) -> str:
+    """The cache key of one text: blake2b-128 of its UTF-8 bytes, in hex."""
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+
+
+class EmbeddingCache:
+    """Vectors of texts already encoded, in SQLite under ``<data_dir>/text_cache/``.
+
+    Re-imports and restarts re-encode only texts whose composed form changed.
+    Safe across processes (SQLite locking); one connection per object.
+
+    Args:
+        path: the SQLite file.
+    """
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._db = sqlite3.connect(path, timeout=60.0, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(_SCHEMA)
+        self._db.commit()
+
+    @classmethod
+    def in_data_dir(cls, data_dir: Path) -> EmbeddingCache:
+        """The cache of a kgrec data directory."""
+        return cls(data_dir / "text_cache" / "vectors.sqlite")
+
+    def get(self, model_id: str, keys: Sequence[str]) -> dict[str, np.ndarray]:
+        """The cached vectors among ``keys`` (absent keys are left out)."""
+        found: dict[str, np.ndarray] = {}
+        for start in range(0, len(keys), _LOOKUP_CHUNK):
+            chunk = json.dumps(list(keys[start : start + _LOOKUP_CHUNK]))
+            for key, blob in self._db.execute(_SELECT, [model_id, chunk]):
+                found[key] = np.frombuffer(blob, dtype=np.float32)
+        return found
+
+    def put(self, model_id: str, keys: Sequence[str], vectors: np.ndarray) -> None:
+        """Store vectors [N, D] under ``keys`` (replacing any with the same key)."""
+        rows = [
+            (model_id, k, v.astype(np.float32).tobytes()) for k, v in zip(keys, vectors, strict=True)
+        ]
+        with self._db:
+            self._db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)", rows)
+
+    def count(self, model_id: str) -> int:
+        """How many vectors are cached for ``model_id``."""
+        row = self._db.execute("SELECT count(*) FROM vectors WHERE model_id = ?", [model_id])
+        return int(row.fetchone()[0])
+
+    def close(self) -> None:
+        self._db.close()
+
+    def encode(
+        self, encoder: TextEncoder, texts: Sequence[str], *, show_progress: bool = False
+    ) -> tuple[np.ndarray, int]:
+        """Vectors of ``texts``, encoding only those not cached yet.
+
+        Returns:
+            (float32 [N, dim] vectors, number of distinct texts that were encoded).
+        """
+        items = check_texts(texts)
+        keys = [text_key(t) for t in items]
+        cached = self.get(encoder.model_id, list(dict.fromkeys(keys)))
+        missing = {k: t for k, t in zip(keys, items, strict=True) if k not in cached}
+        start = time.perf_counter()
+        if missing:
+            fresh = encoder.encode(list(missing.values()), show_progress=show_progress)
+            self.put(encoder.model_id, list(missing), fresh)
+            cached.update(zip(missing, fresh, strict=True))
+        out = np.empty((len(items), encoder.dim), dtype=np.float32)
+        for i, k in enumerate(keys):
+            out[i] = cached[k]
+        if show_progress:
+            hits = len(items) - len(missing)
+            seconds = time.perf_counter() - start
+            print(
+                f"text vectors: {len(items):,} texts, {hits:,} from the cache, "
+                f"{len(missing):,} encoded in {seconds:.1f} s"
+            )
+        return out, len(missing)

