@@ -64,7 +64,8 @@ class EmbeddingCache:
     def put(self, model_id: str, keys: Sequence[str], vectors: np.ndarray) -> None:
         """Store vectors [N, D] under ``keys`` (replacing any with the same key)."""
         rows = [
-            (model_id, k, v.astype(np.float32).tobytes()) for k, v in zip(keys, vectors, strict=True)
+            (model_id, k, v.astype(np.float32).tobytes())
+            for k, v in zip(keys, vectors, strict=True)
         ]
         with self._db:
             self._db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)", rows)

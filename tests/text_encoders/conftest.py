@@ -1,0 +1,18 @@
+"""One encoder per backend for the session (real MiniLM weights, real vectors)."""
+
+from __future__ import annotations
+
+import pytest
+
+from kgrec.settings import Settings
+from text_encoders import TextEncoder, load_encoder
+
+
+@pytest.fixture(scope="session")
+def torch_encoder(settings: Settings) -> TextEncoder:
+    return load_encoder(settings.model_copy(update={"text_backend": "torch", "text_device": "cpu"}))
+
+
+@pytest.fixture(scope="session")
+def onnx_encoder(settings: Settings) -> TextEncoder:
+    return load_encoder(settings.model_copy(update={"text_backend": "onnx"}))

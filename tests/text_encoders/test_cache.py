@@ -1,0 +1,34 @@
+"""The on-disk cache: a second run encodes nothing new, across objects and restarts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from text_encoders import EmbeddingCache, TextEncoder
+
+
+def test_second_run_encodes_nothing_new(tmp_path: Path, onnx_encoder: TextEncoder) -> None:
+    texts = ["red trail shoe", "blue kettle", "red trail shoe", "wireless headphones"]
+    cache = EmbeddingCache.in_data_dir(tmp_path)
+    first, encoded = cache.encode(onnx_encoder, texts)
+    assert encoded == 3  # distinct texts
+    np.testing.assert_allclose(first, onnx_encoder.encode(texts), atol=1e-6)
+    cache.close()
+
+    reopened = EmbeddingCache.in_data_dir(tmp_path)  # a restart: a new object on the same file
+    again, encoded_again = reopened.encode(onnx_encoder, texts)
+    assert encoded_again == 0
+    np.testing.assert_array_equal(again, first)
+
+    changed, encoded_changed = reopened.encode(onnx_encoder, [*texts, "green kettle"])
+    assert encoded_changed == 1 and changed.shape == (5, onnx_encoder.dim)
+    assert reopened.count(onnx_encoder.model_id) == 4
+
+
+def test_entries_are_per_model(tmp_path: Path, onnx_encoder: TextEncoder) -> None:
+    cache = EmbeddingCache.in_data_dir(tmp_path)
+    cache.encode(onnx_encoder, ["kettle"])
+    assert cache.get("another-model@0", ["kettle"]) == {}
+    assert cache.count("another-model@0") == 0
