@@ -1,4 +1,8 @@
-"""FastAPI dependencies: the services of the app, the engine, API-key checks, filters."""
+"""FastAPI dependencies: the services of the app, the engine, API-key checks, filters.
+
+All are ``async def``: they do no blocking work, and FastAPI would run a plain
+``def`` dependency in the thread pool (a hop per dependency per request).
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from api.wiring import Services
 from kgrec.errors import AuthenticationError
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     """The services the lifespan built."""
     return cast(Services, request.app.state.services)
 
@@ -21,7 +25,7 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def get_engine(services: ServicesDep) -> Engine:
+async def get_engine(services: ServicesDep) -> Engine:
     """The serving engine."""
     return services.engine
 
@@ -44,18 +48,18 @@ def _check_key(services: Services, given: str | None, what: str) -> None:
         raise AuthenticationError("X-API-Key: the API key is wrong")
 
 
-def require_write_key(services: ServicesDep, x_api_key: ApiKeyHeader = None) -> None:
+async def require_write_key(services: ServicesDep, x_api_key: ApiKeyHeader = None) -> None:
     """Write endpoints always require the key."""
     _check_key(services, x_api_key, "write endpoints")
 
 
-def require_read_key(services: ServicesDep, x_api_key: ApiKeyHeader = None) -> None:
+async def require_read_key(services: ServicesDep, x_api_key: ApiKeyHeader = None) -> None:
     """Read endpoints require the key when ``api_read_requires_key`` is set."""
     if services.settings.api_read_requires_key:
         _check_key(services, x_api_key, "read endpoints")
 
 
-def query_filters(
+async def query_filters(
     category: Annotated[
         list[str], Query(description="Category id (descendants included); repeatable.")
     ] = [],  # noqa: B006  (FastAPI copies defaults)

@@ -51,6 +51,7 @@ from kgrec.errors import (
 )
 from kgrec.settings import Settings
 from kgrec.typing import DEFAULT_KIND_WEIGHTS, PRODUCT, USER
+from text_encoders import compose_product_text
 
 log = logging.getLogger(__name__)
 _NEIGHBOUR_SAMPLE: Final = 256
@@ -201,6 +202,18 @@ class Engine:
             while len(self._queries) > self.settings.query_cache_size:
                 self._queries.popitem(last=False)
         return vec
+
+    def runs_inline(self, user_id: str | None, query: str | None, explain: bool) -> bool:
+        """True when a ranking call needs no encoder pass and no graph read.
+
+        Such a call is CPU work of a few ms that the HTTP layer runs on the event
+        loop; the others go to the thread pool.
+        """
+        if explain or (query and query not in self._queries):
+            return False
+        if user_id is None or self.store is None or not self._graph_up:
+            return True
+        return user_id in self._purchases
 
     def require_item(self, product_id: str, field: str) -> None:
         """Raise NotFoundError naming ``field`` and the id when the product is not served."""
@@ -590,7 +603,7 @@ class Engine:
                 store.upsert_products(rows)
             with self._write_lock:
                 state = self._state
-                text = self.encoder.encode([_product_text(r) for r in rows])
+                text = self.encoder.encode([_product_text(r, state.catalogue) for r in rows])
                 graph = self._embed_items(state, store, rows)
                 new = [OnlineItem(row=r, graph=graph[i], text=text[i]) for i, r in enumerate(rows)]
                 overlay = state.overlay.with_items(new, state.catalogue.row_of)
@@ -723,7 +736,12 @@ def _tensor(vec: np.ndarray | None, device: str) -> torch.Tensor | None:
     return None if vec is None else torch.from_numpy(np.asarray(vec, np.float32)).to(device)
 
 
-def _product_text(row: ProductRow) -> str:
-    """The text encoded for a product (title, then description)."""
-    parts = [row["title"], row.get("description") or ""]
-    return ". ".join(p for p in parts if p)
+def _product_text(row: ProductRow, catalogue: Catalogue) -> str:
+    """The text encoded for a product, composed as ``kgrec embed`` composes it."""
+    cats = [catalogue.tree.names.get(c, c) for c in row.get("category_ids") or []]
+    return compose_product_text(
+        row["title"],
+        row.get("description"),
+        brand=row.get("brand_name") or row.get("brand_id"),
+        categories=cats,
+    )

