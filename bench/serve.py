@@ -24,6 +24,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -104,7 +105,7 @@ async def load(
             else:
                 query = rng.choice(QUERIES)
                 if path == UNCACHED:  # a query never sent before: encoded on the request
-                    query = f"{query} {rng.randrange(10**9)}"
+                    query = f"{query} {uuid.uuid4().hex[:8]}"
                 body = {"query": query, "user_id": user, "k": 10}
                 r = await client.post("/search", json=body)
             latencies.append(time.perf_counter() - start)
