@@ -46,6 +46,7 @@ class VectorIndex:
             raise invalid_choice("kind", kind, INDEX_KINDS)
         self.kind: IndexKind = kind
         self.dim = dim
+        self.threads = settings.search_threads
         data = np.ascontiguousarray(vectors, dtype=np.float32)
         self._index: Any
         if kind == "exact" or n == 0:
@@ -95,5 +96,7 @@ class VectorIndex:
         k = min(k, self.size)
         if k <= 0:
             return np.zeros((q.shape[0], 0), np.float32), np.zeros((q.shape[0], 0), np.int64)
+        # the OpenMP thread count is per calling thread: set it in every request thread
+        faiss.omp_set_num_threads(self.threads)
         scores, rows = self._index.search(q, k)
         return scores, rows
