@@ -82,7 +82,7 @@ class SplitView:
     @property
     def test_users(self) -> Tensor:
         """[B] sorted distinct users with at least one test pair."""
-        return self.test[0].unique()
+        return torch.unique(self.test[0])
 
 
 @dataclass(frozen=True)
@@ -150,7 +150,7 @@ def build_splits(
         )
     gen = torch.Generator().manual_seed(seed)
     u_n, p_n = inter.num_users, inter.num_items
-    active_items = inter.items.unique()
+    active_items = torch.unique(inter.items)
     n_cold_items = max(1, round(cold_item_fraction * len(active_items)))
     cold_items = active_items[torch.randperm(len(active_items), generator=gen)[:n_cold_items]]
     cold_items = cold_items.sort().values
