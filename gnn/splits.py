@@ -82,7 +82,8 @@ class SplitView:
     @property
     def test_users(self) -> Tensor:
         """[B] sorted distinct users with at least one test pair."""
-        return torch.unique(self.test[0])
+        users: Tensor = torch.unique(self.test[0])
+        return users
 
 
 @dataclass(frozen=True)
