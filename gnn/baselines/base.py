@@ -1,0 +1,54 @@
+"""What every baseline recommender implements, and the history matrix they share."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import torch
+from torch import Tensor
+
+
+def history_matrix(history: Tensor, users: Tensor, num_items: int) -> Tensor:
+    """float32 [B, P]: 1 where ``(users[b], item)`` is among ``history`` [2, E].
+
+    Args:
+        history: [2, E] (user, item) pairs a model may read.
+        users: [B] user indices (distinct).
+        num_items: P.
+    """
+    out = torch.zeros((len(users), num_items), dtype=torch.float32)
+    if history.numel() == 0 or len(users) == 0:
+        return out
+    size = int(max(int(history[0].max()), int(users.max()))) + 1
+    row_of = torch.full((size,), -1, dtype=torch.long)
+    row_of[users] = torch.arange(len(users))
+    rows = row_of[history[0]]
+    keep = rows >= 0
+    out[rows[keep], history[1][keep]] = 1.0
+    return out
+
+
+def item_popularity(train: Tensor, num_items: int) -> Tensor:
+    """float32 [P]: training interactions per item, scaled to [0, 1]."""
+    counts = torch.bincount(train[1], minlength=num_items).float()
+    return counts / counts.max().clamp(min=1.0)
+
+
+class Recommender(Protocol):
+    """A model that scores every item for a batch of users.
+
+    ``fit`` sees the training pairs (and validation pairs for early stopping);
+    ``scores`` may read ``history`` (training pairs plus revealed pairs of cold
+    users) and returns [B, P] scores, higher is better. Rows whose history is
+    empty fall back to popularity in every baseline.
+    """
+
+    name: str
+
+    def fit(self, train: Tensor, num_users: int, num_items: int, val: Tensor | None = None) -> None:
+        """Learn from ``train`` [2, E] (user, item) pairs."""
+        ...
+
+    def scores(self, users: Tensor, history: Tensor) -> Tensor:
+        """[B, P] scores of every item for ``users`` [B], given ``history`` [2, E]."""
+        ...
