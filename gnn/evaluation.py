@@ -1,0 +1,214 @@
+"""``kgrec evaluate``: the GNN and the baselines on the same splits, over several seeds.
+
+For every seed one :class:`~gnn.splits.SplitPlan` is drawn; every method is fit
+once on its training pairs (early stopping on its validation pairs) and scored on
+every view (warm, cold_item, cold_user@k) by full ranking over all products with
+the user's readable history (training + revealed pairs) excluded.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+
+import torch
+from torch import Tensor
+from tqdm import tqdm
+
+from gnn.baselines import MFBPR, ItemKNN, Popularity, Recommender, TextKNN, history_matrix
+from gnn.config import GNNConfig
+from gnn.metrics import mean_metrics, rank_metrics
+from gnn.snapshot import INTERACTED, PRODUCT, USER, Snapshot, reverse
+from gnn.splits import Interactions, SplitPlan, SplitView, build_splits
+from gnn.trainer import GraphInputs, Trainer, embed_all
+
+KS: tuple[int, ...] = (10, 20)
+
+
+def interactions_of(snapshot: Snapshot) -> Interactions:
+    """The snapshot's user -> product interactions (edge order)."""
+    store = snapshot.data[INTERACTED]
+    ei: Tensor = store.edge_index
+    ts: Tensor = store.ts if "ts" in store else torch.zeros(ei.shape[1], dtype=torch.long)
+    return Interactions(
+        ei[0], ei[1], ts, int(snapshot.data[USER].num_nodes), int(snapshot.data[PRODUCT].num_nodes)
+    )
+
+
+def graph_inputs(snapshot: Snapshot, interactions: Tensor) -> GraphInputs:
+    """Model inputs of ``snapshot`` with its interaction edges replaced by ``interactions``.
+
+    Args:
+        interactions: [2, E] (user, product) pairs the GNN may pass messages over.
+
+    Returns:
+        :class:`GraphInputs` (features, every edge type with its reverse, node counts).
+    """
+    data = snapshot.data
+    edges: dict[tuple[str, str, str], Tensor] = {}
+    for et in data.edge_types:
+        edges[(et[0], et[1], et[2])] = data[et].edge_index
+    edges[INTERACTED] = interactions
+    edges[reverse(INTERACTED)] = interactions.flip(0)
+    x = {t: data[t].x for t in data.node_types if "x" in data[t]}
+    return GraphInputs(x, edges, {t: int(data[t].num_nodes) for t in data.node_types})
+
+
+def product_text_vectors(snapshot: Snapshot, text_dim: int) -> Tensor:
+    """[P, text_dim] text-encoder part of the product features."""
+    x: Tensor = snapshot.data[PRODUCT].x
+    return x[:, :text_dim]
+
+
+class GNNRecommender:
+    """The GNN behind the :class:`~gnn.baselines.Recommender` protocol.
+
+    ``scores`` re-runs message passing over ``history`` as the interaction edges,
+    so revealed pairs of a cold user reach its embedding without retraining.
+
+    Args:
+        snapshot: the exported graph.
+        config: GNN hyperparameters (its seed is replaced per run).
+        device: torch device.
+        show_progress: training progress bar.
+    """
+
+    name = "gnn"
+
+    def __init__(
+        self, snapshot: Snapshot, config: GNNConfig, device: str, show_progress: bool = False
+    ) -> None:
+        self.snapshot, self.config, self.device = snapshot, config, device
+        self.show_progress = show_progress
+        self.trainer: Trainer | None = None
+        self.model: torch.nn.Module | None = None
+        self.epoch_seconds: list[float] = []
+
+    def fit(self, train: Tensor, num_users: int, num_items: int, val: Tensor | None = None) -> None:
+        """Train on ``train`` [2, E] over the graph whose interactions are ``train``."""
+        trainer = Trainer(self.config, self.device, show_progress=self.show_progress)
+        result = trainer.fit(graph_inputs(self.snapshot, train), train, val)
+        self.model = result.model
+        self.epoch_seconds = result.epoch_seconds
+
+    def scores(self, users: Tensor, history: Tensor) -> Tensor:
+        """[B, P] dot products of GNN embeddings computed over ``history``."""
+        if self.model is None:
+            raise RuntimeError("GNNRecommender.scores before fit")
+        graph = graph_inputs(self.snapshot, history).to(self.device)
+        emb = embed_all(self.model, graph)  # type: ignore[arg-type]
+        out: Tensor = (emb[USER][users.to(self.device)] @ emb[PRODUCT].T).cpu()
+        return out
+
+
+@dataclass
+class EvaluationResult:
+    """Metrics per split, method and seed.
+
+    Attributes:
+        runs: split -> method -> list (one per seed) of {metric: value}.
+        seeds: the seeds evaluated.
+        sizes: split -> {"users": test users, "pairs": test pairs} of the first seed.
+        seconds: method -> fit seconds per seed.
+        config: GNN hyperparameters.
+    """
+
+    runs: dict[str, dict[str, list[dict[str, float]]]] = field(default_factory=dict)
+    seeds: list[int] = field(default_factory=list)
+    sizes: dict[str, dict[str, int]] = field(default_factory=dict)
+    seconds: dict[str, list[float]] = field(default_factory=dict)
+    config: dict[str, object] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, dict[str, dict[str, tuple[float, float]]]]:
+        """split -> method -> metric -> (mean, standard deviation over seeds)."""
+        out: dict[str, dict[str, dict[str, tuple[float, float]]]] = {}
+        for split, methods in self.runs.items():
+            out[split] = {}
+            for method, rows in methods.items():
+                stats = {}
+                for metric in rows[0]:
+                    vals = torch.tensor([r[metric] for r in rows], dtype=torch.float64)
+                    std = float(vals.std(unbiased=False)) if len(vals) > 1 else 0.0
+                    stats[metric] = (float(vals.mean()), std)
+                out[split][method] = stats
+        return out
+
+
+def evaluate_view(
+    model: Recommender, plan: SplitPlan, view: SplitView, batch_users: int = 4096
+) -> dict[str, float]:
+    """Mean Recall@K / NDCG@K of ``model`` on ``view`` (history excluded from the ranking)."""
+    history = plan.history(view)
+    users = view.test_users
+    per_user: dict[str, list[Tensor]] = {}
+    for start in range(0, len(users), batch_users):
+        batch = users[start : start + batch_users]
+        scores = model.scores(batch, history)
+        target = history_matrix(view.test, batch, plan.num_items).bool()
+        seen = history_matrix(history, batch, plan.num_items).bool()
+        for k, v in rank_metrics(scores, target, seen, ks=KS).items():
+            per_user.setdefault(k, []).append(v)
+    return mean_metrics({k: torch.cat(v) for k, v in per_user.items()})
+
+
+def default_methods(
+    snapshot: Snapshot, config: GNNConfig, device: str, text_dim: int, seed: int
+) -> list[Recommender]:
+    """The GNN and the four baselines, seeded."""
+    return [
+        GNNRecommender(snapshot, replace(config, seed=seed), device),
+        Popularity(),
+        TextKNN(product_text_vectors(snapshot, text_dim)),
+        ItemKNN(),
+        MFBPR(seed=seed),
+    ]
+
+
+def run_evaluation(
+    snapshot: Snapshot,
+    config: GNNConfig,
+    *,
+    text_dim: int,
+    device: str = "cpu",
+    seeds: Sequence[int] = (0, 1, 2),
+    methods: Callable[[int], list[Recommender]] | None = None,
+    show_progress: bool = True,
+) -> EvaluationResult:
+    """Fit every method per seed and evaluate it on every split view.
+
+    Args:
+        snapshot: exported graph (interactions with timestamps).
+        config: GNN hyperparameters.
+        text_dim: width of the text-encoder part of the product features.
+        seeds: one split plan and one fit per seed.
+        methods: seed -> methods to compare (default: :func:`default_methods`).
+    """
+    result = EvaluationResult(seeds=list(seeds), config=config.to_dict())
+    inter = interactions_of(snapshot)
+    bar = tqdm(total=len(seeds) * 5, desc="evaluate", disable=not show_progress)
+    for seed in seeds:
+        plan = build_splits(inter, seed=seed)
+        if not result.sizes:
+            result.sizes = {
+                name: {"users": len(v.test_users), "pairs": int(v.test.shape[1])}
+                for name, v in plan.views.items()
+            }
+            result.sizes["train"] = {"pairs": int(plan.train.shape[1])}
+        chosen = (
+            methods(seed)
+            if methods is not None
+            else default_methods(snapshot, config, device, text_dim, seed)
+        )
+        bar.total = len(seeds) * len(chosen)
+        for model in chosen:
+            bar.set_postfix(seed=seed, method=model.name)
+            t0 = time.perf_counter()
+            model.fit(plan.train, plan.num_users, plan.num_items, plan.val)
+            result.seconds.setdefault(model.name, []).append(time.perf_counter() - t0)
+            for name, view in plan.views.items():
+                metrics = evaluate_view(model, plan, view)
+                result.runs.setdefault(name, {}).setdefault(model.name, []).append(metrics)
+            bar.update(1)
+    bar.close()
+    return result

@@ -1,0 +1,124 @@
+"""Evaluation report: report.json, report.md and one PNG bar chart per split."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from gnn.evaluation import EvaluationResult
+
+METRICS: tuple[str, ...] = ("recall@10", "recall@20", "ndcg@10", "ndcg@20")
+TARGETS: dict[str, float] = {"warm": 0.95, "cold_item": 1.2, "cold_user": 1.2}
+
+
+def _target(split: str) -> float:
+    return TARGETS["cold_user"] if split.startswith("cold_user") else TARGETS.get(split, 1.0)
+
+
+class EvaluationReport:
+    """Formats an :class:`EvaluationResult` and writes it to a reports directory.
+
+    Args:
+        result: metrics per split, method and seed.
+        command: the command line that produced it (recorded in the report).
+        gnn: name of the GNN method in ``result``.
+    """
+
+    def __init__(self, result: EvaluationResult, command: str = "", gnn: str = "gnn") -> None:
+        self.result, self.command, self.gnn = result, command, gnn
+        self.summary = result.summary()
+
+    def ratios(self) -> dict[str, dict[str, float | str | bool]]:
+        """split -> GNN Recall@20 / best baseline Recall@20, the best baseline, target met."""
+        out: dict[str, dict[str, float | str | bool]] = {}
+        for split, methods in self.summary.items():
+            if self.gnn not in methods:
+                continue
+            base = {m: s["recall@20"][0] for m, s in methods.items() if m != self.gnn}
+            if not base:
+                continue
+            best = max(base, key=lambda m: base[m])
+            ratio = methods[self.gnn]["recall@20"][0] / max(base[best], 1e-12)
+            out[split] = {
+                "best_baseline": best,
+                "ratio": ratio,
+                "target": _target(split),
+                "met": ratio >= _target(split),
+            }
+        return out
+
+    def table(self) -> str:
+        """A Markdown table: split, method, metrics as mean ± std over seeds."""
+        head = "| split | method | " + " | ".join(METRICS) + " |"
+        lines = [head, "|" + " --- |" * (len(METRICS) + 2)]
+        for split, methods in self.summary.items():
+            for method, stats in methods.items():
+                cells = [f"{stats[m][0]:.4f} ± {stats[m][1]:.4f}" for m in METRICS]
+                name = f"**{method}**" if method == self.gnn else method
+                lines.append(f"| {split} | {name} | " + " | ".join(cells) + " |")
+        return "\n".join(lines)
+
+    def markdown(self) -> str:
+        """The whole report.md."""
+        r = self.result
+        sizes = "\n".join(f"- {k}: {v}" for k, v in r.sizes.items())
+        ratio_lines = "\n".join(
+            f"- {split}: GNN / {v['best_baseline']} = {v['ratio']:.2f} "
+            f"(target {v['target']:.2f}: {'met' if v['met'] else 'NOT met'})"
+            for split, v in self.ratios().items()
+        )
+        fit = "\n".join(
+            f"- {m}: {sum(s) / len(s):.1f} s per fit" for m, s in r.seconds.items() if s
+        )
+        return (
+            "# kgrec evaluation\n\n"
+            f"Generated {time.strftime('%Y-%m-%d %H:%M:%S')} by `{self.command}`; "
+            f"seeds {r.seeds}; mean ± standard deviation over seeds; full ranking over "
+            "all products, each user's readable history excluded.\n\n"
+            f"{self.table()}\n\n## GNN against the best baseline (Recall@20)\n\n"
+            f"{ratio_lines}\n\n## Test sizes (first seed)\n\n{sizes}\n\n"
+            f"## Fit time\n\n{fit}\n\n## GNN configuration\n\n"
+            f"```json\n{json.dumps(r.config, indent=2)}\n```\n"
+        )
+
+    def write(self, directory: Path) -> list[Path]:
+        """Write report.json, report.md and ``<split>.png``; return their paths."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        directory.mkdir(parents=True, exist_ok=True)
+        r = self.result
+        payload = {
+            "command": self.command,
+            "seeds": r.seeds,
+            "runs": r.runs,
+            "summary": self.summary,
+            "ratios": self.ratios(),
+            "sizes": r.sizes,
+            "fit_seconds": r.seconds,
+            "config": r.config,
+        }
+        paths = [directory / "report.json", directory / "report.md"]
+        paths[0].write_text(json.dumps(payload, indent=2))
+        paths[1].write_text(self.markdown())
+        for split, methods in self.summary.items():
+            names = list(methods)
+            fig, ax = plt.subplots(figsize=(8, 4))
+            width = 0.8 / len(METRICS)
+            for j, metric in enumerate(METRICS):
+                means = [methods[n][metric][0] for n in names]
+                stds = [methods[n][metric][1] for n in names]
+                xs = [i + (j - (len(METRICS) - 1) / 2) * width for i in range(len(names))]
+                ax.bar(xs, means, width, yerr=stds, capsize=2, label=metric)
+            ax.set_xticks(range(len(names)), names)
+            ax.set_title(f"{split} (mean ± std over seeds {r.seeds})")
+            ax.legend(fontsize=8)
+            fig.tight_layout()
+            path = directory / f"{split.replace('@', '_at_')}.png"
+            fig.savefig(path, dpi=100)
+            plt.close(fig)
+            paths.append(path)
+        return paths
