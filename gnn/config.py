@@ -1,0 +1,53 @@
+"""Model and training hyperparameters, frozen and saved with every checkpoint."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+from kgrec.errors import invalid_choice
+
+TrainMode = Literal["auto", "full", "minibatch"]
+TRAIN_MODES: tuple[str, ...] = ("auto", "full", "minibatch")
+
+
+@dataclass(frozen=True)
+class GNNConfig:
+    """Everything that shapes the model and its training.
+
+    Attributes:
+        hidden_dim: width of every GNN layer and of the output embeddings.
+        layers: message-passing layers (= hops of neighbourhood an embedding sees).
+        dropout: dropout on hidden states during training.
+        lr: Adam learning rate.
+        weight_decay: L2 penalty on the BPR embeddings.
+        epochs: maximum training epochs.
+        patience: epochs without a better validation Recall@20 before stopping.
+        batch_size: positive (user, product) pairs per BPR step.
+        steps_per_epoch: BPR steps per epoch (0 = one pass over the training pairs).
+        mode: ``full`` batch, neighbour-sampled ``minibatch``, or ``auto`` by size.
+        full_batch_max_edges: ``auto`` trains full-batch up to this many edges.
+        fanout: neighbours sampled per node and edge type in mini-batch mode.
+        seed: seed of every random choice.
+    """
+
+    hidden_dim: int = 64
+    layers: int = 2
+    dropout: float = 0.1
+    lr: float = 0.005
+    weight_decay: float = 1e-5
+    epochs: int = 40
+    patience: int = 5
+    batch_size: int = 4096
+    steps_per_epoch: int = 0
+    mode: TrainMode = "auto"
+    full_batch_max_edges: int = 5_000_000
+    fanout: int = 15
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.mode not in TRAIN_MODES:
+            raise invalid_choice("mode", self.mode, TRAIN_MODES)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
