@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import typer
+from pydantic import SecretStr
 
 from gnn.artifacts import LATEST
 from kgrec.errors import KgrecError
@@ -68,7 +69,7 @@ def run_demo_calls(settings: Settings, echo: Callable[[str], None] = typer.echo)
         return
     port = _free_port()
     settings = settings.model_copy(
-        update={"api_host": "127.0.0.1", "api_port": port, "api_key": _DEMO_KEY}
+        update={"api_host": "127.0.0.1", "api_port": port, "api_key": SecretStr(_DEMO_KEY)}
     )
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
