@@ -152,7 +152,7 @@ def build_splits(
     gen = torch.Generator().manual_seed(seed)
     u_n, p_n = inter.num_users, inter.num_items
     active_items = torch.unique(inter.items)
-    n_cold_items = max(1, round(cold_item_fraction * len(active_items)))
+    n_cold_items = max(int(cold_item_fraction > 0), round(cold_item_fraction * len(active_items)))
     cold_items = active_items[torch.randperm(len(active_items), generator=gen)[:n_cold_items]]
     cold_items = cold_items.sort().values
     is_cold_item = torch.isin(inter.items, cold_items)

@@ -1,0 +1,48 @@
+"""Ranking metrics against hand-computed examples."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from gnn.metrics import mean_metrics, rank_metrics
+
+
+def test_recall_and_ndcg_match_hand_computed_values() -> None:
+    scores = torch.tensor([[0.9, 0.8, 0.7, 0.6, 0.5]])
+    targets = torch.tensor([[False, True, False, True, False]])
+    exclude = torch.tensor([[True, False, False, False, False]])  # item 0 was trained on
+    m = rank_metrics(scores, targets, exclude, ks=(2, 3))
+    # ranking without item 0: 1, 2, 3, 4 -> hits 1, 0, 1, 0
+    idcg = 1.0 + 1.0 / math.log2(3)
+    assert m["recall@2"].item() == pytest.approx(0.5)
+    assert m["ndcg@2"].item() == pytest.approx(1.0 / idcg)
+    assert m["recall@3"].item() == pytest.approx(1.0)
+    assert m["ndcg@3"].item() == pytest.approx((1.0 + 1.0 / math.log2(4)) / idcg)
+
+
+def test_excluded_items_never_count_as_hits() -> None:
+    scores = torch.tensor([[5.0, 1.0, 0.0]])
+    targets = torch.tensor([[True, False, True]])
+    exclude = torch.tensor([[True, False, False]])
+    m = rank_metrics(scores, targets, exclude, ks=(1,))
+    assert m["recall@1"].item() == 0.0  # item 0 would be a hit, but it is excluded
+    assert m["ndcg@1"].item() == 0.0
+
+
+def test_ideal_dcg_is_capped_at_k_and_perfect_ranking_scores_one() -> None:
+    scores = torch.tensor([[3.0, 2.0, 1.0, 0.0]])
+    targets = torch.tensor([[True, True, True, False]])
+    m = rank_metrics(scores, targets, None, ks=(2,))
+    assert m["ndcg@2"].item() == pytest.approx(1.0)
+    assert m["recall@2"].item() == pytest.approx(2 / 3)
+
+
+def test_users_without_targets_are_left_out_of_the_mean() -> None:
+    scores = torch.tensor([[1.0, 0.0], [1.0, 0.0]])
+    targets = torch.tensor([[True, False], [False, False]])
+    per_user = rank_metrics(scores, targets, None, ks=(1,))
+    assert math.isnan(per_user["recall@1"][1].item())
+    assert mean_metrics(per_user)["recall@1"] == pytest.approx(1.0)
