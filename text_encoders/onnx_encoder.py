@@ -42,14 +42,16 @@ def export_onnx(model_dir: Path, target: Path) -> Path:
     target.mkdir(parents=True, exist_ok=True)
     model = AutoModel.from_pretrained(str(model_dir), local_files_only=True).eval()
     ids = torch.ones((2, 8), dtype=torch.int64)
+    mask = torch.ones_like(ids)
+    mask[1, 5:] = 0  # trace with padding, so the attention-mask branch is the one recorded
     tmp = target / f".{ONNX_FILE}.{os.getpid()}.tmp"
-    # The legacy TorchScript exporter traces the attention-mask branches for the
-    # padded case; the tests check the exported graph against torch on mixed lengths.
+    # The legacy TorchScript exporter records one branch of data-dependent code; the
+    # tests check the exported graph against torch on mixed lengths.
     with torch.inference_mode(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(
             _Pooled(model),
-            (ids, torch.ones_like(ids)),
+            (ids, mask),
             str(tmp),
             input_names=["input_ids", "attention_mask"],
             output_names=["embedding"],
@@ -75,6 +77,7 @@ class OnnxEncoder(TextEncoder):
         max_length: tokens per text; longer text is truncated.
         batch_size: default sentences per run.
         threads: ONNX Runtime intra-op threads (0 = all cores).
+        tokenize_workers: threads tokenising ahead of the model.
     """
 
     backend = "onnx"
@@ -89,10 +92,14 @@ class OnnxEncoder(TextEncoder):
         max_length: int,
         batch_size: int,
         threads: int = 0,
+        tokenize_workers: int = 2,
     ) -> None:
         self.model_id = model_id
         self.batch_size = batch_size
+        self.max_length = max_length
+        self.tokenize_workers = tokenize_workers
         tokenizer = AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True)
+        self.pad_id = int(tokenizer.pad_token_id or 0)
         self.tokenizer = tokenizer.backend_tokenizer
         self.tokenizer.enable_truncation(max_length)
         self.tokenizer.no_padding()
@@ -123,7 +130,13 @@ class OnnxEncoder(TextEncoder):
             disable=not show_progress or len(items) < PROGRESS_MIN_TEXTS,
         )
         start = time.perf_counter()
-        for batch in token_batches(self.tokenizer, items, batch_size or self.batch_size):
+        for batch in token_batches(
+            self.tokenizer,
+            items,
+            batch_size or self.batch_size,
+            workers=self.tokenize_workers,
+            pad_id=self.pad_id,
+        ):
             feeds = {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask}
             out[batch.index] = self.session.run(["embedding"], feeds)[0]
             bar.update(len(batch.index))

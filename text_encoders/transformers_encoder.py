@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Final
 
 import numpy as np
 import torch
 from tqdm import tqdm
 from transformers import AutoModel, AutoTokenizer, PreTrainedModel
 
-from text_encoders._batching import token_batches
+from text_encoders._batching import TokenBatch, prepared_batches, token_batches
 from text_encoders.base import PROGRESS_MIN_TEXTS, TextEncoder, check_texts
+
+CUDA_BATCHES_IN_FLIGHT: Final = 3  # batches queued on the GPU before the host waits
 
 
 def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -25,9 +30,9 @@ def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     Returns:
         [B, D] float32 unit vectors.
     """
-    m = mask.unsqueeze(-1).to(hidden.dtype)
-    summed = (hidden * m).sum(dim=1).float()
-    counts = m.sum(dim=1).float().clamp(min=1.0)
+    m = mask.unsqueeze(-1).float()
+    summed = (hidden.float() * m).sum(dim=1)  # fp16 states are summed in fp32
+    counts = m.sum(dim=1).clamp(min=1.0)
     return torch.nn.functional.normalize(summed / counts, p=2, dim=1)
 
 
@@ -40,18 +45,31 @@ class TransformersEncoder(TextEncoder):
         device: ``"cpu"`` or ``"cuda"``.
         max_length: tokens per text; longer text is truncated.
         batch_size: default sentences per forward pass.
+        tokenize_workers: threads tokenising ahead of the model.
+
+    On CUDA the weights run in fp16 (pooling in fp32), batches are tokenised and
+    pinned by worker threads while the GPU works, and copies are non-blocking.
     """
 
     backend = "torch"
 
     def __init__(
-        self, model_dir: Path, model_id: str, *, device: str, max_length: int, batch_size: int
+        self,
+        model_dir: Path,
+        model_id: str,
+        *,
+        device: str,
+        max_length: int,
+        batch_size: int,
+        tokenize_workers: int = 2,
     ) -> None:
         self.model_id = model_id
         self.device = device
         self.max_length = max_length
         self.batch_size = batch_size
+        self.tokenize_workers = tokenize_workers
         tokenizer = AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True)
+        self.pad_id = int(tokenizer.pad_token_id or 0)
         self.tokenizer = tokenizer.backend_tokenizer
         self.tokenizer.enable_truncation(max_length)
         self.tokenizer.no_padding()
@@ -71,7 +89,6 @@ class TransformersEncoder(TextEncoder):
         if not items:
             return out
         size = batch_size or self.batch_size
-        cuda = self.device.startswith("cuda")
         bar = tqdm(
             total=len(items),
             unit="sent",
@@ -79,21 +96,17 @@ class TransformersEncoder(TextEncoder):
             disable=not show_progress or len(items) < PROGRESS_MIN_TEXTS,
         )
         start = time.perf_counter()
-        pending: list[tuple[np.ndarray, torch.Tensor]] = []
-        for batch in token_batches(self.tokenizer, items, size):
-            ids = torch.from_numpy(batch.input_ids)
-            mask = torch.from_numpy(batch.attention_mask)
-            if cuda:  # pinned host memory, asynchronous copies; results gathered at the end
-                ids = ids.pin_memory().to(self.device, non_blocking=True)
-                mask = mask.pin_memory().to(self.device, non_blocking=True)
-            hidden = self.model(input_ids=ids, attention_mask=mask).last_hidden_state
-            pending.append((batch.index, mean_pool(hidden, mask)))
-            if not cuda:
-                index, vectors = pending.pop()
-                out[index] = vectors.numpy()
-            bar.update(len(batch.index))
-        for index, vectors in pending:
-            out[index] = vectors.cpu().numpy()
+        if self.device.startswith("cuda"):
+            self._encode_cuda(items, size, out, bar)
+        else:
+            for batch in token_batches(
+                self.tokenizer, items, size, workers=self.tokenize_workers, pad_id=self.pad_id
+            ):
+                ids = torch.from_numpy(batch.input_ids)
+                mask = torch.from_numpy(batch.attention_mask)
+                hidden = self.model(input_ids=ids, attention_mask=mask).last_hidden_state
+                out[batch.index] = mean_pool(hidden, mask).numpy()
+                bar.update(len(batch.index))
         bar.close()
         if show_progress:
             seconds = time.perf_counter() - start
@@ -102,3 +115,51 @@ class TransformersEncoder(TextEncoder):
                 f"({len(items) / seconds:,.0f} sentences/s, {self.backend} on {self.device})"
             )
         return out
+
+    def _encode_cuda(self, items: list[str], size: int, out: np.ndarray, bar: tqdm[Any]) -> None:
+        """The GPU path: the host never waits for the device except to hand results back.
+
+        Worker threads tokenise, pad and copy each batch into pinned host memory;
+        this thread only launches non-blocking host-to-device copies and the fp16
+        forward pass, then a non-blocking device-to-host copy of the [B, D] fp32
+        vectors into pinned memory, and waits on a batch's event only when
+        ``CUDA_BATCHES_IN_FLIGHT`` newer batches are queued behind it.
+        """
+
+        def pin(batch: TokenBatch) -> _PinnedBatch:
+            return _PinnedBatch(
+                batch.index,
+                torch.from_numpy(batch.input_ids).pin_memory(),
+                torch.from_numpy(batch.attention_mask).pin_memory(),
+            )
+
+        in_flight: deque[tuple[np.ndarray, torch.Tensor, torch.cuda.Event]] = deque()
+
+        def drain(keep: int) -> None:
+            while len(in_flight) > keep:
+                index, host, done = in_flight.popleft()
+                done.synchronize()
+                out[index] = host.numpy()
+                bar.update(len(index))
+
+        for batch in prepared_batches(
+            self.tokenizer, items, size, pin, workers=self.tokenize_workers, pad_id=self.pad_id
+        ):
+            ids = batch.input_ids.to(self.device, non_blocking=True)
+            mask = batch.attention_mask.to(self.device, non_blocking=True)
+            hidden = self.model(input_ids=ids, attention_mask=mask).last_hidden_state
+            vectors = mean_pool(hidden, mask)
+            host = torch.empty(vectors.shape, dtype=torch.float32, pin_memory=True)
+            host.copy_(vectors, non_blocking=True)
+            done = torch.cuda.Event()  # type: ignore[no-untyped-call]
+            done.record()
+            in_flight.append((batch.index, host, done))
+            drain(CUDA_BATCHES_IN_FLIGHT)
+        drain(0)
+
+
+@dataclass(frozen=True)
+class _PinnedBatch:
+    index: np.ndarray
+    input_ids: torch.Tensor
+    attention_mask: torch.Tensor
