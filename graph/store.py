@@ -6,6 +6,7 @@ statement comes from :mod:`graph._queries`; values travel as parameters.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -139,26 +140,26 @@ class GraphStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _write(self, work: Callable[[ManagedTransaction], T]) -> T:
+    @contextlib.contextmanager
+    def _errors(self, action: str) -> Iterator[None]:
+        """Turn driver errors into kgrec's: a lost server, or a rejected statement."""
         try:
-            with self._driver.session(database=self.database) as session:
-                return session.execute_write(work)
+            yield
         except neo4j_errors.ServiceUnavailable as e:
             raise GraphConnectionError(f"lost the graph server at {self.uri}: {e}") from e
         except neo4j_errors.Neo4jError as e:
-            raise QueryError(f"the graph server rejected a write: {e.message}") from e
+            raise QueryError(f"the graph server rejected {action}: {e.message}") from e
+
+    def _write(self, work: Callable[[ManagedTransaction], T]) -> T:
+        with self._errors("a write"), self._driver.session(database=self.database) as session:
+            return session.execute_write(work)
 
     def _read(self, query: LiteralString, **params: Any) -> list[dict[str, Any]]:
         def work(tx: ManagedTransaction) -> list[dict[str, Any]]:
             return [r.data() for r in tx.run(query, params)]
 
-        try:
-            with self._driver.session(database=self.database) as session:
-                return session.execute_read(work)
-        except neo4j_errors.ServiceUnavailable as e:
-            raise GraphConnectionError(f"lost the graph server at {self.uri}: {e}") from e
-        except neo4j_errors.Neo4jError as e:
-            raise QueryError(f"the graph server rejected a read: {e.message}") from e
+        with self._errors("a read"), self._driver.session(database=self.database) as session:
+            return session.execute_read(work)
 
     def ping(self) -> bool:
         """True when the server answers a trivial query."""
@@ -477,15 +478,13 @@ class GraphStore:
             return keys, [r.data() for r in result]
 
         work_with_timeout = neo4j.unit_of_work(timeout=timeout)(work)
-        try:
-            with self._driver.session(
+        with (
+            self._errors("the query"),
+            self._driver.session(
                 database=self.database, default_access_mode=neo4j.READ_ACCESS
-            ) as session:
-                keys, rows = session.execute_read(work_with_timeout)
-        except neo4j_errors.ServiceUnavailable as e:
-            raise GraphConnectionError(f"lost the graph server at {self.uri}: {e}") from e
-        except neo4j_errors.Neo4jError as e:
-            raise QueryError(f"the graph server rejected the query: {e.message}") from e
+            ) as session,
+        ):
+            keys, rows = session.execute_read(work_with_timeout)
         return pd.DataFrame(rows, columns=keys)
 
     def to_networkx(self, label: str, ids: Sequence[str], hops: int = 1) -> nx.MultiDiGraph[str]:

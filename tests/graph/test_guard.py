@@ -53,3 +53,11 @@ def test_a_write_attempt_changes_nothing(any_store: GraphStore) -> None:
             any_store.cypher(query)
     assert any_store.count_nodes() == before
     assert any_store.nodes_by_id("Product", ["p1"])["p1"]["title"] == "keep me"
+
+
+@pytest.mark.neo4j
+def test_a_malformed_query_is_a_query_error(any_store: GraphStore) -> None:
+    from kgrec.errors import QueryError
+
+    with pytest.raises(QueryError, match="rejected the query"):
+        any_store.cypher("MATCH (n RETURN n")
