@@ -36,12 +36,14 @@ class TextEncoder(abc.ABC):
             embedding cache and is stored in GNN checkpoints.
         backend: ``"torch"`` or ``"onnx"``.
         device: the torch device (``"cpu"`` for ONNX Runtime).
+        max_length: tokens per text (special tokens included); longer text is truncated.
     """
 
     dim: int
     model_id: str
     backend: str
     device: str
+    max_length: int
 
     @abc.abstractmethod
     def encode(

@@ -97,6 +97,11 @@ def load_encoder(settings: Settings, model: str | Path | None = None) -> TextEnc
         model_dir, name = default_model_dir(), DEFAULT_MODEL_NAME
     else:
         model_dir, name = Path(chosen).expanduser(), None
+    if not model_dir.is_dir():
+        raise EncoderError(
+            f"text model directory {model_dir} does not exist: point KGREC_TEXT_MODEL at a "
+            "local transformers model directory, or unset it for the bundled all-MiniLM-L6-v2"
+        )
     if not (model_dir / "config.json").is_file():
         raise EncoderError(
             f"text model directory {model_dir} has no config.json: point KGREC_TEXT_MODEL at a "

@@ -93,3 +93,34 @@ def test_cuda_fp16_agrees_with_cpu_fp32(settings: Settings, torch_encoder: TextE
     texts = [SHOE, KETTLE, SHOE_PARAPHRASE, ""] * 50
     cos = (gpu.encode(texts) * torch_encoder.encode(texts)).sum(axis=1)
     assert float(cos.min()) >= 0.999
+
+
+def test_token_limit_is_capped_at_the_position_table(settings: Settings) -> None:
+    enc = load_encoder(
+        settings.model_copy(update={"text_backend": "torch", "text_max_tokens": 9999})
+    )
+    assert enc.max_length == 512  # MiniLM's position table, not 9999
+    v = enc.encode(["word " * 2000])
+    assert np.isfinite(v).all() and abs(float(np.linalg.norm(v)) - 1.0) < 1e-5
+
+
+def test_the_default_limit_is_the_models_own(torch_encoder: TextEncoder) -> None:
+    assert torch_encoder.max_length == 256  # sentence_bert_config.json max_seq_length
+    long_a = "kettle " * 300
+    long_b = long_a + "completely different words at the end " * 20
+    a, b = torch_encoder.encode([long_a, long_b])
+    np.testing.assert_allclose(a, b, atol=1e-6)  # the tail past 256 tokens is cut
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
+def test_cuda_rows_stay_in_order_across_chunks(
+    settings: Settings, torch_encoder: TextEncoder
+) -> None:
+    gpu = load_encoder(settings.model_copy(update={"text_backend": "torch", "text_device": "cuda"}))
+    distinct = [f"product {i}: " + "lightweight blue jacket " * (i % 17) for i in range(100)]
+    texts = [distinct[(i * 7) % 100] for i in range(20_000)]  # > one tokenisation chunk
+    out = gpu.encode(texts, batch_size=512)
+    ref = torch_encoder.encode(distinct)
+    expected = ref[[(i * 7) % 100 for i in range(20_000)]]
+    assert float((out * expected).sum(axis=1).min()) >= 0.999
