@@ -71,14 +71,17 @@ def product_texts(n: int, seed: int) -> list[str]:
     for i in range(n):
         noun = str(rng.choice(NOUNS))
         title = f"{' '.join(rng.choice(ADJECTIVES, 2))} {noun} model {i % 997}"
-        description = ". ".join(str(p) for p in rng.choice(PHRASES, 4, replace=False))
+        description = ". ".join(str(p) for p in rng.choice(PHRASES, 5, replace=False))
         out.append(
             compose_product_text(
                 title.title(),
                 description=f"A {noun} {description}.",
                 brand=f"Brand{int(rng.integers(0, 300))}",
                 categories=["Home", noun.title()],
-                attrs={"colour": str(rng.choice(["red", "black", "white", "blue"]))},
+                attrs={
+                    "colour": str(rng.choice(["red", "black", "white", "blue"])),
+                    "material": str(rng.choice(["cotton", "steel", "recycled plastic", "oak"])),
+                },
             )
         )
     return out
