@@ -153,11 +153,16 @@ def evaluate_view(
 
 
 def default_methods(
-    snapshot: Snapshot, config: GNNConfig, device: str, text_dim: int, seed: int
+    snapshot: Snapshot,
+    config: GNNConfig,
+    device: str,
+    text_dim: int,
+    seed: int,
+    show_progress: bool = False,
 ) -> list[Recommender]:
     """The GNN and the four baselines, seeded."""
     return [
-        GNNRecommender(snapshot, replace(config, seed=seed), device),
+        GNNRecommender(snapshot, replace(config, seed=seed), device, show_progress),
         Popularity(),
         TextKNN(product_text_vectors(snapshot, text_dim)),
         ItemKNN(),
@@ -198,7 +203,7 @@ def run_evaluation(
         chosen = (
             methods(seed)
             if methods is not None
-            else default_methods(snapshot, config, device, text_dim, seed)
+            else default_methods(snapshot, config, device, text_dim, seed, show_progress)
         )
         bar.total = len(seeds) * len(chosen)
         for model in chosen:
