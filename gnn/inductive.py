@@ -125,7 +125,8 @@ class InductiveEmbedder:
         A user absent from the graph, or without interactions, gets the embedding
         of a user with no history (the same for every such user).
         """
-        return self._embed(store, USER, [user_id])[0]
+        vector: np.ndarray = self._embed(store, USER, [user_id])[0]
+        return vector
 
     @torch.no_grad()
     def _embed(self, store: GraphStore, node_type: str, ids: list[str]) -> np.ndarray:
