@@ -1,11 +1,13 @@
 """Text-encoding throughput: bare sentence-transformers vs kgrec's encoder, same texts, same run.
 
 Prints sentences/s for ``SentenceTransformer.encode`` (the peer) and for each kgrec
-backend (torch; ONNX Runtime on the CPU), the mean token count, peak RSS, and the
-cosine agreement of every backend with the fp32 peer.
+backend (torch; ONNX Runtime on the CPU), the mean token count, peak RSS (and peak
+CUDA memory), and the cosine agreement of every backend with fp32 vectors. The
+contenders take turns on slices of the texts (``--rounds``), so a busy shared
+machine slows them alike.
 
     .venv/bin/python bench/encode.py              # 10k texts on the CPU, 20k on a GPU
-    .venv/bin/python bench/encode.py --n 2000 --batch-size 64
+    .venv/bin/python bench/encode.py --n 2000 --batch-size 64 --rounds 4
 """
 
 from __future__ import annotations
@@ -87,14 +89,26 @@ def product_texts(n: int, seed: int) -> list[str]:
     return out
 
 
-def run(label: str, n: int, fn: Callable[[], np.ndarray]) -> tuple[np.ndarray, float]:
-    """Time one full encode; print and return (vectors, sentences/s)."""
-    start = time.perf_counter()
-    vectors = fn()
-    seconds = time.perf_counter() - start
-    rss = psutil.Process().memory_info().rss / 2**20
-    print(f"{label:<46} {n / seconds:>9,.0f} sentences/s  ({seconds:6.1f} s, RSS {rss:,.0f} MB)")
-    return vectors, n / seconds
+def timed_rounds(
+    contenders: dict[str, Callable[[list[str]], np.ndarray]], texts: list[str], rounds: int
+) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+    """Encode ``texts`` with every contender, interleaved.
+
+    The texts are cut into ``rounds`` slices; each slice is encoded by every
+    contender in a rotating order, so load drift on a shared machine hits all of
+    them alike. Returns each contender's vectors [N, D] and total seconds.
+    """
+    names = list(contenders)
+    slices = np.array_split(np.arange(len(texts)), max(1, rounds))
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in names}
+    seconds = dict.fromkeys(names, 0.0)
+    for r, rows in enumerate(slices):
+        chunk = [texts[i] for i in rows.tolist()]
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            start = time.perf_counter()
+            parts[name].append(contenders[name](chunk))
+            seconds[name] += time.perf_counter() - start
+    return {k: np.concatenate(v) for k, v in parts.items()}, seconds
 
 
 def main() -> None:
@@ -102,6 +116,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=20_000 if cuda else 10_000)
     parser.add_argument("--batch-size", type=int, default=512 if cuda else 128)
+    parser.add_argument("--rounds", type=int, default=2 if cuda else 10)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
@@ -118,40 +133,46 @@ def main() -> None:
         tokens = [len(e.ids) for e in encoders["torch"].tokenizer.encode_batch(texts)]  # type: ignore[attr-defined]
         print(
             f"{args.n:,} product texts, mean {np.mean(tokens):.1f} tokens (max {max(tokens)}), "
-            f"batch {args.batch_size}, device {device}, torch threads {torch.get_num_threads()}"
+            f"batch {args.batch_size}, device {device}, torch threads {torch.get_num_threads()}, "
+            f"{args.rounds} interleaved rounds"
         )
         peer = SentenceTransformer(str(default_model_dir()), device=device)
         if cuda:
             peer = peer.half()
-        peer.encode(warm)
-        ref, peer_rate = run(
-            f"sentence-transformers encode ({'fp16' if cuda else 'fp32'}, peer)",
-            args.n,
-            lambda: peer.encode(
-                texts, batch_size=args.batch_size, normalize_embeddings=True, convert_to_numpy=True
-            ),
-        )
-        fp32 = ref
+        peer_label = f"sentence-transformers encode ({'fp16' if cuda else 'fp32'}, peer)"
+        contenders: dict[str, Callable[[list[str]], np.ndarray]] = {
+            peer_label: lambda t: peer.encode(
+                t, batch_size=args.batch_size, normalize_embeddings=True, convert_to_numpy=True
+            )
+        }
+        for name, enc in encoders.items():
+            label = f"kgrec {name} backend on {enc.device}" + (" (fp16)" if cuda else "")
+            contenders[label] = lambda t, e=enc: e.encode(t)  # type: ignore[misc]
+        for fn in contenders.values():
+            fn(warm)
+        outputs, seconds = timed_rounds(contenders, texts, args.rounds)
+        fp32 = outputs[peer_label]
         if cuda:  # agreement is measured against fp32 vectors
             fp32 = SentenceTransformer(str(default_model_dir()), device="cpu").encode(
                 texts[:2000], normalize_embeddings=True
             )
-        outputs = {}
-        for name, enc in encoders.items():
-            enc.encode(warm)
-            label = f"kgrec {name} backend on {enc.device}"
-            outputs[name], rate = run(label, args.n, lambda e=enc: e.encode(texts))  # type: ignore[misc]
+        peer_rate = args.n / seconds[peer_label]
+        for label, vectors in outputs.items():
+            rate = args.n / seconds[label]
             m = min(len(fp32), args.n)
-            cos = (outputs[name][:m] * fp32[:m]).sum(axis=1)
+            cos = (vectors[:m] * fp32[:m]).sum(axis=1)
             print(
-                f"{'':<46} {rate / peer_rate:.2f}x the peer; cosine vs fp32 "
-                f"min {cos.min():.6f} mean {cos.mean():.6f}"
+                f"{label:<46} {rate:>9,.0f} sentences/s ({seconds[label]:6.1f} s)  "
+                f"{rate / peer_rate:.2f}x the peer; cosine vs fp32 min {cos.min():.6f}"
             )
-        if len(outputs) == 2:
-            agree = (outputs["torch"] * outputs["onnx"]).sum(axis=1)
-            print(f"torch vs onnx backends: cosine min {agree.min():.6f}")
+        if len(encoders) == 2:
+            a, b = (outputs[k] for k in contenders if k.startswith("kgrec"))
+            print(f"torch vs onnx backends: cosine min {(a * b).sum(axis=1).min():.6f}")
+    rss = psutil.Process().memory_info().rss / 2**20
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak RSS of this process {peak:,.0f} MB")
+    print(f"RSS now {rss:,.0f} MB, peak RSS of this process {peak:,.0f} MB")
+    if cuda:
+        print(f"peak CUDA memory {torch.cuda.max_memory_allocated() / 2**20:,.0f} MB")
 
 
 if __name__ == "__main__":
