@@ -1,0 +1,102 @@
+"""Inductive inference equals a full re-inference over an updated snapshot."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from gnn.checkpoint import Checkpoint
+from gnn.evaluation import graph_inputs, interactions_of
+from gnn.inductive import InductiveEmbedder
+from gnn.snapshot import PRODUCT, USER, Snapshot
+from gnn.trainer import embed_all
+from graph import GraphStore
+from kgrec.errors import ModelError
+from kgrec.settings import Settings
+from tests.gnn.conftest import export, train_small
+from text_encoders import TextEncoder
+
+
+def full_inference(checkpoint: Checkpoint, snapshot: Snapshot) -> dict[str, torch.Tensor]:
+    inter = interactions_of(snapshot)
+    graph = graph_inputs(snapshot, torch.stack([inter.users, inter.items]))
+    return embed_all(checkpoint.model, graph)
+
+
+def test_new_product_and_user_embed_as_in_a_full_reinference(
+    catalogue: GraphStore, encoder: TextEncoder, settings: Settings
+) -> None:
+    before = export(catalogue, encoder, settings)
+    checkpoint = train_small(before)
+    embedder = InductiveEmbedder(checkpoint, encoder, settings)
+
+    # after training: a new film, a new director, a new user who rated it and p1
+    catalogue.upsert_products(
+        [
+            {
+                "id": "p_new",
+                "title": "Comedy film number 99",
+                "price": 12.0,
+                "brand_id": "b1",
+                "category_ids": ["c1", "c2"],
+            }
+        ]
+    )
+    catalogue.upsert_entities([{"id": "e_new", "kind": "director", "name": "Director New"}])
+    catalogue.link_entities(
+        [
+            {"product_id": "p_new", "entity_id": "e_new", "relation": "film.directed_by"},
+            {"product_id": "p_new", "entity_id": "e1", "relation": "film.directed_by"},
+        ]
+    )
+    catalogue.upsert_users([{"id": "u_new"}])
+    catalogue.upsert_interactions(
+        [
+            {"user_id": "u_new", "product_id": "p_new", "kind": "rate", "ts": 9000},
+            {"user_id": "u_new", "product_id": "p1", "kind": "rate", "ts": 9001},
+            {"user_id": "u2", "product_id": "p_new", "kind": "rate", "ts": 9002},
+        ]
+    )
+    items = embedder.embed_new_items(catalogue, ["p_new", "p1"])
+    user = embedder.embed_user(catalogue, "u_new")
+    known_user = embedder.embed_user(catalogue, "u2")
+
+    after = export(catalogue, encoder, settings)
+    assert after.version != before.version
+    full = full_inference(checkpoint, after)
+    pidx, uidx = after.index(PRODUCT), after.index(USER)
+    assert items.dtype == np.float32 and items.shape == (2, checkpoint.model.config.hidden_dim)
+    np.testing.assert_allclose(items[0], full[PRODUCT][pidx["p_new"]].numpy(), atol=1e-5)
+    np.testing.assert_allclose(items[1], full[PRODUCT][pidx["p1"]].numpy(), atol=1e-5)
+    assert user.shape == (checkpoint.model.config.hidden_dim,)
+    np.testing.assert_allclose(user, full[USER][uidx["u_new"]].numpy(), atol=1e-5)
+    np.testing.assert_allclose(known_user, full[USER][uidx["u2"]].numpy(), atol=1e-5)
+    # the new product moved the embedding of a user who rated it
+    old = full_inference(checkpoint, before)[USER][before.index(USER)["u2"]].numpy()
+    assert not np.allclose(known_user, old, atol=1e-4)
+
+
+def test_users_without_history_share_one_embedding(
+    catalogue: GraphStore, encoder: TextEncoder, settings: Settings
+) -> None:
+    snapshot = export(catalogue, encoder, settings)
+    embedder = InductiveEmbedder(train_small(snapshot), encoder, settings)
+    catalogue.upsert_users([{"id": "u_empty"}])
+    absent = embedder.embed_user(catalogue, "nobody")
+    empty = embedder.embed_user(catalogue, "u_empty")
+    np.testing.assert_allclose(absent, empty, atol=1e-6)
+    assert not np.allclose(absent, embedder.embed_user(catalogue, "u0"), atol=1e-4)
+
+
+def test_unknown_product_and_wrong_encoder_are_clear_errors(
+    catalogue: GraphStore, encoder: TextEncoder, settings: Settings
+) -> None:
+    snapshot = export(catalogue, encoder, settings)
+    checkpoint = train_small(snapshot)
+    embedder = InductiveEmbedder(checkpoint, encoder, settings)
+    with pytest.raises(ModelError, match="not in the graph"):
+        embedder.embed_new_items(catalogue, ["missing"])
+    checkpoint.encoder_id = "another-encoder"
+    with pytest.raises(ModelError, match="another-encoder"):
+        InductiveEmbedder(checkpoint, encoder, settings)
