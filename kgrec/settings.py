@@ -123,6 +123,22 @@ class Settings(BaseSettings):
         None, ge=8, description="Tokens per text before truncation; unset = the model's own."
     )
 
+    # GNN ------------------------------------------------------------------------
+    gnn_hidden_dim: int = Field(64, ge=4, le=4096, description="GNN width = embedding size.")
+    gnn_layers: int = Field(2, ge=1, le=4, description="Message-passing layers (= hops).")
+    gnn_epochs: int = Field(30, ge=1, description="Maximum training epochs.")
+    gnn_lr: float = Field(0.005, gt=0, description="Adam learning rate of the GNN.")
+    gnn_batch_size: int = Field(8192, ge=1, description="Positive pairs per BPR step.")
+    gnn_patience: int = Field(4, ge=1, description="Epochs without better val Recall@20.")
+    gnn_mode: Literal["auto", "full", "minibatch"] = Field(
+        "auto", description="Training mode; auto = full-batch up to gnn_full_batch_max_edges."
+    )
+    gnn_full_batch_max_edges: int = Field(
+        5_000_000, ge=0, description="auto trains full-batch up to this many graph edges."
+    )
+    gnn_fanout: int = Field(15, ge=1, description="Neighbours sampled per node and edge type.")
+    seed: int = Field(0, description="Seed of splits, initialisation and sampling.")
+
     # Compute --------------------------------------------------------------------
     device: DeviceName = Field("auto", description="torch device for GNN and ranking.")
 
