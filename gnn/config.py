@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from kgrec.errors import invalid_choice
+from kgrec.settings import Settings
 
 TrainMode = Literal["auto", "full", "minibatch"]
 TRAIN_MODES: tuple[str, ...] = ("auto", "full", "minibatch")
@@ -51,3 +52,19 @@ class GNNConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> GNNConfig:
+        """The configuration the ``gnn_*`` settings (and ``seed``) describe."""
+        return cls(
+            hidden_dim=settings.gnn_hidden_dim,
+            layers=settings.gnn_layers,
+            lr=settings.gnn_lr,
+            epochs=settings.gnn_epochs,
+            patience=settings.gnn_patience,
+            batch_size=settings.gnn_batch_size,
+            mode=settings.gnn_mode,
+            full_batch_max_edges=settings.gnn_full_batch_max_edges,
+            fanout=settings.gnn_fanout,
+            seed=settings.seed,
+        )

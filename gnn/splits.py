@@ -185,8 +185,12 @@ def build_splits(
     w_users, w_ts, w_pairs = inter.users[w], inter.ts[w], pairs[:, w]
     _, rank, counts = _per_user_rank(w_users, w_ts, u_n)
     n = counts[w_users]
-    n_test = torch.where(n >= 3, torch.clamp((n * test_fraction).long(), min=1), 0)
-    n_val = torch.where(n >= 5, torch.clamp((n * val_fraction).long(), min=1), 0)
+    n_test = torch.where(
+        (n >= 3) & (test_fraction > 0), torch.clamp((n * test_fraction).long(), min=1), 0
+    )
+    n_val = torch.where(
+        (n >= 5) & (val_fraction > 0), torch.clamp((n * val_fraction).long(), min=1), 0
+    )
     from_end = n - 1 - rank
     is_test = from_end < n_test
     is_val = ~is_test & (from_end < n_test + n_val)

@@ -12,6 +12,7 @@ from api.cli import evaluate as _evaluate  # noqa: F401
 from api.cli import graph as _graph  # noqa: F401
 from api.cli import importing as _importing  # noqa: F401
 from api.cli import serve as _serve  # noqa: F401
+from api.cli import train as _train  # noqa: F401
 from api.cli._app import app
 from kgrec.errors import KgrecError, WriteQueryRejectedError
 

@@ -1,0 +1,46 @@
+"""``kgrec train`` and ``kgrec embed`` (``kgrec evaluate`` lives in api/cli/evaluate.py)."""
+
+from __future__ import annotations
+
+import time
+
+import typer
+
+from api.cli._app import app, settings_of
+from gnn.pipeline import export_current, train_snapshot, write_artifacts
+from graph import open_graph
+from text_encoders import load_encoder
+
+
+@app.command("train")
+def train(ctx: typer.Context) -> None:
+    """Export the graph to a snapshot and train the GNN on it (settings: KGREC_GNN_*)."""
+    settings = settings_of(ctx)
+    start = time.perf_counter()
+    encoder = load_encoder(settings)
+    with open_graph(settings) as store:
+        snapshot = export_current(settings, store, encoder)
+    _, result, path = train_snapshot(settings, snapshot)
+    for row, seconds in zip(result.history, result.epoch_seconds, strict=True):
+        metric = f", val Recall@20 {row['recall@20']:.4f}" if "recall@20" in row else ""
+        typer.echo(
+            f"epoch {int(row['epoch']) + 1}: {seconds:.1f} s, loss {row['loss']:.4f}{metric}"
+        )
+    typer.echo(result.summary())
+    typer.echo(
+        f"checkpoint {path} (snapshot {snapshot.version}, encoder {encoder.model_id}); "
+        f"total {time.perf_counter() - start:.0f} s with export"
+    )
+
+
+@app.command("embed")
+def embed(ctx: typer.Context) -> None:
+    """Embed every product and user with the latest checkpoint; write an artifact version."""
+    settings = settings_of(ctx)
+    start = time.perf_counter()
+    artifacts = write_artifacts(settings, load_encoder(settings))
+    m = artifacts.manifest
+    typer.echo(
+        f"artifacts {artifacts.path}: {m.num_products:,} products, {m.num_users:,} users, "
+        f"graph dim {m.graph_dim}, text dim {m.text_dim} in {time.perf_counter() - start:.1f} s"
+    )

@@ -1,0 +1,61 @@
+"""train -> checkpoint -> artifacts on the small catalogue; checkpoint checks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from gnn.artifacts import ArtifactSet
+from gnn.checkpoint import Checkpoint
+from gnn.pipeline import export_current, train_snapshot, write_artifacts
+from graph import GraphStore
+from kgrec.errors import ModelError
+from kgrec.settings import Settings
+from tests.gnn.conftest import export, train_small
+from text_encoders import TextEncoder
+
+
+def test_train_then_embed_writes_a_loadable_artifact_version(
+    catalogue: GraphStore, encoder: TextEncoder, settings: Settings, tmp_path: Path
+) -> None:
+    local = settings.model_copy(
+        update={"data_dir": tmp_path, "gnn_epochs": 3, "gnn_hidden_dim": 16, "gnn_batch_size": 32}
+    )
+    snapshot = export_current(local, catalogue, encoder, show_progress=False)
+    checkpoint, result, path = train_snapshot(local, snapshot, show_progress=False)
+    assert path.exists() and checkpoint.snapshot_version == snapshot.version
+    assert len(result.epoch_seconds) >= 1
+    artifacts = write_artifacts(local, encoder)
+    assert artifacts.path is not None
+    loaded = ArtifactSet.load(artifacts.path)
+    assert loaded.manifest.num_products == 12 and loaded.manifest.num_users == 9
+    assert loaded.product_graph.shape == (12, 16) and loaded.product_text.shape[1] == encoder.dim
+    assert loaded.popularity.max() == pytest.approx(1.0) and loaded.popularity.min() >= 0.0
+    row = loaded.products.set_index("id").loc["p4"]
+    assert row["brand_id"] == "b0" and list(row["category_ids"]) == ["c1"]
+    assert loaded.checkpoint_path is not None
+    assert ArtifactSet.latest_path(tmp_path / "artifacts") == artifacts.path
+
+
+def test_checkpoint_round_trip_and_mismatch_errors(
+    catalogue: GraphStore, encoder: TextEncoder, settings: Settings, tmp_path: Path
+) -> None:
+    snapshot = export(catalogue, encoder, settings)
+    checkpoint = train_small(snapshot)
+    path = checkpoint.save(tmp_path / "ckpt.pt")
+    loaded = Checkpoint.load(path, encoder_id=encoder.model_id, snapshot_version=snapshot.version)
+    for a, b in zip(
+        checkpoint.model.state_dict().values(), loaded.model.state_dict().values(), strict=True
+    ):
+        assert torch.equal(a, b)
+    assert loaded.model.config == checkpoint.model.config
+    with pytest.raises(ModelError, match="text encoder"):
+        Checkpoint.load(path, encoder_id="other/model")
+    with pytest.raises(ModelError, match="snapshot"):
+        Checkpoint.load(path, snapshot_version="0000")
+    with pytest.raises(ModelError, match="kgrec train"):
+        Checkpoint.load(tmp_path / "missing.pt")
+    assert np.isfinite(loaded.model.out["product"].weight.detach().numpy()).all()
