@@ -30,6 +30,8 @@ class GNNConfig:
         full_batch_max_edges: ``auto`` trains full-batch up to this many edges.
         fanout: neighbours sampled per node and edge type in mini-batch mode.
         seed: seed of every random choice.
+        cold_item_dropout: share of products whose interaction edges are hidden in
+            each full-batch step (trains the content path cold products rely on).
     """
 
     hidden_dim: int = 64
@@ -45,6 +47,7 @@ class GNNConfig:
     full_batch_max_edges: int = 5_000_000
     fanout: int = 15
     seed: int = 0
+    cold_item_dropout: float = 0.2
 
     def __post_init__(self) -> None:
         if self.mode not in TRAIN_MODES:

@@ -17,7 +17,7 @@ from gnn.config import GNNConfig
 from gnn.metrics import mean_metrics, rank_metrics
 from gnn.model import EdgeType, HeteroGNN
 from gnn.sampler import NeighborSampler
-from gnn.snapshot import PRODUCT, USER
+from gnn.snapshot import INTERACTED, PRODUCT, USER, reverse
 
 
 @dataclass
@@ -104,6 +104,24 @@ class Trainer:
             return self.config.mode
         return "full" if graph.num_edges <= self.config.full_batch_max_edges else "minibatch"
 
+    def _drop_item_interactions(
+        self, edges: dict[EdgeType, Tensor], num_products: int, gen: torch.Generator
+    ) -> dict[EdgeType, Tensor]:
+        """Hide every interaction edge of a random ``cold_item_dropout`` share of products.
+
+        The hidden products still serve as BPR positives, so the model learns to
+        score products from their content alone, as it must for a cold product.
+        """
+        p = self.config.cold_item_dropout
+        if p <= 0:
+            return edges
+        dropped = (torch.rand(num_products, generator=gen) < p).to(self.device)
+        out = dict(edges)
+        for et, side in ((INTERACTED, 1), (reverse(INTERACTED), 0)):
+            if et in out:
+                out[et] = out[et][:, ~dropped[out[et][side]]]
+        return out
+
     def fit(
         self,
         graph: GraphInputs,
@@ -152,7 +170,8 @@ class Trainer:
                 users, pos = train_pairs[0, idx], train_pairs[1, idx]
                 neg = torch.randint(0, n_products, (len(idx),), generator=gen)
                 if sampler is None:
-                    emb = model(dev_graph.x, dev_graph.edge_index, dev_graph.num_nodes)
+                    edges = self._drop_item_interactions(dev_graph.edge_index, n_products, gen)
+                    emb = model(dev_graph.x, edges, dev_graph.num_nodes)
                     eu, ep, en = emb[USER][users], emb[PRODUCT][pos], emb[PRODUCT][neg]
                 else:
                     sub = sampler.sample({USER: users, PRODUCT: torch.cat([pos, neg])})
@@ -168,7 +187,7 @@ class Trainer:
                 optimiser.zero_grad()
                 loss.backward()
                 optimiser.step()
-                total += float(loss)
+                total += loss.item()
             row = {"epoch": float(epoch), "loss": total / steps}
             if val_eval is not None:
                 emb = embed_all(model, dev_graph)
