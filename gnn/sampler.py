@@ -66,15 +66,25 @@ class NeighborSampler:
             self.csr[et] = (rowptr, ei[0][order])
 
     def _hop(self, et: EdgeType, dst: Tensor) -> tuple[Tensor, Tensor]:
+        """Up to ``fanout`` distinct in-neighbours of every node in ``dst`` [M].
+
+        Without replacement: every edge of the frontier gets a random key, edges
+        are ranked by key within their destination (one sort), the lowest
+        ``fanout`` ranks are kept. Returns (source ids [S], destination ids [S]).
+        """
         rowptr, col = self.csr[et]
         start, deg = rowptr[dst], rowptr[dst + 1] - rowptr[dst]
-        k = self.fanout
-        slots = torch.arange(k).expand(len(dst), k)
-        rnd = (torch.rand(len(dst), k, generator=self.generator) * deg[:, None]).long()
-        offset = torch.where((deg <= k)[:, None], slots, rnd)
-        keep = (slots < deg[:, None]) | (deg > k)[:, None]
-        src = col[(start[:, None] + offset)[keep]]
-        return src, dst[:, None].expand(-1, k)[keep]
+        owner = torch.repeat_interleave(torch.arange(len(dst)), deg)
+        first = torch.cumsum(deg, 0) - deg
+        offset = torch.arange(len(owner)) - first[owner]
+        if deg.numel() and int(deg.max()) > self.fanout:
+            key = torch.rand(len(owner), generator=self.generator, dtype=torch.float64)
+            order = torch.argsort(owner.to(torch.float64) + key)
+            rank = torch.empty_like(owner)
+            rank[order] = torch.arange(len(owner)) - first[owner[order]]
+            keep = rank < self.fanout
+            owner, offset = owner[keep], offset[keep]
+        return col[start[owner] + offset], dst[owner]
 
     def sample(self, seeds: dict[str, Tensor]) -> SampledSubgraph:
         """The sampled ``layers``-hop subgraph around ``seeds`` (node type -> global ids)."""
