@@ -127,7 +127,7 @@ class Settings(BaseSettings):
     gnn_hidden_dim: int = Field(64, ge=4, le=4096, description="GNN width = embedding size.")
     gnn_layers: int = Field(2, ge=1, le=4, description="Message-passing layers (= hops).")
     gnn_epochs: int = Field(30, ge=1, description="Maximum training epochs.")
-    gnn_lr: float = Field(0.005, gt=0, description="Adam learning rate of the GNN.")
+    gnn_lr: float = Field(0.01, gt=0, description="Adam learning rate of the GNN.")
     gnn_batch_size: int = Field(8192, ge=1, description="Positive pairs per BPR step.")
     gnn_patience: int = Field(4, ge=1, description="Epochs without better val Recall@20.")
     gnn_mode: Literal["auto", "full", "minibatch"] = Field(

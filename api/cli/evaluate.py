@@ -45,7 +45,7 @@ def evaluate(
             "the graph has no users or products to evaluate on; "
             "run `kgrec import --dataset ml-100k` first"
         )
-    config = GNNConfig()
+    config = GNNConfig.from_settings(settings)
     if epochs is not None:
         config = replace(config, epochs=epochs)
     result = run_evaluation(
