@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from kgrec.errors import invalid_choice
+from kgrec.errors import ConfigError, invalid_choice
 from kgrec.settings import Settings
 
 TrainMode = Literal["auto", "full", "minibatch"]
@@ -52,6 +52,8 @@ class GNNConfig:
     def __post_init__(self) -> None:
         if self.mode not in TRAIN_MODES:
             raise invalid_choice("mode", self.mode, TRAIN_MODES)
+        if not 0.0 <= self.cold_item_dropout < 1.0:
+            raise ConfigError(f"cold_item_dropout must be in [0, 1), got {self.cold_item_dropout}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
