@@ -156,6 +156,8 @@ class Trainer:
                 targets_matrix(val_pairs, val_users, n_products),
                 targets_matrix(train_pairs, val_users, n_products),
             )
+        degree = torch.bincount(train_pairs[1], minlength=n_products).double()
+        neg_weights = (degree + 1.0) ** cfg.negative_power  # 0 = uniform negatives
         result = TrainResult(model=model, mode=mode)
         best_state: dict[str, Any] | None = None
         best_score, since_best = -1.0, 0
@@ -168,7 +170,7 @@ class Trainer:
             for _ in range(steps):
                 idx = torch.randint(0, n, (min(cfg.batch_size, n),), generator=gen)
                 users, pos = train_pairs[0, idx], train_pairs[1, idx]
-                neg = torch.randint(0, n_products, (len(idx),), generator=gen)
+                neg = torch.multinomial(neg_weights, len(idx), replacement=True, generator=gen)
                 if sampler is None:
                     edges = self._drop_item_interactions(dev_graph.edge_index, n_products, gen)
                     emb = model(dev_graph.x, edges, dev_graph.num_nodes)
