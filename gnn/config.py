@@ -32,6 +32,8 @@ class GNNConfig:
         seed: seed of every random choice.
         cold_item_dropout: share of products whose interaction edges are hidden in
             each full-batch step (trains the content path cold products rely on).
+        text_skip: append the product text (users: mean text of their products) to the
+            output embeddings, so scores add a learned-weight text cosine.
         negative_power: negatives are drawn with probability (degree + 1) ** power
             (0 = uniform; 0.75 = popular products more often, as in word2vec).
     """
@@ -51,6 +53,7 @@ class GNNConfig:
     seed: int = 0
     cold_item_dropout: float = 0.2
     negative_power: float = 0.0
+    text_skip: bool = True
 
     def __post_init__(self) -> None:
         if self.mode not in TRAIN_MODES:

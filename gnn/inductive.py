@@ -94,7 +94,8 @@ class InductiveEmbedder:
     @property
     def dim(self) -> int:
         """Width D of the embeddings."""
-        return int(self.model.config.hidden_dim)
+        text = self.model.in_dims.get(PRODUCT, 0) if self.model.config.text_skip else 0
+        return int(self.model.config.hidden_dim) + int(text)
 
     def embed_new_items(self, store: GraphStore, product_ids: Sequence[str]) -> np.ndarray:
         """float32 [n, D] GNN embeddings of products (new, changed or known), row i = id i.

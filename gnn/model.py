@@ -25,7 +25,7 @@ import torch
 from torch import Tensor, nn
 
 from gnn.config import GNNConfig
-from gnn.snapshot import PRODUCT, USER
+from gnn.snapshot import INTERACTED, PRODUCT, USER, reverse
 
 EdgeType = tuple[str, str, str]
 OUTPUT_TYPES: tuple[str, str] = (PRODUCT, USER)
@@ -92,6 +92,7 @@ class HeteroGNN(nn.Module):
             nn.ModuleDict({t: nn.LayerNorm(h) for t in in_dims}) for _ in range(config.layers)
         )
         self.out = nn.ModuleDict({t: nn.Linear(h, h) for t in OUTPUT_TYPES})
+        self.text_scale = nn.Parameter(torch.tensor(1.0))
 
     def forward(
         self,
@@ -139,4 +140,29 @@ class HeteroGNN(nn.Module):
                 upd = norms[t](h[t] + torch.relu(m))
                 nxt[t] = nn.functional.dropout(upd, self.config.dropout, self.training)
             h = nxt
-        return {t: self.out[t](h[t]) for t in OUTPUT_TYPES}
+        out = {t: self.out[t](h[t]) for t in OUTPUT_TYPES}
+        if self.config.text_skip and PRODUCT in x_dict:
+            out[PRODUCT], out[USER] = self._with_text(x_dict[PRODUCT], edges, out)
+        return out
+
+    def _with_text(
+        self, x_product: Tensor, edges: dict[EdgeType, Tensor], out: dict[str, Tensor]
+    ) -> tuple[Tensor, Tensor]:
+        """Append the text channel: products [P, F] input, users the mean over their products.
+
+        The dot product of two outputs is then the GNN score plus
+        ``text_scale^2 x cos(user's mean product text, product text)`` (the text-kNN
+        signal, which needs no interaction of the product).
+        """
+        xp = nn.functional.normalize(x_product, dim=1)
+        profile = torch.zeros((out[USER].shape[0], xp.shape[1]), dtype=xp.dtype, device=xp.device)
+        ei = edges.get(reverse(INTERACTED))
+        if ei is not None:
+            dst, mean, _ = mean_by_destination(xp, ei)
+            profile = profile.index_add(0, dst, mean)
+        profile = nn.functional.normalize(profile, dim=1)
+        scale = self.text_scale
+        return (
+            torch.cat([out[PRODUCT], scale * xp], dim=1),
+            torch.cat([out[USER], scale * profile], dim=1),
+        )

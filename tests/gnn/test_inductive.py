@@ -66,10 +66,10 @@ def test_new_product_and_user_embed_as_in_a_full_reinference(
     assert after.version != before.version
     full = full_inference(checkpoint, after)
     pidx, uidx = after.index(PRODUCT), after.index(USER)
-    assert items.dtype == np.float32 and items.shape == (2, checkpoint.model.config.hidden_dim)
+    assert items.dtype == np.float32 and items.shape == (2, embedder.dim)
     np.testing.assert_allclose(items[0], full[PRODUCT][pidx["p_new"]].numpy(), atol=1e-5)
     np.testing.assert_allclose(items[1], full[PRODUCT][pidx["p1"]].numpy(), atol=1e-5)
-    assert user.shape == (checkpoint.model.config.hidden_dim,)
+    assert user.shape == (embedder.dim,)
     np.testing.assert_allclose(user, full[USER][uidx["u_new"]].numpy(), atol=1e-5)
     np.testing.assert_allclose(known_user, full[USER][uidx["u2"]].numpy(), atol=1e-5)
     # the new product moved the embedding of a user who rated it

@@ -31,7 +31,8 @@ def test_train_then_embed_writes_a_loadable_artifact_version(
     assert artifacts.path is not None
     loaded = ArtifactSet.load(artifacts.path)
     assert loaded.manifest.num_products == 12 and loaded.manifest.num_users == 9
-    assert loaded.product_graph.shape == (12, 16) and loaded.product_text.shape[1] == encoder.dim
+    assert loaded.product_graph.shape == (12, 16 + encoder.dim + 2)  # GNN + text channel
+    assert loaded.product_text.shape[1] == encoder.dim
     assert loaded.popularity.max() == pytest.approx(1.0) and loaded.popularity.min() >= 0.0
     row = loaded.products.set_index("id").loc["p4"]
     assert row["brand_id"] == "b0" and list(row["category_ids"]) == ["c1"]

@@ -61,7 +61,8 @@ def test_loss_decreases_full_batch() -> None:
     snap = clustered_snapshot()
     inter = interactions_of(snap)
     pairs = torch.stack([inter.users, inter.items])
-    result = Trainer(replace(CONFIG, epochs=8), show_progress=False).fit(
+    # without the text channel, so the loss must come from message passing
+    result = Trainer(replace(CONFIG, epochs=8, text_skip=False), show_progress=False).fit(
         graph_inputs(snap, pairs), pairs
     )
     losses = [row["loss"] for row in result.history]
