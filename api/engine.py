@@ -27,7 +27,6 @@ import torch
 
 from api.catalogue import Catalogue
 from api.overlay import OnlineItem, Overlay
-from api.protocols import InductiveEmbedder, TextEncoder
 from api.ranking import (
     Filters,
     RankedItem,
@@ -40,6 +39,8 @@ from api.ranking import (
     weight_matrix,
 )
 from gnn.artifacts import ArtifactSet
+from gnn.inductive import InductiveEmbedder
+from gnn.snapshot import product_text
 from graph import GraphStore
 from graph.records import InteractionRow, ProductRow
 from kgrec.errors import (
@@ -51,7 +52,7 @@ from kgrec.errors import (
 )
 from kgrec.settings import Settings
 from kgrec.typing import DEFAULT_KIND_WEIGHTS, PRODUCT, USER
-from text_encoders import compose_product_text
+from text_encoders import TextEncoder
 
 log = logging.getLogger(__name__)
 _NEIGHBOUR_SAMPLE: Final = 256
@@ -120,6 +121,12 @@ class Engine:
             )
         catalogue = Catalogue(artifacts, self.settings, self.device)
         embedder = self._factory(artifacts) if self._factory is not None else None
+        if embedder is not None and embedder.dim != catalogue.graph_dim:
+            raise ArtifactError(
+                f"artifact version {artifacts.manifest.version} has graph_dim "
+                f"{catalogue.graph_dim} but its checkpoint embeds in {embedder.dim} "
+                "dimensions; re-run `kgrec embed`"
+            )
         overlay = Overlay(catalogue.graph_dim, catalogue.text_dim, self.device)
         return _State(catalogue, overlay, embedder)
 
@@ -603,7 +610,7 @@ class Engine:
                 store.upsert_products(rows)
             with self._write_lock:
                 state = self._state
-                text = self.encoder.encode([_product_text(r, state.catalogue) for r in rows])
+                text = self.encoder.encode([_product_text(r) for r in rows])
                 graph = self._embed_items(state, store, rows)
                 new = [OnlineItem(row=r, graph=graph[i], text=text[i]) for i, r in enumerate(rows)]
                 overlay = state.overlay.with_items(new, state.catalogue.row_of)
@@ -736,12 +743,6 @@ def _tensor(vec: np.ndarray | None, device: str) -> torch.Tensor | None:
     return None if vec is None else torch.from_numpy(np.asarray(vec, np.float32)).to(device)
 
 
-def _product_text(row: ProductRow, catalogue: Catalogue) -> str:
-    """The text encoded for a product, composed as ``kgrec embed`` composes it."""
-    cats = [catalogue.tree.names.get(c, c) for c in row.get("category_ids") or []]
-    return compose_product_text(
-        row["title"],
-        row.get("description"),
-        brand=row.get("brand_name") or row.get("brand_id"),
-        categories=cats,
-    )
+def _product_text(row: ProductRow) -> str:
+    """The text encoded for a product added online, composed as ``kgrec embed`` composes it."""
+    return product_text({**(row.get("attrs") or {}), **row})

@@ -9,7 +9,6 @@ bench pass their own factory to :func:`api.app.create_app`.
 from __future__ import annotations
 
 import contextlib
-import importlib
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
@@ -18,11 +17,13 @@ from pathlib import Path
 
 from api.engine import EmbedderFactory, Engine
 from api.metrics import Metrics
-from api.protocols import TextEncoder
 from gnn.artifacts import ArtifactSet
+from gnn.checkpoint import Checkpoint
+from gnn.inductive import InductiveEmbedder
 from graph import GraphStore, open_graph
-from kgrec.errors import ConfigError, GraphConnectionError
+from kgrec.errors import GraphConnectionError
 from kgrec.settings import Settings
+from text_encoders import TextEncoder, load_encoder
 
 log = logging.getLogger(__name__)
 
@@ -45,37 +46,25 @@ def artifacts_root(settings: Settings) -> Path:
     return settings.data_dir / "artifacts"
 
 
-def load_text_encoder(settings: Settings) -> TextEncoder:
-    """The text encoder of ``text_encoders`` (the one the artifacts were built with)."""
-    module = importlib.import_module("text_encoders")
-    load_encoder = getattr(module, "load_encoder", None)
-    if load_encoder is None:
-        raise ConfigError("text_encoders.load_encoder is not available in this installation")
-    encoder: TextEncoder = load_encoder(settings)
-    return encoder
+def gnn_embedder_factory(settings: Settings, encoder: TextEncoder) -> EmbedderFactory:
+    """Builds the GNN's inductive embedder from the checkpoint saved with an artifact version.
 
-
-def gnn_embedder_factory(settings: Settings) -> EmbedderFactory | None:
-    """The GNN's inductive embedder for an artifact version, when the gnn layer ships one.
-
-    Returns None when ``gnn`` has no ``InductiveEmbedder``: the engine then uses its
-    neighbour-mean fallback.
+    A version without a checkpoint (synthetic artifacts) gets None: the engine then
+    uses its neighbour-mean fallback.
     """
-    try:
-        import gnn
-    except ImportError:
-        return None
-    embedder_cls = getattr(gnn, "InductiveEmbedder", None)
-    if embedder_cls is None:
-        return None
 
-    def build(artifacts: ArtifactSet) -> object:
-        checkpoint = artifacts.checkpoint_path
-        if checkpoint is None:
+    def build(artifacts: ArtifactSet) -> InductiveEmbedder | None:
+        path = artifacts.checkpoint_path
+        if path is None:
             return None
-        return embedder_cls.from_checkpoint(checkpoint, settings)
+        checkpoint = Checkpoint.load(
+            path,
+            encoder_id=encoder.model_id,
+            snapshot_version=artifacts.manifest.snapshot_version,
+        )
+        return InductiveEmbedder(checkpoint, encoder, settings)
 
-    return build  # type: ignore[return-value]
+    return build
 
 
 @contextlib.contextmanager
@@ -89,11 +78,12 @@ def default_services(settings: Settings) -> Iterator[Services]:
             log.warning("serving without the graph (degraded): %s", e)
             store = None
         artifacts = ArtifactSet.load(ArtifactSet.latest_path(artifacts_root(settings)))
+        encoder = load_encoder(settings)
         engine = Engine(
             settings,
             artifacts,
-            load_text_encoder(settings),
+            encoder,
             store,
-            embedder_factory=gnn_embedder_factory(settings),
+            embedder_factory=gnn_embedder_factory(settings, encoder),
         )
         yield Services(settings=settings, engine=engine, store=store)

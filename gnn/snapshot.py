@@ -60,9 +60,8 @@ def reverse(edge_type: tuple[str, str, str]) -> tuple[str, str, str]:
     return (dst, f"rev_{rel}", src)
 
 
-def product_text(props: Mapping[str, Any]) -> str:
-    """The text a product node is encoded from (the same at export and online)."""
-    skip = {
+_NOT_TEXT: Final = frozenset(
+    {
         "id",
         "title",
         "description",
@@ -71,8 +70,26 @@ def product_text(props: Mapping[str, Any]) -> str:
         "in_stock",
         "image_url",
         "content_hash",
+        "brand_id",
+        "brand_name",
+        "category_ids",
     }
-    attrs = {k: v for k, v in props.items() if k not in skip and isinstance(v, str | int | float)}
+)
+
+
+def product_text(props: Mapping[str, Any]) -> str:
+    """The text a product is encoded from: title, description, then its other string or
+    number properties sorted by name.
+
+    The same function builds the GNN's product features at export, the serving text
+    space (``kgrec embed``) and the vectors of products added online, so all three
+    agree. Brand and categories reach a product through its edges, not its text.
+    """
+    attrs = {
+        k: props[k]
+        for k in sorted(props)
+        if k not in _NOT_TEXT and isinstance(props[k], str | int | float)
+    }
     return compose_product_text(props.get("title"), props.get("description"), attrs=attrs)
 
 

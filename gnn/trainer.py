@@ -160,7 +160,7 @@ class Trainer:
         neg_weights = (degree + 1.0) ** cfg.negative_power  # 0 = uniform negatives
         result = TrainResult(model=model, mode=mode)
         best_state: dict[str, Any] | None = None
-        best_score, since_best = -1.0, 0
+        best_score, since_best = (-1.0, -1.0), 0
         start = time.perf_counter()
         bar = tqdm(range(cfg.epochs), desc=f"train ({mode})", disable=not self.show_progress)
         for epoch in bar:
@@ -197,11 +197,12 @@ class Trainer:
                 scores = emb[USER][users_v.to(self.device)] @ emb[PRODUCT].T
                 metrics = mean_metrics(rank_metrics(scores.cpu(), target, exclude, ks=(20,)))
                 row.update(metrics)
-                score = metrics["recall@20"]
+                # NDCG breaks ties: on a catalogue of <= 20 products recall@20 is always 1
+                score = (metrics["recall@20"], metrics["ndcg@20"])
                 if score > best_score:
                     best_score, since_best = score, 0
                     best_state = copy.deepcopy(model.state_dict())
-                    result.best = {"recall@20": score, "ndcg@20": metrics["ndcg@20"]}
+                    result.best = {"recall@20": score[0], "ndcg@20": score[1]}
                 else:
                     since_best += 1
             result.epoch_seconds.append(time.perf_counter() - t0)

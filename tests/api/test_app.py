@@ -8,6 +8,7 @@ from typing import Any
 import neo4j
 import pytest
 
+from gnn.artifacts import ArtifactSet
 from graph import GraphStore
 from kgrec.settings import Settings
 from tests.api.conftest import API_KEY, ClientFactory
@@ -210,16 +211,22 @@ def test_degraded_mode_reads_serve_writes_503(
         dead.close()
 
 
-def test_health_metrics_and_openapi(sample_store: GraphStore, make_client: ClientFactory) -> None:
+def test_health_metrics_and_openapi(
+    sample_store: GraphStore, sample_artifacts: ArtifactSet, make_client: ClientFactory
+) -> None:
+    version = sample_artifacts.manifest.version
     with make_client(sample_store) as client:
         client.get("/recommendations", params={"k": 2})
         health = client.get("/health").json()
-        assert health["status"] == "ok" and health["artifact_version"] == "v1"
+        assert health["status"] == "ok" and health["artifact_version"] == version
         assert health["items"] == 17
         text = client.get("/metrics").text
         assert 'kgrec_requests_total{method="GET",route="/recommendations",status="200"} 1' in text
         assert 'kgrec_request_seconds_bucket{route="/recommendations",le="+Inf"} 1' in text
-        assert "kgrec_index_items 17" in text and 'kgrec_artifact_info{version="v1"} 1' in text
+        assert (
+            "kgrec_index_items 17" in text
+            and f'kgrec_artifact_info{{version="{version}"}} 1' in text
+        )
         schema = client.get("/openapi.json").json()
         for path in ("/recommendations", "/search", "/items", "/events", "/explain", "/health"):
             assert path in schema["paths"]

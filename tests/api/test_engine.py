@@ -11,7 +11,6 @@ import torch
 
 from api.engine import Engine
 from api.index import VectorIndex
-from api.protocols import TextEncoder
 from api.ranking import Filters, Weights, fuse, weight_matrix
 from api.synthetic import synthetic_artifacts
 from gnn.artifacts import ArtifactSet
@@ -19,6 +18,7 @@ from graph import GraphStore
 from kgrec.errors import ArtifactError, ConfigError
 from kgrec.settings import Settings
 from tests.conftest import make_settings
+from text_encoders import TextEncoder
 
 
 @pytest.fixture(scope="module")
