@@ -8,10 +8,14 @@ from pathlib import Path
 import typer
 
 from api.cli._app import app, settings_of
+from api.cli.train import embed_and_report, train_and_report
 from api.demo_calls import run_demo_calls
 from graph import GraphStore, open_graph
 from loaders import Importer, ImportReport, Source
 from loaders.constants import BRANDS, CATEGORIES, INTERACTIONS, PRODUCTS, USERS, EntityKind
+from text_encoders import load_encoder
+
+DEMO_BATCH_SIZE = 32
 
 DEMO_QUERIES: tuple[tuple[str, str], ...] = (
     ("Node counts per label", "MATCH (n) RETURN labels(n)[0] AS label, count(*) AS nodes"),
@@ -49,7 +53,7 @@ def load_sample(store: GraphStore, directory: Path) -> ImportReport:
 
 @app.command("demo")
 def demo(ctx: typer.Context) -> None:
-    """Start the embedded graph, create the schema, load the sample and run a few queries."""
+    """The main job on the sample: graph, import, Cypher, GNN training, artifacts, API calls."""
     settings = settings_of(ctx)
     where = "embedded ArcadeDB server" if settings.embedded else settings.neo4j_uri
     typer.echo(f"kgrec demo on the {where} (data directory {settings.data_dir})")
@@ -61,7 +65,18 @@ def demo(ctx: typer.Context) -> None:
             typer.secho(f"\n== {title}\n{query}", bold=True)
             typer.echo(store.cypher(query).to_string(index=False))
         nodes, rels = store.count_nodes(), store.count_relationships()
-    typer.echo(
-        f"\ndemo done: {sum(nodes.values())} nodes, {sum(rels.values())} relationships in the graph"
-    )
+        typer.echo(
+            f"\n{sum(nodes.values())} nodes, {sum(rels.values())} relationships in the graph"
+        )
+        # 200 interactions: small BPR batches give the model enough steps per epoch
+        small = settings.model_copy(update={"gnn_batch_size": DEMO_BATCH_SIZE})
+        typer.secho(
+            f"\n== kgrec train (KGREC_GNN_BATCH_SIZE={DEMO_BATCH_SIZE} for the sample)", bold=True
+        )
+        encoder = load_encoder(settings)
+        train_and_report(small, store, encoder)
+        typer.secho("\n== kgrec embed", bold=True)
+        embed_and_report(small, encoder)
+    typer.secho("\n== kgrec serve, one request per endpoint", bold=True)
     run_demo_calls(settings)  # start the service, call each endpoint once, stop
+    typer.echo("\ndemo done")

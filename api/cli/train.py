@@ -8,18 +8,24 @@ import typer
 
 from api.cli._app import app, settings_of
 from gnn.pipeline import export_current, train_snapshot, write_artifacts
-from graph import open_graph
-from text_encoders import load_encoder
+from graph import GraphStore, open_graph
+from kgrec.settings import Settings
+from text_encoders import TextEncoder, load_encoder
 
 
 @app.command("train")
 def train(ctx: typer.Context) -> None:
     """Export the graph to a snapshot and train the GNN on it (settings: KGREC_GNN_*)."""
     settings = settings_of(ctx)
-    start = time.perf_counter()
     encoder = load_encoder(settings)
     with open_graph(settings) as store:
-        snapshot = export_current(settings, store, encoder)
+        train_and_report(settings, store, encoder)
+
+
+def train_and_report(settings: Settings, store: GraphStore, encoder: TextEncoder) -> None:
+    """Export, train, print each epoch and a summary (``kgrec train`` and ``kgrec demo``)."""
+    start = time.perf_counter()
+    snapshot = export_current(settings, store, encoder)
     _, result, path = train_snapshot(settings, snapshot)
     for row, seconds in zip(result.history, result.epoch_seconds, strict=True):
         metric = f", val Recall@20 {row['recall@20']:.4f}" if "recall@20" in row else ""
@@ -37,8 +43,13 @@ def train(ctx: typer.Context) -> None:
 def embed(ctx: typer.Context) -> None:
     """Embed every product and user with the latest checkpoint; write an artifact version."""
     settings = settings_of(ctx)
+    embed_and_report(settings, load_encoder(settings))
+
+
+def embed_and_report(settings: Settings, encoder: TextEncoder) -> None:
+    """Write an artifact version and print where (``kgrec embed`` and ``kgrec demo``)."""
     start = time.perf_counter()
-    artifacts = write_artifacts(settings, load_encoder(settings))
+    artifacts = write_artifacts(settings, encoder)
     m = artifacts.manifest
     typer.echo(
         f"artifacts {artifacts.path}: {m.num_products:,} products, {m.num_users:,} users, "
