@@ -13,7 +13,6 @@ from api.demo_calls import run_demo_calls
 from graph import GraphStore, open_graph
 from loaders import Importer, ImportReport, Source
 from loaders.constants import BRANDS, CATEGORIES, INTERACTIONS, PRODUCTS, USERS, EntityKind
-from text_encoders import load_encoder
 
 DEMO_BATCH_SIZE = 32
 
@@ -73,6 +72,10 @@ def demo(ctx: typer.Context) -> None:
         typer.secho(
             f"\n== kgrec train (KGREC_GNN_BATCH_SIZE={DEMO_BATCH_SIZE} for the sample)", bold=True
         )
+        from text_encoders import (
+            load_encoder,
+        )  # heavy (torch, PyG, transformers): imported when the command runs
+
         encoder = load_encoder(settings)
         train_and_report(small, store, encoder)
         typer.secho("\n== kgrec embed", bold=True)

@@ -11,13 +11,8 @@ from typing import Annotated
 import typer
 
 from api.cli._app import app, settings_of
-from gnn.config import GNNConfig
-from gnn.evaluation import run_evaluation
-from gnn.report import EvaluationReport
-from gnn.snapshot import Snapshot, export_snapshot
 from graph import open_graph
 from kgrec.errors import ConfigError
-from text_encoders import EmbeddingCache, load_encoder
 
 
 @app.command("evaluate")
@@ -33,6 +28,14 @@ def evaluate(
     Writes report.md, report.json and one PNG per split to <data_dir>/reports/<time>/
     (and a copy of report.md / report.json to <data_dir>/reports/), prints the table.
     """
+    from gnn.config import (
+        GNNConfig,
+    )  # heavy (torch, PyG, transformers): imported when the command runs
+    from gnn.evaluation import run_evaluation
+    from gnn.report import EvaluationReport
+    from gnn.snapshot import Snapshot, export_snapshot
+    from text_encoders import EmbeddingCache, load_encoder
+
     settings = settings_of(ctx)
     start = time.perf_counter()
     encoder = load_encoder(settings)

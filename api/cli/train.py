@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import typer
 
 from api.cli._app import app, settings_of
-from gnn.pipeline import export_current, train_snapshot, write_artifacts
 from graph import GraphStore, open_graph
 from kgrec.settings import Settings
-from text_encoders import TextEncoder, load_encoder
+
+if TYPE_CHECKING:
+    from text_encoders import TextEncoder
 
 
 @app.command("train")
 def train(ctx: typer.Context) -> None:
     """Export the graph to a snapshot and train the GNN on it (settings: KGREC_GNN_*)."""
+    from text_encoders import (
+        load_encoder,
+    )  # heavy (torch, PyG, transformers): imported when the command runs
+
     settings = settings_of(ctx)
     encoder = load_encoder(settings)
     with open_graph(settings) as store:
@@ -24,6 +30,8 @@ def train(ctx: typer.Context) -> None:
 
 def train_and_report(settings: Settings, store: GraphStore, encoder: TextEncoder) -> None:
     """Export, train, print each epoch and a summary (``kgrec train`` and ``kgrec demo``)."""
+    from gnn.pipeline import export_current, train_snapshot
+
     start = time.perf_counter()
     snapshot = export_current(settings, store, encoder)
     _, result, path = train_snapshot(settings, snapshot)
@@ -42,12 +50,18 @@ def train_and_report(settings: Settings, store: GraphStore, encoder: TextEncoder
 @app.command("embed")
 def embed(ctx: typer.Context) -> None:
     """Embed every product and user with the latest checkpoint; write an artifact version."""
+    from text_encoders import (
+        load_encoder,
+    )  # heavy (torch, PyG, transformers): imported when the command runs
+
     settings = settings_of(ctx)
     embed_and_report(settings, load_encoder(settings))
 
 
 def embed_and_report(settings: Settings, encoder: TextEncoder) -> None:
     """Write an artifact version and print where (``kgrec embed`` and ``kgrec demo``)."""
+    from gnn.pipeline import write_artifacts
+
     start = time.perf_counter()
     artifacts = write_artifacts(settings, encoder)
     m = artifacts.manifest
