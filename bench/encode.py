@@ -130,7 +130,7 @@ def main() -> None:
         encoders = {"torch": load_encoder(settings.model_copy(update={"text_backend": "torch"}))}
         if not cuda:
             encoders["onnx"] = load_encoder(settings.model_copy(update={"text_backend": "onnx"}))
-        tokens = [len(e.ids) for e in encoders["torch"].tokenizer.encode_batch(texts)]  # type: ignore[attr-defined]
+        tokens = [len(e.ids) for e in encoders["torch"].tokenizer.encode_batch(texts)]
         print(
             f"{args.n:,} product texts, mean {np.mean(tokens):.1f} tokens (max {max(tokens)}), "
             f"batch {args.batch_size}, device {device}, torch threads {torch.get_num_threads()}, "

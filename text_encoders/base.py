@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import abc
+import time
 from collections.abc import Sequence
-from typing import Final
+from pathlib import Path
+from typing import Any, Final
 
 import numpy as np
+from tokenizers import Tokenizer
+from tqdm import tqdm
+from transformers import AutoTokenizer
 
 from kgrec.errors import EncoderError
 
@@ -45,7 +50,19 @@ class TextEncoder(abc.ABC):
     device: str
     max_length: int
 
-    @abc.abstractmethod
+    tokenizer: Tokenizer
+    pad_id: int
+    batch_size: int
+
+    def _load_tokenizer(self, model_dir: Path, max_length: int) -> None:
+        """The fast (Rust) tokenizer of ``model_dir``, truncating at ``max_length``, unpadded
+        (batches are padded with numpy, see :mod:`text_encoders._batching`)."""
+        tokenizer = AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True)
+        self.pad_id = int(tokenizer.pad_token_id or 0)
+        self.tokenizer = tokenizer.backend_tokenizer
+        self.tokenizer.enable_truncation(max_length)
+        self.tokenizer.no_padding()
+
     def encode(
         self, texts: Sequence[str], batch_size: int | None = None, *, show_progress: bool = False
     ) -> np.ndarray:
@@ -58,4 +75,33 @@ class TextEncoder(abc.ABC):
 
         Returns:
             float32 array [N, dim], each row of L2 norm 1.
+
+        Raises:
+            EncoderError: ``texts`` is one string, or holds a non-string item.
         """
+        items = check_texts(texts)
+        out = np.empty((len(items), self.dim), dtype=np.float32)
+        if not items:
+            return out
+        bar = tqdm(
+            total=len(items),
+            unit="sent",
+            desc=f"encode {self.backend}/{self.device}",
+            disable=not show_progress or len(items) < PROGRESS_MIN_TEXTS,
+        )
+        start = time.perf_counter()
+        self._encode_into(items, batch_size or self.batch_size, out, bar)
+        bar.close()
+        if show_progress:
+            seconds = time.perf_counter() - start
+            print(
+                f"encoded {len(items):,} texts in {seconds:.1f} s "
+                f"({len(items) / seconds:,.0f} sentences/s, {self.backend} on {self.device})"
+            )
+        return out
+
+    @abc.abstractmethod
+    def _encode_into(
+        self, items: list[str], batch_size: int, out: np.ndarray, bar: tqdm[Any]
+    ) -> None:
+        """Write the [N, dim] unit vectors of ``items`` into ``out``; advance ``bar`` per batch."""

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import os
-import time
 import warnings
-from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnxruntime as ort
 import torch
 from tqdm import tqdm
-from transformers import AutoConfig, AutoModel, AutoTokenizer
+from transformers import AutoConfig, AutoModel
 
 from kgrec.errors import EncoderError
 from text_encoders._batching import token_batches
-from text_encoders.base import PROGRESS_MIN_TEXTS, TextEncoder, check_texts
+from text_encoders.base import TextEncoder
 from text_encoders.transformers_encoder import mean_pool
 
 ONNX_FILE = "model.onnx"
@@ -98,11 +97,7 @@ class OnnxEncoder(TextEncoder):
         self.batch_size = batch_size
         self.max_length = max_length
         self.tokenize_workers = tokenize_workers
-        tokenizer = AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True)
-        self.pad_id = int(tokenizer.pad_token_id or 0)
-        self.tokenizer = tokenizer.backend_tokenizer
-        self.tokenizer.enable_truncation(max_length)
-        self.tokenizer.no_padding()
+        self._load_tokenizer(model_dir, max_length)
         self.dim = int(
             AutoConfig.from_pretrained(str(model_dir), local_files_only=True).hidden_size
         )
@@ -116,35 +111,12 @@ class OnnxEncoder(TextEncoder):
         options.inter_op_num_threads = 1
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
-    def encode(
-        self, texts: Sequence[str], batch_size: int | None = None, *, show_progress: bool = False
-    ) -> np.ndarray:
-        items = check_texts(texts)
-        out = np.empty((len(items), self.dim), dtype=np.float32)
-        if not items:
-            return out
-        bar = tqdm(
-            total=len(items),
-            unit="sent",
-            desc="encode onnx/cpu",
-            disable=not show_progress or len(items) < PROGRESS_MIN_TEXTS,
-        )
-        start = time.perf_counter()
+    def _encode_into(
+        self, items: list[str], batch_size: int, out: np.ndarray, bar: tqdm[Any]
+    ) -> None:
         for batch in token_batches(
-            self.tokenizer,
-            items,
-            batch_size or self.batch_size,
-            workers=self.tokenize_workers,
-            pad_id=self.pad_id,
+            self.tokenizer, items, batch_size, workers=self.tokenize_workers, pad_id=self.pad_id
         ):
             feeds = {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask}
             out[batch.index] = self.session.run(["embedding"], feeds)[0]
             bar.update(len(batch.index))
-        bar.close()
-        if show_progress:
-            seconds = time.perf_counter() - start
-            print(
-                f"encoded {len(items):,} texts in {seconds:.1f} s "
-                f"({len(items) / seconds:,.0f} sentences/s, onnx on cpu)"
-            )
-        return out

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import time
 from collections import deque
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -12,10 +10,10 @@ from typing import Any, Final
 import numpy as np
 import torch
 from tqdm import tqdm
-from transformers import AutoModel, AutoTokenizer, PreTrainedModel
+from transformers import AutoModel, PreTrainedModel
 
 from text_encoders._batching import TokenBatch, prepared_batches, token_batches
-from text_encoders.base import PROGRESS_MIN_TEXTS, TextEncoder, check_texts
+from text_encoders.base import TextEncoder
 
 CUDA_BATCHES_IN_FLIGHT: Final = 3  # batches queued on the GPU before the host waits
 
@@ -68,11 +66,7 @@ class TransformersEncoder(TextEncoder):
         self.max_length = max_length
         self.batch_size = batch_size
         self.tokenize_workers = tokenize_workers
-        tokenizer = AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True)
-        self.pad_id = int(tokenizer.pad_token_id or 0)
-        self.tokenizer = tokenizer.backend_tokenizer
-        self.tokenizer.enable_truncation(max_length)
-        self.tokenizer.no_padding()
+        self._load_tokenizer(model_dir, max_length)
         model: PreTrainedModel = AutoModel.from_pretrained(str(model_dir), local_files_only=True)
         model.eval()  # type: ignore[no-untyped-call]
         if device.startswith("cuda"):
@@ -81,40 +75,20 @@ class TransformersEncoder(TextEncoder):
         self.dim = int(model.config.hidden_size)
 
     @torch.inference_mode()
-    def encode(
-        self, texts: Sequence[str], batch_size: int | None = None, *, show_progress: bool = False
-    ) -> np.ndarray:
-        items = check_texts(texts)
-        out = np.empty((len(items), self.dim), dtype=np.float32)
-        if not items:
-            return out
-        size = batch_size or self.batch_size
-        bar = tqdm(
-            total=len(items),
-            unit="sent",
-            desc=f"encode {self.backend}/{self.device}",
-            disable=not show_progress or len(items) < PROGRESS_MIN_TEXTS,
-        )
-        start = time.perf_counter()
+    def _encode_into(
+        self, items: list[str], batch_size: int, out: np.ndarray, bar: tqdm[Any]
+    ) -> None:
         if self.device.startswith("cuda"):
-            self._encode_cuda(items, size, out, bar)
-        else:
-            for batch in token_batches(
-                self.tokenizer, items, size, workers=self.tokenize_workers, pad_id=self.pad_id
-            ):
-                ids = torch.from_numpy(batch.input_ids)
-                mask = torch.from_numpy(batch.attention_mask)
-                hidden = self.model(input_ids=ids, attention_mask=mask).last_hidden_state
-                out[batch.index] = mean_pool(hidden, mask).numpy()
-                bar.update(len(batch.index))
-        bar.close()
-        if show_progress:
-            seconds = time.perf_counter() - start
-            print(
-                f"encoded {len(items):,} texts in {seconds:.1f} s "
-                f"({len(items) / seconds:,.0f} sentences/s, {self.backend} on {self.device})"
-            )
-        return out
+            self._encode_cuda(items, batch_size, out, bar)
+            return
+        for batch in token_batches(
+            self.tokenizer, items, batch_size, workers=self.tokenize_workers, pad_id=self.pad_id
+        ):
+            ids = torch.from_numpy(batch.input_ids)
+            mask = torch.from_numpy(batch.attention_mask)
+            hidden = self.model(input_ids=ids, attention_mask=mask).last_hidden_state
+            out[batch.index] = mean_pool(hidden, mask).numpy()
+            bar.update(len(batch.index))
 
     def _encode_cuda(self, items: list[str], size: int, out: np.ndarray, bar: tqdm[Any]) -> None:
         """The GPU path: the host never waits for the device except to hand results back.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from tokenizers import Tokenizer
 
 from text_encoders import TextEncoder
 from text_encoders._batching import TokenBatch, prepared_batches, token_batches
@@ -19,14 +18,8 @@ TEXTS = [
 ]
 
 
-def _tokenizer(encoder: TextEncoder) -> Tokenizer:
-    tok = encoder.tokenizer  # type: ignore[attr-defined]
-    assert isinstance(tok, Tokenizer)
-    return tok
-
-
 def test_batches_cover_every_text_once_with_exact_tokens(onnx_encoder: TextEncoder) -> None:
-    tok = _tokenizer(onnx_encoder)
+    tok = onnx_encoder.tokenizer
     batches = list(token_batches(tok, TEXTS, 2, workers=2, chunk_texts=3, pad_id=0))
     seen = np.concatenate([b.index for b in batches])
     assert sorted(seen.tolist()) == list(range(len(TEXTS)))
@@ -43,7 +36,7 @@ def test_batches_cover_every_text_once_with_exact_tokens(onnx_encoder: TextEncod
 
 
 def test_prepare_runs_on_every_batch(onnx_encoder: TextEncoder) -> None:
-    tok = _tokenizer(onnx_encoder)
+    tok = onnx_encoder.tokenizer
 
     def rows(b: TokenBatch) -> int:
         return len(b.index)
