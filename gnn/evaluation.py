@@ -138,15 +138,24 @@ class EvaluationResult:
 def evaluate_view(
     model: Recommender, plan: SplitPlan, view: SplitView, batch_users: int = 4096
 ) -> dict[str, float]:
-    """Mean Recall@K / NDCG@K of ``model`` on ``view`` (history excluded from the ranking)."""
+    """Mean Recall@K / NDCG@K of ``model`` on ``view``.
+
+    The ranking covers ``view.candidates`` (all products when None), minus each
+    user's history.
+    """
     history = plan.history(view)
     users = view.test_users
+    outside = torch.ones(plan.num_items, dtype=torch.bool)
+    if view.candidates is not None:
+        outside[view.candidates] = False
+    else:
+        outside[:] = False
     per_user: dict[str, list[Tensor]] = {}
     for start in range(0, len(users), batch_users):
         batch = users[start : start + batch_users]
         scores = model.scores(batch, history)
         target = history_matrix(view.test, batch, plan.num_items).bool()
-        seen = history_matrix(history, batch, plan.num_items).bool()
+        seen = history_matrix(history, batch, plan.num_items).bool() | outside
         for k, v in rank_metrics(scores, target, seen, ks=KS).items():
             per_user.setdefault(k, []).append(v)
     return mean_metrics({k: torch.cat(v) for k, v in per_user.items()})

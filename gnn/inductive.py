@@ -179,7 +179,7 @@ class InductiveEmbedder:
         """Input features per node type, computed as the snapshot export computes them."""
         x: dict[str, Tensor] = {}
         for t, ids in nodes.items():
-            if t == USER:
+            if self.model.in_dims.get(t, 0) == 0:  # a checkpoint without user features
                 x[t] = torch.zeros((len(ids), 0), device=self.device)
                 continue
             props = store.nodes_by_id(LABEL_OF_NODE_TYPE[t], ids) if ids else {}

@@ -56,8 +56,9 @@ def mean_by_destination(h_src: Tensor, edge_index: Tensor) -> tuple[Tensor, Tens
 class HeteroGNN(nn.Module):
     """Relational GraphSAGE over every edge type, with residuals and LayerNorm.
 
-    Users have no per-id parameters: every user starts from one learned vector and
-    is represented by what message passing brings from its products, so a user with
+    Users have no per-id parameters: a user starts from the text vector of its
+    declared attributes (the same vector for every user without any) and is
+    represented by what message passing brings from its products, so a user with
     0, 1 or 1,000 interactions is embedded by the same function.
 
     Args:

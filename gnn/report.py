@@ -13,7 +13,7 @@ TARGETS: dict[str, float] = {"warm": 0.95, "cold_item": 1.2, "cold_user": 1.2}
 
 
 def _target(split: str) -> float:
-    return TARGETS["cold_user"] if split.startswith("cold_user") else TARGETS.get(split, 1.0)
+    return next((v for k, v in TARGETS.items() if split.startswith(k)), 1.0)
 
 
 class EvaluationReport:
@@ -117,7 +117,7 @@ class EvaluationReport:
             ax.set_title(f"{split} (mean ± std over seeds {r.seeds})")
             ax.legend(fontsize=8)
             fig.tight_layout()
-            path = directory / f"{split.replace('@', '_at_')}.png"
+            path = directory / f"{split.replace('@', '_at_').replace('/', '_')}.png"
             fig.savefig(path, dpi=100)
             plt.close(fig)
             paths.append(path)

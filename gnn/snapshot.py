@@ -104,7 +104,19 @@ def product_numeric(props: Iterable[Mapping[str, Any]]) -> np.ndarray:
 
 
 def node_text(node_type: str, props: Mapping[str, Any]) -> str:
-    """The text a brand, category or entity node is encoded from."""
+    """The text a brand, category, entity or user node is encoded from.
+
+    A user's text is its declared attributes (``age: 24; gender: M; ...``, sorted by
+    name), so a user with no interaction is still told apart by what it declared;
+    a user without attributes gets the empty text (one shared vector).
+    """
+    if node_type == USER:
+        attrs = {
+            k: props[k]
+            for k in sorted(props)
+            if k not in ("id", "content_hash") and isinstance(props[k], str | int | float)
+        }
+        return compose_product_text(None, attrs=attrs)
     name = str(props.get("name") or props.get("id"))
     if node_type == CATEGORY and props.get("path"):
         return f"{props['path']}"
@@ -118,8 +130,8 @@ class Snapshot:
     """A versioned HeteroData of the graph with its id maps.
 
     Attributes:
-        data: node features ``data[t].x`` [N_t, F_t] (products: text dim + 2; users:
-            [U, 0]), edge indices ``data[e].edge_index`` [2, E]; interaction edges
+        data: node features ``data[t].x`` [N_t, F_t] (products: text dim + 2; others,
+            users included: text dim), edge indices ``data[e].edge_index`` [2, E]; interaction edges
             also carry ``ts`` [E] (int64), ``weight`` [E] and ``kind`` [E] (int64 code).
         ids: node type -> list of catalogue ids, position = node index.
         version: content hash of the ids and edges.
@@ -192,10 +204,9 @@ def export_snapshot(
     data[PRODUCT].x = torch.from_numpy(
         np.concatenate([vectors, product_numeric(nodes[PRODUCT])], axis=1)
     )
-    for t in (BRAND, CATEGORY, ENTITY):
+    for t in (BRAND, CATEGORY, ENTITY, USER):
         vecs, _ = cache.encode(encoder, [node_text(t, r) for r in nodes[t]])
         data[t].x = torch.from_numpy(vecs.reshape(-1, encoder.dim))
-    data[USER].x = torch.zeros((len(ids[USER]), 0))
     for t in NODE_TYPES:
         data[t].num_nodes = len(ids[t])
 

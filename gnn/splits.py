@@ -69,15 +69,17 @@ class SplitView:
     """One evaluation view.
 
     Attributes:
-        name: ``warm``, ``cold_item`` or ``cold_user@k``.
+        name: ``warm``, ``cold_item``, ``cold_item/cold_only`` or ``cold_user@k``.
         revealed: [2, R] pairs known at inference only (added to the graph and the
             history of the test users; never trained on).
         test: [2, T] held-out pairs to retrieve.
+        candidates: [C] the products ranked (None = every product).
     """
 
     name: str
     revealed: Tensor
     test: Tensor
+    candidates: Tensor | None = None
 
     @property
     def test_users(self) -> Tensor:
@@ -169,7 +171,14 @@ def build_splits(
     empty = pairs[:, :0]
 
     # cold-item: every interaction of a cold item by a non-cold user is a target
-    views["cold_item"] = SplitView("cold_item", empty, pairs[:, is_cold_item & ~is_cold_user])
+    cold_item_test = pairs[:, is_cold_item & ~is_cold_user]
+    views["cold_item"] = SplitView("cold_item", empty, cold_item_test)
+    # the same targets ranked among the cold products only (the usual item cold-start
+    # protocol: what a model does with items it never saw, without competing with
+    # warm items' popularity; serving adds new items to the candidates this way)
+    views["cold_item/cold_only"] = SplitView(
+        "cold_item/cold_only", empty, cold_item_test, candidates=cold_items
+    )
 
     # cold-user: earliest k warm-item interactions revealed, the rest are test
     cu = ~is_cold_item & is_cold_user
@@ -224,7 +233,7 @@ def assert_no_leakage(plan: SplitPlan) -> None:
         assert torch.isin(view.revealed[0], plan.cold_users).all(), (
             f"{view.name}: revealed pairs of a non-cold user"
         )
-        if view.name == "cold_item":
+        if view.name.startswith("cold_item"):
             assert torch.isin(view.test[1], plan.cold_items).all(), "cold_item: warm target"
         if view.name.startswith("cold_user"):
             assert torch.isin(view.test[0], plan.cold_users).all(), "cold_user: warm user"

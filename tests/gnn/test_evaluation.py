@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
+import pytest
 import torch
 from torch_geometric.data import HeteroData
 
 from gnn.config import GNNConfig
-from gnn.evaluation import interactions_of, run_evaluation
+from gnn.evaluation import evaluate_view, interactions_of, run_evaluation
 from gnn.report import EvaluationReport
 from gnn.snapshot import INTERACTED, PRODUCT, USER, Snapshot, reverse
+from gnn.splits import SplitPlan, SplitView
 
 
 def clustered_snapshot(
@@ -47,7 +50,14 @@ def test_evaluation_writes_reports_for_every_view(tmp_path: Path) -> None:
     assert interactions_of(snap).users.shape[0] == 60 * 12
     config = GNNConfig(hidden_dim=16, epochs=8, batch_size=256, patience=3, mode="full")
     result = run_evaluation(snap, config, text_dim=8, seeds=(0, 1), show_progress=False)
-    views = {"warm", "cold_item", "cold_user@0", "cold_user@1", "cold_user@3"}
+    views = {
+        "warm",
+        "cold_item",
+        "cold_item/cold_only",
+        "cold_user@0",
+        "cold_user@1",
+        "cold_user@3",
+    }
     assert set(result.runs) == views
     for methods in result.runs.values():
         assert set(methods) == {"gnn", "popularity", "text_knn", "item_knn", "mf_bpr"}
@@ -58,7 +68,46 @@ def test_evaluation_writes_reports_for_every_view(tmp_path: Path) -> None:
     assert cold["text_knn"]["recall@20"][0] > cold["popularity"]["recall@20"][0]
     paths = EvaluationReport(result, command="pytest").write(tmp_path)
     names = {p.name for p in paths}
-    assert {"report.json", "report.md", "warm.png", "cold_user_at_3.png"} <= names
+    assert {
+        "report.json",
+        "report.md",
+        "warm.png",
+        "cold_user_at_3.png",
+        "cold_item_cold_only.png",
+    } <= names
     payload = json.loads((tmp_path / "report.json").read_text())
     assert set(payload["ratios"]) == views
     assert "| warm | **gnn** |" in (tmp_path / "report.md").read_text()
+
+
+class _ByIndex:
+    """Scores every product by its index: product 29 first, product 0 last."""
+
+    name = "by_index"
+
+    def fit(self, train: torch.Tensor, num_users: int, num_items: int, val: object = None) -> None:
+        pass
+
+    def scores(self, users: torch.Tensor, history: torch.Tensor) -> torch.Tensor:
+        return torch.arange(30, dtype=torch.float32).expand(len(users), 30)
+
+
+def test_candidates_restrict_the_ranking_to_cold_products() -> None:
+    none = torch.zeros((2, 0), dtype=torch.long)
+    target = torch.tensor([[0], [1]])  # user 0 -> product 1
+    plan = SplitPlan(
+        train=torch.tensor([[0], [0]]),
+        val=none,
+        views={},
+        cold_items=torch.tensor([1, 2]),
+        cold_users=torch.zeros(0, dtype=torch.long),
+        num_users=1,
+        num_items=30,
+        seed=0,
+    )
+    full = evaluate_view(_ByIndex(), plan, SplitView("cold_item", none, target))
+    assert full["recall@20"] == 0.0  # 27 products rank above product 1
+    cold = SplitView("cold_item/cold_only", none, target, candidates=plan.cold_items)
+    among_cold = evaluate_view(_ByIndex(), plan, cold)
+    assert among_cold["recall@10"] == 1.0  # only product 2 ranks above it
+    assert among_cold["ndcg@10"] == pytest.approx(1 / math.log2(3))
