@@ -104,22 +104,26 @@ class Trainer:
             return self.config.mode
         return "full" if graph.num_edges <= self.config.full_batch_max_edges else "minibatch"
 
-    def _drop_item_interactions(
-        self, edges: dict[EdgeType, Tensor], num_products: int, gen: torch.Generator
+    def _drop_interactions(
+        self, edges: dict[EdgeType, Tensor], num_nodes: dict[str, int], gen: torch.Generator
     ) -> dict[EdgeType, Tensor]:
-        """Hide every interaction edge of a random ``cold_item_dropout`` share of products.
+        """Hide every interaction edge of a random ``cold_item_dropout`` share of products
+        and a random ``cold_user_dropout`` share of users (DropoutNet style).
 
-        The hidden products still serve as BPR positives, so the model learns to
-        score products from their content alone, as it must for a cold product.
+        The hidden products and users still take part in the BPR pairs, so the model
+        learns to score products from their content alone and users from their
+        declared attributes alone, as it must for a cold product or a new shopper.
         """
-        p = self.config.cold_item_dropout
-        if p <= 0:
-            return edges
-        dropped = (torch.rand(num_products, generator=gen) < p).to(self.device)
+        shares = {PRODUCT: self.config.cold_item_dropout, USER: self.config.cold_user_dropout}
         out = dict(edges)
-        for et, side in ((INTERACTED, 1), (reverse(INTERACTED), 0)):
-            if et in out:
-                out[et] = out[et][:, ~dropped[out[et][side]]]
+        for node_type, p in shares.items():
+            if p <= 0:
+                continue
+            dropped = (torch.rand(num_nodes[node_type], generator=gen) < p).to(self.device)
+            user_side = 0 if node_type == USER else 1
+            for et, side in ((INTERACTED, user_side), (reverse(INTERACTED), 1 - user_side)):
+                if et in out:
+                    out[et] = out[et][:, ~dropped[out[et][side]]]
         return out
 
     def fit(
@@ -172,7 +176,7 @@ class Trainer:
                 users, pos = train_pairs[0, idx], train_pairs[1, idx]
                 neg = torch.multinomial(neg_weights, len(idx), replacement=True, generator=gen)
                 if sampler is None:
-                    edges = self._drop_item_interactions(dev_graph.edge_index, n_products, gen)
+                    edges = self._drop_interactions(dev_graph.edge_index, dev_graph.num_nodes, gen)
                     emb = model(dev_graph.x, edges, dev_graph.num_nodes)
                     eu, ep, en = emb[USER][users], emb[PRODUCT][pos], emb[PRODUCT][neg]
                 else:

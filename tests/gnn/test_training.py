@@ -24,6 +24,13 @@ def test_config_rejects_an_unknown_mode() -> None:
         GNNConfig(mode="sometimes")  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("name", ["cold_item_dropout", "cold_user_dropout"])
+@pytest.mark.parametrize("value", [-0.1, 1.0])
+def test_config_rejects_a_dropout_share_outside_0_1(name: str, value: float) -> None:
+    with pytest.raises(KgrecError, match=name):
+        GNNConfig(**{name: value})  # type: ignore[arg-type]
+
+
 def test_sampler_keeps_at_most_fanout_neighbours_and_all_of_small_ones() -> None:
     dst = torch.tensor([0] * 10 + [1] * 2)
     src = torch.arange(12)
