@@ -29,6 +29,12 @@ def text_key(text: str) -> str:
     return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
 
 
+def vector_space(encoder: TextEncoder) -> str:
+    """What a cached vector depends on besides its text: the weights and the token limit
+    (a text truncated at 128 tokens and at 256 has different vectors)."""
+    return f"{encoder.model_id}#max{encoder.max_length}"
+
+
 class EmbeddingCache:
     """Vectors of texts already encoded, in SQLite under ``<data_dir>/text_cache/``.
 
@@ -88,12 +94,13 @@ class EmbeddingCache:
         """
         items = check_texts(texts)
         keys = [text_key(t) for t in items]
-        cached = self.get(encoder.model_id, list(dict.fromkeys(keys)))
+        space = vector_space(encoder)
+        cached = self.get(space, list(dict.fromkeys(keys)))
         missing = {k: t for k, t in zip(keys, items, strict=True) if k not in cached}
         start = time.perf_counter()
         if missing:
             fresh = encoder.encode(list(missing.values()), show_progress=show_progress)
-            self.put(encoder.model_id, list(missing), fresh)
+            self.put(space, list(missing), fresh)
             cached.update(zip(missing, fresh, strict=True))
         out = np.empty((len(items), encoder.dim), dtype=np.float32)
         for i, k in enumerate(keys):

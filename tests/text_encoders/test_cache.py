@@ -6,7 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
-from text_encoders import EmbeddingCache, TextEncoder
+from kgrec.settings import Settings
+from text_encoders import EmbeddingCache, TextEncoder, load_encoder
+from text_encoders.cache import vector_space
 
 
 def test_second_run_encodes_nothing_new(tmp_path: Path, onnx_encoder: TextEncoder) -> None:
@@ -24,7 +26,7 @@ def test_second_run_encodes_nothing_new(tmp_path: Path, onnx_encoder: TextEncode
 
     changed, encoded_changed = reopened.encode(onnx_encoder, [*texts, "green kettle"])
     assert encoded_changed == 1 and changed.shape == (5, onnx_encoder.dim)
-    assert reopened.count(onnx_encoder.model_id) == 4
+    assert reopened.count(vector_space(onnx_encoder)) == 4
 
 
 def test_entries_are_per_model(tmp_path: Path, onnx_encoder: TextEncoder) -> None:
@@ -32,3 +34,18 @@ def test_entries_are_per_model(tmp_path: Path, onnx_encoder: TextEncoder) -> Non
     cache.encode(onnx_encoder, ["kettle"])
     assert cache.get("another-model@0", ["kettle"]) == {}
     assert cache.count("another-model@0") == 0
+
+
+def test_entries_are_per_token_limit(
+    tmp_path: Path, settings: Settings, onnx_encoder: TextEncoder
+) -> None:
+    long_text = "waterproof trail running shoe with a grippy outsole " * 20
+    short = load_encoder(
+        settings.model_copy(update={"text_backend": "onnx", "text_max_tokens": 16})
+    )
+    cache = EmbeddingCache.in_data_dir(tmp_path)
+    full, _ = cache.encode(onnx_encoder, [long_text])
+    cut, encoded = cache.encode(short, [long_text])
+    assert encoded == 1  # not served the vector of the untruncated text
+    np.testing.assert_allclose(cut, short.encode([long_text]), atol=1e-6)
+    assert float(full[0] @ cut[0]) < 0.9999
