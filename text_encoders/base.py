@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import abc
+import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -12,10 +13,24 @@ import numpy as np
 from tokenizers import Tokenizer
 from tqdm import tqdm
 from transformers import AutoTokenizer
+from transformers.utils import logging as hf_logging
 
 from kgrec.errors import EncoderError
 
 PROGRESS_MIN_TEXTS: Final = 2048  # show a progress bar from this many texts up
+
+
+@contextlib.contextmanager
+def quiet_weight_loading() -> Iterator[None]:
+    """Hide transformers' per-tensor "Loading weights" bar (local files load in well
+    under a second; kgrec's own bars and summary lines report the real work)."""
+    enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+    try:
+        yield
+    finally:
+        if enabled:
+            hf_logging.enable_progress_bar()  # type: ignore[no-untyped-call]
 
 
 def check_texts(texts: Sequence[str]) -> list[str]:

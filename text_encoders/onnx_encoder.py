@@ -15,7 +15,7 @@ from transformers import AutoConfig, AutoModel
 
 from kgrec.errors import EncoderError
 from text_encoders._batching import token_batches
-from text_encoders.base import TextEncoder
+from text_encoders.base import TextEncoder, quiet_weight_loading
 from text_encoders.transformers_encoder import mean_pool
 
 ONNX_FILE = "model.onnx"
@@ -39,7 +39,8 @@ def export_onnx(model_dir: Path, target: Path) -> Path:
     if path.exists():
         return path
     target.mkdir(parents=True, exist_ok=True)
-    model = AutoModel.from_pretrained(str(model_dir), local_files_only=True).eval()
+    with quiet_weight_loading():
+        model = AutoModel.from_pretrained(str(model_dir), local_files_only=True).eval()
     ids = torch.ones((2, 8), dtype=torch.int64)
     mask = torch.ones_like(ids)
     mask[1, 5:] = 0  # trace with padding, so the attention-mask branch is the one recorded

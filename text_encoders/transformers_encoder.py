@@ -13,7 +13,7 @@ from tqdm import tqdm
 from transformers import AutoModel, PreTrainedModel
 
 from text_encoders._batching import TokenBatch, prepared_batches, token_batches
-from text_encoders.base import TextEncoder
+from text_encoders.base import TextEncoder, quiet_weight_loading
 
 CUDA_BATCHES_IN_FLIGHT: Final = 3  # batches queued on the GPU before the host waits
 
@@ -67,7 +67,10 @@ class TransformersEncoder(TextEncoder):
         self.batch_size = batch_size
         self.tokenize_workers = tokenize_workers
         self._load_tokenizer(model_dir, max_length)
-        model: PreTrainedModel = AutoModel.from_pretrained(str(model_dir), local_files_only=True)
+        with quiet_weight_loading():
+            model: PreTrainedModel = AutoModel.from_pretrained(
+                str(model_dir), local_files_only=True
+            )
         model.eval()  # type: ignore[no-untyped-call]
         if device.startswith("cuda"):
             model = model.half()  # type: ignore[no-untyped-call]
