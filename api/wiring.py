@@ -69,11 +69,16 @@ def gnn_embedder_factory(settings: Settings, encoder: TextEncoder) -> EmbedderFa
 
 @contextlib.contextmanager
 def default_services(settings: Settings) -> Iterator[Services]:
-    """Graph (degraded to none when it cannot be reached), latest artifacts, encoder, engine."""
+    """Graph, latest artifacts, encoder, engine.
+
+    A configured Neo4j that does not answer at start-up gives a degraded service
+    that recovers when the server answers; an embedded server that cannot start
+    gives a degraded service without a graph.
+    """
     with contextlib.ExitStack() as stack:
         store: GraphStore | None
         try:
-            store = stack.enter_context(open_graph(settings))
+            store = stack.enter_context(open_graph(settings, require_answer=False))
         except GraphConnectionError as e:
             log.warning("serving without the graph (degraded): %s", e)
             store = None

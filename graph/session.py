@@ -8,30 +8,46 @@ else starts one for the duration of the ``with`` block.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator
 
 from graph.embedded import EmbeddedServer
 from graph.store import GraphStore
+from kgrec.errors import GraphConnectionError
 from kgrec.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 @contextlib.contextmanager
-def open_graph(settings: Settings, *, create_schema: bool = True) -> Iterator[GraphStore]:
+def open_graph(
+    settings: Settings, *, create_schema: bool = True, require_answer: bool = True
+) -> Iterator[GraphStore]:
     """Yield a connected :class:`GraphStore`; stop an embedded server it started itself.
 
     Args:
         settings: kgrec settings.
         create_schema: apply constraints and indexes first (idempotent).
+        require_answer: with ``False``, a configured Neo4j that does not answer yields
+            an unchecked store (no schema step) instead of raising, so a service can
+            start degraded and recover when the server comes back.
+
+    Raises:
+        GraphConnectionError: nothing answers (unless ``require_answer`` is False
+            and a Neo4j URI is configured).
     """
     server: EmbeddedServer | None = None
     if settings.neo4j_uri is not None:
         password = settings.neo4j_password.get_secret_value() if settings.neo4j_password else ""
-        store = GraphStore.connect(
-            settings.neo4j_uri,
-            (settings.neo4j_user, password),
-            settings.neo4j_database,
-            settings,
-        )
+        args = (settings.neo4j_uri, (settings.neo4j_user, password), settings.neo4j_database)
+        try:
+            store = GraphStore.connect(*args, settings)
+        except GraphConnectionError as e:
+            if require_answer:
+                raise
+            log.warning("%s; starting without the graph until it answers", e)
+            store = GraphStore.unchecked(*args, settings)
+            create_schema = False
     else:
         server = EmbeddedServer(settings)
         status = server.start(detach=False)

@@ -105,13 +105,14 @@ class GraphStore:
             GraphConnectionError: nothing answers at ``uri`` after the retries, or
                 the credentials are refused.
         """
-        driver = GraphDatabase.driver(uri, auth=auth, connection_timeout=10.0)
+        store = cls.unchecked(uri, auth, database, settings)
+        driver = store._driver
         delay = settings.connect_backoff_s
         for attempt in range(settings.connect_retries + 1):
             try:
                 with driver.session(database=database) as session:
                     session.run(q.PING).consume()
-                return cls(driver, database, settings, uri)
+                return store
             except neo4j_errors.AuthError as e:
                 driver.close()
                 raise GraphConnectionError(
@@ -129,6 +130,16 @@ class GraphStore:
                 time.sleep(delay)
                 delay *= 2
         raise AssertionError("unreachable")  # pragma: no cover
+
+    @classmethod
+    def unchecked(
+        cls, uri: str, auth: tuple[str, str], database: str, settings: Settings
+    ) -> GraphStore:
+        """A store whose driver connects on first use, without checking the server answers
+        (the service starts degraded and recovers when :meth:`reachable` turns true)."""
+        return cls(
+            GraphDatabase.driver(uri, auth=auth, connection_timeout=10.0), database, settings, uri
+        )
 
     def close(self) -> None:
         """Close the driver and its connections."""

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import neo4j
 import pytest
 
 from gnn.artifacts import ArtifactSet
-from graph import GraphStore
+from graph import EmbeddedServer, GraphStore
 from kgrec.settings import Settings
 from tests.api.conftest import API_KEY, ClientFactory
 
@@ -212,6 +216,61 @@ def test_degraded_mode_reads_serve_writes_503(
             assert "kgrec_graph_up 0.0" in metrics
     finally:
         dead.close()
+
+
+@contextlib.contextmanager
+def _late_server(target_port: int) -> Iterator[tuple[int, threading.Event]]:
+    """A loopback port that refuses connections until the event is set, then forwards
+    them to ``target_port``: a graph server that comes up after the service."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    up = threading.Event()
+
+    def pipe(a: socket.socket, b: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := a.recv(65536):
+                b.sendall(data)
+        for s in (a, b):
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+
+    def serve() -> None:
+        up.wait()
+        listener.listen()
+        with contextlib.suppress(OSError):
+            while True:
+                client, _ = listener.accept()
+                upstream = socket.create_connection(("127.0.0.1", target_port))
+                for a, b in ((client, upstream), (upstream, client)):
+                    threading.Thread(target=pipe, args=(a, b), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        yield listener.getsockname()[1], up
+    finally:
+        up.set()
+        listener.close()
+
+
+def test_service_recovers_when_the_graph_comes_up(
+    settings: Settings, sample_store: GraphStore, make_client: ClientFactory
+) -> None:
+    target = int(sample_store.uri.rsplit(":", 1)[1])
+    with _late_server(target) as (port, up):
+        uri = f"bolt://127.0.0.1:{port}"
+        auth = EmbeddedServer(settings).auth
+        late = GraphStore.unchecked(uri, auth, sample_store.database, settings)
+        try:
+            with make_client(late, graph_check_interval_s=0) as client:
+                assert client.get("/health").json()["graph"] == "down"
+                event = {"user_id": "u03", "product_id": "p001", "kind": "view"}
+                body = {"events": [event]}
+                assert client.post("/events", json=body, headers=KEY).status_code == 503
+                up.set()  # the server answers now
+                assert client.get("/health").json()["status"] == "ok"
+                assert client.post("/events", json=body, headers=KEY).status_code == 201
+        finally:
+            late.close()
 
 
 def test_health_metrics_and_openapi(

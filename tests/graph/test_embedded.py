@@ -128,6 +128,20 @@ def test_connection_error_names_the_uri(tmp_path: Path) -> None:
         GraphStore.connect(uri, ("neo4j", "x"), "neo4j", settings)
 
 
+def test_open_graph_can_start_before_neo4j_answers(tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    uri = f"bolt://127.0.0.1:{port}"
+    settings = make_settings(tmp_path, neo4j_uri=uri, connect_retries=0)
+    from kgrec.errors import GraphConnectionError
+
+    with pytest.raises(GraphConnectionError, match=uri), open_graph(settings):
+        pass
+    with open_graph(settings, require_answer=False) as store:  # what `kgrec serve` does
+        assert store.uri == uri and not store.reachable()
+
+
 def test_missing_java_runtime_is_a_clear_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
