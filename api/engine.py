@@ -52,7 +52,7 @@ from kgrec.errors import (
 )
 from kgrec.settings import Settings
 from kgrec.typing import DEFAULT_KIND_WEIGHTS, PRODUCT, USER
-from text_encoders import TextEncoder
+from text_encoders import EmbeddingCache, TextEncoder
 
 log = logging.getLogger(__name__)
 _NEIGHBOUR_SAMPLE: Final = 256
@@ -95,6 +95,9 @@ class Engine:
         self.settings = settings
         self.device = settings.resolve_device()
         self.encoder = encoder
+        # products added online are encoded through the data directory's cache: the
+        # GNN embedder reads the same text vector from it, and so does the next export
+        self._text_cache = EmbeddingCache.in_data_dir(settings.data_dir)
         self.store = store
         self.weights = Weights(settings.w_graph, settings.w_text, settings.w_pop)
         self._factory = embedder_factory
@@ -610,7 +613,7 @@ class Engine:
                 store.upsert_products(rows)
             with self._write_lock:
                 state = self._state
-                text = self.encoder.encode([_product_text(r) for r in rows])
+                text, _ = self._text_cache.encode(self.encoder, [_product_text(r) for r in rows])
                 graph = self._embed_items(state, store, rows)
                 new = [OnlineItem(row=r, graph=graph[i], text=text[i]) for i, r in enumerate(rows)]
                 overlay = state.overlay.with_items(new, state.catalogue.row_of)

@@ -57,12 +57,8 @@ def gnn_embedder_factory(settings: Settings, encoder: TextEncoder) -> EmbedderFa
         path = artifacts.checkpoint_path
         if path is None:
             return None
-        checkpoint = Checkpoint.load(
-            path,
-            encoder_id=encoder.model_id,
-            snapshot_version=artifacts.manifest.snapshot_version,
-        )
-        return InductiveEmbedder(checkpoint, encoder, settings)
+        checkpoint = Checkpoint.load(path, snapshot_version=artifacts.manifest.snapshot_version)
+        return InductiveEmbedder(checkpoint, encoder, settings)  # checks the encoder
 
     return build
 

@@ -25,7 +25,6 @@ import torch
 
 from kgrec.settings import Settings
 from text_encoders import compose_product_text, default_model_dir, load_encoder
-from text_encoders.load import CPU_BATCH_SIZE, CUDA_BATCH_SIZE
 
 ST_DEFAULT_BATCH = 32  # SentenceTransformer.encode's default batch_size
 
@@ -135,12 +134,11 @@ def main() -> None:
     warm = texts[:64]
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(data_dir=Path(tmp), text_batch_size=args.batch_size)
-        own = CUDA_BATCH_SIZE if cuda else CPU_BATCH_SIZE
-        kgrec_batch = args.batch_size or own
-        peer_batch = args.batch_size or ST_DEFAULT_BATCH
         encoders = {"torch": load_encoder(settings.model_copy(update={"text_backend": "torch"}))}
         if not cuda:
             encoders["onnx"] = load_encoder(settings.model_copy(update={"text_backend": "onnx"}))
+        kgrec_batch = encoders["torch"].batch_size
+        peer_batch = args.batch_size or ST_DEFAULT_BATCH
         tokens = [len(e.ids) for e in encoders["torch"].tokenizer.encode_batch(texts)]
         print(
             f"{args.n:,} product texts, mean {np.mean(tokens):.1f} tokens (max {max(tokens)}), "

@@ -145,11 +145,10 @@ def evaluate_view(
     """
     history = plan.history(view)
     users = view.test_users
-    outside = torch.ones(plan.num_items, dtype=torch.bool)
+    outside = torch.zeros(plan.num_items, dtype=torch.bool)  # products not ranked
     if view.candidates is not None:
+        outside[:] = True
         outside[view.candidates] = False
-    else:
-        outside[:] = False
     per_user: dict[str, list[Tensor]] = {}
     for start in range(0, len(users), batch_users):
         batch = users[start : start + batch_users]

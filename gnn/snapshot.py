@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -77,6 +77,15 @@ _NOT_TEXT: Final = frozenset(
 )
 
 
+def _text_attrs(props: Mapping[str, Any], skip: Collection[str]) -> dict[str, Any]:
+    """The string and number properties outside ``skip``, sorted by name."""
+    return {
+        k: props[k]
+        for k in sorted(props)
+        if k not in skip and isinstance(props[k], str | int | float)
+    }
+
+
 def product_text(props: Mapping[str, Any]) -> str:
     """The text a product is encoded from: title, description, then its other string or
     number properties sorted by name.
@@ -85,11 +94,7 @@ def product_text(props: Mapping[str, Any]) -> str:
     space (``kgrec embed``) and the vectors of products added online, so all three
     agree. Brand and categories reach a product through its edges, not its text.
     """
-    attrs = {
-        k: props[k]
-        for k in sorted(props)
-        if k not in _NOT_TEXT and isinstance(props[k], str | int | float)
-    }
+    attrs = _text_attrs(props, _NOT_TEXT)
     return compose_product_text(props.get("title"), props.get("description"), attrs=attrs)
 
 
@@ -111,12 +116,7 @@ def node_text(node_type: str, props: Mapping[str, Any]) -> str:
     a user without attributes gets the empty text (one shared vector).
     """
     if node_type == USER:
-        attrs = {
-            k: props[k]
-            for k in sorted(props)
-            if k not in ("id", "content_hash") and isinstance(props[k], str | int | float)
-        }
-        return compose_product_text(None, attrs=attrs)
+        return compose_product_text(None, attrs=_text_attrs(props, ("id", "content_hash")))
     name = str(props.get("name") or props.get("id"))
     if node_type == CATEGORY and props.get("path"):
         return f"{props['path']}"
@@ -131,8 +131,9 @@ class Snapshot:
 
     Attributes:
         data: node features ``data[t].x`` [N_t, F_t] (products: text dim + 2; others,
-            users included: text dim), edge indices ``data[e].edge_index`` [2, E]; interaction edges
-            also carry ``ts`` [E] (int64), ``weight`` [E] and ``kind`` [E] (int64 code).
+            users included: text dim), edge indices ``data[e].edge_index`` [2, E];
+            interaction edges also carry ``ts`` [E] (int64), ``weight`` [E] and
+            ``kind`` [E] (int64 code).
         ids: node type -> list of catalogue ids, position = node index.
         version: content hash of the ids and edges.
         encoder_id: the text encoder the features came from.

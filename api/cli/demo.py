@@ -72,9 +72,8 @@ def demo(ctx: typer.Context) -> None:
         typer.secho(
             f"\n== kgrec train (KGREC_GNN_BATCH_SIZE={DEMO_BATCH_SIZE} for the sample)", bold=True
         )
-        from text_encoders import (
-            load_encoder,
-        )  # heavy (torch, PyG, transformers): imported when the command runs
+        # heavy (torch, PyG, transformers): imported when the command runs
+        from text_encoders import load_encoder
 
         encoder = load_encoder(settings)
         train_and_report(small, store, encoder)

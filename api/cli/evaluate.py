@@ -28,9 +28,8 @@ def evaluate(
     Writes report.md, report.json and one PNG per split to <data_dir>/reports/<time>/
     (and a copy of report.md / report.json to <data_dir>/reports/), prints the table.
     """
-    from gnn.config import (
-        GNNConfig,
-    )  # heavy (torch, PyG, transformers): imported when the command runs
+    # heavy (torch, PyG, transformers): imported when the command runs
+    from gnn.config import GNNConfig
     from gnn.evaluation import run_evaluation
     from gnn.report import EvaluationReport
     from gnn.snapshot import Snapshot, export_snapshot

@@ -18,9 +18,8 @@ if TYPE_CHECKING:
 @app.command("train")
 def train(ctx: typer.Context) -> None:
     """Export the graph to a snapshot and train the GNN on it (settings: KGREC_GNN_*)."""
-    from text_encoders import (
-        load_encoder,
-    )  # heavy (torch, PyG, transformers): imported when the command runs
+    # heavy (torch, PyG, transformers): imported when the command runs
+    from text_encoders import load_encoder
 
     settings = settings_of(ctx)
     encoder = load_encoder(settings)
@@ -50,9 +49,8 @@ def train_and_report(settings: Settings, store: GraphStore, encoder: TextEncoder
 @app.command("embed")
 def embed(ctx: typer.Context) -> None:
     """Embed every product and user with the latest checkpoint; write an artifact version."""
-    from text_encoders import (
-        load_encoder,
-    )  # heavy (torch, PyG, transformers): imported when the command runs
+    # heavy (torch, PyG, transformers): imported when the command runs
+    from text_encoders import load_encoder
 
     settings = settings_of(ctx)
     embed_and_report(settings, load_encoder(settings))
