@@ -2,25 +2,67 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import torch
+from torch import Tensor
 
 from gnn.config import GNNConfig
+from gnn.evaluation import graph_inputs
 from gnn.model import EdgeType, HeteroGNN
+from gnn.snapshot import PRODUCT, Snapshot
+from gnn.trainer import TrainResult, embed_all
 from kgrec.errors import ModelError
 
 
 @dataclass
 class Checkpoint:
-    """A trained model and what it was trained on."""
+    """A trained model and what it was trained on.
+
+    Attributes:
+        memory_ids: product ids owning the model's memory rows 1..M, in row order
+            (products are matched by id, so any later snapshot or live subgraph
+            finds its products' rows; a product not listed gets none).
+    """
 
     model: HeteroGNN
     snapshot_version: str
     encoder_id: str
     metrics: dict[str, Any]
+    memory_ids: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_training(
+        cls, result: TrainResult, snapshot: Snapshot, metrics: dict[str, Any]
+    ) -> Checkpoint:
+        """The checkpoint of a model trained on ``snapshot`` (moved to the CPU)."""
+        ids = snapshot.ids[PRODUCT]
+        return cls(
+            result.model.cpu(),
+            snapshot.version,
+            snapshot.encoder_id,
+            metrics,
+            [ids[i] for i in result.memory_index.tolist()],
+        )
+
+    def embed_snapshot(
+        self, snapshot: Snapshot, interactions: Tensor, device: str = "cpu"
+    ) -> dict[str, Tensor]:
+        """Full inference over ``snapshot`` with ``interactions`` [2, E] (user, product) as
+        its interaction edges: ``{"product": [P, D], "user": [U, D]}`` on ``device``."""
+        graph = replace(
+            graph_inputs(snapshot, interactions),
+            memory_rows=self.memory_rows(snapshot.ids[PRODUCT]),
+        )
+        return embed_all(self.model.to(device), graph.to(device))
+
+    def memory_rows(self, product_ids: Sequence[str]) -> Tensor:
+        """int64 [len(product_ids)]: each product's memory row (0 = none)."""
+        row = {p: i + 1 for i, p in enumerate(self.memory_ids)}
+        return torch.tensor([row.get(p, 0) for p in product_ids], dtype=torch.long)
 
     def save(self, path: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -34,6 +76,7 @@ class Checkpoint:
                 "snapshot_version": self.snapshot_version,
                 "encoder_id": self.encoder_id,
                 "metrics": self.metrics,
+                "memory_ids": self.memory_ids,
             },
             tmp,
         )
@@ -75,7 +118,8 @@ class Checkpoint:
             )
         config = GNNConfig(**blob["config"])
         edge_types: list[EdgeType] = [tuple(e) for e in blob["edge_types"]]
-        model = HeteroGNN(config, blob["in_dims"], edge_types)
+        memory_ids: list[str] = list(blob.get("memory_ids", []))
+        model = HeteroGNN(config, blob["in_dims"], edge_types, len(memory_ids))
         model.load_state_dict(blob["state_dict"])
         model.eval()
-        return cls(model, blob["snapshot_version"], blob["encoder_id"], blob["metrics"])
+        return cls(model, blob["snapshot_version"], blob["encoder_id"], blob["metrics"], memory_ids)

@@ -21,7 +21,7 @@ from gnn.config import GNNConfig
 from gnn.metrics import mean_metrics, rank_metrics
 from gnn.snapshot import INTERACTED, PRODUCT, USER, Snapshot, reverse
 from gnn.splits import Interactions, SplitPlan, SplitView, build_splits
-from gnn.trainer import GraphInputs, Trainer, embed_all
+from gnn.trainer import GraphInputs, Trainer, embed_all, memory_rows_of
 
 KS: tuple[int, ...] = (10, 20)
 
@@ -83,6 +83,7 @@ class GNNRecommender:
         self.show_progress = show_progress
         self.trainer: Trainer | None = None
         self.model: torch.nn.Module | None = None
+        self.memory_rows: Tensor | None = None
         self.epoch_seconds: list[float] = []
 
     def fit(self, train: Tensor, num_users: int, num_items: int, val: Tensor | None = None) -> None:
@@ -90,13 +91,15 @@ class GNNRecommender:
         trainer = Trainer(self.config, self.device, show_progress=self.show_progress)
         result = trainer.fit(graph_inputs(self.snapshot, train), train, val)
         self.model = result.model
+        self.memory_rows = memory_rows_of(result.memory_index, len(self.snapshot.ids[PRODUCT]))
         self.epoch_seconds = result.epoch_seconds
 
     def scores(self, users: Tensor, history: Tensor) -> Tensor:
         """[B, P] dot products of GNN embeddings computed over ``history``."""
         if self.model is None:
             raise RuntimeError("GNNRecommender.scores before fit")
-        graph = graph_inputs(self.snapshot, history).to(self.device)
+        graph = replace(graph_inputs(self.snapshot, history), memory_rows=self.memory_rows)
+        graph = graph.to(self.device)
         emb = embed_all(self.model, graph)  # type: ignore[arg-type]
         out: Tensor = (emb[USER][users.to(self.device)] @ emb[PRODUCT].T).cpu()
         return out

@@ -146,7 +146,8 @@ class InductiveEmbedder:
             edge_index[et] = ei
             edge_index[reverse(et)] = ei.flip(0)
         num_nodes = {t: len(v) for t, v in nodes.items()}
-        emb = self.model(x, edge_index, num_nodes)
+        memory = self.checkpoint.memory_rows(nodes[PRODUCT]).to(self.device)
+        emb = self.model(x, edge_index, num_nodes, memory)
         rows: Tensor = emb[node_type][: len(ids)]
         return rows.float().cpu().numpy().astype(np.float32, copy=False)
 

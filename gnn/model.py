@@ -61,15 +61,30 @@ class HeteroGNN(nn.Module):
     represented by what message passing brings from its products, so a user with
     0, 1 or 1,000 interactions is embedded by the same function.
 
+    Products may also have a learned **memory** vector (``memory_size`` rows, see
+    :attr:`GNNConfig.product_memory`), added to their projected features: row 0 is
+    the zero vector of every product that had no training interaction (a new
+    product), rows 1..M belong to the products trained on. A user, being the mean
+    of its products, then carries what those products learned (item-based
+    collaborative filtering), while a new product relies on text and neighbours.
+
     Args:
         config: hyperparameters.
         in_dims: input feature width per node type (0 = no features: learned constant).
         edge_types: the (src, relation, dst) types the model passes messages along.
+        memory_size: M, products with a memory row (0 = no memory).
     """
 
-    def __init__(self, config: GNNConfig, in_dims: dict[str, int], edge_types: list[EdgeType]):
+    def __init__(
+        self,
+        config: GNNConfig,
+        in_dims: dict[str, int],
+        edge_types: list[EdgeType],
+        memory_size: int = 0,
+    ):
         super().__init__()
         self.config = config
+        self.memory_size = memory_size
         self.in_dims = dict(in_dims)
         self.edge_types: list[EdgeType] = [(e[0], e[1], e[2]) for e in edge_types]
         self._known = set(self.edge_types)
@@ -94,12 +109,18 @@ class HeteroGNN(nn.Module):
         )
         self.out = nn.ModuleDict({t: nn.Linear(h, h) for t in OUTPUT_TYPES})
         self.text_scale = nn.Parameter(torch.tensor(1.0))
+        self.memory = nn.Embedding(memory_size + 1, h, padding_idx=0) if memory_size > 0 else None
+        if self.memory is not None:
+            nn.init.normal_(self.memory.weight, std=0.1)
+            with torch.no_grad():
+                self.memory.weight[0].zero_()
 
     def forward(
         self,
         x_dict: dict[str, Tensor],
         edge_index_dict: dict[EdgeType, Tensor],
         num_nodes: dict[str, int],
+        memory_rows: Tensor | None = None,
     ) -> dict[str, Tensor]:
         """Embed products and users.
 
@@ -107,6 +128,8 @@ class HeteroGNN(nn.Module):
             x_dict: features per node type, [N_t, F_t] (absent or width 0 for users).
             edge_index_dict: [2, E] per edge type (local indices); unknown types are ignored.
             num_nodes: N_t per node type.
+            memory_rows: int64 [N_product] memory row of each product (0 = none);
+                None = no product uses its memory.
 
         Returns:
             ``{"product": [N_product, H], "user": [N_user, H]}``.
@@ -117,6 +140,8 @@ class HeteroGNN(nn.Module):
                 h[t] = self.inputs[t](x_dict[t])
             elif t in self.constants:
                 h[t] = self.constants[t].expand(n, -1)
+        if self.memory is not None and memory_rows is not None and PRODUCT in h:
+            h[PRODUCT] = h[PRODUCT] + self.memory(memory_rows)
         edges = {
             e: ei
             for e, ei in edge_index_dict.items()

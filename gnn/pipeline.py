@@ -25,7 +25,7 @@ from gnn.config import GNNConfig
 from gnn.evaluation import graph_inputs, interactions_of
 from gnn.snapshot import BRAND, CATEGORY, PRODUCT, USER, Snapshot, export_snapshot
 from gnn.splits import build_splits
-from gnn.trainer import Trainer, TrainResult, embed_all
+from gnn.trainer import Trainer, TrainResult
 from graph import GraphStore
 from kgrec.errors import ModelError
 from kgrec.settings import Settings
@@ -73,10 +73,9 @@ def train_snapshot(
     config = GNNConfig.from_settings(settings)
     trainer = Trainer(config, settings.resolve_device(), show_progress=show_progress)
     result = trainer.fit(graph_inputs(snapshot, plan.train), plan.train, plan.val)
-    checkpoint = Checkpoint(
-        result.model.cpu(),
-        snapshot.version,
-        snapshot.encoder_id,
+    checkpoint = Checkpoint.from_training(
+        result,
+        snapshot,
         {**result.best, "epochs": len(result.epoch_seconds), "seconds": result.total_seconds},
     )
     directory = checkpoint_dir(settings)
@@ -135,9 +134,7 @@ def write_artifacts(
     snapshot = Snapshot.load(Snapshot.default_path(settings.data_dir, checkpoint.snapshot_version))
     inter = interactions_of(snapshot)
     pairs = torch.stack([inter.users, inter.items])
-    device = settings.resolve_device()
-    graph = graph_inputs(snapshot, pairs).to(device)
-    emb = embed_all(checkpoint.model.to(device), graph)
+    emb = checkpoint.embed_snapshot(snapshot, pairs, settings.resolve_device())
     counts = np.bincount(inter.items.numpy(), minlength=len(snapshot.ids[PRODUCT]))
     popularity = (counts / max(1, int(counts.max(initial=0)))).astype(np.float32)
     text = snapshot.data[PRODUCT].x[:, : encoder.dim].numpy()

@@ -114,8 +114,8 @@ class NeighborSampler:
             pair = torch.unique(torch.stack([src, dst]), dim=1)
             edge_index[et] = torch.stack(
                 [
-                    torch.searchsorted(nodes[et[0]], pair[0]),
-                    torch.searchsorted(nodes[et[2]], pair[1]),
+                    torch.searchsorted(nodes[et[0]], pair[0].contiguous()),
+                    torch.searchsorted(nodes[et[2]], pair[1].contiguous()),
                 ]
             )
         return SampledSubgraph(nodes, edge_index)

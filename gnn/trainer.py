@@ -6,7 +6,7 @@ import copy
 import math
 import resource
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
@@ -28,11 +28,13 @@ class GraphInputs:
         x: node type -> features [N_t, F_t].
         edge_index: edge type -> [2, E] (global indices).
         num_nodes: node type -> N_t.
+        memory_rows: int64 [N_product] memory row per product (0 = none), or None.
     """
 
     x: dict[str, Tensor]
     edge_index: dict[EdgeType, Tensor]
     num_nodes: dict[str, int]
+    memory_rows: Tensor | None = None
 
     @property
     def num_edges(self) -> int:
@@ -43,7 +45,15 @@ class GraphInputs:
             {t: v.to(device) for t, v in self.x.items()},
             {e: v.to(device) for e, v in self.edge_index.items()},
             dict(self.num_nodes),
+            None if self.memory_rows is None else self.memory_rows.to(device),
         )
+
+
+def memory_rows_of(memory_index: Tensor, num_products: int) -> Tensor:
+    """int64 [num_products]: row i + 1 for product ``memory_index[i]``, 0 for the others."""
+    rows = torch.zeros(num_products, dtype=torch.long)
+    rows[memory_index] = torch.arange(1, len(memory_index) + 1)
+    return rows
 
 
 def targets_matrix(pairs: Tensor, users: Tensor, num_products: int) -> Tensor:
@@ -62,14 +72,17 @@ def targets_matrix(pairs: Tensor, users: Tensor, num_products: int) -> Tensor:
 def embed_all(model: HeteroGNN, graph: GraphInputs) -> dict[str, Tensor]:
     """Embeddings of every product and user: ``{"product": [P, H], "user": [U, H]}``."""
     model.eval()
-    out: dict[str, Tensor] = model(graph.x, graph.edge_index, graph.num_nodes)
+    out: dict[str, Tensor] = model(graph.x, graph.edge_index, graph.num_nodes, graph.memory_rows)
     return out
 
 
 @dataclass
 class TrainResult:
+    """A trained model; ``memory_index`` = int64 [M] product indices owning memory rows 1..M."""
+
     model: HeteroGNN
     mode: str
+    memory_index: Tensor = field(default_factory=lambda: torch.zeros(0, dtype=torch.long))
     history: list[dict[str, float]] = field(default_factory=list)
     best: dict[str, float] = field(default_factory=dict)
     epoch_seconds: list[float] = field(default_factory=list)
@@ -105,26 +118,33 @@ class Trainer:
         return "full" if graph.num_edges <= self.config.full_batch_max_edges else "minibatch"
 
     def _drop_interactions(
-        self, edges: dict[EdgeType, Tensor], num_nodes: dict[str, int], gen: torch.Generator
-    ) -> dict[EdgeType, Tensor]:
+        self, graph: GraphInputs, gen: torch.Generator
+    ) -> tuple[dict[EdgeType, Tensor], Tensor | None]:
         """Hide every interaction edge of a random ``cold_item_dropout`` share of products
         and a random ``cold_user_dropout`` share of users (DropoutNet style).
 
         The hidden products and users still take part in the BPR pairs, so the model
         learns to score products from their content alone and users from their
         declared attributes alone, as it must for a cold product or a new shopper.
+        Hidden products lose their memory row for the step too.
+
+        Returns:
+            (edge types -> [2, E'] edges, memory rows [N_product] or None).
         """
         shares = {PRODUCT: self.config.cold_item_dropout, USER: self.config.cold_user_dropout}
-        out = dict(edges)
+        out = dict(graph.edge_index)
+        memory = graph.memory_rows
         for node_type, p in shares.items():
             if p <= 0:
                 continue
-            dropped = (torch.rand(num_nodes[node_type], generator=gen) < p).to(self.device)
+            dropped = (torch.rand(graph.num_nodes[node_type], generator=gen) < p).to(self.device)
             user_side = 0 if node_type == USER else 1
             for et, side in ((INTERACTED, user_side), (reverse(INTERACTED), 1 - user_side)):
                 if et in out:
                     out[et] = out[et][:, ~dropped[out[et][side]]]
-        return out
+            if node_type == PRODUCT and memory is not None:
+                memory = memory.masked_fill(dropped, 0)
+        return out, memory
 
     def fit(
         self,
@@ -140,7 +160,17 @@ class Trainer:
         torch.manual_seed(cfg.seed)
         gen = torch.Generator().manual_seed(cfg.seed)
         in_dims = {t: int(graph.x[t].shape[1]) if t in graph.x else 0 for t in graph.num_nodes}
-        model = HeteroGNN(cfg, in_dims, list(graph.edge_index)).to(self.device)
+        n_products = graph.num_nodes[PRODUCT]
+        degree = torch.bincount(train_pairs[1], minlength=n_products).double()
+        memory_index = (
+            torch.nonzero(degree > 0).flatten()
+            if cfg.product_memory
+            else torch.zeros(0, dtype=torch.long)
+        )
+        memory_rows = memory_rows_of(memory_index, n_products)
+        graph = replace(graph, memory_rows=memory_rows)
+        model = HeteroGNN(cfg, in_dims, list(graph.edge_index), len(memory_index))
+        model = model.to(self.device)
         optimiser = torch.optim.Adam(model.parameters(), lr=cfg.lr)
         mode = self.resolve_mode(graph)
         dev_graph = graph.to(self.device)
@@ -149,7 +179,6 @@ class Trainer:
             if mode == "minibatch"
             else None
         )
-        n_products = graph.num_nodes[PRODUCT]
         n = int(train_pairs.shape[1])
         steps = cfg.steps_per_epoch or max(1, math.ceil(n / cfg.batch_size))
         val_users = torch.unique(val_pairs[0]) if val_pairs is not None else None
@@ -160,9 +189,8 @@ class Trainer:
                 targets_matrix(val_pairs, val_users, n_products),
                 targets_matrix(train_pairs, val_users, n_products),
             )
-        degree = torch.bincount(train_pairs[1], minlength=n_products).double()
         neg_weights = (degree + 1.0) ** cfg.negative_power  # 0 = uniform negatives
-        result = TrainResult(model=model, mode=mode)
+        result = TrainResult(model=model, mode=mode, memory_index=memory_index)
         best_state: dict[str, Any] | None = None
         best_score, since_best = (-1.0, -1.0), 0
         start = time.perf_counter()
@@ -176,14 +204,15 @@ class Trainer:
                 users, pos = train_pairs[0, idx], train_pairs[1, idx]
                 neg = torch.multinomial(neg_weights, len(idx), replacement=True, generator=gen)
                 if sampler is None:
-                    edges = self._drop_interactions(dev_graph.edge_index, dev_graph.num_nodes, gen)
-                    emb = model(dev_graph.x, edges, dev_graph.num_nodes)
+                    edges, memory = self._drop_interactions(dev_graph, gen)
+                    emb = model(dev_graph.x, edges, dev_graph.num_nodes, memory)
                     eu, ep, en = emb[USER][users], emb[PRODUCT][pos], emb[PRODUCT][neg]
                 else:
                     sub = sampler.sample({USER: users, PRODUCT: torch.cat([pos, neg])})
                     x = {t: graph.x[t][sub.nodes[t]].to(self.device) for t in graph.x}
                     ei = {e: v.to(self.device) for e, v in sub.edge_index.items()}
-                    emb = model(x, ei, {t: len(v) for t, v in sub.nodes.items()})
+                    memory = memory_rows[sub.nodes[PRODUCT]].to(self.device)
+                    emb = model(x, ei, {t: len(v) for t, v in sub.nodes.items()}, memory)
                     eu = emb[USER][sub.local(USER, users)]
                     ep = emb[PRODUCT][sub.local(PRODUCT, pos)]
                     en = emb[PRODUCT][sub.local(PRODUCT, neg)]

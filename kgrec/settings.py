@@ -127,6 +127,15 @@ class Settings(BaseSettings):
     text_max_tokens: int | None = Field(
         None, ge=8, description="Tokens per text before truncation; unset = the model's own."
     )
+    text_onnx_streams: int = Field(
+        0,
+        ge=0,
+        le=256,
+        description=(
+            "ONNX batches run side by side, each on cores/streams threads; "
+            "0 = one per core (measured faster than one run on every core)."
+        ),
+    )
 
     # GNN ------------------------------------------------------------------------
     gnn_hidden_dim: int = Field(64, ge=4, le=4096, description="GNN width = embedding size.")
@@ -142,6 +151,13 @@ class Settings(BaseSettings):
         5_000_000, ge=0, description="auto trains full-batch up to this many graph edges."
     )
     gnn_fanout: int = Field(15, ge=1, description="Neighbours sampled per node and edge type.")
+    gnn_product_memory: bool = Field(
+        False,
+        description=(
+            "A learned vector per trained product: better warm recall, worse cold start "
+            "(measured in docs/gnn.md)."
+        ),
+    )
     seed: int = Field(0, description="Seed of splits, initialisation and sampling.")
 
     # Compute --------------------------------------------------------------------

@@ -135,6 +135,7 @@ def load_encoder(settings: Settings, model: str | Path | None = None) -> TextEnc
             export_dir=settings.data_dir / "models" / "onnx" / safe_id,
             max_length=max_tokens,
             batch_size=batch_size,
+            streams=settings.text_onnx_streams,
             tokenize_workers=workers,
         )
     return TransformersEncoder(

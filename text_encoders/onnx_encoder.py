@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import threading
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +78,11 @@ class OnnxEncoder(TextEncoder):
         export_dir: where the exported ``model.onnx`` is kept and reused.
         max_length: tokens per text; longer text is truncated.
         batch_size: default sentences per run.
-        threads: ONNX Runtime intra-op threads (0 = all cores).
+        threads: CPU cores to use (0 = all cores).
+        streams: batches run at once, each on ``threads // streams`` intra-op threads
+            (0 = one per core). Small length-sorted batches parallelise poorly
+            inside one run, so independent runs side by side keep the cores busier
+            (ONNX Runtime releases the GIL and its sessions are thread-safe).
         tokenize_workers: threads tokenising ahead of the model.
     """
 
@@ -92,6 +98,7 @@ class OnnxEncoder(TextEncoder):
         max_length: int,
         batch_size: int,
         threads: int = 0,
+        streams: int = 0,
         tokenize_workers: int = 2,
     ) -> None:
         self.model_id = model_id
@@ -108,16 +115,34 @@ class OnnxEncoder(TextEncoder):
             raise EncoderError(f"could not export {model_dir} to ONNX in {export_dir}: {e}") from e
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.intra_op_num_threads = threads or (os.cpu_count() or 1)
+        cores = threads or (os.cpu_count() or 1)
+        self.streams = max(1, min(streams or cores, cores))
+        options.intra_op_num_threads = max(1, cores // self.streams)
         options.inter_op_num_threads = 1
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
     def _encode_into(
         self, items: list[str], batch_size: int, out: np.ndarray, bar: tqdm[Any]
     ) -> None:
-        for batch in token_batches(
+        batches = token_batches(
             self.tokenizer, items, batch_size, workers=self.tokenize_workers, pad_id=self.pad_id
-        ):
-            feeds = {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask}
-            out[batch.index] = self.session.run(["embedding"], feeds)[0]
-            bar.update(len(batch.index))
+        )
+        lock = threading.Lock()  # guards the batch iterator and the bar
+
+        def stream() -> None:
+            while True:
+                with lock:
+                    batch = next(batches, None)
+                if batch is None:
+                    return
+                feeds = {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask}
+                out[batch.index] = self.session.run(["embedding"], feeds)[0]
+                with lock:
+                    bar.update(len(batch.index))
+
+        if self.streams == 1:
+            stream()
+            return
+        with ThreadPoolExecutor(self.streams, thread_name_prefix="kgrec-onnx") as pool:
+            for done in [pool.submit(stream) for _ in range(self.streams)]:
+                done.result()

@@ -78,7 +78,7 @@ def train_small(snapshot: Snapshot, **config: object) -> Checkpoint:
     pairs = torch.stack([inter.users, inter.items])
     cfg = GNNConfig(**{"hidden_dim": 16, "epochs": 3, "batch_size": 32, "mode": "full", **config})  # type: ignore[arg-type]
     result = Trainer(cfg, show_progress=False).fit(graph_inputs(snapshot, pairs), pairs)
-    return Checkpoint(result.model, snapshot.version, snapshot.encoder_id, {})
+    return Checkpoint.from_training(result, snapshot, {})
 
 
 @pytest.fixture

@@ -7,10 +7,9 @@ import pytest
 import torch
 
 from gnn.checkpoint import Checkpoint
-from gnn.evaluation import graph_inputs, interactions_of
+from gnn.evaluation import interactions_of
 from gnn.inductive import InductiveEmbedder
 from gnn.snapshot import PRODUCT, USER, Snapshot
-from gnn.trainer import embed_all
 from graph import GraphStore
 from kgrec.errors import ModelError
 from kgrec.settings import Settings
@@ -20,15 +19,18 @@ from text_encoders import TextEncoder
 
 def full_inference(checkpoint: Checkpoint, snapshot: Snapshot) -> dict[str, torch.Tensor]:
     inter = interactions_of(snapshot)
-    graph = graph_inputs(snapshot, torch.stack([inter.users, inter.items]))
-    return embed_all(checkpoint.model, graph)
+    return checkpoint.embed_snapshot(snapshot, torch.stack([inter.users, inter.items]))
 
 
+@pytest.mark.parametrize("memory", [False, True], ids=["content", "product-memory"])
 def test_new_product_and_user_embed_as_in_a_full_reinference(
-    catalogue: GraphStore, encoder: TextEncoder, settings: Settings
+    catalogue: GraphStore, encoder: TextEncoder, settings: Settings, memory: bool
 ) -> None:
     before = export(catalogue, encoder, settings)
-    checkpoint = train_small(before)
+    checkpoint = train_small(before, product_memory=memory)
+    # with product memory, exactly the products trained on own a row
+    rated = sorted({before.ids[PRODUCT][i] for i in interactions_of(before).items.tolist()})
+    assert sorted(checkpoint.memory_ids) == (rated if memory else [])
     embedder = InductiveEmbedder(checkpoint, encoder, settings)
 
     # after training: a new film, a new director, a new user who rated it and p1

@@ -44,7 +44,7 @@ def test_checkpoint_round_trip_and_mismatch_errors(
     catalogue: GraphStore, encoder: TextEncoder, settings: Settings, tmp_path: Path
 ) -> None:
     snapshot = export(catalogue, encoder, settings)
-    checkpoint = train_small(snapshot)
+    checkpoint = train_small(snapshot, product_memory=True)
     path = checkpoint.save(tmp_path / "ckpt.pt")
     loaded = Checkpoint.load(path, encoder_id=encoder.model_id, snapshot_version=snapshot.version)
     for a, b in zip(
@@ -52,6 +52,7 @@ def test_checkpoint_round_trip_and_mismatch_errors(
     ):
         assert torch.equal(a, b)
     assert loaded.model.config == checkpoint.model.config
+    assert loaded.memory_ids == checkpoint.memory_ids and loaded.memory_ids
     with pytest.raises(ModelError, match="text encoder"):
         Checkpoint.load(path, encoder_id="other/model")
     with pytest.raises(ModelError, match="snapshot"):

@@ -62,6 +62,20 @@ def test_backends_agree(torch_encoder: TextEncoder, onnx_encoder: TextEncoder) -
     assert torch_encoder.model_id == onnx_encoder.model_id
 
 
+def test_onnx_streams_fill_every_row_as_one_stream_does(
+    settings: Settings, onnx_encoder: TextEncoder
+) -> None:
+    texts = [f"{SHOE} size {i} " + "extra words " * (i % 9) for i in range(61)]
+    one = load_encoder(settings.model_copy(update={"text_backend": "onnx", "text_onnx_streams": 1}))
+    three = load_encoder(
+        settings.model_copy(
+            update={"text_backend": "onnx", "text_onnx_streams": 3, "text_batch_size": 4}
+        )
+    )
+    np.testing.assert_allclose(three.encode(texts), one.encode(texts, batch_size=4), atol=1e-5)
+    assert not np.allclose(three.encode(texts[:1]), three.encode(texts[1:2]), atol=1e-3)
+
+
 def test_matches_sentence_transformers(torch_encoder: TextEncoder) -> None:
     from sentence_transformers import SentenceTransformer
 
