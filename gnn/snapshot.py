@@ -135,7 +135,7 @@ class Snapshot:
             interaction edges also carry ``ts`` [E] (int64), ``weight`` [E] and
             ``kind`` [E] (int64 code).
         ids: node type -> list of catalogue ids, position = node index.
-        version: content hash of the ids and edges.
+        version: content hash of the ids, features, edges and interaction attributes.
         encoder_id: the text encoder the features came from.
         products: product properties (id, title, price, in_stock, ...), row = index.
     """
@@ -212,8 +212,8 @@ def export_snapshot(
         data[t].num_nodes = len(ids[t])
 
     digest = hashlib.blake2b(digest_size=8)
-    for t in NODE_TYPES:
-        digest.update("\n".join(ids[t]).encode())
+    for t in NODE_TYPES:  # features too: the same graph under new text is another snapshot
+        digest.update("\n".join(ids[t]).encode() + data[t].x.numpy().tobytes())
 
     def add(edge_type: tuple[str, str, str], src: list[int], dst: list[int]) -> None:
         ei = torch.tensor([src, dst], dtype=torch.long).reshape(2, -1)
@@ -246,6 +246,8 @@ def export_snapshot(
     data[INTERACTED].ts = torch.tensor(inter["ts"].astype("int64").to_numpy())
     data[INTERACTED].weight = torch.tensor(inter["weight"].astype("float32").to_numpy())
     data[INTERACTED].kind = torch.tensor([kinds.index(k) for k in inter["kind"]], dtype=torch.long)
+    for attr in ("ts", "weight", "kind"):
+        digest.update(data[INTERACTED][attr].numpy().tobytes())
 
     for rel, src_type in (("HAS_ENTITY", PRODUCT), ("RELATED", ENTITY)):
         frames = list(store.iter_edges(rel))

@@ -59,3 +59,14 @@ def test_checkpoint_round_trip_and_mismatch_errors(
         Checkpoint.load(path, snapshot_version="0000")
     with pytest.raises(ModelError, match="kgrec train"):
         Checkpoint.load(tmp_path / "missing.pt")
+
+
+def test_snapshot_version_follows_text_as_well_as_structure(
+    catalogue: GraphStore, encoder: TextEncoder, settings: Settings
+) -> None:
+    first = export(catalogue, encoder, settings)
+    assert export(catalogue, encoder, settings).version == first.version
+    catalogue.upsert_products([{"id": "p1", "title": "A retitled film", "brand_id": "b1"}])
+    retitled = export(catalogue, encoder, settings)
+    assert retitled.ids == first.ids
+    assert retitled.version != first.version  # same graph, new features: a checkpoint must not pass
