@@ -16,6 +16,9 @@ TRAIN_MODES: tuple[str, ...] = ("auto", "full", "minibatch")
 class GNNConfig:
     """Everything that shapes the model and its training.
 
+    The defaults are those of the ``KGREC_GNN_*`` settings (tested), so
+    ``GNNConfig()`` is what ``kgrec train`` uses when nothing is configured.
+
     Attributes:
         hidden_dim: width of every GNN layer and of the output embeddings.
         layers: message-passing layers (= hops of neighbourhood an embedding sees).
@@ -50,11 +53,11 @@ class GNNConfig:
     hidden_dim: int = 64
     layers: int = 2
     dropout: float = 0.1
-    lr: float = 0.005
+    lr: float = 0.01
     weight_decay: float = 1e-5
-    epochs: int = 40
-    patience: int = 5
-    batch_size: int = 4096
+    epochs: int = 30
+    patience: int = 4
+    batch_size: int = 8192
     steps_per_epoch: int = 0
     mode: TrainMode = "auto"
     full_batch_max_edges: int = 5_000_000

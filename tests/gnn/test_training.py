@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 import torch
@@ -14,9 +15,14 @@ from gnn.sampler import NeighborSampler
 from gnn.snapshot import USER
 from gnn.splits import build_splits
 from kgrec.errors import KgrecError
+from kgrec.settings import Settings
 from tests.gnn.test_evaluation import clustered_snapshot
 
 CONFIG = GNNConfig(hidden_dim=16, epochs=12, batch_size=128, patience=12, lr=0.01, fanout=8)
+
+
+def test_config_defaults_are_the_settings_defaults(tmp_path: Path) -> None:
+    assert GNNConfig.from_settings(Settings(data_dir=tmp_path)) == GNNConfig()
 
 
 def test_config_rejects_an_unknown_mode() -> None:
