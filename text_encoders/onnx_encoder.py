@@ -128,15 +128,20 @@ class OnnxEncoder(TextEncoder):
             self.tokenizer, items, batch_size, workers=self.tokenize_workers, pad_id=self.pad_id
         )
         lock = threading.Lock()  # guards the batch iterator and the bar
+        failed = threading.Event()  # one stream's error stops the others
 
         def stream() -> None:
-            while True:
+            while not failed.is_set():
                 with lock:
                     batch = next(batches, None)
                 if batch is None:
                     return
                 feeds = {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask}
-                out[batch.index] = self.session.run(["embedding"], feeds)[0]
+                try:
+                    out[batch.index] = self.session.run(["embedding"], feeds)[0]
+                except BaseException:
+                    failed.set()
+                    raise
                 with lock:
                     bar.update(len(batch.index))
 
