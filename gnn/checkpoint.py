@@ -11,10 +11,9 @@ import torch
 from torch import Tensor
 
 from gnn.config import GNNConfig
-from gnn.evaluation import graph_inputs
 from gnn.model import EdgeType, HeteroGNN
 from gnn.snapshot import PRODUCT, Snapshot
-from gnn.trainer import TrainResult, embed_all
+from gnn.trainer import TrainResult, embed_all, graph_inputs
 from kgrec.errors import ModelError
 
 

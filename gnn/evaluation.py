@@ -17,11 +17,12 @@ from torch import Tensor
 from tqdm import tqdm
 
 from gnn.baselines import MFBPR, ItemKNN, Popularity, Recommender, TextKNN, history_matrix
+from gnn.checkpoint import Checkpoint
 from gnn.config import GNNConfig
 from gnn.metrics import mean_metrics, rank_metrics
-from gnn.snapshot import INTERACTED, PRODUCT, USER, Snapshot, reverse
+from gnn.snapshot import INTERACTED, PRODUCT, USER, Snapshot
 from gnn.splits import Interactions, SplitPlan, SplitView, build_splits
-from gnn.trainer import GraphInputs, Trainer, embed_all, memory_rows_of
+from gnn.trainer import Trainer, graph_inputs
 
 KS: tuple[int, ...] = (10, 20)
 
@@ -34,25 +35,6 @@ def interactions_of(snapshot: Snapshot) -> Interactions:
     return Interactions(
         ei[0], ei[1], ts, int(snapshot.data[USER].num_nodes), int(snapshot.data[PRODUCT].num_nodes)
     )
-
-
-def graph_inputs(snapshot: Snapshot, interactions: Tensor) -> GraphInputs:
-    """Model inputs of ``snapshot`` with its interaction edges replaced by ``interactions``.
-
-    Args:
-        interactions: [2, E] (user, product) pairs the GNN may pass messages over.
-
-    Returns:
-        :class:`GraphInputs` (features, every edge type with its reverse, node counts).
-    """
-    data = snapshot.data
-    edges: dict[tuple[str, str, str], Tensor] = {}
-    for et in data.edge_types:
-        edges[(et[0], et[1], et[2])] = data[et].edge_index
-    edges[INTERACTED] = interactions
-    edges[reverse(INTERACTED)] = interactions.flip(0)
-    x = {t: data[t].x for t in data.node_types if "x" in data[t]}
-    return GraphInputs(x, edges, {t: int(data[t].num_nodes) for t in data.node_types})
 
 
 def product_text_vectors(snapshot: Snapshot, text_dim: int) -> Tensor:
@@ -81,26 +63,21 @@ class GNNRecommender:
     ) -> None:
         self.snapshot, self.config, self.device = snapshot, config, device
         self.show_progress = show_progress
-        self.trainer: Trainer | None = None
-        self.model: torch.nn.Module | None = None
-        self.memory_rows: Tensor | None = None
+        self.checkpoint: Checkpoint | None = None
         self.epoch_seconds: list[float] = []
 
     def fit(self, train: Tensor, num_users: int, num_items: int, val: Tensor | None = None) -> None:
         """Train on ``train`` [2, E] over the graph whose interactions are ``train``."""
         trainer = Trainer(self.config, self.device, show_progress=self.show_progress)
         result = trainer.fit(graph_inputs(self.snapshot, train), train, val)
-        self.model = result.model
-        self.memory_rows = memory_rows_of(result.memory_index, len(self.snapshot.ids[PRODUCT]))
+        self.checkpoint = Checkpoint.from_training(result, self.snapshot, result.best)
         self.epoch_seconds = result.epoch_seconds
 
     def scores(self, users: Tensor, history: Tensor) -> Tensor:
         """[B, P] dot products of GNN embeddings computed over ``history``."""
-        if self.model is None:
+        if self.checkpoint is None:
             raise RuntimeError("GNNRecommender.scores before fit")
-        graph = replace(graph_inputs(self.snapshot, history), memory_rows=self.memory_rows)
-        graph = graph.to(self.device)
-        emb = embed_all(self.model, graph)  # type: ignore[arg-type]
+        emb = self.checkpoint.embed_snapshot(self.snapshot, history, self.device)
         out: Tensor = (emb[USER][users.to(self.device)] @ emb[PRODUCT].T).cpu()
         return out
 

@@ -84,7 +84,6 @@ class HeteroGNN(nn.Module):
     ):
         super().__init__()
         self.config = config
-        self.memory_size = memory_size
         self.in_dims = dict(in_dims)
         self.edge_types: list[EdgeType] = [(e[0], e[1], e[2]) for e in edge_types]
         self._known = set(self.edge_types)

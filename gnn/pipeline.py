@@ -22,10 +22,10 @@ import torch
 from gnn.artifacts import ArtifactManifest, ArtifactSet
 from gnn.checkpoint import Checkpoint
 from gnn.config import GNNConfig
-from gnn.evaluation import graph_inputs, interactions_of
+from gnn.evaluation import interactions_of
 from gnn.snapshot import BRAND, CATEGORY, PRODUCT, USER, Snapshot, export_snapshot
 from gnn.splits import build_splits
-from gnn.trainer import Trainer, TrainResult
+from gnn.trainer import Trainer, TrainResult, graph_inputs
 from graph import GraphStore
 from kgrec.errors import ModelError
 from kgrec.settings import Settings

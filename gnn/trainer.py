@@ -17,7 +17,7 @@ from gnn.config import GNNConfig
 from gnn.metrics import mean_metrics, rank_metrics
 from gnn.model import EdgeType, HeteroGNN
 from gnn.sampler import NeighborSampler
-from gnn.snapshot import INTERACTED, PRODUCT, USER, reverse
+from gnn.snapshot import INTERACTED, PRODUCT, USER, Snapshot, reverse
 
 
 @dataclass
@@ -47,6 +47,25 @@ class GraphInputs:
             dict(self.num_nodes),
             None if self.memory_rows is None else self.memory_rows.to(device),
         )
+
+
+def graph_inputs(snapshot: Snapshot, interactions: Tensor) -> GraphInputs:
+    """Model inputs of ``snapshot`` with its interaction edges replaced by ``interactions``.
+
+    Args:
+        interactions: [2, E] (user, product) pairs the GNN may pass messages over.
+
+    Returns:
+        :class:`GraphInputs` (features, every edge type with its reverse, node counts).
+    """
+    data = snapshot.data
+    edges: dict[tuple[str, str, str], Tensor] = {}
+    for et in data.edge_types:
+        edges[(et[0], et[1], et[2])] = data[et].edge_index
+    edges[INTERACTED] = interactions
+    edges[reverse(INTERACTED)] = interactions.flip(0)
+    x = {t: data[t].x for t in data.node_types if "x" in data[t]}
+    return GraphInputs(x, edges, {t: int(data[t].num_nodes) for t in data.node_types})
 
 
 def memory_rows_of(memory_index: Tensor, num_products: int) -> Tensor:

@@ -9,9 +9,9 @@ import torch
 
 from gnn.checkpoint import Checkpoint
 from gnn.config import GNNConfig
-from gnn.evaluation import graph_inputs, interactions_of
+from gnn.evaluation import interactions_of
 from gnn.snapshot import Snapshot, export_snapshot
-from gnn.trainer import Trainer
+from gnn.trainer import Trainer, graph_inputs
 from graph import GraphStore
 from kgrec.settings import Settings
 from text_encoders import EmbeddingCache, TextEncoder, load_encoder

@@ -57,7 +57,7 @@ def test_loss_decreases_and_minibatch_lands_near_full_batch() -> None:
     for mode in ("full", "minibatch"):
         model = GNNRecommender(snap, replace(CONFIG, mode=mode), "cpu")
         model.fit(plan.train, plan.num_users, plan.num_items, plan.val)
-        assert model.model is not None
+        assert model.checkpoint is not None
         scores[mode] = evaluate_view(model, plan, view)["recall@10"]
     pop = Popularity()
     pop.fit(plan.train, plan.num_users, plan.num_items)
@@ -68,8 +68,7 @@ def test_loss_decreases_and_minibatch_lands_near_full_batch() -> None:
 
 
 def test_loss_decreases_full_batch() -> None:
-    from gnn.evaluation import graph_inputs
-    from gnn.trainer import Trainer
+    from gnn.trainer import Trainer, graph_inputs
 
     snap = clustered_snapshot()
     inter = interactions_of(snap)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from graph import EmbeddedServer, GraphStore, open_graph
-from kgrec.errors import EmbeddedServerError
+from kgrec.errors import EmbeddedServerError, GraphConnectionError
 from tests.conftest import make_settings
 
 pytestmark = pytest.mark.neo4j
@@ -134,8 +134,6 @@ def test_open_graph_can_start_before_neo4j_answers(tmp_path: Path) -> None:
         port = s.getsockname()[1]
     uri = f"bolt://127.0.0.1:{port}"
     settings = make_settings(tmp_path, neo4j_uri=uri, connect_retries=0)
-    from kgrec.errors import GraphConnectionError
-
     with pytest.raises(GraphConnectionError, match=uri), open_graph(settings):
         pass
     with open_graph(settings, require_answer=False) as store:  # what `kgrec serve` does
