@@ -10,6 +10,8 @@ from kgrec.settings import Settings
 
 TrainMode = Literal["auto", "full", "minibatch"]
 TRAIN_MODES: tuple[str, ...] = ("auto", "full", "minibatch")
+SamplerBackend = Literal["auto", "torch", "pyg"]
+SAMPLER_BACKENDS: tuple[str, ...] = ("auto", "torch", "pyg")
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,9 @@ class GNNConfig:
         mode: ``full`` batch, neighbour-sampled ``minibatch``, or ``auto`` by size.
         full_batch_max_edges: ``auto`` trains full-batch up to this many edges.
         fanout: neighbours sampled per node and edge type in mini-batch mode.
+        sampler: mini-batch neighbour sampler: ``pyg`` (PyG's, needs pyg-lib or
+            torch-sparse), ``torch`` (plain torch over CSR, always installed), or
+            ``auto`` (``pyg`` when importable, else ``torch``).
         seed: seed of every random choice.
         cold_item_dropout: share of products whose interaction edges are hidden in
             each full-batch step (trains the content path cold products rely on).
@@ -62,6 +67,7 @@ class GNNConfig:
     mode: TrainMode = "auto"
     full_batch_max_edges: int = 5_000_000
     fanout: int = 15
+    sampler: SamplerBackend = "auto"
     seed: int = 0
     cold_item_dropout: float = 0.2
     cold_user_dropout: float = 0.0
@@ -72,6 +78,8 @@ class GNNConfig:
     def __post_init__(self) -> None:
         if self.mode not in TRAIN_MODES:
             raise invalid_choice("mode", self.mode, TRAIN_MODES)
+        if self.sampler not in SAMPLER_BACKENDS:
+            raise invalid_choice("sampler", self.sampler, SAMPLER_BACKENDS)
         for name in ("cold_item_dropout", "cold_user_dropout"):
             value = getattr(self, name)
             if not 0.0 <= value < 1.0:
@@ -93,6 +101,7 @@ class GNNConfig:
             mode=settings.gnn_mode,
             full_batch_max_edges=settings.gnn_full_batch_max_edges,
             fanout=settings.gnn_fanout,
+            sampler=settings.gnn_sampler,
             seed=settings.seed,
             product_memory=settings.gnn_product_memory,
         )

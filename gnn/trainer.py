@@ -16,7 +16,7 @@ from tqdm import tqdm
 from gnn.config import GNNConfig
 from gnn.metrics import mean_metrics, rank_metrics
 from gnn.model import EdgeType, HeteroGNN
-from gnn.sampler import NeighborSampler
+from gnn.pyg_sampler import build_sampler
 from gnn.snapshot import INTERACTED, PRODUCT, USER, Snapshot, reverse
 
 
@@ -194,7 +194,9 @@ class Trainer:
         mode = self.resolve_mode(graph)
         dev_graph = graph.to(self.device)
         sampler = (
-            NeighborSampler(graph.edge_index, graph.num_nodes, cfg.fanout, cfg.layers, gen)
+            build_sampler(
+                graph.edge_index, graph.num_nodes, cfg.fanout, cfg.layers, gen, cfg.sampler
+            )
             if mode == "minibatch"
             else None
         )

@@ -151,6 +151,11 @@ class Settings(BaseSettings):
         5_000_000, ge=0, description="auto trains full-batch up to this many graph edges."
     )
     gnn_fanout: int = Field(15, ge=1, description="Neighbours sampled per node and edge type.")
+    gnn_sampler: Literal["auto", "torch", "pyg"] = Field(
+        "auto",
+        description="Mini-batch sampler: pyg (needs pyg-lib or torch-sparse), torch, "
+        "or auto = pyg when importable.",
+    )
     gnn_product_memory: bool = Field(
         False,
         description=(

@@ -17,6 +17,7 @@ from gnn.splits import build_splits
 from kgrec.errors import KgrecError
 from kgrec.settings import Settings
 from tests.gnn.test_evaluation import clustered_snapshot
+from tests.gnn.test_pyg_sampler import needs_pyg
 
 CONFIG = GNNConfig(hidden_dim=16, epochs=12, batch_size=128, patience=12, lr=0.01, fanout=8)
 
@@ -49,13 +50,15 @@ def test_sampler_keeps_at_most_fanout_neighbours_and_all_of_small_ones() -> None
     assert set(sub.nodes["a"][ei[0][ei[1] == 1]].tolist()) == {10, 11}
 
 
-def test_loss_decreases_and_minibatch_lands_near_full_batch() -> None:
+@pytest.mark.parametrize("sampler", ["torch", pytest.param("pyg", marks=needs_pyg)])
+def test_loss_decreases_and_minibatch_lands_near_full_batch(sampler: str) -> None:
     snap = clustered_snapshot(users=80, products=60)
     plan = build_splits(interactions_of(snap), seed=0, cold_item_fraction=0.0)
     view = plan.views["warm"]
     scores = {}
     for mode in ("full", "minibatch"):
-        model = GNNRecommender(snap, replace(CONFIG, mode=mode), "cpu")
+        config = replace(CONFIG, mode=mode, sampler=sampler)  # type: ignore[arg-type]
+        model = GNNRecommender(snap, config, "cpu")
         model.fit(plan.train, plan.num_users, plan.num_items, plan.val)
         assert model.checkpoint is not None
         scores[mode] = evaluate_view(model, plan, view)["recall@10"]
