@@ -66,8 +66,14 @@ def child(args: argparse.Namespace) -> None:
     graph = synthetic_graph(args.products, args.users, args.interactions, 384, 0)
     build = time.perf_counter() - t0
     pairs = graph.edge_index[INTERACTED]  # type: ignore[attr-defined]
+    mode, _, sampler = args.mode.partition("/")
     config = replace(
-        GNNConfig(), mode=args.mode, epochs=1, steps_per_epoch=args.steps, batch_size=args.batch
+        GNNConfig(),
+        mode=mode,
+        sampler=sampler or "auto",
+        epochs=1,
+        steps_per_epoch=args.steps,
+        batch_size=args.batch,
     )
     result = Trainer(config, "cpu", show_progress=False).fit(graph, pairs)  # type: ignore[arg-type]
     per_step = result.epoch_seconds[0] / args.steps
@@ -94,7 +100,12 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=5, help="BPR steps timed per mode")
     parser.add_argument("--batch", type=int, default=8192, help="positive pairs per step")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--modes", default="full,minibatch")
+    parser.add_argument(
+        "--modes",
+        default="full,minibatch",
+        help="comma-separated; minibatch/torch or minibatch/pyg picks the sampler "
+        "(plain minibatch = KGREC_GNN_SAMPLER=auto)",
+    )
     parser.add_argument("--mode", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.mode:
@@ -113,7 +124,7 @@ def main() -> None:
             continue
         r = json.loads(out.stdout.strip().splitlines()[-1])
         print(
-            f"{mode:>9}: {r['step_s']:.2f} s/step, {r['epoch_s']:.0f} s/epoch "
+            f"{mode:>15}: {r['step_s']:.2f} s/step, {r['epoch_s']:.0f} s/epoch "
             f"({r['steps_per_epoch']} steps), peak RSS {r['peak_rss_mb']:,.0f} MB "
             f"(graph built in {r['build_s']:.1f} s)"
         )
