@@ -1,6 +1,6 @@
 """Training speed and peak memory per mode on a synthetic graph.
 
-Builds a seeded synthetic catalogue graph directly as model inputs (default 100k
+Builds the seeded catalogue `kgrec generate` writes, directly as model inputs (default 100k
 products / 50k users / 1M interactions, 1k brands, 200 categories, 384-d text-like
 product features), then times BPR steps of the GNN in full-batch and in
 neighbour-sampled mini-batch mode, each in its own process so that peak RSS is
@@ -24,34 +24,58 @@ import torch
 
 
 def synthetic_graph(products: int, users: int, interactions: int, dim: int, seed: int) -> object:
-    """GraphInputs of a synthetic catalogue (popularity-skewed interactions)."""
+    """GraphInputs of the catalogue ``kgrec generate`` writes with these sizes and seed.
+
+    The structure (brands, category tree, Zipf-skewed interactions) is
+    :class:`loaders.generator.CatalogueGenerator`'s, indexed in memory instead of
+    imported and exported through the graph server; the features are random unit
+    vectors of the text width (their values do not change the step time).
+    """
+    import numpy as np
+    import pandas as pd
+
     from gnn.snapshot import BRAND, CATEGORY, INTERACTED, PRODUCT, USER, reverse
     from gnn.trainer import GraphInputs
+    from kgrec.typing import BRAND_ID, CATEGORY_IDS, ID, PARENT_ID, PRODUCT_ID, USER_ID
+    from loaders.constants import BRANDS, CATEGORIES, INTERACTIONS, PRODUCTS
+    from loaders.generator import CatalogueGenerator
 
+    frames = CatalogueGenerator(
+        products=products, users=users, interactions=interactions, brands=1_000,
+        categories=200, seed=seed,
+    ).frames()  # fmt: skip
+
+    def number(ids: pd.Series) -> torch.Tensor:
+        """``"p123"`` -> 123 (the generator numbers every entity kind from 0)."""
+        return torch.from_numpy(ids.str[1:].astype(np.int64).to_numpy())
+
+    def index(values: pd.Series, universe: pd.Series) -> torch.Tensor:
+        lookup = {v: i for i, v in enumerate(universe)}
+        return torch.tensor([lookup[v] for v in values], dtype=torch.long)
+
+    cats, prods, inter = frames[CATEGORIES], frames[PRODUCTS], frames[INTERACTIONS]
+    n_brands, n_cats = len(frames[BRANDS]), len(cats)
     g = torch.Generator().manual_seed(seed)
-    brands, categories = 1_000, 200
-    x = {
-        PRODUCT: torch.nn.functional.normalize(torch.randn(products, dim, generator=g), dim=1),
-        BRAND: torch.nn.functional.normalize(torch.randn(brands, dim, generator=g), dim=1),
-        CATEGORY: torch.nn.functional.normalize(torch.randn(categories, dim, generator=g), dim=1),
-        USER: torch.zeros(users, 0),
-    }
-    weights = 1.0 / torch.arange(1, products + 1, dtype=torch.float64) ** 0.8
-    items = torch.multinomial(weights, interactions, replacement=True, generator=g)
-    inter = torch.stack([torch.randint(0, users, (interactions,), generator=g), items])
-    has_brand = torch.stack(
-        [torch.arange(products), torch.randint(0, brands, (products,), generator=g)]
-    )
-    in_cat = torch.stack(
-        [torch.arange(products), torch.randint(0, categories, (products,), generator=g)]
-    )
+
+    def unit(n: int) -> torch.Tensor:
+        return torch.nn.functional.normalize(torch.randn(n, dim, generator=g), dim=1)
+
+    x = {PRODUCT: unit(products), BRAND: unit(n_brands), CATEGORY: unit(n_cats)}
+    x[USER] = torch.zeros(users, 0)
+    all_products = torch.arange(products)
+    child = cats[cats[PARENT_ID].notna()]
     edges = {
-        INTERACTED: inter,
-        (PRODUCT, "has_brand", BRAND): has_brand,
-        (PRODUCT, "in_category", CATEGORY): in_cat,
+        INTERACTED: torch.stack([number(inter[USER_ID]), number(inter[PRODUCT_ID])]),
+        (PRODUCT, "has_brand", BRAND): torch.stack([all_products, number(prods[BRAND_ID])]),
+        (PRODUCT, "in_category", CATEGORY): torch.stack(
+            [all_products, index(prods[CATEGORY_IDS], cats[ID])]
+        ),
+        (CATEGORY, "subcategory_of", CATEGORY): torch.stack(
+            [index(child[ID], cats[ID]), index(child[PARENT_ID], cats[ID])]
+        ),
     }
     edges.update({reverse(e): ei.flip(0) for e, ei in list(edges.items())})
-    nodes = {PRODUCT: products, BRAND: brands, CATEGORY: categories, USER: users}
+    nodes = {PRODUCT: products, BRAND: n_brands, CATEGORY: n_cats, USER: users}
     return GraphInputs(x, edges, nodes)
 
 
