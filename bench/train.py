@@ -1,7 +1,7 @@
 """Training speed and peak memory per mode on a synthetic graph.
 
 Builds the seeded catalogue `kgrec generate` writes, directly as model inputs (default 100k
-products / 50k users / 1M interactions, 1k brands, 200 categories, 384-d text-like
+products / 50k users / 1M interactions, 1k brands, 200 leaf categories, 384-d text-like
 product features), then times BPR steps of the GNN in full-batch and in
 neighbour-sampled mini-batch mode, each in its own process so that peak RSS is
 per mode. Prints seconds per step, the extrapolated seconds per epoch (one pass
@@ -47,7 +47,7 @@ def synthetic_graph(products: int, users: int, interactions: int, dim: int, seed
 
     def number(ids: pd.Series) -> torch.Tensor:
         """``"p123"`` -> 123 (the generator numbers every entity kind from 0)."""
-        return torch.from_numpy(ids.str[1:].astype(np.int64).to_numpy())
+        return torch.tensor(ids.str[1:].astype(np.int64).to_numpy())
 
     def index(values: pd.Series, universe: pd.Series) -> torch.Tensor:
         lookup = {v: i for i, v in enumerate(universe)}
@@ -91,6 +91,8 @@ def child(args: argparse.Namespace) -> None:
     build = time.perf_counter() - t0
     pairs = graph.edge_index[INTERACTED]  # type: ignore[attr-defined]
     mode, _, sampler = args.mode.partition("/")
+    if sampler and mode != "minibatch":
+        raise SystemExit(f"--modes {args.mode}: only minibatch takes a sampler (/torch, /pyg)")
     config = replace(
         GNNConfig(),
         mode=mode,

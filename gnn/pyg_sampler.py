@@ -10,24 +10,16 @@ does not know which one ran.
 
 from __future__ import annotations
 
-from typing import Protocol
-
 import torch
 import torch_geometric.typing
 from torch import Tensor
 from torch_geometric.data import HeteroData
-from torch_geometric.sampler import EdgeSamplerInput, HeteroSamplerOutput
+from torch_geometric.sampler import EdgeSamplerInput, HeteroSamplerOutput, NodeSamplerInput
 from torch_geometric.sampler import NeighborSampler as _PygSampler
 
-from gnn.config import SAMPLER_BACKENDS
-from gnn.sampler import EdgeType, NeighborSampler, SampledSubgraph
+from gnn.config import SAMPLER_BACKENDS, SamplerBackend
+from gnn.sampler import EdgeType, NeighborSampler, SampledSubgraph, SubgraphSampler
 from kgrec.errors import ConfigError, invalid_choice
-
-
-class SubgraphSampler(Protocol):
-    """What the mini-batch trainer needs from a sampler."""
-
-    def sample(self, seeds: dict[str, Tensor]) -> SampledSubgraph: ...
 
 
 def pyg_sampling_available() -> bool:
@@ -70,7 +62,10 @@ class PygNeighborSampler:
     """``layers``-hop sampling with PyG's compiled kernels, ``fanout`` per edge type.
 
     Seeds of two node types are handed to PyG as (source, destination) pairs of
-    the first edge type that joins them (PyG samples around both ends).
+    an edge type that joins them (PyG samples around both ends); seeds of one
+    type as seed nodes. With ``torch-sparse`` but no ``pyg-lib``, PyG warns once
+    that this pairing is deprecated in favour of ``pyg-lib``; it still samples
+    with the torch-sparse kernels.
 
     Args:
         edge_index: edge type -> global [2, E] (source, destination).
@@ -104,28 +99,52 @@ class PygNeighborSampler:
         self.edge_types = list(edge_index)
         self._sampler = _PygSampler(data, num_neighbors=[fanout] * layers)
 
-    def _joining(self, a: str, b: str) -> EdgeType:
+    def _joining(self, a: str, b: str) -> tuple[EdgeType, bool]:
+        """An edge type between node types ``a`` and ``b``; True when it runs b -> a."""
         for et in self.edge_types:
             if (et[0], et[2]) == (a, b):
-                return et
-        raise ConfigError(f"no edge type goes from {a!r} to {b!r}; seed one node type at a time")
+                return et, False
+        for et in self.edge_types:
+            if (et[0], et[2]) == (b, a):
+                return et, True
+        raise ConfigError(
+            f"no edge type joins {a!r} and {b!r}, so PyG cannot take both as seeds at "
+            "once; seed them in two calls or set KGREC_GNN_SAMPLER=torch"
+        )
 
     def sample(self, seeds: dict[str, Tensor]) -> SampledSubgraph:
-        """The sampled subgraph around ``seeds`` (node type -> global ids, one or two types)."""
+        """The sampled subgraph around ``seeds``.
+
+        Args:
+            seeds: node type -> global ids [S_t] (one or two node types; repeats are fine).
+
+        Returns:
+            :class:`SampledSubgraph` holding every seed, sorted ids per node type.
+
+        Raises:
+            ConfigError: no seeds, more than two seeded node types, or two types that
+                no edge type joins.
+        """
         given = [(t, v) for t, v in seeds.items() if len(v)]
         if not given or len(given) > 2:
             raise ConfigError(f"seed one or two node types, got {sorted(seeds)}")
-        (src_type, src), (dst_type, dst) = given[0], given[-1]
-        et = self._joining(src_type, dst_type)
-        n = max(len(src), len(dst))
-        pick = torch.arange(n)
-        inputs = EdgeSamplerInput(
-            input_id=None,
-            row=src[pick % len(src)],
-            col=dst[pick % len(dst)],
-            input_type=et,
-        )
-        out = self._sampler.sample_from_edges(inputs)
+        if len(given) == 1:
+            node_type, ids = given[0]
+            unique = torch.unique(ids)  # PyG keeps repeated seed nodes as separate rows
+            out = self._sampler.sample_from_nodes(
+                NodeSamplerInput(None, unique, input_type=node_type)
+            )
+        else:
+            (src_type, src), (dst_type, dst) = given
+            et, flipped = self._joining(src_type, dst_type)
+            if flipped:
+                src, dst = dst, src
+            n = max(len(src), len(dst))
+            pick = torch.arange(n)  # pair the shorter side cyclically; PyG de-duplicates
+            inputs = EdgeSamplerInput(
+                input_id=None, row=src[pick % len(src)], col=dst[pick % len(dst)], input_type=et
+            )
+            out = self._sampler.sample_from_edges(inputs)
         if not isinstance(out, HeteroSamplerOutput):  # pragma: no cover - hetero data in
             raise TypeError(f"expected a HeteroSamplerOutput, got {type(out).__name__}")
         return to_subgraph(out, self.node_types)
@@ -137,7 +156,7 @@ def build_sampler(
     fanout: int,
     layers: int,
     generator: torch.Generator | None = None,
-    backend: str = "auto",
+    backend: SamplerBackend = "auto",
 ) -> SubgraphSampler:
     """The neighbour sampler of ``backend``.
 

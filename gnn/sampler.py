@@ -10,6 +10,7 @@ node. The result is a subgraph in local indices that PyG layers take as is.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import torch
 from torch import Tensor
@@ -33,6 +34,12 @@ class SampledSubgraph:
     def local(self, node_type: str, global_ids: Tensor) -> Tensor:
         """Local indices of global ids that are in the subgraph."""
         return torch.searchsorted(self.nodes[node_type], global_ids)
+
+
+class SubgraphSampler(Protocol):
+    """What the mini-batch trainer needs from a sampler (this module's or PyG's)."""
+
+    def sample(self, seeds: dict[str, Tensor]) -> SampledSubgraph: ...
 
 
 class NeighborSampler:

@@ -10,6 +10,7 @@ import torch
 from gnn.checkpoint import Checkpoint
 from gnn.config import GNNConfig
 from gnn.evaluation import interactions_of
+from gnn.pyg_sampler import pyg_sampling_available
 from gnn.snapshot import Snapshot, export_snapshot
 from gnn.trainer import Trainer, graph_inputs
 from graph import GraphStore
@@ -17,6 +18,12 @@ from kgrec.settings import Settings
 from text_encoders import EmbeddingCache, TextEncoder, load_encoder
 
 GENRES = ("Action", "Comedy", "Drama")
+
+needs_pyg = pytest.mark.skipif(
+    not pyg_sampling_available(),
+    reason="neither pyg-lib nor torch-sparse is importable (no wheel for this torch); "
+    "the plain-torch sampler runs instead",
+)
 
 
 @pytest.fixture(scope="session")

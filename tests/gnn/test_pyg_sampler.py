@@ -9,12 +9,8 @@ from torch_geometric.sampler import HeteroSamplerOutput
 from gnn.pyg_sampler import PygNeighborSampler, build_sampler, pyg_sampling_available, to_subgraph
 from gnn.sampler import NeighborSampler
 from kgrec.errors import ConfigError
+from tests.gnn.conftest import needs_pyg
 
-needs_pyg = pytest.mark.skipif(
-    not pyg_sampling_available(),
-    reason="neither pyg-lib nor torch-sparse is importable (no wheel for this torch); "
-    "the plain-torch sampler runs instead",
-)
 UB, BU = ("user", "rated", "product"), ("product", "rev_rated", "user")
 
 
@@ -58,7 +54,7 @@ def test_auto_picks_pyg_only_where_it_can_run() -> None:
 def test_unknown_backend_lists_the_valid_ones() -> None:
     edges, counts = star_graph()
     with pytest.raises(ConfigError, match="'auto', 'torch', 'pyg'"):
-        build_sampler(edges, counts, 4, 1, backend="dgl")
+        build_sampler(edges, counts, 4, 1, backend="dgl")  # type: ignore[arg-type]
 
 
 @pytest.mark.skipif(pyg_sampling_available(), reason="pyg-lib or torch-sparse is installed")
@@ -83,3 +79,24 @@ def test_pyg_sampler_keeps_at_most_fanout_real_neighbours() -> None:
     assert {10, 11} <= set(src.tolist())
     # user 0's one in-neighbour along the reverse edges
     assert back is not None and sub.nodes["product"][back[0]].tolist() == [0]
+
+
+@needs_pyg
+@pytest.mark.parametrize(
+    "seeds",
+    [
+        {"product": torch.tensor([1, 1])},
+        {"product": torch.tensor([1]), "user": torch.tensor([3])},
+    ],
+    ids=["one type", "destination type first"],
+)
+def test_pyg_sampler_takes_the_seeds_the_torch_one_takes(seeds: dict[str, torch.Tensor]) -> None:
+    edges, counts = star_graph()
+    for backend in ("torch", "pyg"):
+        sub = build_sampler(edges, counts, 4, 1, backend=backend).sample(seeds)
+        for node_type, ids in seeds.items():
+            assert torch.isin(ids, sub.nodes[node_type]).all(), backend
+        # product 1's two raters, both sampled (fan-out 4 > degree 2)
+        rated = sub.edge_index[UB]
+        raters = sub.nodes["user"][rated[0][sub.nodes["product"][rated[1]] == 1]]
+        assert sorted(raters.tolist()) == [10, 11], backend

@@ -9,15 +9,15 @@ import pytest
 import torch
 
 from gnn.baselines import Popularity
-from gnn.config import GNNConfig
+from gnn.config import GNNConfig, SamplerBackend
 from gnn.evaluation import GNNRecommender, evaluate_view, interactions_of
 from gnn.sampler import NeighborSampler
 from gnn.snapshot import USER
 from gnn.splits import build_splits
 from kgrec.errors import KgrecError
 from kgrec.settings import Settings
+from tests.gnn.conftest import needs_pyg
 from tests.gnn.test_evaluation import clustered_snapshot
-from tests.gnn.test_pyg_sampler import needs_pyg
 
 CONFIG = GNNConfig(hidden_dim=16, epochs=12, batch_size=128, patience=12, lr=0.01, fanout=8)
 
@@ -51,13 +51,13 @@ def test_sampler_keeps_at_most_fanout_neighbours_and_all_of_small_ones() -> None
 
 
 @pytest.mark.parametrize("sampler", ["torch", pytest.param("pyg", marks=needs_pyg)])
-def test_loss_decreases_and_minibatch_lands_near_full_batch(sampler: str) -> None:
+def test_loss_decreases_and_minibatch_lands_near_full_batch(sampler: SamplerBackend) -> None:
     snap = clustered_snapshot(users=80, products=60)
     plan = build_splits(interactions_of(snap), seed=0, cold_item_fraction=0.0)
     view = plan.views["warm"]
     scores = {}
     for mode in ("full", "minibatch"):
-        config = replace(CONFIG, mode=mode, sampler=sampler)  # type: ignore[arg-type]
+        config = replace(CONFIG, mode=mode, sampler=sampler)
         model = GNNRecommender(snap, config, "cpu")
         model.fit(plan.train, plan.num_users, plan.num_items, plan.val)
         assert model.checkpoint is not None
