@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -58,9 +59,14 @@ class Checkpoint:
         )
         return embed_all(self.model.to(device), graph.to(device))
 
+    @cached_property
+    def _memory_row(self) -> dict[str, int]:
+        """Product id -> memory row (built once: serving asks on every inductive call)."""
+        return {p: i + 1 for i, p in enumerate(self.memory_ids)}
+
     def memory_rows(self, product_ids: Sequence[str]) -> Tensor:
         """int64 [len(product_ids)]: each product's memory row (0 = none)."""
-        row = {p: i + 1 for i, p in enumerate(self.memory_ids)}
+        row = self._memory_row
         return torch.tensor([row.get(p, 0) for p in product_ids], dtype=torch.long)
 
     def save(self, path: Path) -> Path:

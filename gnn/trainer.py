@@ -186,7 +186,7 @@ class Trainer:
             if cfg.product_memory
             else torch.zeros(0, dtype=torch.long)
         )
-        memory_rows = memory_rows_of(memory_index, n_products)
+        memory_rows = memory_rows_of(memory_index, n_products) if cfg.product_memory else None
         graph = replace(graph, memory_rows=memory_rows)
         model = HeteroGNN(cfg, in_dims, list(graph.edge_index), len(memory_index))
         model = model.to(self.device)
@@ -232,7 +232,11 @@ class Trainer:
                     sub = sampler.sample({USER: users, PRODUCT: torch.cat([pos, neg])})
                     x = {t: graph.x[t][sub.nodes[t]].to(self.device) for t in graph.x}
                     ei = {e: v.to(self.device) for e, v in sub.edge_index.items()}
-                    memory = memory_rows[sub.nodes[PRODUCT]].to(self.device)
+                    memory = (
+                        None
+                        if memory_rows is None
+                        else memory_rows[sub.nodes[PRODUCT]].to(self.device)
+                    )
                     emb = model(x, ei, {t: len(v) for t, v in sub.nodes.items()}, memory)
                     eu = emb[USER][sub.local(USER, users)]
                     ep = emb[PRODUCT][sub.local(PRODUCT, pos)]
