@@ -19,7 +19,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import faiss
 import numpy as np
@@ -51,11 +51,20 @@ from kgrec.errors import (
     ServiceUnavailableError,
 )
 from kgrec.settings import Settings
-from kgrec.typing import DEFAULT_KIND_WEIGHTS, PRODUCT, USER
+from kgrec.typing import (
+    CONTENT_HASH,
+    DEFAULT_KIND_WEIGHTS,
+    ID,
+    PRODUCT,
+    PRODUCT_PROPERTIES,
+    USER,
+)
 from text_encoders import EmbeddingCache, TextEncoder
 
 log = logging.getLogger(__name__)
 _NEIGHBOUR_SAMPLE: Final = 256
+# Node properties that are not a product's attrs when served.
+_NOT_ATTRS: Final = frozenset({ID, CONTENT_HASH, *PRODUCT_PROPERTIES})
 EmbedderFactory = Callable[[ArtifactSet], InductiveEmbedder | None]
 
 
@@ -598,7 +607,9 @@ class Engine:
     def add_items(self, rows: Sequence[ProductRow], *, write_graph: bool = True) -> list[str]:
         """Upsert products: graph write, text encoding, inductive graph vector, index.
 
-        The products are in every request that starts after this returns.
+        The products are in every request that starts after this returns. A product
+        that exists is merged in the graph (the fields a row lacks are kept), and it
+        is served as the graph now holds it (:meth:`_served_rows`).
 
         Returns:
             The product ids added or replaced.
@@ -611,6 +622,7 @@ class Engine:
         try:
             if write_graph:
                 store.upsert_products(rows)
+                rows = self._served_rows(self._state, store, rows)
             with self._write_lock:
                 state = self._state
                 text, _ = self._text_cache.encode(self.encoder, [_product_text(r) for r in rows])
@@ -624,6 +636,41 @@ class Engine:
                 f"products not accepted: the graph server does not answer ({e}); retry later"
             ) from e
         return [r["id"] for r in rows]
+
+    def _served_rows(
+        self, state: _State, store: GraphStore, rows: Sequence[ProductRow]
+    ) -> list[ProductRow]:
+        """The rows as the graph holds them after their upsert: properties from the node
+        (a partial row merged into it), brand and categories from the row when it gives
+        them, else the ones served now (the upsert left those links as they were)."""
+        nodes = store.nodes_by_id(PRODUCT, [r["id"] for r in rows])
+        served: list[ProductRow] = []
+        for r in rows:
+            props = nodes.get(r["id"])
+            if props is None:  # deleted since the write: serve the row as sent
+                served.append(r)
+                continue
+            row = cast(ProductRow, {k: props[k] for k in PRODUCT_PROPERTIES if k in props})
+            row["id"] = r["id"]
+            row.setdefault("title", r["title"])
+            row["attrs"] = {k: v for k, v in props.items() if k not in _NOT_ATTRS}
+            brand, categories = r.get("brand_id"), r.get("category_ids")
+            at = self._row(state, r["id"])
+            if at is not None and at < state.catalogue.size:
+                brand = brand or state.catalogue.brand[at]
+                if categories is None:
+                    categories = list(state.catalogue.categories[at])
+            elif at is not None:
+                old = state.overlay.items[at - state.catalogue.size].row
+                brand = brand or old.get("brand_id")
+                if categories is None:
+                    categories = old.get("category_ids")
+            if brand:
+                row["brand_id"] = brand
+            if categories is not None:
+                row["category_ids"] = list(categories)
+            served.append(row)
+        return served
 
     def record_events(self, rows: Sequence[InteractionRow]) -> list[str]:
         """Write interactions to the graph and recompute each user's graph vector.

@@ -67,7 +67,13 @@ class SearchIn(_Strict):
 
 
 class ItemIn(_Strict):
-    """One product to upsert."""
+    """One product to upsert.
+
+    Only the fields the request carries are written: an existing product keeps the
+    ones left out, and ``null`` removes one (a new product left without
+    ``in_stock`` is in stock). ``brand_id`` / ``category_ids``, when given, replace
+    the product's brand / categories.
+    """
 
     id: str = Field(min_length=1, max_length=256)
     title: str = Field(min_length=1, max_length=1000)

@@ -23,43 +23,42 @@ SCHEMA: Final[tuple[str, ...]] = (
 SHOW_CONSTRAINTS: Final = "SHOW CONSTRAINTS"
 
 # Node upserts ------------------------------------------------------------------
-# Each row: {id, props, hash}. ``props`` replaces the node's properties (the id and
-# content hash included), so a changed row is fully updated and a re-import of an
-# unchanged row is counted as unchanged. Returns created / updated counts.
-_UPSERT_TAIL: Final = """
-WITH r, n, prev
-SET n = r.props
-RETURN sum(CASE WHEN prev IS NULL THEN 1 ELSE 0 END) AS created,
-       sum(CASE WHEN prev IS NOT NULL AND prev <> r.hash THEN 1 ELSE 0 END) AS updated
-"""
-UPSERT_PRODUCTS: Final = (
-    "UNWIND $rows AS r OPTIONAL MATCH (o:Product {id: r.id}) WITH r, o.content_hash AS prev "
-    "MERGE (n:Product {id: r.id})" + _UPSERT_TAIL
-)
-UPSERT_BRANDS: Final = (
-    "UNWIND $rows AS r OPTIONAL MATCH (o:Brand {id: r.id}) WITH r, o.content_hash AS prev "
-    "MERGE (n:Brand {id: r.id})" + _UPSERT_TAIL
-)
-UPSERT_CATEGORIES: Final = (
-    "UNWIND $rows AS r OPTIONAL MATCH (o:Category {id: r.id}) WITH r, o.content_hash AS prev "
-    "MERGE (n:Category {id: r.id})" + _UPSERT_TAIL
-)
-UPSERT_USERS: Final = (
-    "UNWIND $rows AS r OPTIONAL MATCH (o:User {id: r.id}) WITH r, o.content_hash AS prev "
-    "MERGE (n:User {id: r.id})" + _UPSERT_TAIL
-)
-UPSERT_ENTITIES: Final = (
-    "UNWIND $rows AS r OPTIONAL MATCH (o:Entity {id: r.id}) WITH r, o.content_hash AS prev "
-    "MERGE (n:Entity {id: r.id})" + _UPSERT_TAIL
-)
+# An upsert is two statements in one write transaction (graph.GraphStore, graph._upserts):
+# NODE_STATE reads the batch's existing nodes (properties, and the links an upsert
+# may replace), kgrec compares them with the rows in Python, then UPSERT_NODES
+# writes only the created and changed nodes. Each row is {id, props}; ``props``
+# holds only the keys that change, a null value removes that key (``SET n += map``
+# leaves every other property, including one another writer just set, untouched).
+NODE_STATE: Final = {
+    "Product": "UNWIND $ids AS id MATCH (n:Product {id: id}) "
+    "RETURN n.id AS id, properties(n) AS props, "
+    "[(n)-[:HAS_BRAND]->(b:Brand) | b.id] AS brand, "
+    "[(n)-[:IN_CATEGORY]->(c:Category) | c.id] AS categories",
+    "Brand": "UNWIND $ids AS id MATCH (n:Brand {id: id}) RETURN n.id AS id, properties(n) AS props",
+    "Category": "UNWIND $ids AS id MATCH (n:Category {id: id}) "
+    "RETURN n.id AS id, properties(n) AS props, "
+    "[(n)-[:SUBCATEGORY_OF]->(p:Category) | p.id] AS parent",
+    "User": "UNWIND $ids AS id MATCH (n:User {id: id}) RETURN n.id AS id, properties(n) AS props",
+    "Entity": "UNWIND $ids AS id MATCH (n:Entity {id: id}) "
+    "RETURN n.id AS id, properties(n) AS props",
+}
+UPSERT_NODES: Final = {
+    "Product": "UNWIND $rows AS r MERGE (n:Product {id: r.id}) SET n += r.props "
+    "RETURN count(n) AS n",
+    "Brand": "UNWIND $rows AS r MERGE (n:Brand {id: r.id}) SET n += r.props RETURN count(n) AS n",
+    "Category": "UNWIND $rows AS r MERGE (n:Category {id: r.id}) SET n += r.props "
+    "RETURN count(n) AS n",
+    "User": "UNWIND $rows AS r MERGE (n:User {id: r.id}) SET n += r.props RETURN count(n) AS n",
+    "Entity": "UNWIND $rows AS r MERGE (n:Entity {id: r.id}) SET n += r.props RETURN count(n) AS n",
+}
 # Brands / categories named on product rows: created when missing, never overwritten.
 ENSURE_BRANDS: Final = (
-    "UNWIND $rows AS r MERGE (b:Brand {id: r.id}) "
-    "ON CREATE SET b.name = r.name, b.content_hash = '' RETURN count(b) AS n"
+    "UNWIND $rows AS r MERGE (b:Brand {id: r.id}) ON CREATE SET b.name = r.name "
+    "RETURN count(b) AS n"
 )
 ENSURE_CATEGORIES: Final = (
     "UNWIND $rows AS r MERGE (c:Category {id: r.id}) "
-    "ON CREATE SET c.name = r.name, c.path = r.path, c.content_hash = '' RETURN count(c) AS n"
+    "ON CREATE SET c.name = r.name, c.path = r.path RETURN count(c) AS n"
 )
 
 # Relationship upserts ------------------------------------------------------------

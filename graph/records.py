@@ -1,7 +1,11 @@
 """Row shapes the graph layer writes (what loaders and the API hand to GraphStore).
 
 Values are plain Python scalars or lists of scalars (Bolt property types).
-Optional keys may be absent or None.
+
+Node upserts merge by default: a key the row carries (a core field or a key of
+``attrs``) is written, a key carried with the value None removes that property,
+and a key the row does not carry leaves the node's property untouched. With
+``replace=True`` the node keeps exactly the row's non-None keys (and its ``id``).
 """
 
 from __future__ import annotations
@@ -11,7 +15,15 @@ from typing import Any, NotRequired, TypedDict
 
 
 class ProductRow(TypedDict):
-    """A product. ``attrs`` become node properties beside the core fields."""
+    """A product. ``attrs`` become node properties beside the core fields.
+
+    Properties (core fields and ``attrs`` keys): an absent key leaves the node's
+    property untouched, a key given as None removes it (merge mode, the default of
+    :meth:`graph.GraphStore.upsert_products`). Links: ``brand_id`` and
+    ``category_ids`` replace the product's brand / category set only when given
+    and not None; absent or None leaves the links as they are. ``brand_name``
+    names a brand the row creates (an existing brand's name is never changed).
+    """
 
     id: str
     title: str
@@ -32,7 +44,8 @@ class BrandRow(TypedDict):
 
 
 class CategoryRow(TypedDict):
-    """A category; ``parent_id`` links it into the tree (None = a root)."""
+    """A category; ``parent_id`` links it into the tree when given (absent or None:
+    the category's parent link is left as it is)."""
 
     id: str
     name: str
@@ -41,6 +54,8 @@ class CategoryRow(TypedDict):
 
 
 class UserRow(TypedDict):
+    """A user; ``attrs`` become node properties (absent key = untouched, None = remove)."""
+
     id: str
     attrs: NotRequired[dict[str, Any]]
 
@@ -80,16 +95,22 @@ class TripleRow(TypedDict):
 
 @dataclass
 class UpsertCounts:
-    """How many rows of a batch created, changed or left a node as it was."""
+    """How many rows created, changed or left a node as it was, read from the graph.
+
+    ``updated`` counts rows that changed at least one property or link of an
+    existing node; ``removed`` counts the properties removed (summed over nodes).
+    """
 
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    removed: int = 0
 
     def __iadd__(self, other: UpsertCounts) -> UpsertCounts:
         self.created += other.created
         self.updated += other.updated
         self.unchanged += other.unchanged
+        self.removed += other.removed
         return self
 
     @property

@@ -7,7 +7,6 @@ statement comes from :mod:`graph._queries`; values travel as parameters.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import time
@@ -21,6 +20,18 @@ from neo4j import GraphDatabase, ManagedTransaction
 from neo4j import exceptions as neo4j_errors
 
 from graph import _queries as q
+from graph._upserts import (
+    BRAND_LINK,
+    CATEGORY_LINK,
+    NodeRow,
+    brand_row,
+    category_row,
+    combine,
+    entity_row,
+    plan,
+    product_row,
+    user_row,
+)
 from graph.guard import ensure_read_only
 from graph.records import (
     BrandRow,
@@ -36,7 +47,6 @@ from graph.records import (
 from kgrec.errors import GraphConnectionError, QueryError, invalid_choice
 from kgrec.settings import Settings
 from kgrec.typing import (
-    CONTENT_HASH,
     DEFAULT_KIND_WEIGHTS,
     NODE_LABELS,
     REL_TYPES,
@@ -45,22 +55,7 @@ from kgrec.typing import (
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-_PRODUCT_CORE: Final = ("title", "description", "price", "currency", "in_stock", "image_url")
 _MAX_HOPS: Final = 3
-
-
-def _content_hash(props: Mapping[str, Any]) -> str:
-    """A stable hash of a node's properties: equal rows give equal hashes."""
-    blob = json.dumps(props, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.blake2b(blob.encode("utf-8"), digest_size=12).hexdigest()
-
-
-def _node_row(node_id: str, props: dict[str, Any]) -> dict[str, Any]:
-    clean = {k: v for k, v in props.items() if v is not None}
-    clean["id"] = node_id
-    digest = _content_hash(clean)
-    clean[CONTENT_HASH] = digest
-    return {"id": node_id, "props": clean, "hash": digest}
 
 
 def _batches(rows: Sequence[T], size: int) -> Iterator[Sequence[T]]:
@@ -199,58 +194,61 @@ class GraphStore:
     # Writes --------------------------------------------------------------------
     def _upsert_nodes(
         self,
-        statement: LiteralString,
-        rows: Sequence[dict[str, Any]],
-        extra: Callable[[ManagedTransaction, Sequence[dict[str, Any]]], None] | None = None,
+        label: NodeLabel,
+        rows: Iterable[NodeRow],
+        replace: bool,
+        links: Callable[[ManagedTransaction, Sequence[NodeRow]], None] | None = None,
     ) -> UpsertCounts:
-        """Upsert prepared node rows in batches; each batch is one transaction.
+        """Upsert node rows in batches; each batch is one transaction.
 
-        A row repeating an earlier row's id replaces it (the last one wins), so
-        each id is written and counted once.
+        In that transaction the batch's existing nodes are read, compared with the
+        rows (:func:`graph._upserts.plan`) and only created and changed nodes are
+        written, each with only its changed keys. Rows repeating an id are combined
+        first (:func:`graph._upserts.combine`), so each id is written and counted once.
         """
-        rows = list({r["node"]["id"]: r for r in rows}.values())
+        combined = combine(rows, replace=replace)
         counts = UpsertCounts()
-        for batch in _batches(rows, self.settings.write_batch_size):
+        for batch in _batches(combined, self.settings.write_batch_size):
 
-            def work(
-                tx: ManagedTransaction, batch: Sequence[dict[str, Any]] = batch
-            ) -> UpsertCounts:
-                rec = tx.run(statement, rows=[r["node"] for r in batch]).single(strict=True)
-                if extra is not None:
-                    extra(tx, batch)
-                created, updated = int(rec["created"]), int(rec["updated"])
-                return UpsertCounts(created, updated, len(batch) - created - updated)
+            def work(tx: ManagedTransaction, batch: Sequence[NodeRow] = batch) -> UpsertCounts:
+                result = tx.run(q.NODE_STATE[label], ids=[r.id for r in batch])
+                state = {rec["id"]: rec.data() for rec in result}
+                batch_plan = plan(batch, state, replace=replace)
+                if batch_plan.writes:
+                    tx.run(q.UPSERT_NODES[label], rows=batch_plan.writes).consume()
+                if links is not None and batch_plan.relink:
+                    links(tx, batch_plan.relink)
+                return batch_plan.counts
 
             counts += self._write(work)
         return counts
 
-    def upsert_products(self, rows: Sequence[ProductRow]) -> UpsertCounts:
+    def upsert_products(self, rows: Sequence[ProductRow], *, replace: bool = False) -> UpsertCounts:
         """Create or update products, their brand and category links.
 
-        Brands and categories a row names are created when missing (name = the
-        row's ``brand_name`` or the id). A product's brand and category set are
-        replaced by the row's when given.
+        Merge (default): each property the row carries (core fields and ``attrs``
+        keys) is written, one given as None is removed, the others are left as they
+        are. ``replace=True``: the product keeps exactly the row's non-None keys.
+        Links, in both modes: the brand and the category set are replaced by the
+        row's when ``brand_id`` / ``category_ids`` are given (not None); brands and
+        categories a row names are created when missing (name = ``brand_name`` or
+        the id). A row counts as updated when a property or a link changes.
         """
-        prepared = []
-        for row in rows:
-            props: dict[str, Any] = {k: row.get(k) for k in _PRODUCT_CORE}
-            props.update(row.get("attrs") or {})
-            prepared.append({"node": _node_row(row["id"], props), "row": row})
 
-        def links(tx: ManagedTransaction, batch: Sequence[dict[str, Any]]) -> None:
-            brands = {}
+        def write_links(tx: ManagedTransaction, batch: Sequence[NodeRow]) -> None:
+            brands: dict[str, str] = {}
             categories: set[str] = set()
             brand_links, category_links = [], []
-            for item in batch:
-                row: ProductRow = item["row"]
-                brand = row.get("brand_id")
-                if brand:
-                    brands[brand] = row.get("brand_name") or brand
-                    brand_links.append({"product_id": row["id"], "brand_id": brand})
-                cats = row.get("category_ids")
-                if cats is not None:
-                    categories.update(cats)
-                    category_links.append({"product_id": row["id"], "category_ids": list(cats)})
+            for row in batch:
+                if BRAND_LINK in row.links:
+                    brand = row.links[BRAND_LINK][0]
+                    brands[brand] = row.source.get("brand_name") or brand
+                    brand_links.append({"product_id": row.id, "brand_id": brand})
+                if CATEGORY_LINK in row.links:
+                    categories.update(row.links[CATEGORY_LINK])
+                    category_links.append(
+                        {"product_id": row.id, "category_ids": row.links[CATEGORY_LINK]}
+                    )
             if brands:
                 brand_rows = [{"id": b, "name": n} for b, n in brands.items()]
                 tx.run(q.ENSURE_BRANDS, rows=brand_rows).consume()
@@ -263,42 +261,41 @@ class GraphStore:
             if category_links:
                 tx.run(q.SET_PRODUCT_CATEGORIES, rows=category_links).consume()
 
-        return self._upsert_nodes(q.UPSERT_PRODUCTS, prepared, links)
+        return self._upsert_nodes(
+            "Product", map(product_row, rows), replace=replace, links=write_links
+        )
 
-    def upsert_brands(self, rows: Sequence[BrandRow]) -> UpsertCounts:
-        """Create or update brands."""
-        prepared = [{"node": _node_row(r["id"], {"name": r["name"]})} for r in rows]
-        return self._upsert_nodes(q.UPSERT_BRANDS, prepared)
+    def upsert_brands(self, rows: Sequence[BrandRow], *, replace: bool = False) -> UpsertCounts:
+        """Create or update brands (merge or replace, as :meth:`upsert_products`)."""
+        return self._upsert_nodes("Brand", map(brand_row, rows), replace=replace)
 
-    def upsert_categories(self, rows: Sequence[CategoryRow]) -> UpsertCounts:
+    def upsert_categories(
+        self, rows: Sequence[CategoryRow], *, replace: bool = False
+    ) -> UpsertCounts:
         """Create or update categories and their ``SUBCATEGORY_OF`` parent links.
 
-        Parents are written before children's links, so rows may come in any order
-        as long as every parent is among the rows or already in the graph.
+        Properties merge or are replaced as in :meth:`upsert_products`. A row's
+        ``parent_id``, when given, replaces the category's parent (a changed parent
+        counts as updated). Parents are written after every category node, so rows
+        may come in any order as long as every parent is among the rows or already
+        in the graph.
         """
-        prepared = [
-            {
-                "node": _node_row(r["id"], {"name": r["name"], "path": r.get("path")}),
-                "row": r,
-            }
-            for r in rows
-        ]
-        counts = self._upsert_nodes(q.UPSERT_CATEGORIES, prepared)
+        counts = self._upsert_nodes("Category", map(category_row, rows), replace=replace)
         parents = [{"id": r["id"], "parent_id": r["parent_id"]} for r in rows if r.get("parent_id")]
         self._write_links(q.SET_CATEGORY_PARENT, parents)
         return counts
 
-    def upsert_users(self, rows: Sequence[UserRow]) -> UpsertCounts:
-        """Create or update users (``attrs`` become properties)."""
-        prepared = [{"node": _node_row(r["id"], dict(r.get("attrs") or {}))} for r in rows]
-        return self._upsert_nodes(q.UPSERT_USERS, prepared)
+    def upsert_users(self, rows: Sequence[UserRow], *, replace: bool = False) -> UpsertCounts:
+        """Create or update users; ``attrs`` keys are their properties.
 
-    def upsert_entities(self, rows: Sequence[EntityRow]) -> UpsertCounts:
-        """Create or update knowledge-graph entities (id, kind, name)."""
-        prepared = [
-            {"node": _node_row(r["id"], {"kind": r["kind"], "name": r.get("name")})} for r in rows
-        ]
-        return self._upsert_nodes(q.UPSERT_ENTITIES, prepared)
+        Merge (default): ``{"id": u}`` creates a missing user and leaves an existing
+        one as it is. ``replace=True``: the user keeps exactly the row's non-None attrs.
+        """
+        return self._upsert_nodes("User", map(user_row, rows), replace=replace)
+
+    def upsert_entities(self, rows: Sequence[EntityRow], *, replace: bool = False) -> UpsertCounts:
+        """Create or update knowledge-graph entities (id, kind, name), merge or replace."""
+        return self._upsert_nodes("Entity", map(entity_row, rows), replace=replace)
 
     def upsert_interactions(self, rows: Sequence[InteractionRow]) -> UpsertCounts:
         """Write interactions; (user, product, kind, ts) identifies one, so re-sending is a no-op.

@@ -64,4 +64,8 @@ HEAD: Final = "head"
 TAIL: Final = "tail"
 ENTITY_ID: Final = "entity_id"
 ATTRS: Final = "attrs"
+# A product's core properties (its other properties come from ``attrs``).
+PRODUCT_PROPERTIES: Final = (TITLE, DESCRIPTION, PRICE, CURRENCY, IN_STOCK, IMAGE_URL)
+# A property older kgrec versions wrote on every node: no longer written, removed
+# from a node when an upsert writes that node, never exported as text.
 CONTENT_HASH: Final = "content_hash"

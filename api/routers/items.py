@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, cast
 
 from fastapi import APIRouter, Depends, Path, Query
 
@@ -36,21 +36,12 @@ def build_router() -> APIRouter:
         dependencies=[Depends(require_write_key)],
     )
     def upsert_items(body: ItemsIn, engine: EngineDep) -> ItemsOut:
-        """Upsert products: written to the graph, encoded, embedded and served at once."""
-        rows: list[ProductRow] = [
-            {
-                "id": i.id,
-                "title": i.title,
-                "description": i.description,
-                "price": i.price,
-                "currency": i.currency,
-                "in_stock": i.in_stock,
-                "brand_id": i.brand_id,
-                "brand_name": i.brand_name,
-                "category_ids": list(i.category_ids),
-            }
-            for i in body.items
-        ]
+        """Upsert products: written to the graph, encoded, embedded and served at once.
+
+        A product that exists is merged: the fields the request carries are written
+        (``null`` removes one), the others are left as they are.
+        """
+        rows = [cast(ProductRow, i.model_dump(exclude_unset=True)) for i in body.items]
         added = engine.add_items(rows)
         return ItemsOut(added=added, artifact_version=engine.version, items_served=engine.size)
 

@@ -54,6 +54,39 @@ def test_new_item_appears_for_matching_query_in_the_next_request(
     assert sample_store.existing_ids("Product", ["p900"]) == {"p900"}
 
 
+def test_reposting_an_item_merges_the_fields_it_leaves_out(
+    sample_store: GraphStore, make_client: ClientFactory
+) -> None:
+    item = {
+        "id": "p900",
+        "title": "Alpine ski goggles",
+        "description": "Anti-fog double lens goggles for skiing in the cold",
+        "price": 89.0,
+        "brand_id": "northpeak",
+        "category_ids": ["outerwear"],
+    }
+    with make_client(sample_store) as client:
+        assert client.post("/items", json={"items": [item]}, headers=KEY).status_code == 201
+        retitled = {"id": "p900", "title": "Alpine ski goggles II"}
+        again = client.post("/items", json={"items": [retitled]}, headers=KEY)
+        assert again.status_code == 201, again.text
+        query = {"query": "anti-fog ski goggles", "k": 3}
+        hits = [i for i in client.post("/search", json=query).json()["items"] if i["id"] == "p900"]
+        assert len(hits) == 1
+        assert hits[0]["title"] == "Alpine ski goggles II" and hits[0]["price"] == 89.0
+        assert hits[0]["brand_id"] == "northpeak" and hits[0]["category_ids"] == ["outerwear"]
+    props = sample_store.nodes_by_id("Product", ["p900"])["p900"]
+    assert props["title"] == "Alpine ski goggles II" and props["price"] == 89.0
+    assert props["description"] == item["description"]
+    links = sample_store.cypher(
+        "MATCH (:Product {id: 'p900'})-[r]->(x) RETURN type(r) AS t, x.id AS x ORDER BY t"
+    )
+    assert links.to_dict("records") == [
+        {"t": "HAS_BRAND", "x": "northpeak"},
+        {"t": "IN_CATEGORY", "x": "outerwear"},
+    ]
+
+
 def test_unknown_user_gets_results_from_context_and_popularity(
     sample_store: GraphStore, make_client: ClientFactory
 ) -> None:

@@ -1,10 +1,13 @@
-"""GraphStore against a real Bolt server: schema, idempotent upserts, links, reads."""
+"""GraphStore against a real Bolt server: schema, idempotent upserts (merge and replace,
+counts read from the graph), links, reads."""
 
 from __future__ import annotations
 
+from typing import Any, LiteralString
+
 import pytest
 
-from graph import GraphStore, ProductRow
+from graph import GraphStore, ProductRow, UpsertCounts
 from kgrec.errors import ConfigError
 
 pytestmark = pytest.mark.neo4j
@@ -180,3 +183,138 @@ def test_a_repeated_id_in_one_call_is_written_and_counted_once(any_store: GraphS
     )
     assert (counts.created, counts.updated, counts.unchanged) == (1, 0, 0)
     assert any_store.nodes_by_id("Product", ["p1"])["p1"]["title"] == "second"
+
+
+def _outside_write(store: GraphStore, query: LiteralString, **params: Any) -> None:
+    """A write that does not go through kgrec's upserts (another tool, a person)."""
+    with store._driver.session(database=store.database) as session:
+        session.run(query, params).consume()
+
+
+def _props(store: GraphStore, label: str, node_id: str) -> dict[str, Any]:
+    return store.nodes_by_id(label, [node_id])[node_id]
+
+
+def test_merge_keeps_absent_properties_and_none_removes(any_store: GraphStore) -> None:
+    full: ProductRow = {
+        "id": "p1",
+        "title": "Trail shoe",
+        "description": "Grippy",
+        "price": 99.5,
+        "attrs": {"color": "red", "size": "42"},
+    }
+    assert any_store.upsert_products([full]) == UpsertCounts(created=1)
+    partial: ProductRow = {
+        "id": "p1",
+        "title": "Trail shoe",
+        "price": None,
+        "attrs": {"color": "blue"},
+    }
+    counts = any_store.upsert_products([partial])
+    assert _props(any_store, "Product", "p1") == {
+        "id": "p1",
+        "title": "Trail shoe",
+        "description": "Grippy",
+        "color": "blue",
+        "size": "42",
+    }
+    assert counts == UpsertCounts(updated=1, removed=1)
+    # removing what is already gone changes nothing
+    assert any_store.upsert_products([partial]) == UpsertCounts(unchanged=1)
+
+
+def test_replace_removes_absent_properties_and_counts_them(any_store: GraphStore) -> None:
+    any_store.upsert_products(
+        [
+            {
+                "id": "p1",
+                "title": "Trail shoe",
+                "price": 99.5,
+                "attrs": {"color": "red", "size": "42"},
+            }
+        ]
+    )
+    row: ProductRow = {"id": "p1", "title": "Trail shoe", "attrs": {"color": "red", "fit": None}}
+    assert any_store.upsert_products([row], replace=True) == UpsertCounts(updated=1, removed=2)
+    assert _props(any_store, "Product", "p1") == {"id": "p1", "title": "Trail shoe", "color": "red"}
+    assert any_store.upsert_products([row], replace=True) == UpsertCounts(unchanged=1)
+    any_store.upsert_users([{"id": "u1", "attrs": {"country": "DE", "age": 30}}])
+    assert any_store.upsert_users([{"id": "u1"}], replace=True) == UpsertCounts(
+        updated=1, removed=2
+    )
+    assert _props(any_store, "User", "u1") == {"id": "u1"}
+
+
+def test_a_node_changed_outside_kgrec_and_restored_counts_as_updated(
+    any_store: GraphStore,
+) -> None:
+    any_store.upsert_products(PRODUCTS)
+    _outside_write(
+        any_store, "MATCH (n:Product {id: $id}) SET n.title = 'edited', n.note = 'x'", id="p1"
+    )
+    assert any_store.upsert_products(PRODUCTS) == UpsertCounts(updated=1, unchanged=1)
+    props = _props(any_store, "Product", "p1")
+    assert props["title"] == "Trail shoe" and props["note"] == "x"  # merge keeps the rest
+    assert any_store.upsert_products(PRODUCTS) == UpsertCounts(unchanged=2)
+
+
+def test_a_link_change_alone_counts_as_updated(any_store: GraphStore) -> None:
+    _load(any_store)
+    rebranded: ProductRow = {**PRODUCTS[0], "brand_id": "zoom"}
+    assert any_store.upsert_products([rebranded]) == UpsertCounts(updated=1)
+    recategorised: ProductRow = {**rebranded, "category_ids": ["trail", "shoes"]}
+    assert any_store.upsert_products([recategorised]) == UpsertCounts(updated=1)
+    assert any_store.upsert_products([recategorised]) == UpsertCounts(unchanged=1)
+    links = any_store.cypher(
+        "MATCH (p:Product {id: 'p1'})-[r]->(x) RETURN type(r) AS t, x.id AS x ORDER BY t, x"
+    )
+    assert links.to_dict("records") == [
+        {"t": "HAS_BRAND", "x": "zoom"},
+        {"t": "IN_CATEGORY", "x": "shoes"},
+        {"t": "IN_CATEGORY", "x": "trail"},
+    ]
+    _outside_write(any_store, "MATCH (:Product {id: 'p1'})-[r:HAS_BRAND]->() DELETE r")
+    assert any_store.upsert_products([recategorised]) == UpsertCounts(updated=1)
+    assert any_store.count_relationships()["HAS_BRAND"] == 2
+    # a row without brand_id / category_ids leaves the links alone
+    bare: ProductRow = {"id": "p1", "title": "Trail shoe"}
+    assert any_store.upsert_products([bare]) == UpsertCounts(unchanged=1)
+    assert any_store.count_relationships()["IN_CATEGORY"] == 3
+
+
+def test_a_changed_category_parent_counts_as_updated(any_store: GraphStore) -> None:
+    any_store.upsert_categories(CATEGORIES)  # type: ignore[arg-type]
+    moved = [{"id": "trail", "name": "Trail", "parent_id": "apparel"}]
+    assert any_store.upsert_categories(moved) == UpsertCounts(updated=1)  # type: ignore[arg-type]
+    assert any_store.upsert_categories(moved) == UpsertCounts(unchanged=1)  # type: ignore[arg-type]
+
+
+def test_upsert_users_with_only_an_id_keeps_their_attrs(any_store: GraphStore) -> None:
+    any_store.upsert_users([{"id": "u1", "attrs": {"country": "DE"}}])
+    assert any_store.upsert_users([{"id": "u1"}, {"id": "u2"}]) == UpsertCounts(
+        created=1, unchanged=1
+    )
+    assert _props(any_store, "User", "u1") == {"id": "u1", "country": "DE"}
+
+
+def test_a_legacy_content_hash_is_dropped_when_written_and_never_counted(
+    any_store: GraphStore,
+) -> None:
+    any_store.upsert_products(PRODUCTS)
+    _outside_write(any_store, "MATCH (n:Product) SET n.content_hash = 'legacy'")
+    assert any_store.upsert_products(PRODUCTS) == UpsertCounts(unchanged=2)
+    retitled: ProductRow = {"id": "p2", "title": "Road shoe v2"}
+    assert any_store.upsert_products([retitled]) == UpsertCounts(updated=1)
+    assert "content_hash" not in _props(any_store, "Product", "p2")
+    assert _props(any_store, "Product", "p1")["content_hash"] == "legacy"  # not written
+
+
+def test_repeated_ids_merge_in_order(any_store: GraphStore) -> None:
+    rows: list[ProductRow] = [
+        {"id": "p1", "title": "first", "price": 1.0, "attrs": {"color": "red"}},
+        {"id": "p1", "title": "second", "attrs": {"color": None}},
+    ]
+    assert any_store.upsert_products(rows) == UpsertCounts(created=1)
+    assert _props(any_store, "Product", "p1") == {"id": "p1", "title": "second", "price": 1.0}
+    assert any_store.upsert_products(rows, replace=True) == UpsertCounts(updated=1, removed=1)
+    assert _props(any_store, "Product", "p1") == {"id": "p1", "title": "second"}
