@@ -2,20 +2,54 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import secrets
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from kgrec.errors import EmbeddedServerError
+
+ROOT_USER = "root"
+"""The embedded server's administrator account (password in ``server/password``)."""
+READER_USER = "kgrec_reader"
+"""The embedded server's read-only account (password in ``server/reader-password``)."""
+READER_GROUP = "kgrec_reader"
+"""The ArcadeDB security group of :data:`READER_USER`: read records, nothing else."""
+SECRET_MODE = 0o600
+
+
+def _ensure_secret(path: Path) -> str:
+    """A random secret kept in ``path`` (mode 0600), generated on first use."""
+    if not path.exists():
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, SECRET_MODE)
+        except FileExistsError:
+            pass  # another process created it between the check and the open
+        else:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(secrets.token_urlsafe(24))
+    path.chmod(SECRET_MODE)
+    return path.read_text(encoding="utf-8").strip()
 
 
 class ServerPaths:
     """Paths of the embedded server under ``data_dir`` (directories created on use).
 
     ``graph/``           ArcadeDB's root (databases live in ``graph/databases``)
-    ``server/``          ``state.json``, ``password`` (0600), ``server.lock``, ``server.log``
+    ``server/``          ``state.json``, ``password`` and ``reader-password`` (0600),
+                         ``server.lock``, ``start.lock``, ``server.log``, ``clients/``
+                         (one file per process attached to a server started for a
+                         command's lifetime, named by its pid)
     ``logs/``            ArcadeDB's own logs and JVM crash files
+
+    Raises:
+        EmbeddedServerError: a directory cannot be created (read-only file system,
+            permissions, a file in the way); the message names it.
     """
 
     def __init__(self, data_dir: Path) -> None:
@@ -23,27 +57,76 @@ class ServerPaths:
         self.graph = self.data_dir / "graph"
         self.server = self.data_dir / "server"
         self.logs = self.data_dir / "logs"
-        for d in (self.graph, self.server, self.logs):
-            d.mkdir(parents=True, exist_ok=True)
+        self.clients = self.server / "clients"
+        for d in (self.graph, self.server, self.logs, self.clients):
+            try:
+                d.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise EmbeddedServerError(
+                    f"cannot create {d} for the embedded graph server ({e.strerror}); "
+                    "make the data directory writable or point KGREC_DATA_DIR elsewhere"
+                ) from e
         self.state = self.server / "state.json"
         self.lock = self.server / "server.lock"
         self.start_lock = self.server / "start.lock"
         self.log = self.server / "server.log"
         self.password = self.server / "password"
+        self.reader_password = self.server / "reader-password"
 
     def ensure_password(self) -> str:
         """The root password, generated on first use and kept with mode 0600."""
-        if not self.password.exists():
-            fd = os.open(self.password, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(secrets.token_urlsafe(24))
-        self.password.chmod(0o600)
-        return self.password.read_text(encoding="utf-8").strip()
+        return _ensure_secret(self.password)
+
+    def ensure_reader_password(self) -> str:
+        """The read-only account's password, generated on first use, mode 0600."""
+        return _ensure_secret(self.reader_password)
+
+    @contextlib.contextmanager
+    def starting(self) -> Iterator[None]:
+        """Hold the start lock: starting a server, attaching to one, and a server
+        deciding to exit for want of clients never interleave."""
+        with self.start_lock.open("a+") as f:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+    def register_client(self, pid: int) -> None:
+        """Mark process ``pid`` as attached (the server stays up while it lives)."""
+        (self.clients / str(pid)).touch()
+
+    def release_client(self, pid: int) -> None:
+        """Forget process ``pid`` as a client."""
+        (self.clients / str(pid)).unlink(missing_ok=True)
+
+    def live_clients(self) -> list[int]:
+        """Pids of attached processes still alive (files of dead ones are removed)."""
+        alive = []
+        for entry in self.clients.iterdir():
+            if not entry.name.isdigit():
+                continue
+            pid = int(entry.name)
+            if _pid_alive(pid):
+                alive.append(pid)
+            else:
+                entry.unlink(missing_ok=True)
+        return sorted(alive)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def write_state(path: Path, state: dict[str, Any]) -> None:
     """Write a JSON state file atomically (readers never see half a file)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".state-")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".state-")  # mode 0600
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         json.dump(state, f)
     Path(tmp).replace(path)

@@ -208,3 +208,10 @@ NODES_BY_ID: Final = {
 # Maintenance (tests and `kgrec graph reset` only) ----------------------------------
 DELETE_ALL: Final = "MATCH (n) DETACH DELETE n"
 PING: Final = "RETURN 1 AS ok"
+
+# Exploration ---------------------------------------------------------------------
+# kgrec ids of the nodes a returned relationship ends at (element ids are used only
+# inside the one read transaction that returned them).
+NODE_IDS_BY_ELEMENT_ID: Final = (
+    "MATCH (n) WHERE elementId(n) IN $element_ids RETURN elementId(n) AS element_id, n.id AS id"
+)

@@ -4,14 +4,16 @@ Started by :class:`graph.EmbeddedServer`; not a public interface. The process ho
 an exclusive ``flock`` on ``server/server.lock`` for its whole life, so a state
 file whose lock can be taken belongs to a dead process (stale) and is recovered.
 It writes ``server/state.json`` once the database answers, and stops the server
-cleanly on SIGTERM / SIGINT, or when ``--parent-pid`` is given and that process
-is gone (a server started for one command's lifetime never outlives it).
+cleanly on SIGTERM / SIGINT, or when ``--parent-pid`` is given and no attached
+process is left (``server/clients``: the parent and every process that attached
+since), so a server started for commands' lifetimes never outlives them.
 """
 
 from __future__ import annotations
 
 import argparse
 import fcntl
+import json
 import os
 import signal
 import sys
@@ -19,17 +21,49 @@ import threading
 import time
 from pathlib import Path
 
-from graph._paths import ServerPaths, write_state
+from graph._paths import READER_GROUP, READER_USER, ServerPaths, write_state
+
+# The read-only group: read records of every type; no schema, security or settings access.
+_READER_GROUP_CONFIG = {
+    "resultSetLimit": -1,
+    "readTimeout": -1,
+    "access": [],
+    "types": {"*": {"access": ["readRecord"]}},
+}
 
 
-def _parent_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+def _no_clients_left(paths: ServerPaths) -> bool:
+    """True once no attached process lives; the state file is then removed under
+    the start lock, so no process attaches to a server that is about to exit."""
+    if paths.live_clients():
         return False
-    except PermissionError:
+    with paths.starting():
+        if paths.live_clients():
+            return False
+        paths.state.unlink(missing_ok=True)
         return True
-    return os.getppid() == pid
+
+
+def _ensure_reader(server: object, database: str, password: str) -> None:
+    """Create (or reset) the read-only account the exploration path connects as.
+
+    The group goes under every database (``*``) and the user is a member for
+    ``database`` only; its password is set from the 0600 file on every start, so
+    a deleted or rotated password file takes effect at the next start.
+    """
+    import jpype
+
+    json_object = jpype.JClass("com.arcadedb.serializer.json.JSONObject")
+    security = server._java_server.getSecurity()  # type: ignore[attr-defined]
+    security.saveGroup("*", READER_GROUP, json_object(json.dumps(_READER_GROUP_CONFIG)))
+    if READER_USER not in {str(name) for name in security.getUsers()}:
+        security.createUser(READER_USER, password)
+    # updateUser replaces the whole entry (its password hash included), so the
+    # password is set after it.
+    security.updateUser(
+        json_object(json.dumps({"name": READER_USER, "databases": {database: [READER_GROUP]}}))
+    )
+    security.setUserPassword(READER_USER, password)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     os.chdir(paths.logs)
     os.environ.setdefault("ARCADEDB_JVM_ERROR_FILE", str(paths.logs / "hs_err_pid%p.log"))
 
+    if args.parent_pid:
+        paths.register_client(args.parent_pid)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -75,6 +111,9 @@ def main(argv: list[str] | None = None) -> int:
     server.start()
     try:
         server.create_database(args.database)
+        _ensure_reader(
+            server, args.database, paths.reader_password.read_text(encoding="utf-8").strip()
+        )
         write_state(
             paths.state,
             {
@@ -88,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(f"kgrec graph server ready on bolt://127.0.0.1:{args.bolt_port}", flush=True)
         while not stop.wait(1.0):
-            if args.parent_pid and not _parent_alive(args.parent_pid):
+            if args.parent_pid and _no_clients_left(paths):
                 break
     finally:
         paths.state.unlink(missing_ok=True)

@@ -11,20 +11,19 @@ import contextlib
 import fcntl
 import importlib.util
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from graph._paths import ServerPaths, read_state
+from graph._paths import READER_USER, ROOT_USER, ServerPaths, read_state
 from kgrec.errors import EmbeddedServerError
 from kgrec.settings import Settings
 
-EMBEDDED_USER = "root"
 _LOG_TAIL_CHARS = 2000
 
 
@@ -95,6 +94,29 @@ def _check_runtime() -> None:
         )
 
 
+def _check_disk(paths: ServerPaths, min_free_mb: int) -> None:
+    """Fail early, with the fix, when the data directory cannot take the server's writes."""
+    probe = paths.graph / ".write-probe"
+    try:
+        with probe.open("wb") as f:
+            f.write(b"kgrec")
+            f.flush()
+            os.fsync(f.fileno())
+        probe.unlink()
+    except OSError as e:
+        raise EmbeddedServerError(
+            f"the embedded graph server cannot write into {paths.graph} ({e.strerror}); "
+            "make the data directory writable, free disk space, or set KGREC_DATA_DIR"
+        ) from e
+    free_mb = shutil.disk_usage(paths.graph).free // 2**20
+    if free_mb < min_free_mb:
+        raise EmbeddedServerError(
+            f"only {free_mb} MB free on the disk of {paths.graph}; the embedded graph server "
+            f"needs at least {min_free_mb} MB (KGREC_EMBEDDED_MIN_FREE_MB): free space or "
+            "set KGREC_DATA_DIR to a larger disk"
+        )
+
+
 def _tail(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8", errors="replace")[-_LOG_TAIL_CHARS:]
@@ -121,8 +143,14 @@ class EmbeddedServer:
 
     @property
     def auth(self) -> tuple[str, str]:
-        """Bolt credentials for this server."""
-        return (EMBEDDED_USER, self.password)
+        """Bolt credentials of the administrator account (writes, schema)."""
+        return (ROOT_USER, self.password)
+
+    @property
+    def reader_auth(self) -> tuple[str, str]:
+        """Bolt credentials of the read-only account (exploration): the server itself
+        refuses every write, schema and security command from it."""
+        return (READER_USER, self.paths.ensure_reader_password())
 
     def status(self) -> ServerStatus:
         """Report the server; a state file left by a killed process is removed."""
@@ -143,38 +171,39 @@ class EmbeddedServer:
             self.paths.state.unlink(missing_ok=True)
         return ServerStatus(running=False, data_dir=self.paths.data_dir, recovered_stale=stale)
 
-    @contextlib.contextmanager
-    def _start_lock(self) -> Iterator[None]:
-        with self.paths.start_lock.open("a+") as f:
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(f.fileno(), fcntl.LOCK_UN)
-
     def start(self, *, detach: bool) -> ServerStatus:
         """Start the server, or return the one already running for this data directory.
 
+        Several processes may call this at once on one data directory: one server
+        starts and every caller is attached to it.
+
         Args:
             detach: keep running after this process exits (``kgrec graph start``).
-                Otherwise the server stops with this process, or when :meth:`stop`
-                is called.
+                Otherwise the server stops when the last process attached to it has
+                called :meth:`release` or exited, or when :meth:`stop` is called.
+
+        Raises:
+            EmbeddedServerError: the data directory is not writable or its disk is
+                (nearly) full, a port is busy, the Java runtime is missing, or the
+                server did not start; each message says what to do.
         """
-        with self._start_lock():
+        with self.paths.starting():
             current = self.status()
             if current.running:
+                if not detach and not current.detached:
+                    self.paths.register_client(os.getpid())
                 return current
-            if _lock_is_held(self.paths.lock):
-                raise EmbeddedServerError(
-                    f"a graph server process holds {self.paths.lock} but wrote no state; "
-                    f"it may still be starting or hung: see {self.paths.log}"
-                )
+            self._wait_for_exit()
+            _check_disk(self.paths, self.settings.embedded_min_free_mb)
             _check_runtime()
             bolt = _check_port(self.settings.embedded_bolt_port, "KGREC_EMBEDDED_BOLT_PORT")
             http = _check_port(self.settings.embedded_http_port, "KGREC_EMBEDDED_HTTP_PORT")
             while http == bolt:
                 http = _free_port()
             self.paths.ensure_password()
+            self.paths.ensure_reader_password()
+            if not detach:
+                self.paths.register_client(os.getpid())
             cmd = [
                 sys.executable,
                 "-m",
@@ -209,6 +238,28 @@ class EmbeddedServer:
             if not detach:
                 self._owned = proc
             return status
+
+    def _wait_for_exit(self, timeout_s: float = 60.0) -> None:
+        """Wait for a server that holds its lock but has no state (it is shutting down)."""
+        deadline = time.monotonic() + timeout_s
+        while _lock_is_held(self.paths.lock):
+            if time.monotonic() > deadline:
+                raise EmbeddedServerError(
+                    f"a graph server process holds {self.paths.lock} but wrote no state "
+                    f"for {timeout_s:.0f} s; it may be hung: see {self.paths.log}, or run "
+                    "`kgrec graph stop`"
+                )
+            time.sleep(0.1)
+
+    def release(self) -> None:
+        """Detach this process from a server started for commands' lifetimes.
+
+        The server this object started is stopped at once when no other process
+        is attached; otherwise it stops by itself when the last one leaves.
+        """
+        self.paths.release_client(os.getpid())
+        if self._owned is not None and not self.paths.live_clients():
+            self.stop()
 
     def _wait_ready(self, proc: subprocess.Popen[bytes]) -> ServerStatus:
         deadline = time.monotonic() + self.settings.embedded_start_timeout_s

@@ -1,34 +1,69 @@
 """The exploration guard: reject Cypher that could write before it reaches the server.
 
-ArcadeDB does not enforce read access mode on Bolt, so kgrec checks the text
-itself (and still runs exploration in a read transaction, which Neo4j enforces).
+This is the first of two walls. The query is split into tokens by a lexer that
+knows Cypher's string literals (``'...'`` and ``"..."`` with backslash escapes),
+quoted names (`` `...` `` with doubled backticks), line and block comments and
+parameters, so a write clause cannot hide behind a quote or a comment marker
+inside a literal. Clause keywords are then looked for among the bare words only.
+The second wall is the server: exploration runs as the embedded server's
+read-only account, or in a read transaction on Neo4j (see
+:meth:`graph.GraphStore.cypher`), so a write that got past this check still fails.
+
+The guard fails closed: an unterminated literal or comment, a procedure outside
+:data:`READ_PROCEDURES`, or a keyword used as a bare variable name is rejected.
 """
 
 from __future__ import annotations
 
-import re
-from typing import Final
+from dataclasses import dataclass
+from typing import Final, Literal
 
 from kgrec.errors import WriteQueryRejectedError
 
-# Write clauses and administration commands, matched as whole words on the query
-# with strings, comments, quoted names and property / label / parameter names removed.
-WRITE_CLAUSES: Final = {
-    "CREATE": r"\bCREATE\b",
-    "MERGE": r"\bMERGE\b",
-    "SET": r"\bSET\b",
-    "DELETE": r"\bDELETE\b",
-    "REMOVE": r"\bREMOVE\b",
-    "DROP": r"\bDROP\b",
-    "FOREACH": r"\bFOREACH\b",
-    "LOAD CSV": r"\bLOAD\s+CSV\b",
-    "IN TRANSACTIONS": r"\bIN\s+TRANSACTIONS\b",
-    "ALTER": r"\bALTER\s+(DATABASE|USER|ALIAS|SERVER|CURRENT)\b",
-    "RENAME": r"\bRENAME\s+(USER|ROLE|CONSTRAINT|INDEX)\b",
-    "GRANT/DENY/REVOKE": r"\b(GRANT|DENY|REVOKE)\b",
-    "START/STOP DATABASE": r"\b(START|STOP)\s+DATABASE\b",
-    "TERMINATE": r"\bTERMINATE\s+TRANSACTIONS?\b",
-}
+# A line comment ends at any of these (more than Cypher's \n and \r: when in doubt,
+# more of the query is read as code, never less).
+_LINE_ENDS: Final = ("\n", "\r", "\u2028", "\u2029", "\u0085")
+
+TokenKind = Literal["word", "quoted", "string", "number", "param", "symbol"]
+
+# Words that start a write or administration clause wherever they stand as a bare word.
+WRITE_KEYWORDS: Final = frozenset(
+    {
+        "CREATE",
+        "INSERT",
+        "MERGE",
+        "SET",
+        "DELETE",
+        "DETACH",
+        "NODETACH",
+        "REMOVE",
+        "DROP",
+        "FOREACH",
+        "LOAD",
+        "ALTER",
+        "RENAME",
+        "GRANT",
+        "DENY",
+        "REVOKE",
+        "TERMINATE",
+        "START",
+        "STOP",
+        "ENABLE",
+        "DEALLOCATE",
+        "REALLOCATE",
+        "USE",
+    }
+)
+# SHOW is allowed for these (optionally after modifiers such as ALL, RANGE, UNIQUE).
+SHOW_ALLOWED: Final = frozenset(
+    {"INDEX", "INDEXES", "CONSTRAINT", "CONSTRAINTS", "FUNCTION", "FUNCTIONS"}
+    | {"PROCEDURE", "PROCEDURES"}
+)
+_SHOW_MODIFIERS: Final = frozenset(
+    {"ALL", "RANGE", "TEXT", "POINT", "VECTOR", "FULLTEXT", "LOOKUP", "BTREE", "UNIQUE"}
+    | {"UNIQUENESS", "EXIST", "EXISTENCE", "KEY", "NODE", "RELATIONSHIP", "REL", "PROPERTY"}
+    | {"TYPE", "BUILT", "IN", "USER", "DEFINED"}
+)
 # Procedures that only read; any other CALL is treated as a possible write.
 READ_PROCEDURES: Final = frozenset(
     {
@@ -47,41 +82,192 @@ READ_PROCEDURES: Final = frozenset(
     }
 )
 
-_STRINGS = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"", re.DOTALL)
-_COMMENTS = re.compile(r"//[^\n]*|/\*.*?\*/", re.DOTALL)
-_QUOTED_NAMES = re.compile(r"`[^`]*`")
-_PROPERTY = re.compile(r"[.:$]\s*[A-Za-z_][A-Za-z0-9_]*")
-_CLAUSES: Final = {name: re.compile(p, re.IGNORECASE) for name, p in WRITE_CLAUSES.items()}
-_CALL = re.compile(r"\bCALL\s*(\{|[A-Za-z_][A-Za-z0-9_.]*)", re.IGNORECASE)
+
+@dataclass(frozen=True)
+class Token:
+    """One lexical token of a Cypher query.
+
+    Attributes:
+        kind: ``word`` (identifier or keyword), ``quoted`` (a backticked name),
+            ``string``, ``number``, ``param`` (``$name``) or ``symbol`` (one character).
+        text: the token's text; for ``quoted`` and ``string`` the content without quotes.
+        start: offset of the token's first character in the query.
+    """
+
+    kind: TokenKind
+    text: str
+    start: int
 
 
-def _strip(query: str) -> str:
-    """The query with comments, strings, quoted names and property/label/param names blanked."""
-    text = _COMMENTS.sub(" ", query)
-    text = _STRINGS.sub(" '' ", text)
-    text = _QUOTED_NAMES.sub(" x ", text)
-    return text
+def _reject(message: str) -> WriteQueryRejectedError:
+    return WriteQueryRejectedError(f"exploration query rejected: {message}")
+
+
+def _is_word_char(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
+
+
+def _skip_string(query: str, start: int) -> int:
+    """Offset after the string literal opening at ``start`` (backslash escapes the next char)."""
+    quote, i, n = query[start], start + 1, len(query)
+    while i < n:
+        ch = query[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == quote:
+            return i + 1
+        i += 1
+    raise _reject(f"the string literal opened at offset {start} is not closed")
+
+
+def _skip_quoted_name(query: str, start: int) -> int:
+    """Offset after the backticked name opening at ``start`` (two backticks stand for one)."""
+    i, n = start + 1, len(query)
+    while i < n:
+        if query[i] == "`":
+            if i + 1 < n and query[i + 1] == "`":
+                i += 2
+                continue
+            return i + 1
+        i += 1
+    raise _reject(f"the quoted name opened at offset {start} is not closed")
+
+
+def tokenize(query: str) -> list[Token]:
+    """Split ``query`` into tokens; comments and whitespace are dropped.
+
+    Raises:
+        WriteQueryRejectedError: a string, quoted name or block comment is not closed.
+    """
+    tokens: list[Token] = []
+    i, n = 0, len(query)
+    while i < n:
+        ch = query[i]
+        if ch.isspace():
+            i += 1
+        elif query.startswith("//", i):
+            ends = (query.find(mark, i) for mark in _LINE_ENDS)
+            i = min((p for p in ends if p >= 0), default=n)
+        elif query.startswith("/*", i):
+            end = query.find("*/", i + 2)
+            if end < 0:
+                raise _reject(f"the comment opened at offset {i} is not closed")
+            i = end + 2
+        elif ch in "'\"":
+            end = _skip_string(query, i)
+            tokens.append(Token("string", query[i + 1 : end - 1], i))
+            i = end
+        elif ch == "`":
+            end = _skip_quoted_name(query, i)
+            tokens.append(Token("quoted", query[i + 1 : end - 1].replace("``", "`"), i))
+            i = end
+        elif ch == "$":
+            j = i + 1
+            if j < n and query[j] == "`":
+                end = _skip_quoted_name(query, j)
+            else:
+                end = j
+                while end < n and _is_word_char(query[end]):
+                    end += 1
+            tokens.append(Token("param", query[j:end], i))
+            i = end
+        elif ch.isdigit():
+            j = i + 1
+            while j < n and (_is_word_char(query[j]) or query[j] == "."):
+                if query[j] == "." and not (j + 1 < n and query[j + 1].isdigit()):
+                    break
+                j += 1
+            tokens.append(Token("number", query[i:j], i))
+            i = j
+        elif _is_word_char(ch):
+            j = i + 1
+            while j < n and _is_word_char(query[j]):
+                j += 1
+            tokens.append(Token("word", query[i:j], i))
+            i = j
+        else:
+            tokens.append(Token("symbol", ch, i))
+            i += 1
+    return tokens
+
+
+def _keywords(tokens: list[Token]) -> list[tuple[int, str]]:
+    """(token index, upper-cased word) of every bare word that can be a keyword.
+
+    A word right after ``.`` (property), ``:`` (label, type) or ``$`` is a name.
+    """
+    found = []
+    for index, token in enumerate(tokens):
+        if token.kind != "word":
+            continue
+        previous = tokens[index - 1] if index else None
+        if previous is not None and previous.kind == "symbol" and previous.text in ".:":
+            continue
+        found.append((index, token.text.upper()))
+    return found
+
+
+def _procedure_name(tokens: list[Token], start: int) -> str:
+    """The dotted procedure name that begins at ``tokens[start]`` (words or quoted names)."""
+    parts: list[str] = []
+    i = start
+    while i < len(tokens) and tokens[i].kind in ("word", "quoted"):
+        parts.append(tokens[i].text)
+        if i + 1 < len(tokens) and tokens[i + 1].kind == "symbol" and tokens[i + 1].text == ".":
+            i += 2
+            continue
+        break
+    return ".".join(parts)
+
+
+def _check_call(tokens: list[Token], index: int) -> None:
+    nxt = tokens[index + 1] if index + 1 < len(tokens) else None
+    if nxt is None:
+        raise _reject("CALL without a procedure or subquery")
+    if nxt.kind == "symbol" and nxt.text in "{(":
+        return  # a subquery: its clauses are checked like the rest of the query
+    name = _procedure_name(tokens, index + 1)
+    if name.lower() not in READ_PROCEDURES:
+        raise _reject(
+            f"exploration queries may only CALL read procedures "
+            f"({', '.join(sorted(READ_PROCEDURES))}); got CALL {name or nxt.text}"
+        )
+
+
+def _check_show(words: list[tuple[int, str]], position: int) -> None:
+    for _, word in words[position + 1 :]:
+        if word in SHOW_ALLOWED:
+            return
+        if word not in _SHOW_MODIFIERS:
+            break
+    raise _reject(
+        "administration commands are not exploration; SHOW is allowed for "
+        f"{', '.join(sorted(SHOW_ALLOWED))} only"
+    )
 
 
 def ensure_read_only(query: str) -> None:
-    """Raise :class:`WriteQueryRejectedError` when ``query`` contains a write clause.
+    """Raise :class:`WriteQueryRejectedError` unless ``query`` reads only.
 
-    Rejected: every clause in :data:`WRITE_CLAUSES` (CREATE, MERGE, SET, DELETE,
-    REMOVE, DROP, FOREACH, LOAD CSV, ``IN TRANSACTIONS``, administration) and any
-    ``CALL`` of a procedure outside :data:`READ_PROCEDURES`.
+    Rejected: every word of :data:`WRITE_KEYWORDS` standing as a bare word (CREATE,
+    INSERT, MERGE, SET, DELETE, REMOVE, DROP, FOREACH, LOAD CSV, administration,
+    USE), ``CALL ... IN TRANSACTIONS``, ``SHOW`` of anything but indexes,
+    constraints, functions and procedures, any ``CALL`` of a procedure outside
+    :data:`READ_PROCEDURES`, and a query whose literals or comments are not closed.
     """
-    text = _strip(query)
-    for match in _CALL.finditer(text):
-        target = match.group(1)
-        if target == "{":
-            continue  # a subquery: its clauses are checked below like the rest
-        if target.lower() not in READ_PROCEDURES:
-            raise WriteQueryRejectedError(
-                f"exploration queries may only CALL read procedures "
-                f"({', '.join(sorted(READ_PROCEDURES))}); got CALL {target}"
-            )
-    bare = _PROPERTY.sub(" ", text)
-    found = [name for name, pattern in _CLAUSES.items() if pattern.search(bare)]
+    tokens = tokenize(query)
+    words = _keywords(tokens)
+    found: list[str] = []
+    for position, (index, word) in enumerate(words):
+        if word == "CALL":
+            _check_call(tokens, index)
+        elif word == "SHOW":
+            _check_show(words, position)
+        elif word == "TRANSACTIONS" and position and words[position - 1][1] == "IN":
+            found.append("IN TRANSACTIONS")
+        elif word in WRITE_KEYWORDS and word not in found:
+            found.append(word)
     if found:
         raise WriteQueryRejectedError(
             f"exploration queries are read-only; this one contains {', '.join(found)}. "

@@ -19,6 +19,14 @@ from kgrec.settings import Settings
 log = logging.getLogger(__name__)
 
 
+def _neo4j_reader_auth(settings: Settings) -> tuple[str, str] | None:
+    """The read-only Neo4j account of the exploration path, when one is configured."""
+    if settings.neo4j_reader_user is None:
+        return None
+    secret = settings.neo4j_reader_password
+    return (settings.neo4j_reader_user, secret.get_secret_value() if secret else "")
+
+
 @contextlib.contextmanager
 def open_graph(
     settings: Settings, *, create_schema: bool = True, require_answer: bool = True
@@ -40,23 +48,29 @@ def open_graph(
     if settings.neo4j_uri is not None:
         password = settings.neo4j_password.get_secret_value() if settings.neo4j_password else ""
         args = (settings.neo4j_uri, (settings.neo4j_user, password), settings.neo4j_database)
+        reader = _neo4j_reader_auth(settings)
         try:
-            store = GraphStore.connect(*args, settings)
+            store = GraphStore.connect(*args, settings, reader_auth=reader)
         except GraphConnectionError as e:
             if require_answer:
                 raise
             log.warning("%s; starting without the graph until it answers", e)
-            store = GraphStore.unchecked(*args, settings)
+            store = GraphStore.unchecked(*args, settings, reader_auth=reader)
             create_schema = False
     else:
         server = EmbeddedServer(settings)
         status = server.start(detach=False)
         assert status.uri is not None and status.database is not None
         try:
-            store = GraphStore.connect(status.uri, server.auth, status.database, settings)
+            store = GraphStore.connect(
+                status.uri,
+                server.auth,
+                status.database,
+                settings,
+                reader_auth=server.reader_auth,
+            )
         except BaseException:
-            if server.owns_process:
-                server.stop()
+            server.release()
             raise
     try:
         if create_schema:
@@ -64,5 +78,5 @@ def open_graph(
         yield store
     finally:
         store.close()
-        if server is not None and server.owns_process:
-            server.stop()
+        if server is not None:
+            server.release()

@@ -20,6 +20,7 @@ from neo4j import GraphDatabase, ManagedTransaction
 from neo4j import exceptions as neo4j_errors
 
 from graph import _queries as q
+from graph._results import end_node_ids, plain
 from graph._upserts import (
     BRAND_LINK,
     CATEGORY_LINK,
@@ -44,7 +45,12 @@ from graph.records import (
     UpsertCounts,
     UserRow,
 )
-from kgrec.errors import GraphConnectionError, QueryError, invalid_choice
+from kgrec.errors import (
+    GraphConnectionError,
+    QueryError,
+    WriteQueryRejectedError,
+    invalid_choice,
+)
 from kgrec.settings import Settings
 from kgrec.typing import (
     DEFAULT_KIND_WEIGHTS,
@@ -61,6 +67,13 @@ _MAX_HOPS: Final = 3
 def _batches(rows: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     for start in range(0, len(rows), size):
         yield rows[start : start + size]
+
+
+def _refused_as_write(error: neo4j_errors.Neo4jError) -> bool:
+    """True for the server's refusal of a write: ArcadeDB's Forbidden for the
+    read-only account, Neo4j's access-mode error in a read transaction."""
+    code = error.code or ""
+    return "Security.Forbidden" in code or "AccessMode" in code
 
 
 def _check_label(label: str) -> NodeLabel:
@@ -81,10 +94,22 @@ class GraphStore:
         database: the database every session uses.
         settings: kgrec settings (batch and page sizes, timeouts).
         uri: the server URI, for messages.
+        reader: a driver logged in as a read-only account, used by :meth:`cypher`
+            (the embedded server's ``kgrec_reader``, or a Neo4j user with the
+            ``reader`` role); default: ``driver`` in read access mode.
     """
 
-    def __init__(self, driver: neo4j.Driver, database: str, settings: Settings, uri: str) -> None:
+    def __init__(
+        self,
+        driver: neo4j.Driver,
+        database: str,
+        settings: Settings,
+        uri: str,
+        *,
+        reader: neo4j.Driver | None = None,
+    ) -> None:
         self._driver = driver
+        self._reader = reader
         self.database = database
         self.settings = settings
         self.uri = uri
@@ -92,15 +117,26 @@ class GraphStore:
     # Connection ----------------------------------------------------------------
     @classmethod
     def connect(
-        cls, uri: str, auth: tuple[str, str], database: str, settings: Settings
+        cls,
+        uri: str,
+        auth: tuple[str, str],
+        database: str,
+        settings: Settings,
+        *,
+        reader_auth: tuple[str, str] | None = None,
     ) -> GraphStore:
         """Connect and check the server answers, retrying with exponential backoff.
+
+        Args:
+            uri, auth, database: where and as whom to connect.
+            settings: kgrec settings.
+            reader_auth: credentials of a read-only account for :meth:`cypher`.
 
         Raises:
             GraphConnectionError: nothing answers at ``uri`` after the retries, or
                 the credentials are refused.
         """
-        store = cls.unchecked(uri, auth, database, settings)
+        store = cls.unchecked(uri, auth, database, settings, reader_auth=reader_auth)
         driver = store._driver
         delay = settings.connect_backoff_s
         for attempt in range(settings.connect_retries + 1):
@@ -109,14 +145,14 @@ class GraphStore:
                     session.run(q.PING).consume()
                 return store
             except neo4j_errors.AuthError as e:
-                driver.close()
+                store.close()
                 raise GraphConnectionError(
                     f"the graph server at {uri} refused the credentials for user {auth[0]!r}: "
                     f"{e.message}; check KGREC_NEO4J_USER / KGREC_NEO4J_PASSWORD"
                 ) from e
             except (neo4j_errors.ServiceUnavailable, neo4j_errors.SessionExpired, OSError) as e:
                 if attempt == settings.connect_retries:
-                    driver.close()
+                    store.close()
                     raise GraphConnectionError(
                         f"no graph server answers at {uri} after {attempt + 1} attempts ({e}); "
                         "start one with `kgrec graph start`, or check KGREC_NEO4J_URI"
@@ -128,17 +164,32 @@ class GraphStore:
 
     @classmethod
     def unchecked(
-        cls, uri: str, auth: tuple[str, str], database: str, settings: Settings
+        cls,
+        uri: str,
+        auth: tuple[str, str],
+        database: str,
+        settings: Settings,
+        *,
+        reader_auth: tuple[str, str] | None = None,
     ) -> GraphStore:
         """A store whose driver connects on first use, without checking the server answers
         (the service starts degraded and recovers when :meth:`reachable` turns true)."""
+        reader = None
+        if reader_auth is not None:
+            reader = GraphDatabase.driver(uri, auth=reader_auth, connection_timeout=10.0)
         return cls(
-            GraphDatabase.driver(uri, auth=auth, connection_timeout=10.0), database, settings, uri
+            GraphDatabase.driver(uri, auth=auth, connection_timeout=10.0),
+            database,
+            settings,
+            uri,
+            reader=reader,
         )
 
     def close(self) -> None:
-        """Close the driver and its connections."""
+        """Close the drivers and their connections."""
         self._driver.close()
+        if self._reader is not None:
+            self._reader.close()
 
     def __enter__(self) -> GraphStore:
         return self
@@ -468,12 +519,16 @@ class GraphStore:
     def cypher(self, query: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
         """Run a read-only exploration query; the result as a DataFrame.
 
-        The query is checked by :func:`graph.guard.ensure_read_only` and then run
-        in a read transaction. Nodes and relationships in the result become dicts
-        of their properties.
+        Two walls keep this path from writing: the query is checked by
+        :func:`graph.guard.ensure_read_only`, then run in a read transaction as the
+        read-only account (``reader``) when there is one, so the server itself
+        refuses any write that got past the check. A node in the result becomes
+        the dict of its properties; a relationship ``{"type", "start", "end",
+        "properties"}`` with its end nodes' kgrec ids; a path the list of both.
 
         Raises:
-            WriteQueryRejectedError: the query contains a write clause; nothing was sent.
+            WriteQueryRejectedError: the query contains a write clause (nothing was
+                sent), or the server refused it as a write.
             QueryError: the server rejected the query.
         """
         ensure_read_only(query)
@@ -483,16 +538,28 @@ class GraphStore:
             # user text, guarded above; values stay parameters
             result = tx.run(query, dict(params or {}))
             keys = list(result.keys())
-            return keys, [r.data() for r in result]
+            rows = [list(r.values()) for r in result]
+            ids = end_node_ids(tx, rows)
+            return keys, [dict(zip(keys, plain(row, ids), strict=True)) for row in rows]
 
         work_with_timeout = neo4j.unit_of_work(timeout=timeout)(work)
-        with (
-            self._errors("the query"),
-            self._driver.session(
-                database=self.database, default_access_mode=neo4j.READ_ACCESS
-            ) as session,
-        ):
-            keys, rows = session.execute_read(work_with_timeout)
+        driver = self._reader or self._driver
+        try:
+            with (
+                self._errors("the query"),
+                driver.session(
+                    database=self.database, default_access_mode=neo4j.READ_ACCESS
+                ) as session,
+            ):
+                keys, rows = session.execute_read(work_with_timeout)
+        except QueryError as e:
+            cause = e.__cause__
+            if isinstance(cause, neo4j_errors.Neo4jError) and _refused_as_write(cause):
+                raise WriteQueryRejectedError(
+                    f"the graph server refused the query as a write on the read-only "
+                    f"exploration path ({cause.message}); nothing was changed"
+                ) from cause
+            raise
         return pd.DataFrame(rows, columns=keys)
 
     def to_networkx(self, label: str, ids: Sequence[str], hops: int = 1) -> nx.MultiDiGraph[str]:

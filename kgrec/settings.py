@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     neo4j_user: str = "neo4j"
     neo4j_password: SecretStr | None = None
     neo4j_database: str = Field("neo4j", description="Database name on a real Neo4j.")
+    neo4j_reader_user: str | None = Field(
+        None,
+        description="Neo4j user with the built-in `reader` role for `kgrec cypher`; "
+        "unset = the main user in read access mode.",
+    )
+    neo4j_reader_password: SecretStr | None = None
     connect_retries: int = Field(5, ge=0, description="Extra connection attempts.")
     connect_backoff_s: float = Field(0.5, gt=0, description="First retry delay, doubled each try.")
     query_timeout_s: float = Field(120.0, gt=0, description="Per-transaction timeout.")
@@ -54,6 +60,9 @@ class Settings(BaseSettings):
     embedded_bolt_port: int = Field(0, ge=0, le=65535, description="0 = pick a free port.")
     embedded_http_port: int = Field(0, ge=0, le=65535, description="0 = pick a free port.")
     embedded_start_timeout_s: float = Field(90.0, gt=0)
+    embedded_min_free_mb: int = Field(
+        256, ge=0, description="Free disk space the embedded server needs to start."
+    )
 
     # Serving ----------------------------------------------------------------------
     w_graph: float = Field(1.0, description="Fusion weight of <h_user, h_item> (graph space).")

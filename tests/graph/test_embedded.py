@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import stat
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -152,5 +153,66 @@ def test_missing_java_runtime_is_a_clear_error(
     importlib.invalidate_caches()
     srv = EmbeddedServer(make_settings(tmp_path / "data"))
     with pytest.raises(EmbeddedServerError, match=r"no Java runtime.*libjvm\.so.*reinstall"):
+        srv.start(detach=True)
+    assert not srv.status().running
+
+
+_ATTACH = """
+import sys, time
+from pathlib import Path
+from graph import open_graph
+from kgrec.settings import Settings
+settings = Settings(data_dir=Path(sys.argv[1]), embedded_heap_mb=512, connect_retries=2)
+with open_graph(settings, create_schema=False) as store:
+    print(store.uri, flush=True)
+    time.sleep(float(sys.argv[2]))
+    print("still answers" if store.ping() else "lost the server", flush=True)
+"""
+
+
+def test_two_processes_starting_at_once_share_one_server(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KGREC_")}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _ATTACH, str(data), hold],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for hold in ("1", "12")  # the first leaves while the second still works
+    ]
+    outputs = [p.communicate(timeout=240) for p in procs]
+    for proc, (out, err) in zip(procs, outputs, strict=True):
+        assert proc.returncode == 0, err
+        assert out.splitlines()[1] == "still answers", out
+    uris = {out.splitlines()[0] for out, _ in outputs}
+    assert len(uris) == 1, uris  # one server, both attached
+    server = EmbeddedServer(make_settings(data))
+    deadline = time.monotonic() + 20
+    while server.status().running and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not server.status().running  # gone once the last process left
+    assert not server.paths.live_clients()
+
+
+def test_secret_and_state_files_stay_private_across_restarts(server: EmbeddedServer) -> None:
+    server.start(detach=True)
+    server.stop()
+    server.paths.password.chmod(0o644)  # loosened by hand between runs
+    server.start(detach=True)
+    for path in (server.paths.password, server.paths.reader_password, server.paths.state):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+
+
+def test_an_unwritable_data_directory_is_a_clear_error() -> None:
+    with pytest.raises(EmbeddedServerError, match=r"cannot create /sys/kgrec-\w+.*KGREC_DATA_DIR"):
+        EmbeddedServer(make_settings(Path("/sys/kgrec-test")))
+
+
+def test_a_full_disk_is_a_clear_error(tmp_path: Path) -> None:
+    srv = EmbeddedServer(make_settings(tmp_path / "data", embedded_min_free_mb=10**9))
+    with pytest.raises(EmbeddedServerError, match=r"MB free.*KGREC_EMBEDDED_MIN_FREE_MB"):
         srv.start(detach=True)
     assert not srv.status().running

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from graph import GraphStore, ensure_read_only
+from graph.guard import tokenize
 from kgrec.errors import WriteQueryRejectedError
 
 WRITES = [
@@ -21,6 +22,24 @@ WRITES = [
     "UNWIND [1] AS i FOREACH (x IN [1] | CREATE (:X))",
     "match (n) detach delete n",
     "MATCH (n) WHERE n.id = 'a' /* harmless? */ SET n.x = 1",
+    # Found by a user: literals and quoted names that hold comment or quote marks.
+    "WITH '//' AS a CREATE (h:Hack {id:'h9'}) RETURN a",
+    "WITH '/*' AS a MATCH (n) DETACH DELETE n WITH a, '*/' AS b RETURN a, b",
+    "WITH 1 AS `it's` CREATE (h:Hack {id:'h12'}) WITH `it's` AS x RETURN x",
+    'WITH 1 AS `a"b` CREATE (:Hack) WITH `a"b` AS x RETURN x',
+    "WITH 1 AS `/*` CREATE (:Hack) WITH `*/` AS x RETURN x",
+    "WITH 'it\\'s' AS a CREATE (:Hack) RETURN a",
+    "MATCH (n) DETACH/**/DELETE n",
+    "SHOW USERS",
+    "show roles",
+    "SHOW ALL PRIVILEGES",
+    "SHOW DATABASES",
+    "USE system SHOW USERS",
+    "INSERT (:Hack {id: 'i'})",
+    "CALL `db`.`createLabel`('X')",
+    "MATCH (n) WITH n LIMIT 1 CALL (n) { DELETE n }",
+    "RETURN 'unterminated",
+    "MATCH (n) RETURN n /* unterminated",
 ]
 READS = [
     "MATCH (p:Product) RETURN p.id AS id",
@@ -30,6 +49,17 @@ READS = [
     "// CREATE in a comment\nMATCH (n) RETURN count(n)",
     "CALL db.labels()",
     "MATCH (p:Product) WHERE p.id = $create RETURN p",
+    "WITH '//' AS a RETURN a",
+    "RETURN '/*' AS a, '*/' AS b",
+    "MATCH (n:`it's`) RETURN n",
+    "RETURN 'it\\'s CREATE' AS s",
+    'RETURN "SET \\" DELETE" AS s',
+    "MATCH (a)-[:`SET`]->(b) RETURN a, b",
+    "SHOW INDEXES",
+    "SHOW CONSTRAINTS",
+    "SHOW RANGE INDEXES",
+    "CALL db.labels() YIELD label RETURN label",
+    "MATCH (n) RETURN n.x // trailing CREATE comment",
 ]
 
 
@@ -42,6 +72,31 @@ def test_write_clauses_are_rejected(query: str) -> None:
 @pytest.mark.parametrize("query", READS)
 def test_reads_pass(query: str) -> None:
     ensure_read_only(query)
+
+
+def test_the_lexer_keeps_literals_names_and_comments_apart() -> None:
+    tokens = tokenize("WITH '/*' AS `it's` // CREATE\nRETURN $p, n.x")
+    assert [(t.kind, t.text) for t in tokens] == [
+        ("word", "WITH"),
+        ("string", "/*"),
+        ("word", "AS"),
+        ("quoted", "it's"),
+        ("word", "RETURN"),
+        ("param", "p"),
+        ("symbol", ","),
+        ("word", "n"),
+        ("symbol", "."),
+        ("word", "x"),
+    ]
+
+
+def test_a_rejection_names_the_clause_or_the_unclosed_literal() -> None:
+    with pytest.raises(WriteQueryRejectedError, match="CREATE"):
+        ensure_read_only("WITH '//' AS a CREATE (:X) RETURN a")
+    with pytest.raises(WriteQueryRejectedError, match="offset 7 is not closed"):
+        ensure_read_only("RETURN 'open")
+    with pytest.raises(WriteQueryRejectedError, match="SHOW is allowed for"):
+        ensure_read_only("SHOW USERS")
 
 
 @pytest.mark.neo4j

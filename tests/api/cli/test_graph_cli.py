@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -59,6 +60,19 @@ def test_cypher_prints_a_table_and_rejects_writes(running: Path) -> None:
     assert write.returncode == 4
     assert "read-only" in write.stderr and "DELETE" in write.stderr
     assert kgrec(running, "cypher", count).stdout == before
+    for attack in (
+        "WITH '/*' AS a MATCH (n) DETACH DELETE n WITH a, '*/' AS b RETURN a, b",
+        "WITH 1 AS `it's` CREATE (h:Hack {id:'h12'}) WITH `it's` AS x RETURN x",
+        "SHOW USERS",
+    ):
+        refused = kgrec(running, "cypher", attack)
+        assert refused.returncode == 4, (attack, refused.stdout, refused.stderr)
+    assert kgrec(running, "cypher", count).stdout == before
+    rels = kgrec(running, "cypher", "--json", "MATCH (:User)-[i:INTERACTED]->() RETURN i LIMIT 2")
+    assert rels.returncode == 0, rels.stderr
+    first = json.loads(rels.stdout)[0]["i"]
+    assert first["type"] == "INTERACTED" and first["start"] and first["end"]
+    assert first["properties"]["kind"]
 
 
 def test_unknown_setting_is_rejected(tmp_path: Path) -> None:
