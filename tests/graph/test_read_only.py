@@ -137,7 +137,7 @@ def test_the_read_only_account_changes_nothing_without_the_guard(
 ) -> None:
     before = fingerprint(admin, seeded.database)
     with pytest.raises(neo4j.exceptions.Neo4jError), reader.session(database=seeded.database) as s:
-        s.run(query).consume()  # type: ignore[arg-type]  # the attack text, unguarded on purpose
+        s.run(query).consume()  # the attack text, unguarded on purpose
     assert fingerprint(admin, seeded.database) == before
 
 
@@ -158,7 +158,7 @@ def test_the_server_refuses_the_reader_as_forbidden(
         pytest.raises(neo4j.exceptions.Forbidden),
         reader.session(database=seeded.database) as session,
     ):
-        session.run(query).consume()  # type: ignore[arg-type]
+        session.run(query).consume()
 
 
 def test_the_reader_reads(seeded: GraphStore, reader: neo4j.Driver) -> None:
