@@ -554,6 +554,13 @@ class GraphStore:
                 keys, rows = session.execute_read(work_with_timeout)
         except QueryError as e:
             cause = e.__cause__
+            if isinstance(cause, neo4j_errors.AuthError) and self._reader is not None:
+                raise GraphConnectionError(
+                    f"the graph server at {self.uri} refused the read-only exploration "
+                    f"account ({cause.message}); an embedded server started by an older "
+                    "kgrec lacks it: restart it (`kgrec graph stop && kgrec graph start`), "
+                    "or check KGREC_NEO4J_READER_USER / KGREC_NEO4J_READER_PASSWORD"
+                ) from cause
             if isinstance(cause, neo4j_errors.Neo4jError) and _refused_as_write(cause):
                 raise WriteQueryRejectedError(
                     f"the graph server refused the query as a write on the read-only "

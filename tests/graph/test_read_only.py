@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from graph import EmbeddedServer, GraphStore, ensure_read_only
-from kgrec.errors import WriteQueryRejectedError
+from kgrec.errors import GraphConnectionError, WriteQueryRejectedError
 from kgrec.settings import Settings
 from tests.utils.graph import fingerprint
 
@@ -186,3 +186,17 @@ def test_secret_files_are_private(settings: Settings, seeded: GraphStore) -> Non
     paths.append(Path(settings.data_dir) / "server" / "state.json")
     for path in paths:
         assert path.stat().st_mode & 0o777 == 0o600, path
+
+
+def test_a_refused_reader_account_says_how_to_fix_it(settings: Settings) -> None:
+    server = EmbeddedServer(settings)
+    status = server.status()
+    assert status.uri is not None and status.database is not None
+    wrong = ("kgrec_reader", "not-the-password")
+    with (
+        GraphStore.connect(
+            status.uri, server.auth, status.database, settings, reader_auth=wrong
+        ) as store,
+        pytest.raises(GraphConnectionError, match="kgrec graph stop && kgrec graph start"),
+    ):
+        store.cypher("RETURN 1 AS one")
