@@ -1,7 +1,8 @@
 """Loaders: files -> validated typed records -> graph (batched), and dataset adapters.
 
 Public API: :class:`Importer` (run it on :class:`Source` objects, get an
-:class:`ImportReport`), :class:`ColumnMapping` (TOML mapping files), the
+:class:`ImportReport`, or :class:`ImportFailed` with the report of what was
+written before an error), :class:`ColumnMapping` (TOML mapping files), the
 :class:`ChunkReader` for CSV / JSONL / Parquet, the RecBole atomic-files adapter
 :class:`RecboleDataset` with its presets, the dataset fetcher and the synthetic
 catalogue generator.
@@ -15,7 +16,7 @@ from loaders.mapping import ColumnMapping
 from loaders.presets import RecbolePreset
 from loaders.readers import ChunkReader
 from loaders.recbole import RecboleDataset
-from loaders.report import EXIT_OK, EXIT_REJECTED, ImportReport
+from loaders.report import EXIT_OK, EXIT_REJECTED, ImportFailed, ImportReport
 from loaders.source import Source
 from loaders.validated import ValidatedChunk
 from loaders.validation import ChunkValidator
@@ -28,6 +29,7 @@ __all__ = [
     "ChunkValidator",
     "ColumnMapping",
     "EntityCounts",
+    "ImportFailed",
     "ImportReport",
     "Importer",
     "PublicDataset",

@@ -13,8 +13,9 @@ class EntityCounts:
 
     ``created`` / ``updated`` / ``unchanged`` count nodes (for relationship-only
     kinds, ``kg`` and ``kg_links``, ``written`` counts relationships merged);
-    ``rejected`` counts rows refused; ``accepted`` rows passed validation (a dry
-    run stops there).
+    ``removed`` counts node properties removed (empty cells, and with
+    ``--replace`` properties the file does not carry); ``rejected`` counts rows
+    refused; ``accepted`` rows passed validation (a dry run stops there).
     """
 
     rows: int = 0
@@ -24,15 +25,21 @@ class EntityCounts:
     updated: int = 0
     unchanged: int = 0
     written: int = 0
+    removed: int = 0
 
     def add_upsert(self, counts: UpsertCounts) -> None:
         """Add the counts a GraphStore upsert returned."""
         self.created += counts.created
         self.updated += counts.updated
         self.unchanged += counts.unchanged
+        self.removed += counts.removed
 
-    def summary(self, name: str, *, dry_run: bool) -> str:
-        """One line: ``products: 1,000 rows, 990 created, 0 updated, 5 unchanged, 5 rejected``."""
+    def summary(self, name: str, *, dry_run: bool, replace: bool = False) -> str:
+        """One line: ``products: 1,000 rows, 990 created, 0 updated, 5 unchanged, 5 rejected``.
+
+        With ``replace`` (or when properties were removed) the line also says
+        ``N properties removed``.
+        """
         if dry_run:
             return (
                 f"{name}: {self.rows:,} rows, {self.accepted:,} valid (dry run: nothing written), "
@@ -46,5 +53,8 @@ class EntityCounts:
         ]
         if self.written:
             parts.append(f"{self.written:,} relationships written")
+        if replace or self.removed:
+            noun = "property" if self.removed == 1 else "properties"
+            parts.append(f"{self.removed:,} {noun} removed")
         parts.append(f"{self.rejected:,} rejected")
         return f"{name}: " + ", ".join(parts)

@@ -1,109 +1,50 @@
-"""The importer: sources -> validated records -> graph, in batches, with a report."""
+"""The importer: sources -> validated records -> graph, in batches, with a report.
+
+Before anything is written every source's header is checked against its fields
+and mapping section (:mod:`loaders.columns`); an error there writes nothing. An
+error part-way through (a byte that does not decode at row 15,000) stops the
+import with :class:`~loaders.report.ImportFailed`, whose report holds what was
+written before it; ``strict`` reads every file first, so then nothing is written.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, cast
 
 import pandas as pd
 from tqdm import tqdm
 
-from graph import (
-    BrandRow,
-    CategoryRow,
-    EntityLinkRow,
-    EntityRow,
-    GraphStore,
-    InteractionRow,
-    ProductRow,
-    TripleRow,
-    UserRow,
-)
+from graph import EntityRow, GraphStore, UpsertCounts
+from kgrec.errors import KgrecError, ValidationError
 from kgrec.settings import Settings
-from kgrec.typing import (
-    ATTRS,
-    BRAND_ID,
-    CATEGORY,
-    CATEGORY_IDS,
-    CURRENCY,
-    DESCRIPTION,
-    ENTITY_ID,
-    HEAD,
-    ID,
-    IMAGE_URL,
-    IN_STOCK,
-    KIND,
-    NAME,
-    PARENT_ID,
-    PATH,
-    PRICE,
-    PRODUCT,
-    PRODUCT_ID,
-    RELATION,
-    TAIL,
-    TITLE,
-    TS,
-    USER,
-    USER_ID,
-    VALUE,
-    WEIGHT,
-)
+from kgrec.typing import ID, PRODUCT, USER
+from loaders import rows as to_rows
+from loaders.categories import category_tree
+from loaders.columns import ColumnPlan, plan_columns
 from loaders.constants import (
-    BRAND_NAME,
     BRANDS,
     CATEGORIES,
-    CATEGORY_CYCLE,
-    COLUMN,
-    DEFAULT_ENTITY_KIND,
-    DEFAULT_LINK_RELATION,
     ENTITIES_WRITTEN,
     ENTITY_KINDS,
-    FILE,
-    HEAD_KIND,
-    HEAD_NAME,
     INTERACTIONS,
     KG,
     KG_LINKS,
     PRODUCTS,
-    REASON,
-    ROW,
-    ROW_NUMBER,
-    TAIL_KIND,
-    TAIL_NAME,
-    UNKNOWN_PARENT,
     USERS,
 )
+from loaders.counts import EntityCounts
+from loaders.dialect import check_joined_header
 from loaders.known_ids import KnownIds
 from loaders.mapping import ColumnMapping
 from loaders.rejects import RejectsFile
-from loaders.report import ImportReport
+from loaders.report import ImportFailed, ImportReport
 from loaders.source import Source
 from loaders.validated import ValidatedChunk
-from loaders.validation import ChunkValidator, category_chain
+from loaders.validation import ChunkValidator
 
 _WRITE_SLICE_BATCHES = 10  # progress is updated after this many write batches
-
-
-def _none(value: object) -> Any:
-    """pandas missing values (NaN, NA, None) as None; numpy scalars as Python."""
-    if value is None or value is pd.NA:
-        return None
-    if isinstance(value, float) and value != value:
-        return None
-    item = getattr(value, "item", None)
-    return item() if callable(item) and not isinstance(value, (list, dict)) else value
-
-
-def _records(frame: pd.DataFrame, columns: Sequence[str]) -> list[dict[str, Any]]:
-    """Rows as dicts of plain values (missing = None)."""
-    present = [c for c in columns if c in frame]
-    table = frame[present].astype(object)
-    table = table.where(table.notna(), None)
-    return [
-        {k: _none(v) for k, v in zip(present, row, strict=True)}
-        for row in table.itertuples(index=False, name=None)
-    ]
+_Prepared = tuple[Source, ColumnPlan | None]  # None: an empty file
 
 
 class Importer:
@@ -113,9 +54,13 @@ class Importer:
         store: the graph; also asked which users and products exist (a dry run
             reads it but never writes).
         settings: limits, separators, chunk and batch sizes, data directory.
-        mapping: column renames and kept attributes (default: none, keep all).
+        mapping: column renames, kept attributes, encodings, delimiters and
+            separators per entity kind (default: none, keep all).
         dry_run: validate and report, write nothing.
-        strict: write nothing when any row is rejected (validates everything first).
+        strict: write nothing when any row is rejected or any column is neither a
+            field nor kept (validates everything first).
+        replace: a node keeps exactly the properties its row carries; by default
+            properties of columns the file lacks are left as they are.
         rejects: rejects file; with several sources, ``NAME.ENTITY.csv`` beside it.
             Default: ``<data_dir>/rejects/<file>.<entity>.rejects.csv``.
         progress: show a progress bar per source (rows/s).
@@ -129,6 +74,7 @@ class Importer:
         mapping: ColumnMapping | None = None,
         dry_run: bool = False,
         strict: bool = False,
+        replace: bool = False,
         rejects: Path | None = None,
         progress: bool = True,
     ) -> None:
@@ -137,32 +83,75 @@ class Importer:
         self.mapping = mapping or ColumnMapping()
         self.dry_run = dry_run
         self.strict = strict
+        self.replace = replace
         self.rejects = rejects
         self.progress = progress
 
     # Entry point ------------------------------------------------------------------------
     def run(self, sources: Sequence[Source]) -> ImportReport:
-        """Import the sources in dependency order; returns the report."""
+        """Import the sources in dependency order; returns the report.
+
+        Raises:
+            ValidationError: a header or the mapping is wrong (nothing was written).
+            ImportFailed: an error stopped the import part-way; its ``report`` says
+                what was written before it (nothing, with ``strict``).
+        """
         order = {name: i for i, name in enumerate(ENTITY_KINDS)}
-        ordered = sorted(sources, key=lambda s: order[s.entity])
+        prepared = self._prepare(sorted(sources, key=lambda s: order[s.entity]))
+        notes = [note for _, plan in prepared if plan is not None for note in plan.notes()]
         if self.strict and not self.dry_run:
-            check = self._pass(ordered, write=False)
+            check = ImportReport(messages=list(notes))
+            self._guarded(prepared, check, write=False)
             if check.rejected:
                 check.aborted = True
                 check.messages.append(
                     f"--strict: {check.rejected:,} rows rejected, nothing was written"
                 )
                 return check
-        report = self._pass(ordered, write=not self.dry_run)
-        report.dry_run = self.dry_run
+        report = ImportReport(messages=list(notes), dry_run=self.dry_run, replace=self.replace)
+        self._guarded(prepared, report, write=not self.dry_run)
         return report
 
-    def _pass(self, sources: Sequence[Source], *, write: bool) -> ImportReport:
-        report = ImportReport()
-        state = _PassState(KnownIds(self.store), write)
+    def _prepare(self, sources: Sequence[Source]) -> list[_Prepared]:
+        """Apply the mapping's reading options and check every header (writes nothing)."""
+        prepared: list[_Prepared] = []
         for source in sources:
-            self._source(source, report, state, len(sources))
-        return report
+            section = self.mapping.section(source.entity)
+            source = source.with_defaults(section.encoding, section.delimiter)
+            header = [] if source.empty else source.header()
+            if not header:
+                prepared.append((source, None))
+                continue
+            if source.reader is not None and source.reader.format == "csv":
+                check_joined_header(source.reader.path, header, source.reader.sep, source.entity)
+            plan = plan_columns(
+                source.entity, source.name, header, self.mapping, check_mapping=not source.derived
+            )
+            prepared.append((source, plan))
+        if self.strict:
+            refusals = [r for _, p in prepared if p is not None and (r := p.refusal(self.mapping))]
+            if refusals:
+                raise ValidationError("; ".join(refusals) + "; nothing was written")
+        return prepared
+
+    def _guarded(self, prepared: Sequence[_Prepared], report: ImportReport, *, write: bool) -> None:
+        """One pass; an error stops it and is raised with the report of what was done."""
+        state = _PassState(KnownIds(self.store), write)
+        try:
+            for source, plan in prepared:
+                self._source(source, plan, report, state, len(prepared))
+        except KgrecError as e:
+            if write:
+                report.messages.append(
+                    "the import stopped at an error (below): the counts are what was "
+                    "written before it"
+                )
+            elif report.dry_run:
+                report.messages.append("the dry run stopped at an error (below)")
+            else:
+                report.aborted = True
+                report.messages.append("--strict: an error (below), nothing was written")
+            raise ImportFailed(e, report) from e
 
     def _rejects_path(self, source: Source, n_sources: int) -> Path:
         if self.rejects is not None:
@@ -175,17 +164,20 @@ class Importer:
 
     # One source -------------------------------------------------------------------------
     def _source(
-        self, source: Source, report: ImportReport, state: _PassState, n_sources: int
+        self,
+        source: Source,
+        plan: ColumnPlan | None,
+        report: ImportReport,
+        state: _PassState,
+        n_sources: int,
     ) -> None:
         counts = report.entity(source.entity)
-        header = [] if source.empty else source.header()
-        if not header:
+        if plan is None:
             report.messages.append(f"{source.name}: empty file, no {source.entity} to import")
             return
         validator = ChunkValidator(
             source.entity, source.name, self.settings, self.mapping, state.known
         )
-        validator.check_columns(header)
         rejects = RejectsFile(self._rejects_path(source, n_sources))
         rows_before = counts.rows
         bar = tqdm(
@@ -196,7 +188,7 @@ class Importer:
             leave=True,
         )
         try:
-            for validated, rows in self._validated(source, validator, rejects):
+            for validated, rows in self._validated(source, validator):
                 counts.rows += rows
                 counts.rejected += len(validated.rejects)
                 counts.accepted += len(validated.records) + validated.duplicates
@@ -207,86 +199,29 @@ class Importer:
                 bar.update(rows)
         finally:
             bar.close()
+            if rejects.rows:
+                report.rejects_files.append(rejects.path)
         if counts.rows == rows_before and not source.derived:
             report.messages.append(f"{source.name}: header only, no {source.entity} rows to import")
-        if rejects.rows:
-            report.rejects_files.append(rejects.path)
+        note = validator.separator_note()
+        if note is not None:
+            report.messages.append(note)
 
     def _validated(
-        self, source: Source, validator: ChunkValidator, rejects: RejectsFile
+        self, source: Source, validator: ChunkValidator
     ) -> Iterator[tuple[ValidatedChunk, int]]:
         """Validated chunks and their row counts (a category file as one whole)."""
         if source.entity == CATEGORIES:
             chunks = list(source.chunks())
-            yield self._category_tree(chunks, validator), sum(len(c) for c in chunks)
+            parts = [validator.validate(c) for c in chunks]
+            raw = pd.concat(chunks) if chunks else pd.DataFrame()
+            tree = category_tree(
+                parts, raw, self.store, validator.file_name, validator.category_separator
+            )
+            yield tree, sum(len(c) for c in chunks)
             return
         for chunk in source.chunks():
             yield validator.validate(chunk), len(chunk)
-
-    def _category_tree(
-        self, chunks: list[pd.DataFrame], validator: ChunkValidator
-    ) -> ValidatedChunk:
-        """Validate a whole category file: expand paths, check parents and cycles."""
-        parts = [validator.validate(c) for c in chunks]
-        raw = pd.concat(chunks) if chunks else pd.DataFrame()
-        records = pd.concat([p.records for p in parts]) if parts else pd.DataFrame()
-        reject_frames = [p.rejects for p in parts]
-        duplicates = sum(p.duplicates for p in parts)
-        tree: dict[str, dict[str, Any]] = {}
-        owner: dict[str, int] = {}  # category id -> index of the row that named it
-        sep = self.settings.category_separator
-        for index, rec in zip(
-            records.index, _records(records, [ID, NAME, PARENT_ID, PATH]), strict=True
-        ):
-            if rec.get(PATH):
-                chain = category_chain(str(rec[PATH]), sep)
-                if rec.get(ID):
-                    chain[-1][ID] = rec[ID]
-                    chain[-1][NAME] = rec[NAME] or chain[-1][NAME]
-                for link in chain:
-                    tree.setdefault(str(link[ID]), link)
-                    owner.setdefault(str(link[ID]), int(index))
-                if rec.get(ID):
-                    tree[str(rec[ID])] = chain[-1]
-            else:
-                tree[str(rec[ID])] = rec
-                owner[str(rec[ID])] = int(index)
-        # Parents must be in the file or the graph; a row under a rejected one goes too.
-        in_graph = self.store.existing_ids(
-            CATEGORY, {str(r[PARENT_ID]) for r in tree.values() if r.get(PARENT_ID)} - set(tree)
-        )
-        bad: dict[int, tuple[str, str]] = {}
-        changed = True
-        while changed:
-            changed = False
-            for cid, rec in list(tree.items()):
-                parent = rec.get(PARENT_ID)
-                if parent and parent not in tree and parent not in in_graph:
-                    bad.setdefault(owner[cid], (PARENT_ID, f"{UNKNOWN_PARENT}: '{parent}'"))
-                    del tree[cid]
-                    changed = True
-        for cid in list(tree):
-            seen: set[str] = set()
-            node: str | None = cid
-            while node is not None and node in tree and node not in seen:
-                seen.add(node)
-                node = tree[node].get(PARENT_ID)
-            if node is not None and node in seen:
-                for member in seen:
-                    bad.setdefault(owner[member], (PARENT_ID, f"{CATEGORY_CYCLE}: '{cid}'"))
-        if bad:
-            for cid in [c for c in tree if owner[c] in bad]:
-                del tree[cid]
-            idx = sorted(bad)
-            extra = raw.loc[idx].drop(columns=[ROW_NUMBER])
-            extra.insert(0, REASON, [bad[i][1] for i in idx])
-            extra.insert(0, COLUMN, [bad[i][0] for i in idx])
-            extra.insert(0, ROW, raw.loc[idx, ROW_NUMBER].tolist())
-            extra.insert(0, FILE, validator.file_name)
-            reject_frames.append(extra)
-        kept = pd.DataFrame(list(tree.values()), columns=[ID, NAME, PARENT_ID, PATH])
-        all_rejects = pd.concat([f for f in reject_frames if len(f)] or [pd.DataFrame()])
-        return ValidatedChunk(kept, all_rejects, duplicates)
 
     # Writes -----------------------------------------------------------------------------
     def _write(
@@ -298,62 +233,74 @@ class Importer:
     ) -> None:
         records = chunk.records
         known = state.known
+        replace = self.replace
+        carried = chunk.carried
         if entity == PRODUCTS:
             new = [c for c in chunk.categories if c[ID] not in state.categories]
             state.categories.update(str(c[ID]) for c in new)
             if new and state.write:
-                rows_c = cast(list[CategoryRow], new)
-                report.entity(CATEGORIES).add_upsert(self.store.upsert_categories(rows_c))
+                implied = to_rows.category_rows(pd.DataFrame(new), carried | {"path"})
+                report.entity(CATEGORIES).add_upsert(self.store.upsert_categories(implied))
             known.add(PRODUCT, records[ID].tolist())
-            self._batched(records, state, report.entity(PRODUCTS), self._products)
+            self._batched(
+                records,
+                state,
+                report.entity(PRODUCTS),
+                lambda r: self.store.upsert_products(
+                    to_rows.product_rows(r, carried), replace=replace
+                ),
+            )
         elif entity == BRANDS:
-            self._batched(records, state, report.entity(BRANDS), self._brands)
+            self._batched(
+                records,
+                state,
+                report.entity(BRANDS),
+                lambda r: self.store.upsert_brands(to_rows.brand_rows(r), replace=replace),
+            )
         elif entity == CATEGORIES:
             state.categories.update(records[ID].tolist())
             if state.write:
-                rows = cast(list[CategoryRow], _records(records, [ID, NAME, PARENT_ID, PATH]))
-                report.entity(CATEGORIES).add_upsert(self.store.upsert_categories(rows))
+                rows = to_rows.category_rows(records, carried)
+                counts = self.store.upsert_categories(rows, replace=replace)
+                report.entity(CATEGORIES).add_upsert(counts)
         elif entity == USERS:
             known.add(USER, records[ID].tolist())
-            self._batched(records, state, report.entity(USERS), self._users)
+            self._batched(
+                records,
+                state,
+                report.entity(USERS),
+                lambda r: self.store.upsert_users(to_rows.user_rows(r), replace=replace),
+            )
         elif entity == INTERACTIONS:
-            self._batched(records, state, report.entity(INTERACTIONS), self._interactions)
+            self._batched(
+                records,
+                state,
+                report.entity(INTERACTIONS),
+                lambda r: self.store.upsert_interactions(to_rows.interaction_rows(r)),
+            )
         elif entity == KG:
-            self._kg(records, report, state)
+            entities, triples = to_rows.triple_rows(records, carried)
+            self._entities(entities, report, state)
+            if state.write and triples:
+                report.entity(KG).written += self.store.relate_entities(triples)
         elif entity == KG_LINKS:
-            self._kg_links(records, report, state)
+            entities, links = to_rows.link_rows(records, carried)
+            self._entities(entities, report, state)
+            if state.write and links:
+                report.entity(KG_LINKS).written += self.store.link_entities(links)
 
     def _batched(
         self,
         records: pd.DataFrame,
         state: _PassState,
-        counts: Any,
-        write: Any,
+        counts: EntityCounts,
+        write: Callable[[pd.DataFrame], UpsertCounts],
     ) -> None:
         if not state.write:
             return
         step = self.settings.write_batch_size * _WRITE_SLICE_BATCHES
         for start in range(0, len(records), step):
             counts.add_upsert(write(records.iloc[start : start + step]))
-
-    def _products(self, records: pd.DataFrame) -> Any:
-        rows = _records(
-            records,
-            [ID, TITLE, DESCRIPTION, PRICE, CURRENCY, IN_STOCK, IMAGE_URL, BRAND_ID, BRAND_NAME,
-             CATEGORY_IDS, ATTRS],
-        )  # fmt: skip
-        products = [cast(ProductRow, {k: v for k, v in r.items() if v is not None}) for r in rows]
-        return self.store.upsert_products(products)
-
-    def _brands(self, records: pd.DataFrame) -> Any:
-        return self.store.upsert_brands(cast(list[BrandRow], _records(records, [ID, NAME])))
-
-    def _users(self, records: pd.DataFrame) -> Any:
-        return self.store.upsert_users(cast(list[UserRow], _records(records, [ID, ATTRS])))
-
-    def _interactions(self, records: pd.DataFrame) -> Any:
-        rows = _records(records, [USER_ID, PRODUCT_ID, KIND, TS, VALUE, WEIGHT])
-        return self.store.upsert_interactions(cast(list[InteractionRow], rows))
 
     def _entities(self, rows: list[EntityRow], report: ImportReport, state: _PassState) -> None:
         new = [r for r in rows if r["id"] not in state.entities]
@@ -363,45 +310,7 @@ class Importer:
         counts.rows += len(unique)
         counts.accepted += len(unique)
         if state.write and unique:
-            counts.add_upsert(self.store.upsert_entities(unique))
-
-    def _kg(self, records: pd.DataFrame, report: ImportReport, state: _PassState) -> None:
-        rows = _records(records, [HEAD, RELATION, TAIL, HEAD_KIND, TAIL_KIND, HEAD_NAME, TAIL_NAME])
-        entities: list[EntityRow] = []
-        for r in rows:
-            entities.append(
-                {"id": r[HEAD], "kind": r[HEAD_KIND] or DEFAULT_ENTITY_KIND, "name": r[HEAD_NAME]}
-            )
-            entities.append(
-                {"id": r[TAIL], "kind": r[TAIL_KIND] or r[RELATION], "name": r[TAIL_NAME]}
-            )
-        self._entities(entities, report, state)
-        if state.write and rows:
-            triples = [
-                cast(TripleRow, {HEAD: r[HEAD], RELATION: r[RELATION], TAIL: r[TAIL]}) for r in rows
-            ]
-            report.entity(KG).written += self.store.relate_entities(triples)
-
-    def _kg_links(self, records: pd.DataFrame, report: ImportReport, state: _PassState) -> None:
-        rows = _records(records, [PRODUCT_ID, ENTITY_ID, RELATION, KIND, NAME])
-        entities: list[EntityRow] = [
-            {"id": r[ENTITY_ID], "kind": r[KIND] or DEFAULT_ENTITY_KIND, "name": r[NAME]}
-            for r in rows
-        ]
-        self._entities(entities, report, state)
-        if state.write and rows:
-            links = [
-                cast(
-                    EntityLinkRow,
-                    {
-                        PRODUCT_ID: r[PRODUCT_ID],
-                        ENTITY_ID: r[ENTITY_ID],
-                        RELATION: r[RELATION] or DEFAULT_LINK_RELATION,
-                    },
-                )
-                for r in rows
-            ]
-            report.entity(KG_LINKS).written += self.store.link_entities(links)
+            counts.add_upsert(self.store.upsert_entities(unique, replace=self.replace))
 
 
 class _PassState:

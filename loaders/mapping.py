@@ -1,18 +1,26 @@
-"""Column mapping files: rename a catalogue export's columns to kgrec's fields.
+"""Column mapping files: how a catalogue export's columns become kgrec's fields.
 
-A mapping is a small TOML file with one optional table per entity kind::
+A mapping is a small TOML file with one optional table per entity kind (one per
+imported file)::
 
     [products]
-    rename = { sku = "id", name = "title", maker = "brand_id" }
-    keep = ["color", "material"]          # extra attributes kept on the node
-    types = { weight_g = "float" }       # how extra attributes are typed
+    rename = { sku = "id", name = "title", maker = "brand_id", "Avg Stars" = "avg_stars" }
+    keep = ["color", "avg_stars"]        # extra attributes kept on the node
+    ignore = ["internal_note"]           # columns dropped on purpose
+    types = { avg_stars = "float" }      # how extra attributes are typed
+    encoding = "cp1252"                  # the file's text encoding (default utf-8)
+    delimiter = ";"                      # CSV delimiter (default: detected)
+    category_separator = " / "           # in category_path (default KGREC_CATEGORY_SEPARATOR)
 
     [interactions]
     rename = { customer = "user_id", item = "product_id", event = "kind", time = "ts" }
     kinds = { add_to_cart = "cart", order = "purchase" }
 
-Without a table for an entity (or without ``keep``), every column that is not a
-core field is kept as an attribute; ``keep = []`` keeps none.
+``keep``, ``ignore`` and ``types`` name a column by its name in the file or its
+new name. Every column a mapping names must be in the file (checked before
+anything is written). Without ``keep`` every column that is not a field is
+kept as an attribute; ``keep = []`` keeps none. With ``keep``, the other
+non-field columns are reported as ignored unless ``ignore`` lists them.
 """
 
 from __future__ import annotations
@@ -21,22 +29,69 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 from pydantic import ValidationError as PydanticValidationError
 
-from kgrec.errors import ValidationError
+from kgrec.errors import KgrecError, ValidationError
 from loaders.constants import ENTITY_KINDS, AttrType
+from loaders.dialect import parse_delimiter
+from loaders.encoding import check_encoding
 
 
 class _Section(BaseModel):
-    """How one entity kind's columns map to kgrec fields."""
+    """How one entity kind's columns map to kgrec fields (see the module docs)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     rename: dict[str, str] = Field(default_factory=dict)
     keep: list[str] | None = None
+    ignore: list[str] = Field(default_factory=list)
     types: dict[str, AttrType] = Field(default_factory=dict)
     kinds: dict[str, str] = Field(default_factory=dict)
+    encoding: str | None = None
+    delimiter: str | None = None
+    category_separator: str | None = Field(None, min_length=1)
+    list_separator: str | None = Field(None, min_length=1)
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            check_encoding(value, where="encoding")
+        except KgrecError as e:
+            raise ValueError(str(e)) from e
+        return value
+
+    @field_validator("delimiter")
+    @classmethod
+    def _one_character(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return parse_delimiter(value, where="delimiter")
+        except KgrecError as e:
+            raise ValueError(str(e)) from e
+
+    def renamed(self, name: str) -> str:
+        """A column's name after ``rename``."""
+        return self.rename.get(name, name)
+
+    @property
+    def kept(self) -> frozenset[str] | None:
+        """``keep`` by new names (None = keep every non-field column)."""
+        return None if self.keep is None else frozenset(self.renamed(k) for k in self.keep)
+
+    @property
+    def ignored(self) -> frozenset[str]:
+        """``ignore`` by new names."""
+        return frozenset(self.renamed(k) for k in self.ignore)
+
+    @property
+    def typed(self) -> dict[str, AttrType]:
+        """``types`` by new names."""
+        return {self.renamed(k): v for k, v in self.types.items()}
 
 
 class ColumnMapping(BaseModel):
@@ -51,14 +106,15 @@ class ColumnMapping(BaseModel):
     kg: _Section = Field(default_factory=_Section)
     kg_links: _Section = Field(default_factory=_Section)
     interactions: _Section = Field(default_factory=_Section)
+    _source: str = PrivateAttr("the mapping")
 
     @classmethod
     def load(cls, path: Path) -> ColumnMapping:
         """Read a TOML mapping file.
 
         Raises:
-            ValidationError: the file is not valid TOML or has unknown keys; the
-                message names the file and the key.
+            ValidationError: the file is not valid TOML or has unknown keys or
+                values; the message names the file and the key.
         """
         try:
             with path.open("rb") as f:
@@ -68,14 +124,22 @@ class ColumnMapping(BaseModel):
         except tomllib.TOMLDecodeError as e:
             raise ValidationError(f"{path}: not a valid TOML mapping file: {e}") from e
         try:
-            return cls.model_validate(data)
+            mapping = cls.model_validate(data)
         except PydanticValidationError as e:
             where = "; ".join(
                 f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in e.errors()
             )
             raise ValidationError(
-                f"{path}: invalid mapping ({where}); sections: {', '.join(ENTITY_KINDS)}"
+                f"{path}: invalid mapping ({where}); sections: {', '.join(ENTITY_KINDS)}; keys: "
+                f"{', '.join(_Section.model_fields)}"
             ) from e
+        mapping._source = str(path)
+        return mapping
+
+    @property
+    def source(self) -> str:
+        """The mapping file, for messages ("the mapping" when built in code)."""
+        return self._source
 
     def section(self, entity: str) -> _Section:
         """The mapping of one entity kind (empty when the file has none)."""

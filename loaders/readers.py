@@ -3,8 +3,11 @@
 Every chunk is a DataFrame whose index is continuous over the file and which has
 a :data:`~loaders.constants.ROW_NUMBER` column (1 = the first data row, the header
 excluded), so a rejection names the row wherever it came from. CSV cells are read
-as strings (empty cell = missing); JSON and Parquet keep their own types. A UTF-8
-byte-order mark is accepted. Memory holds one chunk at a time.
+as strings (empty cell = missing); JSON and Parquet keep their own types. Text is
+UTF-8 unless an encoding is given (a UTF-8 byte-order mark is accepted); a byte
+that does not decode is an error naming the file, row and byte offset. The CSV
+delimiter is the one given, else detected on the header (see
+:mod:`loaders.dialect`). Memory holds one chunk at a time.
 """
 
 from __future__ import annotations
@@ -17,8 +20,8 @@ import pyarrow.parquet as pq
 
 from kgrec.errors import ValidationError
 from loaders.constants import CSV_SUFFIXES, JSONL_SUFFIXES, PARQUET_SUFFIXES, ROW_NUMBER
-
-_ENCODING = "utf-8-sig"
+from loaders.dialect import default_delimiter, detect_delimiter
+from loaders.encoding import DEFAULT_ENCODING, check_encoding, decode_error
 
 
 class ChunkReader:
@@ -28,12 +31,20 @@ class ChunkReader:
         path: a ``.csv``/``.tsv``/``.txt``, ``.jsonl``/``.ndjson``/``.json`` or
             ``.parquet`` file.
         chunk_rows: rows per chunk.
-        sep: CSV field separator; default ``\\t`` for ``.tsv``/``.txt``, else ``,``.
+        sep: CSV field separator; default: detected on the header line, else ``\\t``
+            for ``.tsv``/``.txt`` and ``,`` for ``.csv``.
         delimited: read as delimited text whatever the suffix (RecBole atomic files).
+        encoding: text encoding of CSV / JSON Lines files (default UTF-8).
     """
 
     def __init__(
-        self, path: Path, chunk_rows: int, sep: str | None = None, *, delimited: bool = False
+        self,
+        path: Path,
+        chunk_rows: int,
+        sep: str | None = None,
+        *,
+        delimited: bool = False,
+        encoding: str | None = None,
     ) -> None:
         self.path = path
         self.chunk_rows = chunk_rows
@@ -47,14 +58,33 @@ class ChunkReader:
         else:
             valid = ", ".join(CSV_SUFFIXES + JSONL_SUFFIXES + PARQUET_SUFFIXES)
             raise ValidationError(f"{path}: unknown file type {suffix!r}; use one of {valid}")
-        self.sep = sep if sep is not None else ("," if suffix == ".csv" else "\t")
         if not path.is_file():
             raise ValidationError(f"{path}: no such file")
+        codec = DEFAULT_ENCODING if encoding is None else check_encoding(encoding, where=str(path))
+        self.encoding = DEFAULT_ENCODING if codec == "utf-8-sig" else codec  # a BOM is skipped
+        self.sep_given = sep is not None
+        self._sep = sep
 
     @property
     def empty(self) -> bool:
         """True for a file of zero bytes (nothing to read, not even a header)."""
         return self.path.stat().st_size == 0
+
+    @property
+    def sep(self) -> str:
+        """The CSV delimiter in use (given, else detected on the header, else the default)."""
+        if self._sep is None:
+            found = None if self.empty else detect_delimiter(self.path, self.encoding)
+            self._sep = found or default_delimiter(self.path)
+        return self._sep
+
+    @property
+    def _pandas_encoding(self) -> str:
+        # pandas' C parser skips a UTF-8 BOM itself and decodes chunk by chunk under
+        # "utf-8" (rows before a bad byte are read); JSON needs "utf-8-sig" for the BOM.
+        if self.encoding == "utf-8" and self.format == "jsonl":
+            return "utf-8-sig"
+        return self.encoding
 
     def chunks(self) -> Iterator[pd.DataFrame]:
         """Yield the file's rows chunk by chunk (nothing for an empty file)."""
@@ -76,11 +106,21 @@ class ChunkReader:
         if self.format == "parquet":
             return list(pq.ParquetFile(self.path).schema_arrow.names)
         if self.format == "csv":
-            head = pd.read_csv(self.path, sep=self.sep, nrows=0, encoding=_ENCODING, dtype=str)
+            try:
+                head = pd.read_csv(
+                    self.path, sep=self.sep, nrows=0, encoding=self._pandas_encoding, dtype=str
+                )
+            except UnicodeDecodeError as e:
+                raise self._decode_error(e) from e
+            except (ValueError, pd.errors.ParserError) as e:
+                raise ValidationError(f"{self.path}: cannot parse the header: {e}") from e
             return [str(c) for c in head.columns]
         for frame in self._raw_chunks():
             return [str(c) for c in frame.columns]
         return []
+
+    def _decode_error(self, e: UnicodeDecodeError) -> ValidationError:
+        return decode_error(self.path, self.encoding, csv=self.format == "csv", cause=str(e))
 
     def _raw_chunks(self) -> Iterator[pd.DataFrame]:
         try:
@@ -91,7 +131,7 @@ class ChunkReader:
                     dtype=str,
                     keep_default_na=False,
                     na_values=[""],
-                    encoding=_ENCODING,
+                    encoding=self._pandas_encoding,
                     chunksize=self.chunk_rows,
                 ) as reader:
                     yield from reader
@@ -100,7 +140,7 @@ class ChunkReader:
                     self.path,
                     lines=True,
                     dtype=False,
-                    encoding=_ENCODING,
+                    encoding=self._pandas_encoding,
                     chunksize=self.chunk_rows,
                 ) as reader:
                     yield from reader
@@ -109,9 +149,6 @@ class ChunkReader:
                 for batch in parquet.iter_batches(batch_size=self.chunk_rows):
                     yield batch.to_pandas()
         except UnicodeDecodeError as e:
-            raise ValidationError(
-                f"{self.path}: not UTF-8 text near byte {e.start} ({e.reason}); "
-                "re-encode the file as UTF-8"
-            ) from e
+            raise self._decode_error(e) from e
         except (ValueError, pd.errors.ParserError) as e:
             raise ValidationError(f"{self.path}: cannot parse as {self.format}: {e}") from e

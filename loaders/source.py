@@ -23,7 +23,11 @@ class Source:
         chunks: yields the rows in chunks, each with its row numbers.
         header: the column names (also for a file with no data rows).
         empty: True for a file of zero bytes.
-        derived: rows an adapter derives from a file (no "header only" note when none).
+        derived: rows an adapter derives from a file (no "header only" note when none;
+            the mapping's column names are not checked against its made-up header).
+        reader: the file reader of a file source (None for an adapter's rows).
+        encoding: the encoding given for this file (None = the mapping's, else UTF-8).
+        delimiter: the CSV delimiter given (None = the mapping's, else detected).
     """
 
     entity: EntityKind
@@ -32,9 +36,51 @@ class Source:
     header: Callable[[], list[str]]
     empty: bool = False
     derived: bool = False
+    reader: ChunkReader | None = None
+    encoding: str | None = None
+    delimiter: str | None = None
 
     @classmethod
-    def from_file(cls, entity: EntityKind, path: Path, settings: Settings) -> Source:
-        """A CSV / TSV, JSON Lines or Parquet file, streamed in chunks."""
-        reader = ChunkReader(path, settings.import_chunk_rows)
-        return cls(entity, str(path), reader.chunks, reader.columns, reader.empty)
+    def from_file(
+        cls,
+        entity: EntityKind,
+        path: Path,
+        settings: Settings,
+        *,
+        encoding: str | None = None,
+        delimiter: str | None = None,
+    ) -> Source:
+        """A CSV / TSV, JSON Lines or Parquet file, streamed in chunks.
+
+        ``encoding`` / ``delimiter`` given here win over a mapping section's (an
+        :class:`~loaders.Importer` fills in the mapping's for those left None).
+        """
+        reader = ChunkReader(path, settings.import_chunk_rows, delimiter, encoding=encoding)
+        return cls._of_reader(entity, reader, encoding, delimiter)
+
+    @classmethod
+    def _of_reader(
+        cls, entity: EntityKind, reader: ChunkReader, encoding: str | None, delimiter: str | None
+    ) -> Source:
+        return cls(
+            entity,
+            str(reader.path),
+            reader.chunks,
+            reader.columns,
+            reader.empty,
+            reader=reader,
+            encoding=encoding,
+            delimiter=delimiter,
+        )
+
+    def with_defaults(self, encoding: str | None, delimiter: str | None) -> Source:
+        """This file source with the mapping's encoding / delimiter where none was given."""
+        reader = self.reader
+        if reader is None:
+            return self
+        encoding = self.encoding or encoding
+        delimiter = self.delimiter or delimiter
+        if (encoding, delimiter) == (self.encoding, self.delimiter):
+            return self
+        again = ChunkReader(reader.path, reader.chunk_rows, delimiter, encoding=encoding)
+        return Source._of_reader(self.entity, again, encoding, delimiter)

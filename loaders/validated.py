@@ -18,9 +18,13 @@ class ValidatedChunk:
         duplicates: rows dropped because an identical row with the same id came
             earlier in the file (they are reported as unchanged).
         categories: category rows a product chunk names by path (written first).
+        carried: the fields the chunk's file carries (its renamed columns; a
+            product file with ``category_path`` carries ``category_ids``): a write
+            sets only these, so a column the file lacks leaves the graph as it is.
     """
 
     records: pd.DataFrame
     rejects: pd.DataFrame
     duplicates: int = 0
     categories: list[dict[str, object]] = field(default_factory=list)
+    carried: frozenset[str] = frozenset()

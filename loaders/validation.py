@@ -7,13 +7,11 @@ column and reason.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 import numpy as np
 import pandas as pd
 
-from kgrec.errors import ValidationError
 from kgrec.settings import Settings
 from kgrec.typing import (
     ATTRS,
@@ -43,7 +41,9 @@ from kgrec.typing import (
     VALUE,
     WEIGHT,
 )
+from loaders.categories import SeparatorHints, leaf, path_leaves
 from loaders.checks import RowChecks
+from loaders.columns import CORE
 from loaders.constants import (
     BRAND_NAME,
     BRANDS,
@@ -55,8 +55,6 @@ from loaders.constants import (
     HEAD_KIND,
     HEAD_NAME,
     INTERACTIONS,
-    KG,
-    KG_LINKS,
     NEGATIVE_PRICE,
     PRODUCTS,
     REASON,
@@ -73,52 +71,7 @@ from loaders.known_ids import KnownIds
 from loaders.mapping import ColumnMapping
 from loaders.validated import ValidatedChunk
 
-_REQUIRED: Final[Mapping[str, tuple[str, ...]]] = {
-    PRODUCTS: (ID, TITLE),
-    BRANDS: (ID,),
-    CATEGORIES: (),
-    USERS: (ID,),
-    INTERACTIONS: (USER_ID, PRODUCT_ID, KIND, TS),
-    KG: (HEAD, RELATION, TAIL),
-    KG_LINKS: (PRODUCT_ID, ENTITY_ID),
-}
-_CORE: Final[Mapping[str, tuple[str, ...]]] = {
-    PRODUCTS: (
-        ID, TITLE, DESCRIPTION, PRICE, CURRENCY, IN_STOCK, IMAGE_URL,
-        BRAND_ID, BRAND_NAME, CATEGORY_IDS, CATEGORY_PATH,
-    ),
-    BRANDS: (ID, NAME),
-    CATEGORIES: (ID, NAME, PARENT_ID, PATH),
-    USERS: (ID,),
-    INTERACTIONS: (USER_ID, PRODUCT_ID, KIND, TS, VALUE, WEIGHT),
-    KG: (HEAD, RELATION, TAIL, HEAD_KIND, TAIL_KIND, HEAD_NAME, TAIL_NAME),
-    KG_LINKS: (PRODUCT_ID, ENTITY_ID, RELATION, KIND, NAME),
-}  # fmt: skip
 _ATTRS: Final = ATTRS
-
-
-def slug(text: str) -> str:
-    """A category id from a path part: lower case, runs of spaces as ``-``."""
-    return "-".join(text.strip().lower().split())
-
-
-def category_chain(path: str, separator: str) -> list[dict[str, Any]]:
-    """The category rows of a path string, root first: ids are the slugs joined by ``/``."""
-    parts = [p.strip() for p in path.split(separator) if p.strip()]
-    rows: list[dict[str, Any]] = []
-    parent: str | None = None
-    for depth in range(len(parts)):
-        cid = "/".join(slug(p) for p in parts[: depth + 1])
-        rows.append(
-            {
-                ID: cid,
-                NAME: parts[depth],
-                PARENT_ID: parent,
-                PATH: separator.join(parts[: depth + 1]),
-            }
-        )
-        parent = cid
-    return rows
 
 
 class ChunkValidator:
@@ -145,25 +98,27 @@ class ChunkValidator:
         self.settings = settings
         self.section = mapping.section(entity)
         self.known = known
+        self.category_separator = self.section.category_separator or settings.category_separator
+        self.list_separator = self.section.list_separator or settings.list_separator
+        self.hints: SeparatorHints | None = None
+        if entity == PRODUCTS:
+            self.hints = SeparatorHints(
+                CATEGORY_PATH, self.category_separator, exclude=self.list_separator
+            )
+        elif entity == CATEGORIES:
+            self.hints = SeparatorHints(PATH, self.category_separator)
         self._seen: dict[str, tuple[int, int]] = {}  # id -> (record hash, first row)
 
-    def check_columns(self, columns: Sequence[str]) -> None:
-        """Raise when a required column is absent from the (renamed) header."""
-        renamed = [self.section.rename.get(c, c) for c in columns]
-        required = list(_REQUIRED[self.entity])
-        if self.entity == CATEGORIES and PATH not in renamed:
-            required = [ID]
-        missing = [c for c in required if c not in renamed]
-        if missing:
-            raise ValidationError(
-                f"{self.file_name}: row 0 (header), column {', '.join(missing)}: "
-                f"{'required column' if len(missing) == 1 else 'required columns'} missing "
-                f"(found: {', '.join(columns)}); rename columns with a mapping file (--mapping)"
-            )
+    def separator_note(self) -> str | None:
+        """A report line when category values seem to use another separator."""
+        return None if self.hints is None else self.hints.note(self.file_name, self.entity)
 
     def validate(self, raw: pd.DataFrame) -> ValidatedChunk:
         """Validate one chunk as read (with its row numbers)."""
         frame = raw.rename(columns=self.section.rename)
+        carried = frozenset(str(c) for c in frame.columns if c != ROW_NUMBER)
+        if CATEGORY_PATH in carried:
+            carried |= {CATEGORY_IDS}
         checks = RowChecks(frame)
         method = getattr(self, f"_{self.entity}")
         records: pd.DataFrame = method(frame, checks)
@@ -187,17 +142,22 @@ class ChunkValidator:
         rejects.insert(0, COLUMN, checks.column[rejected])
         rejects.insert(0, ROW, raw.loc[rejected, ROW_NUMBER])
         rejects.insert(0, FILE, self.file_name)
-        return ValidatedChunk(records, rejects, duplicates, categories)
+        return ValidatedChunk(records, rejects, duplicates, categories, carried)
 
     # Attributes ---------------------------------------------------------------------
     def _attrs(self, frame: pd.DataFrame, checks: RowChecks) -> pd.Series:
-        """Extra columns kept as a dict per row (typed by the mapping's ``types``)."""
-        core = set(_CORE[self.entity]) | {ROW_NUMBER}
-        keep = self.section.keep
+        """Extra columns kept as a dict per row (typed by the mapping's ``types``).
+
+        Every kept column of the chunk is a key of every row's dict, None for an
+        empty cell (the graph removes that property); a column the file lacks is no
+        key (the graph leaves that property as it is)."""
+        core = set(CORE[self.entity]) | {ROW_NUMBER} | self.section.ignored
+        keep = self.section.kept
         names = [c for c in frame.columns if c not in core and (keep is None or c in keep)]
+        types = self.section.typed
         typed: dict[str, pd.Series] = {}
         for name in names:
-            kind = self.section.types.get(name)
+            kind = types.get(name)
             if kind == "int":
                 typed[name] = checks.integer(name).astype(object)
             elif kind == "float":
@@ -213,7 +173,7 @@ class ChunkValidator:
         table = pd.DataFrame(typed, index=frame.index)
         table = table.astype(object).where(table.notna(), None)
         records = table.to_dict("records")
-        cleaned = [{k: _plain(v) for k, v in r.items() if v is not None} for r in records]
+        cleaned = [{k: None if v is None else _plain(v) for k, v in r.items()} for r in records]
         return pd.Series(cleaned, index=frame.index, dtype=object)
 
     # Entities -------------------------------------------------------------------------
@@ -242,20 +202,10 @@ class ChunkValidator:
         if CATEGORY_PATH not in frame:
             return records, []
         paths = checks.text(CATEGORY_PATH, required=False, limit=self.settings.max_text_chars)
-        sep, list_sep = self.settings.category_separator, self.settings.list_separator
-        rows: dict[str, dict[str, Any]] = {}
-        leaves: list[list[str] | None] = []
-        for cell in paths.tolist():
-            if cell is None or cell is pd.NA or (isinstance(cell, float) and np.isnan(cell)):
-                leaves.append(None)
-                continue
-            ids = []
-            for one in str(cell).split(list_sep):
-                chain = category_chain(one, sep)
-                if chain:
-                    rows.update((r[ID], r) for r in chain)
-                    ids.append(str(chain[-1][ID]))
-            leaves.append(ids)
+        if self.hints is not None:
+            cells = [c for c in paths.tolist() if isinstance(c, str)]
+            self.hints.observe(v for c in cells for v in c.split(self.list_separator))
+        leaves, rows = path_leaves(paths, self.category_separator, self.list_separator)
         merged = []
         for given, derived in zip(records[CATEGORY_IDS].tolist(), leaves, strict=True):
             if derived is None:
@@ -264,13 +214,13 @@ class ChunkValidator:
                 merged.append(list(dict.fromkeys((given or []) + derived)))
         records = records.copy()
         records[CATEGORY_IDS] = pd.Series(merged, index=records.index, dtype=object)
-        return records, list(rows.values())
+        return records, rows
 
     def _id_lists(self, frame: pd.DataFrame, column: str) -> pd.Series:
         """A list-of-ids column: ``a|b`` texts (separator setting) or JSON / Parquet lists."""
         if column not in frame:
             return pd.Series([None] * len(frame), index=frame.index, dtype=object)
-        sep = self.settings.list_separator
+        sep = self.list_separator
 
         def split(value: object) -> list[str] | None:
             if isinstance(value, (list, tuple, np.ndarray)):
@@ -298,11 +248,13 @@ class ChunkValidator:
         out[NAME] = checks.text(NAME, required=False, limit=limit)
         out[PARENT_ID] = checks.text(PARENT_ID, required=False, limit=limit)
         out[PATH] = path
-        sep = self.settings.category_separator
-        leaf = path.map(lambda p: _leaf(p, sep), na_action="ignore")
-        out[ID] = out[ID].fillna(leaf)
+        sep = self.category_separator
+        if self.hints is not None:
+            self.hints.observe(path.tolist())
+        leaves = path.map(lambda p: leaf(p, sep), na_action="ignore")
+        out[ID] = out[ID].fillna(leaves)
         out[NAME] = out[NAME].fillna(
-            path.map(lambda p: _leaf(p, sep, name=True), na_action="ignore")
+            path.map(lambda p: leaf(p, sep, name=True), na_action="ignore")
         )
         out[NAME] = out[NAME].fillna(out[ID])
         return out
@@ -400,14 +352,6 @@ class ChunkValidator:
             reasons[conflict_rows] = conflict_reasons
             checks.reject(mask, ID, reasons)
         return drop
-
-
-def _leaf(path: str, separator: str, *, name: bool = False) -> str | None:
-    """The id (or name) of a path's last category."""
-    chain = category_chain(path, separator)
-    if not chain:
-        return None
-    return str(chain[-1][NAME if name else ID])
 
 
 def _plain(value: object) -> object:

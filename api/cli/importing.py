@@ -14,6 +14,7 @@ from loaders import (
     CatalogueGenerator,
     ColumnMapping,
     Importer,
+    ImportFailed,
     ImportReport,
     PublicDataset,
     RecboleDataset,
@@ -30,12 +31,43 @@ from loaders.constants import (
     USERS,
     EntityKind,
 )
+from loaders.dialect import parse_delimiter
 from loaders.generator import FileFormat
 
 dataset_app = typer.Typer(help="Public datasets (fetched once into the data directory).")
 app.add_typer(dataset_app, name="dataset")
 
 FileOpt = Annotated[Path | None, typer.Option(exists=True, dir_okay=False, readable=True)]
+
+MAPPING_HELP = """\
+Mapping file (--mapping m.toml): one optional TOML table per file kind,
+\\[products] \\[brands] \\[categories] \\[users] \\[interactions] \\[kg] \\[kg_links]:
+\b
+  \\[products]
+  rename = { sku = "id", name = "title", "Avg Stars" = "avg_stars" }
+  keep = ["color", "avg_stars"]     # extra columns kept as properties
+  ignore = ["internal_note"]        # extra columns dropped on purpose
+  types = { avg_stars = "float" }   # str, int, float or bool
+  encoding = "cp1252"               # default utf-8
+  delimiter = ";"                   # default: detected on the header
+  category_separator = " / "        # in category_path; default " > "
+  list_separator = "|"              # in category_ids and several paths
+  \\[interactions]
+  kinds = { add_to_cart = "cart", order = "purchase" }
+
+keep, ignore and types name a column by its name in the file or its new
+name (quote names with spaces). A mapping that names a column the file
+lacks is an error before anything is written. Without keep, every column
+that is not a field is kept as a property; with keep, the others are
+listed as ignored. --encoding and --delimiter apply to every file and win
+over the mapping.
+
+Updates merge: a re-import sets the columns the file has (an empty cell
+removes that property) and leaves the properties of columns it lacks;
+--replace makes each node hold exactly its row's values. Exit status:
+0 every row accepted, 3 rows rejected (see the rejects file), 1 an error
+(the summary says what was written before it; with --strict nothing was).
+"""
 
 
 def _echo_report(report: ImportReport) -> None:
@@ -45,7 +77,7 @@ def _echo_report(report: ImportReport) -> None:
         typer.echo(line)
 
 
-@app.command("import")
+@app.command("import", epilog=MAPPING_HELP)
 def import_files(
     ctx: typer.Context,
     products: FileOpt = None,
@@ -64,14 +96,35 @@ def import_files(
         ),
     ] = None,
     mapping: Annotated[
-        Path | None, typer.Option(exists=True, dir_okay=False, help="TOML column mapping.")
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="TOML column mapping (format below)."),
     ] = None,
+    encoding: Annotated[
+        str | None,
+        typer.Option(help="Text encoding of every file (default utf-8), e.g. cp1252, latin-1."),
+    ] = None,
+    delimiter: Annotated[
+        str | None,
+        typer.Option(help="CSV delimiter of every file, e.g. ';' or '\\t' (default: detected)."),
+    ] = None,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="Remove properties the file does not carry (default: keep them, merge).",
+        ),
+    ] = False,
     rejects: Annotated[
         Path | None, typer.Option(help="Rejects CSV (default under the data directory).")
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate, write nothing.")] = False,
     strict: Annotated[
-        bool, typer.Option("--strict", help="Write nothing when any row is rejected.")
+        bool,
+        typer.Option(
+            "--strict",
+            help="Write nothing when any row is rejected, an error occurs, or a column is "
+            "neither a field nor kept.",
+        ),
     ] = False,
     dataset: Annotated[
         str | None, typer.Option(help="Import a public dataset (ml-100k), fetching it if missing.")
@@ -86,11 +139,9 @@ def import_files(
     ] = None,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
 ) -> None:
-    """Import catalogue files (CSV, JSONL, Parquet) or a dataset into the graph.
-
-    Exit status: 0 every row accepted, 3 some rows rejected (see the rejects file).
-    """
+    """Import catalogue files (CSV, JSONL, Parquet) or a dataset into the graph."""
     settings = settings_of(ctx)
+    sep = None if delimiter is None else parse_delimiter(delimiter, where="--delimiter")
     files: dict[EntityKind, Path | None] = {
         CATEGORIES: categories,
         BRANDS: brands,
@@ -100,7 +151,11 @@ def import_files(
         KG: kg,
         KG_LINKS: kg_link,
     }
-    sources = [Source.from_file(e, p, settings) for e, p in files.items() if p is not None]
+    sources = [
+        Source.from_file(e, p, settings, encoding=encoding, delimiter=sep)
+        for e, p in files.items()
+        if p is not None
+    ]
     if dataset is not None and recbole is not None:
         raise ConfigError("use either --dataset or --recbole, not both")
     if dataset is not None:
@@ -130,10 +185,15 @@ def import_files(
             mapping=column_mapping,
             dry_run=dry_run,
             strict=strict,
+            replace=replace,
             rejects=rejects,
             progress=progress,
         )
-        report = importer.run(sources)
+        try:
+            report = importer.run(sources)
+        except ImportFailed as e:
+            _echo_report(e.report)  # what was written before the error, then the error
+            raise
     _echo_report(report)
     raise typer.Exit(report.exit_code)
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from typer.testing import CliRunner, Result
+
+from api.cli import app
 from graph import GraphStore
 from kgrec.settings import Settings
 from loaders import ColumnMapping, Importer, ImportReport, Source
@@ -27,6 +30,7 @@ def run(
     mapping: ColumnMapping | None = None,
     strict: bool = False,
     dry_run: bool = False,
+    replace: bool = False,
     rejects: Path | None = None,
 ) -> ImportReport:
     """Import the files with an Importer (no progress bars)."""
@@ -37,6 +41,7 @@ def run(
         mapping=mapping,
         strict=strict,
         dry_run=dry_run,
+        replace=replace,
         rejects=rejects,
         progress=False,
     )
@@ -50,3 +55,9 @@ def rejects_of(report: ImportReport) -> list[dict[str, str]]:
         with path.open(encoding="utf-8", newline="") as f:
             rows.extend(csv.DictReader(f))
     return rows
+
+
+def invoke(settings: Settings, *args: str, env: dict[str, str] | None = None) -> Result:
+    """Run ``kgrec ARGS --no-progress`` in-process on the test graph (``KGREC_*`` in ``env``)."""
+    environment = {"KGREC_DATA_DIR": str(settings.data_dir), "KGREC_EMBEDDED_HEAP_MB": "512"}
+    return CliRunner().invoke(app, [*args, "--no-progress"], env=environment | (env or {}))

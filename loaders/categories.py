@@ -1,0 +1,201 @@
+"""Category paths and trees: ``Shoes > Running`` strings, id/parent rows, separator hints.
+
+A path string is split on the category separator (the mapping section's
+``category_separator``, else ``KGREC_CATEGORY_SEPARATOR``). A value holding no
+configured separator but another likely one (``Shoes / Running`` under ``" > "``)
+would become one flat category; :class:`SeparatorHints` counts such values so the
+report can say so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, Final
+
+import pandas as pd
+
+from graph import GraphStore
+from kgrec.typing import CATEGORY, ID, NAME, PARENT_ID, PATH
+from loaders.constants import CATEGORY_CYCLE, COLUMN, FILE, REASON, ROW, ROW_NUMBER, UNKNOWN_PARENT
+from loaders.validated import ValidatedChunk
+
+# Separators a category value may use, most specific first.
+LIKELY_SEPARATORS: Final = (" > ", " / ", " | ", " » ", " \\ ", ">", "/", "|", "»", "\\")
+
+
+def slug(text: str) -> str:
+    """A category id from a path part: lower case, runs of spaces as ``-``."""
+    return "-".join(text.strip().lower().split())
+
+
+def category_chain(path: str, separator: str) -> list[dict[str, Any]]:
+    """The category rows of a path string, root first: ids are the slugs joined by ``/``."""
+    parts = [p.strip() for p in path.split(separator) if p.strip()]
+    rows: list[dict[str, Any]] = []
+    parent: str | None = None
+    for depth in range(len(parts)):
+        cid = "/".join(slug(p) for p in parts[: depth + 1])
+        rows.append(
+            {
+                ID: cid,
+                NAME: parts[depth],
+                PARENT_ID: parent,
+                PATH: separator.join(parts[: depth + 1]),
+            }
+        )
+        parent = cid
+    return rows
+
+
+def leaf(path: str, separator: str, *, name: bool = False) -> str | None:
+    """The id (or name) of a path's last category."""
+    chain = category_chain(path, separator)
+    if not chain:
+        return None
+    return str(chain[-1][NAME if name else ID])
+
+
+class SeparatorHints:
+    """Count category values that hold a likely separator but not the configured one.
+
+    Args:
+        column: the column the values come from (for the message).
+        separator: the configured category separator.
+        exclude: a separator the values are split on before (the list separator).
+    """
+
+    def __init__(self, column: str, separator: str, exclude: str | None = None) -> None:
+        self.column = column
+        self.separator = separator
+        self.candidates = [
+            s
+            for s in LIKELY_SEPARATORS
+            if s.strip() != separator.strip() and (exclude is None or exclude not in s)
+        ]
+        self.values = 0
+        self.hits: dict[str, int] = {}
+        self.examples: dict[str, str] = {}
+
+    def observe(self, values: Iterable[object]) -> None:
+        """Look at category values (missing ones are skipped)."""
+        for value in values:
+            if not isinstance(value, str) or not value:
+                continue
+            self.values += 1
+            if self.separator in value:
+                continue
+            found = next((s for s in self.candidates if s in value), None)
+            if found is not None:
+                self.hits[found] = self.hits.get(found, 0) + 1
+                self.examples.setdefault(found, value)
+
+    def note(self, file_name: str, section: str) -> str | None:
+        """A report line when some values look split by another separator, else None."""
+        if not self.hits:
+            return None
+        likely = max(self.hits, key=lambda s: self.hits[s])
+        return (
+            f"{file_name}: {self.hits[likely]:,} of {self.values:,} {self.column} values "
+            f"contain {likely!r} (e.g. {self.examples[likely]!r}) but not the category "
+            f"separator {self.separator!r}, so each became one flat category; if {likely!r} "
+            f'separates levels, set category_separator = "{likely}" in the mapping\'s '
+            f"[{section}] section (or KGREC_CATEGORY_SEPARATOR)"
+        )
+
+
+def path_leaves(
+    paths: pd.Series, separator: str, list_separator: str
+) -> tuple[list[list[str] | None], list[dict[str, Any]]]:
+    """Per cell the leaf ids of its ``|``-joined paths (None when missing), and every
+    category row the paths name (root first)."""
+    rows: dict[str, dict[str, Any]] = {}
+    leaves: list[list[str] | None] = []
+    for cell in paths.tolist():
+        if not isinstance(cell, str):
+            leaves.append(None)
+            continue
+        ids = []
+        for one in cell.split(list_separator):
+            chain = category_chain(one, separator)
+            if chain:
+                rows.update((r[ID], r) for r in chain)
+                ids.append(str(chain[-1][ID]))
+        leaves.append(ids)
+    return leaves, list(rows.values())
+
+
+def category_tree(
+    parts: Sequence[ValidatedChunk],
+    raw: pd.DataFrame,
+    store: GraphStore,
+    file_name: str,
+    separator: str,
+) -> ValidatedChunk:
+    """One whole category file's rows: expand paths, check parents and cycles.
+
+    Args:
+        parts: the file's validated chunks.
+        raw: the file's rows as read (for the rejects of unknown parents and cycles).
+        store: asked whether parents the file does not hold exist.
+        file_name: for the rejects.
+        separator: the category separator of path strings.
+    """
+    records = pd.concat([p.records for p in parts]) if parts else pd.DataFrame()
+    reject_frames = [p.rejects for p in parts]
+    duplicates = sum(p.duplicates for p in parts)
+    carried = frozenset().union(*(p.carried for p in parts)) if parts else frozenset()
+    tree: dict[str, dict[str, Any]] = {}
+    owner: dict[str, int] = {}  # category id -> index of the row that named it
+    columns = [c for c in (ID, NAME, PARENT_ID, PATH) if c in records]
+    table = records[columns].astype(object).where(records[columns].notna(), None)
+    for index, values in zip(records.index, table.itertuples(index=False), strict=True):
+        rec = dict(zip(columns, values, strict=True))
+        if rec.get(PATH):
+            chain = category_chain(str(rec[PATH]), separator)
+            if rec.get(ID):
+                chain[-1][ID] = rec[ID]
+                chain[-1][NAME] = rec[NAME] or chain[-1][NAME]
+            for link in chain:
+                tree.setdefault(str(link[ID]), link)
+                owner.setdefault(str(link[ID]), int(index))
+            if rec.get(ID):
+                tree[str(rec[ID])] = chain[-1]
+        else:
+            tree[str(rec[ID])] = rec
+            owner[str(rec[ID])] = int(index)
+    # Parents must be in the file or the graph; a row under a rejected one goes too.
+    in_graph = store.existing_ids(
+        CATEGORY, {str(r[PARENT_ID]) for r in tree.values() if r.get(PARENT_ID)} - set(tree)
+    )
+    bad: dict[int, tuple[str, str]] = {}
+    changed = True
+    while changed:
+        changed = False
+        for cid, rec in list(tree.items()):
+            parent = rec.get(PARENT_ID)
+            if parent and parent not in tree and parent not in in_graph:
+                bad.setdefault(owner[cid], (PARENT_ID, f"{UNKNOWN_PARENT}: '{parent}'"))
+                del tree[cid]
+                changed = True
+    for cid in list(tree):
+        seen: set[str] = set()
+        node: str | None = cid
+        while node is not None and node in tree and node not in seen:
+            seen.add(node)
+            node = tree[node].get(PARENT_ID)
+        if node is not None and node in seen:
+            for member in seen:
+                bad.setdefault(owner[member], (PARENT_ID, f"{CATEGORY_CYCLE}: '{cid}'"))
+    if bad:
+        for cid in [c for c in tree if owner[c] in bad]:
+            del tree[cid]
+        idx = sorted(bad)
+        extra = raw.loc[idx].drop(columns=[ROW_NUMBER])
+        extra.insert(0, REASON, [bad[i][1] for i in idx])
+        extra.insert(0, COLUMN, [bad[i][0] for i in idx])
+        extra.insert(0, ROW, raw.loc[idx, ROW_NUMBER].tolist())
+        extra.insert(0, FILE, file_name)
+        reject_frames.append(extra)
+    kept = pd.DataFrame(list(tree.values()), columns=[ID, NAME, PARENT_ID, PATH])
+    all_rejects = pd.concat([f for f in reject_frames if len(f)] or [pd.DataFrame()])
+    return ValidatedChunk(kept, all_rejects, duplicates, carried=carried)

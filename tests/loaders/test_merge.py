@@ -1,0 +1,50 @@
+"""Re-imports merge the columns a file has; --replace removes the others."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from graph import GraphStore
+from kgrec.settings import Settings
+from tests.loaders.helpers import invoke, run, write
+
+
+def test_a_reimport_keeps_attributes_the_file_lacks_and_replace_removes_them(
+    store: GraphStore, settings: Settings, tmp_path: Path
+) -> None:
+    first = write(tmp_path, "first.csv", "id,title,price,color\np1,Shoe,10,red\np2,Boot,20,blue")
+    assert run(store, settings, {"products": first}).exit_code == 0
+
+    # No price column: prices stay. An empty color cell removes p1's color.
+    second = write(tmp_path, "second.csv", "id,title,color\np1,Shoe v2,\np2,Boot,blue")
+    report = run(store, settings, {"products": second})
+    counts = report.counts["products"]
+    assert (counts.updated, counts.unchanged, counts.removed) == (1, 1, 1)
+    nodes = store.nodes_by_id("Product", ["p1", "p2"])
+    assert nodes["p1"]["title"] == "Shoe v2" and nodes["p1"]["price"] == 10.0
+    assert "color" not in nodes["p1"]
+    assert nodes["p2"]["price"] == 20.0 and nodes["p2"]["color"] == "blue"
+
+    # --replace: each product keeps exactly the file's columns (p1: price; p2: price, color).
+    third = write(tmp_path, "third.csv", "id,title\np1,Shoe v2\np2,Boot")
+    result = invoke(settings, "import", "--products", str(third), "--replace")
+    assert result.exit_code == 0, result.output
+    assert "products: 2 rows, 0 created, 2 updated, 0 unchanged, 3 properties removed" in (
+        result.output
+    )
+    nodes = store.nodes_by_id("Product", ["p1", "p2"])
+    for props in nodes.values():
+        assert "price" not in props and "color" not in props
+
+
+def test_users_keep_attributes_the_file_lacks(
+    store: GraphStore, settings: Settings, tmp_path: Path
+) -> None:
+    first = write(tmp_path, "u1.csv", "id,country,segment,age\nu1,DE,home,40")
+    second = write(tmp_path, "u2.csv", "id,segment,country\nu1,office,")
+    run(store, settings, {"users": first})
+    report = run(store, settings, {"users": second})
+    assert report.counts["users"].removed == 1
+    props = store.nodes_by_id("User", ["u1"])["u1"]
+    assert (props["segment"], props["age"]) == ("office", "40")
+    assert "country" not in props
