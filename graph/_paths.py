@@ -92,23 +92,33 @@ class ServerPaths:
             finally:
                 fcntl.flock(f.fileno(), fcntl.LOCK_UN)
 
-    def register_client(self, pid: int) -> None:
-        """Mark process ``pid`` as attached (the server stays up while it lives)."""
-        (self.clients / str(pid)).touch()
+    def register_client(self, pid: int) -> Path:
+        """Mark one attachment of process ``pid`` (the server stays up while it lives).
 
-    def release_client(self, pid: int) -> None:
-        """Forget process ``pid`` as a client."""
-        (self.clients / str(pid)).unlink(missing_ok=True)
+        Returns:
+            The attachment's file (``clients/<pid>-<token>``); one process may attach
+            several times (a CLI command run inside a test session), and each
+            :meth:`release_client` removes only its own attachment.
+        """
+        path = self.clients / f"{pid}-{secrets.token_hex(4)}"
+        path.touch()
+        return path
+
+    @staticmethod
+    def release_client(attachment: Path) -> None:
+        """Forget one attachment."""
+        attachment.unlink(missing_ok=True)
 
     def live_clients(self) -> list[int]:
-        """Pids of attached processes still alive (files of dead ones are removed)."""
-        alive = []
+        """Pids of attached processes still alive (attachments of dead ones are removed)."""
+        alive = set()
         for entry in self.clients.iterdir():
-            if not entry.name.isdigit():
+            pid_text = entry.name.split("-", 1)[0]
+            if not pid_text.isdigit():
                 continue
-            pid = int(entry.name)
+            pid = int(pid_text)
             if _pid_alive(pid):
-                alive.append(pid)
+                alive.add(pid)
             else:
                 entry.unlink(missing_ok=True)
         return sorted(alive)

@@ -88,8 +88,6 @@ def main(argv: list[str] | None = None) -> int:
     os.chdir(paths.logs)
     os.environ.setdefault("ARCADEDB_JVM_ERROR_FILE", str(paths.logs / "hs_err_pid%p.log"))
 
-    if args.parent_pid:
-        paths.register_client(args.parent_pid)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -135,6 +135,7 @@ class EmbeddedServer:
         self.settings = settings
         self.paths = ServerPaths(settings.data_dir)
         self._owned: subprocess.Popen[bytes] | None = None
+        self._attachment: Path | None = None
 
     @property
     def password(self) -> str:
@@ -190,8 +191,8 @@ class EmbeddedServer:
         with self.paths.starting():
             current = self.status()
             if current.running:
-                if not detach and not current.detached:
-                    self.paths.register_client(os.getpid())
+                if not detach and not current.detached and self._attachment is None:
+                    self._attachment = self.paths.register_client(os.getpid())
                 return current
             self._wait_for_exit()
             _check_disk(self.paths, self.settings.embedded_min_free_mb)
@@ -202,8 +203,8 @@ class EmbeddedServer:
                 http = _free_port()
             self.paths.ensure_password()
             self.paths.ensure_reader_password()
-            if not detach:
-                self.paths.register_client(os.getpid())
+            if not detach and self._attachment is None:
+                self._attachment = self.paths.register_client(os.getpid())
             cmd = [
                 sys.executable,
                 "-m",
@@ -257,7 +258,9 @@ class EmbeddedServer:
         The server this object started is stopped at once when no other process
         is attached; otherwise it stops by itself when the last one leaves.
         """
-        self.paths.release_client(os.getpid())
+        if self._attachment is not None:
+            self.paths.release_client(self._attachment)
+            self._attachment = None
         if self._owned is not None and not self.paths.live_clients():
             self.stop()
 
