@@ -1,0 +1,24 @@
+"""Staged ranking: candidate generators, features, a learned ranker and fresh slots.
+
+One implementation of the ranking stages, shared by ``kgrec evaluate`` (the
+``kgrec`` row, through :class:`StagedRanking`) and the serving engine, so the
+evaluation measures what is served.
+"""
+
+from gnn.ranking.features import BASE_FEATURES, candidate_features, feature_names, top_candidates
+from gnn.ranking.kg_knn import KGKNN
+from gnn.ranking.ranker import LearnedRanker, RankerConfig
+from gnn.ranking.slots import merge_fresh
+from gnn.ranking.staged import StagedRanking
+
+__all__ = [
+    "BASE_FEATURES",
+    "KGKNN",
+    "LearnedRanker",
+    "RankerConfig",
+    "StagedRanking",
+    "candidate_features",
+    "feature_names",
+    "merge_fresh",
+    "top_candidates",
+]

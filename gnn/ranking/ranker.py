@@ -1,0 +1,145 @@
+"""The learned ranker: LightGBM's LambdaRank over the candidate features.
+
+LightGBM was chosen over a small torch model by measurement (docs/ranking.md): on
+a few hundred thousand (user, candidate) rows it trains in seconds on 2 cores,
+handles missing features (a factor model without a vector for the user) natively,
+and needs no feature scaling. The model is saved with its feature list and its
+hyper-parameters; loading it under another feature list is an error naming both.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+
+from kgrec.errors import ModelError
+
+
+@dataclass(frozen=True)
+class RankerConfig:
+    """Hyper-parameters of the LambdaRank model (saved with it).
+
+    Attributes:
+        num_leaves, learning_rate, min_data_in_leaf, feature_fraction: LightGBM's.
+        rounds: boosting rounds at most; early stopping on ``valid_fraction`` of
+            the training users' groups picks the best.
+        early_stopping: rounds without improvement of NDCG@20 before stopping.
+        valid_fraction: share of query groups held out for early stopping.
+        seed: LightGBM's seed (with deterministic training).
+    """
+
+    num_leaves: int = 31
+    learning_rate: float = 0.05
+    min_data_in_leaf: int = 50
+    feature_fraction: float = 0.9
+    rounds: int = 400
+    early_stopping: int = 40
+    valid_fraction: float = 0.2
+    seed: int = 0
+
+
+class LearnedRanker:
+    """A trained LambdaRank booster and the feature list it was trained on.
+
+    Args:
+        features: the feature names, in column order.
+        booster: the trained LightGBM booster.
+        config: its hyper-parameters.
+    """
+
+    def __init__(self, features: tuple[str, ...], booster: lgb.Booster, config: RankerConfig):
+        self.features = features
+        self.booster = booster
+        self.config = config
+
+    @classmethod
+    def fit(
+        cls,
+        x: np.ndarray,
+        y: np.ndarray,
+        groups: np.ndarray,
+        features: tuple[str, ...],
+        config: RankerConfig,
+        threads: int = 1,
+    ) -> LearnedRanker:
+        """Train on rows ``x`` [N, F] with labels ``y`` [N], in query groups of sizes ``groups``.
+
+        Rows of one group (one user in one situation) are consecutive.
+        """
+        if x.shape[1] != len(features):
+            raise ModelError(f"{x.shape[1]} feature columns but {len(features)} feature names")
+        rng = np.random.default_rng(config.seed)
+        n_valid = round(len(groups) * config.valid_fraction)
+        is_valid = np.zeros(len(groups), dtype=bool)
+        is_valid[rng.permutation(len(groups))[:n_valid]] = True
+        row_valid = np.repeat(is_valid, groups)
+        params: dict[str, Any] = {
+            "objective": "lambdarank",
+            "metric": "ndcg",
+            "eval_at": [20],
+            "num_leaves": config.num_leaves,
+            "learning_rate": config.learning_rate,
+            "min_data_in_leaf": config.min_data_in_leaf,
+            "feature_fraction": config.feature_fraction,
+            "seed": config.seed,
+            "deterministic": True,
+            "num_threads": threads,
+            "verbosity": -1,
+        }
+        train = lgb.Dataset(
+            x[~row_valid], y[~row_valid], group=groups[~is_valid], feature_name=list(features)
+        )
+        valid_sets: list[lgb.Dataset] = []
+        callbacks: list[Callable[..., Any]] = []
+        if n_valid:
+            valid_sets = [lgb.Dataset(x[row_valid], y[row_valid], group=groups[is_valid])]
+            callbacks = [lgb.early_stopping(config.early_stopping, verbose=False)]
+        booster = lgb.train(
+            params, train, config.rounds, valid_sets=valid_sets, callbacks=callbacks
+        )
+        return cls(features, booster, config)
+
+    def score(self, x: np.ndarray) -> np.ndarray:
+        """[N] scores of rows ``x`` [N, F] (higher is better); one batched call."""
+        out = self.booster.predict(x, num_iteration=self.booster.best_iteration or None)
+        return np.asarray(out, dtype=np.float64)
+
+    def importance(self) -> dict[str, float]:
+        """Total gain per feature, for the report."""
+        gains = self.booster.feature_importance(importance_type="gain")
+        return {f: float(g) for f, g in zip(self.features, gains, strict=True)}
+
+    def save(self, path: Path) -> Path:
+        """Write the booster and a JSON sidecar with its features and config."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.booster.save_model(str(path))
+        meta = {"features": list(self.features), "config": asdict(self.config)}
+        path.with_suffix(".json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        return path
+
+    @classmethod
+    def load(cls, path: Path, expected: tuple[str, ...]) -> LearnedRanker:
+        """Read a saved ranker; its features must be ``expected``.
+
+        Raises:
+            ModelError: the file is missing, or was trained on other features (both
+                lists named).
+        """
+        meta_path = path.with_suffix(".json")
+        if not path.is_file() or not meta_path.is_file():
+            raise ModelError(f"no ranker at {path} (and {meta_path}); run `kgrec embed` again")
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        features = tuple(meta["features"])
+        if features != expected:
+            raise ModelError(
+                f"the ranker at {path} was trained on features {list(features)} but this "
+                f"kgrec computes {list(expected)}; retrain it (`kgrec embed`)"
+            )
+        booster = lgb.Booster(model_file=str(path))
+        return cls(features, booster, RankerConfig(**meta["config"]))

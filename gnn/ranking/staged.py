@@ -1,0 +1,247 @@
+"""StagedRanking: candidate generators -> features -> learned ranker -> fresh slots.
+
+The :class:`~gnn.baselines.Recommender` that ``kgrec evaluate`` reports as
+``kgrec``. It reuses generators already fitted on the training pairs (the GNN
+and the baselines of the same run) and trains only the ranker, on the warm
+validation pairs, never on a test pair:
+
+* **warm groups**: each validation user, its history the training pairs;
+* **cold groups**: validation users with a long history, re-scored as if only
+  ``k`` of their training products were known (k = 0, 1, 3), so the ranker
+  learns how much to trust each generator for a shopper without history. Factor
+  models (which hold a trained vector for these users) are marked unavailable
+  for them, as they are for real cold users.
+
+Products without any training interaction (fresh) never go through the ranker
+(nothing teaches it about them); they are ordered by the cold path (the GNN
+score from content and graph) and placed at the fresh slots
+(:func:`~gnn.ranking.slots.merge_fresh`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from gnn.baselines import Recommender, history_matrix
+from gnn.ranking.features import candidate_features, feature_names, top_candidates
+from gnn.ranking.ranker import LearnedRanker, RankerConfig
+from gnn.ranking.slots import merge_fresh
+from gnn.splits import pair_keys
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StagedConfig:
+    """Settings of the staged ranking (saved with the ranker).
+
+    Attributes:
+        per_generator: candidates each generator proposes per user.
+        fresh_share: share of answer positions kept for fresh products (0 = off).
+        fresh_generator: the generator whose score orders fresh products.
+        cold_reveal: history lengths the cold groups simulate.
+        cold_users: validation users re-scored per simulated history length.
+        min_cold_history: training products a user needs to be simulated cold.
+        ranker: LightGBM hyper-parameters.
+    """
+
+    per_generator: int = 100
+    fresh_share: float = 0.1
+    fresh_generator: str = "gnn"
+    cold_reveal: tuple[int, ...] = (0, 1, 3)
+    cold_users: int = 300
+    min_cold_history: int = 8
+    ranker: RankerConfig = field(default_factory=RankerConfig)
+
+
+class StagedRanking:
+    """The served ranking as a :class:`~gnn.baselines.Recommender` (see the module docs).
+
+    Args:
+        generators: name -> a fitted recommender proposing candidates (its order
+            sets the feature order).
+        factor_models: names of generators that score only users they were trained on.
+        config: the stages' settings.
+        name: the method name in reports.
+    """
+
+    def __init__(
+        self,
+        generators: Mapping[str, Recommender],
+        *,
+        factor_models: Sequence[str] = (),
+        config: StagedConfig | None = None,
+        name: str = "kgrec",
+    ) -> None:
+        self.generators = dict(generators)
+        self.factor_models = tuple(factor_models)
+        self.config = config or StagedConfig()
+        self.name = name
+        self.features = feature_names(list(self.generators))
+        self.ranker: LearnedRanker | None = None
+        self.item_count = torch.zeros(0)
+        self.known_users = torch.zeros(0, dtype=torch.bool)
+        self.label_pairs = torch.zeros((2, 0), dtype=torch.long)
+
+    # Training ------------------------------------------------------------------------
+    def fit(self, train: Tensor, num_users: int, num_items: int, val: Tensor | None = None) -> None:
+        """Train the ranker on ``val`` [2, E] (the generators are already fitted on ``train``).
+
+        Raises:
+            ValueError: no validation pairs to learn from.
+        """
+        if val is None or val.shape[1] == 0:
+            raise ValueError("StagedRanking.fit needs validation pairs to train the ranker on")
+        self.item_count = torch.bincount(train[1], minlength=num_items)
+        self.known_users = torch.zeros(num_users, dtype=torch.bool)
+        self.known_users[train[0]] = True
+        self.label_pairs = val
+        gen = torch.Generator().manual_seed(self.config.ranker.seed)
+        xs: list[np.ndarray] = []
+        ys: list[np.ndarray] = []
+        groups: list[np.ndarray] = []
+        val_users = torch.unique(val[0])
+        self._collect(val_users, train, val, xs, ys, groups)
+        counts = torch.bincount(train[0], minlength=num_users)
+        eligible = val_users[counts[val_users] >= self.config.min_cold_history]
+        chosen = eligible[torch.randperm(len(eligible), generator=gen)[: self.config.cold_users]]
+        if len(chosen):
+            for k in self.config.cold_reveal:
+                history = _reveal(train, chosen, k, gen)
+                self._collect(chosen, history, val, xs, ys, groups, simulated_cold=True)
+        x = np.concatenate(xs)
+        y = np.concatenate(ys)
+        threads = max(torch.get_num_threads(), 1)
+        self.ranker = LearnedRanker.fit(
+            x, y, np.concatenate(groups), self.features, self.config.ranker, threads
+        )
+        log.info(
+            "ranker trained on %d rows in %d groups (%d positives)",
+            len(y),
+            sum(len(g) for g in groups),
+            int(y.sum()),
+        )
+
+    def _collect(
+        self,
+        users: Tensor,
+        history: Tensor,
+        labels: Tensor,
+        xs: list[np.ndarray],
+        ys: list[np.ndarray],
+        groups: list[np.ndarray],
+        *,
+        simulated_cold: bool = False,
+    ) -> None:
+        """Append the candidate rows of ``users`` (groups with at least one positive)."""
+        num_items = len(self.item_count)
+        for start in range(0, len(users), 1024):
+            batch = users[start : start + 1024]
+            feats, cands, _ = self._features(batch, history, simulated_cold=simulated_cold)
+            target = history_matrix(labels, batch, num_items).bool()
+            hit = target.gather(1, cands.clamp(min=0)) & (cands >= 0)
+            for b in range(len(batch)):
+                valid = cands[b] >= 0
+                if not bool(hit[b][valid].any()):
+                    continue
+                xs.append(feats[b][valid].numpy())
+                ys.append(hit[b][valid].numpy().astype(np.int32))
+                groups.append(np.array([int(valid.sum())]))
+
+    # Scoring -------------------------------------------------------------------------
+    def _features(
+        self, users: Tensor, history: Tensor, *, simulated_cold: bool = False
+    ) -> tuple[Tensor, Tensor, dict[str, Tensor]]:
+        """Features [B, C, F], candidate rows [B, C] (warm products only) and the
+        generators' scores (name -> [B, P]) of ``users``."""
+        num_items = len(self.item_count)
+        seen = history_matrix(history, users, num_items).bool()
+        scores = {name: g.scores(users, history).float() for name, g in self.generators.items()}
+        fresh = (self.item_count == 0)[None, :].expand_as(seen)
+        cands = top_candidates(scores, seen | fresh, self.config.per_generator)
+        unknown = torch.ones(len(users), dtype=torch.bool)
+        if not simulated_cold:
+            unknown = ~self.known_users[users]
+        unavailable = {name: unknown for name in self.factor_models}
+        feats = candidate_features(scores, cands, seen, self.item_count, unavailable)
+        return feats, cands, scores
+
+    def scores(self, users: Tensor, history: Tensor) -> Tensor:
+        """[B, P] served order as scores: ranker order with fresh products at their slots.
+
+        Products outside the served list (the history, warm non-candidates) get -inf.
+        """
+        return self._served(users, history, self.config.fresh_share)
+
+    def _served(self, users: Tensor, history: Tensor, share: float) -> Tensor:
+        if self.ranker is None:
+            raise RuntimeError("StagedRanking.scores before fit")
+        num_items = len(self.item_count)
+        feats, cands, generator_scores = self._features(users, history)
+        b, c, f = feats.shape
+        ranked = torch.from_numpy(self.ranker.score(feats.reshape(b * c, f).numpy())).view(b, c)
+        ranked = ranked.float().masked_fill(cands < 0, float("-inf"))
+        seen = history_matrix(history, users, num_items).bool()
+        cold = generator_scores[self.config.fresh_generator]
+        fresh_mask = (self.item_count == 0)[None, :] & ~seen
+        out = torch.full((b, num_items), float("-inf"))
+        for i in range(b):
+            order = ranked[i].argsort(descending=True)
+            warm = cands[i][order][torch.isfinite(ranked[i][order])]
+            fresh_rows = fresh_mask[i].nonzero().flatten()
+            fresh = fresh_rows[cold[i][fresh_rows].argsort(descending=True)]
+            served = merge_fresh(warm, fresh, share)
+            out[i, served] = torch.arange(len(served), 0, -1, dtype=torch.float32)
+        return out
+
+    def without_fresh_slots(self) -> Recommender:
+        """The same trained stages with the fresh-slot policy off (for the report)."""
+        return _NoFreshSlots(self)
+
+    def assert_no_test_labels(self, test_pairs: Sequence[Tensor]) -> None:
+        """Assert the ranker learned from none of ``test_pairs`` (each [2, T]).
+
+        Raises:
+            AssertionError: a test pair was a training label of the ranker.
+        """
+        num_items = max(len(self.item_count), 1)
+        labels = pair_keys(self.label_pairs, num_items)
+        for pairs in test_pairs:
+            assert not torch.isin(pair_keys(pairs, num_items), labels).any(), (
+                "ranker trained on a test pair"
+            )
+
+
+class _NoFreshSlots:
+    """A :class:`StagedRanking` served without fresh slots (fresh products last)."""
+
+    def __init__(self, staged: StagedRanking) -> None:
+        self.staged = staged
+        self.name = f"{staged.name}/no_fresh_slots"
+
+    def fit(self, train: Tensor, num_users: int, num_items: int, val: Tensor | None = None) -> None:
+        """Nothing to fit: the stages are shared with the staged ranking."""
+
+    def scores(self, users: Tensor, history: Tensor) -> Tensor:
+        """[B, P] the served order with no fresh slots."""
+        return self.staged._served(users, history, 0.0)
+
+
+def _reveal(train: Tensor, users: Tensor, k: int, gen: torch.Generator) -> Tensor:
+    """``train`` with ``users``' pairs replaced by ``k`` random ones of theirs."""
+    mine = torch.isin(train[0], users)
+    kept = train[:, ~mine]
+    theirs = train[:, mine]
+    shuffled = theirs[:, torch.randperm(theirs.shape[1], generator=gen)]
+    order = torch.argsort(shuffled[0], stable=True)
+    shuffled = shuffled[:, order]
+    counts = torch.bincount(shuffled[0])
+    starts = torch.cumsum(counts, 0) - counts
+    rank = torch.arange(shuffled.shape[1]) - starts[shuffled[0]]
+    return torch.cat([kept, shuffled[:, rank < k]], dim=1)

@@ -1,0 +1,144 @@
+"""The ranking stages: candidates, features, the learned ranker, fresh slots, StagedRanking."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import Tensor
+
+from gnn.baselines import ItemKNN, Popularity, history_matrix
+from gnn.ranking import (
+    KGKNN,
+    LearnedRanker,
+    RankerConfig,
+    StagedRanking,
+    candidate_features,
+    feature_names,
+    merge_fresh,
+    top_candidates,
+)
+from gnn.ranking.slots import is_fresh_slot
+from gnn.ranking.staged import StagedConfig
+from kgrec.errors import ModelError
+
+
+def test_fresh_slots_take_every_tenth_position() -> None:
+    warm = torch.arange(100, 130)
+    fresh = torch.tensor([1, 2, 3])
+    merged = merge_fresh(warm, fresh, 0.1).tolist()
+    assert merged[9] == 1 and merged[19] == 2 and merged[29] == 3
+    assert merged[:9] == list(range(100, 109))
+    assert sorted(merged) == sorted(warm.tolist() + fresh.tolist())
+    # policy off: the ranker's order first, fresh products only after it
+    assert merge_fresh(warm, fresh, 0.0).tolist() == [*warm.tolist(), 1, 2, 3]
+    # one list runs out: the other fills the rest
+    assert merge_fresh(torch.tensor([7]), fresh, 0.5).tolist() == [7, 1, 2, 3]
+    assert [p for p in range(40) if is_fresh_slot(p, 0.25)] == [3, 7, 11, 15, 19, 23, 27, 31, 35, 39]
+
+
+def test_candidates_are_the_union_of_each_generators_top() -> None:
+    scores = {
+        "a": torch.tensor([[5.0, 4.0, 3.0, 2.0, 1.0]]),
+        "b": torch.tensor([[1.0, 2.0, 3.0, 4.0, 5.0]]),
+    }
+    exclude = torch.tensor([[True, False, False, False, False]])
+    cands = top_candidates(scores, exclude, per_generator=1)
+    assert sorted(c for c in cands[0].tolist() if c >= 0) == [1, 4]
+
+
+def test_features_mark_missing_generators_and_padding() -> None:
+    scores = {"gnn": torch.randn(2, 6), "mf": torch.randn(2, 6)}
+    cands = torch.tensor([[0, 3, -1], [1, 2, 5]])
+    seen = torch.zeros(2, 6, dtype=torch.bool)
+    seen[0, 4] = True
+    count = torch.tensor([3, 0, 1, 7, 2, 0])
+    feats = candidate_features(scores, cands, seen, count, {"mf": torch.tensor([True, False])})
+    names = feature_names(["gnn", "mf"])
+    assert feats.shape == (2, 3, len(names))
+    col = {n: i for i, n in enumerate(names)}
+    assert torch.isnan(feats[0, :2, col["mf"]]).all() and not torch.isnan(feats[1, :, col["mf"]]).any()
+    assert torch.isnan(feats[0, 2]).all()  # padding
+    assert feats[1, 0, col["item_fresh"]] == 1.0 and feats[0, 1, col["item_count"]] == math.log1p(7)
+    assert feats[0, 0, col["history_len"]] == math.log1p(1)
+    assert feats[0, 0, col["gnn"]] == scores["gnn"][0, 0]
+
+
+def _planted(n_groups: int = 200, size: int = 20, seed: int = 0) -> tuple[np.ndarray, ...]:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n_groups * size, 3))
+    y = (x[:, 1] > 1.0).astype(np.int32)  # the second feature decides relevance
+    return x, y, np.full(n_groups, size)
+
+
+def test_the_ranker_learns_a_planted_feature_and_saves_its_feature_list(tmp_path: Path) -> None:
+    x, y, groups = _planted()
+    features = ("noise", "signal", "more_noise")
+    ranker = LearnedRanker.fit(x, y, groups, features, RankerConfig(rounds=50, min_data_in_leaf=5))
+    test_x, test_y, _ = _planted(seed=1)
+    scores = ranker.score(test_x)
+    assert np.quantile(scores[test_y == 1], 0.1) > np.median(scores[test_y == 0])
+    assert max(ranker.importance(), key=ranker.importance().get) == "signal"  # type: ignore[arg-type]
+    path = ranker.save(tmp_path / "ranker.txt")
+    again = LearnedRanker.load(path, features)
+    np.testing.assert_allclose(again.score(test_x), scores)
+    with pytest.raises(ModelError, match=r"trained on features \['noise'.*computes \['a', 'b'\]"):
+        LearnedRanker.load(path, ("a", "b"))
+
+
+def test_kg_knn_ranks_products_sharing_entities_first() -> None:
+    # products 0 and 1 share entity 0; product 2 shares nothing with them
+    incidence = torch.tensor([[1.0, 0.0, 0.0], [1.0, 1.0, 0.0], [0.0, 0.0, 1.0], [0.0, 1.0, 0.0]])
+    kg = KGKNN(incidence, neighbours=0)
+    kg.fit(torch.tensor([[0, 1], [0, 3]]), 2, 4)
+    scores = kg.scores(torch.tensor([0]), torch.tensor([[0], [0]]))
+    assert scores[0, 1] > scores[0, 2] and scores[0, 1] > scores[0, 3]
+    assert torch.equal(kg.scores(torch.tensor([1]), torch.zeros(2, 0, dtype=torch.long))[0], kg.pop)
+
+
+def _clusters(seed: int = 0) -> tuple[Tensor, Tensor, int, int]:
+    """Two taste clusters of users over products 0-9 and 10-19; product 20 is fresh."""
+    gen = torch.Generator().manual_seed(seed)
+    pairs = []
+    for u in range(40):
+        base = 0 if u < 20 else 10
+        items = base + torch.randperm(10, generator=gen)[:6]
+        pairs += [(u, int(i)) for i in items]
+    all_pairs = torch.tensor(pairs).T
+    val_mask = torch.arange(all_pairs.shape[1]) % 6 == 5
+    return all_pairs[:, ~val_mask], all_pairs[:, val_mask], 40, 21
+
+
+def test_staged_ranking_serves_the_ranker_order_with_fresh_slots() -> None:
+    train, val, users, items = _clusters()
+    knn, pop = ItemKNN(), Popularity()
+    for model in (knn, pop):
+        model.fit(train, users, items, val)
+    staged = StagedRanking(
+        {"item_knn": knn, "popularity": pop},
+        config=StagedConfig(
+            per_generator=10,
+            fresh_share=0.2,
+            fresh_generator="item_knn",
+            cold_users=10,
+            min_cold_history=3,
+            ranker=RankerConfig(rounds=30, min_data_in_leaf=5),
+        ),
+    )
+    staged.fit(train, users, items, val)
+    batch = torch.arange(users)
+    scores = staged.scores(batch, train)
+    seen = history_matrix(train, batch, items).bool()
+    assert torch.isinf(scores[seen]).all()  # nothing already interacted with comes back
+    top = scores.topk(5, dim=1).indices
+    assert (top[:, 4] == 20).all()  # the fresh product holds the 5th position (share 0.2)
+    in_cluster = ((top[:20, :4] < 10).float().mean(), (top[20:, :4] >= 10).float().mean())
+    assert min(in_cluster) > 0.6  # taste-blind order: about 0.26
+    off = staged.without_fresh_slots().scores(batch, train)
+    assert not (off.topk(5, dim=1).indices == 20).any()
+    staged.assert_no_test_labels([torch.tensor([[0], [20]])])
+    with pytest.raises(AssertionError, match="ranker trained on a test pair"):
+        staged.assert_no_test_labels([val[:, :3]])
