@@ -37,7 +37,8 @@ def test_fresh_slots_take_every_tenth_position() -> None:
     assert merge_fresh(warm, fresh, 0.0).tolist() == [*warm.tolist(), 1, 2, 3]
     # one list runs out: the other fills the rest
     assert merge_fresh(torch.tensor([7]), fresh, 0.5).tolist() == [7, 1, 2, 3]
-    assert [p for p in range(40) if is_fresh_slot(p, 0.25)] == [3, 7, 11, 15, 19, 23, 27, 31, 35, 39]
+    slots = [p for p in range(40) if is_fresh_slot(p, 0.25)]
+    assert slots == [3, 7, 11, 15, 19, 23, 27, 31, 35, 39]
 
 
 def test_candidates_are_the_union_of_each_generators_top() -> None:
@@ -60,9 +61,11 @@ def test_features_mark_missing_generators_and_padding() -> None:
     names = feature_names(["gnn", "mf"])
     assert feats.shape == (2, 3, len(names))
     col = {n: i for i, n in enumerate(names)}
-    assert torch.isnan(feats[0, :2, col["mf"]]).all() and not torch.isnan(feats[1, :, col["mf"]]).any()
+    assert torch.isnan(feats[0, :2, col["mf"]]).all()
+    assert not torch.isnan(feats[1, :, col["mf"]]).any()
     assert torch.isnan(feats[0, 2]).all()  # padding
-    assert feats[1, 0, col["item_fresh"]] == 1.0 and feats[0, 1, col["item_count"]] == math.log1p(7)
+    assert feats[1, 0, col["item_fresh"]] == 1.0
+    assert feats[0, 1, col["item_count"]] == math.log1p(7)
     assert feats[0, 0, col["history_len"]] == math.log1p(1)
     assert feats[0, 0, col["gnn"]] == scores["gnn"][0, 0]
 
