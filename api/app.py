@@ -4,22 +4,28 @@ The lifespan builds the heavy resources once (graph connection, artifacts,
 encoder, engine) through a services factory; routes reach them through
 ``Annotated`` dependencies. Every :class:`~kgrec.errors.KgrecError` becomes an
 HTTP answer in one handler (:data:`STATUS_BY_ERROR`), request validation errors
-become 422 with the offending fields named.
+become 422 with the offending fields named (a body that is not UTF-8 or not JSON
+too, with the line and column of the fault), and an unexpected exception becomes
+a logged JSON 500 that leaves the connection usable. One access-log line per
+request (``api.access`` logger, INFO) unless ``KGREC_API_ACCESS_LOG=false``.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Final
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.event_ids import EventIds
 from api.metrics import Metrics
 from api.routers import events, explain, health, items, recommendations, search
 from api.schemas import ErrorOut
@@ -35,6 +41,7 @@ from kgrec.errors import (
 from kgrec.settings import Settings
 
 log = logging.getLogger(__name__)
+access_log = logging.getLogger("api.access")
 
 # Most specific first: the first class an error is an instance of decides.
 STATUS_BY_ERROR: Final[tuple[tuple[type[KgrecError], int], ...]] = (
@@ -43,6 +50,15 @@ STATUS_BY_ERROR: Final[tuple[tuple[type[KgrecError], int], ...]] = (
     (ConfigError, 422),
     (ValidationError, 422),
     (GraphConnectionError, 503),
+)
+# Longest field-name part and message an error answer repeats: a client's input
+# (an unknown 60 KB key, say) is never echoed whole.
+_MAX_LOC_PART: Final = 64
+_MAX_MSG: Final = 500
+_MAX_ERRORS: Final = 50  # listed in one answer; the rest are counted
+INTERNAL_ERROR: Final = (
+    "internal error: the server failed on an unexpected error and logged it; "
+    "retry, and report it if it persists"
 )
 
 
@@ -63,28 +79,103 @@ async def _kgrec_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
 
 
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
+
+
+def _json_fault(doc: str, pos: int, reason: str) -> str:
+    """``body: invalid JSON at line L, column C: <what was expected>``."""
+    line = doc.count("\n", 0, pos) + 1
+    column = pos - doc.rfind("\n", 0, pos)
+    return f"invalid JSON at line {line}, column {column} (character {pos}): {reason}"
+
+
+def _unprocessable(errors: Sequence[tuple[list[str | int], str]]) -> JSONResponse:
+    """422 ``{"detail": "field: msg; ...", "errors": [{"loc", "msg"}]}``."""
+    parts, listed = [], []
+    for raw_loc, raw_msg in errors[:_MAX_ERRORS]:
+        loc = [p if isinstance(p, int) else _short(str(p), _MAX_LOC_PART) for p in raw_loc]
+        msg = _short(raw_msg, _MAX_MSG)
+        where = ("query", "body", "path", "header", "cookie")
+        name = loc[1:] if len(loc) > 1 and loc[0] in where else loc  # the field, not where
+        parts.append(f"{'.'.join(map(str, name)) or 'request'}: {msg}")
+        listed.append({"loc": loc, "msg": msg})
+    if len(errors) > _MAX_ERRORS:
+        parts.append(f"and {len(errors) - _MAX_ERRORS} more errors")
+    return JSONResponse({"detail": "; ".join(parts), "errors": listed}, status_code=422)
+
+
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = exc.errors()
-    parts = []
-    for e in errors:
-        loc = [str(p) for p in e.get("loc", ())]
-        if loc and loc[0] in ("query", "body", "path", "header", "cookie"):
-            loc = loc[1:]  # where the field was sent, not its name
-        parts.append(f"{'.'.join(loc) or 'request'}: {e.get('msg', 'invalid')}")
-    detail = "; ".join(parts)
-    return JSONResponse(
-        {"detail": detail, "errors": [{"loc": e["loc"], "msg": e["msg"]} for e in errors]},
-        status_code=422,
-    )
+    errors: list[tuple[list[str | int], str]] = []
+    for e in exc.errors():
+        loc = list(e.get("loc", ()))
+        msg = str(e.get("msg", "invalid"))
+        if e.get("type") == "json_invalid" and isinstance(exc.body, str) and len(loc) == 2:
+            reason = str((e.get("ctx") or {}).get("error", "not JSON"))
+            errors.append((["body"], _json_fault(exc.body, int(loc[1]), reason)))
+            continue
+        errors.append((loc, msg))
+    return _unprocessable(errors)
+
+
+async def _http_error(request: Request, exc: Exception) -> Any:
+    """A body FastAPI could not parse is a 422 that says why; other HTTP errors as usual."""
+    assert isinstance(exc, StarletteHTTPException)
+    cause = exc.__cause__
+    if exc.status_code == 400 and isinstance(cause, UnicodeDecodeError):
+        byte = cause.object[cause.start : cause.start + 1].hex()
+        msg = (
+            f"the request body is not valid UTF-8 (byte 0x{byte} at offset {cause.start}); "
+            "send JSON encoded as UTF-8"
+        )
+        return _unprocessable([(["body"], msg)])
+    if exc.status_code == 400 and isinstance(cause, RecursionError):
+        return _unprocessable([(["body"], "the JSON body is nested too deeply to be read")])
+    return await http_exception_handler(request, exc)
+
+
+class _CatchAll:
+    """Pure ASGI middleware: an exception no handler took becomes a logged JSON 500.
+
+    Starlette's own last-resort handler re-raises after answering, and uvicorn then
+    drops the keep-alive connection without ``Connection: close``; here the answer
+    is complete and the connection stays usable.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        except Exception:
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            log.exception("%s %s -> 500: unexpected error", scope["method"], route)
+            if started:  # part of an answer is out: only closing the connection is left
+                raise
+            await JSONResponse({"detail": INTERNAL_ERROR}, status_code=500)(scope, receive, send)
 
 
 class _MetricsMiddleware:
-    """Pure ASGI middleware: counts requests and times them by route template."""
+    """Pure ASGI middleware: counts requests and times them by route template, and
+    writes the access-log line (method, route template, status, ms) when asked."""
 
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics, access: bool) -> None:
         self.app = app
         self.metrics = metrics
+        self.access = access
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -104,7 +195,30 @@ class _MetricsMiddleware:
         finally:
             route = scope.get("route")
             name = getattr(route, "path", None) or "unmatched"
-            self.metrics.observe(scope["method"], name, status, time.perf_counter() - start)
+            seconds = time.perf_counter() - start
+            self.metrics.observe(scope["method"], name, status, seconds)
+            if self.access:
+                access_log.info("%s %s %d %.1f ms", scope["method"], name, status, seconds * 1e3)
+
+
+class _Api(FastAPI):
+    """The FastAPI app whose OpenAPI schema states the configured ``max_k``."""
+
+    max_k: int = 100
+
+    def openapi(self) -> dict[str, Any]:
+        if self.openapi_schema is None:
+            schema = super().openapi()
+            for path in schema.get("paths", {}).values():
+                for operation in path.values():
+                    for param in operation.get("parameters", []):
+                        if param.get("name") == "k" and param.get("in") == "query":
+                            param["schema"]["maximum"] = self.max_k
+            models = schema.get("components", {}).get("schemas", {})
+            k = models.get("SearchIn", {}).get("properties", {}).get("k")
+            if k is not None:
+                k["maximum"] = self.max_k
+        return self.openapi_schema or {}
 
 
 def create_app(settings: Settings, services: ServicesFactory | None = None) -> FastAPI:
@@ -117,27 +231,41 @@ def create_app(settings: Settings, services: ServicesFactory | None = None) -> F
     """
     factory = services or default_services
     metrics = Metrics()
+    event_ids = EventIds(settings.data_dir / "api" / "event-ids.sqlite3")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.api_key is None:
+            log.warning(
+                "writes are disabled: no API key is configured (set KGREC_API_KEY or "
+                "`kgrec serve --api-key`); POST /items, PUT /items/{id} and POST /events "
+                "answer 401"
+            )
         with factory(settings) as built:
             built.metrics = metrics
             app.state.services = built
-            yield
+            try:
+                yield
+            finally:
+                event_ids.close()
 
     error_responses: dict[int | str, dict[str, Any]] = {
-        code: {"model": ErrorOut} for code in (401, 404, 422, 503)
+        code: {"model": ErrorOut} for code in (401, 404, 422, 500, 503)
     }
-    app = FastAPI(
+    app = _Api(
         title="kgrec",
         summary="Knowledge-graph recommendations, search and online cold start.",
         version="0.1.0",
         lifespan=lifespan,
         responses=error_responses,
     )
+    app.max_k = settings.max_k
+    app.state.event_ids = event_ids
     for module in (recommendations, search, items, events, explain, health):
         app.include_router(module.build_router())
     app.add_exception_handler(KgrecError, _kgrec_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_middleware(_MetricsMiddleware, metrics=metrics)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_middleware(_CatchAll)
+    app.add_middleware(_MetricsMiddleware, metrics=metrics, access=settings.api_access_log)
     return app

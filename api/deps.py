@@ -1,20 +1,83 @@
-"""FastAPI dependencies: the services of the app, the engine, API-key checks, filters.
+"""FastAPI dependencies (services, engine, API-key checks, filters, k) and the
+request checks routers share (:func:`reject` and the 422 problems it answers with).
 
-All are ``async def``: they do no blocking work, and FastAPI would run a plain
-``def`` dependency in the thread pool (a hop per dependency per request).
+The dependencies are ``async def``: they do no blocking work, and FastAPI would run
+a plain ``def`` dependency in the thread pool (a hop per dependency per request).
 """
 
 from __future__ import annotations
 
 import secrets
-from typing import Annotated, cast
+from collections.abc import Iterable, Sequence
+from typing import Annotated, Any, NoReturn, cast
 
 from fastapi import Depends, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
 
 from api.engine import Engine
+from api.event_ids import EventIds
 from api.ranking import Filters
+from api.schemas import MAX_K_CAP, MAX_LIST_ITEMS, MAX_PRICE, RefId
 from api.wiring import Services
 from kgrec.errors import AuthenticationError
+
+Loc = tuple[str | int, ...]
+
+
+def problem(loc: Loc, msg: str, kind: str) -> dict[str, Any]:
+    """One request-validation error, as pydantic reports them (``loc`` starts with
+    where the field was sent: ``body``, ``query``, ``path``)."""
+    return {"type": kind, "loc": loc, "msg": msg, "input": None}
+
+
+def reject(problems: Sequence[dict[str, Any]]) -> NoReturn:
+    """Answer 422 naming each field, in the format of FastAPI's own validation errors."""
+    raise RequestValidationError(list(problems))
+
+
+def _dotted(loc: Loc) -> str:
+    return ".".join(str(p) for p in loc[1:])
+
+
+def repeats(values: Iterable[tuple[Loc, str]], what: str) -> list[dict[str, Any]]:
+    """A 422 problem for each value seen before in ``values`` (naming where it was first)."""
+    first: dict[str, Loc] = {}
+    out: list[dict[str, Any]] = []
+    for loc, value in values:
+        if value in first:
+            msg = f"{value!r} repeats {_dotted(first[value])}; send each {what} once"
+            out.append(problem(loc, msg, "duplicate"))
+        else:
+            first[value] = loc
+    return out
+
+
+def check_price_range(min_price: float | None, max_price: float | None, where: str) -> None:
+    """422 on ``min_price`` when it exceeds ``max_price`` (no product could match)."""
+    if min_price is not None and max_price is not None and min_price > max_price:
+        reject(
+            [
+                problem(
+                    (where, "min_price"),
+                    f"min_price ({min_price:g}) must not exceed max_price ({max_price:g})",
+                    "price_range",
+                )
+            ]
+        )
+
+
+def check_k(k: int, max_k: int, where: str) -> None:
+    """422 on ``k`` above the configured ``max_k`` (the OpenAPI schema states it)."""
+    if k > max_k:
+        reject(
+            [
+                problem(
+                    (where, "k"),
+                    f"Input should be less than or equal to {max_k} (KGREC_MAX_K)",
+                    "less_than_equal",
+                )
+            ]
+        )
 
 
 async def get_services(request: Request) -> Services:
@@ -59,16 +122,34 @@ async def require_read_key(services: ServicesDep, x_api_key: ApiKeyHeader = None
         _check_key(services, x_api_key, "read endpoints")
 
 
+async def get_event_ids(request: Request) -> EventIds:
+    """The event-id ledger of the app (idempotent ``POST /events``)."""
+    return cast(EventIds, request.app.state.event_ids)
+
+
+EventIdsDep = Annotated[EventIds, Depends(get_event_ids)]
+PriceQuery = Annotated[
+    float | None, Query(ge=0, le=MAX_PRICE, allow_inf_nan=False, description="0..1e9.")
+]
+
+
 async def query_filters(
     category: Annotated[
-        list[str], Query(description="Category id (descendants included); repeatable.")
+        list[RefId],
+        Query(
+            max_length=MAX_LIST_ITEMS,
+            description="Category id (descendants included); repeatable, at most 50.",
+        ),
     ] = [],  # noqa: B006  (FastAPI copies defaults)
-    brand: Annotated[list[str], Query(description="Brand id; repeatable.")] = [],  # noqa: B006
-    min_price: Annotated[float | None, Query(ge=0)] = None,
-    max_price: Annotated[float | None, Query(ge=0)] = None,
+    brand: Annotated[
+        list[RefId], Query(max_length=MAX_LIST_ITEMS, description="Brand id; repeatable.")
+    ] = [],  # noqa: B006
+    min_price: PriceQuery = None,
+    max_price: PriceQuery = None,
     in_stock_only: bool = False,
 ) -> Filters:
-    """Filters from query parameters."""
+    """Filters from query parameters (422 when ``min_price`` > ``max_price``)."""
+    check_price_range(min_price, max_price, "query")
     return Filters(
         categories=tuple(category),
         brands=tuple(brand),
@@ -79,3 +160,17 @@ async def query_filters(
 
 
 FiltersDep = Annotated[Filters, Depends(query_filters)]
+
+
+async def result_count(
+    services: ServicesDep,
+    k: Annotated[
+        int, Query(ge=1, le=MAX_K_CAP, description="Results wanted, 1..KGREC_MAX_K (default 100).")
+    ] = 10,
+) -> int:
+    """``k`` checked against the configured ``max_k``."""
+    check_k(k, services.settings.max_k, "query")
+    return k
+
+
+KDep = Annotated[int, Depends(result_count)]

@@ -604,12 +604,15 @@ class Engine:
             )
         return self.store
 
-    def add_items(self, rows: Sequence[ProductRow], *, write_graph: bool = True) -> list[str]:
+    def add_items(
+        self, rows: Sequence[ProductRow], *, write_graph: bool = True, replace: bool = False
+    ) -> list[str]:
         """Upsert products: graph write, text encoding, inductive graph vector, index.
 
         The products are in every request that starts after this returns. A product
-        that exists is merged in the graph (the fields a row lacks are kept), and it
-        is served as the graph now holds it (:meth:`_served_rows`).
+        that exists is merged in the graph (the fields a row lacks are kept), or with
+        ``replace`` keeps exactly the row's properties, and it is served as the graph
+        now holds it (:meth:`_served_rows`).
 
         Returns:
             The product ids added or replaced.
@@ -621,7 +624,7 @@ class Engine:
         store = self._require_store("product writes")
         try:
             if write_graph:
-                store.upsert_products(rows)
+                store.upsert_products(rows, replace=replace)
                 rows = self._served_rows(self._state, store, rows)
             with self._write_lock:
                 state = self._state

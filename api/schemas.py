@@ -1,17 +1,93 @@
-"""Typed request and response models of the HTTP API (pydantic)."""
+"""Typed request and response models of the HTTP API (pydantic).
+
+Request models are strict: a JSON number is never read from a string or a
+boolean, an integer field refuses ``1e2`` and ``true``, and every float is finite
+and bounded (``1e309`` parses to infinity in JSON and is refused). The bounds are
+constants here, stated in the OpenAPI schema and in docs/api.md.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
+from pydantic_core import PydanticCustomError
 
 from api.ranking import RankedList
 from kgrec.typing import InteractionKind
 
+MAX_ID_CHARS: Final = 256
+MAX_QUERY_CHARS: Final = 1000
+MAX_TITLE_CHARS: Final = 1000
+MAX_DESCRIPTION_CHARS: Final = 20_000
+MAX_LIST_ITEMS: Final = 50
+MAX_PRICE: Final = 1e9
+# An event's value (a rating, an amount): finite, |value| <= 1e9.
+MAX_ABS_VALUE: Final = 1e9
+# Unix seconds up to 9999-12-31T23:59:59Z: every ts converts to a date, and a
+# millisecond timestamp (1.7e12 today) is refused instead of read as year 55000.
+MAX_TS: Final = 253_402_300_799
+# The largest KGREC_MAX_K accepted by the settings; the OpenAPI schema states the
+# configured max_k (api.app), and a k above it is a 422.
+MAX_K_CAP: Final = 10_000
+MAX_ITEMS_PER_CALL: Final = 1000
+MAX_EVENTS_PER_CALL: Final = 10_000
+
+_CONTROL = frozenset(chr(c) for c in (*range(0x20), 0x7F))
+# JSON-schema statements of the id rules (checked by the validators below, whose
+# messages say what is wrong; pydantic's own pattern check would only quote the regex).
+REF_ID_PATTERN: Final = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
+NEW_ID_PATTERN: Final = r"^[^/\x00-\x1f\x7f]*[^/\s\x00-\x1f\x7f][^/\x00-\x1f\x7f]*$"
+
+
+def _ref_id(value: str) -> str:
+    if not value.strip():
+        raise PydanticCustomError("id_blank", "an id must not be blank")
+    if any(ch in _CONTROL for ch in value):
+        raise PydanticCustomError(
+            "id_control_character", "an id must not contain control characters (newline, tab, ...)"
+        )
+    return value
+
+
+def _new_id(value: str) -> str:
+    _ref_id(value)
+    if "/" in value:
+        raise PydanticCustomError(
+            "id_slash", "an id must not contain '/' (it would not fit in a URL path)"
+        )
+    return value
+
+
+RefId = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=MAX_ID_CHARS,
+        json_schema_extra={"pattern": REF_ID_PATTERN},
+        description="An id: 1..256 characters, not blank, no control characters.",
+    ),
+    AfterValidator(_ref_id),
+]
+"""An id that names something that exists (a product in an event, a category)."""
+
+NewId = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=MAX_ID_CHARS,
+        json_schema_extra={"pattern": NEW_ID_PATTERN},
+        description="An id: 1..256 characters, not blank, no '/', no control characters.",
+    ),
+    AfterValidator(_new_id),
+]
+"""An id the request may create (a product, a user, an event id)."""
+
+Price = Annotated[float, Field(ge=0, le=MAX_PRICE, allow_inf_nan=False)]
+
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class ScoreOut(BaseModel):
@@ -55,19 +131,37 @@ class RankedOut(BaseModel):
 class SearchIn(_Strict):
     """POST /search body."""
 
-    query: str = Field(min_length=1, max_length=1000)
-    user_id: str | None = Field(None, min_length=1, max_length=256)
-    k: int = Field(10, ge=1)
-    categories: list[str] = Field(default_factory=list, max_length=50)
-    brands: list[str] = Field(default_factory=list, max_length=50)
-    min_price: float | None = Field(None, ge=0)
-    max_price: float | None = Field(None, ge=0)
+    query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS)
+    user_id: RefId | None = None
+    k: StrictInt = Field(10, ge=1, le=MAX_K_CAP, description="Results wanted (1..KGREC_MAX_K).")
+    categories: list[RefId] = Field(default_factory=list, max_length=MAX_LIST_ITEMS)
+    brands: list[RefId] = Field(default_factory=list, max_length=MAX_LIST_ITEMS)
+    min_price: Price | None = None
+    max_price: Price | None = Field(None, description="At least min_price.")
     in_stock_only: bool = False
     explain: bool = False
 
 
-class ItemIn(_Strict):
-    """One product to upsert.
+class ItemFields(_Strict):
+    """A product's fields (all but its id): the body of ``PUT /items/{id}``.
+
+    ``price``: 0..1e9, finite. ``category_ids`` must name categories that exist
+    (422 naming the unknown one); ``brand_id`` names a brand, created when missing
+    (named ``brand_name`` or its id).
+    """
+
+    title: str = Field(min_length=1, max_length=MAX_TITLE_CHARS)
+    description: str | None = Field(None, max_length=MAX_DESCRIPTION_CHARS)
+    price: Price | None = None
+    currency: str | None = Field(None, min_length=3, max_length=3)
+    in_stock: bool = True
+    brand_id: RefId | None = None
+    brand_name: str | None = Field(None, max_length=MAX_TITLE_CHARS)
+    category_ids: list[RefId] = Field(default_factory=list, max_length=MAX_LIST_ITEMS)
+
+
+class ItemIn(ItemFields):
+    """One product to upsert (``POST /items``).
 
     Only the fields the request carries are written: an existing product keeps the
     ones left out, and ``null`` removes one (a new product left without
@@ -75,21 +169,13 @@ class ItemIn(_Strict):
     the product's brand / categories.
     """
 
-    id: str = Field(min_length=1, max_length=256)
-    title: str = Field(min_length=1, max_length=1000)
-    description: str | None = Field(None, max_length=20_000)
-    price: float | None = Field(None, ge=0)
-    currency: str | None = Field(None, min_length=3, max_length=3)
-    in_stock: bool = True
-    brand_id: str | None = Field(None, min_length=1, max_length=256)
-    brand_name: str | None = Field(None, max_length=1000)
-    category_ids: list[str] = Field(default_factory=list, max_length=50)
+    id: NewId
 
 
 class ItemsIn(_Strict):
-    """POST /items body."""
+    """POST /items body: 1..1000 products, each id once."""
 
-    items: list[ItemIn] = Field(min_length=1, max_length=1000)
+    items: list[ItemIn] = Field(min_length=1, max_length=MAX_ITEMS_PER_CALL)
 
 
 class ItemsOut(BaseModel):
@@ -101,19 +187,41 @@ class ItemsOut(BaseModel):
 
 
 class EventIn(_Strict):
-    """One interaction."""
+    """One interaction.
 
-    user_id: str = Field(min_length=1, max_length=256)
-    product_id: str = Field(min_length=1, max_length=256)
+    (user, product, kind, ts) identifies an interaction: sending it again changes
+    nothing. Without ``ts`` the time of receipt is used, so the same event sent
+    twice is stored twice; give it an ``event_id`` (or a ``ts``) to make retries safe.
+    """
+
+    user_id: NewId
+    product_id: RefId
     kind: InteractionKind
-    ts: int | None = Field(None, ge=0, description="Unix seconds; default now.")
-    value: float | None = None
+    ts: StrictInt | None = Field(
+        None,
+        ge=0,
+        le=MAX_TS,
+        description="Unix seconds (0..253402300799, up to year 9999); default: the time "
+        "of receipt, or the ts first stored for this event_id.",
+    )
+    value: float | None = Field(
+        None,
+        ge=-MAX_ABS_VALUE,
+        le=MAX_ABS_VALUE,
+        allow_inf_nan=False,
+        description="A rating or amount, finite, -1e9..1e9.",
+    )
+    event_id: NewId | None = Field(
+        None,
+        description="Idempotency key: an event_id already stored (for 24 hours) is not "
+        "written again; it must come with the same user, product, kind, value and ts.",
+    )
 
 
 class EventsIn(_Strict):
-    """POST /events body."""
+    """POST /events body: 1..10,000 events, each event_id once."""
 
-    events: list[EventIn] = Field(min_length=1, max_length=10_000)
+    events: list[EventIn] = Field(min_length=1, max_length=MAX_EVENTS_PER_CALL)
 
 
 class EventsOut(BaseModel):
@@ -121,6 +229,9 @@ class EventsOut(BaseModel):
 
     accepted: int
     users_updated: list[str]
+    repeated: int = Field(
+        0, description="Events whose event_id was stored before (written already: no change)."
+    )
 
 
 class ExplainOut(BaseModel):

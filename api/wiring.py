@@ -64,8 +64,8 @@ def gnn_embedder_factory(settings: Settings, encoder: TextEncoder) -> EmbedderFa
 
 
 @contextlib.contextmanager
-def default_services(settings: Settings) -> Iterator[Services]:
-    """Graph, latest artifacts, encoder, engine.
+def default_services(settings: Settings, artifacts_dir: Path | None = None) -> Iterator[Services]:
+    """Graph, artifacts (``artifacts_dir``, default the latest version), encoder, engine.
 
     A configured Neo4j that does not answer at start-up gives a degraded service
     that recovers when the server answers; an embedded server that cannot start
@@ -78,7 +78,9 @@ def default_services(settings: Settings) -> Iterator[Services]:
         except GraphConnectionError as e:
             log.warning("serving without the graph (degraded): %s", e)
             store = None
-        artifacts = ArtifactSet.load(ArtifactSet.latest_path(artifacts_root(settings)))
+        artifacts = ArtifactSet.load(
+            artifacts_dir or ArtifactSet.latest_path(artifacts_root(settings))
+        )
         encoder = load_encoder(settings)
         engine = Engine(
             settings,

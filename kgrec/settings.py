@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     api_read_requires_key: bool = Field(False, description="Read endpoints require the key too.")
     api_host: str = Field("127.0.0.1", description="Address `kgrec serve` binds.")
     api_port: int = Field(8000, ge=0, le=65535, description="Port `kgrec serve` binds.")
+    api_access_log: bool = Field(
+        True, description="One INFO line per request: method, route template, status, ms."
+    )
     max_k: int = Field(100, ge=1, le=10_000, description="Largest k a request may ask for.")
     exact_index_max_items: int = Field(
         50_000, ge=0, description="Exact faiss index up to this many items; ANN above."

@@ -2,36 +2,98 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import functools
+import logging
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
+from pydantic import SecretStr
 
 from api.cli._app import app, settings_of
+from kgrec.errors import ConfigError
 
 
 @app.command("serve")
 def serve(
     ctx: typer.Context,
-    host: Annotated[str | None, typer.Option(help="Bind address (default KGREC_API_HOST).")] = None,
-    port: Annotated[int | None, typer.Option(help="Port (default KGREC_API_PORT).")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Bind address (default KGREC_API_HOST, 127.0.0.1).")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default KGREC_API_PORT, 8000).")] = None,
+    api_key: Annotated[
+        str | None,
+        typer.Option(
+            "--api-key",
+            help="Write key that POST/PUT /items and POST /events require in X-API-Key "
+            "(default KGREC_API_KEY; with none, writes answer 401). A key given here shows "
+            "in the process list: prefer the variable.",
+            show_default=False,
+        ),
+    ] = None,
+    artifacts: Annotated[
+        Path | None,
+        typer.Option(
+            help="Artifact version to serve: a directory written by `kgrec embed`, or a "
+            "version name under <data_dir>/artifacts (default: the latest).",
+        ),
+    ] = None,
+    access_log: Annotated[
+        bool | None,
+        typer.Option(
+            "--access-log/--no-access-log",
+            help="One log line per request: method, route, status, ms "
+            "(default KGREC_API_ACCESS_LOG, on).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Serve recommendations, search, items, events, explanations, health and metrics."""
+    """Serve recommendations, search, items, events, explanations, health and metrics.
+
+    Reads are open (KGREC_API_READ_REQUIRES_KEY=true closes them); writes need the
+    API key. OpenAPI docs at /docs.
+    """
     import uvicorn
 
     from api.app import create_app
+    from api.wiring import artifacts_root, default_services
 
     settings = settings_of(ctx)
-    updates = {k: v for k, v in {"api_host": host, "api_port": port}.items() if v is not None}
+    updates: dict[str, Any] = {
+        k: v
+        for k, v in {"api_host": host, "api_port": port, "api_access_log": access_log}.items()
+        if v is not None
+    }
+    if api_key is not None:
+        if not api_key.strip():
+            raise ConfigError("--api-key must not be empty")
+        updates["api_key"] = SecretStr(api_key)
     if updates:
         settings = settings.model_copy(update=updates)
+    version_dir = _artifact_dir(artifacts, artifacts_root(settings)) if artifacts else None
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
+    writes = "on (X-API-Key)" if settings.api_key is not None else "OFF: no KGREC_API_KEY"
     typer.echo(
         f"kgrec serve on http://{settings.api_host}:{settings.api_port} "
-        f"(docs at /docs, data directory {settings.data_dir})"
+        f"(docs at /docs, data directory {settings.data_dir}, writes {writes})"
     )
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, functools.partial(default_services, artifacts_dir=version_dir)),
         host=settings.api_host,
         port=settings.api_port,
         log_level="info",
-        access_log=False,
+        access_log=False,  # the app writes its own line, with the route template
+    )
+
+
+def _artifact_dir(given: Path, root: Path) -> Path:
+    """``--artifacts`` as a version directory (a path, or a name under ``root``)."""
+    from gnn.artifacts import MANIFEST
+
+    for candidate in (given, root / given):
+        if (candidate / MANIFEST).is_file():
+            return candidate
+    raise ConfigError(
+        f"--artifacts {given}: not an artifact version (no {MANIFEST} there nor under "
+        f"{root}); give a directory written by `kgrec embed`"
     )

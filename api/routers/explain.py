@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from api.deps import EngineDep, require_read_key
-from api.schemas import ExplainOut
+from api.schemas import ExplainOut, RefId
 
 
 def build_router() -> APIRouter:
@@ -17,8 +17,8 @@ def build_router() -> APIRouter:
     @router.get("/explain", response_model=ExplainOut)
     def explain(
         engine: EngineDep,
-        user_id: Annotated[str, Query(min_length=1, max_length=256)],
-        item_id: Annotated[str, Query(min_length=1, max_length=256)],
+        user_id: Annotated[RefId, Query()],
+        item_id: Annotated[RefId, Query()],
     ) -> ExplainOut:
         """The shortest graph path from the user to the product (404 for an unknown product)."""
         engine.require_item(item_id, "item_id")

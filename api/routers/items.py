@@ -1,14 +1,58 @@
-"""GET /items/{id}/similar and POST /items."""
+"""GET /items/{id}/similar, POST /items and PUT /items/{id}."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, cast
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path
 
-from api.deps import EngineDep, FiltersDep, require_read_key, require_write_key
-from api.schemas import ItemsIn, ItemsOut, RankedOut, ranked_out
+from api.deps import (
+    EngineDep,
+    FiltersDep,
+    KDep,
+    Loc,
+    ServicesDep,
+    problem,
+    reject,
+    repeats,
+    require_read_key,
+    require_write_key,
+)
+from api.schemas import ItemFields, ItemsIn, ItemsOut, NewId, RankedOut, RefId, ranked_out
+from api.wiring import Services
 from graph.records import ProductRow
+from kgrec.errors import GraphConnectionError, ServiceUnavailableError
+from kgrec.typing import CATEGORY
+
+
+def check_categories(services: Services, wanted: Sequence[tuple[Loc, str]]) -> None:
+    """422 naming each category id that is not in the graph (the write would create it).
+
+    Skipped when the graph does not answer: the write itself then answers 503.
+    """
+    ids = {c for _, c in wanted}
+    store = services.store
+    if not ids or store is None or not services.engine.graph_up(fresh=True):
+        return
+    try:
+        known = store.existing_ids(CATEGORY, ids)
+    except GraphConnectionError as e:
+        raise ServiceUnavailableError(
+            f"products not accepted: the graph server does not answer ({e}); "
+            "nothing was written, retry later"
+        ) from e
+    unknown = [
+        problem(
+            loc,
+            f"category {c!r} does not exist; categories are created by `kgrec import --categories`",
+            "unknown_category",
+        )
+        for loc, c in wanted
+        if c not in known
+    ]
+    if unknown:
+        reject(unknown)
 
 
 def build_router() -> APIRouter:
@@ -23,8 +67,8 @@ def build_router() -> APIRouter:
     def similar(
         engine: EngineDep,
         filters: FiltersDep,
-        item_id: Annotated[str, Path(min_length=1, max_length=256)],
-        k: Annotated[int, Query(ge=1)] = 10,
+        k: KDep,
+        item_id: Annotated[RefId, Path()],
     ) -> RankedOut:
         """Products close to this one in graph and text space."""
         return ranked_out(engine.similar(item_id, k=k, filters=filters))
@@ -35,14 +79,60 @@ def build_router() -> APIRouter:
         status_code=201,
         dependencies=[Depends(require_write_key)],
     )
-    def upsert_items(body: ItemsIn, engine: EngineDep) -> ItemsOut:
+    def upsert_items(body: ItemsIn, engine: EngineDep, services: ServicesDep) -> ItemsOut:
         """Upsert products: written to the graph, encoded, embedded and served at once.
 
         A product that exists is merged: the fields the request carries are written
-        (``null`` removes one), the others are left as they are.
+        (``null`` removes one), the others are left as they are. Each id once per
+        request; every category must exist (422 naming the unknown one).
         """
+        problems = repeats(
+            ((("body", "items", i, "id"), it.id) for i, it in enumerate(body.items)), "product"
+        )
+        categories = [
+            (("body", "items", i, "category_ids", j), c)
+            for i, it in enumerate(body.items)
+            for j, c in enumerate(it.category_ids)
+        ]
+        for i, it in enumerate(body.items):
+            problems += repeats(
+                (
+                    (("body", "items", i, "category_ids", j), c)
+                    for j, c in enumerate(it.category_ids)
+                ),
+                "category",
+            )
+        if problems:
+            reject(problems)
+        check_categories(services, categories)
         rows = [cast(ProductRow, i.model_dump(exclude_unset=True)) for i in body.items]
         added = engine.add_items(rows)
+        return ItemsOut(added=added, artifact_version=engine.version, items_served=engine.size)
+
+    @router.put(
+        "/items/{item_id}",
+        response_model=ItemsOut,
+        dependencies=[Depends(require_write_key)],
+    )
+    def replace_item(
+        item_id: Annotated[NewId, Path()],
+        body: ItemFields,
+        engine: EngineDep,
+        services: ServicesDep,
+    ) -> ItemsOut:
+        """Create or replace a product: it keeps exactly the fields of the body.
+
+        A field left out (or ``null``) is removed, ``category_ids`` replace its
+        categories (none when left out); the brand link is replaced when ``brand_id``
+        is given and kept otherwise.
+        """
+        categories = [(("body", "category_ids", j), c) for j, c in enumerate(body.category_ids)]
+        problems = repeats(categories, "category")
+        if problems:
+            reject(problems)
+        check_categories(services, categories)
+        row = cast(ProductRow, {"id": item_id, **body.model_dump()})
+        added = engine.add_items([row], replace=True)
         return ItemsOut(added=added, artifact_version=engine.version, items_served=engine.size)
 
     return router

@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import EngineDep, FiltersDep, require_read_key
-from api.schemas import RankedOut, ranked_out
+from api.deps import EngineDep, FiltersDep, KDep, require_read_key
+from api.schemas import MAX_QUERY_CHARS, RankedOut, RefId, ranked_out
 
 
 def build_router() -> APIRouter:
@@ -20,12 +20,10 @@ def build_router() -> APIRouter:
     async def recommendations(
         engine: EngineDep,
         filters: FiltersDep,
-        user_id: Annotated[str | None, Query(min_length=1, max_length=256)] = None,
-        k: Annotated[int, Query(ge=1, description="Results wanted (at most KGREC_MAX_K).")] = 10,
-        query: Annotated[str | None, Query(min_length=1, max_length=1000)] = None,
-        context_item: Annotated[
-            str | None, Query(min_length=1, description="Product being viewed.")
-        ] = None,
+        k: KDep,
+        user_id: Annotated[RefId | None, Query()] = None,
+        query: Annotated[str | None, Query(min_length=1, max_length=MAX_QUERY_CHARS)] = None,
+        context_item: Annotated[RefId | None, Query(description="Product being viewed.")] = None,
         explain: bool = False,
     ) -> RankedOut:
         """Top-k products for a user; an unknown user is served from context and popularity."""

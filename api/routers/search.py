@@ -7,7 +7,7 @@ from functools import partial
 from fastapi import APIRouter, Depends
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import EngineDep, require_read_key
+from api.deps import EngineDep, ServicesDep, check_k, check_price_range, require_read_key
 from api.ranking import Filters
 from api.schemas import RankedOut, SearchIn, ranked_out
 
@@ -17,8 +17,10 @@ def build_router() -> APIRouter:
     router = APIRouter(tags=["search"], dependencies=[Depends(require_read_key)])
 
     @router.post("/search", response_model=RankedOut)
-    async def search(body: SearchIn, engine: EngineDep) -> RankedOut:
+    async def search(body: SearchIn, engine: EngineDep, services: ServicesDep) -> RankedOut:
         """Products matching a query, personalised by the user's graph vector when known."""
+        check_k(body.k, services.settings.max_k, "body")
+        check_price_range(body.min_price, body.max_price, "body")
         filters = Filters(
             categories=tuple(body.categories),
             brands=tuple(body.brands),
