@@ -98,7 +98,9 @@ def product_row(row: ProductRow) -> NodeRow:
 
 
 def brand_row(row: BrandRow) -> NodeRow:
-    return NodeRow(row["id"], _props(_pick(row, ["name"])))
+    """The name when given (a brand's name is never removed: None counts as absent)."""
+    name = row.get("name")
+    return NodeRow(row["id"], _props({} if name is None else {"name": name}))
 
 
 def category_row(row: CategoryRow) -> NodeRow:

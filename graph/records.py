@@ -39,16 +39,20 @@ class ProductRow(TypedDict):
 
 
 class BrandRow(TypedDict):
+    """A brand. Without ``name`` a new brand is named by its id and an existing
+    brand keeps its name (with ``replace=True`` it is named by its id)."""
+
     id: str
-    name: str
+    name: NotRequired[str]
 
 
 class CategoryRow(TypedDict):
     """A category; ``parent_id`` links it into the tree when given (absent or None:
-    the category's parent link is left as it is)."""
+    the category's parent link is left as it is). Without ``name`` an existing
+    category keeps its name (a new one has none: :mod:`loaders` names it by its id)."""
 
     id: str
-    name: str
+    name: NotRequired[str]
     parent_id: NotRequired[str | None]
     path: NotRequired[str | None]
 
@@ -72,8 +76,10 @@ class InteractionRow(TypedDict):
 
 
 class EntityRow(TypedDict):
+    """A knowledge-graph entity (absent key = untouched, None = remove)."""
+
     id: str
-    kind: str
+    kind: NotRequired[str]
     name: NotRequired[str | None]
 
 

@@ -317,8 +317,18 @@ class GraphStore:
         )
 
     def upsert_brands(self, rows: Sequence[BrandRow], *, replace: bool = False) -> UpsertCounts:
-        """Create or update brands (merge or replace, as :meth:`upsert_products`)."""
-        return self._upsert_nodes("Brand", map(brand_row, rows), replace=replace)
+        """Create or update brands (merge or replace, as :meth:`upsert_products`).
+
+        A row without ``name`` names a new brand by its id and leaves an existing
+        brand's name as it is (``replace=True``: names it by its id).
+        """
+        unnamed = [r["id"] for r in rows if r.get("name") is None]
+        kept = self.existing_ids("Brand", unnamed) if unnamed and not replace else set()
+        named: list[BrandRow] = [
+            r if r.get("name") is not None or r["id"] in kept else {"id": r["id"], "name": r["id"]}
+            for r in rows
+        ]
+        return self._upsert_nodes("Brand", map(brand_row, named), replace=replace)
 
     def upsert_categories(
         self, rows: Sequence[CategoryRow], *, replace: bool = False

@@ -16,7 +16,16 @@ import pandas as pd
 
 from graph import GraphStore
 from kgrec.typing import CATEGORY, ID, NAME, PARENT_ID, PATH
-from loaders.constants import CATEGORY_CYCLE, COLUMN, FILE, REASON, ROW, ROW_NUMBER, UNKNOWN_PARENT
+from loaders.constants import (
+    ABSENT,
+    CATEGORY_CYCLE,
+    COLUMN,
+    FILE,
+    REASON,
+    ROW,
+    ROW_NUMBER,
+    UNKNOWN_PARENT,
+)
 from loaders.validated import ValidatedChunk
 
 # Separators a category value may use, most specific first.
@@ -146,7 +155,7 @@ def category_tree(
     carried = frozenset().union(*(p.carried for p in parts)) if parts else frozenset()
     tree: dict[str, dict[str, Any]] = {}
     owner: dict[str, int] = {}  # category id -> index of the row that named it
-    columns = [c for c in (ID, NAME, PARENT_ID, PATH) if c in records]
+    columns = [c for c in (ID, NAME, PARENT_ID, PATH, ABSENT) if c in records]
     table = records[columns].astype(object).where(records[columns].notna(), None)
     for index, values in zip(records.index, table.itertuples(index=False), strict=True):
         rec = dict(zip(columns, values, strict=True))
@@ -190,12 +199,12 @@ def category_tree(
         for cid in [c for c in tree if owner[c] in bad]:
             del tree[cid]
         idx = sorted(bad)
-        extra = raw.loc[idx].drop(columns=[ROW_NUMBER])
+        extra = raw.loc[idx].drop(columns=[ROW_NUMBER, ABSENT], errors="ignore")
         extra.insert(0, REASON, [bad[i][1] for i in idx])
         extra.insert(0, COLUMN, [bad[i][0] for i in idx])
         extra.insert(0, ROW, raw.loc[idx, ROW_NUMBER].tolist())
         extra.insert(0, FILE, file_name)
         reject_frames.append(extra)
-    kept = pd.DataFrame(list(tree.values()), columns=[ID, NAME, PARENT_ID, PATH])
+    kept = pd.DataFrame(list(tree.values()), columns=[ID, NAME, PARENT_ID, PATH, ABSENT])
     all_rejects = pd.concat([f for f in reject_frames if len(f)] or [pd.DataFrame()])
     return ValidatedChunk(kept, all_rejects, duplicates, carried=carried)

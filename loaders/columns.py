@@ -56,7 +56,7 @@ from loaders.constants import (
     KG,
     KG_LINKS,
     PRODUCTS,
-    ROW_NUMBER,
+    READER_COLUMNS,
     TAIL_KIND,
     TAIL_NAME,
     USERS,
@@ -180,7 +180,7 @@ def plan_columns(
             columns, mapping keys naming absent columns, rename collisions.
     """
     section = mapping.section(entity)
-    columns = [str(c) for c in header if c != ROW_NUMBER]
+    columns = [str(c) for c in header if c not in READER_COLUMNS]
     renamed = [section.renamed(c) for c in columns]
     found = f"(columns found: {_shown(columns)})"
     where = f"the [{entity}] section of {mapping.source}"

@@ -25,6 +25,12 @@ REASON: Final = "reason"
 REJECT_COLUMNS: Final = (FILE, ROW, COLUMN, REASON)
 # The row number a reader adds to every chunk (1 = first data row, header excluded).
 ROW_NUMBER: Final = "__row__"
+# The keys a JSON Lines row lacks while other rows of its chunk have them (a
+# tuple of the file's column names; None when the row has every key): such a key
+# is not carried by that row, unlike a key given as null (an empty cell).
+ABSENT: Final = "__absent__"
+# Columns a reader adds beside the file's own.
+READER_COLUMNS: Final = (ROW_NUMBER, ABSENT)
 
 # Loader-only input columns ---------------------------------------------------------
 BRAND_NAME: Final = "brand_name"

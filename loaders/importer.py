@@ -15,10 +15,10 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from graph import EntityRow, GraphStore, UpsertCounts
+from graph import GraphStore, UpsertCounts
 from kgrec.errors import KgrecError, ValidationError
 from kgrec.settings import Settings
-from kgrec.typing import ID, PRODUCT, USER
+from kgrec.typing import CATEGORY, ID, NAME, PRODUCT, USER
 from loaders import rows as to_rows
 from loaders.categories import category_tree
 from loaders.columns import ColumnPlan, plan_columns
@@ -35,6 +35,7 @@ from loaders.constants import (
 )
 from loaders.counts import EntityCounts
 from loaders.dialect import check_joined_header
+from loaders.entities import EntityWriter
 from loaders.known_ids import KnownIds
 from loaders.mapping import ColumnMapping
 from loaders.rejects import RejectsFile
@@ -60,7 +61,8 @@ class Importer:
         strict: write nothing when any row is rejected or any column is neither a
             field nor kept (validates everything first).
         replace: a node keeps exactly the properties its row carries; by default
-            properties of columns the file lacks are left as they are.
+            properties of columns the file lacks are left as they are. Entities
+            written by triples and links are always merged (:mod:`loaders.entities`).
         rejects: rejects file; with several sources, ``NAME.ENTITY.csv`` beside it.
             Default: ``<data_dir>/rejects/<file>.<entity>.rejects.csv``.
         progress: show a progress bar per source (rows/s).
@@ -136,7 +138,7 @@ class Importer:
 
     def _guarded(self, prepared: Sequence[_Prepared], report: ImportReport, *, write: bool) -> None:
         """One pass; an error stops it and is raised with the report of what was done."""
-        state = _PassState(KnownIds(self.store), write)
+        state = _PassState(self.store, write)
         try:
             for source, plan in prepared:
                 self._source(source, plan, report, state, len(prepared))
@@ -238,9 +240,13 @@ class Importer:
         if entity == PRODUCTS:
             new = [c for c in chunk.categories if c[ID] not in state.categories]
             state.categories.update(str(c[ID]) for c in new)
-            if new and state.write:
-                implied = to_rows.category_rows(pd.DataFrame(new), carried | {"path"})
-                report.entity(CATEGORIES).add_upsert(self.store.upsert_categories(implied))
+            if new and state.write:  # created when missing, an existing one is left as it is
+                existing = self.store.existing_ids(CATEGORY, [str(c[ID]) for c in new])
+                missing = [c for c in new if c[ID] not in existing]
+                if missing:
+                    implied = to_rows.category_rows(pd.DataFrame(missing), carried | {"path"})
+                    counts = self.store.upsert_categories(implied)
+                    report.entity(CATEGORIES).add_upsert(counts)
             known.add(PRODUCT, records[ID].tolist())
             self._batched(
                 records,
@@ -261,6 +267,9 @@ class Importer:
             state.categories.update(records[ID].tolist())
             if state.write:
                 rows = to_rows.category_rows(records, carried)
+                unnamed = [r[ID] for r in rows if r.get(NAME) is None]
+                kept = self.store.existing_ids(CATEGORY, unnamed) if not replace else set()
+                rows = to_rows.name_new_by_id(rows, kept)
                 counts = self.store.upsert_categories(rows, replace=replace)
                 report.entity(CATEGORIES).add_upsert(counts)
         elif entity == USERS:
@@ -279,13 +288,13 @@ class Importer:
                 lambda r: self.store.upsert_interactions(to_rows.interaction_rows(r)),
             )
         elif entity == KG:
-            entities, triples = to_rows.triple_rows(records, carried)
-            self._entities(entities, report, state)
+            entities, triples = to_rows.triple_rows(records)
+            state.entities.add(entities, report.entity(ENTITIES_WRITTEN))
             if state.write and triples:
                 report.entity(KG).written += self.store.relate_entities(triples)
         elif entity == KG_LINKS:
-            entities, links = to_rows.link_rows(records, carried)
-            self._entities(entities, report, state)
+            entities, links = to_rows.link_rows(records)
+            state.entities.add(entities, report.entity(ENTITIES_WRITTEN))
             if state.write and links:
                 report.entity(KG_LINKS).written += self.store.link_entities(links)
 
@@ -302,22 +311,12 @@ class Importer:
         for start in range(0, len(records), step):
             counts.add_upsert(write(records.iloc[start : start + step]))
 
-    def _entities(self, rows: list[EntityRow], report: ImportReport, state: _PassState) -> None:
-        new = [r for r in rows if r["id"] not in state.entities]
-        unique = list({r["id"]: r for r in reversed(new)}.values())[::-1]
-        state.entities.update(r["id"] for r in unique)
-        counts = report.entity(ENTITIES_WRITTEN)
-        counts.rows += len(unique)
-        counts.accepted += len(unique)
-        if state.write and unique:
-            counts.add_upsert(self.store.upsert_entities(unique, replace=self.replace))
-
 
 class _PassState:
     """What one pass over the sources remembers between them."""
 
-    def __init__(self, known: KnownIds, write: bool) -> None:
-        self.known = known
+    def __init__(self, store: GraphStore, write: bool) -> None:
+        self.known = KnownIds(store)
         self.write = write
         self.categories: set[str] = set()
-        self.entities: set[str] = set()
+        self.entities = EntityWriter(store, write=write)

@@ -3,7 +3,9 @@
 Every chunk is a DataFrame whose index is continuous over the file and which has
 a :data:`~loaders.constants.ROW_NUMBER` column (1 = the first data row, the header
 excluded), so a rejection names the row wherever it came from. CSV cells are read
-as strings (empty cell = missing); JSON and Parquet keep their own types. Text is
+as strings (empty cell = missing); JSON and Parquet keep their own types. A JSON
+Lines row that lacks a key other rows have says so in an
+:data:`~loaders.constants.ABSENT` column (a key given as null is an empty cell). Text is
 UTF-8 unless an encoding is given (a UTF-8 byte-order mark is accepted); a byte
 that does not decode is an error naming the file, row and byte offset. The CSV
 delimiter is the one given, else detected on the header (see
@@ -12,14 +14,24 @@ delimiter is the one given, else detected on the header (see
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import io
+import itertools
+import json
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
 from kgrec.errors import ValidationError
-from loaders.constants import CSV_SUFFIXES, JSONL_SUFFIXES, PARQUET_SUFFIXES, ROW_NUMBER
+from loaders.constants import (
+    ABSENT,
+    CSV_SUFFIXES,
+    JSONL_SUFFIXES,
+    PARQUET_SUFFIXES,
+    ROW_NUMBER,
+)
 from loaders.dialect import default_delimiter, detect_delimiter
 from loaders.encoding import DEFAULT_ENCODING, check_encoding, decode_error
 
@@ -116,11 +128,29 @@ class ChunkReader:
                 raise ValidationError(f"{self.path}: cannot parse the header: {e}") from e
             return [str(c) for c in head.columns]
         for frame in self._raw_chunks():
-            return [str(c) for c in frame.columns]
+            return [str(c) for c in frame.columns if c != ABSENT]
         return []
 
     def _decode_error(self, e: UnicodeDecodeError) -> ValidationError:
         return decode_error(self.path, self.encoding, csv=self.format == "csv", cause=str(e))
+
+    def _json_chunks(self) -> Iterator[pd.DataFrame]:
+        """JSON Lines chunks (blank lines skipped); a row lacking keys that other rows
+        of its chunk have names them in the :data:`~loaders.constants.ABSENT` column."""
+        with self.path.open(encoding=self._pandas_encoding, newline="") as f:
+            while True:
+                read = list(itertools.islice(f, self.chunk_rows))
+                if not read:
+                    return
+                lines = [line for line in read if line.strip()]
+                if not lines:
+                    continue
+                frame = pd.read_json(io.StringIO("".join(lines)), lines=True, dtype=False)
+                gaps = np.flatnonzero(frame.isna().any(axis=1).to_numpy()).tolist()
+                if gaps and len(frame) == len(lines):
+                    absent = _absent_keys(frame, lines, gaps)
+                    frame[ABSENT] = pd.Series(absent, index=frame.index, dtype=object)
+                yield frame
 
     def _raw_chunks(self) -> Iterator[pd.DataFrame]:
         try:
@@ -136,14 +166,7 @@ class ChunkReader:
                 ) as reader:
                     yield from reader
             elif self.format == "jsonl":
-                with pd.read_json(
-                    self.path,
-                    lines=True,
-                    dtype=False,
-                    encoding=self._pandas_encoding,
-                    chunksize=self.chunk_rows,
-                ) as reader:
-                    yield from reader
+                yield from self._json_chunks()
             else:
                 parquet = pq.ParquetFile(self.path)
                 for batch in parquet.iter_batches(batch_size=self.chunk_rows):
@@ -152,3 +175,20 @@ class ChunkReader:
             raise self._decode_error(e) from e
         except (ValueError, pd.errors.ParserError) as e:
             raise ValidationError(f"{self.path}: cannot parse as {self.format}: {e}") from e
+
+
+def _absent_keys(
+    frame: pd.DataFrame, lines: Sequence[str], rows: Sequence[int]
+) -> list[tuple[str, ...] | None]:
+    """Per row of the chunk the columns its line has no key for (None: every key).
+
+    Only ``rows`` (those with a missing cell) are parsed again: a missing cell is a
+    key given as null or no key at all, and only the line tells which."""
+    absent: list[tuple[str, ...] | None] = [None] * len(frame)
+    columns = [str(c) for c in frame.columns]
+    for row in rows:
+        value = json.loads(lines[row])
+        keys = value.keys() if isinstance(value, dict) else ()
+        missing = tuple(c for c in columns if c not in keys)
+        absent[row] = missing or None
+    return absent

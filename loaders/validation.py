@@ -45,6 +45,7 @@ from loaders.categories import SeparatorHints, leaf, path_leaves
 from loaders.checks import RowChecks
 from loaders.columns import CORE
 from loaders.constants import (
+    ABSENT,
     BRAND_NAME,
     BRANDS,
     CATEGORIES,
@@ -57,6 +58,7 @@ from loaders.constants import (
     INTERACTIONS,
     NEGATIVE_PRICE,
     PRODUCTS,
+    READER_COLUMNS,
     REASON,
     ROW,
     ROW_NUMBER,
@@ -116,7 +118,7 @@ class ChunkValidator:
     def validate(self, raw: pd.DataFrame) -> ValidatedChunk:
         """Validate one chunk as read (with its row numbers)."""
         frame = raw.rename(columns=self.section.rename)
-        carried = frozenset(str(c) for c in frame.columns if c != ROW_NUMBER)
+        carried = frozenset(str(c) for c in frame.columns if c not in READER_COLUMNS)
         if CATEGORY_PATH in carried:
             carried |= {CATEGORY_IDS}
         checks = RowChecks(frame)
@@ -125,6 +127,8 @@ class ChunkValidator:
         categories: list[dict[str, Any]] = []
         if self.entity == PRODUCTS:
             records, categories = self._product_categories(frame, checks, records)
+        if ABSENT in frame and self.entity in (PRODUCTS, USERS, CATEGORIES):
+            records = records.assign(**{ABSENT: frame[ABSENT].map(self._renamed_keys)})
         duplicates = 0
         if self.entity in (PRODUCTS, BRANDS, CATEGORIES, USERS):
             duplicates_mask = self._duplicates(records, checks)
@@ -137,12 +141,16 @@ class ChunkValidator:
             records = records.drop_duplicates([USER_ID, PRODUCT_ID, KIND, TS])
             duplicates = before - len(records)
         rejected = ~checks.ok
-        rejects = raw.loc[rejected].drop(columns=[ROW_NUMBER])
+        rejects = raw.loc[rejected].drop(columns=[ROW_NUMBER, ABSENT], errors="ignore")
         rejects.insert(0, REASON, checks.reason[rejected])
         rejects.insert(0, COLUMN, checks.column[rejected])
         rejects.insert(0, ROW, raw.loc[rejected, ROW_NUMBER])
         rejects.insert(0, FILE, self.file_name)
         return ValidatedChunk(records, rejects, duplicates, categories, carried)
+
+    def _renamed_keys(self, keys: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        """A JSON Lines row's absent keys by their new names (``rename``)."""
+        return None if keys is None else tuple(self.section.renamed(k) for k in keys)
 
     # Attributes ---------------------------------------------------------------------
     def _attrs(self, frame: pd.DataFrame, checks: RowChecks) -> pd.Series:
@@ -151,7 +159,7 @@ class ChunkValidator:
         Every kept column of the chunk is a key of every row's dict, None for an
         empty cell (the graph removes that property); a column the file lacks is no
         key (the graph leaves that property as it is)."""
-        core = set(CORE[self.entity]) | {ROW_NUMBER} | self.section.ignored
+        core = set(CORE[self.entity]) | set(READER_COLUMNS) | self.section.ignored
         keep = self.section.kept
         names = [c for c in frame.columns if c not in core and (keep is None or c in keep)]
         types = self.section.typed
@@ -236,8 +244,8 @@ class ChunkValidator:
     def _brands(self, frame: pd.DataFrame, checks: RowChecks) -> pd.DataFrame:
         out = pd.DataFrame(index=frame.index)
         out[ID] = checks.text(ID, required=True, limit=self.settings.max_title_chars)
-        name = checks.text(NAME, required=False, limit=self.settings.max_title_chars)
-        out[NAME] = name.fillna(out[ID])
+        if NAME in frame:  # no name: an existing brand keeps its own, a new one gets its id
+            out[NAME] = checks.text(NAME, required=False, limit=self.settings.max_title_chars)
         return out
 
     def _categories(self, frame: pd.DataFrame, checks: RowChecks) -> pd.DataFrame:
@@ -255,8 +263,7 @@ class ChunkValidator:
         out[ID] = out[ID].fillna(leaves)
         out[NAME] = out[NAME].fillna(
             path.map(lambda p: leaf(p, sep, name=True), na_action="ignore")
-        )
-        out[NAME] = out[NAME].fillna(out[ID])
+        )  # still none: an existing category keeps its name, a new one gets its id
         return out
 
     def _users(self, frame: pd.DataFrame, checks: RowChecks) -> pd.DataFrame:

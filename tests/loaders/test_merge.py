@@ -6,7 +6,7 @@ from pathlib import Path
 
 from graph import GraphStore
 from kgrec.settings import Settings
-from tests.loaders.helpers import invoke, run, write
+from tests.loaders.helpers import invoke, rejects_of, run, write
 
 
 def test_a_reimport_keeps_attributes_the_file_lacks_and_replace_removes_them(
@@ -48,3 +48,42 @@ def test_users_keep_attributes_the_file_lacks(
     props = store.nodes_by_id("User", ["u1"])["u1"]
     assert (props["segment"], props["age"]) == ("office", "40")
     assert "country" not in props
+
+
+def test_a_key_a_json_lines_row_lacks_is_not_carried_by_that_row(
+    store: GraphStore, settings: Settings, tmp_path: Path
+) -> None:
+    first = write(
+        tmp_path,
+        "first.jsonl",
+        """
+        {"id": "p1", "title": "Shoe", "price": 10, "color": "red"}
+        {"id": "p2", "title": "Boot", "price": 20, "color": "blue"}
+        """,
+    )
+    run(store, settings, {"products": first})
+    # p1 lacks color and price (kept); p2 gives color null (removed) and a new price.
+    second = write(
+        tmp_path,
+        "second.jsonl",
+        """
+        {"id": "p1", "title": "Shoe v2"}
+        {"id": "p2", "title": "Boot", "price": 25, "color": null}
+        {"id": "p3", "title": "Sock", "size": 40}
+        {"id": "p4", "price": -1}
+        """,
+    )
+    report = run(store, settings, {"products": second})
+    counts = report.counts["products"]
+    assert (counts.created, counts.updated, counts.removed, counts.rejected) == (1, 2, 1, 1)
+    nodes = store.nodes_by_id("Product", ["p1", "p2", "p3"])
+    assert (nodes["p1"]["title"], nodes["p1"]["price"], nodes["p1"]["color"]) == (
+        "Shoe v2",
+        10,
+        "red",
+    )
+    assert nodes["p2"]["price"] == 25 and "color" not in nodes["p2"]
+    assert nodes["p3"]["size"] == 40 and "color" not in nodes["p3"]
+    rejected = rejects_of(report)
+    assert [r["row"] for r in rejected] == ["4"]
+    assert "__absent__" not in rejected[0] and rejected[0]["id"] == "p4"

@@ -83,3 +83,54 @@ def test_kg_triples_and_links(store: GraphStore, settings: Settings, tmp_path: P
     assert (kinds["e1"]["kind"], kinds["e2"]["kind"]) == ("design", "designer")
     relation = store.cypher("MATCH ()-[r:RELATED]->() RETURN r.relation AS r")["r"].tolist()
     assert relation == ["designed_by"]
+
+
+def test_a_category_path_on_a_product_creates_missing_categories_only(
+    store: GraphStore, settings: Settings, tmp_path: Path
+) -> None:
+    rows = "id,name,parent_id\nshoes,All shoes,\nshoes/running,Running shoes,shoes"
+    categories = write(tmp_path, "cats.csv", rows)
+    assert run(store, settings, {"categories": categories}).exit_code == 0
+    products = write(tmp_path, "p.csv", "id,title,category_path\np1,Racer,Shoes > Running > Road")
+    report = run(store, settings, {"products": products})
+    assert report.counts["categories"].created == 1
+    nodes = store.nodes_by_id("Category", ["shoes", "shoes/running", "shoes/running/road"])
+    assert nodes["shoes"]["name"] == "All shoes" and "path" not in nodes["shoes"]
+    assert nodes["shoes/running"]["name"] == "Running shoes"
+    assert nodes["shoes/running/road"]["name"] == "Road"
+    assert parents(store)["shoes/running/road"] == "shoes/running"
+
+
+def test_a_categories_file_without_names_keeps_the_names_and_names_new_ones_by_id(
+    store: GraphStore, settings: Settings, tmp_path: Path
+) -> None:
+    named = write(tmp_path, "c1.csv", "id,name\nshoes,All shoes\nbags,All bags")
+    assert run(store, settings, {"categories": named}).exit_code == 0
+    tree = write(tmp_path, "c2.csv", "id,parent_id\nshoes,\nrunning,shoes")
+    report = run(store, settings, {"categories": tree})
+    counts = report.counts["categories"]
+    assert (counts.created, counts.unchanged, counts.removed) == (1, 1, 0)
+    empty = write(tmp_path, "c3.csv", "id,name\nbags,")
+    run(store, settings, {"categories": empty})
+    nodes = store.nodes_by_id("Category", ["shoes", "running", "bags"])
+    names = {k: v["name"] for k, v in nodes.items()}
+    assert names == {"shoes": "All shoes", "running": "running", "bags": "All bags"}
+    assert parents(store) == {"running": "shoes"}
+
+
+def test_a_key_a_json_lines_category_lacks_is_left_as_it_is(
+    store: GraphStore, settings: Settings, tmp_path: Path
+) -> None:
+    first = write(tmp_path, "c1.jsonl", '{"id": "shoes", "name": "Shoes", "path": "Shoes"}')
+    run(store, settings, {"categories": first})
+    second = write(
+        tmp_path,
+        "c2.jsonl",
+        """
+        {"id": "shoes", "name": "Footwear"}
+        {"id": "bags", "name": "Bags", "path": "Bags"}
+        """,
+    )
+    assert run(store, settings, {"categories": second}).exit_code == 0
+    shoes = store.nodes_by_id("Category", ["shoes"])["shoes"]
+    assert (shoes["name"], shoes["path"]) == ("Footwear", "Shoes")
