@@ -7,10 +7,13 @@ validation pairs, never on a test pair:
 
 * **warm groups**: each validation user, its history the training pairs;
 * **cold groups**: validation users with a long history, re-scored as if only
-  ``k`` of their training products were known (k = 0, 1, 3), so the ranker
-  learns how much to trust each generator for a shopper without history. Factor
-  models (which hold a trained vector for these users) are marked unavailable
-  for them, as they are for real cold users.
+  ``k`` of their training products were known (k = 0, 1, 3) and labelled with
+  all their other products, as a real cold user is tested, so the ranker learns
+  how much to trust each generator for a shopper without history. Generators
+  that learnt from these users' pairs (factor models, the GNN: pass them as
+  ``factor_models``) are marked unavailable for them, as they are for real cold
+  users; the history-based ones (item-kNN, text, KG, popularity) score them from
+  the revealed products alone.
 
 Products without any training interaction (fresh) never go through the ranker
 (nothing teaches it about them); they are ordered by the cold path (the GNN
@@ -114,7 +117,13 @@ class StagedRanking:
         if len(chosen):
             for k in self.config.cold_reveal:
                 history = _reveal(train, chosen, k, gen)
-                self._collect(chosen, history, val, xs, ys, groups, simulated_cold=True)
+                # targets: everything of theirs not revealed, as for a real cold user
+                mine = torch.isin(train[0], chosen)
+                hidden_keys = pair_keys(history, num_items)
+                rest = train[:, mine & ~torch.isin(pair_keys(train, num_items), hidden_keys)]
+                targets = torch.cat([rest, val[:, torch.isin(val[0], chosen)]], dim=1)
+                self._collect(chosen, history, targets, xs, ys, groups, simulated_cold=True)
+                self.label_pairs = torch.cat([self.label_pairs, targets], dim=1)
         x = np.concatenate(xs)
         y = np.concatenate(ys)
         threads = max(torch.get_num_threads(), 1)
