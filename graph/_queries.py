@@ -97,15 +97,23 @@ MERGE (c)-[:SUBCATEGORY_OF]->(parent)
 RETURN count(*) AS n
 """
 # Interactions are keyed by (user, product, kind, ts): re-sending an event is a no-op.
+# A re-sent event without value or weight keeps the stored ones (nothing a row does
+# not carry is removed); a new one without weight gets its kind's default weight.
 UPSERT_INTERACTIONS: Final = """
 UNWIND $rows AS r
 MATCH (u:User {id: r.user_id})
 MATCH (p:Product {id: r.product_id})
 OPTIONAL MATCH (u)-[o:INTERACTED {kind: r.kind, ts: r.ts}]->(p)
-WITH u, p, r, count(o) AS existed
+WITH u, p, r, count(o) AS existed, head(collect(o.value)) AS old_value,
+     head(collect(o.weight)) AS old_weight
 MERGE (u)-[i:INTERACTED {kind: r.kind, ts: r.ts}]->(p)
-SET i.weight = r.weight, i.value = r.value
-RETURN sum(CASE WHEN existed = 0 THEN 1 ELSE 0 END) AS created, count(*) AS matched
+SET i.weight = coalesce(r.weight, old_weight, r.default_weight),
+    i.value = coalesce(r.value, old_value)
+RETURN sum(CASE WHEN existed = 0 THEN 1 ELSE 0 END) AS created,
+       sum(CASE WHEN existed > 0 AND (
+             (r.value IS NOT NULL AND (old_value IS NULL OR r.value <> old_value)) OR
+             (r.weight IS NOT NULL AND (old_weight IS NULL OR r.weight <> old_weight)))
+           THEN 1 ELSE 0 END) AS updated
 """
 LINK_PRODUCT_ENTITIES: Final = """
 UNWIND $rows AS r

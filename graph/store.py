@@ -362,7 +362,9 @@ class GraphStore:
         """Write interactions; (user, product, kind, ts) identifies one, so re-sending is a no-op.
 
         Users and products must exist (the loaders check this and reject the row).
-        ``weight`` defaults to the kind's weight in :data:`kgrec.typing.DEFAULT_KIND_WEIGHTS`.
+        A new interaction's ``weight`` defaults to the kind's weight in
+        :data:`kgrec.typing.DEFAULT_KIND_WEIGHTS`; re-sending one without ``value`` or
+        ``weight`` keeps the stored ones, and one that changes them counts as updated.
         """
         counts = UpsertCounts()
         for batch in _batches(rows, self.settings.write_batch_size):
@@ -373,15 +375,16 @@ class GraphStore:
                     "kind": r["kind"],
                     "ts": int(r["ts"]),
                     "value": r.get("value"),
-                    "weight": r.get("weight") or DEFAULT_KIND_WEIGHTS.get(r["kind"], 1.0),
+                    "weight": r.get("weight"),
+                    "default_weight": DEFAULT_KIND_WEIGHTS.get(r["kind"], 1.0),
                 }
                 for r in batch
             ]
 
             def work(tx: ManagedTransaction, params: list[dict[str, Any]] = params) -> UpsertCounts:
                 rec = tx.run(q.UPSERT_INTERACTIONS, rows=params).single(strict=True)
-                created = int(rec["created"])
-                return UpsertCounts(created=created, unchanged=len(params) - created)
+                created, updated = int(rec["created"]), int(rec["updated"])
+                return UpsertCounts(created, updated, len(params) - created - updated)
 
             counts += self._write(work)
         return counts

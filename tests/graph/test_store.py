@@ -9,6 +9,7 @@ import pytest
 
 from graph import GraphStore, ProductRow, UpsertCounts
 from kgrec.errors import ConfigError
+from kgrec.typing import DEFAULT_KIND_WEIGHTS
 
 pytestmark = pytest.mark.neo4j
 
@@ -318,3 +319,23 @@ def test_repeated_ids_merge_in_order(any_store: GraphStore) -> None:
     assert _props(any_store, "Product", "p1") == {"id": "p1", "title": "second", "price": 1.0}
     assert any_store.upsert_products(rows, replace=True) == UpsertCounts(updated=1, removed=1)
     assert _props(any_store, "Product", "p1") == {"id": "p1", "title": "second"}
+
+
+def test_a_resent_interaction_keeps_what_it_does_not_carry(any_store: GraphStore) -> None:
+    any_store.upsert_products([{"id": "p1", "title": "A"}])
+    any_store.upsert_users([{"id": "u1"}])
+    first = any_store.upsert_interactions(
+        [{"user_id": "u1", "product_id": "p1", "kind": "rate", "ts": 5, "value": 4.0}]
+    )
+    assert (first.created, first.updated) == (1, 0)
+    again = any_store.upsert_interactions(
+        [{"user_id": "u1", "product_id": "p1", "kind": "rate", "ts": 5}]
+    )
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 1)
+    changed = any_store.upsert_interactions(
+        [{"user_id": "u1", "product_id": "p1", "kind": "rate", "ts": 5, "value": 2.0}]
+    )
+    assert (changed.created, changed.updated) == (0, 1)
+    edges = next(any_store.iter_edges("INTERACTED"))
+    assert edges.loc[0, "value"] == 2.0
+    assert edges.loc[0, "weight"] == DEFAULT_KIND_WEIGHTS["rate"]
