@@ -16,7 +16,17 @@ import torch
 from torch import Tensor
 from tqdm import tqdm
 
-from gnn.baselines import MFBPR, ItemKNN, Popularity, Recommender, TextKNN, history_matrix
+from gnn.baselines import (
+    MFBPR,
+    ImplicitALS,
+    ImplicitItemKNN,
+    ItemKNN,
+    Popularity,
+    Recommender,
+    TextKNN,
+    Tunable,
+    history_matrix,
+)
 from gnn.checkpoint import Checkpoint
 from gnn.config import GNNConfig
 from gnn.metrics import mean_metrics, rank_metrics
@@ -90,7 +100,10 @@ class EvaluationResult:
         runs: split -> method -> list (one per seed) of {metric: value}.
         seeds: the seeds evaluated.
         sizes: split -> {"users": test users, "pairs": test pairs} of the first seed.
-        seconds: method -> fit seconds per seed.
+        seconds: method -> fit seconds per seed (tuning included).
+        tuned: method -> per seed, the hyper-parameters the method picked on
+            validation and their validation Recall@20 (``val_recall@20``), for
+            the methods that tune (:class:`~gnn.baselines.Tunable`).
         config: GNN hyperparameters.
     """
 
@@ -98,6 +111,7 @@ class EvaluationResult:
     seeds: list[int] = field(default_factory=list)
     sizes: dict[str, dict[str, int]] = field(default_factory=dict)
     seconds: dict[str, list[float]] = field(default_factory=dict)
+    tuned: dict[str, list[dict[str, object]]] = field(default_factory=dict)
     config: dict[str, object] = field(default_factory=dict)
 
     def summary(self) -> dict[str, dict[str, dict[str, tuple[float, float]]]]:
@@ -148,14 +162,24 @@ def default_methods(
     seed: int,
     show_progress: bool = False,
 ) -> list[Recommender]:
-    """The GNN and the four baselines, seeded."""
+    """The GNN and the six baselines, seeded; the CF baselines tune on validation."""
     return [
         GNNRecommender(snapshot, replace(config, seed=seed), device, show_progress),
         Popularity(),
         TextKNN(product_text_vectors(snapshot, text_dim)),
         ItemKNN(),
         MFBPR(seed=seed),
+        ImplicitItemKNN(),
+        ImplicitALS(seed=seed),
     ]
+
+
+def tuned_record(model: Recommender) -> dict[str, object] | None:
+    """The hyper-parameters ``model`` picked on validation and their score, or None."""
+    if not isinstance(model, Tunable) or not model.validation:
+        return None
+    best = max(score for _, score in model.validation)
+    return {**model.chosen, "val_recall@20": best}
 
 
 def run_evaluation(
@@ -179,7 +203,7 @@ def run_evaluation(
     """
     result = EvaluationResult(seeds=list(seeds), config=config.to_dict())
     inter = interactions_of(snapshot)
-    bar = tqdm(total=len(seeds) * 5, desc="evaluate", disable=not show_progress)
+    bar = tqdm(total=len(seeds) * 7, desc="evaluate", disable=not show_progress)
     for seed in seeds:
         plan = build_splits(inter, seed=seed)
         if not result.sizes:
@@ -199,6 +223,9 @@ def run_evaluation(
             t0 = time.perf_counter()
             model.fit(plan.train, plan.num_users, plan.num_items, plan.val)
             result.seconds.setdefault(model.name, []).append(time.perf_counter() - t0)
+            record = tuned_record(model)
+            if record is not None:
+                result.tuned.setdefault(model.name, []).append(record)
             for name, view in plan.views.items():
                 metrics = evaluate_view(model, plan, view)
                 result.runs.setdefault(name, {}).setdefault(model.name, []).append(metrics)

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
-from gnn.baselines import MFBPR, ItemKNN, Popularity, TextKNN, history_matrix
+from gnn.baselines import (
+    MFBPR,
+    ImplicitALS,
+    ImplicitItemKNN,
+    ItemKNN,
+    Popularity,
+    TextKNN,
+    history_matrix,
+    item_popularity,
+)
+from gnn.baselines.tuning import grid_of, validation_recall
 
 
 def pairs(rows: list[tuple[int, int]]) -> torch.Tensor:
@@ -63,3 +74,132 @@ def test_mf_bpr_learns_the_block_structure() -> None:
     # a cold user who revealed item 7 is folded in next to the second group
     cold = model.scores(torch.tensor([20]), pairs([(20, 7)]))
     assert cold[0, 5:].mean() > cold[0, :5].mean()
+
+
+def blocks(seed: int = 0, per_group: int = 20, items: int = 10, keep: int = 6) -> torch.Tensor:
+    """Two taste groups: users 0..19 pick ``keep`` of items 0..9, users 20..39 of 10..19."""
+    g = torch.Generator().manual_seed(seed)
+    rows = []
+    for u in range(2 * per_group):
+        base = 0 if u < per_group else items
+        for i in torch.randperm(items, generator=g)[:keep].tolist():
+            rows.append((u, base + i))
+    return pairs(rows)
+
+
+BLOCK_USERS, BLOCK_ITEMS = 42, 20  # users 40 and 41 have no training pairs
+
+
+def fitted(kind: str, seed: int = 0) -> ImplicitALS | ImplicitItemKNN:
+    model: ImplicitALS | ImplicitItemKNN = (
+        ImplicitALS(factors=2, regularization=0.1, alpha=10.0, seed=seed, grid=())
+        if kind == "als"
+        else ImplicitItemKNN(neighbours=20, grid=())
+    )
+    model.fit(blocks(), BLOCK_USERS, BLOCK_ITEMS)
+    return model
+
+
+@pytest.mark.parametrize("kind", ["als", "implicit_item_knn"])
+def test_implicit_baselines_rank_the_planted_blocks_first(kind: str) -> None:
+    train = blocks()
+    model = fitted(kind)
+    s = model.scores(torch.arange(40), train)  # [40, 20]
+    seen = history_matrix(train, torch.arange(40), BLOCK_ITEMS).bool()
+    own = torch.zeros(40, BLOCK_ITEMS, dtype=torch.bool)
+    own[:20, :10] = True
+    own[20:, 10:] = True
+    # every unseen item of a user's own group outscores every item of the other group
+    unseen_own = s.masked_fill(~own | seen, float("inf")).min(1).values
+    other = s.masked_fill(own, float("-inf")).max(1).values
+    assert (unseen_own > other).all()
+
+
+@pytest.mark.parametrize("kind", ["als", "implicit_item_knn"])
+def test_implicit_baselines_fold_in_cold_users_and_fall_back_to_popularity(kind: str) -> None:
+    train = blocks()
+    model = fitted(kind)
+    revealed = pairs([(40, 12), (40, 15)])  # user 40: two items of the second group
+    history = torch.cat([train, revealed], dim=1)
+    s = model.scores(torch.tensor([40, 41, 3]), history)
+    assert s[0, 10:].mean() > s[0, :10].mean()
+    assert s[0, 10:].min() > s[0, :10].max()
+    # user 41 has no history at all: popularity
+    assert torch.equal(s[1], item_popularity(train, BLOCK_ITEMS))
+    # a warm user in the same batch keeps its own scores
+    assert torch.equal(s[2], model.scores(torch.tensor([3]), train)[0])
+
+
+@pytest.mark.parametrize("kind", ["als", "implicit_item_knn"])
+def test_implicit_baselines_are_deterministic(kind: str) -> None:
+    users = torch.arange(42)
+    history = torch.cat([blocks(), pairs([(40, 3)])], dim=1)
+    a = fitted(kind, seed=3).scores(users, history)
+    b = fitted(kind, seed=3).scores(users, history)
+    assert torch.equal(a, b)
+
+
+def test_als_seed_changes_the_initialisation() -> None:
+    users = torch.arange(40)
+    a = fitted("als", seed=0).scores(users, blocks())
+    b = fitted("als", seed=1).scores(users, blocks())
+    assert not torch.equal(a, b)
+
+
+def anchors_and_fillers() -> tuple[torch.Tensor, torch.Tensor]:
+    """80 users, 30 filler items (0..29) and 10 (anchor, partner) pairs (30 + 2j, 31 + 2j).
+
+    Every user holds 10 random fillers and the anchor of pair ``u % 10``; the partner
+    is in training for half of the users and the validation target of the other half.
+    """
+    g = torch.Generator().manual_seed(0)
+    train_rows: list[tuple[int, int]] = []
+    val_rows: list[tuple[int, int]] = []
+    for u in range(80):
+        anchor = 30 + 2 * (u % 10)
+        fillers = torch.randperm(30, generator=g)[:10].tolist()
+        train_rows += [(u, anchor)] + [(u, f) for f in fillers]
+        (val_rows if (u // 10) % 2 else train_rows).append((u, anchor + 1))
+    return pairs(train_rows), pairs(val_rows)
+
+
+def tunables() -> list[ImplicitALS | ImplicitItemKNN | ItemKNN | MFBPR]:
+    return [
+        ImplicitALS(seed=0, grid=grid_of(factors=(2, 8, 32), regularization=(0.01, 10.0))),
+        ImplicitItemKNN(grid=grid_of(neighbours=(1, 3, 19))),
+        ItemKNN(grid=grid_of(neighbours=(1, 3, 19))),
+        MFBPR(dim=4, epochs=20, lr=0.05, seed=0, grid=grid_of(reg=(1e-4, 1.0))),
+    ]
+
+
+@pytest.mark.parametrize("model", tunables(), ids=lambda m: m.name)
+def test_tuning_keeps_the_fit_of_the_best_validation_score(
+    model: ImplicitALS | ImplicitItemKNN | ItemKNN | MFBPR,
+) -> None:
+    train, val = anchors_and_fillers()
+    model.fit(train, 80, 50, val)
+    assert [p for p, _ in model.validation] == list(model.grid)
+    scores = [score for _, score in model.validation]
+    assert len(set(scores)) > 1  # the grid points differ, so the pick means something
+    best_point, best_score = model.validation[scores.index(max(scores))]
+    assert model.chosen == {**model.chosen, **best_point}
+    # the model kept is that grid point's fit, not the last one tried
+    assert validation_recall(model, train, val, 50) == pytest.approx(best_score)
+
+
+@pytest.mark.parametrize(
+    "model",
+    [ItemKNN(grid=grid_of(neighbours=(49, 1))), ImplicitItemKNN(grid=grid_of(neighbours=(50, 2)))],
+    ids=lambda m: m.name,
+)
+def test_tuning_picks_few_neighbours_when_the_target_is_the_closest_item(
+    model: ItemKNN | ImplicitItemKNN,
+) -> None:
+    # with every neighbour kept, the fillers (cosine ~1/3 to each other, 10 in every
+    # history) outscore the partner; with one neighbour the anchor points at it
+    train, val = anchors_and_fillers()
+    model.fit(train, 80, 50, val)
+    (_, many), (_, few) = model.validation
+    assert few > many + 0.5
+    assert model.neighbours == model.grid[1]["neighbours"]
+    assert validation_recall(model, train, val, 50) == pytest.approx(few)

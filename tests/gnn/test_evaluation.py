@@ -60,7 +60,15 @@ def test_evaluation_writes_reports_for_every_view(tmp_path: Path) -> None:
     }
     assert set(result.runs) == views
     for methods in result.runs.values():
-        assert set(methods) == {"gnn", "popularity", "text_knn", "item_knn", "mf_bpr"}
+        assert set(methods) == {
+            "gnn",
+            "popularity",
+            "text_knn",
+            "item_knn",
+            "mf_bpr",
+            "implicit_item_knn",
+            "als",
+        }
         assert all(len(rows) == 2 for rows in methods.values())
     summary = result.summary()
     # text carries the taste clusters: text-kNN beats popularity on cold items
