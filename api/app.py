@@ -5,7 +5,8 @@ encoder, engine) through a services factory; routes reach them through
 ``Annotated`` dependencies. Every :class:`~kgrec.errors.KgrecError` becomes an
 HTTP answer in one handler (:data:`STATUS_BY_ERROR`), request validation errors
 become 422 with the offending fields named (a body that is not UTF-8 or not JSON
-too, with the line and column of the fault), and an unexpected exception becomes
+too, with the line and column of the fault), a 503 carries ``Retry-After``
+(:func:`retry_after_s`), and an unexpected exception becomes
 a logged JSON 500 that leaves the connection usable. One access-log line per
 request (``api.access`` logger, INFO) unless ``KGREC_API_ACCESS_LOG=false``.
 """
@@ -13,6 +14,7 @@ request (``api.access`` logger, INFO) unless ``KGREC_API_ACCESS_LOG=false``.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -75,8 +77,18 @@ async def _kgrec_error(request: Request, exc: Exception) -> JSONResponse:
     status = status_of(exc)
     if status >= 500:
         log.warning("%s %s -> %d: %s", request.method, request.url.path, status, exc)
-    headers = {"WWW-Authenticate": "X-API-Key"} if status == 401 else None
+    headers: dict[str, str] | None = None
+    if status == 401:
+        headers = {"WWW-Authenticate": "X-API-Key"}
+    elif status == 503:
+        headers = {"Retry-After": str(request.app.state.retry_after_s)}
     return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
+
+
+def retry_after_s(settings: Settings) -> int:
+    """Seconds a 503 asks the client to wait (``Retry-After``): the graph check
+    interval rounded up, at least 1 (the graph is checked again by then)."""
+    return max(1, math.ceil(settings.graph_check_interval_s))
 
 
 def _short(text: str, limit: int) -> str:
@@ -261,6 +273,7 @@ def create_app(settings: Settings, services: ServicesFactory | None = None) -> F
     )
     app.max_k = settings.max_k
     app.state.event_ids = event_ids
+    app.state.retry_after_s = retry_after_s(settings)
     for module in (recommendations, search, items, events, explain, health):
         app.include_router(module.build_router())
     app.add_exception_handler(KgrecError, _kgrec_error)

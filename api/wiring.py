@@ -69,12 +69,13 @@ def default_services(settings: Settings, artifacts_dir: Path | None = None) -> I
 
     A configured Neo4j that does not answer at start-up gives a degraded service
     that recovers when the server answers; an embedded server that cannot start
-    gives a degraded service without a graph.
+    gives a degraded service without a graph. The embedded server is followed: when
+    it restarts (on other ports, even), the service talks to the new one.
     """
     with contextlib.ExitStack() as stack:
         store: GraphStore | None
         try:
-            store = stack.enter_context(open_graph(settings, require_answer=False))
+            store = stack.enter_context(open_graph(settings, require_answer=False, follow=True))
         except GraphConnectionError as e:
             log.warning("serving without the graph (degraded): %s", e)
             store = None

@@ -44,7 +44,8 @@ class ServerPaths:
     ``server/``          ``state.json``, ``password`` and ``reader-password`` (0600),
                          ``server.lock``, ``start.lock``, ``server.log``, ``clients/``
                          (one file per process attached to a server started for a
-                         command's lifetime, named by its pid)
+                         command's lifetime, named by its pid), ``ports.json`` (the
+                         ports of the last server, reused by the next when free)
     ``logs/``            ArcadeDB's own logs and JVM crash files
 
     Raises:
@@ -72,6 +73,16 @@ class ServerPaths:
         self.log = self.server / "server.log"
         self.password = self.server / "password"
         self.reader_password = self.server / "reader-password"
+        self.ports = self.server / "ports.json"
+
+    def last_ports(self) -> tuple[int | None, int | None]:
+        """(bolt, http) ports the last server of this data directory listened on."""
+        data = read_state(self.ports) or {}
+        bolt, http = data.get("bolt_port"), data.get("http_port")
+        return (
+            bolt if isinstance(bolt, int) and 0 < bolt < 65536 else None,
+            http if isinstance(http, int) and 0 < http < 65536 else None,
+        )
 
     def ensure_password(self) -> str:
         """The root password, generated on first use and kept with mode 0600."""

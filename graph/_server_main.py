@@ -3,15 +3,22 @@
 Started by :class:`graph.EmbeddedServer`; not a public interface. The process holds
 an exclusive ``flock`` on ``server/server.lock`` for its whole life, so a state
 file whose lock can be taken belongs to a dead process (stale) and is recovered.
-It writes ``server/state.json`` once the database answers, and stops the server
-cleanly on SIGTERM / SIGINT, or when ``--parent-pid`` is given and no attached
-process is left (``server/clients``: the parent and every process that attached
-since), so a server started for commands' lifetimes never outlives them.
+It writes ``server/state.json`` (and ``server/ports.json``, which the next start
+reuses) once the database answers, and stops the server cleanly on SIGTERM /
+SIGINT, or when ``--parent-pid`` is given and no attached process is left
+(``server/clients``: the parent and every process that attached since), so a
+server started for commands' lifetimes never outlives them.
+
+Stopping closes the databases (ArcadeDB's own stop, given :data:`STOP_DEADLINE_S`)
+and then ends the process with ``os._exit``: the JVM keeps a thread per Bolt
+client connection, and a normal interpreter exit would wait for those clients to
+hang up, with the listener closed and every transaction refused meanwhile.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import fcntl
 import json
 import os
@@ -19,9 +26,14 @@ import signal
 import sys
 import threading
 import time
+import traceback
 from pathlib import Path
+from typing import NoReturn
 
 from graph._paths import READER_GROUP, READER_USER, ServerPaths, write_state
+
+STOP_DEADLINE_S = 30.0
+"""How long ArcadeDB's own stop (closing the databases) may take before the process exits."""
 
 # The read-only group: read records of every type; no schema, security or settings access.
 _READER_GROUP_CONFIG = {
@@ -66,6 +78,30 @@ def _ensure_reader(server: object, database: str, password: str) -> None:
     security.setUserPassword(READER_USER, password)
 
 
+def _stop_within(server: object, deadline_s: float) -> bool:
+    """Run the server's stop in a thread; True when it finished within ``deadline_s``."""
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            server.stop()  # type: ignore[attr-defined]
+        except Exception as e:  # logged; the process exits either way
+            print(f"kgrec graph server: stop failed: {e!r}", file=sys.stderr, flush=True)
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="kgrec-server-stop", daemon=True).start()
+    return done.wait(deadline_s)
+
+
+def _exit(code: int) -> NoReturn:
+    """End the process now: client connections close with it, and so does the lock."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="graph._server_main")
     parser.add_argument("--data-dir", type=Path, required=True)
@@ -107,17 +143,19 @@ def main(argv: list[str] | None = None) -> int:
         jvm_kwargs={"heap_size": f"{args.heap_mb}m", "jvm_args": "-Xrs"},
     )
     server.start()
+    code = 0
     try:
         server.create_database(args.database)
         _ensure_reader(
             server, args.database, paths.reader_password.read_text(encoding="utf-8").strip()
         )
+        ports = {"bolt_port": args.bolt_port, "http_port": args.http_port}
+        write_state(paths.ports, ports)
         write_state(
             paths.state,
             {
                 "pid": os.getpid(),
-                "bolt_port": args.bolt_port,
-                "http_port": args.http_port,
+                **ports,
                 "database": args.database,
                 "started_at": time.time(),
                 "detached": args.parent_pid == 0,
@@ -127,10 +165,19 @@ def main(argv: list[str] | None = None) -> int:
         while not stop.wait(1.0):
             if args.parent_pid and _no_clients_left(paths):
                 break
+    except BaseException:
+        traceback.print_exc()
+        code = 1
     finally:
         paths.state.unlink(missing_ok=True)
-        server.stop()
-    return 0
+        stopped = _stop_within(server, STOP_DEADLINE_S)
+        if not stopped:
+            print(
+                f"kgrec graph server: stop did not finish within {STOP_DEADLINE_S:.0f} s; "
+                "exiting (the databases recover from their journal at the next start)",
+                file=sys.stderr,
+            )
+        _exit(code if stopped else 1)
 
 
 if __name__ == "__main__":

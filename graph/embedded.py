@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import importlib.util
+import logging
 import os
 import shutil
 import signal
@@ -21,10 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from graph._paths import READER_USER, ROOT_USER, ServerPaths, read_state
+from graph._process import kill_server, port_busy, wait_gone
 from kgrec.errors import EmbeddedServerError
 from kgrec.settings import Settings
 
+log = logging.getLogger(__name__)
 _LOG_TAIL_CHARS = 2000
+_KILL_WAIT_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -64,17 +68,23 @@ def _free_port() -> int:
         return port
 
 
-def _check_port(port: int, setting: str) -> int:
-    if port == 0:
-        return _free_port()
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError as e:
+def _pick_port(wanted: int, last: int | None, setting: str, taken: int | None = None) -> int:
+    """The port a new server listens on: ``wanted`` when set (busy: an error saying so),
+    else the last server's when free (clients find a restarted server where it was),
+    else a free one; never ``taken``."""
+    if wanted:
+        busy = port_busy(wanted)
+        if busy is not None:
             raise EmbeddedServerError(
-                f"port {port} on 127.0.0.1 is busy ({e.strerror}); free it, or set "
+                f"port {wanted} on 127.0.0.1 is busy ({busy}); free it, or set "
                 f"{setting}=0 to let kgrec pick a free port"
-            ) from e
+            )
+        return wanted
+    if last is not None and last != taken and port_busy(last) is None:
+        return last
+    port = _free_port()
+    while port == taken:
+        port = _free_port()
     return port
 
 
@@ -197,10 +207,13 @@ class EmbeddedServer:
             self._wait_for_exit()
             _check_disk(self.paths, self.settings.embedded_min_free_mb)
             _check_runtime()
-            bolt = _check_port(self.settings.embedded_bolt_port, "KGREC_EMBEDDED_BOLT_PORT")
-            http = _check_port(self.settings.embedded_http_port, "KGREC_EMBEDDED_HTTP_PORT")
-            while http == bolt:
-                http = _free_port()
+            last_bolt, last_http = self.paths.last_ports()
+            bolt = _pick_port(
+                self.settings.embedded_bolt_port, last_bolt, "KGREC_EMBEDDED_BOLT_PORT"
+            )
+            http = _pick_port(
+                self.settings.embedded_http_port, last_http, "KGREC_EMBEDDED_HTTP_PORT", bolt
+            )
             self.paths.ensure_password()
             self.paths.ensure_reader_password()
             if not detach and self._attachment is None:
@@ -261,8 +274,12 @@ class EmbeddedServer:
         if self._attachment is not None:
             self.paths.release_client(self._attachment)
             self._attachment = None
-        if self._owned is not None and not self.paths.live_clients():
+        if self._owned is None or self.paths.live_clients():
+            return
+        if self._owned.poll() is None:
             self.stop()
+        else:  # it died (killed): a server running now is another one, not ours to stop
+            self._owned = None
 
     def _wait_ready(self, proc: subprocess.Popen[bytes]) -> ServerStatus:
         deadline = time.monotonic() + self.settings.embedded_start_timeout_s
@@ -285,7 +302,9 @@ class EmbeddedServer:
         )
 
     def stop(self, timeout_s: float = 60.0) -> bool:
-        """Stop the running server cleanly (SIGTERM, then SIGKILL after ``timeout_s``).
+        """Stop the running server: SIGTERM (it closes its databases and client
+        connections, then exits), and SIGKILL when its process still runs after
+        ``timeout_s``. When this returns, the server's process is gone.
 
         Returns:
             True when a server was running and is now stopped.
@@ -293,16 +312,21 @@ class EmbeddedServer:
         status = self.status()
         if not status.running or status.pid is None:
             return False
+        pid = status.pid
         with contextlib.suppress(ProcessLookupError):
-            os.kill(status.pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout_s
-        while _lock_is_held(self.paths.lock) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if _lock_is_held(self.paths.lock):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(status.pid, signal.SIGKILL)
-            while _lock_is_held(self.paths.lock):
-                time.sleep(0.1)
+            os.kill(pid, signal.SIGTERM)
+        if not wait_gone(pid, timeout_s):
+            log.warning(
+                "graph server pid %d still runs %.0f s after SIGTERM: killing it", pid, timeout_s
+            )
+            kill_server(pid)
+        deadline = time.monotonic() + _KILL_WAIT_S
+        while not wait_gone(pid, 0.05) or _lock_is_held(self.paths.lock):
+            if time.monotonic() > deadline:
+                raise EmbeddedServerError(
+                    f"the graph server (pid {pid}) did not exit, even after SIGKILL; see "
+                    f"{self.paths.log}"
+                )
         if self._owned is not None:
             self._owned.wait()
             self._owned = None

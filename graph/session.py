@@ -11,6 +11,7 @@ import contextlib
 import logging
 from collections.abc import Iterator
 
+from graph._reconnect import EmbeddedFollower
 from graph.embedded import EmbeddedServer
 from graph.store import GraphStore
 from kgrec.errors import GraphConnectionError
@@ -29,7 +30,11 @@ def _neo4j_reader_auth(settings: Settings) -> tuple[str, str] | None:
 
 @contextlib.contextmanager
 def open_graph(
-    settings: Settings, *, create_schema: bool = True, require_answer: bool = True
+    settings: Settings,
+    *,
+    create_schema: bool = True,
+    require_answer: bool = True,
+    follow: bool = False,
 ) -> Iterator[GraphStore]:
     """Yield a connected :class:`GraphStore`; stop an embedded server it started itself.
 
@@ -39,6 +44,9 @@ def open_graph(
         require_answer: with ``False``, a configured Neo4j that does not answer yields
             an unchecked store (no schema step) instead of raising, so a service can
             start degraded and recover when the server comes back.
+        follow: with the embedded server, follow its restarts: when it does not answer,
+            :meth:`GraphStore.reachable` re-reads its state file and re-points the store
+            at the server running now (for a long-lived process: ``kgrec serve``).
 
     Raises:
         GraphConnectionError: nothing answers (unless ``require_answer`` is False
@@ -72,6 +80,8 @@ def open_graph(
         except BaseException:
             server.release()
             raise
+        if follow:
+            store.follow(EmbeddedFollower(settings))
     try:
         if create_schema:
             store.create_schema()

@@ -20,6 +20,7 @@ from neo4j import GraphDatabase, ManagedTransaction
 from neo4j import exceptions as neo4j_errors
 
 from graph import _queries as q
+from graph._reconnect import Follower, answers
 from graph._results import end_node_ids, plain
 from graph._upserts import (
     BRAND_LINK,
@@ -113,6 +114,8 @@ class GraphStore:
         self.database = database
         self.settings = settings
         self.uri = uri
+        self._follower: Follower | None = None
+        self._retired: list[neo4j.Driver] = []
 
     # Connection ----------------------------------------------------------------
     @classmethod
@@ -190,6 +193,8 @@ class GraphStore:
         self._driver.close()
         if self._reader is not None:
             self._reader.close()
+        for driver in self._retired:
+            driver.close()
 
     def __enter__(self) -> GraphStore:
         return self
@@ -202,7 +207,7 @@ class GraphStore:
         """Turn driver errors into kgrec's: a lost server, or a rejected statement."""
         try:
             yield
-        except neo4j_errors.ServiceUnavailable as e:
+        except (neo4j_errors.ServiceUnavailable, neo4j_errors.SessionExpired) as e:
             raise GraphConnectionError(f"lost the graph server at {self.uri}: {e}") from e
         except neo4j_errors.Neo4jError as e:
             raise QueryError(f"the graph server rejected {action}: {e.message}") from e
@@ -609,13 +614,35 @@ class GraphStore:
         return graph
 
     def reachable(self) -> bool:
-        """True when a Bolt connection to the server can be opened now (one try, no retries).
+        """True when the server answers a transaction now (one try, no retries).
 
-        Unlike :meth:`ping` this does not go through the driver's transaction retries
-        (up to 30 s), so the API can answer 503 at once while the server is gone.
+        A real round trip (BEGIN, ``RETURN 1``, COMMIT, as a write begins), not only a
+        handshake: a server that accepts connections but refuses transactions (one
+        shutting down, say) is not reachable. Unlike :meth:`ping` this does not go
+        through the driver's transaction retries (up to 30 s), so the API can answer
+        503 at once while the server is gone. A store that follows a server
+        (:meth:`follow`) is first re-pointed at it when it restarted elsewhere.
         """
-        try:
-            self._driver.verify_connectivity()
-        except (neo4j_errors.Neo4jError, neo4j_errors.DriverError, OSError):
-            return False
-        return True
+        if self._follower is not None:
+            self._follower(self)
+        return answers(self._driver, self.database)
+
+    def follow(self, follower: Follower) -> None:
+        """Call ``follower`` before each :meth:`reachable` check; it re-points the store
+        (:meth:`repoint`) when its server restarted, and returns True when it did."""
+        self._follower = follower
+
+    def repoint(
+        self, uri: str, auth: tuple[str, str], *, reader_auth: tuple[str, str] | None = None
+    ) -> None:
+        """Talk to the server at ``uri`` from now on (new drivers; the store object stays,
+        so every holder of it follows). The old drivers are closed with the store: a
+        request still using them fails as it would have on the lost server."""
+        fresh = GraphStore.unchecked(
+            uri, auth, self.database, self.settings, reader_auth=reader_auth
+        )
+        self._retired.append(self._driver)
+        if self._reader is not None:
+            self._retired.append(self._reader)
+        self._driver, self._reader, self.uri = fresh._driver, fresh._reader, uri
+        log.info("graph store now talks to %s", uri)

@@ -216,3 +216,48 @@ def test_a_full_disk_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(EmbeddedServerError, match=r"MB free.*KGREC_EMBEDDED_MIN_FREE_MB"):
         srv.start(detach=True)
     assert not srv.status().running
+
+
+def _process_gone(pid: int) -> bool:
+    """True when ``pid`` is no running process (gone, or a zombie awaiting its parent)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return True
+    return stat.rpartition(")")[2].split()[0] == "Z"
+
+
+def test_stop_with_a_connected_client_leaves_no_process(server: EmbeddedServer) -> None:
+    status = server.start(detach=True)
+    assert status.pid is not None
+    with _connect(server) as store:  # a driver with a pooled connection open
+        store.create_schema()
+        store.upsert_products([{"id": "p1", "title": "connected"}])
+        started = time.monotonic()
+        assert server.stop(timeout_s=30)
+        assert time.monotonic() - started < 35
+        assert _process_gone(status.pid)  # stop returned: the process is gone
+        assert not server.status().running
+        assert not store.reachable()  # the client sees it gone
+    server.start(detach=True)
+    with _connect(server) as store:
+        assert store.nodes_by_id("Product", ["p1"])["p1"]["title"] == "connected"
+
+
+def test_a_restarted_server_keeps_its_ports_when_free(server: EmbeddedServer) -> None:
+    first = server.start(detach=True)
+    assert first.pid is not None and first.bolt_port is not None
+    os.kill(first.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while server.status().running and time.monotonic() < deadline:
+        time.sleep(0.05)
+    second = server.start(detach=True)  # right after the crash: its ports are free again
+    assert (second.bolt_port, second.http_port) == (first.bolt_port, first.http_port)
+    assert second.pid != first.pid
+    server.stop()
+    with socket.socket() as busy:  # another program took the Bolt port meanwhile
+        busy.bind(("127.0.0.1", first.bolt_port))
+        busy.listen()
+        third = server.start(detach=True)
+    assert third.running and third.bolt_port != first.bolt_port
+    assert third.http_port == first.http_port
