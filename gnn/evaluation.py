@@ -30,6 +30,8 @@ from gnn.baselines import (
 from gnn.checkpoint import Checkpoint
 from gnn.config import GNNConfig
 from gnn.metrics import mean_metrics, rank_metrics
+from gnn.ranking import KGKNN, RankerConfig, StagedRanking
+from gnn.ranking.staged import StagedConfig
 from gnn.snapshot import INTERACTED, PRODUCT, USER, Snapshot
 from gnn.splits import Interactions, SplitPlan, SplitView, build_splits
 from gnn.trainer import Trainer, graph_inputs
@@ -162,16 +164,29 @@ def default_methods(
     seed: int,
     show_progress: bool = False,
 ) -> list[Recommender]:
-    """The GNN and the six baselines, seeded; the CF baselines tune on validation."""
-    return [
-        GNNRecommender(snapshot, replace(config, seed=seed), device, show_progress),
+    """The GNN, the six baselines (seeded; the CF ones tune on validation), KG-kNN and
+    the served staged ranking over all of them, with and without fresh slots.
+
+    The staged ranking comes after its generators: it reuses their fits and
+    trains only its ranker (on validation pairs).
+    """
+    gnn = GNNRecommender(snapshot, replace(config, seed=seed), device, show_progress)
+    base: list[Recommender] = [
+        gnn,
         Popularity(),
         TextKNN(product_text_vectors(snapshot, text_dim)),
         ItemKNN(),
         MFBPR(seed=seed),
         ImplicitItemKNN(),
         ImplicitALS(seed=seed),
+        KGKNN.from_snapshot(snapshot),
     ]
+    staged = StagedRanking(
+        {m.name: m for m in base},
+        factor_models=(gnn.name, MFBPR.name, ImplicitALS.name),
+        config=StagedConfig(ranker=RankerConfig(seed=seed)),
+    )
+    return [*base, staged, staged.without_fresh_slots()]
 
 
 def tuned_record(model: Recommender) -> dict[str, object] | None:
@@ -223,6 +238,8 @@ def run_evaluation(
             t0 = time.perf_counter()
             model.fit(plan.train, plan.num_users, plan.num_items, plan.val)
             result.seconds.setdefault(model.name, []).append(time.perf_counter() - t0)
+            if isinstance(model, StagedRanking):  # the ranker never learns a test pair
+                model.assert_no_test_labels([v.test for v in plan.views.values()])
             record = tuned_record(model)
             if record is not None:
                 result.tuned.setdefault(model.name, []).append(record)

@@ -65,11 +65,8 @@ def evaluate(
     for path in paths[:2]:
         (root / path.name).write_bytes(path.read_bytes())
     typer.echo(report.table())
-    for split, r in report.ratios().items():
-        typer.echo(
-            f"{split}: gnn / {r['best_baseline']} Recall@20 = {r['ratio']:.2f} "
-            f"(target {r['target']:.2f}: {'met' if r['met'] else 'not met'})"
-        )
+    for line in report.ratio_lines():
+        typer.echo(line)
     typer.echo(
         f"evaluated {len(result.runs)} splits x {len(next(iter(result.runs.values())))} methods "
         f"x {seeds} seeds in {time.perf_counter() - start:.0f} s; reports in {run_dir}"

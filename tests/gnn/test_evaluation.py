@@ -68,6 +68,9 @@ def test_evaluation_writes_reports_for_every_view(tmp_path: Path) -> None:
             "mf_bpr",
             "implicit_item_knn",
             "als",
+            "kg_knn",
+            "kgrec",
+            "kgrec/no_fresh_slots",
         }
         assert all(len(rows) == 2 for rows in methods.values())
     summary = result.summary()
@@ -84,8 +87,12 @@ def test_evaluation_writes_reports_for_every_view(tmp_path: Path) -> None:
         "cold_item_cold_only.png",
     } <= names
     payload = json.loads((tmp_path / "report.json").read_text())
-    assert set(payload["ratios"]) == views
-    assert "| warm | **gnn** |" in (tmp_path / "report.md").read_text()
+    assert set(payload["ratios"]) == {"kgrec", "gnn"}
+    assert set(payload["ratios"]["kgrec"]) == views
+    # kgrec's own rows are never the baseline it is compared with
+    assert payload["ratios"]["kgrec"]["warm"]["best_baseline"] not in {"gnn", "kg_knn"}
+    markdown = (tmp_path / "report.md").read_text()
+    assert "| warm | **kgrec** |" in markdown and "warm: kgrec / " in markdown
 
 
 class _ByIndex:
