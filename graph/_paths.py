@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from graph._process import pid_running
 from kgrec.errors import EmbeddedServerError
 
 ROOT_USER = "root"
@@ -128,21 +129,11 @@ class ServerPaths:
             if not pid_text.isdigit():
                 continue
             pid = int(pid_text)
-            if _pid_alive(pid):
+            if pid_running(pid):
                 alive.add(pid)
             else:
                 entry.unlink(missing_ok=True)
         return sorted(alive)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def write_state(path: Path, state: dict[str, Any]) -> None:
