@@ -16,8 +16,9 @@ validation pairs, never on a test pair:
   the revealed products alone.
 
 Products without any training interaction (fresh) never go through the ranker
-(nothing teaches it about them); they are ordered by the cold path (the GNN
-score from content and graph) and placed at the fresh slots
+(nothing teaches it about them); they are ordered by the cold path (the summed
+z-scores of the GNN, from content and graph, and of text-kNN) and placed at the
+fresh slots
 (:func:`~gnn.ranking.slots.merge_fresh`).
 """
 
@@ -36,6 +37,7 @@ from gnn.ranking.features import candidate_features, feature_names, top_candidat
 from gnn.ranking.ranker import LearnedRanker, RankerConfig
 from gnn.ranking.slots import merge_fresh
 from gnn.splits import pair_keys
+from kgrec.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +49,8 @@ class StagedConfig:
     Attributes:
         per_generator: candidates each generator proposes per user.
         fresh_share: share of answer positions kept for fresh products (0 = off).
-        fresh_generator: the generator whose score orders fresh products.
+        fresh_generators: the generators whose scores order fresh products (their
+            z-scores over the fresh products are summed).
         cold_reveal: history lengths the cold groups simulate.
         cold_users: validation users re-scored per simulated history length.
         min_cold_history: training products a user needs to be simulated cold.
@@ -56,7 +59,7 @@ class StagedConfig:
 
     per_generator: int = 100
     fresh_share: float = 0.1
-    fresh_generator: str = "gnn"
+    fresh_generators: tuple[str, ...] = ("gnn", "text_knn")
     cold_reveal: tuple[int, ...] = (0, 1, 3)
     cold_users: int = 300
     min_cold_history: int = 8
@@ -86,6 +89,12 @@ class StagedRanking:
         self.factor_models = tuple(factor_models)
         self.config = config or StagedConfig()
         self.name = name
+        unknown = [g for g in self.config.fresh_generators if g not in self.generators]
+        if unknown:
+            raise ConfigError(
+                f"fresh_generators {unknown} are not among the generators; "
+                f"choose from: {', '.join(self.generators)}"
+            )
         self.features = feature_names(list(self.generators))
         self.ranker: LearnedRanker | None = None
         self.item_count = torch.zeros(0)
@@ -197,8 +206,8 @@ class StagedRanking:
         ranked = torch.from_numpy(self.ranker.score(feats.reshape(b * c, f).numpy())).view(b, c)
         ranked = ranked.float().masked_fill(cands < 0, float("-inf"))
         seen = history_matrix(history, users, num_items).bool()
-        cold = generator_scores[self.config.fresh_generator]
         fresh_mask = (self.item_count == 0)[None, :] & ~seen
+        cold = _fresh_order_scores(generator_scores, self.config.fresh_generators, fresh_mask)
         out = torch.full((b, num_items), float("-inf"))
         for i in range(b):
             order = ranked[i].argsort(descending=True)
@@ -240,6 +249,20 @@ class _NoFreshSlots:
     def scores(self, users: Tensor, history: Tensor) -> Tensor:
         """[B, P] the served order with no fresh slots."""
         return self.staged._served(users, history, 0.0)
+
+
+def _fresh_order_scores(
+    scores: Mapping[str, Tensor], names: Sequence[str], fresh: Tensor
+) -> Tensor:
+    """[B, P] sum of the ``names`` generators' z-scores over each user's fresh products."""
+    total = torch.zeros_like(fresh, dtype=torch.float32)
+    count = fresh.sum(1, keepdim=True).clamp(min=1)
+    for name in names:
+        s = scores[name].masked_fill(~fresh, 0.0)
+        mean = s.sum(1, keepdim=True) / count
+        var = ((s - mean).masked_fill(~fresh, 0.0) ** 2).sum(1, keepdim=True) / count
+        total += (s - mean) / var.sqrt().clamp(min=1e-6)
+    return total
 
 
 def _reveal(train: Tensor, users: Tensor, k: int, gen: torch.Generator) -> Tensor:

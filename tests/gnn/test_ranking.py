@@ -23,7 +23,7 @@ from gnn.ranking import (
 )
 from gnn.ranking.slots import is_fresh_slot
 from gnn.ranking.staged import StagedConfig
-from kgrec.errors import ModelError
+from kgrec.errors import ConfigError, ModelError
 
 
 def test_fresh_slots_take_every_tenth_position() -> None:
@@ -125,7 +125,7 @@ def test_staged_ranking_serves_the_ranker_order_with_fresh_slots() -> None:
         config=StagedConfig(
             per_generator=10,
             fresh_share=0.2,
-            fresh_generator="item_knn",
+            fresh_generators=("item_knn",),
             cold_users=10,
             min_cold_history=3,
             ranker=RankerConfig(rounds=30, min_data_in_leaf=5),
@@ -145,3 +145,8 @@ def test_staged_ranking_serves_the_ranker_order_with_fresh_slots() -> None:
     staged.assert_no_test_labels([torch.tensor([[0], [20]])])
     with pytest.raises(AssertionError, match="ranker trained on a test pair"):
         staged.assert_no_test_labels([val[:, :3]])
+
+
+def test_fresh_generators_must_be_generators() -> None:
+    with pytest.raises(ConfigError, match=r"\['gnn'\] are not among the generators.*popularity"):
+        StagedRanking({"popularity": Popularity()}, config=StagedConfig(fresh_generators=("gnn",)))
