@@ -11,6 +11,25 @@ from gnn.baselines.base import history_matrix, item_popularity
 from gnn.baselines.tuning import NEIGHBOUR_GRID, Params, as_int, tune
 
 
+def keep_top_neighbours(sim: Tensor, neighbours: int) -> Tensor:
+    """[P, P] ``sim`` with only each row's ``neighbours`` largest entries (0 = all)."""
+    if 0 < neighbours < sim.shape[1]:
+        top = sim.topk(neighbours, dim=1)
+        return torch.zeros_like(sim).scatter_(1, top.indices, top.values)
+    return sim
+
+
+def neighbour_scores(sim: Tensor, pop: Tensor, users: Tensor, history: Tensor) -> Tensor:
+    """[B, P] summed similarity ``sim`` [P, P] to each user's history items.
+
+    Users with an empty ``history`` [2, E] get the popularity vector ``pop`` [P].
+    """
+    hist = history_matrix(history, users, sim.shape[0])
+    out = hist @ sim.T
+    out[hist.sum(1) == 0] = pop
+    return out
+
+
 class ItemKNN:
     """Score = sum of cosine similarities between an item and the user's history.
 
@@ -56,16 +75,10 @@ class ItemKNN:
         norm = co.diagonal().sqrt().clamp(min=1e-9)
         sim = co / norm[:, None] / norm[None, :]
         sim.fill_diagonal_(0.0)
-        if 0 < self.neighbours < num_items:
-            top = sim.topk(self.neighbours, dim=1)
-            sim = torch.zeros_like(sim).scatter_(1, top.indices, top.values)
-        self.sim = sim
+        self.sim = keep_top_neighbours(sim, self.neighbours)
         self.pop = item_popularity(train, num_items)
         self.chosen, self.validation = {"neighbours": self.neighbours}, []
 
     def scores(self, users: Tensor, history: Tensor) -> Tensor:
         """[B, P] summed similarity to the items in each user's history."""
-        hist = history_matrix(history, users, self.sim.shape[0])
-        out = hist @ self.sim.T
-        out[hist.sum(1) == 0] = self.pop
-        return out
+        return neighbour_scores(self.sim, self.pop, users, history)

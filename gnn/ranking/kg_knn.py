@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from gnn.baselines import history_matrix, item_popularity
+from gnn.baselines import item_popularity
+from gnn.baselines.item_knn import keep_top_neighbours, neighbour_scores
 from gnn.snapshot import PRODUCT, Snapshot
 
 
@@ -53,10 +54,7 @@ class KGKNN:
         weighted = torch.nn.functional.normalize(incidence * idf, dim=1)
         sim = weighted @ weighted.T  # [P, P]
         sim.fill_diagonal_(0.0)
-        if 0 < neighbours < sim.shape[0]:
-            top = sim.topk(neighbours, dim=1)
-            sim = torch.zeros_like(sim).scatter_(1, top.indices, top.values)
-        self.sim = sim
+        self.sim = keep_top_neighbours(sim, neighbours)
         self.pop = torch.zeros(0)
 
     @classmethod
@@ -70,7 +68,4 @@ class KGKNN:
 
     def scores(self, users: Tensor, history: Tensor) -> Tensor:
         """[B, P] summed KG similarity to the products in each user's history."""
-        hist = history_matrix(history, users, self.sim.shape[0])
-        out = hist @ self.sim.T
-        out[hist.sum(1) == 0] = self.pop
-        return out
+        return neighbour_scores(self.sim, self.pop, users, history)
