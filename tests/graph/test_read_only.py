@@ -94,22 +94,23 @@ def seeded(_embedded_store: GraphStore) -> Iterator[GraphStore]:
     store.delete_all()
 
 
-@pytest.fixture(scope="module")
-def admin(settings: Settings) -> Iterator[neo4j.Driver]:
+def _driver(settings: Settings, *, read_only: bool) -> Iterator[neo4j.Driver]:
     server = EmbeddedServer(settings)
     status = server.status()
     assert status.uri is not None
-    with neo4j.GraphDatabase.driver(status.uri, auth=server.auth) as driver:
+    auth = server.reader_auth if read_only else server.auth
+    with neo4j.GraphDatabase.driver(status.uri, auth=auth) as driver:
         yield driver
+
+
+@pytest.fixture(scope="module")
+def admin(settings: Settings) -> Iterator[neo4j.Driver]:
+    yield from _driver(settings, read_only=False)
 
 
 @pytest.fixture(scope="module")
 def reader(settings: Settings) -> Iterator[neo4j.Driver]:
-    server = EmbeddedServer(settings)
-    status = server.status()
-    assert status.uri is not None
-    with neo4j.GraphDatabase.driver(status.uri, auth=server.reader_auth) as driver:
-        yield driver
+    yield from _driver(settings, read_only=True)
 
 
 @settings(max_examples=300, deadline=None)
