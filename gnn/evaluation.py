@@ -30,10 +30,11 @@ from gnn.baselines import (
 from gnn.checkpoint import Checkpoint
 from gnn.config import GNNConfig
 from gnn.metrics import mean_metrics, rank_metrics
+from gnn.protocols import Protocol, build_plan
 from gnn.ranking import KGKNN, RankerConfig, StagedRanking
 from gnn.ranking.staged import StagedConfig
 from gnn.snapshot import INTERACTED, PRODUCT, USER, Snapshot
-from gnn.splits import Interactions, SplitPlan, SplitView, build_splits
+from gnn.splits import Interactions, SplitPlan, SplitView
 from gnn.trainer import Trainer, graph_inputs
 
 KS: tuple[int, ...] = (10, 20)
@@ -107,6 +108,7 @@ class EvaluationResult:
             validation and their validation Recall@20 (``val_recall@20``), for
             the methods that tune (:class:`~gnn.baselines.Tunable`).
         config: GNN hyperparameters.
+        protocol: the :mod:`gnn.protocols` protocol whose split plans were scored.
     """
 
     runs: dict[str, dict[str, list[dict[str, float]]]] = field(default_factory=dict)
@@ -115,6 +117,7 @@ class EvaluationResult:
     seconds: dict[str, list[float]] = field(default_factory=dict)
     tuned: dict[str, list[dict[str, object]]] = field(default_factory=dict)
     config: dict[str, object] = field(default_factory=dict)
+    protocol: str = "kgrec"
 
     def summary(self) -> dict[str, dict[str, dict[str, tuple[float, float]]]]:
         """split -> method -> metric -> (mean, standard deviation over seeds)."""
@@ -206,6 +209,7 @@ def run_evaluation(
     seeds: Sequence[int] = (0, 1, 2),
     methods: Callable[[int], list[Recommender]] | None = None,
     show_progress: bool = True,
+    protocol: Protocol = "kgrec",
 ) -> EvaluationResult:
     """Fit every method per seed and evaluate it on every split view.
 
@@ -215,18 +219,27 @@ def run_evaluation(
         text_dim: width of the text-encoder part of the product features.
         seeds: one split plan and one fit per seed.
         methods: seed -> methods to compare (default: :func:`default_methods`).
+        protocol: which split plan each seed draws (:func:`gnn.protocols.build_plan`):
+            ``kgrec`` (warm, cold_item, cold_user@k views), ``random`` or ``replay``.
+
+    Raises:
+        ConfigError: an unknown ``protocol`` (before anything is fit).
     """
-    result = EvaluationResult(seeds=list(seeds), config=config.to_dict())
+    result = EvaluationResult(seeds=list(seeds), config=config.to_dict(), protocol=protocol)
     inter = interactions_of(snapshot)
     bar = tqdm(total=len(seeds) * 7, desc="evaluate", disable=not show_progress)
     for seed in seeds:
-        plan = build_splits(inter, seed=seed)
+        plan = build_plan(inter, protocol, seed)
         if not result.sizes:
             result.sizes = {
                 name: {"users": len(v.test_users), "pairs": int(v.test.shape[1])}
                 for name, v in plan.views.items()
             }
             result.sizes["train"] = {"pairs": int(plan.train.shape[1])}
+            result.sizes["val"] = {"pairs": int(plan.val.shape[1])}
+            # no training or validation pair: held out (kgrec), first seen in the test
+            # part (random, replay)
+            result.sizes["cold"] = {"users": len(plan.cold_users), "items": len(plan.cold_items)}
         chosen = (
             methods(seed)
             if methods is not None

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from gnn.evaluation import EvaluationResult
+from gnn.protocols import DESCRIPTIONS
 
 METRICS: tuple[str, ...] = ("recall@10", "recall@20", "ndcg@10", "ndcg@20")
 SERVED = "kgrec"
@@ -101,9 +102,11 @@ class EvaluationReport:
             f"- {m}: {sum(s) / len(s):.1f} s per fit" for m, s in r.seconds.items() if s
         )
         tuned = self.tuned_lines() or "(no method tuned)"
+        about = DESCRIPTIONS.get(r.protocol, "")
         return (
-            "# kgrec evaluation\n\n"
-            f"Generated {time.strftime('%Y-%m-%d %H:%M:%S')} by `{self.command}`; "
+            f"# kgrec evaluation: protocol `{r.protocol}`\n\n"
+            + (f"Protocol `{r.protocol}`: {about}.\n\n" if about else "")
+            + f"Generated {time.strftime('%Y-%m-%d %H:%M:%S')} by `{self.command}`; "
             f"seeds {r.seeds}; mean ± standard deviation over seeds; full ranking over "
             "all products, each user's readable history excluded.\n\n"
             f"{self.table()}\n\n## kgrec (served) and the GNN against the best baseline "
@@ -126,6 +129,7 @@ class EvaluationReport:
         r = self.result
         payload = {
             "command": self.command,
+            "protocol": r.protocol,
             "seeds": r.seeds,
             "runs": r.runs,
             "summary": self.summary,

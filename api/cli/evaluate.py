@@ -1,4 +1,4 @@
-"""``kgrec evaluate``: GNN and baselines on warm / cold-item / cold-user splits."""
+"""``kgrec evaluate``: GNN and baselines on the split plans of one evaluation protocol."""
 
 from __future__ import annotations
 
@@ -6,13 +6,16 @@ import shlex
 import sys
 import time
 from dataclasses import replace
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
 from api.cli._app import app, settings_of
 from graph import open_graph
 from kgrec.errors import ConfigError
+
+ProtocolName = Literal["kgrec", "random", "replay"]
+"""``gnn.protocols.Protocol``, spelled out here so that ``--help`` does not import torch."""
 
 
 @app.command("evaluate")
@@ -22,11 +25,21 @@ def evaluate(
     epochs: Annotated[
         int | None, typer.Option(min=1, help="GNN epochs (default: the GNN config).")
     ] = None,
+    protocol: Annotated[
+        ProtocolName,
+        typer.Option(
+            help="kgrec: warm temporal + cold-item + cold-user@0/1/3 views; "
+            "random: per-user random 80/10/10 split; "
+            "replay: one global time cut (earliest 80 % train, next 10 % validation, "
+            "last 10 % test).",
+        ),
+    ] = "kgrec",
 ) -> None:
     """Train and score the GNN and every baseline on the same splits; write reports.
 
-    Writes report.md, report.json and one PNG per split to <data_dir>/reports/<time>/
-    (and a copy of report.md / report.json to <data_dir>/reports/), prints the table.
+    Writes report.md, report.json and one PNG per split to
+    <data_dir>/reports/<time>-<protocol>/ (and a copy of report.md / report.json to
+    <data_dir>/reports/report-<protocol>.md / .json), prints the table.
     """
     # heavy (torch, PyG, transformers): imported when the command runs
     from gnn.config import GNNConfig
@@ -56,14 +69,16 @@ def evaluate(
         text_dim=encoder.dim,
         device=settings.resolve_device(),
         seeds=tuple(range(seeds)),
+        protocol=protocol,
     )
     command = "kgrec " + shlex.join(sys.argv[1:])
     report = EvaluationReport(result, command=command)
     root = settings.data_dir / "reports"
-    run_dir = root / time.strftime("%Y%m%d-%H%M%S")
+    run_dir = root / f"{time.strftime('%Y%m%d-%H%M%S')}-{protocol}"
     paths = report.write(run_dir)
-    for path in paths[:2]:
-        (root / path.name).write_bytes(path.read_bytes())
+    for path in paths[:2]:  # report.json, report.md -> report-<protocol>.json / .md
+        (root / f"{path.stem}-{protocol}{path.suffix}").write_bytes(path.read_bytes())
+    typer.echo(f"protocol {protocol}")
     typer.echo(report.table())
     for line in report.ratio_lines():
         typer.echo(line)
