@@ -17,6 +17,7 @@ import pandas as pd
 import torch
 
 from api.index import VectorIndex
+from api.personal import PersonalRanking
 from gnn.artifacts import ArtifactSet
 from kgrec.settings import Settings
 
@@ -80,7 +81,8 @@ class Catalogue:
 
     Shapes: ``graph`` [P, D] and ``text`` [P, T] float32 tensors on ``device``,
     ``pop`` [P]; ``price`` float32 [P] (NaN = unknown), ``in_stock`` bool [P],
-    ``brand`` object [P] (None = no brand), ``user_graph`` float32 [U, D].
+    ``brand`` object [P] (None = no brand), ``user_graph`` float32 [U, D];
+    ``ranking``: the learned staged ranking the version holds (None: fused weights).
 
     Args:
         artifacts: a validated artifact set.
@@ -131,6 +133,9 @@ class Catalogue:
             str(u): r for r, u in enumerate(artifacts.users["id"].astype(str).tolist())
         }
         self.user_graph = np.ascontiguousarray(artifacts.user_graph, dtype=np.float32)
+        self.ranking: PersonalRanking | None = None
+        if settings.ranker and artifacts.path is not None:
+            self.ranking = PersonalRanking.load(artifacts.path, settings.fresh_share)
 
     @property
     def size(self) -> int:

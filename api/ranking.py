@@ -9,13 +9,18 @@ columns of the product are the score breakdown; their sum is the score.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import numpy as np
 import torch
 
 Strategy = Literal["user", "context", "query", "popularity"]
+Ranking = Literal["learned", "fused"]
+"""``learned``: the staged ranking with its trained ranker; ``fused``: the weights above."""
+RRF_K: Final = 60
+"""Rank offset of reciprocal-rank fusion (Cormack et al. 2009 use 60)."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,7 @@ class ScoreBreakdown:
     text: float
     popularity: float
     total: float
+    ranker: float | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +91,7 @@ class RankedList:
     user_known: bool
     candidates: int
     notes: list[str] = field(default_factory=list)
+    ranking: Ranking = "fused"
 
 
 def weight_matrix(
@@ -130,3 +137,30 @@ def top_k(components: torch.Tensor, k: int) -> tuple[np.ndarray, np.ndarray]:
         return np.zeros(0, np.int64), np.zeros((0, 3), np.float32)
     best = torch.topk(total, k).indices
     return best.cpu().numpy(), components[best].cpu().numpy()
+
+
+def reciprocal_rank_fusion(
+    lists: Sequence[np.ndarray], weights: Sequence[float]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of ``lists`` (each int64 [n_i], best first) ordered by their fused score
+    ``sum_i weights[i] / (RRF_K + rank_i)`` (1-based ranks; a row absent from a list
+    gets nothing from it).
+
+    Returns:
+        rows [R] best first and their scores [R].
+    """
+    parts = [r for r in lists if len(r)]
+    if not parts:
+        return np.zeros(0, np.int64), np.zeros(0, np.float64)
+    rows = np.concatenate(parts)
+    scores = np.concatenate(
+        [
+            w / (RRF_K + np.arange(1, len(r) + 1))
+            for r, w in zip(lists, weights, strict=True)
+            if len(r)
+        ]
+    )
+    unique, inverse = np.unique(rows, return_inverse=True)
+    total = np.bincount(inverse, weights=scores, minlength=len(unique))
+    order = np.argsort(-total, kind="stable")
+    return unique[order].astype(np.int64), total[order]

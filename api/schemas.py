@@ -91,12 +91,20 @@ class _Strict(BaseModel):
 
 
 class ScoreOut(BaseModel):
-    """Weighted terms of the fused score: w_graph·<h_u,h_i>, w_text·<e_q,t_i>, w_pop·pop(i)."""
+    """The terms of a result's score.
+
+    Fused ranking: ``graph`` = w_graph·<h_u,h_i>, ``text`` = w_text·<e_q,t_i>,
+    ``popularity`` = w_pop·pop(i), ``total`` their sum. Learned ranking: ``graph`` =
+    <h_u,h_i>, ``text`` = <e_q,t_i>, ``popularity`` = pop(i), ``ranker`` the learned
+    ranker's score (null at a fresh-product slot), ``total`` the reciprocal-rank
+    fusion of the personal and the query order the answer is sorted by.
+    """
 
     graph: float
     text: float
     popularity: float
     total: float
+    ranker: float | None = None
 
 
 class ItemOut(BaseModel):
@@ -126,6 +134,11 @@ class RankedOut(BaseModel):
     user_known: bool
     candidates: int = Field(description="Candidates scored after filters.")
     notes: list[str] = []
+    ranking: Literal["learned", "fused"] = Field(
+        "fused",
+        description="learned: the staged ranking with the trained ranker the artifact version "
+        "holds; fused: the default weights (no ranker, or filters left too few of its results).",
+    )
 
 
 class SearchIn(_Strict):
@@ -283,4 +296,5 @@ def ranked_out(ranked: RankedList) -> RankedOut:
         user_known=ranked.user_known,
         candidates=ranked.candidates,
         notes=ranked.notes,
+        ranking=ranked.ranking,
     )

@@ -24,6 +24,7 @@ import json
 import shutil
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -43,6 +44,8 @@ USER_GRAPH: Final = "user_graph.npy"
 PRODUCT_TEXT: Final = "product_text.npy"
 POPULARITY: Final = "popularity.npy"
 CHECKPOINT: Final = "checkpoint.pt"
+VersionWriter = Callable[[Path], None]
+"""Writes extra files into a version directory before it is published."""
 PRODUCT_COLUMNS: Final = ("id", "title", "price", "in_stock", "brand_id", "category_ids")
 
 
@@ -101,8 +104,14 @@ class ArtifactSet:
             where = self.path or "artifact set"
             raise ArtifactError(f"{where} is inconsistent: " + "; ".join(bad))
 
-    def save(self, root: Path, checkpoint: Path | None = None) -> Path:
-        """Write this set as version ``manifest.version`` under ``root`` and point LATEST at it."""
+    def save(
+        self, root: Path, checkpoint: Path | None = None, writers: Sequence[VersionWriter] = ()
+    ) -> Path:
+        """Write this set as version ``manifest.version`` under ``root`` and point LATEST at it.
+
+        Each of ``writers`` adds its files to the version directory before it is
+        published (the ranker's tables, the serving indexes).
+        """
         self.validate()
         root.mkdir(parents=True, exist_ok=True)
         final = root / self.manifest.version
@@ -120,6 +129,8 @@ class ArtifactSet:
             np.save(tmp / POPULARITY, self.popularity.astype(np.float32, copy=False))
             if checkpoint is not None:
                 shutil.copy2(checkpoint, tmp / CHECKPOINT)
+            for write in writers:
+                write(tmp)
             tmp.rename(final)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)

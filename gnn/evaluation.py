@@ -31,8 +31,8 @@ from gnn.checkpoint import Checkpoint
 from gnn.config import GNNConfig
 from gnn.metrics import mean_metrics, rank_metrics
 from gnn.protocols import Protocol, build_plan
-from gnn.ranking import KGKNN, RankerConfig, StagedRanking
-from gnn.ranking.staged import StagedConfig
+from gnn.ranking import KGKNN, StagedRanking
+from gnn.ranking.served import staged_over
 from gnn.snapshot import INTERACTED, PRODUCT, USER, Snapshot
 from gnn.splits import Interactions, SplitPlan, SplitView
 from gnn.trainer import Trainer, graph_inputs
@@ -168,7 +168,8 @@ def default_methods(
     show_progress: bool = False,
 ) -> list[Recommender]:
     """The GNN, the six baselines (seeded; the CF ones tune on validation), KG-kNN and
-    the served staged ranking over all of them, with and without fresh slots.
+    the served staged ranking (over the :data:`~gnn.ranking.served.SERVED_GENERATORS`
+    among them), with and without fresh slots.
 
     The staged ranking comes after its generators: it reuses their fits and
     trains only its ranker (on validation pairs).
@@ -184,11 +185,7 @@ def default_methods(
         ImplicitALS(seed=seed),
         KGKNN.from_snapshot(snapshot),
     ]
-    staged = StagedRanking(
-        {m.name: m for m in base},
-        factor_models=(gnn.name, MFBPR.name, ImplicitALS.name),
-        config=StagedConfig(ranker=RankerConfig(seed=seed)),
-    )
+    staged = staged_over({m.name: m for m in base}, seed)
     return [*base, staged, staged.without_fresh_slots()]
 
 

@@ -9,8 +9,11 @@ Files, under the data directory:
 
 from __future__ import annotations
 
+import logging
 import shutil
+import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -18,12 +21,29 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
+from torch import Tensor
 
-from gnn.artifacts import ArtifactManifest, ArtifactSet
+from gnn.artifacts import ArtifactManifest, ArtifactSet, VersionWriter
 from gnn.checkpoint import Checkpoint
 from gnn.config import GNNConfig
-from gnn.evaluation import interactions_of
-from gnn.snapshot import BRAND, CATEGORY, PRODUCT, USER, Snapshot, export_snapshot
+from gnn.evaluation import GNNRecommender, interactions_of, product_text_vectors
+from gnn.ranking.served import (
+    RANKING_DIR,
+    GeneratorParams,
+    fit_generators,
+    save_trained,
+    train_ranking,
+    write_ranking,
+)
+from gnn.snapshot import (
+    BRAND,
+    CATEGORY,
+    NUM_PRODUCT_EXTRA,
+    PRODUCT,
+    USER,
+    Snapshot,
+    export_snapshot,
+)
 from gnn.splits import build_splits
 from gnn.trainer import Trainer, TrainResult, graph_inputs
 from graph import GraphStore
@@ -32,6 +52,7 @@ from kgrec.settings import Settings
 from text_encoders import EmbeddingCache, TextEncoder
 
 LATEST_CHECKPOINT = "latest.pt"
+log = logging.getLogger(__name__)
 
 
 def checkpoint_dir(settings: Settings) -> Path:
@@ -81,7 +102,46 @@ def train_snapshot(
     directory = checkpoint_dir(settings)
     path = checkpoint.save(directory / f"{snapshot.version}.pt")
     shutil.copy2(path, directory / LATEST_CHECKPOINT)
+    latest_ranking = ranking_dir_of(directory / LATEST_CHECKPOINT)
+    shutil.rmtree(latest_ranking, ignore_errors=True)
+    if settings.ranker:
+        trained = _train_ranking(settings, snapshot, checkpoint, plan.train, plan.val)
+        if trained is not None:
+            shutil.rmtree(ranking_dir_of(path), ignore_errors=True)
+            shutil.copytree(trained, ranking_dir_of(path))
+            shutil.copytree(trained, latest_ranking)
+            shutil.rmtree(trained, ignore_errors=True)
     return checkpoint, result, path
+
+
+def ranking_dir_of(checkpoint: Path) -> Path:
+    """``<checkpoint stem>.ranking/``: the ranker trained with that checkpoint."""
+    return checkpoint.with_name(f"{checkpoint.stem}.ranking")
+
+
+def _train_ranking(
+    settings: Settings, snapshot: Snapshot, checkpoint: Checkpoint, train: Tensor, val: Tensor
+) -> Path | None:
+    """Fit the served generators on ``train``, train the ranker on ``val``; the
+    directory it was saved in (None when there was too little to learn from)."""
+    start = time.perf_counter()
+    num_users, num_items = len(snapshot.ids[USER]), len(snapshot.ids[PRODUCT])
+    gnn = GNNRecommender(snapshot, checkpoint.model.config, settings.resolve_device())
+    gnn.checkpoint = checkpoint
+    text = product_text_vectors(snapshot, snapshot.data[PRODUCT].x.shape[1] - NUM_PRODUCT_EXTRA)
+    generators = fit_generators(
+        gnn, snapshot, text, train, num_users, num_items, val, settings.seed
+    )
+    staged = train_ranking(generators, train, val, num_users, num_items, settings.seed)
+    if staged is None:
+        return None
+    out = save_trained(
+        staged,
+        GeneratorParams.of(generators),
+        Path(tempfile.mkdtemp(dir=checkpoint_dir(settings), prefix=".ranking-")),
+    )
+    log.info("ranker trained in %.1f s", time.perf_counter() - start)
+    return out
 
 
 def _product_table(snapshot: Snapshot) -> pd.DataFrame:
@@ -122,9 +182,16 @@ def _category_table(snapshot: Snapshot) -> pd.DataFrame:
 
 
 def write_artifacts(
-    settings: Settings, encoder: TextEncoder, checkpoint_path: Path | None = None
+    settings: Settings,
+    encoder: TextEncoder,
+    checkpoint_path: Path | None = None,
+    writers: Sequence[VersionWriter] = (),
 ) -> ArtifactSet:
     """Embed every product and user with the latest checkpoint; write an artifact version.
+
+    The ranker trained with the checkpoint (when there is one, and ``settings.ranker``)
+    goes into the version with its generators' tables refitted on every interaction;
+    ``writers`` add more files (the serving indexes) before the version is published.
 
     Raises:
         ModelError: no checkpoint, a checkpoint of another encoder, or its snapshot missing.
@@ -158,5 +225,14 @@ def write_artifacts(
         product_text=np.ascontiguousarray(text),
         popularity=popularity,
     )
-    artifacts.save(settings.data_dir / "artifacts", checkpoint=path)
+    trained = ranking_dir_of(path)
+    extra = list(writers)
+    if settings.ranker and trained.is_dir():
+        num_users, num_items = len(snapshot.ids[USER]), len(snapshot.ids[PRODUCT])
+
+        def ranking(version: Path) -> None:
+            write_ranking(trained, version / RANKING_DIR, snapshot, pairs, num_users, num_items)
+
+        extra.append(ranking)
+    artifacts.save(settings.data_dir / "artifacts", checkpoint=path, writers=extra)
     return artifacts

@@ -68,6 +68,25 @@ class Settings(BaseSettings):
     w_graph: float = Field(1.0, description="Fusion weight of <h_user, h_item> (graph space).")
     w_text: float = Field(1.0, description="Fusion weight of <e_query, t_item> (text space).")
     w_pop: float = Field(0.2, description="Fusion weight of the popularity prior pop(item).")
+    ranker: bool = Field(
+        True,
+        description="Serve the learned staged ranking when the artifact version holds one "
+        "(false = the fused default weights above).",
+    )
+    fresh_share: float = Field(
+        0.1,
+        ge=0.0,
+        le=0.5,
+        description="Share of answer positions kept for products without interactions "
+        "(0 = no fresh slots).",
+    )
+    w_query: float = Field(
+        2.0,
+        ge=0.0,
+        le=100.0,
+        description="Weight of the query's (or context product's) text ranking against the "
+        "personal ranking in reciprocal-rank fusion.",
+    )
     api_key: SecretStr | None = Field(
         None, description="Key write endpoints require in X-API-Key; unset = writes refused."
     )
@@ -163,6 +182,18 @@ class Settings(BaseSettings):
         5_000_000, ge=0, description="auto trains full-batch up to this many graph edges."
     )
     gnn_fanout: int = Field(15, ge=1, description="Neighbours sampled per node and edge type.")
+    inductive_seed_fanout: int = Field(
+        100,
+        ge=0,
+        description="Online (re-)embedding of a product or user reads at most this many "
+        "relationships per type of it: a user's most recent interactions; 0 = all.",
+    )
+    inductive_fanout: int = Field(
+        15,
+        ge=0,
+        description="... and at most this many per type of each node further out "
+        "(the most recent first, then by id; like gnn_fanout in training); 0 = all.",
+    )
     gnn_sampler: Literal["auto", "torch", "pyg"] = Field(
         "auto",
         description="Mini-batch sampler: pyg (needs pyg-lib or torch-sparse), torch, "

@@ -24,9 +24,12 @@ fresh slots
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, Final
 
 import numpy as np
 import torch
@@ -37,9 +40,11 @@ from gnn.ranking.features import candidate_features, feature_names, top_candidat
 from gnn.ranking.ranker import LearnedRanker, RankerConfig
 from gnn.ranking.slots import merge_fresh
 from gnn.splits import pair_keys
-from kgrec.errors import ConfigError
+from kgrec.errors import ConfigError, ModelError
 
 log = logging.getLogger(__name__)
+RANKER_FILE: Final = "ranker.txt"
+STAGES_FILE: Final = "stages.json"
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,19 @@ class StagedConfig:
     cold_users: int = 300
     min_cold_history: int = 8
     ranker: RankerConfig = field(default_factory=RankerConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields (saved with the ranker)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> StagedConfig:
+        """The config :meth:`to_dict` wrote."""
+        fields = dict(data)
+        fields["fresh_generators"] = tuple(fields.get("fresh_generators", ()))
+        fields["cold_reveal"] = tuple(fields.get("cold_reveal", ()))
+        fields["ranker"] = RankerConfig(**fields.get("ranker", {}))
+        return cls(**fields)
 
 
 class StagedRanking:
@@ -198,8 +216,24 @@ class StagedRanking:
         return self._served(users, history, self.config.fresh_share)
 
     def _served(self, users: Tensor, history: Tensor, share: float) -> Tensor:
+        out = torch.full((len(users), len(self.item_count)), float("-inf"))
+        for i, (served, _) in enumerate(self.ranked(users, history, share)):
+            out[i, served] = torch.arange(len(served), 0, -1, dtype=torch.float32)
+        return out
+
+    def ranked(
+        self, users: Tensor, history: Tensor, share: float | None = None
+    ) -> list[tuple[Tensor, Tensor]]:
+        """Per user of ``users`` [B]: the served rows [S] best first and their ranker
+        scores [S] (NaN for the fresh products at their slots).
+
+        The served list is the ranker's order of the generators' candidates with
+        the fresh products (no interactions) merged in at the fresh slots; the
+        ``history`` [2, E] products are left out.
+        """
         if self.ranker is None:
             raise RuntimeError("StagedRanking.scores before fit")
+        share = self.config.fresh_share if share is None else share
         num_items = len(self.item_count)
         feats, cands, generator_scores = self._features(users, history)
         b, c, f = feats.shape
@@ -208,19 +242,100 @@ class StagedRanking:
         seen = history_matrix(history, users, num_items).bool()
         fresh_mask = (self.item_count == 0)[None, :] & ~seen
         cold = _fresh_order_scores(generator_scores, self.config.fresh_generators, fresh_mask)
-        out = torch.full((b, num_items), float("-inf"))
+        out: list[tuple[Tensor, Tensor]] = []
         for i in range(b):
             order = ranked[i].argsort(descending=True)
-            warm = cands[i][order][torch.isfinite(ranked[i][order])]
+            finite = torch.isfinite(ranked[i][order])
+            warm, warm_scores = cands[i][order][finite], ranked[i][order][finite]
             fresh_rows = fresh_mask[i].nonzero().flatten()
             fresh = fresh_rows[cold[i][fresh_rows].argsort(descending=True)]
             served = merge_fresh(warm, fresh, share)
-            out[i, served] = torch.arange(len(served), 0, -1, dtype=torch.float32)
+            by_row = torch.full((num_items,), float("nan"))
+            by_row[warm] = warm_scores
+            out.append((served, by_row[served]))
         return out
 
     def without_fresh_slots(self) -> Recommender:
         """The same trained stages with the fresh-slot policy off (for the report)."""
         return _NoFreshSlots(self)
+
+    def serving(
+        self,
+        generators: Mapping[str, Recommender],
+        item_count: Tensor,
+        known_users: Tensor,
+        *,
+        fresh_share: float | None = None,
+    ) -> StagedRanking:
+        """The trained stages over other generators (the served, table-backed ones).
+
+        Args:
+            generators: name -> generator, the same names in the same order as trained.
+            item_count: [P'] interactions per product row (0 = fresh).
+            known_users: [U'] bool, users the factor models hold.
+            fresh_share: overrides the config's share of fresh slots (0 = off).
+
+        Raises:
+            ModelError: the generator names differ from the trained ones.
+        """
+        if list(generators) != list(self.generators):
+            raise ModelError(
+                f"the ranker was trained with generators {list(self.generators)} "
+                f"but {list(generators)} are given"
+            )
+        out = StagedRanking.__new__(StagedRanking)
+        out.__dict__.update(self.__dict__)
+        out.generators = dict(generators)
+        out.item_count, out.known_users = item_count, known_users
+        if fresh_share is not None:
+            out.config = replace(self.config, fresh_share=fresh_share)
+        return out
+
+    def save(self, directory: Path) -> Path:
+        """Write the trained ranker and the stages' settings into ``directory``.
+
+        Raises:
+            RuntimeError: the ranker was not trained.
+        """
+        if self.ranker is None:
+            raise RuntimeError("StagedRanking.save before fit")
+        directory.mkdir(parents=True, exist_ok=True)
+        self.ranker.save(directory / RANKER_FILE)
+        meta = {
+            "name": self.name,
+            "generators": list(self.generators),
+            "factor_models": list(self.factor_models),
+            "config": self.config.to_dict(),
+        }
+        (directory / STAGES_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        return directory
+
+    @classmethod
+    def load(cls, directory: Path, generators: Mapping[str, Recommender]) -> StagedRanking:
+        """Read stages :meth:`save` wrote, over ``generators`` (call :meth:`serving` next).
+
+        Raises:
+            ModelError: files missing, or trained on other generators or features
+                (both lists named).
+        """
+        path = directory / STAGES_FILE
+        if not path.is_file():
+            raise ModelError(f"no trained ranking at {directory} ({STAGES_FILE} missing)")
+        meta = json.loads(path.read_text(encoding="utf-8"))
+        if list(meta["generators"]) != list(generators):
+            raise ModelError(
+                f"the ranking at {directory} was trained with generators "
+                f"{meta['generators']} but this kgrec serves {list(generators)}; "
+                "retrain it (`kgrec train`)"
+            )
+        staged = cls(
+            generators,
+            factor_models=meta["factor_models"],
+            config=StagedConfig.from_dict(meta["config"]),
+            name=meta["name"],
+        )
+        staged.ranker = LearnedRanker.load(directory / RANKER_FILE, staged.features)
+        return staged
 
     def assert_no_test_labels(self, test_pairs: Sequence[Tensor]) -> None:
         """Assert the ranker learned from none of ``test_pairs`` (each [2, T]).

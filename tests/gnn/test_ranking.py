@@ -23,6 +23,7 @@ from gnn.ranking import (
 )
 from gnn.ranking.slots import is_fresh_slot
 from gnn.ranking.staged import StagedConfig
+from gnn.ranking.tables import FactorTable, NeighbourTable
 from kgrec.errors import ConfigError, ModelError
 
 
@@ -150,3 +151,46 @@ def test_staged_ranking_serves_the_ranker_order_with_fresh_slots() -> None:
 def test_fresh_generators_must_be_generators() -> None:
     with pytest.raises(ConfigError, match=r"\['gnn'\] are not among the generators.*popularity"):
         StagedRanking({"popularity": Popularity()}, config=StagedConfig(fresh_generators=("gnn",)))
+
+
+def test_stored_tables_score_as_the_fitted_generators(tmp_path: Path) -> None:
+    """What serving reads back from the artifact version scores as what was fitted."""
+    train, _, users, items = _clusters()
+    knn = ItemKNN(neighbours=5, grid=())
+    knn.fit(train, users, items)
+    table = NeighbourTable.from_dense("item_knn", knn.sim, knn.pop, 5)
+    table.save(tmp_path / "item_knn.npz")
+    loaded = NeighbourTable.load("item_knn", tmp_path / "item_knn.npz", knn.pop)
+    batch = torch.arange(users)
+    torch.testing.assert_close(loaded.scores(batch, train), knn.scores(batch, train))
+    # a user without history gets the popularity fallback; rows past the table score 0
+    wide = NeighbourTable("item_knn", loaded.indices, loaded.values, torch.zeros(items + 2))
+    assert wide.scores(batch, train).shape == (users, items + 2)
+    assert (wide.scores(batch, train)[:, items:] == 0).all()
+    user_vecs, item_vecs = torch.randn(users, 4), torch.randn(items, 4)
+    factors = FactorTable("als", user_vecs, item_vecs)
+    torch.testing.assert_close(factors.scores(batch, train), user_vecs @ item_vecs.T)
+    assert (factors.scores(torch.tensor([users]), train) == 0).all()  # a user it lacks
+
+
+def test_saved_stages_need_the_same_generators(tmp_path: Path) -> None:
+    train, val, users, items = _clusters()
+    knn, pop = ItemKNN(), Popularity()
+    for model in (knn, pop):
+        model.fit(train, users, items, val)
+    config = StagedConfig(
+        per_generator=10,
+        fresh_generators=("item_knn",),
+        cold_users=10,
+        min_cold_history=3,
+        ranker=RankerConfig(rounds=20, min_data_in_leaf=5),
+    )
+    staged = StagedRanking({"item_knn": knn, "popularity": pop}, config=config)
+    staged.fit(train, users, items, val)
+    staged.save(tmp_path / "ranking")
+    loaded = StagedRanking.load(tmp_path / "ranking", {"item_knn": knn, "popularity": pop})
+    loaded.item_count, loaded.known_users = staged.item_count, staged.known_users
+    batch = torch.arange(users)
+    torch.testing.assert_close(loaded.scores(batch, train), staged.scores(batch, train))
+    with pytest.raises(ModelError, match=r"\['item_knn', 'popularity'\].*\['popularity'\]"):
+        StagedRanking.load(tmp_path / "ranking", {"popularity": pop})

@@ -1,0 +1,86 @@
+"""PersonalRanking: the learned staged ranking over the served state.
+
+The artifact version's ``ranking/`` directory holds the trained stages and the
+tables its candidate generators score with
+(:class:`~gnn.ranking.served.StoredRanking`); this class binds them to the rows
+served now (the version's products, then the products added online, which
+have no interactions and so are fresh) and answers one shopper's served order
+through :meth:`~gnn.ranking.staged.StagedRanking.ranked`: the very code
+``kgrec evaluate`` reports as the ``kgrec`` row.
+
+The shopper's history (the version's interactions, plus the events recorded
+online, which the engine passes) is read from memory, never from the graph:
+it feeds the history-based generators and is left out of the answer.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from gnn.ranking.served import StoredRanking, load_ranking
+from gnn.ranking.staged import StagedRanking
+
+
+class PersonalRanking:
+    """The stored ranking of one artifact version and its users' histories.
+
+    Args:
+        stored: what :func:`~gnn.ranking.served.load_ranking` read.
+        fresh_share: share of answer positions kept for fresh products (0 = off).
+    """
+
+    def __init__(self, stored: StoredRanking, fresh_share: float) -> None:
+        self.stored = stored
+        self.fresh_share = fresh_share
+        pairs = stored.interactions
+        self.num_users = int(stored.als_users.shape[0])
+        order = torch.argsort(pairs[0], stable=True)
+        self._items = pairs[1][order].numpy()
+        counts = torch.bincount(pairs[0], minlength=self.num_users)
+        self._indptr = np.concatenate([[0], np.cumsum(counts.numpy())])
+
+    @classmethod
+    def load(cls, version: Path, fresh_share: float) -> PersonalRanking | None:
+        """The ranking stored in artifact version ``version`` (None when it holds none)."""
+        stored = load_ranking(version)
+        return None if stored is None else cls(stored, fresh_share)
+
+    def history(self, user_row: int | None) -> np.ndarray:
+        """int64 product rows the version's user ``user_row`` interacted with."""
+        if user_row is None or not 0 <= user_row < self.num_users:
+            return np.zeros(0, np.int64)
+        return self._items[self._indptr[user_row] : self._indptr[user_row + 1]]
+
+    def bind(
+        self, user_graph: torch.Tensor, product_graph: torch.Tensor, product_text: torch.Tensor
+    ) -> StagedRanking:
+        """The stages over the rows served now: ``product_graph`` [P', D] and
+        ``product_text`` [P', T] (the version's rows, then the online ones),
+        ``user_graph`` [U, D]."""
+        staged = self.stored.bind(
+            user_graph.cpu(), product_graph.cpu(), product_text.cpu(), fresh_share=self.fresh_share
+        )
+        # users the version lacks score as row U: unknown to the factor models
+        known = torch.cat([staged.known_users, torch.zeros(1, dtype=torch.bool)])
+        return staged.serving(dict(staged.generators), staged.item_count, known)
+
+    def served(
+        self, staged: StagedRanking, user_row: int | None, history: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The served order for one shopper: product rows [S] best first and their ranker
+        scores [S] (NaN at the fresh slots).
+
+        Args:
+            staged: the stages bound by :meth:`bind`.
+            user_row: the shopper's row in the version (None = not in it).
+            history: int64 product rows the shopper interacted with (all of them:
+                the version's and the online ones), left out of the answer.
+        """
+        index = self.num_users if user_row is None else user_row
+        rows = torch.from_numpy(np.unique(history).astype(np.int64))
+        pairs = torch.stack([torch.full_like(rows, index), rows])
+        ((served, scores),) = staged.ranked(torch.tensor([index]), pairs)
+        return served.numpy(), scores.numpy()

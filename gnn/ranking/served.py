@@ -1,0 +1,267 @@
+"""The served ranking's generators: fitted for training, stored for serving.
+
+One list, :data:`SERVED_GENERATORS`, names the candidate generators the served
+ranking uses, in feature order. ``kgrec evaluate`` (the ``kgrec`` row) and
+``kgrec train`` fit them on the training pairs and train the ranker on
+validation pairs (:func:`train_ranking`); ``kgrec embed`` refits the ones that
+need interactions on every interaction and stores them in the artifact version
+(:func:`write_ranking`); the service reads them back as tables
+(:func:`load_ranking`) and scores through the same
+:class:`~gnn.ranking.staged.StagedRanking`.
+
+Layout of ``<artifact version>/ranking/``::
+
+    ranker.txt, ranker.json   the LightGBM ranker and its feature list
+    stages.json               StagedConfig, generator names, factor models
+    generators.json           the generators' tuned hyper-parameters
+    item_count.npy            int64 [P]   interactions per product
+    interactions.npy          int64 [2, E] (user row, product row), the history
+    item_knn.npz, kg_knn.npz  top-N neighbour tables [P, N]
+    als.npz                   ALS user [U, F] and product [P, F] factors
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from gnn.baselines import ImplicitALS, ItemKNN, Popularity, Recommender, TextKNN, item_popularity
+from gnn.ranking.kg_knn import KGKNN, product_incidence
+from gnn.ranking.ranker import RankerConfig
+from gnn.ranking.staged import StagedConfig, StagedRanking
+from gnn.ranking.tables import FactorTable, NeighbourTable, factor_arrays, save_factors
+from gnn.snapshot import Snapshot
+from kgrec.errors import ArtifactError
+
+log = logging.getLogger(__name__)
+
+SERVED_GENERATORS: Final = ("gnn", "popularity", "text_knn", "item_knn", "kg_knn", "als")
+"""Candidate generators of the served ranking, in feature order."""
+FACTOR_MODELS: Final = ("gnn", "als")
+"""Generators that only score the users they were trained on."""
+RANKING_DIR: Final = "ranking"
+_GENERATORS_FILE: Final = "generators.json"
+_ITEM_COUNT: Final = "item_count.npy"
+_INTERACTIONS: Final = "interactions.npy"
+MIN_RANKER_GROUPS: Final = 20
+
+
+@dataclass(frozen=True)
+class GeneratorParams:
+    """Hyper-parameters the generators picked on validation (saved with the ranker)."""
+
+    item_knn_neighbours: int = 100
+    kg_knn_neighbours: int = 100
+    als_factors: int = 64
+    als_regularization: float = 10.0
+    als_alpha: float = 1.0
+
+    @classmethod
+    def of(cls, generators: Mapping[str, Recommender]) -> GeneratorParams:
+        """The values the fitted ``generators`` chose."""
+        item_knn, als = generators["item_knn"], generators["als"]
+        kg = generators["kg_knn"]
+        assert isinstance(item_knn, ItemKNN) and isinstance(als, ImplicitALS)
+        assert isinstance(kg, KGKNN)
+        return cls(item_knn.neighbours, kg.neighbours, als.factors, als.regularization, als.alpha)
+
+
+def staged_over(generators: Mapping[str, Recommender], seed: int = 0) -> StagedRanking:
+    """The served :class:`StagedRanking` over ``generators`` (the :data:`SERVED_GENERATORS`)."""
+    missing = [g for g in SERVED_GENERATORS if g not in generators]
+    if missing:
+        raise ValueError(f"generators {missing} are missing; the served ranking needs all of them")
+    return StagedRanking(
+        {g: generators[g] for g in SERVED_GENERATORS},
+        factor_models=FACTOR_MODELS,
+        config=StagedConfig(ranker=RankerConfig(seed=seed)),
+    )
+
+
+def fit_generators(
+    gnn: Recommender,
+    snapshot: Snapshot,
+    text: Tensor,
+    train: Tensor,
+    num_users: int,
+    num_items: int,
+    val: Tensor,
+    seed: int,
+) -> dict[str, Recommender]:
+    """Every served generator fitted on ``train`` [2, E] (tuned on ``val``); ``gnn`` is
+    already fitted, ``text`` [P, T] are the products' text vectors."""
+    generators: dict[str, Recommender] = {
+        "gnn": gnn,
+        "popularity": Popularity(),
+        "text_knn": TextKNN(text),
+        "item_knn": ItemKNN(),
+        "kg_knn": KGKNN.from_snapshot(snapshot),
+        "als": ImplicitALS(seed=seed),
+    }
+    for name, g in generators.items():
+        if name != "gnn":
+            g.fit(train, num_users, num_items, val)
+    return generators
+
+
+def train_ranking(
+    generators: Mapping[str, Recommender],
+    train: Tensor,
+    val: Tensor,
+    num_users: int,
+    num_items: int,
+    seed: int,
+) -> StagedRanking | None:
+    """Train the served ranking's ranker on ``val`` [2, E_val]; None when the
+    validation pairs are too few to learn from (the service then uses the
+    default weights)."""
+    if len(torch.unique(val[0])) < MIN_RANKER_GROUPS:
+        log.warning(
+            "only %d users have validation interactions (%d needed): no ranker trained; "
+            "the service ranks by the default weights",
+            len(torch.unique(val[0])),
+            MIN_RANKER_GROUPS,
+        )
+        return None
+    staged = staged_over(generators, seed)
+    staged.fit(train, num_users, num_items, val)
+    return staged
+
+
+def save_trained(staged: StagedRanking, params: GeneratorParams, directory: Path) -> Path:
+    """Save the trained ranker, its stages and the generators' hyper-parameters."""
+    staged.save(directory)
+    (directory / _GENERATORS_FILE).write_text(json.dumps(asdict(params), indent=2))
+    return directory
+
+
+def write_ranking(
+    trained: Path,
+    directory: Path,
+    snapshot: Snapshot,
+    pairs: Tensor,
+    num_users: int,
+    num_items: int,
+) -> Path:
+    """Write the serving tables for ``pairs`` [2, E] (every interaction) beside a
+    copy of the ranker trained in ``trained``."""
+    params = GeneratorParams(**json.loads((trained / _GENERATORS_FILE).read_text()))
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in (_GENERATORS_FILE, "stages.json", "ranker.txt", "ranker.json"):
+        shutil.copy2(trained / name, directory / name)
+    counts = torch.bincount(pairs[1], minlength=num_items)
+    np.save(directory / _ITEM_COUNT, counts.numpy())
+    np.save(directory / _INTERACTIONS, pairs.numpy())
+    pop = item_popularity(pairs, num_items)
+    item_knn = ItemKNN(params.item_knn_neighbours, grid=())
+    item_knn.fit(pairs, num_users, num_items)
+    NeighbourTable.from_dense("item_knn", item_knn.sim, pop, params.item_knn_neighbours).save(
+        directory / "item_knn.npz"
+    )
+    kg = KGKNN(product_incidence(snapshot), params.kg_knn_neighbours)
+    NeighbourTable.from_dense("kg_knn", kg.sim, pop, params.kg_knn_neighbours).save(
+        directory / "kg_knn.npz"
+    )
+    als = ImplicitALS(
+        params.als_factors, params.als_regularization, params.als_alpha, seed=0, grid=()
+    )
+    als.fit(pairs, num_users, num_items)
+    save_factors(directory / "als.npz", als.user, als.item)
+    return directory
+
+
+@dataclass(frozen=True)
+class StoredRanking:
+    """The served ranking read from an artifact version: the trained stages and the
+    tables its generators score with (over the version's P products and U users).
+
+    Attributes:
+        staged: the trained stages (generators bound by :meth:`bind`).
+        item_count: int64 [P] interactions per product.
+        interactions: int64 [2, E] (user row, product row) pairs.
+        item_knn, kg_knn: neighbour tables.
+        als_users, als_items: float32 [U, F], [P, F].
+    """
+
+    staged: StagedRanking
+    item_count: Tensor
+    interactions: Tensor
+    item_knn: NeighbourTable
+    kg_knn: NeighbourTable
+    als_users: Tensor
+    als_items: Tensor
+
+    def bind(
+        self,
+        user_graph: Tensor,
+        product_graph: Tensor,
+        product_text: Tensor,
+        *,
+        fresh_share: float | None = None,
+    ) -> StagedRanking:
+        """The stages over P' >= P product rows: ``product_graph`` [P', D] and
+        ``product_text`` [P', T] hold the version's rows then the rows added online
+        (no interactions: fresh), ``user_graph`` [U, D] the version's users."""
+        rows, stored = product_graph.shape[0], self.item_count.shape[0]
+        count = torch.cat([self.item_count, self.item_count.new_zeros(rows - stored)])
+        pop = count.float() / count.max().clamp(min=1).float()
+        popularity = Popularity()
+        popularity.pop = pop
+        text = TextKNN(product_text)
+        text.pop = pop
+        als_items = torch.cat(
+            [self.als_items, self.als_items.new_zeros(rows - stored, self.als_items.shape[1])]
+        )
+        generators: dict[str, Recommender] = {
+            "gnn": FactorTable("gnn", user_graph, product_graph),
+            "popularity": popularity,
+            "text_knn": text,
+            "item_knn": NeighbourTable(
+                "item_knn", self.item_knn.indices, self.item_knn.values, pop
+            ),
+            "kg_knn": NeighbourTable("kg_knn", self.kg_knn.indices, self.kg_knn.values, pop),
+            "als": FactorTable("als", self.als_users, als_items),
+        }
+        known = torch.ones(user_graph.shape[0], dtype=torch.bool)
+        return self.staged.serving(generators, count, known, fresh_share=fresh_share)
+
+
+def load_ranking(version: Path) -> StoredRanking | None:
+    """The served ranking stored in artifact version ``version`` (None when it has none).
+
+    Raises:
+        ArtifactError: the files are there but unreadable or inconsistent.
+        ModelError: the ranker was trained on other generators or features.
+    """
+    directory = version / RANKING_DIR
+    if not directory.is_dir():
+        return None
+    try:
+        item_count = torch.from_numpy(np.load(directory / _ITEM_COUNT)).long()
+        interactions = torch.from_numpy(np.load(directory / _INTERACTIONS)).long()
+    except (OSError, ValueError) as e:
+        raise ArtifactError(f"cannot read the ranking tables under {directory}: {e}") from e
+    pop = item_popularity(interactions, len(item_count))
+    item_knn = NeighbourTable.load("item_knn", directory / "item_knn.npz", pop)
+    kg_knn = NeighbourTable.load("kg_knn", directory / "kg_knn.npz", pop)
+    als_users, als_items = factor_arrays(directory / "als.npz")
+    placeholder: dict[str, Any] = {g: Popularity() for g in SERVED_GENERATORS}
+    staged = StagedRanking.load(directory, placeholder)
+    return StoredRanking(
+        staged,
+        item_count,
+        interactions,
+        item_knn,
+        kg_knn,
+        torch.from_numpy(als_users),
+        torch.from_numpy(als_items),
+    )

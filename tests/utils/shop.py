@@ -1,0 +1,101 @@
+"""A small shop of known structure: four genres, shoppers who each prefer one.
+
+Every genre has its own category, brand and 24 products whose titles and
+descriptions name the genre; every shopper buys mostly in one favourite genre.
+So a correct ranking is checkable by eye: a horror fan's recommendations are
+horror, a ``horror`` query yields horror titles, and so on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from graph import GraphStore
+from graph.records import InteractionRow, ProductRow
+
+GENRES = ("horror", "comedy", "scifi", "western")
+_WORDS = {
+    "horror": ("haunted", "ghost", "zombie", "vampire", "cursed", "slasher"),
+    "comedy": ("funny", "laughing", "silly", "goofy", "wedding", "prank"),
+    "scifi": ("galactic", "robot", "alien", "starship", "cyborg", "quantum"),
+    "western": ("outlaw", "sheriff", "saloon", "cowboy", "frontier", "gunslinger"),
+}
+_DESCRIBED = {
+    "horror": "a horror movie: terror, fear and blood",
+    "comedy": "a comedy movie: jokes and laughter",
+    "scifi": "a science fiction movie: space and future technology",
+    "western": "a western movie: cowboys, horses and the wild west",
+}
+
+
+@dataclass
+class Shop:
+    """What :func:`load_genre_shop` put in the graph.
+
+    Attributes:
+        genre_of: product id -> genre.
+        favourite: user id -> the genre the user mostly buys.
+        history: user id -> product ids the user interacted with.
+    """
+
+    genre_of: dict[str, str] = field(default_factory=dict)
+    favourite: dict[str, str] = field(default_factory=dict)
+    history: dict[str, set[str]] = field(default_factory=dict)
+
+    def fans(self, genre: str) -> list[str]:
+        """Users whose favourite genre is ``genre``."""
+        return [u for u, g in self.favourite.items() if g == genre]
+
+
+def load_genre_shop(
+    store: GraphStore, *, users: int = 80, per_genre: int = 24, seed: int = 0
+) -> Shop:
+    """Write the shop into ``store`` (which should be empty) and describe it."""
+    rng = np.random.default_rng(seed)
+    shop = Shop()
+    store.upsert_categories([{"id": f"cat-{g}", "name": g} for g in GENRES])
+    store.upsert_brands([{"id": f"studio-{g}", "name": f"{g} studio"} for g in GENRES])
+    products: list[ProductRow] = []
+    by_genre: dict[str, list[str]] = {g: [] for g in GENRES}
+    for g in GENRES:
+        for n in range(per_genre):
+            pid = f"{g}-{n:02d}"
+            word = _WORDS[g][n % len(_WORDS[g])]
+            products.append(
+                {
+                    "id": pid,
+                    "title": f"The {word} {g} {n}",
+                    "description": f"{word.title()} {n}, {_DESCRIBED[g]}",
+                    "price": float(5 + n),
+                    "brand_id": f"studio-{g}",
+                    "category_ids": [f"cat-{g}"],
+                }
+            )
+            by_genre[g].append(pid)
+            shop.genre_of[pid] = g
+    store.upsert_products(products)
+    events: list[InteractionRow] = []
+    for u in range(users):
+        uid = f"u{u:03d}"
+        genre = GENRES[u % len(GENRES)]
+        shop.favourite[uid] = genre
+        own = list(rng.choice(by_genre[genre], size=8, replace=False))
+        others = [p for p in shop.genre_of if shop.genre_of[p] != genre]
+        picks = own + list(rng.choice(others, size=2, replace=False))
+        shop.history[uid] = set(picks)
+    # every product bought at least once, by a fan of its genre
+    bought = {p for h in shop.history.values() for p in h}
+    for pid in shop.genre_of:
+        if pid not in bought:
+            fan = shop.fans(shop.genre_of[pid])[len(bought) % len(shop.fans(shop.genre_of[pid]))]
+            shop.history[fan].add(pid)
+            bought.add(pid)
+    store.upsert_users([{"id": uid} for uid in shop.favourite])
+    for uid, items in shop.history.items():
+        for t, pid in enumerate(rng.permutation(sorted(items)).tolist()):
+            ts = 1_000_000 + t * 1000 + int(rng.integers(0, 999))
+            events.append({"user_id": uid, "product_id": pid, "kind": "purchase", "ts": ts})
+    store.upsert_interactions(events)
+    return shop
