@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from api.index import VectorIndex
+from api.index import GRAPH_INDEX, TEXT_INDEX, VectorIndex
 from api.personal import PersonalRanking
 from gnn.artifacts import ArtifactSet
 from kgrec.settings import Settings
@@ -119,8 +119,12 @@ class Catalogue:
         graph_np = np.ascontiguousarray(artifacts.product_graph, dtype=np.float32)
         text_np = np.ascontiguousarray(artifacts.product_text, dtype=np.float32)
         pop_np = np.ascontiguousarray(artifacts.popularity, dtype=np.float32)
-        self.graph_index = VectorIndex(graph_np, settings)
-        self.text_index = VectorIndex(text_np, settings)
+        if artifacts.path is not None:
+            self.graph_index = VectorIndex.open(artifacts.path / GRAPH_INDEX, graph_np, settings)
+            self.text_index = VectorIndex.open(artifacts.path / TEXT_INDEX, text_np, settings)
+        else:
+            self.graph_index = VectorIndex(graph_np, settings)
+            self.text_index = VectorIndex(text_np, settings)
         self.graph = _tensor(graph_np, device)
         self.text = _tensor(text_np, device)
         self.pop = _tensor(pop_np, device)

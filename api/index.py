@@ -10,7 +10,10 @@ builds in seconds at 1M rows on two cores where HNSW takes minutes.
 
 from __future__ import annotations
 
+import logging
 import math
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Final, Literal, get_args
 
 import faiss
@@ -23,6 +26,9 @@ IndexKind = Literal["exact", "hnsw", "ivf", "ivf_sq8"]
 INDEX_KINDS: Final[tuple[IndexKind, ...]] = get_args(IndexKind)
 _IVF_TRAIN_PER_LIST: Final = 40
 _HNSW_EF_CONSTRUCTION: Final = 64
+GRAPH_INDEX: Final = "product_graph.faiss"
+TEXT_INDEX: Final = "product_text.faiss"
+log = logging.getLogger(__name__)
 
 
 class VectorIndex:
@@ -41,7 +47,7 @@ class VectorIndex:
             raise ValueError(f"vectors must be [N, D], got shape {vectors.shape}")
         n, dim = vectors.shape
         if kind is None:
-            kind = "exact" if n <= settings.exact_index_max_items else settings.ann_index
+            kind = wanted_kind(n, settings)
         if kind not in INDEX_KINDS:
             raise invalid_choice("kind", kind, INDEX_KINDS)
         self.kind: IndexKind = kind
@@ -78,6 +84,45 @@ class VectorIndex:
         if n:
             self._index.add(data)
 
+    def save(self, path: Path) -> Path:
+        """Write the faiss index to ``path`` (read back by :meth:`open`)."""
+        faiss.write_index(self._index, str(path))
+        return path
+
+    @classmethod
+    def open(cls, path: Path, vectors: np.ndarray, settings: Settings) -> VectorIndex:
+        """The index saved at ``path`` for ``vectors`` [N, D]; built from ``vectors``
+        (with a warning) when the file is missing or does not match them or the
+        settings' index kind."""
+        n, dim = vectors.shape
+        kind = wanted_kind(n, settings)
+        if not path.is_file():
+            log.warning(
+                "%s is missing: building the %s index now (kgrec embed stores it)", path, kind
+            )
+            return cls(vectors, settings)
+        index: Any = faiss.read_index(str(path))
+        stored = _kind_of(index)
+        if index.ntotal != n or index.d != dim or (stored != kind and n > 0):
+            log.warning(
+                "%s holds a %s index of %d x %d, the version needs %s for %d x %d: rebuilding",
+                path,
+                stored,
+                index.ntotal,
+                index.d,
+                kind,
+                n,
+                dim,
+            )
+            return cls(vectors, settings)
+        out = cls.__new__(cls)
+        out.kind, out.dim, out.threads, out._index = stored, dim, settings.search_threads, index
+        if stored == "hnsw":
+            index.hnsw.efSearch = settings.hnsw_ef_search
+        elif stored != "exact":
+            index.nprobe = min(settings.ivf_nprobe, index.nlist)
+        return out
+
     @property
     def size(self) -> int:
         """Number of vectors N in the index."""
@@ -100,3 +145,31 @@ class VectorIndex:
         faiss.omp_set_num_threads(self.threads)
         scores, rows = self._index.search(q, k)
         return scores, rows
+
+
+def wanted_kind(n: int, settings: Settings) -> IndexKind:
+    """The index kind ``settings`` choose for ``n`` vectors."""
+    return "exact" if n <= settings.exact_index_max_items else settings.ann_index
+
+
+def _kind_of(index: Any) -> IndexKind:
+    """The :data:`IndexKind` of a faiss index read from a file."""
+    if isinstance(index, faiss.IndexHNSWFlat):
+        return "hnsw"
+    if isinstance(index, faiss.IndexIVFScalarQuantizer):
+        return "ivf_sq8"
+    if isinstance(index, faiss.IndexIVFFlat):
+        return "ivf"
+    return "exact"
+
+
+def index_writer(settings: Settings) -> Callable[[Path], None]:
+    """Writes the graph and text indexes of an artifact version being written
+    (:class:`~gnn.artifacts.VersionWriter`), read back at start-up."""
+
+    def write(version: Path) -> None:
+        for vectors, name in (("product_graph.npy", GRAPH_INDEX), ("product_text.npy", TEXT_INDEX)):
+            data = np.load(version / vectors)
+            VectorIndex(np.ascontiguousarray(data, dtype=np.float32), settings).save(version / name)
+
+    return write

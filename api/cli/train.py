@@ -58,10 +58,11 @@ def embed(ctx: typer.Context) -> None:
 
 def embed_and_report(settings: Settings, encoder: TextEncoder) -> None:
     """Write an artifact version and print where (``kgrec embed`` and ``kgrec demo``)."""
+    from api.index import index_writer
     from gnn.pipeline import write_artifacts
 
     start = time.perf_counter()
-    artifacts = write_artifacts(settings, encoder)
+    artifacts = write_artifacts(settings, encoder, writers=[index_writer(settings)])
     m = artifacts.manifest
     typer.echo(
         f"artifacts {artifacts.path}: {m.num_products:,} products, {m.num_users:,} users, "
