@@ -16,7 +16,8 @@ Layout of ``<artifact version>/ranking/``::
     generators.json           the generators' tuned hyper-parameters
     item_count.npy            int64 [P]   interactions per product
     interactions.npy          int64 [2, E] (user row, product row), the history
-    item_knn.npz, kg_knn.npz  top-N neighbour tables [P, N]
+    item_knn.npz, implicit_item_knn.npz, kg_knn.npz
+                              sparse [P, P] neighbour tables (scipy CSR)
     als.npz                   ALS user [U, F] and product [P, F] factors
 """
 
@@ -34,7 +35,15 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from gnn.baselines import ImplicitALS, ItemKNN, Popularity, Recommender, TextKNN, item_popularity
+from gnn.baselines import (
+    ImplicitALS,
+    ImplicitItemKNN,
+    ItemKNN,
+    Popularity,
+    Recommender,
+    TextKNN,
+    item_popularity,
+)
 from gnn.ranking.kg_knn import KGKNN, product_incidence
 from gnn.ranking.ranker import RankerConfig
 from gnn.ranking.staged import StagedConfig, StagedRanking
@@ -44,10 +53,20 @@ from kgrec.errors import ArtifactError
 
 log = logging.getLogger(__name__)
 
-SERVED_GENERATORS: Final = ("gnn", "popularity", "text_knn", "item_knn", "kg_knn", "als")
+SERVED_GENERATORS: Final = (
+    "gnn",
+    "popularity",
+    "text_knn",
+    "item_knn",
+    "implicit_item_knn",
+    "kg_knn",
+    "als",
+)
 """Candidate generators of the served ranking, in feature order."""
 FACTOR_MODELS: Final = ("gnn", "als")
 """Generators that only score the users they were trained on."""
+NEIGHBOUR_GENERATORS: Final = ("item_knn", "implicit_item_knn", "kg_knn")
+"""Generators served from a stored sparse neighbour table."""
 RANKING_DIR: Final = "ranking"
 _GENERATORS_FILE: Final = "generators.json"
 _ITEM_COUNT: Final = "item_count.npy"
@@ -60,6 +79,7 @@ class GeneratorParams:
     """Hyper-parameters the generators picked on validation (saved with the ranker)."""
 
     item_knn_neighbours: int = 100
+    implicit_item_knn_neighbours: int = 100
     kg_knn_neighbours: int = 100
     als_factors: int = 64
     als_regularization: float = 10.0
@@ -69,10 +89,17 @@ class GeneratorParams:
     def of(cls, generators: Mapping[str, Recommender]) -> GeneratorParams:
         """The values the fitted ``generators`` chose."""
         item_knn, als = generators["item_knn"], generators["als"]
-        kg = generators["kg_knn"]
+        kg, implicit_knn = generators["kg_knn"], generators["implicit_item_knn"]
         assert isinstance(item_knn, ItemKNN) and isinstance(als, ImplicitALS)
-        assert isinstance(kg, KGKNN)
-        return cls(item_knn.neighbours, kg.neighbours, als.factors, als.regularization, als.alpha)
+        assert isinstance(kg, KGKNN) and isinstance(implicit_knn, ImplicitItemKNN)
+        return cls(
+            item_knn.neighbours,
+            implicit_knn.neighbours,
+            kg.neighbours,
+            als.factors,
+            als.regularization,
+            als.alpha,
+        )
 
 
 def staged_over(generators: Mapping[str, Recommender], seed: int = 0) -> StagedRanking:
@@ -104,6 +131,7 @@ def fit_generators(
         "popularity": Popularity(),
         "text_knn": TextKNN(text),
         "item_knn": ItemKNN(),
+        "implicit_item_knn": ImplicitItemKNN(),
         "kg_knn": KGKNN.from_snapshot(snapshot),
         "als": ImplicitALS(seed=seed),
     }
@@ -164,13 +192,15 @@ def write_ranking(
     pop = item_popularity(pairs, num_items)
     item_knn = ItemKNN(params.item_knn_neighbours, grid=())
     item_knn.fit(pairs, num_users, num_items)
-    NeighbourTable.from_dense("item_knn", item_knn.sim, pop, params.item_knn_neighbours).save(
-        directory / "item_knn.npz"
+    NeighbourTable.from_similarity("item_knn", item_knn.sim, pop).save(directory / "item_knn.npz")
+    implicit_knn = ImplicitItemKNN(params.implicit_item_knn_neighbours, grid=())
+    implicit_knn.fit(pairs, num_users, num_items)
+    assert implicit_knn.sim is not None
+    NeighbourTable("implicit_item_knn", implicit_knn.sim, pop).save(
+        directory / "implicit_item_knn.npz"
     )
     kg = KGKNN(product_incidence(snapshot), params.kg_knn_neighbours)
-    NeighbourTable.from_dense("kg_knn", kg.sim, pop, params.kg_knn_neighbours).save(
-        directory / "kg_knn.npz"
-    )
+    NeighbourTable.from_similarity("kg_knn", kg.sim, pop).save(directory / "kg_knn.npz")
     als = ImplicitALS(
         params.als_factors, params.als_regularization, params.als_alpha, seed=0, grid=()
     )
@@ -188,15 +218,14 @@ class StoredRanking:
         staged: the trained stages (generators bound by :meth:`bind`).
         item_count: int64 [P] interactions per product.
         interactions: int64 [2, E] (user row, product row) pairs.
-        item_knn, kg_knn: neighbour tables.
+        neighbours: generator name -> its neighbour table (:data:`NEIGHBOUR_GENERATORS`).
         als_users, als_items: float32 [U, F], [P, F].
     """
 
     staged: StagedRanking
     item_count: Tensor
     interactions: Tensor
-    item_knn: NeighbourTable
-    kg_knn: NeighbourTable
+    neighbours: dict[str, NeighbourTable]
     als_users: Tensor
     als_items: Tensor
 
@@ -221,16 +250,15 @@ class StoredRanking:
         als_items = torch.cat(
             [self.als_items, self.als_items.new_zeros(rows - stored, self.als_items.shape[1])]
         )
+        tables = {n: NeighbourTable(n, t.matrix, pop) for n, t in self.neighbours.items()}
         generators: dict[str, Recommender] = {
             "gnn": FactorTable("gnn", user_graph, product_graph),
             "popularity": popularity,
             "text_knn": text,
-            "item_knn": NeighbourTable(
-                "item_knn", self.item_knn.indices, self.item_knn.values, pop
-            ),
-            "kg_knn": NeighbourTable("kg_knn", self.kg_knn.indices, self.kg_knn.values, pop),
+            **tables,
             "als": FactorTable("als", self.als_users, als_items),
         }
+        generators = {g: generators[g] for g in SERVED_GENERATORS}
         known = torch.ones(user_graph.shape[0], dtype=torch.bool)
         return self.staged.serving(generators, count, known, fresh_share=fresh_share)
 
@@ -251,8 +279,9 @@ def load_ranking(version: Path) -> StoredRanking | None:
     except (OSError, ValueError) as e:
         raise ArtifactError(f"cannot read the ranking tables under {directory}: {e}") from e
     pop = item_popularity(interactions, len(item_count))
-    item_knn = NeighbourTable.load("item_knn", directory / "item_knn.npz", pop)
-    kg_knn = NeighbourTable.load("kg_knn", directory / "kg_knn.npz", pop)
+    neighbours = {
+        n: NeighbourTable.load(n, directory / f"{n}.npz", pop) for n in NEIGHBOUR_GENERATORS
+    }
     als_users, als_items = factor_arrays(directory / "als.npz")
     placeholder: dict[str, Any] = {g: Popularity() for g in SERVED_GENERATORS}
     staged = StagedRanking.load(directory, placeholder)
@@ -260,8 +289,7 @@ def load_ranking(version: Path) -> StoredRanking | None:
         staged,
         item_count,
         interactions,
-        item_knn,
-        kg_knn,
+        neighbours,
         torch.from_numpy(als_users),
         torch.from_numpy(als_items),
     )

@@ -19,38 +19,38 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from torch import Tensor
 
-from gnn.baselines.base import history_matrix
+from gnn.baselines.sparse import history_csr
 from kgrec.errors import ArtifactError
 
 
 class NeighbourTable:
-    """Top-N neighbour lists ``indices`` / ``values`` [P, N] (index -1 = none).
+    """A sparse product-to-product matrix ``M`` [P, P]: score = history rows @ ``M``.
 
-    Score of product j for a user = summed similarity of j to the user's history
-    products among j's neighbours; users with an empty history get ``pop``.
+    Row i of ``M`` holds the products that history product i votes for (its
+    top-N neighbours' similarities, ItemKNN style, or implicit's item-item
+    matrix as it is); users with an empty history get ``pop``.
 
     Args:
         name: the generator's name (a feature prefix).
-        indices: int64 [P, N] neighbour rows.
-        values: float32 [P, N] their similarities.
+        matrix: scipy CSR [P, P] float32.
         pop: float32 [P'] the empty-history fallback (P' >= P: online rows too).
     """
 
-    def __init__(self, name: str, indices: Tensor, values: Tensor, pop: Tensor) -> None:
+    def __init__(self, name: str, matrix: sp.csr_matrix, pop: Tensor) -> None:
         self.name = name
-        self.indices, self.values, self.pop = indices.long(), values.float(), pop.float()
-        self._sparse: Tensor | None = None
+        self.matrix = sp.csr_matrix(matrix, dtype=np.float32)
+        self.pop = pop.float()
+        self._padded: sp.csr_matrix | None = None
 
     @classmethod
-    def from_dense(cls, name: str, sim: Tensor, pop: Tensor, neighbours: int) -> NeighbourTable:
-        """Keep the ``neighbours`` largest entries of each row of ``sim`` [P, P] (zeros dropped)."""
-        k = max(1, min(neighbours if neighbours > 0 else sim.shape[1], sim.shape[1]))
-        top = sim.topk(k, dim=1)
-        indices = torch.where(top.values > 0, top.indices, torch.full_like(top.indices, -1))
-        return cls(name, indices, top.values.clamp(min=0.0), pop)
+    def from_similarity(cls, name: str, sim: Tensor, pop: Tensor) -> NeighbourTable:
+        """From a pruned [P, P] ``sim`` whose row j holds j's neighbours (ItemKNN, KG-kNN:
+        score_j = sum over history i of sim[j, i])."""
+        return cls(name, sp.csr_matrix(sim.T.numpy()), pop)
 
     @property
     def num_items(self) -> int:
@@ -61,32 +61,20 @@ class NeighbourTable:
         """Nothing to fit: the table was computed when the artifact version was written."""
 
     def scores(self, users: Tensor, history: Tensor) -> Tensor:
-        """[B, P'] summed similarity of each product to the user's history products
-        (``sim[j, i]`` over history products i among j's neighbours, as ItemKNN)."""
-        num_items = self.num_items
-        hist = history_matrix(history, users, num_items)
-        out = torch.zeros((len(users), num_items))
-        rows = self.indices.shape[0]
-        out[:, :rows] = torch.sparse.mm(self._matrix(num_items), hist.T).T
-        out[hist.sum(1) == 0] = self.pop
+        """[B, P'] summed votes of each user's history products (rows past P score 0)."""
+        n = self.num_items
+        if self._padded is None or self._padded.shape[0] != n:
+            padded = self.matrix.copy()
+            padded.resize((n, n))
+            self._padded = padded
+        rows = history_csr(history, users, n)
+        out = torch.from_numpy(np.asarray((rows @ self._padded).toarray(), dtype=np.float32))
+        out[torch.from_numpy(np.diff(rows.indptr) == 0)] = self.pop
         return out
 
-    def _matrix(self, num_items: int) -> Tensor:
-        """Sparse [P, P'] similarity matrix of the table (built once)."""
-        if self._sparse is not None and self._sparse.shape[1] == num_items:
-            return self._sparse
-        keep = self.indices >= 0
-        rows = torch.arange(self.indices.shape[0])[:, None].expand_as(self.indices)[keep]
-        self._sparse = torch.sparse_coo_tensor(
-            torch.stack([rows, self.indices[keep]]),
-            self.values[keep],
-            (self.indices.shape[0], num_items),
-        ).coalesce()
-        return self._sparse
-
     def save(self, path: Path) -> None:
-        """Write ``indices`` and ``values`` to ``path`` (.npz)."""
-        np.savez(path, indices=self.indices.numpy(), values=self.values.numpy())
+        """Write the matrix to ``path`` (.npz)."""
+        sp.save_npz(path, self.matrix)
 
     @classmethod
     def load(cls, name: str, path: Path, pop: Tensor) -> NeighbourTable:
@@ -96,11 +84,10 @@ class NeighbourTable:
             ArtifactError: the file is missing or unreadable.
         """
         try:
-            with np.load(path) as data:
-                indices, values = data["indices"], data["values"]
+            matrix = sp.load_npz(path)
         except (OSError, KeyError, ValueError) as e:
             raise ArtifactError(f"cannot read neighbour table {path}: {e}") from e
-        return cls(name, torch.from_numpy(indices), torch.from_numpy(values), pop)
+        return cls(name, sp.csr_matrix(matrix), pop)
 
 
 class FactorTable:
