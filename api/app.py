@@ -29,7 +29,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.event_ids import EventIds
 from api.metrics import Metrics
-from api.routers import events, explain, health, items, recommendations, search
+from api.routers import (
+    events,
+    explain,
+    facets,
+    health,
+    items,
+    neighbourhood,
+    recommendations,
+    search,
+)
 from api.schemas import ErrorOut
 from api.wiring import ServicesFactory, default_services
 from kgrec.errors import (
@@ -274,7 +283,7 @@ def create_app(settings: Settings, services: ServicesFactory | None = None) -> F
     app.max_k = settings.max_k
     app.state.event_ids = event_ids
     app.state.retry_after_s = retry_after_s(settings)
-    for module in (recommendations, search, items, events, explain, health):
+    for module in (recommendations, search, items, neighbourhood, facets, events, explain, health):
         app.include_router(module.build_router())
     app.add_exception_handler(KgrecError, _kgrec_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
