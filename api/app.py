@@ -40,6 +40,7 @@ from api.routers import (
     search,
 )
 from api.schemas import ErrorOut
+from api.ui import mount_ui
 from api.wiring import ServicesFactory, default_services
 from kgrec.errors import (
     AuthenticationError,
@@ -285,6 +286,7 @@ def create_app(settings: Settings, services: ServicesFactory | None = None) -> F
     app.state.retry_after_s = retry_after_s(settings)
     for module in (recommendations, search, items, neighbourhood, facets, events, explain, health):
         app.include_router(module.build_router())
+    mount_ui(app)
     app.add_exception_handler(KgrecError, _kgrec_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -1,5 +1,6 @@
-"""The explorer's endpoints (GET /items/{id}/neighbourhood, GET /facets), through a
-TestClient over the shipped sample."""
+"""The explorer's endpoints (GET /items/{id}/neighbourhood, GET /facets) and the /ui mount,
+through a TestClient over the shipped sample (tests/api/test_ui.py drives the page in a
+real browser)."""
 
 from __future__ import annotations
 
@@ -141,9 +142,31 @@ def test_explorer_reads_need_the_key_when_reads_require_it(
         refused = client.get("/items/p001/neighbourhood")
         allowed = client.get("/items/p001/neighbourhood", headers=KEY)
         facets = client.get("/facets")
+        page = client.get("/ui/")  # the static page itself carries no key
     assert refused.status_code == 401 and "X-API-Key" in refused.json()["detail"]
     assert allowed.status_code == 200
     assert facets.status_code == 401
+    assert page.status_code == 200
+
+
+def test_the_ui_is_served_with_its_vendored_library(make_client: ClientFactory) -> None:
+    with make_client(None) as client:
+        bare = client.get("/ui", follow_redirects=False)
+        page = client.get("/ui/")
+        script = client.get("/ui/app.js")
+        library = client.get("/ui/vendor/cytoscape.min.js")
+        licence = client.get("/ui/vendor/cytoscape.LICENSE")
+        schema = client.get("/openapi.json").json()
+    assert bare.status_code == 307 and bare.headers["location"].endswith("/ui/")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert "<title>kgrec explorer</title>" in page.text
+    # no network at run time: every script and stylesheet is the page's own
+    assert "http://" not in page.text and "https://" not in page.text
+    assert script.status_code == 200 and "window.kgrecExplorer" in script.text
+    assert library.status_code == 200 and len(library.content) > 100_000
+    assert licence.status_code == 200 and "Cytoscape Consortium" in licence.text
+    assert "/items/{item_id}/neighbourhood" in schema["paths"]
+    assert not any(p.startswith("/ui") for p in schema["paths"])
 
 
 @pytest.mark.parametrize(
