@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test lint unit clean
+.PHONY: setup browser demo test lint unit clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,6 +15,18 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 	$(VENV)/bin/kgrec dataset fetch ml-100k
 
+# Debian's chromium for the real-browser test (tests/api/test_ui.py): installed when
+# missing and run as root; a failure never fails the build, the test then skips saying why.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's chromium for tests/api/test_ui.py"; \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
+	      >/dev/null 2>&1 || echo "could not install chromium: tests/api/test_ui.py will skip"; \
+	  else \
+	    echo "chromium missing (not root): tests/api/test_ui.py will skip; apt-get install -y chromium"; \
+	  fi; }
+
 demo: setup
 	$(VENV)/bin/kgrec demo
 
@@ -23,7 +35,7 @@ lint: setup
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-test: setup lint
+test: setup browser lint
 	$(PY) -m pytest
 
 clean:
