@@ -52,26 +52,29 @@ PHONE: ViewportSize = {"width": 390, "height": 844}
 WAIT_MS = 20_000  # a shared 2-core machine: the first ranking encodes the query
 
 
-def _chromium() -> str:
+def _chromium() -> str | None:
     """The Chromium executable: ``$KGREC_TEST_CHROMIUM``, else ``chromium`` on the PATH."""
-    path = os.environ.get(CHROMIUM_ENV) or shutil.which("chromium")
-    if not path:
-        pytest.skip(
-            "headless Chromium is missing: install Debian's package "
-            "(`apt-get install -y chromium`, as root; `make test` does it), "
-            f"or point {CHROMIUM_ENV} at a Chromium executable"
-        )
-    return path
+    return os.environ.get(CHROMIUM_ENV) or shutil.which("chromium")
+
+
+CHROMIUM = _chromium()
+if CHROMIUM is None:  # skip before the costly fixtures (graph, training) are built
+    pytest.skip(
+        "headless Chromium is missing: install Debian's package "
+        "(`apt-get install -y chromium`, as root; `make test` does it), "
+        f"or point {CHROMIUM_ENV} at a Chromium executable",
+        allow_module_level=True,
+    )
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     """Headless Chromium, the system's executable (no `playwright install`)."""
-    path = _chromium()
+    assert CHROMIUM is not None
     expect.set_options(timeout=WAIT_MS)
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
-            executable_path=path, args=["--no-sandbox", "--disable-dev-shm-usage"]
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"]
         )
         yield chromium
         chromium.close()
