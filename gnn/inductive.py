@@ -2,11 +2,19 @@
 
 An L-layer GNN embedding of a node depends only on its L-hop neighbourhood:
 the features of nodes up to L hops away and the edges into nodes up to L-1
-hops away. :class:`InductiveEmbedder` reads exactly that from the graph
-(``GraphStore.neighbourhood`` returns every relationship of every node within
-L-1 hops), computes the features the export would compute (same text, same
-encoder, same embedding cache), and runs the trained model on the subgraph, so
-the result equals a full re-inference over a fresh snapshot, without retraining.
+hops away. :class:`InductiveEmbedder` reads that neighbourhood from the graph,
+bounded like the GNN's neighbour sampling (``GraphStore.sampled_neighbourhood``:
+at most ``seed_fanout`` relationships per type of the node embedded, a user's
+most recent interactions first, and at most ``fanout`` per type of each node
+further out), computes the features the export would compute (same text, same
+encoder, same embedding cache), and runs the trained model on that subgraph.
+
+Each node expanded receives messages from exactly the relationships read around
+it (its own sample), so a node's embedding does not depend on what else is
+embedded in the same call (for L <= 2), and the result is deterministic for a
+given graph state. When every node read is within the fan-out the subgraph is
+the whole L-hop neighbourhood and the result equals a full re-inference over a
+fresh snapshot, without retraining (tested).
 """
 
 from __future__ import annotations
@@ -36,7 +44,7 @@ from gnn.snapshot import (
     reverse,
 )
 from graph import GraphStore
-from kgrec.errors import ModelError
+from kgrec.errors import ConfigError, ModelError
 from kgrec.settings import Settings
 from text_encoders import EmbeddingCache, TextEncoder
 
@@ -56,6 +64,8 @@ _FIXED: Final = {
 }
 
 EdgeType = tuple[str, str, str]
+# A fan-out of 0 ("all") as the per-node limit the graph query takes.
+_ALL: Final = 2**31 - 1
 
 
 def edge_type_of(rel_type: str, src_type: str, dst_type: str, props: dict[str, Any]) -> EdgeType:
@@ -71,13 +81,26 @@ class InductiveEmbedder:
     Args:
         checkpoint: the trained model (its encoder id must match ``encoder``).
         encoder: the text encoder the model was trained with.
-        settings: data directory (embedding cache) and torch device.
+        settings: data directory (embedding cache), torch device, and the default
+            fan-outs (``inductive_seed_fanout``, ``inductive_fanout``).
+        seed_fanout: relationships read per type of each node embedded (a user's
+            most recent interactions); 0 = all. Default: ``inductive_seed_fanout``.
+        fanout: relationships read per type of each node further out (the most
+            recent first, then by id); 0 = all. Default: ``inductive_fanout``.
 
     Raises:
         ModelError: the checkpoint was trained with another text encoder.
     """
 
-    def __init__(self, checkpoint: Checkpoint, encoder: TextEncoder, settings: Settings) -> None:
+    def __init__(
+        self,
+        checkpoint: Checkpoint,
+        encoder: TextEncoder,
+        settings: Settings,
+        *,
+        seed_fanout: int | None = None,
+        fanout: int | None = None,
+    ) -> None:
         if checkpoint.encoder_id != encoder.model_id:
             raise ModelError(
                 f"the GNN checkpoint was trained with text encoder {checkpoint.encoder_id!r} "
@@ -90,12 +113,25 @@ class InductiveEmbedder:
         self.model = checkpoint.model.to(self.device).eval()
         self.cache = EmbeddingCache.in_data_dir(settings.data_dir)
         self.hops = self.model.config.layers
+        self.seed_fanout = settings.inductive_seed_fanout if seed_fanout is None else seed_fanout
+        self.fanout = settings.inductive_fanout if fanout is None else fanout
+        if self.seed_fanout < 0 or self.fanout < 0:
+            raise ConfigError(
+                f"fan-outs must be >= 0 (0 = all), got seed_fanout={self.seed_fanout}, "
+                f"fanout={self.fanout}"
+            )
 
     @property
     def dim(self) -> int:
         """Width D of the embeddings."""
         text = self.model.in_dims.get(PRODUCT, 0) if self.model.config.text_skip else 0
         return int(self.model.config.hidden_dim) + int(text)
+
+    @property
+    def fanouts(self) -> list[int]:
+        """Relationships read per node and type at each hop (the embedded node's first)."""
+        per_hop = [self.seed_fanout] + [self.fanout] * max(0, self.hops - 1)
+        return [f if f > 0 else _ALL for f in per_hop[: self.hops]]
 
     def embed_new_items(self, store: GraphStore, product_ids: Sequence[str]) -> np.ndarray:
         """float32 [n, D] GNN embeddings of products (new, changed or known), row i = id i.
@@ -109,13 +145,13 @@ class InductiveEmbedder:
         ids = list(dict.fromkeys(product_ids))
         if not ids:
             return np.zeros((0, self.dim), dtype=np.float32)
-        found = store.existing_ids("Product", ids)
+        found = store.nodes_by_id("Product", ids)
         missing = [i for i in ids if i not in found]
         if missing:
             raise ModelError(
                 f"products {missing[:5]} are not in the graph; upsert them before embedding"
             )
-        out = self._embed(store, PRODUCT, ids)
+        out = self._embed(store, PRODUCT, ids, found)
         index = {i: n for n, i in enumerate(ids)}
         rows: np.ndarray = out[[index[i] for i in product_ids]]
         return rows
@@ -126,25 +162,45 @@ class InductiveEmbedder:
         A user absent from the graph, or without interactions, gets the embedding
         of a user with no history (the same for every such user).
         """
-        vector: np.ndarray = self._embed(store, USER, [user_id])[0]
+        vector: np.ndarray = self.embed_users(store, [user_id])[0]
         return vector
 
+    def embed_users(self, store: GraphStore, user_ids: Sequence[str]) -> np.ndarray:
+        """float32 [n, D] GNN embeddings of users, row i = id i (see :meth:`embed_user`)."""
+        ids = list(dict.fromkeys(user_ids))
+        if not ids:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        out = self._embed(store, USER, ids, store.nodes_by_id("User", ids))
+        index = {i: n for n, i in enumerate(ids)}
+        rows: np.ndarray = out[[index[i] for i in user_ids]]
+        return rows
+
     @torch.no_grad()
-    def _embed(self, store: GraphStore, node_type: str, ids: list[str]) -> np.ndarray:
+    def _embed(
+        self,
+        store: GraphStore,
+        node_type: str,
+        ids: list[str],
+        seed_props: dict[str, dict[str, Any]],
+    ) -> np.ndarray:
         label = LABEL_OF_NODE_TYPE[node_type]
         nodes: dict[str, list[str]] = {t: [] for t in NODE_TYPE_OF_LABEL.values()}
         nodes[node_type] = list(ids)
-        rels = store.neighbourhood(label, ids, hops=self.hops) if self.hops else pd.DataFrame()
-        edges = self._edges(rels, nodes)
+        props: dict[str, dict[str, dict[str, Any]]] = {t: {} for t in nodes}
+        props[node_type].update(seed_props)
+        rels = (
+            store.sampled_neighbourhood(label, ids, self.fanouts) if self.hops else pd.DataFrame()
+        )
+        messages = self._messages(rels, nodes, props)
         index = {t: {i: n for n, i in enumerate(v)} for t, v in nodes.items()}
-        x = self._features(store, nodes)
+        x = self._features(store, nodes, props)
         edge_index: dict[EdgeType, Tensor] = {}
-        for et, pairs in edges.items():
+        for et, pairs in messages.items():
             src = [index[et[0]][s] for s, _ in pairs]
             dst = [index[et[2]][d] for _, d in pairs]
-            ei = torch.tensor([src, dst], dtype=torch.long).reshape(2, -1).to(self.device)
-            edge_index[et] = ei
-            edge_index[reverse(et)] = ei.flip(0)
+            edge_index[et] = (
+                torch.tensor([src, dst], dtype=torch.long).reshape(2, -1).to(self.device)
+            )
         num_nodes = {t: len(v) for t, v in nodes.items()}
         memory = self.checkpoint.memory_rows(nodes[PRODUCT]).to(self.device)
         emb = self.model(x, edge_index, num_nodes, memory)
@@ -152,39 +208,63 @@ class InductiveEmbedder:
         return rows.float().cpu().numpy().astype(np.float32, copy=False)
 
     @staticmethod
-    def _edges(rels: pd.DataFrame, nodes: dict[str, list[str]]) -> dict[EdgeType, list[Any]]:
-        """Distinct relationships in stored direction, grouped by edge type; fills ``nodes``."""
-        seen: set[tuple[str, ...]] = set()
+    def _messages(
+        rels: pd.DataFrame,
+        nodes: dict[str, list[str]],
+        props: dict[str, dict[str, dict[str, Any]]],
+    ) -> dict[EdgeType, list[Any]]:
+        """Messages (source, destination) per edge type, each into the node expanded.
+
+        A relationship read around node ``s`` carries the other end's state into
+        ``s`` only (along the stored type, or its reverse when ``s`` is the stored
+        source), so what a node aggregates is exactly its own sample. Fills
+        ``nodes`` and ``props`` with the nodes reached.
+        """
+        seen: set[tuple[Any, ...]] = set()
         known = {t: set(v) for t, v in nodes.items()}
-        edges: dict[EdgeType, list[Any]] = {}
+        messages: dict[EdgeType, list[Any]] = {}
         for r in rels.itertuples(index=False):
-            a_type = NODE_TYPE_OF_LABEL[str(r.src_label)]
-            b_type = NODE_TYPE_OF_LABEL[str(r.dst_label)]
-            ends = [(a_type, str(r.src)), (b_type, str(r.dst))]
-            (s_type, s_id), (d_type, d_id) = ends if r.outgoing else ends[::-1]
-            props: dict[str, Any] = dict(r.props) if isinstance(r.props, dict) else {}
-            key = (s_type, s_id, str(r.type), d_type, d_id, json.dumps(props, sort_keys=True))
+            s_type = NODE_TYPE_OF_LABEL[str(r.src_label)]
+            n_type = NODE_TYPE_OF_LABEL[str(r.dst_label)]
+            s_id, n_id = str(r.src), str(r.dst)
+            rel_props: dict[str, Any] = dict(r.props) if isinstance(r.props, dict) else {}
+            key: tuple[Any, ...] = (s_type, s_id, str(r.type), bool(r.outgoing), n_type, n_id)
+            key += (json.dumps(rel_props, sort_keys=True),)
             if key in seen:
                 continue
             seen.add(key)
-            for t, i in ((s_type, s_id), (d_type, d_id)):
-                if i not in known[t]:
-                    known[t].add(i)
-                    nodes[t].append(i)
-            edges.setdefault(edge_type_of(str(r.type), s_type, d_type, props), []).append(
-                (s_id, d_id)
-            )
-        return edges
+            if n_id not in known[n_type]:
+                known[n_type].add(n_id)
+                nodes[n_type].append(n_id)
+            if isinstance(r.dst_props, dict):
+                props[n_type].setdefault(n_id, dict(r.dst_props))
+            if r.outgoing:  # stored s -> n: n's state reaches s along the reverse type
+                et = reverse(edge_type_of(str(r.type), s_type, n_type, rel_props))
+            else:  # stored n -> s
+                et = edge_type_of(str(r.type), n_type, s_type, rel_props)
+            messages.setdefault(et, []).append((n_id, s_id))
+        return messages
 
-    def _features(self, store: GraphStore, nodes: dict[str, list[str]]) -> dict[str, Tensor]:
-        """Input features per node type, computed as the snapshot export computes them."""
+    def _features(
+        self,
+        store: GraphStore,
+        nodes: dict[str, list[str]],
+        props: dict[str, dict[str, dict[str, Any]]],
+    ) -> dict[str, Tensor]:
+        """Input features per node type, computed as the snapshot export computes them.
+
+        ``props`` holds the properties already read; the others are read here.
+        """
         x: dict[str, Tensor] = {}
         for t, ids in nodes.items():
             if self.model.in_dims.get(t, 0) == 0:  # a checkpoint without user features
                 x[t] = torch.zeros((len(ids), 0), device=self.device)
                 continue
-            props = store.nodes_by_id(LABEL_OF_NODE_TYPE[t], ids) if ids else {}
-            rows = [{**props.get(i, {}), "id": i} for i in ids]
+            have = props[t]
+            unread = [i for i in ids if i not in have]
+            if unread:
+                have.update(store.nodes_by_id(LABEL_OF_NODE_TYPE[t], unread))
+            rows = [{**have.get(i, {}), "id": i} for i in ids]
             if t == PRODUCT:
                 texts = [product_text(p) for p in rows]
             else:

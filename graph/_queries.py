@@ -153,6 +153,22 @@ NODES_PAGE: Final = {
     "Entity": "MATCH (n:Entity) WHERE n.id > $after "
     "RETURN n.id AS id, properties(n) AS props ORDER BY id LIMIT $limit",
 }
+# Ids only of the nodes of one label in pages (keyset on id): what a restart compares
+# with the ids its artifact version serves.
+NODE_IDS_PAGE: Final = {
+    "Product": "MATCH (n:Product) WHERE n.id > $after RETURN n.id AS id ORDER BY id LIMIT $limit",
+    "Brand": "MATCH (n:Brand) WHERE n.id > $after RETURN n.id AS id ORDER BY id LIMIT $limit",
+    "Category": "MATCH (n:Category) WHERE n.id > $after RETURN n.id AS id ORDER BY id LIMIT $limit",
+    "User": "MATCH (n:User) WHERE n.id > $after RETURN n.id AS id ORDER BY id LIMIT $limit",
+    "Entity": "MATCH (n:Entity) WHERE n.id > $after RETURN n.id AS id ORDER BY id LIMIT $limit",
+}
+# Products by id as rows: properties, brand and categories.
+PRODUCT_ROWS: Final = (
+    "UNWIND $ids AS id MATCH (n:Product {id: id}) "
+    "RETURN n.id AS id, properties(n) AS props, "
+    "[(n)-[:HAS_BRAND]->(b:Brand) | b.id] AS brand, "
+    "[(n)-[:IN_CATEGORY]->(c:Category) | c.id] AS categories"
+)
 # Edges of one type in pages of source nodes (keyset on the source id). Every row
 # carries the page's source ids so the caller can advance even past nodes without
 # edges; ``dst`` is null for those.
@@ -191,6 +207,55 @@ NEIGHBOURS: Final = {
     "Category": "UNWIND $ids AS sid MATCH (s:Category {id: sid}) " + _NEIGHBOURS_TAIL,
     "User": "UNWIND $ids AS sid MATCH (s:User {id: sid}) " + _NEIGHBOURS_TAIL,
     "Entity": "UNWIND $ids AS sid MATCH (s:Entity {id: sid}) " + _NEIGHBOURS_TAIL,
+}
+# One hop around a set of nodes of one label, bounded: at most $limit relationships per
+# node and relationship type (graph.GraphStore.sampled_neighbourhood). Each row is one
+# relationship kept, with what the GNN needs of it: its type, direction and relation,
+# and the other end's labels, id and properties (its features).
+_SAMPLED_RETURN: Final = (
+    "RETURN s.id AS src, type(r) AS type, startNode(r) = s AS outgoing, "
+    "labels(n) AS dst_labels, n.id AS dst, r.relation AS relation, properties(n) AS dst_props"
+)
+# Around the nodes being embedded: the most recent first (interactions by ``ts``),
+# then by the other end's id, kind, relation and direction: a user's latest N events.
+_RECENT_TAIL: Final = (
+    "MATCH (s)-[r]-(n) "
+    "WITH s, type(r) AS rel_type, r, n ORDER BY coalesce(r.ts, 0) DESC, n.id, "
+    "coalesce(r.kind, ''), coalesce(r.relation, ''), "
+    "CASE WHEN startNode(r) = s THEN 0 ELSE 1 END "
+    "WITH s, rel_type, collect([r, n])[..$limit] AS picked "
+    "UNWIND picked AS x WITH s, x[0] AS r, x[1] AS n " + _SAMPLED_RETURN
+)
+RECENT_NEIGHBOURS: Final = {
+    "Product": "UNWIND $ids AS sid MATCH (s:Product {id: sid}) " + _RECENT_TAIL,
+    "Brand": "UNWIND $ids AS sid MATCH (s:Brand {id: sid}) " + _RECENT_TAIL,
+    "Category": "UNWIND $ids AS sid MATCH (s:Category {id: sid}) " + _RECENT_TAIL,
+    "User": "UNWIND $ids AS sid MATCH (s:User {id: sid}) " + _RECENT_TAIL,
+    "Entity": "UNWIND $ids AS sid MATCH (s:Entity {id: sid}) " + _RECENT_TAIL,
+}
+# Further out: the first $limit per relationship type in the order the server stores
+# them (no sort: sorting every relationship of a popular product costs more than the
+# rest of an online write). One list per type the label can have.
+_STORED_TAIL: Final = (
+    "UNWIND picked AS r "
+    "WITH s, r, CASE WHEN startNode(r) = s THEN endNode(r) ELSE startNode(r) END AS n "
+    + _SAMPLED_RETURN
+)
+STORED_NEIGHBOURS: Final = {
+    "Product": "UNWIND $ids AS sid MATCH (s:Product {id: sid}) "
+    "WITH s, [(s)-[r:HAS_BRAND]-() | r][..$limit] + [(s)-[r:IN_CATEGORY]-() | r][..$limit] "
+    "+ [(s)-[r:HAS_ENTITY]-() | r][..$limit] + [(s)-[r:INTERACTED]-() | r][..$limit] "
+    "AS picked " + _STORED_TAIL,
+    "Brand": "UNWIND $ids AS sid MATCH (s:Brand {id: sid}) "
+    "WITH s, [(s)-[r:HAS_BRAND]-() | r][..$limit] AS picked " + _STORED_TAIL,
+    "Category": "UNWIND $ids AS sid MATCH (s:Category {id: sid}) "
+    "WITH s, [(s)-[r:IN_CATEGORY]-() | r][..$limit] "
+    "+ [(s)-[r:SUBCATEGORY_OF]-() | r][..$limit] AS picked " + _STORED_TAIL,
+    "User": "UNWIND $ids AS sid MATCH (s:User {id: sid}) "
+    "WITH s, [(s)-[r:INTERACTED]-() | r][..$limit] AS picked " + _STORED_TAIL,
+    "Entity": "UNWIND $ids AS sid MATCH (s:Entity {id: sid}) "
+    "WITH s, [(s)-[r:HAS_ENTITY]-() | r][..$limit] + [(s)-[r:RELATED]-() | r][..$limit] "
+    "AS picked " + _STORED_TAIL,
 }
 # Shortest explanation path between a user and a product, at most 4 hops.
 EXPLAIN_PATH: Final = """

@@ -47,6 +47,7 @@ from graph.records import (
     UserRow,
 )
 from kgrec.errors import (
+    ConfigError,
     GraphConnectionError,
     QueryError,
     WriteQueryRejectedError,
@@ -54,8 +55,11 @@ from kgrec.errors import (
 )
 from kgrec.settings import Settings
 from kgrec.typing import (
+    CONTENT_HASH,
     DEFAULT_KIND_WEIGHTS,
+    ID,
     NODE_LABELS,
+    PRODUCT_PROPERTIES,
     REL_TYPES,
     NodeLabel,
 )
@@ -63,6 +67,9 @@ from kgrec.typing import (
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 _MAX_HOPS: Final = 3
+_MAX_SAMPLED_HOPS: Final = 4  # the GNN's most layers (gnn_layers <= 4)
+# Node properties that are not a product's attrs in a row read back.
+_NOT_ATTRS: Final = frozenset({ID, CONTENT_HASH, *PRODUCT_PROPERTIES})
 
 
 def _batches(rows: Sequence[T], size: int) -> Iterator[Sequence[T]]:
@@ -219,6 +226,18 @@ class GraphStore:
     def _read(self, query: LiteralString, **params: Any) -> list[dict[str, Any]]:
         def work(tx: ManagedTransaction) -> list[dict[str, Any]]:
             return [r.data() for r in tx.run(query, params)]
+
+        with self._errors("a read"), self._driver.session(database=self.database) as session:
+            return session.execute_read(work)
+
+    def _read_plain(self, query: LiteralString, **params: Any) -> list[dict[str, Any]]:
+        """:meth:`_read` for statements that return no node, relationship or path: the
+        values as the driver decoded them (no per-value conversion; a hot path)."""
+
+        def work(tx: ManagedTransaction) -> list[dict[str, Any]]:
+            result = tx.run(query, params)
+            keys = result.keys()
+            return [dict(zip(keys, r.values(), strict=True)) for r in result]
 
         with self._errors("a read"), self._driver.session(database=self.database) as session:
             return session.execute_read(work)
@@ -459,6 +478,40 @@ class GraphStore:
             yield pd.DataFrame(page, columns=["id", "props"])
             after = page[-1]["id"]
 
+    def iter_ids(self, label: str) -> Iterator[list[str]]:
+        """The ids of all nodes of ``label`` in pages of ``read_page_size``, ordered by id."""
+        statement = q.NODE_IDS_PAGE[_check_label(label)]
+        after = ""
+        while True:
+            page = [
+                r["id"]
+                for r in self._read(statement, after=after, limit=self.settings.read_page_size)
+            ]
+            if not page:
+                return
+            yield page
+            after = page[-1]
+
+    def product_rows(self, ids: Sequence[str]) -> list[ProductRow]:
+        """The products among ``ids`` as rows, as the graph holds them (missing ids are absent).
+
+        Core fields from the node's properties, every other property (but the content
+        hash) in ``attrs``, ``brand_id`` and ``category_ids`` from its links.
+        """
+        rows: list[ProductRow] = []
+        for batch in _batches(list(ids), self.settings.read_page_size):
+            for r in self._read(q.PRODUCT_ROWS, ids=list(batch)):
+                props: dict[str, Any] = dict(r["props"] or {})
+                row = cast(ProductRow, {k: props[k] for k in PRODUCT_PROPERTIES if k in props})
+                row["id"] = r["id"]
+                row.setdefault("title", r["id"])
+                row["attrs"] = {k: v for k, v in props.items() if k not in _NOT_ATTRS}
+                if r["brand"]:
+                    row["brand_id"] = sorted(r["brand"])[0]
+                row["category_ids"] = sorted(r["categories"] or [])
+                rows.append(row)
+        return rows
+
     def iter_edges(self, rel_type: str) -> Iterator[pd.DataFrame]:
         """All relationships of one type in pages: columns ``src``, ``dst`` (+ attributes).
 
@@ -510,6 +563,69 @@ class GraphStore:
             if not frontier:
                 break
         columns = ["src_label", "src", "type", "outgoing", "dst_label", "dst", "props", "hop"]
+        frames = [f for f in frames if len(f)]
+        if not frames:
+            return pd.DataFrame(columns=columns)
+        return pd.concat(frames, ignore_index=True)[columns]
+
+    def sampled_neighbourhood(
+        self, label: str, ids: Sequence[str], fanout: Sequence[int]
+    ) -> pd.DataFrame:
+        """A bounded neighbourhood: ``len(fanout)`` hops, at most ``fanout[h]`` relationships
+        per node and relationship type read around each node first reached at hop ``h``.
+
+        Which ones is deterministic for a given graph state. Around the seed nodes
+        (hop 1): the most recent first (interactions, by ``ts``), then by the other
+        end's id, kind, relation and direction. Further out: the first ones in the
+        order the server stores them (sorting every relationship of a popular product
+        would cost more than the rest of an online write). A node within the fan-out
+        is read whole. Each node is expanded once, at the first hop that reaches it.
+
+        Args:
+            label: label of the seed nodes.
+            ids: seed node ids.
+            fanout: per hop (1 to 4 hops), the relationships kept per node and type (>= 1).
+
+        Returns:
+            DataFrame, one row per (expanded node, relationship): ``src_label``, ``src``
+            (the expanded node), ``type``, ``outgoing`` (direction seen from src),
+            ``dst_label``, ``dst``, ``props`` (the relationship's ``relation``, when it
+            has one), ``dst_props`` (the other end's properties), ``hop`` (1-based).
+        """
+        if not 1 <= len(fanout) <= _MAX_SAMPLED_HOPS:
+            raise invalid_choice(
+                "hops", len(fanout), [str(h) for h in range(1, _MAX_SAMPLED_HOPS + 1)]
+            )
+        if any(f < 1 for f in fanout):
+            raise ConfigError(f"fanout {list(fanout)}: every hop must keep at least 1 relationship")
+        frontier: dict[str, set[str]] = {_check_label(label): set(ids)}
+        seen = {(label, i) for i in ids}
+        frames = []
+        for hop, limit in enumerate(fanout, start=1):
+            statements = q.RECENT_NEIGHBOURS if hop == 1 else q.STORED_NEIGHBOURS
+            next_frontier: dict[str, set[str]] = {}
+            per_call = max(1, self.settings.read_page_size // limit)
+            for src_label, src_ids in frontier.items():
+                statement = statements[cast(NodeLabel, src_label)]
+                for batch in _batches(sorted(src_ids), per_call):
+                    rows = self._read_plain(statement, ids=list(batch), limit=limit)
+                    for r in rows:
+                        r["src_label"] = src_label
+                        r["dst_label"] = r.pop("dst_labels")[0]
+                        relation = r.pop("relation")
+                        r["props"] = {} if relation is None else {"relation": relation}
+                        r["hop"] = hop
+                        key = (r["dst_label"], r["dst"])
+                        if key not in seen:
+                            seen.add(key)
+                            next_frontier.setdefault(r["dst_label"], set()).add(r["dst"])
+                    frames.append(pd.DataFrame(rows))
+            frontier = next_frontier
+            if not frontier:
+                break
+        columns = [
+            "src_label", "src", "type", "outgoing", "dst_label", "dst", "props", "dst_props", "hop"
+        ]  # fmt: skip
         frames = [f for f in frames if len(f)]
         if not frames:
             return pd.DataFrame(columns=columns)

@@ -11,7 +11,7 @@ from gnn.evaluation import interactions_of
 from gnn.inductive import InductiveEmbedder
 from gnn.snapshot import PRODUCT, USER, Snapshot
 from graph import GraphStore
-from kgrec.errors import ModelError
+from kgrec.errors import ConfigError, ModelError
 from kgrec.settings import Settings
 from tests.gnn.conftest import export, train_small
 from text_encoders import TextEncoder
@@ -22,16 +22,26 @@ def full_inference(checkpoint: Checkpoint, snapshot: Snapshot) -> dict[str, torc
     return checkpoint.embed_snapshot(snapshot, torch.stack([inter.users, inter.items]))
 
 
-@pytest.mark.parametrize("memory", [False, True], ids=["content", "product-memory"])
+@pytest.mark.parametrize(
+    ("memory", "fanout"),
+    [(False, None), (True, None), (False, 0)],
+    ids=["content", "product-memory", "unbounded"],
+)
 def test_new_product_and_user_embed_as_in_a_full_reinference(
-    catalogue: GraphStore, encoder: TextEncoder, settings: Settings, memory: bool
+    catalogue: GraphStore,
+    encoder: TextEncoder,
+    settings: Settings,
+    memory: bool,
+    fanout: int | None,
 ) -> None:
+    """Within the default fan-out (or with none: 0), the bounded read is the whole
+    neighbourhood, so the result is that of a full re-inference."""
     before = export(catalogue, encoder, settings)
     checkpoint = train_small(before, product_memory=memory)
     # with product memory, exactly the products trained on own a row
     rated = sorted({before.ids[PRODUCT][i] for i in interactions_of(before).items.tolist()})
     assert sorted(checkpoint.memory_ids) == (rated if memory else [])
-    embedder = InductiveEmbedder(checkpoint, encoder, settings)
+    embedder = InductiveEmbedder(checkpoint, encoder, settings, seed_fanout=fanout, fanout=fanout)
 
     # after training: a new film, a new director, a new user who rated it and p1
     catalogue.upsert_products(
@@ -102,3 +112,61 @@ def test_unknown_product_and_wrong_encoder_are_clear_errors(
     checkpoint.encoder_id = "another-encoder"
     with pytest.raises(ModelError, match="another-encoder"):
         InductiveEmbedder(checkpoint, encoder, settings)
+
+
+def test_a_heavy_shopper_is_embedded_from_a_bounded_neighbourhood(
+    catalogue: GraphStore, encoder: TextEncoder, settings: Settings
+) -> None:
+    """Only the user's N most recent interactions count, and at most M relationships per
+    node and type further out: an older event changes nothing, a newer one does."""
+    embedder = InductiveEmbedder(
+        train_small(export(catalogue, encoder, settings)),
+        encoder,
+        settings,
+        seed_fanout=3,
+        fanout=2,
+    )
+    assert embedder.fanouts == [3, 2]
+    catalogue.upsert_users([{"id": "u_heavy"}])
+    catalogue.upsert_interactions(
+        [
+            {"user_id": "u_heavy", "product_id": f"p{i}", "kind": "rate", "ts": 5000 + i}
+            for i in range(12)
+        ]
+    )
+    read = catalogue.sampled_neighbourhood("User", ["u_heavy"], embedder.fanouts)
+    assert len(read) <= 3 + 3 * 2 * 4  # 3 products, each at most 2 per type of 4 types
+    vector = embedder.embed_user(catalogue, "u_heavy")
+    np.testing.assert_array_equal(vector, embedder.embed_user(catalogue, "u_heavy"))
+    catalogue.upsert_interactions(
+        [{"user_id": "u_heavy", "product_id": "p0", "kind": "view", "ts": 10}]
+    )  # older than the 3 most recent
+    np.testing.assert_array_equal(vector, embedder.embed_user(catalogue, "u_heavy"))
+    catalogue.upsert_interactions(
+        [{"user_id": "u_heavy", "product_id": "p0", "kind": "view", "ts": 9000}]
+    )
+    assert not np.allclose(vector, embedder.embed_user(catalogue, "u_heavy"), atol=1e-4)
+
+
+def test_a_node_embeds_the_same_alone_or_in_a_batch(
+    catalogue: GraphStore, encoder: TextEncoder, settings: Settings
+) -> None:
+    """Each node aggregates exactly its own sample, so the batch it is embedded in (a
+    restart's restore embeds hundreds at once) does not change its vector."""
+    embedder = InductiveEmbedder(
+        train_small(export(catalogue, encoder, settings)),
+        encoder,
+        settings,
+        seed_fanout=2,
+        fanout=1,
+    )
+    users = ["u0", "u1", "u4", "nobody"]
+    batch = embedder.embed_users(catalogue, users)
+    for i, u in enumerate(users):
+        np.testing.assert_allclose(batch[i], embedder.embed_user(catalogue, u), atol=1e-6)
+    products = ["p0", "p3", "p7"]
+    batch = embedder.embed_new_items(catalogue, products)
+    for i, p in enumerate(products):
+        np.testing.assert_allclose(batch[i], embedder.embed_new_items(catalogue, [p])[0], atol=1e-6)
+    with pytest.raises(ConfigError, match="fan-outs"):
+        InductiveEmbedder(embedder.checkpoint, encoder, settings, fanout=-1)
