@@ -13,6 +13,7 @@ the online products; they are scored as one matmul by :func:`api.ranking.fuse`.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -26,7 +27,7 @@ import numpy as np
 import torch
 
 from api.catalogue import Catalogue
-from api.overlay import OnlineItem, Overlay
+from api.overlay import OnlineItem, Overlay, write_stamp
 from api.ranking import (
     Filters,
     RankedItem,
@@ -149,8 +150,9 @@ class Engine:
 
     @property
     def size(self) -> int:
-        """Products served now (artifacts + online)."""
-        return self._state.size
+        """Products served now (artifacts + online; a re-sent catalogue id counts once)."""
+        state = self._state
+        return state.catalogue.size + state.overlay.added
 
     def index_info(self) -> dict[str, Any]:
         """Index kinds and sizes, for /health and /metrics."""
@@ -159,7 +161,7 @@ class Engine:
             "graph_index": s.catalogue.graph_index.kind,
             "text_index": s.catalogue.text_index.kind,
             "catalogue_items": s.catalogue.size,
-            "online_items": s.overlay.size,
+            "online_items": s.overlay.added,
             "users": len(s.catalogue.user_row),
             "online_users": len(s.overlay.users),
         }
@@ -591,6 +593,13 @@ class Engine:
             raise ServiceUnavailableError(f"the graph server does not answer: {e}") from e
 
     # Online writes ----------------------------------------------------------------
+    # A write takes the graph write and the embedding outside ``_write_lock`` and holds
+    # the lock only to put its result into the state read again inside it, so
+    # concurrent writers keep each other's overlay updates, and a slow write (a heavy
+    # shopper, a 1,000-product batch) never holds up another. Stamps
+    # (:func:`api.overlay.write_stamp`) keep the newest update of one product or user
+    # whatever order the writers finish in; a write that finds another artifact
+    # version served when it is done embeds again in that version's space.
     def _require_store(self, what: str) -> GraphStore:
         """The graph store, checked reachable now; else 503 at once (no driver retries)."""
         if self.store is None:
@@ -612,7 +621,8 @@ class Engine:
         The products are in every request that starts after this returns. A product
         that exists is merged in the graph (the fields a row lacks are kept), or with
         ``replace`` keeps exactly the row's properties, and it is served as the graph
-        now holds it (:meth:`_served_rows`).
+        now holds it (:meth:`_served_rows`). With ``write_graph=False`` the rows are
+        the products as the graph holds them already (a restart's restore, a swap).
 
         Returns:
             The product ids added or replaced.
@@ -625,20 +635,29 @@ class Engine:
         try:
             if write_graph:
                 store.upsert_products(rows, replace=replace)
-                rows = self._served_rows(self._state, store, rows)
-            with self._write_lock:
+            stamp = write_stamp()
+            while True:
                 state = self._state
-                text, _ = self._text_cache.encode(self.encoder, [_product_text(r) for r in rows])
-                graph = self._embed_items(state, store, rows)
-                new = [OnlineItem(row=r, graph=graph[i], text=text[i]) for i, r in enumerate(rows)]
-                overlay = state.overlay.with_items(new, state.catalogue.row_of)
-                self._state = _State(state.catalogue, overlay, state.embedder)
+                served = self._served_rows(state, store, rows) if write_graph else list(rows)
+                texts = [_product_text(r) for r in served]
+                text, _ = self._text_cache.encode(self.encoder, texts)
+                graph = self._embed_items(state, store, served)
+                new = [
+                    OnlineItem(row=r, graph=graph[i], text=text[i], stamp=stamp)
+                    for i, r in enumerate(served)
+                ]
+                with self._write_lock:
+                    now = self._state
+                    if self._same_space(now, state):
+                        overlay = now.overlay.with_items(new, now.catalogue.row_of)
+                        self._state = dataclasses.replace(now, overlay=overlay)
+                        break
         except GraphConnectionError as e:
             self._mark_down()
             raise ServiceUnavailableError(
                 f"products not accepted: the graph server does not answer ({e}); retry later"
             ) from e
-        return [r["id"] for r in rows]
+        return [r["id"] for r in served]
 
     def _served_rows(
         self, state: _State, store: GraphStore, rows: Sequence[ProductRow]
@@ -699,12 +718,7 @@ class Engine:
         try:
             store.upsert_users([{"id": u} for u in users])
             store.upsert_interactions(rows)
-            with self._write_lock:
-                state = self._state
-                vectors = {u: self._embed_user(state, store, u) for u in users}
-                self._state = _State(
-                    state.catalogue, state.overlay.with_users(vectors), state.embedder
-                )
+            self._serve_users(store, users)
         except GraphConnectionError as e:
             self._mark_down()
             raise ServiceUnavailableError(
@@ -714,6 +728,60 @@ class Engine:
             for u in users:
                 self._purchases.pop(u, None)
         return users
+
+    def refresh_users(self, user_ids: Sequence[str]) -> list[str]:
+        """Recompute these users' graph vectors from the graph as it is, and serve them.
+
+        Writes nothing: for users whose interactions are in the graph already (a
+        restart's restore of the users the artifact version lacks).
+
+        Returns:
+            The user ids served.
+        Raises:
+            ServiceUnavailableError: the graph server does not answer.
+        """
+        users = sorted(set(user_ids))
+        if not users:
+            return []
+        store = self._require_store("user restores")
+        try:
+            self._serve_users(store, users)
+        except GraphConnectionError as e:
+            self._mark_down()
+            raise ServiceUnavailableError(
+                f"users not restored: the graph server does not answer ({e}); retry later"
+            ) from e
+        return users
+
+    def unserved(self, label: str, ids: Sequence[str]) -> list[str]:
+        """Those of ``ids`` (products or users, by graph label) the engine does not serve:
+        neither in the artifact version nor added online."""
+        state = self._state
+        if label == PRODUCT:
+            return [i for i in ids if self._row(state, i) is None]
+        if label == USER:
+            return [
+                i for i in ids if i not in state.overlay.users and i not in state.catalogue.user_row
+            ]
+        raise ConfigError(f"label must be {PRODUCT!r} or {USER!r}, got {label!r}")
+
+    @staticmethod
+    def _same_space(now: _State, then: _State) -> bool:
+        """True when ``now`` serves the artifact version and embedder ``then`` did."""
+        return now.catalogue is then.catalogue and now.embedder is then.embedder
+
+    def _serve_users(self, store: GraphStore, users: Sequence[str]) -> None:
+        """Embed ``users`` from the graph (outside the lock) and put them in the overlay."""
+        stamp = write_stamp()
+        while True:
+            state = self._state
+            vectors = self._embed_users(state, store, users)
+            with self._write_lock:
+                now = self._state
+                if self._same_space(now, state):
+                    overlay = now.overlay.with_users(vectors, stamp)
+                    self._state = dataclasses.replace(now, overlay=overlay)
+                    return
 
     def _embed_items(
         self, state: _State, store: GraphStore, rows: Sequence[ProductRow]
@@ -744,6 +812,15 @@ class Engine:
             if means:
                 out[i] = np.mean(means, axis=0)
         return out
+
+    def _embed_users(
+        self, state: _State, store: GraphStore, users: Sequence[str]
+    ) -> dict[str, np.ndarray]:
+        """[D] graph vector per user: the GNN embedder (one call), else :meth:`_embed_user`."""
+        if state.embedder is not None:
+            vectors = np.asarray(state.embedder.embed_users(store, users), np.float32)
+            return {u: vectors[i] for i, u in enumerate(users)}
+        return {u: self._embed_user(state, store, u) for u in users}
 
     def _embed_user(self, state: _State, store: GraphStore, user_id: str) -> np.ndarray:
         """[D] graph vector of a user: the GNN embedder, else kind-weighted mean of products."""

@@ -5,26 +5,44 @@ Immutable like :class:`api.catalogue.Catalogue`: every write builds a new overla
 request never sees half an update. Overlay product ``j`` has global row ``P + j``
 (``P`` = catalogue size); a product re-sent with an id of the catalogue shadows
 that catalogue row.
+
+Online writes compute their vectors outside the engine's write lock, so two
+updates of one product or user may reach the overlay in either order. Each
+carries a :func:`write_stamp` taken after its graph write and before it read the
+graph back; the overlay keeps, per id, the update with the larger stamp (it read
+a graph that held the other's write).
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
 
 from graph.records import ProductRow
 
+_STAMPS = itertools.count(1)
+
+
+def write_stamp() -> int:
+    """A process-wide increasing number (thread-safe): the order of online updates."""
+    return next(_STAMPS)
+
 
 @dataclass(frozen=True)
 class OnlineItem:
-    """One product added online with its vectors (graph [D], text [T], float32)."""
+    """One product added online with its vectors (graph [D], text [T], float32).
+
+    ``stamp``: its :func:`write_stamp` (0 = older than any stamped update).
+    """
 
     row: ProductRow
     graph: np.ndarray
     text: np.ndarray
+    stamp: int = 0
 
 
 def _empty(dim: int, device: str) -> torch.Tensor:
@@ -42,6 +60,7 @@ class Overlay:
     row_of: Mapping[str, int] = field(default_factory=dict)
     shadowed: frozenset[int] = frozenset()
     users: Mapping[str, np.ndarray] = field(default_factory=dict)
+    user_stamps: Mapping[str, int] = field(default_factory=dict)
     graph: torch.Tensor | None = None
     text: torch.Tensor | None = None
     price: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
@@ -49,8 +68,13 @@ class Overlay:
 
     @property
     def size(self) -> int:
-        """Number of online products n."""
+        """Number of online products n (global rows ``P .. P+n-1``)."""
         return len(self.items)
+
+    @property
+    def added(self) -> int:
+        """Online products that are not catalogue products (re-sent catalogue ids excluded)."""
+        return len(self.items) - len(self.shadowed)
 
     def graph_tensor(self) -> torch.Tensor:
         """[n, D] graph vectors of the online products."""
@@ -61,14 +85,19 @@ class Overlay:
         return self.text if self.text is not None else _empty(self.text_dim, self.device)
 
     def with_items(self, new: Sequence[OnlineItem], base_row_of: Mapping[str, int]) -> Overlay:
-        """A new overlay with ``new`` added (an id already online is replaced in place)."""
+        """A new overlay with ``new`` added.
+
+        An id already online is replaced in place, unless the online one has a larger
+        stamp (a newer update got there first): that one is kept.
+        """
         items = list(self.items)
         row_of = dict(self.row_of)
         shadowed = set(self.shadowed)
         for item in new:
             pid = item.row["id"]
             if pid in row_of:
-                items[row_of[pid]] = item
+                if items[row_of[pid]].stamp <= item.stamp:
+                    items[row_of[pid]] = item
             else:
                 row_of[pid] = len(items)
                 items.append(item)
@@ -81,37 +110,29 @@ class Overlay:
             dtype=np.float32,
         )
         in_stock = np.array([i.row.get("in_stock") is not False for i in items], dtype=bool)
-        return Overlay(
-            graph_dim=self.graph_dim,
-            text_dim=self.text_dim,
-            device=self.device,
+        return replace(
+            self,
             items=tuple(items),
             row_of=row_of,
             shadowed=frozenset(shadowed),
-            users=self.users,
             graph=graph.to(self.device),
             text=text.to(self.device),
             price=price,
             in_stock=in_stock,
         )
 
-    def with_users(self, vectors: Mapping[str, np.ndarray]) -> Overlay:
-        """A new overlay with these users' graph vectors [D] set."""
+    def with_users(self, vectors: Mapping[str, np.ndarray], stamp: int = 0) -> Overlay:
+        """A new overlay with these users' graph vectors [D] set.
+
+        A user whose online vector has a larger stamp than ``stamp`` keeps it.
+        """
         users = dict(self.users)
-        users.update(vectors)
-        return Overlay(
-            graph_dim=self.graph_dim,
-            text_dim=self.text_dim,
-            device=self.device,
-            items=self.items,
-            row_of=self.row_of,
-            shadowed=self.shadowed,
-            users=users,
-            graph=self.graph,
-            text=self.text,
-            price=self.price,
-            in_stock=self.in_stock,
-        )
+        stamps = dict(self.user_stamps)
+        for user, vector in vectors.items():
+            if stamps.get(user, 0) <= stamp:
+                users[user] = vector
+                stamps[user] = stamp
+        return replace(self, users=users, user_stamps=stamps)
 
     def rows_in(self, categories: set[str], brands: set[str]) -> np.ndarray:
         """Local rows (0-based) of online products matching the category and brand sets.

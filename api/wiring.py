@@ -17,6 +17,7 @@ from pathlib import Path
 
 from api.engine import EmbedderFactory, Engine
 from api.metrics import Metrics
+from api.restore import Restorer
 from gnn.artifacts import ArtifactSet
 from gnn.checkpoint import Checkpoint
 from gnn.inductive import InductiveEmbedder
@@ -71,6 +72,11 @@ def default_services(settings: Settings, artifacts_dir: Path | None = None) -> I
     that recovers when the server answers; an embedded server that cannot start
     gives a degraded service without a graph. The embedded server is followed: when
     it restarts (on other ports, even), the service talks to the new one.
+
+    Before the service answers, the products and users the graph holds and the
+    artifact version lacks (written online since it was built) are embedded and
+    served (:mod:`api.restore`); when the graph does not answer yet, that happens
+    in the background as soon as it does.
     """
     with contextlib.ExitStack() as stack:
         store: GraphStore | None
@@ -90,4 +96,8 @@ def default_services(settings: Settings, artifacts_dir: Path | None = None) -> I
             store,
             embedder_factory=gnn_embedder_factory(settings, encoder),
         )
+        if store is not None:
+            restorer = Restorer(engine, store, settings.graph_check_interval_s)
+            stack.callback(restorer.close)
+            restorer.start()
         yield Services(settings=settings, engine=engine, store=store)

@@ -192,7 +192,7 @@ class Settings(BaseSettings):
         15,
         ge=0,
         description="... and at most this many per type of each node further out "
-        "(the most recent first, then by id; like gnn_fanout in training); 0 = all.",
+        "(in the graph server's storage order; like gnn_fanout in training); 0 = all.",
     )
     gnn_sampler: Literal["auto", "torch", "pyg"] = Field(
         "auto",

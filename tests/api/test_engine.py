@@ -159,7 +159,8 @@ def test_online_item_replaces_its_catalogue_row(
     answer = engine.search("portable speaker", k=17)
     hits = [i for i in answer.items if i.id == "p013"]
     assert len(hits) == 1 and hits[0].title == "Boom portable speaker mk2" and hits[0].price == 10.0
-    assert engine.size == 18  # 17 catalogue rows + 1 online row; the old p013 row is shadowed
+    assert engine.size == 17  # p013 is served from its online row, and counted once
+    assert engine.index_info()["online_items"] == 0  # no product was added
     old_version = engine.version
     engine.swap(sample_artifacts)  # the new version lacks nothing: p013 is in it
     assert engine.version == old_version and engine.size == 17

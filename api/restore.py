@@ -1,0 +1,185 @@
+"""Serve after a restart what the graph holds and the artifact version lacks.
+
+Products and users written online (``POST /items``, ``POST /events``) are in the
+graph the moment the write is accepted, but only in the serving overlay of the
+process that took them. When the service starts again, :func:`restore_online`
+reads the ids of every product and user in the graph (pages of ids, keyset on id),
+keeps those the artifact version does not serve, and embeds them as the online
+writes did: products with :meth:`api.engine.Engine.add_items` (``write_graph=False``:
+text encoded, graph vector from the checkpoint's inductive embedder), users with
+:meth:`api.engine.Engine.refresh_users`. Products come first, so that the
+neighbour-mean fallback (artifacts without a checkpoint) finds them.
+
+:class:`Restorer` is what :func:`api.wiring.default_services` runs: the restore
+before the service answers its first request, or, when the graph does not answer
+at start, a warning, the artifacts served alone, and the restore in a background
+thread as soon as the graph answers (checked every ``graph_check_interval_s``,
+at least every second).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Final, TypeVar
+
+from api.engine import Engine
+from graph import GraphStore
+from kgrec.errors import GraphConnectionError, KgrecError
+from kgrec.typing import PRODUCT, USER
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+BATCH: Final = 256
+_PROGRESS_EVERY_S: Final = 5.0
+_MIN_RETRY_S: Final = 1.0
+
+
+@dataclass(frozen=True)
+class RestoreReport:
+    """What one restore served: products, users, and how long it took."""
+
+    products: int
+    users: int
+    seconds: float
+
+
+def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def unserved_ids(engine: Engine, store: GraphStore, label: str) -> list[str]:
+    """Ids of the graph's ``label`` nodes (Product or User) that ``engine`` does not serve."""
+    missing: list[str] = []
+    for page in store.iter_ids(label):
+        missing += engine.unserved(label, page)
+    return missing
+
+
+def restore_online(
+    engine: Engine,
+    store: GraphStore,
+    *,
+    batch_size: int = BATCH,
+    stop: threading.Event | None = None,
+) -> RestoreReport:
+    """Embed and serve the products and users the graph holds and the engine lacks.
+
+    Logs a progress line at most every 5 s and a summary line. ``stop`` set ends it
+    after the batch under way (what was restored stays served).
+
+    Raises:
+        ServiceUnavailableError: the graph stopped answering (what was restored stays).
+        GraphConnectionError: the same, from a read.
+    """
+    start = time.perf_counter()
+    products = unserved_ids(engine, store, PRODUCT)
+    users = unserved_ids(engine, store, USER)
+    if products or users:
+        log.info(
+            "restoring %d products and %d users that the graph holds and artifact version "
+            "%s lacks (added online since it was built)",
+            len(products),
+            len(users),
+            engine.version,
+        )
+    last = start
+    done = {PRODUCT: 0, USER: 0}
+    for label, ids in ((PRODUCT, products), (USER, users)):
+        for batch in _chunks(ids, batch_size):
+            if stop is not None and stop.is_set():
+                break
+            if label == PRODUCT:
+                done[label] += len(engine.add_items(store.product_rows(batch), write_graph=False))
+            else:
+                done[label] += len(engine.refresh_users(batch))
+            now = time.perf_counter()
+            if now - last >= _PROGRESS_EVERY_S:
+                log.info(
+                    "restored %d/%d products, %d/%d users (%.0f s)",
+                    done[PRODUCT],
+                    len(products),
+                    done[USER],
+                    len(users),
+                    now - start,
+                )
+                last = now
+    report = RestoreReport(done[PRODUCT], done[USER], time.perf_counter() - start)
+    log.info(
+        "restored %d products and %d users added online in %.1f s; serving %d products",
+        report.products,
+        report.users,
+        report.seconds,
+        engine.size,
+    )
+    return report
+
+
+class Restorer:
+    """Runs :func:`restore_online` at start, or in the background once the graph answers.
+
+    Args:
+        engine: the engine just built.
+        store: its graph.
+        retry_s: seconds between reachability checks while the restore waits.
+    """
+
+    def __init__(self, engine: Engine, store: GraphStore, retry_s: float) -> None:
+        self.engine = engine
+        self.store = store
+        self.retry_s = max(retry_s, _MIN_RETRY_S)
+        self.report: RestoreReport | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def pending(self) -> bool:
+        """True while a restore waits for the graph."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> RestoreReport | None:
+        """Restore now; when the graph does not answer, warn and retry in the background.
+
+        Returns:
+            The report, or None when the restore was left to the background thread
+            (or failed, logged as an error).
+        """
+        try:
+            self.report = restore_online(self.engine, self.store)
+        except GraphConnectionError as e:
+            log.warning(
+                "the graph does not answer (%s): serving only what artifact version %s holds; "
+                "products and users added online since it was built are served once the graph "
+                "answers (checked every %.0f s)",
+                e,
+                self.engine.version,
+                self.retry_s,
+            )
+            self._thread = threading.Thread(target=self._retry, name="kgrec-restore", daemon=True)
+            self._thread.start()
+        except KgrecError as e:
+            log.error("products and users added online could not be restored: %s", e)
+        return self.report
+
+    def _retry(self) -> None:
+        while not self._stop.wait(self.retry_s):
+            if not self.engine.graph_up(fresh=True):
+                continue
+            try:
+                self.report = restore_online(self.engine, self.store, stop=self._stop)
+                return
+            except GraphConnectionError as e:
+                log.info("restore interrupted, the graph stopped answering (%s); retrying", e)
+            except KgrecError as e:
+                log.error("products and users added online could not be restored: %s", e)
+                return
+
+    def close(self, timeout_s: float = 10.0) -> None:
+        """Stop waiting for the graph (a restore under way finishes its batch first)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)

@@ -1,0 +1,265 @@
+"""Online writes without HTTP restarts: counts, concurrency, and the restore of what the
+graph holds and the artifact version lacks (issue 18 items 3, 4 and 7)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import pytest
+
+from api.engine import Engine
+from api.overlay import OnlineItem, Overlay, write_stamp
+from api.restore import Restorer, restore_online
+from gnn.artifacts import ArtifactSet
+from gnn.checkpoint import Checkpoint
+from gnn.inductive import InductiveEmbedder
+from graph import GraphStore, InteractionRow, ProductRow
+from kgrec.errors import GraphConnectionError
+from kgrec.settings import Settings
+from tests.api.conftest import API_KEY, ClientFactory
+from text_encoders import TextEncoder
+
+KEY = {"X-API-Key": API_KEY}
+WAIT_S = 30.0
+
+
+def _product(pid: str, title: str) -> ProductRow:
+    return {
+        "id": pid,
+        "title": title,
+        "price": 20.0,
+        "brand_id": "stride",
+        "category_ids": ["trail-shoes"],
+    }
+
+
+def _event(user: str, product: str, ts: int) -> InteractionRow:
+    return {"user_id": user, "product_id": product, "kind": "view", "ts": ts}
+
+
+def _checkpoint(artifacts: ArtifactSet) -> Checkpoint:
+    assert artifacts.checkpoint_path is not None
+    return Checkpoint.load(
+        artifacts.checkpoint_path, snapshot_version=artifacts.manifest.snapshot_version
+    )
+
+
+class GatedEmbedder(InductiveEmbedder):
+    """The real embedder, but embedding user ``slow`` waits until ``release`` is set."""
+
+    def __init__(self, checkpoint: Checkpoint, encoder: TextEncoder, settings: Settings) -> None:
+        super().__init__(checkpoint, encoder, settings)
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def embed_users(self, store: GraphStore, user_ids: Sequence[str]) -> np.ndarray:
+        if "slow" in user_ids:
+            self.entered.set()
+            assert self.release.wait(WAIT_S)
+        return super().embed_users(store, user_ids)
+
+
+@pytest.fixture
+def engine(
+    sample_store: GraphStore,
+    settings: Settings,
+    sample_artifacts: ArtifactSet,
+    encoder: TextEncoder,
+) -> Engine:
+    checkpoint = _checkpoint(sample_artifacts)
+    return Engine(
+        settings,
+        sample_artifacts,
+        encoder,
+        sample_store,
+        embedder_factory=lambda _: InductiveEmbedder(checkpoint, encoder, settings),
+    )
+
+
+def test_reposting_a_catalogue_id_counts_it_once(
+    sample_store: GraphStore, make_client: ClientFactory
+) -> None:
+    with make_client(sample_store) as client:
+        before = client.get("/health").json()
+        assert before["items"] == 17 and before["indexes"]["online_items"] == 0
+        for title in ("Ridge Runner trail shoe v2", "Ridge Runner trail shoe v3"):
+            body = {"items": [{"id": "p001", "title": title}]}
+            answer = client.post("/items", json=body, headers=KEY)
+            assert answer.status_code == 201, answer.text
+            assert answer.json()["items_served"] == 17
+        health = client.get("/health").json()
+        assert health["items"] == 17, health
+        assert health["indexes"]["catalogue_items"] == 17
+        assert health["indexes"]["online_items"] == 0
+        assert "kgrec_index_items 17" in client.get("/metrics").text
+        body = {"items": [{"id": "p-new", "title": "Brand new trail shoe"}]}
+        assert client.post("/items", json=body, headers=KEY).json()["items_served"] == 18
+        health = client.get("/health").json()
+        assert health["items"] == 18 and health["indexes"]["online_items"] == 1
+
+
+def test_a_slow_embedding_holds_up_no_other_write(
+    sample_store: GraphStore,
+    settings: Settings,
+    sample_artifacts: ArtifactSet,
+    encoder: TextEncoder,
+) -> None:
+    checkpoint = _checkpoint(sample_artifacts)
+    gated = GatedEmbedder(checkpoint, encoder, settings)
+    engine = Engine(
+        settings, sample_artifacts, encoder, sample_store, embedder_factory=lambda _: gated
+    )
+    errors: list[BaseException] = []
+
+    def slow_write() -> None:
+        try:
+            engine.record_events([_event("slow", "p001", 1)])
+        except BaseException as e:  # surfaced below
+            errors.append(e)
+
+    writer = threading.Thread(target=slow_write)
+    writer.start()
+    try:
+        assert gated.entered.wait(WAIT_S)  # the slow write is embedding now
+        # other writes go through meanwhile: a product, another user's event
+        assert engine.add_items([_product("p-fast", "Fast lane trail shoe")]) == ["p-fast"]
+        assert engine.record_events([_event("quick", "p-fast", 2)]) == ["quick"]
+        assert writer.is_alive()  # ... while the slow one is still embedding
+    finally:
+        gated.release.set()
+        writer.join(WAIT_S)
+    assert not errors and not writer.is_alive()
+    # none of the three lost another's overlay update
+    assert engine.unserved("Product", ["p-fast"]) == []
+    assert engine.unserved("User", ["slow", "quick"]) == []
+    assert engine.similar("p-fast", k=3).items
+
+
+def test_concurrent_writers_keep_each_others_updates(engine: Engine) -> None:
+    errors: list[BaseException] = []
+
+    def write(n: int) -> None:
+        try:
+            for k in range(3):
+                pid = f"p-c{n}-{k}"
+                engine.add_items([_product(pid, f"Concurrent shoe {n} {k}")])
+                engine.record_events([_event(f"u-c{n}", pid, 100 * n + k)])
+        except BaseException as e:  # surfaced below
+            errors.append(e)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(WAIT_S)
+    assert not errors
+    products = [f"p-c{n}-{k}" for n in range(4) for k in range(3)]
+    assert engine.unserved("Product", products) == []
+    assert engine.unserved("User", [f"u-c{n}" for n in range(4)]) == []
+    assert engine.size == 17 + len(products)
+
+
+def test_the_newest_update_of_an_id_wins_whatever_order_they_land_in() -> None:
+    old, new = write_stamp(), write_stamp()
+    vector = {"u": np.ones(4, np.float32)}
+    overlay = Overlay(4, 2, "cpu").with_users(vector, new).with_users({"u": np.zeros(4)}, old)
+    assert overlay.users["u"][0] == 1.0 and overlay.user_stamps["u"] == new
+
+    def item(title: str, stamp: int) -> OnlineItem:
+        return OnlineItem({"id": "p", "title": title}, np.zeros(4), np.zeros(2), stamp)
+
+    overlay = overlay.with_items([item("newer", new)], {}).with_items([item("older", old)], {})
+    assert overlay.size == 1 and overlay.items[0].row["title"] == "newer"
+    assert Overlay(4, 2, "cpu").with_items([item("x", 0)], {"p": 3}).added == 0
+
+
+def _written_online(engine: Engine) -> tuple[list[str], list[str]]:
+    """Products and events written through ``engine``: (product ids, user ids)."""
+    products = [f"p-r{i}" for i in range(5)]
+    engine.add_items([_product(p, f"Restored trail shoe {p}") for p in products])
+    engine.record_events(
+        [_event("u-r1", p, 10 + i) for i, p in enumerate(products)]
+        + [_event("u-r2", "p001", 20), _event("u-r2", "p-r0", 21), _event("u01", "p-r1", 22)]
+    )
+    return products, ["u-r1", "u-r2"]
+
+
+def test_a_new_engine_serves_what_the_graph_holds_after_a_restore(
+    engine: Engine,
+    sample_store: GraphStore,
+    settings: Settings,
+    sample_artifacts: ArtifactSet,
+    encoder: TextEncoder,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    products, users = _written_online(engine)
+    checkpoint = _checkpoint(sample_artifacts)
+    again = Engine(
+        settings,
+        sample_artifacts,
+        encoder,
+        sample_store,
+        embedder_factory=lambda _: InductiveEmbedder(checkpoint, encoder, settings),
+    )  # the service restarted: only the artifact version
+    assert again.unserved("Product", products) == products
+    with caplog.at_level(logging.INFO, logger="api.restore"):
+        report = restore_online(again, sample_store, batch_size=2)
+    assert (report.products, report.users) == (len(products), len(users))
+    assert "restored 5 products and 2 users" in caplog.text
+    assert again.unserved("Product", products) == [] and again.unserved("User", users) == []
+    assert again.size == engine.size == 17 + len(products)
+    before, after = engine._state.overlay, again._state.overlay
+    for u in users:  # the vectors the events computed, the graph being the same
+        np.testing.assert_allclose(after.users[u], before.users[u], atol=1e-5)
+        assert again.recommend(u, k=5).user_known
+    # a product's vector is the one its graph neighbourhood gives now (its later events
+    # count): what the first engine computes when it embeds them again
+    engine.add_items(sample_store.product_rows(products), write_graph=False)
+    before = engine._state.overlay
+    for p in products:
+        np.testing.assert_allclose(
+            after.items[after.row_of[p]].graph, before.items[before.row_of[p]].graph, atol=1e-5
+        )
+        np.testing.assert_array_equal(
+            after.items[after.row_of[p]].text, before.items[before.row_of[p]].text
+        )
+        assert again.similar(p, k=5).items
+    assert restore_online(again, sample_store).products == 0  # nothing left to restore
+
+
+def test_the_restore_waits_for_a_graph_that_does_not_answer(
+    engine: Engine,
+    sample_store: GraphStore,
+    settings: Settings,
+    sample_artifacts: ArtifactSet,
+    encoder: TextEncoder,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    products, users = _written_online(engine)
+    again = Engine(settings, sample_artifacts, encoder, sample_store)
+    down = threading.Event()
+    down.set()
+    real = sample_store.iter_ids
+
+    def iter_ids(label: str) -> Iterator[list[str]]:
+        if down.is_set():
+            raise GraphConnectionError("the graph server does not answer (test)")
+        return real(label)
+
+    monkeypatch.setattr(sample_store, "iter_ids", iter_ids)
+    restorer = Restorer(again, sample_store, retry_s=0.1)
+    try:
+        with caplog.at_level(logging.WARNING, logger="api.restore"):
+            assert restorer.start() is None
+        assert "serving only what artifact version" in caplog.text and restorer.pending
+        assert again.unserved("Product", products) == products  # the artifacts are served
+        down.clear()  # the graph answers again
+        restorer._thread.join(WAIT_S)  # type: ignore[union-attr]
+        assert not restorer.pending and restorer.report is not None
+        assert again.unserved("Product", products) == [] and again.unserved("User", users) == []
+    finally:
+        restorer.close()
