@@ -23,6 +23,7 @@ import pandas as pd
 import torch
 from torch import Tensor
 
+from gnn.additions import graph_additions
 from gnn.artifacts import ArtifactManifest, ArtifactSet, VersionWriter
 from gnn.checkpoint import Checkpoint
 from gnn.config import GNNConfig
@@ -186,8 +187,14 @@ def write_artifacts(
     encoder: TextEncoder,
     checkpoint_path: Path | None = None,
     writers: Sequence[VersionWriter] = (),
+    store: GraphStore | None = None,
 ) -> ArtifactSet:
     """Embed every product and user with the latest checkpoint; write an artifact version.
+
+    With ``store``, the products and users the graph holds and the training snapshot
+    lacks (written since the export: online, or by a later import) are embedded
+    inductively with the same checkpoint and added after the snapshot's rows
+    (:mod:`gnn.additions`).
 
     The ranker trained with the checkpoint (when there is one, and ``settings.ranker``)
     goes into the version with its generators' tables refitted on every interaction;
@@ -225,6 +232,10 @@ def write_artifacts(
         product_text=np.ascontiguousarray(text),
         popularity=popularity,
     )
+    if store is not None:
+        artifacts = graph_additions(store, snapshot, checkpoint, encoder, settings).append_to(
+            artifacts
+        )
     trained = ranking_dir_of(path)
     extra = list(writers)
     if settings.ranker and trained.is_dir():

@@ -9,6 +9,7 @@ import typer
 
 from api.cli._app import app, settings_of
 from graph import GraphStore, open_graph
+from kgrec.errors import GraphConnectionError
 from kgrec.settings import Settings
 
 if TYPE_CHECKING:
@@ -48,21 +49,43 @@ def train_and_report(settings: Settings, store: GraphStore, encoder: TextEncoder
 
 @app.command("embed")
 def embed(ctx: typer.Context) -> None:
-    """Embed every product and user with the latest checkpoint; write an artifact version."""
+    """Embed every product and user with the latest checkpoint; write an artifact version.
+
+    The training snapshot's products and users, plus those the graph holds and the
+    snapshot lacks (added since: online, or by a later import), embedded inductively.
+    Without the graph, the snapshot's alone (with a warning).
+    """
     # heavy (torch, PyG, transformers): imported when the command runs
     from text_encoders import load_encoder
 
     settings = settings_of(ctx)
-    embed_and_report(settings, load_encoder(settings))
+    encoder = load_encoder(settings)
+    try:
+        with open_graph(settings) as store:
+            embed_and_report(settings, encoder, store)
+            return
+    except GraphConnectionError as e:
+        typer.echo(
+            f"warning: the graph does not answer ({e}); the version holds only the training "
+            "snapshot's products and users, not those added since",
+            err=True,
+        )
+    embed_and_report(settings, encoder)
 
 
-def embed_and_report(settings: Settings, encoder: TextEncoder) -> None:
-    """Write an artifact version and print where (``kgrec embed`` and ``kgrec demo``)."""
+def embed_and_report(
+    settings: Settings, encoder: TextEncoder, store: GraphStore | None = None
+) -> None:
+    """Write an artifact version and print where (``kgrec embed`` and ``kgrec demo``).
+
+    With ``store``, the products and users the graph holds and the training snapshot
+    lacks are in it too.
+    """
     from api.index import index_writer
     from gnn.pipeline import write_artifacts
 
     start = time.perf_counter()
-    artifacts = write_artifacts(settings, encoder, writers=[index_writer(settings)])
+    artifacts = write_artifacts(settings, encoder, writers=[index_writer(settings)], store=store)
     m = artifacts.manifest
     typer.echo(
         f"artifacts {artifacts.path}: {m.num_products:,} products, {m.num_users:,} users, "

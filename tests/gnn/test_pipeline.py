@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 from gnn.artifacts import ArtifactSet
 from gnn.checkpoint import Checkpoint
+from gnn.inductive import InductiveEmbedder
 from gnn.pipeline import export_current, train_snapshot, write_artifacts
 from graph import GraphStore
 from kgrec.errors import ModelError
@@ -70,3 +72,46 @@ def test_snapshot_version_follows_text_as_well_as_structure(
     retitled = export(catalogue, encoder, settings)
     assert retitled.ids == first.ids
     assert retitled.version != first.version  # same graph, new features: a checkpoint must not pass
+
+
+def test_embed_adds_what_the_graph_holds_and_the_snapshot_lacks(
+    catalogue: GraphStore, encoder: TextEncoder, settings: Settings, tmp_path: Path
+) -> None:
+    """`kgrec embed` after products and users were written since the export (online): they
+    are in the version, embedded inductively with the same checkpoint, popularity 0."""
+    local = settings.model_copy(
+        update={"data_dir": tmp_path, "gnn_epochs": 2, "gnn_hidden_dim": 16, "gnn_batch_size": 32}
+    )
+    snapshot = export_current(local, catalogue, encoder, show_progress=False)
+    checkpoint, _, _ = train_snapshot(local, snapshot, show_progress=False)
+    catalogue.upsert_products(
+        [{"id": "p_new", "title": "A film added online", "brand_id": "b1", "category_ids": ["c2"]}]
+    )
+    catalogue.upsert_users([{"id": "u_new"}])
+    catalogue.upsert_interactions(
+        [
+            {"user_id": "u_new", "product_id": "p_new", "kind": "view", "ts": 7000},
+            {"user_id": "u_new", "product_id": "p1", "kind": "view", "ts": 7001},
+        ]
+    )
+    loaded = ArtifactSet.load(_path(write_artifacts(local, encoder, store=catalogue)))
+    assert (loaded.manifest.num_products, loaded.manifest.num_users) == (13, 10)
+    assert list(loaded.products["id"])[-1] == "p_new" and list(loaded.users["id"])[-1] == "u_new"
+    row = loaded.products.set_index("id").loc["p_new"]
+    assert row["title"] == "A film added online" and row["brand_id"] == "b1"
+    assert list(row["category_ids"]) == ["c2"] and loaded.popularity[-1] == 0.0
+    embedder = InductiveEmbedder(checkpoint, encoder, local)
+    np.testing.assert_allclose(
+        loaded.product_graph[-1], embedder.embed_new_items(catalogue, ["p_new"])[0], atol=1e-5
+    )
+    np.testing.assert_allclose(
+        loaded.user_graph[-1], embedder.embed_user(catalogue, "u_new"), atol=1e-5
+    )
+    assert loaded.product_text[-1] @ loaded.product_text[-1] == pytest.approx(1.0, abs=1e-3)
+    without = ArtifactSet.load(_path(write_artifacts(local, encoder)))  # no graph: snapshot only
+    assert (without.manifest.num_products, without.manifest.num_users) == (12, 9)
+
+
+def _path(artifacts: ArtifactSet) -> Path:
+    assert artifacts.path is not None
+    return artifacts.path
