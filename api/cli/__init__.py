@@ -13,13 +13,15 @@ from api.cli import graph as _graph  # noqa: F401
 from api.cli import importing as _importing  # noqa: F401
 from api.cli import serve as _serve  # noqa: F401
 from api.cli import train as _train  # noqa: F401
-from api.cli._app import app
+from api.cli._app import app, reflow_help
 from kgrec.errors import KgrecError, WriteQueryRejectedError
 
 EXIT_ERROR = 1
 EXIT_WRITE_REJECTED = 4
 
 __all__ = ["app", "main"]
+
+reflow_help(app)
 
 
 def main() -> None:

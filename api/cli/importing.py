@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -37,7 +37,90 @@ from loaders.generator import FileFormat
 dataset_app = typer.Typer(help="Public datasets (fetched once into the data directory).")
 app.add_typer(dataset_app, name="dataset")
 
-FileOpt = Annotated[Path | None, typer.Option(exists=True, dir_okay=False, readable=True)]
+FORMATS = "CSV, JSON Lines (.jsonl) or Parquet"
+
+
+def _input_file(param: typer.CallbackParam, value: Path | None) -> Path | None:
+    """An input file option's value, refused with what to do when it is no readable file."""
+    if value is None:
+        return None
+    mapping = param.name == "mapping"
+    what = "the TOML mapping file" if mapping else f"a {FORMATS} file"
+    after = (
+        "; the format is at the end of `kgrec import --help`"
+        if mapping
+        else "; `kgrec generate --out DIR` writes a small catalogue to try"
+    )
+    if not value.exists():
+        raise typer.BadParameter(
+            f"no file {str(value)!r} (relative paths start at {Path.cwd()}); give the path "
+            f"of {what}{after}"
+        )
+    if value.is_dir():
+        raise typer.BadParameter(
+            f"{str(value)!r} is a directory; give {what} inside it, e.g. {value / 'products.csv'}"
+            if not mapping
+            else f"{str(value)!r} is a directory; give the path of {what}"
+        )
+    try:
+        with value.open("rb"):
+            pass
+    except OSError as e:
+        raise typer.BadParameter(
+            f"cannot read {str(value)!r} ({e.strerror}); check its permissions"
+        ) from e
+    return value
+
+
+def _input_dir(value: Path | None) -> Path | None:
+    """A RecBole directory option's value, refused with what to do when it is no directory."""
+    if value is None:
+        return None
+    if not value.is_dir():
+        state = "is a file" if value.exists() else "does not exist"
+        raise typer.BadParameter(
+            f"{str(value)!r} {state} (relative paths start at {Path.cwd()}); give the "
+            "directory holding the RecBole atomic files (<name>.inter, <name>.item, ...), "
+            "or use --dataset ml-100k to fetch MovieLens-100K"
+        )
+    return value
+
+
+def _positive(value: int | None) -> int | None:
+    """A count option's value, refused when below 1 (kept out of the option's type
+    column, which would narrow every help text of ``kgrec import --help``)."""
+    if value is not None and value < 1:
+        raise typer.BadParameter(f"{value} is not a valid count; give 1 or more")
+    return value
+
+
+def _file_option(help_text: str, name: str | None = None) -> Any:
+    """A typer option for an input file, checked by :func:`_input_file`."""
+    names = (name,) if name else ()
+    return typer.Option(*names, help=help_text, callback=_input_file, show_default=False)
+
+
+ProductsOpt = Annotated[
+    Path | None,
+    _file_option(
+        "Products: id, title; optional description, price, currency, in_stock, "
+        "image_url, brand_id, brand_name, category_ids, category_path; other columns "
+        "are kept as attributes."
+    ),
+]
+BrandsOpt = Annotated[Path | None, _file_option("Brands: id; optional name.")]
+CategoriesOpt = Annotated[
+    Path | None,
+    _file_option("Categories: id (or path); optional name, parent_id, path."),
+]
+UsersOpt = Annotated[Path | None, _file_option("Users: id; other columns are kept as attributes.")]
+InteractionsOpt = Annotated[
+    Path | None,
+    _file_option(
+        "Interactions: user_id, product_id, kind (view, click, cart, purchase, rate), "
+        "ts (epoch seconds or ISO 8601); optional value, weight."
+    ),
+]
 
 MAPPING_HELP = """\
 Mapping file (--mapping m.toml): one optional TOML table per file kind,
@@ -80,25 +163,28 @@ def _echo_report(report: ImportReport) -> None:
 @app.command("import", epilog=MAPPING_HELP)
 def import_files(
     ctx: typer.Context,
-    products: FileOpt = None,
-    brands: FileOpt = None,
-    categories: FileOpt = None,
-    users: FileOpt = None,
-    interactions: FileOpt = None,
+    products: ProductsOpt = None,
+    brands: BrandsOpt = None,
+    categories: CategoriesOpt = None,
+    users: UsersOpt = None,
+    interactions: InteractionsOpt = None,
     kg: Annotated[
         Path | None,
-        typer.Option("--kg", exists=True, dir_okay=False, help="Triples head,relation,tail."),
+        _file_option(
+            "Knowledge-graph triples: head, relation, tail; optional head_kind, "
+            "tail_kind, head_name, tail_name.",
+            "--kg",
+        ),
     ] = None,
     kg_link: Annotated[
         Path | None,
-        typer.Option(
-            "--kg-link", exists=True, dir_okay=False, help="Links product_id,entity_id,relation."
+        _file_option(
+            "Links of products to knowledge-graph entities: product_id, entity_id; "
+            "optional relation, kind, name.",
+            "--kg-link",
         ),
     ] = None,
-    mapping: Annotated[
-        Path | None,
-        typer.Option(exists=True, dir_okay=False, help="TOML column mapping (format below)."),
-    ] = None,
+    mapping: Annotated[Path | None, _file_option("TOML column mapping (format below).")] = None,
     encoding: Annotated[
         str | None,
         typer.Option(help="Text encoding of every file (default utf-8), e.g. cp1252, latin-1."),
@@ -131,11 +217,17 @@ def import_files(
     ] = None,
     recbole: Annotated[
         Path | None,
-        typer.Option(exists=True, file_okay=False, help="A RecBole atomic-files directory."),
+        typer.Option(help="A RecBole atomic-files directory.", callback=_input_dir),
     ] = None,
-    preset: Annotated[str | None, typer.Option(help="RecBole preset (with --recbole).")] = None,
+    preset: Annotated[
+        str | None, typer.Option(help="RecBole preset, e.g. ml-100k (with --recbole).")
+    ] = None,
     limit: Annotated[
-        int | None, typer.Option(min=1, help="At most N interactions (--dataset/--recbole).")
+        int | None,
+        typer.Option(
+            help="At most N interactions, N >= 1 (with --dataset or --recbole).",
+            callback=_positive,
+        ),
     ] = None,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
 ) -> None:
@@ -201,13 +293,17 @@ def import_files(
 @app.command("generate")
 def generate(
     out: Annotated[Path, typer.Option(file_okay=False, help="Directory to write into.")],
-    products: int = 1_000,
-    users: int = 500,
-    interactions: int = 5_000,
-    brands: int = 50,
-    categories: int = 40,
+    products: Annotated[int, typer.Option(help="Products to write.")] = 1_000,
+    users: Annotated[int, typer.Option(help="Users to write.")] = 500,
+    interactions: Annotated[
+        int, typer.Option(help="Interactions (view, click, cart, purchase, rate).")
+    ] = 5_000,
+    brands: Annotated[int, typer.Option(help="Brands to write.")] = 50,
+    categories: Annotated[
+        int, typer.Option(help="Leaf categories (under 4 roots, 2 levels deep).")
+    ] = 40,
     zipf: Annotated[float, typer.Option(min=1.01, help="Zipf exponent of popularity.")] = 1.3,
-    seed: int = 0,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same files).")] = 0,
     fmt: Annotated[str, typer.Option("--format", help="csv, jsonl or parquet.")] = "csv",
 ) -> None:
     """Write a seeded synthetic catalogue (for benchmarks and trials)."""
