@@ -48,7 +48,10 @@ def status(ctx: typer.Context) -> None:
             f"http_port={st.http_port} detached={st.detached}"
         )
     else:
-        typer.echo(f"stopped (data directory {st.data_dir})")
+        typer.echo(
+            f"stopped (data directory {st.data_dir}); `kgrec graph start` starts it in the "
+            "background, and every other command starts it for its own run"
+        )
         raise typer.Exit(3)
 
 

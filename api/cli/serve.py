@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import socket
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,7 +12,7 @@ import typer
 from pydantic import SecretStr
 
 from api.cli._app import app, settings_of
-from kgrec.errors import ConfigError
+from kgrec.errors import ArtifactError, ConfigError
 
 
 @app.command("serve")
@@ -70,7 +71,11 @@ def serve(
         updates["api_key"] = SecretStr(api_key)
     if updates:
         settings = settings.model_copy(update=updates)
-    version_dir = _artifact_dir(artifacts, artifacts_root(settings)) if artifacts else None
+    _check_port(settings.api_host, settings.api_port)
+    root = artifacts_root(settings)
+    version_dir = _artifact_dir(artifacts, root) if artifacts else None
+    if version_dir is None:
+        _check_latest(root)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
     writes = "on (X-API-Key)" if settings.api_key is not None else "OFF: no KGREC_API_KEY"
     typer.echo(
@@ -97,3 +102,50 @@ def _artifact_dir(given: Path, root: Path) -> Path:
         f"--artifacts {given}: not an artifact version (no {MANIFEST} there nor under "
         f"{root}); give a directory written by `kgrec embed`"
     )
+
+
+def port_in_use(host: str, port: int) -> str | None:
+    """Why ``kgrec serve`` could not listen on ``host:port`` now; None when it could.
+
+    Probed with ``SO_REUSEADDR``, as uvicorn binds: connections lingering in
+    TIME_WAIT do not make the port busy, a listener does. Port 0 (any free port)
+    and a host that does not resolve are left to uvicorn.
+    """
+    if port == 0:
+        return None
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except (OSError, IndexError):
+        return None
+    with socket.socket(family, kind, proto) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(address)
+        except OSError as e:
+            return e.strerror or str(e)
+    return None
+
+
+def _check_port(host: str, port: int) -> None:
+    """Refuse a port another process listens on before loading anything (seconds saved)."""
+    busy = port_in_use(host, port)
+    if busy is not None:
+        raise ConfigError(
+            f"port {port} on {host} is in use ({busy}): another `kgrec serve` or program "
+            f"listens there; stop it, or serve on another port: `kgrec serve --port "
+            f"{port + 1 if port < 65535 else 8000}` (or KGREC_API_PORT)"
+        )
+
+
+def _check_latest(root: Path) -> None:
+    """Refuse to start without an artifact version, saying how to make one."""
+    from gnn.artifacts import LATEST
+
+    if not (root / LATEST).is_file():
+        raise ArtifactError(
+            f"no artifacts yet: {root} holds no {LATEST} version to serve; import a "
+            "catalogue, then train and embed: `kgrec import --dataset ml-100k` (or your "
+            "files), `kgrec train`, `kgrec embed` (`make demo` does all three on a sample)"
+        )
