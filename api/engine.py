@@ -20,6 +20,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Final, cast
 
 import faiss
@@ -36,11 +37,13 @@ from api.ranking import (
     Strategy,
     Weights,
     fuse,
+    reciprocal_rank_fusion,
     top_k,
     weight_matrix,
 )
 from gnn.artifacts import ArtifactSet
 from gnn.inductive import InductiveEmbedder
+from gnn.ranking.staged import StagedRanking
 from gnn.snapshot import product_text
 from graph import GraphStore
 from graph.records import InteractionRow, ProductRow
@@ -79,6 +82,23 @@ class _State:
     def size(self) -> int:
         return self.catalogue.size + self.overlay.size
 
+    @cached_property
+    def texts(self) -> torch.Tensor:
+        """[P', T] text vectors of every served row (catalogue, then online)."""
+        return torch.cat([self.catalogue.text, self.overlay.text_tensor()])
+
+    @cached_property
+    def staged(self) -> StagedRanking | None:
+        """The learned ranking bound to the rows served now (None: fused weights)."""
+        cat, ov = self.catalogue, self.overlay
+        if cat.ranking is None:
+            return None
+        return cat.ranking.bind(
+            torch.from_numpy(cat.user_graph),
+            torch.cat([cat.graph, ov.graph_tensor()]),
+            self.texts,
+        )
+
 
 class Engine:
     """The serving engine over one artifact version plus online additions.
@@ -114,6 +134,8 @@ class Engine:
         self._write_lock = threading.Lock()
         self._purchases: OrderedDict[str, frozenset[str]] = OrderedDict()
         self._purchases_lock = threading.Lock()
+        # products each user interacted with through POST /events (history exclusion)
+        self._online_history: dict[str, frozenset[str]] = {}
         self._graph_up = store is not None
         self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
         self._queries_lock = threading.Lock()
@@ -505,6 +527,33 @@ class Engine:
         if filters.exclude_purchased:
             exclude |= self._purchased(user_id)
         exclude_rows = {r for r in (self._row(state, i) for i in exclude) if r is not None}
+        staged = state.staged
+        if staged is not None:
+            learned = self._rank_learned(
+                state,
+                staged,
+                user_id=user_id,
+                user_vec=user_vec,
+                query_vec=query_vec,
+                k=k,
+                filters=filters,
+                exclude_rows=exclude_rows,
+                context_rows=context_rows,
+            )
+            if learned is not None:
+                items = learned[0]
+                if explain and user_id is not None:
+                    items = [self._explained(user_id, item) for item in items]
+                return RankedList(
+                    items=items,
+                    artifact_version=state.catalogue.version,
+                    strategy=strategy,
+                    user_known=user_known,
+                    candidates=learned[1],
+                    notes=notes,
+                    ranking="learned",
+                )
+            notes.append("few learned-ranking results passed the filters; ranked by weights")
         allowed: np.ndarray | None = None
         if filters.categories or filters.brands:
             allowed = self._allowed_rows(state, filters)
@@ -542,13 +591,84 @@ class Engine:
             notes=notes,
         )
 
-    def _item(self, state: _State, row: int, part: np.ndarray) -> RankedItem:
+    def _rank_learned(
+        self,
+        state: _State,
+        staged: StagedRanking,
+        *,
+        user_id: str | None,
+        user_vec: np.ndarray | None,
+        query_vec: np.ndarray | None,
+        k: int,
+        filters: Filters,
+        exclude_rows: set[int],
+        context_rows: list[int],
+    ) -> tuple[list[RankedItem], int] | None:
+        """The learned staged ranking's top ``k`` (and its list length) after the filters,
+        fused with the query's text order when there is a query or context; None when
+        the filters leave fewer than ``k`` of it."""
+        cat = state.catalogue
+        ranking = cat.ranking
+        assert ranking is not None
+        user_row = cat.user_row.get(user_id) if user_id is not None else None
+        history = np.concatenate(
+            [ranking.history(user_row), self._online_rows(state, user_id), context_rows]
+        ).astype(np.int64)
+        served, ranker_scores = ranking.served(staged, user_row, history)
+        ranker_of = dict(zip(served.tolist(), ranker_scores.tolist(), strict=True))
+        sims: np.ndarray | None = None
+        lists, weights = [served], [1.0]
+        if query_vec is not None:
+            q = torch.from_numpy(np.asarray(query_vec, np.float32)).to(self.device)
+            sims = (state.texts @ q).cpu().numpy()
+            n = min(len(sims), max(len(served), self.settings.candidates_text))
+            top = np.argpartition(-sims, n - 1)[:n] if n < len(sims) else np.arange(len(sims))
+            lists.append(top[np.argsort(-sims[top], kind="stable")])
+            weights.append(self.settings.w_query)
+        rows, total = reciprocal_rank_fusion(lists, weights)
+        drop = exclude_rows | (set(history.tolist()) if filters.exclude_purchased else set())
+        keep = self._keep_mask(state, rows, filters, drop)
+        rows, total = rows[keep], total[keep]
+        if len(rows) < k and (filters.narrowing or len(rows) < min(k, state.size)):
+            return None
+        pop = torch.cat([cat.pop, cat.pop.new_zeros(state.overlay.size)])
+        graph = (
+            self._graph_row_vectors(state, rows[:k]) @ np.asarray(user_vec, np.float32)
+            if user_vec is not None
+            else np.zeros(min(k, len(rows)), np.float32)
+        )
+        items = []
+        for i, row in enumerate(rows[:k].tolist()):
+            ranker = ranker_of.get(row)
+            part = ScoreBreakdown(
+                graph=float(graph[i]),
+                text=float(sims[row]) if sims is not None else 0.0,
+                popularity=float(pop[row]),
+                total=float(total[i]),
+                ranker=None if ranker is None or np.isnan(ranker) else float(ranker),
+            )
+            items.append(self._item(state, row, part))
+        return items, len(rows)
+
+    def _online_rows(self, state: _State, user_id: str | None) -> np.ndarray:
+        """Rows of the products ``user_id`` interacted with online (events since the version)."""
+        if user_id is None:
+            return np.zeros(0, np.int64)
+        ids = self._online_history.get(user_id, ())
+        rows = [r for r in (self._row(state, i) for i in ids) if r is not None]
+        return np.asarray(rows, np.int64)
+
+    def _item(self, state: _State, row: int, part: np.ndarray | ScoreBreakdown) -> RankedItem:
         cat, p = state.catalogue, state.catalogue.size
-        score = ScoreBreakdown(
-            graph=float(part[0]),
-            text=float(part[1]),
-            popularity=float(part[2]),
-            total=float(part.sum()),
+        score = (
+            part
+            if isinstance(part, ScoreBreakdown)
+            else ScoreBreakdown(
+                graph=float(part[0]),
+                text=float(part[1]),
+                popularity=float(part[2]),
+                total=float(part.sum()),
+            )
         )
         if row < p:
             price = float(cat.price[row])
@@ -727,6 +847,8 @@ class Engine:
         with self._purchases_lock:
             for u in users:
                 self._purchases.pop(u, None)
+                mine = {r["product_id"] for r in rows if r["user_id"] == u}
+                self._online_history[u] = self._online_history.get(u, frozenset()) | mine
         return users
 
     def refresh_users(self, user_ids: Sequence[str]) -> list[str]:
