@@ -19,7 +19,6 @@ fresh snapshot, without retraining (tested).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any, Final
 
@@ -37,7 +36,7 @@ from gnn.snapshot import (
     NUM_PRODUCT_EXTRA,
     PRODUCT,
     USER,
-    node_text,
+    node_vectors,
     product_numeric,
     product_text,
     relation_name,
@@ -217,32 +216,30 @@ class InductiveEmbedder:
 
         A relationship read around node ``s`` carries the other end's state into
         ``s`` only (along the stored type, or its reverse when ``s`` is the stored
-        source), so what a node aggregates is exactly its own sample. Fills
-        ``nodes`` and ``props`` with the nodes reached.
+        source), so what a node aggregates is exactly its own sample. Every
+        relationship is one message, as in the snapshot (a product viewed and then
+        bought is two). Fills ``nodes`` and ``props`` with the nodes reached.
         """
-        seen: set[tuple[Any, ...]] = set()
         known = {t: set(v) for t, v in nodes.items()}
         messages: dict[EdgeType, list[Any]] = {}
-        for r in rels.itertuples(index=False):
-            s_type = NODE_TYPE_OF_LABEL[str(r.src_label)]
-            n_type = NODE_TYPE_OF_LABEL[str(r.dst_label)]
-            s_id, n_id = str(r.src), str(r.dst)
-            rel_props: dict[str, Any] = dict(r.props) if isinstance(r.props, dict) else {}
-            key: tuple[Any, ...] = (s_type, s_id, str(r.type), bool(r.outgoing), n_type, n_id)
-            key += (json.dumps(rel_props, sort_keys=True),)
-            if key in seen:
-                continue
-            seen.add(key)
+        columns = ("src_label", "src", "type", "outgoing", "dst_label", "dst", "props")
+        for src_label, s_id, rel_type, outgoing, dst_label, n_id, rel_props, dst_props in zip(
+            *(rels[c] for c in columns), rels["dst_props"], strict=True
+        ):
+            s_type = NODE_TYPE_OF_LABEL[str(src_label)]
+            n_type = NODE_TYPE_OF_LABEL[str(dst_label)]
+            relation = rel_props.get("relation") if isinstance(rel_props, dict) else None
             if n_id not in known[n_type]:
                 known[n_type].add(n_id)
                 nodes[n_type].append(n_id)
-            if isinstance(r.dst_props, dict):
-                props[n_type].setdefault(n_id, dict(r.dst_props))
-            if r.outgoing:  # stored s -> n: n's state reaches s along the reverse type
-                et = reverse(edge_type_of(str(r.type), s_type, n_type, rel_props))
+            if isinstance(dst_props, dict):
+                props[n_type].setdefault(n_id, dict(dst_props))
+            edge_props = {} if relation is None else {"relation": relation}
+            if outgoing:  # stored s -> n: n's state reaches s along the reverse type
+                et = reverse(edge_type_of(str(rel_type), s_type, n_type, edge_props))
             else:  # stored n -> s
-                et = edge_type_of(str(r.type), n_type, s_type, rel_props)
-            messages.setdefault(et, []).append((n_id, s_id))
+                et = edge_type_of(str(rel_type), n_type, s_type, edge_props)
+            messages.setdefault(et, []).append((str(n_id), str(s_id)))
         return messages
 
     def _features(
@@ -265,15 +262,12 @@ class InductiveEmbedder:
             if unread:
                 have.update(store.nodes_by_id(LABEL_OF_NODE_TYPE[t], unread))
             rows = [{**have.get(i, {}), "id": i} for i in ids]
-            if t == PRODUCT:
-                texts = [product_text(p) for p in rows]
+            if not rows:
+                vectors = np.zeros((0, self.encoder.dim), dtype=np.float32)
+            elif t == PRODUCT:
+                vectors = self.cache.encode(self.encoder, [product_text(p) for p in rows])[0]
             else:
-                texts = [node_text(t, p) for p in rows]
-            vectors = (
-                self.cache.encode(self.encoder, texts)[0]
-                if texts
-                else np.zeros((0, self.encoder.dim), dtype=np.float32)
-            )
+                vectors = node_vectors(t, rows, self.encoder, self.cache)
             if t == PRODUCT:
                 extra = (
                     product_numeric(rows)
