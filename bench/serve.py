@@ -11,6 +11,14 @@ p50/p95/p99, requests/s and the child's RSS. Then the
 fusion step alone (``fuse`` + ``top_k`` over C candidates) on cpu and, when
 present, cuda; then ANN recall@10 of the served index kinds against exact search.
 
+With ``--real-data-dir DIR`` (a data directory after ``kgrec import``, ``kgrec
+train`` and ``kgrec embed``, e.g. MovieLens-100K) it first serves that
+directory's latest artifact version with its graph attached, as ``kgrec serve``
+does (history exclusion on), twice in the same run: the learned staged ranking
+(``KGREC_RANKER=true``) and the fused weights (``false``), and prints
+``/recommendations`` p50/p99 for the version's users; then the learned ranking
+step alone (one shopper's stages, and the ranker scoring 1,000 candidates).
+
 Run: ``.venv/bin/python bench/serve.py`` (``--help`` for sizes and counts).
 """
 
@@ -74,6 +82,17 @@ def serve_child(products: int, port: int, data_dir: Path) -> None:
     )
 
 
+def serve_real_child(data_dir: Path, port: int, ranker: bool) -> None:
+    """Child process: ``kgrec serve`` over ``data_dir`` (graph attached)."""
+    import uvicorn
+
+    from api.app import create_app
+    from kgrec.settings import Settings
+
+    settings = Settings(data_dir=data_dir, api_port=port, ranker=ranker, api_access_log=False)
+    uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+
+
 def free_port() -> int:
     """A free loopback port."""
     with socket.socket() as s:
@@ -82,7 +101,7 @@ def free_port() -> int:
 
 
 async def load(
-    port: int, path: str, requests: int, concurrency: int, users: int
+    port: int, path: str, requests: int, concurrency: int, users: int | Sequence[str]
 ) -> tuple[np.ndarray, float, int]:
     """Send ``requests`` requests with ``concurrency`` in flight; latencies (s), wall s, errors."""
     import httpx
@@ -98,7 +117,7 @@ async def load(
         nonlocal errors
         while not queue.empty():
             queue.get_nowait()
-            user = f"u{rng.randrange(users)}"
+            user = rng.choice(users) if not isinstance(users, int) else f"u{rng.randrange(users)}"
             start = time.perf_counter()
             if path == "/recommendations":
                 r = await client.get(path, params={"user_id": user, "k": 10})
@@ -173,6 +192,76 @@ def bench_http(products: int, requests: int, concurrencies: Sequence[int], data_
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def bench_real(data_dir: Path, requests: int) -> None:
+    """/recommendations on ``data_dir``'s artifacts with the graph, learned vs fused."""
+    import httpx
+
+    from gnn.artifacts import ArtifactSet
+
+    version = ArtifactSet.latest_path(data_dir / "artifacts")
+    users = ArtifactSet.load(version).users["id"].astype(str).tolist()
+    print(f"\n== {data_dir} ({version.name}: {len(users):,} users), graph attached")
+    for ranker in (True, False):
+        port = free_port()
+        cmd = [sys.executable, __file__, "--child-real", str(data_dir), "--port", str(port)]
+        proc = subprocess.Popen([*cmd, "--ranker", "on" if ranker else "off"])
+        try:
+            wait_ready(port, proc, timeout_s=600)
+            first = httpx.get(
+                f"http://127.0.0.1:{port}/recommendations", params={"user_id": users[0], "k": 10}
+            ).json()
+            asyncio.run(load(port, "/recommendations", max(50, requests // 10), 1, users))
+            lat, wall, errors = asyncio.run(load(port, "/recommendations", requests, 1, users))
+            p50, p99 = np.percentile(lat * 1e3, [50, 99])
+            print(
+                f"/recommendations ranking={first.get('ranking')} n={len(lat)} concurrency=1 "
+                f"p50={p50:.1f} ms p99={p99:.1f} ms  {len(lat) / wall:.0f} req/s  errors={errors}"
+            )
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+    bench_learned_step(version)
+
+
+def bench_learned_step(version: Path) -> None:
+    """One shopper's stages (``PersonalRanking.served``) and the ranker on 1,000 rows."""
+    import torch
+
+    from api.personal import PersonalRanking
+    from gnn.artifacts import ArtifactSet
+
+    ranking = PersonalRanking.load(version, fresh_share=0.1)
+    if ranking is None:
+        print(f"{version} holds no ranker (kgrec train trained none)")
+        return
+    artifacts = ArtifactSet.load(version)
+    staged = ranking.bind(
+        torch.from_numpy(np.asarray(artifacts.user_graph)),
+        torch.from_numpy(np.asarray(artifacts.product_graph)),
+        torch.from_numpy(np.asarray(artifacts.product_text)),
+    )
+    torch.set_num_threads(1)
+    times = []
+    for row in range(min(300, ranking.num_users)):
+        start = time.perf_counter()
+        ranking.served(staged, row, ranking.history(row))
+        times.append(time.perf_counter() - start)
+    p50, p99 = np.percentile(np.asarray(times) * 1e3, [50, 99])
+    print(f"learned stages, one shopper: p50={p50:.1f} ms p99={p99:.1f} ms (n={len(times)})")
+    assert staged.ranker is not None
+    x = np.random.default_rng(0).standard_normal((1000, len(staged.features)))
+    staged.ranker.score(x)
+    start = time.perf_counter()
+    for _ in range(50):
+        staged.ranker.score(x)
+    per = (time.perf_counter() - start) / 50 * 1e3
+    print(f"ranker alone, 1,000 candidates x {len(staged.features)} features: {per:.2f} ms")
 
 
 def bench_ranking(sizes: Sequence[int], graph_dim: int, text_dim: int) -> None:
@@ -261,12 +350,22 @@ def main() -> None:
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", type=Path, default=Path(".kgrec/bench-serve"))
+    parser.add_argument(
+        "--real-data-dir", type=Path, help="also serve this data dir's artifacts with its graph"
+    )
+    parser.add_argument("--child-real", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--ranker", choices=("on", "off"), default="on", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child_real:
+        serve_real_child(args.child_real, args.port, args.ranker == "on")
+        return
     if args.child:
         serve_child(args.child, args.port, args.data_dir)
         return
     sizes = [int(s) for s in args.sizes.split(",")]
     skip = set(args.skip.split(","))
+    if args.real_data_dir:
+        bench_real(args.real_data_dir, args.requests)
     if "http" not in skip:
         for n in sizes:
             concurrencies = [int(c) for c in args.concurrency.split(",")]
