@@ -526,6 +526,8 @@ class Engine:
         notes: list[str] = []
         if filters.exclude_purchased:
             exclude |= self._purchased(user_id)
+            if user_id is not None:  # and whatever the shopper did through POST /events
+                exclude |= self._online_history.get(user_id, frozenset())
         exclude_rows = {r for r in (self._row(state, i) for i in exclude) if r is not None}
         staged = state.staged
         if staged is not None:
@@ -868,11 +870,19 @@ class Engine:
         store = self._require_store("user restores")
         try:
             self._serve_users(store, users)
+            edges = store.neighbourhood(USER, users, hops=1)
         except GraphConnectionError as e:
             self._mark_down()
             raise ServiceUnavailableError(
                 f"users not restored: the graph server does not answer ({e}); retry later"
             ) from e
+        interacted: dict[str, set[str]] = {u: set() for u in users}
+        for edge in edges.to_dict("records"):  # their history, for the exclusion filter
+            if edge["dst_label"] == PRODUCT and str(edge["src"]) in interacted:
+                interacted[str(edge["src"])].add(str(edge["dst"]))
+        with self._purchases_lock:
+            for u, products in interacted.items():
+                self._online_history[u] = self._online_history.get(u, frozenset()) | products
         return users
 
     def unserved(self, label: str, ids: Sequence[str]) -> list[str]:

@@ -146,4 +146,7 @@ def test_every_accepted_write_is_served_after_a_kill_9(service: Service) -> None
     for user in users:
         answer = service.get("/recommendations", user_id=user)
         assert answer.status_code == 200 and answer.json()["user_known"], (user, answer.text)
+    # what a shopper did online is still never recommended back to them
+    again_ranked = _ids(service.get("/recommendations", user_id="u-new-1", k=20))
+    assert not {"p-new-1", "p-new-2"} & set(again_ranked), again_ranked
     assert "restored 3 products and 2 users" in service.log.read_text()
