@@ -39,15 +39,17 @@ class Settings(BaseSettings):
     neo4j_uri: str | None = Field(
         None, description="Bolt URI of a Neo4j 5 server; unset = embedded ArcadeDB server."
     )
-    neo4j_user: str = "neo4j"
-    neo4j_password: SecretStr | None = None
+    neo4j_user: str = Field("neo4j", description="User name on a real Neo4j.")
+    neo4j_password: SecretStr | None = Field(None, description="Password of that user.")
     neo4j_database: str = Field("neo4j", description="Database name on a real Neo4j.")
     neo4j_reader_user: str | None = Field(
         None,
         description="Neo4j user with the built-in `reader` role for `kgrec cypher`; "
         "unset = the main user in read access mode.",
     )
-    neo4j_reader_password: SecretStr | None = None
+    neo4j_reader_password: SecretStr | None = Field(
+        None, description="Password of the `reader` role user."
+    )
     connect_retries: int = Field(5, ge=0, description="Extra connection attempts.")
     connect_backoff_s: float = Field(0.5, gt=0, description="First retry delay, doubled each try.")
     query_timeout_s: float = Field(120.0, gt=0, description="Per-transaction timeout.")
@@ -55,11 +57,21 @@ class Settings(BaseSettings):
     read_page_size: int = Field(5000, ge=1, le=1_000_000, description="Rows per read page.")
 
     # Embedded server ------------------------------------------------------------
-    embedded_database: str = Field("kgrec", pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
+    embedded_database: str = Field(
+        "kgrec",
+        pattern=r"^[A-Za-z][A-Za-z0-9_]*$",
+        description="Database name on the embedded server.",
+    )
     embedded_heap_mb: int = Field(1024, ge=256, description="JVM heap of the embedded server.")
-    embedded_bolt_port: int = Field(0, ge=0, le=65535, description="0 = pick a free port.")
-    embedded_http_port: int = Field(0, ge=0, le=65535, description="0 = pick a free port.")
-    embedded_start_timeout_s: float = Field(90.0, gt=0)
+    embedded_bolt_port: int = Field(
+        0, ge=0, le=65535, description="Bolt port of the embedded server; 0 = pick a free one."
+    )
+    embedded_http_port: int = Field(
+        0, ge=0, le=65535, description="HTTP port of the embedded server; 0 = pick a free one."
+    )
+    embedded_start_timeout_s: float = Field(
+        90.0, gt=0, description="How long to wait for the embedded server to answer."
+    )
     embedded_min_free_mb: int = Field(
         256, ge=0, description="Free disk space the embedded server needs to start."
     )
@@ -183,13 +195,13 @@ class Settings(BaseSettings):
     )
     gnn_fanout: int = Field(15, ge=1, description="Neighbours sampled per node and edge type.")
     inductive_seed_fanout: int = Field(
-        100,
+        50,
         ge=0,
         description="Online (re-)embedding of a product or user reads at most this many "
         "relationships per type of it: a user's most recent interactions; 0 = all.",
     )
     inductive_fanout: int = Field(
-        15,
+        10,
         ge=0,
         description="... and at most this many per type of each node further out "
         "(in the graph server's storage order; like gnn_fanout in training); 0 = all.",
