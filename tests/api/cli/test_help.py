@@ -111,3 +111,32 @@ def test_the_mapping_example_in_import_help_loads(tmp_path: Path) -> None:
     assert products.rename["Avg Stars"] == "avg_stars" and products.keep == ["color", "avg_stars"]
     assert (products.encoding, products.delimiter) == ("cp1252", ";")
     assert mapping.section("interactions").kinds["order"] == "purchase"
+
+
+README = Path(__file__).resolve().parents[3] / "README.md"
+
+
+def _readme_section(title: str) -> str:
+    text = README.read_text(encoding="utf-8")
+    start = text.index(f"\n## {title}\n")
+    end = text.find("\n## ", start + 1)
+    return text[start : end if end > 0 else None]
+
+
+def test_the_readme_cli_reference_lists_every_command_once() -> None:
+    section = _readme_section("CLI reference")
+    listed = re.findall(r"^\| `kgrec ([a-z -]+)` \|", section, re.M)
+    leaves = [" ".join(p) for p, c in COMMANDS if p and not isinstance(c, TyperGroup)]
+    assert sorted(listed) == sorted(leaves), "README.md's CLI reference differs from kgrec --help"
+
+
+def test_the_readme_mapping_example_loads(tmp_path: Path) -> None:
+    blocks = re.findall(r"^```toml\n(.*?)^```$", _readme_section("CLI reference"), re.M | re.S)
+    assert len(blocks) == 1, "README.md's CLI reference should hold one ```toml mapping example"
+    path = tmp_path / "mapping.toml"
+    path.write_text(blocks[0], encoding="utf-8")
+    mapping = ColumnMapping.load(path)
+    products = mapping.section("products")
+    assert products.rename["Avg Stars"] == "avg_stars" and products.types == {"avg_stars": "float"}
+    assert (products.category_separator, products.list_separator) == (" / ", "|")
+    assert mapping.section("interactions").kinds["add_to_cart"] == "cart"
