@@ -18,7 +18,9 @@ if TYPE_CHECKING:
 
 @app.command("train")
 def train(ctx: typer.Context) -> None:
-    """Export the graph to a snapshot and train the GNN on it (settings: KGREC_GNN_*)."""
+    """Export the graph to a snapshot, train the GNN on it (KGREC_GNN_*), then fit the
+    candidate generators and train the learned ranker on held-out interactions
+    (KGREC_RANKER=false skips the ranker)."""
     # heavy (torch, PyG, transformers): imported when the command runs
     from text_encoders import load_encoder
 
