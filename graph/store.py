@@ -163,9 +163,14 @@ class GraphStore:
             except (neo4j_errors.ServiceUnavailable, neo4j_errors.SessionExpired, OSError) as e:
                 if attempt == settings.connect_retries:
                     store.close()
+                    hint = (
+                        "check that Neo4j runs there and KGREC_NEO4J_URI is right"
+                        if settings.neo4j_uri
+                        else "start it with `kgrec graph start`"
+                    )
                     raise GraphConnectionError(
                         f"no graph server answers at {uri} after {attempt + 1} attempts ({e}); "
-                        "start one with `kgrec graph start`, or check KGREC_NEO4J_URI"
+                        f"{hint}"
                     ) from e
                 log.info("graph server at %s not answering yet (%s); retrying", uri, e)
                 time.sleep(delay)
@@ -600,7 +605,10 @@ class GraphStore:
             raise ConfigError(f"fanout {list(fanout)}: every hop must keep at least 1 relationship")
         frontier: dict[str, set[str]] = {_check_label(label): set(ids)}
         seen = {(label, i) for i in ids}
-        frames = []
+        columns = [
+            "src_label", "src", "type", "outgoing", "dst_label", "dst", "props", "dst_props", "hop"
+        ]  # fmt: skip
+        found: list[tuple[Any, ...]] = []
         for hop, limit in enumerate(fanout, start=1):
             statements = q.RECENT_NEIGHBOURS if hop == 1 else q.STORED_NEIGHBOURS
             next_frontier: dict[str, set[str]] = {}
@@ -608,28 +616,19 @@ class GraphStore:
             for src_label, src_ids in frontier.items():
                 statement = statements[cast(NodeLabel, src_label)]
                 for batch in _batches(sorted(src_ids), per_call):
-                    rows = self._read_plain(statement, ids=list(batch), limit=limit)
-                    for r in rows:
-                        r["src_label"] = src_label
-                        r["dst_label"] = r.pop("dst_labels")[0]
-                        relation = r.pop("relation")
-                        r["props"] = {} if relation is None else {"relation": relation}
-                        r["hop"] = hop
-                        key = (r["dst_label"], r["dst"])
-                        if key not in seen:
-                            seen.add(key)
-                            next_frontier.setdefault(r["dst_label"], set()).add(r["dst"])
-                    frames.append(pd.DataFrame(rows))
+                    for row in self._read_plain(statement, ids=list(batch), limit=limit):
+                        src = row["src"]
+                        for rel_type, out, dst_label, dst, relation, dst_props in row["rels"]:
+                            props = {} if relation is None else {"relation": relation}
+                            edge = (src_label, src, rel_type, out, dst_label, dst, props)
+                            found.append((*edge, dst_props, hop))
+                            if (dst_label, dst) not in seen:
+                                seen.add((dst_label, dst))
+                                next_frontier.setdefault(dst_label, set()).add(dst)
             frontier = next_frontier
             if not frontier:
                 break
-        columns = [
-            "src_label", "src", "type", "outgoing", "dst_label", "dst", "props", "dst_props", "hop"
-        ]  # fmt: skip
-        frames = [f for f in frames if len(f)]
-        if not frames:
-            return pd.DataFrame(columns=columns)
-        return pd.concat(frames, ignore_index=True)[columns]
+        return pd.DataFrame(found, columns=columns)
 
     def explain_path(self, user_id: str, product_id: str) -> list[dict[str, Any]] | None:
         """The shortest path (at most 4 hops) from a user to a product, or None.
