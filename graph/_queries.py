@@ -209,12 +209,13 @@ NEIGHBOURS: Final = {
     "Entity": "UNWIND $ids AS sid MATCH (s:Entity {id: sid}) " + _NEIGHBOURS_TAIL,
 }
 # One hop around a set of nodes of one label, bounded: at most $limit relationships per
-# node and relationship type (graph.GraphStore.sampled_neighbourhood). Each row is one
-# relationship kept, with what the GNN needs of it: its type, direction and relation,
-# and the other end's labels, id and properties (its features).
+# node and relationship type (graph.GraphStore.sampled_neighbourhood). A row holds the
+# node's id and ``rels``: per relationship kept, what the GNN needs of it, as
+# [type, outgoing, other end's label, its id, relation, its properties (features)]
+# (lists in few rows: a row each costs the driver more than its bytes).
 _SAMPLED_RETURN: Final = (
-    "RETURN s.id AS src, type(r) AS type, startNode(r) = s AS outgoing, "
-    "labels(n) AS dst_labels, n.id AS dst, r.relation AS relation, properties(n) AS dst_props"
+    "RETURN s.id AS src, [x IN picked | [type(x[0]), startNode(x[0]) = s, labels(x[1])[0], "
+    "x[1].id, x[0].relation, properties(x[1])]] AS rels"
 )
 # Around the nodes being embedded: the most recent first (interactions by ``ts``),
 # then by the other end's id, kind, relation and direction: a user's latest N events.
@@ -223,8 +224,7 @@ _RECENT_TAIL: Final = (
     "WITH s, type(r) AS rel_type, r, n ORDER BY coalesce(r.ts, 0) DESC, n.id, "
     "coalesce(r.kind, ''), coalesce(r.relation, ''), "
     "CASE WHEN startNode(r) = s THEN 0 ELSE 1 END "
-    "WITH s, rel_type, collect([r, n])[..$limit] AS picked "
-    "UNWIND picked AS x WITH s, x[0] AS r, x[1] AS n " + _SAMPLED_RETURN
+    "WITH s, rel_type, collect([r, n])[..$limit] AS picked " + _SAMPLED_RETURN
 )
 RECENT_NEIGHBOURS: Final = {
     "Product": "UNWIND $ids AS sid MATCH (s:Product {id: sid}) " + _RECENT_TAIL,
@@ -237,25 +237,24 @@ RECENT_NEIGHBOURS: Final = {
 # them (no sort: sorting every relationship of a popular product costs more than the
 # rest of an online write). One list per type the label can have.
 _STORED_TAIL: Final = (
-    "UNWIND picked AS r "
-    "WITH s, r, CASE WHEN startNode(r) = s THEN endNode(r) ELSE startNode(r) END AS n "
-    + _SAMPLED_RETURN
+    "WITH s, [r IN rels | [r, CASE WHEN startNode(r) = s THEN endNode(r) ELSE startNode(r) END]] "
+    "AS picked " + _SAMPLED_RETURN
 )
 STORED_NEIGHBOURS: Final = {
     "Product": "UNWIND $ids AS sid MATCH (s:Product {id: sid}) "
     "WITH s, [(s)-[r:HAS_BRAND]-() | r][..$limit] + [(s)-[r:IN_CATEGORY]-() | r][..$limit] "
     "+ [(s)-[r:HAS_ENTITY]-() | r][..$limit] + [(s)-[r:INTERACTED]-() | r][..$limit] "
-    "AS picked " + _STORED_TAIL,
+    "AS rels " + _STORED_TAIL,
     "Brand": "UNWIND $ids AS sid MATCH (s:Brand {id: sid}) "
-    "WITH s, [(s)-[r:HAS_BRAND]-() | r][..$limit] AS picked " + _STORED_TAIL,
+    "WITH s, [(s)-[r:HAS_BRAND]-() | r][..$limit] AS rels " + _STORED_TAIL,
     "Category": "UNWIND $ids AS sid MATCH (s:Category {id: sid}) "
     "WITH s, [(s)-[r:IN_CATEGORY]-() | r][..$limit] "
-    "+ [(s)-[r:SUBCATEGORY_OF]-() | r][..$limit] AS picked " + _STORED_TAIL,
+    "+ [(s)-[r:SUBCATEGORY_OF]-() | r][..$limit] AS rels " + _STORED_TAIL,
     "User": "UNWIND $ids AS sid MATCH (s:User {id: sid}) "
-    "WITH s, [(s)-[r:INTERACTED]-() | r][..$limit] AS picked " + _STORED_TAIL,
+    "WITH s, [(s)-[r:INTERACTED]-() | r][..$limit] AS rels " + _STORED_TAIL,
     "Entity": "UNWIND $ids AS sid MATCH (s:Entity {id: sid}) "
     "WITH s, [(s)-[r:HAS_ENTITY]-() | r][..$limit] + [(s)-[r:RELATED]-() | r][..$limit] "
-    "AS picked " + _STORED_TAIL,
+    "AS rels " + _STORED_TAIL,
 }
 # Shortest explanation path between a user and a product, at most 4 hops.
 EXPLAIN_PATH: Final = """

@@ -67,6 +67,7 @@ def test_new_product_and_user_embed_as_in_a_full_reinference(
         [
             {"user_id": "u_new", "product_id": "p_new", "kind": "rate", "ts": 9000},
             {"user_id": "u_new", "product_id": "p1", "kind": "rate", "ts": 9001},
+            {"user_id": "u_new", "product_id": "p1", "kind": "view", "ts": 9003},  # twice
             {"user_id": "u2", "product_id": "p_new", "kind": "rate", "ts": 9002},
         ]
     )

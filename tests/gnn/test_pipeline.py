@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -108,6 +109,7 @@ def test_embed_adds_what_the_graph_holds_and_the_snapshot_lacks(
         loaded.user_graph[-1], embedder.embed_user(catalogue, "u_new"), atol=1e-5
     )
     assert loaded.product_text[-1] @ loaded.product_text[-1] == pytest.approx(1.0, abs=1e-3)
+    time.sleep(1.1)  # a version is named by the second it is written in
     without = ArtifactSet.load(_path(write_artifacts(local, encoder)))  # no graph: snapshot only
     assert (without.manifest.num_products, without.manifest.num_users) == (12, 9)
 
