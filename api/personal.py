@@ -79,8 +79,24 @@ class PersonalRanking:
             history: int64 product rows the shopper interacted with (all of them:
                 the version's and the online ones), left out of the answer.
         """
+        user, pairs = self._history_pairs(user_row, history)
+        ((served, scores),) = staged.ranked(user, pairs)
+        return served.numpy(), scores.numpy()
+
+    def served_with_proposers(
+        self, staged: StagedRanking, user_row: int | None, history: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        """:meth:`served`, from the same pass, plus generator -> bool [S]: the
+        generator proposed the served row (it was in its top ``per_generator`` for
+        this shopper); what a reason names (:mod:`api.reasons`)."""
+        user, pairs = self._history_pairs(user_row, history)
+        ((served, scores, proposed),) = staged.ranked_with_proposers(user, pairs)
+        return served.numpy(), scores.numpy(), {g: m.numpy() for g, m in proposed.items()}
+
+    def _history_pairs(
+        self, user_row: int | None, history: np.ndarray
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The user index [1] the stages score and its (user, product) pairs [2, H]."""
         index = self.num_users if user_row is None else user_row
         rows = torch.from_numpy(np.unique(history).astype(np.int64))
-        pairs = torch.stack([torch.full_like(rows, index), rows])
-        ((served, scores),) = staged.ranked(torch.tensor([index]), pairs)
-        return served.numpy(), scores.numpy()
+        return torch.tensor([index]), torch.stack([torch.full_like(rows, index), rows])

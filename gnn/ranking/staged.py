@@ -231,6 +231,19 @@ class StagedRanking:
         the fresh products (no interactions) merged in at the fresh slots; the
         ``history`` [2, E] products are left out.
         """
+        return [(served, scores) for served, scores, _ in self._ranked(users, history, share)]
+
+    def ranked_with_proposers(
+        self, users: Tensor, history: Tensor, share: float | None = None
+    ) -> list[tuple[Tensor, Tensor, dict[str, Tensor]]]:
+        """:meth:`ranked` (the same pass, the same order) plus, per user, generator ->
+        bool [S]: the generator had the served row among its top ``per_generator``
+        for this user, as the candidate stage took them (all False at fresh slots)."""
+        return self._ranked(users, history, share, proposers=True)
+
+    def _ranked(
+        self, users: Tensor, history: Tensor, share: float | None, *, proposers: bool = False
+    ) -> list[tuple[Tensor, Tensor, dict[str, Tensor]]]:
         if self.ranker is None:
             raise RuntimeError("StagedRanking.scores before fit")
         share = self.config.fresh_share if share is None else share
@@ -242,7 +255,7 @@ class StagedRanking:
         seen = history_matrix(history, users, num_items).bool()
         fresh_mask = (self.item_count == 0)[None, :] & ~seen
         cold = _fresh_order_scores(generator_scores, self.config.fresh_generators, fresh_mask)
-        out: list[tuple[Tensor, Tensor]] = []
+        out: list[tuple[Tensor, Tensor, dict[str, Tensor]]] = []
         for i in range(b):
             order = ranked[i].argsort(descending=True)
             finite = torch.isfinite(ranked[i][order])
@@ -252,8 +265,24 @@ class StagedRanking:
             served = merge_fresh(warm, fresh, share)
             by_row = torch.full((num_items,), float("nan"))
             by_row[warm] = warm_scores
-            out.append((served, by_row[served]))
+            proposed: dict[str, Tensor] = {}
+            if proposers:
+                excluded = seen[i] | (self.item_count == 0)
+                proposed = {
+                    name: self._proposed(s[i], excluded)[served]
+                    for name, s in generator_scores.items()
+                }
+            out.append((served, by_row[served], proposed))
         return out
+
+    def _proposed(self, scores: Tensor, excluded: Tensor) -> Tensor:
+        """bool [P]: the rows among one generator's top ``per_generator`` of ``scores``
+        [P] outside ``excluded`` [P] (what :func:`top_candidates` takes from it)."""
+        k = min(self.config.per_generator, len(scores))
+        top = scores.masked_fill(excluded, float("-inf")).topk(k)
+        mask = torch.zeros(len(scores), dtype=torch.bool)
+        mask[top.indices[~torch.isinf(top.values)]] = True
+        return mask & ~excluded
 
     def without_fresh_slots(self) -> Recommender:
         """The same trained stages with the fresh-slot policy off (for the report)."""

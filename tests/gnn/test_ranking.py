@@ -148,6 +148,42 @@ def test_staged_ranking_serves_the_ranker_order_with_fresh_slots() -> None:
         staged.assert_no_test_labels([val[:, :3]])
 
 
+def test_the_proposers_are_each_generators_top_from_the_same_pass() -> None:
+    """What api/reasons names: the generators that proposed each served row."""
+    train, val, users, items = _clusters(seed=1)
+    knn, pop = ItemKNN(), Popularity()
+    for model in (knn, pop):
+        model.fit(train, users, items, val)
+    config = StagedConfig(
+        per_generator=4,
+        fresh_share=0.2,
+        fresh_generators=("item_knn",),
+        cold_users=10,
+        min_cold_history=3,
+        ranker=RankerConfig(rounds=20, min_data_in_leaf=5),
+    )
+    staged = StagedRanking({"item_knn": knn, "popularity": pop}, config=config)
+    staged.fit(train, users, items, val)
+    batch = torch.arange(6)
+    plain = staged.ranked(batch, train)
+    explained = staged.ranked_with_proposers(batch, train)
+    seen = history_matrix(train, batch, items).bool()
+    for i, ((served, scores), (served2, scores2, proposed)) in enumerate(
+        zip(plain, explained, strict=True)
+    ):
+        assert torch.equal(served, served2)  # the same answer, the same scores
+        assert torch.equal(scores.isnan(), scores2.isnan())
+        assert torch.equal(scores.nan_to_num(), scores2.nan_to_num())
+        excluded = seen[i] | (staged.item_count == 0)
+        for name, model in (("item_knn", knn), ("popularity", pop)):
+            own = model.scores(batch[i : i + 1], train)[0].masked_fill(excluded, float("-inf"))
+            top = set(own.topk(config.per_generator).indices.tolist())
+            assert proposed[name].tolist() == [r in top for r in served.tolist()], name
+        fresh = scores.isnan()
+        anyone = proposed["item_knn"] | proposed["popularity"]
+        assert torch.equal(anyone, ~fresh)  # every warm row was someone's, no fresh one
+
+
 def test_fresh_generators_must_be_generators() -> None:
     with pytest.raises(ConfigError, match=r"\['gnn'\] are not among the generators.*popularity"):
         StagedRanking({"popularity": Popularity()}, config=StagedConfig(fresh_generators=("gnn",)))
