@@ -1,4 +1,5 @@
-"""The last step of ``kgrec demo``: start the service, call each endpoint once, print, stop.
+"""Calls to the real service: :func:`serving` (used by ``kgrec demo``) and
+:func:`run_demo_calls` (each endpoint once, printed as curl and JSON).
 
 Runs the real app (:func:`api.app.create_app` with the default services: the
 configured graph and the latest artifacts) on uvicorn in a background thread on
@@ -8,11 +9,12 @@ as a curl command line followed by the answer.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -50,26 +52,22 @@ def _show(
     echo(f"HTTP {answer.status_code}\n{text[:1500]}")
 
 
-def run_demo_calls(settings: Settings, echo: Callable[[str], None] = typer.echo) -> None:
-    """Start the service, call every endpoint once, print requests and answers, stop it.
+@contextlib.contextmanager
+def serving(settings: Settings, api_key: str = _DEMO_KEY) -> Iterator[httpx.Client]:
+    """Run the real app on uvicorn in a background thread on a free loopback port;
+    yield an httpx client of it (sending ``api_key``); stop the server on exit.
 
-    Skips (with a message) when no artifact version exists yet (``kgrec embed``).
+    Raises:
+        KgrecError: the service did not start within two minutes.
     """
     import httpx
     import uvicorn
 
     from api.app import create_app
-    from api.wiring import artifacts_root
 
-    if not (artifacts_root(settings) / LATEST).exists():
-        echo(
-            f"\n(serve step skipped: no artifacts under {artifacts_root(settings)}; "
-            "run `kgrec embed`)"
-        )
-        return
     port = _free_port()
     settings = settings.model_copy(
-        update={"api_host": "127.0.0.1", "api_port": port, "api_key": SecretStr(_DEMO_KEY)}
+        update={"api_host": "127.0.0.1", "api_port": port, "api_key": SecretStr(api_key)}
     )
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
@@ -83,53 +81,65 @@ def run_demo_calls(settings: Settings, echo: Callable[[str], None] = typer.echo)
             if not thread.is_alive() or time.monotonic() > deadline:
                 raise KgrecError("the demo service did not start; see the log above")
             time.sleep(0.2)
-        echo(f"\n== kgrec serve on {base} (each endpoint once)")
-        with httpx.Client(base_url=base, timeout=60.0, headers={"X-API-Key": _DEMO_KEY}) as c:
-            first = c.get("/recommendations", params={"k": 3}).json()["items"][0]["id"]
-            calls: list[tuple[str, str, dict[str, Any] | None, dict[str, Any] | None]] = [
-                ("GET", "/health", None, None),
-                (
-                    "GET",
-                    "/recommendations",
-                    {"user_id": "demo-visitor", "k": 3, "context_item": first},
-                    None,
-                ),
-                ("POST", "/search", None, {"query": "waterproof trail running shoes", "k": 3}),
-                ("GET", f"/items/{first}/similar", {"k": 3}, None),
-                (
-                    "POST",
-                    "/items",
-                    None,
-                    {
-                        "items": [
-                            {
-                                "id": "demo-new-1",
-                                "title": "Trail gaiters",
-                                "description": "Waterproof gaiters for muddy trail runs",
-                                "price": 25.0,
-                                "category_ids": ["trail-shoes"],
-                            }
-                        ]
-                    },
-                ),
-                (
-                    "POST",
-                    "/events",
-                    None,
-                    {
-                        "events": [
-                            {"user_id": "demo-visitor", "product_id": first, "kind": "purchase"}
-                        ]
-                    },
-                ),
-                ("GET", "/recommendations", {"user_id": "demo-visitor", "k": 3}, None),
-                ("GET", "/explain", {"user_id": "demo-visitor", "item_id": first}, None),
-                ("GET", "/metrics", None, None),
-            ]
-            for method, path, params, body in calls:
-                answer = c.request(method, path, params=params, json=body)
-                url = str(answer.request.url)
-                _show(method, url, body, answer, echo)
+        with httpx.Client(base_url=base, timeout=120.0, headers={"X-API-Key": api_key}) as c:
+            yield c
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+def run_demo_calls(settings: Settings, echo: Callable[[str], None] = typer.echo) -> None:
+    """Start the service, call every endpoint once, print requests and answers, stop it.
+
+    Skips (with a message) when no artifact version exists yet (``kgrec embed``).
+    """
+    from api.wiring import artifacts_root
+
+    if not (artifacts_root(settings) / LATEST).exists():
+        echo(
+            f"\n(serve step skipped: no artifacts under {artifacts_root(settings)}; "
+            "run `kgrec embed`)"
+        )
+        return
+    with serving(settings) as c:
+        echo(f"\n== kgrec serve on {c.base_url} (each endpoint once)")
+        first = c.get("/recommendations", params={"k": 3}).json()["items"][0]["id"]
+        calls: list[tuple[str, str, dict[str, Any] | None, dict[str, Any] | None]] = [
+            ("GET", "/health", None, None),
+            (
+                "GET",
+                "/recommendations",
+                {"user_id": "demo-visitor", "k": 3, "context_item": first},
+                None,
+            ),
+            ("POST", "/search", None, {"query": "waterproof trail running shoes", "k": 3}),
+            ("GET", f"/items/{first}/similar", {"k": 3}, None),
+            (
+                "POST",
+                "/items",
+                None,
+                {
+                    "items": [
+                        {
+                            "id": "demo-new-1",
+                            "title": "Trail gaiters",
+                            "description": "Waterproof gaiters for muddy trail runs",
+                            "price": 25.0,
+                            "category_ids": ["trail-shoes"],
+                        }
+                    ]
+                },
+            ),
+            (
+                "POST",
+                "/events",
+                None,
+                {"events": [{"user_id": "demo-visitor", "product_id": first, "kind": "purchase"}]},
+            ),
+            ("GET", "/recommendations", {"user_id": "demo-visitor", "k": 3}, None),
+            ("GET", "/explain", {"user_id": "demo-visitor", "item_id": first}, None),
+            ("GET", "/metrics", None, None),
+        ]
+        for method, path, params, body in calls:
+            answer = c.request(method, path, params=params, json=body)
+            _show(method, str(answer.request.url), body, answer, echo)
