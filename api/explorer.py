@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from api.engine import Engine
 from graph import GraphStore
 from graph import explorer as gx
+from graph.explorer import RELATIONSHIP_LABELS, readable_relation
 from kgrec.errors import GraphConnectionError, ServiceUnavailableError
 
 MAX_LINKS: Final = 200
@@ -27,23 +28,6 @@ MAX_FACET_USERS: Final = 200
 
 NodeLabel = Literal["Product", "Brand", "Category", "Entity"]
 NodeRole = Literal["centre", "similar", "linked"]
-
-_REL_LABELS: Final = {
-    "HAS_BRAND": "brand",
-    "IN_CATEGORY": "category",
-    "SUBCATEGORY_OF": "subcategory of",
-    "HAS_ENTITY": "entity",
-    "SIMILAR": "similar",
-}
-
-
-def readable_relation(relation: str) -> str:
-    """A knowledge-graph relation as words: ``film.film.directed_by`` -> ``directed by``.
-
-    The last dotted part, underscores as spaces; a name without dots is kept whole.
-    """
-    last = relation.rsplit(".", 1)[-1].strip()
-    return (last or relation).replace("_", " ")
 
 
 class GraphNodeOut(BaseModel):
@@ -125,7 +109,7 @@ class _Drawing:
         self.nodes.setdefault(node.id, node)
 
     def edge(self, source: str, target: str, type_: str, relation: str | None = None) -> None:
-        label = readable_relation(relation) if relation else _REL_LABELS[type_]
+        label = readable_relation(relation) if relation else RELATIONSHIP_LABELS[type_]
         key = (source, target, type_, relation)
         if key not in self.edges:
             self.edges[key] = GraphEdgeOut(

@@ -265,6 +265,26 @@ RETURN [n IN nodes(path) | {label: labels(n)[0], id: n.id, name: coalesce(n.titl
        [r IN relationships(path) | {type: type(r), kind: r.kind, relation: r.relation}] AS rels
 LIMIT 1
 """
+# What (history product, recommended product) pairs share, for the reasons of one
+# answer in one read (graph.GraphStore.pair_links, api.reasons): per pair, the brand,
+# categories and entities both link to by the same relationship type and relation
+# (each side's own links, matched by key: no expansion from a hub node, whatever its
+# degree), at most $limit, and the kinds of the shopper's interactions with the
+# history product. $pairs: [{via, item}]; $user_id may be null.
+PAIR_LINKS: Final = """
+OPTIONAL MATCH (u:User {id: $user_id})
+UNWIND $pairs AS pair
+MATCH (h:Product {id: pair.via})
+MATCH (c:Product {id: pair.item})
+WITH u, pair, h,
+     [(c)-[b:HAS_BRAND|IN_CATEGORY|HAS_ENTITY]->(m)
+      | type(b) + '|' + coalesce(b.relation, '') + '|' + m.id] AS theirs
+RETURN pair.via AS via, pair.item AS item,
+       [(h)-[a:HAS_BRAND|IN_CATEGORY|HAS_ENTITY]->(n)
+        WHERE type(a) + '|' + coalesce(a.relation, '') + '|' + n.id IN theirs
+        | [type(a), a.relation, labels(n)[0], n.id, n.name, n.kind]][..$limit] AS shared,
+       CASE WHEN u IS NULL THEN [] ELSE [(u)-[i:INTERACTED]->(h) | i.kind] END AS kinds
+"""
 # Properties of nodes of one label by id.
 NODES_BY_ID: Final = {
     "Product": "UNWIND $ids AS id MATCH (n:Product {id: id}) "

@@ -21,6 +21,26 @@ import pandas as pd
 
 from graph.store import GraphStore
 
+RELATIONSHIP_LABELS: Final = {
+    "HAS_BRAND": "brand",
+    "IN_CATEGORY": "category",
+    "SUBCATEGORY_OF": "subcategory of",
+    "HAS_ENTITY": "entity",
+    "SIMILAR": "similar",
+}
+"""Relationship types as words (a relationship with a knowledge-graph relation is
+named by :func:`readable_relation` instead); ``SIMILAR`` is drawn, not stored."""
+
+
+def readable_relation(relation: str) -> str:
+    """A knowledge-graph relation as words: ``film.film.directed_by`` -> ``directed by``.
+
+    The last dotted part, underscores as spaces; a name without dots is kept whole.
+    """
+    last = relation.rsplit(".", 1)[-1].strip()
+    return (last or relation).replace("_", " ")
+
+
 # The product's title and its direct links (brand, categories, knowledge-graph
 # entities) in a stable order. OPTIONAL: a product without links still gives its
 # title (one row, the link columns null); no row at all: no such product.

@@ -99,6 +99,28 @@ class TripleRow(TypedDict):
     tail: str
 
 
+class SharedLink(TypedDict):
+    """A node two products both link to by the same relationship type and relation
+    (read by :meth:`graph.GraphStore.pair_links`)."""
+
+    type: str
+    relation: str | None
+    label: str
+    id: str
+    name: str | None
+    kind: str | None
+
+
+class PairLinks(TypedDict):
+    """What a (history product ``via``, recommended product ``item``) pair shares in
+    the graph, and the kinds of the shopper's interactions with ``via``."""
+
+    via: str
+    item: str
+    shared: list[SharedLink]
+    kinds: list[str]
+
+
 @dataclass
 class UpsertCounts:
     """How many rows created, changed or left a node as it was, read from the graph.

@@ -41,7 +41,9 @@ from graph.records import (
     EntityLinkRow,
     EntityRow,
     InteractionRow,
+    PairLinks,
     ProductRow,
+    SharedLink,
     TripleRow,
     UpsertCounts,
     UserRow,
@@ -647,6 +649,42 @@ class GraphStore:
             if i < len(rels):
                 path.append({k: v for k, v in rels[i].items() if v is not None})
         return path
+
+    def pair_links(
+        self, user_id: str | None, pairs: Sequence[tuple[str, str]], limit: int = 32
+    ) -> list[PairLinks]:
+        """What each (history product, recommended product) pair shares, in one read.
+
+        Args:
+            user_id: the shopper whose interaction kinds with the history products
+                are read (None: none).
+            pairs: (via, item) product ids; a pair naming a product the graph lacks
+                gives no row.
+            limit: the most shared nodes kept per pair.
+
+        Returns:
+            One :class:`~graph.records.PairLinks` per pair found: the brand,
+            categories and entities both products link to by the same relationship
+            type and relation, and the shopper's interaction kinds with ``via``.
+        """
+        if not pairs:
+            return []
+        rows = self._read_plain(
+            q.PAIR_LINKS,
+            user_id=user_id,
+            pairs=[{"via": v, "item": i} for v, i in pairs],
+            limit=limit,
+        )
+        keys = ("type", "relation", "label", "id", "name", "kind")
+        return [
+            PairLinks(
+                via=str(r["via"]),
+                item=str(r["item"]),
+                shared=[cast(SharedLink, dict(zip(keys, s, strict=True))) for s in r["shared"]],
+                kinds=[str(k) for k in r["kinds"] if k is not None],
+            )
+            for r in rows
+        ]
 
     # Exploration ------------------------------------------------------------------
     def cypher(self, query: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
