@@ -19,7 +19,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any, Final, cast
 
@@ -27,12 +27,14 @@ import faiss
 import numpy as np
 import torch
 
+from api import reasons
 from api.catalogue import Catalogue
 from api.overlay import OnlineItem, Overlay, write_stamp
 from api.ranking import (
     Filters,
     RankedItem,
     RankedList,
+    ReasonProduct,
     ScoreBreakdown,
     Strategy,
     Weights,
@@ -46,12 +48,13 @@ from gnn.inductive import InductiveEmbedder
 from gnn.ranking.staged import StagedRanking
 from gnn.snapshot import product_text
 from graph import GraphStore
-from graph.records import InteractionRow, ProductRow
+from graph.records import InteractionRow, PairLinks, ProductRow
 from kgrec.errors import (
     ArtifactError,
     ConfigError,
     GraphConnectionError,
     NotFoundError,
+    QueryError,
     ServiceUnavailableError,
 )
 from kgrec.settings import Settings
@@ -365,6 +368,7 @@ class Engine:
             strategy=strategy,
             user_known=self._user_vector(state, user_id) is not None,
             explain=explain,
+            query=query,
         )
 
     def search(
@@ -522,6 +526,7 @@ class Engine:
         strategy: Strategy,
         user_known: bool,
         explain: bool,
+        query: str | None = None,
     ) -> RankedList:
         notes: list[str] = []
         if filters.exclude_purchased:
@@ -541,17 +546,19 @@ class Engine:
                 filters=filters,
                 exclude_rows=exclude_rows,
                 context_rows=context_rows,
+                explain=explain,
             )
             if learned is not None:
-                items = learned[0]
-                if explain and user_id is not None:
-                    items = [self._explained(user_id, item) for item in items]
+                items, count, proposers = learned
+                if explain:
+                    grounds = self._grounds(state, user_id, user_known, query, context_rows)
+                    items = self._with_reasons(state, items, replace(grounds, proposers=proposers))
                 return RankedList(
                     items=items,
                     artifact_version=state.catalogue.version,
                     strategy=strategy,
                     user_known=user_known,
-                    candidates=learned[1],
+                    candidates=count,
                     notes=notes,
                     ranking="learned",
                 )
@@ -582,8 +589,9 @@ class Engine:
             self._item(state, int(rows[pos]), part)
             for pos, part in zip(positions, parts, strict=True)
         ]
-        if explain and user_id is not None:
-            items = [self._explained(user_id, item) for item in items]
+        if explain:
+            grounds = self._grounds(state, user_id, user_known, query, context_rows)
+            items = self._with_reasons(state, items, grounds)
         return RankedList(
             items=items,
             artifact_version=state.catalogue.version,
@@ -605,18 +613,26 @@ class Engine:
         filters: Filters,
         exclude_rows: set[int],
         context_rows: list[int],
-    ) -> tuple[list[RankedItem], int] | None:
+        explain: bool = False,
+    ) -> tuple[list[RankedItem], int, dict[int, tuple[str, ...]] | None] | None:
         """The learned staged ranking's top ``k`` (and its list length) after the filters,
         fused with the query's text order when there is a query or context; None when
-        the filters leave fewer than ``k`` of it."""
+        the filters leave fewer than ``k`` of it. With ``explain``, also what proposed
+        each row (:func:`api.reasons.learned_proposers`, from the same pass)."""
         cat = state.catalogue
         ranking = cat.ranking
         assert ranking is not None
         user_row = cat.user_row.get(user_id) if user_id is not None else None
-        history = np.concatenate(
-            [ranking.history(user_row), self._online_rows(state, user_id), context_rows]
-        ).astype(np.int64)
-        served, ranker_scores = ranking.served(staged, user_row, history)
+        history = np.concatenate([self._history_rows(state, user_id), context_rows]).astype(
+            np.int64
+        )
+        proposed: dict[str, np.ndarray] = {}
+        if explain:
+            served, ranker_scores, proposed = ranking.served_with_proposers(
+                staged, user_row, history
+            )
+        else:
+            served, ranker_scores = ranking.served(staged, user_row, history)
         ranker_of = dict(zip(served.tolist(), ranker_scores.tolist(), strict=True))
         sims: np.ndarray | None = None
         lists, weights = [served], [1.0]
@@ -650,7 +666,79 @@ class Engine:
                 ranker=None if ranker is None or np.isnan(ranker) else float(ranker),
             )
             items.append(self._item(state, row, part))
-        return items, len(rows)
+        proposers = None
+        if explain:
+            proposers = reasons.learned_proposers(
+                served,
+                proposed,
+                ranker_scores,
+                lists[1] if len(lists) > 1 else None,
+                staged.config.per_generator,
+            )
+        return items, len(rows), proposers
+
+    def _history_rows(self, state: _State, user_id: str | None) -> np.ndarray:
+        """int64 rows of the shopper's history: the version's interactions (when it
+        holds a learned ranking) and the events recorded online."""
+        ranking = state.catalogue.ranking
+        user_row = state.catalogue.user_row.get(user_id) if user_id is not None else None
+        version = ranking.history(user_row) if ranking is not None else np.zeros(0, np.int64)
+        return np.concatenate([version, self._online_rows(state, user_id)]).astype(np.int64)
+
+    # Reasons (api.reasons) ------------------------------------------------------------
+    def _grounds(
+        self,
+        state: _State,
+        user_id: str | None,
+        user_known: bool,
+        query: str | None,
+        context_rows: list[int],
+    ) -> reasons.Grounds:
+        return reasons.Grounds(
+            user_id=user_id,
+            user_known=user_known,
+            query=query,
+            history=self._history_rows(state, user_id),
+            context=np.asarray(context_rows, np.int64),
+        )
+
+    def _with_reasons(
+        self, state: _State, items: list[RankedItem], grounds: reasons.Grounds
+    ) -> list[RankedItem]:
+        """The items with their reasons: at most one graph read for all of them."""
+        ranking = state.catalogue.ranking
+        rows = [self._require_item(state, i.id, "item") for i in items]
+        return reasons.explain_items(
+            items,
+            rows,
+            grounds,
+            product=lambda row: self._product_ref(state, row),
+            tables=ranking.stored.neighbours if ranking is not None else {},
+            texts=state.texts,
+            read_links=self._pair_links if self.store is not None else None,
+        )
+
+    def _product_ref(self, state: _State, row: int) -> ReasonProduct:
+        p = state.catalogue.size
+        if row < p:
+            return ReasonProduct(str(state.catalogue.ids[row]), str(state.catalogue.titles[row]))
+        r = state.overlay.items[row - p].row
+        return ReasonProduct(r["id"], r["title"])
+
+    def _pair_links(
+        self, user_id: str | None, pairs: Sequence[tuple[str, str]]
+    ) -> list[PairLinks] | None:
+        """What the pairs share (:meth:`GraphStore.pair_links`); None when the graph is
+        down or refuses the read (a reason then names no shared link)."""
+        if self.store is None or not self.graph_up():
+            return None
+        try:
+            return self.store.pair_links(user_id, pairs)
+        except GraphConnectionError:
+            self._mark_down()
+        except QueryError as e:
+            log.warning("reasons without graph links: %s", e)
+        return None
 
     def _online_rows(self, state: _State, user_id: str | None) -> np.ndarray:
         """Rows of the products ``user_id`` interacted with online (events since the version)."""
@@ -693,13 +781,6 @@ class Engine:
             category_ids=tuple(r.get("category_ids") or ()),
             score=score,
         )
-
-    def _explained(self, user_id: str, item: RankedItem) -> RankedItem:
-        try:
-            path = self.explain(user_id, item.id)
-        except GraphConnectionError:
-            return item
-        return RankedItem(**{**item.__dict__, "explanation": path})
 
     def explain(self, user_id: str, item_id: str) -> list[dict[str, Any]] | None:
         """The graph path from the user to the product (None when there is none).

@@ -67,9 +67,111 @@ class ScoreBreakdown:
     ranker: float | None = None
 
 
+ReasonKind = Literal["history", "context", "query", "fresh", "taste", "popularity"]
+"""What a reason rests on: a product of the shopper's history (``history``), the
+product being viewed (``context``), the query, the fresh-product slots, the
+shopper's vector alone (``taste``), or popularity (nothing personal known)."""
+
+
+@dataclass(frozen=True)
+class ReasonNode:
+    """A graph node a reason names: its kgrec ``id``, node ``label`` (``Product``,
+    ``Brand``, ``Category``, ``Entity``, ``User``), ``name`` (a product's title, a
+    node's name; None when the node has none, e.g. a Freebase id) and an entity's
+    ``kind`` as the graph holds it ('person', 'genre'; None when it has none)."""
+
+    id: str
+    label: str
+    name: str | None = None
+    kind: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """``label``, ``id``, ``name`` (and ``kind`` when set), as the path dicts of
+        :meth:`graph.GraphStore.explain_path`."""
+        out: dict[str, Any] = {"label": self.label, "id": self.id, "name": self.name}
+        if self.kind is not None:
+            out["kind"] = self.kind
+        return out
+
+
+@dataclass(frozen=True)
+class ReasonProduct:
+    """A product a reason names (the history or context product it goes through)."""
+
+    id: str
+    title: str
+
+
+@dataclass(frozen=True)
+class ReasonLink:
+    """A relationship on a reason's path. ``type`` is a stored relationship type
+    (``INTERACTED``, ``HAS_BRAND``, ``IN_CATEGORY``, ``HAS_ENTITY``) with its ``kind``
+    (an interaction's) or ``relation`` (a knowledge-graph one), or ``SIMILAR``: not
+    stored, the ``generator`` whose neighbour table links the two products
+    (``item_knn``: shoppers chose both; ``kg_knn``: graph neighbours; ``text_knn``)."""
+
+    type: str
+    kind: str | None = None
+    relation: str | None = None
+    generator: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The fields that are set, as the path dicts of :meth:`graph.GraphStore.explain_path`."""
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class ReasonRelation:
+    """One thing the history product and the recommended one share: the readable
+    ``label`` ('brand', 'category', 'directed by'), the relationship ``type``, the
+    knowledge-graph ``relation`` as stored (None for brand and category) and the node."""
+
+    label: str
+    type: str
+    relation: str | None
+    node: ReasonNode
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a product was recommended, grounded in what ranked it.
+
+    Attributes:
+        sentence: the reason in words ("Because you rated Star Wars: directed by
+            the same person, George Lucas").
+        kind: what it rests on (:data:`ReasonKind`).
+        generators: what proposed the product: candidate generators of the learned
+            ranking (``gnn``, ``popularity``, ``text_knn``, ``item_knn``,
+            ``implicit_item_knn``, ``kg_knn``, ``als``) plus ``query`` (the query's
+            text order) and ``fresh`` (a fresh-product slot); for the fused ranking
+            the largest term of the score (``graph``, ``text``, ``popularity``).
+        via: the history (or context) product that contributes most, by the
+            neighbour tables' similarity; None when none does.
+        relations: what ``via`` and the product share in the graph (empty when they
+            share nothing there or the graph did not answer).
+        path: alternating :class:`ReasonNode` and :class:`ReasonLink`, from the
+            shopper (or the context product) through ``via`` to the product; empty
+            when there is no ``via``.
+    """
+
+    sentence: str
+    kind: ReasonKind
+    generators: tuple[str, ...] = ()
+    via: ReasonProduct | None = None
+    relations: tuple[ReasonRelation, ...] = ()
+    path: tuple[ReasonNode | ReasonLink, ...] = ()
+
+    def path_dicts(self) -> list[dict[str, Any]] | None:
+        """The path as the alternating dicts of ``explanation`` (None when empty)."""
+        if not self.path:
+            return None
+        return [s.as_dict() for s in self.path]
+
+
 @dataclass(frozen=True)
 class RankedItem:
-    """One result with its product fields, score breakdown and optional explanation path."""
+    """One result with its product fields, score breakdown and, with ``explain``, its
+    reason (``explanation``: the reason's path as dicts, kept for older clients)."""
 
     id: str
     title: str
@@ -79,6 +181,7 @@ class RankedItem:
     category_ids: tuple[str, ...]
     score: ScoreBreakdown
     explanation: list[dict[str, Any]] | None = None
+    reason: Reason | None = None
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Final, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
 from pydantic_core import PydanticCustomError
 
-from api.ranking import RankedList
+from api.ranking import RankedList, Reason, ReasonLink
 from kgrec.typing import InteractionKind
 
 MAX_ID_CHARS: Final = 256
@@ -107,6 +107,101 @@ class ScoreOut(BaseModel):
     ranker: float | None = None
 
 
+class ReasonNodeOut(BaseModel):
+    """A graph node a reason names."""
+
+    id: str = Field(description="The kgrec id.")
+    label: str = Field(description="Node label: Product, Brand, Category, Entity or User.")
+    name: str | None = Field(
+        description="A product's title or a node's name; null when it has none (a Freebase id)."
+    )
+    kind: str | None = Field(None, description="An entity's kind ('person', 'genre'), if any.")
+
+
+class ReasonLinkOut(BaseModel):
+    """A relationship on a reason's path."""
+
+    type: str = Field(
+        description="INTERACTED, HAS_BRAND, IN_CATEGORY, HAS_ENTITY; or SIMILAR: not stored, "
+        "the neighbour table (generator) that links the two products."
+    )
+    kind: str | None = Field(None, description="An interaction's kind (purchase, rate, ...).")
+    relation: str | None = Field(None, description="The knowledge-graph relation, as stored.")
+    generator: str | None = Field(
+        None,
+        description="SIMILAR only: item_knn / implicit_item_knn (shoppers chose both), "
+        "kg_knn (graph neighbours), text_knn (close descriptions), graph (the context vector).",
+    )
+
+
+class ReasonProductOut(BaseModel):
+    """The history or context product a reason goes through."""
+
+    id: str
+    title: str
+
+
+class ReasonRelationOut(BaseModel):
+    """One thing the history product and the recommended one both link to."""
+
+    label: str = Field(description="Readable: 'brand', 'category', 'directed by', ...")
+    type: str = Field(description="HAS_BRAND, IN_CATEGORY or HAS_ENTITY.")
+    relation: str | None = Field(description="The knowledge-graph relation, as stored.")
+    node: ReasonNodeOut
+
+
+class ReasonOut(BaseModel):
+    """Why a product was recommended, grounded in what ranked it (docs/api.md, Reasons)."""
+
+    sentence: str = Field(
+        description="In words: 'Because you rated Star Wars: both directed by George Lucas'."
+    )
+    kind: Literal["history", "context", "query", "fresh", "taste", "popularity"] = Field(
+        description="What the sentence rests on first."
+    )
+    generators: list[str] = Field(
+        description="What proposed the product: learned ranking generators (gnn, popularity, "
+        "text_knn, item_knn, implicit_item_knn, kg_knn, als) that had it in their top "
+        "per_generator, plus query and fresh; fused ranking: the largest score term."
+    )
+    via: ReasonProductOut | None = Field(
+        description="The history (or context) product that contributes most, by the "
+        "neighbour tables' similarity; null when none does."
+    )
+    relations: list[ReasonRelationOut] = Field(
+        description="What via and the product share in the graph, most telling first."
+    )
+    path: list[ReasonNodeOut | ReasonLinkOut] = Field(
+        description="Alternating nodes and relationships: shopper (or context product) -> "
+        "via -> a shared node -> the product; empty without via."
+    )
+
+
+def reason_out(reason: Reason) -> ReasonOut:
+    """The HTTP model of a reason."""
+    return ReasonOut(
+        sentence=reason.sentence,
+        kind=reason.kind,
+        generators=list(reason.generators),
+        via=ReasonProductOut(**reason.via.__dict__) if reason.via is not None else None,
+        relations=[
+            ReasonRelationOut(
+                label=r.label,
+                type=r.type,
+                relation=r.relation,
+                node=ReasonNodeOut(**r.node.__dict__),
+            )
+            for r in reason.relations
+        ],
+        path=[
+            ReasonLinkOut(**step.__dict__)
+            if isinstance(step, ReasonLink)
+            else ReasonNodeOut(**step.__dict__)
+            for step in reason.path
+        ],
+    )
+
+
 class ItemOut(BaseModel):
     """One ranked product."""
 
@@ -117,8 +212,14 @@ class ItemOut(BaseModel):
     brand_id: str | None
     category_ids: list[str]
     score: ScoreOut
+    reason: ReasonOut | None = Field(
+        None, description="Why it was recommended (with explain=true; docs/api.md, Reasons)."
+    )
     explanation: list[dict[str, Any]] | None = Field(
-        None, description="Graph path user -> product: alternating node and relationship dicts."
+        None,
+        description="With explain=true: reason.path as plain dicts (nodes: label, id, name; "
+        "relationships: type, kind/relation/generator), null when the reason has no path. "
+        "Kept for older clients; GET /explain gives the shortest graph path.",
     )
 
 
@@ -287,6 +388,7 @@ def ranked_out(ranked: RankedList) -> RankedOut:
                 brand_id=i.brand_id,
                 category_ids=list(i.category_ids),
                 score=ScoreOut(**i.score.__dict__),
+                reason=reason_out(i.reason) if i.reason is not None else None,
                 explanation=i.explanation,
             )
             for i in ranked.items

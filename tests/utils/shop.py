@@ -4,6 +4,10 @@ Every genre has its own category, brand and 24 products whose titles and
 descriptions name the genre; every shopper buys mostly in one favourite genre.
 So a correct ranking is checkable by eye: a horror fan's recommendations are
 horror, a ``horror`` query yields horror titles, and so on.
+
+With ``directors=True`` every genre also has two directors (knowledge-graph
+entities, relation ``film.film.directed_by``): a named one directs its even-numbered
+products, one without a name (a Freebase-style id, as MovieLens' are) the odd ones.
 """
 
 from __future__ import annotations
@@ -13,9 +17,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from graph import GraphStore
-from graph.records import InteractionRow, ProductRow
+from graph.records import EntityLinkRow, EntityRow, InteractionRow, ProductRow
 
 GENRES = ("horror", "comedy", "scifi", "western")
+DIRECTED_BY = "film.film.directed_by"
 _WORDS = {
     "horror": ("haunted", "ghost", "zombie", "vampire", "cursed", "slasher"),
     "comedy": ("funny", "laughing", "silly", "goofy", "wedding", "prank"),
@@ -38,11 +43,15 @@ class Shop:
         genre_of: product id -> genre.
         favourite: user id -> the genre the user mostly buys.
         history: user id -> product ids the user interacted with.
+        director_of: product id -> its director's entity id (``directors=True`` only).
+        director_name: director entity id -> its name (None: the entity has none).
     """
 
     genre_of: dict[str, str] = field(default_factory=dict)
     favourite: dict[str, str] = field(default_factory=dict)
     history: dict[str, set[str]] = field(default_factory=dict)
+    director_of: dict[str, str] = field(default_factory=dict)
+    director_name: dict[str, str | None] = field(default_factory=dict)
 
     def fans(self, genre: str) -> list[str]:
         """Users whose favourite genre is ``genre``."""
@@ -50,7 +59,12 @@ class Shop:
 
 
 def load_genre_shop(
-    store: GraphStore, *, users: int = 80, per_genre: int = 24, seed: int = 0
+    store: GraphStore,
+    *,
+    users: int = 80,
+    per_genre: int = 24,
+    seed: int = 0,
+    directors: bool = False,
 ) -> Shop:
     """Write the shop into ``store`` (which should be empty) and describe it."""
     rng = np.random.default_rng(seed)
@@ -76,6 +90,8 @@ def load_genre_shop(
             by_genre[g].append(pid)
             shop.genre_of[pid] = g
     store.upsert_products(products)
+    if directors:
+        _add_directors(store, shop)
     events: list[InteractionRow] = []
     for u in range(users):
         uid = f"u{u:03d}"
@@ -99,3 +115,21 @@ def load_genre_shop(
             events.append({"user_id": uid, "product_id": pid, "kind": "purchase", "ts": ts})
     store.upsert_interactions(events)
     return shop
+
+
+def _add_directors(store: GraphStore, shop: Shop) -> None:
+    """Two directors per genre: a named one (even products), an unnamed one (odd)."""
+    entities: list[EntityRow] = []
+    links: list[EntityLinkRow] = []
+    for g in GENRES:
+        named, unnamed = f"director-{g}", f"m.0{g}"
+        shop.director_name[named] = f"{g.title()} Auteur"
+        shop.director_name[unnamed] = None
+        entities += [{"id": named, "kind": "person", "name": f"{g.title()} Auteur"}]
+        entities += [{"id": unnamed, "kind": "person"}]
+    for pid, g in shop.genre_of.items():
+        director = f"director-{g}" if int(pid.rsplit("-", 1)[1]) % 2 == 0 else f"m.0{g}"
+        shop.director_of[pid] = director
+        links.append({"product_id": pid, "entity_id": director, "relation": DIRECTED_BY})
+    store.upsert_entities(entities)
+    store.link_entities(links)
