@@ -49,7 +49,8 @@ class PersonalRanking:
         return None if stored is None else cls(stored, fresh_share)
 
     def history(self, user_row: int | None) -> np.ndarray:
-        """int64 product rows the version's user ``user_row`` interacted with."""
+        """int64 product rows the version's user ``user_row`` interacted with (empty for
+        users ``kgrec embed`` added after training: their events are not in the tables)."""
         if user_row is None or not 0 <= user_row < self.num_users:
             return np.zeros(0, np.int64)
         return self._items[self._indptr[user_row] : self._indptr[user_row + 1]]
@@ -79,7 +80,7 @@ class PersonalRanking:
             history: int64 product rows the shopper interacted with (all of them:
                 the version's and the online ones), left out of the answer.
         """
-        user, pairs = self._history_pairs(user_row, history)
+        user, pairs = self._history_pairs(staged, user_row, history)
         ((served, scores),) = staged.ranked(user, pairs)
         return served.numpy(), scores.numpy()
 
@@ -89,14 +90,16 @@ class PersonalRanking:
         """:meth:`served`, from the same pass, plus generator -> bool [S]: the
         generator proposed the served row (it was in its top ``per_generator`` for
         this shopper); what a reason names (:mod:`api.reasons`)."""
-        user, pairs = self._history_pairs(user_row, history)
+        user, pairs = self._history_pairs(staged, user_row, history)
         ((served, scores, proposed),) = staged.ranked_with_proposers(user, pairs)
         return served.numpy(), scores.numpy(), {g: m.numpy() for g, m in proposed.items()}
 
+    @staticmethod
     def _history_pairs(
-        self, user_row: int | None, history: np.ndarray
+        staged: StagedRanking, user_row: int | None, history: np.ndarray
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """The user index [1] the stages score and its (user, product) pairs [2, H]."""
-        index = self.num_users if user_row is None else user_row
+        # the row past the bound users (see bind) is the one no factor model knows
+        index = len(staged.known_users) - 1 if user_row is None else user_row
         rows = torch.from_numpy(np.unique(history).astype(np.int64))
         return torch.tensor([index]), torch.stack([torch.full_like(rows, index), rows])

@@ -11,6 +11,7 @@ import torch
 
 from api.engine import Engine
 from api.index import GRAPH_INDEX, TEXT_INDEX, index_writer
+from api.personal import PersonalRanking
 from api.wiring import gnn_embedder_factory
 from gnn.artifacts import ArtifactSet
 from gnn.pipeline import export_current, train_snapshot, write_artifacts
@@ -178,3 +179,21 @@ def test_without_a_ranker_the_default_weights_rank(
     answer = engine.recommend(described.fans("horror")[0], k=5)
     assert answer.ranking == "fused"
     assert len(answer.items) == 5
+
+
+def test_a_shopper_nobody_knows_is_not_scored_as_a_user_added_by_embed(
+    shop: tuple[Shop, ArtifactSet], shop_settings: Settings
+) -> None:
+    """`kgrec embed` may append users the ranker's tables lack; the unknown-shopper row
+    stays past all of them."""
+    _, artifacts = shop
+    assert artifacts.path is not None
+    ranking = PersonalRanking.load(artifacts.path, shop_settings.fresh_share)
+    assert ranking is not None
+    users = torch.from_numpy(np.asarray(artifacts.user_graph))
+    products = torch.from_numpy(np.asarray(artifacts.product_graph))
+    text = torch.from_numpy(np.asarray(artifacts.product_text))
+    plain = ranking.served(ranking.bind(users, products, text), None, np.zeros(0, np.int64))
+    added = torch.cat([users, users[:1] * 10.0])  # one more user, as kgrec embed appends
+    more = ranking.served(ranking.bind(added, products, text), None, np.zeros(0, np.int64))
+    np.testing.assert_array_equal(plain[0], more[0])
