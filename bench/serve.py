@@ -16,8 +16,10 @@ train`` and ``kgrec embed``, e.g. MovieLens-100K) it first serves that
 directory's latest artifact version with its graph attached, as ``kgrec serve``
 does (history exclusion on), twice in the same run: the learned staged ranking
 (``KGREC_RANKER=true``) and the fused weights (``false``), and prints
-``/recommendations`` p50/p99 for the version's users; then the learned ranking
-step alone (one shopper's stages, and the ranker scoring 1,000 candidates).
+``/recommendations`` p50/p99 for the version's users, plain and with
+``explain=true`` (k=10: every result with its reason, one graph read for all of
+them); then the learned ranking step alone (one shopper's stages, and the ranker
+scoring 1,000 candidates).
 
 Run: ``.venv/bin/python bench/serve.py`` (``--help`` for sizes and counts).
 """
@@ -39,6 +41,7 @@ from pathlib import Path
 import numpy as np
 
 UNCACHED = "/search (new queries)"
+EXPLAINED = "/recommendations?explain=true"
 QUERIES = (
     "waterproof trail running shoes",
     "noise cancelling headphones",
@@ -119,8 +122,11 @@ async def load(
             queue.get_nowait()
             user = rng.choice(users) if not isinstance(users, int) else f"u{rng.randrange(users)}"
             start = time.perf_counter()
-            if path == "/recommendations":
-                r = await client.get(path, params={"user_id": user, "k": 10})
+            if path in ("/recommendations", EXPLAINED):
+                params: dict[str, str | int] = {"user_id": user, "k": 10}
+                if path == EXPLAINED:
+                    params["explain"] = "true"
+                r = await client.get("/recommendations", params=params)
             else:
                 query = rng.choice(QUERIES)
                 if path == UNCACHED:  # a query never sent before: encoded on the request
@@ -195,7 +201,8 @@ def bench_http(products: int, requests: int, concurrencies: Sequence[int], data_
 
 
 def bench_real(data_dir: Path, requests: int) -> None:
-    """/recommendations on ``data_dir``'s artifacts with the graph, learned vs fused."""
+    """/recommendations on ``data_dir``'s artifacts with the graph, learned vs fused,
+    plain and with ``explain=true`` (reasons)."""
     import httpx
 
     from gnn.artifacts import ArtifactSet
@@ -212,13 +219,15 @@ def bench_real(data_dir: Path, requests: int) -> None:
             first = httpx.get(
                 f"http://127.0.0.1:{port}/recommendations", params={"user_id": users[0], "k": 10}
             ).json()
-            asyncio.run(load(port, "/recommendations", max(50, requests // 10), 1, users))
-            lat, wall, errors = asyncio.run(load(port, "/recommendations", requests, 1, users))
-            p50, p99 = np.percentile(lat * 1e3, [50, 99])
-            print(
-                f"/recommendations ranking={first.get('ranking')} n={len(lat)} concurrency=1 "
-                f"p50={p50:.1f} ms p99={p99:.1f} ms  {len(lat) / wall:.0f} req/s  errors={errors}"
-            )
+            for path in ("/recommendations", EXPLAINED):
+                asyncio.run(load(port, path, max(50, requests // 10), 1, users))
+                lat, wall, errors = asyncio.run(load(port, path, requests, 1, users))
+                p50, p99 = np.percentile(lat * 1e3, [50, 99])
+                print(
+                    f"{path:30s} ranking={first.get('ranking')} k=10 n={len(lat)} "
+                    f"concurrency=1 p50={p50:.1f} ms p99={p99:.1f} ms  "
+                    f"{len(lat) / wall:.0f} req/s  errors={errors}"
+                )
         finally:
             proc.terminate()
             try:
