@@ -84,3 +84,15 @@ def make_client(
             yield client
 
     return build
+
+
+@pytest.fixture(scope="module")
+def shop_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Small-GNN settings over a data directory of the module's own (tests/utils/shop.py)."""
+    return make_settings(
+        tmp_path_factory.mktemp("shop"),
+        gnn_hidden_dim=32,
+        gnn_epochs=15,
+        gnn_batch_size=64,
+        api_key="k",
+    )

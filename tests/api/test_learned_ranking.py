@@ -3,36 +3,20 @@ structure (tests/utils/shop.py): four genres, each shopper a fan of one."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
 
-from api.engine import Engine
-from api.index import GRAPH_INDEX, TEXT_INDEX, index_writer
+from api.index import GRAPH_INDEX, TEXT_INDEX
 from api.personal import PersonalRanking
-from api.wiring import gnn_embedder_factory
 from gnn.artifacts import ArtifactSet
-from gnn.pipeline import export_current, train_snapshot, write_artifacts
 from gnn.ranking.served import load_ranking
 from graph import GraphStore
 from kgrec.settings import Settings
-from tests.conftest import make_settings
-from tests.utils.shop import Shop, load_genre_shop
+from tests.utils.shop import Shop, load_genre_shop, shop_engine, trained_shop
 from text_encoders import TextEncoder
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def shop_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("shop")
-
-
-@pytest.fixture(scope="module")
-def shop_settings(shop_dir: Path) -> Settings:
-    return make_settings(shop_dir, gnn_hidden_dim=32, gnn_epochs=15, gnn_batch_size=64, api_key="k")
 
 
 @pytest.fixture(scope="module")
@@ -40,23 +24,7 @@ def shop(
     _embedded_store: GraphStore, shop_settings: Settings, encoder: TextEncoder
 ) -> tuple[Shop, ArtifactSet]:
     """The shop in the graph, trained (`kgrec train`) and embedded (`kgrec embed`)."""
-    _embedded_store.delete_all()
-    described = load_genre_shop(_embedded_store)
-    snapshot = export_current(shop_settings, _embedded_store, encoder, show_progress=False)
-    train_snapshot(shop_settings, snapshot, show_progress=False)
-    return described, write_artifacts(shop_settings, encoder, writers=[index_writer(shop_settings)])
-
-
-def _engine(
-    settings: Settings, artifacts: ArtifactSet, encoder: TextEncoder, store: GraphStore | None
-) -> Engine:
-    return Engine(
-        settings,
-        artifacts,
-        encoder,
-        store,
-        embedder_factory=gnn_embedder_factory(settings, encoder),
-    )
+    return trained_shop(_embedded_store, shop_settings, encoder)
 
 
 def test_the_served_answer_is_the_evaluated_ranking(
@@ -74,7 +42,7 @@ def test_the_served_answer_is_the_evaluated_ranking(
         torch.from_numpy(np.asarray(artifacts.product_text)),
         fresh_share=shop_settings.fresh_share,
     )
-    engine = _engine(shop_settings, artifacts, encoder, None)
+    engine = shop_engine(shop_settings, artifacts, encoder, None)
     ids = artifacts.products["id"].astype(str).tolist()
     users = artifacts.users["id"].astype(str).tolist()
     for user in users[:12]:
@@ -91,7 +59,7 @@ def test_nothing_a_shopper_interacted_with_comes_back(
     shop: tuple[Shop, ArtifactSet], shop_settings: Settings, encoder: TextEncoder
 ) -> None:
     described, artifacts = shop
-    engine = _engine(shop_settings, artifacts, encoder, None)
+    engine = shop_engine(shop_settings, artifacts, encoder, None)
     for user, history in list(described.history.items())[:20]:
         got = {i.id for i in engine.recommend(user, k=20).items}
         assert not got & history, f"{user} was recommended {sorted(got & history)}"
@@ -101,7 +69,7 @@ def test_a_fan_gets_their_genre_and_a_query_turns_it(
     shop: tuple[Shop, ArtifactSet], shop_settings: Settings, encoder: TextEncoder
 ) -> None:
     described, artifacts = shop
-    engine = _engine(shop_settings, artifacts, encoder, None)
+    engine = shop_engine(shop_settings, artifacts, encoder, None)
     fan = described.fans("comedy")[0]
     plain = [described.genre_of[i.id] for i in engine.recommend(fan, k=5).items]
     assert plain.count("comedy") >= 4, plain
@@ -115,7 +83,7 @@ def test_a_context_product_moves_the_ranking(
     shop: tuple[Shop, ArtifactSet], shop_settings: Settings, encoder: TextEncoder
 ) -> None:
     described, artifacts = shop
-    engine = _engine(shop_settings, artifacts, encoder, None)
+    engine = shop_engine(shop_settings, artifacts, encoder, None)
     fan = described.fans("western")[0]
     context = next(p for p, g in described.genre_of.items() if g == "scifi")
     plain = [described.genre_of[i.id] for i in engine.recommend(fan, k=10).items]
@@ -134,7 +102,7 @@ def test_a_new_product_in_the_favourite_genre_reaches_the_top_10(
     """Products without interactions get the fresh slots (every 10th position)."""
     described, artifacts = shop
     load_genre_shop(store)
-    engine = _engine(shop_settings, artifacts, encoder, store)
+    engine = shop_engine(shop_settings, artifacts, encoder, store)
     fan = described.fans("horror")[1]
     engine.add_items(
         [
@@ -149,7 +117,9 @@ def test_a_new_product_in_the_favourite_genre_reaches_the_top_10(
     )
     answer = engine.recommend(fan, k=10)
     assert "horror-new" in [i.id for i in answer.items]
-    off = _engine(shop_settings.model_copy(update={"fresh_share": 0.0}), artifacts, encoder, store)
+    off = shop_engine(
+        shop_settings.model_copy(update={"fresh_share": 0.0}), artifacts, encoder, store
+    )
     off.add_items(
         [{"id": "horror-new", "title": "The haunted vampire horror 99"}], write_graph=False
     )
@@ -164,7 +134,7 @@ def test_events_recorded_online_are_excluded_without_a_graph_read(
 ) -> None:
     described, artifacts = shop
     load_genre_shop(store)
-    engine = _engine(shop_settings, artifacts, encoder, store)
+    engine = shop_engine(shop_settings, artifacts, encoder, store)
     fan = described.fans("scifi")[0]
     first = engine.recommend(fan, k=3).items[0].id
     engine.record_events([{"user_id": fan, "product_id": first, "kind": "view", "ts": 2_000_000}])
@@ -175,7 +145,9 @@ def test_without_a_ranker_the_default_weights_rank(
     shop: tuple[Shop, ArtifactSet], shop_settings: Settings, encoder: TextEncoder
 ) -> None:
     described, artifacts = shop
-    engine = _engine(shop_settings.model_copy(update={"ranker": False}), artifacts, encoder, None)
+    engine = shop_engine(
+        shop_settings.model_copy(update={"ranker": False}), artifacts, encoder, None
+    )
     answer = engine.recommend(described.fans("horror")[0], k=5)
     assert answer.ranking == "fused"
     assert len(answer.items) == 5

@@ -15,8 +15,6 @@ from fastapi.testclient import TestClient
 
 from api import reasons
 from api.app import create_app
-from api.engine import Engine
-from api.index import index_writer
 from api.ranking import (
     RankedItem,
     RankedList,
@@ -25,14 +23,12 @@ from api.ranking import (
     ReasonRelation,
     ScoreBreakdown,
 )
-from api.wiring import Services, gnn_embedder_factory
+from api.wiring import Services
 from gnn.artifacts import ArtifactSet
-from gnn.pipeline import export_current, train_snapshot, write_artifacts
 from graph import GraphStore
 from kgrec.errors import GraphConnectionError
 from kgrec.settings import Settings
-from tests.conftest import make_settings
-from tests.utils.shop import DIRECTED_BY, Shop, load_genre_shop
+from tests.utils.shop import DIRECTED_BY, Shop, load_genre_shop, shop_engine, trained_shop
 from text_encoders import TextEncoder
 
 # Unit tests of the sentences: no graph, no model ----------------------------------------
@@ -156,26 +152,11 @@ def test_relations_keep_the_readable_label_and_the_stored_relation() -> None:
 
 
 @pytest.fixture(scope="module")
-def shop_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return make_settings(
-        tmp_path_factory.mktemp("reasons-shop"),
-        gnn_hidden_dim=32,
-        gnn_epochs=15,
-        gnn_batch_size=64,
-        api_key="k",
-    )
-
-
-@pytest.fixture(scope="module")
 def trained(
     _embedded_store: GraphStore, shop_settings: Settings, encoder: TextEncoder
 ) -> tuple[Shop, ArtifactSet]:
     """The shop with directors in the graph, trained and embedded."""
-    _embedded_store.delete_all()
-    described = load_genre_shop(_embedded_store, directors=True)
-    snapshot = export_current(shop_settings, _embedded_store, encoder, show_progress=False)
-    train_snapshot(shop_settings, snapshot, show_progress=False)
-    return described, write_artifacts(shop_settings, encoder, writers=[index_writer(shop_settings)])
+    return trained_shop(_embedded_store, shop_settings, encoder, directors=True)
 
 
 @pytest.fixture
@@ -183,18 +164,6 @@ def shop_store(store: GraphStore) -> GraphStore:
     """The session's graph holding the shop with directors (other tests empty it)."""
     load_genre_shop(store, directors=True)
     return store
-
-
-def _engine(
-    settings: Settings, artifacts: ArtifactSet, encoder: TextEncoder, store: GraphStore | None
-) -> Engine:
-    return Engine(
-        settings,
-        artifacts,
-        encoder,
-        store,
-        embedder_factory=gnn_embedder_factory(settings, encoder),
-    )
 
 
 def _reads(store: GraphStore, monkeypatch: pytest.MonkeyPatch) -> list[str]:
@@ -222,7 +191,7 @@ def test_a_reason_names_the_history_product_and_the_shared_director(
     shop_store: GraphStore,
 ) -> None:
     shop, artifacts = trained
-    engine = _engine(shop_settings, artifacts, encoder, shop_store)
+    engine = shop_engine(shop_settings, artifacts, encoder, shop_store)
     named = unnamed = 0
     for user in _fans(shop):
         answer = engine.recommend(user, k=10, explain=True)
@@ -271,7 +240,7 @@ def test_reasons_do_not_change_the_ranking(
     shop_store: GraphStore,
 ) -> None:
     shop, artifacts = trained
-    engine = _engine(shop_settings, artifacts, encoder, shop_store)
+    engine = shop_engine(shop_settings, artifacts, encoder, shop_store)
     for user in _fans(shop)[:4]:
         for query in (None, "western"):
             plain = engine.recommend(user, k=10, query=query)
@@ -290,7 +259,7 @@ def test_one_graph_read_explains_the_whole_answer(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     shop, artifacts = trained
-    engine = _engine(shop_settings, artifacts, encoder, shop_store)
+    engine = shop_engine(shop_settings, artifacts, encoder, shop_store)
     user = shop.fans("scifi")[0]
     sent = _reads(shop_store, monkeypatch)
     answer = engine.recommend(user, k=10, explain=True)
@@ -312,7 +281,7 @@ def test_without_history_a_reason_is_the_query_the_context_or_popularity(
     shop_store: GraphStore,
 ) -> None:
     shop, artifacts = trained
-    engine = _engine(shop_settings, artifacts, encoder, shop_store)
+    engine = shop_engine(shop_settings, artifacts, encoder, shop_store)
     searched = engine.recommend(None, k=5, query="horror", explain=True)
     for item in searched.items:
         assert item.reason is not None
@@ -356,20 +325,22 @@ def test_reasons_survive_a_graph_outage(
                 ), item.reason
 
     # no graph at all
-    check(_engine(shop_settings, artifacts, encoder, None).recommend(user, k=10, explain=True))
+    check(shop_engine(shop_settings, artifacts, encoder, None).recommend(user, k=10, explain=True))
 
     def down(*args: Any, **kwargs: Any) -> Any:
         raise GraphConnectionError("lost the graph server (test)")
 
     # the server goes away between the purchase lookup and the reasons' read
-    engine = _engine(shop_settings, artifacts, encoder, shop_store)
+    engine = shop_engine(shop_settings, artifacts, encoder, shop_store)
     monkeypatch.setattr(shop_store, "_read_plain", down)
     check(engine.recommend(user, k=10, explain=True))
     assert not engine.graph_up()  # marked down: the next requests do not wait on it
     # and is gone for every read
     monkeypatch.setattr(shop_store, "_read", down)
     check(
-        _engine(shop_settings, artifacts, encoder, shop_store).recommend(user, k=10, explain=True)
+        shop_engine(shop_settings, artifacts, encoder, shop_store).recommend(
+            user, k=10, explain=True
+        )
     )
 
 
@@ -381,7 +352,7 @@ def test_the_fused_ranking_explains_too(
 ) -> None:
     shop, artifacts = trained
     settings = shop_settings.model_copy(update={"ranker": False})
-    engine = _engine(settings, artifacts, encoder, shop_store)
+    engine = shop_engine(settings, artifacts, encoder, shop_store)
     fan = shop.fans("horror")[0]
     answer = engine.recommend(fan, k=5, explain=True)
     assert answer.ranking == "fused"
@@ -409,7 +380,9 @@ def test_the_api_answers_reasons_as_typed_json(
 
     @contextlib.contextmanager
     def services(s: Settings) -> Iterator[Services]:
-        yield Services(settings=s, engine=_engine(s, artifacts, encoder, shop_store), store=None)
+        yield Services(
+            settings=s, engine=shop_engine(s, artifacts, encoder, shop_store), store=None
+        )
 
     user = shop.fans("comedy")[1]
     with TestClient(create_app(shop_settings, services)) as client:

@@ -16,8 +16,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from api.engine import Engine
+from api.index import index_writer
+from api.wiring import gnn_embedder_factory
+from gnn.artifacts import ArtifactSet
+from gnn.pipeline import export_current, train_snapshot, write_artifacts
 from graph import GraphStore
 from graph.records import EntityLinkRow, EntityRow, InteractionRow, ProductRow
+from kgrec.settings import Settings
+from text_encoders import TextEncoder
 
 GENRES = ("horror", "comedy", "scifi", "western")
 DIRECTED_BY = "film.film.directed_by"
@@ -133,3 +140,28 @@ def _add_directors(store: GraphStore, shop: Shop) -> None:
         links.append({"product_id": pid, "entity_id": director, "relation": DIRECTED_BY})
     store.upsert_entities(entities)
     store.link_entities(links)
+
+
+def trained_shop(
+    store: GraphStore, settings: Settings, encoder: TextEncoder, *, directors: bool = False
+) -> tuple[Shop, ArtifactSet]:
+    """The shop written into the emptied ``store``, trained (`kgrec train`: GNN, generators,
+    ranker) and embedded (`kgrec embed`, faiss indexes included)."""
+    store.delete_all()
+    described = load_genre_shop(store, directors=directors)
+    snapshot = export_current(settings, store, encoder, show_progress=False)
+    train_snapshot(settings, snapshot, show_progress=False)
+    return described, write_artifacts(settings, encoder, writers=[index_writer(settings)])
+
+
+def shop_engine(
+    settings: Settings, artifacts: ArtifactSet, encoder: TextEncoder, store: GraphStore | None
+) -> Engine:
+    """A serving engine over the shop's artifacts, with the GNN's inductive embedder."""
+    return Engine(
+        settings,
+        artifacts,
+        encoder,
+        store,
+        embedder_factory=gnn_embedder_factory(settings, encoder),
+    )
