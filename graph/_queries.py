@@ -297,6 +297,17 @@ NODES_BY_ID: Final = {
     "RETURN n.id AS id, properties(n) AS props",
 }
 
+# Forgetting a shopper (graph.GraphStore.delete_user) ----------------------------------
+# Two statements of one write transaction: what the shopper's node holds (its
+# properties: the text cache entry of their declared attributes is removed too) and
+# how many relationships it has, then the node with every relationship of it.
+USER_TO_FORGET: Final = """
+MATCH (u:User {id: $user_id})
+OPTIONAL MATCH (u)-[r]-()
+RETURN properties(u) AS props, count(r) AS relationships
+"""
+FORGET_USER: Final = "MATCH (u:User {id: $user_id}) DETACH DELETE u"
+
 # Maintenance (tests and `kgrec graph reset` only) ----------------------------------
 DELETE_ALL: Final = "MATCH (n) DETACH DELETE n"
 PING: Final = "RETURN 1 AS ok"

@@ -144,3 +144,13 @@ class UpsertCounts:
     @property
     def total(self) -> int:
         return self.created + self.updated + self.unchanged
+
+
+@dataclass(frozen=True)
+class ForgottenUser:
+    """What a deleted user node held (:meth:`graph.GraphStore.delete_user`): its
+    properties (``id`` and its declared attributes) and how many relationships of it
+    (interactions) were deleted with it."""
+
+    props: dict[str, Any]
+    relationships: int

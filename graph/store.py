@@ -40,6 +40,7 @@ from graph.records import (
     CategoryRow,
     EntityLinkRow,
     EntityRow,
+    ForgottenUser,
     InteractionRow,
     PairLinks,
     ProductRow,
@@ -437,6 +438,24 @@ class GraphStore:
 
             written += self._write(work)
         return written
+
+    def delete_user(self, user_id: str) -> ForgottenUser | None:
+        """Delete a user node and every relationship of it (its interactions), in one
+        write transaction.
+
+        Returns:
+            What the node held (its properties, its relationship count), or None when
+            the graph has no such user (nothing was written).
+        """
+
+        def work(tx: ManagedTransaction) -> ForgottenUser | None:
+            rows = [r.data() for r in tx.run(q.USER_TO_FORGET, user_id=user_id)]
+            if not rows:
+                return None
+            tx.run(q.FORGET_USER, user_id=user_id).consume()
+            return ForgottenUser(dict(rows[0]["props"] or {}), int(rows[0]["relationships"]))
+
+        return self._write(work)
 
     def delete_all(self) -> None:
         """Delete every node and relationship of the database (tests, `kgrec graph reset`)."""
