@@ -39,3 +39,33 @@ class RejectsFile:
         assert list(frame.columns[: len(REJECT_COLUMNS)]) == list(REJECT_COLUMNS)
         frame.to_csv(self.path, mode="a", header=header, index=False, encoding="utf-8")
         self.rows += len(frame)
+
+
+def forget_in_rejects(directory: Path, user_id: str) -> list[Path]:
+    """Rewrite the rejects files under ``directory`` without the rows that name
+    ``user_id`` (a cell equal to it, or a reason quoting it); the files rewritten.
+
+    A file is written beside the old one and moved over it (:meth:`Path.replace`); one
+    left with no row is removed. Rejects files written elsewhere (``kgrec import
+    --rejects PATH``) are not seen.
+    """
+    rewritten: list[Path] = []
+    paths = sorted(directory.glob("*.csv")) if directory.is_dir() else []
+    for path in paths:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+        quoted = f"'{user_id}'"
+        drop = pd.Series(False, index=frame.index)
+        for column in frame.columns:
+            cells = frame[column].astype(str)
+            drop |= (cells == user_id) | cells.str.contains(quoted, regex=False)
+        if not drop.any():
+            continue
+        kept = frame[~drop]
+        if kept.empty:
+            path.unlink()
+        else:
+            tmp = path.with_name(f".{path.name}.forget-tmp")
+            kept.to_csv(tmp, index=False, encoding="utf-8")
+            tmp.replace(path)
+        rewritten.append(path)
+    return rewritten

@@ -1,0 +1,290 @@
+"""Forgetting a shopper in the files ``kgrec train`` and ``kgrec embed`` wrote.
+
+Where a shopper's id or rows are, under the data directory:
+
+* artifact versions ``artifacts/<version>/`` (and a ``.writing-*`` version left by an
+  interrupted ``kgrec embed``): the id in ``users.parquet``, its vector in
+  ``user_graph.npy`` (row-aligned), its interactions in ``ranking/interactions.npy``
+  ((user row, product row) pairs) and its ALS factors in ``ranking/als.npz``
+  (row-aligned with the first users: the training snapshot's);
+* snapshots ``snapshots/<version>.pt``: the id in ``ids["user"]``, its feature row
+  (the text vector of its declared attributes) and its interaction edges.
+
+:func:`forget_in_artifacts` and :func:`forget_in_snapshots` rewrite those files
+without the shopper: every remaining user keeps its data, rows after the removed
+one move up by one in every file of the version, so the files stay aligned. A
+rewritten file is written beside the old one under a temporary name, synced, and
+moved over it with :func:`os.replace` (a reader opens either the old file or the
+new one, never half of one); the files of one version are replaced one after the
+other, the manifest last. A rewritten snapshot keeps its version name (the
+checkpoints and artifact versions name it).
+
+Nothing else there holds a shopper: checkpoints (``checkpoints/*.pt``) hold the
+GNN's weights (users have no per-id parameters) and product ids; the ranker
+directories (``*.ranking/``) hold the trained ranker and the generators'
+hyper-parameters. What the shopper contributed to aggregates (product popularity,
+neighbour tables, ALS product factors, the weights) stays until the next
+``kgrec train`` and ``kgrec embed``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any, Final
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import Tensor
+from torch_geometric.data import HeteroData
+
+from gnn.artifacts import MANIFEST, USER_GRAPH, USERS
+from gnn.ranking.served import RANKING_DIR
+from gnn.snapshot import USER
+from kgrec.errors import ArtifactError, ModelError
+
+log = logging.getLogger(__name__)
+_INTERACTIONS: Final = "interactions.npy"
+_ALS: Final = "als.npz"
+_TMP_SUFFIX: Final = ".forget-tmp"
+Writer = Callable[[IO[bytes]], None]
+
+
+def _staged(path: Path, write: Writer) -> Path:
+    """Write a file's new content beside it under a temporary name, synced; that name."""
+    tmp = path.with_name(f".{path.name}{_TMP_SUFFIX}")
+    with tmp.open("wb") as f:
+        write(f)
+        f.flush()
+        os.fsync(f.fileno())
+    return tmp
+
+
+def _bytes_writer(content: bytes) -> Writer:
+    def write(f: IO[bytes]) -> None:
+        f.write(content)
+
+    return write
+
+
+def _torch_writer(obj: object) -> Writer:
+    def write(f: IO[bytes]) -> None:
+        torch.save(obj, f)
+
+    return write
+
+
+def _commit(staged: list[tuple[Path, Path]]) -> None:
+    """Move each staged file over its target (atomic per file), then sync the directories."""
+    for tmp, target in staged:
+        tmp.replace(target)  # os.replace: atomic within the directory
+    for directory in {target.parent for _, target in staged}:
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _discard(staged: list[tuple[Path, Path]]) -> None:
+    for tmp, _ in staged:
+        tmp.unlink(missing_ok=True)
+
+
+def _shift(rows: np.ndarray, removed: np.ndarray) -> np.ndarray:
+    """Row numbers after ``removed`` (sorted) are taken out: each moves up by the
+    number of removed rows before it."""
+    return rows - np.searchsorted(removed, rows, side="left")
+
+
+def artifact_dirs(root: Path) -> list[Path]:
+    """The artifact version directories under ``root`` that hold a users table, the
+    ``.writing-*`` ones of an interrupted ``kgrec embed`` included."""
+    if not root.is_dir():
+        return []
+    return sorted(d for d in root.iterdir() if d.is_dir() and (d / USERS).is_file())
+
+
+def forget_in_version(version: Path, user_id: str) -> list[Path]:
+    """Rewrite one artifact version without ``user_id``; the files rewritten (none when
+    the version does not hold the shopper).
+
+    Raises:
+        ArtifactError: the version's files cannot be read or do not agree with each
+            other (nothing was changed); the message names the version.
+    """
+    try:
+        users = pd.read_parquet(version / USERS)
+    except (OSError, ValueError) as e:
+        raise ArtifactError(
+            f"cannot read {version / USERS} to forget a shopper in it ({e}); fix or remove "
+            "that artifact version, then send the delete again"
+        ) from e
+    ids = users["id"].astype(str).to_numpy()
+    drop = ids == user_id
+    if not drop.any():
+        return []
+    removed = np.flatnonzero(drop)
+    staged: list[tuple[Path, Path]] = []
+    try:
+        kept_users = users[~drop].reset_index(drop=True)
+        staged.append(
+            (_staged(version / USERS, lambda f: kept_users.to_parquet(f)), version / USERS)
+        )
+        graph = np.load(version / USER_GRAPH)
+        if graph.shape[0] != len(ids):
+            raise ArtifactError(
+                f"{version}: user_graph.npy has {graph.shape[0]} rows but users.parquet "
+                f"{len(ids)}; remove that artifact version, then send the delete again"
+            )
+        kept_graph = graph[~drop]
+        staged.append(
+            (_staged(version / USER_GRAPH, lambda f: np.save(f, kept_graph)), version / USER_GRAPH)
+        )
+        staged += _forget_in_ranking(version / RANKING_DIR, removed)
+        manifest_path = version / MANIFEST
+        if manifest_path.is_file():
+            manifest: dict[str, Any] = json.loads(manifest_path.read_text())
+            manifest["num_users"] = len(kept_users)
+            text = json.dumps(manifest, indent=2).encode()
+            staged.append((_staged(manifest_path, _bytes_writer(text)), manifest_path))
+    except (OSError, ValueError, KeyError) as e:
+        _discard(staged)
+        raise ArtifactError(
+            f"cannot rewrite artifact version {version} without the shopper ({e}); nothing "
+            "in it was changed: fix or remove that version, then send the delete again"
+        ) from e
+    except BaseException:
+        _discard(staged)
+        raise
+    _commit(staged)
+    return [target for _, target in staged]
+
+
+def _forget_in_ranking(directory: Path, removed: np.ndarray) -> list[tuple[Path, Path]]:
+    """Stage the ranking tables without the ``removed`` user rows: their interaction
+    pairs dropped and the later rows renumbered, their ALS factor rows dropped."""
+    staged: list[tuple[Path, Path]] = []
+    pairs_path, als_path = directory / _INTERACTIONS, directory / _ALS
+    if pairs_path.is_file():
+        pairs = np.load(pairs_path)
+        kept = pairs[:, ~np.isin(pairs[0], removed)].copy()
+        kept[0] = _shift(kept[0], removed)
+        staged.append((_staged(pairs_path, lambda f: np.save(f, kept)), pairs_path))
+    if als_path.is_file():
+        with np.load(als_path) as data:
+            users, items = np.asarray(data["users"]), np.asarray(data["items"])
+        users = np.delete(users, removed[removed < users.shape[0]], axis=0)
+        staged.append(
+            (_staged(als_path, lambda f: np.savez(f, users=users, items=items)), als_path)
+        )
+    return staged
+
+
+def forget_in_artifacts(root: Path, user_id: str) -> list[Path]:
+    """Rewrite every artifact version under ``root`` that holds ``user_id``; the files
+    rewritten. Every version is tried; the first error is raised after the others.
+
+    Raises:
+        ArtifactError: a version could not be rewritten (named in the message).
+    """
+    rewritten: list[Path] = []
+    errors: list[ArtifactError] = []
+    for version in artifact_dirs(root):
+        try:
+            rewritten += forget_in_version(version, user_id)
+        except ArtifactError as e:
+            log.error("%s", e)
+            errors.append(e)
+    if errors:
+        raise errors[0]
+    return rewritten
+
+
+def snapshot_without(data: HeteroData, row: int) -> None:
+    """Take user node ``row`` out of ``data`` in place: its feature row, every edge of
+    it (with the edges' attributes), and the later user rows renumbered."""
+    num_users = int(data[USER].num_nodes)
+    keep_node = torch.ones(num_users, dtype=torch.bool)
+    keep_node[row] = False
+    node_store = data[USER]
+    for key in list(node_store.keys()):
+        value = node_store[key]
+        if isinstance(value, Tensor) and value.dim() >= 1 and value.shape[0] == num_users:
+            node_store[key] = value[keep_node]
+    node_store.num_nodes = num_users - 1
+    for edge_type in data.edge_types:
+        src, _, dst = edge_type
+        if USER not in (src, dst):
+            continue
+        store = data[edge_type]
+        index: Tensor = store.edge_index
+        count = index.shape[1]
+        keep = torch.ones(count, dtype=torch.bool)
+        for side, node_type in ((0, src), (1, dst)):
+            if node_type == USER:
+                keep &= index[side] != row
+        for key in list(store.keys()):
+            value = store[key]
+            per_edge = isinstance(value, Tensor) and value.dim() >= 1 and value.shape[0] == count
+            if key != "edge_index" and per_edge:
+                store[key] = value[keep]
+        index = index[:, keep].clone()
+        for side, node_type in ((0, src), (1, dst)):
+            if node_type == USER:
+                index[side] -= (index[side] > row).long()
+        store.edge_index = index
+
+
+def forget_in_snapshots(directory: Path, user_id: str) -> tuple[list[Path], list[Path]]:
+    """Rewrite every snapshot under ``directory`` that holds ``user_id`` without it.
+
+    A snapshot that holds the shopper but cannot be rebuilt without them is deleted
+    (``kgrec train`` exports a new one) and logged.
+
+    Returns:
+        (snapshots rewritten, snapshots deleted).
+    Raises:
+        ModelError: a snapshot cannot be read, so whether it holds the shopper is not
+            known (the message names it; the other snapshots were done).
+    """
+    rewritten: list[Path] = []
+    deleted: list[Path] = []
+    unreadable: list[str] = []
+    paths = sorted(directory.glob("*.pt")) if directory.is_dir() else []
+    for path in paths:
+        try:
+            blob = torch.load(path, weights_only=False)
+            users = list(blob["ids"][USER])
+        except Exception as e:  # torch.load raises many kinds (pickle, zip, OS)
+            unreadable.append(f"{path} ({e})")
+            continue
+        if user_id not in users:
+            continue
+        try:
+            snapshot_without(blob["data"], users.index(user_id))
+            blob["ids"] = {**blob["ids"], USER: [u for u in users if u != user_id]}
+            tmp = _staged(path, _torch_writer(blob))
+            _commit([(tmp, path)])
+            rewritten.append(path)
+        except Exception as e:  # a layout the rebuild does not know: delete instead
+            path.with_name(f".{path.name}{_TMP_SUFFIX}").unlink(missing_ok=True)
+            path.unlink()
+            log.warning(
+                "deleted snapshot %s: it holds the shopper and could not be rewritten "
+                "without them (%s); `kgrec train` exports a new one",
+                path,
+                e,
+            )
+            deleted.append(path)
+    if unreadable:
+        raise ModelError(
+            "cannot read snapshot(s) to forget a shopper in them: "
+            + "; ".join(unreadable)
+            + "; remove them (`kgrec train` exports a new one), then send the delete again"
+        )
+    return rewritten, deleted

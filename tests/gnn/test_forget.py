@@ -1,0 +1,178 @@
+"""gnn.forget: artifact versions and snapshots rewritten without one shopper, the
+remaining users' rows aligned across every file (no graph, no training)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch_geometric.data import HeteroData
+
+from gnn.artifacts import ArtifactManifest, ArtifactSet
+from gnn.forget import forget_in_artifacts, forget_in_snapshots, forget_in_version
+from gnn.ranking.served import RANKING_DIR
+from gnn.ranking.tables import factor_arrays, save_factors
+from gnn.snapshot import INTERACTED, PRODUCT, USER, Snapshot, reverse
+from kgrec.errors import ArtifactError, ModelError
+from loaders.rejects import forget_in_rejects
+
+USERS = ["a", "gone", "b", "c", "late"]  # "late": added by kgrec embed after training
+GONE = 1
+TRAINED = 4  # the first 4 users are the training snapshot's (ALS rows, interactions)
+P, D, F = 6, 3, 2
+
+
+def _version(root: Path) -> Path:
+    """An artifact version of 5 users and 6 products, with ranking tables."""
+    u = len(USERS)
+    artifacts = ArtifactSet(
+        manifest=ArtifactManifest("v1", "snap", "enc", D, D, P, u),
+        products=pd.DataFrame(
+            {
+                "id": [f"p{i}" for i in range(P)],
+                "title": ["t"] * P,
+                "price": [1.0] * P,
+                "in_stock": [True] * P,
+                "brand_id": [None] * P,
+                "category_ids": [[] for _ in range(P)],
+            }
+        ),
+        users=pd.DataFrame({"id": USERS}),
+        categories=pd.DataFrame({"id": [], "name": [], "parent_id": []}),
+        product_graph=np.zeros((P, D), np.float32),
+        user_graph=np.arange(u * D, dtype=np.float32).reshape(u, D),
+        product_text=np.zeros((P, D), np.float32),
+        popularity=np.zeros(P, np.float32),
+    )
+
+    def ranking(version: Path) -> None:
+        directory = version / RANKING_DIR
+        directory.mkdir()
+        # user row r interacted with products r and r + 1
+        pairs = np.array([[r for r in range(TRAINED) for _ in (0, 1)], [0] * 2 * TRAINED])
+        pairs[1] = [p for r in range(TRAINED) for p in (r, r + 1)]
+        np.save(directory / "interactions.npy", pairs)
+        users = torch.arange(TRAINED * F, dtype=torch.float32).reshape(TRAINED, F)
+        save_factors(directory / "als.npz", users, torch.ones(P, F))
+
+    return artifacts.save(root, writers=[ranking])
+
+
+def test_a_version_is_rewritten_without_the_shopper_and_stays_aligned(tmp_path: Path) -> None:
+    version = _version(tmp_path / "artifacts")
+    before = ArtifactSet.load(version)
+    rewritten = forget_in_version(version, "gone")
+    assert {p.name for p in rewritten} == {
+        "users.parquet",
+        "user_graph.npy",
+        "interactions.npy",
+        "als.npz",
+        "manifest.json",
+    }
+    after = ArtifactSet.load(version)  # validates the row counts against the manifest
+    kept = [u for u in USERS if u != "gone"]
+    assert after.users["id"].tolist() == kept
+    assert after.manifest.num_users == len(kept)
+    for user in kept:  # every remaining user keeps its own vector
+        old, new = USERS.index(user), kept.index(user)
+        np.testing.assert_array_equal(after.user_graph[new], before.user_graph[old])
+    pairs = np.load(version / RANKING_DIR / "interactions.npy")
+    # each remaining trained user still has exactly its own products, at its new row
+    for user in ("a", "b", "c"):
+        old, new = USERS.index(user), kept.index(user)
+        assert sorted(pairs[1][pairs[0] == new].tolist()) == [old, old + 1]
+    assert set(pairs[0].tolist()) == {0, 1, 2}
+    als_users, _ = factor_arrays(version / RANKING_DIR / "als.npz")
+    assert als_users.shape == (TRAINED - 1, F)
+    np.testing.assert_array_equal(als_users[1], np.arange(F * 2, F * 3))  # "b", was row 2
+    assert not list(version.glob(".*forget-tmp"))
+    assert forget_in_version(version, "gone") == []  # nothing left: nothing rewritten
+
+
+def test_a_user_added_after_training_leaves_the_ranking_tables_alone(tmp_path: Path) -> None:
+    version = _version(tmp_path / "artifacts")
+    pairs = np.load(version / RANKING_DIR / "interactions.npy")
+    rewritten = {p.name for p in forget_in_version(version, "late")}
+    assert "users.parquet" in rewritten
+    np.testing.assert_array_equal(np.load(version / RANKING_DIR / "interactions.npy"), pairs)
+    assert factor_arrays(version / RANKING_DIR / "als.npz")[0].shape == (TRAINED, F)
+
+
+def test_an_inconsistent_version_is_an_error_that_changes_nothing(tmp_path: Path) -> None:
+    root = tmp_path / "artifacts"
+    version = _version(root)
+    np.save(version / "user_graph.npy", np.zeros((2, D), np.float32))
+    users = (version / "users.parquet").read_bytes()
+    with pytest.raises(ArtifactError, match="remove that artifact version"):
+        forget_in_artifacts(root, "gone")
+    assert (version / "users.parquet").read_bytes() == users
+    assert not list(version.glob(".*forget-tmp"))
+
+
+def _snapshot(path: Path) -> Snapshot:
+    data = HeteroData()
+    data[USER].x = torch.arange(4 * 2, dtype=torch.float32).reshape(4, 2)
+    data[USER].num_nodes = 4
+    data[PRODUCT].x = torch.zeros(3, 2)
+    data[PRODUCT].num_nodes = 3
+    edges = torch.tensor([[0, 1, 1, 2, 3], [0, 1, 2, 2, 0]])
+    data[INTERACTED].edge_index = edges
+    data[reverse(INTERACTED)].edge_index = edges.flip(0)
+    data[INTERACTED].ts = torch.tensor([10, 11, 12, 13, 14])
+    data[INTERACTED].weight = torch.tensor([1.0, 2.0, 3.0, 4.0, 5.0])
+    data[INTERACTED].kind = torch.tensor([0, 1, 1, 0, 0])
+    ids = {USER: ["a", "gone", "b", "c"], PRODUCT: ["p0", "p1", "p2"]}
+    snapshot = Snapshot(data, ids, "snap", "enc")
+    snapshot.save(path)
+    return snapshot
+
+
+def test_a_snapshot_is_rebuilt_without_the_shopper(tmp_path: Path) -> None:
+    path = tmp_path / "snapshots" / "snap.pt"
+    _snapshot(path)
+    rewritten, deleted = forget_in_snapshots(path.parent, "gone")
+    assert (rewritten, deleted) == ([path], [])
+    snap = Snapshot.load(path)
+    assert snap.ids[USER] == ["a", "b", "c"] and snap.version == "snap"
+    data = snap.data
+    assert data[USER].num_nodes == 3
+    assert data[USER].x.tolist() == [[0.0, 1.0], [4.0, 5.0], [6.0, 7.0]]
+    # the edges of a (0 -> p0), b (2 -> p2), c (3 -> p0), renumbered, attributes kept
+    assert data[INTERACTED].edge_index.tolist() == [[0, 1, 2], [0, 2, 0]]
+    assert data[reverse(INTERACTED)].edge_index.tolist() == [[0, 2, 0], [0, 1, 2]]
+    assert data[INTERACTED].ts.tolist() == [10, 13, 14]
+    assert data[INTERACTED].weight.tolist() == [1.0, 4.0, 5.0]
+    assert data[INTERACTED].kind.tolist() == [0, 0, 0]
+    assert b"gone" not in path.read_bytes()
+    assert forget_in_snapshots(path.parent, "gone") == ([], [])
+
+
+def test_an_unreadable_snapshot_is_named(tmp_path: Path) -> None:
+    directory = tmp_path / "snapshots"
+    _snapshot(directory / "good.pt")
+    (directory / "bad.pt").write_bytes(b"not a snapshot")
+    with pytest.raises(ModelError, match=r"bad\.pt.*`kgrec train` exports a new one"):
+        forget_in_snapshots(directory, "gone")
+    assert "gone" not in Snapshot.load(directory / "good.pt").ids[USER]  # the others are done
+
+
+def test_rejects_rows_naming_the_shopper_are_dropped(tmp_path: Path) -> None:
+    directory = tmp_path / "rejects"
+    directory.mkdir()
+    path = directory / "i.csv.interactions.rejects.csv"
+    path.write_text(
+        "file,row,column,reason,user_id,product_id\n"
+        "i.csv,2,product_id,unknown product: 'p9',gone,p9\n"
+        "i.csv,3,user_id,duplicate id: 'gone' (first at row 2),x,p1\n"
+        "i.csv,4,product_id,unknown product: 'p8',a,p8\n"
+    )
+    only = directory / "u.csv.users.rejects.csv"
+    only.write_text("file,row,column,reason,id\nu.csv,2,id,blank,gone\n")
+    assert set(forget_in_rejects(directory, "gone")) == {path, only}
+    assert "gone" not in path.read_text() and ",a,p8" in path.read_text()
+    assert not only.exists()
+    assert json.dumps(forget_in_rejects(directory, "gone")) == "[]"
