@@ -8,6 +8,7 @@ prices, stock, brand codes, category -> rows inverted lists and the category tre
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -168,6 +169,22 @@ class Catalogue:
             by_brand = np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
             result = by_brand if result is None else np.intersect1d(result, by_brand)
         return result
+
+    def without_user(self, user_id: str) -> Catalogue:
+        """A catalogue that does not know ``user_id`` (this one when it does not): its
+        vector row and learned-ranking row are zeros, held by no id, and the other
+        users keep their rows (what the version's files hold once the shopper is
+        forgotten, but for the row numbers)."""
+        row = self.user_row.get(user_id)
+        if row is None:
+            return self
+        other = copy.copy(self)
+        other.user_row = {u: r for u, r in self.user_row.items() if u != user_id}
+        other.user_graph = self.user_graph.copy()
+        other.user_graph[row] = 0.0
+        if self.ranking is not None:
+            other.ranking = self.ranking.without_user(row)
+        return other
 
     def user_vector(self, user_id: str) -> np.ndarray | None:
         """The trained graph embedding [D] of a user, or None for a user not in the artifacts."""

@@ -966,6 +966,34 @@ class Engine:
                 self._online_history[u] = self._online_history.get(u, frozenset()) | products
         return users
 
+    def forget_user(self, user_id: str) -> bool:
+        """Serve ``user_id`` from the next request on as a never-seen shopper.
+
+        Its vector leaves the serving state (the version's row and learned-ranking
+        row become zeros held by no id: :meth:`Catalogue.without_user`; an online
+        vector is dropped) and the caches (purchases, online history). Writes
+        nothing: the graph and the files are :mod:`api.forget`'s part.
+
+        Returns:
+            True when the state or a cache held something of the shopper's (an empty
+            purchase list, cached for any id asked about, does not count).
+        """
+        with self._write_lock:
+            now = self._state
+            ov = now.overlay
+            held = user_id in ov.users or user_id in now.catalogue.user_row
+            overlay = dataclasses.replace(
+                ov,
+                users={u: v for u, v in ov.users.items() if u != user_id},
+                user_stamps={u: s for u, s in ov.user_stamps.items() if u != user_id},
+            )
+            catalogue = now.catalogue.without_user(user_id)
+            self._state = dataclasses.replace(now, catalogue=catalogue, overlay=overlay)
+        with self._purchases_lock:
+            held = bool(self._purchases.pop(user_id, None)) or held
+            held = self._online_history.pop(user_id, None) is not None or held
+        return held
+
     def unserved(self, label: str, ids: Sequence[str]) -> list[str]:
         """Those of ``ids`` (products or users, by graph label) the engine does not serve:
         neither in the artifact version nor added online."""

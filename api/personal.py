@@ -15,6 +15,7 @@ it feeds the history-based generators and is left out of the answer.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +55,16 @@ class PersonalRanking:
         if user_row is None or not 0 <= user_row < self.num_users:
             return np.zeros(0, np.int64)
         return self._items[self._indptr[user_row] : self._indptr[user_row + 1]]
+
+    def without_user(self, user_row: int) -> PersonalRanking:
+        """This ranking with user row ``user_row``'s interactions and ALS factors dropped
+        (zeros); the other users keep their rows (:meth:`api.engine.Engine.forget_user`)."""
+        pairs, als = self.stored.interactions, self.stored.als_users.clone()
+        if 0 <= user_row < als.shape[0]:
+            als[user_row] = 0
+        kept = pairs[:, pairs[0] != user_row]
+        stored = dataclasses.replace(self.stored, interactions=kept, als_users=als)
+        return PersonalRanking(stored, self.fresh_share)
 
     def bind(
         self, user_graph: torch.Tensor, product_graph: torch.Tensor, product_text: torch.Tensor
