@@ -1,45 +1,44 @@
-"""``kgrec demo``: the main job on the embedded default, end to end on a shipped sample."""
+"""``kgrec demo``: the whole job on MovieLens-100K (or the shipped sample), end to end.
+
+Graph and import, a Cypher exploration, training and artifacts, then the running
+service's answers as tables; the graph and the model are reused by a second run
+when their inputs did not change (:mod:`api.demo_state`).
+"""
 
 from __future__ import annotations
 
-from importlib import resources
+import contextlib
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
 from api.cli._app import app, settings_of
+from api.cli.tables import frame_table, table
 from api.cli.train import embed_and_report, train_and_report
-from api.demo_calls import run_demo_calls
+from api.demo_data import MOVIELENS, DemoData, movielens, sample_dir, shipped_sample
+from api.demo_state import (
+    DemoState,
+    checkpoint_identity,
+    graph_counts,
+    model_reusable,
+    training_fingerprint,
+)
 from graph import GraphStore, open_graph
+from graph.cleanup import delete_products
+from kgrec.errors import ConfigError, invalid_choice
+from kgrec.settings import Settings
 from loaders import Importer, ImportReport, Source
 from loaders.constants import BRANDS, CATEGORIES, INTERACTIONS, PRODUCTS, USERS, EntityKind
 
-DEMO_BATCH_SIZE = 32
+__all__ = ["load_sample", "sample_dir"]
 
-DEMO_QUERIES: tuple[tuple[str, str], ...] = (
-    ("Node counts per label", "MATCH (n) RETURN labels(n)[0] AS label, count(*) AS nodes"),
-    (
-        "Category tree",
-        "MATCH (c:Category)-[:SUBCATEGORY_OF]->(p:Category) "
-        "RETURN c.name AS category, p.name AS parent ORDER BY parent, category",
-    ),
-    (
-        "Most purchased products",
-        "MATCH (:User)-[i:INTERACTED {kind: 'purchase'}]->(p:Product)-[:HAS_BRAND]->(b:Brand) "
-        "RETURN p.title AS product, b.name AS brand, count(i) AS purchases "
-        "ORDER BY purchases DESC, product LIMIT 5",
-    ),
-    (
-        "Products in Footwear or below",
-        "MATCH (p:Product)-[:IN_CATEGORY]->(:Category)-[:SUBCATEGORY_OF*0..3]->"
-        "(:Category {id: 'footwear'}) RETURN p.id AS id, p.title AS title ORDER BY id",
-    ),
-)
-
-
-def sample_dir() -> Path:
-    """The small sample catalogue shipped with kgrec."""
-    return Path(str(resources.files("loaders") / "sample"))
+MOVIELENS_GNN: dict[str, Any] = {"gnn_epochs": 8, "gnn_patience": 2}
+"""Training settings of the demo on MovieLens-100K (a KGREC_* variable set wins):
+fewer epochs than the default 30, to stay within the demo's ten minutes on 2 cores."""
 
 
 def load_sample(store: GraphStore, directory: Path) -> ImportReport:
@@ -50,35 +49,224 @@ def load_sample(store: GraphStore, directory: Path) -> ImportReport:
     return Importer(store, settings, progress=False).run(sources)
 
 
-@app.command("demo")
-def demo(ctx: typer.Context) -> None:
-    """The main job on the sample: graph, import, Cypher, GNN training, artifacts, API calls."""
-    settings = settings_of(ctx)
-    where = "embedded ArcadeDB server" if settings.embedded else settings.neo4j_uri
-    typer.echo(f"kgrec demo on the {where} (data directory {settings.data_dir})")
-    with open_graph(settings) as store:
-        report = load_sample(store, sample_dir())
-        for line in report.summary_lines():
-            typer.echo(line)
-        for title, query in DEMO_QUERIES:
-            typer.secho(f"\n== {title}\n{query}", bold=True)
-            typer.echo(store.cypher(query).to_string(index=False))
-        nodes, rels = store.count_nodes(), store.count_relationships()
-        typer.echo(
-            f"\n{sum(nodes.values())} nodes, {sum(rels.values())} relationships in the graph"
-        )
-        # 200 interactions: small BPR batches give the model enough steps per epoch
-        small = settings.model_copy(update={"gnn_batch_size": DEMO_BATCH_SIZE})
-        typer.secho(
-            f"\n== kgrec train (KGREC_GNN_BATCH_SIZE={DEMO_BATCH_SIZE} for the sample)", bold=True
-        )
-        # heavy (torch, PyG, transformers): imported when the command runs
-        from text_encoders import load_encoder
+@dataclass
+class Timings:
+    """Seconds per demo step, and whether the step's work was reused."""
 
+    steps: list[tuple[str, float, str]] = field(default_factory=list)
+
+    @contextlib.contextmanager
+    def step(self, name: str) -> Iterator[list[str]]:
+        """Time the block; the list it yields takes a note (``reused``)."""
+        note: list[str] = []
+        start = time.perf_counter()
+        try:
+            yield note
+        finally:
+            self.steps.append((name, time.perf_counter() - start, " ".join(note)))
+
+    def lines(self, total: float) -> str:
+        """The steps and the total as a table."""
+        rows: list[list[Any]] = [[n, round(s, 1), note] for n, s, note in self.steps]
+        rows.append(["total", round(total, 1), ""])
+        return table(("step", "seconds", "note"), rows, digits=1)
+
+
+def _at_least_one(value: int | None) -> int | None:
+    """A count option's value, refused below 1 (kept out of the help's type column)."""
+    if value is not None and value < 1:
+        raise typer.BadParameter(f"{value} is not a valid count; give 1 or more")
+    return value
+
+
+def _demo_settings(settings: Settings, data: DemoData) -> Settings:
+    """The demo's training settings for ``data``, where no KGREC_* variable set them."""
+    wanted: dict[str, Any] = (
+        {"gnn_batch_size": data.batch_size} if data.batch_size else dict(MOVIELENS_GNN)
+    )
+    update = {k: v for k, v in wanted.items() if k not in settings.model_fields_set}
+    return settings.model_copy(update=update) if update else settings
+
+
+def _prepare_graph(store: GraphStore, data: DemoData, fresh: bool) -> bool:
+    """Import ``data`` unless the graph holds it unchanged; True when it was reused."""
+    settings = store.settings
+    delete_products(store, [data.new_product.id])  # left by an interrupted run
+    fingerprint = data.fingerprint()
+    nodes, rels = graph_counts(store)
+    state = DemoState.load(settings)
+    if not fresh and state is not None and state.holds(data.name, fingerprint, nodes, rels):
+        typer.echo(
+            f"graph: reused, it holds {data.name} unchanged ({sum(nodes.values()):,} nodes, "
+            f"{sum(rels.values()):,} relationships)"
+        )
+        return True
+    if sum(nodes.values()):
+        if not fresh and (state is None or not state.owns(nodes, rels)):
+            raise ConfigError(
+                f"the graph in {settings.data_dir} holds {sum(nodes.values()):,} nodes the "
+                "demo did not import; run the demo on its own data directory "
+                "(KGREC_DATA_DIR=/tmp/kgrec-demo kgrec demo), or `kgrec demo --fresh` to "
+                "delete the graph's contents first"
+            )
+        typer.echo("graph: deleting what it holds (an earlier demo's import, or --fresh)")
+        store.delete_all()
+    typer.echo(f"importing {data.label}")
+    report = Importer(store, settings, progress=True).run(data.sources(settings))
+    for line in report.summary_lines():
+        typer.echo(line)
+    nodes, rels = graph_counts(store)
+    previous = state or DemoState()
+    DemoState(
+        dataset=data.name,
+        fingerprint=fingerprint,
+        nodes=nodes,
+        relationships=rels,
+        training=previous.training,
+        checkpoint=previous.checkpoint,
+    ).save(settings)
+    return False
+
+
+def _explore(store: GraphStore, data: DemoData) -> None:
+    """Print the dataset's Cypher exploration, each result as a table."""
+    for title, query in data.queries:
+        typer.secho(f"\n== {title.replace('$shopper', data.shopper)}", bold=True)
+        typer.echo(f"$ kgrec cypher {query!r}")
+        params = {"shopper": data.shopper} if "$shopper" in query else None
+        typer.echo(frame_table(store.cypher(query, params)))
+
+
+def _prepare_model(
+    settings: Settings, store: GraphStore, graph_reused: bool, timings: Timings
+) -> None:
+    """Train and embed, unless the latest checkpoint and artifacts fit the graph."""
+    training = training_fingerprint(settings)
+    state = DemoState.load(settings) or DemoState()
+    if graph_reused and model_reusable(settings, state.snapshot_version, training):
+        with timings.step("train + embed") as note:
+            note.append("reused")
+        typer.echo(
+            f"train + embed: reused the checkpoint and artifact version of snapshot "
+            f"{state.snapshot_version} (graph and training settings unchanged)"
+        )
+        return
+    # heavy (torch, PyG, transformers): imported when the step runs
+    from gnn.pipeline import export_current
+    from text_encoders import load_encoder
+
+    with timings.step("train") as note:
+        typer.secho("\n== kgrec train", bold=True)
         encoder = load_encoder(settings)
-        train_and_report(small, store, encoder)
-        typer.secho("\n== kgrec embed", bold=True)
-        embed_and_report(small, encoder)
-    typer.secho("\n== kgrec serve, one request per endpoint", bold=True)
-    run_demo_calls(settings)  # start the service, call each endpoint once, stop
-    typer.echo("\ndemo done")
+        snapshot = export_current(settings, store, encoder)
+        reused = model_reusable(settings, snapshot.version, training)
+        if reused:
+            note.append("reused (export only)")
+            typer.echo(
+                f"train + embed: reused, the checkpoint and artifact version were built "
+                f"from snapshot {snapshot.version}"
+            )
+        else:
+            train_and_report(settings, store, encoder, snapshot=snapshot)
+    if not reused:
+        with timings.step("embed"):
+            typer.secho("\n== kgrec embed", bold=True)
+            embed_and_report(settings, encoder, store)
+    state = DemoState.load(settings) or state
+    state.snapshot_version = snapshot.version
+    state.training = training
+    state.checkpoint = checkpoint_identity(settings)
+    state.save(settings)
+
+
+def _serve(settings: Settings, data: DemoData) -> None:
+    """Start the service, print the sections, stop it."""
+    from api.demo_calls import serving
+    from api.demo_show import add_product, known_shopper, new_shopper
+
+    typer.secho("\n== kgrec serve (in this process, on a free loopback port)", bold=True)
+    with serving(settings) as client:
+        typer.echo(f"serving on {client.base_url}")
+        known_shopper(client, data, typer.echo)
+        new_shopper(client, data, typer.echo)
+        add_product(client, data, typer.echo)
+    typer.echo("service stopped")
+
+
+@app.command("demo")
+def demo(
+    ctx: typer.Context,
+    dataset: Annotated[str, typer.Option(help="The dataset to run on: ml-100k.")] = MOVIELENS,
+    sample: Annotated[
+        bool,
+        typer.Option(
+            "--sample",
+            help="Run on the shipped 17-product sample instead (fast; no download).",
+        ),
+    ] = False,
+    evaluate: Annotated[
+        bool,
+        typer.Option(
+            "--evaluate",
+            help="Run `kgrec evaluate --seeds 1` before serving (minutes more).",
+        ),
+    ] = False,
+    fresh: Annotated[
+        bool,
+        typer.Option("--fresh", help="Delete the graph's contents and import again."),
+    ] = False,
+    limit_users: Annotated[
+        int | None,
+        typer.Option(
+            callback=_at_least_one,
+            help="Only MovieLens users 1..N and the films they rated (a quick trial; "
+            "the tests use it).",
+        ),
+    ] = None,
+) -> None:
+    """The whole job on MovieLens-100K with its knowledge graph: start the embedded
+    graph, import, explore with Cypher, train, embed, serve and show answers as tables.
+
+    A second run reuses the graph when it holds the dataset unchanged, and the
+    checkpoint and artifacts when the graph and the training settings did not change.
+    """
+    start = time.perf_counter()
+    settings = settings_of(ctx)
+    if dataset != MOVIELENS:
+        raise invalid_choice("dataset", dataset, [MOVIELENS])
+    if sample and limit_users is not None:
+        raise ConfigError("--limit-users slices MovieLens-100K; it does not apply to --sample")
+    data = shipped_sample() if sample else movielens(settings, limit_users)
+    settings = _demo_settings(settings, data)
+    where = "embedded ArcadeDB server" if settings.embedded else settings.neo4j_uri
+    typer.echo(f"kgrec demo on {data.label}\n{where}, data directory {settings.data_dir}")
+    timings = Timings()
+    with contextlib.ExitStack() as stack:
+        with timings.step("graph + import") as note:
+            store = stack.enter_context(open_graph(settings))
+            stack.callback(delete_products, store, [data.new_product.id])
+            graph_reused = _prepare_graph(store, data, fresh)
+            if graph_reused:
+                note.append("reused")
+        with timings.step("explore"):
+            _explore(store, data)
+        _prepare_model(settings, store, graph_reused, timings)
+        if evaluate:
+            from api.cli.evaluate import evaluate as evaluate_command
+
+            with timings.step("evaluate"):
+                typer.secho("\n== kgrec evaluate --seeds 1", bold=True)
+                evaluate_command(ctx, seeds=1, epochs=None, protocol="kgrec")
+        with timings.step("serve"):
+            _serve(settings, data)
+    from api.demo_show import evaluation_summary
+
+    evaluation_summary(settings.data_dir, typer.echo)
+    typer.secho("\n== Timings", bold=True)
+    typer.echo(timings.lines(time.perf_counter() - start))
+    env = f"KGREC_DATA_DIR={settings.data_dir} " if "data_dir" in settings.model_fields_set else ""
+    typer.echo(
+        f"\ndemo done; the graph and the artifacts stay in {settings.data_dir}. To look "
+        f"around in the web explorer run `{env}kgrec serve`, then open "
+        f"http://127.0.0.1:{settings.api_port}/ui/ (API docs at /docs)"
+    )

@@ -13,6 +13,7 @@ from kgrec.errors import GraphConnectionError
 from kgrec.settings import Settings
 
 if TYPE_CHECKING:
+    from gnn.snapshot import Snapshot
     from text_encoders import TextEncoder
 
 
@@ -30,12 +31,19 @@ def train(ctx: typer.Context) -> None:
         train_and_report(settings, store, encoder)
 
 
-def train_and_report(settings: Settings, store: GraphStore, encoder: TextEncoder) -> None:
-    """Export, train, print each epoch and a summary (``kgrec train`` and ``kgrec demo``)."""
+def train_and_report(
+    settings: Settings,
+    store: GraphStore,
+    encoder: TextEncoder,
+    snapshot: Snapshot | None = None,
+) -> None:
+    """Export (unless ``snapshot`` is the export already), train, print each epoch and a
+    summary (``kgrec train`` and ``kgrec demo``)."""
     from gnn.pipeline import export_current, train_snapshot
 
     start = time.perf_counter()
-    snapshot = export_current(settings, store, encoder)
+    if snapshot is None:
+        snapshot = export_current(settings, store, encoder)
     _, result, path = train_snapshot(settings, snapshot)
     for row, seconds in zip(result.history, result.epoch_seconds, strict=True):
         metric = f", val Recall@20 {row['recall@20']:.4f}" if "recall@20" in row else ""

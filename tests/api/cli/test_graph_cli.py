@@ -49,7 +49,7 @@ def test_start_status_stop(running: Path) -> None:
 
 
 def test_cypher_prints_a_table_and_rejects_writes(running: Path) -> None:
-    seeded = kgrec(running, "demo")
+    seeded = kgrec(running, "demo", "--sample")
     assert seeded.returncode == 0, seeded.stderr
     table = kgrec(running, "cypher", "MATCH (b:Brand) RETURN b.id AS id ORDER BY id LIMIT 2")
     assert table.returncode == 0, table.stderr

@@ -1,0 +1,162 @@
+"""What ``kgrec demo`` remembers between runs, to reuse the graph and the model.
+
+``<data_dir>/demo/state.json`` records what the demo imported (the dataset's
+fingerprint and the graph's node and relationship counts right after) and what
+it trained on it (the snapshot version, a fingerprint of the training settings).
+A later run reuses:
+
+* the graph, when it holds the same dataset and the same counts;
+* the checkpoint and the artifact version, when the latest checkpoint is the one
+  the demo recorded (same file), trained with the same training settings on the
+  snapshot version the graph gives, and the latest artifact version was built
+  from that snapshot version. When the graph was reused, the recorded snapshot
+  version is the graph's; after an import, a fresh export tells (the version is
+  a content hash).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gnn.artifacts import LATEST, MANIFEST
+from graph import GraphStore
+from kgrec.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Counts = dict[str, int]
+
+
+@dataclass
+class DemoState:
+    """The demo's record of one data directory (see the module docstring)."""
+
+    dataset: str = ""
+    fingerprint: str = ""
+    nodes: Counts = field(default_factory=dict)
+    relationships: Counts = field(default_factory=dict)
+    snapshot_version: str | None = None
+    training: str | None = None
+    checkpoint: str | None = None
+
+    @staticmethod
+    def path(settings: Settings) -> Path:
+        """``<data_dir>/demo/state.json``."""
+        return settings.data_dir / "demo" / "state.json"
+
+    @classmethod
+    def load(cls, settings: Settings) -> DemoState | None:
+        """The recorded state, or None when there is none (or it cannot be read)."""
+        path = cls.path(settings)
+        try:
+            return cls(**json.loads(path.read_text(encoding="utf-8")))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, TypeError) as e:
+            log.warning("ignoring the demo's state file %s: %s", path, e)
+            return None
+
+    def save(self, settings: Settings) -> None:
+        """Write the state (atomically: a crash leaves the previous one)."""
+        path = self.path(settings)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")
+        tmp.replace(path)
+
+    def holds(self, dataset: str, fingerprint: str, nodes: Counts, rels: Counts) -> bool:
+        """True when the graph's counts are those recorded for this dataset's import."""
+        return (
+            self.dataset == dataset
+            and self.fingerprint == fingerprint
+            and self.nodes == nodes
+            and self.relationships == rels
+        )
+
+    def owns(self, nodes: Counts, rels: Counts) -> bool:
+        """True when the graph holds exactly what an earlier demo imported (any dataset)."""
+        return bool(self.fingerprint) and self.nodes == nodes and self.relationships == rels
+
+
+def graph_counts(store: GraphStore) -> tuple[Counts, Counts]:
+    """Node counts per label and relationship counts per type."""
+    return store.count_nodes(), store.count_relationships()
+
+
+def training_fingerprint(settings: Settings) -> str:
+    """sha256 of what the training depends on besides the graph: the GNN settings,
+    the ranker switch, the seed and the text model."""
+    from gnn.config import GNNConfig
+
+    values: dict[str, Any] = {
+        "gnn": GNNConfig.from_settings(settings).to_dict(),
+        "ranker": settings.ranker,
+        "seed": settings.seed,
+        "text_model": str(settings.text_model),
+    }
+    return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _latest_checkpoint(settings: Settings) -> Path:
+    from gnn.pipeline import LATEST_CHECKPOINT, checkpoint_dir
+
+    return checkpoint_dir(settings) / LATEST_CHECKPOINT
+
+
+def checkpoint_identity(settings: Settings) -> str | None:
+    """The latest checkpoint file's size and modification time (None: no checkpoint):
+    another ``kgrec train`` since changes it."""
+    try:
+        stat = _latest_checkpoint(settings).stat()
+    except OSError:
+        return None
+    return f"{stat.st_size}-{stat.st_mtime_ns}"
+
+
+def checkpoint_snapshot(settings: Settings) -> str | None:
+    """The snapshot version the latest checkpoint was trained on (None: no checkpoint)."""
+    from gnn.checkpoint import Checkpoint
+    from kgrec.errors import ModelError
+
+    path = _latest_checkpoint(settings)
+    if not path.is_file():
+        return None
+    try:
+        return Checkpoint.load(path).snapshot_version
+    except (ModelError, OSError, RuntimeError, KeyError) as e:
+        log.warning("cannot read the checkpoint %s: %s", path, e)
+        return None
+
+
+def artifact_snapshot(settings: Settings) -> str | None:
+    """The snapshot version the latest artifact version was built from (None: none)."""
+    root = settings.data_dir / "artifacts"
+    try:
+        version = (root / LATEST).read_text(encoding="utf-8").strip()
+        manifest = json.loads((root / version / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    value = manifest.get("snapshot_version")
+    return value if isinstance(value, str) else None
+
+
+def model_reusable(settings: Settings, snapshot_version: str | None, training: str) -> bool:
+    """True when the latest checkpoint is the one the demo recorded, trained with the
+    settings ``training`` fingerprints, and it and the latest artifact version were
+    built from ``snapshot_version``."""
+    if snapshot_version is None:
+        return False
+    state = DemoState.load(settings)
+    return (
+        state is not None
+        and state.training == training
+        and state.checkpoint is not None
+        and state.checkpoint == checkpoint_identity(settings)
+        and checkpoint_snapshot(settings) == snapshot_version
+        and artifact_snapshot(settings) == snapshot_version
+    )
