@@ -38,6 +38,7 @@ from api.routers import (
     neighbourhood,
     recommendations,
     search,
+    users,
 )
 from api.schemas import ErrorOut
 from api.ui import mount_ui
@@ -85,8 +86,9 @@ def status_of(error: KgrecError) -> int:
 async def _kgrec_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, KgrecError)
     status = status_of(exc)
-    if status >= 500:
-        log.warning("%s %s -> %d: %s", request.method, request.url.path, status, exc)
+    if status >= 500:  # the route template: a path may hold a shopper's id
+        route = getattr(request.scope.get("route"), "path", None) or "unmatched"
+        log.warning("%s %s -> %d: %s", request.method, route, status, exc)
     headers: dict[str, str] | None = None
     if status == 401:
         headers = {"WWW-Authenticate": "X-API-Key"}
@@ -253,15 +255,15 @@ def create_app(settings: Settings, services: ServicesFactory | None = None) -> F
     """
     factory = services or default_services
     metrics = Metrics()
-    event_ids = EventIds(settings.data_dir / "api" / "event-ids.sqlite3")
+    event_ids = EventIds.in_data_dir(settings.data_dir)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.api_key is None:
             log.warning(
                 "writes are disabled: no API key is configured (set KGREC_API_KEY or "
-                "`kgrec serve --api-key`); POST /items, PUT /items/{id} and POST /events "
-                "answer 401"
+                "`kgrec serve --api-key`); POST /items, PUT /items/{id}, POST /events and "
+                "DELETE /users/{id} answer 401"
             )
         with factory(settings) as built:
             built.metrics = metrics
@@ -286,6 +288,7 @@ def create_app(settings: Settings, services: ServicesFactory | None = None) -> F
     app.state.retry_after_s = retry_after_s(settings)
     for module in (recommendations, search, items, neighbourhood, facets, events, explain, health):
         app.include_router(module.build_router())
+    app.include_router(users.build_router())
     mount_ui(app)
     app.add_exception_handler(KgrecError, _kgrec_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

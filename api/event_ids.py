@@ -71,6 +71,11 @@ class EventIds:
         self._lock = threading.Lock()
         self._pruned_at = 0.0
 
+    @classmethod
+    def in_data_dir(cls, data_dir: Path) -> EventIds:
+        """The ledger of a kgrec data directory: ``<data_dir>/api/event-ids.sqlite3``."""
+        return cls(data_dir / "api" / "event-ids.sqlite3")
+
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
             try:
@@ -155,6 +160,29 @@ class EventIds:
             return
         conn.execute("DELETE FROM event_ids WHERE seen < ?", (now - self.retention_s,))
         self._pruned_at = time.monotonic()
+
+    def forget_user(self, user_id: str) -> int:
+        """Remove every id recorded for an event of ``user_id``; how many.
+
+        The freed bytes are overwritten (``secure_delete``). A retry of one of those
+        events afterwards is a new event (it gets the time of receipt as ``ts``).
+
+        Raises:
+            ServiceUnavailableError: the ledger file cannot be opened or written.
+        """
+        with self._lock:
+            conn = self._connection()
+            try:
+                conn.execute("PRAGMA secure_delete = ON")
+                cursor = conn.execute(
+                    "DELETE FROM event_ids WHERE json_extract(event, '$[0]') = ?", (user_id,)
+                )
+            except sqlite3.Error as e:
+                raise ServiceUnavailableError(
+                    f"the event-id ledger {self.path} failed ({e}); the shopper's event ids "
+                    "are still recorded: send the delete again"
+                ) from e
+        return int(cursor.rowcount)
 
     def close(self) -> None:
         """Close the file (the next call opens it again)."""

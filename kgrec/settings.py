@@ -103,6 +103,12 @@ class Settings(BaseSettings):
         None, description="Key write endpoints require in X-API-Key; unset = writes refused."
     )
     api_read_requires_key: bool = Field(False, description="Read endpoints require the key too.")
+    forget_log_salt: SecretStr | None = Field(
+        None,
+        description="Salt of the hash that names a forgotten shopper in the log (`DELETE "
+        "/users/{id}`, `kgrec users delete`); unset = a random one kept in "
+        "<data_dir>/privacy/salt (mode 0600).",
+    )
     api_host: str = Field("127.0.0.1", description="Address `kgrec serve` binds.")
     api_port: int = Field(8000, ge=0, le=65535, description="Port `kgrec serve` binds.")
     api_access_log: bool = Field(

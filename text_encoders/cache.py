@@ -76,6 +76,25 @@ class EmbeddingCache:
         with self._db:
             self._db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)", rows)
 
+    def delete(self, keys: Sequence[str]) -> int:
+        """Remove the vectors of ``keys`` (:func:`text_key`) under every model; how many.
+
+        The freed bytes are overwritten (``secure_delete``) and the write-ahead log is
+        checkpointed and truncated, so the entries leave the files, not only the
+        table (a reader holding the log open keeps its frames until it lets go).
+        """
+        wanted = list(dict.fromkeys(keys))
+        if not wanted:
+            return 0
+        self._db.execute("PRAGMA secure_delete = ON")
+        with self._db:
+            cursor = self._db.execute(
+                "DELETE FROM vectors WHERE key IN (SELECT value FROM json_each(?))",
+                [json.dumps(wanted)],
+            )
+        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return int(cursor.rowcount)
+
     def count(self, model_id: str) -> int:
         """How many vectors are cached for ``model_id``."""
         row = self._db.execute("SELECT count(*) FROM vectors WHERE model_id = ?", [model_id])

@@ -13,6 +13,7 @@ from api.cli import graph as _graph  # noqa: F401
 from api.cli import importing as _importing  # noqa: F401
 from api.cli import serve as _serve  # noqa: F401
 from api.cli import train as _train  # noqa: F401
+from api.cli import users as _users  # noqa: F401
 from api.cli._app import app, reflow_help
 from kgrec.errors import KgrecError, WriteQueryRejectedError
 

@@ -1,0 +1,51 @@
+"""``kgrec users delete ID``: forget a shopper (:mod:`api.forget`)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from api.cli._app import app, settings_of
+
+users_app = typer.Typer(help="Shoppers kgrec stores: forget one on request.")
+app.add_typer(users_app, name="users")
+
+
+@users_app.command("delete")
+def delete(
+    ctx: typer.Context,
+    user_id: Annotated[str, typer.Argument(help="The shopper's id, as imported or sent.")],
+) -> None:
+    """Forget a shopper: their node and interactions in the graph, their event ids,
+    the cached vector of their declared attributes, and their rows in every artifact
+    version and snapshot under the data directory. Exit 1 with "no shopper with this
+    id" when nothing holds it (a second delete).
+
+    A running `kgrec serve` keeps the shopper's vector in memory until it restarts:
+    send DELETE /users/{id} to it instead (it does all of this and clears its memory).
+    The log and the output name the shopper by a salted hash, never by the id.
+    """
+    from api.forget import forget_user
+    from graph import open_graph
+
+    settings = settings_of(ctx)
+    with open_graph(settings) as store:
+        report = forget_user(user_id, settings=settings, store=store)
+    graph = (
+        f"node and {report.relationships} relationships deleted"
+        if report.graph_node
+        else "no node (deleted before)"
+    )
+    typer.echo(f"forgot shopper {report.subject} (the log names them so)")
+    typer.echo(f"  graph: {graph}")
+    typer.echo(f"  event ids removed: {report.event_ids}")
+    typer.echo(f"  text-cache entries removed: {report.text_cache_entries}")
+    for path in report.files_rewritten:
+        typer.echo(f"  rewritten without them: {path}")
+    for path in report.files_deleted:
+        typer.echo(f"  deleted (could not be rewritten): {path}")
+    typer.echo(
+        "a `kgrec serve` running now still holds them in memory until it restarts "
+        "(DELETE /users/{id} on it clears that too)"
+    )

@@ -1,0 +1,239 @@
+"""Forgetting a shopper: what ``DELETE /users/{id}`` and ``kgrec users delete ID`` run.
+
+:func:`forget_user` removes a shopper from everything kgrec stores about them:
+
+1. the graph: the User node and every relationship of it (their interactions), in
+   one write transaction (:meth:`graph.GraphStore.delete_user`); first, so that a
+   graph that does not answer stops it before anything else changed;
+2. the serving state of the running service, when there is one
+   (:meth:`api.engine.Engine.forget_user`: their vector, purchases and online history);
+3. the event-id ledger: the ids of their events (:meth:`api.event_ids.EventIds.forget_user`);
+4. the text cache: the vector of their declared attributes' text, when they had any
+   (:meth:`text_encoders.EmbeddingCache.delete`);
+5. the files under the data directory: every artifact version and snapshot that holds
+   them, rewritten without them (:mod:`gnn.forget`), and the rejects files of imports
+   (:func:`loaders.rejects.forget_in_rejects`).
+
+kgrec queues no events and keeps no experiment assignments (there are none yet), so
+there is nothing of theirs to remove there. Each step finds what is left, so a
+delete that failed half-way is finished by sending it again. Forgets of one data
+directory run one at a time (a file lock), in any process.
+
+The log names the shopper by :func:`subject`, a salted hash of the id, never by the
+id: the salt is ``KGREC_FORGET_LOG_SALT``, or a random one generated on first use
+and kept in ``<data_dir>/privacy/salt`` (mode 0600).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import hmac
+import logging
+import os
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+from api.engine import Engine
+from api.event_ids import EventIds
+from gnn.forget import forget_in_artifacts, forget_in_snapshots
+from gnn.snapshot import USER, node_text
+from graph import GraphStore
+from graph.records import ForgottenUser
+from kgrec.errors import KgrecError, NotFoundError
+from kgrec.settings import Settings
+from loaders.rejects import forget_in_rejects
+from text_encoders import EmbeddingCache
+from text_encoders.cache import text_key
+
+log = logging.getLogger(__name__)
+PRIVACY_DIR: Final = "privacy"
+SALT_FILE: Final = "salt"
+_LOCK_FILE: Final = "forget.lock"
+_SECRET_MODE: Final = 0o600
+
+
+def _privacy_dir(data_dir: Path) -> Path:
+    directory = data_dir / PRIVACY_DIR
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return directory
+
+
+def log_salt(settings: Settings) -> bytes:
+    """The salt of :func:`subject`: ``KGREC_FORGET_LOG_SALT``, else the data directory's
+    own, generated on first use and kept in ``<data_dir>/privacy/salt`` (mode 0600)."""
+    if settings.forget_log_salt is not None:
+        return settings.forget_log_salt.get_secret_value().encode()
+    path = _privacy_dir(settings.data_dir) / SALT_FILE
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _SECRET_MODE)
+    except FileExistsError:
+        pass  # made before, maybe by another process a moment ago
+    else:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(secrets.token_hex(32))
+    path.chmod(_SECRET_MODE)
+    salt = path.read_text(encoding="utf-8").strip()
+    if not salt:
+        raise KgrecError(
+            f"the salt file {path} is empty; remove it (a new salt is generated) or set "
+            "KGREC_FORGET_LOG_SALT"
+        )
+    return salt.encode()
+
+
+def subject(settings: Settings, user_id: str) -> str:
+    """How the log names a forgotten shopper: HMAC-SHA256 of the id under
+    :func:`log_salt`, 16 hex digits (the same id gives the same name in one data
+    directory; the name does not give the id back without the salt)."""
+    digest = hmac.new(log_salt(settings), user_id.encode("utf-8"), hashlib.sha256)
+    return digest.hexdigest()[:16]
+
+
+@dataclass
+class ForgetReport:
+    """What one forget removed (paths relative to the data directory)."""
+
+    subject: str
+    graph_node: bool = False
+    relationships: int = 0
+    serving_state: bool = False
+    event_ids: int = 0
+    text_cache_entries: int = 0
+    files_rewritten: list[str] = field(default_factory=list)
+    files_deleted: list[str] = field(default_factory=list)
+
+    @property
+    def found(self) -> bool:
+        """True when anything held the shopper."""
+        return (
+            self.graph_node
+            or self.serving_state
+            or self.event_ids > 0
+            or bool(self.files_rewritten)
+            or bool(self.files_deleted)
+        )
+
+
+@contextlib.contextmanager
+def _one_at_a_time(data_dir: Path) -> Iterator[None]:
+    """Hold the data directory's forget lock (threads and processes alike)."""
+    with (_privacy_dir(data_dir) / _LOCK_FILE).open("a+") as f:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
+def _relative(paths: list[Path], data_dir: Path) -> list[str]:
+    root = data_dir.resolve()
+    out = []
+    for p in paths:
+        resolved = p.resolve()
+        out.append(str(resolved.relative_to(root)) if resolved.is_relative_to(root) else str(p))
+    return out
+
+
+def forget_user(
+    user_id: str,
+    *,
+    settings: Settings,
+    store: GraphStore,
+    engine: Engine | None = None,
+    event_ids: EventIds | None = None,
+) -> ForgetReport:
+    """Remove ``user_id`` from the graph, the serving state, the event-id ledger, the
+    text cache and every file under the data directory (see the module docstring).
+
+    Args:
+        user_id: the shopper's id.
+        settings: where the data directory is, and the log salt.
+        store: the graph.
+        engine: the running service's engine (None: no service in this process).
+        event_ids: the service's event-id ledger (None: the data directory's is opened).
+
+    Returns:
+        What was removed.
+    Raises:
+        NotFoundError: nothing kgrec stores holds the id (never seen, or forgotten already).
+        GraphConnectionError: the graph does not answer (nothing was changed).
+        ArtifactError, ModelError: a file could not be rewritten (named); everything
+            else was done, and sending the delete again finishes it.
+    """
+    data_dir = settings.data_dir
+    report = ForgetReport(subject(settings, user_id))
+    errors: list[KgrecError] = []
+    with _one_at_a_time(data_dir):
+        forgotten = store.delete_user(user_id)
+        if forgotten is not None:
+            report.graph_node, report.relationships = True, forgotten.relationships
+        if engine is not None:
+            report.serving_state = engine.forget_user(user_id)
+        ledger = event_ids or EventIds.in_data_dir(data_dir)
+        try:
+            report.event_ids = ledger.forget_user(user_id)
+        finally:
+            if event_ids is None:
+                ledger.close()
+        report.text_cache_entries = _forget_text(data_dir, forgotten)
+        try:
+            report.files_rewritten += _relative(
+                forget_in_artifacts(data_dir / "artifacts", user_id), data_dir
+            )
+        except KgrecError as e:
+            errors.append(e)
+        try:
+            rewritten, deleted = forget_in_snapshots(data_dir / "snapshots", user_id)
+            report.files_rewritten += _relative(rewritten, data_dir)
+            report.files_deleted += _relative(deleted, data_dir)
+        except KgrecError as e:
+            errors.append(e)
+        report.files_rewritten += _relative(
+            forget_in_rejects(data_dir / "rejects", user_id), data_dir
+        )
+    if errors:
+        log.error(
+            "forgetting shopper %s is incomplete (send the delete again once fixed): %s",
+            report.subject,
+            "; ".join(map(str, errors)),
+        )
+        raise errors[0]
+    if not report.found:
+        log.info("forget shopper %s: nothing held it", report.subject)
+        raise NotFoundError(
+            "user_id: no shopper with this id: the graph, the service and the files under "
+            "the data directory hold none (never seen, or forgotten already)"
+        )
+    log.info(
+        "forgot shopper %s: graph node %s with %d relationships, serving state %s, "
+        "%d event ids, %d text-cache entries, %d files rewritten, %d deleted",
+        report.subject,
+        "deleted" if report.graph_node else "absent",
+        report.relationships,
+        "cleared" if report.serving_state else "absent",
+        report.event_ids,
+        report.text_cache_entries,
+        len(report.files_rewritten),
+        len(report.files_deleted),
+    )
+    return report
+
+
+def _forget_text(data_dir: Path, forgotten: ForgottenUser | None) -> int:
+    """Remove the cached vector of the shopper's declared attributes' text (none when
+    they declared nothing: the empty text is every such shopper's)."""
+    if forgotten is None:
+        return 0
+    text = node_text(USER, forgotten.props)
+    if not text:
+        return 0
+    cache = EmbeddingCache.in_data_dir(data_dir)
+    try:
+        return cache.delete([text_key(text)])
+    finally:
+        cache.close()

@@ -1,0 +1,88 @@
+"""DELETE /users/{id}: forget a shopper (:mod:`api.forget`)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path
+from pydantic import BaseModel, Field
+
+from api.deps import EventIdsDep, ServicesDep, require_write_key
+from api.forget import forget_user
+from api.schemas import RefId
+from kgrec.errors import GraphConnectionError, ServiceUnavailableError
+
+
+class UserDeletedOut(BaseModel):
+    """What ``DELETE /users/{id}`` removed (the id itself is not repeated)."""
+
+    subject: str = Field(
+        description="The salted hash of the id that names this deletion in the service's log."
+    )
+    graph_node: bool = Field(description="The User node was in the graph and is deleted.")
+    relationships: int = Field(description="Relationships (interactions) deleted with it.")
+    serving_state: bool = Field(
+        description="The running service held the shopper's vector or cached history."
+    )
+    event_ids: int = Field(description="Event ids of the shopper's events removed.")
+    text_cache_entries: int = Field(
+        description="Cached text vectors of the shopper's declared attributes removed."
+    )
+    files_rewritten: list[str] = Field(
+        description="Files under the data directory rewritten without the shopper."
+    )
+    files_deleted: list[str] = Field(
+        description="Files deleted because they could not be rewritten without the shopper."
+    )
+
+
+def build_router() -> APIRouter:
+    """The users router."""
+    router = APIRouter(tags=["users"], dependencies=[Depends(require_write_key)])
+
+    @router.delete("/users/{user_id}", response_model=UserDeletedOut)
+    def delete_user(
+        user_id: Annotated[RefId, Path()], services: ServicesDep, event_ids: EventIdsDep
+    ) -> UserDeletedOut:
+        """Forget a shopper: their node and interactions in the graph, their vector in
+        the serving state and caches, their event ids, the cached vector of their
+        declared attributes, and their rows in every artifact version and snapshot
+        on disk. Their next request is answered as a never-seen shopper's.
+
+        404 when nothing holds the id (never seen, or deleted before: a second delete
+        is a 404); 503, with nothing deleted, while the graph does not answer.
+        """
+        engine, store = services.engine, services.store
+        if store is None or not engine.graph_up(fresh=True):
+            where = "this service runs without one" if store is None else "it does not answer"
+            raise ServiceUnavailableError(
+                f"deleting a shopper needs the graph, and {where}; nothing was deleted, "
+                "retry when /health reports the graph up"
+            )
+        try:
+            report = forget_user(
+                user_id,
+                settings=services.settings,
+                store=store,
+                engine=engine,
+                event_ids=event_ids,
+            )
+        except GraphConnectionError as e:
+            if isinstance(e, ServiceUnavailableError):
+                raise
+            raise ServiceUnavailableError(
+                f"the graph server stopped answering ({e}); send the delete again when "
+                "/health reports the graph up"
+            ) from e
+        return UserDeletedOut(
+            subject=report.subject,
+            graph_node=report.graph_node,
+            relationships=report.relationships,
+            serving_state=report.serving_state,
+            event_ids=report.event_ids,
+            text_cache_entries=report.text_cache_entries,
+            files_rewritten=report.files_rewritten,
+            files_deleted=report.files_deleted,
+        )
+
+    return router

@@ -1,0 +1,238 @@
+"""Forgetting a shopper (``DELETE /users/{id}``, ``kgrec users delete ID``) on a shop
+trained and embedded for real, with the service running: afterwards no Cypher query
+finds the id, no file under the data directory holds its bytes, and the id is
+answered exactly as a never-seen one.
+
+The shop's data directory is this module's own (artifacts, snapshot, checkpoints,
+text cache, event-id ledger, rejects, salt); its graph is the session's embedded
+server, whose files live in the session's data directory and are checked apart.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from api.app import create_app
+from api.cli import app as cli
+from api.forget import subject
+from api.index import index_writer
+from api.wiring import Services
+from gnn.artifacts import ArtifactSet
+from gnn.pipeline import export_current, train_snapshot, write_artifacts
+from gnn.ranking.served import RANKING_DIR
+from gnn.snapshot import USER, node_text
+from graph import EmbeddedServer, GraphStore
+from kgrec.errors import NotFoundError
+from kgrec.settings import Settings
+from loaders import Importer, Source
+from tests.api.conftest import API_KEY
+from tests.conftest import make_settings
+from tests.utils.shop import load_genre_shop, shop_engine
+from text_encoders import TextEncoder
+from text_encoders.cache import text_key
+
+pytestmark = [pytest.mark.neo4j, pytest.mark.slow]
+
+SHOPPER = "shopper-7f3a9c"  # an id no file holds by chance
+OTHER = "shopper-c1d2e8"  # forgotten through the CLI
+NEVER_SEEN = "shopper-never-seen-5e1b"
+ATTRS = {"country": "IS", "segment": "night owl"}  # their declared attributes
+HEADERS = {"X-API-Key": API_KEY}
+
+
+@pytest.fixture(scope="module")
+def forget_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return make_settings(
+        tmp_path_factory.mktemp("forget"),
+        gnn_hidden_dim=16,
+        gnn_epochs=8,
+        gnn_batch_size=64,
+        api_key=API_KEY,
+    )
+
+
+@pytest.fixture(scope="module")
+def shop(
+    _embedded_store: GraphStore,
+    forget_settings: Settings,
+    encoder: TextEncoder,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> ArtifactSet:
+    """The genre shop plus the two shoppers, imported (with a rejected row of the
+    shopper's), trained (`kgrec train`) and embedded (`kgrec embed`)."""
+    store = _embedded_store
+    store.delete_all()
+    load_genre_shop(store, users=40)
+    store.upsert_users([{"id": SHOPPER, "attrs": ATTRS}, {"id": OTHER}])
+    events = tmp_path_factory.mktemp("import") / "events.csv"
+    lines = ["user_id,product_id,kind,ts"]
+    lines += [f"{SHOPPER},horror-{n:02d},purchase,{1_000_000 + n}" for n in range(8)]
+    lines += [f"{OTHER},comedy-{n:02d},purchase,{1_000_000 + n}" for n in range(8)]
+    lines += [f"{SHOPPER},no-such-film,purchase,1000100"]  # rejected: unknown product
+    events.write_text("\n".join(lines) + "\n")
+    source = Source.from_file("interactions", events, forget_settings)
+    report = Importer(store, forget_settings, progress=False).run([source])
+    assert report.rejects_files and SHOPPER in report.rejects_files[0].read_text()
+    snapshot = export_current(forget_settings, store, encoder, show_progress=False)
+    train_snapshot(forget_settings, snapshot, show_progress=False)
+    return write_artifacts(forget_settings, encoder, writers=[index_writer(forget_settings)])
+
+
+@contextlib.contextmanager
+def _serving(
+    settings: Settings, artifacts: ArtifactSet, encoder: TextEncoder, store: GraphStore
+) -> Iterator[TestClient]:
+    @contextlib.contextmanager
+    def services(s: Settings) -> Iterator[Services]:
+        yield Services(settings=s, engine=shop_engine(s, artifacts, encoder, store), store=store)
+
+    with TestClient(create_app(settings, services)) as client:
+        yield client
+
+
+def _files_holding(root: Path, needle: bytes) -> list[str]:
+    """Every file under ``root`` whose bytes contain ``needle``."""
+    found = []
+    for directory, _, names in os.walk(root):
+        for name in names:
+            path = Path(directory) / name
+            if needle in path.read_bytes():
+                found.append(str(path.relative_to(root)))
+    return sorted(found)
+
+
+def _graph_holds(store: GraphStore, user_id: str) -> list[str]:
+    """Every node and relationship whose properties mention ``user_id``."""
+    nodes = store.cypher("MATCH (n) RETURN labels(n)[0] AS label, properties(n) AS p")
+    rels = store.cypher("MATCH ()-[r]->() RETURN type(r) AS label, properties(r) AS p")
+    return [f"{r['label']} {r['p']}" for frame in (nodes, rels) for r in frame.to_dict("records")
+            if user_id in repr(r["p"])]  # fmt: skip
+
+
+def _ranked(client: TestClient, user_id: str, **params: str) -> dict[str, object]:
+    response = client.get("/recommendations", params={"user_id": user_id, "k": "10", **params})
+    assert response.status_code == 200, response.text
+    body: dict[str, object] = response.json()
+    return body
+
+
+def test_a_forgotten_shopper_is_gone_everywhere_and_served_as_never_seen(
+    shop: ArtifactSet,
+    forget_settings: Settings,
+    encoder: TextEncoder,
+    _embedded_store: GraphStore,
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    store, data_dir = _embedded_store, forget_settings.data_dir
+    assert shop.path is not None and (shop.path / RANKING_DIR).is_dir(), "no ranker trained"
+    needle = SHOPPER.encode()
+    held = _files_holding(data_dir, needle)
+    for where in ("artifacts/", "snapshots/", "rejects/"):  # the test can fail
+        assert any(p.startswith(where) for p in held), (where, held)
+    cache_key = text_key(node_text(USER, {"id": SHOPPER, **ATTRS}))
+    assert _files_holding(data_dir / "text_cache", cache_key.encode()), "no cached attribute text"
+    caplog.set_level(logging.INFO)
+
+    with _serving(forget_settings, shop, encoder, store) as client:
+        events = [
+            {"user_id": SHOPPER, "product_id": "horror-09", "kind": "click", "event_id": "e1"},
+            {"user_id": SHOPPER, "product_id": "western-01", "kind": "view", "event_id": "e2"},
+            {"user_id": "u001", "product_id": "comedy-20", "kind": "view", "event_id": "e3"},
+        ]
+        assert client.post("/events", json={"events": events}, headers=HEADERS).status_code == 201
+        assert _files_holding(data_dir / "api", needle), "the event-id ledger holds no event"
+        mine, stranger = _ranked(client, SHOPPER), _ranked(client, NEVER_SEEN)
+        assert mine["user_known"] and mine != stranger, "the shopper is served as a stranger"
+        others = {u: _ranked(client, u) for u in ("u001", "u002", OTHER)}
+        queried = _ranked(client, NEVER_SEEN, query="haunted ghost")
+
+        response = client.delete(f"/users/{SHOPPER}", headers=HEADERS)
+        assert response.status_code == 200, response.text
+        done = response.json()
+        assert done["graph_node"] and done["relationships"] == 10  # 8 imported + 2 sent
+        assert done["serving_state"] and done["event_ids"] == 2
+        assert done["text_cache_entries"] == 1
+        assert done["files_rewritten"] and not done["files_deleted"]
+
+        # the id is answered exactly as a never-seen one, and everyone else as before
+        assert _ranked(client, SHOPPER) == _ranked(client, NEVER_SEEN)
+        assert _ranked(client, SHOPPER, query="haunted ghost") == queried
+        assert {u: _ranked(client, u) for u in others} == others
+        explained = _ranked(client, SHOPPER, explain="true")
+        assert explained == _ranked(client, NEVER_SEEN, explain="true")
+        path = client.get("/explain", params={"user_id": SHOPPER, "item_id": "horror-00"})
+        unknown = client.get("/explain", params={"user_id": NEVER_SEEN, "item_id": "horror-00"})
+        assert path.status_code == unknown.status_code == 404
+        assert path.json()["detail"] == unknown.json()["detail"].replace(NEVER_SEEN, SHOPPER)
+
+        again = client.delete(f"/users/{SHOPPER}", headers=HEADERS)
+        assert again.status_code == 404 and "no shopper with this id" in again.json()["detail"]
+        assert client.delete(f"/users/{NEVER_SEEN}", headers=HEADERS).status_code == 404
+        assert client.delete(f"/users/{OTHER}").status_code == 401
+
+    # no Cypher query finds the id; no file under the data directory holds it
+    assert _graph_holds(store, SHOPPER) == []
+    assert store.cypher("MATCH (u:User {id: $id}) RETURN u", {"id": SHOPPER}).empty
+    assert _graph_holds(store, OTHER), "the other shoppers were deleted too"
+    assert _files_holding(data_dir, needle) == []
+    assert _files_holding(data_dir, cache_key.encode()) == []
+    # the embedded server's record files lost it; only its User.id index pages (until
+    # ArcadeDB compacts them) and its transaction log (until it closes) may keep it
+    databases = settings.data_dir / "graph" / "databases"
+    kept = _files_holding(databases, needle)
+    assert all(p.endswith(("tidx", ".wal")) for p in kept), kept
+
+    # the deletion is logged by a salted hash, never by the id
+    digest = subject(forget_settings, SHOPPER)
+    assert done["subject"] == digest and SHOPPER not in digest
+    lines = [r.getMessage() for r in caplog.records if not r.name.startswith("httpx")]
+    assert any(digest in line and "forgot shopper" in line for line in lines), lines
+    assert not [line for line in lines if SHOPPER in line]
+    salt = data_dir / "privacy" / "salt"
+    assert stat.S_IMODE(salt.stat().st_mode) == 0o600 and SHOPPER.encode() not in salt.read_bytes()
+
+    # a service started now on the rewritten version (aligned files) agrees
+    with _serving(forget_settings, ArtifactSet.load(shop.path), encoder, store) as client:
+        assert _ranked(client, SHOPPER) == _ranked(client, NEVER_SEEN)
+        assert not _ranked(client, SHOPPER)["user_known"]
+        assert all(_ranked(client, u)["user_known"] for u in others)
+
+
+def test_the_cli_forgets_a_shopper_and_a_second_delete_is_not_found(
+    shop: ArtifactSet, forget_settings: Settings, _embedded_store: GraphStore, settings: Settings
+) -> None:
+    server = EmbeddedServer(settings)  # the session's graph, used as a configured server
+    user, password = server.auth
+    env = {
+        "KGREC_DATA_DIR": str(forget_settings.data_dir),
+        "KGREC_NEO4J_URI": _embedded_store.uri,
+        "KGREC_NEO4J_USER": user,
+        "KGREC_NEO4J_PASSWORD": password,
+        "KGREC_NEO4J_DATABASE": settings.embedded_database,
+    }
+    assert _files_holding(forget_settings.data_dir, OTHER.encode())
+    assert shop.path is not None
+    users = ArtifactSet.load(shop.path).manifest.num_users
+    result = CliRunner().invoke(cli, ["users", "delete", OTHER], env=env)
+    assert result.exit_code == 0, result.output
+    digest = subject(forget_settings, OTHER)
+    assert f"forgot shopper {digest}" in result.output and OTHER not in result.output
+    assert "node and 8 relationships deleted" in result.output
+    assert "rewritten without them: snapshots/" in result.output
+    assert _files_holding(forget_settings.data_dir, OTHER.encode()) == []
+    assert _graph_holds(_embedded_store, OTHER) == []
+    assert ArtifactSet.load(shop.path).manifest.num_users == users - 1
+
+    again = CliRunner().invoke(cli, ["users", "delete", OTHER], env=env)
+    assert isinstance(again.exception, NotFoundError), again.output  # main(): exit 1
+    assert "no shopper with this id" in str(again.exception)
