@@ -205,7 +205,12 @@ def test_a_forgotten_shopper_is_gone_everywhere_and_served_as_never_seen(
     with _serving(forget_settings, ArtifactSet.load(shop.path), encoder, store) as client:
         assert _ranked(client, SHOPPER) == _ranked(client, NEVER_SEEN)
         assert not _ranked(client, SHOPPER)["user_known"]
-        assert all(_ranked(client, u)["user_known"] for u in others)
+        # the others' rows stayed aligned across the rewritten files: the same answers
+        # (u001 sent an event this service has not restored, so theirs may differ)
+        assert {u: _ranked(client, u) for u in ("u002", OTHER)} == {
+            u: others[u] for u in ("u002", OTHER)
+        }
+        assert _ranked(client, "u001")["user_known"]
 
 
 def test_the_cli_forgets_a_shopper_and_a_second_delete_is_not_found(
