@@ -103,9 +103,10 @@ def _prepare_graph(store: GraphStore, data: DemoData, fresh: bool) -> bool:
         return True
     if sum(nodes.values()):
         if not fresh and (state is None or not state.owns(nodes, rels)):
+            held = sum(nodes.values())
             raise ConfigError(
-                f"the graph in {settings.data_dir} holds {sum(nodes.values()):,} nodes the "
-                "demo did not import; run the demo on its own data directory "
+                f"the graph in {settings.data_dir} holds {held:,} node{'s' if held != 1 else ''} "
+                "the demo did not import; run the demo on its own data directory "
                 "(KGREC_DATA_DIR=/tmp/kgrec-demo kgrec demo), or `kgrec demo --fresh` to "
                 "delete the graph's contents first"
             )

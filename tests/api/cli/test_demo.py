@@ -214,3 +214,25 @@ def test_the_evaluation_summary_reads_the_last_report(tmp_path: Path) -> None:
     assert re.search(
         r"^warm\s+0\.2000\s+0\.1800\s+popularity\s+0\.1000\s+2\.0000\s+met$", text, re.M
     )
+
+
+@pytest.mark.slow
+def test_the_demo_refuses_a_graph_holding_other_data(tmp_path: Path) -> None:
+    products = tmp_path / "products.csv"
+    products.write_text("id,title\nmine-1,Something of mine\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KGREC_")}
+    env |= {"KGREC_DATA_DIR": str(tmp_path / "data"), "KGREC_EMBEDDED_HEAP_MB": "512"}
+
+    def kgrec(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-c", "from api.cli import main; main()", *args]
+        return subprocess.run(
+            command, env=env, capture_output=True, text=True, timeout=300, check=False
+        )
+
+    assert kgrec("import", "--products", str(products), "--no-progress").returncode == 0
+    refused = kgrec("demo", "--sample")
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert "holds 1 node the demo did not import" in refused.stderr
+    assert "--fresh" in refused.stderr
+    shown = kgrec("cypher", "MATCH (p:Product) RETURN p.id AS id")
+    assert shown.stdout.split() == ["id", "mine-1"]
