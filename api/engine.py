@@ -259,7 +259,8 @@ class Engine:
             return False
         if user_id is None or self.store is None or not self._graph_up:
             return True
-        return user_id in self._purchases
+        # the learned ranking reads the history from memory; the fused one, purchases
+        return self._state.staged is not None or user_id in self._purchases
 
     def require_item(self, product_id: str, field: str) -> None:
         """Raise NotFoundError naming ``field`` and the id when the product is not served."""
@@ -529,10 +530,10 @@ class Engine:
         query: str | None = None,
     ) -> RankedList:
         notes: list[str] = []
-        if filters.exclude_purchased:
-            exclude |= self._purchased(user_id)
-            if user_id is not None:  # and whatever the shopper did through POST /events
-                exclude |= self._online_history.get(user_id, frozenset())
+        if filters.exclude_purchased and user_id is not None:
+            # what the shopper did through POST /events (the learned ranking holds the
+            # rest of the history in memory; the fused one reads purchases below)
+            exclude |= self._online_history.get(user_id, frozenset())
         exclude_rows = {r for r in (self._row(state, i) for i in exclude) if r is not None}
         staged = state.staged
         if staged is not None:
@@ -563,6 +564,9 @@ class Engine:
                     ranking="learned",
                 )
             notes.append("few learned-ranking results passed the filters; ranked by weights")
+        if filters.exclude_purchased:  # the fused ranking's history: purchases in the graph
+            bought = self._purchased(user_id)
+            exclude_rows |= {r for r in (self._row(state, i) for i in bought) if r is not None}
         allowed: np.ndarray | None = None
         if filters.categories or filters.brands:
             allowed = self._allowed_rows(state, filters)
