@@ -118,11 +118,10 @@ def ranked_table(answer: Answer, mark: str | None = None) -> str:
 
 
 LEGENDS = {
-    "learned": "graph = <shopper, product> of the GNN, text = <query, product>, ranker = "
-    "the learned ranker (empty at a fresh-product slot), total = the rank fusion the list "
-    "is sorted by",
-    "fused": "total = graph + text + popularity, weighted by KGREC_W_GRAPH, KGREC_W_TEXT and "
-    "KGREC_W_POP",
+    "learned": "graph <shopper, product>, text <query, product>, ranker the learned score "
+    "(empty at a fresh-product slot), total the rank fusion that orders the list",
+    "fused": "total = graph + text + popularity, weighted by KGREC_W_GRAPH, KGREC_W_TEXT "
+    "and KGREC_W_POP",
 }
 
 

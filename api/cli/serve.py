@@ -147,5 +147,5 @@ def _check_latest(root: Path) -> None:
         raise ArtifactError(
             f"no artifacts yet: {root} holds no {LATEST} version to serve; import a "
             "catalogue, then train and embed: `kgrec import --dataset ml-100k` (or your "
-            "files), `kgrec train`, `kgrec embed` (`make demo` does all three on a sample)"
+            "files), `kgrec train`, `kgrec embed` (`make demo` does all three on MovieLens-100K)"
         )
