@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from api.explorer import readable_relation
 from graph import GraphStore
 from graph import explorer as gx
+from graph.explorer import readable_relation
 from tests.api.conftest import API_KEY, ClientFactory
 
 KEY = {"X-API-Key": API_KEY}
