@@ -15,9 +15,10 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from api.engine import EmbedderFactory, Engine
+from api.engine import Engine
 from api.metrics import Metrics
 from api.restore import Restorer
+from api.state import EmbedderFactory
 from gnn.artifacts import ArtifactSet
 from gnn.checkpoint import Checkpoint
 from gnn.inductive import InductiveEmbedder

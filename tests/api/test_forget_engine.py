@@ -56,13 +56,13 @@ def test_an_online_user_and_the_caches_are_forgotten(
     vector = np.ones(state.catalogue.graph_dim, np.float32)
     overlay = state.overlay.with_users({"web-1": vector}, stamp=1)
     engine._state = dataclasses.replace(state, overlay=overlay)
-    engine._online_history["web-1"] = frozenset({"p1"})
-    engine._remember_purchases("web-1", frozenset({"p2"}))
+    engine._history.online["web-1"] = frozenset({"p1"})
+    engine._history.remember_purchases("web-1", frozenset({"p2"}))
     assert engine.recommend("web-1", k=5).user_known
 
     assert engine.forget_user("web-1") is True
     assert "web-1" not in engine._state.overlay.users
     assert "web-1" not in engine._state.overlay.user_stamps
-    assert "web-1" not in engine._online_history and "web-1" not in engine._purchases
+    assert "web-1" not in engine._history.online and "web-1" not in engine._history.purchases
     assert not engine.recommend("web-1", k=5).user_known
     assert engine.forget_user("web-1") is False

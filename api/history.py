@@ -1,0 +1,108 @@
+"""ShopperHistory: what each shopper bought or interacted with, for the exclusion filter.
+
+Two caches: purchases read from the graph (LRU of ``user_cache_size`` users; the
+fused ranking's history) and the products each user interacted with through
+``POST /events`` since the artifact version (both rankings' history).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+
+import numpy as np
+
+from api.health import GraphHealth
+from api.state import ServedState
+from kgrec.errors import GraphConnectionError
+from kgrec.settings import Settings
+from kgrec.typing import PRODUCT, USER
+
+
+class ShopperHistory:
+    """The purchases cache and the online history of the engine's shoppers.
+
+    Args:
+        health: the graph the purchases are read from.
+        settings: ``user_cache_size``.
+    """
+
+    def __init__(self, health: GraphHealth, settings: Settings) -> None:
+        self._health = health
+        self._settings = settings
+        self.purchases: OrderedDict[str, frozenset[str]] = OrderedDict()
+        self._lock = threading.Lock()
+        # products each user interacted with through POST /events (history exclusion)
+        self.online: dict[str, frozenset[str]] = {}
+
+    def cached(self, user_id: str) -> bool:
+        """True when the user's purchases are cached (no graph read to rank them)."""
+        return user_id in self.purchases
+
+    def purchased(self, user_id: str | None) -> frozenset[str]:
+        """Products the user purchased (graph read, LRU-cached; empty when the graph is down)."""
+        store = self._health.store
+        if user_id is None or store is None:
+            return frozenset()
+        with self._lock:
+            if user_id in self.purchases:
+                self.purchases.move_to_end(user_id)
+                return self.purchases[user_id]
+        if not self._health.up():
+            return frozenset()
+        try:
+            edges = store.neighbourhood(USER, [user_id], hops=1)
+        except GraphConnectionError:
+            self._health.mark_down()
+            return frozenset()
+        bought = frozenset(
+            str(e["dst"])
+            for e in edges.to_dict("records")
+            if e["dst_label"] == PRODUCT and (e["props"] or {}).get("kind") == "purchase"
+        )
+        self.remember_purchases(user_id, bought)
+        return bought
+
+    def remember_purchases(self, user_id: str, bought: frozenset[str]) -> None:
+        with self._lock:
+            self.purchases[user_id] = bought
+            self.purchases.move_to_end(user_id)
+            while len(self.purchases) > self._settings.user_cache_size:
+                self.purchases.popitem(last=False)
+
+    def add_online(self, interacted: Mapping[str, set[str]], *, forget_purchases: bool) -> None:
+        """Add products the users interacted with online to their history (the exclusion
+        filter); with ``forget_purchases``, drop their cached purchases too."""
+        with self._lock:
+            for u, products in interacted.items():
+                if forget_purchases:
+                    self.purchases.pop(u, None)
+                self.online[u] = self.online.get(u, frozenset()) | products
+
+    def online_ids(self, user_id: str | None) -> frozenset[str]:
+        """Products ``user_id`` interacted with online."""
+        return frozenset() if user_id is None else self.online.get(user_id, frozenset())
+
+    def forget(self, user_id: str) -> bool:
+        """Drop the user from both caches; True when either held something of theirs (an
+        empty purchase list, cached for any id asked about, does not count)."""
+        with self._lock:
+            held = bool(self.purchases.pop(user_id, None))
+            return self.online.pop(user_id, None) is not None or held
+
+    def rows(self, state: ServedState, user_id: str | None) -> np.ndarray:
+        """int64 rows of the shopper's history: the version's interactions (when it
+        holds a learned ranking) and the events recorded online."""
+        ranking = state.catalogue.ranking
+        user_row = state.catalogue.user_row.get(user_id) if user_id is not None else None
+        version = ranking.history(user_row) if ranking is not None else np.zeros(0, np.int64)
+        return np.concatenate([version, self._online_rows(state, user_id)]).astype(np.int64)
+
+    def _online_rows(self, state: ServedState, user_id: str | None) -> np.ndarray:
+        """Rows of the products ``user_id`` interacted with online (events since the version)."""
+        if user_id is None:
+            return np.zeros(0, np.int64)
+        ids = self.online.get(user_id, ())
+        rows = [r for r in (state.row(i) for i in ids) if r is not None]
+        return np.asarray(rows, np.int64)

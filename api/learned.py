@@ -1,0 +1,95 @@
+"""The learned ranking step: the version's staged ranking over the served rows.
+
+:func:`rank_learned` runs :class:`~gnn.ranking.staged.StagedRanking` (bound to
+the rows served now, :attr:`api.state.ServedState.staged`), fuses its order with
+the query's text order, and applies the filters (:func:`api.fused.keep_mask`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from api import reasons
+from api.fused import keep_mask
+from api.ranking import Filters, RankedItem, ScoreBreakdown, reciprocal_rank_fusion
+from api.state import ServedState
+from gnn.ranking.staged import StagedRanking
+from kgrec.settings import Settings
+
+LearnedResult = tuple[list[RankedItem], int, dict[int, tuple[str, ...]] | None]
+
+
+def rank_learned(
+    state: ServedState,
+    staged: StagedRanking,
+    settings: Settings,
+    device: str,
+    *,
+    user_id: str | None,
+    user_vec: np.ndarray | None,
+    query_vec: np.ndarray | None,
+    k: int,
+    filters: Filters,
+    exclude_rows: set[int],
+    history: np.ndarray,
+    explain: bool = False,
+) -> LearnedResult | None:
+    """The learned staged ranking's top ``k`` (and its list length) after the filters,
+    fused with the query's text order when there is a query or context; None when
+    the filters leave fewer than ``k`` of it. ``history`` is the int64 rows of the
+    shopper's history and the context rows (never served; excluded too when the
+    filters exclude purchases). With ``explain``, also what proposed each row
+    (:func:`api.reasons.learned_proposers`, from the same pass)."""
+    cat = state.catalogue
+    ranking = cat.ranking
+    assert ranking is not None
+    user_row = cat.user_row.get(user_id) if user_id is not None else None
+    proposed: dict[str, np.ndarray] = {}
+    if explain:
+        served, ranker_scores, proposed = ranking.served_with_proposers(staged, user_row, history)
+    else:
+        served, ranker_scores = ranking.served(staged, user_row, history)
+    ranker_of = dict(zip(served.tolist(), ranker_scores.tolist(), strict=True))
+    sims: np.ndarray | None = None
+    lists, weights = [served], [1.0]
+    if query_vec is not None:
+        q = torch.from_numpy(np.asarray(query_vec, np.float32)).to(device)
+        sims = (state.texts @ q).cpu().numpy()
+        n = min(len(sims), max(len(served), settings.candidates_text))
+        top = np.argpartition(-sims, n - 1)[:n] if n < len(sims) else np.arange(len(sims))
+        lists.append(top[np.argsort(-sims[top], kind="stable")])
+        weights.append(settings.w_query)
+    rows, total = reciprocal_rank_fusion(lists, weights)
+    drop = exclude_rows | (set(history.tolist()) if filters.exclude_purchased else set())
+    keep = keep_mask(state, rows, filters, drop)
+    rows, total = rows[keep], total[keep]
+    if len(rows) < k and (filters.narrowing or len(rows) < min(k, state.size)):
+        return None
+    pop = torch.cat([cat.pop, cat.pop.new_zeros(state.overlay.size)])
+    graph = (
+        state.graph_rows(rows[:k]) @ np.asarray(user_vec, np.float32)
+        if user_vec is not None
+        else np.zeros(min(k, len(rows)), np.float32)
+    )
+    items = []
+    for i, row in enumerate(rows[:k].tolist()):
+        ranker = ranker_of.get(row)
+        part = ScoreBreakdown(
+            graph=float(graph[i]),
+            text=float(sims[row]) if sims is not None else 0.0,
+            popularity=float(pop[row]),
+            total=float(total[i]),
+            ranker=None if ranker is None or np.isnan(ranker) else float(ranker),
+        )
+        items.append(state.item(row, part))
+    proposers = None
+    if explain:
+        proposers = reasons.learned_proposers(
+            served,
+            proposed,
+            ranker_scores,
+            lists[1] if len(lists) > 1 else None,
+            staged.config.per_generator,
+        )
+    return items, len(rows), proposers

@@ -1,0 +1,155 @@
+"""Ranker: one ranking request over a served state, from history exclusion to reasons.
+
+The learned ranking (:func:`api.learned.rank_learned`) when the version holds one
+and enough of it passes the filters, else the fused ranking
+(:class:`api.fused.FusedRanking`); with ``explain``, each item's reasons
+(:func:`api.reasons.explain_items`, at most one graph read per request).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from api import reasons
+from api.fused import FusedRanking
+from api.health import GraphHealth
+from api.history import ShopperHistory
+from api.learned import LearnedResult, rank_learned
+from api.ranking import Filters, RankedItem, RankedList, Strategy
+from api.state import ServedState
+from kgrec.settings import Settings
+
+
+class Ranker:
+    """The ranking step of :meth:`api.engine.Engine.recommend` and ``similar``.
+
+    Args:
+        settings: the learned ranking's text-list settings.
+        device: where the vectors live.
+        fused: the fused ranking.
+        history: the shoppers' history (exclusion filter, reasons).
+        health: the graph (purchases, reasons' shared links).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        device: str,
+        fused: FusedRanking,
+        history: ShopperHistory,
+        health: GraphHealth,
+    ) -> None:
+        self.settings = settings
+        self.device = device
+        self._fused = fused
+        self._history = history
+        self._health = health
+
+    def rank(
+        self,
+        state: ServedState,
+        *,
+        user_id: str | None,
+        user_vec: np.ndarray | None,
+        query_vec: np.ndarray | None,
+        k: int,
+        filters: Filters,
+        exclude: set[str],
+        context_rows: list[int],
+        strategy: Strategy,
+        user_known: bool,
+        explain: bool,
+        query: str | None = None,
+    ) -> RankedList:
+        """The ranked list of one request over ``state``: the learned ranking when the
+        version holds one and enough of it passes the filters, else the fused one."""
+        notes: list[str] = []
+        if filters.exclude_purchased and user_id is not None:
+            # what the shopper did through POST /events (the learned ranking holds the
+            # rest of the history in memory; the fused one reads purchases below)
+            exclude |= self._history.online_ids(user_id)
+        exclude_rows = {r for r in (state.row(i) for i in exclude) if r is not None}
+        staged = state.staged
+        learned: LearnedResult | None = None
+        if staged is not None:
+            learned = rank_learned(
+                state,
+                staged,
+                self.settings,
+                self.device,
+                user_id=user_id,
+                user_vec=user_vec,
+                query_vec=query_vec,
+                k=k,
+                filters=filters,
+                exclude_rows=exclude_rows,
+                history=np.concatenate([self._history.rows(state, user_id), context_rows]).astype(
+                    np.int64
+                ),
+                explain=explain,
+            )
+            if learned is None:
+                notes.append("few learned-ranking results passed the filters; ranked by weights")
+        proposers: dict[int, tuple[str, ...]] | None = None
+        if learned is not None:
+            items, count, proposers = learned
+        else:
+            if filters.exclude_purchased:  # the fused ranking's history: purchases in the graph
+                bought = self._history.purchased(user_id)
+                exclude_rows |= {r for r in (state.row(i) for i in bought) if r is not None}
+            items, count = self._fused.rank(
+                state,
+                user_vec=user_vec,
+                query_vec=query_vec,
+                k=k,
+                filters=filters,
+                exclude_rows=exclude_rows,
+                context_rows=context_rows,
+                notes=notes,
+            )
+        if explain:
+            grounds = self._grounds(state, user_id, user_known, query, context_rows)
+            items = self._with_reasons(state, items, replace(grounds, proposers=proposers))
+        return RankedList(
+            items=items,
+            artifact_version=state.catalogue.version,
+            strategy=strategy,
+            user_known=user_known,
+            candidates=count,
+            notes=notes,
+            ranking="learned" if learned is not None else "fused",
+        )
+
+    def _grounds(
+        self,
+        state: ServedState,
+        user_id: str | None,
+        user_known: bool,
+        query: str | None,
+        context_rows: list[int],
+    ) -> reasons.Grounds:
+        return reasons.Grounds(
+            user_id=user_id,
+            user_known=user_known,
+            query=query,
+            history=self._history.rows(state, user_id),
+            context=np.asarray(context_rows, np.int64),
+        )
+
+    def _with_reasons(
+        self, state: ServedState, items: list[RankedItem], grounds: reasons.Grounds
+    ) -> list[RankedItem]:
+        """The items with their reasons: at most one graph read for all of them."""
+        ranking = state.catalogue.ranking
+        rows = [state.require_item(i.id, "item") for i in items]
+        return reasons.explain_items(
+            items,
+            rows,
+            grounds,
+            product=state.product_ref,
+            tables=ranking.stored.neighbours if ranking is not None else {},
+            texts=state.texts,
+            read_links=self._health.pair_links if self._health.store is not None else None,
+        )

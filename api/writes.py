@@ -1,0 +1,250 @@
+"""Online writes: products and events written to the graph and into the served state.
+
+A write takes the graph write and the embedding outside the engine's write lock
+and holds the lock only to put its result into the state read again inside it, so
+concurrent writers keep each other's overlay updates, and a slow write (a heavy
+shopper, a 1,000-product batch) never holds up another. Stamps
+(:func:`api.overlay.write_stamp`) keep the newest update of one product or user
+whatever order the writers finish in; a write that finds another artifact
+version served when it is done embeds again in that version's space.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Final, cast
+
+import numpy as np
+import torch
+
+from api.overlay import OnlineItem, write_stamp
+from api.state import ServedState
+from gnn.snapshot import product_text
+from graph import GraphStore
+from graph.records import InteractionRow, ProductRow
+from kgrec.errors import GraphConnectionError, NotFoundError, ServiceUnavailableError
+from kgrec.settings import Settings
+from kgrec.typing import CONTENT_HASH, DEFAULT_KIND_WEIGHTS, ID, PRODUCT, PRODUCT_PROPERTIES, USER
+from text_encoders import EmbeddingCache
+
+if TYPE_CHECKING:
+    from api.engine import Engine
+
+_NEIGHBOUR_SAMPLE: Final = 256
+# Node properties that are not a product's attrs when served.
+_NOT_ATTRS: Final = frozenset({ID, CONTENT_HASH, *PRODUCT_PROPERTIES})
+
+
+class OnlineWrites:
+    """The write path of one :class:`~api.engine.Engine` (its public methods
+    :meth:`~api.engine.Engine.add_items`, :meth:`~api.engine.Engine.record_events`
+    and :meth:`~api.engine.Engine.refresh_users` delegate here).
+
+    Args:
+        engine: the engine whose state, write lock, graph and caches it updates.
+        settings: ``data_dir`` (the text cache of products added online).
+    """
+
+    def __init__(self, engine: Engine, settings: Settings) -> None:
+        self._engine = engine
+        # products added online are encoded through the data directory's cache: the
+        # GNN embedder reads the same text vector from it, and so does the next export
+        self._text_cache = EmbeddingCache.in_data_dir(settings.data_dir)
+
+    def add_items(
+        self, rows: Sequence[ProductRow], *, write_graph: bool, replace: bool
+    ) -> list[str]:
+        """:meth:`api.engine.Engine.add_items`."""
+        engine = self._engine
+        if not rows:
+            return []
+        store = engine._health.require_store("product writes")
+        try:
+            if write_graph:
+                store.upsert_products(rows, replace=replace)
+            stamp = write_stamp()
+            while True:
+                state = engine._state
+                served = self._served_rows(state, store, rows) if write_graph else list(rows)
+                texts = [_product_text(r) for r in served]
+                text, _ = self._text_cache.encode(engine.encoder, texts)
+                graph = self._embed_items(state, store, served)
+                new = [
+                    OnlineItem(row=r, graph=graph[i], text=text[i], stamp=stamp)
+                    for i, r in enumerate(served)
+                ]
+                with engine._write_lock:
+                    now = engine._state
+                    if now.same_space(state):
+                        overlay = now.overlay.with_items(new, now.catalogue.row_of)
+                        engine._state = dataclasses.replace(now, overlay=overlay)
+                        break
+        except GraphConnectionError as e:
+            engine._health.mark_down()
+            raise ServiceUnavailableError(
+                f"products not accepted: the graph server does not answer ({e}); retry later"
+            ) from e
+        return [r["id"] for r in served]
+
+    def _served_rows(
+        self, state: ServedState, store: GraphStore, rows: Sequence[ProductRow]
+    ) -> list[ProductRow]:
+        """The rows as the graph holds them after their upsert: properties from the node
+        (a partial row merged into it), brand and categories from the row when it gives
+        them, else the ones served now (the upsert left those links as they were)."""
+        nodes = store.nodes_by_id(PRODUCT, [r["id"] for r in rows])
+        served: list[ProductRow] = []
+        for r in rows:
+            props = nodes.get(r["id"])
+            if props is None:  # deleted since the write: serve the row as sent
+                served.append(r)
+                continue
+            row = cast(ProductRow, {k: props[k] for k in PRODUCT_PROPERTIES if k in props})
+            row["id"] = r["id"]
+            row.setdefault("title", r["title"])
+            row["attrs"] = {k: v for k, v in props.items() if k not in _NOT_ATTRS}
+            brand, categories = r.get("brand_id"), r.get("category_ids")
+            at = state.row(r["id"])
+            if at is not None and at < state.catalogue.size:
+                brand = brand or state.catalogue.brand[at]
+                if categories is None:
+                    categories = list(state.catalogue.categories[at])
+            elif at is not None:
+                old = state.overlay.items[at - state.catalogue.size].row
+                brand = brand or old.get("brand_id")
+                if categories is None:
+                    categories = old.get("category_ids")
+            if brand:
+                row["brand_id"] = brand
+            if categories is not None:
+                row["category_ids"] = list(categories)
+            served.append(row)
+        return served
+
+    def record_events(self, rows: Sequence[InteractionRow]) -> list[str]:
+        """:meth:`api.engine.Engine.record_events`."""
+        engine = self._engine
+        if not rows:
+            return []
+        store = engine._health.require_store("event writes")
+        state = engine._state
+        unknown = sorted({r["product_id"] for r in rows if state.row(r["product_id"]) is None})
+        if unknown:
+            raise NotFoundError(f"product_id: product(s) {', '.join(map(repr, unknown))} not found")
+        users = sorted({r["user_id"] for r in rows})
+        try:
+            store.upsert_users([{"id": u} for u in users])
+            store.upsert_interactions(rows)
+            self._serve_users(store, users)
+        except GraphConnectionError as e:
+            engine._health.mark_down()
+            raise ServiceUnavailableError(
+                f"events not accepted: the graph server does not answer ({e}); retry later"
+            ) from e
+        mine = {u: {r["product_id"] for r in rows if r["user_id"] == u} for u in users}
+        engine._history.add_online(mine, forget_purchases=True)
+        return users
+
+    def refresh_users(self, user_ids: Sequence[str]) -> list[str]:
+        """:meth:`api.engine.Engine.refresh_users`."""
+        engine = self._engine
+        users = sorted(set(user_ids))
+        if not users:
+            return []
+        store = engine._health.require_store("user restores")
+        try:
+            self._serve_users(store, users)
+            edges = store.neighbourhood(USER, users, hops=1)
+        except GraphConnectionError as e:
+            engine._health.mark_down()
+            raise ServiceUnavailableError(
+                f"users not restored: the graph server does not answer ({e}); retry later"
+            ) from e
+        interacted: dict[str, set[str]] = {u: set() for u in users}
+        for edge in edges.to_dict("records"):  # their history, for the exclusion filter
+            if edge["dst_label"] == PRODUCT and str(edge["src"]) in interacted:
+                interacted[str(edge["src"])].add(str(edge["dst"]))
+        engine._history.add_online(interacted, forget_purchases=False)
+        return users
+
+    def _serve_users(self, store: GraphStore, users: Sequence[str]) -> None:
+        """Embed ``users`` from the graph (outside the lock) and put them in the overlay."""
+        engine = self._engine
+        stamp = write_stamp()
+        while True:
+            state = engine._state
+            vectors = self._embed_users(state, store, users)
+            with engine._write_lock:
+                now = engine._state
+                if now.same_space(state):
+                    overlay = now.overlay.with_users(vectors, stamp)
+                    engine._state = dataclasses.replace(now, overlay=overlay)
+                    return
+
+    def _embed_items(
+        self, state: ServedState, store: GraphStore, rows: Sequence[ProductRow]
+    ) -> np.ndarray:
+        """[n, D] graph vectors of new products: the GNN embedder, else neighbour means."""
+        if state.embedder is not None:
+            return np.asarray(
+                state.embedder.embed_new_items(store, [r["id"] for r in rows]), np.float32
+            )
+        cat = state.catalogue
+        rng = np.random.default_rng(0)
+        out = np.zeros((len(rows), cat.graph_dim), np.float32)
+        for i, r in enumerate(rows):
+            groups = [cat.brand_rows.get(r.get("brand_id") or "", np.zeros(0, np.int64))]
+            groups += [
+                cat.category_rows.get(c, np.zeros(0, np.int64)) for c in r.get("category_ids") or []
+            ]
+            means = []
+            for g in groups:
+                g = g[g != cat.row_of.get(r["id"], -1)]
+                if len(g):
+                    pick = (
+                        g
+                        if len(g) <= _NEIGHBOUR_SAMPLE
+                        else rng.choice(g, _NEIGHBOUR_SAMPLE, replace=False)
+                    )
+                    means.append(cat.graph[torch.from_numpy(pick)].mean(0).cpu().numpy())
+            if means:
+                out[i] = np.mean(means, axis=0)
+        return out
+
+    def _embed_users(
+        self, state: ServedState, store: GraphStore, users: Sequence[str]
+    ) -> dict[str, np.ndarray]:
+        """[D] graph vector per user: the GNN embedder (one call), else :meth:`_embed_user`."""
+        if state.embedder is not None:
+            vectors = np.asarray(state.embedder.embed_users(store, users), np.float32)
+            return {u: vectors[i] for i, u in enumerate(users)}
+        return {u: self._embed_user(state, store, u) for u in users}
+
+    def _embed_user(self, state: ServedState, store: GraphStore, user_id: str) -> np.ndarray:
+        """[D] graph vector of a user: the GNN embedder, else kind-weighted mean of products."""
+        if state.embedder is not None:
+            return np.asarray(state.embedder.embed_user(store, user_id), np.float32)
+        edges = store.neighbourhood(USER, [user_id], hops=1)
+        rows, weights = [], []
+        for e in edges.to_dict("records"):
+            row = state.row(str(e["dst"])) if e["dst_label"] == PRODUCT else None
+            if row is not None:
+                props = e["props"] or {}
+                rows.append(row)
+                weights.append(
+                    float(
+                        props.get("weight") or DEFAULT_KIND_WEIGHTS.get(props.get("kind", ""), 1.0)
+                    )
+                )
+        if not rows:
+            return np.zeros(state.catalogue.graph_dim, np.float32)
+        vecs = state.graph_rows(np.asarray(rows, np.int64))
+        w = np.asarray(weights, np.float32)
+        mean: np.ndarray = (vecs * w[:, None]).sum(0) / w.sum()
+        return mean.astype(np.float32)
+
+
+def _product_text(row: ProductRow) -> str:
+    """The text encoded for a product added online, composed as ``kgrec embed`` composes it."""
+    return product_text({**(row.get("attrs") or {}), **row})
