@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kgrec.errors import ConfigError
@@ -245,6 +245,16 @@ class Settings(BaseSettings):
                 f"unknown setting(s) {', '.join(unknown)}; valid: {', '.join(sorted(known))}"
             )
         return data
+
+    @field_validator("data_dir", mode="before")
+    @classmethod
+    def _data_dir_not_empty(cls, value: Any) -> Any:
+        """An empty ``KGREC_DATA_DIR`` would mean the working directory: refuse it."""
+        if isinstance(value, str) and not value.strip():
+            raise ValueError(
+                "KGREC_DATA_DIR is empty; unset it (default .kgrec) or name a directory"
+            )
+        return value
 
     @property
     def embedded(self) -> bool:

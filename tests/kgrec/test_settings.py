@@ -33,3 +33,10 @@ def test_settings_are_frozen() -> None:
     s = Settings()
     with pytest.raises(pydantic.ValidationError):
         s.write_batch_size = 3  # type: ignore[misc]
+
+
+def test_an_empty_data_dir_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An empty KGREC_DATA_DIR would make kgrec write into the working directory."""
+    monkeypatch.setenv("KGREC_DATA_DIR", "")
+    with pytest.raises(pydantic.ValidationError, match="KGREC_DATA_DIR is empty"):
+        Settings()
