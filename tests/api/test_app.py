@@ -6,7 +6,7 @@ import contextlib
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import neo4j
@@ -252,12 +252,14 @@ def test_degraded_mode_reads_serve_writes_503(
 
 
 @contextlib.contextmanager
-def _late_server(target_port: int) -> Iterator[tuple[int, threading.Event]]:
-    """A loopback port that refuses connections until the event is set, then forwards
-    them to ``target_port``: a graph server that comes up after the service."""
+def _late_server(target_port: int) -> Iterator[tuple[int, Callable[[], None]]]:
+    """A loopback port that refuses connections until ``bring_up()`` is called, then
+    forwards them to ``target_port``: a graph server that comes up after the service.
+    ``bring_up`` returns once the port listens (no race with the next request)."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     up = threading.Event()
+    listening = threading.Event()
 
     def pipe(a: socket.socket, b: socket.socket) -> None:
         with contextlib.suppress(OSError):
@@ -270,6 +272,7 @@ def _late_server(target_port: int) -> Iterator[tuple[int, threading.Event]]:
     def serve() -> None:
         up.wait()
         listener.listen()
+        listening.set()
         with contextlib.suppress(OSError):
             while True:
                 client, _ = listener.accept()
@@ -277,9 +280,13 @@ def _late_server(target_port: int) -> Iterator[tuple[int, threading.Event]]:
                 for a, b in ((client, upstream), (upstream, client)):
                     threading.Thread(target=pipe, args=(a, b), daemon=True).start()
 
+    def bring_up() -> None:
+        up.set()
+        assert listening.wait(10), "the late server did not start listening"
+
     threading.Thread(target=serve, daemon=True).start()
     try:
-        yield listener.getsockname()[1], up
+        yield listener.getsockname()[1], bring_up
     finally:
         up.set()
         listener.close()
@@ -289,7 +296,7 @@ def test_service_recovers_when_the_graph_comes_up(
     settings: Settings, sample_store: GraphStore, make_client: ClientFactory
 ) -> None:
     target = int(sample_store.uri.rsplit(":", 1)[1])
-    with _late_server(target) as (port, up):
+    with _late_server(target) as (port, bring_up):
         uri = f"bolt://127.0.0.1:{port}"
         auth = EmbeddedServer(settings).auth
         late = GraphStore.unchecked(uri, auth, sample_store.database, settings)
@@ -299,7 +306,7 @@ def test_service_recovers_when_the_graph_comes_up(
                 event = {"user_id": "u03", "product_id": "p001", "kind": "view"}
                 body = {"events": [event]}
                 assert client.post("/events", json=body, headers=KEY).status_code == 503
-                up.set()  # the server answers now
+                bring_up()  # the server answers now
                 assert client.get("/health").json()["status"] == "ok"
                 assert client.post("/events", json=body, headers=KEY).status_code == 201
         finally:
