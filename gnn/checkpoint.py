@@ -6,15 +6,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor
 
 from gnn.config import GNNConfig
+from gnn.inference import embed_all, graph_inputs
 from gnn.model import EdgeType, HeteroGNN
-from gnn.snapshot import PRODUCT, Snapshot
-from gnn.trainer import TrainResult, embed_all, graph_inputs
+from gnn.schema import PRODUCT
+
+if TYPE_CHECKING:  # types only: loading a checkpoint loads neither exporter nor trainer
+    from gnn.snapshot import Snapshot
+    from gnn.trainer import TrainResult
 from kgrec.errors import ModelError
 
 

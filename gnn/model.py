@@ -25,7 +25,7 @@ import torch
 from torch import Tensor, nn
 
 from gnn.config import GNNConfig
-from gnn.snapshot import INTERACTED, PRODUCT, USER, reverse
+from gnn.schema import INTERACTED, PRODUCT, USER, reverse
 
 EdgeType = tuple[str, str, str]
 OUTPUT_TYPES: tuple[str, str] = (PRODUCT, USER)

@@ -11,7 +11,6 @@ directors from actors from studios.
 from __future__ import annotations
 
 import hashlib
-import re
 import time
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,17 +22,20 @@ import pandas as pd
 import torch
 from torch_geometric.data import HeteroData
 
+from gnn.schema import BRAND as BRAND
+from gnn.schema import CATEGORY as CATEGORY
+from gnn.schema import ENTITY as ENTITY
+from gnn.schema import INTERACTED as INTERACTED
+from gnn.schema import NODE_TYPES as NODE_TYPES
+from gnn.schema import NUM_PRODUCT_EXTRA as NUM_PRODUCT_EXTRA
+from gnn.schema import PRODUCT as PRODUCT
+from gnn.schema import USER as USER
+from gnn.schema import relation_name as relation_name
+from gnn.schema import reverse as reverse
 from graph import GraphStore
 from kgrec.errors import ModelError
 from text_encoders import EmbeddingCache, TextEncoder, compose_product_text
 
-PRODUCT: Final = "product"
-BRAND: Final = "brand"
-CATEGORY: Final = "category"
-USER: Final = "user"
-ENTITY: Final = "entity"
-NODE_TYPES: Final = (PRODUCT, BRAND, CATEGORY, USER, ENTITY)
-INTERACTED: Final = (USER, "interacted", PRODUCT)
 _LABELS: Final = {
     PRODUCT: "Product",
     BRAND: "Brand",
@@ -46,18 +48,6 @@ _FIXED_EDGES: Final = {
     "IN_CATEGORY": (PRODUCT, "in_category", CATEGORY),
     "SUBCATEGORY_OF": (CATEGORY, "subcategory_of", CATEGORY),
 }
-NUM_PRODUCT_EXTRA: Final = 2  # log1p(price), has_price
-
-
-def relation_name(relation: str) -> str:
-    """A knowledge-graph relation as an edge-type name (letters, digits, underscores)."""
-    return "kg_" + re.sub(r"[^A-Za-z0-9]+", "_", relation).strip("_").lower()
-
-
-def reverse(edge_type: tuple[str, str, str]) -> tuple[str, str, str]:
-    """The reverse edge type: (dst, rev_<rel>, src)."""
-    src, rel, dst = edge_type
-    return (dst, f"rev_{rel}", src)
 
 
 _NOT_TEXT: Final = frozenset(
