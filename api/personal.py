@@ -72,12 +72,9 @@ class PersonalRanking:
         """The stages over the rows served now: ``product_graph`` [P', D] and
         ``product_text`` [P', T] (the version's rows, then the online ones),
         ``user_graph`` [U, D]."""
-        staged = self.stored.bind(
+        return self.stored.bind(
             user_graph.cpu(), product_graph.cpu(), product_text.cpu(), fresh_share=self.fresh_share
         )
-        # users the version lacks score as row U: unknown to the factor models
-        known = torch.cat([staged.known_users, torch.zeros(1, dtype=torch.bool)])
-        return staged.serving(dict(staged.generators), staged.item_count, known)
 
     def served(
         self, staged: StagedRanking, user_row: int | None, history: np.ndarray

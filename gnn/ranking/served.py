@@ -259,7 +259,10 @@ class StoredRanking:
             "als": FactorTable("als", self.als_users, als_items),
         }
         generators = {g: generators[g] for g in SERVED_GENERATORS}
-        known = torch.ones(user_graph.shape[0], dtype=torch.bool)
+        # users 0..U-1 are the version's; row U, past them all, is the one no factor
+        # model knows (a shopper the version lacks is scored there)
+        known = torch.ones(user_graph.shape[0] + 1, dtype=torch.bool)
+        known[-1] = False
         return self.staged.serving(generators, count, known, fresh_share=fresh_share)
 
 
