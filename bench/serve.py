@@ -146,6 +146,16 @@ async def load(
     return np.asarray(latencies), wall, errors
 
 
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """Terminate a child service (killed when it does not exit within 30 s)."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def wait_ready(port: int, proc: subprocess.Popen[bytes], timeout_s: float) -> None:
     """Poll /health until the child answers."""
     import httpx
@@ -192,12 +202,7 @@ def bench_http(products: int, requests: int, concurrencies: Sequence[int], data_
         rss = psutil.Process(proc.pid).memory_info().rss
         print(f"service RSS: {rss / 2**30:.2f} GiB")
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 def bench_real(data_dir: Path, requests: int) -> None:
@@ -229,12 +234,7 @@ def bench_real(data_dir: Path, requests: int) -> None:
                     f"{len(lat) / wall:.0f} req/s  errors={errors}"
                 )
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop(proc)
     bench_learned_step(version)
 
 
