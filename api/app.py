@@ -46,10 +46,10 @@ from api.wiring import ServicesFactory, default_services
 from kgrec.errors import (
     AuthenticationError,
     ConfigError,
+    DataValidationError,
     GraphConnectionError,
     KgrecError,
     NotFoundError,
-    ValidationError,
 )
 from kgrec.settings import Settings
 
@@ -61,7 +61,7 @@ STATUS_BY_ERROR: Final[tuple[tuple[type[KgrecError], int], ...]] = (
     (AuthenticationError, 401),
     (NotFoundError, 404),
     (ConfigError, 422),
-    (ValidationError, 422),
+    (DataValidationError, 422),
     (GraphConnectionError, 503),
 )
 # Longest field-name part and message an error answer repeats: a client's input

@@ -47,7 +47,7 @@ class NotFoundError(KgrecError):
     """A named node, artifact or file does not exist."""
 
 
-class ValidationError(KgrecError):
+class DataValidationError(KgrecError):
     """Input data failed validation; the message names file, row, column and reason."""
 
 
@@ -68,8 +68,8 @@ class DatasetError(KgrecError):
 
 
 class ServiceUnavailableError(GraphConnectionError):
-    """The API cannot do this now because the graph server does not answer (HTTP 503)."""
+    """The API cannot do this now because the graph server does not answer (api/app.py: 503)."""
 
 
 class AuthenticationError(KgrecError):
-    """A request lacks the API key an endpoint requires, or sent a wrong one (HTTP 401)."""
+    """A request lacks the API key an endpoint requires, or sent a wrong one (api/app.py: 401)."""

@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
-from kgrec.errors import ValidationError
+from kgrec.errors import DataValidationError
 from kgrec.typing import (
     BRAND_ID,
     CATEGORY_IDS,
@@ -176,7 +176,7 @@ def plan_columns(
             misspelt columns (False for an adapter's made-up header).
 
     Raises:
-        ValidationError: every problem found, one per line: missing required
+        DataValidationError: every problem found, one per line: missing required
             columns, mapping keys naming absent columns, rename collisions.
     """
     section = mapping.section(entity)
@@ -213,7 +213,7 @@ def plan_columns(
         fix = f"did you mean {hint[0]!r}? rename it" if hint else "rename the column holding it"
         problems.append(f"row 0 (header), column {name}: required column missing; {fix}")
     if problems:
-        raise ValidationError(
+        raise DataValidationError(
             f"{file_name}: " + "; ".join(problems) + f" {found}; set rename, keep, ignore "
             f"and types in {where} (--mapping)"
         )

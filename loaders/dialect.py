@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Final
 
-from kgrec.errors import ValidationError
+from kgrec.errors import DataValidationError
 
 CANDIDATES: Final = (",", ";", "\t", "|")
 _NAMES: Final = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
@@ -24,11 +24,11 @@ def parse_delimiter(text: str, *, where: str) -> str:
     """One delimiter character; ``\\t`` or ``tab`` (and comma, semicolon, pipe) by name.
 
     Raises:
-        ValidationError: not a single character; ``where`` says who gave it.
+        DataValidationError: not a single character; ``where`` says who gave it.
     """
     value = _ALIASES.get(text.lower(), text)
     if len(value) != 1 or value in ('"', "\n", "\r"):
-        raise ValidationError(
+        raise DataValidationError(
             f"{where}: delimiter {text!r} is not one character; use e.g. ',', ';', '|' or '\\t'"
         )
     return value
@@ -87,7 +87,7 @@ def check_joined_header(path: Path, columns: list[str], delimiter: str, entity: 
         return
     likely = max(others, key=lambda c: counts[c])
     shown = "\\t" if likely == "\t" else likely
-    raise ValidationError(
+    raise DataValidationError(
         f"{path}: row 0 (header): the header is one column named {columns[0]!r}: the file "
         f"is read with the delimiter {describe(delimiter)} but looks {describe(likely)}-"
         f"delimited; pass --delimiter '{shown}' or set delimiter = \"{shown}\" in the "

@@ -13,7 +13,7 @@ import codecs
 from dataclasses import dataclass
 from pathlib import Path
 
-from kgrec.errors import ValidationError
+from kgrec.errors import DataValidationError
 
 DEFAULT_ENCODING = "utf-8"
 _PREVIEW_CHARS = 30
@@ -25,12 +25,12 @@ def check_encoding(name: str, *, where: str) -> str:
     """The canonical codec name of ``name`` (``latin-1`` -> ``iso8859-1``).
 
     Raises:
-        ValidationError: no codec of that name; ``where`` says who gave it.
+        DataValidationError: no codec of that name; ``where`` says who gave it.
     """
     try:
         return codecs.lookup(name).name
     except LookupError as e:
-        raise ValidationError(
+        raise DataValidationError(
             f"{where}: unknown encoding {name!r}; use a Python codec name such as "
             "utf-8, cp1252, latin-1, cp1250, cp1251, utf-16, shift_jis"
         ) from e
@@ -140,7 +140,7 @@ def _how(name: str) -> str:
     return f'pass --encoding {name} (or set encoding = "{name}" in this file\'s mapping section)'
 
 
-def decode_error(path: Path, encoding: str, *, csv: bool, cause: str) -> ValidationError:
+def decode_error(path: Path, encoding: str, *, csv: bool, cause: str) -> DataValidationError:
     """The error for a file that does not decode: file, row, byte offset, bytes, hint.
 
     ``cause`` is the decoder's own message, used when the rescan finds nothing
@@ -148,10 +148,10 @@ def decode_error(path: Path, encoding: str, *, csv: bool, cause: str) -> Validat
     """
     location = locate_decode_error(path, encoding, csv=csv)
     if location is None:
-        return ValidationError(f"{path}: cannot decode as {encoding}: {cause}")
+        return DataValidationError(f"{path}: cannot decode as {encoding}: {cause}")
     row = "row 0 (header)" if csv and location.row == 0 else f"row {location.row}"
     bad = " ".join(f"0x{b:02x}" for b in location.bad)
-    return ValidationError(
+    return DataValidationError(
         f"{path}: {row}, byte offset {location.byte:,}: cannot decode {bad} as {encoding} "
         f"({location.reason}) near {location.preview!r}; "
         f"{suggest_encoding(path, location, encoding)}"

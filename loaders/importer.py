@@ -16,7 +16,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from graph import GraphStore, UpsertCounts
-from kgrec.errors import KgrecError, ValidationError
+from kgrec.errors import DataValidationError, KgrecError
 from kgrec.settings import Settings
 from kgrec.typing import CATEGORY, ID, NAME, PRODUCT, USER
 from loaders import rows as to_rows
@@ -94,7 +94,7 @@ class Importer:
         """Import the sources in dependency order; returns the report.
 
         Raises:
-            ValidationError: a header or the mapping is wrong (nothing was written).
+            DataValidationError: a header or the mapping is wrong (nothing was written).
             ImportFailed: an error stopped the import part-way; its ``report`` says
                 what was written before it (nothing, with ``strict``).
         """
@@ -133,7 +133,7 @@ class Importer:
         if self.strict:
             refusals = [r for _, p in prepared if p is not None and (r := p.refusal(self.mapping))]
             if refusals:
-                raise ValidationError("; ".join(refusals) + "; nothing was written")
+                raise DataValidationError("; ".join(refusals) + "; nothing was written")
         return prepared
 
     def _guarded(self, prepared: Sequence[_Prepared], report: ImportReport, *, write: bool) -> None:

@@ -32,7 +32,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 from pydantic import ValidationError as PydanticValidationError
 
-from kgrec.errors import KgrecError, ValidationError
+from kgrec.errors import DataValidationError, KgrecError
 from loaders.constants import ENTITY_KINDS, AttrType
 from loaders.dialect import parse_delimiter
 from loaders.encoding import check_encoding
@@ -113,23 +113,23 @@ class ColumnMapping(BaseModel):
         """Read a TOML mapping file.
 
         Raises:
-            ValidationError: the file is not valid TOML or has unknown keys or
+            DataValidationError: the file is not valid TOML or has unknown keys or
                 values; the message names the file and the key.
         """
         try:
             with path.open("rb") as f:
                 data: dict[str, Any] = tomllib.load(f)
         except OSError as e:
-            raise ValidationError(f"{path}: cannot read the mapping file ({e.strerror})") from e
+            raise DataValidationError(f"{path}: cannot read the mapping file ({e.strerror})") from e
         except tomllib.TOMLDecodeError as e:
-            raise ValidationError(f"{path}: not a valid TOML mapping file: {e}") from e
+            raise DataValidationError(f"{path}: not a valid TOML mapping file: {e}") from e
         try:
             mapping = cls.model_validate(data)
         except PydanticValidationError as e:
             where = "; ".join(
                 f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in e.errors()
             )
-            raise ValidationError(
+            raise DataValidationError(
                 f"{path}: invalid mapping ({where}); sections: {', '.join(ENTITY_KINDS)}; keys: "
                 f"{', '.join(_Section.model_fields)}"
             ) from e

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from kgrec.errors import ValidationError
+from kgrec.errors import DataValidationError
 from loaders.constants import (
     ABSENT,
     CSV_SUFFIXES,
@@ -69,9 +69,9 @@ class ChunkReader:
             self.format = "parquet"
         else:
             valid = ", ".join(CSV_SUFFIXES + JSONL_SUFFIXES + PARQUET_SUFFIXES)
-            raise ValidationError(f"{path}: unknown file type {suffix!r}; use one of {valid}")
+            raise DataValidationError(f"{path}: unknown file type {suffix!r}; use one of {valid}")
         if not path.is_file():
-            raise ValidationError(f"{path}: no such file")
+            raise DataValidationError(f"{path}: no such file")
         codec = DEFAULT_ENCODING if encoding is None else check_encoding(encoding, where=str(path))
         self.encoding = DEFAULT_ENCODING if codec == "utf-8-sig" else codec  # a BOM is skipped
         self.sep_given = sep is not None
@@ -125,13 +125,13 @@ class ChunkReader:
             except UnicodeDecodeError as e:
                 raise self._decode_error(e) from e
             except (ValueError, pd.errors.ParserError) as e:
-                raise ValidationError(f"{self.path}: cannot parse the header: {e}") from e
+                raise DataValidationError(f"{self.path}: cannot parse the header: {e}") from e
             return [str(c) for c in head.columns]
         for frame in self._raw_chunks():
             return [str(c) for c in frame.columns if c != ABSENT]
         return []
 
-    def _decode_error(self, e: UnicodeDecodeError) -> ValidationError:
+    def _decode_error(self, e: UnicodeDecodeError) -> DataValidationError:
         return decode_error(self.path, self.encoding, csv=self.format == "csv", cause=str(e))
 
     def _json_chunks(self) -> Iterator[pd.DataFrame]:
@@ -174,7 +174,7 @@ class ChunkReader:
         except UnicodeDecodeError as e:
             raise self._decode_error(e) from e
         except (ValueError, pd.errors.ParserError) as e:
-            raise ValidationError(f"{self.path}: cannot parse as {self.format}: {e}") from e
+            raise DataValidationError(f"{self.path}: cannot parse as {self.format}: {e}") from e
 
 
 def _absent_keys(

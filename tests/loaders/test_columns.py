@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from graph import GraphStore
-from kgrec.errors import ValidationError
+from kgrec.errors import DataValidationError
 from kgrec.settings import Settings
 from loaders import ColumnMapping
 from tests.loaders.helpers import invoke, run, write
@@ -37,7 +37,7 @@ def test_a_mapping_naming_a_missing_column_stops_before_anything_is_written(
         result = invoke(settings, *args, "--mapping", str(mapping), *extra)
         assert result.exit_code == 1, result.output
         message = str(result.exception)
-        assert isinstance(result.exception, ValidationError), message
+        assert isinstance(result.exception, DataValidationError), message
         assert str(products) in message and "[products] section" in message
         assert "rename names column 'Long Descr'" in message
         assert "did you mean 'Long Description'?" in message
@@ -102,7 +102,7 @@ def test_columns_left_out_of_keep_are_reported_as_ignored(
     assert report.messages == [
         f"{products}: ignored columns: brand (did you mean brand_id or brand_name?)"
     ]
-    with pytest.raises(ValidationError, match=r"--strict: .*: brand;"):
+    with pytest.raises(DataValidationError, match=r"--strict: .*: brand;"):
         run(
             store, settings, {"products": products}, mapping=ColumnMapping.load(ignore), strict=True
         )

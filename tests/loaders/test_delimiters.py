@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from graph import GraphStore
-from kgrec.errors import ValidationError
+from kgrec.errors import DataValidationError
 from kgrec.settings import Settings
 from loaders import ColumnMapping
 from tests.loaders.helpers import invoke, run, write
@@ -50,6 +50,6 @@ def test_a_header_read_as_one_joined_column_is_an_error(
     assert "looks ';' (semicolon)-delimited" in message and "--delimiter ';'" in message
 
     quoted = write(tmp_path, "q.csv", '"id;title;price"\n"p1;Shoe;10"')
-    with pytest.raises(ValidationError, match="one column named 'id;title;price'"):
+    with pytest.raises(DataValidationError, match="one column named 'id;title;price'"):
         run(store, settings, {"products": quoted})
     assert store.count_nodes()["Product"] == 0

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from graph import GraphStore
-from kgrec.errors import ValidationError
+from kgrec.errors import DataValidationError
 from kgrec.settings import Settings
 from loaders import ChunkReader, ColumnMapping, ImportFailed
 from tests.loaders.helpers import invoke, run, write
@@ -92,7 +92,7 @@ def test_json_lines_rows_count_from_the_first_line(tmp_path: Path) -> None:
     path = tmp_path / "p.jsonl"
     path.write_bytes(data)
     offset = data.index(b"\xe8")
-    with pytest.raises(ValidationError, match=rf": row 2, byte offset {offset}: "):
+    with pytest.raises(DataValidationError, match=rf": row 2, byte offset {offset}: "):
         list(ChunkReader(path, 10).chunks())
     frames = list(ChunkReader(path, 10, encoding="latin-1").chunks())
     assert frames[0]["title"].tolist() == ["A", "Crème"]

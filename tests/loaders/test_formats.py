@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from graph import GraphStore
-from kgrec.errors import ValidationError
+from kgrec.errors import DataValidationError
 from kgrec.settings import Settings
 from loaders import ColumnMapping
 from tests.loaders.helpers import rejects_of, run, write
@@ -100,5 +100,5 @@ def test_mapping_renames_keeps_and_types(
 
 def test_bad_mapping_file_names_the_key(tmp_path: Path) -> None:
     path = write(tmp_path, "m.toml", "[prodcts]\nrename = {}")
-    with pytest.raises(ValidationError, match="prodcts"):
+    with pytest.raises(DataValidationError, match="prodcts"):
         ColumnMapping.load(path)

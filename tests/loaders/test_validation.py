@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from graph import GraphStore
-from kgrec.errors import ValidationError
+from kgrec.errors import DataValidationError
 from kgrec.settings import Settings
 from tests.conftest import make_settings
 from tests.loaders.helpers import rejects_of, run, write
@@ -98,5 +98,5 @@ def test_missing_required_column_is_an_error_naming_the_file(
     store: GraphStore, settings: Settings, tmp_path: Path
 ) -> None:
     path = write(tmp_path, "products.csv", "id,name\np1,Shoe")
-    with pytest.raises(ValidationError, match=r"products\.csv.*column title"):
+    with pytest.raises(DataValidationError, match=r"products\.csv.*column title"):
         run(store, settings, {"products": path})
