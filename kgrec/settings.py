@@ -226,6 +226,27 @@ class Settings(BaseSettings):
     )
     seed: int = Field(0, description="Seed of splits, initialisation and sampling.")
 
+    # Artifact versions ------------------------------------------------------------
+    promote_tolerance: float = Field(
+        0.02,
+        ge=-1.0,
+        le=1.0,
+        description="Relative drop in validation Recall@20 a version retrained by "
+        "`kgrec train --since` may show against the serving one and still be promoted.",
+    )
+    keep_versions: int = Field(
+        5,
+        ge=2,
+        description="Artifact versions kept on disk (LATEST and the previously promoted "
+        "one are never deleted).",
+    )
+    artifact_poll_s: float = Field(
+        5.0,
+        ge=0,
+        description="How often `kgrec serve` checks LATEST and swaps in a newly promoted "
+        "version; 0 = never.",
+    )
+
     # Compute --------------------------------------------------------------------
     device: DeviceName = Field("auto", description="torch device for GNN and ranking.")
 
