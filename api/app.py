@@ -28,7 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.event_ids import EventIds
-from api.metrics import Metrics
+from api.metrics import Metrics, multiprocess_dir
 from api.routers import (
     events,
     explain,
@@ -254,7 +254,7 @@ def create_app(settings: Settings, services: ServicesFactory | None = None) -> F
             :func:`api.wiring.default_services` (configured graph, latest artifacts).
     """
     factory = services or default_services
-    metrics = Metrics()
+    metrics = Metrics(multiprocess_dir=multiprocess_dir())
     event_ids = EventIds.in_data_dir(settings.data_dir)
 
     @asynccontextmanager

@@ -6,9 +6,8 @@ from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
 
 from api.deps import ServicesDep
+from api.metrics import CONTENT_TYPE
 from api.schemas import HealthOut
-
-PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 
 
 def build_router() -> APIRouter:
@@ -48,6 +47,6 @@ def build_router() -> APIRouter:
             },
             info={"version": engine.version},
         )
-        return PlainTextResponse(text, media_type=PROMETHEUS_TEXT)
+        return PlainTextResponse(text, media_type=CONTENT_TYPE)
 
     return router
