@@ -11,6 +11,7 @@ directors from actors from studios.
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +36,8 @@ from gnn.schema import reverse as reverse
 from graph import GraphStore
 from kgrec.errors import ModelError
 from text_encoders import EmbeddingCache, TextEncoder, compose_product_text
+
+log = logging.getLogger(__name__)
 
 _LABELS: Final = {
     PRODUCT: "Product",
@@ -312,8 +315,12 @@ def export_snapshot(
     if show_progress:
         counts = ", ".join(f"{len(ids[t]):,} {t}" for t in NODE_TYPES)
         edges = sum(int(data[e].edge_index.shape[1]) for e in data.edge_types)
-        print(
-            f"snapshot {snap.version}: {counts}; {edges:,} edges "
-            f"({len(data.edge_types)} edge types) in {time.perf_counter() - start:.1f} s"
+        log.info(
+            "snapshot %s: %s; %s edges (%d edge types) in %.1f s",
+            snap.version,
+            counts,
+            f"{edges:,}",
+            len(data.edge_types),
+            time.perf_counter() - start,
         )
     return snap

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import logging
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -16,6 +17,8 @@ from transformers import AutoTokenizer
 from transformers.utils import logging as hf_logging
 
 from kgrec.errors import EncoderError
+
+log = logging.getLogger(__name__)
 
 PROGRESS_MIN_TEXTS: Final = 2048  # show a progress bar from this many texts up
 
@@ -109,9 +112,13 @@ class TextEncoder(abc.ABC):
         bar.close()
         if show_progress:
             seconds = time.perf_counter() - start
-            print(
-                f"encoded {len(items):,} texts in {seconds:.1f} s "
-                f"({len(items) / seconds:,.0f} sentences/s, {self.backend} on {self.device})"
+            log.info(
+                "encoded %s texts in %.1f s (%s sentences/s, %s on %s)",
+                f"{len(items):,}",
+                seconds,
+                f"{len(items) / seconds:,.0f}",
+                self.backend,
+                self.device,
             )
         return out
 

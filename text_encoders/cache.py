@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import sqlite3
 import time
 from collections.abc import Sequence
@@ -13,6 +14,8 @@ from typing import Final
 import numpy as np
 
 from text_encoders.base import TextEncoder, check_texts
+
+log = logging.getLogger(__name__)
 
 _LOOKUP_CHUNK: Final = 5000  # keys per SELECT
 _SELECT: Final = (
@@ -127,8 +130,11 @@ class EmbeddingCache:
         if show_progress:
             hits = len(items) - len(missing)
             seconds = time.perf_counter() - start
-            print(
-                f"text vectors: {len(items):,} texts, {hits:,} from the cache, "
-                f"{len(missing):,} encoded in {seconds:.1f} s"
+            log.info(
+                "text vectors: %s texts, %s from the cache, %s encoded in %.1f s",
+                f"{len(items):,}",
+                f"{hits:,}",
+                f"{len(missing):,}",
+                seconds,
             )
         return out, len(missing)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import inspect
+import logging
+import sys
+from typing import Final, TextIO
 
 import pydantic
 import typer
@@ -21,9 +24,49 @@ graph_app = typer.Typer(help="Run the embedded graph server (when KGREC_NEO4J_UR
 app.add_typer(graph_app, name="graph")
 
 
+LOGGED_PACKAGES: Final = ("api", "gnn", "graph", "kgrec", "loaders", "text_encoders")
+"""kgrec's top-level packages, whose INFO records a command shows (see :func:`show_logs`)."""
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at the time of each record (test runners swap it)."""
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _: TextIO) -> None:
+        pass
+
+
+def show_logs() -> None:
+    """Show kgrec's INFO summaries (encoded texts, snapshot sizes, ...) on stderr.
+
+    Library code logs and never prints; a command line is where a person reads
+    those summaries. Warnings show from every logger, INFO only from kgrec's own
+    packages (third-party INFO lines such as faiss's loader stay quiet). Installed
+    only when the root logger has no handler yet (a test runner's or an
+    application's configuration wins; ``kgrec serve`` replaces it with its own).
+    """
+    root = logging.getLogger()
+    if root.handlers:
+        return
+    handler = _StderrHandler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.addFilter(_shown)
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+
+
+def _shown(record: logging.LogRecord) -> bool:
+    return record.levelno >= logging.WARNING or record.name.split(".")[0] in LOGGED_PACKAGES
+
+
 @app.callback()
 def _root(ctx: typer.Context) -> None:
     """Build the one Settings object of this invocation from KGREC_* variables."""
+    show_logs()
     try:
         ctx.obj = Settings()
     except pydantic.ValidationError as e:

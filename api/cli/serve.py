@@ -76,7 +76,9 @@ def serve(
     version_dir = _artifact_dir(artifacts, root) if artifacts else None
     if version_dir is None:
         _check_latest(root)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s", force=True
+    )
     writes = "on (X-API-Key)" if settings.api_key is not None else "OFF: no KGREC_API_KEY"
     typer.echo(
         f"kgrec serve on http://{settings.api_host}:{settings.api_port} "
