@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from api.cli.tables import table
 from api.demo_data import DemoData
 from kgrec.errors import KgrecError
+from kgrec.typing import USER
 
 if TYPE_CHECKING:
     import httpx
@@ -77,7 +78,7 @@ def path_summary(path: Sequence[dict[str, Any]]) -> str:
     for step in path:
         if "label" in step:  # a node
             name = step.get("name") or step.get("id")
-            parts.append(_short(str(name), 30) if step.get("label") != "User" else f"you ({name})")
+            parts.append(_short(str(name), 30) if step.get("label") != USER else f"you ({name})")
         else:
             what = step.get("relation") or step.get("generator") or step.get("kind")
             parts.append(f"-{step.get('type', '')}{f' {what}' if what else ''}->")

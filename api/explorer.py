@@ -20,13 +20,15 @@ from graph import GraphStore
 from graph import explorer as gx
 from graph.explorer import RELATIONSHIP_LABELS, readable_relation
 from kgrec.errors import GraphConnectionError, ServiceUnavailableError
+from kgrec.typing import CATEGORY, PRODUCT, SUBCATEGORY_OF
 
 MAX_LINKS: Final = 200
 MAX_SIMILAR: Final = 25
 MAX_FACETS: Final = 1000
 MAX_FACET_USERS: Final = 200
 
-NodeLabel = Literal["Product", "Brand", "Category", "Entity"]
+DrawnLabel = Literal["Product", "Brand", "Category", "Entity"]
+"""The labels a neighbourhood drawing shows: kgrec.typing.DrawnLabel without ``User``."""
 NodeRole = Literal["centre", "similar", "linked"]
 
 
@@ -34,7 +36,7 @@ class GraphNodeOut(BaseModel):
     """One node of a neighbourhood drawing."""
 
     id: str = Field(description="Unique in the answer: '<label>:<kgrec id>'.")
-    label: NodeLabel
+    label: DrawnLabel
     key: str = Field(description="The kgrec id (a product id for label Product).")
     name: str = Field(description="Title or name; the id when the node has none.")
     kind: str | None = Field(None, description="An entity's kind, when the graph has one.")
@@ -153,7 +155,7 @@ def neighbourhood(
     """
     engine.require_item(item_id, "item_id")
     drawing = _Drawing()
-    centre = _node_id("Product", item_id)
+    centre = _node_id(PRODUCT, item_id)
     notes: list[str] = []
     truncated = False
     title = item_id
@@ -168,17 +170,17 @@ def neighbourhood(
     if links is not None:
         title = links.title
         truncated |= links.truncated
-    drawing.node(GraphNodeOut(id=centre, label="Product", key=item_id, name=title, role="centre"))
+    drawing.node(GraphNodeOut(id=centre, label=PRODUCT, key=item_id, name=title, role="centre"))
 
     ranked = engine.similar(item_id, k=similar) if similar > 0 else None
     similar_ids = [i.id for i in ranked.items] if ranked is not None else []
     if ranked is not None:
         for item in ranked.items:
-            nid = _node_id("Product", item.id)
+            nid = _node_id(PRODUCT, item.id)
             drawing.node(
                 GraphNodeOut(
                     id=nid,
-                    label="Product",
+                    label=PRODUCT,
                     key=item.id,
                     name=item.title,
                     role="similar",
@@ -192,22 +194,22 @@ def neighbourhood(
             drawing.node(_link_node(link))
             drawing.edge(centre, _node_id(link.label, link.dst), link.type, link.relation)
         try:
-            categories = [link.dst for link in links.links if link.label == "Category"]
+            categories = [link.dst for link in links.links if link.label == CATEGORY]
             ancestors, cut = gx.category_ancestors(store, categories, limit)
             truncated |= cut
             for child, parent, name in ancestors:
-                pid = _node_id("Category", parent)
+                pid = _node_id(CATEGORY, parent)
                 drawing.node(
-                    GraphNodeOut(id=pid, label="Category", key=parent, name=name, role="linked")
+                    GraphNodeOut(id=pid, label=CATEGORY, key=parent, name=name, role="linked")
                 )
-                drawing.edge(_node_id("Category", child), pid, "SUBCATEGORY_OF")
+                drawing.edge(_node_id(CATEGORY, child), pid, SUBCATEGORY_OF)
             hubs = [link.dst for link in links.links]
             shared, cut = gx.shared_links(store, similar_ids, hubs, limit)
             truncated |= cut
             for link in shared:
                 target = _node_id(link.label, link.dst)
                 if target in drawing.nodes:
-                    drawing.edge(_node_id("Product", link.src), target, link.type, link.relation)
+                    drawing.edge(_node_id(PRODUCT, link.src), target, link.type, link.relation)
         except GraphConnectionError as e:
             graph = "down"
             notes.append(f"the graph server stopped answering ({e}); some links are left out")

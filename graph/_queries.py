@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from kgrec.typing import BRAND, CATEGORY, ENTITY, PRODUCT, USER
+
 # Schema ------------------------------------------------------------------------
 SCHEMA: Final[tuple[str, ...]] = (
     "CREATE CONSTRAINT product_id IF NOT EXISTS FOR (n:Product) REQUIRE n.id IS UNIQUE",
@@ -30,26 +32,24 @@ SHOW_CONSTRAINTS: Final = "SHOW CONSTRAINTS"
 # holds only the keys that change, a null value removes that key (``SET n += map``
 # leaves every other property, including one another writer just set, untouched).
 NODE_STATE: Final = {
-    "Product": "UNWIND $ids AS id MATCH (n:Product {id: id}) "
+    PRODUCT: "UNWIND $ids AS id MATCH (n:Product {id: id}) "
     "RETURN n.id AS id, properties(n) AS props, "
     "[(n)-[:HAS_BRAND]->(b:Brand) | b.id] AS brand, "
     "[(n)-[:IN_CATEGORY]->(c:Category) | c.id] AS categories",
-    "Brand": "UNWIND $ids AS id MATCH (n:Brand {id: id}) RETURN n.id AS id, properties(n) AS props",
-    "Category": "UNWIND $ids AS id MATCH (n:Category {id: id}) "
+    BRAND: "UNWIND $ids AS id MATCH (n:Brand {id: id}) RETURN n.id AS id, properties(n) AS props",
+    CATEGORY: "UNWIND $ids AS id MATCH (n:Category {id: id}) "
     "RETURN n.id AS id, properties(n) AS props, "
     "[(n)-[:SUBCATEGORY_OF]->(p:Category) | p.id] AS parent",
-    "User": "UNWIND $ids AS id MATCH (n:User {id: id}) RETURN n.id AS id, properties(n) AS props",
-    "Entity": "UNWIND $ids AS id MATCH (n:Entity {id: id}) "
-    "RETURN n.id AS id, properties(n) AS props",
+    USER: "UNWIND $ids AS id MATCH (n:User {id: id}) RETURN n.id AS id, properties(n) AS props",
+    ENTITY: "UNWIND $ids AS id MATCH (n:Entity {id: id}) RETURN n.id AS id, properties(n) AS props",
 }
 UPSERT_NODES: Final = {
-    "Product": "UNWIND $rows AS r MERGE (n:Product {id: r.id}) SET n += r.props "
+    PRODUCT: "UNWIND $rows AS r MERGE (n:Product {id: r.id}) SET n += r.props RETURN count(n) AS n",
+    BRAND: "UNWIND $rows AS r MERGE (n:Brand {id: r.id}) SET n += r.props RETURN count(n) AS n",
+    CATEGORY: "UNWIND $rows AS r MERGE (n:Category {id: r.id}) SET n += r.props "
     "RETURN count(n) AS n",
-    "Brand": "UNWIND $rows AS r MERGE (n:Brand {id: r.id}) SET n += r.props RETURN count(n) AS n",
-    "Category": "UNWIND $rows AS r MERGE (n:Category {id: r.id}) SET n += r.props "
-    "RETURN count(n) AS n",
-    "User": "UNWIND $rows AS r MERGE (n:User {id: r.id}) SET n += r.props RETURN count(n) AS n",
-    "Entity": "UNWIND $rows AS r MERGE (n:Entity {id: r.id}) SET n += r.props RETURN count(n) AS n",
+    USER: "UNWIND $rows AS r MERGE (n:User {id: r.id}) SET n += r.props RETURN count(n) AS n",
+    ENTITY: "UNWIND $rows AS r MERGE (n:Entity {id: r.id}) SET n += r.props RETURN count(n) AS n",
 }
 # Brands / categories named on product rows: created when missing, never overwritten.
 ENSURE_BRANDS: Final = (
@@ -134,33 +134,33 @@ RETURN count(x) AS n
 COUNT_NODES: Final = "MATCH (n) UNWIND labels(n) AS label RETURN label, count(*) AS n"
 COUNT_RELS: Final = "MATCH ()-[r]->() RETURN type(r) AS type, count(*) AS n"
 EXISTING_IDS: Final = {
-    "Product": "UNWIND $ids AS id MATCH (n:Product {id: id}) RETURN n.id AS id",
-    "Brand": "UNWIND $ids AS id MATCH (n:Brand {id: id}) RETURN n.id AS id",
-    "Category": "UNWIND $ids AS id MATCH (n:Category {id: id}) RETURN n.id AS id",
-    "User": "UNWIND $ids AS id MATCH (n:User {id: id}) RETURN n.id AS id",
-    "Entity": "UNWIND $ids AS id MATCH (n:Entity {id: id}) RETURN n.id AS id",
+    PRODUCT: "UNWIND $ids AS id MATCH (n:Product {id: id}) RETURN n.id AS id",
+    BRAND: "UNWIND $ids AS id MATCH (n:Brand {id: id}) RETURN n.id AS id",
+    CATEGORY: "UNWIND $ids AS id MATCH (n:Category {id: id}) RETURN n.id AS id",
+    USER: "UNWIND $ids AS id MATCH (n:User {id: id}) RETURN n.id AS id",
+    ENTITY: "UNWIND $ids AS id MATCH (n:Entity {id: id}) RETURN n.id AS id",
 }
 # Nodes of one label in pages, keyset-paginated on id (no SKIP).
 NODES_PAGE: Final = {
-    "Product": "MATCH (n:Product) WHERE n.id > $after "
+    PRODUCT: "MATCH (n:Product) WHERE n.id > $after "
     "RETURN n.id AS id, properties(n) AS props ORDER BY id LIMIT $limit",
-    "Brand": "MATCH (n:Brand) WHERE n.id > $after "
+    BRAND: "MATCH (n:Brand) WHERE n.id > $after "
     "RETURN n.id AS id, properties(n) AS props ORDER BY id LIMIT $limit",
-    "Category": "MATCH (n:Category) WHERE n.id > $after "
+    CATEGORY: "MATCH (n:Category) WHERE n.id > $after "
     "RETURN n.id AS id, properties(n) AS props ORDER BY id LIMIT $limit",
-    "User": "MATCH (n:User) WHERE n.id > $after "
+    USER: "MATCH (n:User) WHERE n.id > $after "
     "RETURN n.id AS id, properties(n) AS props ORDER BY id LIMIT $limit",
-    "Entity": "MATCH (n:Entity) WHERE n.id > $after "
+    ENTITY: "MATCH (n:Entity) WHERE n.id > $after "
     "RETURN n.id AS id, properties(n) AS props ORDER BY id LIMIT $limit",
 }
 # Ids only of the nodes of one label in pages (keyset on id): what a restart compares
 # with the ids its artifact version serves.
 NODE_IDS_PAGE: Final = {
-    "Product": "MATCH (n:Product) WHERE n.id > $after RETURN n.id AS id ORDER BY id LIMIT $limit",
-    "Brand": "MATCH (n:Brand) WHERE n.id > $after RETURN n.id AS id ORDER BY id LIMIT $limit",
-    "Category": "MATCH (n:Category) WHERE n.id > $after RETURN n.id AS id ORDER BY id LIMIT $limit",
-    "User": "MATCH (n:User) WHERE n.id > $after RETURN n.id AS id ORDER BY id LIMIT $limit",
-    "Entity": "MATCH (n:Entity) WHERE n.id > $after RETURN n.id AS id ORDER BY id LIMIT $limit",
+    PRODUCT: "MATCH (n:Product) WHERE n.id > $after RETURN n.id AS id ORDER BY id LIMIT $limit",
+    BRAND: "MATCH (n:Brand) WHERE n.id > $after RETURN n.id AS id ORDER BY id LIMIT $limit",
+    CATEGORY: "MATCH (n:Category) WHERE n.id > $after RETURN n.id AS id ORDER BY id LIMIT $limit",
+    USER: "MATCH (n:User) WHERE n.id > $after RETURN n.id AS id ORDER BY id LIMIT $limit",
+    ENTITY: "MATCH (n:Entity) WHERE n.id > $after RETURN n.id AS id ORDER BY id LIMIT $limit",
 }
 # Products by id as rows: properties, brand and categories.
 PRODUCT_ROWS: Final = (
@@ -202,11 +202,11 @@ _NEIGHBOURS_TAIL: Final = (
     "labels(n) AS dst_labels, n.id AS dst, properties(r) AS props"
 )
 NEIGHBOURS: Final = {
-    "Product": "UNWIND $ids AS sid MATCH (s:Product {id: sid}) " + _NEIGHBOURS_TAIL,
-    "Brand": "UNWIND $ids AS sid MATCH (s:Brand {id: sid}) " + _NEIGHBOURS_TAIL,
-    "Category": "UNWIND $ids AS sid MATCH (s:Category {id: sid}) " + _NEIGHBOURS_TAIL,
-    "User": "UNWIND $ids AS sid MATCH (s:User {id: sid}) " + _NEIGHBOURS_TAIL,
-    "Entity": "UNWIND $ids AS sid MATCH (s:Entity {id: sid}) " + _NEIGHBOURS_TAIL,
+    PRODUCT: "UNWIND $ids AS sid MATCH (s:Product {id: sid}) " + _NEIGHBOURS_TAIL,
+    BRAND: "UNWIND $ids AS sid MATCH (s:Brand {id: sid}) " + _NEIGHBOURS_TAIL,
+    CATEGORY: "UNWIND $ids AS sid MATCH (s:Category {id: sid}) " + _NEIGHBOURS_TAIL,
+    USER: "UNWIND $ids AS sid MATCH (s:User {id: sid}) " + _NEIGHBOURS_TAIL,
+    ENTITY: "UNWIND $ids AS sid MATCH (s:Entity {id: sid}) " + _NEIGHBOURS_TAIL,
 }
 # One hop around a set of nodes of one label, bounded: at most $limit relationships per
 # node and relationship type (graph.GraphStore.sampled_neighbourhood). A row holds the
@@ -227,11 +227,11 @@ _RECENT_TAIL: Final = (
     "WITH s, rel_type, collect([r, n])[..$limit] AS picked " + _SAMPLED_RETURN
 )
 RECENT_NEIGHBOURS: Final = {
-    "Product": "UNWIND $ids AS sid MATCH (s:Product {id: sid}) " + _RECENT_TAIL,
-    "Brand": "UNWIND $ids AS sid MATCH (s:Brand {id: sid}) " + _RECENT_TAIL,
-    "Category": "UNWIND $ids AS sid MATCH (s:Category {id: sid}) " + _RECENT_TAIL,
-    "User": "UNWIND $ids AS sid MATCH (s:User {id: sid}) " + _RECENT_TAIL,
-    "Entity": "UNWIND $ids AS sid MATCH (s:Entity {id: sid}) " + _RECENT_TAIL,
+    PRODUCT: "UNWIND $ids AS sid MATCH (s:Product {id: sid}) " + _RECENT_TAIL,
+    BRAND: "UNWIND $ids AS sid MATCH (s:Brand {id: sid}) " + _RECENT_TAIL,
+    CATEGORY: "UNWIND $ids AS sid MATCH (s:Category {id: sid}) " + _RECENT_TAIL,
+    USER: "UNWIND $ids AS sid MATCH (s:User {id: sid}) " + _RECENT_TAIL,
+    ENTITY: "UNWIND $ids AS sid MATCH (s:Entity {id: sid}) " + _RECENT_TAIL,
 }
 # Further out: the first $limit per relationship type in the order the server stores
 # them (no sort: sorting every relationship of a popular product costs more than the
@@ -241,18 +241,18 @@ _STORED_TAIL: Final = (
     "AS picked " + _SAMPLED_RETURN
 )
 STORED_NEIGHBOURS: Final = {
-    "Product": "UNWIND $ids AS sid MATCH (s:Product {id: sid}) "
+    PRODUCT: "UNWIND $ids AS sid MATCH (s:Product {id: sid}) "
     "WITH s, [(s)-[r:HAS_BRAND]-() | r][..$limit] + [(s)-[r:IN_CATEGORY]-() | r][..$limit] "
     "+ [(s)-[r:HAS_ENTITY]-() | r][..$limit] + [(s)-[r:INTERACTED]-() | r][..$limit] "
     "AS rels " + _STORED_TAIL,
-    "Brand": "UNWIND $ids AS sid MATCH (s:Brand {id: sid}) "
+    BRAND: "UNWIND $ids AS sid MATCH (s:Brand {id: sid}) "
     "WITH s, [(s)-[r:HAS_BRAND]-() | r][..$limit] AS rels " + _STORED_TAIL,
-    "Category": "UNWIND $ids AS sid MATCH (s:Category {id: sid}) "
+    CATEGORY: "UNWIND $ids AS sid MATCH (s:Category {id: sid}) "
     "WITH s, [(s)-[r:IN_CATEGORY]-() | r][..$limit] "
     "+ [(s)-[r:SUBCATEGORY_OF]-() | r][..$limit] AS rels " + _STORED_TAIL,
-    "User": "UNWIND $ids AS sid MATCH (s:User {id: sid}) "
+    USER: "UNWIND $ids AS sid MATCH (s:User {id: sid}) "
     "WITH s, [(s)-[r:INTERACTED]-() | r][..$limit] AS rels " + _STORED_TAIL,
-    "Entity": "UNWIND $ids AS sid MATCH (s:Entity {id: sid}) "
+    ENTITY: "UNWIND $ids AS sid MATCH (s:Entity {id: sid}) "
     "WITH s, [(s)-[r:HAS_ENTITY]-() | r][..$limit] + [(s)-[r:RELATED]-() | r][..$limit] "
     "AS rels " + _STORED_TAIL,
 }
@@ -287,14 +287,13 @@ RETURN pair.via AS via, pair.item AS item,
 """
 # Properties of nodes of one label by id.
 NODES_BY_ID: Final = {
-    "Product": "UNWIND $ids AS id MATCH (n:Product {id: id}) "
+    PRODUCT: "UNWIND $ids AS id MATCH (n:Product {id: id}) "
     "RETURN n.id AS id, properties(n) AS props",
-    "Brand": "UNWIND $ids AS id MATCH (n:Brand {id: id}) RETURN n.id AS id, properties(n) AS props",
-    "Category": "UNWIND $ids AS id MATCH (n:Category {id: id}) "
+    BRAND: "UNWIND $ids AS id MATCH (n:Brand {id: id}) RETURN n.id AS id, properties(n) AS props",
+    CATEGORY: "UNWIND $ids AS id MATCH (n:Category {id: id}) "
     "RETURN n.id AS id, properties(n) AS props",
-    "User": "UNWIND $ids AS id MATCH (n:User {id: id}) RETURN n.id AS id, properties(n) AS props",
-    "Entity": "UNWIND $ids AS id MATCH (n:Entity {id: id}) "
-    "RETURN n.id AS id, properties(n) AS props",
+    USER: "UNWIND $ids AS id MATCH (n:User {id: id}) RETURN n.id AS id, properties(n) AS props",
+    ENTITY: "UNWIND $ids AS id MATCH (n:Entity {id: id}) RETURN n.id AS id, properties(n) AS props",
 }
 
 # Forgetting a shopper (graph.GraphStore.delete_user) ----------------------------------

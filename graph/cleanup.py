@@ -13,6 +13,7 @@ from typing import Final
 from neo4j import ManagedTransaction
 
 from graph.store import GraphStore
+from kgrec.typing import PRODUCT
 
 DELETE_PRODUCTS: Final = (
     "UNWIND $ids AS id MATCH (p:Product {id: id}) DETACH DELETE p RETURN count(*) AS n"
@@ -25,7 +26,7 @@ def delete_products(store: GraphStore, ids: Sequence[str]) -> int:
     Brands and categories they linked to stay.
     """
     wanted = list(dict.fromkeys(ids))
-    if not wanted or not store.existing_ids("Product", wanted):
+    if not wanted or not store.existing_ids(PRODUCT, wanted):
         return 0
 
     def work(tx: ManagedTransaction) -> int:

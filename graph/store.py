@@ -58,12 +58,17 @@ from kgrec.errors import (
 )
 from kgrec.settings import Settings
 from kgrec.typing import (
+    BRAND,
+    CATEGORY,
     CONTENT_HASH,
     DEFAULT_KIND_WEIGHTS,
+    ENTITY,
     ID,
     NODE_LABELS,
+    PRODUCT,
     PRODUCT_PROPERTIES,
     REL_TYPES,
+    USER,
     NodeLabel,
 )
 
@@ -345,7 +350,7 @@ class GraphStore:
                 tx.run(q.SET_PRODUCT_CATEGORIES, rows=category_links).consume()
 
         return self._upsert_nodes(
-            "Product", map(product_row, rows), replace=replace, links=write_links
+            PRODUCT, map(product_row, rows), replace=replace, links=write_links
         )
 
     def upsert_brands(self, rows: Sequence[BrandRow], *, replace: bool = False) -> UpsertCounts:
@@ -355,12 +360,12 @@ class GraphStore:
         brand's name as it is (``replace=True``: names it by its id).
         """
         unnamed = [r["id"] for r in rows if r.get("name") is None]
-        kept = self.existing_ids("Brand", unnamed) if unnamed and not replace else set()
+        kept = self.existing_ids(BRAND, unnamed) if unnamed and not replace else set()
         named: list[BrandRow] = [
             r if r.get("name") is not None or r["id"] in kept else {"id": r["id"], "name": r["id"]}
             for r in rows
         ]
-        return self._upsert_nodes("Brand", map(brand_row, named), replace=replace)
+        return self._upsert_nodes(BRAND, map(brand_row, named), replace=replace)
 
     def upsert_categories(
         self, rows: Sequence[CategoryRow], *, replace: bool = False
@@ -373,7 +378,7 @@ class GraphStore:
         may come in any order as long as every parent is among the rows or already
         in the graph.
         """
-        counts = self._upsert_nodes("Category", map(category_row, rows), replace=replace)
+        counts = self._upsert_nodes(CATEGORY, map(category_row, rows), replace=replace)
         parents = [{"id": r["id"], "parent_id": r["parent_id"]} for r in rows if r.get("parent_id")]
         self._write_links(q.SET_CATEGORY_PARENT, parents)
         return counts
@@ -384,11 +389,11 @@ class GraphStore:
         Merge (default): ``{"id": u}`` creates a missing user and leaves an existing
         one as it is. ``replace=True``: the user keeps exactly the row's non-None attrs.
         """
-        return self._upsert_nodes("User", map(user_row, rows), replace=replace)
+        return self._upsert_nodes(USER, map(user_row, rows), replace=replace)
 
     def upsert_entities(self, rows: Sequence[EntityRow], *, replace: bool = False) -> UpsertCounts:
         """Create or update knowledge-graph entities (id, kind, name), merge or replace."""
-        return self._upsert_nodes("Entity", map(entity_row, rows), replace=replace)
+        return self._upsert_nodes(ENTITY, map(entity_row, rows), replace=replace)
 
     def upsert_interactions(self, rows: Sequence[InteractionRow]) -> UpsertCounts:
         """Write interactions; (user, product, kind, ts) identifies one, so re-sending is a no-op.
