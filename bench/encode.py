@@ -69,7 +69,7 @@ PHRASES = (
 
 
 def product_texts(n: int, seed: int) -> list[str]:
-    """n realistic product texts of about 70 tokens, seeded."""
+    """N realistic product texts of about 70 tokens, seeded."""
     rng = np.random.default_rng(seed)
     out = []
     for i in range(n):

@@ -207,7 +207,8 @@ def bench_http(products: int, requests: int, concurrencies: Sequence[int], data_
 
 def bench_real(data_dir: Path, requests: int) -> None:
     """/recommendations on ``data_dir``'s artifacts with the graph, learned vs fused,
-    plain and with ``explain=true`` (reasons)."""
+    plain and with ``explain=true`` (reasons).
+    """
     import httpx
 
     from gnn.artifacts import ArtifactSet

@@ -19,12 +19,18 @@ import subprocess
 import sys
 import time
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import torch
 
+if TYPE_CHECKING:
+    from torch_geometric.data import HeteroData
 
-def synthetic_graph(products: int, users: int, interactions: int, dim: int, seed: int) -> object:
-    """GraphInputs of the catalogue ``kgrec generate`` writes with these sizes and seed.
+
+def synthetic_graph(
+    products: int, users: int, interactions: int, dim: int, seed: int
+) -> HeteroData:
+    """The HeteroData of the catalogue ``kgrec generate`` writes with these sizes and seed.
 
     The structure (brands, category tree, Zipf-skewed interactions) is
     :class:`loaders.generator.CatalogueGenerator`'s, indexed in memory instead of
@@ -33,9 +39,9 @@ def synthetic_graph(products: int, users: int, interactions: int, dim: int, seed
     """
     import numpy as np
     import pandas as pd
+    from torch_geometric.data import HeteroData
 
-    from gnn.snapshot import BRAND, CATEGORY, INTERACTED, PRODUCT, USER, reverse
-    from gnn.trainer import GraphInputs
+    from gnn.schema import BRAND, CATEGORY, INTERACTED, PRODUCT, USER, with_reverse
     from kgrec.typing import BRAND_ID, CATEGORY_IDS, ID, PARENT_ID, PRODUCT_ID, USER_ID
     from loaders.constants import BRANDS, CATEGORIES, INTERACTIONS, PRODUCTS
     from loaders.generator import CatalogueGenerator
@@ -74,9 +80,13 @@ def synthetic_graph(products: int, users: int, interactions: int, dim: int, seed
             [index(child[ID], cats[ID]), index(child[PARENT_ID], cats[ID])]
         ),
     }
-    edges.update({reverse(e): ei.flip(0) for e, ei in list(edges.items())})
     nodes = {PRODUCT: products, BRAND: n_brands, CATEGORY: n_cats, USER: users}
-    return GraphInputs(x, edges, nodes)
+    data = HeteroData()
+    for t, n in nodes.items():
+        data[t].num_nodes, data[t].x = n, x[t]
+    for e, ei in with_reverse(edges).items():
+        data[e].edge_index = ei
+    return data
 
 
 def child(args: argparse.Namespace) -> None:
@@ -89,7 +99,7 @@ def child(args: argparse.Namespace) -> None:
     t0 = time.perf_counter()
     graph = synthetic_graph(args.products, args.users, args.interactions, 384, 0)
     build = time.perf_counter() - t0
-    pairs = graph.edge_index[INTERACTED]  # type: ignore[attr-defined]
+    pairs = graph[INTERACTED].edge_index
     mode, _, sampler = args.mode.partition("/")
     if sampler and mode != "minibatch":
         raise SystemExit(f"--modes {args.mode}: only minibatch takes a sampler (/torch, /pyg)")
@@ -101,7 +111,7 @@ def child(args: argparse.Namespace) -> None:
         steps_per_epoch=args.steps,
         batch_size=args.batch,
     )
-    result = Trainer(config, "cpu", show_progress=False).fit(graph, pairs)  # type: ignore[arg-type]
+    result = Trainer(config, "cpu", show_progress=False).fit(graph, pairs)
     per_step = result.epoch_seconds[0] / args.steps
     steps_per_epoch = -(-args.interactions // args.batch)
     print(

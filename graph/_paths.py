@@ -95,8 +95,11 @@ class ServerPaths:
 
     @contextlib.contextmanager
     def starting(self) -> Iterator[None]:
-        """Hold the start lock: starting a server, attaching to one, and a server
-        deciding to exit for want of clients never interleave."""
+        """Hold the start lock.
+
+        Starting a server, attaching to one, and a server deciding to exit for want of clients never
+        interleave.
+        """
         with self.start_lock.open("a+") as f:
             fcntl.flock(f.fileno(), fcntl.LOCK_EX)
             try:

@@ -34,8 +34,10 @@ Follower: TypeAlias = "Callable[[GraphStore], bool]"
 
 
 def answers(driver: neo4j.Driver, database: str) -> bool:
-    """True when the server runs a transaction now: BEGIN, ``RETURN 1``, COMMIT, as a
-    write begins (one try; no driver retries)."""
+    """True when the server runs a transaction now.
+
+    BEGIN, ``RETURN 1``, COMMIT, as a write begins (one try; no driver retries).
+    """
     try:
         with driver.session(database=database) as session, session.begin_transaction() as tx:
             tx.run(PING).consume()

@@ -36,7 +36,7 @@ def _walk(value: Any) -> Iterable[Any]:
 
 
 def end_node_ids(tx: ManagedTransaction, rows: list[list[Any]]) -> dict[str, Any]:
-    """kgrec id per element id of every node the rows hold or their relationships end at."""
+    """Kgrec id per element id of every node the rows hold or their relationships end at."""
     ids: dict[str, Any] = {}
     wanted: set[str] = set()
     for row in rows:

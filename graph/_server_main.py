@@ -45,8 +45,11 @@ _READER_GROUP_CONFIG = {
 
 
 def _no_clients_left(paths: ServerPaths) -> bool:
-    """True once no attached process lives; the state file is then removed under
-    the start lock, so no process attaches to a server that is about to exit."""
+    """True once no attached process lives.
+
+    The state file is then removed under the start lock, so no process attaches to a server that is
+    about to exit.
+    """
     if paths.live_clients():
         return False
     with paths.starting():

@@ -55,8 +55,11 @@ class NodeRow:
 
 @dataclass
 class BatchPlan:
-    """What one batch writes: ``writes`` rows {id, props} for ``UPSERT_NODES``,
-    ``relink`` the rows whose links must be (re)written, and the batch's counts."""
+    """What one batch writes.
+
+    ``writes`` rows {id, props} for ``UPSERT_NODES``, ``relink`` the rows whose links must be
+    (re)written, and the batch's counts.
+    """
 
     writes: list[dict[str, Any]]
     relink: list[NodeRow]
@@ -137,8 +140,10 @@ def combine(rows: Iterable[NodeRow], *, replace: bool) -> list[NodeRow]:
 
 
 def same(a: Any, b: Any) -> bool:
-    """Value equality as the graph stores it: bools are not numbers, NaN equals NaN,
-    lists compare element by element."""
+    """Value equality as the graph stores it.
+
+    Bools are not numbers, NaN equals NaN, lists compare element by element.
+    """
     if isinstance(a, bool) or isinstance(b, bool):
         return type(a) is type(b) and a == b
     if isinstance(a, list) and isinstance(b, list):

@@ -69,9 +69,11 @@ def _free_port() -> int:
 
 
 def _pick_port(wanted: int, last: int | None, setting: str, taken: int | None = None) -> int:
-    """The port a new server listens on: ``wanted`` when set (busy: an error saying so),
-    else the last server's when free (clients find a restarted server where it was),
-    else a free one; never ``taken``."""
+    """The port a new server listens on, never ``taken``.
+
+    ``wanted`` when set (busy: an error saying so), else the last server's when free
+    (clients find a restarted server where it was), else a free one.
+    """
     if wanted:
         busy = port_busy(wanted)
         if busy is not None:
@@ -159,8 +161,10 @@ class EmbeddedServer:
 
     @property
     def reader_auth(self) -> tuple[str, str]:
-        """Bolt credentials of the read-only account (exploration): the server itself
-        refuses every write, schema and security command from it."""
+        """Bolt credentials of the read-only account (exploration).
+
+        The server itself refuses every write, schema and security command from it.
+        """
         return (READER_USER, self.paths.ensure_reader_password())
 
     def status(self) -> ServerStatus:
@@ -302,9 +306,10 @@ class EmbeddedServer:
         )
 
     def stop(self, timeout_s: float = 60.0) -> bool:
-        """Stop the running server: SIGTERM (it closes its databases and client
-        connections, then exits), and SIGKILL when its process still runs after
-        ``timeout_s``. When this returns, the server's process is gone.
+        """Stop the running server.
+
+        SIGTERM (it closes its databases and client connections, then exits), and SIGKILL when its
+        process still runs after ``timeout_s``. When this returns, the server's process is gone.
 
         Returns:
             True when a server was running and is now stopped.

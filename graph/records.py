@@ -39,17 +39,23 @@ class ProductRow(TypedDict):
 
 
 class BrandRow(TypedDict):
-    """A brand. Without ``name`` a new brand is named by its id and an existing
-    brand keeps its name (with ``replace=True`` it is named by its id)."""
+    """A brand.
+
+    Without ``name`` a new brand is named by its id and an existing brand keeps its
+    name (with ``replace=True`` it is named by its id).
+    """
 
     id: str
     name: NotRequired[str]
 
 
 class CategoryRow(TypedDict):
-    """A category; ``parent_id`` links it into the tree when given (absent or None:
-    the category's parent link is left as it is). Without ``name`` an existing
-    category keeps its name (a new one has none: :mod:`loaders` names it by its id)."""
+    """A category, linked into the tree by ``parent_id`` when given.
+
+    Absent or None, the category's parent link is left as it is. Without ``name``
+    an existing category keeps its name (a new one has none: :mod:`loaders` names
+    it by its id).
+    """
 
     id: str
     name: NotRequired[str]
@@ -100,8 +106,10 @@ class TripleRow(TypedDict):
 
 
 class SharedLink(TypedDict):
-    """A node two products both link to by the same relationship type and relation
-    (read by :meth:`graph.GraphStore.pair_links`)."""
+    """A node two products both link to by the same relationship type and relation.
+
+    Read by :meth:`graph.GraphStore.pair_links`.
+    """
 
     type: str
     relation: str | None
@@ -112,8 +120,10 @@ class SharedLink(TypedDict):
 
 
 class PairLinks(TypedDict):
-    """What a (history product ``via``, recommended product ``item``) pair shares in
-    the graph, and the kinds of the shopper's interactions with ``via``."""
+    """What a history product ``via`` and a recommended product ``item`` share.
+
+    Their shared graph links, and the kinds of the shopper's interactions with ``via``.
+    """
 
     via: str
     item: str
@@ -143,14 +153,17 @@ class UpsertCounts:
 
     @property
     def total(self) -> int:
+        """Rows created, updated or unchanged (removed ones not counted)."""
         return self.created + self.updated + self.unchanged
 
 
 @dataclass(frozen=True)
 class ForgottenUser:
-    """What a deleted user node held (:meth:`graph.GraphStore.delete_user`): its
-    properties (``id`` and its declared attributes) and how many relationships of it
-    (interactions) were deleted with it."""
+    """What a deleted user node held (:meth:`graph.GraphStore.delete_user`).
+
+    Its properties (``id`` and its declared attributes) and how many relationships of it
+    (interactions) were deleted with it.
+    """
 
     props: dict[str, Any]
     relationships: int

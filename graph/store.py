@@ -86,8 +86,10 @@ def _batches(rows: Sequence[T], size: int) -> Iterator[Sequence[T]]:
 
 
 def _refused_as_write(error: neo4j_errors.Neo4jError) -> bool:
-    """True for the server's refusal of a write: ArcadeDB's Forbidden for the
-    read-only account, Neo4j's access-mode error in a read transaction."""
+    """True for the server's refusal of a write.
+
+    ArcadeDB's Forbidden for the read-only account, Neo4j's access-mode error in a read transaction.
+    """
     code = error.code or ""
     return "Security.Forbidden" in code or "AccessMode" in code
 
@@ -146,7 +148,9 @@ class GraphStore:
         """Connect and check the server answers, retrying with exponential backoff.
 
         Args:
-            uri, auth, database: where and as whom to connect.
+            uri: Bolt URI of the server.
+            auth: (user, password) of the main account.
+            database: the database to use on that server.
             settings: kgrec settings.
             reader_auth: credentials of a read-only account for :meth:`cypher`.
 
@@ -195,8 +199,10 @@ class GraphStore:
         *,
         reader_auth: tuple[str, str] | None = None,
     ) -> GraphStore:
-        """A store whose driver connects on first use, without checking the server answers
-        (the service starts degraded and recovers when :meth:`reachable` turns true)."""
+        """A store whose driver connects on first use, without checking the server answers.
+
+        The service starts degraded and recovers when :meth:`reachable` turns true.
+        """
         reader = None
         if reader_auth is not None:
             reader = GraphDatabase.driver(uri, auth=reader_auth, connection_timeout=10.0)
@@ -244,8 +250,10 @@ class GraphStore:
             return session.execute_read(work)
 
     def _read_plain(self, query: LiteralString, **params: Any) -> list[dict[str, Any]]:
-        """:meth:`_read` for statements that return no node, relationship or path: the
-        values as the driver decoded them (no per-value conversion; a hot path)."""
+        """:meth:`_read` for statements that return no node, relationship or path.
+
+        The values as the driver decoded them (no per-value conversion; a hot path).
+        """
 
         def work(tx: ManagedTransaction) -> list[dict[str, Any]]:
             result = tx.run(query, params)
@@ -445,8 +453,9 @@ class GraphStore:
         return written
 
     def delete_user(self, user_id: str) -> ForgottenUser | None:
-        """Delete a user node and every relationship of it (its interactions), in one
-        write transaction.
+        """Delete a user node and every relationship of it (its interactions).
+
+        One write transaction.
 
         Returns:
             What the node held (its properties, its relationship count), or None when
@@ -602,8 +611,10 @@ class GraphStore:
     def sampled_neighbourhood(
         self, label: str, ids: Sequence[str], fanout: Sequence[int]
     ) -> pd.DataFrame:
-        """A bounded neighbourhood: ``len(fanout)`` hops, at most ``fanout[h]`` relationships
-        per node and relationship type read around each node first reached at hop ``h``.
+        """A bounded neighbourhood.
+
+        ``len(fanout)`` hops, at most ``fanout[h]`` relationships per node and relationship type
+        read around each node first reached at hop ``h``.
 
         Which ones is deterministic for a given graph state. Around the seed nodes
         (hop 1): the most recent first (interactions, by ``ts``), then by the other
@@ -805,16 +816,22 @@ class GraphStore:
         return answers(self._driver, self.database)
 
     def follow(self, follower: Follower) -> None:
-        """Call ``follower`` before each :meth:`reachable` check; it re-points the store
-        (:meth:`repoint`) when its server restarted, and returns True when it did."""
+        """Call ``follower`` before each :meth:`reachable` check.
+
+        It re-points the store (:meth:`repoint`) when its server restarted, and returns True when it
+        did.
+        """
         self._follower = follower
 
     def repoint(
         self, uri: str, auth: tuple[str, str], *, reader_auth: tuple[str, str] | None = None
     ) -> None:
-        """Talk to the server at ``uri`` from now on (new drivers; the store object stays,
-        so every holder of it follows). The old drivers are closed with the store: a
-        request still using them fails as it would have on the lost server."""
+        """Talk to the server at ``uri`` from now on, with new drivers.
+
+        The store object stays, so every holder of it follows. The old drivers are
+        closed with the store: a request still using them fails as it would have on
+        the lost server.
+        """
         fresh = GraphStore.unchecked(
             uri, auth, self.database, self.settings, reader_auth=reader_auth
         )

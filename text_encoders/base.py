@@ -25,8 +25,11 @@ PROGRESS_MIN_TEXTS: Final = 2048  # show a progress bar from this many texts up
 
 @contextlib.contextmanager
 def quiet_weight_loading() -> Iterator[None]:
-    """Hide transformers' per-tensor "Loading weights" bar (local files load in well
-    under a second; kgrec's own bars and summary lines report the real work)."""
+    """Hide transformers' per-tensor "Loading weights" bar.
+
+    Local files load in well under a second; kgrec's own bars and summary lines
+    report the real work.
+    """
     enabled = hf_logging.is_progress_bar_enabled()
     hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
     try:
@@ -73,8 +76,10 @@ class TextEncoder(abc.ABC):
     batch_size: int
 
     def _load_tokenizer(self, model_dir: Path, max_length: int) -> None:
-        """The fast (Rust) tokenizer of ``model_dir``, truncating at ``max_length``, unpadded
-        (batches are padded with numpy, see :mod:`text_encoders._batching`)."""
+        """Load the fast (Rust) tokenizer of ``model_dir``, truncating at ``max_length``.
+
+        Unpadded: batches are padded with numpy, see :mod:`text_encoders._batching`.
+        """
         tokenizer = AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True)
         self.pad_id = int(tokenizer.pad_token_id or 0)
         self.tokenizer = tokenizer.backend_tokenizer

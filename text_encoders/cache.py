@@ -33,8 +33,11 @@ def text_key(text: str) -> str:
 
 
 def vector_space(encoder: TextEncoder) -> str:
-    """What a cached vector depends on besides its text: the weights and the token limit
-    (a text truncated at 128 tokens and at 256 has different vectors)."""
+    """What a cached vector depends on besides its text.
+
+    The weights and the token limit (a text truncated at 128 tokens and at 256 has different
+    vectors).
+    """
     return f"{encoder.model_id}#max{encoder.max_length}"
 
 
@@ -104,6 +107,7 @@ class EmbeddingCache:
         return int(row.fetchone()[0])
 
     def close(self) -> None:
+        """Close the cache's SQLite connection."""
         self._db.close()
 
     def encode(

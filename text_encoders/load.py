@@ -64,8 +64,11 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 
 def _max_tokens(model_dir: Path) -> int:
-    """The model's own limit: sentence-transformers' max_seq_length, else the
-    tokenizer's model_max_length, else 256; never beyond the position table."""
+    """The model's own limit.
+
+    Sentence-transformers' max_seq_length, else the tokenizer's model_max_length, else 256; never
+    beyond the position table.
+    """
     own = _read_json(model_dir / "sentence_bert_config.json").get("max_seq_length")
     if not isinstance(own, int):
         own = _read_json(model_dir / "tokenizer_config.json").get("model_max_length")
