@@ -16,20 +16,9 @@ import pytest
 
 from graph import GraphStore, open_graph
 from kgrec.settings import Settings
+from tests.utils.settings import make_settings
 
 NEO4J_ENV = "KGREC_TEST_NEO4J_URI"
-
-
-def make_settings(data_dir: Path, **overrides: object) -> Settings:
-    """Settings for tests: a private data directory, small heap, quick retries."""
-    values: dict[str, object] = {
-        "data_dir": data_dir,
-        "embedded_heap_mb": 512,
-        "connect_retries": 2,
-        "write_batch_size": 500,
-    }
-    values.update(overrides)
-    return Settings(**values)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ a small GNN trained on it with its artifact version, and a TestClient factory.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,10 +19,10 @@ from gnn.artifacts import ArtifactSet
 from gnn.pipeline import export_current, train_snapshot, write_artifacts
 from graph import GraphStore
 from kgrec.settings import Settings
-from tests.conftest import make_settings
+from tests.utils.api import API_KEY, ClientFactory
+from tests.utils.settings import make_settings
 from text_encoders import TextEncoder, load_encoder
 
-API_KEY = "test-key-123"
 GRAPH_DIM = 32
 
 
@@ -52,9 +52,6 @@ def sample_store(store: GraphStore) -> GraphStore:
     """The session's graph holding exactly the shipped sample."""
     load_sample(store, sample_dir())
     return store
-
-
-ClientFactory = Callable[..., contextlib.AbstractContextManager[TestClient]]
 
 
 @pytest.fixture

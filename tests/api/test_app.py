@@ -15,7 +15,7 @@ import pytest
 from gnn.artifacts import ArtifactSet
 from graph import EmbeddedServer, GraphStore
 from kgrec.settings import Settings
-from tests.api.conftest import API_KEY, ClientFactory
+from tests.utils.api import API_KEY, ClientFactory
 from tests.utils.metrics import sample
 
 KEY = {"X-API-Key": API_KEY}

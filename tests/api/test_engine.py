@@ -17,7 +17,7 @@ from gnn.artifacts import ArtifactSet
 from graph import GraphStore
 from kgrec.errors import ArtifactError, ConfigError
 from kgrec.settings import Settings
-from tests.conftest import make_settings
+from tests.utils.settings import make_settings
 from text_encoders import TextEncoder
 
 

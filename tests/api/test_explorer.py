@@ -11,7 +11,7 @@ import pytest
 from graph import GraphStore
 from graph import explorer as gx
 from graph.explorer import readable_relation
-from tests.api.conftest import API_KEY, ClientFactory
+from tests.utils.api import API_KEY, ClientFactory
 
 KEY = {"X-API-Key": API_KEY}
 

@@ -34,8 +34,8 @@ from graph import EmbeddedServer, GraphStore
 from kgrec.errors import NotFoundError
 from kgrec.settings import Settings
 from loaders import Importer, Source
-from tests.api.conftest import API_KEY
-from tests.conftest import make_settings
+from tests.utils.api import API_KEY
+from tests.utils.settings import make_settings
 from tests.utils.shop import load_genre_shop, shop_engine
 from text_encoders import TextEncoder
 from text_encoders.cache import text_key

@@ -22,8 +22,8 @@ from api.wiring import default_services
 from gnn.artifacts import ArtifactSet
 from graph import EmbeddedServer, GraphStore
 from kgrec.settings import Settings
-from tests.api.conftest import API_KEY, ClientFactory
-from tests.conftest import make_settings
+from tests.utils.api import API_KEY, ClientFactory
+from tests.utils.settings import make_settings
 
 pytestmark = pytest.mark.neo4j
 KEY = {"X-API-Key": API_KEY}

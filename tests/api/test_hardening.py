@@ -21,8 +21,8 @@ from api.wiring import Services, gnn_embedder_factory
 from gnn.artifacts import ArtifactSet
 from graph import GraphStore
 from kgrec.settings import Settings
-from tests.api.conftest import API_KEY, ClientFactory
-from tests.conftest import make_settings
+from tests.utils.api import API_KEY, ClientFactory
+from tests.utils.settings import make_settings
 from text_encoders import TextEncoder
 
 KEY = {"X-API-Key": API_KEY}

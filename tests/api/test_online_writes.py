@@ -19,7 +19,7 @@ from gnn.inductive import InductiveEmbedder
 from graph import GraphStore, InteractionRow, ProductRow
 from kgrec.errors import GraphConnectionError
 from kgrec.settings import Settings
-from tests.api.conftest import API_KEY, ClientFactory
+from tests.utils.api import API_KEY, ClientFactory
 from tests.utils.metrics import sample
 from text_encoders import TextEncoder
 

@@ -21,8 +21,8 @@ import pytest
 from api.cli.demo import load_sample, sample_dir
 from gnn.artifacts import ArtifactSet
 from graph import EmbeddedServer, open_graph
-from tests.api.conftest import API_KEY
-from tests.conftest import make_settings
+from tests.utils.api import API_KEY
+from tests.utils.settings import make_settings
 
 pytestmark = [pytest.mark.neo4j, pytest.mark.slow]
 KEY = {"X-API-Key": API_KEY}

@@ -22,7 +22,7 @@ from schemathesis.generation.case import Case
 from schemathesis.schemas import APIOperation
 
 from graph import GraphStore
-from tests.api.conftest import API_KEY, ClientFactory
+from tests.utils.api import API_KEY, ClientFactory
 
 EXAMPLES_PER_MODE = 15
 MODES = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)

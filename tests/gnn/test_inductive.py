@@ -13,7 +13,7 @@ from gnn.snapshot import PRODUCT, USER, Snapshot
 from graph import GraphStore
 from kgrec.errors import ConfigError, ModelError
 from kgrec.settings import Settings
-from tests.gnn.conftest import export, train_small
+from tests.utils.catalogue import export, train_small
 from text_encoders import TextEncoder
 
 

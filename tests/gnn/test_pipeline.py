@@ -16,7 +16,7 @@ from gnn.pipeline import export_current, train_snapshot, write_artifacts
 from graph import GraphStore
 from kgrec.errors import ModelError
 from kgrec.settings import Settings
-from tests.gnn.conftest import export, train_small
+from tests.utils.catalogue import export, train_small
 from text_encoders import TextEncoder
 
 

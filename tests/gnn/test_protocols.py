@@ -21,7 +21,7 @@ from gnn.ranking.staged import StagedConfig
 from gnn.report import EvaluationReport
 from gnn.splits import Interactions, SplitPlan, assert_no_leakage, build_splits, pair_keys
 from kgrec.errors import ConfigError
-from tests.gnn.test_evaluation import clustered_snapshot
+from tests.utils.snapshots import clustered_snapshot
 
 
 def keys(pairs: Tensor, num_items: int) -> set[int]:

@@ -9,7 +9,7 @@ from torch_geometric.sampler import HeteroSamplerOutput
 from gnn.pyg_sampler import PygNeighborSampler, build_sampler, pyg_sampling_available, to_subgraph
 from gnn.sampler import NeighborSampler
 from kgrec.errors import ConfigError
-from tests.gnn.conftest import needs_pyg
+from tests.utils.markers import requires_pyg
 
 UB, BU = ("user", "rated", "product"), ("product", "rev_rated", "user")
 
@@ -64,7 +64,7 @@ def test_pyg_without_its_kernels_says_what_to_install() -> None:
         build_sampler(edges, counts, 4, 1, backend="pyg")
 
 
-@needs_pyg
+@requires_pyg
 def test_pyg_sampler_keeps_at_most_fanout_real_neighbours() -> None:
     edges, counts = star_graph()
     sampler = build_sampler(edges, counts, 4, 1, backend="pyg")
@@ -81,7 +81,7 @@ def test_pyg_sampler_keeps_at_most_fanout_real_neighbours() -> None:
     assert back is not None and sub.nodes["product"][back[0]].tolist() == [0]
 
 
-@needs_pyg
+@requires_pyg
 @pytest.mark.parametrize(
     "seeds",
     [

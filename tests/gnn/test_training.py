@@ -16,8 +16,8 @@ from gnn.snapshot import USER
 from gnn.splits import build_splits
 from kgrec.errors import KgrecError
 from kgrec.settings import Settings
-from tests.gnn.conftest import needs_pyg
-from tests.gnn.test_evaluation import clustered_snapshot
+from tests.utils.markers import requires_pyg
+from tests.utils.snapshots import clustered_snapshot
 
 CONFIG = GNNConfig(hidden_dim=16, epochs=12, batch_size=128, patience=12, lr=0.01, fanout=8)
 
@@ -50,7 +50,7 @@ def test_sampler_keeps_at_most_fanout_neighbours_and_all_of_small_ones() -> None
     assert set(sub.nodes["a"][ei[0][ei[1] == 1]].tolist()) == {10, 11}
 
 
-@pytest.mark.parametrize("sampler", ["torch", pytest.param("pyg", marks=needs_pyg)])
+@pytest.mark.parametrize("sampler", ["torch", pytest.param("pyg", marks=requires_pyg)])
 def test_loss_decreases_and_minibatch_lands_near_full_batch(sampler: SamplerBackend) -> None:
     snap = clustered_snapshot(users=80, products=60)
     plan = build_splits(interactions_of(snap), seed=0, cold_item_fraction=0.0)

@@ -17,7 +17,7 @@ import pytest
 
 from graph import EmbeddedServer, GraphStore, open_graph
 from kgrec.errors import EmbeddedServerError, GraphConnectionError
-from tests.conftest import make_settings
+from tests.utils.settings import make_settings
 
 pytestmark = pytest.mark.neo4j
 

@@ -10,7 +10,7 @@ from graph import GraphStore
 from kgrec.errors import DataValidationError
 from kgrec.settings import Settings
 from loaders import ColumnMapping
-from tests.loaders.helpers import invoke, run, write
+from tests.utils.loaders import invoke, run, write
 
 
 def test_a_semicolon_file_is_detected(

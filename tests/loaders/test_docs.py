@@ -8,7 +8,7 @@ from pathlib import Path
 from graph import GraphStore
 from kgrec.settings import Settings
 from loaders import ColumnMapping
-from tests.loaders.helpers import rejects_of, run, write
+from tests.utils.loaders import rejects_of, run, write
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "loaders.md"
 

@@ -11,7 +11,7 @@ from graph import GraphStore
 from kgrec.errors import DataValidationError
 from kgrec.settings import Settings
 from loaders import ChunkReader, ColumnMapping, ImportFailed
-from tests.loaders.helpers import invoke, run, write
+from tests.utils.loaders import invoke, run, write
 
 ROWS = 200
 BAD_ROW = 150

@@ -11,7 +11,7 @@ from graph import GraphStore
 from kgrec.errors import DataValidationError
 from kgrec.settings import Settings
 from loaders import ColumnMapping
-from tests.loaders.helpers import rejects_of, run, write
+from tests.utils.loaders import rejects_of, run, write
 
 
 def test_jsonl_with_lists_and_numbers(

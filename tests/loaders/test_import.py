@@ -7,7 +7,7 @@ from pathlib import Path
 from graph import GraphStore
 from kgrec.settings import Settings
 from loaders import CatalogueGenerator
-from tests.loaders.helpers import run, write
+from tests.utils.loaders import run, write
 
 
 def test_reimport_is_idempotent_and_a_changed_row_updates(

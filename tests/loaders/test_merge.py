@@ -6,7 +6,7 @@ from pathlib import Path
 
 from graph import GraphStore
 from kgrec.settings import Settings
-from tests.loaders.helpers import invoke, rejects_of, run, write
+from tests.utils.loaders import invoke, rejects_of, run, write
 
 
 def test_a_reimport_keeps_attributes_the_file_lacks_and_replace_removes_them(

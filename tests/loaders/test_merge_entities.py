@@ -6,7 +6,7 @@ from pathlib import Path
 
 from graph import GraphStore
 from kgrec.settings import Settings
-from tests.loaders.helpers import invoke, run, write
+from tests.utils.loaders import invoke, run, write
 
 ENTITIES = "head,relation,tail,head_kind,tail_kind,head_name,tail_name"
 

@@ -10,7 +10,7 @@ import pytest
 from graph import GraphStore
 from kgrec.settings import Settings
 from loaders import Importer, PublicDataset, RecboleDataset, RecbolePreset
-from tests.conftest import make_settings
+from tests.utils.settings import make_settings
 
 REPO = Path(__file__).resolve().parents[2]
 ITEMS = 40

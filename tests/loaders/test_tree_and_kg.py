@@ -6,8 +6,8 @@ from pathlib import Path
 
 from graph import GraphStore
 from kgrec.settings import Settings
-from tests.conftest import make_settings
-from tests.loaders.helpers import rejects_of, run, write
+from tests.utils.loaders import rejects_of, run, write
+from tests.utils.settings import make_settings
 
 
 def parents(store: GraphStore) -> dict[str, str]:

@@ -9,8 +9,8 @@ import pytest
 from graph import GraphStore
 from kgrec.errors import DataValidationError
 from kgrec.settings import Settings
-from tests.conftest import make_settings
-from tests.loaders.helpers import rejects_of, run, write
+from tests.utils.loaders import rejects_of, run, write
+from tests.utils.settings import make_settings
 
 PRODUCTS = """
 id,title,price,in_stock,brand_id

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from kgrec.errors import EncoderError
 from kgrec.settings import Settings
+from tests.utils.markers import requires_cuda
 from text_encoders import TextEncoder, load_encoder
 
 SHOE = "Waterproof trail running shoe with a grippy outsole"
@@ -101,7 +101,7 @@ def test_missing_model_directory_is_named(settings: Settings, tmp_path: Path) ->
 
 
 @pytest.mark.gpu
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
+@requires_cuda
 def test_cuda_fp16_agrees_with_cpu_fp32(settings: Settings, torch_encoder: TextEncoder) -> None:
     gpu = load_encoder(settings.model_copy(update={"text_backend": "torch", "text_device": "cuda"}))
     texts = [SHOE, KETTLE, SHOE_PARAPHRASE, ""] * 50
@@ -127,7 +127,7 @@ def test_the_default_limit_is_the_models_own(torch_encoder: TextEncoder) -> None
 
 
 @pytest.mark.gpu
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
+@requires_cuda
 def test_cuda_rows_stay_in_order_across_chunks(
     settings: Settings, torch_encoder: TextEncoder
 ) -> None:

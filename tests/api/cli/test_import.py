@@ -16,7 +16,7 @@ from api.cli import app
 from graph import GraphStore
 from kgrec.settings import Settings
 from loaders import CatalogueGenerator
-from tests.loaders.helpers import run, write
+from tests.utils.loaders import run, write
 
 
 def cli(settings: Settings, *args: str) -> tuple[int, str]:
