@@ -17,6 +17,7 @@ from pathlib import Path
 
 from api.engine import Engine
 from api.metrics import Metrics
+from api.reloader import ArtifactWatcher
 from api.restore import Restorer
 from api.state import EmbedderFactory
 from gnn.artifacts import ArtifactSet
@@ -78,6 +79,9 @@ def default_services(settings: Settings, artifacts_dir: Path | None = None) -> I
     artifact version lacks (written online since it was built) are embedded and
     served (:mod:`api.restore`); when the graph does not answer yet, that happens
     in the background as soon as it does.
+
+    Without ``artifacts_dir``, LATEST is followed: a version promoted later is swapped
+    in within ``KGREC_ARTIFACT_POLL_S`` seconds (:mod:`api.reloader`).
     """
     with contextlib.ExitStack() as stack:
         store: GraphStore | None
@@ -101,4 +105,7 @@ def default_services(settings: Settings, artifacts_dir: Path | None = None) -> I
             restorer = Restorer(engine, store, settings.graph_check_interval_s)
             stack.callback(restorer.close)
             restorer.start()
+        if artifacts_dir is None and settings.artifact_poll_s > 0:
+            root = artifacts_root(settings)
+            stack.enter_context(ArtifactWatcher(engine, root, settings.artifact_poll_s))
         yield Services(settings=settings, engine=engine, store=store)

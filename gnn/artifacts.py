@@ -21,6 +21,7 @@ replaced atomically, so a reader never sees half a version.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -47,6 +48,17 @@ CHECKPOINT: Final = "checkpoint.pt"
 VersionWriter = Callable[[Path], None]
 """Writes extra files into a version directory before it is published."""
 PRODUCT_COLUMNS: Final = ("id", "title", "price", "in_stock", "brand_id", "category_ids")
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a synced temporary file and :func:`os.replace`:
+    a reader sees the old content or the new one, never half."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    tmp.replace(path)
 
 
 @dataclass(frozen=True)
@@ -105,9 +117,15 @@ class ArtifactSet:
             raise ArtifactError(f"{where} is inconsistent: " + "; ".join(bad))
 
     def save(
-        self, root: Path, checkpoint: Path | None = None, writers: Sequence[VersionWriter] = ()
+        self,
+        root: Path,
+        checkpoint: Path | None = None,
+        writers: Sequence[VersionWriter] = (),
+        *,
+        promote: bool = True,
     ) -> Path:
-        """Write this set as version ``manifest.version`` under ``root`` and point LATEST at it.
+        """Write this set as version ``manifest.version`` under ``root``; with ``promote``,
+        point LATEST at it (:class:`gnn.versions.VersionStore` records promotions too).
 
         Each of ``writers`` adds its files to the version directory before it is
         published (the ranker's tables, the serving indexes).
@@ -135,9 +153,8 @@ class ArtifactSet:
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        pointer = root / f".{LATEST}.tmp"
-        pointer.write_text(self.manifest.version)
-        pointer.replace(root / LATEST)
+        if promote:
+            write_atomic(root / LATEST, self.manifest.version)
         self.path = final
         return final
 

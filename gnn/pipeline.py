@@ -13,7 +13,7 @@ import logging
 import shutil
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -45,8 +45,10 @@ from gnn.snapshot import (
     Snapshot,
     export_snapshot,
 )
-from gnn.splits import build_splits
+from gnn.splits import SplitPlan, build_splits
 from gnn.trainer import Trainer, TrainResult, graph_inputs
+from gnn.versions import VersionStore
+from gnn.warm_start import starting_from
 from graph import GraphStore
 from kgrec.errors import ModelError
 from kgrec.settings import Settings
@@ -70,13 +72,9 @@ def export_current(
     return snapshot
 
 
-def train_snapshot(
-    settings: Settings, snapshot: Snapshot, show_progress: bool = True
-) -> tuple[Checkpoint, TrainResult, Path]:
-    """Train on every interaction except a per-user latest-10 % validation holdout.
-
-    Returns:
-        (checkpoint, training result, path the checkpoint was saved to).
+def training_plan(snapshot: Snapshot, seed: int) -> SplitPlan:
+    """What ``kgrec train`` learns from: every interaction except a per-user latest-10 %
+    validation holdout (``plan.val``), drawn by ``seed``.
 
     Raises:
         ModelError: the snapshot has no interactions to learn from.
@@ -84,35 +82,71 @@ def train_snapshot(
     inter = interactions_of(snapshot)
     if len(inter.users) == 0:
         raise ModelError("the graph has no interactions to train on; import some first")
-    plan = build_splits(
+    return build_splits(
         inter,
-        seed=settings.seed,
+        seed=seed,
         cold_item_fraction=0.0,
         cold_user_fraction=0.0,
         test_fraction=0.0,
         val_fraction=0.1,
     )
+
+
+def train_snapshot(
+    settings: Settings,
+    snapshot: Snapshot,
+    show_progress: bool = True,
+    *,
+    initial_state: Mapping[str, Tensor] | None = None,
+    make_latest: bool = True,
+) -> tuple[Checkpoint, TrainResult, Path]:
+    """Train on :func:`training_plan`'s pairs, early-stopping on its validation holdout.
+
+    Args:
+        initial_state: weights the model starts from (a warm start,
+            :func:`gnn.warm_start.warm_start_state`); None = a fresh initialisation.
+        make_latest: also copy the checkpoint (and its ranker) to ``latest.pt``, what
+            ``kgrec embed`` embeds with (:func:`make_latest_checkpoint`).
+
+    Returns:
+        (checkpoint, training result, path the checkpoint was saved to).
+
+    Raises:
+        ModelError: the snapshot has no interactions to learn from.
+    """
+    plan = training_plan(snapshot, settings.seed)
     config = GNNConfig.from_settings(settings)
     trainer = Trainer(config, settings.resolve_device(), show_progress=show_progress)
-    result = trainer.fit(graph_inputs(snapshot, plan.train), plan.train, plan.val)
+    with starting_from(initial_state):
+        result = trainer.fit(graph_inputs(snapshot, plan.train), plan.train, plan.val)
     checkpoint = Checkpoint.from_training(
         result,
         snapshot,
         {**result.best, "epochs": len(result.epoch_seconds), "seconds": result.total_seconds},
     )
-    directory = checkpoint_dir(settings)
-    path = checkpoint.save(directory / f"{snapshot.version}.pt")
-    shutil.copy2(path, directory / LATEST_CHECKPOINT)
-    latest_ranking = ranking_dir_of(directory / LATEST_CHECKPOINT)
-    shutil.rmtree(latest_ranking, ignore_errors=True)
+    path = checkpoint.save(checkpoint_dir(settings) / f"{snapshot.version}.pt")
+    shutil.rmtree(ranking_dir_of(path), ignore_errors=True)
     if settings.ranker:
         trained = _train_ranking(settings, snapshot, checkpoint, plan.train, plan.val)
         if trained is not None:
-            shutil.rmtree(ranking_dir_of(path), ignore_errors=True)
             shutil.copytree(trained, ranking_dir_of(path))
-            shutil.copytree(trained, latest_ranking)
             shutil.rmtree(trained, ignore_errors=True)
+    if make_latest:
+        make_latest_checkpoint(path)
     return checkpoint, result, path
+
+
+def make_latest_checkpoint(path: Path) -> Path:
+    """Copy the checkpoint at ``path`` and its ranker to ``latest.pt`` / ``latest.ranking``
+    beside it; the new ``latest.pt``."""
+    latest = path.with_name(LATEST_CHECKPOINT)
+    if latest.resolve() != path.resolve():
+        shutil.copy2(path, latest)
+    latest_ranking = ranking_dir_of(latest)
+    shutil.rmtree(latest_ranking, ignore_errors=True)
+    if ranking_dir_of(path).is_dir():
+        shutil.copytree(ranking_dir_of(path), latest_ranking)
+    return latest
 
 
 def ranking_dir_of(checkpoint: Path) -> Path:
@@ -188,8 +222,12 @@ def write_artifacts(
     checkpoint_path: Path | None = None,
     writers: Sequence[VersionWriter] = (),
     store: GraphStore | None = None,
+    *,
+    promote: bool = True,
 ) -> ArtifactSet:
-    """Embed every product and user with the latest checkpoint; write an artifact version.
+    """Embed every product and user with the latest checkpoint; write an artifact version
+    and, with ``promote``, promote it (:meth:`gnn.versions.VersionStore.promote`: LATEST,
+    the promotion history, pruning to ``KGREC_KEEP_VERSIONS``).
 
     With ``store``, the products and users the graph holds and the training snapshot
     lacks (written since the export: online, or by a later import) are embedded
@@ -212,8 +250,9 @@ def write_artifacts(
     counts = np.bincount(inter.items.numpy(), minlength=len(snapshot.ids[PRODUCT]))
     popularity = (counts / max(1, int(counts.max(initial=0)))).astype(np.float32)
     text = snapshot.data[PRODUCT].x[:, : encoder.dim].numpy()
+    versions = VersionStore.in_data_dir(settings.data_dir, settings.keep_versions)
     manifest = ArtifactManifest(
-        version=f"{time.strftime('%Y%m%d-%H%M%S')}-{snapshot.version[:8]}",
+        version=versions.new_name(f"{time.strftime('%Y%m%d-%H%M%S')}-{snapshot.version[:8]}"),
         snapshot_version=snapshot.version,
         encoder_id=encoder.model_id,
         graph_dim=int(emb[PRODUCT].shape[1]),
@@ -245,5 +284,7 @@ def write_artifacts(
             write_ranking(trained, version / RANKING_DIR, snapshot, pairs, num_users, num_items)
 
         extra.append(ranking)
-    artifacts.save(settings.data_dir / "artifacts", checkpoint=path, writers=extra)
+    artifacts.save(versions.root, checkpoint=path, writers=extra, promote=False)
+    if promote:
+        versions.promote(manifest.version, "kgrec embed")
     return artifacts

@@ -6,7 +6,8 @@ import sys
 
 import typer
 
-from api.cli import demo as _demo  # noqa: F401  (registers commands)
+from api.cli import artifacts as _artifacts  # noqa: F401  (registers commands)
+from api.cli import demo as _demo  # noqa: F401
 from api.cli import encode as _encode  # noqa: F401
 from api.cli import evaluate as _evaluate  # noqa: F401
 from api.cli import graph as _graph  # noqa: F401

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from api.cli._app import app, settings_of
+from api.cli.tables import table
 from graph import GraphStore, open_graph
-from kgrec.errors import GraphConnectionError
+from kgrec.errors import ConfigError, GraphConnectionError
 from kgrec.settings import Settings
 
 if TYPE_CHECKING:
@@ -18,17 +19,77 @@ if TYPE_CHECKING:
 
 
 @app.command("train")
-def train(ctx: typer.Context) -> None:
+def train(
+    ctx: typer.Context,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            help="Retrain from this artifact version (LATEST: the promoted one): warm-start "
+            "from its checkpoint when the model's shape allows, embed into a new version, "
+            "and promote it only when its validation Recall@20 is not worse than this "
+            "version's beyond KGREC_PROMOTE_TOLERANCE.",
+            metavar="VERSION",
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="With --since: promote whatever the gate finds.")
+    ] = False,
+) -> None:
     """Export the graph to a snapshot, train the GNN on it (KGREC_GNN_*), then fit the
     candidate generators and train the learned ranker on held-out interactions
-    (KGREC_RANKER=false skips the ranker)."""
+    (KGREC_RANKER=false skips the ranker).
+
+    With --since VERSION, also embed and promote behind a gate (docs/retraining.md);
+    the table compares both versions per validation view.
+    """
     # heavy (torch, PyG, transformers): imported when the command runs
     from text_encoders import load_encoder
 
+    if force and since is None:
+        raise ConfigError("--force only applies with --since VERSION")
     settings = settings_of(ctx)
     encoder = load_encoder(settings)
     with open_graph(settings) as store:
-        train_and_report(settings, store, encoder)
+        if since is None:
+            train_and_report(settings, store, encoder)
+        else:
+            retrain_and_report(settings, store, encoder, since, force)
+
+
+def retrain_and_report(
+    settings: Settings, store: GraphStore, encoder: TextEncoder, since: str, force: bool
+) -> None:
+    """``kgrec train --since``: retrain behind the promotion gate, print the gate's table."""
+    from api.index import index_writer
+    from gnn.retrain import retrain
+
+    start = time.perf_counter()
+    out = retrain(settings, store, encoder, since, force=force, writers=[index_writer(settings)])
+    typer.echo(out.result.summary())
+    d = out.decision
+    typer.echo(f"warm start: {d.warm_start}")
+    typer.echo(f"\ngate ({d.metric}, tolerance {d.tolerance:g}): {out.since} -> {out.version}")
+    rows = [
+        [
+            r.view,
+            r.users,
+            r.pairs,
+            r.serving,
+            r.candidate,
+            "" if r.change is None else f"{r.change:+.1%}",
+        ]
+        for r in d.rows
+    ]
+    header = ["view", "users", "pairs", f"serving {out.since}", f"new {out.version}", "change"]
+    typer.echo(table(header, rows, digits=4))
+    typer.echo(d.reason)
+    state = "promoted (LATEST)" if d.promote else "kept, not promoted"
+    typer.echo(f"artifact version {out.version}: {state}")
+    if out.pruned:
+        typer.echo(f"pruned: {', '.join(out.pruned)}")
+    if not d.promote:
+        typer.echo(f"promote it anyway with `kgrec artifacts promote {out.version}`")
+    typer.echo(f"total {time.perf_counter() - start:.0f} s")
 
 
 def train_and_report(

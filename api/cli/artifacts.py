@@ -1,0 +1,105 @@
+"""``kgrec artifacts list|promote|rollback|prune``: the artifact versions on disk
+(:class:`gnn.versions.VersionStore`)."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from api.cli._app import app, settings_of
+from api.cli.tables import table
+from kgrec.settings import Settings
+
+if TYPE_CHECKING:
+    from gnn.versions import VersionStore
+
+artifacts_app = typer.Typer(
+    help="Artifact versions: list them, promote one to LATEST, roll back, prune."
+)
+app.add_typer(artifacts_app, name="artifacts")
+
+SERVES_NOTE = (
+    "a running `kgrec serve` swaps to it within KGREC_ARTIFACT_POLL_S seconds "
+    "(requests in flight finish on the version they started with)"
+)
+
+
+def _store(settings: Settings) -> VersionStore:
+    from gnn.versions import VersionStore
+
+    return VersionStore.in_data_dir(settings.data_dir, settings.keep_versions)
+
+
+def _gate_cell(gate: dict[str, Any] | None) -> str:
+    """``0.4120 vs 0.4000 (serving V): promoted`` from a version's gate figures."""
+    if gate is None:
+        return ""
+    main = next((r for r in gate.get("rows", []) if r.get("view") == "validation"), None)
+    decided = "promoted" if gate.get("promote") else "refused"
+    if gate.get("forced"):
+        decided = "forced"
+    if main is None:
+        return decided
+    serving = "n/a" if main.get("serving") is None else f"{main['serving']:.4f}"
+    return f"R@20 {main['candidate']:.4f} vs {serving} ({gate.get('serving_version')}): {decided}"
+
+
+@artifacts_app.command("list")
+def list_versions(ctx: typer.Context) -> None:
+    """List the versions on disk, oldest first: creation time, products and users, which
+    one LATEST names (what `kgrec serve` serves), which a rollback returns to, and the
+    promotion gate's figures when `kgrec train --since` recorded them."""
+    store = _store(settings_of(ctx))
+    infos = store.info()
+    if not infos:
+        typer.echo(f"no artifact versions under {store.root}; run `kgrec embed`")
+        return
+    rows = [
+        [
+            i.version,
+            time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(i.created_at)),
+            i.num_products,
+            i.num_users,
+            "LATEST (serving)" if i.latest else ("previous" if i.previous else ""),
+            _gate_cell(i.gate),
+        ]
+        for i in infos
+    ]
+    typer.echo(table(["version", "created", "products", "users", "status", "gate"], rows))
+    typer.echo(f"{len(infos)} version(s) under {store.root}; keeping {store.keep}")
+
+
+@artifacts_app.command("promote")
+def promote(
+    ctx: typer.Context,
+    version: Annotated[str, typer.Argument(help="The version to serve (see `list`).")],
+) -> None:
+    """Point LATEST at VERSION (whatever its gate figures), record it in the promotion
+    history, and prune to KGREC_KEEP_VERSIONS."""
+    store = _store(settings_of(ctx))
+    before = store.latest()
+    pruned = store.promote(version, f"kgrec artifacts promote (was {before})")
+    typer.echo(f"LATEST: {before} -> {version}; {SERVES_NOTE}")
+    if pruned:
+        typer.echo(f"pruned: {', '.join(pruned)}")
+
+
+@artifacts_app.command("rollback")
+def rollback(ctx: typer.Context) -> None:
+    """Point LATEST back at the version promoted before the current one (again: the one
+    before that)."""
+    store = _store(settings_of(ctx))
+    before = store.latest()
+    target = store.rollback()
+    typer.echo(f"LATEST: {before} -> {target} (rolled back); {SERVES_NOTE}")
+
+
+@artifacts_app.command("prune")
+def prune(ctx: typer.Context) -> None:
+    """Delete the oldest versions beyond KGREC_KEEP_VERSIONS (never LATEST nor the
+    version a rollback returns to)."""
+    store = _store(settings_of(ctx))
+    pruned = store.prune()
+    typer.echo(f"pruned: {', '.join(pruned)}" if pruned else "nothing to prune")

@@ -1,0 +1,292 @@
+"""Artifact versions on disk: which one is promoted, the promotion history, pruning.
+
+Under ``<data_dir>/artifacts/``::
+
+    <version>/           one artifact version (:mod:`gnn.artifacts`), immutable
+    LATEST               the promoted version's name: what ``kgrec serve`` loads and
+                         swaps to (:mod:`api.reloader`)
+    PROMOTIONS.json      the promotion history, oldest first (one entry per promote
+                         or rollback: version, time, action, reason)
+    .versions.lock       held while LATEST and the history change
+
+LATEST and the history are each written to a temporary file and moved over the old
+one (:func:`os.replace`), so a reader sees the old or the new content, never half.
+The history is a stack: a promote pushes a version, a rollback pops the current one,
+so two rollbacks after promoting A, B, C serve A. The version a rollback would
+return to ("previous") and LATEST are never pruned.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import shutil
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Final, Literal
+
+from gnn.artifacts import LATEST, MANIFEST, ArtifactManifest, write_atomic
+from kgrec.errors import ArtifactError
+
+log = logging.getLogger(__name__)
+ARTIFACTS_DIR: Final = "artifacts"
+HISTORY: Final = "PROMOTIONS.json"
+GATE: Final = "gate.json"
+"""The promotion gate's figures, written into a version by ``kgrec train --since``."""
+_LOCK: Final = ".versions.lock"
+Action = Literal["promote", "rollback"]
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """One change of LATEST.
+
+    Attributes:
+        version: the version LATEST named afterwards.
+        at: unix time of the change.
+        action: ``promote`` (pushes ``version``) or ``rollback`` (pops the one before).
+        reason: why, in words (the command, the gate's decision).
+    """
+
+    version: str
+    at: float
+    action: Action
+    reason: str
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """What ``kgrec artifacts list`` shows of one version.
+
+    Attributes:
+        gate: the promotion gate's figures recorded in the version (None: none).
+    """
+
+    version: str
+    created_at: float
+    num_products: int
+    num_users: int
+    latest: bool
+    previous: bool
+    gate: dict[str, Any] | None
+
+
+class VersionStore:
+    """The artifact versions under ``root`` and the pointer to the promoted one.
+
+    Args:
+        root: ``<data_dir>/artifacts``.
+        keep: versions kept on disk after a promotion (at least 2).
+    """
+
+    def __init__(self, root: Path, keep: int = 5) -> None:
+        if keep < 2:
+            raise ArtifactError(f"keep={keep}: at least 2 versions must be kept (LATEST and one)")
+        self.root = root
+        self.keep = keep
+
+    @classmethod
+    def in_data_dir(cls, data_dir: Path, keep: int = 5) -> VersionStore:
+        """The versions under ``<data_dir>/artifacts``."""
+        return cls(data_dir / ARTIFACTS_DIR, keep)
+
+    # Reading ----------------------------------------------------------------------
+    def manifest(self, version: str) -> ArtifactManifest:
+        """The manifest of ``version``.
+
+        Raises:
+            ArtifactError: no such version (the message lists those that exist).
+        """
+        path = self.path(version)
+        try:
+            return ArtifactManifest(**json.loads((path / MANIFEST).read_text()))
+        except (OSError, ValueError, TypeError) as e:
+            raise ArtifactError(f"cannot read the manifest of version {version}: {e}") from e
+
+    def versions(self) -> list[str]:
+        """Complete versions, oldest first (by creation time, then name)."""
+        if not self.root.is_dir():
+            return []
+        found: list[tuple[float, str]] = []
+        for d in self.root.iterdir():
+            if d.name.startswith(".") or not (d / MANIFEST).is_file():
+                continue
+            try:
+                created = float(json.loads((d / MANIFEST).read_text())["created_at"])
+            except (OSError, ValueError, KeyError, TypeError):
+                created = d.stat().st_mtime
+            found.append((created, d.name))
+        return [name for _, name in sorted(found)]
+
+    def path(self, version: str) -> Path:
+        """The directory of ``version``.
+
+        Raises:
+            ArtifactError: no such version (the message lists those that exist).
+        """
+        known = self.versions()
+        if version not in known:
+            listed = ", ".join(known) if known else "none (run `kgrec embed`)"
+            raise ArtifactError(
+                f"unknown artifact version {version!r} under {self.root}; versions: {listed}"
+            )
+        return self.root / version
+
+    def latest(self) -> str | None:
+        """The version LATEST names (None: no LATEST yet)."""
+        pointer = self.root / LATEST
+        return pointer.read_text().strip() if pointer.is_file() else None
+
+    def history(self) -> list[Promotion]:
+        """The promotion history, oldest first (empty when none was recorded)."""
+        path = self.root / HISTORY
+        if not path.is_file():
+            return []
+        try:
+            return [Promotion(**entry) for entry in json.loads(path.read_text())]
+        except (OSError, ValueError, TypeError) as e:
+            raise ArtifactError(f"cannot read the promotion history {path}: {e}") from e
+
+    def _stack(self) -> list[str]:
+        """The promoted versions a rollback walks back through, current last.
+
+        A LATEST written without a history entry (an older ``kgrec embed``) counts as
+        promoted on top.
+        """
+        stack: list[str] = []
+        for entry in self.history():
+            if entry.action == "rollback":
+                while stack and stack[-1] != entry.version:
+                    stack.pop()
+                if not stack:
+                    stack.append(entry.version)
+            elif not stack or stack[-1] != entry.version:
+                stack.append(entry.version)
+        latest = self.latest()
+        if latest is not None and (not stack or stack[-1] != latest):
+            stack.append(latest)
+        return stack
+
+    def previous(self) -> str | None:
+        """The version a rollback returns to: the newest promoted one still on disk
+        below LATEST (None: there is none)."""
+        on_disk = set(self.versions())
+        stack = self._stack()
+        for version in reversed(stack[:-1]):
+            if version in on_disk and version != stack[-1]:
+                return version
+        return None
+
+    def gate(self, version: str) -> dict[str, Any] | None:
+        """The gate figures recorded in ``version`` (None: it was not gated)."""
+        path = self.root / version / GATE
+        if not path.is_file():
+            return None
+        result: dict[str, Any] = json.loads(path.read_text())
+        return result
+
+    def info(self) -> list[VersionInfo]:
+        """Every version with its counts and marks, oldest first."""
+        latest, previous = self.latest(), self.previous()
+        out = []
+        for version in self.versions():
+            m = self.manifest(version)
+            out.append(
+                VersionInfo(
+                    version=version,
+                    created_at=m.created_at,
+                    num_products=m.num_products,
+                    num_users=m.num_users,
+                    latest=version == latest,
+                    previous=version == previous,
+                    gate=self.gate(version),
+                )
+            )
+        return out
+
+    def new_name(self, stem: str) -> str:
+        """``stem``, or ``stem-2``, ``stem-3``... when taken (two versions in one second)."""
+        name, n = stem, 1
+        while (self.root / name).exists():
+            n += 1
+            name = f"{stem}-{n}"
+        return name
+
+    # Changing ---------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Hold the versions lock (processes and threads alike)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with (self.root / _LOCK).open("a+") as f:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+    def _record(self, version: str, action: Action, reason: str) -> None:
+        entries = [asdict(p) for p in self.history()]
+        entries.append(asdict(Promotion(version, time.time(), action, reason)))
+        write_atomic(self.root / HISTORY, json.dumps(entries, indent=2))
+        write_atomic(self.root / LATEST, version)
+
+    def promote(self, version: str, reason: str) -> list[str]:
+        """Point LATEST at ``version``, record it, prune; the versions deleted.
+
+        Raises:
+            ArtifactError: no such version (the message lists those that exist).
+        """
+        with self._locked():
+            self.path(version)
+            self._record(version, "promote", reason)
+            log.info("promoted artifact version %s (%s)", version, reason)
+            return self._prune()
+
+    def rollback(self) -> str:
+        """Point LATEST back at the previously promoted version; that version.
+
+        Raises:
+            ArtifactError: nothing to roll back to.
+        """
+        with self._locked():
+            target = self.previous()
+            if target is None:
+                raise ArtifactError(
+                    f"nothing to roll back to under {self.root}: no version was promoted "
+                    f"before {self.latest() or 'LATEST'} (or it was deleted); versions: "
+                    f"{', '.join(self.versions()) or 'none'}"
+                )
+            self._record(target, "rollback", f"rolled back from {self.latest()}")
+            log.info("rolled back to artifact version %s", target)
+            return target
+
+    def prune(self) -> list[str]:
+        """Delete the oldest versions beyond ``keep``; the versions deleted."""
+        with self._locked():
+            return self._prune()
+
+    def _prune(self) -> list[str]:
+        protected = {self.latest(), self.previous()}
+        versions = self.versions()
+        excess = len(versions) - self.keep
+        deleted = []
+        for version in versions:
+            if excess <= 0:
+                break
+            if version in protected:
+                continue
+            shutil.rmtree(self.root / version)
+            deleted.append(version)
+            excess -= 1
+        if deleted:
+            log.info(
+                "pruned %d artifact version(s) beyond KGREC_KEEP_VERSIONS=%d: %s",
+                len(deleted),
+                self.keep,
+                ", ".join(deleted),
+            )
+        return deleted

@@ -1,0 +1,123 @@
+"""Warm start: train a new model from a previous checkpoint's weights when they fit.
+
+:func:`warm_start_state` says whether the previous model's weights fit the model the
+trainer will build on the current graph (same encoder, node types and feature
+widths, edge types in the same order, same width, depth and output layout), and
+why not when they do not; :func:`starting_from` loads them into that model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+import torch
+from torch import Tensor
+from torch_geometric.data import HeteroData
+
+from gnn.checkpoint import Checkpoint
+from gnn.config import GNNConfig
+from gnn.model import HeteroGNN
+
+log = logging.getLogger(__name__)
+SHAPING_FIELDS: Final = ("hidden_dim", "layers", "text_skip", "product_memory")
+"""The :class:`~gnn.config.GNNConfig` fields that shape the weights."""
+
+
+@dataclass(frozen=True)
+class WarmStart:
+    """The weights to start from (None: a fresh initialisation) and why."""
+
+    state: dict[str, Tensor] | None
+    reason: str
+
+
+def model_inputs(graph: HeteroData) -> tuple[dict[str, int], list[tuple[str, str, str]]]:
+    """The input widths per node type and the edge types of the model the trainer
+    builds on ``graph`` (0 = a node type without features)."""
+    x = graph.x_dict
+    in_dims = {t: int(x[t].shape[1]) if t in x else 0 for t in graph.num_nodes_dict}
+    return in_dims, list(graph.edge_index_dict)
+
+
+def warm_start_state(
+    previous: Checkpoint, graph: HeteroData, config: GNNConfig, encoder_id: str
+) -> WarmStart:
+    """The previous model's weights when they fit the model to be trained on ``graph``.
+
+    Args:
+        previous: the checkpoint of the version retrained from.
+        graph: the training graph (:func:`gnn.inference.graph_inputs`).
+        config: the configuration the new model is trained with.
+        encoder_id: the text encoder of the current snapshot's features.
+
+    Returns:
+        :class:`WarmStart`: the state and the reason, in words, for either outcome.
+    """
+    old = previous.model
+    if previous.encoder_id != encoder_id:
+        return WarmStart(
+            None,
+            f"the previous model read text encoder {previous.encoder_id!r} features, "
+            f"the graph now has {encoder_id!r} ones",
+        )
+    changed = [
+        f"{f} {getattr(old.config, f)} -> {getattr(config, f)}"
+        for f in SHAPING_FIELDS
+        if getattr(old.config, f) != getattr(config, f)
+    ]
+    if changed:
+        return WarmStart(None, f"the model's shape changed ({', '.join(changed)})")
+    if config.product_memory:
+        return WarmStart(None, "product memory is on: its rows belong to the trained products")
+    in_dims, edge_types = model_inputs(graph)
+    if in_dims != old.in_dims:
+        return WarmStart(None, f"node types or feature widths changed ({old.in_dims} -> {in_dims})")
+    if edge_types != old.edge_types:
+        added = sorted(set(edge_types) - set(old.edge_types))
+        removed = sorted(set(old.edge_types) - set(edge_types))
+        what = f"added {added}, removed {removed}" if added or removed else "reordered"
+        return WarmStart(None, f"the edge types changed ({what})")
+    state = {k: v.detach().clone() for k, v in old.state_dict().items()}
+    try:  # the last word: anything the checks above missed
+        HeteroGNN(config, in_dims, edge_types, 0).load_state_dict(state)
+    except RuntimeError as e:
+        return WarmStart(None, f"the weights do not fit: {str(e).splitlines()[0]}")
+    return WarmStart(state, "same encoder, node and edge types, feature widths and shape")
+
+
+@contextlib.contextmanager
+def starting_from(state: Mapping[str, Tensor] | None) -> Iterator[None]:
+    """Inside the block, the first :class:`~gnn.model.HeteroGNN` this thread runs starts
+    from ``state`` (nothing happens when ``state`` is None).
+
+    The trainer builds its model inside ``fit`` and takes no initial weights, so they
+    are loaded in place by a forward pre-hook before the model's first forward pass
+    (the first training step): the optimiser, built over the same parameter tensors,
+    then trains them.
+
+    Raises:
+        RuntimeError: (from the block) ``state`` does not fit the model.
+    """
+    if state is None:
+        yield
+        return
+    thread, loaded = threading.get_ident(), False
+
+    def load(module: torch.nn.Module, args: Any) -> None:
+        nonlocal loaded
+        if not loaded and isinstance(module, HeteroGNN) and threading.get_ident() == thread:
+            loaded = True
+            with torch.no_grad():
+                module.load_state_dict(state)
+            log.info("warm start: the model starts from the previous version's weights")
+
+    handle = torch.nn.modules.module.register_module_forward_pre_hook(load)
+    try:
+        yield
+    finally:
+        handle.remove()

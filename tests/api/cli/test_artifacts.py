@@ -1,0 +1,120 @@
+"""``kgrec artifacts list|promote|rollback|prune`` over versions on disk: LATEST, the
+promotion history, pruning that spares LATEST and the rollback target, clear errors."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from api.cli import app
+from api.synthetic import synthetic_artifacts
+from gnn.artifacts import LATEST
+from gnn.versions import GATE, HISTORY, VersionStore
+from kgrec.errors import ArtifactError
+
+WIDE = {"COLUMNS": "200"}
+
+
+def kgrec(data_dir: Path, *args: str, keep: int = 5) -> Result:
+    """``kgrec ARGS`` in-process on ``data_dir``."""
+    env = {"KGREC_DATA_DIR": str(data_dir), "KGREC_KEEP_VERSIONS": str(keep), **WIDE}
+    return CliRunner().invoke(app, list(args), env=env)
+
+
+def write_versions(data_dir: Path, names: list[str]) -> VersionStore:
+    """Unpromoted versions ``names`` (created one second apart, in that order)."""
+    store = VersionStore.in_data_dir(data_dir)
+    for i, name in enumerate(names):
+        artifacts = synthetic_artifacts(20, 5 + i, graph_dim=4, text_dim=4, clusters=2, seed=i)
+        artifacts.manifest = replace(artifacts.manifest, version=name, created_at=1000.0 + i)
+        artifacts.save(store.root, promote=False)
+    return store
+
+
+def test_promote_then_rollback_walks_the_history_back(tmp_path: Path) -> None:
+    store = write_versions(tmp_path, ["a", "b", "c"])
+    assert store.latest() is None
+    for name in ("a", "b", "c"):
+        result = kgrec(tmp_path, "artifacts", "promote", name)
+        assert result.exit_code == 0, result.output
+        assert (store.root / LATEST).read_text() == name
+    assert "LATEST: b -> c" in result.output
+    result = kgrec(tmp_path, "artifacts", "rollback")
+    assert result.exit_code == 0, result.output
+    assert "LATEST: c -> b (rolled back)" in result.output
+    assert store.latest() == "b" and store.previous() == "a"
+    assert kgrec(tmp_path, "artifacts", "rollback").exit_code == 0
+    assert store.latest() == "a"
+    history = json.loads((store.root / HISTORY).read_text())
+    assert [(h["version"], h["action"]) for h in history] == [
+        ("a", "promote"),
+        ("b", "promote"),
+        ("c", "promote"),
+        ("b", "rollback"),
+        ("a", "rollback"),
+    ]
+    result = kgrec(tmp_path, "artifacts", "rollback")
+    assert isinstance(result.exception, ArtifactError)
+    assert "nothing to roll back to" in str(result.exception)
+    assert store.latest() == "a"
+
+
+def test_list_marks_latest_previous_and_gate_figures(tmp_path: Path) -> None:
+    store = write_versions(tmp_path, ["old", "new"])
+    gate = {
+        "serving_version": "old",
+        "promote": True,
+        "forced": False,
+        "rows": [{"view": "validation", "serving": 0.25, "candidate": 0.3}],
+    }
+    (store.root / "new" / GATE).write_text(json.dumps(gate))
+    store.promote("old", "test")
+    store.promote("new", "test")
+    result = kgrec(tmp_path, "artifacts", "list")
+    assert result.exit_code == 0, result.output
+    lines = {line.split()[0]: line for line in result.output.splitlines() if line.strip()}
+    assert "LATEST (serving)" in lines["new"] and "previous" in lines["old"]
+    assert "R@20 0.3000 vs 0.2500 (old): promoted" in lines["new"]
+    assert lines["old"].split()[3:5] == ["20", "5"]  # products, users
+    assert "2 version(s)" in result.output
+
+
+def test_unknown_version_lists_those_that_exist(tmp_path: Path) -> None:
+    write_versions(tmp_path, ["v1", "v2"])
+    result = kgrec(tmp_path, "artifacts", "promote", "v9")
+    assert isinstance(result.exception, ArtifactError)
+    assert "unknown artifact version 'v9'" in str(result.exception)
+    assert "versions: v1, v2" in str(result.exception)
+    assert not (tmp_path / "artifacts" / LATEST).exists()
+    empty = kgrec(tmp_path / "none", "artifacts", "promote", "v1")
+    assert "versions: none (run `kgrec embed`)" in str(empty.exception)
+    assert "no artifact versions" in kgrec(tmp_path / "none", "artifacts", "list").output
+
+
+def test_prune_keeps_n_and_never_latest_nor_the_rollback_target(tmp_path: Path) -> None:
+    names = [f"v{i}" for i in range(6)]
+    store = write_versions(tmp_path, names)
+    store.promote("v0", "test")  # six versions, five kept: v0 is LATEST, so v1 goes
+    assert store.versions() == ["v0", "v2", "v3", "v4", "v5"]
+    store.promote("v2", "test")
+    result = kgrec(tmp_path, "artifacts", "prune", keep=2)
+    assert result.exit_code == 0, result.output
+    assert store.versions() == ["v0", "v2"], "LATEST (v2) and the rollback target (v0) stay"
+    assert "pruned: v3, v4, v5" in result.output
+    assert kgrec(tmp_path, "artifacts", "prune", keep=2).output.strip() == "nothing to prune"
+    assert kgrec(tmp_path, "artifacts", "rollback").exit_code == 0
+    assert store.latest() == "v0"
+
+
+def test_a_version_name_taken_gets_a_suffix_and_keep_below_two_is_refused(
+    tmp_path: Path,
+) -> None:
+    store = write_versions(tmp_path, ["20250101-000000-abc"])
+    assert store.new_name("20250101-000000-abc") == "20250101-000000-abc-2"
+    assert store.new_name("other") == "other"
+    with pytest.raises(ArtifactError, match="at least 2"):
+        VersionStore(store.root, keep=1)

@@ -1,0 +1,183 @@
+"""``kgrec train --since``: warm start, the promotion gate, and what is promoted, on the
+four-genre shop (tests/utils/shop.py) with a few shoppers added after the first version."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from gnn.artifacts import CHECKPOINT, LATEST
+from gnn.checkpoint import Checkpoint
+from gnn.config import GNNConfig
+from gnn.inference import graph_inputs
+from gnn.pipeline import LATEST_CHECKPOINT, checkpoint_dir, export_current, train_snapshot
+from gnn.retrain import DECIDING_VIEW, GateRow, decide, retrain
+from gnn.versions import GATE, VersionStore
+from gnn.warm_start import warm_start_state
+from graph import GraphStore
+from kgrec.settings import Settings
+from tests.utils.settings import make_settings
+from tests.utils.shop import GENRES, trained_shop
+from text_encoders import TextEncoder
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def shop_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """A small GNN, no ranker (the gate reads the GNN; the ranker only costs time)."""
+    return make_settings(
+        tmp_path_factory.mktemp("retrain"),
+        gnn_hidden_dim=32,
+        gnn_epochs=15,
+        gnn_batch_size=64,
+        ranker=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def shop(_embedded_store: GraphStore, shop_settings: Settings, encoder: TextEncoder) -> str:
+    """The shop trained and embedded (version 1, promoted), then 8 new shoppers with 10
+    purchases each in the graph; the version's name."""
+    _, artifacts = trained_shop(_embedded_store, shop_settings, encoder)
+    new = [f"new{u}" for u in range(8)]
+    _embedded_store.upsert_users([{"id": u} for u in new])
+    _embedded_store.upsert_interactions(
+        [
+            {
+                "user_id": u,
+                "product_id": f"{GENRES[i % 4]}-{n:02d}",
+                "kind": "purchase",
+                "ts": 2_000_000 + n,
+            }
+            for i, u in enumerate(new)
+            for n in range(10)
+        ]
+    )
+    return artifacts.manifest.version
+
+
+def _copying(settings: Settings, **more: object) -> Settings:
+    """One epoch at a learning rate too small to move a weight: a warm-started model
+    stays the serving one; a cold-started one stays random."""
+    return settings.model_copy(update={"gnn_epochs": 1, "gnn_lr": 1e-9, **more})
+
+
+def test_the_gate_promotes_a_copy_and_refuses_what_is_worse(
+    shop: str, _embedded_store: GraphStore, shop_settings: Settings, encoder: TextEncoder
+) -> None:
+    versions = VersionStore.in_data_dir(shop_settings.data_dir)
+    assert versions.latest() == shop
+    out = retrain(
+        _copying(shop_settings, promote_tolerance=0.001),
+        _embedded_store,
+        encoder,
+        "LATEST",
+        show_progress=False,
+    )
+    d = out.decision
+    assert out.since == shop and out.warm.state is not None, out.warm.reason
+    assert d.warm_start.startswith("yes")
+    rows = {r.view: r for r in d.rows}
+    assert set(rows) == {
+        DECIDING_VIEW,
+        f"{DECIDING_VIEW}/known_users",
+        f"{DECIDING_VIEW}/new_users",
+    }
+    main = rows[DECIDING_VIEW]
+    assert main.serving is not None and main.serving > 0.2, "the shop is learnable"
+    assert main.candidate == pytest.approx(main.serving, abs=0.01), "warm start kept the model"
+    assert rows[f"{DECIDING_VIEW}/new_users"].users == 8
+    assert rows[f"{DECIDING_VIEW}/known_users"].pairs + 8 == main.pairs
+    assert d.promote and not d.forced, d.reason
+    assert versions.latest() == out.version != shop
+    assert versions.previous() == shop
+    gate = json.loads((versions.root / out.version / GATE).read_text())
+    assert gate["promote"] and gate["serving_version"] == shop
+    latest = Checkpoint.load(checkpoint_dir(shop_settings) / LATEST_CHECKPOINT)
+    assert latest.snapshot_version == out.artifacts.manifest.snapshot_version
+
+    # twice as good is asked for (tolerance -1): refused, nothing serving changes
+    latest_bytes = (checkpoint_dir(shop_settings) / LATEST_CHECKPOINT).read_bytes()
+    strict = _copying(shop_settings, promote_tolerance=-1.0)
+    refused = retrain(strict, _embedded_store, encoder, out.version, show_progress=False)
+    assert not refused.decision.promote and "not promoted" in refused.decision.reason
+    assert versions.latest() == out.version
+    assert (versions.root / refused.version / CHECKPOINT).is_file(), "kept, to promote by hand"
+    assert not json.loads((versions.root / refused.version / GATE).read_text())["promote"]
+    assert (checkpoint_dir(shop_settings) / LATEST_CHECKPOINT).read_bytes() == latest_bytes
+
+    forced = retrain(strict, _embedded_store, encoder, out.version, force=True, show_progress=False)
+    assert forced.decision.promote and forced.decision.forced
+    assert "forced (--force)" in forced.decision.reason
+    assert versions.latest() == forced.version
+
+
+def test_warm_start_loads_the_previous_weights(
+    shop: str, _embedded_store: GraphStore, shop_settings: Settings, encoder: TextEncoder
+) -> None:
+    """One step at lr 1e-9 from the previous weights ends on them; from scratch it does not."""
+    previous = Checkpoint.load(
+        VersionStore.in_data_dir(shop_settings.data_dir).path(shop) / CHECKPOINT
+    )
+    snapshot = export_current(shop_settings, _embedded_store, encoder, show_progress=False)
+    state = previous.model.state_dict()
+    for initial, same in ((state, True), (None, False)):
+        trained, _, _ = train_snapshot(
+            _copying(shop_settings), snapshot, False, initial_state=initial, make_latest=False
+        )
+        after = trained.model.state_dict()
+        close = all(torch.allclose(after[k], v, atol=1e-5) for k, v in state.items())
+        assert close is same
+
+
+def test_warm_start_is_refused_with_the_reason_when_the_shape_changed(
+    shop: str, _embedded_store: GraphStore, shop_settings: Settings, encoder: TextEncoder
+) -> None:
+    previous = Checkpoint.load(
+        VersionStore.in_data_dir(shop_settings.data_dir).path(shop) / CHECKPOINT
+    )
+    snapshot = export_current(shop_settings, _embedded_store, encoder, show_progress=False)
+    graph = graph_inputs(snapshot, torch.zeros((2, 0), dtype=torch.long))
+    config = GNNConfig.from_settings(shop_settings)
+    fits = warm_start_state(previous, graph, config, encoder.model_id)
+    assert fits.state is not None, fits.reason
+    wider = GNNConfig.from_settings(shop_settings.model_copy(update={"gnn_hidden_dim": 48}))
+    refused = warm_start_state(previous, graph, wider, encoder.model_id)
+    assert refused.state is None and "hidden_dim 32 -> 48" in refused.reason
+    other = warm_start_state(previous, graph, config, "another/encoder")
+    assert other.state is None and "another/encoder" in other.reason
+
+
+@pytest.mark.parametrize(
+    ("serving", "candidate", "tolerance", "force", "promote"),
+    [
+        (0.50, 0.50, 0.0, False, True),
+        (0.50, 0.49, 0.02, False, True),
+        (0.50, 0.48, 0.02, False, False),
+        (0.50, 0.48, 0.02, True, True),
+        (0.50, 0.90, -1.0, False, False),
+        (None, 0.90, 0.02, False, False),
+    ],
+)
+def test_decide(
+    serving: float | None, candidate: float, tolerance: float, force: bool, promote: bool
+) -> None:
+    rows = [GateRow(DECIDING_VIEW, 10, 12, serving, candidate)]
+    got, forced, reason = decide(rows, tolerance, force)
+    assert got is promote and forced is (force and promote)
+    assert reason.startswith(
+        "promoted" if promote and not force else ("forced" if force else "not")
+    )
+
+
+def test_an_unknown_since_lists_the_versions(
+    shop: str, _embedded_store: GraphStore, shop_settings: Settings, encoder: TextEncoder
+) -> None:
+    from kgrec.errors import ArtifactError
+
+    with pytest.raises(ArtifactError, match=f"unknown artifact version 'nope'.*{shop}"):
+        retrain(shop_settings, _embedded_store, encoder, "nope", show_progress=False)
+    assert (VersionStore.in_data_dir(shop_settings.data_dir).root / LATEST).is_file()
