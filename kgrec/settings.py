@@ -16,6 +16,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kgrec.errors import ConfigError
+from kgrec.pseudonym import salt_problem
 
 ENV_PREFIX = "KGREC_"
 DeviceName = Literal["auto", "cpu", "cuda"]
@@ -108,6 +109,12 @@ class Settings(BaseSettings):
         description="Salt of the hash that names a forgotten shopper in the log (`DELETE "
         "/users/{id}`, `kgrec users delete`); unset = a random one kept in "
         "<data_dir>/privacy/salt (mode 0600).",
+    )
+    pseudonymise_salt: SecretStr | None = Field(
+        None,
+        description="Secret (16+ characters) keying the hash that replaces every shopper id "
+        "before it is stored (imports, API, `kgrec users delete`); unset = ids kept as given. "
+        "Lost = unrecoverable; changed = every shopper orphaned (README, Privacy).",
     )
     api_host: str = Field("127.0.0.1", description="Address `kgrec serve` binds.")
     api_port: int = Field(8000, ge=0, le=65535, description="Port `kgrec serve` binds.")
@@ -275,6 +282,16 @@ class Settings(BaseSettings):
             raise ValueError(
                 "KGREC_DATA_DIR is empty; unset it (default .kgrec) or name a directory"
             )
+        return value
+
+    @field_validator("pseudonymise_salt")
+    @classmethod
+    def _salt_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        """A short salt would make pseudonyms easy to brute-force: refuse it (a
+        ConfigError, not a ValueError, so pydantic does not echo the salt)."""
+        problem = None if value is None else salt_problem(value.get_secret_value())
+        if problem is not None:
+            raise ConfigError(problem)
         return value
 
     @property

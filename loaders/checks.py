@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from kgrec.pseudonym import Pseudonymiser
 from loaders.constants import (
     MISSING,
     NOT_A_BOOLEAN,
@@ -135,6 +136,18 @@ class RowChecks:
     def require_columns(self, columns: Sequence[str]) -> list[str]:
         """The columns of ``columns`` the chunk lacks."""
         return [c for c in columns if c not in self.frame]
+
+
+def pseudonymised(values: pd.Series, pseudonymise: Pseudonymiser) -> pd.Series:
+    """Id cells replaced by their pseudonyms: each as the text :meth:`RowChecks.text`
+    keeps (stripped; ``5.0`` as ``5``), so a file's id and the same id sent to the API
+    give one pseudonym. Missing and blank cells stay as they are (rejected later)."""
+
+    def one(value: object) -> object:
+        text = _scalar_str(value).strip()
+        return pseudonymise(text) if text else value
+
+    return values.map(one, na_action="ignore")
 
 
 def _scalar_str(value: object) -> str:

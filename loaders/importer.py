@@ -17,6 +17,7 @@ from tqdm import tqdm
 
 from graph import GraphStore, UpsertCounts
 from kgrec.errors import DataValidationError, KgrecError
+from kgrec.pseudonym import Pseudonymiser
 from kgrec.settings import Settings
 from kgrec.typing import CATEGORY, ID, NAME, PRODUCT, USER
 from loaders import rows as to_rows
@@ -66,6 +67,9 @@ class Importer:
         rejects: rejects file; with several sources, ``NAME.ENTITY.csv`` beside it.
             Default: ``<data_dir>/rejects/<file>.<entity>.rejects.csv``.
         progress: show a progress bar per source (rows/s).
+        pseudonymise: maps each shopper id (users' ``id``, interactions' ``user_id``)
+            to the one stored, before validation (default: ids kept as they are; the
+            CLI passes ``Pseudonymiser.from_salt(settings.pseudonymise_salt)``).
     """
 
     def __init__(
@@ -79,6 +83,7 @@ class Importer:
         replace: bool = False,
         rejects: Path | None = None,
         progress: bool = True,
+        pseudonymise: Pseudonymiser | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
@@ -88,6 +93,7 @@ class Importer:
         self.replace = replace
         self.rejects = rejects
         self.progress = progress
+        self.pseudonymise = pseudonymise if pseudonymise is not None else Pseudonymiser.identity()
 
     # Entry point ------------------------------------------------------------------------
     def run(self, sources: Sequence[Source]) -> ImportReport:
@@ -178,7 +184,7 @@ class Importer:
             report.messages.append(f"{source.name}: empty file, no {source.entity} to import")
             return
         validator = ChunkValidator(
-            source.entity, source.name, self.settings, self.mapping, state.known
+            source.entity, source.name, self.settings, self.mapping, state.known, self.pseudonymise
         )
         rejects = RejectsFile(self._rejects_path(source, n_sources))
         rows_before = counts.rows

@@ -12,6 +12,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
+from kgrec.pseudonym import Pseudonymiser
 from kgrec.settings import Settings
 from kgrec.typing import (
     ATTRS,
@@ -42,7 +43,7 @@ from kgrec.typing import (
     WEIGHT,
 )
 from loaders.categories import SeparatorHints, leaf, path_leaves
-from loaders.checks import RowChecks
+from loaders.checks import RowChecks, pseudonymised
 from loaders.columns import CORE
 from loaders.constants import (
     ABSENT,
@@ -74,6 +75,7 @@ from loaders.mapping import ColumnMapping
 from loaders.validated import ValidatedChunk
 
 _ATTRS: Final = ATTRS
+_SHOPPER_FIELD: Final = {USERS: ID, INTERACTIONS: USER_ID}  # pseudonymised when salted
 
 
 class ChunkValidator:
@@ -85,6 +87,9 @@ class ChunkValidator:
         settings: limits and separators.
         mapping: column renames, attributes to keep and their types.
         known: ids of users and products an interaction or link may name.
+        pseudonymise: maps a shopper id (a users file's ``id``, an interaction's
+            ``user_id``) to the one stored; applied to each chunk before anything else,
+            so checks, rejects and the graph see only pseudonyms (:mod:`kgrec.pseudonym`).
     """
 
     def __init__(
@@ -94,12 +99,14 @@ class ChunkValidator:
         settings: Settings,
         mapping: ColumnMapping,
         known: KnownIds,
+        pseudonymise: Pseudonymiser,
     ) -> None:
         self.entity = entity
         self.file_name = file_name
         self.settings = settings
         self.section = mapping.section(entity)
         self.known = known
+        self.pseudonymise = pseudonymise
         self.category_separator = self.section.category_separator or settings.category_separator
         self.list_separator = self.section.list_separator or settings.list_separator
         self.hints: SeparatorHints | None = None
@@ -117,6 +124,7 @@ class ChunkValidator:
 
     def validate(self, raw: pd.DataFrame) -> ValidatedChunk:
         """Validate one chunk as read (with its row numbers)."""
+        raw = self._pseudonymised(raw)
         frame = raw.rename(columns=self.section.rename)
         carried = frozenset(str(c) for c in frame.columns if c not in READER_COLUMNS)
         if CATEGORY_PATH in carried:
@@ -147,6 +155,19 @@ class ChunkValidator:
         rejects.insert(0, ROW, raw.loc[rejected, ROW_NUMBER])
         rejects.insert(0, FILE, self.file_name)
         return ValidatedChunk(records, rejects, duplicates, categories, carried)
+
+    def _pseudonymised(self, raw: pd.DataFrame) -> pd.DataFrame:
+        """The chunk with its shopper-id column (by its name in the file) pseudonymised."""
+        field = _SHOPPER_FIELD.get(self.entity)
+        if field is None or not self.pseudonymise.enabled:
+            return raw
+        columns = [c for c in raw.columns if self.section.renamed(str(c)) == field]
+        if not columns:
+            return raw
+        out = raw.copy(deep=False)
+        for column in columns:
+            out[column] = pseudonymised(raw[column], self.pseudonymise)
+        return out
 
     def _renamed_keys(self, keys: tuple[str, ...] | None) -> tuple[str, ...] | None:
         """A JSON Lines row's absent keys by their new names (``rename``)."""

@@ -30,6 +30,7 @@ from api.demo_state import (
 from graph import GraphStore, open_graph
 from graph.cleanup import delete_products
 from kgrec.errors import ConfigError, invalid_choice
+from kgrec.pseudonym import Pseudonymiser
 from kgrec.settings import Settings
 from loaders import Importer, ImportReport, Source
 from loaders.constants import BRANDS, CATEGORIES, INTERACTIONS, PRODUCTS, USERS, EntityKind
@@ -113,7 +114,10 @@ def _prepare_graph(store: GraphStore, data: DemoData, fresh: bool) -> bool:
         typer.echo("graph: deleting what it holds (an earlier demo's import, or --fresh)")
         store.delete_all()
     typer.echo(f"importing {data.label}")
-    report = Importer(store, settings, progress=True).run(data.sources(settings))
+    pseudonymise = Pseudonymiser.from_salt(settings.pseudonymise_salt)
+    report = Importer(store, settings, progress=True, pseudonymise=pseudonymise).run(
+        data.sources(settings)
+    )
     for line in report.summary_lines():
         typer.echo(line)
     nodes, rels = graph_counts(store)

@@ -10,6 +10,7 @@ import typer
 from api.cli._app import app, settings_of
 from graph import open_graph
 from kgrec.errors import ConfigError
+from kgrec.pseudonym import Pseudonymiser
 from loaders import (
     CatalogueGenerator,
     ColumnMapping,
@@ -280,6 +281,7 @@ def import_files(
             replace=replace,
             rejects=rejects,
             progress=progress,
+            pseudonymise=Pseudonymiser.from_salt(settings.pseudonymise_salt),
         )
         try:
             report = importer.run(sources)
