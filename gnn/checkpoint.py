@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -13,8 +13,8 @@ from torch import Tensor
 
 from gnn.config import GNNConfig
 from gnn.inference import embed_all, graph_inputs
-from gnn.model import EdgeType, HeteroGNN
-from gnn.schema import PRODUCT
+from gnn.model import HeteroGNN
+from gnn.schema import PRODUCT, EdgeType
 
 if TYPE_CHECKING:  # types only: loading a checkpoint loads neither exporter nor trainer
     from gnn.snapshot import Snapshot
@@ -57,10 +57,7 @@ class Checkpoint:
     ) -> dict[str, Tensor]:
         """Full inference over ``snapshot`` with ``interactions`` [2, E] (user, product) as
         its interaction edges: ``{"product": [P, D], "user": [U, D]}`` on ``device``."""
-        graph = replace(
-            graph_inputs(snapshot, interactions),
-            memory_rows=self.memory_rows(snapshot.ids[PRODUCT]),
-        )
+        graph = graph_inputs(snapshot, interactions, self.memory_rows(snapshot.ids[PRODUCT]))
         return embed_all(self.model.to(device), graph.to(device))
 
     @cached_property

@@ -28,7 +28,7 @@ import torch
 from torch import Tensor
 
 from gnn.checkpoint import Checkpoint
-from gnn.snapshot import (
+from gnn.schema import (
     BRAND,
     CATEGORY,
     ENTITY,
@@ -36,12 +36,11 @@ from gnn.snapshot import (
     NUM_PRODUCT_EXTRA,
     PRODUCT,
     USER,
-    node_vectors,
-    product_numeric,
-    product_text,
+    EdgeType,
     relation_name,
     reverse,
 )
+from gnn.snapshot import node_vectors, product_numeric, product_text
 from graph import GraphStore
 from kgrec.errors import ConfigError, ModelError
 from kgrec.settings import Settings
@@ -62,7 +61,6 @@ _FIXED: Final = {
     "INTERACTED": INTERACTED[1],
 }
 
-EdgeType = tuple[str, str, str]
 # A fan-out of 0 ("all") as the per-node limit the graph query takes.
 _ALL: Final = 2**31 - 1
 

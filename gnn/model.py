@@ -25,14 +25,18 @@ import torch
 from torch import Tensor, nn
 
 from gnn.config import GNNConfig
-from gnn.schema import INTERACTED, PRODUCT, USER, reverse
+from gnn.schema import INTERACTED, PRODUCT, USER, EdgeType, reverse
 
-EdgeType = tuple[str, str, str]
 OUTPUT_TYPES: tuple[str, str] = (PRODUCT, USER)
 
 
 def edge_key(edge_type: EdgeType) -> str:
-    """A module-dict key for an edge type."""
+    """A module-dict key for an edge type (``user__interacted__product``).
+
+    ``torch_geometric.nn.ModuleDict`` takes the tuple itself, but importing PyG
+    loads ``transformers`` (see :data:`gnn.schema.EdgeType`), and its keys would
+    rename every weight of the checkpoints already saved.
+    """
     return "__".join(edge_type)
 
 
@@ -45,6 +49,11 @@ def mean_by_destination(h_src: Tensor, edge_index: Tensor) -> tuple[Tensor, Tens
 
     Returns:
         (dst [M] distinct destinations, mean [M, H], log1p(in-degree) [M, 1]).
+
+    The mean and the degree are ``torch_geometric.utils.scatter(..., reduce="mean")``
+    and ``degree`` over the compacted destinations, written with the two torch ops
+    they run (``index_add_`` and ``bincount``) so that the model loads without PyG
+    (see :data:`gnn.schema.EdgeType`); tests/gnn/test_model.py checks they are equal.
     """
     dst, inverse = torch.unique(edge_index[1], return_inverse=True)
     total = torch.zeros((len(dst), h_src.shape[1]), dtype=h_src.dtype, device=h_src.device)

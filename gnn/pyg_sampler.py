@@ -18,7 +18,8 @@ from torch_geometric.sampler import EdgeSamplerInput, HeteroSamplerOutput, NodeS
 from torch_geometric.sampler import NeighborSampler as _PygSampler
 
 from gnn.config import SAMPLER_BACKENDS, SamplerBackend
-from gnn.sampler import EdgeType, NeighborSampler, SampledSubgraph, SubgraphSampler
+from gnn.sampler import NeighborSampler, SampledSubgraph, SubgraphSampler
+from gnn.schema import EdgeType
 from kgrec.errors import ConfigError, invalid_choice
 
 

@@ -15,7 +15,7 @@ from typing import Protocol
 import torch
 from torch import Tensor
 
-EdgeType = tuple[str, str, str]
+from gnn.schema import EdgeType
 
 
 @dataclass

@@ -31,6 +31,7 @@ from gnn.schema import NODE_TYPES as NODE_TYPES
 from gnn.schema import NUM_PRODUCT_EXTRA as NUM_PRODUCT_EXTRA
 from gnn.schema import PRODUCT as PRODUCT
 from gnn.schema import USER as USER
+from gnn.schema import EdgeType, with_reverse
 from gnn.schema import relation_name as relation_name
 from gnn.schema import reverse as reverse
 from graph import GraphStore
@@ -253,10 +254,10 @@ def export_snapshot(
     for t in NODE_TYPES:  # features too: the same graph under new text is another snapshot
         digest.update("\n".join(ids[t]).encode() + data[t].x.numpy().tobytes())
 
-    def add(edge_type: tuple[str, str, str], src: list[int], dst: list[int]) -> None:
+    def add(edge_type: EdgeType, src: list[int], dst: list[int]) -> None:
         ei = torch.tensor([src, dst], dtype=torch.long).reshape(2, -1)
-        data[edge_type].edge_index = ei
-        data[reverse(edge_type)].edge_index = ei.flip(0)
+        for et, edge_index in with_reverse({edge_type: ei}).items():
+            data[et].edge_index = edge_index
         digest.update(repr(edge_type).encode() + ei.numpy().tobytes())
 
     for rel, edge_type in _FIXED_EDGES.items():

@@ -6,21 +6,25 @@ import copy
 import math
 import resource
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from torch import Tensor
+from torch_geometric.data import HeteroData
+from torch_geometric.utils import degree
 from tqdm import tqdm
 
 from gnn.config import GNNConfig
-from gnn.inference import GraphInputs as GraphInputs
+from gnn.early_stopping import EarlyStopping
 from gnn.inference import embed_all as embed_all
 from gnn.inference import graph_inputs as graph_inputs
+from gnn.inference import graph_memory_rows, with_memory_rows
+from gnn.losses import bpr_loss
 from gnn.metrics import mean_metrics, rank_metrics
-from gnn.model import EdgeType, HeteroGNN
+from gnn.model import HeteroGNN
 from gnn.pyg_sampler import build_sampler
-from gnn.schema import INTERACTED, PRODUCT, USER, reverse
+from gnn.schema import INTERACTED, PRODUCT, USER, EdgeType, reverse
 
 
 def memory_rows_of(memory_index: Tensor, num_products: int) -> Tensor:
@@ -78,13 +82,13 @@ class Trainer:
         self.device = device
         self.show_progress = show_progress
 
-    def resolve_mode(self, graph: GraphInputs) -> str:
+    def resolve_mode(self, graph: HeteroData) -> str:
         if self.config.mode != "auto":
             return self.config.mode
         return "full" if graph.num_edges <= self.config.full_batch_max_edges else "minibatch"
 
     def _drop_interactions(
-        self, graph: GraphInputs, gen: torch.Generator
+        self, graph: HeteroData, gen: torch.Generator
     ) -> tuple[dict[EdgeType, Tensor], Tensor | None]:
         """Hide every interaction edge of a random ``cold_item_dropout`` share of products
         and a random ``cold_user_dropout`` share of users (DropoutNet style).
@@ -98,12 +102,12 @@ class Trainer:
             (edge types -> [2, E'] edges, memory rows [N_product] or None).
         """
         shares = {PRODUCT: self.config.cold_item_dropout, USER: self.config.cold_user_dropout}
-        out = dict(graph.edge_index)
-        memory = graph.memory_rows
+        out: dict[EdgeType, Tensor] = dict(graph.edge_index_dict)
+        memory = graph_memory_rows(graph)
         for node_type, p in shares.items():
             if p <= 0:
                 continue
-            dropped = (torch.rand(graph.num_nodes[node_type], generator=gen) < p).to(self.device)
+            dropped = (torch.rand(graph[node_type].num_nodes, generator=gen) < p).to(self.device)
             user_side = 0 if node_type == USER else 1
             for et, side in ((INTERACTED, user_side), (reverse(INTERACTED), 1 - user_side)):
                 if et in out:
@@ -114,35 +118,37 @@ class Trainer:
 
     def fit(
         self,
-        graph: GraphInputs,
+        graph: HeteroData,
         train_pairs: Tensor,
         val_pairs: Tensor | None = None,
     ) -> TrainResult:
         """Train on positive pairs [2, E] (user, product); early-stop on validation Recall@20.
 
-        ``graph`` must hold the training interactions only (no held-out edge).
+        ``graph`` (the snapshot's, from :func:`graph_inputs`) must hold the training
+        interactions only (no held-out edge); it is not modified.
         """
         cfg = self.config
         torch.manual_seed(cfg.seed)
         gen = torch.Generator().manual_seed(cfg.seed)
-        in_dims = {t: int(graph.x[t].shape[1]) if t in graph.x else 0 for t in graph.num_nodes}
-        n_products = graph.num_nodes[PRODUCT]
-        degree = torch.bincount(train_pairs[1], minlength=n_products).double()
+        x, num_nodes = graph.x_dict, graph.num_nodes_dict
+        in_dims = {t: int(x[t].shape[1]) if t in x else 0 for t in num_nodes}
+        n_products = num_nodes[PRODUCT]
+        degrees = degree(train_pairs[1], n_products, dtype=torch.float64)
         memory_index = (
-            torch.nonzero(degree > 0).flatten()
+            torch.nonzero(degrees > 0).flatten()
             if cfg.product_memory
             else torch.zeros(0, dtype=torch.long)
         )
         memory_rows = memory_rows_of(memory_index, n_products) if cfg.product_memory else None
-        graph = replace(graph, memory_rows=memory_rows)
-        model = HeteroGNN(cfg, in_dims, list(graph.edge_index), len(memory_index))
+        graph = with_memory_rows(graph, memory_rows)
+        model = HeteroGNN(cfg, in_dims, list(graph.edge_index_dict), len(memory_index))
         model = model.to(self.device)
         optimiser = torch.optim.Adam(model.parameters(), lr=cfg.lr)
         mode = self.resolve_mode(graph)
-        dev_graph = graph.to(self.device)
+        dev_graph = copy.copy(graph).to(self.device)
         sampler = (
             build_sampler(
-                graph.edge_index, graph.num_nodes, cfg.fanout, cfg.layers, gen, cfg.sampler
+                graph.edge_index_dict, num_nodes, cfg.fanout, cfg.layers, gen, cfg.sampler
             )
             if mode == "minibatch"
             else None
@@ -157,10 +163,9 @@ class Trainer:
                 targets_matrix(val_pairs, val_users, n_products),
                 targets_matrix(train_pairs, val_users, n_products),
             )
-        neg_weights = (degree + 1.0) ** cfg.negative_power  # 0 = uniform negatives
+        neg_weights = (degrees + 1.0) ** cfg.negative_power  # 0 = uniform negatives
         result = TrainResult(model=model, mode=mode, memory_index=memory_index)
-        best_state: dict[str, Any] | None = None
-        best_score, since_best = (-1.0, -1.0), 0
+        stopper: EarlyStopping[dict[str, Any]] = EarlyStopping(cfg.patience)
         start = time.perf_counter()
         bar = tqdm(range(cfg.epochs), desc=f"train ({mode})", disable=not self.show_progress)
         for epoch in bar:
@@ -173,26 +178,24 @@ class Trainer:
                 neg = torch.multinomial(neg_weights, len(idx), replacement=True, generator=gen)
                 if sampler is None:
                     edges, memory = self._drop_interactions(dev_graph, gen)
-                    emb = model(dev_graph.x, edges, dev_graph.num_nodes, memory)
+                    emb = model(dev_graph.x_dict, edges, num_nodes, memory)
                     eu, ep, en = emb[USER][users], emb[PRODUCT][pos], emb[PRODUCT][neg]
                 else:
                     sub = sampler.sample({USER: users, PRODUCT: torch.cat([pos, neg])})
-                    x = {t: graph.x[t][sub.nodes[t]].to(self.device) for t in graph.x}
+                    x_sub = {t: v[sub.nodes[t]].to(self.device) for t, v in x.items()}
                     ei = {e: v.to(self.device) for e, v in sub.edge_index.items()}
                     memory = (
                         None
                         if memory_rows is None
                         else memory_rows[sub.nodes[PRODUCT]].to(self.device)
                     )
-                    emb = model(x, ei, {t: len(v) for t, v in sub.nodes.items()}, memory)
+                    emb = model(x_sub, ei, {t: len(v) for t, v in sub.nodes.items()}, memory)
                     eu = emb[USER][sub.local(USER, users)]
                     ep = emb[PRODUCT][sub.local(PRODUCT, pos)]
                     en = emb[PRODUCT][sub.local(PRODUCT, neg)]
-                diff = (eu * ep).sum(-1) - (eu * en).sum(-1)
-                reg = (eu.pow(2).sum(-1) + ep.pow(2).sum(-1) + en.pow(2).sum(-1)).mean()
-                loss = -torch.nn.functional.logsigmoid(diff).mean() + cfg.weight_decay * reg
+                loss = bpr_loss(eu, ep, en, cfg.weight_decay)
                 optimiser.zero_grad()
-                loss.backward()
+                loss.backward()  # type: ignore[no-untyped-call]
                 optimiser.step()
                 total += loss.item()
             row = {"epoch": float(epoch), "loss": total / steps}
@@ -204,19 +207,15 @@ class Trainer:
                 row.update(metrics)
                 # NDCG breaks ties: on a catalogue of <= 20 products recall@20 is always 1
                 score = (metrics["recall@20"], metrics["ndcg@20"])
-                if score > best_score:
-                    best_score, since_best = score, 0
-                    best_state = copy.deepcopy(model.state_dict())
+                if stopper.step(score, lambda: copy.deepcopy(model.state_dict())):
                     result.best = {"recall@20": score[0], "ndcg@20": score[1]}
-                else:
-                    since_best += 1
             result.epoch_seconds.append(time.perf_counter() - t0)
             result.history.append(row)
             bar.set_postfix(loss=f"{row['loss']:.4f}", val_r20=f"{row.get('recall@20', 0):.4f}")
-            if val_eval is not None and since_best >= cfg.patience:
+            if stopper.should_stop:
                 break
-        if best_state is not None:
-            model.load_state_dict(best_state)
+        if stopper.best_state is not None:
+            model.load_state_dict(stopper.best_state)
         model.eval()
         result.total_seconds = time.perf_counter() - start
         result.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

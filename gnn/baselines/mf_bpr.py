@@ -10,6 +10,8 @@ from torch import Tensor
 
 from gnn.baselines.base import history_matrix, item_popularity
 from gnn.baselines.tuning import Params, as_float, as_int, grid_of, tune
+from gnn.early_stopping import EarlyStopping
+from gnn.losses import bpr_loss
 from gnn.metrics import mean_metrics, rank_metrics
 
 MF_GRID: tuple[Params, ...] = tuple(grid_of(dim=(256,), reg=(1e-4, 1e-3, 3e-3, 1e-2)))
@@ -110,7 +112,11 @@ class MFBPR:
         item = torch.nn.Parameter(torch.randn(num_items, self.dim, generator=gen) * 0.1)
         opt = torch.optim.Adam([user, item], lr=self.lr)
         n = train.shape[1]
-        best, best_state, since = -1.0, (user.detach().clone(), item.detach().clone()), 0
+
+        def vectors() -> tuple[Tensor, Tensor]:
+            return user.detach().clone(), item.detach().clone()
+
+        stopper: EarlyStopping[tuple[Tensor, Tensor]] = EarlyStopping(self.patience)
         val_users = torch.unique(val[0]) if val is not None and val.numel() else None
         for _ in range(self.epochs):
             perm = torch.randperm(n, generator=gen)
@@ -118,10 +124,7 @@ class MFBPR:
                 idx = perm[start : start + self.batch_size]
                 u, p = train[0, idx], train[1, idx]
                 q = torch.randint(0, num_items, (len(idx),), generator=gen)
-                eu, ep, eq = user[u], item[p], item[q]
-                diff = (eu * ep).sum(1) - (eu * eq).sum(1)
-                penalty = eu.pow(2).sum(1) + ep.pow(2).sum(1) + eq.pow(2).sum(1)
-                loss = -torch.nn.functional.logsigmoid(diff).mean() + self.reg * penalty.mean()
+                loss = bpr_loss(user[u], item[p], item[q], self.reg)
                 opt.zero_grad()
                 loss.backward()  # type: ignore[no-untyped-call]
                 opt.step()
@@ -132,16 +135,11 @@ class MFBPR:
                 target = history_matrix(val, val_users, num_items).bool()
                 seen = history_matrix(train, val_users, num_items).bool()
                 r20 = mean_metrics(rank_metrics(s, target, seen, ks=(20,)))["recall@20"]
-            if r20 > best:
-                best, since = r20, 0
-                best_state = (user.detach().clone(), item.detach().clone())
-            else:
-                since += 1
-                if since >= self.patience:
-                    break
-        if val is None:
-            best_state = (user.detach().clone(), item.detach().clone())
-        self.user, self.item = best_state
+            stopper.step((r20,), vectors)
+            if stopper.should_stop:
+                break
+        best = stopper.best_state
+        self.user, self.item = vectors() if val is None or best is None else best
         self.known = torch.zeros(num_users, dtype=torch.bool)
         self.known[train[0]] = True
         self.pop = item_popularity(train, num_items)
