@@ -100,6 +100,11 @@ class Settings(BaseSettings):
         description="Weight of the query's (or context product's) text ranking against the "
         "personal ranking in reciprocal-rank fusion.",
     )
+    experiments_file: Path | None = Field(
+        None,
+        description="TOML file of A/B experiments (arms overriding ranker, w_query, "
+        "fresh_share, generators; docs/experiments.md); unset = no experiments.",
+    )
     api_key: SecretStr | None = Field(
         None, description="Key write endpoints require in X-API-Key; unset = writes refused."
     )

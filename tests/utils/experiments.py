@@ -1,0 +1,52 @@
+"""Simulated experiment logs: a seeded population served by arms with known true rates."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+
+import numpy as np
+
+from api.experiments.log import Record
+
+
+def simulated_log(
+    rates: Mapping[str, tuple[float, float]],
+    answers_per_arm: int,
+    *,
+    seed: int,
+    experiment: str = "exp",
+) -> list[Record]:
+    """Impressions and feedback events of ``answers_per_arm`` answers per arm.
+
+    Args:
+        rates: arm -> (true CTR, true conversion): each answer is clicked with the
+            first probability and bought from with the second, independently.
+        answers_per_arm: answers each arm served.
+        seed: seeds the population (the same seed gives the same log).
+        experiment: the experiment's name.
+    """
+    rng = np.random.default_rng(seed)
+    records: list[Record] = []
+    for arm, (ctr, conversion) in rates.items():
+        clicked = rng.random(answers_per_arm) < ctr
+        bought = rng.random(answers_per_arm) < conversion
+        for i in range(answers_per_arm):
+            rid = uuid.UUID(int=int(rng.integers(0, 2**63))).hex
+            user = f"u-{arm}-{i}"
+            records.append(
+                {
+                    "type": "impression",
+                    "request_id": rid,
+                    "experiment": experiment,
+                    "arm": arm,
+                    "user_id": user,
+                    "items": ["p1", "p2"],
+                }
+            )
+            for kind, happened in (("click", clicked[i]), ("purchase", bought[i])):
+                if happened:
+                    records.append(
+                        {"type": "event", "request_id": rid, "user_id": user, "kind": kind}
+                    )
+    return records
