@@ -28,6 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.event_ids import EventIds
+from api.experiments.serving import Experiments
 from api.metrics import Metrics, multiprocess_dir
 from api.routers import (
     events,
@@ -285,6 +286,7 @@ def create_app(settings: Settings, services: ServicesFactory | None = None) -> F
     )
     app.max_k = settings.max_k
     app.state.event_ids = event_ids
+    app.state.experiments = Experiments.from_settings(settings)
     app.state.retry_after_s = retry_after_s(settings)
     for module in (recommendations, search, items, neighbourhood, facets, events, explain, health):
         app.include_router(module.build_router())

@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 
 from api.engine import Engine
 from api.event_ids import EventIds
+from api.experiments.serving import Experiments
 from api.ranking import Filters
 from api.schemas import MAX_K_CAP, MAX_LIST_ITEMS, MAX_PRICE, RefId
 from api.wiring import Services
@@ -128,6 +129,14 @@ async def get_event_ids(request: Request) -> EventIds:
 
 
 EventIdsDep = Annotated[EventIds, Depends(get_event_ids)]
+
+
+async def get_experiments(request: Request) -> Experiments:
+    """The app's experiments and their event log (:mod:`api.experiments`)."""
+    return cast(Experiments, request.app.state.experiments)
+
+
+ExperimentsDep = Annotated[Experiments, Depends(get_experiments)]
 PriceQuery = Annotated[
     float | None, Query(ge=0, le=MAX_PRICE, allow_inf_nan=False, description="0..1e9.")
 ]

@@ -26,6 +26,7 @@ import faiss
 import numpy as np
 import torch
 
+from api.experiments.arms import RankingOverrides
 from api.fused import FusedRanking
 from api.health import GraphHealth
 from api.history import ShopperHistory
@@ -186,11 +187,13 @@ class Engine:
         context_item: str | None = None,
         filters: Filters | None = None,
         explain: bool = False,
+        overrides: RankingOverrides | None = None,
     ) -> RankedList:
         """Top-``k`` products for a user (known, online or unknown), query and context.
 
         An unknown user is served from context: the context item's graph and text
         vectors, the query, the filters and the popularity prior; never an error.
+        ``overrides`` are an experiment arm's (:mod:`api.experiments`).
 
         Raises:
             NotFoundError: ``context_item`` or a filter's category/brand is unknown.
@@ -228,6 +231,7 @@ class Engine:
             user_known=state.user_vector(user_id) is not None,
             explain=explain,
             query=query,
+            overrides=overrides,
         )
 
     def search(
@@ -238,9 +242,12 @@ class Engine:
         k: int = 10,
         filters: Filters | None = None,
         explain: bool = False,
+        overrides: RankingOverrides | None = None,
     ) -> RankedList:
         """Query search personalised by the user's graph vector when the user is known."""
-        return self.recommend(user_id, k=k, query=query, filters=filters, explain=explain)
+        return self.recommend(
+            user_id, k=k, query=query, filters=filters, explain=explain, overrides=overrides
+        )
 
     def similar(self, item_id: str, *, k: int = 10, filters: Filters | None = None) -> RankedList:
         """Products close to ``item_id`` in graph and text space (the item itself excluded)."""

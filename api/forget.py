@@ -10,12 +10,15 @@
 3. the event-id ledger: the ids of their events (:meth:`api.event_ids.EventIds.forget_user`);
 4. the text cache: the vector of their declared attributes' text, when they had any
    (:meth:`text_encoders.EmbeddingCache.delete`);
-5. the files under the data directory: every artifact version and snapshot that holds
+5. the experiment log: their impressions and feedback events
+   (:meth:`api.experiments.log.EventLog.forget_user`);
+6. the files under the data directory: every artifact version and snapshot that holds
    them, rewritten without them (:mod:`gnn.forget`), and the rejects files of imports
    (:func:`loaders.rejects.forget_in_rejects`).
 
-kgrec queues no events and keeps no experiment assignments (there are none yet), so
-there is nothing of theirs to remove there. Each step finds what is left, so a
+kgrec queues no events, and stores no experiment assignment (an arm is a hash of
+the experiment and the id, recomputed per request; the log's impressions are the
+only record of it, removed in step 5). Each step finds what is left, so a
 delete that failed half-way is finished by sending it again. Forgets of one data
 directory run one at a time (a file lock), in any process.
 
@@ -40,6 +43,7 @@ from typing import Final
 
 from api.engine import Engine
 from api.event_ids import EventIds
+from api.experiments.log import EventLog
 from gnn.forget import forget_in_artifacts, forget_in_snapshots
 from gnn.snapshot import USER, node_text
 from graph import GraphStore
@@ -104,6 +108,7 @@ class ForgetReport:
     serving_state: bool = False
     event_ids: int = 0
     text_cache_entries: int = 0
+    experiment_log_lines: int = 0
     files_rewritten: list[str] = field(default_factory=list)
     files_deleted: list[str] = field(default_factory=list)
 
@@ -114,6 +119,7 @@ class ForgetReport:
             self.graph_node
             or self.serving_state
             or self.event_ids > 0
+            or self.experiment_log_lines > 0
             or bool(self.files_rewritten)
             or bool(self.files_deleted)
         )
@@ -148,7 +154,8 @@ def forget_user(
     event_ids: EventIds | None = None,
 ) -> ForgetReport:
     """Remove ``user_id`` from the graph, the serving state, the event-id ledger, the
-    text cache and every file under the data directory (see the module docstring).
+    text cache, the experiment log and every file under the data directory (see the
+    module docstring).
 
     Args:
         user_id: the shopper's id.
@@ -181,6 +188,7 @@ def forget_user(
             if event_ids is None:
                 ledger.close()
         report.text_cache_entries = _forget_text(data_dir, forgotten)
+        report.experiment_log_lines = EventLog.in_data_dir(data_dir).forget_user(user_id)
         try:
             report.files_rewritten += _relative(
                 forget_in_artifacts(data_dir / "artifacts", user_id), data_dir
@@ -211,13 +219,15 @@ def forget_user(
         )
     log.info(
         "forgot shopper %s: graph node %s with %d relationships, serving state %s, "
-        "%d event ids, %d text-cache entries, %d files rewritten, %d deleted",
+        "%d event ids, %d text-cache entries, %d experiment-log lines, %d files rewritten, "
+        "%d deleted",
         report.subject,
         "deleted" if report.graph_node else "absent",
         report.relationships,
         "cleared" if report.serving_state else "absent",
         report.event_ids,
         report.text_cache_entries,
+        report.experiment_log_lines,
         len(report.files_rewritten),
         len(report.files_deleted),
     )

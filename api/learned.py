@@ -11,9 +11,11 @@ import numpy as np
 import torch
 
 from api import reasons
+from api.experiments.arms import RankingOverrides
 from api.fused import keep_mask
 from api.ranking import Filters, RankedItem, ScoreBreakdown, reciprocal_rank_fusion
 from api.state import ServedState
+from gnn.ranking.slots import merge_fresh
 from gnn.ranking.staged import StagedRanking
 from kgrec.settings import Settings
 
@@ -34,22 +36,31 @@ def rank_learned(
     exclude_rows: set[int],
     history: np.ndarray,
     explain: bool = False,
+    overrides: RankingOverrides | None = None,
 ) -> LearnedResult | None:
     """The learned staged ranking's top ``k`` (and its list length) after the filters,
     fused with the query's text order when there is a query or context; None when
     the filters leave fewer than ``k`` of it. ``history`` is the int64 rows of the
     shopper's history and the context rows (never served; excluded too when the
     filters exclude purchases). With ``explain``, also what proposed each row
-    (:func:`api.reasons.learned_proposers`, from the same pass)."""
+    (:func:`api.reasons.learned_proposers`, from the same pass). An experiment arm's
+    ``overrides`` change the query weight, the fresh share and the generators that
+    propose candidates (:func:`arm_order`)."""
     cat = state.catalogue
     ranking = cat.ranking
     assert ranking is not None
     user_row = cat.user_row.get(user_id) if user_id is not None else None
+    arm = overrides or RankingOverrides()
     proposed: dict[str, np.ndarray] = {}
-    if explain:
+    if explain or arm.generators is not None:
         served, ranker_scores, proposed = ranking.served_with_proposers(staged, user_row, history)
     else:
         served, ranker_scores = ranking.served(staged, user_row, history)
+    if arm.generators is not None or arm.fresh_share is not None:
+        share = staged.config.fresh_share if arm.fresh_share is None else arm.fresh_share
+        served, ranker_scores, proposed = arm_order(
+            served, ranker_scores, proposed, arm.generators, share
+        )
     ranker_of = dict(zip(served.tolist(), ranker_scores.tolist(), strict=True))
     sims: np.ndarray | None = None
     lists, weights = [served], [1.0]
@@ -59,7 +70,7 @@ def rank_learned(
         n = min(len(sims), max(len(served), settings.candidates_text))
         top = np.argpartition(-sims, n - 1)[:n] if n < len(sims) else np.arange(len(sims))
         lists.append(top[np.argsort(-sims[top], kind="stable")])
-        weights.append(settings.w_query)
+        weights.append(settings.w_query if arm.w_query is None else arm.w_query)
     rows, total = reciprocal_rank_fusion(lists, weights)
     drop = exclude_rows | (set(history.tolist()) if filters.exclude_purchased else set())
     keep = keep_mask(state, rows, filters, drop)
@@ -93,3 +104,28 @@ def rank_learned(
             staged.config.per_generator,
         )
     return items, len(rows), proposers
+
+
+def arm_order(
+    served: np.ndarray,
+    scores: np.ndarray,
+    proposed: dict[str, np.ndarray],
+    generators: tuple[str, ...] | None,
+    share: float,
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """The served order [S'] as an arm asks for it: only the warm rows one of
+    ``generators`` proposed (all when None), in the ranker's order, with the fresh rows
+    (NaN ``scores``) merged in at a ``share`` of the positions.
+
+    The ranker scores each candidate from its own features, so dropping the other
+    generators' candidates leaves the order of the rest as the stages would give it.
+    ``scores`` [S] and ``proposed`` (generator -> bool [S]) follow the rows.
+    """
+    warm = ~np.isnan(scores)
+    keep = warm.copy()
+    if generators is not None:
+        keep &= np.logical_or.reduce([proposed[g] for g in generators])
+    picked = merge_fresh(
+        torch.from_numpy(np.flatnonzero(keep)), torch.from_numpy(np.flatnonzero(~warm)), share
+    ).numpy()
+    return served[picked], scores[picked], {g: m[picked] for g, m in proposed.items()}

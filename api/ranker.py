@@ -13,6 +13,7 @@ from dataclasses import replace
 import numpy as np
 
 from api import reasons
+from api.experiments.arms import RankingOverrides
 from api.fused import FusedRanking
 from api.health import GraphHealth
 from api.history import ShopperHistory
@@ -62,16 +63,18 @@ class Ranker:
         user_known: bool,
         explain: bool,
         query: str | None = None,
+        overrides: RankingOverrides | None = None,
     ) -> RankedList:
         """The ranked list of one request over ``state``: the learned ranking when the
-        version holds one and enough of it passes the filters, else the fused one."""
+        version holds one, the experiment arm's ``overrides`` do not turn it off and
+        enough of it passes the filters, else the fused one."""
         notes: list[str] = []
         if filters.exclude_purchased and user_id is not None:
             # what the shopper did through POST /events (the learned ranking holds the
             # rest of the history in memory; the fused one reads purchases below)
             exclude |= self._history.online_ids(user_id)
         exclude_rows = {r for r in (state.row(i) for i in exclude) if r is not None}
-        staged = state.staged
+        staged = state.staged if overrides is None or overrides.ranker is not False else None
         learned: LearnedResult | None = None
         if staged is not None:
             learned = rank_learned(
@@ -89,6 +92,7 @@ class Ranker:
                     np.int64
                 ),
                 explain=explain,
+                overrides=overrides,
             )
             if learned is None:
                 notes.append("few learned-ranking results passed the filters; ranked by weights")

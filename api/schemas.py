@@ -32,6 +32,7 @@ MAX_TS: Final = 253_402_300_799
 MAX_K_CAP: Final = 10_000
 MAX_ITEMS_PER_CALL: Final = 1000
 MAX_EVENTS_PER_CALL: Final = 10_000
+REQUEST_ID_PATTERN: Final = r"^[0-9a-f]{32}$"
 
 _CONTROL = frozenset(chr(c) for c in (*range(0x20), 0x7F))
 # JSON-schema statements of the id rules (checked by the validators below, whose
@@ -223,6 +224,13 @@ class ItemOut(BaseModel):
     )
 
 
+class ArmOut(BaseModel):
+    """The experiment arm that served an answer (docs/experiments.md)."""
+
+    experiment: str
+    arm: str
+
+
 class RankedOut(BaseModel):
     """A ranked list and how it was made."""
 
@@ -240,6 +248,16 @@ class RankedOut(BaseModel):
         description="learned: the staged ranking with the trained ranker the artifact version "
         "holds; fused: the default weights (no ranker, or filters left too few of its results).",
     )
+    request_id: str | None = Field(
+        None,
+        description="This answer's id (32 hex digits; /recommendations and /search): send "
+        "it back with the events it led to (POST /events) to credit its arm.",
+    )
+    arm: ArmOut | None = Field(
+        None,
+        description="The experiment and arm that served the answer; null when no "
+        "experiment is active or the request named neither a user_id nor a session_id.",
+    )
 
 
 class SearchIn(_Strict):
@@ -247,6 +265,9 @@ class SearchIn(_Strict):
 
     query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS)
     user_id: RefId | None = None
+    session_id: RefId | None = Field(
+        None, description="An anonymous visitor's session: assigns the experiment arm."
+    )
     k: StrictInt = Field(10, ge=1, le=MAX_K_CAP, description="Results wanted (1..KGREC_MAX_K).")
     categories: list[RefId] = Field(default_factory=list, max_length=MAX_LIST_ITEMS)
     brands: list[RefId] = Field(default_factory=list, max_length=MAX_LIST_ITEMS)
@@ -330,6 +351,12 @@ class EventIn(_Strict):
         description="Idempotency key: an event_id already stored (for 24 hours) is not "
         "written again; it must come with the same user, product, kind, value and ts.",
     )
+    request_id: str | None = Field(
+        None,
+        pattern=REQUEST_ID_PATTERN,
+        description="The request_id of the answer that led to this event (32 hex "
+        "digits): the event is logged with it for `kgrec ab-report`.",
+    )
 
 
 class EventsIn(_Strict):
@@ -376,8 +403,11 @@ class ErrorOut(BaseModel):
     detail: str
 
 
-def ranked_out(ranked: RankedList) -> RankedOut:
-    """The HTTP model of an engine answer."""
+def ranked_out(
+    ranked: RankedList, *, request_id: str | None = None, arm: ArmOut | None = None
+) -> RankedOut:
+    """The HTTP model of an engine answer (with its request id and arm, when served
+    by /recommendations or /search)."""
     return RankedOut(
         items=[
             ItemOut(
@@ -399,4 +429,6 @@ def ranked_out(ranked: RankedList) -> RankedOut:
         candidates=ranked.candidates,
         notes=ranked.notes,
         ranking=ranked.ranking,
+        request_id=request_id,
+        arm=arm,
     )

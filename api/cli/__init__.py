@@ -10,6 +10,7 @@ from api.cli import artifacts as _artifacts  # noqa: F401  (registers commands)
 from api.cli import demo as _demo  # noqa: F401
 from api.cli import encode as _encode  # noqa: F401
 from api.cli import evaluate as _evaluate  # noqa: F401
+from api.cli import experiments as _experiments  # noqa: F401
 from api.cli import graph as _graph  # noqa: F401
 from api.cli import importing as _importing  # noqa: F401
 from api.cli import serve as _serve  # noqa: F401

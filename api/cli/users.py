@@ -18,9 +18,9 @@ def delete(
     user_id: Annotated[str, typer.Argument(help="The shopper's id, as imported or sent.")],
 ) -> None:
     """Forget a shopper: their node and interactions in the graph, their event ids,
-    the cached vector of their declared attributes, and their rows in every artifact
-    version and snapshot under the data directory. Exit 1 with "no shopper with this
-    id" when nothing holds it (a second delete).
+    the cached vector of their declared attributes, their lines in the experiment log,
+    and their rows in every artifact version and snapshot under the data directory.
+    Exit 1 with "no shopper with this id" when nothing holds it (a second delete).
 
     A running `kgrec serve` keeps the shopper's vector in memory until it restarts:
     send DELETE /users/{id} to it instead (it does all of this and clears its memory).
@@ -41,6 +41,7 @@ def delete(
     typer.echo(f"  graph: {graph}")
     typer.echo(f"  event ids removed: {report.event_ids}")
     typer.echo(f"  text-cache entries removed: {report.text_cache_entries}")
+    typer.echo(f"  experiment-log lines removed: {report.experiment_log_lines}")
     for path in report.files_rewritten:
         typer.echo(f"  rewritten without them: {path}")
     for path in report.files_deleted:

@@ -6,8 +6,17 @@ import time
 
 from fastapi import APIRouter, Depends
 
-from api.deps import EngineDep, EventIdsDep, problem, reject, repeats, require_write_key
+from api.deps import (
+    EngineDep,
+    EventIdsDep,
+    ExperimentsDep,
+    problem,
+    reject,
+    repeats,
+    require_write_key,
+)
 from api.event_ids import KeyedEvent
+from api.experiments.serving import Feedback
 from api.schemas import EventsIn, EventsOut
 from graph.records import InteractionRow
 from kgrec.errors import NotFoundError
@@ -18,12 +27,16 @@ def build_router() -> APIRouter:
     router = APIRouter(tags=["events"], dependencies=[Depends(require_write_key)])
 
     @router.post("/events", response_model=EventsOut, status_code=201)
-    def record_events(body: EventsIn, engine: EngineDep, event_ids: EventIdsDep) -> EventsOut:
+    def record_events(
+        body: EventsIn, engine: EngineDep, event_ids: EventIdsDep, experiments: ExperimentsDep
+    ) -> EventsOut:
         """Write interactions, recompute the users' graph vectors (503 while the graph is down).
 
         All or nothing: the whole batch is checked (fields, event ids, products) before
         anything is written. An ``event_id`` stored before is written with the ``ts`` it
-        was first given, so a retried request changes nothing.
+        was first given, so a retried request changes nothing. Events that carry the
+        ``request_id`` of an answer are appended to the experiment log (fsynced) before
+        the 201 (docs/experiments.md).
         """
         events = body.events
         keys = [(i, e.event_id) for i, e in enumerate(events) if e.event_id is not None]
@@ -69,6 +82,13 @@ def build_router() -> APIRouter:
             for i, e in enumerate(events)
         ]
         users = engine.record_events(rows)
+        experiments.log_feedback(
+            [
+                Feedback(e.request_id, e.user_id, e.product_id, e.kind, row["ts"])
+                for e, row in zip(events, rows, strict=True)
+                if e.request_id is not None
+            ]
+        )
         return EventsOut(accepted=len(rows), users_updated=users, repeated=resolved.repeated)
 
     return router

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from starlette.concurrency import run_in_threadpool
 
-from api.deps import EngineDep, FiltersDep, KDep, require_read_key
-from api.schemas import MAX_QUERY_CHARS, RankedOut, RefId, ranked_out
+from api.deps import EngineDep, ExperimentsDep, FiltersDep, KDep, require_read_key
+from api.experiments.arms import RankingOverrides
+from api.ranking import RankedList
+from api.routers.answers import answer
+from api.schemas import MAX_QUERY_CHARS, RankedOut, RefId
 
 
 def build_router() -> APIRouter:
@@ -19,24 +20,42 @@ def build_router() -> APIRouter:
     @router.get("/recommendations", response_model=RankedOut)
     async def recommendations(
         engine: EngineDep,
+        experiments: ExperimentsDep,
         filters: FiltersDep,
         k: KDep,
         user_id: Annotated[RefId | None, Query()] = None,
         query: Annotated[str | None, Query(min_length=1, max_length=MAX_QUERY_CHARS)] = None,
         context_item: Annotated[RefId | None, Query(description="Product being viewed.")] = None,
+        session_id: Annotated[
+            RefId | None,
+            Query(description="An anonymous visitor's session: assigns the experiment arm."),
+        ] = None,
         explain: bool = False,
     ) -> RankedOut:
-        """Top-k products for a user; an unknown user is served from context and popularity."""
-        call = partial(
-            engine.recommend,
-            user_id,
-            k=k,
-            query=query,
-            context_item=context_item,
-            filters=filters,
-            explain=explain,
+        """Top-k products for a user; an unknown user is served from context and popularity.
+
+        The answer carries a request_id (send it back with POST /events) and the
+        experiment arm that served it (by user_id, else session_id).
+        """
+
+        def rank(overrides: RankingOverrides | None) -> RankedList:
+            return engine.recommend(
+                user_id,
+                k=k,
+                query=query,
+                context_item=context_item,
+                filters=filters,
+                explain=explain,
+                overrides=overrides,
+            )
+
+        return await answer(
+            rank,
+            experiments,
+            endpoint="recommendations",
+            user_id=user_id,
+            session_id=session_id,
+            inline=engine.runs_inline(user_id, query, explain),
         )
-        inline = engine.runs_inline(user_id, query, explain)
-        return ranked_out(call() if inline else await run_in_threadpool(call))
 
     return router

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 from fastapi import APIRouter, Depends
-from starlette.concurrency import run_in_threadpool
 
-from api.deps import EngineDep, ServicesDep, check_k, check_price_range, require_read_key
-from api.ranking import Filters
-from api.schemas import RankedOut, SearchIn, ranked_out
+from api.deps import (
+    EngineDep,
+    ExperimentsDep,
+    ServicesDep,
+    check_k,
+    check_price_range,
+    require_read_key,
+)
+from api.experiments.arms import RankingOverrides
+from api.ranking import Filters, RankedList
+from api.routers.answers import answer
+from api.schemas import RankedOut, SearchIn
 
 
 def build_router() -> APIRouter:
@@ -17,8 +23,14 @@ def build_router() -> APIRouter:
     router = APIRouter(tags=["search"], dependencies=[Depends(require_read_key)])
 
     @router.post("/search", response_model=RankedOut)
-    async def search(body: SearchIn, engine: EngineDep, services: ServicesDep) -> RankedOut:
-        """Products matching a query, personalised by the user's graph vector when known."""
+    async def search(
+        body: SearchIn, engine: EngineDep, services: ServicesDep, experiments: ExperimentsDep
+    ) -> RankedOut:
+        """Products matching a query, personalised by the user's graph vector when known.
+
+        The answer carries a request_id (send it back with POST /events) and the
+        experiment arm that served it (by user_id, else session_id).
+        """
         check_k(body.k, services.settings.max_k, "body")
         check_price_range(body.min_price, body.max_price, "body")
         filters = Filters(
@@ -28,15 +40,24 @@ def build_router() -> APIRouter:
             max_price=body.max_price,
             in_stock_only=body.in_stock_only,
         )
-        call = partial(
-            engine.search,
-            body.query,
+
+        def rank(overrides: RankingOverrides | None) -> RankedList:
+            return engine.search(
+                body.query,
+                user_id=body.user_id,
+                k=body.k,
+                filters=filters,
+                explain=body.explain,
+                overrides=overrides,
+            )
+
+        return await answer(
+            rank,
+            experiments,
+            endpoint="search",
             user_id=body.user_id,
-            k=body.k,
-            filters=filters,
-            explain=body.explain,
+            session_id=body.session_id,
+            inline=engine.runs_inline(body.user_id, body.query, body.explain),
         )
-        inline = engine.runs_inline(body.user_id, body.query, body.explain)
-        return ranked_out(call() if inline else await run_in_threadpool(call))
 
     return router

@@ -28,6 +28,9 @@ class UserDeletedOut(BaseModel):
     text_cache_entries: int = Field(
         description="Cached text vectors of the shopper's declared attributes removed."
     )
+    experiment_log_lines: int = Field(
+        0, description="The shopper's impressions and events removed from the experiment log."
+    )
     files_rewritten: list[str] = Field(
         description="Files under the data directory rewritten without the shopper."
     )
@@ -46,8 +49,9 @@ def build_router() -> APIRouter:
     ) -> UserDeletedOut:
         """Forget a shopper: their node and interactions in the graph, their vector in
         the serving state and caches, their event ids, the cached vector of their
-        declared attributes, and their rows in every artifact version and snapshot
-        on disk. Their next request is answered as a never-seen shopper's.
+        declared attributes, their lines in the experiment log, and their rows in every
+        artifact version and snapshot on disk. Their next request is answered as a
+        never-seen shopper's.
 
         404 when nothing holds the id (never seen, or deleted before: a second delete
         is a 404); 503, with nothing deleted, while the graph does not answer.
@@ -81,6 +85,7 @@ def build_router() -> APIRouter:
             serving_state=report.serving_state,
             event_ids=report.event_ids,
             text_cache_entries=report.text_cache_entries,
+            experiment_log_lines=report.experiment_log_lines,
             files_rewritten=report.files_rewritten,
             files_deleted=report.files_deleted,
         )

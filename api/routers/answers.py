@@ -1,0 +1,51 @@
+"""One ranked answer of /recommendations or /search: its arm, its request id, its
+impression in the experiment log (:mod:`api.experiments`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from starlette.concurrency import run_in_threadpool
+
+from api.experiments.arms import RankingOverrides
+from api.experiments.serving import Endpoint, Experiments, new_request_id
+from api.ranking import RankedList
+from api.schemas import ArmOut, RankedOut, ranked_out
+
+RankCall = Callable[[RankingOverrides | None], RankedList]
+
+
+async def answer(
+    rank: RankCall,
+    experiments: Experiments,
+    *,
+    endpoint: Endpoint,
+    user_id: str | None,
+    session_id: str | None,
+    inline: bool,
+) -> RankedOut:
+    """Rank with the request's arm's overrides (on the event loop when ``inline``, else
+    in the thread pool), log the impression when it is in an experiment (written and
+    fsynced, in the thread pool, before the answer leaves), and answer with its
+    ``request_id`` and ``arm``.
+
+    Raises:
+        ServiceUnavailableError: the experiment log cannot be written (503).
+    """
+    assigned = experiments.assign(user_id, session_id)
+    overrides = assigned.overrides if assigned is not None else None
+    ranked = rank(overrides) if inline else await run_in_threadpool(rank, overrides)
+    request_id = new_request_id()
+    if assigned is None:
+        return ranked_out(ranked, request_id=request_id)
+    await run_in_threadpool(
+        experiments.log_impression,
+        request_id,
+        assigned,
+        endpoint=endpoint,
+        user_id=user_id,
+        session_id=session_id,
+        product_ids=[i.id for i in ranked.items],
+    )
+    arm = ArmOut(experiment=assigned.experiment, arm=assigned.arm)
+    return ranked_out(ranked, request_id=request_id, arm=arm)
