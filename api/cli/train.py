@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -14,6 +15,7 @@ from kgrec.errors import ConfigError, GraphConnectionError
 from kgrec.settings import Settings
 
 if TYPE_CHECKING:
+    from gnn.retrain import GateDecision
     from gnn.snapshot import Snapshot
     from text_encoders import TextEncoder
 
@@ -66,9 +68,14 @@ def retrain_and_report(
     start = time.perf_counter()
     out = retrain(settings, store, encoder, since, force=force, writers=[index_writer(settings)])
     typer.echo(out.result.summary())
-    d = out.decision
-    typer.echo(f"warm start: {d.warm_start}")
-    typer.echo(f"\ngate ({d.metric}, tolerance {d.tolerance:g}): {out.since} -> {out.version}")
+    typer.echo(gate_report(out.decision, out.version, out.pruned))
+    typer.echo(f"total {time.perf_counter() - start:.0f} s")
+
+
+def gate_report(decision: GateDecision, version: str, pruned: Sequence[str] = ()) -> str:
+    """The promotion gate's table (serving and new figure per view), its decision, and
+    what became of ``version``."""
+    d = decision
     rows = [
         [
             r.view,
@@ -80,16 +87,21 @@ def retrain_and_report(
         ]
         for r in d.rows
     ]
-    header = ["view", "users", "pairs", f"serving {out.since}", f"new {out.version}", "change"]
-    typer.echo(table(header, rows, digits=4))
-    typer.echo(d.reason)
-    state = "promoted (LATEST)" if d.promote else "kept, not promoted"
-    typer.echo(f"artifact version {out.version}: {state}")
-    if out.pruned:
-        typer.echo(f"pruned: {', '.join(out.pruned)}")
+    header = ["view", "users", "pairs", f"serving {d.serving_version}", f"new {version}", "change"]
+    lines = [
+        f"warm start: {d.warm_start}",
+        "",
+        f"gate ({d.metric}, tolerance {d.tolerance:g}): {d.serving_version} -> {version}",
+        table(header, rows, digits=4),
+        d.reason,
+        f"artifact version {version}: "
+        + ("promoted (LATEST)" if d.promote else "kept, not promoted"),
+    ]
+    if pruned:
+        lines.append(f"pruned: {', '.join(pruned)}")
     if not d.promote:
-        typer.echo(f"promote it anyway with `kgrec artifacts promote {out.version}`")
-    typer.echo(f"total {time.perf_counter() - start:.0f} s")
+        lines.append(f"promote it anyway with `kgrec artifacts promote {version}`")
+    return "\n".join(lines)
 
 
 def train_and_report(
