@@ -52,6 +52,7 @@ from kgrec.errors import (
     KgrecError,
     NotFoundError,
 )
+from kgrec.pseudonym import Pseudonymiser
 from kgrec.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -286,6 +287,7 @@ def create_app(settings: Settings, services: ServicesFactory | None = None) -> F
     )
     app.max_k = settings.max_k
     app.state.event_ids = event_ids
+    app.state.pseudonymise = Pseudonymiser.from_salt(settings.pseudonymise_salt)
     app.state.experiments = Experiments.from_settings(settings)
     app.state.retry_after_s = retry_after_s(settings)
     for module in (recommendations, search, items, neighbourhood, facets, events, explain, health):

@@ -21,6 +21,7 @@ from api.ranking import Filters
 from api.schemas import MAX_K_CAP, MAX_LIST_ITEMS, MAX_PRICE, RefId
 from api.wiring import Services
 from kgrec.errors import AuthenticationError
+from kgrec.pseudonym import Pseudonymiser
 
 Loc = tuple[str | int, ...]
 
@@ -137,6 +138,16 @@ async def get_experiments(request: Request) -> Experiments:
 
 
 ExperimentsDep = Annotated[Experiments, Depends(get_experiments)]
+
+
+async def get_pseudonymiser(request: Request) -> Pseudonymiser:
+    """Maps a client's shopper id to the one stored (``KGREC_PSEUDONYMISE_SALT``;
+    :mod:`kgrec.pseudonym`): every route applies it before the id reaches the engine,
+    the graph, the event-id ledger or the experiment log."""
+    return cast(Pseudonymiser, request.app.state.pseudonymise)
+
+
+PseudonymiserDep = Annotated[Pseudonymiser, Depends(get_pseudonymiser)]
 PriceQuery = Annotated[
     float | None, Query(ge=0, le=MAX_PRICE, allow_inf_nan=False, description="0..1e9.")
 ]

@@ -28,10 +28,12 @@ def delete(
     """
     from api.forget import forget_user
     from graph import open_graph
+    from kgrec.pseudonym import Pseudonymiser
 
     settings = settings_of(ctx)
+    shopper = Pseudonymiser.from_salt(settings.pseudonymise_salt)(user_id)
     with open_graph(settings) as store:
-        report = forget_user(user_id, settings=settings, store=store)
+        report = forget_user(shopper, settings=settings, store=store)
     graph = (
         f"node and {report.relationships} relationships deleted"
         if report.graph_node

@@ -10,6 +10,7 @@ from api.deps import (
     EngineDep,
     EventIdsDep,
     ExperimentsDep,
+    PseudonymiserDep,
     problem,
     reject,
     repeats,
@@ -28,7 +29,11 @@ def build_router() -> APIRouter:
 
     @router.post("/events", response_model=EventsOut, status_code=201)
     def record_events(
-        body: EventsIn, engine: EngineDep, event_ids: EventIdsDep, experiments: ExperimentsDep
+        body: EventsIn,
+        engine: EngineDep,
+        event_ids: EventIdsDep,
+        experiments: ExperimentsDep,
+        pseudonymise: PseudonymiserDep,
     ) -> EventsOut:
         """Write interactions, recompute the users' graph vectors (503 while the graph is down).
 
@@ -38,7 +43,7 @@ def build_router() -> APIRouter:
         ``request_id`` of an answer are appended to the experiment log (fsynced) before
         the 201 (docs/experiments.md).
         """
-        events = body.events
+        events = [e.model_copy(update={"user_id": pseudonymise(e.user_id)}) for e in body.events]
         keys = [(i, e.event_id) for i, e in enumerate(events) if e.event_id is not None]
         problems = repeats(((("body", "events", i, "event_id"), k) for i, k in keys), "event")
         if problems:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from api.deps import EngineDep, require_read_key
+from api.deps import EngineDep, PseudonymiserDep, require_read_key
 from api.schemas import ExplainOut, RefId
 from kgrec.errors import NotFoundError
 from kgrec.typing import USER
@@ -29,6 +29,7 @@ def build_router() -> APIRouter:
     @router.get("/explain", response_model=ExplainOut)
     def explain(
         engine: EngineDep,
+        pseudonymise: PseudonymiserDep,
         user_id: Annotated[RefId, Query()],
         item_id: Annotated[RefId, Query()],
     ) -> ExplainOut:
@@ -38,8 +39,9 @@ def build_router() -> APIRouter:
         when the graph holds no path either (the message says what to do).
         """
         engine.require_item(item_id, "item_id")
-        path = engine.explain(user_id, item_id)
-        if path is None and engine.unserved(USER, [user_id]):
+        shopper = pseudonymise(user_id)
+        path = engine.explain(shopper, item_id)
+        if path is None and engine.unserved(USER, [shopper]):
             raise unknown_shopper(user_id, item_id)
         return ExplainOut(user_id=user_id, item_id=item_id, path=path)
 

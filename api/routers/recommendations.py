@@ -6,7 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from api.deps import EngineDep, ExperimentsDep, FiltersDep, KDep, require_read_key
+from api.deps import (
+    EngineDep,
+    ExperimentsDep,
+    FiltersDep,
+    KDep,
+    PseudonymiserDep,
+    require_read_key,
+)
 from api.experiments.arms import RankingOverrides
 from api.ranking import RankedList
 from api.routers.answers import answer
@@ -23,6 +30,7 @@ def build_router() -> APIRouter:
         experiments: ExperimentsDep,
         filters: FiltersDep,
         k: KDep,
+        pseudonymise: PseudonymiserDep,
         user_id: Annotated[RefId | None, Query()] = None,
         query: Annotated[str | None, Query(min_length=1, max_length=MAX_QUERY_CHARS)] = None,
         context_item: Annotated[RefId | None, Query(description="Product being viewed.")] = None,
@@ -37,6 +45,7 @@ def build_router() -> APIRouter:
         The answer carries a request_id (send it back with POST /events) and the
         experiment arm that served it (by user_id, else session_id).
         """
+        user_id = pseudonymise.optional(user_id)
 
         def rank(overrides: RankingOverrides | None) -> RankedList:
             return engine.recommend(

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends
 from api.deps import (
     EngineDep,
     ExperimentsDep,
+    PseudonymiserDep,
     ServicesDep,
     check_k,
     check_price_range,
@@ -24,13 +25,18 @@ def build_router() -> APIRouter:
 
     @router.post("/search", response_model=RankedOut)
     async def search(
-        body: SearchIn, engine: EngineDep, services: ServicesDep, experiments: ExperimentsDep
+        body: SearchIn,
+        engine: EngineDep,
+        services: ServicesDep,
+        experiments: ExperimentsDep,
+        pseudonymise: PseudonymiserDep,
     ) -> RankedOut:
         """Products matching a query, personalised by the user's graph vector when known.
 
         The answer carries a request_id (send it back with POST /events) and the
         experiment arm that served it (by user_id, else session_id).
         """
+        body = body.model_copy(update={"user_id": pseudonymise.optional(body.user_id)})
         check_k(body.k, services.settings.max_k, "body")
         check_price_range(body.min_price, body.max_price, "body")
         filters = Filters(

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, Field
 
-from api.deps import EventIdsDep, ServicesDep, require_write_key
+from api.deps import EventIdsDep, PseudonymiserDep, ServicesDep, require_write_key
 from api.forget import forget_user
 from api.schemas import RefId
 from kgrec.errors import GraphConnectionError, ServiceUnavailableError
@@ -45,7 +45,10 @@ def build_router() -> APIRouter:
 
     @router.delete("/users/{user_id}", response_model=UserDeletedOut)
     def delete_user(
-        user_id: Annotated[RefId, Path()], services: ServicesDep, event_ids: EventIdsDep
+        user_id: Annotated[RefId, Path()],
+        services: ServicesDep,
+        event_ids: EventIdsDep,
+        pseudonymise: PseudonymiserDep,
     ) -> UserDeletedOut:
         """Forget a shopper: their node and interactions in the graph, their vector in
         the serving state and caches, their event ids, the cached vector of their
@@ -65,7 +68,7 @@ def build_router() -> APIRouter:
             )
         try:
             report = forget_user(
-                user_id,
+                pseudonymise(user_id),
                 settings=services.settings,
                 store=store,
                 engine=engine,
