@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import stat
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -35,6 +33,7 @@ from kgrec.errors import NotFoundError
 from kgrec.settings import Settings
 from loaders import Importer, Source
 from tests.utils.api import API_KEY
+from tests.utils.files import files_holding
 from tests.utils.settings import make_settings
 from tests.utils.shop import load_genre_shop, shop_engine
 from text_encoders import TextEncoder
@@ -99,17 +98,6 @@ def _serving(
         yield client
 
 
-def _files_holding(root: Path, needle: bytes) -> list[str]:
-    """Every file under ``root`` whose bytes contain ``needle``."""
-    found = []
-    for directory, _, names in os.walk(root):
-        for name in names:
-            path = Path(directory) / name
-            if needle in path.read_bytes():
-                found.append(str(path.relative_to(root)))
-    return sorted(found)
-
-
 def _graph_holds(store: GraphStore, user_id: str) -> list[str]:
     """Every node and relationship whose properties mention ``user_id``."""
     nodes = store.cypher("MATCH (n) RETURN labels(n)[0] AS label, properties(n) AS p")
@@ -136,11 +124,11 @@ def test_a_forgotten_shopper_is_gone_everywhere_and_served_as_never_seen(
     store, data_dir = _embedded_store, forget_settings.data_dir
     assert shop.path is not None and (shop.path / RANKING_DIR).is_dir(), "no ranker trained"
     needle = SHOPPER.encode()
-    held = _files_holding(data_dir, needle)
+    held = files_holding(data_dir, needle)
     for where in ("artifacts/", "snapshots/", "rejects/"):  # the test can fail
         assert any(p.startswith(where) for p in held), (where, held)
     cache_key = text_key(node_text(USER, {"id": SHOPPER, **ATTRS}))
-    assert _files_holding(data_dir / "text_cache", cache_key.encode()), "no cached attribute text"
+    assert files_holding(data_dir / "text_cache", cache_key.encode()), "no cached attribute text"
     caplog.set_level(logging.INFO)
 
     with _serving(forget_settings, shop, encoder, store) as client:
@@ -150,7 +138,7 @@ def test_a_forgotten_shopper_is_gone_everywhere_and_served_as_never_seen(
             {"user_id": "u001", "product_id": "comedy-20", "kind": "view", "event_id": "e3"},
         ]
         assert client.post("/events", json={"events": events}, headers=HEADERS).status_code == 201
-        assert _files_holding(data_dir / "api", needle), "the event-id ledger holds no event"
+        assert files_holding(data_dir / "api", needle), "the event-id ledger holds no event"
         mine, stranger = _ranked(client, SHOPPER), _ranked(client, NEVER_SEEN)
         assert mine["user_known"] and mine != stranger, "the shopper is served as a stranger"
         others = {u: _ranked(client, u) for u in ("u001", "u002", OTHER)}
@@ -184,12 +172,12 @@ def test_a_forgotten_shopper_is_gone_everywhere_and_served_as_never_seen(
     assert _graph_holds(store, SHOPPER) == []
     assert store.cypher("MATCH (u:User {id: $id}) RETURN u", {"id": SHOPPER}).empty
     assert _graph_holds(store, OTHER), "the other shoppers were deleted too"
-    assert _files_holding(data_dir, needle) == []
-    assert _files_holding(data_dir, cache_key.encode()) == []
+    assert files_holding(data_dir, needle) == []
+    assert files_holding(data_dir, cache_key.encode()) == []
     # the embedded server's record files lost it; only its User.id index pages (until
     # ArcadeDB compacts them) and its transaction log (until it closes) may keep it
     databases = settings.data_dir / "graph" / "databases"
-    kept = _files_holding(databases, needle)
+    kept = files_holding(databases, needle)
     assert all(p.endswith(("tidx", ".wal")) for p in kept), kept
 
     # the deletion is logged by a salted hash, never by the id
@@ -225,7 +213,7 @@ def test_the_cli_forgets_a_shopper_and_a_second_delete_is_not_found(
         "KGREC_NEO4J_PASSWORD": password,
         "KGREC_NEO4J_DATABASE": settings.embedded_database,
     }
-    assert _files_holding(forget_settings.data_dir, OTHER.encode())
+    assert files_holding(forget_settings.data_dir, OTHER.encode())
     assert shop.path is not None
     users = ArtifactSet.load(shop.path).manifest.num_users
     result = CliRunner().invoke(cli, ["users", "delete", OTHER], env=env)
@@ -234,7 +222,7 @@ def test_the_cli_forgets_a_shopper_and_a_second_delete_is_not_found(
     assert f"forgot shopper {digest}" in result.output and OTHER not in result.output
     assert "node and 8 relationships deleted" in result.output
     assert "rewritten without them: snapshots/" in result.output
-    assert _files_holding(forget_settings.data_dir, OTHER.encode()) == []
+    assert files_holding(forget_settings.data_dir, OTHER.encode()) == []
     assert _graph_holds(_embedded_store, OTHER) == []
     assert ArtifactSet.load(shop.path).manifest.num_users == users - 1
 

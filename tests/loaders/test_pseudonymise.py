@@ -10,10 +10,10 @@ import pytest
 from graph import GraphStore
 from kgrec.pseudonym import Pseudonymiser
 from kgrec.settings import Settings
-from loaders import ColumnMapping, Importer, ImportReport, Source
+from loaders import ColumnMapping, ImportReport
 from loaders.constants import EntityKind
 from tests.utils.files import files_holding
-from tests.utils.loaders import invoke, rejects_of, write
+from tests.utils.loaders import invoke, rejects_of, run, write
 
 SALT = "pseudo-test-salt-5f0c2e9a"
 ALICE, BOB, CAROL = "pseudo-alice-81c4", "pseudo-bob-2d7e", "pseudo-carol-c90f"
@@ -34,15 +34,7 @@ def _import(
     files: dict[EntityKind, Path],
     mapping: ColumnMapping | None = None,
 ) -> ImportReport:
-    sources = [Source.from_file(entity, path, settings) for entity, path in files.items()]
-    importer = Importer(
-        store,
-        settings,
-        mapping=mapping,
-        progress=False,
-        pseudonymise=Pseudonymiser.from_salt(SALT),
-    )
-    return importer.run(sources)
+    return run(store, settings, files, mapping=mapping, pseudonymise=Pseudonymiser.from_salt(SALT))
 
 
 def _graph_text(store: GraphStore) -> str:

@@ -9,6 +9,7 @@ from typer.testing import CliRunner, Result
 
 from api.cli import app
 from graph import GraphStore
+from kgrec.pseudonym import Pseudonymiser
 from kgrec.settings import Settings
 from loaders import ColumnMapping, Importer, ImportReport, Source
 from loaders.constants import EntityKind
@@ -32,6 +33,7 @@ def run(
     dry_run: bool = False,
     replace: bool = False,
     rejects: Path | None = None,
+    pseudonymise: Pseudonymiser | None = None,
 ) -> ImportReport:
     """Import the files with an Importer (no progress bars)."""
     sources = [Source.from_file(entity, path, settings) for entity, path in files.items()]
@@ -44,6 +46,7 @@ def run(
         replace=replace,
         rejects=rejects,
         progress=False,
+        pseudonymise=pseudonymise,
     )
     return importer.run(sources)
 
