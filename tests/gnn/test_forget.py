@@ -16,7 +16,8 @@ from gnn.artifacts import ArtifactManifest, ArtifactSet
 from gnn.forget import forget_in_artifacts, forget_in_snapshots, forget_in_version
 from gnn.ranking.served import RANKING_DIR
 from gnn.ranking.tables import factor_arrays, save_factors
-from gnn.snapshot import INTERACTED, PRODUCT, USER, Snapshot, reverse
+from gnn.schema import INTERACTED, PRODUCT, USER, reverse, with_reverse
+from gnn.snapshot import Snapshot
 from kgrec.errors import ArtifactError, ModelError
 from loaders.rejects import forget_in_rejects
 
@@ -120,8 +121,8 @@ def _snapshot(path: Path) -> Snapshot:
     data[PRODUCT].x = torch.zeros(3, 2)
     data[PRODUCT].num_nodes = 3
     edges = torch.tensor([[0, 1, 1, 2, 3], [0, 1, 2, 2, 0]])
-    data[INTERACTED].edge_index = edges
-    data[reverse(INTERACTED)].edge_index = edges.flip(0)
+    for edge_type, edge_index in with_reverse({INTERACTED: edges}).items():
+        data[edge_type].edge_index = edge_index
     data[INTERACTED].ts = torch.tensor([10, 11, 12, 13, 14])
     data[INTERACTED].weight = torch.tensor([1.0, 2.0, 3.0, 4.0, 5.0])
     data[INTERACTED].kind = torch.tensor([0, 1, 1, 0, 0])

@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 from torch_geometric.data import HeteroData
 
-from gnn.snapshot import INTERACTED, PRODUCT, USER, Snapshot, reverse
+from gnn.schema import INTERACTED, PRODUCT, USER, with_reverse
+from gnn.snapshot import Snapshot
 
 
 def clustered_snapshot(
@@ -29,8 +30,8 @@ def clustered_snapshot(
     data[USER].x = torch.zeros(users, 0)
     data[USER].num_nodes = users
     ei = torch.tensor([src, dst])
-    data[INTERACTED].edge_index = ei
-    data[reverse(INTERACTED)].edge_index = ei.flip(0)
+    for edge_type, edge_index in with_reverse({INTERACTED: ei}).items():
+        data[edge_type].edge_index = edge_index
     data[INTERACTED].ts = torch.randperm(ei.shape[1], generator=g)
     ids = {PRODUCT: [f"p{i}" for i in range(products)], USER: [f"u{i}" for i in range(users)]}
     return Snapshot(data, ids, "test", "test-encoder")
