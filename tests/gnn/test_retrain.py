@@ -14,6 +14,7 @@ from gnn.config import GNNConfig
 from gnn.inference import graph_inputs
 from gnn.pipeline import LATEST_CHECKPOINT, checkpoint_dir, export_current, train_snapshot
 from gnn.retrain import DECIDING_VIEW, GateRow, decide, retrain
+from gnn.snapshot import Snapshot
 from gnn.versions import GATE, VersionStore
 from gnn.warm_start import warm_start_state
 from graph import GraphStore
@@ -115,14 +116,24 @@ def test_the_gate_promotes_a_copy_and_refuses_what_is_worse(
     assert versions.latest() == forced.version
 
 
+@pytest.fixture
+def previous(shop: str, shop_settings: Settings) -> Checkpoint:
+    """The checkpoint saved in the first version."""
+    return Checkpoint.load(VersionStore.in_data_dir(shop_settings.data_dir).path(shop) / CHECKPOINT)
+
+
+@pytest.fixture
+def snapshot(
+    _embedded_store: GraphStore, shop_settings: Settings, encoder: TextEncoder
+) -> Snapshot:
+    """The graph now (the shop and the shoppers added since the first version)."""
+    return export_current(shop_settings, _embedded_store, encoder, show_progress=False)
+
+
 def test_warm_start_loads_the_previous_weights(
-    shop: str, _embedded_store: GraphStore, shop_settings: Settings, encoder: TextEncoder
+    previous: Checkpoint, snapshot: Snapshot, shop_settings: Settings
 ) -> None:
     """One step at lr 1e-9 from the previous weights ends on them; from scratch it does not."""
-    previous = Checkpoint.load(
-        VersionStore.in_data_dir(shop_settings.data_dir).path(shop) / CHECKPOINT
-    )
-    snapshot = export_current(shop_settings, _embedded_store, encoder, show_progress=False)
     state = previous.model.state_dict()
     for initial, same in ((state, True), (None, False)):
         trained, _, _ = train_snapshot(
@@ -134,12 +145,8 @@ def test_warm_start_loads_the_previous_weights(
 
 
 def test_warm_start_is_refused_with_the_reason_when_the_shape_changed(
-    shop: str, _embedded_store: GraphStore, shop_settings: Settings, encoder: TextEncoder
+    previous: Checkpoint, snapshot: Snapshot, shop_settings: Settings, encoder: TextEncoder
 ) -> None:
-    previous = Checkpoint.load(
-        VersionStore.in_data_dir(shop_settings.data_dir).path(shop) / CHECKPOINT
-    )
-    snapshot = export_current(shop_settings, _embedded_store, encoder, show_progress=False)
     graph = graph_inputs(snapshot, torch.zeros((2, 0), dtype=torch.long))
     config = GNNConfig.from_settings(shop_settings)
     fits = warm_start_state(previous, graph, config, encoder.model_id)
