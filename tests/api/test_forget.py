@@ -110,6 +110,7 @@ def _ranked(client: TestClient, user_id: str, **params: str) -> dict[str, object
     response = client.get("/recommendations", params={"user_id": user_id, "k": "10", **params})
     assert response.status_code == 200, response.text
     body: dict[str, object] = response.json()
+    body.pop("request_id")  # a fresh id per answer
     return body
 
 

@@ -12,13 +12,17 @@ products, one without a name (a Freebase-style id, as MovieLens' are) the odd on
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
+from fastapi.testclient import TestClient
 
+from api.app import create_app
 from api.engine import Engine
 from api.index import index_writer
-from api.wiring import gnn_embedder_factory
+from api.wiring import Services, gnn_embedder_factory
 from gnn.artifacts import ArtifactSet
 from gnn.pipeline import export_current, train_snapshot, write_artifacts
 from graph import GraphStore
@@ -165,3 +169,17 @@ def shop_engine(
         store,
         embedder_factory=gnn_embedder_factory(settings, encoder),
     )
+
+
+@contextlib.contextmanager
+def shop_client(
+    settings: Settings, artifacts: ArtifactSet, encoder: TextEncoder, store: GraphStore
+) -> Iterator[TestClient]:
+    """A TestClient on the app (``settings``) serving the shop's artifacts over ``store``."""
+
+    @contextlib.contextmanager
+    def services(s: Settings) -> Iterator[Services]:
+        yield Services(settings=s, engine=shop_engine(s, artifacts, encoder, store), store=store)
+
+    with TestClient(create_app(settings, services)) as client:
+        yield client

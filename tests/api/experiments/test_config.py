@@ -10,7 +10,7 @@ import pytest
 from api.experiments.arms import RankingOverrides
 from api.experiments.config import load_experiments, read_experiments
 from kgrec.errors import ConfigError, NotFoundError
-from tests.conftest import make_settings
+from tests.utils.settings import make_settings
 
 GOOD = """
 [[experiments]]

@@ -5,25 +5,21 @@ forgetting a shopper removes their lines."""
 
 from __future__ import annotations
 
-import contextlib
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from api.experiments.arms import RankingOverrides
 from api.experiments.assignment import arm_of
 from api.experiments.config import read_experiments
 from api.experiments.log import EventLog
-from api.wiring import Services
 from gnn.artifacts import ArtifactSet
 from graph import GraphStore
 from kgrec.settings import Settings
-from tests.utils.shop import Shop, load_genre_shop, shop_engine, trained_shop
+from tests.utils.shop import Shop, load_genre_shop, shop_client, shop_engine, trained_shop
 from text_encoders import TextEncoder
 
 pytestmark = [pytest.mark.slow, pytest.mark.neo4j]
@@ -65,24 +61,19 @@ def shop(
 
 
 @pytest.fixture
+def in_graph(shop: tuple[Shop, ArtifactSet], store: GraphStore) -> tuple[Shop, ArtifactSet]:
+    """The trained shop, written again into the emptied graph (the service writes there)."""
+    load_genre_shop(store)
+    return shop
+
+
+@pytest.fixture
 def exp_settings(shop_settings: Settings, tmp_path: Path) -> Settings:
     path = tmp_path / "experiments.toml"
     path.write_text(EXPERIMENTS)
     return shop_settings.model_copy(
         update={"experiments_file": path, "data_dir": tmp_path / "data"}
     )
-
-
-@contextlib.contextmanager
-def _client(
-    settings: Settings, artifacts: ArtifactSet, encoder: TextEncoder, store: GraphStore
-) -> Iterator[TestClient]:
-    @contextlib.contextmanager
-    def services(s: Settings) -> Iterator[Services]:
-        yield Services(settings=s, engine=shop_engine(s, artifacts, encoder, store), store=store)
-
-    with TestClient(create_app(settings, services)) as client:
-        yield client
 
 
 def _user_in(settings: Settings, users: list[str], arm: str) -> str:
@@ -101,15 +92,14 @@ def _recommend(client: TestClient, **params: Any) -> dict[str, Any]:
 
 
 def test_answers_carry_their_arm_and_the_arm_changes_the_ranking(
-    shop: tuple[Shop, ArtifactSet],
+    in_graph: tuple[Shop, ArtifactSet],
     exp_settings: Settings,
     encoder: TextEncoder,
     store: GraphStore,
 ) -> None:
-    described, artifacts = shop
-    load_genre_shop(store)
+    described, artifacts = in_graph
     users = sorted(described.favourite)
-    with _client(exp_settings, artifacts, encoder, store) as client:
+    with shop_client(exp_settings, artifacts, encoder, store) as client:
         assert client.post("/items", json={"items": NEW}, headers=KEY).status_code == 201
         answers = {}
         for arm in ("control", "fresh", "fused"):
@@ -151,16 +141,15 @@ def test_answers_carry_their_arm_and_the_arm_changes_the_ranking(
 
 
 def test_feedback_is_logged_survives_a_restart_and_is_forgotten(
-    shop: tuple[Shop, ArtifactSet],
+    in_graph: tuple[Shop, ArtifactSet],
     exp_settings: Settings,
     encoder: TextEncoder,
     store: GraphStore,
 ) -> None:
-    described, artifacts = shop
-    load_genre_shop(store)
+    described, artifacts = in_graph
     shopper, other = "exp-shopper-9", sorted(described.favourite)[0]
     log = EventLog.in_data_dir(exp_settings.data_dir)
-    with _client(exp_settings, artifacts, encoder, store) as client:
+    with shop_client(exp_settings, artifacts, encoder, store) as client:
         mine = _recommend(client, user_id=shopper)
         theirs = _recommend(client, user_id=other)
         events = [
@@ -188,7 +177,7 @@ def test_feedback_is_logged_survives_a_restart_and_is_forgotten(
         (theirs["request_id"], "purchase"),
     ]
 
-    with _client(exp_settings, artifacts, encoder, store) as client:  # a restart
+    with shop_client(exp_settings, artifacts, encoder, store) as client:  # a restart
         later = _recommend(client, user_id=shopper)
         assert later["arm"] == mine["arm"]
         assert len([r for r in log.read() if r["type"] == "impression"]) == 3
