@@ -48,7 +48,6 @@ from gnn.snapshot import (
 from gnn.splits import SplitPlan, build_splits
 from gnn.trainer import Trainer, TrainResult, graph_inputs
 from gnn.versions import VersionStore
-from gnn.warm_start import starting_from
 from graph import GraphStore
 from kgrec.errors import ModelError
 from kgrec.settings import Settings
@@ -117,8 +116,9 @@ def train_snapshot(
     plan = training_plan(snapshot, settings.seed)
     config = GNNConfig.from_settings(settings)
     trainer = Trainer(config, settings.resolve_device(), show_progress=show_progress)
-    with starting_from(initial_state):
-        result = trainer.fit(graph_inputs(snapshot, plan.train), plan.train, plan.val)
+    result = trainer.fit(
+        graph_inputs(snapshot, plan.train), plan.train, plan.val, initial_state=initial_state
+    )
     checkpoint = Checkpoint.from_training(
         result,
         snapshot,

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import copy
+import logging
 import math
 import resource
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +27,8 @@ from gnn.metrics import mean_metrics, rank_metrics
 from gnn.model import HeteroGNN
 from gnn.pyg_sampler import build_sampler
 from gnn.schema import INTERACTED, PRODUCT, USER, EdgeType, reverse
+
+log = logging.getLogger(__name__)
 
 
 def memory_rows_of(memory_index: Tensor, num_products: int) -> Tensor:
@@ -121,11 +125,15 @@ class Trainer:
         graph: HeteroData,
         train_pairs: Tensor,
         val_pairs: Tensor | None = None,
+        *,
+        initial_state: Mapping[str, Tensor] | None = None,
     ) -> TrainResult:
         """Train on positive pairs [2, E] (user, product); early-stop on validation Recall@20.
 
         ``graph`` (the snapshot's, from :func:`graph_inputs`) must hold the training
-        interactions only (no held-out edge); it is not modified.
+        interactions only (no held-out edge); it is not modified. ``initial_state``
+        (a warm start, :func:`gnn.warm_start.warm_start_state`) is loaded into the
+        new model before the first step; None = a fresh, seeded initialisation.
         """
         cfg = self.config
         torch.manual_seed(cfg.seed)
@@ -142,6 +150,9 @@ class Trainer:
         memory_rows = memory_rows_of(memory_index, n_products) if cfg.product_memory else None
         graph = with_memory_rows(graph, memory_rows)
         model = HeteroGNN(cfg, in_dims, list(graph.edge_index_dict), len(memory_index))
+        if initial_state is not None:
+            model.load_state_dict(initial_state)
+            log.info("warm start: the model starts from the previous version's weights")
         model = model.to(self.device)
         optimiser = torch.optim.Adam(model.parameters(), lr=cfg.lr)
         mode = self.resolve_mode(graph)

@@ -3,19 +3,15 @@
 :func:`warm_start_state` says whether the previous model's weights fit the model the
 trainer will build on the current graph (same encoder, node types and feature
 widths, edge types in the same order, same width, depth and output layout), and
-why not when they do not; :func:`starting_from` loads them into that model.
+why not when they do not; ``Trainer.fit(..., initial_state=...)`` loads them.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import threading
-from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
-import torch
 from torch import Tensor
 from torch_geometric.data import HeteroData
 
@@ -88,36 +84,3 @@ def warm_start_state(
     except RuntimeError as e:
         return WarmStart(None, f"the weights do not fit: {str(e).splitlines()[0]}")
     return WarmStart(state, "same encoder, node and edge types, feature widths and shape")
-
-
-@contextlib.contextmanager
-def starting_from(state: Mapping[str, Tensor] | None) -> Iterator[None]:
-    """Inside the block, the first :class:`~gnn.model.HeteroGNN` this thread runs starts
-    from ``state`` (nothing happens when ``state`` is None).
-
-    The trainer builds its model inside ``fit`` and takes no initial weights, so they
-    are loaded in place by a forward pre-hook before the model's first forward pass
-    (the first training step): the optimiser, built over the same parameter tensors,
-    then trains them.
-
-    Raises:
-        RuntimeError: (from the block) ``state`` does not fit the model.
-    """
-    if state is None:
-        yield
-        return
-    thread, loaded = threading.get_ident(), False
-
-    def load(module: torch.nn.Module, args: Any) -> None:
-        nonlocal loaded
-        if not loaded and isinstance(module, HeteroGNN) and threading.get_ident() == thread:
-            loaded = True
-            with torch.no_grad():
-                module.load_state_dict(state)
-            log.info("warm start: the model starts from the previous version's weights")
-
-    handle = torch.nn.modules.module.register_module_forward_pre_hook(load)
-    try:
-        yield
-    finally:
-        handle.remove()
