@@ -51,8 +51,11 @@ PRODUCT_COLUMNS: Final = ("id", "title", "price", "in_stock", "brand_id", "categ
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a synced temporary file and :func:`os.replace`:
-    a reader sees the old content or the new one, never half."""
+    """Write ``text`` to ``path`` atomically.
+
+    The text goes to a synced temporary file that :func:`os.replace` moves into
+    place, so a reader sees the old content or the new one, never half.
+    """
     tmp = path.with_name(f".{path.name}.tmp")
     with tmp.open("w", encoding="utf-8") as f:
         f.write(text)
@@ -124,9 +127,10 @@ class ArtifactSet:
         *,
         promote: bool = True,
     ) -> Path:
-        """Write this set as version ``manifest.version`` under ``root``; with ``promote``,
-        point LATEST at it (:class:`gnn.versions.VersionStore` records promotions too).
+        """Write this set as version ``manifest.version`` under ``root``.
 
+        With ``promote``, LATEST then points at it (:class:`gnn.versions.VersionStore`
+        records promotions too).
         Each of ``writers`` adds its files to the version directory before it is
         published (the ranker's tables, the serving indexes).
         """

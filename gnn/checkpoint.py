@@ -55,8 +55,14 @@ class Checkpoint:
     def embed_snapshot(
         self, snapshot: Snapshot, interactions: Tensor, device: str = "cpu"
     ) -> dict[str, Tensor]:
-        """Full inference over ``snapshot`` with ``interactions`` [2, E] (user, product) as
-        its interaction edges: ``{"product": [P, D], "user": [U, D]}`` on ``device``."""
+        """Run full inference over ``snapshot`` on ``device``.
+
+        ``interactions`` [2, E] (user, product) are the interaction edges messages
+        pass over.
+
+        Returns:
+            ``{"product": [P, D], "user": [U, D]}`` on ``device``.
+        """
         graph = graph_inputs(snapshot, interactions, self.memory_rows(snapshot.ids[PRODUCT]))
         return embed_all(self.model.to(device), graph.to(device))
 
@@ -71,6 +77,7 @@ class Checkpoint:
         return torch.tensor([row.get(p, 0) for p in product_ids], dtype=torch.long)
 
     def save(self, path: Path) -> Path:
+        """Save the model, its inputs and provenance to ``path`` atomically; return ``path``."""
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         torch.save(
@@ -101,9 +108,11 @@ class Checkpoint:
         """Load and check a checkpoint.
 
         Args:
+            path: the checkpoint file (``*.pt``).
             encoder_id: when given, the text encoder in use; it must be the one the
                 model was trained with (features would mean something else).
             snapshot_version: when given, the snapshot in use must be the training one.
+            map_location: torch device the tensors are loaded onto.
 
         Raises:
             ModelError: missing file, or a mismatched encoder or snapshot.

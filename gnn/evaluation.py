@@ -120,7 +120,7 @@ class EvaluationResult:
     protocol: str = "kgrec"
 
     def summary(self) -> dict[str, dict[str, dict[str, tuple[float, float]]]]:
-        """split -> method -> metric -> (mean, standard deviation over seeds)."""
+        """Aggregate the runs over seeds: split -> method -> metric -> (mean, std)."""
         out: dict[str, dict[str, dict[str, tuple[float, float]]]] = {}
         for split, methods in self.runs.items():
             out[split] = {}
@@ -167,7 +167,9 @@ def default_methods(
     seed: int,
     show_progress: bool = False,
 ) -> list[Recommender]:
-    """The GNN, the six baselines (seeded; the CF ones tune on validation), KG-kNN and
+    """Build every method the evaluation compares for one seed.
+
+    The GNN, the six baselines (seeded; the CF ones tune on validation), KG-kNN and
     the served staged ranking (over the :data:`~gnn.ranking.served.SERVED_GENERATORS`
     among them), with and without fresh slots.
 
@@ -214,8 +216,10 @@ def run_evaluation(
         snapshot: exported graph (interactions with timestamps).
         config: GNN hyperparameters.
         text_dim: width of the text-encoder part of the product features.
+        device: torch device the GNN trains and scores on.
         seeds: one split plan and one fit per seed.
         methods: seed -> methods to compare (default: :func:`default_methods`).
+        show_progress: tqdm bars while training.
         protocol: which split plan each seed draws (:func:`gnn.protocols.build_plan`):
             ``kgrec`` (warm, cold_item, cold_user@k views), ``random`` or ``replay``.
 

@@ -96,22 +96,28 @@ def _discard(staged: list[tuple[Path, Path]]) -> None:
 
 
 def _shift(rows: np.ndarray, removed: np.ndarray) -> np.ndarray:
-    """Row numbers after ``removed`` (sorted) are taken out: each moves up by the
-    number of removed rows before it."""
+    """Renumber ``rows`` after the ``removed`` rows (sorted) are taken out.
+
+    Each row moves up by the number of removed rows before it.
+    """
     return rows - np.searchsorted(removed, rows, side="left")
 
 
 def artifact_dirs(root: Path) -> list[Path]:
-    """The artifact version directories under ``root`` that hold a users table, the
-    ``.writing-*`` ones of an interrupted ``kgrec embed`` included."""
+    """List the artifact version directories under ``root`` that hold a users table.
+
+    The ``.writing-*`` ones of an interrupted ``kgrec embed`` are included.
+    """
     if not root.is_dir():
         return []
     return sorted(d for d in root.iterdir() if d.is_dir() and (d / USERS).is_file())
 
 
 def forget_in_version(version: Path, user_id: str) -> list[Path]:
-    """Rewrite one artifact version without ``user_id``; the files rewritten (none when
-    the version does not hold the shopper).
+    """Rewrite one artifact version without ``user_id``.
+
+    Returns:
+        The files rewritten (none when the version does not hold the shopper).
 
     Raises:
         ArtifactError: the version's files cannot be read or do not agree with each
@@ -166,8 +172,11 @@ def forget_in_version(version: Path, user_id: str) -> list[Path]:
 
 
 def _forget_in_ranking(directory: Path, removed: np.ndarray) -> list[tuple[Path, Path]]:
-    """Stage the ranking tables without the ``removed`` user rows: their interaction
-    pairs dropped and the later rows renumbered, their ALS factor rows dropped."""
+    """Stage the ranking tables without the ``removed`` user rows.
+
+    Their interaction pairs are dropped and the later rows renumbered; their ALS
+    factor rows are dropped.
+    """
     staged: list[tuple[Path, Path]] = []
     pairs_path, als_path = directory / _INTERACTIONS, directory / _ALS
     if pairs_path.is_file():
@@ -186,8 +195,12 @@ def _forget_in_ranking(directory: Path, removed: np.ndarray) -> list[tuple[Path,
 
 
 def forget_in_artifacts(root: Path, user_id: str) -> list[Path]:
-    """Rewrite every artifact version under ``root`` that holds ``user_id``; the files
-    rewritten. Every version is tried; the first error is raised after the others.
+    """Rewrite every artifact version under ``root`` that holds ``user_id``.
+
+    Every version is tried; the first error is raised after the others.
+
+    Returns:
+        The files rewritten.
 
     Raises:
         ArtifactError: a version could not be rewritten (named in the message).
@@ -206,8 +219,11 @@ def forget_in_artifacts(root: Path, user_id: str) -> list[Path]:
 
 
 def snapshot_without(data: HeteroData, row: int) -> None:
-    """Take user node ``row`` out of ``data`` in place: its feature row, every edge of
-    it (with the edges' attributes), and the later user rows renumbered."""
+    """Take user node ``row`` out of ``data`` in place.
+
+    Its feature row and every edge of it (with the edges' attributes) go, and the
+    later user rows are renumbered.
+    """
     num_users = int(data[USER].num_nodes)
     keep_node = torch.ones(num_users, dtype=torch.bool)
     keep_node[row] = False
@@ -248,6 +264,7 @@ def forget_in_snapshots(directory: Path, user_id: str) -> tuple[list[Path], list
 
     Returns:
         (snapshots rewritten, snapshots deleted).
+
     Raises:
         ModelError: a snapshot cannot be read, so whether it holds the shopper is not
             known (the message names it; the other snapshots were done).

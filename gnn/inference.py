@@ -38,6 +38,7 @@ def graph_inputs(
     model's parameters follow it).
 
     Args:
+        snapshot: the exported graph whose features and other edges are used.
         interactions: [2, E] (user, product) pairs the GNN may pass messages over.
         memory_rows: int64 [N_product] memory row per product (0 = none), or None.
 

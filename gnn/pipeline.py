@@ -58,6 +58,7 @@ log = logging.getLogger(__name__)
 
 
 def checkpoint_dir(settings: Settings) -> Path:
+    """The directory checkpoints are saved in."""
     return settings.data_dir / "checkpoints"
 
 
@@ -72,8 +73,10 @@ def export_current(
 
 
 def training_plan(snapshot: Snapshot, seed: int) -> SplitPlan:
-    """What ``kgrec train`` learns from: every interaction except a per-user latest-10 %
-    validation holdout (``plan.val``), drawn by ``seed``.
+    """Plan what ``kgrec train`` learns from.
+
+    Every interaction except a per-user latest-10 % validation holdout
+    (``plan.val``), drawn by ``seed``.
 
     Raises:
         ModelError: the snapshot has no interactions to learn from.
@@ -102,6 +105,9 @@ def train_snapshot(
     """Train on :func:`training_plan`'s pairs, early-stopping on its validation holdout.
 
     Args:
+        settings: the GNN section, device and data directory are read from it.
+        snapshot: the exported graph to train on.
+        show_progress: tqdm bar with loss and validation Recall@20.
         initial_state: weights the model starts from (a warm start,
             :func:`gnn.warm_start.warm_start_state`); None = a fresh initialisation.
         make_latest: also copy the checkpoint (and its ranker) to ``latest.pt``, what
@@ -137,8 +143,11 @@ def train_snapshot(
 
 
 def make_latest_checkpoint(path: Path) -> Path:
-    """Copy the checkpoint at ``path`` and its ranker to ``latest.pt`` / ``latest.ranking``
-    beside it; the new ``latest.pt``."""
+    """Copy the checkpoint at ``path`` and its ranker beside it as the latest ones.
+
+    Returns:
+        The new ``latest.pt`` (its ranker is ``latest.ranking``).
+    """
     latest = path.with_name(LATEST_CHECKPOINT)
     if latest.resolve() != path.resolve():
         shutil.copy2(path, latest)
@@ -157,8 +166,12 @@ def ranking_dir_of(checkpoint: Path) -> Path:
 def _train_ranking(
     settings: Settings, snapshot: Snapshot, checkpoint: Checkpoint, train: Tensor, val: Tensor
 ) -> Path | None:
-    """Fit the served generators on ``train``, train the ranker on ``val``; the
-    directory it was saved in (None when there was too little to learn from)."""
+    """Fit the served generators on ``train`` and train the ranker on ``val``.
+
+    Returns:
+        The directory the ranking was saved in (None when there was too little to
+        learn from).
+    """
     start = time.perf_counter()
     num_users, num_items = len(snapshot.ids[USER]), len(snapshot.ids[PRODUCT])
     gnn = GNNRecommender(snapshot, checkpoint.model.config, settings.resolve_device())
@@ -225,9 +238,10 @@ def write_artifacts(
     *,
     promote: bool = True,
 ) -> ArtifactSet:
-    """Embed every product and user with the latest checkpoint; write an artifact version
-    and, with ``promote``, promote it (:meth:`gnn.versions.VersionStore.promote`: LATEST,
-    the promotion history, pruning to ``KGREC_KEEP_VERSIONS``).
+    """Embed every product and user with the latest checkpoint into an artifact version.
+
+    With ``promote`` the version is promoted (:meth:`gnn.versions.VersionStore.promote`:
+    LATEST, the promotion history, pruning to ``KGREC_KEEP_VERSIONS``).
 
     With ``store``, the products and users the graph holds and the training snapshot
     lacks (written since the export: online, or by a later import) are embedded

@@ -99,8 +99,11 @@ def _unseen(test: Tensor, train: Tensor, val: Tensor, side: int) -> Tensor:
 
 
 def _plan(inter: Interactions, train: Tensor, val: Tensor, view: SplitView, seed: int) -> SplitPlan:
-    """A one-view plan; ``cold_items`` / ``cold_users`` are the test pairs' products /
-    users without any training or validation pair."""
+    """Build a one-view plan.
+
+    ``cold_items`` / ``cold_users`` are the test pairs' products / users without
+    any training or validation pair.
+    """
     plan = SplitPlan(
         train=train,
         val=val,

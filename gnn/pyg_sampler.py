@@ -162,6 +162,10 @@ def build_sampler(
     """The neighbour sampler of ``backend``.
 
     Args:
+        edge_index: edge type -> global [2, E].
+        num_nodes: node type -> N_t.
+        fanout: neighbours per node and edge type per hop.
+        layers: hops.
         backend: ``pyg`` (PyG's compiled sampler), ``torch`` (plain torch over
             CSR), or ``auto``: ``pyg`` when :func:`pyg_sampling_available`, else ``torch``.
         generator: seeds the plain-torch sampler (PyG's draws from torch's global

@@ -38,7 +38,10 @@ class EvaluationReport:
         self.summary = result.summary()
 
     def ratios(self) -> dict[str, dict[str, dict[str, float | str | bool]]]:
-        """method -> split -> Recall@20 / the best baseline's, that baseline, target met.
+        """Compare our methods' Recall@20 with the best baseline's on every split.
+
+        Returns method -> split -> the ratio to the best baseline's Recall@20, that
+        baseline, and whether the target is met.
 
         Methods: the served ranking (``kgrec``) and the bare GNN, where present;
         baselines: every row outside :data:`OURS`.

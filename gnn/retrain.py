@@ -106,10 +106,10 @@ class GateDecision:
 
 
 def gate_views(plan: SplitPlan, known_users: torch.Tensor) -> dict[str, SplitView]:
-    """The views both versions are scored on: the validation holdout, and it split by
-    whether the serving version knew the shopper (``known_users``: bool [U]).
+    """Build the views both versions are scored on.
 
-    Empty parts are left out.
+    The validation holdout, and it split by whether the serving version knew the
+    shopper (``known_users``: bool [U]). Empty parts are left out.
     """
     empty = plan.val[:, :0]
     known = known_users[plan.val[0]]
@@ -150,7 +150,9 @@ def scorable(previous: Checkpoint, snapshot: Snapshot, plan: SplitPlan) -> str |
 
 
 def decide(rows: list[GateRow], tolerance: float, force: bool) -> tuple[bool, bool, str]:
-    """Promote when the new figure on :data:`DECIDING_VIEW` is at least ``(1 - tolerance)``
+    """Decide whether the new version is promoted.
+
+    It is when its figure on :data:`DECIDING_VIEW` is at least ``(1 - tolerance)``
     times the serving one, or when forced.
 
     Returns:
@@ -192,7 +194,7 @@ class RetrainOutcome:
 
 
 def _known_users(version_dir: Path, snapshot: Snapshot) -> torch.Tensor:
-    """bool [U]: the snapshot's users the version serves."""
+    """Mark the snapshot's users the version serves, as bool [U]."""
     served = set(pd.read_parquet(version_dir / USERS, columns=["id"])["id"].astype(str))
     return torch.tensor([u in served for u in snapshot.ids[USER]], dtype=torch.bool)
 
@@ -210,9 +212,13 @@ def retrain(
     """Retrain from version ``since`` and promote the new version when the gate passes.
 
     Args:
+        settings: the GNN section, gate tolerance and data directory are read from it.
+        store: the graph the new snapshot is exported from.
+        encoder: the text encoder of the serving version.
         since: the serving version (``LATEST`` = the one LATEST names).
         force: promote whatever the gate finds.
         writers: add files to the new version (the serving indexes).
+        show_progress: tqdm bars while exporting and training.
 
     Raises:
         ArtifactError: ``since`` is no version (the message lists them).

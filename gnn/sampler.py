@@ -39,7 +39,9 @@ class SampledSubgraph:
 class SubgraphSampler(Protocol):
     """What the mini-batch trainer needs from a sampler (this module's or PyG's)."""
 
-    def sample(self, seeds: dict[str, Tensor]) -> SampledSubgraph: ...
+    def sample(self, seeds: dict[str, Tensor]) -> SampledSubgraph:
+        """Sample the subgraph around ``seeds`` (node type -> global node ids)."""
+        ...
 
 
 class NeighborSampler:

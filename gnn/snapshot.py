@@ -81,8 +81,9 @@ def _text_attrs(props: Mapping[str, Any], skip: Collection[str]) -> dict[str, An
 
 
 def product_text(props: Mapping[str, Any]) -> str:
-    """The text a product is encoded from: title, description, then its other string or
-    number properties sorted by name.
+    """Build the text a product is encoded from.
+
+    Title, description, then its other string or number properties sorted by name.
 
     The same function builds the GNN's product features at export, the serving text
     space (``kgrec embed``) and the vectors of products added online, so all three
@@ -158,8 +159,10 @@ def node_vectors(
 
 
 def identity_vector(node_id: str, dim: int) -> np.ndarray:
-    """float32 [dim] unit vector fixed by ``node_id`` (a seeded draw; the same on every
-    machine and run)."""
+    """Draw a float32 [dim] unit vector fixed by ``node_id``.
+
+    It is a seeded draw: the same on every machine and run.
+    """
     seed = int.from_bytes(hashlib.blake2b(node_id.encode(), digest_size=8).digest(), "little")
     v = np.random.default_rng(seed).standard_normal(dim).astype(np.float32)
     return v / max(float(np.linalg.norm(v)), 1e-9)
@@ -188,10 +191,11 @@ class Snapshot:
     categories: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def index(self, node_type: str) -> dict[str, int]:
-        """id -> node index of one node type."""
+        """Map each id of one node type to its node index."""
         return {i: n for n, i in enumerate(self.ids[node_type])}
 
     def save(self, path: Path) -> Path:
+        """Save the snapshot to ``path`` atomically and return ``path``."""
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         torch.save(
@@ -210,6 +214,7 @@ class Snapshot:
 
     @classmethod
     def load(cls, path: Path) -> Snapshot:
+        """Load a snapshot saved by :meth:`save` (:class:`ModelError` when missing)."""
         if not path.exists():
             raise ModelError(f"no snapshot at {path}; run `kgrec train` (it exports one)")
         blob = torch.load(path, weights_only=False)
@@ -217,6 +222,7 @@ class Snapshot:
 
     @staticmethod
     def default_path(data_dir: Path, version: str) -> Path:
+        """Where snapshot ``version`` is saved under ``data_dir``."""
         return data_dir / "snapshots" / f"{version}.pt"
 
 

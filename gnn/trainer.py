@@ -39,7 +39,11 @@ def memory_rows_of(memory_index: Tensor, num_products: int) -> Tensor:
 
 
 def targets_matrix(pairs: Tensor, users: Tensor, num_products: int) -> Tensor:
-    """bool [len(users), P]: True where (users[i], product) is among ``pairs`` [2, E]."""
+    """Mark which products each of ``users`` has among ``pairs`` [2, E].
+
+    Returns:
+        bool [len(users), P]: True where (users[i], product) is among ``pairs``.
+    """
     row_of = torch.full((int(pairs[0].max()) + 1 if pairs.numel() else 1,), -1, dtype=torch.long)
     row_of[users[users < len(row_of)]] = torch.arange(len(users))[users < len(row_of)]
     out = torch.zeros((len(users), num_products), dtype=torch.bool)
@@ -64,6 +68,7 @@ class TrainResult:
     peak_rss_mb: float = 0.0
 
     def summary(self) -> str:
+        """One line on epochs, time, peak memory and the best validation figures."""
         mean_epoch = sum(self.epoch_seconds) / max(1, len(self.epoch_seconds))
         best = ", ".join(f"{k} {v:.4f}" for k, v in self.best.items())
         return (
@@ -87,6 +92,7 @@ class Trainer:
         self.show_progress = show_progress
 
     def resolve_mode(self, graph: HeteroData) -> str:
+        """The training mode for ``graph``: ``auto`` becomes ``full`` or ``minibatch`` by size."""
         if self.config.mode != "auto":
             return self.config.mode
         return "full" if graph.num_edges <= self.config.full_batch_max_edges else "minibatch"
@@ -94,13 +100,13 @@ class Trainer:
     def _drop_interactions(
         self, graph: HeteroData, gen: torch.Generator
     ) -> tuple[dict[EdgeType, Tensor], Tensor | None]:
-        """Hide every interaction edge of a random ``cold_item_dropout`` share of products
-        and a random ``cold_user_dropout`` share of users (DropoutNet style).
+        """Hide the interaction edges of a random share of products and users (DropoutNet).
 
-        The hidden products and users still take part in the BPR pairs, so the model
-        learns to score products from their content alone and users from their
-        declared attributes alone, as it must for a cold product or a new shopper.
-        Hidden products lose their memory row for the step too.
+        The shares are ``cold_item_dropout`` and ``cold_user_dropout``. The hidden
+        products and users still take part in the BPR pairs, so the model learns to
+        score products from their content alone and users from their declared
+        attributes alone, as it must for a cold product or a new shopper. Hidden
+        products lose their memory row for the step too.
 
         Returns:
             (edge types -> [2, E'] edges, memory rows [N_product] or None).

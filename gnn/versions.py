@@ -172,8 +172,10 @@ class VersionStore:
         return stack
 
     def previous(self) -> str | None:
-        """The version a rollback returns to: the newest promoted one still on disk
-        below LATEST (None: there is none)."""
+        """The version a rollback returns to (None: there is none).
+
+        It is the newest promoted one still on disk below LATEST.
+        """
         on_disk = set(self.versions())
         stack = self._stack()
         for version in reversed(stack[:-1]):

@@ -33,8 +33,11 @@ class WarmStart:
 
 
 def model_inputs(graph: HeteroData) -> tuple[dict[str, int], list[tuple[str, str, str]]]:
-    """The input widths per node type and the edge types of the model the trainer
-    builds on ``graph`` (0 = a node type without features)."""
+    """Read the inputs of the model the trainer builds on ``graph``.
+
+    Returns:
+        (input width per node type (0 = a node type without features), edge types).
+    """
     x = graph.x_dict
     in_dims = {t: int(x[t].shape[1]) if t in x else 0 for t in graph.num_nodes_dict}
     return in_dims, list(graph.edge_index_dict)

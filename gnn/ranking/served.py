@@ -124,8 +124,10 @@ def fit_generators(
     val: Tensor,
     seed: int,
 ) -> dict[str, Recommender]:
-    """Every served generator fitted on ``train`` [2, E] (tuned on ``val``); ``gnn`` is
-    already fitted, ``text`` [P, T] are the products' text vectors."""
+    """Fit every served generator on ``train`` [2, E] (tuned on ``val``).
+
+    ``gnn`` is already fitted; ``text`` [P, T] are the products' text vectors.
+    """
     generators: dict[str, Recommender] = {
         "gnn": gnn,
         "popularity": Popularity(),
@@ -149,9 +151,12 @@ def train_ranking(
     num_items: int,
     seed: int,
 ) -> StagedRanking | None:
-    """Train the served ranking's ranker on ``val`` [2, E_val]; None when the
-    validation pairs are too few to learn from (the service then uses the
-    default weights)."""
+    """Train the served ranking's ranker on ``val`` [2, E_val].
+
+    Returns:
+        The trained ranking; None when the validation pairs are too few to learn
+        from (the service then uses the default weights).
+    """
     if len(torch.unique(val[0])) < MIN_RANKER_GROUPS:
         log.warning(
             "only %d users have validation interactions (%d needed): no ranker trained; "
@@ -180,8 +185,10 @@ def write_ranking(
     num_users: int,
     num_items: int,
 ) -> Path:
-    """Write the serving tables for ``pairs`` [2, E] (every interaction) beside a
-    copy of the ranker trained in ``trained``."""
+    """Write the serving tables for ``pairs`` [2, E] (every interaction).
+
+    They go beside a copy of the ranker trained in ``trained``.
+    """
     params = GeneratorParams(**json.loads((trained / _GENERATORS_FILE).read_text()))
     directory.mkdir(parents=True, exist_ok=True)
     for name in (_GENERATORS_FILE, "stages.json", "ranker.txt", "ranker.json"):
@@ -211,8 +218,10 @@ def write_ranking(
 
 @dataclass(frozen=True)
 class StoredRanking:
-    """The served ranking read from an artifact version: the trained stages and the
-    tables its generators score with (over the version's P products and U users).
+    """The served ranking as read from an artifact version.
+
+    The trained stages and the tables its generators score with (over the
+    version's P products and U users).
 
     Attributes:
         staged: the trained stages (generators bound by :meth:`bind`).
@@ -237,9 +246,12 @@ class StoredRanking:
         *,
         fresh_share: float | None = None,
     ) -> StagedRanking:
-        """The stages over P' >= P product rows: ``product_graph`` [P', D] and
-        ``product_text`` [P', T] hold the version's rows then the rows added online
-        (no interactions: fresh), ``user_graph`` [U, D] the version's users."""
+        """Bind the stages over P' >= P product rows.
+
+        ``product_graph`` [P', D] and ``product_text`` [P', T] hold the version's
+        rows then the rows added online (no interactions: fresh); ``user_graph``
+        [U, D] holds the version's users.
+        """
         rows, stored = product_graph.shape[0], self.item_count.shape[0]
         count = torch.cat([self.item_count, self.item_count.new_zeros(rows - stored)])
         pop = count.float() / count.max().clamp(min=1).float()

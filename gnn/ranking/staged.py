@@ -194,8 +194,12 @@ class StagedRanking:
     def _features(
         self, users: Tensor, history: Tensor, *, simulated_cold: bool = False
     ) -> tuple[Tensor, Tensor, dict[str, Tensor]]:
-        """Features [B, C, F], candidate rows [B, C] (warm products only) and the
-        generators' scores (name -> [B, P]) of ``users``."""
+        """Gather the candidates of ``users`` and their ranker features.
+
+        Returns:
+            (features [B, C, F], candidate rows [B, C] (warm products only), the
+            generators' scores: name -> [B, P]).
+        """
         num_items = len(self.item_count)
         seen = history_matrix(history, users, num_items).bool()
         scores = {name: g.scores(users, history).float() for name, g in self.generators.items()}
@@ -224,21 +228,25 @@ class StagedRanking:
     def ranked(
         self, users: Tensor, history: Tensor, share: float | None = None
     ) -> list[tuple[Tensor, Tensor]]:
-        """Per user of ``users`` [B]: the served rows [S] best first and their ranker
-        scores [S] (NaN for the fresh products at their slots).
+        """Rank the served list of each user of ``users`` [B].
 
-        The served list is the ranker's order of the generators' candidates with
-        the fresh products (no interactions) merged in at the fresh slots; the
-        ``history`` [2, E] products are left out.
+        Per user: the served rows [S] best first and their ranker scores [S] (NaN
+        for the fresh products at their slots). The served list is the ranker's
+        order of the generators' candidates with the fresh products (no
+        interactions) merged in at the fresh slots; the ``history`` [2, E]
+        products are left out.
         """
         return [(served, scores) for served, scores, _ in self._ranked(users, history, share)]
 
     def ranked_with_proposers(
         self, users: Tensor, history: Tensor, share: float | None = None
     ) -> list[tuple[Tensor, Tensor, dict[str, Tensor]]]:
-        """:meth:`ranked` (the same pass, the same order) plus, per user, generator ->
+        """Rank like :meth:`ranked` and tell which generators proposed each row.
+
+        The same pass and order as :meth:`ranked`, plus, per user, generator ->
         bool [S]: the generator had the served row among its top ``per_generator``
-        for this user, as the candidate stage took them (all False at fresh slots)."""
+        for this user, as the candidate stage took them (all False at fresh slots).
+        """
         return self._ranked(users, history, share, proposers=True)
 
     def _ranked(
@@ -276,8 +284,11 @@ class StagedRanking:
         return out
 
     def _proposed(self, scores: Tensor, excluded: Tensor) -> Tensor:
-        """bool [P]: the rows among one generator's top ``per_generator`` of ``scores``
-        [P] outside ``excluded`` [P] (what :func:`top_candidates` takes from it)."""
+        """Mark the rows one generator proposes, as bool [P].
+
+        They are its top ``per_generator`` of ``scores`` [P] outside ``excluded`` [P]
+        (what :func:`top_candidates` takes from it).
+        """
         k = min(self.config.per_generator, len(scores))
         top = scores.masked_fill(excluded, float("-inf")).topk(k)
         mask = torch.zeros(len(scores), dtype=torch.bool)

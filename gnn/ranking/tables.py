@@ -48,8 +48,10 @@ class NeighbourTable:
 
     @classmethod
     def from_similarity(cls, name: str, sim: Tensor, pop: Tensor) -> NeighbourTable:
-        """From a pruned [P, P] ``sim`` whose row j holds j's neighbours (ItemKNN, KG-kNN:
-        score_j = sum over history i of sim[j, i])."""
+        """Build the table from a pruned [P, P] ``sim`` whose row j holds j's neighbours.
+
+        As in ItemKNN and KG-kNN: score_j = sum over history i of sim[j, i].
+        """
         return cls(name, sp.csr_matrix(sim.T.numpy()), pop)
 
     @property
