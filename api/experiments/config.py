@@ -30,6 +30,8 @@ from pathlib import Path
 from typing import Any, Final
 
 import annotated_types
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
 
 from api.experiments.arms import Arm, Experiment, RankingOverrides
 from kgrec.errors import ConfigError
@@ -183,10 +185,24 @@ def _arm(table: Mapping[str, Any], experiment: str, index: int) -> Arm:
     return Arm(name, share, overrides)
 
 
+def _setting_field(name: str) -> FieldInfo:
+    """The settings field called ``name``, at the top level or in a section."""
+    fields = Settings.model_fields
+    if name in fields:
+        return fields[name]
+    for info in fields.values():
+        section = info.annotation
+        if not (isinstance(section, type) and issubclass(section, BaseModel)):
+            continue
+        if name in section.model_fields:
+            return section.model_fields[name]
+    raise KeyError(f"no setting {name!r}")
+
+
 def _bounds(setting: str) -> tuple[float, float]:
     """The bounds the setting of the same name has (one statement of each range)."""
     low, high = -math.inf, math.inf
-    for rule in Settings.model_fields[setting].metadata:
+    for rule in _setting_field(setting).metadata:
         if isinstance(rule, annotated_types.Ge):
             low = float(rule.ge)  # type: ignore[arg-type]
         elif isinstance(rule, annotated_types.Le):
