@@ -115,8 +115,12 @@ class SeparatorHints:
 def path_leaves(
     paths: pd.Series, separator: str, list_separator: str
 ) -> tuple[list[list[str] | None], list[dict[str, Any]]]:
-    """Per cell the leaf ids of its ``|``-joined paths (None when missing), and every
-    category row the paths name (root first)."""
+    """Resolve the category paths of a column.
+
+    Returns:
+        (per cell the leaf ids of its ``|``-joined paths (None when missing), every
+        category row the paths name (root first)).
+    """
     rows: dict[str, dict[str, Any]] = {}
     leaves: list[list[str] | None] = []
     for cell in paths.tolist():

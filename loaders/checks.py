@@ -56,8 +56,11 @@ class RowChecks:
 
     # Converters ------------------------------------------------------------------
     def text(self, column: str, *, required: bool, limit: int | None = None) -> pd.Series:
-        """A string column, stripped; empty = missing. Missing cells of a required column
-        and texts longer than ``limit`` characters are rejected."""
+        """Read a string column, stripped; an empty cell is missing.
+
+        Missing cells of a required column and texts longer than ``limit``
+        characters are rejected.
+        """
         if column not in self.frame:
             return pd.Series(pd.NA, index=self.frame.index, dtype=object)
         raw = self.frame[column]
@@ -139,9 +142,12 @@ class RowChecks:
 
 
 def pseudonymised(values: pd.Series, pseudonymise: Pseudonymiser) -> pd.Series:
-    """Id cells replaced by their pseudonyms: each as the text :meth:`RowChecks.text`
-    keeps (stripped; ``5.0`` as ``5``), so a file's id and the same id sent to the API
-    give one pseudonym. Missing and blank cells stay as they are (rejected later)."""
+    """Replace id cells by their pseudonyms.
+
+    Each cell is taken as the text :meth:`RowChecks.text` keeps (stripped; ``5.0``
+    as ``5``), so a file's id and the same id sent to the API give one pseudonym.
+    Missing and blank cells stay as they are (rejected later).
+    """
 
     def one(value: object) -> object:
         text = _scalar_str(value).strip()

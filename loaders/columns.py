@@ -1,5 +1,7 @@
-"""Header checks before anything is written: required fields, the mapping's column
-names, and columns that look like a misspelt field.
+"""Header checks before anything is written.
+
+They cover required fields, the mapping's column names, and columns that look like
+a misspelt field.
 
 :func:`plan_columns` looks at one file's header and its mapping section:
 
@@ -172,6 +174,10 @@ def plan_columns(
     """Check a header against its entity's fields and mapping section.
 
     Args:
+        entity: the entity the file holds (its fields are checked).
+        file_name: the file's name, for messages.
+        header: the file's column names.
+        mapping: the file's mapping section (``rename``, ``keep``, ``ignore``, ``types``).
         check_mapping: also check the names the mapping gives and note ignored and
             misspelt columns (False for an adapter's made-up header).
 

@@ -21,7 +21,9 @@ _HEAD_BYTES: Final = 1 << 16
 
 
 def parse_delimiter(text: str, *, where: str) -> str:
-    """One delimiter character; ``\\t`` or ``tab`` (and comma, semicolon, pipe) by name.
+    r"""Parse one delimiter character, or a tab, comma, semicolon or pipe by name.
+
+    ``\t`` and ``tab`` both mean a tab.
 
     Raises:
         DataValidationError: not a single character; ``where`` says who gave it.

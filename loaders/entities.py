@@ -110,8 +110,11 @@ class EntityWriter:
 
 
 def _merge(mentions: Sequence[EntityMention]) -> dict[str, _Merged]:
-    """Per entity, in first-mention order: the last kind and name given, and the
-    default kind of its first mention."""
+    """Collect the entities named, in first-mention order.
+
+    Per entity: the last kind and name given, and the default kind of its first
+    mention.
+    """
     merged: dict[str, _Merged] = {}
     for m in mentions:
         seen = merged.get(m.id)

@@ -43,7 +43,7 @@ class ChunkReader:
         path: a ``.csv``/``.tsv``/``.txt``, ``.jsonl``/``.ndjson``/``.json`` or
             ``.parquet`` file.
         chunk_rows: rows per chunk.
-        sep: CSV field separator; default: detected on the header line, else ``\\t``
+        sep: CSV field separator; default: detected on the header line, else a tab
             for ``.tsv``/``.txt`` and ``,`` for ``.csv``.
         delimited: read as delimited text whatever the suffix (RecBole atomic files).
         encoding: text encoding of CSV / JSON Lines files (default UTF-8).
@@ -135,8 +135,11 @@ class ChunkReader:
         return decode_error(self.path, self.encoding, csv=self.format == "csv", cause=str(e))
 
     def _json_chunks(self) -> Iterator[pd.DataFrame]:
-        """JSON Lines chunks (blank lines skipped); a row lacking keys that other rows
-        of its chunk have names them in the :data:`~loaders.constants.ABSENT` column."""
+        """Read JSON Lines chunks, skipping blank lines.
+
+        A row lacking keys that other rows of its chunk have names them in the
+        :data:`~loaders.constants.ABSENT` column.
+        """
         with self.path.open(encoding=self._pandas_encoding, newline="") as f:
             while True:
                 read = list(itertools.islice(f, self.chunk_rows))
@@ -183,7 +186,8 @@ def _absent_keys(
     """Per row of the chunk the columns its line has no key for (None: every key).
 
     Only ``rows`` (those with a missing cell) are parsed again: a missing cell is a
-    key given as null or no key at all, and only the line tells which."""
+    key given as null or no key at all, and only the line tells which.
+    """
     absent: list[tuple[str, ...] | None] = [None] * len(frame)
     columns = [str(c) for c in frame.columns]
     for row in rows:

@@ -160,7 +160,7 @@ class RecboleDataset:
             yield frame
 
     def _brands_of_items(self) -> dict[str, str]:
-        """item id -> the first tail of the brand relation of its entity."""
+        """Map each item id to the first tail of the brand relation of its entity."""
         relation = self.preset.brand_relation
         if relation is None or not self.path(".kg").is_file():
             return {}

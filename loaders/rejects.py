@@ -42,12 +42,15 @@ class RejectsFile:
 
 
 def forget_in_rejects(directory: Path, user_id: str) -> list[Path]:
-    """Rewrite the rejects files under ``directory`` without the rows that name
-    ``user_id`` (a cell equal to it, or a reason quoting it); the files rewritten.
+    """Rewrite the rejects files under ``directory`` without the rows that name ``user_id``.
 
-    A file is written beside the old one and moved over it (:meth:`Path.replace`); one
-    left with no row is removed. Rejects files written elsewhere (``kgrec import
-    --rejects PATH``) are not seen.
+    A row names it by a cell equal to it or a reason quoting it. A file is written
+    beside the old one and moved over it (:meth:`Path.replace`); one left with no
+    row is removed. Rejects files written elsewhere (``kgrec import --rejects
+    PATH``) are not seen.
+
+    Returns:
+        The files rewritten.
     """
     rewritten: list[Path] = []
     paths = sorted(directory.glob("*.csv")) if directory.is_dir() else []

@@ -89,7 +89,7 @@ class EntityMention:
 
 
 def _none(value: object) -> Any:
-    """pandas missing values (NaN, NA, None) as None; numpy scalars as Python."""
+    """Turn pandas missing values (NaN, NA, None) into None and numpy scalars into Python."""
     if value is None or value is pd.NA:
         return None
     if isinstance(value, float) and value != value:
@@ -125,8 +125,11 @@ def _without_absent(rows: list[dict[str, Any]], records: pd.DataFrame) -> list[d
 
 
 def product_rows(records: pd.DataFrame, carried: frozenset[str]) -> list[ProductRow]:
-    """Products: the id, the core fields the file carries, and the kept attributes
-    (less the keys a JSON Lines row lacks)."""
+    """Build product rows.
+
+    Each holds the id, the core fields the file carries, and the kept attributes
+    (less the keys a JSON Lines row lacks).
+    """
     columns = [ID, *(f for f in PRODUCT_FIELDS if f in carried), ATTRS]
     return cast(list[ProductRow], _without_absent(records_of(records, columns), records))
 
@@ -137,8 +140,11 @@ def user_rows(records: pd.DataFrame) -> list[UserRow]:
 
 
 def brand_rows(records: pd.DataFrame) -> list[BrandRow]:
-    """Brands: the id, and the name when the row has one (an empty cell or a file
-    without names leaves an existing brand's name; a new brand is named by its id)."""
+    """Build brand rows: the id, and the name when the row has one.
+
+    An empty cell or a file without names leaves an existing brand's name; a new
+    brand is named by its id.
+    """
     rows = records_of(records, [ID, NAME])
     for row in rows:
         if row.get(NAME) is None:
@@ -147,8 +153,11 @@ def brand_rows(records: pd.DataFrame) -> list[BrandRow]:
 
 
 def category_rows(records: pd.DataFrame, carried: frozenset[str]) -> list[CategoryRow]:
-    """Categories: id, parent, the name when the row has one (given or from its path);
-    ``path`` only from a file with paths (less the keys a JSON Lines row lacks)."""
+    """Build category rows: id, parent, and the name when the row has one.
+
+    The name is given or taken from the path; ``path`` comes only from a file with
+    paths (less the keys a JSON Lines row lacks).
+    """
     rows = _without_absent(records_of(records, [ID, NAME, PARENT_ID, PATH]), records)
     for row in rows:
         if row.get(NAME) is None:
@@ -173,7 +182,8 @@ def triple_rows(records: pd.DataFrame) -> tuple[list[EntityMention], list[Triple
     """Knowledge-graph triples: the head and tail entities they name, and the triples.
 
     A new head is of kind ``entity`` and a new tail of the kind named by the
-    relation, unless the row gives ``head_kind`` / ``tail_kind``."""
+    relation, unless the row gives ``head_kind`` / ``tail_kind``.
+    """
     rows = records_of(records, [HEAD, RELATION, TAIL, HEAD_KIND, TAIL_KIND, HEAD_NAME, TAIL_NAME])
     entities: list[EntityMention] = []
     for r in rows:
@@ -186,8 +196,10 @@ def triple_rows(records: pd.DataFrame) -> tuple[list[EntityMention], list[Triple
 
 
 def link_rows(records: pd.DataFrame) -> tuple[list[EntityMention], list[EntityLinkRow]]:
-    """Product -> entity links: the entities they name (new ones of kind ``entity``
-    unless the row gives ``kind``), and the links."""
+    """Build product -> entity links and the entities they name.
+
+    New entities are of kind ``entity`` unless the row gives ``kind``.
+    """
     rows = records_of(records, [PRODUCT_ID, ENTITY_ID, RELATION, KIND, NAME])
     entities = [
         EntityMention(r[ENTITY_ID], r.get(KIND), r.get(NAME), DEFAULT_ENTITY_KIND) for r in rows

@@ -179,7 +179,8 @@ class ChunkValidator:
 
         Every kept column of the chunk is a key of every row's dict, None for an
         empty cell (the graph removes that property); a column the file lacks is no
-        key (the graph leaves that property as it is)."""
+        key (the graph leaves that property as it is).
+        """
         core = set(CORE[self.entity]) | set(READER_COLUMNS) | self.section.ignored
         keep = self.section.kept
         names = [c for c in frame.columns if c not in core and (keep is None or c in keep)]
@@ -383,7 +384,7 @@ class ChunkValidator:
 
 
 def _plain(value: object) -> object:
-    """numpy scalars as Python scalars (Bolt takes only plain values)."""
+    """Turn numpy scalars into Python scalars (Bolt takes only plain values)."""
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, np.ndarray):
