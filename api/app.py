@@ -100,8 +100,11 @@ async def _kgrec_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def retry_after_s(settings: Settings) -> int:
-    """Seconds a 503 asks the client to wait (``Retry-After``): the graph check
-    interval rounded up, at least 1 (the graph is checked again by then)."""
+    """Seconds a 503 asks the client to wait (``Retry-After``).
+
+    The graph check interval rounded up, at least 1: the graph is checked again by
+    then.
+    """
     return max(1, math.ceil(settings.graph_check_interval_s))
 
 
@@ -195,8 +198,11 @@ class _CatchAll:
 
 
 class _MetricsMiddleware:
-    """Pure ASGI middleware: counts requests and times them by route template, and
-    writes the access-log line (method, route template, status, ms) when asked."""
+    """Pure ASGI middleware that counts and times requests by route template.
+
+    When asked, it also writes the access-log line (method, route template, status,
+    ms).
+    """
 
     def __init__(self, app: ASGIApp, metrics: Metrics, access: bool) -> None:
         self.app = app

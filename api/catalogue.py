@@ -33,7 +33,7 @@ def _as_list(value: Any) -> list[str]:
 
 
 def _inverted(keys: Sequence[list[str]]) -> dict[str, np.ndarray]:
-    """key -> int64 rows holding it, for a per-row list of keys."""
+    """Map each key of a per-row list of keys to the int64 rows holding it."""
     lengths = np.fromiter((len(k) for k in keys), dtype=np.int64, count=len(keys))
     rows = np.repeat(np.arange(len(keys), dtype=np.int64), lengths)
     flat = pd.Series([v for k in keys for v in k], dtype=object)
@@ -171,10 +171,12 @@ class Catalogue:
         return result
 
     def without_user(self, user_id: str) -> Catalogue:
-        """A catalogue that does not know ``user_id`` (this one when it does not): its
-        vector row and learned-ranking row are zeros, held by no id, and the other
-        users keep their rows (what the version's files hold once the shopper is
-        forgotten, but for the row numbers)."""
+        """Return a catalogue that does not know ``user_id`` (this one when it does not).
+
+        The shopper's vector row and learned-ranking row are zeros, held by no id,
+        and the other users keep their rows: what the version's files hold once the
+        shopper is forgotten, but for the row numbers.
+        """
         row = self.user_row.get(user_id)
         if row is None:
             return self

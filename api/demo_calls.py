@@ -1,5 +1,7 @@
-"""Calls to the real service: :func:`serving` (used by ``kgrec demo``) and
-:func:`run_demo_calls` (each endpoint once, printed as curl and JSON).
+"""Calls to the real service, as ``kgrec demo`` makes them.
+
+:func:`serving` runs the service and :func:`run_demo_calls` calls each endpoint
+once, printed as curl and JSON.
 
 Runs the real app (:func:`api.app.create_app` with the default services: the
 configured graph and the latest artifacts) on uvicorn in a background thread on
@@ -54,8 +56,9 @@ def _show(
 
 @contextlib.contextmanager
 def serving(settings: Settings, api_key: str = _DEMO_KEY) -> Iterator[httpx.Client]:
-    """Run the real app on uvicorn in a background thread on a free loopback port;
-    yield an httpx client of it (sending ``api_key``); stop the server on exit.
+    """Run the real app on uvicorn in a background thread on a free loopback port.
+
+    Yields an httpx client of it (sending ``api_key``); the server stops on exit.
 
     Raises:
         KgrecError: the service did not start within two minutes.

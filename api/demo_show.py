@@ -95,8 +95,10 @@ def why(item: dict[str, Any]) -> str:
 
 
 def ranked_table(answer: Answer, mark: str | None = None) -> str:
-    """The answer's products with their score breakdown and reason, one row each;
-    ``mark`` (a product id) gets a ``(new)`` after its title."""
+    """Tabulate the answer's products with their score breakdown and reason, one row each.
+
+    ``mark`` (a product id) gets a ``(new)`` after its title.
+    """
     rows = []
     for rank, item in enumerate(answer.items, start=1):
         score = item.get("score", {})
@@ -157,8 +159,11 @@ def new_shopper(client: httpx.Client, data: DemoData, echo: Echo) -> Answer:
 
 @dataclass(frozen=True)
 class Added:
-    """What adding the demo product showed: the write's and the next answer's time,
-    and the product's rank in that answer (None: not in the top 10)."""
+    """What adding the demo product showed.
+
+    The write's and the next answer's time, and the product's rank in that answer
+    (None: not in the top 10).
+    """
 
     write_ms: float
     answer: Answer

@@ -89,8 +89,10 @@ def graph_counts(store: GraphStore) -> tuple[Counts, Counts]:
 
 
 def training_fingerprint(settings: Settings) -> str:
-    """sha256 of what the training depends on besides the graph: the GNN settings,
-    the ranker switch, the seed and the text model."""
+    """Fingerprint (sha256) what the training depends on besides the graph.
+
+    That is the GNN settings, the ranker switch, the seed and the text model.
+    """
     from gnn.config import GNNConfig
 
     values: dict[str, Any] = {
@@ -109,8 +111,10 @@ def _latest_checkpoint(settings: Settings) -> Path:
 
 
 def checkpoint_identity(settings: Settings) -> str | None:
-    """The latest checkpoint file's size and modification time (None: no checkpoint):
-    another ``kgrec train`` since changes it."""
+    """The latest checkpoint file's size and modification time (None: no checkpoint).
+
+    Another ``kgrec train`` since changes it.
+    """
     try:
         stat = _latest_checkpoint(settings).stat()
     except OSError:
@@ -146,9 +150,12 @@ def artifact_snapshot(settings: Settings) -> str | None:
 
 
 def model_reusable(settings: Settings, snapshot_version: str | None, training: str) -> bool:
-    """True when the latest checkpoint is the one the demo recorded, trained with the
+    """Tell whether the demo's recorded training can be reused.
+
+    True when the latest checkpoint is the one the demo recorded, trained with the
     settings ``training`` fingerprints, and it and the latest artifact version were
-    built from ``snapshot_version``."""
+    built from ``snapshot_version``.
+    """
     if snapshot_version is None:
         return False
     state = DemoState.load(settings)

@@ -1,5 +1,7 @@
-"""FastAPI dependencies (services, engine, API-key checks, filters, k) and the
-request checks routers share (:func:`reject` and the 422 problems it answers with).
+"""FastAPI dependencies and the request checks routers share.
+
+The dependencies give the services, engine, API-key checks, filters and k; the
+checks are :func:`reject` and the 422 problems it answers with.
 
 The dependencies are ``async def``: they do no blocking work, and FastAPI would run
 a plain ``def`` dependency in the thread pool (a hop per dependency per request).
@@ -27,8 +29,10 @@ Loc = tuple[str | int, ...]
 
 
 def problem(loc: Loc, msg: str, kind: str) -> dict[str, Any]:
-    """One request-validation error, as pydantic reports them (``loc`` starts with
-    where the field was sent: ``body``, ``query``, ``path``)."""
+    """One request-validation error, as pydantic reports them.
+
+    ``loc`` starts with where the field was sent: ``body``, ``query``, ``path``.
+    """
     return {"type": kind, "loc": loc, "msg": msg, "input": None}
 
 
@@ -141,9 +145,12 @@ ExperimentsDep = Annotated[Experiments, Depends(get_experiments)]
 
 
 async def get_pseudonymiser(request: Request) -> Pseudonymiser:
-    """Maps a client's shopper id to the one stored (``KGREC_PSEUDONYMISE_SALT``;
-    :mod:`kgrec.pseudonym`): every route applies it before the id reaches the engine,
-    the graph, the event-id ledger or the experiment log."""
+    """Maps a client's shopper id to the one stored.
+
+    See ``KGREC_PSEUDONYMISE_SALT`` and :mod:`kgrec.pseudonym`. Every route applies
+    it before the id reaches the engine, the graph, the event-id ledger or the
+    experiment log.
+    """
     return cast(Pseudonymiser, request.app.state.pseudonymise)
 
 

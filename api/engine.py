@@ -299,6 +299,7 @@ class Engine:
 
         Returns:
             The product ids added or replaced.
+
         Raises:
             ServiceUnavailableError: the graph server does not answer (nothing was added).
         """
@@ -311,6 +312,7 @@ class Engine:
 
         Returns:
             The user ids whose vectors were recomputed.
+
         Raises:
             ServiceUnavailableError: the graph server does not answer (nothing was written).
             NotFoundError: an event names a product that does not exist.
@@ -325,6 +327,7 @@ class Engine:
 
         Returns:
             The user ids served.
+
         Raises:
             ServiceUnavailableError: the graph server does not answer.
         """
@@ -356,8 +359,10 @@ class Engine:
         return self._history.forget(user_id) or held
 
     def unserved(self, label: str, ids: Sequence[str]) -> list[str]:
-        """Those of ``ids`` (products or users, by graph label) the engine does not serve:
-        neither in the artifact version nor added online."""
+        """Those of ``ids`` (products or users, by graph label) the engine does not serve.
+
+        They are neither in the artifact version nor added online.
+        """
         state = self._state
         if label == PRODUCT:
             return [i for i in ids if state.row(i) is None]

@@ -48,8 +48,11 @@ class KeyedEvent:
 
 @dataclass
 class Resolution:
-    """The ``ts`` of each keyed event (by index), how many were stored before, and the
-    events whose id was stored for a different event (index, message)."""
+    """What the ledger says about a batch of keyed events.
+
+    The ``ts`` of each keyed event (by index), how many were stored before, and the
+    events whose id was stored for a different event (index, message).
+    """
 
     ts: dict[int, int] = field(default_factory=dict)
     repeated: int = 0
@@ -94,8 +97,10 @@ class EventIds:
         return self._conn
 
     def resolve(self, events: Sequence[KeyedEvent], now: int) -> Resolution:
-        """Record the ids not seen before (with their ``ts``, ``now`` when they have
-        none) and give every keyed event the ``ts`` to write it with.
+        """Record the ids not seen before and give every keyed event its ``ts``.
+
+        A new id is stored with its event's ``ts`` (``now`` when it has none); every
+        keyed event gets the ``ts`` to write it with.
 
         Nothing is recorded when an id was stored for a different event, or when a
         repeat carries a ``ts`` other than the stored one: those are the conflicts.

@@ -1,5 +1,6 @@
-"""What the web explorer (``/ui``) reads besides rankings: a product's neighbourhood
-as a small graph, and the filter facets.
+"""What the web explorer (``/ui``) reads besides rankings.
+
+That is a product's neighbourhood as a small graph, and the filter facets.
 
 The neighbourhood joins two sources: the graph (the product's brand, categories with
 their ancestors, knowledge-graph entities, read by :mod:`graph.explorer`) and the

@@ -68,8 +68,11 @@ def _privacy_dir(data_dir: Path) -> Path:
 
 
 def log_salt(settings: Settings) -> bytes:
-    """The salt of :func:`subject`: ``KGREC_FORGET_LOG_SALT``, else the data directory's
-    own, generated on first use and kept in ``<data_dir>/privacy/salt`` (mode 0600)."""
+    """The salt of :func:`subject`.
+
+    ``KGREC_FORGET_LOG_SALT``, else the data directory's own, generated on first use
+    and kept in ``<data_dir>/privacy/salt`` (mode 0600).
+    """
     if settings.forget_log_salt is not None:
         return settings.forget_log_salt.get_secret_value().encode()
     path = _privacy_dir(settings.data_dir) / SALT_FILE
@@ -91,9 +94,11 @@ def log_salt(settings: Settings) -> bytes:
 
 
 def subject(settings: Settings, user_id: str) -> str:
-    """How the log names a forgotten shopper: HMAC-SHA256 of the id under
-    :func:`log_salt`, 16 hex digits (the same id gives the same name in one data
-    directory; the name does not give the id back without the salt)."""
+    """How the log names a forgotten shopper: 16 hex digits of a keyed hash.
+
+    HMAC-SHA256 of the id under :func:`log_salt`: the same id gives the same name in
+    one data directory; the name does not give the id back without the salt.
+    """
     digest = hmac.new(log_salt(settings), user_id.encode("utf-8"), hashlib.sha256)
     return digest.hexdigest()[:16]
 
@@ -153,9 +158,11 @@ def forget_user(
     engine: Engine | None = None,
     event_ids: EventIds | None = None,
 ) -> ForgetReport:
-    """Remove ``user_id`` from the graph, the serving state, the event-id ledger, the
-    text cache, the experiment log and every file under the data directory (see the
-    module docstring).
+    """Remove ``user_id`` from everything kgrec stores.
+
+    That is the graph, the serving state, the event-id ledger, the text cache, the
+    experiment log and every file under the data directory (see the module
+    docstring).
 
     Args:
         user_id: the shopper's id.
@@ -166,6 +173,7 @@ def forget_user(
 
     Returns:
         What was removed.
+
     Raises:
         NotFoundError: nothing kgrec stores holds the id (never seen, or forgotten already).
         GraphConnectionError: the graph does not answer (nothing was changed).
@@ -235,8 +243,11 @@ def forget_user(
 
 
 def _forget_text(data_dir: Path, forgotten: ForgottenUser | None) -> int:
-    """Remove the cached vector of the shopper's declared attributes' text (none when
-    they declared nothing: the empty text is every such shopper's)."""
+    """Remove the cached vector of the shopper's declared attributes' text.
+
+    Nothing is removed when they declared nothing: the empty text is every such
+    shopper's.
+    """
     if forgotten is None:
         return 0
     text = node_text(USER, forgotten.props)

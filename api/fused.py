@@ -19,7 +19,7 @@ from kgrec.settings import Settings
 def keep_mask(
     state: ServedState, rows: np.ndarray, filters: Filters, exclude_rows: set[int]
 ) -> np.ndarray:
-    """bool [len(rows)]: rows passing every filter."""
+    """Mark the rows passing every filter, as bool [len(rows)]."""
     cat, ov = state.catalogue, state.overlay
     p = cat.size
     base = rows < p
@@ -93,8 +93,10 @@ class FusedRanking:
         context_rows: list[int],
         notes: list[str],
     ) -> tuple[list[RankedItem], int]:
-        """The top ``k`` items after the filters and the number of rows scored; a
-        note is appended to ``notes`` when the filters widened to a full scan."""
+        """The top ``k`` items after the filters and the number of rows scored.
+
+        A note is appended to ``notes`` when the filters widened to a full scan.
+        """
         allowed: np.ndarray | None = None
         if filters.categories or filters.brands:
             allowed = allowed_rows(state, filters)

@@ -65,8 +65,11 @@ class GraphHealth:
     def pair_links(
         self, user_id: str | None, pairs: Sequence[tuple[str, str]]
     ) -> list[PairLinks] | None:
-        """What the pairs share (:meth:`GraphStore.pair_links`); None when the graph is
-        down or refuses the read (a reason then names no shared link)."""
+        """What the pairs share (:meth:`GraphStore.pair_links`).
+
+        None when the graph is down or refuses the read (a reason then names no
+        shared link).
+        """
         if self.store is None or not self.up():
             return None
         try:

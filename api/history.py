@@ -65,6 +65,7 @@ class ShopperHistory:
         return bought
 
     def remember_purchases(self, user_id: str, bought: frozenset[str]) -> None:
+        """Cache the user's purchases, dropping the least recently used user when full."""
         with self._lock:
             self.purchases[user_id] = bought
             self.purchases.move_to_end(user_id)
@@ -72,8 +73,11 @@ class ShopperHistory:
                 self.purchases.popitem(last=False)
 
     def add_online(self, interacted: Mapping[str, set[str]], *, forget_purchases: bool) -> None:
-        """Add products the users interacted with online to their history (the exclusion
-        filter); with ``forget_purchases``, drop their cached purchases too."""
+        """Add products the users interacted with online to their history.
+
+        The history is what the exclusion filter reads. With ``forget_purchases``,
+        their cached purchases are dropped too.
+        """
         with self._lock:
             for u, products in interacted.items():
                 if forget_purchases:
@@ -85,15 +89,20 @@ class ShopperHistory:
         return frozenset() if user_id is None else self.online.get(user_id, frozenset())
 
     def forget(self, user_id: str) -> bool:
-        """Drop the user from both caches; True when either held something of theirs (an
-        empty purchase list, cached for any id asked about, does not count)."""
+        """Drop the user from both caches; True when either held something of theirs.
+
+        An empty purchase list, cached for any id asked about, does not count.
+        """
         with self._lock:
             held = bool(self.purchases.pop(user_id, None))
             return self.online.pop(user_id, None) is not None or held
 
     def rows(self, state: ServedState, user_id: str | None) -> np.ndarray:
-        """int64 rows of the shopper's history: the version's interactions (when it
-        holds a learned ranking) and the events recorded online."""
+        """The int64 product rows of the shopper's history.
+
+        The version's interactions (when it holds a learned ranking) and the events
+        recorded online.
+        """
         ranking = state.catalogue.ranking
         user_row = state.catalogue.user_row.get(user_id) if user_id is not None else None
         version = ranking.history(user_row) if ranking is not None else np.zeros(0, np.int64)

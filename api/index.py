@@ -91,9 +91,11 @@ class VectorIndex:
 
     @classmethod
     def open(cls, path: Path, vectors: np.ndarray, settings: Settings) -> VectorIndex:
-        """The index saved at ``path`` for ``vectors`` [N, D]; built from ``vectors``
-        (with a warning) when the file is missing or does not match them or the
-        settings' index kind."""
+        """Load the index saved at ``path`` for ``vectors`` [N, D].
+
+        It is built from ``vectors`` (with a warning) when the file is missing or
+        does not match them or the settings' index kind.
+        """
         n, dim = vectors.shape
         kind = wanted_kind(n, settings)
         if not path.is_file():
@@ -133,6 +135,8 @@ class VectorIndex:
 
         Args:
             queries: float32 [Q, D] (or [D]).
+            k: rows per query.
+
         Returns:
             scores float32 [Q, k'] and rows int64 [Q, k'] with k' = min(k, N); rows of
             -1 (ANN found fewer) are dropped by the callers.
@@ -164,8 +168,11 @@ def _kind_of(index: Any) -> IndexKind:
 
 
 def index_writer(settings: Settings) -> Callable[[Path], None]:
-    """Writes the graph and text indexes of an artifact version being written
-    (:class:`~gnn.artifacts.VersionWriter`), read back at start-up."""
+    """Writes the graph and text indexes of an artifact version being written.
+
+    A :class:`~gnn.artifacts.VersionWriter`; the service reads the indexes back at
+    start-up.
+    """
 
     def write(version: Path) -> None:
         for vectors, name in (("product_graph.npy", GRAPH_INDEX), ("product_text.npy", TEXT_INDEX)):

@@ -38,14 +38,16 @@ def rank_learned(
     explain: bool = False,
     overrides: RankingOverrides | None = None,
 ) -> LearnedResult | None:
-    """The learned staged ranking's top ``k`` (and its list length) after the filters,
-    fused with the query's text order when there is a query or context; None when
-    the filters leave fewer than ``k`` of it. ``history`` is the int64 rows of the
-    shopper's history and the context rows (never served; excluded too when the
+    """The learned staged ranking's top ``k`` (and its list length) after the filters.
+
+    It is fused with the query's text order when there is a query or context; None
+    when the filters leave fewer than ``k`` of it. ``history`` is the int64 rows of
+    the shopper's history and the context rows (never served; excluded too when the
     filters exclude purchases). With ``explain``, also what proposed each row
     (:func:`api.reasons.learned_proposers`, from the same pass). An experiment arm's
     ``overrides`` change the query weight, the fresh share and the generators that
-    propose candidates (:func:`arm_order`)."""
+    propose candidates (:func:`arm_order`).
+    """
     cat = state.catalogue
     ranking = cat.ranking
     assert ranking is not None
@@ -113,9 +115,11 @@ def arm_order(
     generators: tuple[str, ...] | None,
     share: float,
 ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-    """The served order [S'] as an arm asks for it: only the warm rows one of
-    ``generators`` proposed (all when None), in the ranker's order, with the fresh rows
-    (NaN ``scores``) merged in at a ``share`` of the positions.
+    """The served order [S'] as an arm asks for it.
+
+    Only the warm rows one of ``generators`` proposed (all when None), in the
+    ranker's order, with the fresh rows (NaN ``scores``) merged in at a ``share`` of
+    the positions.
 
     The ranker scores each candidate from its own features, so dropping the other
     generators' candidates leaves the order of the rest as the stages would give it.

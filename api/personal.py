@@ -50,15 +50,21 @@ class PersonalRanking:
         return None if stored is None else cls(stored, fresh_share)
 
     def history(self, user_row: int | None) -> np.ndarray:
-        """int64 product rows the version's user ``user_row`` interacted with (empty for
-        users ``kgrec embed`` added after training: their events are not in the tables)."""
+        """The int64 product rows the version's user ``user_row`` interacted with.
+
+        Empty for users ``kgrec embed`` added after training: their events are not
+        in the tables.
+        """
         if user_row is None or not 0 <= user_row < self.num_users:
             return np.zeros(0, np.int64)
         return self._items[self._indptr[user_row] : self._indptr[user_row + 1]]
 
     def without_user(self, user_row: int) -> PersonalRanking:
-        """This ranking with user row ``user_row``'s interactions and ALS factors dropped
-        (zeros); the other users keep their rows (:meth:`api.engine.Engine.forget_user`)."""
+        """This ranking with user row ``user_row``'s interactions and ALS factors dropped.
+
+        The row's factors become zeros; the other users keep their rows
+        (:meth:`api.engine.Engine.forget_user`).
+        """
         pairs, als = self.stored.interactions, self.stored.als_users.clone()
         if 0 <= user_row < als.shape[0]:
             als[user_row] = 0
@@ -69,9 +75,11 @@ class PersonalRanking:
     def bind(
         self, user_graph: torch.Tensor, product_graph: torch.Tensor, product_text: torch.Tensor
     ) -> StagedRanking:
-        """The stages over the rows served now: ``product_graph`` [P', D] and
-        ``product_text`` [P', T] (the version's rows, then the online ones),
-        ``user_graph`` [U, D]."""
+        """Bind the stages over the rows served now.
+
+        ``product_graph`` [P', D] and ``product_text`` [P', T] hold the version's
+        rows, then the online ones; ``user_graph`` is [U, D].
+        """
         return self.stored.bind(
             user_graph.cpu(), product_graph.cpu(), product_text.cpu(), fresh_share=self.fresh_share
         )
@@ -79,8 +87,10 @@ class PersonalRanking:
     def served(
         self, staged: StagedRanking, user_row: int | None, history: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        """The served order for one shopper: product rows [S] best first and their ranker
-        scores [S] (NaN at the fresh slots).
+        """The served order for one shopper.
+
+        Product rows [S] best first and their ranker scores [S] (NaN at the fresh
+        slots).
 
         Args:
             staged: the stages bound by :meth:`bind`.
@@ -95,9 +105,12 @@ class PersonalRanking:
     def served_with_proposers(
         self, staged: StagedRanking, user_row: int | None, history: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-        """:meth:`served`, from the same pass, plus generator -> bool [S]: the
-        generator proposed the served row (it was in its top ``per_generator`` for
-        this shopper); what a reason names (:mod:`api.reasons`)."""
+        """Like :meth:`served`, from the same pass, plus what proposed each row.
+
+        Generator -> bool [S]: the generator proposed the served row (it was in its
+        top ``per_generator`` for this shopper); what a reason names
+        (:mod:`api.reasons`).
+        """
         user, pairs = self._history_pairs(staged, user_row, history)
         ((served, scores, proposed),) = staged.ranked_with_proposers(user, pairs)
         return served.numpy(), scores.numpy(), {g: m.numpy() for g, m in proposed.items()}

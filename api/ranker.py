@@ -65,9 +65,12 @@ class Ranker:
         query: str | None = None,
         overrides: RankingOverrides | None = None,
     ) -> RankedList:
-        """The ranked list of one request over ``state``: the learned ranking when the
-        version holds one, the experiment arm's ``overrides`` do not turn it off and
-        enough of it passes the filters, else the fused one."""
+        """Rank one request over ``state``.
+
+        The learned ranking is used when the version holds one, the experiment arm's
+        ``overrides`` do not turn it off and enough of it passes the filters; else
+        the fused one.
+        """
         notes: list[str] = []
         if filters.exclude_purchased and user_id is not None:
             # what the shopper did through POST /events (the learned ranking holds the

@@ -75,10 +75,13 @@ shopper's vector alone (``taste``), or popularity (nothing personal known)."""
 
 @dataclass(frozen=True)
 class ReasonNode:
-    """A graph node a reason names: its kgrec ``id``, node ``label`` (``Product``,
-    ``Brand``, ``Category``, ``Entity``, ``User``), ``name`` (a product's title, a
-    node's name; None when the node has none, e.g. a Freebase id) and an entity's
-    ``kind`` as the graph holds it ('person', 'genre'; None when it has none)."""
+    """A graph node a reason names.
+
+    Its kgrec ``id``, node ``label`` (``Product``, ``Brand``, ``Category``,
+    ``Entity``, ``User``), ``name`` (a product's title, a node's name; None when the
+    node has none, e.g. a Freebase id) and an entity's ``kind`` as the graph holds
+    it ('person', 'genre'; None when it has none).
+    """
 
     id: str
     label: str
@@ -86,8 +89,10 @@ class ReasonNode:
     kind: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        """``label``, ``id``, ``name`` (and ``kind`` when set), as the path dicts of
-        :meth:`graph.GraphStore.explain_path`."""
+        """The node as a dict, like the path dicts of :meth:`graph.GraphStore.explain_path`.
+
+        Keys ``label``, ``id``, ``name``, and ``kind`` when set.
+        """
         out: dict[str, Any] = {"label": self.label, "id": self.id, "name": self.name}
         if self.kind is not None:
             out["kind"] = self.kind
@@ -104,11 +109,14 @@ class ReasonProduct:
 
 @dataclass(frozen=True)
 class ReasonLink:
-    """A relationship on a reason's path. ``type`` is a stored relationship type
-    (``INTERACTED``, ``HAS_BRAND``, ``IN_CATEGORY``, ``HAS_ENTITY``) with its ``kind``
-    (an interaction's) or ``relation`` (a knowledge-graph one), or ``SIMILAR``: not
-    stored, the ``generator`` whose neighbour table links the two products
-    (``item_knn``: shoppers chose both; ``kg_knn``: graph neighbours; ``text_knn``)."""
+    """A relationship on a reason's path.
+
+    ``type`` is a stored relationship type (``INTERACTED``, ``HAS_BRAND``,
+    ``IN_CATEGORY``, ``HAS_ENTITY``) with its ``kind`` (an interaction's) or
+    ``relation`` (a knowledge-graph one), or ``SIMILAR``: not stored, the
+    ``generator`` whose neighbour table links the two products (``item_knn``:
+    shoppers chose both; ``kg_knn``: graph neighbours; ``text_knn``).
+    """
 
     type: str
     kind: str | None = None
@@ -122,9 +130,12 @@ class ReasonLink:
 
 @dataclass(frozen=True)
 class ReasonRelation:
-    """One thing the history product and the recommended one share: the readable
-    ``label`` ('brand', 'category', 'directed by'), the relationship ``type``, the
-    knowledge-graph ``relation`` as stored (None for brand and category) and the node."""
+    """One thing the history product and the recommended one share.
+
+    The readable ``label`` ('brand', 'category', 'directed by'), the relationship
+    ``type``, the knowledge-graph ``relation`` as stored (None for brand and
+    category) and the node.
+    """
 
     label: str
     type: str
@@ -170,8 +181,10 @@ class Reason:
 
 @dataclass(frozen=True)
 class RankedItem:
-    """One result with its product fields, score breakdown and, with ``explain``, its
-    reason (``explanation``: the reason's path as dicts, kept for older clients)."""
+    """One result with its product fields, score breakdown and, with ``explain``, its reason.
+
+    ``explanation`` holds the reason's path as dicts, kept for older clients.
+    """
 
     id: str
     title: str
@@ -245,9 +258,10 @@ def top_k(components: torch.Tensor, k: int) -> tuple[np.ndarray, np.ndarray]:
 def reciprocal_rank_fusion(
     lists: Sequence[np.ndarray], weights: Sequence[float]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Rows of ``lists`` (each int64 [n_i], best first) ordered by their fused score
-    ``sum_i weights[i] / (RRF_K + rank_i)`` (1-based ranks; a row absent from a list
-    gets nothing from it).
+    """Fuse ranked ``lists`` (each int64 [n_i], best first) by reciprocal rank.
+
+    Rows are ordered by their fused score ``sum_i weights[i] / (RRF_K + rank_i)``
+    (1-based ranks; a row absent from a list gets nothing from it).
 
     Returns:
         rows [R] best first and their scores [R].

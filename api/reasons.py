@@ -97,9 +97,12 @@ class Grounds:
 
 @dataclass(frozen=True)
 class Via:
-    """The product a reason goes through: its ``row``, id and title, the neighbour
-    table (or ``text_knn``, or ``graph``: the fused score's context vector) that
-    chose it, and whether it is the context product rather than a history one."""
+    """The product a reason goes through.
+
+    Its ``row``, id and title, the neighbour table (or ``text_knn``, or ``graph``:
+    the fused score's context vector) that chose it, and whether it is the context
+    product rather than a history one.
+    """
 
     row: int
     product: ReasonProduct
@@ -178,9 +181,12 @@ def explain_items(
 
 
 def _sources(item: RankedItem, row: int, grounds: Grounds) -> tuple[str, ...]:
-    """What proposed the item: the learned ranking's proposers (the text order is the
-    context product's when there is no query: ``context``), or the fused score's
-    largest term (``graph``, ``text``, ``popularity``)."""
+    """Name what proposed the item.
+
+    The learned ranking's proposers (the text order is the context product's when
+    there is no query: ``context``), or the fused score's largest term (``graph``,
+    ``text``, ``popularity``).
+    """
     if grounds.proposers is not None:
         found = grounds.proposers.get(row, ())
         if grounds.query is None:
@@ -199,8 +205,10 @@ def _vias(
     texts: torch.Tensor | None,
     product: Callable[[int], ReasonProduct],
 ) -> list[Via | None]:
-    """Per item, the context or history product that contributes most (None: none);
-    a context product that any table links to the item comes first."""
+    """Per item, the context or history product that contributes most (None: none).
+
+    A context product that any table links to the item comes first.
+    """
     context = np.unique(grounds.context.astype(np.int64))
     history = np.setdiff1d(np.unique(grounds.history.astype(np.int64)), context)
     by_context = Contributions(context, rows, tables)
@@ -219,8 +227,9 @@ def _vias(
 
 
 class Contributions:
-    """``M[i, item]`` of every candidate history row ``i`` for the items of one answer,
-    per neighbour table (one sparse slice per table, not one per item).
+    """Read ``M[i, item]`` of every candidate history row ``i`` for one answer's items.
+
+    Per neighbour table, with one sparse slice per table, not one per item.
 
     Args:
         history: int64 [H] candidate rows (history or context products).
@@ -287,9 +296,12 @@ def make_reason(
     grounds: Grounds,
     shared_by: Mapping[tuple[str, str | None, str], int] | None = None,
 ) -> Reason:
-    """The reason of one item from what proposed it (``sources``), the product it goes
-    through (``via``) and what the graph says the two share (``pair``; None when the
-    graph was not read or did not answer); ``shared_by``: :func:`answer_frequency`."""
+    """Build the reason of one item.
+
+    From what proposed it (``sources``), the product it goes through (``via``) and
+    what the graph says the two share (``pair``; None when the graph was not read or
+    did not answer); ``shared_by``: :func:`answer_frequency`.
+    """
     relations = tuple(relations_of(pair["shared"], shared_by)) if pair is not None else ()
     parts: list[str] = []
     kind: ReasonKind
@@ -343,8 +355,10 @@ def _because(via: Via, pair: PairLinks | None, relations: Sequence[ReasonRelatio
 
 
 def _table_phrase(source: str) -> str | None:
-    """What links two products when the graph names nothing they share (or was not
-    read): what the table that chose the history product measures."""
+    """What links two products when the graph names nothing they share (or was not read).
+
+    It is what the table that chose the history product measures.
+    """
     if source in CO_INTERACTION:
         return "shoppers who chose it also chose this"
     if source == TEXT:
@@ -397,8 +411,10 @@ def relations_of(
 
 
 def shared_phrase(relations: Sequence[ReasonRelation]) -> str | None:
-    """What two products share, in words: the first :data:`MAX_LINK_PARTS` groups
-    (relationship type and relation) of ``relations``; None when they share nothing.
+    """Say in words what two products share; None when they share nothing.
+
+    The words cover the first :data:`MAX_LINK_PARTS` groups (relationship type and
+    relation) of ``relations``.
 
     One node: "same brand, Acme", "same genre" (no name), "both directed by George
     Lucas", "both directed by the same person" (no name: the relation and the

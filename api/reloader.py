@@ -43,8 +43,13 @@ class ArtifactWatcher:
         self._lock = threading.Lock()
 
     def check(self) -> str | None:
-        """Swap when LATEST names a version other than the one last seen there and the
-        one served; the version swapped to (None: nothing to do, or it failed)."""
+        """Swap when LATEST names a new version.
+
+        That is one other than the one last seen there and the one served.
+
+        Returns:
+            The version swapped to (None: nothing to do, or it failed).
+        """
         with self._lock:
             latest = self.versions.latest()
             if latest is None or latest == self._seen:

@@ -406,8 +406,10 @@ class ErrorOut(BaseModel):
 def ranked_out(
     ranked: RankedList, *, request_id: str | None = None, arm: ArmOut | None = None
 ) -> RankedOut:
-    """The HTTP model of an engine answer (with its request id and arm, when served
-    by /recommendations or /search)."""
+    """The HTTP model of an engine answer.
+
+    It carries its request id and arm when served by /recommendations or /search.
+    """
     return RankedOut(
         items=[
             ItemOut(

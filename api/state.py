@@ -39,6 +39,7 @@ class ServedState:
 
     @property
     def size(self) -> int:
+        """Rows served: the catalogue's, then the online ones."""
         return self.catalogue.size + self.overlay.size
 
     @cached_property
@@ -129,8 +130,10 @@ class ServedState:
         return ReasonProduct(r["id"], r["title"])
 
     def item(self, row: int, part: np.ndarray | ScoreBreakdown) -> RankedItem:
-        """The served fields of a global row with its score ([3] graph/text/pop parts or
-        a breakdown)."""
+        """The served fields of a global row with its score.
+
+        The score is [3] graph/text/pop parts or a breakdown.
+        """
         cat, p = self.catalogue, self.catalogue.size
         score = (
             part

@@ -37,9 +37,11 @@ _NOT_ATTRS: Final = frozenset({ID, CONTENT_HASH, *PRODUCT_PROPERTIES})
 
 
 class OnlineWrites:
-    """The write path of one :class:`~api.engine.Engine` (its public methods
-    :meth:`~api.engine.Engine.add_items`, :meth:`~api.engine.Engine.record_events`
-    and :meth:`~api.engine.Engine.refresh_users` delegate here).
+    """The write path of one :class:`~api.engine.Engine`.
+
+    Its public methods :meth:`~api.engine.Engine.add_items`,
+    :meth:`~api.engine.Engine.record_events` and
+    :meth:`~api.engine.Engine.refresh_users` delegate here.
 
     Args:
         engine: the engine whose state, write lock, graph and caches it updates.
@@ -90,9 +92,12 @@ class OnlineWrites:
     def _served_rows(
         self, state: ServedState, store: GraphStore, rows: Sequence[ProductRow]
     ) -> list[ProductRow]:
-        """The rows as the graph holds them after their upsert: properties from the node
-        (a partial row merged into it), brand and categories from the row when it gives
-        them, else the ones served now (the upsert left those links as they were)."""
+        """The rows as the graph holds them after their upsert.
+
+        Properties come from the node (a partial row merged into it), brand and
+        categories from the row when it gives them, else the ones served now (the
+        upsert left those links as they were).
+        """
         nodes = store.nodes_by_id(PRODUCT, [r["id"] for r in rows])
         served: list[ProductRow] = []
         for r in rows:

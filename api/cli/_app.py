@@ -74,11 +74,11 @@ def _root(ctx: typer.Context) -> None:
 
 
 def reflow(text: str) -> str:
-    """Help text with each paragraph on one line, so rich wraps it to the terminal.
+    r"""Help text with each paragraph on one line, so rich wraps it to the terminal.
 
     Typer's rich help keeps the line breaks of a docstring's later paragraphs,
     which cuts lines short at 80 columns. Paragraphs are separated by a blank
-    line; one that starts with ``\\b`` keeps its lines (click's no-rewrap mark).
+    line; one that starts with ``\b`` keeps its lines (click's no-rewrap mark).
     """
     paragraphs = inspect.cleandoc(text).split("\n\n")
     return "\n\n".join(p if p.startswith("\b") else " ".join(p.split()) for p in paragraphs)

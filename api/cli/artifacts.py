@@ -1,5 +1,7 @@
-"""``kgrec artifacts list|promote|rollback|prune``: the artifact versions on disk
-(:class:`gnn.versions.VersionStore`)."""
+"""``kgrec artifacts list|promote|rollback|prune``: the artifact versions on disk.
+
+The versions are those of :class:`gnn.versions.VersionStore`.
+"""
 
 from __future__ import annotations
 
@@ -48,9 +50,12 @@ def _gate_cell(gate: dict[str, Any] | None) -> str:
 
 @artifacts_app.command("list")
 def list_versions(ctx: typer.Context) -> None:
-    """List the versions on disk, oldest first: creation time, products and users, which
-    one LATEST names (what `kgrec serve` serves), which a rollback returns to, and the
-    promotion gate's figures when `kgrec train --since` recorded them."""
+    """List the versions on disk, oldest first.
+
+    Each with its creation time, products and users, which one LATEST names (what
+    `kgrec serve` serves), which a rollback returns to, and the promotion gate's
+    figures when `kgrec train --since` recorded them.
+    """
     store = _store(settings_of(ctx))
     infos = store.info()
     if not infos:
@@ -76,8 +81,11 @@ def promote(
     ctx: typer.Context,
     version: Annotated[str, typer.Argument(help="The version to serve (see `list`).")],
 ) -> None:
-    """Point LATEST at VERSION (whatever its gate figures), record it in the promotion
-    history, and prune to KGREC_KEEP_VERSIONS."""
+    """Point LATEST at VERSION, whatever its gate figures.
+
+    The promotion is recorded in the history, and the versions are pruned to
+    KGREC_KEEP_VERSIONS.
+    """
     store = _store(settings_of(ctx))
     before = store.latest()
     pruned = store.promote(version, f"kgrec artifacts promote (was {before})")
@@ -88,8 +96,10 @@ def promote(
 
 @artifacts_app.command("rollback")
 def rollback(ctx: typer.Context) -> None:
-    """Point LATEST back at the version promoted before the current one (again: the one
-    before that)."""
+    """Point LATEST back at the version promoted before the current one.
+
+    Run again, it goes back to the one before that.
+    """
     store = _store(settings_of(ctx))
     before = store.latest()
     target = store.rollback()
@@ -98,8 +108,10 @@ def rollback(ctx: typer.Context) -> None:
 
 @artifacts_app.command("prune")
 def prune(ctx: typer.Context) -> None:
-    """Delete the oldest versions beyond KGREC_KEEP_VERSIONS (never LATEST nor the
-    version a rollback returns to)."""
+    """Delete the oldest versions beyond KGREC_KEEP_VERSIONS.
+
+    Never LATEST, nor the version a rollback returns to.
+    """
     store = _store(settings_of(ctx))
     pruned = store.prune()
     typer.echo(f"pruned: {', '.join(pruned)}" if pruned else "nothing to prune")

@@ -229,8 +229,10 @@ def demo(
         ),
     ] = None,
 ) -> None:
-    """The whole job on MovieLens-100K with its knowledge graph: start the embedded
-    graph, import, explore with Cypher, train, embed, serve and show answers as tables.
+    """Run the whole job on MovieLens-100K with its knowledge graph.
+
+    Start the embedded graph, import, explore with Cypher, train, embed, serve and
+    show answers as tables.
 
     A second run reuses the graph when it holds the dataset unchanged, and the
     checkpoint and artifacts when the graph and the training settings did not change.

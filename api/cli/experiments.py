@@ -1,5 +1,7 @@
-"""``kgrec ab-report``: the experiments' report per arm from the event log
-(:mod:`api.experiments.report`; docs/experiments.md)."""
+"""``kgrec ab-report``: the experiments' report per arm from the event log.
+
+The report is :mod:`api.experiments.report`'s; docs/experiments.md reads it.
+"""
 
 from __future__ import annotations
 
@@ -121,11 +123,13 @@ def ab_report(
         Path | None, typer.Option(help="Write a chart of the rates and intervals to this PNG.")
     ] = None,
 ) -> None:
-    """Report the experiments from the event log (<data_dir>/experiments/events.jsonl):
-    per arm, answers served, click and purchase events, CTR and conversion with 95 %
-    intervals (Wilson), the difference to the control (the first arm) with its
-    interval and two-proportion z-test p-value, and the answers per arm still needed
-    to detect --mde at alpha 0.05 with power 0.8. See docs/experiments.md.
+    """Report the experiments per arm from the event log.
+
+    The log is <data_dir>/experiments/events.jsonl. Per arm: answers served, click
+    and purchase events, CTR and conversion with 95 % intervals (Wilson), the
+    difference to the control (the first arm) with its interval and two-proportion
+    z-test p-value, and the answers per arm still needed to detect --mde at alpha
+    0.05 with power 0.8. See docs/experiments.md.
     """
     from api.experiments.chart import write_chart
     from api.experiments.config import read_experiments

@@ -88,8 +88,11 @@ def _input_dir(value: Path | None) -> Path | None:
 
 
 def _positive(value: int | None) -> int | None:
-    """A count option's value, refused when below 1 (kept out of the option's type
-    column, which would narrow every help text of ``kgrec import --help``)."""
+    """Check a count option's value: refused when below 1.
+
+    The check is kept out of the option's type column, which would narrow every help
+    text of ``kgrec import --help``.
+    """
     if value is not None and value < 1:
         raise typer.BadParameter(f"{value} is not a valid count; give 1 or more")
     return value

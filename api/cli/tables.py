@@ -14,8 +14,11 @@ GAP = "  "
 
 
 def cell(value: Any, digits: int = 3) -> str:
-    """One value as table text: floats with ``digits`` decimals, None and NaN empty,
-    lists joined with commas."""
+    """Format one value as table text.
+
+    Floats get ``digits`` decimals, None and NaN are empty, lists are joined with
+    commas.
+    """
     if value is None:
         return ""
     if isinstance(value, bool):

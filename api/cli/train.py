@@ -37,9 +37,11 @@ def train(
         bool, typer.Option("--force", help="With --since: promote whatever the gate finds.")
     ] = False,
 ) -> None:
-    """Export the graph to a snapshot, train the GNN on it (KGREC_GNN_*), then fit the
-    candidate generators and train the learned ranker on held-out interactions
-    (KGREC_RANKER=false skips the ranker).
+    """Export the graph to a snapshot, train the GNN on it, then the learned ranker.
+
+    The GNN is shaped by KGREC_GNN_*. The candidate generators are fitted and the
+    learned ranker trained on held-out interactions (KGREC_RANKER=false skips the
+    ranker).
 
     With --since VERSION, also embed and promote behind a gate (docs/retraining.md);
     the table compares both versions per validation view.
@@ -73,8 +75,11 @@ def retrain_and_report(
 
 
 def gate_report(decision: GateDecision, version: str, pruned: Sequence[str] = ()) -> str:
-    """The promotion gate's table (serving and new figure per view), its decision, and
-    what became of ``version``."""
+    """Format the promotion gate's outcome for the terminal.
+
+    Its table (serving and new figure per view), its decision, and what became of
+    ``version``.
+    """
     d = decision
     rows = [
         [
@@ -110,8 +115,11 @@ def train_and_report(
     encoder: TextEncoder,
     snapshot: Snapshot | None = None,
 ) -> None:
-    """Export (unless ``snapshot`` is the export already), train, print each epoch and a
-    summary (``kgrec train`` and ``kgrec demo``)."""
+    """Export and train, printing each epoch and a summary.
+
+    The export is skipped when ``snapshot`` is the export already. Used by ``kgrec
+    train`` and ``kgrec demo``.
+    """
     from gnn.pipeline import export_current, train_snapshot
 
     start = time.perf_counter()

@@ -17,10 +17,12 @@ def delete(
     ctx: typer.Context,
     user_id: Annotated[str, typer.Argument(help="The shopper's id, as imported or sent.")],
 ) -> None:
-    """Forget a shopper: their node and interactions in the graph, their event ids,
-    the cached vector of their declared attributes, their lines in the experiment log,
-    and their rows in every artifact version and snapshot under the data directory.
-    Exit 1 with "no shopper with this id" when nothing holds it (a second delete).
+    """Forget a shopper everywhere kgrec stores them.
+
+    Their node and interactions in the graph, their event ids, the cached vector of
+    their declared attributes, their lines in the experiment log, and their rows in
+    every artifact version and snapshot under the data directory. Exit 1 with "no
+    shopper with this id" when nothing holds it (a second delete).
 
     A running `kgrec serve` keeps the shopper's vector in memory until it restarts:
     send DELETE /users/{id} to it instead (it does all of this and clears its memory).
