@@ -1,5 +1,7 @@
-"""Fixtures of the API tests: the real text encoder, the shipped sample in the graph,
-a small GNN trained on it with its artifact version, and a TestClient factory.
+"""Fixtures of the API tests.
+
+The real text encoder, the shipped sample in the graph, a small GNN trained on it
+with its artifact version, and a TestClient factory.
 """
 
 from __future__ import annotations

@@ -255,9 +255,12 @@ def test_degraded_mode_reads_serve_writes_503(
 
 @contextlib.contextmanager
 def _late_server(target_port: int) -> Iterator[tuple[int, Callable[[], None]]]:
-    """A loopback port that refuses connections until ``bring_up()`` is called, then
-    forwards them to ``target_port``: a graph server that comes up after the service.
-    ``bring_up`` returns once the port listens (no race with the next request)."""
+    """A graph server that comes up after the service, as a loopback port.
+
+    It refuses connections until ``bring_up()`` is called, then forwards them to
+    ``target_port``. ``bring_up`` returns once the port listens (no race with the
+    next request).
+    """
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     up = threading.Event()

@@ -1,6 +1,8 @@
-"""The explorer's endpoints (GET /items/{id}/neighbourhood, GET /facets) and the /ui mount,
-through a TestClient over the shipped sample (tests/api/test_ui.py drives the page in a
-real browser)."""
+"""The explorer's endpoints (GET /items/{id}/neighbourhood, GET /facets) and the /ui mount.
+
+Through a TestClient over the shipped sample (tests/api/test_ui.py drives the page
+in a real browser).
+"""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
-"""Forgetting a shopper (``DELETE /users/{id}``, ``kgrec users delete ID``) on a shop
-trained and embedded for real, with the service running: afterwards no Cypher query
-finds the id, no file under the data directory holds its bytes, and the id is
-answered exactly as a never-seen one.
+"""Forgetting a shopper (``DELETE /users/{id}``, ``kgrec users delete ID``).
+
+On a shop trained and embedded for real, with the service running: afterwards no
+Cypher query finds the id, no file under the data directory holds its bytes, and
+the id is answered exactly as a never-seen one.
 
 The shop's data directory is this module's own (artifacts, snapshot, checkpoints,
 text cache, event-id ledger, rejects, salt); its graph is the session's embedded
@@ -66,8 +67,11 @@ def shop(
     encoder: TextEncoder,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> ArtifactSet:
-    """The genre shop plus the two shoppers, imported (with a rejected row of the
-    shopper's), trained (`kgrec train`) and embedded (`kgrec embed`)."""
+    """The genre shop plus the two shoppers, imported, trained and embedded.
+
+    The import has a rejected row of the shopper's; training is `kgrec train` and
+    embedding `kgrec embed`.
+    """
     store = _embedded_store
     store.delete_all()
     load_genre_shop(store, users=40)

@@ -1,6 +1,8 @@
-"""Engine.forget_user without a graph: the shopper's vector leaves the serving state and
-the caches, their next request is answered as a never-seen id's, and the other users'
-answers do not change."""
+"""Engine.forget_user without a graph.
+
+The shopper's vector leaves the serving state and the caches, their next request is
+answered as a never-seen id's, and the other users' answers do not change.
+"""
 
 from __future__ import annotations
 

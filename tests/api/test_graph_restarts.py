@@ -1,7 +1,9 @@
-"""The service and its embedded graph server (issue 18 items 5 and 6): a stopped graph
-is reported as down and its writes answer 503 with Retry-After; a graph restarted
-under a running service (on its old ports, or on others) is followed, without
-restarting the service."""
+"""The service and its embedded graph server (issue 18 items 5 and 6).
+
+A stopped graph is reported as down and its writes answer 503 with Retry-After; a
+graph restarted under a running service (on its old ports, or on others) is
+followed, without restarting the service.
+"""
 
 from __future__ import annotations
 

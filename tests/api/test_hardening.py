@@ -1,5 +1,8 @@
-"""Input bounds of the HTTP API (issue 18): every number finite and bounded, ids
-checked, writes all-or-nothing, errors that name the field without echoing input."""
+"""Input bounds of the HTTP API (issue 18).
+
+Every number finite and bounded, ids checked, writes all-or-nothing, errors that
+name the field without echoing input.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
-"""The served learned ranking, checked the way a shopper would, on a shop of known
-structure (tests/utils/shop.py): four genres, each shopper a fan of one."""
+"""The served learned ranking, checked the way a shopper would.
+
+On a shop of known structure (tests/utils/shop.py): four genres, each shopper a fan
+of one.
+"""
 
 from __future__ import annotations
 
@@ -156,8 +159,10 @@ def test_without_a_ranker_the_default_weights_rank(
 def test_a_shopper_nobody_knows_is_not_scored_as_a_user_added_by_embed(
     shop: tuple[Shop, ArtifactSet], shop_settings: Settings
 ) -> None:
-    """`kgrec embed` may append users the ranker's tables lack; the unknown-shopper row
-    stays past all of them."""
+    """`kgrec embed` may append users the ranker's tables lack.
+
+    The unknown-shopper row stays past all of them.
+    """
     _, artifacts = shop
     assert artifacts.path is not None
     ranking = PersonalRanking.load(artifacts.path, shop_settings.fresh_share)

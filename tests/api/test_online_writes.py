@@ -1,5 +1,8 @@
-"""Online writes without HTTP restarts: counts, concurrency, and the restore of what the
-graph holds and the artifact version lacks (issue 18 items 3, 4 and 7)."""
+"""Online writes without HTTP restarts.
+
+Counts, concurrency, and the restore of what the graph holds and the artifact
+version lacks (issue 18 items 3, 4 and 7).
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,9 @@
-"""Pseudonymised shopper ids in the service: with ``KGREC_PSEUDONYMISE_SALT`` set, the
-id a client sends is answered as ever, while the graph, the event-id ledger and every
-file under the data directory hold only its keyed hash (``kgrec users delete`` too)."""
+"""Pseudonymised shopper ids in the service.
+
+With ``KGREC_PSEUDONYMISE_SALT`` set, the id a client sends is answered as ever,
+while the graph, the event-id ledger and every file under the data directory hold
+only its keyed hash (``kgrec users delete`` too).
+"""
 
 from __future__ import annotations
 

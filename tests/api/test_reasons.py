@@ -1,7 +1,9 @@
-"""Reasons (api/reasons.py): grounded in what ranked a product, told in words, read
-from the graph in one query per answer. On the four-genre shop with directors
-(tests/utils/shop.py): products of one genre share a brand, a category and, by
-parity, a named director or one without a name (a Freebase-style id)."""
+"""Reasons (api/reasons.py): grounded in what ranked a product, told in words.
+
+They are read from the graph in one query per answer. On the four-genre shop with
+directors (tests/utils/shop.py): products of one genre share a brand, a category
+and, by parity, a named director or one without a name (a Freebase-style id).
+"""
 
 from __future__ import annotations
 

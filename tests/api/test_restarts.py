@@ -1,6 +1,9 @@
-"""An accepted write is served after any restart (issue 18 item 3): `kgrec serve` runs as a
-real process on the sample graph, takes products and events (201), is killed with
-SIGKILL and started again; every accepted product and every event's user is served."""
+"""An accepted write is served after any restart (issue 18 item 3).
+
+`kgrec serve` runs as a real process on the sample graph, takes products and events
+(201), is killed with SIGKILL and started again; every accepted product and every
+event's user is served.
+"""
 
 from __future__ import annotations
 

@@ -1,8 +1,11 @@
-"""A running service follows LATEST (api/reloader.py): while four threads send
-recommendation requests without pause, a version is promoted and rolled back; every
-request succeeds, and each thread sees the first version, then the second, then the
-first again, never a mix; a promoted version that fails to load leaves the service
-serving the one it had (the four-genre shop of tests/utils/shop.py)."""
+"""A running service follows LATEST (api/reloader.py).
+
+While four threads send recommendation requests without pause, a version is
+promoted and rolled back; every request succeeds, and each thread sees the first
+version, then the second, then the first again, never a mix; a promoted version that
+fails to load leaves the service serving the one it had (the four-genre shop of
+tests/utils/shop.py).
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,8 @@
-"""The web explorer (/ui) in a real browser: headless Chromium (Debian's ``chromium``)
-driven by Playwright's Python package, against the real app on uvicorn over the
-shipped sample graph and a small GNN trained on it.
+"""The web explorer (/ui) in a real browser.
+
+Headless Chromium (Debian's ``chromium``) driven by Playwright's Python package,
+against the real app on uvicorn over the shipped sample graph and a small GNN
+trained on it.
 
 Skipped, saying what to install, when Playwright or Chromium is missing (``make
 test`` installs Chromium when run as root). Screenshots of the main views are written
@@ -163,8 +165,11 @@ PageFactory = Callable[..., Page]
 
 @pytest.fixture
 def open_page(browser: Browser) -> Iterator[PageFactory]:
-    """``open_page(url, viewport=DESKTOP)``: a page in a fresh context; after the test,
-    no uncaught script error and no Content-Security-Policy violation happened."""
+    """``open_page(url, viewport=DESKTOP)``: a page in a fresh context.
+
+    After the test, it checks that no uncaught script error and no
+    Content-Security-Policy violation happened.
+    """
     contexts = []
     problems: list[str] = []
 

@@ -1,5 +1,7 @@
-"""Fixtures of the GNN tests: the small catalogue graph (tests/utils/catalogue.py) and the
-real encoder."""
+"""Fixtures of the GNN tests.
+
+The small catalogue graph (tests/utils/catalogue.py) and the real encoder.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
-"""gnn.forget: artifact versions and snapshots rewritten without one shopper, the
-remaining users' rows aligned across every file (no graph, no training)."""
+"""gnn.forget: artifact versions and snapshots rewritten without one shopper.
+
+The remaining users' rows stay aligned across every file (no graph, no training).
+"""
 
 from __future__ import annotations
 

@@ -34,8 +34,10 @@ def test_new_product_and_user_embed_as_in_a_full_reinference(
     memory: bool,
     fanout: int | None,
 ) -> None:
-    """Within the default fan-out (or with none: 0), the bounded read is the whole
-    neighbourhood, so the result is that of a full re-inference."""
+    """Within the default fan-out (or with none: 0) the result is a full re-inference's.
+
+    The bounded read is then the whole neighbourhood.
+    """
     before = export(catalogue, encoder, settings)
     checkpoint = train_small(before, product_memory=memory)
     # with product memory, exactly the products trained on own a row
@@ -118,8 +120,11 @@ def test_unknown_product_and_wrong_encoder_are_clear_errors(
 def test_a_heavy_shopper_is_embedded_from_a_bounded_neighbourhood(
     catalogue: GraphStore, encoder: TextEncoder, settings: Settings
 ) -> None:
-    """Only the user's N most recent interactions count, and at most M relationships per
-    node and type further out: an older event changes nothing, a newer one does."""
+    """Only the user's N most recent interactions count.
+
+    Further out, at most M relationships per node and type: an older event changes
+    nothing, a newer one does.
+    """
     embedder = InductiveEmbedder(
         train_small(export(catalogue, encoder, settings)),
         encoder,
@@ -152,8 +157,11 @@ def test_a_heavy_shopper_is_embedded_from_a_bounded_neighbourhood(
 def test_a_node_embeds_the_same_alone_or_in_a_batch(
     catalogue: GraphStore, encoder: TextEncoder, settings: Settings
 ) -> None:
-    """Each node aggregates exactly its own sample, so the batch it is embedded in (a
-    restart's restore embeds hundreds at once) does not change its vector."""
+    """The batch a node is embedded in does not change its vector.
+
+    Each node aggregates exactly its own sample (a restart's restore embeds hundreds
+    at once).
+    """
     embedder = InductiveEmbedder(
         train_small(export(catalogue, encoder, settings)),
         encoder,

@@ -1,5 +1,8 @@
-"""gnn/ is layered: loading a model does not load the graph driver, the text encoder
-or the training stack."""
+"""gnn/ is layered.
+
+Loading a model does not load the graph driver, the text encoder or the training
+stack.
+"""
 
 from __future__ import annotations
 

@@ -78,8 +78,11 @@ def test_snapshot_version_follows_text_as_well_as_structure(
 def test_embed_adds_what_the_graph_holds_and_the_snapshot_lacks(
     catalogue: GraphStore, encoder: TextEncoder, settings: Settings, tmp_path: Path
 ) -> None:
-    """`kgrec embed` after products and users were written since the export (online): they
-    are in the version, embedded inductively with the same checkpoint, popularity 0."""
+    """`kgrec embed` takes in products and users written online since the export.
+
+    They are in the version, embedded inductively with the same checkpoint, with
+    popularity 0.
+    """
     local = settings.model_copy(
         update={"data_dir": tmp_path, "gnn_epochs": 2, "gnn_hidden_dim": 16, "gnn_batch_size": 32}
     )

@@ -1,5 +1,8 @@
-"""``kgrec train --since``: warm start, the promotion gate, and what is promoted, on the
-four-genre shop (tests/utils/shop.py) with a few shoppers added after the first version."""
+"""``kgrec train --since``: warm start, the promotion gate, and what is promoted.
+
+On the four-genre shop (tests/utils/shop.py) with a few shoppers added after the
+first version.
+"""
 
 from __future__ import annotations
 
@@ -40,8 +43,10 @@ def shop_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 @pytest.fixture(scope="module")
 def shop(_embedded_store: GraphStore, shop_settings: Settings, encoder: TextEncoder) -> str:
-    """The shop trained and embedded (version 1, promoted), then 8 new shoppers with 10
-    purchases each in the graph; the version's name."""
+    """The shop trained and embedded (version 1, promoted); the version's name.
+
+    Then 8 new shoppers with 10 purchases each are written to the graph.
+    """
     _, artifacts = trained_shop(_embedded_store, shop_settings, encoder)
     new = [f"new{u}" for u in range(8)]
     _embedded_store.upsert_users([{"id": u} for u in new])
@@ -61,8 +66,10 @@ def shop(_embedded_store: GraphStore, shop_settings: Settings, encoder: TextEnco
 
 
 def _copying(settings: Settings, **more: object) -> Settings:
-    """One epoch at a learning rate too small to move a weight: a warm-started model
-    stays the serving one; a cold-started one stays random."""
+    """One epoch at a learning rate too small to move a weight.
+
+    A warm-started model stays the serving one; a cold-started one stays random.
+    """
     return settings.model_copy(update={"gnn_epochs": 1, "gnn_lr": 1e-9, **more})
 
 

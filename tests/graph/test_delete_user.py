@@ -1,5 +1,7 @@
-"""GraphStore.delete_user: the node and every relationship of it, in one transaction,
-on each server kind; other shoppers and the products keep theirs."""
+"""GraphStore.delete_user: the node and every relationship of it, in one transaction.
+
+On each server kind; other shoppers and the products keep theirs.
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,8 @@
-"""GraphStore's bounded reads for online embedding and for a restart's restore:
+"""GraphStore's bounded reads for online embedding and for a restart's restore.
+
 ``sampled_neighbourhood`` (per-hop fan-out, deterministic), ``iter_ids`` and
-``product_rows``."""
+``product_rows``.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
-"""GraphStore against a real Bolt server: schema, idempotent upserts (merge and replace,
-counts read from the graph), links, reads."""
+"""GraphStore against a real Bolt server.
+
+Schema, idempotent upserts (merge and replace, counts read from the graph), links,
+reads.
+"""
 
 from __future__ import annotations
 

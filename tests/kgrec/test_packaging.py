@@ -1,5 +1,7 @@
-"""The wheel holds every module and data file of the package folders, under the names
-they are imported by."""
+"""The wheel holds every module and data file of the package folders.
+
+Each under the name it is imported by.
+"""
 
 from __future__ import annotations
 

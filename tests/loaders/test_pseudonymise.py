@@ -1,5 +1,8 @@
-"""Pseudonymised imports: with a salt, shopper ids are hashed as each chunk is read,
-so the known-id checks, the rejects files and the graph hold only pseudonyms."""
+"""Pseudonymised imports.
+
+With a salt, shopper ids are hashed as each chunk is read, so the known-id checks,
+the rejects files and the graph hold only pseudonyms.
+"""
 
 from __future__ import annotations
 
@@ -43,8 +46,11 @@ def _graph_text(store: GraphStore) -> str:
 
 @pytest.fixture
 def shop_files(tmp_path: Path) -> dict[EntityKind, Path]:
-    """Two products; Alice and Bob declared (Bob with spaces around his id); events of
-    Alice, Bob and Carol (not declared: rejected), and one of Alice's for an unknown product."""
+    """Write the import files: two products, two declared shoppers and their events.
+
+    Alice and Bob are declared (Bob with spaces around his id); events of Alice, Bob
+    and Carol (not declared: rejected), and one of Alice's for an unknown product.
+    """
     return {
         "products": write(tmp_path, "products.csv", "id,title\np1,Lamp\np2,Chair"),
         "users": write(tmp_path, "users.csv", f'id,segment\n{ALICE},night owl\n" {BOB} ",early'),
@@ -92,8 +98,11 @@ def test_the_graph_and_the_rejects_hold_only_pseudonyms(
 def test_a_later_import_finds_the_pseudonymised_shoppers(
     store: GraphStore, settings: Settings, shop_files: dict[EntityKind, Path], tmp_path: Path
 ) -> None:
-    """Same salt, same pseudonyms: a re-import changes nothing, and events of a later
-    file (a renamed column, a JSON number as the id) find their shoppers in the graph."""
+    """Same salt, same pseudonyms.
+
+    A re-import changes nothing, and events of a later file (a renamed column, a
+    JSON number as the id) find their shoppers in the graph.
+    """
     hashed = Pseudonymiser.from_salt(SALT)
     _import(store, settings, shop_files)
     again = _import(store, settings, shop_files)

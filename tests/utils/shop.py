@@ -149,8 +149,11 @@ def _add_directors(store: GraphStore, shop: Shop) -> None:
 def trained_shop(
     store: GraphStore, settings: Settings, encoder: TextEncoder, *, directors: bool = False
 ) -> tuple[Shop, ArtifactSet]:
-    """The shop written into the emptied ``store``, trained (`kgrec train`: GNN, generators,
-    ranker) and embedded (`kgrec embed`, faiss indexes included)."""
+    """Write the shop into the emptied ``store``, train and embed it.
+
+    Training is `kgrec train` (GNN, generators, ranker); embedding is `kgrec embed`
+    (faiss indexes included).
+    """
     store.delete_all()
     described = load_genre_shop(store, directors=directors)
     snapshot = export_current(settings, store, encoder, show_progress=False)

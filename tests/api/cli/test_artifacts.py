@@ -1,5 +1,8 @@
-"""``kgrec artifacts list|promote|rollback|prune`` over versions on disk: LATEST, the
-promotion history, pruning that spares LATEST and the rollback target, clear errors."""
+"""``kgrec artifacts list|promote|rollback|prune`` over versions on disk.
+
+LATEST, the promotion history, pruning that spares LATEST and the rollback target,
+clear errors.
+"""
 
 from __future__ import annotations
 

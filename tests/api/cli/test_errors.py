@@ -1,5 +1,7 @@
-"""The common mistakes say what to run next: no artifacts yet, a busy port, a bad file
-path, a graph server that is not running."""
+"""The common mistakes say what to run next.
+
+No artifacts yet, a busy port, a bad file path, a graph server that is not running.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
-"""``kgrec train --since``'s command line: the gate's table and decision as printed, and
-``--force`` refused without ``--since`` (the retraining itself: tests/gnn/test_retrain.py)."""
+"""``kgrec train --since``'s command line.
+
+The gate's table and decision as printed, and ``--force`` refused without
+``--since`` (the retraining itself: tests/gnn/test_retrain.py).
+"""
 
 from __future__ import annotations
 

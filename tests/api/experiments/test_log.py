@@ -1,5 +1,7 @@
-"""The experiment log: fsynced appends that survive a restart, a kill -9 and a torn
-line; forgetting a shopper rewrites it without their lines."""
+"""The experiment log: fsynced appends that survive a restart, a kill -9 and a torn line.
+
+Forgetting a shopper rewrites it without their lines.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
-"""The A/B statistics and report: known values, a truly better arm found, and two
-identical arms found different at the 5 % level in at most 10 % of 50 runs."""
+"""The A/B statistics and report.
+
+Known values, a truly better arm found, and two identical arms found different at
+the 5 % level in at most 10 % of 50 runs.
+"""
 
 from __future__ import annotations
 

@@ -1,7 +1,9 @@
-"""Experiments in the service, on the trained genre shop (tests/utils/shop.py): every
-answer carries a request id and its arm, the arm's overrides change the ranking,
-feedback with a request id lands in the log, the log outlives the service, and
-forgetting a shopper removes their lines."""
+"""Experiments in the service, on the trained genre shop (tests/utils/shop.py).
+
+Every answer carries a request id and its arm, the arm's overrides change the
+ranking, feedback with a request id lands in the log, the log outlives the service,
+and forgetting a shopper removes their lines.
+"""
 
 from __future__ import annotations
 
