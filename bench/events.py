@@ -40,8 +40,10 @@ ITEMS_1000_S = 5.0
 
 
 def popularity(n: int) -> np.ndarray:
-    """Share of interactions per product, long-tailed like MovieLens-100K's (the most
-    popular of 1,682 films has ~0.6 % of the 100k ratings): ``1 / (rank + 50)``.
+    """Share of interactions per product, long-tailed like MovieLens-100K's.
+
+    ``1 / (rank + 50)``: the most popular of 1,682 films has ~0.6 % of the 100k
+    ratings.
     """
     w = 1.0 / (np.arange(n) + 50.0)
     return np.asarray(w / w.sum())

@@ -206,8 +206,9 @@ def bench_http(products: int, requests: int, concurrencies: Sequence[int], data_
 
 
 def bench_real(data_dir: Path, requests: int) -> None:
-    """/recommendations on ``data_dir``'s artifacts with the graph, learned vs fused,
-    plain and with ``explain=true`` (reasons).
+    """Time /recommendations on ``data_dir``'s artifacts with the graph.
+
+    Learned vs fused ranking, plain and with ``explain=true`` (reasons).
     """
     import httpx
 

@@ -1,5 +1,6 @@
-"""Experiments: arms with ranking overrides, deterministic assignment, the event log
-and the A/B report (docs/experiments.md).
+"""Experiments: arms with ranking overrides, assignment, the event log and the A/B report.
+
+Assignment is deterministic; docs/experiments.md describes the whole.
 
 One job per module: :mod:`~api.experiments.arms` (the frozen dataclasses),
 :mod:`~api.experiments.config` (the TOML file and its checks),

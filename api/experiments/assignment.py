@@ -17,8 +17,10 @@ _BUCKET_BYTES: Final = 8
 
 
 def bucket(experiment: str, unit_id: str) -> float:
-    """The bucket of ``unit_id`` in ``experiment``: uniform in [0, 1) over ids
-    (the first 64 bits of SHA-256 of the pair)."""
+    """The bucket of ``unit_id`` in ``experiment``, uniform in [0, 1) over ids.
+
+    It is the first 64 bits of SHA-256 of the pair.
+    """
     data = f"{experiment}{_SEPARATOR}{unit_id}".encode()
     digest = hashlib.sha256(data).digest()[:_BUCKET_BYTES]
     return int.from_bytes(digest, "big") / float(1 << (8 * _BUCKET_BYTES))
@@ -38,8 +40,11 @@ def arm_of(experiment: Experiment, unit_id: str) -> Arm:
 def assign(
     experiment: Experiment | None, user_id: str | None, session_id: str | None
 ) -> Assignment | None:
-    """The arm of a request: by its user id, else by its session id; None when there
-    is no active experiment or the request names neither (it is served as configured)."""
+    """The arm of a request, by its user id, else by its session id.
+
+    None when there is no active experiment or the request names neither (it is
+    served as configured).
+    """
     if experiment is None:
         return None
     if user_id is not None:

@@ -116,8 +116,11 @@ class EventLog:
             ) from e
 
     def read(self) -> Iterator[Record]:
-        """Every record, oldest first; a line that is not a JSON object (one a crash cut
-        short) is skipped with a warning."""
+        """Every record, oldest first.
+
+        A line that is not a JSON object (one a crash cut short) is skipped with a
+        warning.
+        """
         if not self.path.exists():
             return
         with self.path.open("rb") as f:
@@ -135,10 +138,10 @@ class EventLog:
                 yield record
 
     def forget_user(self, user_id: str) -> int:
-        """Rewrite the log without the records of ``user_id`` (and without lines that are
-        not complete records, which could hold a part of the id); how many were removed.
+        """Rewrite the log without the records of ``user_id``; how many were removed.
 
-        The new file is written and synced beside the log, then renamed over it, so a
+        Lines that are not complete records go too: they could hold a part of the
+        id. The new file is written and synced beside the log, then renamed over it, so a
         crash leaves either the old log or the new one, never a mix.
 
         Raises:

@@ -1,5 +1,6 @@
-"""The A/B report: the event log tallied per experiment and arm, with the statistics
-of :mod:`api.experiments.stats`.
+"""The A/B report: the event log tallied per experiment and arm.
+
+The statistics are those of :mod:`api.experiments.stats`.
 
 An answer (impression) is *clicked* when at least one ``click`` event names its
 ``request_id``, and *converted* when at least one ``purchase`` does: CTR and
@@ -79,8 +80,12 @@ class ExperimentReport:
 
 @dataclass
 class Tally:
-    """The log tallied: experiment -> arm -> counts (arms in first-seen order), and the
-    feedback events whose ``request_id`` no logged impression has."""
+    """Tally the log.
+
+    Returns:
+        (experiment -> arm -> counts, arms in first-seen order; the feedback events
+        whose ``request_id`` no logged impression has).
+    """
 
     arms: dict[str, dict[str, ArmTally]] = field(default_factory=dict)
     unmatched: int = 0

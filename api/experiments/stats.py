@@ -1,7 +1,10 @@
-"""The statistics of the A/B report: proportions with Wilson intervals, the
-difference of two proportions (Newcombe's interval, two-proportion z-test) and the
-sample size a minimum detectable effect needs. Normal quantiles come from the
-standard library (:class:`statistics.NormalDist`)."""
+"""The statistics of the A/B report.
+
+Proportions with Wilson intervals, the difference of two proportions (Newcombe's
+interval, two-proportion z-test) and the sample size a minimum detectable effect
+needs. Normal quantiles come from the standard library
+(:class:`statistics.NormalDist`).
+"""
 
 from __future__ import annotations
 
@@ -41,8 +44,10 @@ class Difference:
 
 
 def wilson(successes: int, trials: int, confidence: float = 0.95) -> Proportion:
-    """The Wilson score interval of a binomial proportion (sound at rates near 0,
-    where the normal-approximation interval is not); [0, 1] without trials."""
+    """The Wilson score interval of a binomial proportion; [0, 1] without trials.
+
+    It is sound at rates near 0, where the normal-approximation interval is not.
+    """
     if not 0 <= successes <= trials:
         raise ConfigError(f"successes must be in 0..trials, got {successes} of {trials}")
     if trials == 0:
@@ -58,9 +63,12 @@ def wilson(successes: int, trials: int, confidence: float = 0.95) -> Proportion:
 
 
 def difference(control: Proportion, treatment: Proportion) -> Difference:
-    """``treatment`` - ``control``: Newcombe's hybrid score interval (from the two
-    Wilson intervals, at their confidence) and the pooled two-proportion z-test's
-    two-sided p-value (1 when neither or both always succeed; NaN without trials)."""
+    """Compare ``treatment`` with ``control``: their difference, its interval and p-value.
+
+    Newcombe's hybrid score interval (from the two Wilson intervals, at their
+    confidence) and the pooled two-proportion z-test's two-sided p-value (1 when
+    neither or both always succeed; NaN without trials).
+    """
     if control.trials == 0 or treatment.trials == 0:
         return Difference(math.nan, math.nan, math.nan, math.nan)
     p1, p2 = control.rate, treatment.rate
@@ -75,9 +83,10 @@ def difference(control: Proportion, treatment: Proportion) -> Difference:
 
 
 def sample_size(base_rate: float, mde: float, alpha: float = 0.05, power: float = 0.8) -> int:
-    """Trials per arm a two-sided two-proportion z-test at ``alpha`` needs to detect a
-    rise of ``mde`` (absolute: 0.01 = one percentage point) over ``base_rate`` with
-    probability ``power``.
+    """Trials per arm a two-proportion z-test needs to detect a rise of ``mde``.
+
+    The test is two-sided at ``alpha``; ``mde`` is absolute (0.01 = one percentage
+    point) over ``base_rate``, detected with probability ``power``.
 
     Raises:
         ConfigError: ``mde``, ``alpha`` or ``power`` out of range (named).

@@ -1,5 +1,8 @@
-"""One ranked answer of /recommendations or /search: its arm, its request id, its
-impression in the experiment log (:mod:`api.experiments`)."""
+"""One ranked answer of /recommendations or /search.
+
+Its arm, its request id, its impression in the experiment log
+(:mod:`api.experiments`).
+"""
 
 from __future__ import annotations
 
@@ -24,9 +27,11 @@ async def answer(
     session_id: str | None,
     inline: bool,
 ) -> RankedOut:
-    """Rank with the request's arm's overrides (on the event loop when ``inline``, else
-    in the thread pool), log the impression when it is in an experiment (written and
-    fsynced, in the thread pool, before the answer leaves), and answer with its
+    """Rank with the request's arm's overrides, log the impression, and answer.
+
+    Ranking runs on the event loop when ``inline``, else in the thread pool. The
+    impression is logged when the request is in an experiment (written and fsynced,
+    in the thread pool, before the answer leaves); the answer carries its
     ``request_id`` and ``arm``.
 
     Raises:

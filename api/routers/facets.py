@@ -26,8 +26,10 @@ def build_router() -> APIRouter:
             int, Query(ge=0, le=MAX_FACET_USERS, description="Shopper ids listed, 0..200.")
         ] = 50,
     ) -> FacetsOut:
-        """Categories (with their parent), brands and a few shopper ids, ordered by id;
-        503 when the graph does not answer."""
+        """Categories (with their parent), brands and a few shopper ids, ordered by id.
+
+        503 when the graph does not answer.
+        """
         return await run_in_threadpool(facets, engine, services.store, limit=limit, users=users)
 
     return router

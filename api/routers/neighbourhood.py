@@ -34,8 +34,10 @@ def build_router() -> APIRouter:
             ),
         ] = 40,
     ) -> NeighbourhoodOut:
-        """The product, its brand, categories (with ancestors), knowledge-graph entities
-        and its most similar products, as nodes and edges (404 for an unknown product).
+        """A product's neighbourhood as nodes and edges (404 for an unknown product).
+
+        The product, its brand, categories (with ancestors), knowledge-graph entities
+        and its most similar products.
 
         Without a reachable graph only the similar products are given (``graph`` says
         why, ``notes`` what was left out).

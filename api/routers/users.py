@@ -50,11 +50,13 @@ def build_router() -> APIRouter:
         event_ids: EventIdsDep,
         pseudonymise: PseudonymiserDep,
     ) -> UserDeletedOut:
-        """Forget a shopper: their node and interactions in the graph, their vector in
-        the serving state and caches, their event ids, the cached vector of their
-        declared attributes, their lines in the experiment log, and their rows in every
-        artifact version and snapshot on disk. Their next request is answered as a
-        never-seen shopper's.
+        """Forget a shopper everywhere the service stores them.
+
+        Their node and interactions in the graph, their vector in the serving state
+        and caches, their event ids, the cached vector of their declared attributes,
+        their lines in the experiment log, and their rows in every artifact version
+        and snapshot on disk. Their next request is answered as a never-seen
+        shopper's.
 
         404 when nothing holds the id (never seen, or deleted before: a second delete
         is a 404); 503, with nothing deleted, while the graph does not answer.
