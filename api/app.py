@@ -8,11 +8,12 @@ become 422 with the offending fields named (a body that is not UTF-8 or not JSON
 too, with the line and column of the fault), a 503 carries ``Retry-After``
 (:func:`retry_after_s`), and an unexpected exception becomes
 a logged JSON 500 that leaves the connection usable. One access-log line per
-request (``api.access`` logger, INFO) unless ``KGREC_API_ACCESS_LOG=false``.
+request (``api.access`` logger, INFO) unless ``KGREC_SERVING__API_ACCESS_LOG=false``.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import logging
 import math
 import time
@@ -20,6 +21,8 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Final
 
+import faiss
+import torch
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
@@ -105,7 +108,20 @@ def retry_after_s(settings: Settings) -> int:
     The graph check interval rounded up, at least 1: the graph is checked again by
     then.
     """
-    return max(1, math.ceil(settings.graph_check_interval_s))
+    return max(1, math.ceil(settings.serving.graph_check_interval_s))
+
+
+def use_search_threads(threads: int, device: str) -> None:
+    """Set the serving process's thread counts (once, at start-up).
+
+    One request is small work: ``threads`` (``KGREC_SEARCH_THREADS``) avoids OpenMP
+    spin contention. torch's intra-op pool is process-wide and set on cpu only;
+    faiss's OpenMP count is per calling thread, so :meth:`api.index.VectorIndex.search`
+    sets it again in each request thread.
+    """
+    faiss.omp_set_num_threads(threads)
+    if device == "cpu":
+        torch.set_num_threads(threads)
 
 
 def _short(text: str, limit: int) -> str:
@@ -267,13 +283,14 @@ def create_app(settings: Settings, services: ServicesFactory | None = None) -> F
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if settings.api_key is None:
+        if settings.serving.api_key is None:
             log.warning(
-                "writes are disabled: no API key is configured (set KGREC_API_KEY or "
+                "writes are disabled: no API key is configured (set KGREC_SERVING__API_KEY or "
                 "`kgrec serve --api-key`); POST /items, PUT /items/{id}, POST /events and "
                 "DELETE /users/{id} answer 401"
             )
         with factory(settings) as built:
+            use_search_threads(settings.serving.search_threads, settings.resolve_device())
             built.metrics = metrics
             app.state.services = built
             try:
@@ -287,11 +304,11 @@ def create_app(settings: Settings, services: ServicesFactory | None = None) -> F
     app = _Api(
         title="kgrec",
         summary="Knowledge-graph recommendations, search and online cold start.",
-        version="0.1.0",
+        version=importlib.metadata.version("kgrec"),
         lifespan=lifespan,
         responses=error_responses,
     )
-    app.max_k = settings.max_k
+    app.max_k = settings.serving.max_k
     app.state.event_ids = event_ids
     app.state.pseudonymise = Pseudonymiser.from_salt(settings.pseudonymise_salt)
     app.state.experiments = Experiments.from_settings(settings)
@@ -304,5 +321,5 @@ def create_app(settings: Settings, services: ServicesFactory | None = None) -> F
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_middleware(_CatchAll)
-    app.add_middleware(_MetricsMiddleware, metrics=metrics, access=settings.api_access_log)
+    app.add_middleware(_MetricsMiddleware, metrics=metrics, access=settings.serving.api_access_log)
     return app

@@ -130,7 +130,7 @@ class Catalogue:
         self.text = _tensor(text_np, device)
         self.pop = _tensor(pop_np, device)
         self.pop_np = pop_np
-        top = max(settings.candidates_pop, 1)
+        top = max(settings.serving.candidates_pop, 1)
         order = np.argsort(-pop_np, kind="stable")
         self.pop_top: np.ndarray = order[:top].astype(np.int64)
 
@@ -139,8 +139,8 @@ class Catalogue:
         }
         self.user_graph = np.ascontiguousarray(artifacts.user_graph, dtype=np.float32)
         self.ranking: PersonalRanking | None = None
-        if settings.ranker and artifacts.path is not None:
-            self.ranking = PersonalRanking.load(artifacts.path, settings.fresh_share)
+        if settings.serving.ranker and artifacts.path is not None:
+            self.ranking = PersonalRanking.load(artifacts.path, settings.serving.fresh_share)
 
     @property
     def size(self) -> int:

@@ -69,8 +69,8 @@ def serving(settings: Settings, api_key: str = _DEMO_KEY) -> Iterator[httpx.Clie
     from api.app import create_app
 
     port = _free_port()
-    settings = settings.model_copy(
-        update={"api_host": "127.0.0.1", "api_port": port, "api_key": SecretStr(api_key)}
+    settings = settings.updated(
+        serving={"api_host": "127.0.0.1", "api_port": port, "api_key": SecretStr(api_key)}
     )
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")

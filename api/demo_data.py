@@ -66,7 +66,7 @@ class DemoData:
         query: the new shopper's query; the added product answers it.
         new_product: what ``POST /items`` adds.
         queries: the Cypher exploration.
-        batch_size: a KGREC_GNN_BATCH_SIZE for this data (the sample is tiny), or None.
+        batch_size: a KGREC_GNN__BATCH_SIZE for this data (the sample is tiny), or None.
     """
 
     name: str

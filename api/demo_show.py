@@ -123,8 +123,9 @@ def ranked_table(answer: Answer, mark: str | None = None) -> str:
 LEGENDS = {
     "learned": "graph <shopper, product>, text <query, product>, ranker the learned score "
     "(empty at a fresh-product slot), total the rank fusion that orders the list",
-    "fused": "total = graph + text + popularity, weighted by KGREC_W_GRAPH, KGREC_W_TEXT "
-    "and KGREC_W_POP",
+    "fused": "total = graph + text + popularity, weighted by KGREC_SERVING__W_GRAPH, "
+    "KGREC_SERVING__W_TEXT "
+    "and KGREC_SERVING__W_POP",
 }
 
 

@@ -93,13 +93,12 @@ def training_fingerprint(settings: Settings) -> str:
 
     That is the GNN settings, the ranker switch, the seed and the text model.
     """
-    from gnn.config import GNNConfig
 
     values: dict[str, Any] = {
-        "gnn": GNNConfig.from_settings(settings).to_dict(),
-        "ranker": settings.ranker,
-        "seed": settings.seed,
-        "text_model": str(settings.text_model),
+        "gnn": settings.gnn.to_dict(),
+        "ranker": settings.serving.ranker,
+        "seed": settings.gnn.seed,
+        "text_model": str(settings.text.model),
     }
     return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()
 

@@ -79,7 +79,7 @@ def check_k(k: int, max_k: int, where: str) -> None:
             [
                 problem(
                     (where, "k"),
-                    f"Input should be less than or equal to {max_k} (KGREC_MAX_K)",
+                    f"Input should be less than or equal to {max_k} (KGREC_SERVING__MAX_K)",
                     "less_than_equal",
                 )
             ]
@@ -101,15 +101,15 @@ async def get_engine(services: ServicesDep) -> Engine:
 
 EngineDep = Annotated[Engine, Depends(get_engine)]
 ApiKeyHeader = Annotated[
-    str | None, Header(alias="X-API-Key", description="API key (KGREC_API_KEY).")
+    str | None, Header(alias="X-API-Key", description="API key (KGREC_SERVING__API_KEY).")
 ]
 
 
 def _check_key(services: Services, given: str | None, what: str) -> None:
-    expected = services.settings.api_key
+    expected = services.settings.serving.api_key
     if expected is None:
         raise AuthenticationError(
-            f"{what} are disabled: no API key is configured (set KGREC_API_KEY)"
+            f"{what} are disabled: no API key is configured (set KGREC_SERVING__API_KEY)"
         )
     if given is None:
         raise AuthenticationError(f"X-API-Key: {what} require the API key header")
@@ -124,7 +124,7 @@ async def require_write_key(services: ServicesDep, x_api_key: ApiKeyHeader = Non
 
 async def require_read_key(services: ServicesDep, x_api_key: ApiKeyHeader = None) -> None:
     """Read endpoints require the key when ``api_read_requires_key`` is set."""
-    if services.settings.api_read_requires_key:
+    if services.settings.serving.api_read_requires_key:
         _check_key(services, x_api_key, "read endpoints")
 
 
@@ -192,11 +192,14 @@ FiltersDep = Annotated[Filters, Depends(query_filters)]
 async def result_count(
     services: ServicesDep,
     k: Annotated[
-        int, Query(ge=1, le=MAX_K_CAP, description="Results wanted, 1..KGREC_MAX_K (default 100).")
+        int,
+        Query(
+            ge=1, le=MAX_K_CAP, description="Results wanted, 1..KGREC_SERVING__MAX_K (default 100)."
+        ),
     ] = 10,
 ) -> int:
     """``k`` checked against the configured ``max_k``."""
-    check_k(k, services.settings.max_k, "query")
+    check_k(k, services.settings.serving.max_k, "query")
     return k
 
 

@@ -22,9 +22,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
-import faiss
 import numpy as np
-import torch
 
 from api.experiments.arms import RankingOverrides
 from api.fused import FusedRanking
@@ -75,7 +73,9 @@ class Engine:
         self.device = settings.resolve_device()
         self.encoder = encoder
         self.store = store
-        self.weights = Weights(settings.w_graph, settings.w_text, settings.w_pop)
+        self.weights = Weights(
+            settings.serving.w_graph, settings.serving.w_text, settings.serving.w_pop
+        )
         self._factory = embedder_factory
         self._write_lock = threading.Lock()
         self._health = GraphHealth(store, settings)
@@ -86,10 +86,6 @@ class Engine:
         fused = FusedRanking(settings, self.weights, self.device)
         self._ranker = Ranker(settings, self.device, fused, self._history, self._health)
         self._writes = OnlineWrites(self, settings)
-        # one request is small work: a single thread avoids OpenMP spin contention
-        faiss.omp_set_num_threads(settings.search_threads)
-        if self.device == "cpu":
-            torch.set_num_threads(settings.search_threads)
 
     # State ----------------------------------------------------------------------
     def _build(self, artifacts: ArtifactSet) -> ServedState:
@@ -150,7 +146,7 @@ class Engine:
         vec = np.asarray(self.encoder.encode([query])[0], np.float32)
         with self._queries_lock:
             self._queries[query] = vec
-            while len(self._queries) > self.settings.query_cache_size:
+            while len(self._queries) > self.settings.serving.query_cache_size:
                 self._queries.popitem(last=False)
         return vec
 
@@ -172,9 +168,9 @@ class Engine:
         self._state.require_item(product_id, field)
 
     def _check_k(self, k: int) -> None:
-        if not 1 <= k <= self.settings.max_k:
+        if not 1 <= k <= self.settings.serving.max_k:
             raise ConfigError(
-                f"k={k} is out of range; it must be between 1 and {self.settings.max_k}"
+                f"k={k} is out of range; it must be between 1 and {self.settings.serving.max_k}"
             )
 
     # Ranking --------------------------------------------------------------------

@@ -100,14 +100,14 @@ class FusedRanking:
         allowed: np.ndarray | None = None
         if filters.categories or filters.brands:
             allowed = allowed_rows(state, filters)
-        if allowed is not None and len(allowed) <= self.settings.exact_filter_max_items:
+        if allowed is not None and len(allowed) <= self.settings.serving.exact_filter_max_items:
             rows = allowed  # selective filter: score every matching product exactly
         else:
             rows = self.candidates(state, user_vec, query_vec, context_rows)
         rows = rows[keep_mask(state, rows, filters, exclude_rows)]
         if len(rows) < k and filters.narrowing:
             everything = allowed if allowed is not None else np.arange(state.size, dtype=np.int64)
-            if len(everything) > self.settings.exact_filter_max_items:
+            if len(everything) > self.settings.serving.exact_filter_max_items:
                 notes.append("few candidates passed the filters; widened to a full scan")
             rows = everything[keep_mask(state, everything, filters, exclude_rows)]
         w = weight_matrix(
@@ -135,13 +135,13 @@ class FusedRanking:
         s = self.settings
         cat, ov = state.catalogue, state.overlay
         parts: list[np.ndarray] = [cat.pop_top]
-        if user_vec is not None and s.candidates_graph:
-            parts.append(cat.graph_index.search(user_vec, s.candidates_graph)[1][0])
-        if query_vec is not None and s.candidates_text:
-            parts.append(cat.text_index.search(query_vec, s.candidates_text)[1][0])
-        if context_rows and s.candidates_context:
+        if user_vec is not None and s.serving.candidates_graph:
+            parts.append(cat.graph_index.search(user_vec, s.serving.candidates_graph)[1][0])
+        if query_vec is not None and s.serving.candidates_text:
+            parts.append(cat.text_index.search(query_vec, s.serving.candidates_text)[1][0])
+        if context_rows and s.serving.candidates_context:
             ctx = state.graph_rows(np.asarray(context_rows, np.int64))
-            parts.append(cat.graph_index.search(ctx, s.candidates_context)[1].ravel())
+            parts.append(cat.graph_index.search(ctx, s.serving.candidates_context)[1].ravel())
         if ov.size:
             parts.append(cat.size + self._online_candidates(state, user_vec, query_vec))
         rows = np.unique(np.concatenate(parts))
@@ -152,7 +152,7 @@ class FusedRanking:
     ) -> np.ndarray:
         """Local rows of online products: all of them, or the exact top per space when many."""
         ov, s = state.overlay, self.settings
-        limit = max(s.candidates_graph, s.candidates_text)
+        limit = max(s.serving.candidates_graph, s.serving.candidates_text)
         if ov.size <= limit:
             return np.arange(ov.size, dtype=np.int64)
         parts = [np.zeros(0, np.int64)]

@@ -39,7 +39,7 @@ class GraphHealth:
         if self.store is None:
             return False
         now = time.monotonic()
-        if fresh or now - self._checked_at >= self._settings.graph_check_interval_s:
+        if fresh or now - self._checked_at >= self._settings.serving.graph_check_interval_s:
             self.last_up = self.store.reachable()
             self._checked_at = now
         return self.last_up

@@ -69,7 +69,7 @@ class ShopperHistory:
         with self._lock:
             self.purchases[user_id] = bought
             self.purchases.move_to_end(user_id)
-            while len(self.purchases) > self._settings.user_cache_size:
+            while len(self.purchases) > self._settings.serving.user_cache_size:
                 self.purchases.popitem(last=False)
 
     def add_online(self, interacted: Mapping[str, set[str]], *, forget_purchases: bool) -> None:

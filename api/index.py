@@ -1,7 +1,7 @@
 """VectorIndex: inner-product search over one embedding space with faiss.
 
-Exact (``IndexFlatIP``) up to ``settings.exact_index_max_items`` rows; above that
-an ANN index chosen by ``settings.ann_index``: ``hnsw`` (``IndexHNSWFlat``, inner
+Exact (``IndexFlatIP``) up to ``settings.serving.exact_index_max_items`` rows; above that
+an ANN index chosen by ``settings.serving.ann_index``: ``hnsw`` (``IndexHNSWFlat``, inner
 product), ``ivf`` (``IndexIVFFlat`` with ``ivf_nlist`` lists, ``ivf_nprobe``
 probed) or ``ivf_sq8`` (the same with 8-bit scalar-quantised vectors: a quarter of
 the memory; hits are re-scored exactly in fp32 by the fusion step anyway). IVF
@@ -37,7 +37,7 @@ class VectorIndex:
     Args:
         vectors: float32 [N, D]; copied into the index.
         settings: index kind threshold and parameters.
-        kind: force a kind; None = exact below the threshold, ``settings.ann_index`` above.
+        kind: force a kind; None = exact below the threshold, ``settings.serving.ann_index`` above.
     """
 
     def __init__(
@@ -52,19 +52,19 @@ class VectorIndex:
             raise invalid_choice("kind", kind, INDEX_KINDS)
         self.kind: IndexKind = kind
         self.dim = dim
-        self.threads = settings.search_threads
+        self.threads = settings.serving.search_threads
         data = np.ascontiguousarray(vectors, dtype=np.float32)
         self._index: Any
         if kind == "exact" or n == 0:
             self.kind = "exact"
             self._index = faiss.IndexFlatIP(dim)
         elif kind == "hnsw":
-            hnsw = faiss.IndexHNSWFlat(dim, settings.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+            hnsw = faiss.IndexHNSWFlat(dim, settings.serving.hnsw_m, faiss.METRIC_INNER_PRODUCT)
             hnsw.hnsw.efConstruction = _HNSW_EF_CONSTRUCTION
-            hnsw.hnsw.efSearch = settings.hnsw_ef_search
+            hnsw.hnsw.efSearch = settings.serving.hnsw_ef_search
             self._index = hnsw
         else:
-            nlist = settings.ivf_nlist or max(1, int(math.sqrt(n)))
+            nlist = settings.serving.ivf_nlist or max(1, int(math.sqrt(n)))
             nlist = min(nlist, max(1, n // _IVF_TRAIN_PER_LIST))
             quantizer = faiss.IndexFlatIP(dim)
             index: Any
@@ -78,7 +78,7 @@ class VectorIndex:
             sample = min(n, nlist * _IVF_TRAIN_PER_LIST)
             train = data[np.sort(rng.choice(n, size=sample, replace=False))]
             index.train(train)
-            index.nprobe = min(settings.ivf_nprobe, nlist)
+            index.nprobe = min(settings.serving.ivf_nprobe, nlist)
             self._quantizer = quantizer  # keep the quantizer alive as long as the index
             self._index = index
         if n:
@@ -118,11 +118,16 @@ class VectorIndex:
             )
             return cls(vectors, settings)
         out = cls.__new__(cls)
-        out.kind, out.dim, out.threads, out._index = stored, dim, settings.search_threads, index
+        out.kind, out.dim, out.threads, out._index = (
+            stored,
+            dim,
+            settings.serving.search_threads,
+            index,
+        )
         if stored == "hnsw":
-            index.hnsw.efSearch = settings.hnsw_ef_search
+            index.hnsw.efSearch = settings.serving.hnsw_ef_search
         elif stored != "exact":
-            index.nprobe = min(settings.ivf_nprobe, index.nlist)
+            index.nprobe = min(settings.serving.ivf_nprobe, index.nlist)
         return out
 
     @property
@@ -153,7 +158,7 @@ class VectorIndex:
 
 def wanted_kind(n: int, settings: Settings) -> IndexKind:
     """The index kind ``settings`` choose for ``n`` vectors."""
-    return "exact" if n <= settings.exact_index_max_items else settings.ann_index
+    return "exact" if n <= settings.serving.exact_index_max_items else settings.serving.ann_index
 
 
 def _kind_of(index: Any) -> IndexKind:

@@ -69,10 +69,10 @@ def rank_learned(
     if query_vec is not None:
         q = torch.from_numpy(np.asarray(query_vec, np.float32)).to(device)
         sims = (state.texts @ q).cpu().numpy()
-        n = min(len(sims), max(len(served), settings.candidates_text))
+        n = min(len(sims), max(len(served), settings.serving.candidates_text))
         top = np.argpartition(-sims, n - 1)[:n] if n < len(sims) else np.arange(len(sims))
         lists.append(top[np.argsort(-sims[top], kind="stable")])
-        weights.append(settings.w_query if arm.w_query is None else arm.w_query)
+        weights.append(settings.serving.w_query if arm.w_query is None else arm.w_query)
     rows, total = reciprocal_rank_fusion(lists, weights)
     drop = exclude_rows | (set(history.tolist()) if filters.exclude_purchased else set())
     keep = keep_mask(state, rows, filters, drop)

@@ -3,7 +3,7 @@
 ``kgrec train --since`` and ``kgrec artifacts promote|rollback`` replace
 ``<data_dir>/artifacts/LATEST`` atomically (:mod:`gnn.versions`); the
 :class:`ArtifactWatcher` of ``kgrec serve`` reads it every
-``KGREC_ARTIFACT_POLL_S`` seconds and, when it names another version, loads that
+``KGREC_SERVING__ARTIFACT_POLL_S`` seconds and, when it names another version, loads that
 version and calls :meth:`api.engine.Engine.swap`, which replaces one reference:
 requests in flight finish on the version they started with, later ones get the
 new one. A version that fails to load is logged and tried again at the next

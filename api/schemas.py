@@ -27,7 +27,7 @@ MAX_ABS_VALUE: Final = 1e9
 # Unix seconds up to 9999-12-31T23:59:59Z: every ts converts to a date, and a
 # millisecond timestamp (1.7e12 today) is refused instead of read as year 55000.
 MAX_TS: Final = 253_402_300_799
-# The largest KGREC_MAX_K accepted by the settings; the OpenAPI schema states the
+# The largest KGREC_SERVING__MAX_K accepted by the settings; the OpenAPI schema states the
 # configured max_k (api.app), and a k above it is a 422.
 MAX_K_CAP: Final = 10_000
 MAX_ITEMS_PER_CALL: Final = 1000
@@ -268,7 +268,9 @@ class SearchIn(_Strict):
     session_id: RefId | None = Field(
         None, description="An anonymous visitor's session: assigns the experiment arm."
     )
-    k: StrictInt = Field(10, ge=1, le=MAX_K_CAP, description="Results wanted (1..KGREC_MAX_K).")
+    k: StrictInt = Field(
+        10, ge=1, le=MAX_K_CAP, description="Results wanted (1..KGREC_SERVING__MAX_K)."
+    )
     categories: list[RefId] = Field(default_factory=list, max_length=MAX_LIST_ITEMS)
     brands: list[RefId] = Field(default_factory=list, max_length=MAX_LIST_ITEMS)
     min_price: Price | None = None

@@ -81,7 +81,7 @@ def default_services(settings: Settings, artifacts_dir: Path | None = None) -> I
     in the background as soon as it does.
 
     Without ``artifacts_dir``, LATEST is followed: a version promoted later is swapped
-    in within ``KGREC_ARTIFACT_POLL_S`` seconds (:mod:`api.reloader`).
+    in within ``KGREC_SERVING__ARTIFACT_POLL_S`` seconds (:mod:`api.reloader`).
     """
     with contextlib.ExitStack() as stack:
         store: GraphStore | None
@@ -102,10 +102,10 @@ def default_services(settings: Settings, artifacts_dir: Path | None = None) -> I
             embedder_factory=gnn_embedder_factory(settings, encoder),
         )
         if store is not None:
-            restorer = Restorer(engine, store, settings.graph_check_interval_s)
+            restorer = Restorer(engine, store, settings.serving.graph_check_interval_s)
             stack.callback(restorer.close)
             restorer.start()
-        if artifacts_dir is None and settings.artifact_poll_s > 0:
+        if artifacts_dir is None and settings.serving.artifact_poll_s > 0:
             root = artifacts_root(settings)
-            stack.enter_context(ArtifactWatcher(engine, root, settings.artifact_poll_s))
+            stack.enter_context(ArtifactWatcher(engine, root, settings.serving.artifact_poll_s))
         yield Services(settings=settings, engine=engine, store=store)

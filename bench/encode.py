@@ -133,15 +133,13 @@ def main() -> None:
     texts = product_texts(args.n, args.seed)
     warm = texts[:64]
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(data_dir=Path(tmp), text_batch_size=args.batch_size)
-        encoders = {"torch": load_encoder(settings.model_copy(update={"text_backend": "torch"}))}
+        settings = Settings(data_dir=Path(tmp), text={"batch_size": args.batch_size})
+        encoders = {"torch": load_encoder(settings.updated(text={"backend": "torch"}))}
         if not cuda:
-            onnx = settings.model_copy(update={"text_backend": "onnx"})
+            onnx = settings.updated(text={"backend": "onnx"})
             encoders["onnx"] = load_encoder(onnx)
             # one run at a time on every core: what the streams setting buys
-            encoders["onnx, 1 stream"] = load_encoder(
-                onnx.model_copy(update={"text_onnx_streams": 1})
-            )
+            encoders["onnx, 1 stream"] = load_encoder(onnx.updated(text={"onnx_streams": 1}))
         kgrec_batch = encoders["torch"].batch_size
         peer_batch = args.batch_size or ST_DEFAULT_BATCH
         tokens = [len(e.ids) for e in encoders["torch"].tokenizer.encode_batch(texts)]

@@ -151,11 +151,8 @@ def bench(args: argparse.Namespace, data_dir: Path) -> None:
 
     settings = Settings(
         data_dir=data_dir,
-        api_key=KEY,
-        api_access_log=False,
-        gnn_hidden_dim=32,
-        gnn_epochs=args.epochs,
-        gnn_batch_size=4096,
+        serving={"api_key": KEY, "api_access_log": False},
+        gnn={"hidden_dim": 32, "epochs": args.epochs, "batch_size": 4096},
     )
     encoder = load_encoder(settings)
     with open_graph(settings) as store:
@@ -177,8 +174,8 @@ def bench(args: argparse.Namespace, data_dir: Path) -> None:
         print(
             f"graph: {counts['Product']:,} products, {counts['User']:,} users, "
             f"{sum(store.count_relationships().values()):,} relationships; embedder fan-out "
-            f"{settings.inductive_seed_fanout} around the node embedded, "
-            f"{settings.inductive_fanout} further out"
+            f"{settings.serving.inductive_seed_fanout} around the node embedded, "
+            f"{settings.serving.inductive_fanout} further out"
         )
 
         @contextlib.contextmanager

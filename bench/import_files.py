@@ -134,7 +134,7 @@ def main() -> None:
         )
         prows, urows, erows = bare_rows(files)
 
-        nodes_only = Settings(data_dir=root / "nodes", write_batch_size=args.batch_size)
+        nodes_only = Settings(data_dir=root / "nodes", graph={"write_batch_size": args.batch_size})
         with open_graph(nodes_only) as store:
             bare_n = timed(
                 "bare driver UNWIND/MERGE product nodes only",
@@ -142,7 +142,7 @@ def main() -> None:
                 lambda: bare(store, BARE_PRODUCT_NODES, prows, args.batch_size),
             )
 
-        peer = Settings(data_dir=root / "bare", write_batch_size=args.batch_size)
+        peer = Settings(data_dir=root / "bare", graph={"write_batch_size": args.batch_size})
         with open_graph(peer) as store:
             print(f"peer on {store.uri}, batch size {args.batch_size}")
             bare_p = timed(
@@ -162,7 +162,7 @@ def main() -> None:
             )
             bare_counts = (store.count_nodes(), store.count_relationships())
 
-        settings = Settings(data_dir=root / "loader", write_batch_size=args.batch_size)
+        settings = Settings(data_dir=root / "loader", graph={"write_batch_size": args.batch_size})
         with open_graph(settings) as store:
             print(f"loader on {store.uri}, batch size {args.batch_size}")
 

@@ -15,7 +15,7 @@ With ``--real-data-dir DIR`` (a data directory after ``kgrec import``, ``kgrec
 train`` and ``kgrec embed``, e.g. MovieLens-100K) it first serves that
 directory's latest artifact version with its graph attached, as ``kgrec serve``
 does (history exclusion on), twice in the same run: the learned staged ranking
-(``KGREC_RANKER=true``) and the fused weights (``false``), and prints
+(``KGREC_SERVING__RANKER=true``) and the fused weights (``false``), and prints
 ``/recommendations`` p50/p99 for the version's users, plain and with
 ``explain=true`` (k=10: every result with its reason, one graph read for all of
 them); then the learned ranking step alone (one shopper's stages, and the ranker
@@ -65,7 +65,7 @@ def serve_child(products: int, port: int, data_dir: Path) -> None:
     from kgrec.settings import Settings
     from text_encoders import load_encoder
 
-    settings = Settings(data_dir=data_dir, api_port=port)
+    settings = Settings(data_dir=data_dir, serving={"api_port": port})
     encoder = load_encoder(settings)
 
     @contextlib.contextmanager
@@ -92,7 +92,9 @@ def serve_real_child(data_dir: Path, port: int, ranker: bool) -> None:
     from api.app import create_app
     from kgrec.settings import Settings
 
-    settings = Settings(data_dir=data_dir, api_port=port, ranker=ranker, api_access_log=False)
+    settings = Settings(
+        data_dir=data_dir, serving={"api_port": port, "ranker": ranker, "api_access_log": False}
+    )
     uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
 
 
@@ -344,7 +346,8 @@ def bench_recall(products: int, queries: int, text_dim: int) -> None:
             faiss.omp_set_num_threads(2)
             recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(got, exact, strict=True)])
             print(
-                f"{space:5s} {kind:7s} nprobe={settings.ivf_nprobe} recall@10={recall:.3f}  "
+                f"{space:5s} {kind:7s} nprobe={settings.serving.ivf_nprobe} "
+                f"recall@10={recall:.3f}  "
                 f"build {built:.0f} s  search {per_query * 1e3:.2f} ms/query"
             )
             del index

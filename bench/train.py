@@ -140,7 +140,7 @@ def main() -> None:
         "--modes",
         default="full,minibatch",
         help="comma-separated; minibatch/torch or minibatch/pyg picks the sampler "
-        "(plain minibatch = KGREC_GNN_SAMPLER=auto)",
+        "(plain minibatch = KGREC_GNN__SAMPLER=auto)",
     )
     parser.add_argument("--mode", help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -123,7 +123,7 @@ class Checkpoint:
         if encoder_id is not None and blob["encoder_id"] != encoder_id:
             raise ModelError(
                 f"checkpoint {path} was trained with text encoder {blob['encoder_id']!r}, but "
-                f"{encoder_id!r} is configured (KGREC_TEXT_MODEL); retrain with `kgrec train` "
+                f"{encoder_id!r} is configured (KGREC_TEXT__MODEL); retrain with `kgrec train` "
                 "or configure the original model"
             )
         if snapshot_version is not None and blob["snapshot_version"] != snapshot_version:

@@ -102,7 +102,7 @@ class InductiveEmbedder:
             raise ModelError(
                 f"the GNN checkpoint was trained with text encoder {checkpoint.encoder_id!r} "
                 f"but {encoder.model_id!r} is loaded; configure that model "
-                "(KGREC_TEXT_MODEL) or retrain with `kgrec train`"
+                "(KGREC_TEXT__MODEL) or retrain with `kgrec train`"
             )
         self.checkpoint = checkpoint
         self.encoder = encoder
@@ -110,8 +110,10 @@ class InductiveEmbedder:
         self.model = checkpoint.model.to(self.device).eval()
         self.cache = EmbeddingCache.in_data_dir(settings.data_dir)
         self.hops = self.model.config.layers
-        self.seed_fanout = settings.inductive_seed_fanout if seed_fanout is None else seed_fanout
-        self.fanout = settings.inductive_fanout if fanout is None else fanout
+        self.seed_fanout = (
+            settings.serving.inductive_seed_fanout if seed_fanout is None else seed_fanout
+        )
+        self.fanout = settings.serving.inductive_fanout if fanout is None else fanout
         if self.seed_fanout < 0 or self.fanout < 0:
             raise ConfigError(
                 f"fan-outs must be >= 0 (0 = all), got seed_fanout={self.seed_fanout}, "

@@ -26,7 +26,6 @@ from torch import Tensor
 from gnn.additions import graph_additions
 from gnn.artifacts import ArtifactManifest, ArtifactSet, VersionWriter
 from gnn.checkpoint import Checkpoint
-from gnn.config import GNNConfig
 from gnn.evaluation import GNNRecommender, interactions_of, product_text_vectors
 from gnn.ranking.served import (
     RANKING_DIR,
@@ -119,8 +118,8 @@ def train_snapshot(
     Raises:
         ModelError: the snapshot has no interactions to learn from.
     """
-    plan = training_plan(snapshot, settings.seed)
-    config = GNNConfig.from_settings(settings)
+    plan = training_plan(snapshot, settings.gnn.seed)
+    config = settings.gnn
     trainer = Trainer(config, settings.resolve_device(), show_progress=show_progress)
     result = trainer.fit(
         graph_inputs(snapshot, plan.train), plan.train, plan.val, initial_state=initial_state
@@ -132,7 +131,7 @@ def train_snapshot(
     )
     path = checkpoint.save(checkpoint_dir(settings) / f"{snapshot.version}.pt")
     shutil.rmtree(ranking_dir_of(path), ignore_errors=True)
-    if settings.ranker:
+    if settings.serving.ranker:
         trained = _train_ranking(settings, snapshot, checkpoint, plan.train, plan.val)
         if trained is not None:
             shutil.copytree(trained, ranking_dir_of(path))
@@ -178,9 +177,9 @@ def _train_ranking(
     gnn.checkpoint = checkpoint
     text = product_text_vectors(snapshot, snapshot.data[PRODUCT].x.shape[1] - NUM_PRODUCT_EXTRA)
     generators = fit_generators(
-        gnn, snapshot, text, train, num_users, num_items, val, settings.seed
+        gnn, snapshot, text, train, num_users, num_items, val, settings.gnn.seed
     )
-    staged = train_ranking(generators, train, val, num_users, num_items, settings.seed)
+    staged = train_ranking(generators, train, val, num_users, num_items, settings.gnn.seed)
     if staged is None:
         return None
     out = save_trained(
@@ -241,14 +240,14 @@ def write_artifacts(
     """Embed every product and user with the latest checkpoint into an artifact version.
 
     With ``promote`` the version is promoted (:meth:`gnn.versions.VersionStore.promote`:
-    LATEST, the promotion history, pruning to ``KGREC_KEEP_VERSIONS``).
+    LATEST, the promotion history, pruning to ``KGREC_ARTIFACTS__KEEP_VERSIONS``).
 
     With ``store``, the products and users the graph holds and the training snapshot
     lacks (written since the export: online, or by a later import) are embedded
     inductively with the same checkpoint and added after the snapshot's rows
     (:mod:`gnn.additions`).
 
-    The ranker trained with the checkpoint (when there is one, and ``settings.ranker``)
+    The ranker trained with the checkpoint (when there is one, and ``settings.serving.ranker``)
     goes into the version with its generators' tables refitted on every interaction;
     ``writers`` add more files (the serving indexes) before the version is published.
 
@@ -264,7 +263,7 @@ def write_artifacts(
     counts = np.bincount(inter.items.numpy(), minlength=len(snapshot.ids[PRODUCT]))
     popularity = (counts / max(1, int(counts.max(initial=0)))).astype(np.float32)
     text = snapshot.data[PRODUCT].x[:, : encoder.dim].numpy()
-    versions = VersionStore.in_data_dir(settings.data_dir, settings.keep_versions)
+    versions = VersionStore.in_data_dir(settings.data_dir, settings.artifacts.keep_versions)
     manifest = ArtifactManifest(
         version=versions.new_name(f"{time.strftime('%Y%m%d-%H%M%S')}-{snapshot.version[:8]}"),
         snapshot_version=snapshot.version,
@@ -291,7 +290,7 @@ def write_artifacts(
         )
     trained = ranking_dir_of(path)
     extra = list(writers)
-    if settings.ranker and trained.is_dir():
+    if settings.serving.ranker and trained.is_dir():
         num_users, num_items = len(snapshot.ids[USER]), len(snapshot.ids[PRODUCT])
 
         def ranking(version: Path) -> None:

@@ -89,7 +89,7 @@ class PygNeighborSampler:
             raise ConfigError(
                 "the 'pyg' sampler needs pyg-lib or torch-sparse, and neither is "
                 "importable; install one (`pip install torch-sparse` compiles it) or set "
-                "KGREC_GNN_SAMPLER=torch"
+                "KGREC_GNN__SAMPLER=torch"
             )
         data = HeteroData()
         for t, n in num_nodes.items():
@@ -110,7 +110,7 @@ class PygNeighborSampler:
                 return et, True
         raise ConfigError(
             f"no edge type joins {a!r} and {b!r}, so PyG cannot take both as seeds at "
-            "once; seed them in two calls or set KGREC_GNN_SAMPLER=torch"
+            "once; seed them in two calls or set KGREC_GNN__SAMPLER=torch"
         )
 
     def sample(self, seeds: dict[str, Tensor]) -> SampledSubgraph:

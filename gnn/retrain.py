@@ -7,13 +7,13 @@
    ``checkpoints/latest.pt`` until the new version is promoted.
 3. Score the new checkpoint and ``VERSION``'s on the same views of the current graph
    (:func:`gate_views`): the validation holdout of :func:`gnn.pipeline.training_plan`
-   (per user, the latest 10 % of its interactions; same ``KGREC_SEED``), split into
+   (per user, the latest 10 % of its interactions; same ``KGREC_GNN__SEED``), split into
    the shoppers ``VERSION`` knew and the new ones. The figure is Recall@20 of the GNN's
    dot-product retrieval over every product (training interactions excluded), with
    messages passed over the training interactions only.
 4. Embed into a new artifact version holding the gate's figures (``gate.json``),
    unpromoted; promote it when its Recall@20 on the ``validation`` view is at least
-   ``(1 - KGREC_PROMOTE_TOLERANCE)`` times the serving one's (or when forced).
+   ``(1 - KGREC_ARTIFACTS__PROMOTE_TOLERANCE)`` times the serving one's (or when forced).
 
 Why not the served ranking's Recall@20: its ranker is trained on the same validation
 holdout, so on that holdout it would be scored on its own training labels.
@@ -34,7 +34,6 @@ import torch
 
 from gnn.artifacts import CHECKPOINT, USERS, ArtifactSet, VersionWriter
 from gnn.checkpoint import Checkpoint
-from gnn.config import GNNConfig
 from gnn.evaluation import GNNRecommender, evaluate_view
 from gnn.inference import graph_inputs
 from gnn.pipeline import (
@@ -83,7 +82,7 @@ class GateDecision:
 
     Attributes:
         serving_version: the version compared against (``--since``).
-        tolerance: the relative drop allowed (``KGREC_PROMOTE_TOLERANCE``).
+        tolerance: the relative drop allowed (``KGREC_ARTIFACTS__PROMOTE_TOLERANCE``).
         rows: the figures per view; the decision reads :data:`DECIDING_VIEW`.
         promote: whether the new version is promoted.
         forced: promoted by ``--force`` whatever the figures said.
@@ -180,7 +179,7 @@ class RetrainOutcome:
 
     Attributes:
         version: the new artifact version (promoted or not).
-        pruned: versions deleted after the promotion (KGREC_KEEP_VERSIONS).
+        pruned: versions deleted after the promotion (KGREC_ARTIFACTS__KEEP_VERSIONS).
     """
 
     since: str
@@ -224,13 +223,13 @@ def retrain(
         ArtifactError: ``since`` is no version (the message lists them).
         ModelError: the graph has no interactions to train on.
     """
-    versions = VersionStore.in_data_dir(settings.data_dir, settings.keep_versions)
+    versions = VersionStore.in_data_dir(settings.data_dir, settings.artifacts.keep_versions)
     if since.upper() == "LATEST":
         since = versions.latest() or since
     since_dir = versions.path(since)
     snapshot = export_current(settings, store, encoder, show_progress=show_progress)
-    plan = training_plan(snapshot, settings.seed)
-    config = GNNConfig.from_settings(settings)
+    plan = training_plan(snapshot, settings.gnn.seed)
+    config = settings.gnn
     previous = (
         Checkpoint.load(since_dir / CHECKPOINT) if (since_dir / CHECKPOINT).is_file() else None
     )
@@ -304,12 +303,12 @@ def _gate(
         )
         for name, view in views.items()
     ]
-    promote, forced, reason = decide(rows, settings.promote_tolerance, force)
+    promote, forced, reason = decide(rows, settings.artifacts.promote_tolerance, force)
     if why_not is not None:
         reason = f"{reason} ({why_not})"
     return GateDecision(
         since,
-        settings.promote_tolerance,
+        settings.artifacts.promote_tolerance,
         rows,
         promote,
         forced,

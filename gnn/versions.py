@@ -286,7 +286,7 @@ class VersionStore:
             excess -= 1
         if deleted:
             log.info(
-                "pruned %d artifact version(s) beyond KGREC_KEEP_VERSIONS=%d: %s",
+                "pruned %d artifact version(s) beyond KGREC_ARTIFACTS__KEEP_VERSIONS=%d: %s",
                 len(deleted),
                 self.keep,
                 ", ".join(deleted),

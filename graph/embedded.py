@@ -1,6 +1,6 @@
 """The embedded graph server: a private ArcadeDB Bolt server on loopback.
 
-Used when ``KGREC_NEO4J_URI`` is unset. One server per data directory; its pid,
+Used when ``KGREC_GRAPH__NEO4J_URI`` is unset. One server per data directory; its pid,
 ports and state are in ``<data_dir>/server/state.json``, its password in
 ``<data_dir>/server/password`` (mode 0600), its logs in ``<data_dir>/logs``.
 """
@@ -96,13 +96,13 @@ def _check_runtime() -> None:
     if spec is None or spec.origin is None:
         raise EmbeddedServerError(
             "the embedded graph server needs the 'arcadedb-embedded' package: "
-            "run `make setup` (or `pip install arcadedb-embedded`), or set KGREC_NEO4J_URI"
+            "run `make setup` (or `pip install arcadedb-embedded`), or set KGREC_GRAPH__NEO4J_URI"
         )
     jvm = Path(spec.origin).parent / "jre" / "lib" / "server" / "libjvm.so"
     if not jvm.exists():
         raise EmbeddedServerError(
             f"no Java runtime: {jvm} is missing from the arcadedb-embedded install; reinstall "
-            "it (`pip install --force-reinstall arcadedb-embedded`) or set KGREC_NEO4J_URI"
+            "it (`pip install --force-reinstall arcadedb-embedded`) or set KGREC_GRAPH__NEO4J_URI"
         )
 
 
@@ -124,7 +124,7 @@ def _check_disk(paths: ServerPaths, min_free_mb: int) -> None:
     if free_mb < min_free_mb:
         raise EmbeddedServerError(
             f"only {free_mb} MB free on the disk of {paths.graph}; the embedded graph server "
-            f"needs at least {min_free_mb} MB (KGREC_EMBEDDED_MIN_FREE_MB): free space or "
+            f"needs at least {min_free_mb} MB (KGREC_GRAPH__EMBEDDED_MIN_FREE_MB): free space or "
             "set KGREC_DATA_DIR to a larger disk"
         )
 
@@ -209,14 +209,17 @@ class EmbeddedServer:
                     self._attachment = self.paths.register_client(os.getpid())
                 return current
             self._wait_for_exit()
-            _check_disk(self.paths, self.settings.embedded_min_free_mb)
+            _check_disk(self.paths, self.settings.graph.embedded_min_free_mb)
             _check_runtime()
             last_bolt, last_http = self.paths.last_ports()
             bolt = _pick_port(
-                self.settings.embedded_bolt_port, last_bolt, "KGREC_EMBEDDED_BOLT_PORT"
+                self.settings.graph.embedded_bolt_port, last_bolt, "KGREC_GRAPH__EMBEDDED_BOLT_PORT"
             )
             http = _pick_port(
-                self.settings.embedded_http_port, last_http, "KGREC_EMBEDDED_HTTP_PORT", bolt
+                self.settings.graph.embedded_http_port,
+                last_http,
+                "KGREC_GRAPH__EMBEDDED_HTTP_PORT",
+                bolt,
             )
             self.paths.ensure_password()
             self.paths.ensure_reader_password()
@@ -229,9 +232,9 @@ class EmbeddedServer:
                 "--data-dir",
                 str(self.paths.data_dir),
                 "--database",
-                self.settings.embedded_database,
+                self.settings.graph.embedded_database,
                 "--heap-mb",
-                str(self.settings.embedded_heap_mb),
+                str(self.settings.graph.embedded_heap_mb),
                 "--bolt-port",
                 str(bolt),
                 "--http-port",
@@ -286,7 +289,7 @@ class EmbeddedServer:
             self._owned = None
 
     def _wait_ready(self, proc: subprocess.Popen[bytes]) -> ServerStatus:
-        deadline = time.monotonic() + self.settings.embedded_start_timeout_s
+        deadline = time.monotonic() + self.settings.graph.embedded_start_timeout_s
         while time.monotonic() < deadline:
             state = read_state(self.paths.state)
             if state is not None and state.get("pid") == proc.pid:
@@ -301,7 +304,8 @@ class EmbeddedServer:
         proc.wait()
         raise EmbeddedServerError(
             f"the embedded graph server did not start within "
-            f"{self.settings.embedded_start_timeout_s:.0f} s (KGREC_EMBEDDED_START_TIMEOUT_S); "
+            f"{self.settings.graph.embedded_start_timeout_s:.0f} s "
+            "(KGREC_GRAPH__EMBEDDED_START_TIMEOUT_S); "
             f"log {self.paths.log}:\n{_tail(self.paths.log)}"
         )
 

@@ -1,6 +1,6 @@
 """open_graph: the one way kgrec code gets a GraphStore.
 
-With ``KGREC_NEO4J_URI`` set it connects there. Otherwise it attaches to the
+With ``KGREC_GRAPH__NEO4J_URI`` set it connects there. Otherwise it attaches to the
 embedded server of the data directory when one runs (``kgrec graph start``), and
 else starts one for the duration of the ``with`` block.
 """
@@ -22,10 +22,10 @@ log = logging.getLogger(__name__)
 
 def _neo4j_reader_auth(settings: Settings) -> tuple[str, str] | None:
     """The read-only Neo4j account of the exploration path, when one is configured."""
-    if settings.neo4j_reader_user is None:
+    if settings.graph.neo4j_reader_user is None:
         return None
-    secret = settings.neo4j_reader_password
-    return (settings.neo4j_reader_user, secret.get_secret_value() if secret else "")
+    secret = settings.graph.neo4j_reader_password
+    return (settings.graph.neo4j_reader_user, secret.get_secret_value() if secret else "")
 
 
 @contextlib.contextmanager
@@ -53,9 +53,17 @@ def open_graph(
             and a Neo4j URI is configured).
     """
     server: EmbeddedServer | None = None
-    if settings.neo4j_uri is not None:
-        password = settings.neo4j_password.get_secret_value() if settings.neo4j_password else ""
-        args = (settings.neo4j_uri, (settings.neo4j_user, password), settings.neo4j_database)
+    if settings.graph.neo4j_uri is not None:
+        password = (
+            settings.graph.neo4j_password.get_secret_value()
+            if settings.graph.neo4j_password
+            else ""
+        )
+        args = (
+            settings.graph.neo4j_uri,
+            (settings.graph.neo4j_user, password),
+            settings.graph.neo4j_database,
+        )
         reader = _neo4j_reader_auth(settings)
         try:
             store = GraphStore.connect(*args, settings, reader_auth=reader)

@@ -104,7 +104,7 @@ class GraphStore:
     """Schema, batched idempotent upserts, paged reads and guarded exploration.
 
     Build it with :meth:`connect` (or :func:`graph.open_graph`, which also starts
-    the embedded server when no ``KGREC_NEO4J_URI`` is set). Close it when done, or
+    the embedded server when no ``KGREC_GRAPH__NEO4J_URI`` is set). Close it when done, or
     use it as a context manager.
 
     Args:
@@ -160,8 +160,8 @@ class GraphStore:
         """
         store = cls.unchecked(uri, auth, database, settings, reader_auth=reader_auth)
         driver = store._driver
-        delay = settings.connect_backoff_s
-        for attempt in range(settings.connect_retries + 1):
+        delay = settings.graph.connect_backoff_s
+        for attempt in range(settings.graph.connect_retries + 1):
             try:
                 with driver.session(database=database) as session:
                     session.run(q.PING).consume()
@@ -170,14 +170,14 @@ class GraphStore:
                 store.close()
                 raise GraphConnectionError(
                     f"the graph server at {uri} refused the credentials for user {auth[0]!r}: "
-                    f"{e.message}; check KGREC_NEO4J_USER / KGREC_NEO4J_PASSWORD"
+                    f"{e.message}; check KGREC_GRAPH__NEO4J_USER / KGREC_GRAPH__NEO4J_PASSWORD"
                 ) from e
             except (neo4j_errors.ServiceUnavailable, neo4j_errors.SessionExpired, OSError) as e:
-                if attempt == settings.connect_retries:
+                if attempt == settings.graph.connect_retries:
                     store.close()
                     hint = (
-                        "check that Neo4j runs there and KGREC_NEO4J_URI is right"
-                        if settings.neo4j_uri
+                        "check that Neo4j runs there and KGREC_GRAPH__NEO4J_URI is right"
+                        if settings.graph.neo4j_uri
                         else "start it with `kgrec graph start`"
                     )
                     raise GraphConnectionError(
@@ -304,7 +304,7 @@ class GraphStore:
         """
         combined = combine(rows, replace=replace)
         counts = UpsertCounts()
-        for batch in _batches(combined, self.settings.write_batch_size):
+        for batch in _batches(combined, self.settings.graph.write_batch_size):
 
             def work(tx: ManagedTransaction, batch: Sequence[NodeRow] = batch) -> UpsertCounts:
                 result = tx.run(q.NODE_STATE[label], ids=[r.id for r in batch])
@@ -412,7 +412,7 @@ class GraphStore:
         ``weight`` keeps the stored ones, and one that changes them counts as updated.
         """
         counts = UpsertCounts()
-        for batch in _batches(rows, self.settings.write_batch_size):
+        for batch in _batches(rows, self.settings.graph.write_batch_size):
             params = [
                 {
                     "user_id": r["user_id"],
@@ -444,7 +444,7 @@ class GraphStore:
 
     def _write_links(self, statement: LiteralString, rows: list[dict[str, Any]]) -> int:
         written = 0
-        for batch in _batches(rows, self.settings.write_batch_size):
+        for batch in _batches(rows, self.settings.graph.write_batch_size):
 
             def work(tx: ManagedTransaction, batch: Sequence[dict[str, Any]] = batch) -> int:
                 return int(tx.run(statement, rows=list(batch)).single(strict=True)["n"])
@@ -495,7 +495,7 @@ class GraphStore:
         statement = q.EXISTING_IDS[_check_label(label)]
         wanted = list(dict.fromkeys(ids))
         found: set[str] = set()
-        for batch in _batches(wanted, self.settings.read_page_size):
+        for batch in _batches(wanted, self.settings.graph.read_page_size):
             found.update(r["id"] for r in self._read(statement, ids=list(batch)))
         return found
 
@@ -503,7 +503,7 @@ class GraphStore:
         """Properties of the nodes of ``label`` among ``ids`` (missing ids are absent)."""
         statement = q.NODES_BY_ID[_check_label(label)]
         out: dict[str, dict[str, Any]] = {}
-        for batch in _batches(list(ids), self.settings.read_page_size):
+        for batch in _batches(list(ids), self.settings.graph.read_page_size):
             out.update((r["id"], r["props"]) for r in self._read(statement, ids=list(batch)))
         return out
 
@@ -512,7 +512,7 @@ class GraphStore:
         statement = q.NODES_PAGE[_check_label(label)]
         after = ""
         while True:
-            page = self._read(statement, after=after, limit=self.settings.read_page_size)
+            page = self._read(statement, after=after, limit=self.settings.graph.read_page_size)
             if not page:
                 return
             yield pd.DataFrame(page, columns=["id", "props"])
@@ -525,7 +525,9 @@ class GraphStore:
         while True:
             page = [
                 r["id"]
-                for r in self._read(statement, after=after, limit=self.settings.read_page_size)
+                for r in self._read(
+                    statement, after=after, limit=self.settings.graph.read_page_size
+                )
             ]
             if not page:
                 return
@@ -539,7 +541,7 @@ class GraphStore:
         hash) in ``attrs``, ``brand_id`` and ``category_ids`` from its links.
         """
         rows: list[ProductRow] = []
-        for batch in _batches(list(ids), self.settings.read_page_size):
+        for batch in _batches(list(ids), self.settings.graph.read_page_size):
             for r in self._read(q.PRODUCT_ROWS, ids=list(batch)):
                 props: dict[str, Any] = dict(r["props"] or {})
                 row = cast(ProductRow, {k: props[k] for k in PRODUCT_PROPERTIES if k in props})
@@ -564,7 +566,7 @@ class GraphStore:
         statement = q.EDGES_PAGE[rel_type]
         after = ""
         while True:
-            rows = self._read(statement, after=after, limit=self.settings.read_page_size)
+            rows = self._read(statement, after=after, limit=self.settings.graph.read_page_size)
             if not rows:
                 return
             after = max(r["src"] for r in rows)
@@ -649,7 +651,7 @@ class GraphStore:
         for hop, limit in enumerate(fanout, start=1):
             statements = q.RECENT_NEIGHBOURS if hop == 1 else q.STORED_NEIGHBOURS
             next_frontier: dict[str, set[str]] = {}
-            per_call = max(1, self.settings.read_page_size // limit)
+            per_call = max(1, self.settings.graph.read_page_size // limit)
             for src_label, src_ids in frontier.items():
                 statement = statements[cast(NodeLabel, src_label)]
                 for batch in _batches(sorted(src_ids), per_call):
@@ -738,7 +740,7 @@ class GraphStore:
             QueryError: the server rejected the query.
         """
         ensure_read_only(query)
-        timeout = self.settings.query_timeout_s
+        timeout = self.settings.graph.query_timeout_s
 
         def work(tx: ManagedTransaction) -> tuple[list[str], list[dict[str, Any]]]:
             # user text, guarded above; values stay parameters
@@ -765,7 +767,7 @@ class GraphStore:
                     f"the graph server at {self.uri} refused the read-only exploration "
                     f"account ({cause.message}); an embedded server started by an older "
                     "kgrec lacks it: restart it (`kgrec graph stop && kgrec graph start`), "
-                    "or check KGREC_NEO4J_READER_USER / KGREC_NEO4J_READER_PASSWORD"
+                    "or check KGREC_GRAPH__NEO4J_READER_USER / KGREC_GRAPH__NEO4J_READER_PASSWORD"
                 ) from cause
             if isinstance(cause, neo4j_errors.Neo4jError) and _refused_as_write(cause):
                 raise WriteQueryRejectedError(

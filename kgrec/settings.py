@@ -1,42 +1,47 @@
 """The one settings object of kgrec.
 
 Built once at an entry point (CLI command, API lifespan, test fixture) and passed
-down; nothing reads the environment anywhere else. Every field is set by an
-environment variable ``KGREC_<FIELD>`` (or a ``.env`` file); unknown ``KGREC_*``
-keys are rejected so a typo never goes unnoticed. Units are in the names.
+down as plain values; nothing reads the environment anywhere else. Settings come
+in sections, each set by ``KGREC_<SECTION>__<FIELD>`` (``__`` between section and
+field, e.g. ``KGREC_GRAPH__WRITE_BATCH_SIZE``) or a ``.env`` file; the few global
+ones by ``KGREC_<FIELD>``. The flat names of earlier versions
+(``KGREC_WRITE_BATCH_SIZE``) still work, with a warning naming the new one
+(:mod:`kgrec.settings_sources`). Unknown ``KGREC_*`` keys are rejected so a typo
+never goes unnoticed. Units are in the names.
+
+The ``gnn`` section *is* :class:`gnn.config.GNNConfig`, the frozen dataclass
+saved with every checkpoint: its defaults and descriptions live there only.
 """
 
 from __future__ import annotations
 
-import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from gnn.config import GNNConfig
 from kgrec.errors import ConfigError
+from kgrec.paths import DataDir
 from kgrec.pseudonym import salt_problem
+from kgrec.settings_sources import LegacyEnvSource, without_legacy
 
 ENV_PREFIX = "KGREC_"
+NESTED_DELIMITER = "__"
 DeviceName = Literal["auto", "cpu", "cuda"]
 
 
-class Settings(BaseSettings):
-    """All of kgrec's configuration. See the README's settings table."""
+class Section(BaseModel):
+    """A frozen group of settings that refuses unknown keys."""
 
-    model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX,
-        env_file=".env",
-        extra="forbid",
-        frozen=True,
-        validate_default=True,
-    )
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
 
-    # Where everything kgrec writes lives --------------------------------------
-    data_dir: Path = Field(Path(".kgrec"), description="Root of all data kgrec writes.")
 
-    # Graph server -------------------------------------------------------------
+class GraphSettings(Section):
+    """The graph server: Neo4j or the embedded one, connections, batch sizes."""
+
     neo4j_uri: str | None = Field(
         None, description="Bolt URI of a Neo4j 5 server; unset = embedded ArcadeDB server."
     )
@@ -56,8 +61,6 @@ class Settings(BaseSettings):
     query_timeout_s: float = Field(120.0, gt=0, description="Per-transaction timeout.")
     write_batch_size: int = Field(1000, ge=1, le=100_000, description="Rows per UNWIND batch.")
     read_page_size: int = Field(5000, ge=1, le=1_000_000, description="Rows per read page.")
-
-    # Embedded server ------------------------------------------------------------
     embedded_database: str = Field(
         "kgrec",
         pattern=r"^[A-Za-z][A-Za-z0-9_]*$",
@@ -77,7 +80,15 @@ class Settings(BaseSettings):
         256, ge=0, description="Free disk space the embedded server needs to start."
     )
 
-    # Serving ----------------------------------------------------------------------
+    @property
+    def embedded(self) -> bool:
+        """True when kgrec runs its own ArcadeDB server (no ``neo4j_uri`` set)."""
+        return self.neo4j_uri is None
+
+
+class ServingSettings(Section):
+    """The service: HTTP, ranking, indexes, caches, online embedding, swaps."""
+
     w_graph: float = Field(1.0, description="Fusion weight of <h_user, h_item> (graph space).")
     w_text: float = Field(1.0, description="Fusion weight of <e_query, t_item> (text space).")
     w_pop: float = Field(0.2, description="Fusion weight of the popularity prior pop(item).")
@@ -109,18 +120,6 @@ class Settings(BaseSettings):
         None, description="Key write endpoints require in X-API-Key; unset = writes refused."
     )
     api_read_requires_key: bool = Field(False, description="Read endpoints require the key too.")
-    forget_log_salt: SecretStr | None = Field(
-        None,
-        description="Salt of the hash that names a forgotten shopper in the log (`DELETE "
-        "/users/{id}`, `kgrec users delete`); unset = a random one kept in "
-        "<data_dir>/privacy/salt (mode 0600).",
-    )
-    pseudonymise_salt: SecretStr | None = Field(
-        None,
-        description="Secret (16+ characters) keying the hash that replaces every shopper id "
-        "before it is stored (imports, API, `kgrec users delete`); unset = ids kept as given. "
-        "Lost = unrecoverable; changed = every shopper orphaned (README, Privacy).",
-    )
     api_host: str = Field("127.0.0.1", description="Address `kgrec serve` binds.")
     api_port: int = Field(8000, ge=0, le=65535, description="Port `kgrec serve` binds.")
     api_access_log: bool = Field(
@@ -154,8 +153,29 @@ class Settings(BaseSettings):
         ge=1,
         description="CPU threads of faiss search and torch scoring (1 is fastest per query).",
     )
+    inductive_seed_fanout: int = Field(
+        50,
+        ge=0,
+        description="Online (re-)embedding of a product or user reads at most this many "
+        "relationships per type of it: a user's most recent interactions; 0 = all.",
+    )
+    inductive_fanout: int = Field(
+        10,
+        ge=0,
+        description="... and at most this many per type of each node further out "
+        "(in the graph server's storage order; like gnn.fanout in training); 0 = all.",
+    )
+    artifact_poll_s: float = Field(
+        5.0,
+        ge=0,
+        description="How often `kgrec serve` checks LATEST and swaps in a newly promoted "
+        "version; 0 = never.",
+    )
 
-    # Loaders --------------------------------------------------------------------
+
+class LoaderSettings(Section):
+    """Imports: chunking, limits, separators, public datasets."""
+
     import_chunk_rows: int = Field(
         50_000, ge=1, le=5_000_000, description="Rows read per chunk from an import file."
     )
@@ -171,24 +191,27 @@ class Settings(BaseSettings):
         None, description="Extracted public datasets; unset = <data_dir>/datasets."
     )
 
-    # Text encoders ------------------------------------------------------------------
-    text_model: Path | None = Field(
+
+class TextSettings(Section):
+    """The text encoder: model, backend, device, batches."""
+
+    model: Path | None = Field(
         None, description="Local transformers model directory; unset = bundled all-MiniLM-L6-v2."
     )
-    text_backend: Literal["auto", "torch", "onnx"] = Field(
+    backend: Literal["auto", "torch", "onnx"] = Field(
         "auto", description="auto = torch on CUDA, ONNX Runtime on the CPU (measured faster)."
     )
-    text_device: DeviceName = Field("auto", description="Device of the torch text backend.")
-    text_batch_size: int | None = Field(
+    device: DeviceName = Field("auto", description="Device of the torch text backend.")
+    batch_size: int | None = Field(
         None,
         ge=1,
         le=65_536,
         description="Sentences per forward pass; unset = 16 on the CPU, 512 on CUDA (measured).",
     )
-    text_max_tokens: int | None = Field(
+    max_tokens: int | None = Field(
         None, ge=8, description="Tokens per text before truncation; unset = the model's own."
     )
-    text_onnx_streams: int = Field(
+    onnx_streams: int = Field(
         0,
         ge=0,
         le=256,
@@ -198,47 +221,10 @@ class Settings(BaseSettings):
         ),
     )
 
-    # GNN ------------------------------------------------------------------------
-    gnn_hidden_dim: int = Field(64, ge=4, le=4096, description="GNN width = embedding size.")
-    gnn_layers: int = Field(2, ge=1, le=4, description="Message-passing layers (= hops).")
-    gnn_epochs: int = Field(30, ge=1, description="Maximum training epochs.")
-    gnn_lr: float = Field(0.01, gt=0, description="Adam learning rate of the GNN.")
-    gnn_batch_size: int = Field(8192, ge=1, description="Positive pairs per BPR step.")
-    gnn_patience: int = Field(4, ge=1, description="Epochs without better val Recall@20.")
-    gnn_mode: Literal["auto", "full", "minibatch"] = Field(
-        "auto", description="Training mode; auto = full-batch up to gnn_full_batch_max_edges."
-    )
-    gnn_full_batch_max_edges: int = Field(
-        5_000_000, ge=0, description="auto trains full-batch up to this many graph edges."
-    )
-    gnn_fanout: int = Field(15, ge=1, description="Neighbours sampled per node and edge type.")
-    inductive_seed_fanout: int = Field(
-        50,
-        ge=0,
-        description="Online (re-)embedding of a product or user reads at most this many "
-        "relationships per type of it: a user's most recent interactions; 0 = all.",
-    )
-    inductive_fanout: int = Field(
-        10,
-        ge=0,
-        description="... and at most this many per type of each node further out "
-        "(in the graph server's storage order; like gnn_fanout in training); 0 = all.",
-    )
-    gnn_sampler: Literal["auto", "torch", "pyg"] = Field(
-        "auto",
-        description="Mini-batch sampler: pyg (needs pyg-lib or torch-sparse), torch, "
-        "or auto = pyg when importable.",
-    )
-    gnn_product_memory: bool = Field(
-        False,
-        description=(
-            "A learned vector per trained product: better warm recall, worse cold start "
-            "(measured in docs/gnn.md)."
-        ),
-    )
-    seed: int = Field(0, description="Seed of splits, initialisation and sampling.")
 
-    # Artifact versions ------------------------------------------------------------
+class ArtifactSettings(Section):
+    """Artifact versions: retraining's promotion gate and how many are kept."""
+
     promote_tolerance: float = Field(
         0.02,
         ge=-1.0,
@@ -252,32 +238,68 @@ class Settings(BaseSettings):
         description="Artifact versions kept on disk (LATEST and the previously promoted "
         "one are never deleted).",
     )
-    artifact_poll_s: float = Field(
-        5.0,
-        ge=0,
-        description="How often `kgrec serve` checks LATEST and swaps in a newly promoted "
-        "version; 0 = never.",
+
+
+class Settings(BaseSettings):
+    """All of kgrec's configuration. See the README's settings table."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter=NESTED_DELIMITER,
+        env_file=".env",
+        extra="forbid",
+        frozen=True,
+        validate_default=True,
     )
 
-    # Compute --------------------------------------------------------------------
+    # Global -----------------------------------------------------------------------
+    data_dir: Path = Field(Path(".kgrec"), description="Root of all data kgrec writes.")
     device: DeviceName = Field("auto", description="torch device for GNN and ranking.")
+    pseudonymise_salt: SecretStr | None = Field(
+        None,
+        description="Secret (16+ characters) keying the hash that replaces every shopper id "
+        "before it is stored (imports, API, `kgrec users delete`); unset = ids kept as given. "
+        "Lost = unrecoverable; changed = every shopper orphaned (README, Privacy).",
+    )
+    forget_log_salt: SecretStr | None = Field(
+        None,
+        description="Salt of the hash that names a forgotten shopper in the log (`DELETE "
+        "/users/{id}`, `kgrec users delete`); unset = a random one kept in "
+        "<data_dir>/privacy/salt (mode 0600).",
+    )
 
-    @model_validator(mode="before")
+    # Sections ---------------------------------------------------------------------
+    graph: GraphSettings = Field(
+        default_factory=GraphSettings, description="Graph server (Neo4j or the embedded one)."
+    )
+    serving: ServingSettings = Field(default_factory=ServingSettings, description="Serving.")
+    loaders: LoaderSettings = Field(default_factory=LoaderSettings, description="Imports.")
+    text: TextSettings = Field(default_factory=TextSettings, description="Text encoder.")
+    gnn: GNNConfig = Field(
+        default_factory=GNNConfig, description="GNN model and training (saved with checkpoints)."
+    )
+    artifacts: ArtifactSettings = Field(
+        default_factory=ArtifactSettings, description="Artifact versions."
+    )
+
     @classmethod
-    def _reject_unknown_env(cls, data: Any) -> Any:
-        """Reject ``KGREC_*`` environment variables that name no setting."""
-        known = {f"{ENV_PREFIX}{name}".upper() for name in cls.model_fields}
-        test_prefix = f"{ENV_PREFIX}TEST_"  # read by the test suite only
-        unknown = sorted(
-            k
-            for k in os.environ
-            if k.startswith(ENV_PREFIX) and k not in known and not k.startswith(test_prefix)
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Add the source of the old flat names (checked names first, mapped, warned)."""
+        legacy = LegacyEnvSource(settings_cls, env_settings, dotenv_settings)
+        return (
+            init_settings,
+            env_settings,
+            legacy,
+            without_legacy(dotenv_settings),
+            file_secret_settings,
         )
-        if unknown:
-            raise ConfigError(
-                f"unknown setting(s) {', '.join(unknown)}; valid: {', '.join(sorted(known))}"
-            )
-        return data
 
     @field_validator("data_dir", mode="before")
     @classmethod
@@ -300,9 +322,31 @@ class Settings(BaseSettings):
         return value
 
     @property
+    def paths(self) -> DataDir:
+        """Every path under :attr:`data_dir`."""
+        return DataDir(self.data_dir)
+
+    @property
     def embedded(self) -> bool:
-        """True when kgrec runs its own ArcadeDB server (no ``neo4j_uri`` set)."""
-        return self.neo4j_uri is None
+        """True when kgrec runs its own ArcadeDB server (no ``graph.neo4j_uri`` set)."""
+        return self.graph.embedded
+
+    def updated(self, **changes: Any) -> Settings:
+        """A validated copy with some values changed; a section's are a mapping of its fields.
+
+        ``settings.updated(data_dir=p, graph={"write_batch_size": 10})`` keeps every
+        other graph setting. What was set explicitly stays set (``model_fields_set``).
+
+        Raises:
+            pydantic.ValidationError: a changed value is invalid.
+        """
+        values: dict[str, Any] = {name: getattr(self, name) for name in self.model_fields_set}
+        for name, change in changes.items():
+            if name in SECTIONS and isinstance(change, Mapping):
+                current = getattr(self, name)
+                change = {**TypeAdapter(type(current)).dump_python(current), **change}
+            values[name] = change
+        return type(self)(**values)
 
     def resolve_device(self) -> str:
         """The torch device name: ``cuda`` when asked for or available under ``auto``."""
@@ -315,3 +359,7 @@ class Settings(BaseSettings):
         if self.device == "auto":
             return "cuda" if torch.cuda.is_available() else "cpu"
         return self.device
+
+
+SECTIONS: tuple[str, ...] = ("graph", "serving", "loaders", "text", "gnn", "artifacts")
+"""The fields of :class:`Settings` that are sections (``KGREC_<SECTION>__<FIELD>``)."""

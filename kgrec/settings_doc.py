@@ -1,4 +1,4 @@
-"""The README's table of every ``KGREC_*`` setting, generated from :class:`Settings`.
+"""The README's tables of every ``KGREC_*`` setting, generated from :class:`Settings`.
 
 The table is written between :data:`BEGIN` and :data:`END` in README.md and
 checked by ``tests/kgrec/test_settings_doc.py``, so it cannot drift from the
@@ -21,27 +21,39 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings
 
 from kgrec.errors import ConfigError
-from kgrec.settings import ENV_PREFIX, Settings
+from kgrec.settings import Settings
+from kgrec.settings_sources import LEGACY_NAMES, env_name, section_fields
 
 BEGIN = "<!-- settings-table:begin -->"
 END = "<!-- settings-table:end -->"
-
-SECTIONS: dict[str, str] = {
-    "data_dir": "Data",
-    "neo4j_uri": "Graph server (Neo4j or the embedded one)",
-    "embedded_database": "Embedded graph server",
-    "w_graph": "Serving",
-    "import_chunk_rows": "Imports",
-    "text_model": "Text encoder",
-    "gnn_hidden_dim": "GNN training and inductive embedding",
-    "device": "Compute",
-}
-"""The first field of each group of settings, in declaration order, and its title."""
+GLOBAL_TITLE = "Global"
+"""The title of the table of the settings outside any section."""
 
 
-def env_name(field: str) -> str:
-    """The environment variable of a setting: ``data_dir`` -> ``KGREC_DATA_DIR``."""
-    return f"{ENV_PREFIX}{field}".upper()
+def _former_names() -> dict[str, str]:
+    """New variable -> its old flat name (both still work)."""
+    return {env_name(*new): env_name(old) for old, new in LEGACY_NAMES.items()}
+
+
+Row = tuple[tuple[str, ...], FieldInfo]
+"""One setting: its path (``("graph", "write_batch_size")``, ``("data_dir",)``) and field."""
+
+
+def settings_rows(settings_cls: type[BaseSettings] = Settings) -> list[tuple[str, list[Row]]]:
+    """The settings by group: (title, rows), the global ones first.
+
+    A section's title is its field's description; fields in declaration order.
+    """
+    flat: list[Row] = []
+    groups: list[tuple[str, list[Row]]] = [(GLOBAL_TITLE, flat)]
+    for name, info in settings_cls.model_fields.items():
+        fields = section_fields(info.annotation)
+        if fields is None:
+            flat.append(((name,), info))
+        else:
+            title = (info.description or name).rstrip(".")
+            groups.append((title, [((name, f), sub) for f, sub in fields.items()]))
+    return groups
 
 
 def _code(text: str) -> str:
@@ -94,7 +106,8 @@ def description_text(info: FieldInfo) -> str:
 def settings_table(settings_cls: type[BaseSettings] = Settings) -> str:
     """Every ``KGREC_*`` setting with its default and description, as Markdown.
 
-    One table per group of :data:`SECTIONS`, settings in declaration order.
+    One table for the global settings and one per section, in declaration order;
+    a setting that had an old flat name says so.
 
     Args:
         settings_cls: the settings class to document (kgrec's own by default).
@@ -102,25 +115,25 @@ def settings_table(settings_cls: type[BaseSettings] = Settings) -> str:
     Raises:
         ConfigError: a setting has no description (every one must say what it does).
     """
-    fields = settings_cls.model_fields
-    missing = [n for n, f in fields.items() if not f.description]
+    groups = settings_rows(settings_cls)
+    missing = [".".join(path) for _, rows in groups for path, info in rows if not info.description]
     if missing:
         raise ConfigError(
             f"settings without a description: {', '.join(missing)}; give each a "
-            "Field(description=...) in kgrec/settings.py"
+            "Field(description=...) in kgrec/settings.py (gnn: gnn/config.py)"
         )
+    former = _former_names()
     lines: list[str] = []
-    for name, info in fields.items():
-        if name in SECTIONS or not lines:
-            if lines:
-                lines.append("")
-            lines += [
-                f"**{SECTIONS.get(name, 'Settings')}**",
-                "",
-                "| variable | default | meaning |",
-                "| --- | --- | --- |",
-            ]
-        lines.append(f"| `{env_name(name)}` | {default_text(info)} | {description_text(info)} |")
+    for title, rows in groups:
+        if lines:
+            lines.append("")
+        lines += [f"**{title}**", "", "| variable | default | meaning |", "| --- | --- | --- |"]
+        for path, info in rows:
+            var = env_name(*path)
+            meaning = description_text(info)
+            if var in former:
+                meaning += f" Formerly `{former[var]}`."
+            lines.append(f"| `{var}` | {default_text(info)} | {meaning} |")
     return "\n".join(lines) + "\n"
 
 

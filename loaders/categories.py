@@ -1,7 +1,7 @@
 """Category paths and trees: ``Shoes > Running`` strings, id/parent rows, separator hints.
 
 A path string is split on the category separator (the mapping section's
-``category_separator``, else ``KGREC_CATEGORY_SEPARATOR``). A value holding no
+``category_separator``, else ``KGREC_LOADERS__CATEGORY_SEPARATOR``). A value holding no
 configured separator but another likely one (``Shoes / Running`` under ``" > "``)
 would become one flat category; :class:`SeparatorHints` counts such values so the
 report can say so.
@@ -108,7 +108,7 @@ class SeparatorHints:
             f"contain {likely!r} (e.g. {self.examples[likely]!r}) but not the category "
             f"separator {self.separator!r}, so each became one flat category; if {likely!r} "
             f'separates levels, set category_separator = "{likely}" in the mapping\'s '
-            f"[{section}] section (or KGREC_CATEGORY_SEPARATOR)"
+            f"[{section}] section (or KGREC_LOADERS__CATEGORY_SEPARATOR)"
         )
 
 

@@ -50,8 +50,8 @@ class PublicDataset:
 
     @staticmethod
     def root(settings: Settings) -> Path:
-        """Where datasets live: ``KGREC_DATASET_DIR`` or ``<data_dir>/datasets``."""
-        return settings.dataset_dir or settings.data_dir / "datasets"
+        """Where datasets live: ``KGREC_LOADERS__DATASET_DIR`` or ``<data_dir>/datasets``."""
+        return settings.loaders.dataset_dir or settings.data_dir / "datasets"
 
     def directory(self, settings: Settings) -> Path:
         """The dataset's directory (it may not exist yet)."""

@@ -313,7 +313,7 @@ class Importer:
     ) -> None:
         if not state.write:
             return
-        step = self.settings.write_batch_size * _WRITE_SLICE_BATCHES
+        step = self.settings.graph.write_batch_size * _WRITE_SLICE_BATCHES
         for start in range(0, len(records), step):
             counts.add_upsert(write(records.iloc[start : start + step]))
 

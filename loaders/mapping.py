@@ -10,7 +10,7 @@ imported file)::
     types = { avg_stars = "float" }      # how extra attributes are typed
     encoding = "cp1252"                  # the file's text encoding (default utf-8)
     delimiter = ";"                      # CSV delimiter (default: detected)
-    category_separator = " / "           # in category_path (default KGREC_CATEGORY_SEPARATOR)
+    category_separator = " / "   # in category_path (default KGREC_LOADERS__CATEGORY_SEPARATOR)
 
     [interactions]
     rename = { customer = "user_id", item = "product_id", event = "kind", time = "ts" }

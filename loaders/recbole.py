@@ -92,7 +92,7 @@ class RecboleDataset:
     def _read(self, suffix: str) -> Iterator[pd.DataFrame]:
         """Chunks of one atomic file: typed header names stripped, ``token_seq`` split."""
         reader = ChunkReader(
-            self.path(suffix), self.settings.import_chunk_rows, sep="\t", delimited=True
+            self.path(suffix), self.settings.loaders.import_chunk_rows, sep="\t", delimited=True
         )
         left = self.limit if suffix == ".inter" else None
         for chunk in reader.chunks():

@@ -55,7 +55,7 @@ class Source:
         ``encoding`` / ``delimiter`` given here win over a mapping section's (an
         :class:`~loaders.Importer` fills in the mapping's for those left None).
         """
-        reader = ChunkReader(path, settings.import_chunk_rows, delimiter, encoding=encoding)
+        reader = ChunkReader(path, settings.loaders.import_chunk_rows, delimiter, encoding=encoding)
         return cls._of_reader(entity, reader, encoding, delimiter)
 
     @classmethod

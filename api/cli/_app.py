@@ -20,7 +20,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-graph_app = typer.Typer(help="Run the embedded graph server (when KGREC_NEO4J_URI is unset).")
+graph_app = typer.Typer(
+    help="Run the embedded graph server (when KGREC_GRAPH__NEO4J_URI is unset)."
+)
 app.add_typer(graph_app, name="graph")
 
 

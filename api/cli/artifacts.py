@@ -23,7 +23,7 @@ artifacts_app = typer.Typer(
 app.add_typer(artifacts_app, name="artifacts")
 
 SERVES_NOTE = (
-    "a running `kgrec serve` swaps to it within KGREC_ARTIFACT_POLL_S seconds "
+    "a running `kgrec serve` swaps to it within KGREC_SERVING__ARTIFACT_POLL_S seconds "
     "(requests in flight finish on the version they started with)"
 )
 
@@ -31,7 +31,7 @@ SERVES_NOTE = (
 def _store(settings: Settings) -> VersionStore:
     from gnn.versions import VersionStore
 
-    return VersionStore.in_data_dir(settings.data_dir, settings.keep_versions)
+    return VersionStore.in_data_dir(settings.data_dir, settings.artifacts.keep_versions)
 
 
 def _gate_cell(gate: dict[str, Any] | None) -> str:
@@ -84,7 +84,7 @@ def promote(
     """Point LATEST at VERSION, whatever its gate figures.
 
     The promotion is recorded in the history, and the versions are pruned to
-    KGREC_KEEP_VERSIONS.
+    KGREC_ARTIFACTS__KEEP_VERSIONS.
     """
     store = _store(settings_of(ctx))
     before = store.latest()
@@ -108,7 +108,7 @@ def rollback(ctx: typer.Context) -> None:
 
 @artifacts_app.command("prune")
 def prune(ctx: typer.Context) -> None:
-    """Delete the oldest versions beyond KGREC_KEEP_VERSIONS.
+    """Delete the oldest versions beyond KGREC_ARTIFACTS__KEEP_VERSIONS.
 
     Never LATEST, nor the version a rollback returns to.
     """

@@ -27,6 +27,7 @@ from api.demo_state import (
     model_reusable,
     training_fingerprint,
 )
+from gnn.config import GNNConfig
 from graph import GraphStore, open_graph
 from graph.cleanup import delete_products
 from kgrec.errors import ConfigError, invalid_choice
@@ -37,8 +38,8 @@ from loaders.constants import BRANDS, CATEGORIES, INTERACTIONS, PRODUCTS, USERS,
 
 __all__ = ["load_sample", "sample_dir"]
 
-MOVIELENS_GNN: dict[str, Any] = {"gnn_epochs": 8, "gnn_patience": 2}
-"""Training settings of the demo on MovieLens-100K (a KGREC_* variable set wins):
+MOVIELENS_GNN: dict[str, Any] = {"epochs": 8, "patience": 2}
+"""GNN settings of the demo on MovieLens-100K (a KGREC_GNN__* value other than the default wins):
 fewer epochs than the default 30, to stay within the demo's ten minutes on 2 cores."""
 
 
@@ -81,12 +82,13 @@ def _at_least_one(value: int | None) -> int | None:
 
 
 def _demo_settings(settings: Settings, data: DemoData) -> Settings:
-    """The demo's training settings for ``data``, where no KGREC_* variable set them."""
+    """The demo's training settings for ``data``, where no KGREC_GNN__* variable changed them."""
     wanted: dict[str, Any] = (
-        {"gnn_batch_size": data.batch_size} if data.batch_size else dict(MOVIELENS_GNN)
+        {"batch_size": data.batch_size} if data.batch_size else dict(MOVIELENS_GNN)
     )
-    update = {k: v for k, v in wanted.items() if k not in settings.model_fields_set}
-    return settings.model_copy(update=update) if update else settings
+    default = GNNConfig()
+    update = {k: v for k, v in wanted.items() if getattr(settings.gnn, k) == getattr(default, k)}
+    return settings.updated(gnn=update) if update else settings
 
 
 def _prepare_graph(store: GraphStore, data: DemoData, fresh: bool) -> bool:
@@ -245,7 +247,7 @@ def demo(
         raise ConfigError("--limit-users slices MovieLens-100K; it does not apply to --sample")
     data = shipped_sample() if sample else movielens(settings, limit_users)
     settings = _demo_settings(settings, data)
-    where = "embedded ArcadeDB server" if settings.embedded else settings.neo4j_uri
+    where = "embedded ArcadeDB server" if settings.embedded else settings.graph.neo4j_uri
     typer.echo(f"kgrec demo on {data.label}\n{where}, data directory {settings.data_dir}")
     timings = Timings()
     with contextlib.ExitStack() as stack:
@@ -275,5 +277,5 @@ def demo(
     typer.echo(
         f"\ndemo done; the graph and the artifacts stay in {settings.data_dir}. To look "
         f"around in the web explorer run `{env}kgrec serve`, then open "
-        f"http://127.0.0.1:{settings.api_port}/ui/ (API docs at /docs)"
+        f"http://127.0.0.1:{settings.serving.api_port}/ui/ (API docs at /docs)"
     )

@@ -19,7 +19,7 @@ def encode(
     texts: Annotated[list[str], typer.Argument(help="One or more texts to encode.")],
     model: Annotated[
         Path | None,
-        typer.Option("--model", help="Local model directory (default: KGREC_TEXT_MODEL)."),
+        typer.Option("--model", help="Local model directory (default: KGREC_TEXT__MODEL)."),
     ] = None,
 ) -> None:
     """Print each text's vector width, norm and first values, and their cosine similarities."""

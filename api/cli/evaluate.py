@@ -42,7 +42,6 @@ def evaluate(
     <data_dir>/reports/report-<protocol>.md / .json), prints the table.
     """
     # heavy (torch, PyG, transformers): imported when the command runs
-    from gnn.config import GNNConfig
     from gnn.evaluation import run_evaluation
     from gnn.report import EvaluationReport
     from gnn.snapshot import Snapshot, export_snapshot
@@ -60,7 +59,7 @@ def evaluate(
             "the graph has no users or products to evaluate on; "
             "run `kgrec import --dataset ml-100k` first"
         )
-    config = GNNConfig.from_settings(settings)
+    config = settings.gnn
     if epochs is not None:
         config = replace(config, epochs=epochs)
     result = run_evaluation(

@@ -138,8 +138,11 @@ def ab_report(
 
     settings = settings_of(ctx)
     orders = {}
-    if settings.experiments_file is not None and settings.experiments_file.is_file():
-        config = read_experiments(settings.experiments_file)
+    if (
+        settings.serving.experiments_file is not None
+        and settings.serving.experiments_file.is_file()
+    ):
+        config = read_experiments(settings.serving.experiments_file)
         orders = {e.name: [a.name for a in e.arms] for e in config.experiments}
     log = EventLog.in_data_dir(settings.data_dir)
     reports = build_reports(log.read(), experiment=experiment, arm_orders=orders, mde=mde)

@@ -17,7 +17,8 @@ def _embedded(ctx: typer.Context) -> EmbeddedServer:
     settings = settings_of(ctx)
     if not settings.embedded:
         raise ConfigError(
-            f"KGREC_NEO4J_URI is set ({settings.neo4j_uri}): kgrec uses that server and "
+            f"KGREC_GRAPH__NEO4J_URI is set ({settings.graph.neo4j_uri}): kgrec uses that server "
+            "and "
             "runs no embedded one; unset it to manage the embedded server"
         )
     return EmbeddedServer(settings)

@@ -19,15 +19,18 @@ from kgrec.errors import ArtifactError, ConfigError
 def serve(
     ctx: typer.Context,
     host: Annotated[
-        str | None, typer.Option(help="Bind address (default KGREC_API_HOST, 127.0.0.1).")
+        str | None, typer.Option(help="Bind address (default KGREC_SERVING__API_HOST, 127.0.0.1).")
     ] = None,
-    port: Annotated[int | None, typer.Option(help="Port (default KGREC_API_PORT, 8000).")] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port (default KGREC_SERVING__API_PORT, 8000).")
+    ] = None,
     api_key: Annotated[
         str | None,
         typer.Option(
             "--api-key",
             help="Write key that POST/PUT /items and POST /events require in X-API-Key "
-            "(default KGREC_API_KEY; with none, writes answer 401). A key given here shows "
+            "(default KGREC_SERVING__API_KEY; with none, writes answer 401). A key given here "
+            "shows "
             "in the process list: prefer the variable.",
             show_default=False,
         ),
@@ -44,14 +47,14 @@ def serve(
         typer.Option(
             "--access-log/--no-access-log",
             help="One log line per request: method, route, status, ms "
-            "(default KGREC_API_ACCESS_LOG, on).",
+            "(default KGREC_SERVING__API_ACCESS_LOG, on).",
             show_default=False,
         ),
     ] = None,
 ) -> None:
     """Serve recommendations, search, items, events, explanations, health and metrics.
 
-    Reads are open (KGREC_API_READ_REQUIRES_KEY=true closes them); writes need the
+    Reads are open (KGREC_SERVING__API_READ_REQUIRES_KEY=true closes them); writes need the
     API key. OpenAPI docs at /docs.
     """
     import uvicorn
@@ -70,8 +73,8 @@ def serve(
             raise ConfigError("--api-key must not be empty")
         updates["api_key"] = SecretStr(api_key)
     if updates:
-        settings = settings.model_copy(update=updates)
-    _check_port(settings.api_host, settings.api_port)
+        settings = settings.updated(serving=updates)
+    _check_port(settings.serving.api_host, settings.serving.api_port)
     root = artifacts_root(settings)
     version_dir = _artifact_dir(artifacts, root) if artifacts else None
     if version_dir is None:
@@ -79,15 +82,19 @@ def serve(
     logging.basicConfig(
         level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s", force=True
     )
-    writes = "on (X-API-Key)" if settings.api_key is not None else "OFF: no KGREC_API_KEY"
+    writes = (
+        "on (X-API-Key)"
+        if settings.serving.api_key is not None
+        else "OFF: no KGREC_SERVING__API_KEY"
+    )
     typer.echo(
-        f"kgrec serve on http://{settings.api_host}:{settings.api_port} "
+        f"kgrec serve on http://{settings.serving.api_host}:{settings.serving.api_port} "
         f"(docs at /docs, data directory {settings.data_dir}, writes {writes})"
     )
     uvicorn.run(
         create_app(settings, functools.partial(default_services, artifacts_dir=version_dir)),
-        host=settings.api_host,
-        port=settings.api_port,
+        host=settings.serving.api_host,
+        port=settings.serving.api_port,
         log_level="info",
         access_log=False,  # the app writes its own line, with the route template
     )
@@ -137,7 +144,7 @@ def _check_port(host: str, port: int) -> None:
         raise ConfigError(
             f"port {port} on {host} is in use ({busy}): another `kgrec serve` or program "
             f"listens there; stop it, or serve on another port: `kgrec serve --port "
-            f"{port + 1 if port < 65535 else 8000}` (or KGREC_API_PORT)"
+            f"{port + 1 if port < 65535 else 8000}` (or KGREC_SERVING__API_PORT)"
         )
 
 

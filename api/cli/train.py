@@ -29,7 +29,7 @@ def train(
             help="Retrain from this artifact version (LATEST: the promoted one): warm-start "
             "from its checkpoint when the model's shape allows, embed into a new version, "
             "and promote it only when its validation Recall@20 is not worse than this "
-            "version's beyond KGREC_PROMOTE_TOLERANCE.",
+            "version's beyond KGREC_ARTIFACTS__PROMOTE_TOLERANCE.",
             metavar="VERSION",
         ),
     ] = None,
@@ -40,7 +40,7 @@ def train(
     """Export the graph to a snapshot, train the GNN on it, then the learned ranker.
 
     The GNN is shaped by KGREC_GNN_*. The candidate generators are fitted and the
-    learned ranker trained on held-out interactions (KGREC_RANKER=false skips the
+    learned ranker trained on held-out interactions (KGREC_SERVING__RANKER=false skips the
     ranker).
 
     With --since VERSION, also embed and promote behind a gate (docs/retraining.md);

@@ -13,10 +13,10 @@ class RankingOverrides:
 
     Attributes:
         ranker: False serves the fused default weights even when the artifact version
-            holds a learned ranker (``KGREC_RANKER``).
-        w_query: the query's weight in the learned ranking's fusion (``KGREC_W_QUERY``).
+            holds a learned ranker (``KGREC_SERVING__RANKER``).
+        w_query: the query's weight in the learned ranking's fusion (``KGREC_SERVING__W_QUERY``).
         fresh_share: share of answer positions kept for fresh products
-            (``KGREC_FRESH_SHARE``; 0 = none).
+            (``KGREC_SERVING__FRESH_SHARE``; 0 = none).
         generators: the candidate generators allowed to propose products to the
             learned ranker (a subset of ``gnn.ranking.served.SERVED_GENERATORS``).
     """

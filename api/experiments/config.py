@@ -1,4 +1,4 @@
-"""The experiments file (``KGREC_EXPERIMENTS_FILE``): TOML read into frozen dataclasses.
+"""The experiments file (``KGREC_SERVING__EXPERIMENTS_FILE``): TOML read into frozen dataclasses.
 
 Format (docs/experiments.md)::
 
@@ -69,21 +69,22 @@ class ExperimentsConfig:
 
 
 def load_experiments(settings: Settings) -> ExperimentsConfig:
-    """The experiments ``KGREC_EXPERIMENTS_FILE`` names (none when it is unset).
+    """The experiments ``KGREC_SERVING__EXPERIMENTS_FILE`` names (none when it is unset).
 
     Raises:
         ConfigError: the file is missing, not TOML, or breaks a rule (named).
     """
-    path = settings.experiments_file
+    path = settings.serving.experiments_file
     if path is None:
         return ExperimentsConfig()
     config = read_experiments(path)
     for experiment in config.experiments:
         for arm in experiment.arms:
-            if arm.overrides.ranker and not settings.ranker:
+            if arm.overrides.ranker and not settings.serving.ranker:
                 raise ConfigError(
                     f"{path}: experiment {experiment.name!r}: arm {arm.name!r}: ranker = true "
-                    "but KGREC_RANKER=false loads no learned ranker; set KGREC_RANKER=true "
+                    "but KGREC_SERVING__RANKER=false loads no learned ranker; set "
+                    "KGREC_SERVING__RANKER=true "
                     "(an arm may then turn it off with ranker = false)"
                 )
     return config
@@ -99,7 +100,7 @@ def read_experiments(path: Path) -> ExperimentsConfig:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as e:
         raise ConfigError(
-            f"KGREC_EXPERIMENTS_FILE={path}: cannot read it ({e.strerror or e})"
+            f"KGREC_SERVING__EXPERIMENTS_FILE={path}: cannot read it ({e.strerror or e})"
         ) from e
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise ConfigError(f"{path}: not a valid TOML file: {e}") from e

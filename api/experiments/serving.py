@@ -54,7 +54,7 @@ class Experiments:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Experiments:
-        """``KGREC_EXPERIMENTS_FILE`` and the data directory's log.
+        """``KGREC_SERVING__EXPERIMENTS_FILE`` and the data directory's log.
 
         Raises:
             ConfigError: the experiments file breaks a rule (named).

@@ -37,7 +37,7 @@ def build_router() -> APIRouter:
         experiment arm that served it (by user_id, else session_id).
         """
         body = body.model_copy(update={"user_id": pseudonymise.optional(body.user_id)})
-        check_k(body.k, services.settings.max_k, "body")
+        check_k(body.k, services.settings.serving.max_k, "body")
         check_price_range(body.min_price, body.max_price, "body")
         filters = Filters(
             categories=tuple(body.categories),

@@ -39,9 +39,7 @@ def sample_artifacts(
     settings: Settings, _embedded_store: GraphStore, encoder: TextEncoder
 ) -> ArtifactSet:
     """Artifacts of a small GNN trained on the shipped sample (`kgrec train` + `kgrec embed`)."""
-    small = settings.model_copy(
-        update={"gnn_hidden_dim": GRAPH_DIM, "gnn_epochs": 30, "gnn_batch_size": 32}
-    )
+    small = settings.updated(gnn={"hidden_dim": GRAPH_DIM, "epochs": 30, "batch_size": 32})
     _embedded_store.delete_all()
     load_sample(_embedded_store, sample_dir())
     snapshot = export_current(small, _embedded_store, encoder, show_progress=False)
@@ -64,9 +62,7 @@ def make_client(
 
     @contextlib.contextmanager
     def build(store: GraphStore | None, **overrides: object) -> Iterator[TestClient]:
-        values: dict[str, object] = {"api_key": API_KEY}
-        values.update(overrides)
-        settings = make_settings(data_dir, **values)
+        settings = make_settings(data_dir, serving={"api_key": API_KEY}).updated(**overrides)
 
         @contextlib.contextmanager
         def services(s: Settings) -> Iterator[Services]:
@@ -90,8 +86,6 @@ def shop_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """Small-GNN settings over a data directory of the module's own (tests/utils/shop.py)."""
     return make_settings(
         tmp_path_factory.mktemp("shop"),
-        gnn_hidden_dim=32,
-        gnn_epochs=15,
-        gnn_batch_size=64,
-        api_key="k",
+        gnn={"hidden_dim": 32, "epochs": 15, "batch_size": 64},
+        serving={"api_key": "k"},
     )

@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.metadata
 import socket
 import threading
 import time
+import tomllib
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import neo4j
 import pytest
+import torch
 
+from api.app import create_app
 from gnn.artifacts import ArtifactSet
 from graph import EmbeddedServer, GraphStore
 from kgrec.settings import Settings
 from tests.utils.api import API_KEY, ClientFactory
 from tests.utils.metrics import sample
+from tests.utils.settings import make_settings
 
 KEY = {"X-API-Key": API_KEY}
 CATEGORY_TREE = {
@@ -170,13 +176,13 @@ def test_auth_is_enforced(sample_store: GraphStore, make_client: ClientFactory) 
         assert wrong.status_code == 401 and "X-API-Key" in wrong.json()["detail"]
         assert client.post("/events", json={"events": []}, headers={}).status_code == 401
         assert client.get("/recommendations").status_code == 200  # reads open by default
-    with make_client(sample_store, api_read_requires_key=True) as client:
+    with make_client(sample_store, serving={"api_read_requires_key": True}) as client:
         assert client.get("/recommendations").status_code == 401
         assert client.get("/recommendations", headers=KEY).status_code == 200
         assert client.get("/health").status_code == 200  # probes stay open
-    with make_client(sample_store, api_key=None) as client:
+    with make_client(sample_store, serving={"api_key": None}) as client:
         refused = client.post("/items", json=body, headers=KEY)
-        assert refused.status_code == 401 and "KGREC_API_KEY" in refused.json()["detail"]
+        assert refused.status_code == 401 and "KGREC_SERVING__API_KEY" in refused.json()["detail"]
 
 
 @pytest.mark.parametrize(
@@ -306,7 +312,7 @@ def test_service_recovers_when_the_graph_comes_up(
         auth = EmbeddedServer(settings).auth
         late = GraphStore.unchecked(uri, auth, sample_store.database, settings)
         try:
-            with make_client(late, graph_check_interval_s=0) as client:
+            with make_client(late, serving={"graph_check_interval_s": 0}) as client:
                 assert client.get("/health").json()["graph"] == "down"
                 event = {"user_id": "u03", "product_id": "p001", "kind": "view"}
                 body = {"events": [event]}
@@ -337,3 +343,25 @@ def test_health_metrics_and_openapi(
         schema = client.get("/openapi.json").json()
         for path in ("/recommendations", "/search", "/items", "/events", "/explain", "/health"):
             assert path in schema["paths"]
+
+
+def test_the_app_states_the_version_of_the_installed_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pyproject = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
+    installed = importlib.metadata.version
+    assert installed("kgrec") == pyproject["project"]["version"]
+    monkeypatch.setattr(
+        importlib.metadata, "version", lambda name: "9.8.7" if name == "kgrec" else installed(name)
+    )
+    assert create_app(make_settings(tmp_path)).openapi()["info"]["version"] == "9.8.7"
+
+
+def test_the_search_threads_are_set_once_at_start_up(make_client: ClientFactory) -> None:
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with make_client(None, device="cpu", serving={"search_threads": 1}):
+            assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)

@@ -38,14 +38,26 @@ def test_fused_scores_follow_the_formula(
     totals = []
     for item in answer.items:
         r = rows[item.id]
-        graph = settings.w_graph * float(h_u @ synthetic.product_graph[r])
-        text = settings.w_text * float(e_q @ synthetic.product_text[r])
-        pop = settings.w_pop * float(synthetic.popularity[r])
+        graph = settings.serving.w_graph * float(h_u @ synthetic.product_graph[r])
+        text = settings.serving.w_text * float(e_q @ synthetic.product_text[r])
+        pop = settings.serving.w_pop * float(synthetic.popularity[r])
         assert item.score.graph == pytest.approx(graph, abs=1e-4)
         assert item.score.text == pytest.approx(text, abs=1e-4)
         assert item.score.popularity == pytest.approx(pop, abs=1e-5)
         totals.append(item.score.total)
     assert totals == sorted(totals, reverse=True)
+
+
+def test_building_an_engine_leaves_the_process_thread_count_alone(
+    settings: Settings, synthetic: ArtifactSet, encoder: TextEncoder
+) -> None:
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        Engine(settings.updated(device="cpu", serving={"search_threads": 1}), synthetic, encoder)
+        assert torch.get_num_threads() == 2  # the app's start-up sets it, not the engine
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_block_fusion_equals_the_dense_matmul() -> None:
@@ -107,7 +119,7 @@ def test_encoder_width_must_match_the_artifacts(settings: Settings, encoder: Tex
 def test_swap_is_atomic_for_requests_in_flight(
     data_dir: Path, synthetic: ArtifactSet, encoder: TextEncoder
 ) -> None:
-    settings = make_settings(data_dir, exact_index_max_items=100_000)
+    settings = make_settings(data_dir, serving={"exact_index_max_items": 100_000})
     v2 = synthetic_artifacts(3000, 200, text_dim=encoder.dim, seed=4, version="v2")
     v2.products["id"] = "q" + v2.products["id"].str[1:]
     engine = Engine(settings, synthetic, encoder)

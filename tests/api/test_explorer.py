@@ -140,7 +140,7 @@ def test_facets_list_categories_with_parents_brands_and_shoppers(
 def test_explorer_reads_need_the_key_when_reads_require_it(
     make_client: ClientFactory, sample_store: GraphStore
 ) -> None:
-    with make_client(sample_store, api_read_requires_key=True) as client:
+    with make_client(sample_store, serving={"api_read_requires_key": True}) as client:
         refused = client.get("/items/p001/neighbourhood")
         allowed = client.get("/items/p001/neighbourhood", headers=KEY)
         facets = client.get("/facets")

@@ -53,10 +53,8 @@ HEADERS = {"X-API-Key": API_KEY}
 def forget_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return make_settings(
         tmp_path_factory.mktemp("forget"),
-        gnn_hidden_dim=16,
-        gnn_epochs=8,
-        gnn_batch_size=64,
-        api_key=API_KEY,
+        gnn={"hidden_dim": 16, "epochs": 8, "batch_size": 64},
+        serving={"api_key": API_KEY},
     )
 
 
@@ -213,10 +211,10 @@ def test_the_cli_forgets_a_shopper_and_a_second_delete_is_not_found(
     user, password = server.auth
     env = {
         "KGREC_DATA_DIR": str(forget_settings.data_dir),
-        "KGREC_NEO4J_URI": _embedded_store.uri,
-        "KGREC_NEO4J_USER": user,
-        "KGREC_NEO4J_PASSWORD": password,
-        "KGREC_NEO4J_DATABASE": settings.embedded_database,
+        "KGREC_GRAPH__NEO4J_URI": _embedded_store.uri,
+        "KGREC_GRAPH__NEO4J_USER": user,
+        "KGREC_GRAPH__NEO4J_PASSWORD": password,
+        "KGREC_GRAPH__NEO4J_DATABASE": settings.graph.embedded_database,
     }
     assert files_holding(forget_settings.data_dir, OTHER.encode())
     assert shop.path is not None

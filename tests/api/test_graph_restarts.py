@@ -35,7 +35,7 @@ FOLLOW_WAIT_S = 20.0
 @pytest.fixture
 def graph(tmp_path: Path) -> Iterator[EmbeddedServer]:
     """A private embedded server, started as `kgrec graph start` does (detached)."""
-    server = EmbeddedServer(make_settings(tmp_path / "data", api_key=API_KEY))
+    server = EmbeddedServer(make_settings(tmp_path / "data", serving={"api_key": API_KEY}))
     server.start(detach=True)
     yield server
     server.stop()
@@ -130,7 +130,7 @@ def test_every_503_carries_retry_after(settings: Settings, make_client: ClientFa
     dead = GraphStore(neo4j.GraphDatabase.driver(uri, auth=("neo4j", "x")), "kgrec", settings, uri)
     event = {"user_id": "u03", "product_id": "p001", "kind": "view"}
     try:
-        with make_client(dead, graph_check_interval_s=7.5) as client:
+        with make_client(dead, serving={"graph_check_interval_s": 7.5}) as client:
             for answer in (
                 client.post("/events", json={"events": [event]}, headers=KEY),
                 client.post("/items", json={"items": [{"id": "p9", "title": "x"}]}, headers=KEY),
@@ -138,7 +138,7 @@ def test_every_503_carries_retry_after(settings: Settings, make_client: ClientFa
             ):
                 assert answer.status_code == 503, answer.text
                 assert answer.headers["Retry-After"] == "8"  # the interval, rounded up
-        with make_client(dead, graph_check_interval_s=0) as client:
+        with make_client(dead, serving={"graph_check_interval_s": 0}) as client:
             answer = client.post("/events", json={"events": [event]}, headers=KEY)
             assert answer.status_code == 503 and answer.headers["Retry-After"] == "1"
     finally:

@@ -150,7 +150,7 @@ def test_an_unexpected_error_is_a_json_500_that_keeps_the_connection_usable(
     sample_artifacts: ArtifactSet,
     encoder: TextEncoder,
 ) -> None:
-    settings = make_settings(data_dir, api_key=API_KEY)
+    settings = make_settings(data_dir, serving={"api_key": API_KEY})
 
     def broken(*args: object, **kwargs: object) -> list[str]:
         raise RuntimeError("a bug")
@@ -340,7 +340,7 @@ def test_search_k_is_a_strict_integer_within_max_k(
 def test_the_openapi_schema_states_the_configured_max_k(
     sample_store: GraphStore, make_client: ClientFactory
 ) -> None:
-    with make_client(sample_store, max_k=20) as client:
+    with make_client(sample_store, serving={"max_k": 20}) as client:
         schema = client.get("/openapi.json").json()
         for path in ("/recommendations", "/items/{item_id}/similar"):
             (k,) = [p for p in schema["paths"][path]["get"]["parameters"] if p["name"] == "k"]
@@ -445,7 +445,7 @@ def test_an_access_log_line_per_request(
     assert lines[0].startswith("GET /items/{item_id}/similar 200 ") and lines[0].endswith(" ms")
     assert lines[1].startswith("GET /recommendations 422 ")
     caplog.clear()
-    with make_client(sample_store, api_access_log=False) as client:
+    with make_client(sample_store, serving={"api_access_log": False}) as client:
         client.get("/health")
     assert not [r for r in caplog.records if r.name == "api.access"]
 
@@ -454,10 +454,10 @@ def test_a_service_without_a_key_says_writes_are_disabled(
     sample_store: GraphStore, make_client: ClientFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="api.app")
-    with make_client(sample_store, api_key=None):
+    with make_client(sample_store, serving={"api_key": None}):
         pass
     messages = [r.getMessage() for r in caplog.records if r.name == "api.app"]
-    assert any("KGREC_API_KEY" in m and "disabled" in m for m in messages), messages
+    assert any("KGREC_SERVING__API_KEY" in m and "disabled" in m for m in messages), messages
     caplog.clear()
     with make_client(sample_store):
         pass

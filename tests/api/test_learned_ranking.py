@@ -43,7 +43,7 @@ def test_the_served_answer_is_the_evaluated_ranking(
         torch.from_numpy(np.asarray(artifacts.user_graph)),
         torch.from_numpy(np.asarray(artifacts.product_graph)),
         torch.from_numpy(np.asarray(artifacts.product_text)),
-        fresh_share=shop_settings.fresh_share,
+        fresh_share=shop_settings.serving.fresh_share,
     )
     engine = shop_engine(shop_settings, artifacts, encoder, None)
     ids = artifacts.products["id"].astype(str).tolist()
@@ -121,7 +121,7 @@ def test_a_new_product_in_the_favourite_genre_reaches_the_top_10(
     answer = engine.recommend(fan, k=10)
     assert "horror-new" in [i.id for i in answer.items]
     off = shop_engine(
-        shop_settings.model_copy(update={"fresh_share": 0.0}), artifacts, encoder, store
+        shop_settings.updated(serving={"fresh_share": 0.0}), artifacts, encoder, store
     )
     off.add_items(
         [{"id": "horror-new", "title": "The haunted vampire horror 99"}], write_graph=False
@@ -148,9 +148,7 @@ def test_without_a_ranker_the_default_weights_rank(
     shop: tuple[Shop, ArtifactSet], shop_settings: Settings, encoder: TextEncoder
 ) -> None:
     described, artifacts = shop
-    engine = shop_engine(
-        shop_settings.model_copy(update={"ranker": False}), artifacts, encoder, None
-    )
+    engine = shop_engine(shop_settings.updated(serving={"ranker": False}), artifacts, encoder, None)
     answer = engine.recommend(described.fans("horror")[0], k=5)
     assert answer.ranking == "fused"
     assert len(answer.items) == 5
@@ -165,7 +163,7 @@ def test_a_shopper_nobody_knows_is_not_scored_as_a_user_added_by_embed(
     """
     _, artifacts = shop
     assert artifacts.path is not None
-    ranking = PersonalRanking.load(artifacts.path, shop_settings.fresh_share)
+    ranking = PersonalRanking.load(artifacts.path, shop_settings.serving.fresh_share)
     assert ranking is not None
     users = torch.from_numpy(np.asarray(artifacts.user_graph))
     products = torch.from_numpy(np.asarray(artifacts.product_graph))

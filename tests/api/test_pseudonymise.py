@@ -99,7 +99,7 @@ def test_kgrec_users_delete_hashes_the_id(
     with make_client(sample_store, pseudonymise_salt=SALT) as client:
         sent = client.post("/events", json=_events(LATER, "pseudo-c"), headers=HEADERS)
         assert sent.status_code == 201, sent.text
-    env = {"KGREC_DATA_DIR": str(settings.data_dir), "KGREC_EMBEDDED_HEAP_MB": "512"}
+    env = {"KGREC_DATA_DIR": str(settings.data_dir), "KGREC_GRAPH__EMBEDDED_HEAP_MB": "512"}
     unsalted = CliRunner().invoke(cli, ["users", "delete", LATER], env=env)
     assert isinstance(unsalted.exception, NotFoundError), unsalted.output
     assert _has_user(sample_store, HASHED(LATER))

@@ -353,7 +353,7 @@ def test_the_fused_ranking_explains_too(
     shop_store: GraphStore,
 ) -> None:
     shop, artifacts = trained
-    settings = shop_settings.model_copy(update={"ranker": False})
+    settings = shop_settings.updated(serving={"ranker": False})
     engine = shop_engine(settings, artifacts, encoder, shop_store)
     fan = shop.fans("horror")[0]
     answer = engine.recommend(fan, k=5, explain=True)

@@ -56,9 +56,9 @@ class Service:
         env = {k: v for k, v in os.environ.items() if not k.startswith("KGREC_")}
         env |= {
             "KGREC_DATA_DIR": str(self.data_dir),
-            "KGREC_EMBEDDED_HEAP_MB": "512",
-            "KGREC_API_KEY": API_KEY,
-            "KGREC_API_ACCESS_LOG": "false",
+            "KGREC_GRAPH__EMBEDDED_HEAP_MB": "512",
+            "KGREC_SERVING__API_KEY": API_KEY,
+            "KGREC_SERVING__API_ACCESS_LOG": "false",
         }
         cmd = [sys.executable, "-c", "from api.cli import main; main()", "serve"]
         cmd += ["--port", str(self.port), "--artifacts", str(self.artifacts)]

@@ -128,7 +128,7 @@ def _explorer(
     store: GraphStore,
     **overrides: object,
 ) -> Iterator[str]:
-    settings = make_settings(data_dir, api_key=API_KEY, **overrides)
+    settings = make_settings(data_dir, serving={"api_key": API_KEY}).updated(**overrides)
 
     @contextlib.contextmanager
     def services(s: Settings) -> Iterator[Services]:

@@ -23,8 +23,8 @@ from text_encoders import TextEncoder
 def test_train_then_embed_writes_a_loadable_artifact_version(
     catalogue: GraphStore, encoder: TextEncoder, settings: Settings, tmp_path: Path
 ) -> None:
-    local = settings.model_copy(
-        update={"data_dir": tmp_path, "gnn_epochs": 3, "gnn_hidden_dim": 16, "gnn_batch_size": 32}
+    local = settings.updated(
+        data_dir=tmp_path, gnn={"epochs": 3, "hidden_dim": 16, "batch_size": 32}
     )
     snapshot = export_current(local, catalogue, encoder, show_progress=False)
     checkpoint, result, path = train_snapshot(local, snapshot, show_progress=False)
@@ -83,8 +83,8 @@ def test_embed_adds_what_the_graph_holds_and_the_snapshot_lacks(
     They are in the version, embedded inductively with the same checkpoint, with
     popularity 0.
     """
-    local = settings.model_copy(
-        update={"data_dir": tmp_path, "gnn_epochs": 2, "gnn_hidden_dim": 16, "gnn_batch_size": 32}
+    local = settings.updated(
+        data_dir=tmp_path, gnn={"epochs": 2, "hidden_dim": 16, "batch_size": 32}
     )
     snapshot = export_current(local, catalogue, encoder, show_progress=False)
     checkpoint, _, _ = train_snapshot(local, snapshot, show_progress=False)

@@ -60,7 +60,7 @@ def test_unknown_backend_lists_the_valid_ones() -> None:
 @pytest.mark.skipif(pyg_sampling_available(), reason="pyg-lib or torch-sparse is installed")
 def test_pyg_without_its_kernels_says_what_to_install() -> None:
     edges, counts = star_graph()
-    with pytest.raises(ConfigError, match=r"torch-sparse.*KGREC_GNN_SAMPLER=torch"):
+    with pytest.raises(ConfigError, match=r"torch-sparse.*KGREC_GNN__SAMPLER=torch"):
         build_sampler(edges, counts, 4, 1, backend="pyg")
 
 

@@ -13,7 +13,6 @@ import torch
 
 from gnn.artifacts import CHECKPOINT, LATEST
 from gnn.checkpoint import Checkpoint
-from gnn.config import GNNConfig
 from gnn.inference import graph_inputs
 from gnn.pipeline import LATEST_CHECKPOINT, checkpoint_dir, export_current, train_snapshot
 from gnn.retrain import DECIDING_VIEW, GateRow, decide, retrain
@@ -34,10 +33,8 @@ def shop_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """A small GNN, no ranker (the gate reads the GNN; the ranker only costs time)."""
     return make_settings(
         tmp_path_factory.mktemp("retrain"),
-        gnn_hidden_dim=32,
-        gnn_epochs=15,
-        gnn_batch_size=64,
-        ranker=False,
+        gnn={"hidden_dim": 32, "epochs": 15, "batch_size": 64},
+        serving={"ranker": False},
     )
 
 
@@ -70,7 +67,7 @@ def _copying(settings: Settings, **more: object) -> Settings:
 
     A warm-started model stays the serving one; a cold-started one stays random.
     """
-    return settings.model_copy(update={"gnn_epochs": 1, "gnn_lr": 1e-9, **more})
+    return settings.updated(gnn={"epochs": 1, "lr": 1e-9}, **more)
 
 
 def test_the_gate_promotes_a_copy_and_refuses_what_is_worse(
@@ -79,7 +76,7 @@ def test_the_gate_promotes_a_copy_and_refuses_what_is_worse(
     versions = VersionStore.in_data_dir(shop_settings.data_dir)
     assert versions.latest() == shop
     out = retrain(
-        _copying(shop_settings, promote_tolerance=0.001),
+        _copying(shop_settings, artifacts={"promote_tolerance": 0.001}),
         _embedded_store,
         encoder,
         "LATEST",
@@ -109,7 +106,7 @@ def test_the_gate_promotes_a_copy_and_refuses_what_is_worse(
 
     # twice as good is asked for (tolerance -1): refused, nothing serving changes
     latest_bytes = (checkpoint_dir(shop_settings) / LATEST_CHECKPOINT).read_bytes()
-    strict = _copying(shop_settings, promote_tolerance=-1.0)
+    strict = _copying(shop_settings, artifacts={"promote_tolerance": -1.0})
     refused = retrain(strict, _embedded_store, encoder, out.version, show_progress=False)
     assert not refused.decision.promote and "not promoted" in refused.decision.reason
     assert versions.latest() == out.version
@@ -155,10 +152,10 @@ def test_warm_start_is_refused_with_the_reason_when_the_shape_changed(
     previous: Checkpoint, snapshot: Snapshot, shop_settings: Settings, encoder: TextEncoder
 ) -> None:
     graph = graph_inputs(snapshot, torch.zeros((2, 0), dtype=torch.long))
-    config = GNNConfig.from_settings(shop_settings)
+    config = shop_settings.gnn
     fits = warm_start_state(previous, graph, config, encoder.model_id)
     assert fits.state is not None, fits.reason
-    wider = GNNConfig.from_settings(shop_settings.model_copy(update={"gnn_hidden_dim": 48}))
+    wider = shop_settings.updated(gnn={"hidden_dim": 48}).gnn
     refused = warm_start_state(previous, graph, wider, encoder.model_id)
     assert refused.state is None and "hidden_dim 32 -> 48" in refused.reason
     other = warm_start_state(previous, graph, config, "another/encoder")

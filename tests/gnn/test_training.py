@@ -23,7 +23,7 @@ CONFIG = GNNConfig(hidden_dim=16, epochs=12, batch_size=128, patience=12, lr=0.0
 
 
 def test_config_defaults_are_the_settings_defaults(tmp_path: Path) -> None:
-    assert GNNConfig.from_settings(Settings(data_dir=tmp_path)) == GNNConfig()
+    assert Settings(data_dir=tmp_path).gnn == GNNConfig()
 
 
 def test_config_rejects_an_unknown_mode() -> None:

@@ -112,8 +112,10 @@ def test_busy_port_is_a_clear_error(tmp_path: Path) -> None:
         s.bind(("127.0.0.1", 0))
         s.listen()
         port = s.getsockname()[1]
-        srv = EmbeddedServer(make_settings(tmp_path / "data", embedded_bolt_port=port))
-        with pytest.raises(EmbeddedServerError, match=f"port {port}.*KGREC_EMBEDDED_BOLT_PORT"):
+        srv = EmbeddedServer(make_settings(tmp_path / "data", graph={"embedded_bolt_port": port}))
+        with pytest.raises(
+            EmbeddedServerError, match=f"port {port}.*KGREC_GRAPH__EMBEDDED_BOLT_PORT"
+        ):
             srv.start(detach=True)
 
 
@@ -121,7 +123,7 @@ def test_connection_error_names_the_uri(tmp_path: Path) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    settings = make_settings(tmp_path, connect_retries=0)
+    settings = make_settings(tmp_path, graph={"connect_retries": 0})
     from kgrec.errors import GraphConnectionError
 
     uri = f"bolt://127.0.0.1:{port}"
@@ -134,7 +136,7 @@ def test_open_graph_can_start_before_neo4j_answers(tmp_path: Path) -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     uri = f"bolt://127.0.0.1:{port}"
-    settings = make_settings(tmp_path, neo4j_uri=uri, connect_retries=0)
+    settings = make_settings(tmp_path, graph={"neo4j_uri": uri, "connect_retries": 0})
     with pytest.raises(GraphConnectionError, match=uri), open_graph(settings):
         pass
     with open_graph(settings, require_answer=False) as store:  # what `kgrec serve` does
@@ -212,8 +214,8 @@ def test_an_unwritable_data_directory_is_a_clear_error() -> None:
 
 
 def test_a_full_disk_is_a_clear_error(tmp_path: Path) -> None:
-    srv = EmbeddedServer(make_settings(tmp_path / "data", embedded_min_free_mb=10**9))
-    with pytest.raises(EmbeddedServerError, match=r"MB free.*KGREC_EMBEDDED_MIN_FREE_MB"):
+    srv = EmbeddedServer(make_settings(tmp_path / "data", graph={"embedded_min_free_mb": 10**9}))
+    with pytest.raises(EmbeddedServerError, match=r"MB free.*KGREC_GRAPH__EMBEDDED_MIN_FREE_MB"):
         srv.start(detach=True)
     assert not srv.status().running
 

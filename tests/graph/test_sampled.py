@@ -109,7 +109,7 @@ def test_ids_in_pages_and_products_as_rows(any_store: GraphStore) -> None:
     small = GraphStore(
         any_store._driver,
         any_store.database,
-        any_store.settings.model_copy(update={"read_page_size": 5}),
+        any_store.settings.updated(graph={"read_page_size": 5}),
         any_store.uri,
     )
     pages = list(small.iter_ids("Product"))

@@ -141,7 +141,7 @@ def test_paged_reads_cover_every_edge(any_store: GraphStore) -> None:
         for i in range(25)
     ]
     any_store.upsert_interactions(events)  # type: ignore[arg-type]
-    small = any_store.settings.model_copy(update={"read_page_size": 5})
+    small = any_store.settings.updated(graph={"read_page_size": 5})
     paged = GraphStore(any_store._driver, any_store.database, small, any_store.uri)
     edges = [e for page in paged.iter_edges("INTERACTED") for e in page.to_dict("records")]
     assert sorted((e["src"], e["dst"], e["ts"]) for e in edges) == sorted(

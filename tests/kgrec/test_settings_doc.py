@@ -10,7 +10,16 @@ from pydantic import Field
 
 from kgrec.errors import ConfigError
 from kgrec.settings import Settings
-from kgrec.settings_doc import BEGIN, END, block_of, env_name, main, replace_block, settings_table
+from kgrec.settings_doc import (
+    BEGIN,
+    END,
+    block_of,
+    main,
+    replace_block,
+    settings_rows,
+    settings_table,
+)
+from kgrec.settings_sources import env_name
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 REGENERATE = ".venv/bin/python -m kgrec.settings_doc --write README.md"
@@ -24,14 +33,16 @@ def test_the_readme_table_is_the_generated_one() -> None:
 def test_every_setting_has_one_row_with_its_default() -> None:
     table = settings_table()
     rows = re.findall(r"^\| `(KGREC_[A-Z0-9_]+)` \| (.+?) \| (.+) \|$", table, re.M)
-    assert [name for name, _, _ in rows] == [env_name(f) for f in Settings.model_fields]
+    every = [env_name(*path) for _, group in settings_rows() for path, _ in group]
+    assert [name for name, _, _ in rows] == every
+    assert "KGREC_GNN__HIDDEN_DIM" in every and "KGREC_GNN" not in every  # sections expanded
     by_name = {name: default for name, default, _ in rows}
     assert by_name["KGREC_DATA_DIR"] == "`.kgrec`"
-    assert by_name["KGREC_NEO4J_URI"] == "unset"
-    assert by_name["KGREC_API_PORT"] == "`8000`"
-    assert by_name["KGREC_RANKER"] == "`true`"
-    assert by_name["KGREC_CATEGORY_SEPARATOR"] == '`" > "`'
-    assert by_name["KGREC_LIST_SEPARATOR"] == "`\\|`"  # a pipe would split the cell
+    assert by_name["KGREC_GRAPH__NEO4J_URI"] == "unset"
+    assert by_name["KGREC_SERVING__API_PORT"] == "`8000`"
+    assert by_name["KGREC_SERVING__RANKER"] == "`true`"
+    assert by_name["KGREC_LOADERS__CATEGORY_SEPARATOR"] == '`" > "`'
+    assert by_name["KGREC_LOADERS__LIST_SEPARATOR"] == "`\\|`"  # a pipe would split the cell
 
 
 def test_choices_and_angle_brackets_survive_markdown() -> None:

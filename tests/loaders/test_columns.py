@@ -122,7 +122,7 @@ def test_category_separator_in_the_mapping_and_the_flat_tree_warning(
         f"{products}: 2 of 3 category_path values contain ' / ' (e.g. 'Shoes / Hiking') but "
         "not the category separator ' > ', so each became one flat category; if ' / ' "
         'separates levels, set category_separator = " / " in the mapping\'s [products] '
-        "section (or KGREC_CATEGORY_SEPARATOR)"
+        "section (or KGREC_LOADERS__CATEGORY_SEPARATOR)"
     ]
 
     store.delete_all()

@@ -56,7 +56,7 @@ def test_a_bad_byte_in_a_late_chunk_names_row_and_offset_after_the_summary(
     store: GraphStore, settings: Settings, tmp_path: Path
 ) -> None:
     path, offset = _late_bad_byte(tmp_path)
-    env = {"KGREC_IMPORT_CHUNK_ROWS": str(CHUNK_ROWS)}
+    env = {"KGREC_LOADERS__IMPORT_CHUNK_ROWS": str(CHUNK_ROWS)}
     written = (BAD_ROW - 1) // CHUNK_ROWS * CHUNK_ROWS  # the chunks before the bad one
 
     result = invoke(settings, "import", "--products", str(path), env=env)

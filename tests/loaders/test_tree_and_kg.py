@@ -20,7 +20,7 @@ def parents(store: GraphStore) -> dict[str, str]:
 def test_path_strings_with_a_configured_separator(
     store: GraphStore, settings: Settings, tmp_path: Path
 ) -> None:
-    slash = make_settings(settings.data_dir, category_separator="/")
+    slash = make_settings(settings.data_dir, loaders={"category_separator": "/"})
     categories = write(tmp_path, "cats.csv", "path\nShoes/Running/Trail\nShoes/Running/Road")
     products = write(tmp_path, "p.csv", "id,title,category_path\np1,Boot,Shoes/Hiking")
     report = run(store, slash, {"categories": categories, "products": products})

@@ -27,7 +27,7 @@ p6,A title far too long for the limit of this test run,1,true,b1
 
 @pytest.fixture
 def small(tmp_path: Path, settings: Settings) -> Settings:
-    return make_settings(settings.data_dir, max_title_chars=30)
+    return make_settings(settings.data_dir, loaders={"max_title_chars": 30})
 
 
 def test_product_rejections_name_row_column_and_reason(

@@ -10,9 +10,9 @@ from text_encoders import TextEncoder, load_encoder
 
 @pytest.fixture(scope="session")
 def torch_encoder(settings: Settings) -> TextEncoder:
-    return load_encoder(settings.model_copy(update={"text_backend": "torch", "text_device": "cpu"}))
+    return load_encoder(settings.updated(text={"backend": "torch", "device": "cpu"}))
 
 
 @pytest.fixture(scope="session")
 def onnx_encoder(settings: Settings) -> TextEncoder:
-    return load_encoder(settings.model_copy(update={"text_backend": "onnx"}))
+    return load_encoder(settings.updated(text={"backend": "onnx"}))

@@ -66,11 +66,9 @@ def test_onnx_streams_fill_every_row_as_one_stream_does(
     settings: Settings, onnx_encoder: TextEncoder
 ) -> None:
     texts = [f"{SHOE} size {i} " + "extra words " * (i % 9) for i in range(61)]
-    one = load_encoder(settings.model_copy(update={"text_backend": "onnx", "text_onnx_streams": 1}))
+    one = load_encoder(settings.updated(text={"backend": "onnx", "onnx_streams": 1}))
     three = load_encoder(
-        settings.model_copy(
-            update={"text_backend": "onnx", "text_onnx_streams": 3, "text_batch_size": 4}
-        )
+        settings.updated(text={"backend": "onnx", "onnx_streams": 3, "batch_size": 4})
     )
     np.testing.assert_allclose(three.encode(texts), one.encode(texts, batch_size=4), atol=1e-5)
     assert not np.allclose(three.encode(texts[:1]), three.encode(texts[1:2]), atol=1e-3)
@@ -91,7 +89,7 @@ def test_onnx_export_is_reused(settings: Settings, onnx_encoder: TextEncoder) ->
     exported = list((settings.data_dir / "models" / "onnx").glob("*/model.onnx"))
     assert len(exported) == 1
     before = exported[0].stat().st_mtime_ns
-    load_encoder(settings.model_copy(update={"text_backend": "onnx"}))
+    load_encoder(settings.updated(text={"backend": "onnx"}))
     assert exported[0].stat().st_mtime_ns == before
 
 
@@ -103,16 +101,14 @@ def test_missing_model_directory_is_named(settings: Settings, tmp_path: Path) ->
 @pytest.mark.gpu
 @requires_cuda
 def test_cuda_fp16_agrees_with_cpu_fp32(settings: Settings, torch_encoder: TextEncoder) -> None:
-    gpu = load_encoder(settings.model_copy(update={"text_backend": "torch", "text_device": "cuda"}))
+    gpu = load_encoder(settings.updated(text={"backend": "torch", "device": "cuda"}))
     texts = [SHOE, KETTLE, SHOE_PARAPHRASE, ""] * 50
     cos = (gpu.encode(texts) * torch_encoder.encode(texts)).sum(axis=1)
     assert float(cos.min()) >= 0.999
 
 
 def test_token_limit_is_capped_at_the_position_table(settings: Settings) -> None:
-    enc = load_encoder(
-        settings.model_copy(update={"text_backend": "torch", "text_max_tokens": 9999})
-    )
+    enc = load_encoder(settings.updated(text={"backend": "torch", "max_tokens": 9999}))
     assert enc.max_length == 512  # MiniLM's position table, not 9999
     v = enc.encode(["word " * 2000])
     assert np.isfinite(v).all() and abs(float(np.linalg.norm(v)) - 1.0) < 1e-5
@@ -131,7 +127,7 @@ def test_the_default_limit_is_the_models_own(torch_encoder: TextEncoder) -> None
 def test_cuda_rows_stay_in_order_across_chunks(
     settings: Settings, torch_encoder: TextEncoder
 ) -> None:
-    gpu = load_encoder(settings.model_copy(update={"text_backend": "torch", "text_device": "cuda"}))
+    gpu = load_encoder(settings.updated(text={"backend": "torch", "device": "cuda"}))
     distinct = [f"product {i}: " + "lightweight blue jacket " * (i % 17) for i in range(100)]
     texts = [distinct[(i * 7) % 100] for i in range(20_000)]  # > one tokenisation chunk
     out = gpu.encode(texts, batch_size=512)

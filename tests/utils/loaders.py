@@ -62,5 +62,5 @@ def rejects_of(report: ImportReport) -> list[dict[str, str]]:
 
 def invoke(settings: Settings, *args: str, env: dict[str, str] | None = None) -> Result:
     """Run ``kgrec ARGS --no-progress`` in-process on the test graph (``KGREC_*`` in ``env``)."""
-    environment = {"KGREC_DATA_DIR": str(settings.data_dir), "KGREC_EMBEDDED_HEAP_MB": "512"}
+    environment = {"KGREC_DATA_DIR": str(settings.data_dir), "KGREC_GRAPH__EMBEDDED_HEAP_MB": "512"}
     return CliRunner().invoke(app, [*args, "--no-progress"], env=environment | (env or {}))

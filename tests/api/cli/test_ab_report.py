@@ -64,7 +64,7 @@ def test_the_experiments_file_sets_the_control(tmp_path: Path) -> None:
         '[[experiments.arms]]\nname = "better"\nshare = 0.5\n'
         '[[experiments.arms]]\nname = "control"\nshare = 0.5\n'
     )
-    result = _invoke(tmp_path, "--experiment", "exp", KGREC_EXPERIMENTS_FILE=str(config))
+    result = _invoke(tmp_path, "--experiment", "exp", KGREC_SERVING__EXPERIMENTS_FILE=str(config))
     assert result.exit_code == 0, result.output
     assert "experiment exp (control: better;" in result.output
 

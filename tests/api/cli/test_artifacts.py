@@ -24,7 +24,7 @@ WIDE = {"COLUMNS": "200"}
 
 def kgrec(data_dir: Path, *args: str, keep: int = 5) -> Result:
     """``kgrec ARGS`` in-process on ``data_dir``."""
-    env = {"KGREC_DATA_DIR": str(data_dir), "KGREC_KEEP_VERSIONS": str(keep), **WIDE}
+    env = {"KGREC_DATA_DIR": str(data_dir), "KGREC_ARTIFACTS__KEEP_VERSIONS": str(keep), **WIDE}
     return CliRunner().invoke(app, list(args), env=env)
 
 

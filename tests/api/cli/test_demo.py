@@ -27,14 +27,14 @@ from kgrec.settings import Settings
 from loaders import PublicDataset
 
 REPO = Path(__file__).resolve().parents[3]
-DATASETS = Path(os.environ.get("KGREC_DATASET_DIR") or REPO / ".kgrec" / "datasets")
+DATASETS = Path(os.environ.get("KGREC_LOADERS__DATASET_DIR") or REPO / ".kgrec" / "datasets")
 MOVIES = DATASETS / MOVIELENS
 USERS = 3
 SCORE_HEADER = re.compile(r"^\s*#\s+product\s+graph\s+text\s+popularity\s+ranker\s+total\s+why$")
 ROW = re.compile(r"^\s*(\d+)  \S")
 
 needs_movielens = pytest.mark.skipif(
-    not PublicDataset.named(MOVIELENS).present(Settings(dataset_dir=DATASETS)),
+    not PublicDataset.named(MOVIELENS).present(Settings(loaders={"dataset_dir": DATASETS})),
     reason=f"MovieLens-100K is not fetched into {DATASETS} "
     "(`make setup` or `kgrec dataset fetch ml-100k`)",
 )
@@ -53,10 +53,10 @@ def kgrec_demo(data_dir: Path, *args: str) -> Run:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KGREC_")}
     env |= {
         "KGREC_DATA_DIR": str(data_dir),
-        "KGREC_DATASET_DIR": str(DATASETS),
-        "KGREC_EMBEDDED_HEAP_MB": "512",
-        "KGREC_GNN_EPOCHS": "2",
-        "KGREC_GNN_HIDDEN_DIM": "16",
+        "KGREC_LOADERS__DATASET_DIR": str(DATASETS),
+        "KGREC_GRAPH__EMBEDDED_HEAP_MB": "512",
+        "KGREC_GNN__EPOCHS": "2",
+        "KGREC_GNN__HIDDEN_DIM": "16",
         "COLUMNS": "200",
     }
     start = time.perf_counter()
@@ -221,7 +221,7 @@ def test_the_demo_refuses_a_graph_holding_other_data(tmp_path: Path) -> None:
     products = tmp_path / "products.csv"
     products.write_text("id,title\nmine-1,Something of mine\n", encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("KGREC_")}
-    env |= {"KGREC_DATA_DIR": str(tmp_path / "data"), "KGREC_EMBEDDED_HEAP_MB": "512"}
+    env |= {"KGREC_DATA_DIR": str(tmp_path / "data"), "KGREC_GRAPH__EMBEDDED_HEAP_MB": "512"}
 
     def kgrec(*args: str) -> subprocess.CompletedProcess[str]:
         command = [sys.executable, "-c", "from api.cli import main; main()", *args]

@@ -65,7 +65,7 @@ def test_serve_on_a_busy_port_says_how_to_pick_another(tmp_path: Path, listening
     assert isinstance(result.exception, ConfigError), result.output
     message = str(result.exception)
     assert message.startswith(f"port {listening} on 127.0.0.1 is in use"), message
-    assert f"kgrec serve --port {listening + 1}" in message and "KGREC_API_PORT" in message
+    assert f"kgrec serve --port {listening + 1}" in message and "KGREC_SERVING__API_PORT" in message
 
 
 @pytest.mark.parametrize(
@@ -111,15 +111,15 @@ def test_a_neo4j_that_does_not_answer_says_what_to_check(tmp_path: Path) -> None
         tmp_path,
         "cypher",
         "RETURN 1",
-        KGREC_NEO4J_URI=uri,
-        KGREC_NEO4J_PASSWORD="x",
-        KGREC_CONNECT_RETRIES="0",
+        KGREC_GRAPH__NEO4J_URI=uri,
+        KGREC_GRAPH__NEO4J_PASSWORD="x",
+        KGREC_GRAPH__CONNECT_RETRIES="0",
     )
     assert isinstance(result.exception, GraphConnectionError), result.output
     message = str(result.exception)
     assert message.startswith(f"no graph server answers at {uri} after 1 attempts"), message
     # a configured Neo4j is not something `kgrec graph start` starts
-    assert "`kgrec graph start`" not in message and "KGREC_NEO4J_URI is right" in message
+    assert "`kgrec graph start`" not in message and "KGREC_GRAPH__NEO4J_URI is right" in message
 
 
 def test_graph_status_of_a_stopped_server_says_how_to_start_it(tmp_path: Path) -> None:

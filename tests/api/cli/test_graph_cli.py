@@ -16,7 +16,7 @@ pytestmark = pytest.mark.neo4j
 
 def kgrec(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KGREC_")}
-    env |= {"KGREC_DATA_DIR": str(data_dir), "KGREC_EMBEDDED_HEAP_MB": "512"}
+    env |= {"KGREC_DATA_DIR": str(data_dir), "KGREC_GRAPH__EMBEDDED_HEAP_MB": "512"}
     return subprocess.run(
         [sys.executable, "-c", "from api.cli import main; main()", *args],
         env=env,

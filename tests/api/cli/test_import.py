@@ -20,7 +20,7 @@ from tests.utils.loaders import run, write
 
 
 def cli(settings: Settings, *args: str) -> tuple[int, str]:
-    env = {"KGREC_DATA_DIR": str(settings.data_dir), "KGREC_EMBEDDED_HEAP_MB": "512"}
+    env = {"KGREC_DATA_DIR": str(settings.data_dir), "KGREC_GRAPH__EMBEDDED_HEAP_MB": "512"}
     result = CliRunner().invoke(app, [*args, "--no-progress"], env=env)
     return result.exit_code, result.output
 
@@ -67,8 +67,8 @@ def test_sigkill_half_way_then_rerun_gives_the_uninterrupted_counts(
     env = {k: v for k, v in os.environ.items() if not k.startswith("KGREC_")}
     env |= {
         "KGREC_DATA_DIR": str(settings.data_dir),
-        "KGREC_EMBEDDED_HEAP_MB": "512",
-        "KGREC_WRITE_BATCH_SIZE": "100",
+        "KGREC_GRAPH__EMBEDDED_HEAP_MB": "512",
+        "KGREC_GRAPH__WRITE_BATCH_SIZE": "100",
     }
     args = [sys.executable, "-c", "from api.cli import main; main()", "import", "--no-progress"]
     for entity, path in files.items():

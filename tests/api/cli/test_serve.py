@@ -15,7 +15,7 @@ def test_serve_help_shows_key_host_port_and_artifacts() -> None:
     assert shown.exit_code == 0, shown.output
     for option in ("--api-key", "--host", "--port", "--artifacts", "--access-log"):
         assert option in shown.output, shown.output
-    assert "KGREC_API_KEY" in shown.output
+    assert "KGREC_SERVING__API_KEY" in shown.output
 
 
 def test_serve_refuses_an_artifacts_path_that_is_no_version(tmp_path: Path) -> None:

@@ -68,7 +68,7 @@ def test_serve_on_a_busy_port(tmp_path: Path, busy_port: int) -> None:
 
 def test_a_busy_fixed_port_of_the_embedded_server(busy_port: int) -> None:
     with pytest.raises(EmbeddedServerError) as e:
-        embedded._pick_port(busy_port, None, "KGREC_EMBEDDED_BOLT_PORT")
+        embedded._pick_port(busy_port, None, "KGREC_GRAPH__EMBEDDED_BOLT_PORT")
     assert_quoted(f"error: {e.value}".replace(str(busy_port), BOLT))
 
 
@@ -118,9 +118,9 @@ def test_a_neo4j_that_does_not_answer(tmp_path: Path, monkeypatch: pytest.Monkey
         s.bind(("127.0.0.1", 0))
         uri = f"bolt://127.0.0.1:{s.getsockname()[1]}"
     for name, value in {
-        "KGREC_NEO4J_URI": uri,
-        "KGREC_NEO4J_PASSWORD": "x",
-        "KGREC_CONNECT_RETRIES": "0",
+        "KGREC_GRAPH__NEO4J_URI": uri,
+        "KGREC_GRAPH__NEO4J_PASSWORD": "x",
+        "KGREC_GRAPH__CONNECT_RETRIES": "0",
     }.items():
         monkeypatch.setenv(name, value)
     shown = run(tmp_path, "cypher", "RETURN 1")
@@ -152,4 +152,8 @@ def test_a_mistyped_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(KgrecError) as e:
         Settings()
     shown = f"error: {e.value}"
-    assert_quoted(shown[: shown.index("KGREC_API_ACCESS_LOG, ") + len("KGREC_API_ACCESS_LOG,")])
+    assert_quoted(
+        shown[
+            : shown.index("KGREC_SERVING__API_ACCESS_LOG, ") + len("KGREC_SERVING__API_ACCESS_LOG,")
+        ]
+    )

@@ -145,12 +145,19 @@ def test_mistakes_are_named(tmp_path: Path, text: str, expected: list[str]) -> N
 
 def test_a_missing_file_is_named(tmp_path: Path) -> None:
     missing = tmp_path / "nope.toml"
-    with pytest.raises(ConfigError, match=r"KGREC_EXPERIMENTS_FILE=.*nope\.toml: cannot read"):
-        load_experiments(make_settings(tmp_path, experiments_file=missing))
+    with pytest.raises(
+        ConfigError, match=r"KGREC_SERVING__EXPERIMENTS_FILE=.*nope\.toml: cannot read"
+    ):
+        load_experiments(make_settings(tmp_path, serving={"experiments_file": missing}))
 
 
 def test_an_arm_cannot_turn_on_a_ranker_the_settings_turned_off(tmp_path: Path) -> None:
     path = _write(tmp_path, ARM + '[[experiments.arms]]\nname = "b"\nshare = 0.5\nranker = true\n')
-    assert load_experiments(make_settings(tmp_path, experiments_file=path)).active is not None
-    with pytest.raises(ConfigError, match="arm 'b': ranker = true but KGREC_RANKER=false"):
-        load_experiments(make_settings(tmp_path, experiments_file=path, ranker=False))
+    assert (
+        load_experiments(make_settings(tmp_path, serving={"experiments_file": path})).active
+        is not None
+    )
+    with pytest.raises(ConfigError, match="arm 'b': ranker = true but KGREC_SERVING__RANKER=false"):
+        load_experiments(
+            make_settings(tmp_path, serving={"experiments_file": path, "ranker": False})
+        )

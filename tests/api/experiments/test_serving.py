@@ -73,14 +73,12 @@ def in_graph(shop: tuple[Shop, ArtifactSet], store: GraphStore) -> tuple[Shop, A
 def exp_settings(shop_settings: Settings, tmp_path: Path) -> Settings:
     path = tmp_path / "experiments.toml"
     path.write_text(EXPERIMENTS)
-    return shop_settings.model_copy(
-        update={"experiments_file": path, "data_dir": tmp_path / "data"}
-    )
+    return shop_settings.updated(data_dir=tmp_path / "data", serving={"experiments_file": path})
 
 
 def _user_in(settings: Settings, users: list[str], arm: str) -> str:
-    assert settings.experiments_file is not None
-    experiment = read_experiments(settings.experiments_file).active
+    assert settings.serving.experiments_file is not None
+    experiment = read_experiments(settings.serving.experiments_file).active
     assert experiment is not None
     return next(u for u in users if arm_of(experiment, u).name == arm)
 
@@ -127,8 +125,8 @@ def test_answers_carry_their_arm_and_the_arm_changes_the_ranking(
         assert HEX32.match(searched["request_id"])
 
         anonymous = _recommend(client, session_id="visit-42")
-        assert exp_settings.experiments_file is not None
-        experiment = read_experiments(exp_settings.experiments_file).active
+        assert exp_settings.serving.experiments_file is not None
+        experiment = read_experiments(exp_settings.serving.experiments_file).active
         assert experiment is not None
         assert anonymous["arm"]["arm"] == arm_of(experiment, "visit-42").name
         nobody = _recommend(client)
