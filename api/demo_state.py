@@ -93,7 +93,6 @@ def training_fingerprint(settings: Settings) -> str:
 
     That is the GNN settings, the ranker switch, the seed and the text model.
     """
-
     values: dict[str, Any] = {
         "gnn": settings.gnn.to_dict(),
         "ranker": settings.serving.ranker,

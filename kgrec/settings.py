@@ -314,8 +314,11 @@ class Settings(BaseSettings):
     @field_validator("pseudonymise_salt")
     @classmethod
     def _salt_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
-        """A short salt would make pseudonyms easy to brute-force: refuse it (a
-        ConfigError, not a ValueError, so pydantic does not echo the salt)."""
+        """Refuse a short salt: it would make pseudonyms easy to brute-force.
+
+        The error is a ConfigError, not a ValueError, so pydantic does not echo the
+        salt.
+        """
         problem = None if value is None else salt_problem(value.get_secret_value())
         if problem is not None:
             raise ConfigError(problem)

@@ -86,8 +86,11 @@ def _choices(annotation: object) -> tuple[str, ...]:
 
 
 def _markdown(text: str) -> str:
-    """Plain text for a table cell: ``|`` escaped everywhere, ``<`` ``>`` outside code
-    spans (GitHub would read ``<data_dir>`` as an HTML tag and drop it)."""
+    """Escape plain text for a table cell.
+
+    ``|`` is escaped everywhere, ``<`` ``>`` outside code spans (GitHub would read
+    ``<data_dir>`` as an HTML tag and drop it).
+    """
     parts = text.replace("|", "\\|").split("`")
     for i in range(0, len(parts), 2):
         parts[i] = parts[i].replace("<", "&lt;").replace(">", "&gt;")

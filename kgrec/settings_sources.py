@@ -125,8 +125,11 @@ LEGACY_NAMES: Final[dict[str, tuple[str, str]]] = {
 
 
 def env_name(*path: str) -> str:
-    """The variable of a setting: ``("graph", "write_batch_size")`` ->
-    ``KGREC_GRAPH__WRITE_BATCH_SIZE``; one name for a global setting."""
+    """The environment variable of the setting at ``path`` (section and field, or one name).
+
+    ``("graph", "write_batch_size")`` -> ``KGREC_GRAPH__WRITE_BATCH_SIZE``; one name
+    for a global setting.
+    """
     return (_PREFIX + _DELIMITER.join(path)).upper()
 
 
