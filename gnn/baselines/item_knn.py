@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-
 import torch
 from torch import Tensor
 
-from gnn.baselines.base import history_matrix, item_popularity
-from gnn.baselines.tuning import NEIGHBOUR_GRID, Params, as_int, tune
+from gnn.baselines.base import history_matrix
+from gnn.baselines.neighbours import NeighbourModel
 
 
 def keep_top_neighbours(sim: Tensor, neighbours: int) -> Tensor:
@@ -30,13 +28,13 @@ def neighbour_scores(sim: Tensor, pop: Tensor, users: Tensor, history: Tensor) -
     return out
 
 
-class ItemKNN:
+class ItemKNN(NeighbourModel[Tensor]):
     """Score = sum of cosine similarities between an item and the user's history.
 
     Similarities come from the binary user x item training matrix, keeping the
     ``neighbours`` most similar items per item (0 = all; the item itself is not
     among them). With validation pairs, ``fit`` picks ``neighbours`` from ``grid``
-    by validation Recall@20 (:func:`~gnn.baselines.tuning.tune`).
+    by validation Recall@20 (:class:`~gnn.baselines.neighbours.NeighbourModel`).
 
     Args:
         neighbours: top-k neighbours kept per item.
@@ -46,38 +44,19 @@ class ItemKNN:
 
     name = "item_knn"
 
-    def __init__(
-        self, neighbours: int = 100, grid: Sequence[Mapping[str, object]] = NEIGHBOUR_GRID
-    ) -> None:
-        self.neighbours, self.grid = neighbours, tuple(grid)
-        self.sim = torch.zeros(0, 0)
-        self.pop = torch.zeros(0)
-        self.chosen: Params = {"neighbours": neighbours}
-        self.validation: list[tuple[Params, float]] = []
+    @staticmethod
+    def _unfitted() -> Tensor:
+        return torch.zeros(0, 0)
 
-    def _with(self, params: Params) -> ItemKNN:
-        return ItemKNN(as_int(params.get("neighbours", self.neighbours)), grid=())
-
-    def fit(self, train: Tensor, num_users: int, num_items: int, val: Tensor | None = None) -> None:
-        """Build the [P, P] item-item cosine matrix (dense; fine up to ~20k items)."""
-        if val is not None and val.numel() and self.grid:
-            tuned = tune(self._with, self.grid, train, num_users, num_items, val)
-            self.neighbours, self.sim, self.pop = (
-                tuned.best.neighbours,
-                tuned.best.sim,
-                tuned.best.pop,
-            )
-            self.chosen, self.validation = {"neighbours": self.neighbours}, tuned.scores
-            return
+    def _similarity(self, train: Tensor, num_users: int, num_items: int) -> Tensor:
+        """The [P, P] item-item cosine matrix (dense; fine up to ~20k items)."""
         x = torch.zeros((num_users, num_items), dtype=torch.float32)
         x[train[0], train[1]] = 1.0
         co = x.T @ x  # [P, P]
         norm = co.diagonal().sqrt().clamp(min=1e-9)
         sim = co / norm[:, None] / norm[None, :]
         sim.fill_diagonal_(0.0)
-        self.sim = keep_top_neighbours(sim, self.neighbours)
-        self.pop = item_popularity(train, num_items)
-        self.chosen, self.validation = {"neighbours": self.neighbours}, []
+        return keep_top_neighbours(sim, self.neighbours)
 
     def scores(self, users: Tensor, history: Tensor) -> Tensor:
         """[B, P] summed similarity to the items in each user's history."""
