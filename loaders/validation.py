@@ -321,15 +321,8 @@ class ChunkValidator:
         out[TS] = checks.timestamp(TS)
         out[VALUE] = checks.number(VALUE)
         out[WEIGHT] = checks.number(WEIGHT)
-        candidates = checks.ok
-        users = out[USER_ID].where(candidates)
-        checks.reject(self.known.unknown(USER, users), USER_ID, UNKNOWN_USER + ": '" + users + "'")
-        products = out[PRODUCT_ID].where(checks.ok)
-        checks.reject(
-            self.known.unknown(PRODUCT, products),
-            PRODUCT_ID,
-            UNKNOWN_PRODUCT + ": '" + products + "'",
-        )
+        self._reject_unknown(out, checks, USER_ID, USER, UNKNOWN_USER)
+        self._reject_unknown(out, checks, PRODUCT_ID, PRODUCT, UNKNOWN_PRODUCT)
         return out
 
     def _kg(self, frame: pd.DataFrame, checks: RowChecks) -> pd.DataFrame:
@@ -349,13 +342,18 @@ class ChunkValidator:
         out[RELATION] = checks.text(RELATION, required=False, limit=limit)
         out[KIND] = checks.text(KIND, required=False, limit=limit)
         out[NAME] = checks.text(NAME, required=False, limit=limit)
-        products = out[PRODUCT_ID].where(checks.ok)
-        checks.reject(
-            self.known.unknown(PRODUCT, products),
-            PRODUCT_ID,
-            UNKNOWN_PRODUCT + ": '" + products + "'",
-        )
+        self._reject_unknown(out, checks, PRODUCT_ID, PRODUCT, UNKNOWN_PRODUCT)
         return out
+
+    def _reject_unknown(
+        self, out: pd.DataFrame, checks: RowChecks, column: str, label: str, reason: str
+    ) -> None:
+        """Reject the rows still valid whose ``column`` names a ``label`` node nobody knows.
+
+        Known means written by this import or already in the graph.
+        """
+        ids = out[column].where(checks.ok)
+        checks.reject(self.known.unknown(label, ids), column, reason + ": '" + ids + "'")
 
     # Duplicates -------------------------------------------------------------------------
     def _duplicates(self, records: pd.DataFrame, checks: RowChecks) -> pd.Series:
