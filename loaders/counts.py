@@ -8,7 +8,7 @@ from graph import UpsertCounts
 
 
 @dataclass
-class EntityCounts:
+class EntityCounts(UpsertCounts):
     """What an import did with one entity kind's rows.
 
     ``created`` / ``updated`` / ``unchanged`` count nodes (for relationship-only
@@ -21,18 +21,11 @@ class EntityCounts:
     rows: int = 0
     accepted: int = 0
     rejected: int = 0
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
     written: int = 0
-    removed: int = 0
 
     def add_upsert(self, counts: UpsertCounts) -> None:
         """Add the counts a GraphStore upsert returned."""
-        self.created += counts.created
-        self.updated += counts.updated
-        self.unchanged += counts.unchanged
-        self.removed += counts.removed
+        super().__iadd__(counts)
 
     def summary(self, name: str, *, dry_run: bool, replace: bool = False) -> str:
         """One line: ``products: 1,000 rows, 990 created, 0 updated, 5 unchanged, 5 rejected``.
