@@ -20,7 +20,7 @@ from api.app import create_app
 from gnn.artifacts import ArtifactSet
 from graph import EmbeddedServer, GraphStore
 from kgrec.settings import Settings
-from tests.utils.api import API_KEY, ClientFactory
+from tests.utils.api import API_KEY, ClientFactory, threads_of_a_new_thread
 from tests.utils.metrics import sample
 from tests.utils.settings import make_settings
 
@@ -362,6 +362,7 @@ def test_the_search_threads_are_set_once_at_start_up(make_client: ClientFactory)
     torch.set_num_threads(2)
     try:
         with make_client(None, device="cpu", serving={"search_threads": 1}):
-            assert torch.get_num_threads() == 1
+            assert threads_of_a_new_thread() == 1
     finally:
         torch.set_num_threads(before)
+        assert threads_of_a_new_thread() == 2

@@ -17,6 +17,7 @@ from gnn.artifacts import ArtifactSet
 from graph import GraphStore
 from kgrec.errors import ArtifactError, ConfigError
 from kgrec.settings import Settings
+from tests.utils.api import threads_of_a_new_thread
 from tests.utils.settings import make_settings
 from text_encoders import TextEncoder
 
@@ -56,6 +57,7 @@ def test_building_an_engine_leaves_the_process_thread_count_alone(
     try:
         Engine(settings.updated(device="cpu", serving={"search_threads": 1}), synthetic, encoder)
         assert torch.get_num_threads() == 2  # the app's start-up sets it, not the engine
+        assert threads_of_a_new_thread() == 2
     finally:
         torch.set_num_threads(before)
 
