@@ -86,7 +86,9 @@ def default_services(settings: Settings, artifacts_dir: Path | None = None) -> I
     with contextlib.ExitStack() as stack:
         store: GraphStore | None
         try:
-            store = stack.enter_context(open_graph(settings, require_answer=False, follow=True))
+            store = stack.enter_context(
+                open_graph(settings.graph, settings.data_dir, require_answer=False, follow=True)
+            )
         except GraphConnectionError as e:
             log.warning("serving without the graph (degraded): %s", e)
             store = None

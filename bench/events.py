@@ -155,7 +155,7 @@ def bench(args: argparse.Namespace, data_dir: Path) -> None:
         gnn={"hidden_dim": 32, "epochs": args.epochs, "batch_size": 4096},
     )
     encoder = load_encoder(settings)
-    with open_graph(settings) as store:
+    with open_graph(settings.graph, settings.data_dir) as store:
         if args.reuse:
             artifacts = ArtifactSet.load(ArtifactSet.latest_path(data_dir / "artifacts"))
         else:

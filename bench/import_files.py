@@ -135,7 +135,7 @@ def main() -> None:
         prows, urows, erows = bare_rows(files)
 
         nodes_only = Settings(data_dir=root / "nodes", graph={"write_batch_size": args.batch_size})
-        with open_graph(nodes_only) as store:
+        with open_graph(nodes_only.graph, nodes_only.data_dir) as store:
             bare_n = timed(
                 "bare driver UNWIND/MERGE product nodes only",
                 len(prows),
@@ -143,7 +143,7 @@ def main() -> None:
             )
 
         peer = Settings(data_dir=root / "bare", graph={"write_batch_size": args.batch_size})
-        with open_graph(peer) as store:
+        with open_graph(peer.graph, peer.data_dir) as store:
             print(f"peer on {store.uri}, batch size {args.batch_size}")
             bare_p = timed(
                 "bare driver UNWIND/MERGE products (+links)",
@@ -163,7 +163,7 @@ def main() -> None:
             bare_counts = (store.count_nodes(), store.count_relationships())
 
         settings = Settings(data_dir=root / "loader", graph={"write_batch_size": args.batch_size})
-        with open_graph(settings) as store:
+        with open_graph(settings.graph, settings.data_dir) as store:
             print(f"loader on {store.uri}, batch size {args.batch_size}")
 
             def load(*entities: EntityKind) -> None:

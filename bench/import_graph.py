@@ -73,7 +73,7 @@ def main() -> None:
     products, users, events = synthetic(args.products, args.users, args.interactions, args.seed)
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(data_dir=Path(tmp), graph={"write_batch_size": args.batch_size})
-        with open_graph(settings) as store:
+        with open_graph(settings.graph, settings.data_dir) as store:
             print(f"embedded ArcadeDB Bolt server at {store.uri}, batch size {args.batch_size}")
             bare = timed(
                 "bare driver UNWIND/MERGE products (peer)",

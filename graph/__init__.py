@@ -1,11 +1,12 @@
 """The graph layer: the only code that speaks Cypher.
 
-Public API: :func:`open_graph` (connect, or run the embedded server), the
-:class:`GraphStore` adapter, the :class:`EmbeddedServer` manager, the exploration
-guard and the row types the upserts take.
+Public API: :func:`open_graph` (connect, or run the embedded server, from the
+graph settings), the :class:`GraphStore` adapter and its :class:`StoreOptions`,
+the :class:`EmbeddedServer` manager and its :class:`EmbeddedOptions`, the
+exploration guard and the row types the upserts take.
 """
 
-from graph.embedded import EmbeddedServer, ServerStatus
+from graph.embedded import EmbeddedOptions, EmbeddedServer, ServerStatus
 from graph.guard import ensure_read_only
 from graph.records import (
     BrandRow,
@@ -18,12 +19,13 @@ from graph.records import (
     UpsertCounts,
     UserRow,
 )
-from graph.session import open_graph
-from graph.store import GraphStore
+from graph.session import connect_store, embedded_server, open_graph, store_options
+from graph.store import GraphStore, StoreOptions
 
 __all__ = [
     "BrandRow",
     "CategoryRow",
+    "EmbeddedOptions",
     "EmbeddedServer",
     "EntityLinkRow",
     "EntityRow",
@@ -31,9 +33,13 @@ __all__ = [
     "InteractionRow",
     "ProductRow",
     "ServerStatus",
+    "StoreOptions",
     "TripleRow",
     "UpsertCounts",
     "UserRow",
+    "connect_store",
+    "embedded_server",
     "ensure_read_only",
     "open_graph",
+    "store_options",
 ]

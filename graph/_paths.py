@@ -14,6 +14,7 @@ from typing import Any
 
 from graph._process import pid_running
 from kgrec.errors import EmbeddedServerError
+from kgrec.paths import DataDir
 
 ROOT_USER = "root"
 """The embedded server's administrator account (password in ``server/password``)."""
@@ -56,9 +57,10 @@ class ServerPaths:
 
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir.resolve()
-        self.graph = self.data_dir / "graph"
-        self.server = self.data_dir / "server"
-        self.logs = self.data_dir / "logs"
+        names = DataDir(self.data_dir)
+        self.graph = names.graph_server
+        self.server = names.graph_server_state
+        self.logs = names.graph_server_logs
         self.clients = self.server / "clients"
         for d in (self.graph, self.server, self.logs, self.clients):
             try:

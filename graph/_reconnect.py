@@ -22,7 +22,6 @@ from neo4j import exceptions as neo4j_errors
 from graph._queries import PING
 from graph.embedded import EmbeddedServer
 from kgrec.errors import KgrecError
-from kgrec.settings import Settings
 
 if TYPE_CHECKING:
     from graph.store import GraphStore
@@ -52,12 +51,12 @@ class EmbeddedFollower:
     """Re-points a store at the embedded server of a data directory after it restarted.
 
     Args:
-        settings: kgrec settings (the data directory whose server to follow); the
-            store is taken to talk to the server running when this is built.
+        server: the embedded server of the data directory to follow; the store is
+            taken to talk to the server running when this is built.
     """
 
-    def __init__(self, settings: Settings) -> None:
-        self._server = EmbeddedServer(settings)
+    def __init__(self, server: EmbeddedServer) -> None:
+        self._server = server
         # the server process the store talks to: the one running now
         self._pid: int | None = self._server.status().pid
         self._lock = threading.Lock()

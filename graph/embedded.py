@@ -24,11 +24,31 @@ from pathlib import Path
 from graph._paths import READER_USER, ROOT_USER, ServerPaths, read_state
 from graph._process import kill_server, port_busy, wait_gone
 from kgrec.errors import EmbeddedServerError
-from kgrec.settings import Settings
 
 log = logging.getLogger(__name__)
 _LOG_TAIL_CHARS = 2000
 _KILL_WAIT_S = 30.0
+
+
+@dataclass(frozen=True)
+class EmbeddedOptions:
+    """How the embedded server runs (the ``KGREC_GRAPH__EMBEDDED_*`` settings).
+
+    Attributes:
+        database: database name on the server.
+        heap_mb: JVM heap.
+        bolt_port: Bolt port; 0 = the last one when free, else any free one.
+        http_port: HTTP port; 0 = likewise.
+        start_timeout_s: how long to wait for the server to answer.
+        min_free_mb: free disk space it needs to start.
+    """
+
+    database: str
+    heap_mb: int
+    bolt_port: int
+    http_port: int
+    start_timeout_s: float
+    min_free_mb: int
 
 
 @dataclass(frozen=True)
@@ -140,12 +160,13 @@ class EmbeddedServer:
     """Start, find, and stop the embedded ArcadeDB Bolt server of a data directory.
 
     Args:
-        settings: kgrec settings (data directory, heap, ports, database name).
+        data_dir: the data directory whose server this is.
+        options: heap, ports, database name, timeouts.
     """
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.paths = ServerPaths(settings.data_dir)
+    def __init__(self, data_dir: Path, options: EmbeddedOptions) -> None:
+        self.options = options
+        self.paths = ServerPaths(data_dir)
         self._owned: subprocess.Popen[bytes] | None = None
         self._attachment: Path | None = None
 
@@ -209,14 +230,12 @@ class EmbeddedServer:
                     self._attachment = self.paths.register_client(os.getpid())
                 return current
             self._wait_for_exit()
-            _check_disk(self.paths, self.settings.graph.embedded_min_free_mb)
+            _check_disk(self.paths, self.options.min_free_mb)
             _check_runtime()
             last_bolt, last_http = self.paths.last_ports()
-            bolt = _pick_port(
-                self.settings.graph.embedded_bolt_port, last_bolt, "KGREC_GRAPH__EMBEDDED_BOLT_PORT"
-            )
+            bolt = _pick_port(self.options.bolt_port, last_bolt, "KGREC_GRAPH__EMBEDDED_BOLT_PORT")
             http = _pick_port(
-                self.settings.graph.embedded_http_port,
+                self.options.http_port,
                 last_http,
                 "KGREC_GRAPH__EMBEDDED_HTTP_PORT",
                 bolt,
@@ -232,9 +251,9 @@ class EmbeddedServer:
                 "--data-dir",
                 str(self.paths.data_dir),
                 "--database",
-                self.settings.graph.embedded_database,
+                self.options.database,
                 "--heap-mb",
-                str(self.settings.graph.embedded_heap_mb),
+                str(self.options.heap_mb),
                 "--bolt-port",
                 str(bolt),
                 "--http-port",
@@ -289,7 +308,7 @@ class EmbeddedServer:
             self._owned = None
 
     def _wait_ready(self, proc: subprocess.Popen[bytes]) -> ServerStatus:
-        deadline = time.monotonic() + self.settings.graph.embedded_start_timeout_s
+        deadline = time.monotonic() + self.options.start_timeout_s
         while time.monotonic() < deadline:
             state = read_state(self.paths.state)
             if state is not None and state.get("pid") == proc.pid:
@@ -304,7 +323,7 @@ class EmbeddedServer:
         proc.wait()
         raise EmbeddedServerError(
             f"the embedded graph server did not start within "
-            f"{self.settings.graph.embedded_start_timeout_s:.0f} s "
+            f"{self.options.start_timeout_s:.0f} s "
             "(KGREC_GRAPH__EMBEDDED_START_TIMEOUT_S); "
             f"log {self.paths.log}:\n{_tail(self.paths.log)}"
         )

@@ -138,6 +138,19 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+def _link(row: dict[str, Any], src: str, *, name: str, kind: str | None = None) -> Link:
+    """The link from ``src`` to the node a read row names (its type, label, id, relation)."""
+    return Link(
+        src=src,
+        type=str(row["type"]),
+        label=str(row["label"]),
+        dst=str(row["id"]),
+        name=name,
+        relation=_text(row["relation"]),
+        kind=kind,
+    )
+
+
 def product_links(store: GraphStore, product_id: str, limit: int) -> ProductLinks | None:
     """The product's title and at most ``limit`` links (brand, categories, entities).
 
@@ -152,15 +165,7 @@ def product_links(store: GraphStore, product_id: str, limit: int) -> ProductLink
         return None
     truncated = len(rows) > limit
     links = [
-        Link(
-            src=product_id,
-            type=str(r["type"]),
-            label=str(r["label"]),
-            dst=str(r["id"]),
-            name=str(r["name"]),
-            relation=_text(r["relation"]),
-            kind=_text(r["kind"]),
-        )
+        _link(r, product_id, name=str(r["name"]), kind=_text(r["kind"]))
         for r in rows[:limit]
         if r["type"] is not None and r["id"] is not None
     ]
@@ -202,17 +207,7 @@ def shared_links(
         SHARED_LINKS, {"ids": list(product_ids), "hub_ids": list(hub_ids), "limit": limit + 1}
     )
     rows = _records(frame)
-    links = [
-        Link(
-            src=str(r["src"]),
-            type=str(r["type"]),
-            label=str(r["label"]),
-            dst=str(r["id"]),
-            name=str(r["id"]),
-            relation=_text(r["relation"]),
-        )
-        for r in rows[:limit]
-    ]
+    links = [_link(r, str(r["src"]), name=str(r["id"])) for r in rows[:limit]]
     return links, len(rows) > limit
 
 

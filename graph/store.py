@@ -11,6 +11,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Final, LiteralString, TypeVar, cast
 
 import neo4j
@@ -56,7 +57,6 @@ from kgrec.errors import (
     WriteQueryRejectedError,
     invalid_choice,
 )
-from kgrec.settings import Settings
 from kgrec.typing import (
     BRAND,
     CATEGORY,
@@ -100,6 +100,21 @@ def _check_label(label: str) -> NodeLabel:
     return label
 
 
+@dataclass(frozen=True)
+class StoreOptions:
+    """Batch and page sizes and the timeout of a :class:`GraphStore`.
+
+    Attributes:
+        write_batch_size: rows per UNWIND batch of an upsert.
+        read_page_size: rows per page of a paged read.
+        query_timeout_s: per-transaction timeout of :meth:`GraphStore.cypher`.
+    """
+
+    write_batch_size: int
+    read_page_size: int
+    query_timeout_s: float
+
+
 class GraphStore:
     """Schema, batched idempotent upserts, paged reads and guarded exploration.
 
@@ -110,8 +125,8 @@ class GraphStore:
     Args:
         driver: a connected neo4j driver.
         database: the database every session uses.
-        settings: kgrec settings (batch and page sizes, timeouts).
         uri: the server URI, for messages.
+        options: batch and page sizes, timeout.
         reader: a driver logged in as a read-only account, used by :meth:`cypher`
             (the embedded server's ``kgrec_reader``, or a Neo4j user with the
             ``reader`` role); default: ``driver`` in read access mode.
@@ -121,15 +136,15 @@ class GraphStore:
         self,
         driver: neo4j.Driver,
         database: str,
-        settings: Settings,
         uri: str,
+        options: StoreOptions,
         *,
         reader: neo4j.Driver | None = None,
     ) -> None:
         self._driver = driver
         self._reader = reader
         self.database = database
-        self.settings = settings
+        self.options = options
         self.uri = uri
         self._follower: Follower | None = None
         self._retired: list[neo4j.Driver] = []
@@ -141,8 +156,11 @@ class GraphStore:
         uri: str,
         auth: tuple[str, str],
         database: str,
-        settings: Settings,
+        options: StoreOptions,
         *,
+        retries: int,
+        backoff_s: float,
+        embedded: bool,
         reader_auth: tuple[str, str] | None = None,
     ) -> GraphStore:
         """Connect and check the server answers, retrying with exponential backoff.
@@ -151,17 +169,20 @@ class GraphStore:
             uri: Bolt URI of the server.
             auth: (user, password) of the main account.
             database: the database to use on that server.
-            settings: kgrec settings.
+            options: batch and page sizes, timeout.
+            retries: extra connection attempts.
+            backoff_s: first retry delay, doubled each try.
+            embedded: the server is kgrec's embedded one (for the hint of the error).
             reader_auth: credentials of a read-only account for :meth:`cypher`.
 
         Raises:
             GraphConnectionError: nothing answers at ``uri`` after the retries, or
                 the credentials are refused.
         """
-        store = cls.unchecked(uri, auth, database, settings, reader_auth=reader_auth)
+        store = cls.unchecked(uri, auth, database, options, reader_auth=reader_auth)
         driver = store._driver
-        delay = settings.graph.connect_backoff_s
-        for attempt in range(settings.graph.connect_retries + 1):
+        delay = backoff_s
+        for attempt in range(retries + 1):
             try:
                 with driver.session(database=database) as session:
                     session.run(q.PING).consume()
@@ -173,12 +194,12 @@ class GraphStore:
                     f"{e.message}; check KGREC_GRAPH__NEO4J_USER / KGREC_GRAPH__NEO4J_PASSWORD"
                 ) from e
             except (neo4j_errors.ServiceUnavailable, neo4j_errors.SessionExpired, OSError) as e:
-                if attempt == settings.graph.connect_retries:
+                if attempt == retries:
                     store.close()
                     hint = (
-                        "check that Neo4j runs there and KGREC_GRAPH__NEO4J_URI is right"
-                        if settings.graph.neo4j_uri
-                        else "start it with `kgrec graph start`"
+                        "start it with `kgrec graph start`"
+                        if embedded
+                        else "check that Neo4j runs there and KGREC_GRAPH__NEO4J_URI is right"
                     )
                     raise GraphConnectionError(
                         f"no graph server answers at {uri} after {attempt + 1} attempts ({e}); "
@@ -195,7 +216,7 @@ class GraphStore:
         uri: str,
         auth: tuple[str, str],
         database: str,
-        settings: Settings,
+        options: StoreOptions,
         *,
         reader_auth: tuple[str, str] | None = None,
     ) -> GraphStore:
@@ -209,8 +230,8 @@ class GraphStore:
         return cls(
             GraphDatabase.driver(uri, auth=auth, connection_timeout=10.0),
             database,
-            settings,
             uri,
+            options,
             reader=reader,
         )
 
@@ -304,7 +325,7 @@ class GraphStore:
         """
         combined = combine(rows, replace=replace)
         counts = UpsertCounts()
-        for batch in _batches(combined, self.settings.graph.write_batch_size):
+        for batch in _batches(combined, self.options.write_batch_size):
 
             def work(tx: ManagedTransaction, batch: Sequence[NodeRow] = batch) -> UpsertCounts:
                 result = tx.run(q.NODE_STATE[label], ids=[r.id for r in batch])
@@ -412,7 +433,7 @@ class GraphStore:
         ``weight`` keeps the stored ones, and one that changes them counts as updated.
         """
         counts = UpsertCounts()
-        for batch in _batches(rows, self.settings.graph.write_batch_size):
+        for batch in _batches(rows, self.options.write_batch_size):
             params = [
                 {
                     "user_id": r["user_id"],
@@ -444,7 +465,7 @@ class GraphStore:
 
     def _write_links(self, statement: LiteralString, rows: list[dict[str, Any]]) -> int:
         written = 0
-        for batch in _batches(rows, self.settings.graph.write_batch_size):
+        for batch in _batches(rows, self.options.write_batch_size):
 
             def work(tx: ManagedTransaction, batch: Sequence[dict[str, Any]] = batch) -> int:
                 return int(tx.run(statement, rows=list(batch)).single(strict=True)["n"])
@@ -495,7 +516,7 @@ class GraphStore:
         statement = q.EXISTING_IDS[_check_label(label)]
         wanted = list(dict.fromkeys(ids))
         found: set[str] = set()
-        for batch in _batches(wanted, self.settings.graph.read_page_size):
+        for batch in _batches(wanted, self.options.read_page_size):
             found.update(r["id"] for r in self._read(statement, ids=list(batch)))
         return found
 
@@ -503,7 +524,7 @@ class GraphStore:
         """Properties of the nodes of ``label`` among ``ids`` (missing ids are absent)."""
         statement = q.NODES_BY_ID[_check_label(label)]
         out: dict[str, dict[str, Any]] = {}
-        for batch in _batches(list(ids), self.settings.graph.read_page_size):
+        for batch in _batches(list(ids), self.options.read_page_size):
             out.update((r["id"], r["props"]) for r in self._read(statement, ids=list(batch)))
         return out
 
@@ -512,7 +533,7 @@ class GraphStore:
         statement = q.NODES_PAGE[_check_label(label)]
         after = ""
         while True:
-            page = self._read(statement, after=after, limit=self.settings.graph.read_page_size)
+            page = self._read(statement, after=after, limit=self.options.read_page_size)
             if not page:
                 return
             yield pd.DataFrame(page, columns=["id", "props"])
@@ -525,9 +546,7 @@ class GraphStore:
         while True:
             page = [
                 r["id"]
-                for r in self._read(
-                    statement, after=after, limit=self.settings.graph.read_page_size
-                )
+                for r in self._read(statement, after=after, limit=self.options.read_page_size)
             ]
             if not page:
                 return
@@ -541,7 +560,7 @@ class GraphStore:
         hash) in ``attrs``, ``brand_id`` and ``category_ids`` from its links.
         """
         rows: list[ProductRow] = []
-        for batch in _batches(list(ids), self.settings.graph.read_page_size):
+        for batch in _batches(list(ids), self.options.read_page_size):
             for r in self._read(q.PRODUCT_ROWS, ids=list(batch)):
                 props: dict[str, Any] = dict(r["props"] or {})
                 row = cast(ProductRow, {k: props[k] for k in PRODUCT_PROPERTIES if k in props})
@@ -566,7 +585,7 @@ class GraphStore:
         statement = q.EDGES_PAGE[rel_type]
         after = ""
         while True:
-            rows = self._read(statement, after=after, limit=self.settings.graph.read_page_size)
+            rows = self._read(statement, after=after, limit=self.options.read_page_size)
             if not rows:
                 return
             after = max(r["src"] for r in rows)
@@ -651,7 +670,7 @@ class GraphStore:
         for hop, limit in enumerate(fanout, start=1):
             statements = q.RECENT_NEIGHBOURS if hop == 1 else q.STORED_NEIGHBOURS
             next_frontier: dict[str, set[str]] = {}
-            per_call = max(1, self.settings.graph.read_page_size // limit)
+            per_call = max(1, self.options.read_page_size // limit)
             for src_label, src_ids in frontier.items():
                 statement = statements[cast(NodeLabel, src_label)]
                 for batch in _batches(sorted(src_ids), per_call):
@@ -740,7 +759,7 @@ class GraphStore:
             QueryError: the server rejected the query.
         """
         ensure_read_only(query)
-        timeout = self.settings.graph.query_timeout_s
+        timeout = self.options.query_timeout_s
 
         def work(tx: ManagedTransaction) -> tuple[list[str], list[dict[str, Any]]]:
             # user text, guarded above; values stay parameters
@@ -835,7 +854,7 @@ class GraphStore:
         the lost server.
         """
         fresh = GraphStore.unchecked(
-            uri, auth, self.database, self.settings, reader_auth=reader_auth
+            uri, auth, self.database, self.options, reader_auth=reader_auth
         )
         self._retired.append(self._driver)
         if self._reader is not None:

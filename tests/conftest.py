@@ -35,7 +35,7 @@ def settings(data_dir: Path) -> Settings:
 
 @pytest.fixture(scope="session")
 def _embedded_store(settings: Settings) -> Iterator[GraphStore]:
-    with open_graph(settings) as store:
+    with open_graph(settings.graph, settings.data_dir) as store:
         yield store
 
 
@@ -53,7 +53,7 @@ def _neo4j_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphStor
             "neo4j_database": os.environ.get("KGREC_TEST_NEO4J_DATABASE", "neo4j"),
         },
     )
-    with open_graph(s) as store:
+    with open_graph(s.graph, s.data_dir) as store:
         yield store
 
 

@@ -43,9 +43,8 @@ MOVIELENS_GNN: dict[str, Any] = {"epochs": 8, "patience": 2}
 fewer epochs than the default 30, to stay within the demo's ten minutes on 2 cores."""
 
 
-def load_sample(store: GraphStore, directory: Path) -> ImportReport:
+def load_sample(store: GraphStore, directory: Path, settings: Settings) -> ImportReport:
     """Import the shipped sample catalogue (categories, brands, products, users, events)."""
-    settings = store.settings
     entities: tuple[EntityKind, ...] = (CATEGORIES, BRANDS, PRODUCTS, USERS, INTERACTIONS)
     sources = [Source.from_file(e, directory / f"{e}.csv", settings) for e in entities]
     return Importer(store, settings, progress=False).run(sources)
@@ -91,9 +90,8 @@ def _demo_settings(settings: Settings, data: DemoData) -> Settings:
     return settings.updated(gnn=update) if update else settings
 
 
-def _prepare_graph(store: GraphStore, data: DemoData, fresh: bool) -> bool:
+def _prepare_graph(store: GraphStore, settings: Settings, data: DemoData, fresh: bool) -> bool:
     """Import ``data`` unless the graph holds it unchanged; True when it was reused."""
-    settings = store.settings
     delete_products(store, [data.new_product.id])  # left by an interrupted run
     fingerprint = data.fingerprint()
     nodes, rels = graph_counts(store)
@@ -252,9 +250,9 @@ def demo(
     timings = Timings()
     with contextlib.ExitStack() as stack:
         with timings.step("graph + import") as note:
-            store = stack.enter_context(open_graph(settings))
+            store = stack.enter_context(open_graph(settings.graph, settings.data_dir))
             stack.callback(delete_products, store, [data.new_product.id])
-            graph_reused = _prepare_graph(store, data, fresh)
+            graph_reused = _prepare_graph(store, settings, data, fresh)
             if graph_reused:
                 note.append("reused")
         with timings.step("explore"):

@@ -51,7 +51,7 @@ def evaluate(
     start = time.perf_counter()
     encoder = load_encoder(settings)
     cache = EmbeddingCache.in_data_dir(settings.data_dir)
-    with open_graph(settings) as store:
+    with open_graph(settings.graph, settings.data_dir) as store:
         snapshot = export_snapshot(store, encoder, cache)
     snapshot.save(Snapshot.default_path(settings.data_dir, snapshot.version))
     if not snapshot.ids.get("user") or not snapshot.ids.get("product"):

@@ -9,7 +9,7 @@ import pandas as pd
 import typer
 
 from api.cli._app import app, graph_app, settings_of
-from graph import EmbeddedServer, open_graph
+from graph import EmbeddedServer, embedded_server, open_graph
 from kgrec.errors import ConfigError
 
 
@@ -21,7 +21,7 @@ def _embedded(ctx: typer.Context) -> EmbeddedServer:
             "and "
             "runs no embedded one; unset it to manage the embedded server"
         )
-    return EmbeddedServer(settings)
+    return embedded_server(settings.graph, settings.data_dir)
 
 
 @graph_app.command("start")
@@ -71,7 +71,8 @@ def reset(
     """Delete every node and relationship in the graph database."""
     if not yes:
         raise ConfigError("`kgrec graph reset` deletes the whole graph; pass --yes to confirm")
-    with open_graph(settings_of(ctx)) as store:
+    settings = settings_of(ctx)
+    with open_graph(settings.graph, settings.data_dir) as store:
         store.delete_all()
     typer.echo("graph emptied")
 
@@ -95,7 +96,8 @@ def cypher(
         raise ConfigError(f"--params is not valid JSON: {e}") from e
     if not isinstance(parameters, dict):
         raise ConfigError('--params must be a JSON object, e.g. \'{"id": "p1"}\'')
-    with open_graph(settings_of(ctx), create_schema=False) as store:
+    settings = settings_of(ctx)
+    with open_graph(settings.graph, settings.data_dir, create_schema=False) as store:
         frame = store.cypher(query, parameters)
     if as_json:
         typer.echo(frame.to_json(orient="records", force_ascii=False, default_handler=str))

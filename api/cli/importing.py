@@ -274,7 +274,7 @@ def import_files(
             "--interactions --kg --kg-link --dataset --recbole"
         )
     column_mapping = ColumnMapping.load(mapping) if mapping is not None else None
-    with open_graph(settings) as store:
+    with open_graph(settings.graph, settings.data_dir) as store:
         importer = Importer(
             store,
             settings,

@@ -53,7 +53,7 @@ def train(
         raise ConfigError("--force only applies with --since VERSION")
     settings = settings_of(ctx)
     encoder = load_encoder(settings)
-    with open_graph(settings) as store:
+    with open_graph(settings.graph, settings.data_dir) as store:
         if since is None:
             train_and_report(settings, store, encoder)
         else:
@@ -152,7 +152,7 @@ def embed(ctx: typer.Context) -> None:
     settings = settings_of(ctx)
     encoder = load_encoder(settings)
     try:
-        with open_graph(settings) as store:
+        with open_graph(settings.graph, settings.data_dir) as store:
             embed_and_report(settings, encoder, store)
             return
     except GraphConnectionError as e:

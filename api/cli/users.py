@@ -34,7 +34,7 @@ def delete(
 
     settings = settings_of(ctx)
     shopper = Pseudonymiser.from_salt(settings.pseudonymise_salt)(user_id)
-    with open_graph(settings) as store:
+    with open_graph(settings.graph, settings.data_dir) as store:
         report = forget_user(shopper, settings=settings, store=store)
     graph = (
         f"node and {report.relationships} relationships deleted"

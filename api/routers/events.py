@@ -22,78 +22,73 @@ from api.schemas import EventsIn, EventsOut
 from graph.records import InteractionRow
 from kgrec.errors import NotFoundError
 
+router = APIRouter(tags=["events"], dependencies=[Depends(require_write_key)])
 
-def build_router() -> APIRouter:
-    """The events router."""
-    router = APIRouter(tags=["events"], dependencies=[Depends(require_write_key)])
 
-    @router.post("/events", response_model=EventsOut, status_code=201)
-    def record_events(
-        body: EventsIn,
-        engine: EngineDep,
-        event_ids: EventIdsDep,
-        experiments: ExperimentsDep,
-        pseudonymise: PseudonymiserDep,
-    ) -> EventsOut:
-        """Write interactions, recompute the users' graph vectors (503 while the graph is down).
+@router.post("/events", response_model=EventsOut, status_code=201)
+def record_events(
+    body: EventsIn,
+    engine: EngineDep,
+    event_ids: EventIdsDep,
+    experiments: ExperimentsDep,
+    pseudonymise: PseudonymiserDep,
+) -> EventsOut:
+    """Write interactions, recompute the users' graph vectors (503 while the graph is down).
 
-        All or nothing: the whole batch is checked (fields, event ids, products) before
-        anything is written. An ``event_id`` stored before is written with the ``ts`` it
-        was first given, so a retried request changes nothing. Events that carry the
-        ``request_id`` of an answer are appended to the experiment log (fsynced) before
-        the 201 (docs/experiments.md).
-        """
-        events = [e.model_copy(update={"user_id": pseudonymise(e.user_id)}) for e in body.events]
-        keys = [(i, e.event_id) for i, e in enumerate(events) if e.event_id is not None]
-        problems = repeats(((("body", "events", i, "event_id"), k) for i, k in keys), "event")
-        if problems:
-            reject(problems)
-        unknown: dict[str, int] = {}
-        for i, e in enumerate(events):
-            try:
-                engine.require_item(e.product_id, "product_id")
-            except NotFoundError:
-                unknown.setdefault(e.product_id, i)
-        if unknown:
-            first = min(unknown.values())
-            names = ", ".join(repr(p) for p in sorted(unknown, key=unknown.__getitem__)[:10])
-            more = f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""
-            raise NotFoundError(
-                f"events.{first}.product_id: product(s) {names}{more} not found; "
-                "nothing was written"
-            )
-        now = int(time.time())
-        keyed = [
-            KeyedEvent(i, e.event_id, (e.user_id, e.product_id, e.kind, e.value), e.ts)
-            for i, e in enumerate(events)
-            if e.event_id is not None
-        ]
-        resolved = event_ids.resolve(keyed, now)
-        if resolved.conflicts:
-            reject(
-                [
-                    problem(("body", "events", i, "event_id"), m, "event_id_reused")
-                    for i, m in resolved.conflicts
-                ]
-            )
-        rows: list[InteractionRow] = [
-            {
-                "user_id": e.user_id,
-                "product_id": e.product_id,
-                "kind": e.kind,
-                "ts": resolved.ts.get(i, e.ts if e.ts is not None else now),
-                "value": e.value,
-            }
-            for i, e in enumerate(events)
-        ]
-        users = engine.record_events(rows)
-        experiments.log_feedback(
+    All or nothing: the whole batch is checked (fields, event ids, products) before
+    anything is written. An ``event_id`` stored before is written with the ``ts`` it
+    was first given, so a retried request changes nothing. Events that carry the
+    ``request_id`` of an answer are appended to the experiment log (fsynced) before
+    the 201 (docs/experiments.md).
+    """
+    events = [e.model_copy(update={"user_id": pseudonymise(e.user_id)}) for e in body.events]
+    keys = [(i, e.event_id) for i, e in enumerate(events) if e.event_id is not None]
+    problems = repeats(((("body", "events", i, "event_id"), k) for i, k in keys), "event")
+    if problems:
+        reject(problems)
+    unknown: dict[str, int] = {}
+    for i, e in enumerate(events):
+        try:
+            engine.require_item(e.product_id, "product_id")
+        except NotFoundError:
+            unknown.setdefault(e.product_id, i)
+    if unknown:
+        first = min(unknown.values())
+        names = ", ".join(repr(p) for p in sorted(unknown, key=unknown.__getitem__)[:10])
+        more = f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""
+        raise NotFoundError(
+            f"events.{first}.product_id: product(s) {names}{more} not found; nothing was written"
+        )
+    now = int(time.time())
+    keyed = [
+        KeyedEvent(i, e.event_id, (e.user_id, e.product_id, e.kind, e.value), e.ts)
+        for i, e in enumerate(events)
+        if e.event_id is not None
+    ]
+    resolved = event_ids.resolve(keyed, now)
+    if resolved.conflicts:
+        reject(
             [
-                Feedback(e.request_id, e.user_id, e.product_id, e.kind, row["ts"])
-                for e, row in zip(events, rows, strict=True)
-                if e.request_id is not None
+                problem(("body", "events", i, "event_id"), m, "event_id_reused")
+                for i, m in resolved.conflicts
             ]
         )
-        return EventsOut(accepted=len(rows), users_updated=users, repeated=resolved.repeated)
-
-    return router
+    rows: list[InteractionRow] = [
+        {
+            "user_id": e.user_id,
+            "product_id": e.product_id,
+            "kind": e.kind,
+            "ts": resolved.ts.get(i, e.ts if e.ts is not None else now),
+            "value": e.value,
+        }
+        for i, e in enumerate(events)
+    ]
+    users = engine.record_events(rows)
+    experiments.log_feedback(
+        [
+            Feedback(e.request_id, e.user_id, e.product_id, e.kind, row["ts"])
+            for e, row in zip(events, rows, strict=True)
+            if e.request_id is not None
+        ]
+    )
+    return EventsOut(accepted=len(rows), users_updated=users, repeated=resolved.repeated)

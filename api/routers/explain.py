@@ -22,27 +22,24 @@ def unknown_shopper(user_id: str, item_id: str) -> NotFoundError:
     )
 
 
-def build_router() -> APIRouter:
-    """The explanation router."""
-    router = APIRouter(tags=["explain"], dependencies=[Depends(require_read_key)])
+router = APIRouter(tags=["explain"], dependencies=[Depends(require_read_key)])
 
-    @router.get("/explain", response_model=ExplainOut)
-    def explain(
-        engine: EngineDep,
-        pseudonymise: PseudonymiserDep,
-        user_id: Annotated[RefId, Query()],
-        item_id: Annotated[RefId, Query()],
-    ) -> ExplainOut:
-        """The shortest graph path from the user to the product.
 
-        404 for an unknown product, and for a shopper the service does not know
-        when the graph holds no path either (the message says what to do).
-        """
-        engine.require_item(item_id, "item_id")
-        shopper = pseudonymise(user_id)
-        path = engine.explain(shopper, item_id)
-        if path is None and engine.unserved(USER, [shopper]):
-            raise unknown_shopper(user_id, item_id)
-        return ExplainOut(user_id=user_id, item_id=item_id, path=path)
+@router.get("/explain", response_model=ExplainOut)
+def explain(
+    engine: EngineDep,
+    pseudonymise: PseudonymiserDep,
+    user_id: Annotated[RefId, Query()],
+    item_id: Annotated[RefId, Query()],
+) -> ExplainOut:
+    """The shortest graph path from the user to the product.
 
-    return router
+    404 for an unknown product, and for a shopper the service does not know
+    when the graph holds no path either (the message says what to do).
+    """
+    engine.require_item(item_id, "item_id")
+    shopper = pseudonymise(user_id)
+    path = engine.explain(shopper, item_id)
+    if path is None and engine.unserved(USER, [shopper]):
+        raise unknown_shopper(user_id, item_id)
+    return ExplainOut(user_id=user_id, item_id=item_id, path=path)

@@ -10,26 +10,22 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import EngineDep, ServicesDep, require_read_key
 from api.explorer import MAX_FACET_USERS, MAX_FACETS, FacetsOut, facets
 
+router = APIRouter(tags=["explore"], dependencies=[Depends(require_read_key)])
 
-def build_router() -> APIRouter:
-    """The facets router (read key when ``api_read_requires_key``)."""
-    router = APIRouter(tags=["explore"], dependencies=[Depends(require_read_key)])
 
-    @router.get("/facets", response_model=FacetsOut)
-    async def list_facets(
-        engine: EngineDep,
-        services: ServicesDep,
-        limit: Annotated[
-            int, Query(ge=1, le=MAX_FACETS, description="Most categories and brands, 1..1000.")
-        ] = 500,
-        users: Annotated[
-            int, Query(ge=0, le=MAX_FACET_USERS, description="Shopper ids listed, 0..200.")
-        ] = 50,
-    ) -> FacetsOut:
-        """Categories (with their parent), brands and a few shopper ids, ordered by id.
+@router.get("/facets", response_model=FacetsOut)
+async def list_facets(
+    engine: EngineDep,
+    services: ServicesDep,
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_FACETS, description="Most categories and brands, 1..1000.")
+    ] = 500,
+    users: Annotated[
+        int, Query(ge=0, le=MAX_FACET_USERS, description="Shopper ids listed, 0..200.")
+    ] = 50,
+) -> FacetsOut:
+    """Categories (with their parent), brands and a few shopper ids, ordered by id.
 
-        503 when the graph does not answer.
-        """
-        return await run_in_threadpool(facets, engine, services.store, limit=limit, users=users)
-
-    return router
+    503 when the graph does not answer.
+    """
+    return await run_in_threadpool(facets, engine, services.store, limit=limit, users=users)

@@ -55,84 +55,80 @@ def check_categories(services: Services, wanted: Sequence[tuple[Loc, str]]) -> N
         reject(unknown)
 
 
-def build_router() -> APIRouter:
-    """The items router."""
-    router = APIRouter(tags=["items"])
+router = APIRouter(tags=["items"])
 
-    @router.get(
-        "/items/{item_id}/similar",
-        response_model=RankedOut,
-        dependencies=[Depends(require_read_key)],
+
+@router.get(
+    "/items/{item_id}/similar",
+    response_model=RankedOut,
+    dependencies=[Depends(require_read_key)],
+)
+def similar(
+    engine: EngineDep,
+    filters: FiltersDep,
+    k: KDep,
+    item_id: Annotated[RefId, Path()],
+) -> RankedOut:
+    """Products close to this one in graph and text space."""
+    return ranked_out(engine.similar(item_id, k=k, filters=filters))
+
+
+@router.post(
+    "/items",
+    response_model=ItemsOut,
+    status_code=201,
+    dependencies=[Depends(require_write_key)],
+)
+def upsert_items(body: ItemsIn, engine: EngineDep, services: ServicesDep) -> ItemsOut:
+    """Upsert products: written to the graph, encoded, embedded and served at once.
+
+    A product that exists is merged: the fields the request carries are written
+    (``null`` removes one), the others are left as they are. Each id once per
+    request; every category must exist (422 naming the unknown one).
+    """
+    problems = repeats(
+        ((("body", "items", i, "id"), it.id) for i, it in enumerate(body.items)), "product"
     )
-    def similar(
-        engine: EngineDep,
-        filters: FiltersDep,
-        k: KDep,
-        item_id: Annotated[RefId, Path()],
-    ) -> RankedOut:
-        """Products close to this one in graph and text space."""
-        return ranked_out(engine.similar(item_id, k=k, filters=filters))
-
-    @router.post(
-        "/items",
-        response_model=ItemsOut,
-        status_code=201,
-        dependencies=[Depends(require_write_key)],
-    )
-    def upsert_items(body: ItemsIn, engine: EngineDep, services: ServicesDep) -> ItemsOut:
-        """Upsert products: written to the graph, encoded, embedded and served at once.
-
-        A product that exists is merged: the fields the request carries are written
-        (``null`` removes one), the others are left as they are. Each id once per
-        request; every category must exist (422 naming the unknown one).
-        """
-        problems = repeats(
-            ((("body", "items", i, "id"), it.id) for i, it in enumerate(body.items)), "product"
+    categories = [
+        (("body", "items", i, "category_ids", j), c)
+        for i, it in enumerate(body.items)
+        for j, c in enumerate(it.category_ids)
+    ]
+    for i, it in enumerate(body.items):
+        problems += repeats(
+            ((("body", "items", i, "category_ids", j), c) for j, c in enumerate(it.category_ids)),
+            "category",
         )
-        categories = [
-            (("body", "items", i, "category_ids", j), c)
-            for i, it in enumerate(body.items)
-            for j, c in enumerate(it.category_ids)
-        ]
-        for i, it in enumerate(body.items):
-            problems += repeats(
-                (
-                    (("body", "items", i, "category_ids", j), c)
-                    for j, c in enumerate(it.category_ids)
-                ),
-                "category",
-            )
-        if problems:
-            reject(problems)
-        check_categories(services, categories)
-        rows = [cast(ProductRow, i.model_dump(exclude_unset=True)) for i in body.items]
-        added = engine.add_items(rows)
-        return ItemsOut(added=added, artifact_version=engine.version, items_served=engine.size)
+    if problems:
+        reject(problems)
+    check_categories(services, categories)
+    rows = [cast(ProductRow, i.model_dump(exclude_unset=True)) for i in body.items]
+    added = engine.add_items(rows)
+    return ItemsOut(added=added, artifact_version=engine.version, items_served=engine.size)
 
-    @router.put(
-        "/items/{item_id}",
-        response_model=ItemsOut,
-        dependencies=[Depends(require_write_key)],
-    )
-    def replace_item(
-        item_id: Annotated[NewId, Path()],
-        body: ItemFields,
-        engine: EngineDep,
-        services: ServicesDep,
-    ) -> ItemsOut:
-        """Create or replace a product: it keeps exactly the fields of the body.
 
-        A field left out (or ``null``) is removed, ``category_ids`` replace its
-        categories (none when left out); the brand link is replaced when ``brand_id``
-        is given and kept otherwise.
-        """
-        categories = [(("body", "category_ids", j), c) for j, c in enumerate(body.category_ids)]
-        problems = repeats(categories, "category")
-        if problems:
-            reject(problems)
-        check_categories(services, categories)
-        row = cast(ProductRow, {"id": item_id, **body.model_dump()})
-        added = engine.add_items([row], replace=True)
-        return ItemsOut(added=added, artifact_version=engine.version, items_served=engine.size)
+@router.put(
+    "/items/{item_id}",
+    response_model=ItemsOut,
+    dependencies=[Depends(require_write_key)],
+)
+def replace_item(
+    item_id: Annotated[NewId, Path()],
+    body: ItemFields,
+    engine: EngineDep,
+    services: ServicesDep,
+) -> ItemsOut:
+    """Create or replace a product: it keeps exactly the fields of the body.
 
-    return router
+    A field left out (or ``null``) is removed, ``category_ids`` replace its
+    categories (none when left out); the brand link is replaced when ``brand_id``
+    is given and kept otherwise.
+    """
+    categories = [(("body", "category_ids", j), c) for j, c in enumerate(body.category_ids)]
+    problems = repeats(categories, "category")
+    if problems:
+        reject(problems)
+    check_categories(services, categories)
+    row = cast(ProductRow, {"id": item_id, **body.model_dump()})
+    added = engine.add_items([row], replace=True)
+    return ItemsOut(added=added, artifact_version=engine.version, items_served=engine.size)

@@ -19,52 +19,48 @@ from api.ranking import RankedList
 from api.routers.answers import answer
 from api.schemas import MAX_QUERY_CHARS, RankedOut, RefId
 
+router = APIRouter(tags=["recommendations"], dependencies=[Depends(require_read_key)])
 
-def build_router() -> APIRouter:
-    """The recommendations router."""
-    router = APIRouter(tags=["recommendations"], dependencies=[Depends(require_read_key)])
 
-    @router.get("/recommendations", response_model=RankedOut)
-    async def recommendations(
-        engine: EngineDep,
-        experiments: ExperimentsDep,
-        filters: FiltersDep,
-        k: KDep,
-        pseudonymise: PseudonymiserDep,
-        user_id: Annotated[RefId | None, Query()] = None,
-        query: Annotated[str | None, Query(min_length=1, max_length=MAX_QUERY_CHARS)] = None,
-        context_item: Annotated[RefId | None, Query(description="Product being viewed.")] = None,
-        session_id: Annotated[
-            RefId | None,
-            Query(description="An anonymous visitor's session: assigns the experiment arm."),
-        ] = None,
-        explain: bool = False,
-    ) -> RankedOut:
-        """Top-k products for a user; an unknown user is served from context and popularity.
+@router.get("/recommendations", response_model=RankedOut)
+async def recommendations(
+    engine: EngineDep,
+    experiments: ExperimentsDep,
+    filters: FiltersDep,
+    k: KDep,
+    pseudonymise: PseudonymiserDep,
+    user_id: Annotated[RefId | None, Query()] = None,
+    query: Annotated[str | None, Query(min_length=1, max_length=MAX_QUERY_CHARS)] = None,
+    context_item: Annotated[RefId | None, Query(description="Product being viewed.")] = None,
+    session_id: Annotated[
+        RefId | None,
+        Query(description="An anonymous visitor's session: assigns the experiment arm."),
+    ] = None,
+    explain: bool = False,
+) -> RankedOut:
+    """Top-k products for a user; an unknown user is served from context and popularity.
 
-        The answer carries a request_id (send it back with POST /events) and the
-        experiment arm that served it (by user_id, else session_id).
-        """
-        user_id = pseudonymise.optional(user_id)
+    The answer carries a request_id (send it back with POST /events) and the
+    experiment arm that served it (by user_id, else session_id).
+    """
+    user_id = pseudonymise.optional(user_id)
 
-        def rank(overrides: RankingOverrides | None) -> RankedList:
-            return engine.recommend(
-                user_id,
-                k=k,
-                query=query,
-                context_item=context_item,
-                filters=filters,
-                explain=explain,
-                overrides=overrides,
-            )
-
-        return await answer(
-            rank,
-            experiments,
-            endpoint="recommendations",
-            user_id=user_id,
-            session_id=session_id,
-            inline=engine.runs_inline(user_id, query, explain),
+    def rank(overrides: RankingOverrides | None) -> RankedList:
+        return engine.recommend(
+            user_id,
+            k=k,
+            query=query,
+            context_item=context_item,
+            filters=filters,
+            explain=explain,
+            overrides=overrides,
         )
 
-    return router
+    return await answer(
+        rank,
+        experiments,
+        endpoint="recommendations",
+        user_id=user_id,
+        session_id=session_id,
+        inline=engine.runs_inline(user_id, query, explain),
+    )

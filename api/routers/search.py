@@ -18,52 +18,48 @@ from api.ranking import Filters, RankedList
 from api.routers.answers import answer
 from api.schemas import RankedOut, SearchIn
 
+router = APIRouter(tags=["search"], dependencies=[Depends(require_read_key)])
 
-def build_router() -> APIRouter:
-    """The search router."""
-    router = APIRouter(tags=["search"], dependencies=[Depends(require_read_key)])
 
-    @router.post("/search", response_model=RankedOut)
-    async def search(
-        body: SearchIn,
-        engine: EngineDep,
-        services: ServicesDep,
-        experiments: ExperimentsDep,
-        pseudonymise: PseudonymiserDep,
-    ) -> RankedOut:
-        """Products matching a query, personalised by the user's graph vector when known.
+@router.post("/search", response_model=RankedOut)
+async def search(
+    body: SearchIn,
+    engine: EngineDep,
+    services: ServicesDep,
+    experiments: ExperimentsDep,
+    pseudonymise: PseudonymiserDep,
+) -> RankedOut:
+    """Products matching a query, personalised by the user's graph vector when known.
 
-        The answer carries a request_id (send it back with POST /events) and the
-        experiment arm that served it (by user_id, else session_id).
-        """
-        body = body.model_copy(update={"user_id": pseudonymise.optional(body.user_id)})
-        check_k(body.k, services.settings.serving.max_k, "body")
-        check_price_range(body.min_price, body.max_price, "body")
-        filters = Filters(
-            categories=tuple(body.categories),
-            brands=tuple(body.brands),
-            min_price=body.min_price,
-            max_price=body.max_price,
-            in_stock_only=body.in_stock_only,
-        )
+    The answer carries a request_id (send it back with POST /events) and the
+    experiment arm that served it (by user_id, else session_id).
+    """
+    body = body.model_copy(update={"user_id": pseudonymise.optional(body.user_id)})
+    check_k(body.k, services.settings.serving.max_k, "body")
+    check_price_range(body.min_price, body.max_price, "body")
+    filters = Filters(
+        categories=tuple(body.categories),
+        brands=tuple(body.brands),
+        min_price=body.min_price,
+        max_price=body.max_price,
+        in_stock_only=body.in_stock_only,
+    )
 
-        def rank(overrides: RankingOverrides | None) -> RankedList:
-            return engine.search(
-                body.query,
-                user_id=body.user_id,
-                k=body.k,
-                filters=filters,
-                explain=body.explain,
-                overrides=overrides,
-            )
-
-        return await answer(
-            rank,
-            experiments,
-            endpoint="search",
+    def rank(overrides: RankingOverrides | None) -> RankedList:
+        return engine.search(
+            body.query,
             user_id=body.user_id,
-            session_id=body.session_id,
-            inline=engine.runs_inline(body.user_id, body.query, body.explain),
+            k=body.k,
+            filters=filters,
+            explain=body.explain,
+            overrides=overrides,
         )
 
-    return router
+    return await answer(
+        rank,
+        experiments,
+        endpoint="search",
+        user_id=body.user_id,
+        session_id=body.session_id,
+        inline=engine.runs_inline(body.user_id, body.query, body.explain),
+    )

@@ -39,60 +39,57 @@ class UserDeletedOut(BaseModel):
     )
 
 
-def build_router() -> APIRouter:
-    """The users router."""
-    router = APIRouter(tags=["users"], dependencies=[Depends(require_write_key)])
+router = APIRouter(tags=["users"], dependencies=[Depends(require_write_key)])
 
-    @router.delete("/users/{user_id}", response_model=UserDeletedOut)
-    def delete_user(
-        user_id: Annotated[RefId, Path()],
-        services: ServicesDep,
-        event_ids: EventIdsDep,
-        pseudonymise: PseudonymiserDep,
-    ) -> UserDeletedOut:
-        """Forget a shopper everywhere the service stores them.
 
-        Their node and interactions in the graph, their vector in the serving state
-        and caches, their event ids, the cached vector of their declared attributes,
-        their lines in the experiment log, and their rows in every artifact version
-        and snapshot on disk. Their next request is answered as a never-seen
-        shopper's.
+@router.delete("/users/{user_id}", response_model=UserDeletedOut)
+def delete_user(
+    user_id: Annotated[RefId, Path()],
+    services: ServicesDep,
+    event_ids: EventIdsDep,
+    pseudonymise: PseudonymiserDep,
+) -> UserDeletedOut:
+    """Forget a shopper everywhere the service stores them.
 
-        404 when nothing holds the id (never seen, or deleted before: a second delete
-        is a 404); 503, with nothing deleted, while the graph does not answer.
-        """
-        engine, store = services.engine, services.store
-        if store is None or not engine.graph_up(fresh=True):
-            where = "this service runs without one" if store is None else "it does not answer"
-            raise ServiceUnavailableError(
-                f"deleting a shopper needs the graph, and {where}; nothing was deleted, "
-                "retry when /health reports the graph up"
-            )
-        try:
-            report = forget_user(
-                pseudonymise(user_id),
-                settings=services.settings,
-                store=store,
-                engine=engine,
-                event_ids=event_ids,
-            )
-        except GraphConnectionError as e:
-            if isinstance(e, ServiceUnavailableError):
-                raise
-            raise ServiceUnavailableError(
-                f"the graph server stopped answering ({e}); send the delete again when "
-                "/health reports the graph up"
-            ) from e
-        return UserDeletedOut(
-            subject=report.subject,
-            graph_node=report.graph_node,
-            relationships=report.relationships,
-            serving_state=report.serving_state,
-            event_ids=report.event_ids,
-            text_cache_entries=report.text_cache_entries,
-            experiment_log_lines=report.experiment_log_lines,
-            files_rewritten=report.files_rewritten,
-            files_deleted=report.files_deleted,
+    Their node and interactions in the graph, their vector in the serving state
+    and caches, their event ids, the cached vector of their declared attributes,
+    their lines in the experiment log, and their rows in every artifact version
+    and snapshot on disk. Their next request is answered as a never-seen
+    shopper's.
+
+    404 when nothing holds the id (never seen, or deleted before: a second delete
+    is a 404); 503, with nothing deleted, while the graph does not answer.
+    """
+    engine, store = services.engine, services.store
+    if store is None or not engine.graph_up(fresh=True):
+        where = "this service runs without one" if store is None else "it does not answer"
+        raise ServiceUnavailableError(
+            f"deleting a shopper needs the graph, and {where}; nothing was deleted, "
+            "retry when /health reports the graph up"
         )
-
-    return router
+    try:
+        report = forget_user(
+            pseudonymise(user_id),
+            settings=services.settings,
+            store=store,
+            engine=engine,
+            event_ids=event_ids,
+        )
+    except GraphConnectionError as e:
+        if isinstance(e, ServiceUnavailableError):
+            raise
+        raise ServiceUnavailableError(
+            f"the graph server stopped answering ({e}); send the delete again when "
+            "/health reports the graph up"
+        ) from e
+    return UserDeletedOut(
+        subject=report.subject,
+        graph_node=report.graph_node,
+        relationships=report.relationships,
+        serving_state=report.serving_state,
+        event_ids=report.event_ids,
+        text_cache_entries=report.text_cache_entries,
+        experiment_log_lines=report.experiment_log_lines,
+        files_rewritten=report.files_rewritten,
+        files_deleted=report.files_deleted,
+    )

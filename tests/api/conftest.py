@@ -41,16 +41,16 @@ def sample_artifacts(
     """Artifacts of a small GNN trained on the shipped sample (`kgrec train` + `kgrec embed`)."""
     small = settings.updated(gnn={"hidden_dim": GRAPH_DIM, "epochs": 30, "batch_size": 32})
     _embedded_store.delete_all()
-    load_sample(_embedded_store, sample_dir())
+    load_sample(_embedded_store, sample_dir(), settings)
     snapshot = export_current(small, _embedded_store, encoder, show_progress=False)
     train_snapshot(small, snapshot, show_progress=False)
     return write_artifacts(small, encoder)
 
 
 @pytest.fixture
-def sample_store(store: GraphStore) -> GraphStore:
+def sample_store(store: GraphStore, settings: Settings) -> GraphStore:
     """The session's graph holding exactly the shipped sample."""
-    load_sample(store, sample_dir())
+    load_sample(store, sample_dir(), settings)
     return store
 
 

@@ -18,7 +18,7 @@ import torch
 
 from api.app import create_app
 from gnn.artifacts import ArtifactSet
-from graph import EmbeddedServer, GraphStore
+from graph import GraphStore, embedded_server, store_options
 from kgrec.settings import Settings
 from tests.utils.api import API_KEY, ClientFactory, threads_of_a_new_thread
 from tests.utils.metrics import sample
@@ -234,7 +234,12 @@ def test_degraded_mode_reads_serve_writes_503(
 ) -> None:
     # a real driver to a port where no graph server listens: the server is gone
     uri = "bolt://127.0.0.1:9"
-    dead = GraphStore(neo4j.GraphDatabase.driver(uri, auth=("neo4j", "x")), "kgrec", settings, uri)
+    dead = GraphStore(
+        neo4j.GraphDatabase.driver(uri, auth=("neo4j", "x")),
+        "kgrec",
+        uri,
+        store_options(settings.graph),
+    )
     try:
         with make_client(dead) as client:
             health = client.get("/health").json()
@@ -309,8 +314,8 @@ def test_service_recovers_when_the_graph_comes_up(
     target = int(sample_store.uri.rsplit(":", 1)[1])
     with _late_server(target) as (port, bring_up):
         uri = f"bolt://127.0.0.1:{port}"
-        auth = EmbeddedServer(settings).auth
-        late = GraphStore.unchecked(uri, auth, sample_store.database, settings)
+        auth = embedded_server(settings.graph, settings.data_dir).auth
+        late = GraphStore.unchecked(uri, auth, sample_store.database, store_options(settings.graph))
         try:
             with make_client(late, serving={"graph_check_interval_s": 0}) as client:
                 assert client.get("/health").json()["graph"] == "down"
@@ -361,8 +366,8 @@ def test_the_search_threads_are_set_once_at_start_up(make_client: ClientFactory)
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
+        assert threads_of_a_new_thread() == 2
         with make_client(None, device="cpu", serving={"search_threads": 1}):
             assert threads_of_a_new_thread() == 1
     finally:
         torch.set_num_threads(before)
-        assert threads_of_a_new_thread() == 2

@@ -29,7 +29,7 @@ from gnn.artifacts import ArtifactSet
 from gnn.pipeline import export_current, train_snapshot, write_artifacts
 from gnn.ranking.served import RANKING_DIR
 from gnn.snapshot import USER, node_text
-from graph import EmbeddedServer, GraphStore
+from graph import GraphStore, embedded_server
 from kgrec.errors import NotFoundError
 from kgrec.settings import Settings
 from loaders import Importer, Source
@@ -207,7 +207,9 @@ def test_a_forgotten_shopper_is_gone_everywhere_and_served_as_never_seen(
 def test_the_cli_forgets_a_shopper_and_a_second_delete_is_not_found(
     shop: ArtifactSet, forget_settings: Settings, _embedded_store: GraphStore, settings: Settings
 ) -> None:
-    server = EmbeddedServer(settings)  # the session's graph, used as a configured server
+    server = embedded_server(
+        settings.graph, settings.data_dir
+    )  # the session's graph, used as a configured server
     user, password = server.auth
     env = {
         "KGREC_DATA_DIR": str(forget_settings.data_dir),

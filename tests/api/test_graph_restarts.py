@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.wiring import default_services
 from gnn.artifacts import ArtifactSet
-from graph import EmbeddedServer, GraphStore
+from graph import EmbeddedServer, GraphStore, embedded_server, store_options
 from kgrec.settings import Settings
 from tests.utils.api import API_KEY, ClientFactory
 from tests.utils.settings import make_settings
@@ -33,20 +33,28 @@ FOLLOW_WAIT_S = 20.0
 
 
 @pytest.fixture
-def graph(tmp_path: Path) -> Iterator[EmbeddedServer]:
+def graph_settings(tmp_path: Path) -> Settings:
+    """Settings on a private data directory."""
+    return make_settings(tmp_path / "data", serving={"api_key": API_KEY})
+
+
+@pytest.fixture
+def graph(graph_settings: Settings) -> Iterator[EmbeddedServer]:
     """A private embedded server, started as `kgrec graph start` does (detached)."""
-    server = EmbeddedServer(make_settings(tmp_path / "data", serving={"api_key": API_KEY}))
+    server = embedded_server(graph_settings.graph, graph_settings.data_dir)
     server.start(detach=True)
     yield server
     server.stop()
 
 
 @pytest.fixture
-def service(graph: EmbeddedServer, sample_artifacts: ArtifactSet) -> Iterator[TestClient]:
+def service(
+    graph: EmbeddedServer, graph_settings: Settings, sample_artifacts: ArtifactSet
+) -> Iterator[TestClient]:
     """`kgrec serve` on the private server's data directory (the default wiring)."""
     assert sample_artifacts.path is not None
     services = functools.partial(default_services, artifacts_dir=sample_artifacts.path)
-    with TestClient(create_app(graph.settings, services)) as client:
+    with TestClient(create_app(graph_settings, services)) as client:
         yield client
 
 
@@ -127,7 +135,12 @@ def test_the_service_follows_a_killed_graph_restarted_on_another_port(
 
 def test_every_503_carries_retry_after(settings: Settings, make_client: ClientFactory) -> None:
     uri = "bolt://127.0.0.1:9"  # no graph server listens there
-    dead = GraphStore(neo4j.GraphDatabase.driver(uri, auth=("neo4j", "x")), "kgrec", settings, uri)
+    dead = GraphStore(
+        neo4j.GraphDatabase.driver(uri, auth=("neo4j", "x")),
+        "kgrec",
+        uri,
+        store_options(settings.graph),
+    )
     event = {"user_id": "u03", "product_id": "p001", "kind": "view"}
     try:
         with make_client(dead, serving={"graph_check_interval_s": 7.5}) as client:

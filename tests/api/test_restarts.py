@@ -23,7 +23,7 @@ import pytest
 
 from api.cli.demo import load_sample, sample_dir
 from gnn.artifacts import ArtifactSet
-from graph import EmbeddedServer, open_graph
+from graph import embedded_server, open_graph
 from tests.utils.api import API_KEY
 from tests.utils.settings import make_settings
 
@@ -90,10 +90,10 @@ class Service:
 def graph_dir(tmp_path: Path) -> Iterator[Path]:
     """A private data directory whose graph (`kgrec graph start`) holds the sample."""
     settings = make_settings(tmp_path / "data")
-    server = EmbeddedServer(settings)
+    server = embedded_server(settings.graph, settings.data_dir)
     server.start(detach=True)
-    with open_graph(settings) as store:
-        load_sample(store, sample_dir())
+    with open_graph(settings.graph, settings.data_dir) as store:
+        load_sample(store, sample_dir(), settings)
     yield settings.data_dir
     server.stop()
 

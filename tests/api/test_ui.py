@@ -104,10 +104,10 @@ def _served(settings: Settings, services: Callable[..., Any]) -> Iterator[str]:
         sock.close()
 
 
-def _sample_graph(store: GraphStore) -> None:
+def _sample_graph(store: GraphStore, settings: Settings) -> None:
     """The shipped sample plus two knowledge-graph entities on p001 (one shared with p002)."""
     store.delete_all()
-    load_sample(store, sample_dir())
+    load_sample(store, sample_dir(), settings)
     store.upsert_entities(
         [{"id": "m.0abc", "kind": "person"}, {"id": "m.0def", "kind": "genre", "name": "Outdoor"}]
     )
@@ -145,9 +145,10 @@ def app_url(
     sample_artifacts: ArtifactSet,
     encoder: TextEncoder,
     _embedded_store: GraphStore,
+    settings: Settings,
 ) -> Iterator[str]:
     """Base URL of the service (reads open, writes with API_KEY) over the sample graph."""
-    _sample_graph(_embedded_store)
+    _sample_graph(_embedded_store, settings)
     with _explorer(data_dir, sample_artifacts, encoder, _embedded_store) as url:
         yield url
 
@@ -394,7 +395,11 @@ def test_reads_send_the_typed_key_when_the_service_requires_it(
     browser: Browser,
 ) -> None:
     with _explorer(
-        data_dir, sample_artifacts, encoder, _embedded_store, api_read_requires_key=True
+        data_dir,
+        sample_artifacts,
+        encoder,
+        _embedded_store,
+        serving={"api_read_requires_key": True},
     ) as url:
         context = browser.new_context(viewport=DESKTOP)
         context.set_default_timeout(WAIT_MS)

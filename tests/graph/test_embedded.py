@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from graph import EmbeddedServer, GraphStore, open_graph
+from graph import EmbeddedServer, GraphStore, connect_store, embedded_server, open_graph
 from kgrec.errors import EmbeddedServerError, GraphConnectionError
 from tests.utils.settings import make_settings
 
@@ -24,15 +24,21 @@ pytestmark = pytest.mark.neo4j
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[EmbeddedServer]:
-    srv = EmbeddedServer(make_settings(tmp_path / "data"))
+    srv = _server(tmp_path / "data")
     yield srv
     srv.stop()
+
+
+def _server(data_dir: Path, **graph: object) -> EmbeddedServer:
+    """The embedded server of ``data_dir`` with the test settings (and ``graph`` changes)."""
+    return embedded_server(make_settings(data_dir, graph=graph).graph, data_dir)
 
 
 def _connect(srv: EmbeddedServer) -> GraphStore:
     st = srv.status()
     assert st.uri is not None and st.database is not None
-    return GraphStore.connect(st.uri, srv.auth, st.database, srv.settings)
+    graph = make_settings(srv.paths.data_dir).graph
+    return connect_store(graph, st.uri, srv.auth, st.database)
 
 
 def test_files_stay_in_the_data_directory(server: EmbeddedServer, tmp_path: Path) -> None:
@@ -95,16 +101,17 @@ def test_stale_state_of_a_killed_server_is_recovered(server: EmbeddedServer) -> 
 
 def test_attaches_to_a_running_server(server: EmbeddedServer) -> None:
     started = server.start(detach=True)
-    with open_graph(server.settings) as store:
+    settings = make_settings(server.paths.data_dir)
+    with open_graph(settings.graph, settings.data_dir) as store:
         assert store.uri == started.uri
     assert server.status().running  # open_graph did not stop a server it did not start
 
 
 def test_open_graph_stops_the_server_it_started(tmp_path: Path) -> None:
     settings = make_settings(tmp_path / "data")
-    with open_graph(settings) as store:
+    with open_graph(settings.graph, settings.data_dir) as store:
         assert store.ping()
-    assert not EmbeddedServer(settings).status().running
+    assert not embedded_server(settings.graph, settings.data_dir).status().running
 
 
 def test_busy_port_is_a_clear_error(tmp_path: Path) -> None:
@@ -112,7 +119,7 @@ def test_busy_port_is_a_clear_error(tmp_path: Path) -> None:
         s.bind(("127.0.0.1", 0))
         s.listen()
         port = s.getsockname()[1]
-        srv = EmbeddedServer(make_settings(tmp_path / "data", graph={"embedded_bolt_port": port}))
+        srv = _server(tmp_path / "data", embedded_bolt_port=port)
         with pytest.raises(
             EmbeddedServerError, match=f"port {port}.*KGREC_GRAPH__EMBEDDED_BOLT_PORT"
         ):
@@ -128,7 +135,7 @@ def test_connection_error_names_the_uri(tmp_path: Path) -> None:
 
     uri = f"bolt://127.0.0.1:{port}"
     with pytest.raises(GraphConnectionError, match=uri):
-        GraphStore.connect(uri, ("neo4j", "x"), "neo4j", settings)
+        connect_store(settings.graph, uri, ("neo4j", "x"), "neo4j")
 
 
 def test_open_graph_can_start_before_neo4j_answers(tmp_path: Path) -> None:
@@ -137,9 +144,14 @@ def test_open_graph_can_start_before_neo4j_answers(tmp_path: Path) -> None:
         port = s.getsockname()[1]
     uri = f"bolt://127.0.0.1:{port}"
     settings = make_settings(tmp_path, graph={"neo4j_uri": uri, "connect_retries": 0})
-    with pytest.raises(GraphConnectionError, match=uri), open_graph(settings):
+    with (
+        pytest.raises(GraphConnectionError, match=uri),
+        open_graph(settings.graph, settings.data_dir),
+    ):
         pass
-    with open_graph(settings, require_answer=False) as store:  # what `kgrec serve` does
+    with open_graph(
+        settings.graph, settings.data_dir, require_answer=False
+    ) as store:  # what `kgrec serve` does
         assert store.uri == uri and not store.reachable()
 
 
@@ -153,7 +165,7 @@ def test_missing_java_runtime_is_a_clear_error(
     monkeypatch.syspath_prepend(str(tmp_path / "site"))
     monkeypatch.delitem(sys.modules, "arcadedb_embedded", raising=False)
     importlib.invalidate_caches()
-    srv = EmbeddedServer(make_settings(tmp_path / "data"))
+    srv = _server(tmp_path / "data")
     with pytest.raises(EmbeddedServerError, match=r"no Java runtime.*libjvm\.so.*reinstall"):
         srv.start(detach=True)
     assert not srv.status().running
@@ -164,8 +176,10 @@ import sys, time
 from pathlib import Path
 from graph import open_graph
 from kgrec.settings import Settings
-settings = Settings(data_dir=Path(sys.argv[1]), embedded_heap_mb=512, connect_retries=2)
-with open_graph(settings, create_schema=False) as store:
+settings = Settings(
+    data_dir=Path(sys.argv[1]), graph={"embedded_heap_mb": 512, "connect_retries": 2}
+)
+with open_graph(settings.graph, settings.data_dir, create_schema=False) as store:
     print(store.uri, flush=True)
     time.sleep(float(sys.argv[2]))
     print("still answers" if store.ping() else "lost the server", flush=True)
@@ -191,7 +205,7 @@ def test_two_processes_starting_at_once_share_one_server(tmp_path: Path) -> None
         assert out.splitlines()[1] == "still answers", out
     uris = {out.splitlines()[0] for out, _ in outputs}
     assert len(uris) == 1, uris  # one server, both attached
-    server = EmbeddedServer(make_settings(data))
+    server = _server(data)
     deadline = time.monotonic() + 20
     while server.status().running and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -210,11 +224,11 @@ def test_secret_and_state_files_stay_private_across_restarts(server: EmbeddedSer
 
 def test_an_unwritable_data_directory_is_a_clear_error() -> None:
     with pytest.raises(EmbeddedServerError, match=r"cannot create /sys/kgrec-\w+.*KGREC_DATA_DIR"):
-        EmbeddedServer(make_settings(Path("/sys/kgrec-test")))
+        _server(Path("/sys/kgrec-test"))
 
 
 def test_a_full_disk_is_a_clear_error(tmp_path: Path) -> None:
-    srv = EmbeddedServer(make_settings(tmp_path / "data", graph={"embedded_min_free_mb": 10**9}))
+    srv = _server(tmp_path / "data", embedded_min_free_mb=10**9)
     with pytest.raises(EmbeddedServerError, match=r"MB free.*KGREC_GRAPH__EMBEDDED_MIN_FREE_MB"):
         srv.start(detach=True)
     assert not srv.status().running

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from graph import EmbeddedServer, GraphStore, ensure_read_only
+from graph import GraphStore, connect_store, embedded_server, ensure_read_only
 from kgrec.errors import GraphConnectionError, WriteQueryRejectedError
 from kgrec.settings import Settings
 from tests.utils.graph import fingerprint
@@ -95,7 +95,7 @@ def seeded(_embedded_store: GraphStore) -> Iterator[GraphStore]:
 
 
 def _driver(settings: Settings, *, read_only: bool) -> Iterator[neo4j.Driver]:
-    server = EmbeddedServer(settings)
+    server = embedded_server(settings.graph, settings.data_dir)
     status = server.status()
     assert status.uri is not None
     auth = server.reader_auth if read_only else server.auth
@@ -190,13 +190,13 @@ def test_secret_files_are_private(settings: Settings, seeded: GraphStore) -> Non
 
 
 def test_a_refused_reader_account_says_how_to_fix_it(settings: Settings) -> None:
-    server = EmbeddedServer(settings)
+    server = embedded_server(settings.graph, settings.data_dir)
     status = server.status()
     assert status.uri is not None and status.database is not None
     wrong = ("kgrec_reader", "not-the-password")
     with (
-        GraphStore.connect(
-            status.uri, server.auth, status.database, settings, reader_auth=wrong
+        connect_store(
+            settings.graph, status.uri, server.auth, status.database, reader_auth=wrong
         ) as store,
         pytest.raises(GraphConnectionError, match="kgrec graph stop && kgrec graph start"),
     ):

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import Counter
 
@@ -109,8 +110,8 @@ def test_ids_in_pages_and_products_as_rows(any_store: GraphStore) -> None:
     small = GraphStore(
         any_store._driver,
         any_store.database,
-        any_store.settings.updated(graph={"read_page_size": 5}),
         any_store.uri,
+        dataclasses.replace(any_store.options, read_page_size=5),
     )
     pages = list(small.iter_ids("Product"))
     assert [len(p) for p in pages] == [5, 5, 2]

@@ -6,6 +6,7 @@ reads.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, LiteralString
 
 import pytest
@@ -141,8 +142,8 @@ def test_paged_reads_cover_every_edge(any_store: GraphStore) -> None:
         for i in range(25)
     ]
     any_store.upsert_interactions(events)  # type: ignore[arg-type]
-    small = any_store.settings.updated(graph={"read_page_size": 5})
-    paged = GraphStore(any_store._driver, any_store.database, small, any_store.uri)
+    small = dataclasses.replace(any_store.options, read_page_size=5)
+    paged = GraphStore(any_store._driver, any_store.database, any_store.uri, small)
     edges = [e for page in paged.iter_edges("INTERACTED") for e in page.to_dict("records")]
     assert sorted((e["src"], e["dst"], e["ts"]) for e in edges) == sorted(
         (e["user_id"], e["product_id"], e["ts"]) for e in events
