@@ -33,17 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.event_ids import EventIds
 from api.experiments.serving import Experiments
 from api.metrics import Metrics, multiprocess_dir
-from api.routers import (
-    events,
-    explain,
-    facets,
-    health,
-    items,
-    neighbourhood,
-    recommendations,
-    search,
-    users,
-)
+from api.routers.main import api_router
 from api.schemas import ErrorOut
 from api.ui import mount_ui
 from api.wiring import ServicesFactory, default_services
@@ -313,9 +303,7 @@ def create_app(settings: Settings, services: ServicesFactory | None = None) -> F
     app.state.pseudonymise = Pseudonymiser.from_salt(settings.pseudonymise_salt)
     app.state.experiments = Experiments.from_settings(settings)
     app.state.retry_after_s = retry_after_s(settings)
-    for module in (recommendations, search, items, neighbourhood, facets, events, explain, health):
-        app.include_router(module.build_router())
-    app.include_router(users.build_router())
+    app.include_router(api_router)
     mount_ui(app)
     app.add_exception_handler(KgrecError, _kgrec_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

@@ -1,4 +1,4 @@
-"""POST /events."""
+"""POST /events (the write key)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""GET /explain."""
+"""GET /explain (the read key when ``api_read_requires_key``)."""
 
 from __future__ import annotations
 

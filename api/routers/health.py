@@ -1,4 +1,4 @@
-"""GET /health and GET /metrics."""
+"""GET /health and GET /metrics: always open (probes and scrapers carry no key)."""
 
 from __future__ import annotations
 
