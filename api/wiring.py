@@ -95,7 +95,7 @@ def default_services(settings: Settings, artifacts_dir: Path | None = None) -> I
         artifacts = ArtifactSet.load(
             artifacts_dir or ArtifactSet.latest_path(artifacts_root(settings))
         )
-        encoder = load_encoder(settings)
+        encoder = load_encoder(settings.text, settings.paths.onnx_models)
         engine = Engine(
             settings,
             artifacts,

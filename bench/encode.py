@@ -134,12 +134,18 @@ def main() -> None:
     warm = texts[:64]
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(data_dir=Path(tmp), text={"batch_size": args.batch_size})
-        encoders = {"torch": load_encoder(settings.updated(text={"backend": "torch"}))}
+        encoders = {
+            "torch": load_encoder(
+                settings.updated(text={"backend": "torch"}).text, settings.paths.onnx_models
+            )
+        }
         if not cuda:
             onnx = settings.updated(text={"backend": "onnx"})
-            encoders["onnx"] = load_encoder(onnx)
+            encoders["onnx"] = load_encoder(onnx.text, onnx.paths.onnx_models)
             # one run at a time on every core: what the streams setting buys
-            encoders["onnx, 1 stream"] = load_encoder(onnx.updated(text={"onnx_streams": 1}))
+            encoders["onnx, 1 stream"] = load_encoder(
+                onnx.updated(text={"onnx_streams": 1}).text, onnx.paths.onnx_models
+            )
         kgrec_batch = encoders["torch"].batch_size
         peer_batch = args.batch_size or ST_DEFAULT_BATCH
         tokens = [len(e.ids) for e in encoders["torch"].tokenizer.encode_batch(texts)]

@@ -154,7 +154,7 @@ def bench(args: argparse.Namespace, data_dir: Path) -> None:
         serving={"api_key": KEY, "api_access_log": False},
         gnn={"hidden_dim": 32, "epochs": args.epochs, "batch_size": 4096},
     )
-    encoder = load_encoder(settings)
+    encoder = load_encoder(settings.text, settings.paths.onnx_models)
     with open_graph(settings.graph, settings.data_dir) as store:
         if args.reuse:
             artifacts = ArtifactSet.load(ArtifactSet.latest_path(data_dir / "artifacts"))

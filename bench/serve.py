@@ -66,7 +66,7 @@ def serve_child(products: int, port: int, data_dir: Path) -> None:
     from text_encoders import load_encoder
 
     settings = Settings(data_dir=data_dir, serving={"api_port": port})
-    encoder = load_encoder(settings)
+    encoder = load_encoder(settings.text, settings.paths.onnx_models)
 
     @contextlib.contextmanager
     def services(s: Settings) -> Iterator[Services]:

@@ -13,6 +13,7 @@ from typing import Final
 
 import numpy as np
 
+from kgrec.paths import DataDir
 from text_encoders.base import TextEncoder, check_texts
 
 log = logging.getLogger(__name__)
@@ -61,8 +62,8 @@ class EmbeddingCache:
 
     @classmethod
     def in_data_dir(cls, data_dir: Path) -> EmbeddingCache:
-        """The cache of a kgrec data directory."""
-        return cls(data_dir / "text_cache" / "vectors.sqlite")
+        """The cache of a kgrec data directory (``DataDir.text_cache``)."""
+        return cls(DataDir(data_dir).text_cache)
 
     def get(self, model_id: str, keys: Sequence[str]) -> dict[str, np.ndarray]:
         """The cached vectors among ``keys`` (absent keys are left out)."""

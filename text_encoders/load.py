@@ -12,7 +12,7 @@ from typing import Any, Final
 import torch
 
 from kgrec.errors import ConfigError, EncoderError
-from kgrec.settings import Settings
+from kgrec.settings import TextSettings
 from text_encoders.base import TextEncoder
 from text_encoders.onnx_encoder import OnnxEncoder
 from text_encoders.transformers_encoder import TransformersEncoder
@@ -85,12 +85,16 @@ def _position_limit(model_dir: Path) -> int:
     return positions - 2 if config.get("model_type") in {"roberta", "xlm-roberta"} else positions
 
 
-def load_encoder(settings: Settings, model: str | Path | None = None) -> TextEncoder:
-    """The text encoder the settings ask for.
+def load_encoder(
+    text: TextSettings, onnx_dir: Path, model: str | Path | None = None
+) -> TextEncoder:
+    """The text encoder the text settings ask for.
 
     Args:
-        settings: kgrec settings (``text_model``, ``text_backend``, ``text_device``,
-            ``text_batch_size``, ``text_max_tokens``, ``data_dir`` for the ONNX export).
+        text: the text settings (model, backend, device, batch size, max tokens,
+            ONNX streams).
+        onnx_dir: where ONNX exports of models live, one directory per model
+            (``DataDir.onnx_models``).
         model: a local model directory overriding ``KGREC_TEXT__MODEL``
             (None = the configured default).
 
@@ -100,7 +104,7 @@ def load_encoder(settings: Settings, model: str | Path | None = None) -> TextEnc
     """
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a hub
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    chosen = model if model is not None else settings.text.model
+    chosen = model if model is not None else text.model
     if chosen is None:
         model_dir, name = default_model_dir(), DEFAULT_MODEL_NAME
     else:
@@ -117,17 +121,17 @@ def load_encoder(settings: Settings, model: str | Path | None = None) -> TextEnc
         )
     model_id = model_identity(model_dir, name)
     own_max = _max_tokens(model_dir)
-    max_tokens = min(settings.text.max_tokens or own_max, _position_limit(model_dir))
+    max_tokens = min(text.max_tokens or own_max, _position_limit(model_dir))
     workers = min(_MAX_TOKENIZE_WORKERS, os.cpu_count() or 1)
-    device = settings.text.device
+    device = text.device
     if device == "cuda" and not torch.cuda.is_available():
         raise ConfigError("KGREC_TEXT__DEVICE=cuda but torch sees no CUDA device; use auto or cpu")
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    backend = settings.text.backend
+    backend = text.backend
     if backend == "auto":
         backend = "torch" if device == "cuda" else "onnx"
-    batch_size = settings.text.batch_size or (
+    batch_size = text.batch_size or (
         CUDA_BATCH_SIZE if device.startswith("cuda") else CPU_BATCH_SIZE
     )
     if backend == "onnx":
@@ -135,10 +139,10 @@ def load_encoder(settings: Settings, model: str | Path | None = None) -> TextEnc
         return OnnxEncoder(
             model_dir,
             model_id,
-            export_dir=settings.data_dir / "models" / "onnx" / safe_id,
+            export_dir=onnx_dir / safe_id,
             max_length=max_tokens,
             batch_size=batch_size,
-            streams=settings.text.onnx_streams,
+            streams=text.onnx_streams,
             tokenize_workers=workers,
         )
     return TransformersEncoder(

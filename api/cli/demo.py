@@ -162,7 +162,7 @@ def _prepare_model(
 
     with timings.step("train") as note:
         typer.secho("\n== kgrec train", bold=True)
-        encoder = load_encoder(settings)
+        encoder = load_encoder(settings.text, settings.paths.onnx_models)
         snapshot = export_current(settings, store, encoder)
         reused = model_reusable(settings, snapshot.version, training)
         if reused:

@@ -25,7 +25,8 @@ def encode(
     """Print each text's vector width, norm and first values, and their cosine similarities."""
     from text_encoders import load_encoder  # torch and transformers load only when used
 
-    encoder = load_encoder(settings_of(ctx), model=model)
+    settings = settings_of(ctx)
+    encoder = load_encoder(settings.text, settings.paths.onnx_models, model=model)
     vectors = encoder.encode(texts)
     typer.echo(
         f"model {encoder.model_id} ({encoder.backend} on {encoder.device}), dim {encoder.dim}"

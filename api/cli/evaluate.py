@@ -49,7 +49,7 @@ def evaluate(
 
     settings = settings_of(ctx)
     start = time.perf_counter()
-    encoder = load_encoder(settings)
+    encoder = load_encoder(settings.text, settings.paths.onnx_models)
     cache = EmbeddingCache.in_data_dir(settings.data_dir)
     with open_graph(settings.graph, settings.data_dir) as store:
         snapshot = export_snapshot(store, encoder, cache)

@@ -52,7 +52,7 @@ def train(
     if force and since is None:
         raise ConfigError("--force only applies with --since VERSION")
     settings = settings_of(ctx)
-    encoder = load_encoder(settings)
+    encoder = load_encoder(settings.text, settings.paths.onnx_models)
     with open_graph(settings.graph, settings.data_dir) as store:
         if since is None:
             train_and_report(settings, store, encoder)
@@ -150,7 +150,7 @@ def embed(ctx: typer.Context) -> None:
     from text_encoders import load_encoder
 
     settings = settings_of(ctx)
-    encoder = load_encoder(settings)
+    encoder = load_encoder(settings.text, settings.paths.onnx_models)
     try:
         with open_graph(settings.graph, settings.data_dir) as store:
             embed_and_report(settings, encoder, store)

@@ -31,7 +31,7 @@ GRAPH_DIM = 32
 @pytest.fixture(scope="session")
 def encoder(settings: Settings) -> TextEncoder:
     """The project's configured text encoder (the bundled all-MiniLM-L6-v2)."""
-    return load_encoder(settings)
+    return load_encoder(settings.text, settings.paths.onnx_models)
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,10 @@ from text_encoders import TextEncoder, load_encoder
 @pytest.fixture(scope="session")
 def encoder(settings: Settings) -> TextEncoder:
     """The real default text encoder (torch backend on cpu)."""
-    return load_encoder(settings.updated(text={"backend": "torch", "device": "cpu"}))
+    return load_encoder(
+        settings.updated(text={"backend": "torch", "device": "cpu"}).text,
+        settings.paths.onnx_models,
+    )
 
 
 @pytest.fixture

@@ -40,7 +40,10 @@ def test_entries_are_per_token_limit(
     tmp_path: Path, settings: Settings, onnx_encoder: TextEncoder
 ) -> None:
     long_text = "waterproof trail running shoe with a grippy outsole " * 20
-    short = load_encoder(settings.updated(text={"backend": "onnx", "max_tokens": 16}))
+    short = load_encoder(
+        settings.updated(text={"backend": "onnx", "max_tokens": 16}).text,
+        settings.paths.onnx_models,
+    )
     cache = EmbeddingCache.in_data_dir(tmp_path)
     full, _ = cache.encode(onnx_encoder, [long_text])
     cut, encoded = cache.encode(short, [long_text])

@@ -66,9 +66,13 @@ def test_onnx_streams_fill_every_row_as_one_stream_does(
     settings: Settings, onnx_encoder: TextEncoder
 ) -> None:
     texts = [f"{SHOE} size {i} " + "extra words " * (i % 9) for i in range(61)]
-    one = load_encoder(settings.updated(text={"backend": "onnx", "onnx_streams": 1}))
+    one = load_encoder(
+        settings.updated(text={"backend": "onnx", "onnx_streams": 1}).text,
+        settings.paths.onnx_models,
+    )
     three = load_encoder(
-        settings.updated(text={"backend": "onnx", "onnx_streams": 3, "batch_size": 4})
+        settings.updated(text={"backend": "onnx", "onnx_streams": 3, "batch_size": 4}).text,
+        settings.paths.onnx_models,
     )
     np.testing.assert_allclose(three.encode(texts), one.encode(texts, batch_size=4), atol=1e-5)
     assert not np.allclose(three.encode(texts[:1]), three.encode(texts[1:2]), atol=1e-3)
@@ -89,26 +93,32 @@ def test_onnx_export_is_reused(settings: Settings, onnx_encoder: TextEncoder) ->
     exported = list((settings.data_dir / "models" / "onnx").glob("*/model.onnx"))
     assert len(exported) == 1
     before = exported[0].stat().st_mtime_ns
-    load_encoder(settings.updated(text={"backend": "onnx"}))
+    load_encoder(settings.updated(text={"backend": "onnx"}).text, settings.paths.onnx_models)
     assert exported[0].stat().st_mtime_ns == before
 
 
 def test_missing_model_directory_is_named(settings: Settings, tmp_path: Path) -> None:
     with pytest.raises(EncoderError, match=str(tmp_path / "nowhere")):
-        load_encoder(settings, model=tmp_path / "nowhere")
+        load_encoder(settings.text, settings.paths.onnx_models, model=tmp_path / "nowhere")
 
 
 @pytest.mark.gpu
 @requires_cuda
 def test_cuda_fp16_agrees_with_cpu_fp32(settings: Settings, torch_encoder: TextEncoder) -> None:
-    gpu = load_encoder(settings.updated(text={"backend": "torch", "device": "cuda"}))
+    gpu = load_encoder(
+        settings.updated(text={"backend": "torch", "device": "cuda"}).text,
+        settings.paths.onnx_models,
+    )
     texts = [SHOE, KETTLE, SHOE_PARAPHRASE, ""] * 50
     cos = (gpu.encode(texts) * torch_encoder.encode(texts)).sum(axis=1)
     assert float(cos.min()) >= 0.999
 
 
 def test_token_limit_is_capped_at_the_position_table(settings: Settings) -> None:
-    enc = load_encoder(settings.updated(text={"backend": "torch", "max_tokens": 9999}))
+    enc = load_encoder(
+        settings.updated(text={"backend": "torch", "max_tokens": 9999}).text,
+        settings.paths.onnx_models,
+    )
     assert enc.max_length == 512  # MiniLM's position table, not 9999
     v = enc.encode(["word " * 2000])
     assert np.isfinite(v).all() and abs(float(np.linalg.norm(v)) - 1.0) < 1e-5
@@ -127,7 +137,10 @@ def test_the_default_limit_is_the_models_own(torch_encoder: TextEncoder) -> None
 def test_cuda_rows_stay_in_order_across_chunks(
     settings: Settings, torch_encoder: TextEncoder
 ) -> None:
-    gpu = load_encoder(settings.updated(text={"backend": "torch", "device": "cuda"}))
+    gpu = load_encoder(
+        settings.updated(text={"backend": "torch", "device": "cuda"}).text,
+        settings.paths.onnx_models,
+    )
     distinct = [f"product {i}: " + "lightweight blue jacket " * (i % 17) for i in range(100)]
     texts = [distinct[(i * 7) % 100] for i in range(20_000)]  # > one tokenisation chunk
     out = gpu.encode(texts, batch_size=512)

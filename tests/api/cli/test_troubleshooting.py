@@ -89,7 +89,8 @@ def test_a_text_model_that_is_not_there() -> None:
     from text_encoders import load_encoder
 
     with pytest.raises(EncoderError) as e:
-        load_encoder(Settings(), model=Path("/models/minilm"))
+        settings = Settings()
+        load_encoder(settings.text, settings.paths.onnx_models, model=Path("/models/minilm"))
     assert_quoted(f"error: {e.value}")
 
 
