@@ -191,7 +191,7 @@ def movielens(settings: Settings, limit_users: int | None = None) -> DemoData:
     if limit_users is not None:
         name = f"{MOVIELENS}-users-{limit_users}"
         label = f"a slice of MovieLens-100K: users 1..{limit_users}, the films they rated"
-        directory = write_slice(directory, settings.data_dir / "demo" / name, limit_users)
+        directory = write_slice(directory, settings.paths.demo / name, limit_users)
     return DemoData(
         name=name,
         label=label,

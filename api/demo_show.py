@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from api.cli.tables import table
 from api.demo_data import DemoData
 from kgrec.errors import KgrecError
+from kgrec.paths import DataDir
 from kgrec.typing import USER
 
 if TYPE_CHECKING:
@@ -199,7 +200,7 @@ def add_product(client: httpx.Client, data: DemoData, echo: Echo) -> Added:
 
 def evaluation_summary(data_dir: Path, echo: Echo) -> bool:
     """Print the last ``kgrec evaluate`` report's summary; False when there is none."""
-    reports = data_dir / "reports"
+    reports = DataDir(data_dir).reports
     md, js = reports / "report-kgrec.md", reports / "report-kgrec.json"
     echo("\n== Evaluation (the last `kgrec evaluate`)")
     if not md.is_file():

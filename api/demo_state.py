@@ -47,7 +47,7 @@ class DemoState:
     @staticmethod
     def path(settings: Settings) -> Path:
         """``<data_dir>/demo/state.json``."""
-        return settings.data_dir / "demo" / "state.json"
+        return settings.paths.demo / "state.json"
 
     @classmethod
     def load(cls, settings: Settings) -> DemoState | None:
@@ -137,7 +137,7 @@ def checkpoint_snapshot(settings: Settings) -> str | None:
 
 def artifact_snapshot(settings: Settings) -> str | None:
     """The snapshot version the latest artifact version was built from (None: none)."""
-    root = settings.data_dir / "artifacts"
+    root = settings.paths.artifacts
     try:
         version = (root / LATEST).read_text(encoding="utf-8").strip()
         manifest = json.loads((root / version / MANIFEST).read_text(encoding="utf-8"))

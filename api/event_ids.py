@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Final
 
 from kgrec.errors import ServiceUnavailableError
+from kgrec.paths import DataDir
 
 RETENTION_S: Final = 24 * 3600
 _PRUNE_EVERY_S: Final = 60.0
@@ -77,7 +78,7 @@ class EventIds:
     @classmethod
     def in_data_dir(cls, data_dir: Path) -> EventIds:
         """The ledger of a kgrec data directory: ``<data_dir>/api/event-ids.sqlite3``."""
-        return cls(data_dir / "api" / "event-ids.sqlite3")
+        return cls(DataDir(data_dir).event_ids)
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:

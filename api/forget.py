@@ -49,20 +49,20 @@ from gnn.snapshot import USER, node_text
 from graph import GraphStore
 from graph.records import ForgottenUser
 from kgrec.errors import KgrecError, NotFoundError
+from kgrec.paths import DataDir
 from kgrec.settings import Settings
 from loaders.rejects import forget_in_rejects
 from text_encoders import EmbeddingCache
 from text_encoders.cache import text_key
 
 log = logging.getLogger(__name__)
-PRIVACY_DIR: Final = "privacy"
 SALT_FILE: Final = "salt"
 _LOCK_FILE: Final = "forget.lock"
 _SECRET_MODE: Final = 0o600
 
 
 def _privacy_dir(data_dir: Path) -> Path:
-    directory = data_dir / PRIVACY_DIR
+    directory = DataDir(data_dir).privacy
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     return directory
 
@@ -180,7 +180,7 @@ def forget_user(
         ArtifactError, ModelError: a file could not be rewritten (named); everything
             else was done, and sending the delete again finishes it.
     """
-    data_dir = settings.data_dir
+    data_dir, paths = settings.data_dir, settings.paths
     report = ForgetReport(subject(settings, user_id))
     errors: list[KgrecError] = []
     with _one_at_a_time(data_dir):
@@ -199,19 +199,17 @@ def forget_user(
         report.experiment_log_lines = EventLog.in_data_dir(data_dir).forget_user(user_id)
         try:
             report.files_rewritten += _relative(
-                forget_in_artifacts(data_dir / "artifacts", user_id), data_dir
+                forget_in_artifacts(paths.artifacts, user_id), data_dir
             )
         except KgrecError as e:
             errors.append(e)
         try:
-            rewritten, deleted = forget_in_snapshots(data_dir / "snapshots", user_id)
+            rewritten, deleted = forget_in_snapshots(paths.snapshots, user_id)
             report.files_rewritten += _relative(rewritten, data_dir)
             report.files_deleted += _relative(deleted, data_dir)
         except KgrecError as e:
             errors.append(e)
-        report.files_rewritten += _relative(
-            forget_in_rejects(data_dir / "rejects", user_id), data_dir
-        )
+        report.files_rewritten += _relative(forget_in_rejects(paths.rejects, user_id), data_dir)
     if errors:
         log.error(
             "forgetting shopper %s is incomplete (send the delete again once fixed): %s",

@@ -46,7 +46,7 @@ ServicesFactory = Callable[[Settings], AbstractContextManager[Services]]
 
 def artifacts_root(settings: Settings) -> Path:
     """``<data_dir>/artifacts``: where ``kgrec embed`` writes versions."""
-    return settings.data_dir / "artifacts"
+    return settings.paths.artifacts
 
 
 def gnn_embedder_factory(settings: Settings, encoder: TextEncoder) -> EmbedderFactory:

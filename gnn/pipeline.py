@@ -58,7 +58,7 @@ log = logging.getLogger(__name__)
 
 def checkpoint_dir(settings: Settings) -> Path:
     """The directory checkpoints are saved in."""
-    return settings.data_dir / "checkpoints"
+    return settings.paths.checkpoints
 
 
 def export_current(
@@ -67,7 +67,7 @@ def export_current(
     """Export the graph now and save it as ``snapshots/<version>.pt``."""
     cache = EmbeddingCache.in_data_dir(settings.data_dir)
     snapshot = export_snapshot(store, encoder, cache, show_progress=show_progress)
-    snapshot.save(Snapshot.default_path(settings.data_dir, snapshot.version))
+    snapshot.save(settings.paths.snapshot(snapshot.version))
     return snapshot
 
 
@@ -256,7 +256,7 @@ def write_artifacts(
     """
     path = checkpoint_path or checkpoint_dir(settings) / LATEST_CHECKPOINT
     checkpoint = Checkpoint.load(path, encoder_id=encoder.model_id)
-    snapshot = Snapshot.load(Snapshot.default_path(settings.data_dir, checkpoint.snapshot_version))
+    snapshot = Snapshot.load(settings.paths.snapshot(checkpoint.snapshot_version))
     inter = interactions_of(snapshot)
     pairs = torch.stack([inter.users, inter.items])
     emb = checkpoint.embed_snapshot(snapshot, pairs, settings.resolve_device())

@@ -36,6 +36,7 @@ from gnn.schema import relation_name as relation_name
 from gnn.schema import reverse as reverse
 from graph import GraphStore
 from kgrec.errors import ModelError
+from kgrec.paths import DataDir
 from text_encoders import EmbeddingCache, TextEncoder, compose_product_text
 
 log = logging.getLogger(__name__)
@@ -223,7 +224,7 @@ class Snapshot:
     @staticmethod
     def default_path(data_dir: Path, version: str) -> Path:
         """Where snapshot ``version`` is saved under ``data_dir``."""
-        return data_dir / "snapshots" / f"{version}.pt"
+        return DataDir(data_dir).snapshot(version)
 
 
 def _read_nodes(store: GraphStore, node_type: str) -> list[dict[str, Any]]:

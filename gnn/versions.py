@@ -31,9 +31,9 @@ from typing import Any, Final, Literal
 
 from gnn.artifacts import LATEST, MANIFEST, ArtifactManifest, write_atomic
 from kgrec.errors import ArtifactError
+from kgrec.paths import DataDir
 
 log = logging.getLogger(__name__)
-ARTIFACTS_DIR: Final = "artifacts"
 HISTORY: Final = "PROMOTIONS.json"
 GATE: Final = "gate.json"
 """The promotion gate's figures, written into a version by ``kgrec train --since``."""
@@ -92,7 +92,7 @@ class VersionStore:
     @classmethod
     def in_data_dir(cls, data_dir: Path, keep: int = 5) -> VersionStore:
         """The versions under ``<data_dir>/artifacts``."""
-        return cls(data_dir / ARTIFACTS_DIR, keep)
+        return cls(DataDir(data_dir).artifacts, keep)
 
     # Reading ----------------------------------------------------------------------
     def manifest(self, version: str) -> ArtifactManifest:

@@ -51,7 +51,7 @@ class PublicDataset:
     @staticmethod
     def root(settings: Settings) -> Path:
         """Where datasets live: ``KGREC_LOADERS__DATASET_DIR`` or ``<data_dir>/datasets``."""
-        return settings.loaders.dataset_dir or settings.data_dir / "datasets"
+        return settings.loaders.dataset_dir or settings.paths.datasets
 
     def directory(self, settings: Settings) -> Path:
         """The dataset's directory (it may not exist yet)."""

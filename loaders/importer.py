@@ -168,7 +168,7 @@ class Importer:
             suffix = self.rejects.suffix or ".csv"
             return self.rejects.with_name(f"{self.rejects.stem}.{source.entity}{suffix}")
         stem = Path(source.name).name
-        return self.settings.data_dir / "rejects" / f"{stem}.{source.entity}.rejects.csv"
+        return self.settings.paths.rejects_file(stem, source.entity)
 
     # One source -------------------------------------------------------------------------
     def _source(

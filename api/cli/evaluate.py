@@ -44,7 +44,7 @@ def evaluate(
     # heavy (torch, PyG, transformers): imported when the command runs
     from gnn.evaluation import run_evaluation
     from gnn.report import EvaluationReport
-    from gnn.snapshot import Snapshot, export_snapshot
+    from gnn.snapshot import export_snapshot
     from text_encoders import EmbeddingCache, load_encoder
 
     settings = settings_of(ctx)
@@ -53,7 +53,7 @@ def evaluate(
     cache = EmbeddingCache.in_data_dir(settings.data_dir)
     with open_graph(settings.graph, settings.data_dir) as store:
         snapshot = export_snapshot(store, encoder, cache)
-    snapshot.save(Snapshot.default_path(settings.data_dir, snapshot.version))
+    snapshot.save(settings.paths.snapshot(snapshot.version))
     if not snapshot.ids.get("user") or not snapshot.ids.get("product"):
         raise ConfigError(
             "the graph has no users or products to evaluate on; "
@@ -72,7 +72,7 @@ def evaluate(
     )
     command = "kgrec " + shlex.join(sys.argv[1:])
     report = EvaluationReport(result, command=command)
-    root = settings.data_dir / "reports"
+    root = settings.paths.reports
     run_dir = root / f"{time.strftime('%Y%m%d-%H%M%S')}-{protocol}"
     paths = report.write(run_dir)
     for path in paths[:2]:  # report.json, report.md -> report-<protocol>.json / .md

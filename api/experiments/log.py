@@ -28,10 +28,9 @@ from pathlib import Path
 from typing import Any, Final
 
 from kgrec.errors import ServiceUnavailableError
+from kgrec.paths import DataDir
 
 log = logging.getLogger(__name__)
-LOG_DIR: Final = "experiments"
-LOG_FILE: Final = "events.jsonl"
 _LOCK_SUFFIX: Final = ".lock"
 _FILE_MODE: Final = 0o600
 _DIR_MODE: Final = 0o700
@@ -67,7 +66,7 @@ class EventLog:
     @classmethod
     def in_data_dir(cls, data_dir: Path) -> EventLog:
         """The log of a kgrec data directory: ``<data_dir>/experiments/events.jsonl``."""
-        return cls(data_dir / LOG_DIR / LOG_FILE)
+        return cls(DataDir(data_dir).experiment_log)
 
     @contextlib.contextmanager
     def _exclusive(self) -> Iterator[None]:
