@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from api.engine import Engine
 from api.index import GRAPH_INDEX, TEXT_INDEX
 from api.personal import PersonalRanking
 from gnn.artifacts import ArtifactSet
@@ -30,8 +31,26 @@ def shop(
     return trained_shop(_embedded_store, shop_settings, encoder)
 
 
+@pytest.fixture
+def engine(shop: tuple[Shop, ArtifactSet], shop_settings: Settings, encoder: TextEncoder) -> Engine:
+    """A serving engine over the shop's artifacts, without a graph."""
+    return shop_engine(shop_settings, shop[1], encoder, None)
+
+
+@pytest.fixture
+def in_graph(
+    shop: tuple[Shop, ArtifactSet],
+    shop_settings: Settings,
+    encoder: TextEncoder,
+    store: GraphStore,
+) -> Engine:
+    """A serving engine over the shop's artifacts and the session's graph holding the shop."""
+    load_genre_shop(store)
+    return shop_engine(shop_settings, shop[1], encoder, store)
+
+
 def test_the_served_answer_is_the_evaluated_ranking(
-    shop: tuple[Shop, ArtifactSet], shop_settings: Settings, encoder: TextEncoder
+    shop: tuple[Shop, ArtifactSet], shop_settings: Settings, engine: Engine
 ) -> None:
     """What `kgrec serve` answers is the StagedRanking order `kgrec evaluate` scores."""
     _, artifacts = shop
@@ -45,7 +64,6 @@ def test_the_served_answer_is_the_evaluated_ranking(
         torch.from_numpy(np.asarray(artifacts.product_text)),
         fresh_share=shop_settings.serving.fresh_share,
     )
-    engine = shop_engine(shop_settings, artifacts, encoder, None)
     ids = artifacts.products["id"].astype(str).tolist()
     users = artifacts.users["id"].astype(str).tolist()
     for user in users[:12]:
@@ -59,20 +77,18 @@ def test_the_served_answer_is_the_evaluated_ranking(
 
 
 def test_nothing_a_shopper_interacted_with_comes_back(
-    shop: tuple[Shop, ArtifactSet], shop_settings: Settings, encoder: TextEncoder
+    shop: tuple[Shop, ArtifactSet], engine: Engine
 ) -> None:
-    described, artifacts = shop
-    engine = shop_engine(shop_settings, artifacts, encoder, None)
+    described, _ = shop
     for user, history in list(described.history.items())[:20]:
         got = {i.id for i in engine.recommend(user, k=20).items}
         assert not got & history, f"{user} was recommended {sorted(got & history)}"
 
 
 def test_a_fan_gets_their_genre_and_a_query_turns_it(
-    shop: tuple[Shop, ArtifactSet], shop_settings: Settings, encoder: TextEncoder
+    shop: tuple[Shop, ArtifactSet], engine: Engine
 ) -> None:
-    described, artifacts = shop
-    engine = shop_engine(shop_settings, artifacts, encoder, None)
+    described, _ = shop
     fan = described.fans("comedy")[0]
     plain = [described.genre_of[i.id] for i in engine.recommend(fan, k=5).items]
     assert plain.count("comedy") >= 4, plain
@@ -83,10 +99,9 @@ def test_a_fan_gets_their_genre_and_a_query_turns_it(
 
 
 def test_a_context_product_moves_the_ranking(
-    shop: tuple[Shop, ArtifactSet], shop_settings: Settings, encoder: TextEncoder
+    shop: tuple[Shop, ArtifactSet], engine: Engine
 ) -> None:
-    described, artifacts = shop
-    engine = shop_engine(shop_settings, artifacts, encoder, None)
+    described, _ = shop
     fan = described.fans("western")[0]
     context = next(p for p, g in described.genre_of.items() if g == "scifi")
     plain = [described.genre_of[i.id] for i in engine.recommend(fan, k=10).items]
@@ -101,11 +116,11 @@ def test_a_new_product_in_the_favourite_genre_reaches_the_top_10(
     shop_settings: Settings,
     encoder: TextEncoder,
     store: GraphStore,
+    in_graph: Engine,
 ) -> None:
     """Products without interactions get the fresh slots (every 10th position)."""
     described, artifacts = shop
-    load_genre_shop(store)
-    engine = shop_engine(shop_settings, artifacts, encoder, store)
+    engine = in_graph
     fan = described.fans("horror")[1]
     engine.add_items(
         [
@@ -130,14 +145,10 @@ def test_a_new_product_in_the_favourite_genre_reaches_the_top_10(
 
 
 def test_events_recorded_online_are_excluded_without_a_graph_read(
-    shop: tuple[Shop, ArtifactSet],
-    shop_settings: Settings,
-    encoder: TextEncoder,
-    store: GraphStore,
+    shop: tuple[Shop, ArtifactSet], in_graph: Engine
 ) -> None:
-    described, artifacts = shop
-    load_genre_shop(store)
-    engine = shop_engine(shop_settings, artifacts, encoder, store)
+    described, _ = shop
+    engine = in_graph
     fan = described.fans("scifi")[0]
     first = engine.recommend(fan, k=3).items[0].id
     engine.record_events([{"user_id": fan, "product_id": first, "kind": "view", "ts": 2_000_000}])
