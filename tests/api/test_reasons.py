@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 
 from api import reasons
 from api.app import create_app
+from api.engine import Engine
 from api.ranking import (
     RankedItem,
     RankedList,
@@ -168,6 +169,17 @@ def shop_store(store: GraphStore) -> GraphStore:
     return store
 
 
+@pytest.fixture
+def engine(
+    trained: tuple[Shop, ArtifactSet],
+    shop_settings: Settings,
+    encoder: TextEncoder,
+    shop_store: GraphStore,
+) -> Engine:
+    """A serving engine over the trained shop's artifacts and the graph holding the shop."""
+    return shop_engine(shop_settings, trained[1], encoder, shop_store)
+
+
 def _reads(store: GraphStore, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Spy on the real store: every read it sends to the server is appended (by method)."""
     sent: list[str] = []
@@ -187,13 +199,9 @@ def _fans(shop: Shop) -> list[str]:
 
 
 def test_a_reason_names_the_history_product_and_the_shared_director(
-    trained: tuple[Shop, ArtifactSet],
-    shop_settings: Settings,
-    encoder: TextEncoder,
-    shop_store: GraphStore,
+    trained: tuple[Shop, ArtifactSet], engine: Engine
 ) -> None:
-    shop, artifacts = trained
-    engine = shop_engine(shop_settings, artifacts, encoder, shop_store)
+    shop, _ = trained
     named = unnamed = 0
     for user in _fans(shop):
         answer = engine.recommend(user, k=10, explain=True)
@@ -236,13 +244,9 @@ def test_a_reason_names_the_history_product_and_the_shared_director(
 
 
 def test_reasons_do_not_change_the_ranking(
-    trained: tuple[Shop, ArtifactSet],
-    shop_settings: Settings,
-    encoder: TextEncoder,
-    shop_store: GraphStore,
+    trained: tuple[Shop, ArtifactSet], engine: Engine
 ) -> None:
-    shop, artifacts = trained
-    engine = shop_engine(shop_settings, artifacts, encoder, shop_store)
+    shop, _ = trained
     for user in _fans(shop)[:4]:
         for query in (None, "western"):
             plain = engine.recommend(user, k=10, query=query)
@@ -255,13 +259,11 @@ def test_reasons_do_not_change_the_ranking(
 
 def test_one_graph_read_explains_the_whole_answer(
     trained: tuple[Shop, ArtifactSet],
-    shop_settings: Settings,
-    encoder: TextEncoder,
+    engine: Engine,
     shop_store: GraphStore,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    shop, artifacts = trained
-    engine = shop_engine(shop_settings, artifacts, encoder, shop_store)
+    shop, _ = trained
     user = shop.fans("scifi")[0]
     sent = _reads(shop_store, monkeypatch)
     answer = engine.recommend(user, k=10, explain=True)
@@ -277,13 +279,9 @@ def test_one_graph_read_explains_the_whole_answer(
 
 
 def test_without_history_a_reason_is_the_query_the_context_or_popularity(
-    trained: tuple[Shop, ArtifactSet],
-    shop_settings: Settings,
-    encoder: TextEncoder,
-    shop_store: GraphStore,
+    trained: tuple[Shop, ArtifactSet], engine: Engine
 ) -> None:
-    shop, artifacts = trained
-    engine = shop_engine(shop_settings, artifacts, encoder, shop_store)
+    shop, _ = trained
     searched = engine.recommend(None, k=5, query="horror", explain=True)
     for item in searched.items:
         assert item.reason is not None
