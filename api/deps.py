@@ -20,7 +20,7 @@ from api.engine import Engine
 from api.event_ids import EventIds
 from api.experiments.serving import Experiments
 from api.ranking import Filters
-from api.schemas import MAX_K_CAP, MAX_LIST_ITEMS, MAX_PRICE, RefId
+from api.schemas import MAX_K_CAP, FiltersQuery
 from api.wiring import Services
 from kgrec.errors import AuthenticationError
 from kgrec.pseudonym import Pseudonymiser
@@ -155,35 +155,12 @@ async def get_pseudonymiser(request: Request) -> Pseudonymiser:
 
 
 PseudonymiserDep = Annotated[Pseudonymiser, Depends(get_pseudonymiser)]
-PriceQuery = Annotated[
-    float | None, Query(ge=0, le=MAX_PRICE, allow_inf_nan=False, description="0..1e9.")
-]
 
 
-async def query_filters(
-    category: Annotated[
-        list[RefId],
-        Query(
-            max_length=MAX_LIST_ITEMS,
-            description="Category id (descendants included); repeatable, at most 50.",
-        ),
-    ] = [],  # noqa: B006  (FastAPI copies defaults)
-    brand: Annotated[
-        list[RefId], Query(max_length=MAX_LIST_ITEMS, description="Brand id; repeatable.")
-    ] = [],  # noqa: B006
-    min_price: PriceQuery = None,
-    max_price: PriceQuery = None,
-    in_stock_only: bool = False,
-) -> Filters:
+async def query_filters(filters: Annotated[FiltersQuery, Query()]) -> Filters:
     """Filters from query parameters (422 when ``min_price`` > ``max_price``)."""
-    check_price_range(min_price, max_price, "query")
-    return Filters(
-        categories=tuple(category),
-        brands=tuple(brand),
-        min_price=min_price,
-        max_price=max_price,
-        in_stock_only=in_stock_only,
-    )
+    check_price_range(filters.min_price, filters.max_price, "query")
+    return filters.to_filters()
 
 
 FiltersDep = Annotated[Filters, Depends(query_filters)]

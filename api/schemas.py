@@ -13,7 +13,7 @@ from typing import Annotated, Any, Final, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
 from pydantic_core import PydanticCustomError
 
-from api.ranking import RankedList, Reason, ReasonLink
+from api.ranking import Filters, RankedList, Reason, ReasonLink
 from kgrec.typing import InteractionKind
 
 MAX_ID_CHARS: Final = 256
@@ -260,7 +260,56 @@ class RankedOut(BaseModel):
     )
 
 
-class SearchIn(_Strict):
+class FiltersIn(BaseModel):
+    """Business filters, declared once for the body and the query string.
+
+    The body fields of POST /search (:class:`SearchIn`) and the query parameters of
+    GET /recommendations and GET /items/{id}/similar (:class:`FiltersQuery`).
+
+    A ``min_price`` above ``max_price`` is a 422 (:func:`api.deps.check_price_range`).
+    """
+
+    categories: list[RefId] = Field(
+        default_factory=list,
+        max_length=MAX_LIST_ITEMS,
+        description="Category ids (descendants included), at most 50 (a query string "
+        "repeats the parameter).",
+    )
+    brands: list[RefId] = Field(
+        default_factory=list,
+        max_length=MAX_LIST_ITEMS,
+        description="Brand ids, at most 50 (a query string repeats the parameter).",
+    )
+    min_price: Price | None = Field(None, description="0..1e9.")
+    max_price: Price | None = Field(None, description="0..1e9, at least min_price.")
+    in_stock_only: bool = False
+
+    def to_filters(self) -> Filters:
+        """The engine's filters."""
+        return Filters(
+            categories=tuple(self.categories),
+            brands=tuple(self.brands),
+            min_price=self.min_price,
+            max_price=self.max_price,
+            in_stock_only=self.in_stock_only,
+        )
+
+
+_QUERY_NAMES: Final = {"categories": "category", "brands": "brand"}
+
+
+class FiltersQuery(FiltersIn):
+    """:class:`FiltersIn` as query parameters.
+
+    One ``category`` / ``brand`` parameter per id (repeated); values are read from
+    the query string's text (not strict), and the route's other parameters are left
+    to it (extra parameters ignored).
+    """
+
+    model_config = ConfigDict(alias_generator=lambda name: _QUERY_NAMES.get(name, name))
+
+
+class SearchIn(_Strict, FiltersIn):
     """POST /search body."""
 
     query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS)
@@ -271,11 +320,6 @@ class SearchIn(_Strict):
     k: StrictInt = Field(
         10, ge=1, le=MAX_K_CAP, description="Results wanted (1..KGREC_SERVING__MAX_K)."
     )
-    categories: list[RefId] = Field(default_factory=list, max_length=MAX_LIST_ITEMS)
-    brands: list[RefId] = Field(default_factory=list, max_length=MAX_LIST_ITEMS)
-    min_price: Price | None = None
-    max_price: Price | None = Field(None, description="At least min_price.")
-    in_stock_only: bool = False
     explain: bool = False
 
 

@@ -14,7 +14,7 @@ from api.deps import (
     require_read_key,
 )
 from api.experiments.arms import RankingOverrides
-from api.ranking import Filters, RankedList
+from api.ranking import RankedList
 from api.routers.answers import answer
 from api.schemas import RankedOut, SearchIn
 
@@ -37,13 +37,7 @@ async def search(
     body = body.model_copy(update={"user_id": pseudonymise.optional(body.user_id)})
     check_k(body.k, services.settings.serving.max_k, "body")
     check_price_range(body.min_price, body.max_price, "body")
-    filters = Filters(
-        categories=tuple(body.categories),
-        brands=tuple(body.brands),
-        min_price=body.min_price,
-        max_price=body.max_price,
-        in_stock_only=body.in_stock_only,
-    )
+    filters = body.to_filters()
 
     def rank(overrides: RankingOverrides | None) -> RankedList:
         return engine.search(
