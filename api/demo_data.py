@@ -19,7 +19,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Final
 
-from kgrec.settings import Settings
 from loaders import PublicDataset, RecboleDataset, RecbolePreset, Source
 from loaders.constants import BRANDS, CATEGORIES, INTERACTIONS, PRODUCTS, USERS, EntityKind
 
@@ -79,13 +78,14 @@ class DemoData:
     recbole: Path | None = None
     batch_size: int | None = None
 
-    def sources(self, settings: Settings) -> list[Source]:
-        """The import sources of the files."""
+    def sources(self, chunk_rows: int) -> list[Source]:
+        """The import sources of the files, read ``chunk_rows`` rows at a time."""
         if self.recbole is not None:
-            return RecboleDataset(self.recbole, RecbolePreset.named(MOVIELENS), settings).sources()
+            preset = RecbolePreset.named(MOVIELENS)
+            return RecboleDataset(self.recbole, preset, chunk_rows).sources()
         kinds: tuple[EntityKind, ...] = (CATEGORIES, BRANDS, PRODUCTS, USERS, INTERACTIONS)
         by_stem = {p.stem: p for p in self.files}
-        return [Source.from_file(e, by_stem[e], settings) for e in kinds if e in by_stem]
+        return [Source.from_file(e, by_stem[e], chunk_rows) for e in kinds if e in by_stem]
 
     def fingerprint(self) -> str:
         """sha256 over the name and every file's bytes: the same files give the same value."""
@@ -179,19 +179,24 @@ def shipped_sample() -> DemoData:
     )
 
 
-def movielens(settings: Settings, limit_users: int | None = None) -> DemoData:
+def movielens(datasets: Path, demo_dir: Path, limit_users: int | None = None) -> DemoData:
     """MovieLens-100K with its knowledge graph (fetched when missing), or users 1..N of it.
+
+    Args:
+        datasets: the datasets directory the dataset is fetched into.
+        demo_dir: the demo's directory (``<data_dir>/demo``), where a slice is written.
+        limit_users: keep users 1..N (None = the whole dataset).
 
     Raises:
         DatasetError: the fetch failed.
     """
     public = PublicDataset.named(MOVIELENS)
-    directory = public.fetch(settings)
+    directory = public.fetch(datasets)
     name, label = MOVIELENS, "MovieLens-100K with its knowledge graph"
     if limit_users is not None:
         name = f"{MOVIELENS}-users-{limit_users}"
         label = f"a slice of MovieLens-100K: users 1..{limit_users}, the films they rated"
-        directory = write_slice(directory, settings.paths.demo / name, limit_users)
+        directory = write_slice(directory, demo_dir / name, limit_users)
     return DemoData(
         name=name,
         label=label,

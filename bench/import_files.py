@@ -30,7 +30,7 @@ import pandas as pd
 from graph import GraphStore, open_graph
 from kgrec.settings import Settings
 from kgrec.typing import DEFAULT_KIND_WEIGHTS
-from loaders import CatalogueGenerator, Importer, Source
+from loaders import CatalogueGenerator, Importer, Source, validation_options
 from loaders.constants import EntityKind
 
 # The peer statements: plain idioms writing the same nodes and relationships.
@@ -167,8 +167,11 @@ def main() -> None:
             print(f"loader on {store.uri}, batch size {args.batch_size}")
 
             def load(*entities: EntityKind) -> None:
-                sources = [Source.from_file(e, files[e], settings) for e in entities]
-                report = Importer(store, settings, progress=False).run(sources)
+                chunk_rows = settings.loaders.import_chunk_rows
+                sources = [Source.from_file(e, files[e], chunk_rows) for e in entities]
+                options = validation_options(settings.loaders)
+                importer = Importer(store, options, data_dir=settings.data_dir, progress=False)
+                report = importer.run(sources)
                 assert report.exit_code == 0, report.summary_lines()
 
             load("categories", "brands")

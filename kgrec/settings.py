@@ -330,6 +330,11 @@ class Settings(BaseSettings):
         return DataDir(self.data_dir)
 
     @property
+    def dataset_root(self) -> Path:
+        """Extracted public datasets: ``loaders.dataset_dir`` or ``<data_dir>/datasets``."""
+        return self.loaders.dataset_dir or self.paths.datasets
+
+    @property
     def embedded(self) -> bool:
         """True when kgrec runs its own ArcadeDB server (no ``graph.neo4j_uri`` set)."""
         return self.graph.embedded

@@ -3,6 +3,8 @@
 Public API: :class:`Importer` (run it on :class:`Source` objects, get an
 :class:`ImportReport`, or :class:`ImportFailed` with the report of what was
 written before an error), :class:`ColumnMapping` (TOML mapping files), the
+the :class:`ValidationOptions` an import checks with
+(:func:`validation_options` builds them from the settings), the
 :class:`ChunkReader` for CSV / JSONL / Parquet, the RecBole atomic-files adapter
 :class:`RecboleDataset` with its presets, the dataset fetcher and the synthetic
 catalogue generator.
@@ -13,6 +15,7 @@ from loaders.datasets import PublicDataset
 from loaders.generator import CatalogueGenerator
 from loaders.importer import Importer
 from loaders.mapping import ColumnMapping
+from loaders.options import ValidationOptions, validation_options
 from loaders.presets import RecbolePreset
 from loaders.readers import ChunkReader
 from loaders.recbole import RecboleDataset
@@ -37,4 +40,6 @@ __all__ = [
     "RecbolePreset",
     "Source",
     "ValidatedChunk",
+    "ValidationOptions",
+    "validation_options",
 ]

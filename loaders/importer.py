@@ -17,8 +17,8 @@ from tqdm import tqdm
 
 from graph import GraphStore, UpsertCounts
 from kgrec.errors import DataValidationError, KgrecError
+from kgrec.paths import DataDir
 from kgrec.pseudonym import Pseudonymiser
-from kgrec.settings import Settings
 from kgrec.typing import CATEGORY, ID, NAME, PRODUCT, USER
 from loaders import rows as to_rows
 from loaders.categories import category_tree
@@ -39,6 +39,7 @@ from loaders.dialect import check_joined_header
 from loaders.entities import EntityWriter
 from loaders.known_ids import KnownIds
 from loaders.mapping import ColumnMapping
+from loaders.options import ValidationOptions
 from loaders.rejects import RejectsFile
 from loaders.report import ImportFailed, ImportReport
 from loaders.source import Source
@@ -55,7 +56,8 @@ class Importer:
     Args:
         store: the graph; also asked which users and products exist (a dry run
             reads it but never writes).
-        settings: limits, separators, chunk and batch sizes, data directory.
+        validation: limits and default separators of the checks.
+        data_dir: the data directory (default rejects files under ``rejects/``).
         mapping: column renames, kept attributes, encodings, delimiters and
             separators per entity kind (default: none, keep all).
         dry_run: validate and report, write nothing.
@@ -66,6 +68,7 @@ class Importer:
             written by triples and links are always merged (:mod:`loaders.entities`).
         rejects: rejects file; with several sources, ``NAME.ENTITY.csv`` beside it.
             Default: ``<data_dir>/rejects/<file>.<entity>.rejects.csv``.
+            Records are written in slices of ten of the store's write batches.
         progress: show a progress bar per source (rows/s).
         pseudonymise: maps each shopper id (users' ``id``, interactions' ``user_id``)
             to the one stored, before validation (default: ids kept as they are; the
@@ -75,8 +78,9 @@ class Importer:
     def __init__(
         self,
         store: GraphStore,
-        settings: Settings,
+        validation: ValidationOptions,
         *,
+        data_dir: Path,
         mapping: ColumnMapping | None = None,
         dry_run: bool = False,
         strict: bool = False,
@@ -86,7 +90,8 @@ class Importer:
         pseudonymise: Pseudonymiser | None = None,
     ) -> None:
         self.store = store
-        self.settings = settings
+        self.validation = validation
+        self.paths = DataDir(data_dir)
         self.mapping = mapping or ColumnMapping()
         self.dry_run = dry_run
         self.strict = strict
@@ -168,7 +173,7 @@ class Importer:
             suffix = self.rejects.suffix or ".csv"
             return self.rejects.with_name(f"{self.rejects.stem}.{source.entity}{suffix}")
         stem = Path(source.name).name
-        return self.settings.paths.rejects_file(stem, source.entity)
+        return self.paths.rejects_file(stem, source.entity)
 
     # One source -------------------------------------------------------------------------
     def _source(
@@ -184,7 +189,12 @@ class Importer:
             report.messages.append(f"{source.name}: empty file, no {source.entity} to import")
             return
         validator = ChunkValidator(
-            source.entity, source.name, self.settings, self.mapping, state.known, self.pseudonymise
+            source.entity,
+            source.name,
+            self.validation,
+            self.mapping,
+            state.known,
+            self.pseudonymise,
         )
         rejects = RejectsFile(self._rejects_path(source, n_sources))
         rows_before = counts.rows
@@ -313,7 +323,7 @@ class Importer:
     ) -> None:
         if not state.write:
             return
-        step = self.settings.graph.write_batch_size * _WRITE_SLICE_BATCHES
+        step = self.store.options.write_batch_size * _WRITE_SLICE_BATCHES
         for start in range(0, len(records), step):
             counts.add_upsert(write(records.iloc[start : start + step]))
 

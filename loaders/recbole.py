@@ -20,7 +20,6 @@ import numpy as np
 import pandas as pd
 
 from kgrec.errors import DatasetError
-from kgrec.settings import Settings
 from kgrec.typing import (
     BRAND_ID,
     CATEGORY_IDS,
@@ -68,16 +67,16 @@ class RecboleDataset:
         directory: holds ``<preset name>.inter`` (and ``.item .user .kg .link``
             where the dataset has them).
         preset: the field mapping.
-        settings: chunk size.
+        chunk_rows: rows read per chunk.
         limit: read at most this many interactions (``.inter`` rows; None = all).
     """
 
     def __init__(
-        self, directory: Path, preset: RecbolePreset, settings: Settings, limit: int | None = None
+        self, directory: Path, preset: RecbolePreset, chunk_rows: int, limit: int | None = None
     ) -> None:
         self.directory = directory
         self.preset = preset
-        self.settings = settings
+        self.chunk_rows = chunk_rows
         self.limit = limit
         if not self.path(".inter").is_file():
             raise DatasetError(
@@ -91,9 +90,7 @@ class RecboleDataset:
 
     def _read(self, suffix: str) -> Iterator[pd.DataFrame]:
         """Chunks of one atomic file: typed header names stripped, ``token_seq`` split."""
-        reader = ChunkReader(
-            self.path(suffix), self.settings.loaders.import_chunk_rows, sep="\t", delimited=True
-        )
+        reader = ChunkReader(self.path(suffix), self.chunk_rows, sep="\t", delimited=True)
         left = self.limit if suffix == ".inter" else None
         for chunk in reader.chunks():
             if left is not None:

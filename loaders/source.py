@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from kgrec.settings import Settings
 from loaders.constants import EntityKind
 from loaders.readers import ChunkReader
 
@@ -45,7 +44,7 @@ class Source:
         cls,
         entity: EntityKind,
         path: Path,
-        settings: Settings,
+        chunk_rows: int,
         *,
         encoding: str | None = None,
         delimiter: str | None = None,
@@ -55,7 +54,7 @@ class Source:
         ``encoding`` / ``delimiter`` given here win over a mapping section's (an
         :class:`~loaders.Importer` fills in the mapping's for those left None).
         """
-        reader = ChunkReader(path, settings.loaders.import_chunk_rows, delimiter, encoding=encoding)
+        reader = ChunkReader(path, chunk_rows, delimiter, encoding=encoding)
         return cls._of_reader(entity, reader, encoding, delimiter)
 
     @classmethod

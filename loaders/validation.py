@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 
 from kgrec.pseudonym import Pseudonymiser
-from kgrec.settings import Settings
 from kgrec.typing import (
     ATTRS,
     BRAND_ID,
@@ -72,6 +71,7 @@ from loaders.constants import (
 )
 from loaders.known_ids import KnownIds
 from loaders.mapping import ColumnMapping
+from loaders.options import ValidationOptions
 from loaders.validated import ValidatedChunk
 
 _ATTRS: Final = ATTRS
@@ -84,7 +84,7 @@ class ChunkValidator:
     Args:
         entity: the entity kind (``products``, ``interactions``, ...).
         file_name: the file, for messages and the rejects file.
-        settings: limits and separators.
+        options: limits and default separators.
         mapping: column renames, attributes to keep and their types.
         known: ids of users and products an interaction or link may name.
         pseudonymise: maps a shopper id (a users file's ``id``, an interaction's
@@ -96,21 +96,19 @@ class ChunkValidator:
         self,
         entity: str,
         file_name: str,
-        settings: Settings,
+        options: ValidationOptions,
         mapping: ColumnMapping,
         known: KnownIds,
         pseudonymise: Pseudonymiser,
     ) -> None:
         self.entity = entity
         self.file_name = file_name
-        self.settings = settings
+        self.options = options
         self.section = mapping.section(entity)
         self.known = known
         self.pseudonymise = pseudonymise
-        self.category_separator = (
-            self.section.category_separator or settings.loaders.category_separator
-        )
-        self.list_separator = self.section.list_separator or settings.loaders.list_separator
+        self.category_separator = self.section.category_separator or options.category_separator
+        self.list_separator = self.section.list_separator or options.list_separator
         self.hints: SeparatorHints | None = None
         if entity == PRODUCTS:
             self.hints = SeparatorHints(
@@ -197,9 +195,7 @@ class ChunkValidator:
             elif kind == "bool":
                 typed[name] = checks.boolean(name).astype(object)
             elif kind == "str" or frame[name].dtype == object:
-                typed[name] = checks.text(
-                    name, required=False, limit=self.settings.loaders.max_text_chars
-                )
+                typed[name] = checks.text(name, required=False, limit=self.options.max_text_chars)
             else:
                 typed[name] = frame[name].astype(object)
         if not typed:
@@ -212,19 +208,19 @@ class ChunkValidator:
 
     # Entities -------------------------------------------------------------------------
     def _products(self, frame: pd.DataFrame, checks: RowChecks) -> pd.DataFrame:
-        s = self.settings
+        s = self.options
         out = pd.DataFrame(index=frame.index)
-        out[ID] = checks.text(ID, required=True, limit=s.loaders.max_title_chars)
-        out[TITLE] = checks.text(TITLE, required=True, limit=s.loaders.max_title_chars)
-        out[DESCRIPTION] = checks.text(DESCRIPTION, required=False, limit=s.loaders.max_text_chars)
+        out[ID] = checks.text(ID, required=True, limit=s.max_title_chars)
+        out[TITLE] = checks.text(TITLE, required=True, limit=s.max_title_chars)
+        out[DESCRIPTION] = checks.text(DESCRIPTION, required=False, limit=s.max_text_chars)
         price = checks.number(PRICE)
         checks.reject(price < 0, PRICE, NEGATIVE_PRICE + ": " + price.astype(str))
         out[PRICE] = price
-        out[CURRENCY] = checks.text(CURRENCY, required=False, limit=s.loaders.max_title_chars)
+        out[CURRENCY] = checks.text(CURRENCY, required=False, limit=s.max_title_chars)
         out[IN_STOCK] = checks.boolean(IN_STOCK)
-        out[IMAGE_URL] = checks.text(IMAGE_URL, required=False, limit=s.loaders.max_text_chars)
-        out[BRAND_ID] = checks.text(BRAND_ID, required=False, limit=s.loaders.max_title_chars)
-        out[BRAND_NAME] = checks.text(BRAND_NAME, required=False, limit=s.loaders.max_title_chars)
+        out[IMAGE_URL] = checks.text(IMAGE_URL, required=False, limit=s.max_text_chars)
+        out[BRAND_ID] = checks.text(BRAND_ID, required=False, limit=s.max_title_chars)
+        out[BRAND_NAME] = checks.text(BRAND_NAME, required=False, limit=s.max_title_chars)
         out[CATEGORY_IDS] = self._id_lists(frame, CATEGORY_IDS)
         out[_ATTRS] = self._attrs(frame, checks)
         return out
@@ -235,9 +231,7 @@ class ChunkValidator:
         """Add the leaves of ``category_path`` cells to the rows' category ids."""
         if CATEGORY_PATH not in frame:
             return records, []
-        paths = checks.text(
-            CATEGORY_PATH, required=False, limit=self.settings.loaders.max_text_chars
-        )
+        paths = checks.text(CATEGORY_PATH, required=False, limit=self.options.max_text_chars)
         if self.hints is not None:
             cells = [c for c in paths.tolist() if isinstance(c, str)]
             self.hints.observe(v for c in cells for v in c.split(self.list_separator))
@@ -271,15 +265,13 @@ class ChunkValidator:
 
     def _brands(self, frame: pd.DataFrame, checks: RowChecks) -> pd.DataFrame:
         out = pd.DataFrame(index=frame.index)
-        out[ID] = checks.text(ID, required=True, limit=self.settings.loaders.max_title_chars)
+        out[ID] = checks.text(ID, required=True, limit=self.options.max_title_chars)
         if NAME in frame:  # no name: an existing brand keeps its own, a new one gets its id
-            out[NAME] = checks.text(
-                NAME, required=False, limit=self.settings.loaders.max_title_chars
-            )
+            out[NAME] = checks.text(NAME, required=False, limit=self.options.max_title_chars)
         return out
 
     def _categories(self, frame: pd.DataFrame, checks: RowChecks) -> pd.DataFrame:
-        limit = self.settings.loaders.max_title_chars
+        limit = self.options.max_title_chars
         out = pd.DataFrame(index=frame.index)
         path = checks.text(PATH, required=PATH in frame and ID not in frame, limit=limit)
         out[ID] = checks.text(ID, required=PATH not in frame, limit=limit)
@@ -298,12 +290,12 @@ class ChunkValidator:
 
     def _users(self, frame: pd.DataFrame, checks: RowChecks) -> pd.DataFrame:
         out = pd.DataFrame(index=frame.index)
-        out[ID] = checks.text(ID, required=True, limit=self.settings.loaders.max_title_chars)
+        out[ID] = checks.text(ID, required=True, limit=self.options.max_title_chars)
         out[_ATTRS] = self._attrs(frame, checks)
         return out
 
     def _interactions(self, frame: pd.DataFrame, checks: RowChecks) -> pd.DataFrame:
-        limit = self.settings.loaders.max_title_chars
+        limit = self.options.max_title_chars
         out = pd.DataFrame(index=frame.index)
         out[USER_ID] = checks.text(USER_ID, required=True, limit=limit)
         out[PRODUCT_ID] = checks.text(PRODUCT_ID, required=True, limit=limit)
@@ -326,7 +318,7 @@ class ChunkValidator:
         return out
 
     def _kg(self, frame: pd.DataFrame, checks: RowChecks) -> pd.DataFrame:
-        limit = self.settings.loaders.max_title_chars
+        limit = self.options.max_title_chars
         out = pd.DataFrame(index=frame.index)
         for column in (HEAD, RELATION, TAIL):
             out[column] = checks.text(column, required=True, limit=limit)
@@ -335,7 +327,7 @@ class ChunkValidator:
         return out
 
     def _kg_links(self, frame: pd.DataFrame, checks: RowChecks) -> pd.DataFrame:
-        limit = self.settings.loaders.max_title_chars
+        limit = self.options.max_title_chars
         out = pd.DataFrame(index=frame.index)
         out[PRODUCT_ID] = checks.text(PRODUCT_ID, required=True, limit=limit)
         out[ENTITY_ID] = checks.text(ENTITY_ID, required=True, limit=limit)

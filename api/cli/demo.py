@@ -33,7 +33,7 @@ from graph.cleanup import delete_products
 from kgrec.errors import ConfigError, invalid_choice
 from kgrec.pseudonym import Pseudonymiser
 from kgrec.settings import Settings
-from loaders import Importer, ImportReport, Source
+from loaders import Importer, ImportReport, Source, validation_options
 from loaders.constants import BRANDS, CATEGORIES, INTERACTIONS, PRODUCTS, USERS, EntityKind
 
 __all__ = ["load_sample", "sample_dir"]
@@ -46,8 +46,10 @@ fewer epochs than the default 30, to stay within the demo's ten minutes on 2 cor
 def load_sample(store: GraphStore, directory: Path, settings: Settings) -> ImportReport:
     """Import the shipped sample catalogue (categories, brands, products, users, events)."""
     entities: tuple[EntityKind, ...] = (CATEGORIES, BRANDS, PRODUCTS, USERS, INTERACTIONS)
-    sources = [Source.from_file(e, directory / f"{e}.csv", settings) for e in entities]
-    return Importer(store, settings, progress=False).run(sources)
+    chunk_rows = settings.loaders.import_chunk_rows
+    sources = [Source.from_file(e, directory / f"{e}.csv", chunk_rows) for e in entities]
+    options = validation_options(settings.loaders)
+    return Importer(store, options, data_dir=settings.data_dir, progress=False).run(sources)
 
 
 @dataclass
@@ -115,9 +117,13 @@ def _prepare_graph(store: GraphStore, settings: Settings, data: DemoData, fresh:
         store.delete_all()
     typer.echo(f"importing {data.label}")
     pseudonymise = Pseudonymiser.from_salt(settings.pseudonymise_salt)
-    report = Importer(store, settings, progress=True, pseudonymise=pseudonymise).run(
-        data.sources(settings)
+    importer = Importer(
+        store,
+        validation_options(settings.loaders),
+        data_dir=settings.data_dir,
+        pseudonymise=pseudonymise,
     )
+    report = importer.run(data.sources(settings.loaders.import_chunk_rows))
     for line in report.summary_lines():
         typer.echo(line)
     nodes, rels = graph_counts(store)
@@ -243,7 +249,11 @@ def demo(
         raise invalid_choice("dataset", dataset, [MOVIELENS])
     if sample and limit_users is not None:
         raise ConfigError("--limit-users slices MovieLens-100K; it does not apply to --sample")
-    data = shipped_sample() if sample else movielens(settings, limit_users)
+    data = (
+        shipped_sample()
+        if sample
+        else movielens(settings.dataset_root, settings.paths.demo, limit_users)
+    )
     settings = _demo_settings(settings, data)
     where = "embedded ArcadeDB server" if settings.embedded else settings.graph.neo4j_uri
     typer.echo(f"kgrec demo on {data.label}\n{where}, data directory {settings.data_dir}")

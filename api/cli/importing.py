@@ -21,6 +21,7 @@ from loaders import (
     RecboleDataset,
     RecbolePreset,
     Source,
+    validation_options,
 )
 from loaders.constants import (
     BRANDS,
@@ -247,8 +248,9 @@ def import_files(
         KG: kg,
         KG_LINKS: kg_link,
     }
+    chunk_rows = settings.loaders.import_chunk_rows
     sources = [
-        Source.from_file(e, p, settings, encoding=encoding, delimiter=sep)
+        Source.from_file(e, p, chunk_rows, encoding=encoding, delimiter=sep)
         for e, p in files.items()
         if p is not None
     ]
@@ -256,16 +258,16 @@ def import_files(
         raise ConfigError("use either --dataset or --recbole, not both")
     if dataset is not None:
         public = PublicDataset.named(dataset)
-        if not public.present(settings):
-            typer.echo(f"fetching {dataset} into {public.directory(settings)}")
-        directory = public.fetch(settings)
+        if not public.present(settings.dataset_root):
+            typer.echo(f"fetching {dataset} into {public.directory(settings.dataset_root)}")
+        directory = public.fetch(settings.dataset_root)
         sources += RecboleDataset(
-            directory, RecbolePreset.named(dataset), settings, limit
+            directory, RecbolePreset.named(dataset), chunk_rows, limit
         ).sources()
     elif recbole is not None:
         if preset is None:
             raise ConfigError("--recbole needs --preset NAME (e.g. --preset ml-100k)")
-        sources += RecboleDataset(recbole, RecbolePreset.named(preset), settings, limit).sources()
+        sources += RecboleDataset(recbole, RecbolePreset.named(preset), chunk_rows, limit).sources()
     elif limit is not None or preset is not None:
         raise ConfigError("--limit and --preset apply to --dataset / --recbole only")
     if not sources:
@@ -277,7 +279,8 @@ def import_files(
     with open_graph(settings.graph, settings.data_dir) as store:
         importer = Importer(
             store,
-            settings,
+            validation_options(settings.loaders),
+            data_dir=settings.data_dir,
             mapping=column_mapping,
             dry_run=dry_run,
             strict=strict,
@@ -338,5 +341,5 @@ def fetch(
     """Fetch a public dataset into <data_dir>/datasets (hash-checked)."""
     settings = settings_of(ctx)
     public = PublicDataset.named(name)
-    directory = public.fetch(settings, force=force)
+    directory = public.fetch(settings.dataset_root, force=force)
     typer.echo(f"{name}: {', '.join(public.files)} in {directory}")

@@ -32,7 +32,7 @@ from gnn.snapshot import USER, node_text
 from graph import GraphStore, embedded_server
 from kgrec.errors import NotFoundError
 from kgrec.settings import Settings
-from loaders import Importer, Source
+from loaders import Importer, Source, validation_options
 from tests.utils.api import API_KEY
 from tests.utils.files import files_holding
 from tests.utils.settings import make_settings
@@ -80,8 +80,10 @@ def shop(
     lines += [f"{OTHER},comedy-{n:02d},purchase,{1_000_000 + n}" for n in range(8)]
     lines += [f"{SHOPPER},no-such-film,purchase,1000100"]  # rejected: unknown product
     events.write_text("\n".join(lines) + "\n")
-    source = Source.from_file("interactions", events, forget_settings)
-    report = Importer(store, forget_settings, progress=False).run([source])
+    source = Source.from_file("interactions", events, forget_settings.loaders.import_chunk_rows)
+    options = validation_options(forget_settings.loaders)
+    importer = Importer(store, options, data_dir=forget_settings.data_dir, progress=False)
+    report = importer.run([source])
     assert report.rejects_files and SHOPPER in report.rejects_files[0].read_text()
     snapshot = export_current(forget_settings, store, encoder, show_progress=False)
     train_snapshot(forget_settings, snapshot, show_progress=False)

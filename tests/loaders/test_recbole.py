@@ -9,7 +9,7 @@ import pytest
 
 from graph import GraphStore
 from kgrec.settings import Settings
-from loaders import Importer, PublicDataset, RecboleDataset, RecbolePreset
+from loaders import Importer, PublicDataset, RecboleDataset, RecbolePreset, validation_options
 from tests.utils.settings import make_settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -20,7 +20,7 @@ ITEMS = 40
 def ml_slice(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The first 40 movies, their links and triples, 60 users and their ratings of them."""
     fetch_settings = make_settings(REPO / ".kgrec")
-    source = PublicDataset.named("ml-100k").fetch(fetch_settings)  # no-op when present
+    source = PublicDataset.named("ml-100k").fetch(fetch_settings.dataset_root)  # no-op when present
     out = tmp_path_factory.mktemp("ml-slice")
 
     def read(suffix: str) -> pd.DataFrame:
@@ -46,8 +46,11 @@ def ml_slice(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_ml100k_slice(store: GraphStore, settings: Settings, ml_slice: Path) -> None:
-    dataset = RecboleDataset(ml_slice, RecbolePreset.named("ml-100k"), settings)
-    report = Importer(store, settings, progress=False).run(dataset.sources())
+    preset = RecbolePreset.named("ml-100k")
+    dataset = RecboleDataset(ml_slice, preset, settings.loaders.import_chunk_rows)
+    options = validation_options(settings.loaders)
+    importer = Importer(store, options, data_dir=settings.data_dir, progress=False)
+    report = importer.run(dataset.sources())
     nodes, rels = store.count_nodes(), store.count_relationships()
     assert nodes["Product"] == ITEMS
     toy = store.nodes_by_id("Product", ["1"])["1"]

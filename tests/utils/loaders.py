@@ -11,7 +11,7 @@ from api.cli import app
 from graph import GraphStore
 from kgrec.pseudonym import Pseudonymiser
 from kgrec.settings import Settings
-from loaders import ColumnMapping, Importer, ImportReport, Source
+from loaders import ColumnMapping, Importer, ImportReport, Source, validation_options
 from loaders.constants import EntityKind
 
 
@@ -36,10 +36,12 @@ def run(
     pseudonymise: Pseudonymiser | None = None,
 ) -> ImportReport:
     """Import the files with an Importer (no progress bars)."""
-    sources = [Source.from_file(entity, path, settings) for entity, path in files.items()]
+    chunk_rows = settings.loaders.import_chunk_rows
+    sources = [Source.from_file(entity, path, chunk_rows) for entity, path in files.items()]
     importer = Importer(
         store,
-        settings,
+        validation_options(settings.loaders),
+        data_dir=settings.data_dir,
         mapping=mapping,
         strict=strict,
         dry_run=dry_run,

@@ -34,7 +34,7 @@ SCORE_HEADER = re.compile(r"^\s*#\s+product\s+graph\s+text\s+popularity\s+ranker
 ROW = re.compile(r"^\s*(\d+)  \S")
 
 needs_movielens = pytest.mark.skipif(
-    not PublicDataset.named(MOVIELENS).present(Settings(loaders={"dataset_dir": DATASETS})),
+    not PublicDataset.named(MOVIELENS).present(DATASETS),
     reason=f"MovieLens-100K is not fetched into {DATASETS} "
     "(`make setup` or `kgrec dataset fetch ml-100k`)",
 )
