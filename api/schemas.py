@@ -13,7 +13,7 @@ from typing import Annotated, Any, Final, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
 from pydantic_core import PydanticCustomError
 
-from api.ranking import Filters, RankedList, Reason, ReasonLink
+from api.ranking import Filters
 from kgrec.typing import InteractionKind
 
 MAX_ID_CHARS: Final = 256
@@ -91,7 +91,13 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
-class ScoreOut(BaseModel):
+class _FromResult(BaseModel):
+    """An answer model read from the engine's result objects (``model_validate(obj)``)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+class ScoreOut(_FromResult):
     """The terms of a result's score.
 
     Fused ranking: ``graph`` = w_graph·<h_u,h_i>, ``text`` = w_text·<e_q,t_i>,
@@ -108,7 +114,7 @@ class ScoreOut(BaseModel):
     ranker: float | None = None
 
 
-class ReasonNodeOut(BaseModel):
+class ReasonNodeOut(_FromResult):
     """A graph node a reason names."""
 
     id: str = Field(description="The kgrec id.")
@@ -119,7 +125,7 @@ class ReasonNodeOut(BaseModel):
     kind: str | None = Field(None, description="An entity's kind ('person', 'genre'), if any.")
 
 
-class ReasonLinkOut(BaseModel):
+class ReasonLinkOut(_FromResult):
     """A relationship on a reason's path."""
 
     type: str = Field(
@@ -135,14 +141,14 @@ class ReasonLinkOut(BaseModel):
     )
 
 
-class ReasonProductOut(BaseModel):
+class ReasonProductOut(_FromResult):
     """The history or context product a reason goes through."""
 
     id: str
     title: str
 
 
-class ReasonRelationOut(BaseModel):
+class ReasonRelationOut(_FromResult):
     """One thing the history product and the recommended one both link to."""
 
     label: str = Field(description="Readable: 'brand', 'category', 'directed by', ...")
@@ -151,7 +157,7 @@ class ReasonRelationOut(BaseModel):
     node: ReasonNodeOut
 
 
-class ReasonOut(BaseModel):
+class ReasonOut(_FromResult):
     """Why a product was recommended, grounded in what ranked it (docs/api.md, Reasons)."""
 
     sentence: str = Field(
@@ -178,32 +184,7 @@ class ReasonOut(BaseModel):
     )
 
 
-def reason_out(reason: Reason) -> ReasonOut:
-    """The HTTP model of a reason."""
-    return ReasonOut(
-        sentence=reason.sentence,
-        kind=reason.kind,
-        generators=list(reason.generators),
-        via=ReasonProductOut(**reason.via.__dict__) if reason.via is not None else None,
-        relations=[
-            ReasonRelationOut(
-                label=r.label,
-                type=r.type,
-                relation=r.relation,
-                node=ReasonNodeOut(**r.node.__dict__),
-            )
-            for r in reason.relations
-        ],
-        path=[
-            ReasonLinkOut(**step.__dict__)
-            if isinstance(step, ReasonLink)
-            else ReasonNodeOut(**step.__dict__)
-            for step in reason.path
-        ],
-    )
-
-
-class ItemOut(BaseModel):
+class ItemOut(_FromResult):
     """One ranked product."""
 
     id: str
@@ -224,14 +205,14 @@ class ItemOut(BaseModel):
     )
 
 
-class ArmOut(BaseModel):
+class ArmOut(_FromResult):
     """The experiment arm that served an answer (docs/experiments.md)."""
 
     experiment: str
     arm: str
 
 
-class RankedOut(BaseModel):
+class RankedOut(_FromResult):
     """A ranked list and how it was made."""
 
     items: list[ItemOut]
@@ -447,36 +428,3 @@ class ErrorOut(BaseModel):
     """Every error answer."""
 
     detail: str
-
-
-def ranked_out(
-    ranked: RankedList, *, request_id: str | None = None, arm: ArmOut | None = None
-) -> RankedOut:
-    """The HTTP model of an engine answer.
-
-    It carries its request id and arm when served by /recommendations or /search.
-    """
-    return RankedOut(
-        items=[
-            ItemOut(
-                id=i.id,
-                title=i.title,
-                price=i.price,
-                in_stock=i.in_stock,
-                brand_id=i.brand_id,
-                category_ids=list(i.category_ids),
-                score=ScoreOut(**i.score.__dict__),
-                reason=reason_out(i.reason) if i.reason is not None else None,
-                explanation=i.explanation,
-            )
-            for i in ranked.items
-        ],
-        artifact_version=ranked.artifact_version,
-        strategy=ranked.strategy,
-        user_known=ranked.user_known,
-        candidates=ranked.candidates,
-        notes=ranked.notes,
-        ranking=ranked.ranking,
-        request_id=request_id,
-        arm=arm,
-    )

@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from api.experiments.arms import RankingOverrides
 from api.experiments.serving import Endpoint, Experiments, new_request_id
 from api.ranking import RankedList
-from api.schemas import ArmOut, RankedOut, ranked_out
+from api.schemas import ArmOut, RankedOut
 
 RankCall = Callable[[RankingOverrides | None], RankedList]
 
@@ -41,8 +41,9 @@ async def answer(
     overrides = assigned.overrides if assigned is not None else None
     ranked = rank(overrides) if inline else await run_in_threadpool(rank, overrides)
     request_id = new_request_id()
+    out = RankedOut.model_validate(ranked).model_copy(update={"request_id": request_id})
     if assigned is None:
-        return ranked_out(ranked, request_id=request_id)
+        return out
     await run_in_threadpool(
         experiments.log_impression,
         request_id,
@@ -52,5 +53,4 @@ async def answer(
         session_id=session_id,
         product_ids=[i.id for i in ranked.items],
     )
-    arm = ArmOut(experiment=assigned.experiment, arm=assigned.arm)
-    return ranked_out(ranked, request_id=request_id, arm=arm)
+    return out.model_copy(update={"arm": ArmOut.model_validate(assigned)})

@@ -19,7 +19,7 @@ from api.deps import (
     require_read_key,
     require_write_key,
 )
-from api.schemas import ItemFields, ItemsIn, ItemsOut, NewId, RankedOut, RefId, ranked_out
+from api.schemas import ItemFields, ItemsIn, ItemsOut, NewId, RankedOut, RefId
 from api.wiring import Services
 from graph.records import ProductRow
 from kgrec.errors import GraphConnectionError, ServiceUnavailableError
@@ -70,7 +70,7 @@ def similar(
     item_id: Annotated[RefId, Path()],
 ) -> RankedOut:
     """Products close to this one in graph and text space."""
-    return ranked_out(engine.similar(item_id, k=k, filters=filters))
+    return RankedOut.model_validate(engine.similar(item_id, k=k, filters=filters))
 
 
 @router.post(

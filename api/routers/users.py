@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import EventIdsDep, PseudonymiserDep, ServicesDep, require_write_key
 from api.forget import forget_user
@@ -15,6 +15,8 @@ from kgrec.errors import GraphConnectionError, ServiceUnavailableError
 
 class UserDeletedOut(BaseModel):
     """What ``DELETE /users/{id}`` removed (the id itself is not repeated)."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     subject: str = Field(
         description="The salted hash of the id that names this deletion in the service's log."
@@ -82,14 +84,4 @@ def delete_user(
             f"the graph server stopped answering ({e}); send the delete again when "
             "/health reports the graph up"
         ) from e
-    return UserDeletedOut(
-        subject=report.subject,
-        graph_node=report.graph_node,
-        relationships=report.relationships,
-        serving_state=report.serving_state,
-        event_ids=report.event_ids,
-        text_cache_entries=report.text_cache_entries,
-        experiment_log_lines=report.experiment_log_lines,
-        files_rewritten=report.files_rewritten,
-        files_deleted=report.files_deleted,
-    )
+    return UserDeletedOut.model_validate(report)
