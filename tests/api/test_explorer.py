@@ -13,7 +13,7 @@ import pytest
 from graph import GraphStore
 from graph import explorer as gx
 from graph.explorer import readable_relation
-from tests.utils.api import API_KEY, ClientFactory
+from tests.utils.api import API_KEY, ClientFactory, link_sample_entities
 
 KEY = {"X-API-Key": API_KEY}
 
@@ -22,24 +22,10 @@ def _edges(answer: dict[str, Any]) -> set[tuple[str, str, str]]:
     return {(e["source"], e["target"], e["type"]) for e in answer["edges"]}
 
 
-def _with_entities(store: GraphStore) -> None:
-    """p001 and p002 share a director (an entity without a name), p001 has a genre."""
-    store.upsert_entities(
-        [{"id": "m.0abc", "kind": "person"}, {"id": "m.0def", "kind": "genre", "name": "Outdoor"}]
-    )
-    store.link_entities(
-        [
-            {"product_id": "p001", "entity_id": "m.0abc", "relation": "film.film.directed_by"},
-            {"product_id": "p002", "entity_id": "m.0abc", "relation": "film.film.directed_by"},
-            {"product_id": "p001", "entity_id": "m.0def", "relation": "film.film.genre"},
-        ]
-    )
-
-
 def test_neighbourhood_draws_brand_categories_ancestors_entities_and_similar_products(
     make_client: ClientFactory, sample_store: GraphStore
 ) -> None:
-    _with_entities(sample_store)
+    link_sample_entities(sample_store)
     with make_client(sample_store) as client:
         answer = client.get("/items/p001/neighbourhood", params={"similar": 16})
     assert answer.status_code == 200, answer.text
@@ -79,7 +65,7 @@ def test_neighbourhood_draws_brand_categories_ancestors_entities_and_similar_pro
 def test_neighbourhood_is_bounded_and_says_so(
     make_client: ClientFactory, sample_store: GraphStore
 ) -> None:
-    _with_entities(sample_store)
+    link_sample_entities(sample_store)
     with make_client(sample_store) as client:
         answer = client.get("/items/p001/neighbourhood", params={"similar": 0, "limit": 2})
         too_many = client.get("/items/p001/neighbourhood", params={"limit": 201})

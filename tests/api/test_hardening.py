@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from http.client import HTTPConnection
 from typing import Any
 
 import pytest
-import uvicorn
 
 from api.app import create_app
 from api.engine import Engine
@@ -24,7 +21,7 @@ from api.wiring import Services, gnn_embedder_factory
 from gnn.artifacts import ArtifactSet
 from graph import GraphStore
 from kgrec.settings import Settings
-from tests.utils.api import API_KEY, ClientFactory
+from tests.utils.api import API_KEY, ClientFactory, live_server
 from tests.utils.settings import make_settings
 from text_encoders import TextEncoder
 
@@ -123,27 +120,6 @@ def test_an_unknown_product_anywhere_in_the_batch_writes_nothing(
     assert len(_interactions(sample_store, "u-second")) == 1
 
 
-@contextlib.contextmanager
-def _uvicorn(app: Any) -> Iterator[int]:
-    """The app on a real uvicorn server on a free loopback port, in a thread."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(app, log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 60
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.05)
-        yield int(sock.getsockname()[1])
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        sock.close()
-
-
 def test_an_unexpected_error_is_a_json_500_that_keeps_the_connection_usable(
     data_dir: Any,
     sample_store: GraphStore,
@@ -164,7 +140,7 @@ def test_an_unexpected_error_is_a_json_500_that_keeps_the_connection_usable(
         yield Services(settings=s, engine=engine, store=sample_store)
 
     event = b'{"events": [{"user_id": "u1", "product_id": "p001", "kind": "view", "ts": 1}]}'
-    with _uvicorn(create_app(settings, services)) as port:
+    with live_server(create_app(settings, services)) as port:
         conn = HTTPConnection("127.0.0.1", port, timeout=30)
         conn.request("POST", "/events", body=event, headers=JSON_KEY)
         failed = conn.getresponse()

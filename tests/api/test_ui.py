@@ -16,16 +16,12 @@ import contextlib
 import os
 import re
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from api.app import create_app
 from api.cli.demo import load_sample, sample_dir
@@ -34,7 +30,7 @@ from api.wiring import Services, gnn_embedder_factory
 from gnn.artifacts import ArtifactSet
 from graph import GraphStore
 from kgrec.settings import Settings
-from tests.utils.api import API_KEY
+from tests.utils.api import API_KEY, link_sample_entities, live_server
 from tests.utils.settings import make_settings
 from text_encoders import TextEncoder
 
@@ -82,42 +78,11 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
-@contextlib.contextmanager
-def _served(settings: Settings, services: Callable[..., Any]) -> Iterator[str]:
-    """The app on a real uvicorn server on a free loopback port, in a thread."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings, services), log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 60
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        sock.close()
-
-
 def _sample_graph(store: GraphStore, settings: Settings) -> None:
     """The shipped sample plus two knowledge-graph entities on p001 (one shared with p002)."""
     store.delete_all()
     load_sample(store, sample_dir(), settings)
-    store.upsert_entities(
-        [{"id": "m.0abc", "kind": "person"}, {"id": "m.0def", "kind": "genre", "name": "Outdoor"}]
-    )
-    store.link_entities(
-        [
-            {"product_id": "p001", "entity_id": "m.0abc", "relation": "film.film.directed_by"},
-            {"product_id": "p002", "entity_id": "m.0abc", "relation": "film.film.directed_by"},
-            {"product_id": "p001", "entity_id": "m.0def", "relation": "film.film.genre"},
-        ]
-    )
+    link_sample_entities(store)
 
 
 @contextlib.contextmanager
@@ -135,8 +100,8 @@ def _explorer(
         engine = Engine(s, artifacts, encoder, store, gnn_embedder_factory(s, encoder))
         yield Services(settings=s, engine=engine, store=store)
 
-    with _served(settings, services) as url:
-        yield url
+    with live_server(create_app(settings, services)) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture(scope="module")
