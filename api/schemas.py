@@ -8,12 +8,13 @@ constants here, stated in the OpenAPI schema and in docs/api.md.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final, Literal, cast
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
 from pydantic_core import PydanticCustomError
 
 from api.ranking import Filters
+from graph.records import InteractionRow, ProductRow
 from kgrec.typing import InteractionKind
 
 MAX_ID_CHARS: Final = 256
@@ -321,6 +322,13 @@ class ItemFields(_Strict):
     brand_name: str | None = Field(None, max_length=MAX_TITLE_CHARS)
     category_ids: list[RefId] = Field(default_factory=list, max_length=MAX_LIST_ITEMS)
 
+    def to_row_for(self, item_id: str) -> ProductRow:
+        """The graph row that replaces product ``item_id``.
+
+        Every field, None for the ones left out (removed from the node).
+        """
+        return cast(ProductRow, {"id": item_id, **self.model_dump()})
+
 
 class ItemIn(ItemFields):
     """One product to upsert (``POST /items``).
@@ -332,6 +340,10 @@ class ItemIn(ItemFields):
     """
 
     id: NewId
+
+    def to_row(self) -> ProductRow:
+        """The graph row that merges this product: only the fields the request carried."""
+        return cast(ProductRow, self.model_dump(exclude_unset=True))
 
 
 class ItemsIn(_Strict):
@@ -384,6 +396,21 @@ class EventIn(_Strict):
         description="The request_id of the answer that led to this event (32 hex "
         "digits): the event is logged with it for `kgrec ab-report`.",
     )
+
+    def to_row(self, received_ts: int) -> InteractionRow:
+        """The graph row of this event.
+
+        At its ``ts`` or, without one, ``received_ts`` (the time of receipt, or the
+        ``ts`` first stored for its ``event_id``).
+        """
+        ts = self.ts if self.ts is not None else received_ts
+        return {
+            "user_id": self.user_id,
+            "product_id": self.product_id,
+            "kind": self.kind,
+            "ts": ts,
+            "value": self.value,
+        }
 
 
 class EventsIn(_Strict):

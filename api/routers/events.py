@@ -19,7 +19,6 @@ from api.deps import (
 from api.event_ids import KeyedEvent
 from api.experiments.serving import Feedback
 from api.schemas import EventsIn, EventsOut
-from graph.records import InteractionRow
 from kgrec.errors import NotFoundError
 
 router = APIRouter(tags=["events"], dependencies=[Depends(require_write_key)])
@@ -73,16 +72,7 @@ def record_events(
                 for i, m in resolved.conflicts
             ]
         )
-    rows: list[InteractionRow] = [
-        {
-            "user_id": e.user_id,
-            "product_id": e.product_id,
-            "kind": e.kind,
-            "ts": resolved.ts.get(i, e.ts if e.ts is not None else now),
-            "value": e.value,
-        }
-        for i, e in enumerate(events)
-    ]
+    rows = [e.to_row(resolved.ts.get(i, now)) for i, e in enumerate(events)]
     users = engine.record_events(rows)
     experiments.log_feedback(
         [

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, cast
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
 
@@ -21,7 +21,6 @@ from api.deps import (
 )
 from api.schemas import ItemFields, ItemsIn, ItemsOut, NewId, RankedOut, RefId
 from api.wiring import Services
-from graph.records import ProductRow
 from kgrec.errors import GraphConnectionError, ServiceUnavailableError
 from kgrec.typing import CATEGORY
 
@@ -102,8 +101,7 @@ def upsert_items(body: ItemsIn, engine: EngineDep, services: ServicesDep) -> Ite
     if problems:
         reject(problems)
     check_categories(services, categories)
-    rows = [cast(ProductRow, i.model_dump(exclude_unset=True)) for i in body.items]
-    added = engine.add_items(rows)
+    added = engine.add_items([i.to_row() for i in body.items])
     return ItemsOut(added=added, artifact_version=engine.version, items_served=engine.size)
 
 
@@ -129,6 +127,5 @@ def replace_item(
     if problems:
         reject(problems)
     check_categories(services, categories)
-    row = cast(ProductRow, {"id": item_id, **body.model_dump()})
-    added = engine.add_items([row], replace=True)
+    added = engine.add_items([body.to_row_for(item_id)], replace=True)
     return ItemsOut(added=added, artifact_version=engine.version, items_served=engine.size)
