@@ -12,8 +12,8 @@ from starlette.concurrency import run_in_threadpool
 
 from api.experiments.arms import RankingOverrides
 from api.experiments.serving import Endpoint, Experiments, new_request_id
+from api.ranked_schemas import ArmOut, RankedOut
 from api.ranking import RankedList
-from api.schemas import ArmOut, RankedOut
 
 RankCall = Callable[[RankingOverrides | None], RankedList]
 

@@ -19,7 +19,8 @@ from api.deps import (
     require_read_key,
     require_write_key,
 )
-from api.schemas import ItemFields, ItemsIn, ItemsOut, NewId, RankedOut, RefId
+from api.ranked_schemas import RankedOut
+from api.schemas import ItemFields, ItemsIn, ItemsOut, NewId, RefId
 from api.wiring import Services
 from kgrec.errors import GraphConnectionError, ServiceUnavailableError
 from kgrec.typing import CATEGORY

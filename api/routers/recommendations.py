@@ -15,9 +15,10 @@ from api.deps import (
     require_read_key,
 )
 from api.experiments.arms import RankingOverrides
+from api.ranked_schemas import RankedOut
 from api.ranking import RankedList
 from api.routers.answers import answer
-from api.schemas import MAX_QUERY_CHARS, RankedOut, RefId
+from api.schemas import MAX_QUERY_CHARS, RefId
 
 router = APIRouter(tags=["recommendations"], dependencies=[Depends(require_read_key)])
 

@@ -14,9 +14,10 @@ from api.deps import (
     require_read_key,
 )
 from api.experiments.arms import RankingOverrides
+from api.ranked_schemas import RankedOut
 from api.ranking import RankedList
 from api.routers.answers import answer
-from api.schemas import RankedOut, SearchIn
+from api.schemas import SearchIn
 
 router = APIRouter(tags=["search"], dependencies=[Depends(require_read_key)])
 
