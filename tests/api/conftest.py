@@ -23,6 +23,7 @@ from graph import GraphStore
 from kgrec.settings import Settings
 from tests.utils.api import API_KEY, ClientFactory
 from tests.utils.settings import make_settings
+from tests.utils.shop import Shop, trained_shop
 from text_encoders import TextEncoder, load_encoder
 
 GRAPH_DIM = 32
@@ -89,3 +90,11 @@ def shop_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         gnn={"hidden_dim": 32, "epochs": 15, "batch_size": 64},
         serving={"api_key": "k"},
     )
+
+
+@pytest.fixture(scope="module")
+def shop(
+    _embedded_store: GraphStore, shop_settings: Settings, encoder: TextEncoder
+) -> tuple[Shop, ArtifactSet]:
+    """The shop in the graph, trained (`kgrec train`) and embedded (`kgrec embed`)."""
+    return trained_shop(_embedded_store, shop_settings, encoder)

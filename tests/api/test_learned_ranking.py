@@ -17,18 +17,10 @@ from gnn.artifacts import ArtifactSet
 from gnn.ranking.served import load_ranking
 from graph import GraphStore
 from kgrec.settings import Settings
-from tests.utils.shop import Shop, load_genre_shop, shop_engine, trained_shop
+from tests.utils.shop import Shop, load_genre_shop, shop_engine
 from text_encoders import TextEncoder
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def shop(
-    _embedded_store: GraphStore, shop_settings: Settings, encoder: TextEncoder
-) -> tuple[Shop, ArtifactSet]:
-    """The shop in the graph, trained (`kgrec train`) and embedded (`kgrec embed`)."""
-    return trained_shop(_embedded_store, shop_settings, encoder)
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from api.experiments.log import EventLog
 from gnn.artifacts import ArtifactSet
 from graph import GraphStore
 from kgrec.settings import Settings
-from tests.utils.shop import Shop, load_genre_shop, shop_client, shop_engine, trained_shop
+from tests.utils.shop import Shop, load_genre_shop, shop_client, shop_engine
 from text_encoders import TextEncoder
 
 pytestmark = [pytest.mark.slow, pytest.mark.neo4j]
@@ -52,14 +52,6 @@ NEW = [
 ]
 NEW_IDS = {p["id"] for p in NEW}
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
-
-
-@pytest.fixture(scope="module")
-def shop(
-    _embedded_store: GraphStore, shop_settings: Settings, encoder: TextEncoder
-) -> tuple[Shop, ArtifactSet]:
-    """The shop in the graph, trained (`kgrec train`) and embedded (`kgrec embed`)."""
-    return trained_shop(_embedded_store, shop_settings, encoder)
 
 
 @pytest.fixture
