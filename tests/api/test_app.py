@@ -30,6 +30,16 @@ CATEGORY_TREE = {
     "audio": {"audio", "headphones", "speakers"},
 }
 
+GOGGLES: dict[str, Any] = {
+    "id": "p900",
+    "title": "Alpine ski goggles",
+    "description": "Anti-fog double lens goggles for skiing in the cold",
+    "price": 89.0,
+    "brand_id": "northpeak",
+    "category_ids": ["outerwear"],
+}
+"""A product the sample lacks, posted by the item tests."""
+
 
 def ids(answer: dict[str, object]) -> list[str]:
     items = answer["items"]
@@ -44,15 +54,7 @@ def test_new_item_appears_for_matching_query_in_the_next_request(
     with make_client(sample_store) as client:
         before = client.post("/search", json=query).json()
         assert "p900" not in ids(before)
-        item = {
-            "id": "p900",
-            "title": "Alpine ski goggles",
-            "description": "Anti-fog double lens goggles for skiing in the cold",
-            "price": 89.0,
-            "brand_id": "northpeak",
-            "category_ids": ["outerwear"],
-        }
-        added = client.post("/items", json={"items": [item]}, headers=KEY)
+        added = client.post("/items", json={"items": [GOGGLES]}, headers=KEY)
         assert added.status_code == 201, added.text
         assert added.json()["added"] == ["p900"]
         after = client.post("/search", json=query).json()
@@ -64,16 +66,8 @@ def test_new_item_appears_for_matching_query_in_the_next_request(
 def test_reposting_an_item_merges_the_fields_it_leaves_out(
     sample_store: GraphStore, make_client: ClientFactory
 ) -> None:
-    item = {
-        "id": "p900",
-        "title": "Alpine ski goggles",
-        "description": "Anti-fog double lens goggles for skiing in the cold",
-        "price": 89.0,
-        "brand_id": "northpeak",
-        "category_ids": ["outerwear"],
-    }
     with make_client(sample_store) as client:
-        assert client.post("/items", json={"items": [item]}, headers=KEY).status_code == 201
+        assert client.post("/items", json={"items": [GOGGLES]}, headers=KEY).status_code == 201
         retitled = {"id": "p900", "title": "Alpine ski goggles II"}
         again = client.post("/items", json={"items": [retitled]}, headers=KEY)
         assert again.status_code == 201, again.text
@@ -84,7 +78,7 @@ def test_reposting_an_item_merges_the_fields_it_leaves_out(
         assert hits[0]["brand_id"] == "northpeak" and hits[0]["category_ids"] == ["outerwear"]
     props = sample_store.nodes_by_id("Product", ["p900"])["p900"]
     assert props["title"] == "Alpine ski goggles II" and props["price"] == 89.0
-    assert props["description"] == item["description"]
+    assert props["description"] == GOGGLES["description"]
     links = sample_store.cypher(
         "MATCH (:Product {id: 'p900'})-[r]->(x) RETURN type(r) AS t, x.id AS x ORDER BY t"
     )
