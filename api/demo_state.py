@@ -103,9 +103,9 @@ def training_fingerprint(settings: Settings) -> str:
 
 
 def _latest_checkpoint(settings: Settings) -> Path:
-    from gnn.pipeline import LATEST_CHECKPOINT, checkpoint_dir
+    from gnn.pipeline import LATEST_CHECKPOINT
 
-    return checkpoint_dir(settings) / LATEST_CHECKPOINT
+    return settings.paths.checkpoints / LATEST_CHECKPOINT
 
 
 def checkpoint_identity(settings: Settings) -> str | None:

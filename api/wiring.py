@@ -23,6 +23,7 @@ from api.state import EmbedderFactory
 from gnn.artifacts import ArtifactSet
 from gnn.checkpoint import Checkpoint
 from gnn.inductive import InductiveEmbedder
+from gnn.options import PipelineOptions
 from graph import GraphStore, open_graph
 from kgrec.errors import GraphConnectionError
 from kgrec.settings import Settings
@@ -49,6 +50,20 @@ def artifacts_root(settings: Settings) -> Path:
     return settings.paths.artifacts
 
 
+def pipeline_options(settings: Settings) -> PipelineOptions:
+    """What ``kgrec train`` / ``kgrec embed`` run with, from the settings."""
+    return PipelineOptions(
+        data_dir=settings.data_dir,
+        gnn=settings.gnn,
+        device=settings.resolve_device(),
+        ranker=settings.serving.ranker,
+        keep_versions=settings.artifacts.keep_versions,
+        promote_tolerance=settings.artifacts.promote_tolerance,
+        seed_fanout=settings.serving.inductive_seed_fanout,
+        fanout=settings.serving.inductive_fanout,
+    )
+
+
 def gnn_embedder_factory(settings: Settings, encoder: TextEncoder) -> EmbedderFactory:
     """Builds the GNN's inductive embedder from the checkpoint saved with an artifact version.
 
@@ -61,7 +76,7 @@ def gnn_embedder_factory(settings: Settings, encoder: TextEncoder) -> EmbedderFa
         if path is None:
             return None
         checkpoint = Checkpoint.load(path, snapshot_version=artifacts.manifest.snapshot_version)
-        return InductiveEmbedder(checkpoint, encoder, settings)  # checks the encoder
+        return pipeline_options(settings).embedder(checkpoint, encoder)  # checks the encoder
 
     return build
 

@@ -142,7 +142,7 @@ def bench(args: argparse.Namespace, data_dir: Path) -> None:
 
     from api.app import create_app
     from api.engine import Engine
-    from api.wiring import Services, gnn_embedder_factory
+    from api.wiring import Services, gnn_embedder_factory, pipeline_options
     from gnn.artifacts import ArtifactSet
     from gnn.pipeline import export_current, train_snapshot, write_artifacts
     from graph import open_graph
@@ -163,9 +163,11 @@ def bench(args: argparse.Namespace, data_dir: Path) -> None:
             build_graph(store, args)
             written = time.perf_counter() - start
             start = time.perf_counter()
-            snapshot = export_current(settings, store, encoder, show_progress=False)
-            train_snapshot(settings, snapshot, show_progress=False)
-            artifacts = write_artifacts(settings, encoder)
+            snapshot = export_current(
+                pipeline_options(settings), store, encoder, show_progress=False
+            )
+            train_snapshot(pipeline_options(settings), snapshot, show_progress=False)
+            artifacts = write_artifacts(pipeline_options(settings), encoder)
             print(
                 f"graph written in {written:.0f} s, GNN trained and embedded in "
                 f"{time.perf_counter() - start:.0f} s"

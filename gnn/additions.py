@@ -22,14 +22,11 @@ import numpy as np
 import pandas as pd
 
 from gnn.artifacts import PRODUCT_COLUMNS, ArtifactSet
-from gnn.checkpoint import Checkpoint
 from gnn.inductive import InductiveEmbedder
 from gnn.snapshot import PRODUCT, USER, Snapshot, product_text
 from graph import GraphStore
-from kgrec.settings import Settings
 from kgrec.typing import PRODUCT as PRODUCT_LABEL
 from kgrec.typing import USER as USER_LABEL
-from text_encoders import EmbeddingCache, TextEncoder
 
 log = logging.getLogger(__name__)
 BATCH: Final = 256
@@ -81,15 +78,20 @@ def _chunks(items: Sequence[str], size: int) -> list[Sequence[str]]:
 def graph_additions(
     store: GraphStore,
     snapshot: Snapshot,
-    checkpoint: Checkpoint,
-    encoder: TextEncoder,
-    settings: Settings,
+    embedder: InductiveEmbedder,
     *,
     batch_size: int = BATCH,
 ) -> Additions:
     """Embed the products and users of the graph that ``snapshot`` lacks.
 
     Logs how many, and the seconds taken.
+
+    Args:
+        store: the graph.
+        snapshot: what the checkpoint was trained on (its ids are known).
+        embedder: the checkpoint's inductive embedder; its text encoder and cache
+            also give the new products' text vectors.
+        batch_size: products or users read and embedded at a time.
     """
     start = time.perf_counter()
     known_products, known_users = set(snapshot.ids[PRODUCT]), set(snapshot.ids[USER])
@@ -97,16 +99,19 @@ def graph_additions(
         i for page in store.iter_ids(PRODUCT_LABEL) for i in page if i not in known_products
     ]
     users = [i for page in store.iter_ids(USER_LABEL) for i in page if i not in known_users]
-    embedder = InductiveEmbedder(checkpoint, encoder, settings)
+    encoder = embedder.encoder
     dim = embedder.dim
     rows, graph = [], [np.zeros((0, dim), np.float32)]
     for batch in _chunks(products, batch_size):
         found = store.product_rows(batch)
         rows += found
         graph.append(embedder.embed_new_items(store, [r["id"] for r in found]))
-    cache = EmbeddingCache.in_data_dir(settings.data_dir)
     texts = [product_text({**(r.get("attrs") or {}), **r}) for r in rows]
-    text = cache.encode(encoder, texts)[0] if texts else np.zeros((0, encoder.dim), np.float32)
+    text = (
+        embedder.cache.encode(encoder, texts)[0]
+        if texts
+        else np.zeros((0, encoder.dim), np.float32)
+    )
     table = pd.DataFrame(
         {
             "id": [r["id"] for r in rows],

@@ -43,7 +43,6 @@ from gnn.schema import (
 from gnn.snapshot import node_vectors, product_numeric, product_text
 from graph import GraphStore
 from kgrec.errors import ConfigError, ModelError
-from kgrec.settings import Settings
 from text_encoders import EmbeddingCache, TextEncoder
 
 NODE_TYPE_OF_LABEL: Final = {
@@ -78,25 +77,27 @@ class InductiveEmbedder:
     Args:
         checkpoint: the trained model (its encoder id must match ``encoder``).
         encoder: the text encoder the model was trained with.
-        settings: data directory (embedding cache), torch device, and the default
-            fan-outs (``inductive_seed_fanout``, ``inductive_fanout``).
+        cache: text embeddings already computed (``EmbeddingCache.in_data_dir``).
+        device: the torch device the model runs on (``cpu``, ``cuda``).
         seed_fanout: relationships read per type of each node embedded (a user's
-            most recent interactions); 0 = all. Default: ``inductive_seed_fanout``.
+            most recent interactions); 0 = all (``KGREC_SERVING__INDUCTIVE_SEED_FANOUT``).
         fanout: relationships read per type of each node further out (the most
-            recent first, then by id); 0 = all. Default: ``inductive_fanout``.
+            recent first, then by id); 0 = all (``KGREC_SERVING__INDUCTIVE_FANOUT``).
 
     Raises:
         ModelError: the checkpoint was trained with another text encoder.
+        ConfigError: a fan-out is negative.
     """
 
     def __init__(
         self,
         checkpoint: Checkpoint,
         encoder: TextEncoder,
-        settings: Settings,
+        cache: EmbeddingCache,
         *,
-        seed_fanout: int | None = None,
-        fanout: int | None = None,
+        device: str,
+        seed_fanout: int,
+        fanout: int,
     ) -> None:
         if checkpoint.encoder_id != encoder.model_id:
             raise ModelError(
@@ -106,14 +107,12 @@ class InductiveEmbedder:
             )
         self.checkpoint = checkpoint
         self.encoder = encoder
-        self.device = settings.resolve_device()
+        self.device = device
         self.model = checkpoint.model.to(self.device).eval()
-        self.cache = EmbeddingCache.in_data_dir(settings.data_dir)
+        self.cache = cache
         self.hops = self.model.config.layers
-        self.seed_fanout = (
-            settings.serving.inductive_seed_fanout if seed_fanout is None else seed_fanout
-        )
-        self.fanout = settings.serving.inductive_fanout if fanout is None else fanout
+        self.seed_fanout = seed_fanout
+        self.fanout = fanout
         if self.seed_fanout < 0 or self.fanout < 0:
             raise ConfigError(
                 f"fan-outs must be >= 0 (0 = all), got seed_fanout={self.seed_fanout}, "

@@ -27,6 +27,7 @@ from gnn.additions import graph_additions
 from gnn.artifacts import ArtifactManifest, ArtifactSet, VersionWriter
 from gnn.checkpoint import Checkpoint
 from gnn.evaluation import GNNRecommender, interactions_of, product_text_vectors
+from gnn.options import PipelineOptions
 from gnn.ranking.served import (
     RANKING_DIR,
     GeneratorParams,
@@ -46,28 +47,21 @@ from gnn.snapshot import (
 )
 from gnn.splits import SplitPlan, build_splits
 from gnn.trainer import Trainer, TrainResult, graph_inputs
-from gnn.versions import VersionStore
 from graph import GraphStore
 from kgrec.errors import ModelError
-from kgrec.settings import Settings
 from text_encoders import EmbeddingCache, TextEncoder
 
 LATEST_CHECKPOINT = "latest.pt"
 log = logging.getLogger(__name__)
 
 
-def checkpoint_dir(settings: Settings) -> Path:
-    """The directory checkpoints are saved in."""
-    return settings.paths.checkpoints
-
-
 def export_current(
-    settings: Settings, store: GraphStore, encoder: TextEncoder, show_progress: bool = True
+    options: PipelineOptions, store: GraphStore, encoder: TextEncoder, show_progress: bool = True
 ) -> Snapshot:
     """Export the graph now and save it as ``snapshots/<version>.pt``."""
-    cache = EmbeddingCache.in_data_dir(settings.data_dir)
+    cache = EmbeddingCache.in_data_dir(options.data_dir)
     snapshot = export_snapshot(store, encoder, cache, show_progress=show_progress)
-    snapshot.save(settings.paths.snapshot(snapshot.version))
+    snapshot.save(options.paths.snapshot(snapshot.version))
     return snapshot
 
 
@@ -94,7 +88,7 @@ def training_plan(snapshot: Snapshot, seed: int) -> SplitPlan:
 
 
 def train_snapshot(
-    settings: Settings,
+    options: PipelineOptions,
     snapshot: Snapshot,
     show_progress: bool = True,
     *,
@@ -104,7 +98,7 @@ def train_snapshot(
     """Train on :func:`training_plan`'s pairs, early-stopping on its validation holdout.
 
     Args:
-        settings: the GNN section, device and data directory are read from it.
+        options: the GNN configuration, device, ranker switch and data directory.
         snapshot: the exported graph to train on.
         show_progress: tqdm bar with loss and validation Recall@20.
         initial_state: weights the model starts from (a warm start,
@@ -118,9 +112,8 @@ def train_snapshot(
     Raises:
         ModelError: the snapshot has no interactions to learn from.
     """
-    plan = training_plan(snapshot, settings.gnn.seed)
-    config = settings.gnn
-    trainer = Trainer(config, settings.resolve_device(), show_progress=show_progress)
+    plan = training_plan(snapshot, options.gnn.seed)
+    trainer = Trainer(options.gnn, options.device, show_progress=show_progress)
     result = trainer.fit(
         graph_inputs(snapshot, plan.train), plan.train, plan.val, initial_state=initial_state
     )
@@ -129,10 +122,10 @@ def train_snapshot(
         snapshot,
         {**result.best, "epochs": len(result.epoch_seconds), "seconds": result.total_seconds},
     )
-    path = checkpoint.save(checkpoint_dir(settings) / f"{snapshot.version}.pt")
+    path = checkpoint.save(options.paths.checkpoints / f"{snapshot.version}.pt")
     shutil.rmtree(ranking_dir_of(path), ignore_errors=True)
-    if settings.serving.ranker:
-        trained = _train_ranking(settings, snapshot, checkpoint, plan.train, plan.val)
+    if options.ranker:
+        trained = _train_ranking(options, snapshot, checkpoint, plan.train, plan.val)
         if trained is not None:
             shutil.copytree(trained, ranking_dir_of(path))
             shutil.rmtree(trained, ignore_errors=True)
@@ -163,7 +156,7 @@ def ranking_dir_of(checkpoint: Path) -> Path:
 
 
 def _train_ranking(
-    settings: Settings, snapshot: Snapshot, checkpoint: Checkpoint, train: Tensor, val: Tensor
+    options: PipelineOptions, snapshot: Snapshot, checkpoint: Checkpoint, train: Tensor, val: Tensor
 ) -> Path | None:
     """Fit the served generators on ``train`` and train the ranker on ``val``.
 
@@ -173,19 +166,19 @@ def _train_ranking(
     """
     start = time.perf_counter()
     num_users, num_items = len(snapshot.ids[USER]), len(snapshot.ids[PRODUCT])
-    gnn = GNNRecommender(snapshot, checkpoint.model.config, settings.resolve_device())
+    gnn = GNNRecommender(snapshot, checkpoint.model.config, options.device)
     gnn.checkpoint = checkpoint
     text = product_text_vectors(snapshot, snapshot.data[PRODUCT].x.shape[1] - NUM_PRODUCT_EXTRA)
     generators = fit_generators(
-        gnn, snapshot, text, train, num_users, num_items, val, settings.gnn.seed
+        gnn, snapshot, text, train, num_users, num_items, val, options.gnn.seed
     )
-    staged = train_ranking(generators, train, val, num_users, num_items, settings.gnn.seed)
+    staged = train_ranking(generators, train, val, num_users, num_items, options.gnn.seed)
     if staged is None:
         return None
     out = save_trained(
         staged,
         GeneratorParams.of(generators),
-        Path(tempfile.mkdtemp(dir=checkpoint_dir(settings), prefix=".ranking-")),
+        Path(tempfile.mkdtemp(dir=options.paths.checkpoints, prefix=".ranking-")),
     )
     log.info("ranker trained in %.1f s", time.perf_counter() - start)
     return out
@@ -229,7 +222,7 @@ def _category_table(snapshot: Snapshot) -> pd.DataFrame:
 
 
 def write_artifacts(
-    settings: Settings,
+    options: PipelineOptions,
     encoder: TextEncoder,
     checkpoint_path: Path | None = None,
     writers: Sequence[VersionWriter] = (),
@@ -247,23 +240,23 @@ def write_artifacts(
     inductively with the same checkpoint and added after the snapshot's rows
     (:mod:`gnn.additions`).
 
-    The ranker trained with the checkpoint (when there is one, and ``settings.serving.ranker``)
+    The ranker trained with the checkpoint (when there is one, and ``options.ranker``)
     goes into the version with its generators' tables refitted on every interaction;
     ``writers`` add more files (the serving indexes) before the version is published.
 
     Raises:
         ModelError: no checkpoint, a checkpoint of another encoder, or its snapshot missing.
     """
-    path = checkpoint_path or checkpoint_dir(settings) / LATEST_CHECKPOINT
+    path = checkpoint_path or options.paths.checkpoints / LATEST_CHECKPOINT
     checkpoint = Checkpoint.load(path, encoder_id=encoder.model_id)
-    snapshot = Snapshot.load(settings.paths.snapshot(checkpoint.snapshot_version))
+    snapshot = Snapshot.load(options.paths.snapshot(checkpoint.snapshot_version))
     inter = interactions_of(snapshot)
     pairs = torch.stack([inter.users, inter.items])
-    emb = checkpoint.embed_snapshot(snapshot, pairs, settings.resolve_device())
+    emb = checkpoint.embed_snapshot(snapshot, pairs, options.device)
     counts = np.bincount(inter.items.numpy(), minlength=len(snapshot.ids[PRODUCT]))
     popularity = (counts / max(1, int(counts.max(initial=0)))).astype(np.float32)
     text = snapshot.data[PRODUCT].x[:, : encoder.dim].numpy()
-    versions = VersionStore.in_data_dir(settings.data_dir, settings.artifacts.keep_versions)
+    versions = options.versions()
     manifest = ArtifactManifest(
         version=versions.new_name(f"{time.strftime('%Y%m%d-%H%M%S')}-{snapshot.version[:8]}"),
         snapshot_version=snapshot.version,
@@ -285,12 +278,11 @@ def write_artifacts(
         popularity=popularity,
     )
     if store is not None:
-        artifacts = graph_additions(store, snapshot, checkpoint, encoder, settings).append_to(
-            artifacts
-        )
+        embedder = options.embedder(checkpoint, encoder)
+        artifacts = graph_additions(store, snapshot, embedder).append_to(artifacts)
     trained = ranking_dir_of(path)
     extra = list(writers)
-    if settings.serving.ranker and trained.is_dir():
+    if options.ranker and trained.is_dir():
         num_users, num_items = len(snapshot.ids[USER]), len(snapshot.ids[PRODUCT])
 
         def ranking(version: Path) -> None:

@@ -36,6 +36,7 @@ from gnn.artifacts import CHECKPOINT, USERS, ArtifactSet, VersionWriter
 from gnn.checkpoint import Checkpoint
 from gnn.evaluation import GNNRecommender, evaluate_view
 from gnn.inference import graph_inputs
+from gnn.options import PipelineOptions
 from gnn.pipeline import (
     export_current,
     make_latest_checkpoint,
@@ -47,10 +48,9 @@ from gnn.schema import USER
 from gnn.snapshot import Snapshot
 from gnn.splits import SplitPlan, SplitView
 from gnn.trainer import TrainResult
-from gnn.versions import GATE, VersionStore
+from gnn.versions import GATE
 from gnn.warm_start import WarmStart, model_inputs, warm_start_state
 from graph import GraphStore
-from kgrec.settings import Settings
 from text_encoders import TextEncoder
 
 log = logging.getLogger(__name__)
@@ -199,7 +199,7 @@ def _known_users(version_dir: Path, snapshot: Snapshot) -> torch.Tensor:
 
 
 def retrain(
-    settings: Settings,
+    options: PipelineOptions,
     store: GraphStore,
     encoder: TextEncoder,
     since: str,
@@ -211,7 +211,7 @@ def retrain(
     """Retrain from version ``since`` and promote the new version when the gate passes.
 
     Args:
-        settings: the GNN section, gate tolerance and data directory are read from it.
+        options: the GNN configuration, device, gate tolerance and data directory.
         store: the graph the new snapshot is exported from.
         encoder: the text encoder of the serving version.
         since: the serving version (``LATEST`` = the one LATEST names).
@@ -223,13 +223,13 @@ def retrain(
         ArtifactError: ``since`` is no version (the message lists them).
         ModelError: the graph has no interactions to train on.
     """
-    versions = VersionStore.in_data_dir(settings.data_dir, settings.artifacts.keep_versions)
+    versions = options.versions()
     if since.upper() == "LATEST":
         since = versions.latest() or since
     since_dir = versions.path(since)
-    snapshot = export_current(settings, store, encoder, show_progress=show_progress)
-    plan = training_plan(snapshot, settings.gnn.seed)
-    config = settings.gnn
+    snapshot = export_current(options, store, encoder, show_progress=show_progress)
+    plan = training_plan(snapshot, options.gnn.seed)
+    config = options.gnn
     previous = (
         Checkpoint.load(since_dir / CHECKPOINT) if (since_dir / CHECKPOINT).is_file() else None
     )
@@ -246,15 +246,15 @@ def retrain(
         warm.reason,
     )
     checkpoint, result, path = train_snapshot(
-        settings, snapshot, show_progress, initial_state=warm.state, make_latest=False
+        options, snapshot, show_progress, initial_state=warm.state, make_latest=False
     )
-    decision = _gate(settings, since, since_dir, previous, checkpoint, snapshot, plan, warm, force)
+    decision = _gate(options, since, since_dir, previous, checkpoint, snapshot, plan, warm, force)
 
     def write_gate(version: Path) -> None:
         (version / GATE).write_text(json.dumps(decision.to_dict(), indent=2))
 
     artifacts = write_artifacts(
-        settings, encoder, path, [*writers, write_gate], store=store, promote=False
+        options, encoder, path, [*writers, write_gate], store=store, promote=False
     )
     version = artifacts.manifest.version
     outcome = RetrainOutcome(since, version, path, result, warm, decision, artifacts)
@@ -269,7 +269,7 @@ def retrain(
 
 
 def _gate(
-    settings: Settings,
+    options: PipelineOptions,
     since: str,
     since_dir: Path,
     previous: Checkpoint | None,
@@ -280,7 +280,7 @@ def _gate(
     force: bool,
 ) -> GateDecision:
     """Score both versions on :func:`gate_views` and decide."""
-    device = settings.resolve_device()
+    device = options.device
     views = gate_views(plan, _known_users(since_dir, snapshot))
     candidate = score_checkpoint(checkpoint, snapshot, plan, views, device)
     why_not = (
@@ -303,12 +303,12 @@ def _gate(
         )
         for name, view in views.items()
     ]
-    promote, forced, reason = decide(rows, settings.artifacts.promote_tolerance, force)
+    promote, forced, reason = decide(rows, options.promote_tolerance, force)
     if why_not is not None:
         reason = f"{reason} ({why_not})"
     return GateDecision(
         since,
-        settings.artifacts.promote_tolerance,
+        options.promote_tolerance,
         rows,
         promote,
         forced,

@@ -163,13 +163,14 @@ def _prepare_model(
         )
         return
     # heavy (torch, PyG, transformers): imported when the step runs
+    from api.wiring import pipeline_options
     from gnn.pipeline import export_current
     from text_encoders import load_encoder
 
     with timings.step("train") as note:
         typer.secho("\n== kgrec train", bold=True)
         encoder = load_encoder(settings.text, settings.paths.onnx_models)
-        snapshot = export_current(settings, store, encoder)
+        snapshot = export_current(pipeline_options(settings), store, encoder)
         reused = model_reusable(settings, snapshot.version, training)
         if reused:
             note.append("reused (export only)")

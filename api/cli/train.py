@@ -65,10 +65,12 @@ def retrain_and_report(
 ) -> None:
     """``kgrec train --since``: retrain behind the promotion gate, print the gate's table."""
     from api.index import index_writer
+    from api.wiring import pipeline_options
     from gnn.retrain import retrain
 
     start = time.perf_counter()
-    out = retrain(settings, store, encoder, since, force=force, writers=[index_writer(settings)])
+    options = pipeline_options(settings)
+    out = retrain(options, store, encoder, since, force=force, writers=[index_writer(settings)])
     typer.echo(out.result.summary())
     typer.echo(gate_report(out.decision, out.version, out.pruned))
     typer.echo(f"total {time.perf_counter() - start:.0f} s")
@@ -120,12 +122,14 @@ def train_and_report(
     The export is skipped when ``snapshot`` is the export already. Used by ``kgrec
     train`` and ``kgrec demo``.
     """
+    from api.wiring import pipeline_options
     from gnn.pipeline import export_current, train_snapshot
 
     start = time.perf_counter()
+    options = pipeline_options(settings)
     if snapshot is None:
-        snapshot = export_current(settings, store, encoder)
-    _, result, path = train_snapshot(settings, snapshot)
+        snapshot = export_current(options, store, encoder)
+    _, result, path = train_snapshot(options, snapshot)
     for row, seconds in zip(result.history, result.epoch_seconds, strict=True):
         metric = f", val Recall@20 {row['recall@20']:.4f}" if "recall@20" in row else ""
         typer.echo(
@@ -173,10 +177,12 @@ def embed_and_report(
     lacks are in it too.
     """
     from api.index import index_writer
+    from api.wiring import pipeline_options
     from gnn.pipeline import write_artifacts
 
     start = time.perf_counter()
-    artifacts = write_artifacts(settings, encoder, writers=[index_writer(settings)], store=store)
+    options = pipeline_options(settings)
+    artifacts = write_artifacts(options, encoder, writers=[index_writer(settings)], store=store)
     m = artifacts.manifest
     typer.echo(
         f"artifacts {artifacts.path}: {m.num_products:,} products, {m.num_users:,} users, "

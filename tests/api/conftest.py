@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.cli.demo import load_sample, sample_dir
 from api.engine import Engine
-from api.wiring import Services, gnn_embedder_factory
+from api.wiring import Services, gnn_embedder_factory, pipeline_options
 from gnn.artifacts import ArtifactSet
 from gnn.pipeline import export_current, train_snapshot, write_artifacts
 from graph import GraphStore
@@ -43,9 +43,10 @@ def sample_artifacts(
     small = settings.updated(gnn={"hidden_dim": GRAPH_DIM, "epochs": 30, "batch_size": 32})
     _embedded_store.delete_all()
     load_sample(_embedded_store, sample_dir(), settings)
-    snapshot = export_current(small, _embedded_store, encoder, show_progress=False)
-    train_snapshot(small, snapshot, show_progress=False)
-    return write_artifacts(small, encoder)
+    options = pipeline_options(small)
+    snapshot = export_current(options, _embedded_store, encoder, show_progress=False)
+    train_snapshot(options, snapshot, show_progress=False)
+    return write_artifacts(options, encoder)
 
 
 @pytest.fixture

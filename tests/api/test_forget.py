@@ -24,7 +24,7 @@ from api.app import create_app
 from api.cli import app as cli
 from api.forget import subject
 from api.index import index_writer
-from api.wiring import Services
+from api.wiring import Services, pipeline_options
 from gnn.artifacts import ArtifactSet
 from gnn.pipeline import export_current, train_snapshot, write_artifacts
 from gnn.ranking.served import RANKING_DIR
@@ -81,13 +81,14 @@ def shop(
     lines += [f"{SHOPPER},no-such-film,purchase,1000100"]  # rejected: unknown product
     events.write_text("\n".join(lines) + "\n")
     source = Source.from_file("interactions", events, forget_settings.loaders.import_chunk_rows)
-    options = validation_options(forget_settings.loaders)
-    importer = Importer(store, options, data_dir=forget_settings.data_dir, progress=False)
+    validation = validation_options(forget_settings.loaders)
+    importer = Importer(store, validation, data_dir=forget_settings.data_dir, progress=False)
     report = importer.run([source])
     assert report.rejects_files and SHOPPER in report.rejects_files[0].read_text()
-    snapshot = export_current(forget_settings, store, encoder, show_progress=False)
-    train_snapshot(forget_settings, snapshot, show_progress=False)
-    return write_artifacts(forget_settings, encoder, writers=[index_writer(forget_settings)])
+    pipeline = pipeline_options(forget_settings)
+    snapshot = export_current(pipeline, store, encoder, show_progress=False)
+    train_snapshot(pipeline, snapshot, show_progress=False)
+    return write_artifacts(pipeline, encoder, writers=[index_writer(forget_settings)])
 
 
 @contextlib.contextmanager

@@ -16,6 +16,7 @@ import pytest
 from api.engine import Engine
 from api.overlay import OnlineItem, Overlay, write_stamp
 from api.restore import Restorer, restore_online
+from api.wiring import pipeline_options
 from gnn.artifacts import ArtifactSet
 from gnn.checkpoint import Checkpoint
 from gnn.inductive import InductiveEmbedder
@@ -55,7 +56,15 @@ class GatedEmbedder(InductiveEmbedder):
     """The real embedder, but embedding user ``slow`` waits until ``release`` is set."""
 
     def __init__(self, checkpoint: Checkpoint, encoder: TextEncoder, settings: Settings) -> None:
-        super().__init__(checkpoint, encoder, settings)
+        like = pipeline_options(settings).embedder(checkpoint, encoder)
+        super().__init__(
+            checkpoint,
+            encoder,
+            like.cache,
+            device=like.device,
+            seed_fanout=like.seed_fanout,
+            fanout=like.fanout,
+        )
         self.entered = threading.Event()
         self.release = threading.Event()
 
@@ -79,7 +88,7 @@ def engine(
         sample_artifacts,
         encoder,
         sample_store,
-        embedder_factory=lambda _: InductiveEmbedder(checkpoint, encoder, settings),
+        embedder_factory=lambda _: pipeline_options(settings).embedder(checkpoint, encoder),
     )
 
 
@@ -206,7 +215,7 @@ def test_a_new_engine_serves_what_the_graph_holds_after_a_restore(
         sample_artifacts,
         encoder,
         sample_store,
-        embedder_factory=lambda _: InductiveEmbedder(checkpoint, encoder, settings),
+        embedder_factory=lambda _: pipeline_options(settings).embedder(checkpoint, encoder),
     )  # the service restarted: only the artifact version
     assert again.unserved("Product", products) == products
     with caplog.at_level(logging.INFO, logger="api.restore"):

@@ -24,7 +24,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.index import index_writer
 from api.reloader import ArtifactWatcher
-from api.wiring import Services
+from api.wiring import Services, pipeline_options
 from gnn.artifacts import MANIFEST, USER_GRAPH, ArtifactSet
 from gnn.pipeline import write_artifacts
 from gnn.versions import VersionStore
@@ -45,7 +45,10 @@ def two_versions(
     """The shop trained and embedded twice: the first version promoted, the second not."""
     _, first = trained_shop(_embedded_store, shop_settings, encoder)
     second = write_artifacts(
-        shop_settings, encoder, writers=[index_writer(shop_settings)], promote=False
+        pipeline_options(shop_settings),
+        encoder,
+        writers=[index_writer(shop_settings)],
+        promote=False,
     )
     return first.manifest.version, second.manifest.version
 

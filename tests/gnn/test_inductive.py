@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
 
+from api.wiring import pipeline_options
 from gnn.checkpoint import Checkpoint
 from gnn.evaluation import interactions_of
 from gnn.inductive import InductiveEmbedder
@@ -15,6 +18,23 @@ from kgrec.errors import ConfigError, ModelError
 from kgrec.settings import Settings
 from tests.utils.catalogue import export, train_small
 from text_encoders import TextEncoder
+
+
+def embedder_of(
+    checkpoint: Checkpoint,
+    encoder: TextEncoder,
+    settings: Settings,
+    *,
+    seed_fanout: int | None = None,
+    fanout: int | None = None,
+) -> InductiveEmbedder:
+    """The embedder the service builds from ``settings``; a fan-out given here wins."""
+    options = pipeline_options(settings)
+    return replace(
+        options,
+        seed_fanout=options.seed_fanout if seed_fanout is None else seed_fanout,
+        fanout=options.fanout if fanout is None else fanout,
+    ).embedder(checkpoint, encoder)
 
 
 def full_inference(checkpoint: Checkpoint, snapshot: Snapshot) -> dict[str, torch.Tensor]:
@@ -43,7 +63,7 @@ def test_new_product_and_user_embed_as_in_a_full_reinference(
     # with product memory, exactly the products trained on own a row
     rated = sorted({before.ids[PRODUCT][i] for i in interactions_of(before).items.tolist()})
     assert sorted(checkpoint.memory_ids) == (rated if memory else [])
-    embedder = InductiveEmbedder(checkpoint, encoder, settings, seed_fanout=fanout, fanout=fanout)
+    embedder = embedder_of(checkpoint, encoder, settings, seed_fanout=fanout, fanout=fanout)
 
     # after training: a new film, a new director, a new user who rated it and p1
     catalogue.upsert_products(
@@ -96,7 +116,7 @@ def test_users_without_history_share_one_embedding(
     catalogue: GraphStore, encoder: TextEncoder, settings: Settings
 ) -> None:
     snapshot = export(catalogue, encoder, settings)
-    embedder = InductiveEmbedder(train_small(snapshot), encoder, settings)
+    embedder = embedder_of(train_small(snapshot), encoder, settings)
     catalogue.upsert_users([{"id": "u_empty"}])
     absent = embedder.embed_user(catalogue, "nobody")
     empty = embedder.embed_user(catalogue, "u_empty")
@@ -109,12 +129,12 @@ def test_unknown_product_and_wrong_encoder_are_clear_errors(
 ) -> None:
     snapshot = export(catalogue, encoder, settings)
     checkpoint = train_small(snapshot)
-    embedder = InductiveEmbedder(checkpoint, encoder, settings)
+    embedder = embedder_of(checkpoint, encoder, settings)
     with pytest.raises(ModelError, match="not in the graph"):
         embedder.embed_new_items(catalogue, ["missing"])
     checkpoint.encoder_id = "another-encoder"
     with pytest.raises(ModelError, match="another-encoder"):
-        InductiveEmbedder(checkpoint, encoder, settings)
+        embedder_of(checkpoint, encoder, settings)
 
 
 def test_a_heavy_shopper_is_embedded_from_a_bounded_neighbourhood(
@@ -125,7 +145,7 @@ def test_a_heavy_shopper_is_embedded_from_a_bounded_neighbourhood(
     Further out, at most M relationships per node and type: an older event changes
     nothing, a newer one does.
     """
-    embedder = InductiveEmbedder(
+    embedder = embedder_of(
         train_small(export(catalogue, encoder, settings)),
         encoder,
         settings,
@@ -162,7 +182,7 @@ def test_a_node_embeds_the_same_alone_or_in_a_batch(
     Each node aggregates exactly its own sample (a restart's restore embeds hundreds
     at once).
     """
-    embedder = InductiveEmbedder(
+    embedder = embedder_of(
         train_small(export(catalogue, encoder, settings)),
         encoder,
         settings,
@@ -178,4 +198,4 @@ def test_a_node_embeds_the_same_alone_or_in_a_batch(
     for i, p in enumerate(products):
         np.testing.assert_allclose(batch[i], embedder.embed_new_items(catalogue, [p])[0], atol=1e-6)
     with pytest.raises(ConfigError, match="fan-outs"):
-        InductiveEmbedder(embedder.checkpoint, encoder, settings, fanout=-1)
+        embedder_of(embedder.checkpoint, encoder, settings, fanout=-1)

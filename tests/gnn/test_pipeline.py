@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
+from api.wiring import pipeline_options
 from gnn.artifacts import ArtifactSet
 from gnn.checkpoint import Checkpoint
-from gnn.inductive import InductiveEmbedder
 from gnn.pipeline import export_current, train_snapshot, write_artifacts
 from graph import GraphStore
 from kgrec.errors import ModelError
@@ -26,11 +26,12 @@ def test_train_then_embed_writes_a_loadable_artifact_version(
     local = settings.updated(
         data_dir=tmp_path, gnn={"epochs": 3, "hidden_dim": 16, "batch_size": 32}
     )
-    snapshot = export_current(local, catalogue, encoder, show_progress=False)
-    checkpoint, result, path = train_snapshot(local, snapshot, show_progress=False)
+    options = pipeline_options(local)
+    snapshot = export_current(options, catalogue, encoder, show_progress=False)
+    checkpoint, result, path = train_snapshot(options, snapshot, show_progress=False)
     assert path.exists() and checkpoint.snapshot_version == snapshot.version
     assert len(result.epoch_seconds) >= 1
-    artifacts = write_artifacts(local, encoder)
+    artifacts = write_artifacts(options, encoder)
     assert artifacts.path is not None
     loaded = ArtifactSet.load(artifacts.path)
     assert loaded.manifest.num_products == 12 and loaded.manifest.num_users == 9
@@ -86,8 +87,9 @@ def test_embed_adds_what_the_graph_holds_and_the_snapshot_lacks(
     local = settings.updated(
         data_dir=tmp_path, gnn={"epochs": 2, "hidden_dim": 16, "batch_size": 32}
     )
-    snapshot = export_current(local, catalogue, encoder, show_progress=False)
-    checkpoint, _, _ = train_snapshot(local, snapshot, show_progress=False)
+    options = pipeline_options(local)
+    snapshot = export_current(options, catalogue, encoder, show_progress=False)
+    checkpoint, _, _ = train_snapshot(options, snapshot, show_progress=False)
     catalogue.upsert_products(
         [{"id": "p_new", "title": "A film added online", "brand_id": "b1", "category_ids": ["c2"]}]
     )
@@ -98,13 +100,13 @@ def test_embed_adds_what_the_graph_holds_and_the_snapshot_lacks(
             {"user_id": "u_new", "product_id": "p1", "kind": "view", "ts": 7001},
         ]
     )
-    loaded = ArtifactSet.load(_path(write_artifacts(local, encoder, store=catalogue)))
+    loaded = ArtifactSet.load(_path(write_artifacts(options, encoder, store=catalogue)))
     assert (loaded.manifest.num_products, loaded.manifest.num_users) == (13, 10)
     assert list(loaded.products["id"])[-1] == "p_new" and list(loaded.users["id"])[-1] == "u_new"
     row = loaded.products.set_index("id").loc["p_new"]
     assert row["title"] == "A film added online" and row["brand_id"] == "b1"
     assert list(row["category_ids"]) == ["c2"] and loaded.popularity[-1] == 0.0
-    embedder = InductiveEmbedder(checkpoint, encoder, local)
+    embedder = options.embedder(checkpoint, encoder)
     np.testing.assert_allclose(
         loaded.product_graph[-1], embedder.embed_new_items(catalogue, ["p_new"])[0], atol=1e-5
     )
@@ -113,7 +115,7 @@ def test_embed_adds_what_the_graph_holds_and_the_snapshot_lacks(
     )
     assert loaded.product_text[-1] @ loaded.product_text[-1] == pytest.approx(1.0, abs=1e-3)
     time.sleep(1.1)  # a version is named by the second it is written in
-    without = ArtifactSet.load(_path(write_artifacts(local, encoder)))  # no graph: snapshot only
+    without = ArtifactSet.load(_path(write_artifacts(options, encoder)))  # no graph: snapshot only
     assert (without.manifest.num_products, without.manifest.num_users) == (12, 9)
 
 

@@ -11,10 +11,11 @@ import json
 import pytest
 import torch
 
+from api.wiring import pipeline_options
 from gnn.artifacts import CHECKPOINT, LATEST
 from gnn.checkpoint import Checkpoint
 from gnn.inference import graph_inputs
-from gnn.pipeline import LATEST_CHECKPOINT, checkpoint_dir, export_current, train_snapshot
+from gnn.pipeline import LATEST_CHECKPOINT, export_current, train_snapshot
 from gnn.retrain import DECIDING_VIEW, GateRow, decide, retrain
 from gnn.snapshot import Snapshot
 from gnn.versions import GATE, VersionStore
@@ -76,7 +77,7 @@ def test_the_gate_promotes_a_copy_and_refuses_what_is_worse(
     versions = VersionStore.in_data_dir(shop_settings.data_dir)
     assert versions.latest() == shop
     out = retrain(
-        _copying(shop_settings, artifacts={"promote_tolerance": 0.001}),
+        pipeline_options(_copying(shop_settings, artifacts={"promote_tolerance": 0.001})),
         _embedded_store,
         encoder,
         "LATEST",
@@ -101,20 +102,29 @@ def test_the_gate_promotes_a_copy_and_refuses_what_is_worse(
     assert versions.previous() == shop
     gate = json.loads((versions.root / out.version / GATE).read_text())
     assert gate["promote"] and gate["serving_version"] == shop
-    latest = Checkpoint.load(checkpoint_dir(shop_settings) / LATEST_CHECKPOINT)
+    latest = Checkpoint.load(shop_settings.paths.checkpoints / LATEST_CHECKPOINT)
     assert latest.snapshot_version == out.artifacts.manifest.snapshot_version
 
     # twice as good is asked for (tolerance -1): refused, nothing serving changes
-    latest_bytes = (checkpoint_dir(shop_settings) / LATEST_CHECKPOINT).read_bytes()
+    latest_bytes = (shop_settings.paths.checkpoints / LATEST_CHECKPOINT).read_bytes()
     strict = _copying(shop_settings, artifacts={"promote_tolerance": -1.0})
-    refused = retrain(strict, _embedded_store, encoder, out.version, show_progress=False)
+    refused = retrain(
+        pipeline_options(strict), _embedded_store, encoder, out.version, show_progress=False
+    )
     assert not refused.decision.promote and "not promoted" in refused.decision.reason
     assert versions.latest() == out.version
     assert (versions.root / refused.version / CHECKPOINT).is_file(), "kept, to promote by hand"
     assert not json.loads((versions.root / refused.version / GATE).read_text())["promote"]
-    assert (checkpoint_dir(shop_settings) / LATEST_CHECKPOINT).read_bytes() == latest_bytes
+    assert (shop_settings.paths.checkpoints / LATEST_CHECKPOINT).read_bytes() == latest_bytes
 
-    forced = retrain(strict, _embedded_store, encoder, out.version, force=True, show_progress=False)
+    forced = retrain(
+        pipeline_options(strict),
+        _embedded_store,
+        encoder,
+        out.version,
+        force=True,
+        show_progress=False,
+    )
     assert forced.decision.promote and forced.decision.forced
     assert "forced (--force)" in forced.decision.reason
     assert versions.latest() == forced.version
@@ -131,7 +141,9 @@ def snapshot(
     _embedded_store: GraphStore, shop_settings: Settings, encoder: TextEncoder
 ) -> Snapshot:
     """The graph now (the shop and the shoppers added since the first version)."""
-    return export_current(shop_settings, _embedded_store, encoder, show_progress=False)
+    return export_current(
+        pipeline_options(shop_settings), _embedded_store, encoder, show_progress=False
+    )
 
 
 def test_warm_start_loads_the_previous_weights(
@@ -141,7 +153,11 @@ def test_warm_start_loads_the_previous_weights(
     state = previous.model.state_dict()
     for initial, same in ((state, True), (None, False)):
         trained, _, _ = train_snapshot(
-            _copying(shop_settings), snapshot, False, initial_state=initial, make_latest=False
+            pipeline_options(_copying(shop_settings)),
+            snapshot,
+            False,
+            initial_state=initial,
+            make_latest=False,
         )
         after = trained.model.state_dict()
         close = all(torch.allclose(after[k], v, atol=1e-5) for k, v in state.items())
@@ -190,5 +206,7 @@ def test_an_unknown_since_lists_the_versions(
     from kgrec.errors import ArtifactError
 
     with pytest.raises(ArtifactError, match=f"unknown artifact version 'nope'.*{shop}"):
-        retrain(shop_settings, _embedded_store, encoder, "nope", show_progress=False)
+        retrain(
+            pipeline_options(shop_settings), _embedded_store, encoder, "nope", show_progress=False
+        )
     assert (VersionStore.in_data_dir(shop_settings.data_dir).root / LATEST).is_file()

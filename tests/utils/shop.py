@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.engine import Engine
 from api.index import index_writer
-from api.wiring import Services, gnn_embedder_factory
+from api.wiring import Services, gnn_embedder_factory, pipeline_options
 from gnn.artifacts import ArtifactSet
 from gnn.pipeline import export_current, train_snapshot, write_artifacts
 from graph import GraphStore
@@ -156,9 +156,10 @@ def trained_shop(
     """
     store.delete_all()
     described = load_genre_shop(store, directors=directors)
-    snapshot = export_current(settings, store, encoder, show_progress=False)
-    train_snapshot(settings, snapshot, show_progress=False)
-    return described, write_artifacts(settings, encoder, writers=[index_writer(settings)])
+    options = pipeline_options(settings)
+    snapshot = export_current(options, store, encoder, show_progress=False)
+    train_snapshot(options, snapshot, show_progress=False)
+    return described, write_artifacts(options, encoder, writers=[index_writer(settings)])
 
 
 def shop_engine(

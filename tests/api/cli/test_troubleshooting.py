@@ -96,11 +96,11 @@ def test_a_text_model_that_is_not_there() -> None:
 
 def test_embed_before_training(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from gnn.checkpoint import Checkpoint
-    from gnn.pipeline import LATEST_CHECKPOINT, checkpoint_dir
+    from gnn.pipeline import LATEST_CHECKPOINT
 
     monkeypatch.chdir(tmp_path)
     with pytest.raises(KgrecError) as e:
-        Checkpoint.load(checkpoint_dir(Settings()) / LATEST_CHECKPOINT)
+        Checkpoint.load(Settings().paths.checkpoints / LATEST_CHECKPOINT)
     assert_quoted(f"error: {e.value}")
 
 
