@@ -17,17 +17,15 @@ Prints rows/s of each, the ratio loader / bare, and peak RSS of this process.
 
 from __future__ import annotations
 
-import argparse
 import resource
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from write_rates import BARE_PRODUCT_NODES, bare, size_parser, timed
 
-from graph import GraphStore, open_graph
+from graph import open_graph
 from kgrec.settings import Settings
 from kgrec.typing import DEFAULT_KIND_WEIGHTS
 from loaders import CatalogueGenerator, Importer, Source, validation_options
@@ -45,7 +43,6 @@ UNWIND r.category_ids AS cid
 MERGE (c:Category {id: cid})
 MERGE (p)-[:IN_CATEGORY]->(c)
 """
-BARE_PRODUCT_NODES = "UNWIND $rows AS r MERGE (p:Product {id: r.id}) SET p += r.props"
 BARE_USERS = "UNWIND $rows AS r MERGE (u:User {id: r.id}) SET u += r.props"
 BARE_INTERACTIONS = """
 UNWIND $rows AS r
@@ -54,21 +51,6 @@ MATCH (p:Product {id: r.product_id})
 MERGE (u)-[i:INTERACTED {kind: r.kind, ts: r.ts}]->(p)
 SET i.weight = r.weight, i.value = r.value
 """
-
-
-def timed(label: str, rows: int, fn: Callable[[], Any]) -> float:
-    start = time.perf_counter()
-    fn()
-    seconds = time.perf_counter() - start
-    print(f"{label:<46} {rows:>9,} rows {seconds:8.1f} s {rows / seconds:>10,.0f} rows/s")
-    return rows / seconds
-
-
-def bare(store: GraphStore, statement: str, rows: list[dict[str, Any]], batch: int) -> None:
-    driver = store._driver  # the peer speaks to the driver directly on purpose
-    for start in range(0, len(rows), batch):
-        with driver.session(database=store.database) as session:
-            session.run(statement, rows=rows[start : start + batch]).consume()
 
 
 def bare_rows(files: dict[str, Path]) -> tuple[list[dict[str, Any]], ...]:
@@ -111,13 +93,7 @@ def bare_rows(files: dict[str, Path]) -> tuple[list[dict[str, Any]], ...]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--products", type=int, default=100_000)
-    parser.add_argument("--users", type=int, default=50_000)
-    parser.add_argument("--interactions", type=int, default=300_000)
-    parser.add_argument("--batch-size", type=int, default=1000)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
+    args = size_parser((__doc__ or "").splitlines()[0]).parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

@@ -11,21 +11,16 @@ product rows (the floor the adapter adds its idempotence bookkeeping to).
 
 from __future__ import annotations
 
-import argparse
 import resource
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from write_rates import BARE_PRODUCT_NODES, bare, size_parser, timed
 
 from graph import GraphStore, InteractionRow, ProductRow, UserRow, open_graph
 from kgrec.settings import Settings
-
-# The peer statement: the plain idiom the adapter is measured against (same label and
-# constraint as the adapter writes, so the MERGE is an index lookup for both).
-BARE_MERGE = "UNWIND $rows AS r MERGE (p:Product {id: r.id}) SET p += r.props"
 
 
 def synthetic(
@@ -53,22 +48,8 @@ def synthetic(
     return products, users, events
 
 
-def timed(label: str, rows: int, fn: Any) -> float:
-    start = time.perf_counter()
-    fn()
-    seconds = time.perf_counter() - start
-    print(f"{label:<44} {rows:>9,} rows {seconds:8.1f} s {rows / seconds:>10,.0f} rows/s")
-    return rows / seconds
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--products", type=int, default=100_000)
-    parser.add_argument("--users", type=int, default=50_000)
-    parser.add_argument("--interactions", type=int, default=300_000)
-    parser.add_argument("--batch-size", type=int, default=1000)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
+    args = size_parser(__doc__.splitlines()[0]).parse_args()
 
     products, users, events = synthetic(args.products, args.users, args.interactions, args.seed)
     with tempfile.TemporaryDirectory() as tmp:
@@ -102,14 +83,12 @@ def main() -> None:
 
 def bare_merge(store: GraphStore, products: list[ProductRow], batch: int) -> None:
     """The peer: plain UNWIND/MERGE through the driver, no hashing, counting or links."""
-    driver = store._driver
     for start in range(0, len(products), batch):
-        rows = [
+        rows: list[dict[str, Any]] = [
             {"id": p["id"], "props": {"title": p["title"], "price": p.get("price")}}
             for p in products[start : start + batch]
         ]
-        with driver.session(database=store.database) as session:
-            session.run(BARE_MERGE, rows=rows).consume()
+        bare(store, BARE_PRODUCT_NODES, rows, batch)
 
 
 if __name__ == "__main__":
