@@ -11,20 +11,17 @@ server, whose files live in the session's data directory and are checked apart.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import stat
-from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from api.app import create_app
 from api.cli import app as cli
 from api.forget import subject
 from api.index import index_writer
-from api.wiring import Services, pipeline_options
+from api.wiring import pipeline_options
 from gnn.artifacts import ArtifactSet
 from gnn.pipeline import export_current, train_snapshot, write_artifacts
 from gnn.ranking.served import RANKING_DIR
@@ -36,7 +33,7 @@ from loaders import Importer, Source, validation_options
 from tests.utils.api import API_KEY
 from tests.utils.files import files_holding
 from tests.utils.settings import make_settings
-from tests.utils.shop import load_genre_shop, shop_engine
+from tests.utils.shop import load_genre_shop, shop_client
 from text_encoders import TextEncoder
 from text_encoders.cache import text_key
 
@@ -91,18 +88,6 @@ def shop(
     return write_artifacts(pipeline, encoder, writers=[index_writer(forget_settings)])
 
 
-@contextlib.contextmanager
-def _serving(
-    settings: Settings, artifacts: ArtifactSet, encoder: TextEncoder, store: GraphStore
-) -> Iterator[TestClient]:
-    @contextlib.contextmanager
-    def services(s: Settings) -> Iterator[Services]:
-        yield Services(settings=s, engine=shop_engine(s, artifacts, encoder, store), store=store)
-
-    with TestClient(create_app(settings, services)) as client:
-        yield client
-
-
 def _graph_holds(store: GraphStore, user_id: str) -> list[str]:
     """Every node and relationship whose properties mention ``user_id``."""
     nodes = store.cypher("MATCH (n) RETURN labels(n)[0] AS label, properties(n) AS p")
@@ -137,7 +122,7 @@ def test_a_forgotten_shopper_is_gone_everywhere_and_served_as_never_seen(
     assert files_holding(data_dir / "text_cache", cache_key.encode()), "no cached attribute text"
     caplog.set_level(logging.INFO)
 
-    with _serving(forget_settings, shop, encoder, store) as client:
+    with shop_client(forget_settings, shop, encoder, store) as client:
         events = [
             {"user_id": SHOPPER, "product_id": "horror-09", "kind": "click", "event_id": "e1"},
             {"user_id": SHOPPER, "product_id": "western-01", "kind": "view", "event_id": "e2"},
@@ -196,7 +181,7 @@ def test_a_forgotten_shopper_is_gone_everywhere_and_served_as_never_seen(
     assert stat.S_IMODE(salt.stat().st_mode) == 0o600 and SHOPPER.encode() not in salt.read_bytes()
 
     # a service started now on the rewritten version (aligned files) agrees
-    with _serving(forget_settings, ArtifactSet.load(shop.path), encoder, store) as client:
+    with shop_client(forget_settings, ArtifactSet.load(shop.path), encoder, store) as client:
         assert _ranked(client, SHOPPER) == _ranked(client, NEVER_SEEN)
         assert not _ranked(client, SHOPPER)["user_known"]
         # the others' rows stayed aligned across the rewritten files: the same answers
