@@ -215,6 +215,12 @@ def _rows(path: Path) -> Iterator[list[str]]:
             yield line.rstrip("\n").split("\t")
 
 
+def _table(path: Path) -> tuple[list[str], Iterator[list[str]]]:
+    """The header of a tab-separated atomic file and an iterator over its other rows."""
+    rows = _rows(path)
+    return next(rows), rows
+
+
 def _write(path: Path, header: list[str], rows: Iterable[list[str]]) -> None:
     with path.open("w", encoding="utf-8") as f:
         f.write("\t".join(header) + "\n")
@@ -234,22 +240,17 @@ def write_slice(source: Path, target: Path, users: int) -> Path:
     if done.is_file():
         return target
     target.mkdir(parents=True, exist_ok=True)
-    user_rows = _rows(source / f"{stem}.user")
-    user_header = next(user_rows)
+    user_header, user_rows = _table(source / f"{stem}.user")
     kept_users = [r for r in user_rows if r[0].isdigit() and int(r[0]) <= users]
     user_ids = {r[0] for r in kept_users}
-    inter_rows = _rows(source / f"{stem}.inter")
-    inter_header = next(inter_rows)
+    inter_header, inter_rows = _table(source / f"{stem}.inter")
     ratings = [r for r in inter_rows if r[0] in user_ids]
     items = {r[1] for r in ratings}
-    item_rows = _rows(source / f"{stem}.item")
-    item_header = next(item_rows)
-    link_rows = _rows(source / f"{stem}.link")
-    link_header = next(link_rows)
+    item_header, item_rows = _table(source / f"{stem}.item")
+    link_header, link_rows = _table(source / f"{stem}.link")
     links = [r for r in link_rows if r[0] in items]
     entities = {r[1] for r in links}
-    kg_rows = _rows(source / f"{stem}.kg")
-    kg_header = next(kg_rows)
+    kg_header, kg_rows = _table(source / f"{stem}.kg")
     _write(target / f"{stem}.user", user_header, kept_users)
     _write(target / f"{stem}.inter", inter_header, ratings)
     _write(target / f"{stem}.item", item_header, (r for r in item_rows if r[0] in items))

@@ -141,22 +141,24 @@ def _heading(answer: Answer) -> str:
     )
 
 
-def known_shopper(client: httpx.Client, data: DemoData, echo: Echo) -> Answer:
-    """Top 10 for the dataset's known shopper, with the score breakdown and reasons."""
-    answer = recommend(client, user_id=data.shopper)
-    echo(f"\n== Top {K} for shopper {data.shopper} (known: trained on their history)")
+def _shown(answer: Answer, title: str, echo: Echo) -> Answer:
+    """Echo ``title``, the answer's heading and its ranked table; return the answer."""
+    echo(f"\n== {title}")
     echo(_heading(answer))
     echo(ranked_table(answer))
     return answer
+
+
+def known_shopper(client: httpx.Client, data: DemoData, echo: Echo) -> Answer:
+    """Top 10 for the dataset's known shopper, with the score breakdown and reasons."""
+    title = f"Top {K} for shopper {data.shopper} (known: trained on their history)"
+    return _shown(recommend(client, user_id=data.shopper), title, echo)
 
 
 def new_shopper(client: httpx.Client, data: DemoData, echo: Echo) -> Answer:
     """Top 10 for a shopper the service has never seen, who typed a query."""
-    answer = recommend(client, query=data.query)
-    echo(f"\n== A new shopper with only a query: {data.query!r}")
-    echo(_heading(answer))
-    echo(ranked_table(answer))
-    return answer
+    title = f"A new shopper with only a query: {data.query!r}"
+    return _shown(recommend(client, query=data.query), title, echo)
 
 
 @dataclass(frozen=True)
