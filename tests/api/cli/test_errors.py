@@ -9,7 +9,6 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,15 +23,6 @@ WIDE = {"COLUMNS": "200"}  # one line per message, whatever the terminal
 def invoke(data_dir: Path, *args: str, **env: str) -> Result:
     """``kgrec ARGS`` in-process, on ``data_dir``, with ``KGREC_*`` in ``env``."""
     return CliRunner().invoke(app, list(args), env={"KGREC_DATA_DIR": str(data_dir), **WIDE, **env})
-
-
-@pytest.fixture
-def listening() -> Iterator[int]:
-    """A loopback port another program listens on."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        s.listen()
-        yield int(s.getsockname()[1])
 
 
 def test_serve_without_artifacts_says_to_train_and_embed(tmp_path: Path) -> None:
@@ -60,12 +50,12 @@ def test_serve_without_artifacts_prints_one_error_line(tmp_path: Path) -> None:
     assert "Traceback" not in shown.stderr
 
 
-def test_serve_on_a_busy_port_says_how_to_pick_another(tmp_path: Path, listening: int) -> None:
-    result = invoke(tmp_path, "serve", "--port", str(listening))
+def test_serve_on_a_busy_port_says_how_to_pick_another(tmp_path: Path, busy_port: int) -> None:
+    result = invoke(tmp_path, "serve", "--port", str(busy_port))
     assert isinstance(result.exception, ConfigError), result.output
     message = str(result.exception)
-    assert message.startswith(f"port {listening} on 127.0.0.1 is in use"), message
-    assert f"kgrec serve --port {listening + 1}" in message and "KGREC_SERVING__API_PORT" in message
+    assert message.startswith(f"port {busy_port} on 127.0.0.1 is in use"), message
+    assert f"kgrec serve --port {busy_port + 1}" in message and "KGREC_SERVING__API_PORT" in message
 
 
 @pytest.mark.parametrize(

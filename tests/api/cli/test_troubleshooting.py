@@ -12,7 +12,6 @@ import importlib.util
 import re
 import socket
 import types
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -50,15 +49,6 @@ def run(data_dir: Path, *args: str) -> str:
     if isinstance(result.exception, KgrecError):
         return f"error: {result.exception}"
     return " ".join(result.output.replace("│", " ").split())
-
-
-@pytest.fixture
-def busy_port() -> Iterator[int]:
-    """A loopback port another program listens on."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        s.listen()
-        yield int(s.getsockname()[1])
 
 
 def test_serve_on_a_busy_port(tmp_path: Path, busy_port: int) -> None:
