@@ -17,10 +17,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from api.index import GRAPH_INDEX, TEXT_INDEX, VectorIndex
+from api.index import GRAPH_INDEX, TEXT_INDEX, IndexOptions, VectorIndex
 from api.personal import PersonalRanking
 from gnn.artifacts import ArtifactSet
-from kgrec.settings import Settings
 
 
 def _as_list(value: Any) -> list[str]:
@@ -87,11 +86,23 @@ class Catalogue:
 
     Args:
         artifacts: a validated artifact set.
-        settings: index and candidate settings.
         device: torch device name for the scoring tensors.
+        index: the faiss indexes' kind and parameters.
+        pop_candidates: the most popular products kept as candidates (``pop_top``).
+        ranker: load the learned ranking the version holds (False: fused weights only).
+        fresh_share: the learned ranking's share of positions for fresh products.
     """
 
-    def __init__(self, artifacts: ArtifactSet, settings: Settings, device: str) -> None:
+    def __init__(
+        self,
+        artifacts: ArtifactSet,
+        device: str,
+        *,
+        index: IndexOptions,
+        pop_candidates: int,
+        ranker: bool,
+        fresh_share: float,
+    ) -> None:
         artifacts.validate()
         m = artifacts.manifest
         products = artifacts.products
@@ -121,16 +132,16 @@ class Catalogue:
         text_np = np.ascontiguousarray(artifacts.product_text, dtype=np.float32)
         pop_np = np.ascontiguousarray(artifacts.popularity, dtype=np.float32)
         if artifacts.path is not None:
-            self.graph_index = VectorIndex.open(artifacts.path / GRAPH_INDEX, graph_np, settings)
-            self.text_index = VectorIndex.open(artifacts.path / TEXT_INDEX, text_np, settings)
+            self.graph_index = VectorIndex.open(artifacts.path / GRAPH_INDEX, graph_np, index)
+            self.text_index = VectorIndex.open(artifacts.path / TEXT_INDEX, text_np, index)
         else:
-            self.graph_index = VectorIndex(graph_np, settings)
-            self.text_index = VectorIndex(text_np, settings)
+            self.graph_index = index.build(graph_np)
+            self.text_index = index.build(text_np)
         self.graph = _tensor(graph_np, device)
         self.text = _tensor(text_np, device)
         self.pop = _tensor(pop_np, device)
         self.pop_np = pop_np
-        top = max(settings.serving.candidates_pop, 1)
+        top = max(pop_candidates, 1)
         order = np.argsort(-pop_np, kind="stable")
         self.pop_top: np.ndarray = order[:top].astype(np.int64)
 
@@ -139,8 +150,8 @@ class Catalogue:
         }
         self.user_graph = np.ascontiguousarray(artifacts.user_graph, dtype=np.float32)
         self.ranking: PersonalRanking | None = None
-        if settings.serving.ranker and artifacts.path is not None:
-            self.ranking = PersonalRanking.load(artifacts.path, settings.serving.fresh_share)
+        if ranker and artifacts.path is not None:
+            self.ranking = PersonalRanking.load(artifacts.path, fresh_share)
 
     @property
     def size(self) -> int:

@@ -28,8 +28,9 @@ from api.experiments.arms import RankingOverrides
 from api.fused import FusedRanking
 from api.health import GraphHealth
 from api.history import ShopperHistory
+from api.options import EngineOptions
 from api.ranker import Ranker
-from api.ranking import Filters, RankedList, Strategy, Weights
+from api.ranking import Filters, RankedList, Strategy
 from api.state import EmbedderFactory, ServedState, build_state
 from api.writes import OnlineWrites
 from gnn.artifacts import ArtifactSet
@@ -40,9 +41,8 @@ from kgrec.errors import (
     GraphConnectionError,
     ServiceUnavailableError,
 )
-from kgrec.settings import Settings
 from kgrec.typing import PRODUCT, USER
-from text_encoders import TextEncoder
+from text_encoders import EmbeddingCache, TextEncoder
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,8 @@ class Engine:
     """The serving engine over one artifact version plus online additions.
 
     Args:
-        settings: weights, candidate counts, index settings, ``max_k``.
+        options: device, weights, candidate counts, indexes, caches, ``max_k``
+            (:func:`api.wiring.engine_options` builds them from the settings).
         artifacts: the artifact version to serve.
         encoder: text encoder of the artifacts' text space.
         store: the graph (None = artifacts only: no writes, no explanations).
@@ -63,33 +64,40 @@ class Engine:
 
     def __init__(
         self,
-        settings: Settings,
+        options: EngineOptions,
         artifacts: ArtifactSet,
         encoder: TextEncoder,
         store: GraphStore | None = None,
         embedder_factory: EmbedderFactory | None = None,
     ) -> None:
-        self.settings = settings
-        self.device = settings.resolve_device()
+        self.options = options
+        self.device = options.device
         self.encoder = encoder
         self.store = store
-        self.weights = Weights(
-            settings.serving.w_graph, settings.serving.w_text, settings.serving.w_pop
-        )
+        self.weights = options.weights
         self._factory = embedder_factory
         self._write_lock = threading.Lock()
-        self._health = GraphHealth(store, settings)
-        self._history = ShopperHistory(self._health, settings)
+        self._health = GraphHealth(store, check_interval_s=options.graph_check_interval_s)
+        self._history = ShopperHistory(self._health, cache_size=options.user_cache_size)
         self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
         self._queries_lock = threading.Lock()
         self._state: ServedState = self._build(artifacts)
-        fused = FusedRanking(settings, self.weights, self.device)
-        self._ranker = Ranker(settings, self.device, fused, self._history, self._health)
-        self._writes = OnlineWrites(self, settings)
+        fused = FusedRanking(options.candidates, self.weights, self.device)
+        self._ranker = Ranker(
+            self.device,
+            fused,
+            self._history,
+            self._health,
+            text_candidates=options.candidates.text,
+            w_query=options.w_query,
+        )
+        # products added online are encoded through the data directory's cache: the
+        # GNN embedder reads the same text vector from it, and so does the next export
+        self._writes = OnlineWrites(self, EmbeddingCache.in_data_dir(options.data_dir))
 
     # State ----------------------------------------------------------------------
     def _build(self, artifacts: ArtifactSet) -> ServedState:
-        return build_state(artifacts, self.settings, self.device, self.encoder, self._factory)
+        return build_state(artifacts, self.options, self.encoder, self._factory)
 
     @property
     def version(self) -> str:
@@ -146,7 +154,7 @@ class Engine:
         vec = np.asarray(self.encoder.encode([query])[0], np.float32)
         with self._queries_lock:
             self._queries[query] = vec
-            while len(self._queries) > self.settings.serving.query_cache_size:
+            while len(self._queries) > self.options.query_cache_size:
                 self._queries.popitem(last=False)
         return vec
 
@@ -168,9 +176,9 @@ class Engine:
         self._state.require_item(product_id, field)
 
     def _check_k(self, k: int) -> None:
-        if not 1 <= k <= self.settings.serving.max_k:
+        if not 1 <= k <= self.options.max_k:
             raise ConfigError(
-                f"k={k} is out of range; it must be between 1 and {self.settings.serving.max_k}"
+                f"k={k} is out of range; it must be between 1 and {self.options.max_k}"
             )
 
     # Ranking --------------------------------------------------------------------

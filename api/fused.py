@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from api.options import Candidates
 from api.ranking import Filters, RankedItem, Weights, fuse, top_k, weight_matrix
 from api.state import ServedState
-from kgrec.settings import Settings
 
 
 def keep_mask(
@@ -71,13 +71,13 @@ class FusedRanking:
     """The weighted ranking of candidates: graph, text and popularity parts.
 
     Args:
-        settings: candidate counts and ``exact_filter_max_items``.
+        candidates: candidate counts and ``exact_filter_max_items``.
         weights: the fused weights.
         device: where the vectors live.
     """
 
-    def __init__(self, settings: Settings, weights: Weights, device: str) -> None:
-        self.settings = settings
+    def __init__(self, candidates: Candidates, weights: Weights, device: str) -> None:
+        self.candidate_counts = candidates
         self.weights = weights
         self.device = device
 
@@ -100,14 +100,14 @@ class FusedRanking:
         allowed: np.ndarray | None = None
         if filters.categories or filters.brands:
             allowed = allowed_rows(state, filters)
-        if allowed is not None and len(allowed) <= self.settings.serving.exact_filter_max_items:
+        if allowed is not None and len(allowed) <= self.candidate_counts.exact_filter_max_items:
             rows = allowed  # selective filter: score every matching product exactly
         else:
             rows = self.candidates(state, user_vec, query_vec, context_rows)
         rows = rows[keep_mask(state, rows, filters, exclude_rows)]
         if len(rows) < k and filters.narrowing:
             everything = allowed if allowed is not None else np.arange(state.size, dtype=np.int64)
-            if len(everything) > self.settings.serving.exact_filter_max_items:
+            if len(everything) > self.candidate_counts.exact_filter_max_items:
                 notes.append("few candidates passed the filters; widened to a full scan")
             rows = everything[keep_mask(state, everything, filters, exclude_rows)]
         w = weight_matrix(
@@ -132,16 +132,16 @@ class FusedRanking:
         context_rows: list[int],
     ) -> np.ndarray:
         """Union of ANN hits per space, the popularity list, context neighbours, online items."""
-        s = self.settings
+        s = self.candidate_counts
         cat, ov = state.catalogue, state.overlay
         parts: list[np.ndarray] = [cat.pop_top]
-        if user_vec is not None and s.serving.candidates_graph:
-            parts.append(cat.graph_index.search(user_vec, s.serving.candidates_graph)[1][0])
-        if query_vec is not None and s.serving.candidates_text:
-            parts.append(cat.text_index.search(query_vec, s.serving.candidates_text)[1][0])
-        if context_rows and s.serving.candidates_context:
+        if user_vec is not None and s.graph:
+            parts.append(cat.graph_index.search(user_vec, s.graph)[1][0])
+        if query_vec is not None and s.text:
+            parts.append(cat.text_index.search(query_vec, s.text)[1][0])
+        if context_rows and s.context:
             ctx = state.graph_rows(np.asarray(context_rows, np.int64))
-            parts.append(cat.graph_index.search(ctx, s.serving.candidates_context)[1].ravel())
+            parts.append(cat.graph_index.search(ctx, s.context)[1].ravel())
         if ov.size:
             parts.append(cat.size + self._online_candidates(state, user_vec, query_vec))
         rows = np.unique(np.concatenate(parts))
@@ -151,8 +151,8 @@ class FusedRanking:
         self, state: ServedState, user_vec: np.ndarray | None, query_vec: np.ndarray | None
     ) -> np.ndarray:
         """Local rows of online products: all of them, or the exact top per space when many."""
-        ov, s = state.overlay, self.settings
-        limit = max(s.serving.candidates_graph, s.serving.candidates_text)
+        ov, s = state.overlay, self.candidate_counts
+        limit = max(s.graph, s.text)
         if ov.size <= limit:
             return np.arange(ov.size, dtype=np.int64)
         parts = [np.zeros(0, np.int64)]

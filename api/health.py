@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from graph import GraphStore
 from graph.records import PairLinks
 from kgrec.errors import GraphConnectionError, QueryError, ServiceUnavailableError
-from kgrec.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -25,12 +24,12 @@ class GraphHealth:
 
     Args:
         store: the graph, or None.
-        settings: ``graph_check_interval_s``.
+        check_interval_s: how long a reachability check is trusted.
     """
 
-    def __init__(self, store: GraphStore | None, settings: Settings) -> None:
+    def __init__(self, store: GraphStore | None, *, check_interval_s: float) -> None:
         self.store = store
-        self._settings = settings
+        self._check_interval_s = check_interval_s
         self.last_up = store is not None
         self._checked_at = 0.0
 
@@ -39,7 +38,7 @@ class GraphHealth:
         if self.store is None:
             return False
         now = time.monotonic()
-        if fresh or now - self._checked_at >= self._settings.serving.graph_check_interval_s:
+        if fresh or now - self._checked_at >= self._check_interval_s:
             self.last_up = self.store.reachable()
             self._checked_at = now
         return self.last_up

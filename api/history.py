@@ -16,7 +16,6 @@ import numpy as np
 from api.health import GraphHealth
 from api.state import ServedState
 from kgrec.errors import GraphConnectionError
-from kgrec.settings import Settings
 from kgrec.typing import PRODUCT, USER
 
 
@@ -25,12 +24,12 @@ class ShopperHistory:
 
     Args:
         health: the graph the purchases are read from.
-        settings: ``user_cache_size``.
+        cache_size: shoppers whose purchases are cached.
     """
 
-    def __init__(self, health: GraphHealth, settings: Settings) -> None:
+    def __init__(self, health: GraphHealth, *, cache_size: int) -> None:
         self._health = health
-        self._settings = settings
+        self._cache_size = cache_size
         self.purchases: OrderedDict[str, frozenset[str]] = OrderedDict()
         self._lock = threading.Lock()
         # products each user interacted with through POST /events (history exclusion)
@@ -69,7 +68,7 @@ class ShopperHistory:
         with self._lock:
             self.purchases[user_id] = bought
             self.purchases.move_to_end(user_id)
-            while len(self.purchases) > self._settings.serving.user_cache_size:
+            while len(self.purchases) > self._cache_size:
                 self.purchases.popitem(last=False)
 
     def add_online(self, interacted: Mapping[str, set[str]], *, forget_purchases: bool) -> None:

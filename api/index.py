@@ -1,8 +1,8 @@
 """VectorIndex: inner-product search over one embedding space with faiss.
 
-Exact (``IndexFlatIP``) up to ``settings.serving.exact_index_max_items`` rows; above that
-an ANN index chosen by ``settings.serving.ann_index``: ``hnsw`` (``IndexHNSWFlat``, inner
-product), ``ivf`` (``IndexIVFFlat`` with ``ivf_nlist`` lists, ``ivf_nprobe``
+Exact (``IndexFlatIP``) up to :attr:`IndexOptions.exact_max_items` rows; above that
+the ANN index :attr:`IndexOptions.ann_index` names: ``hnsw`` (``IndexHNSWFlat``, inner
+product), ``ivf`` (``IndexIVFFlat`` with ``nlist`` lists, ``nprobe``
 probed) or ``ivf_sq8`` (the same with 8-bit scalar-quantised vectors: a quarter of
 the memory; hits are re-scored exactly in fp32 by the fusion step anyway). IVF
 builds in seconds at 1M rows on two cores where HNSW takes minutes.
@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal, get_args
 
@@ -20,9 +21,9 @@ import faiss
 import numpy as np
 
 from kgrec.errors import invalid_choice
-from kgrec.settings import Settings
 
 IndexKind = Literal["exact", "hnsw", "ivf", "ivf_sq8"]
+AnnKind = Literal["hnsw", "ivf", "ivf_sq8"]
 INDEX_KINDS: Final[tuple[IndexKind, ...]] = get_args(IndexKind)
 _IVF_TRAIN_PER_LIST: Final = 40
 _HNSW_EF_CONSTRUCTION: Final = 64
@@ -31,40 +32,89 @@ TEXT_INDEX: Final = "product_text.faiss"
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class IndexOptions:
+    """Which index a served space gets and how it searches (``KGREC_SERVING__*`` settings).
+
+    Attributes:
+        exact_max_items: exact index up to this many rows; the ANN one above.
+        ann_index: the ANN index kind above the threshold.
+        hnsw_m: HNSW graph degree.
+        hnsw_ef_search: HNSW search breadth.
+        ivf_nlist: IVF lists; 0 = sqrt(rows).
+        ivf_nprobe: IVF lists probed per query.
+        search_threads: faiss's OpenMP threads per search.
+    """
+
+    exact_max_items: int
+    ann_index: AnnKind
+    hnsw_m: int
+    hnsw_ef_search: int
+    ivf_nlist: int
+    ivf_nprobe: int
+    search_threads: int
+
+    def kind_for(self, n: int) -> IndexKind:
+        """The index kind for ``n`` vectors."""
+        return "exact" if n <= self.exact_max_items else self.ann_index
+
+    def build(self, vectors: np.ndarray, kind: IndexKind | None = None) -> VectorIndex:
+        """A :class:`VectorIndex` over ``vectors`` of ``kind`` (None = :meth:`kind_for`)."""
+        return VectorIndex(
+            vectors,
+            kind=self.kind_for(len(vectors)) if kind is None else kind,
+            hnsw_m=self.hnsw_m,
+            ef_search=self.hnsw_ef_search,
+            nlist=self.ivf_nlist,
+            nprobe=self.ivf_nprobe,
+            threads=self.search_threads,
+        )
+
+
 class VectorIndex:
     """A faiss inner-product index over ``vectors`` [N, D] (rows keep their order).
 
     Args:
         vectors: float32 [N, D]; copied into the index.
-        settings: index kind threshold and parameters.
-        kind: force a kind; None = exact below the threshold, ``settings.serving.ann_index`` above.
+        kind: the index kind (``exact`` whatever the kind when N = 0).
+        hnsw_m: HNSW graph degree.
+        ef_search: HNSW search breadth.
+        nlist: IVF lists; 0 = sqrt(N) (at most N / 40, the rows each list trains on).
+        nprobe: IVF lists probed per query.
+        threads: faiss's OpenMP threads per search.
     """
 
     def __init__(
-        self, vectors: np.ndarray, settings: Settings, kind: IndexKind | None = None
+        self,
+        vectors: np.ndarray,
+        *,
+        kind: IndexKind,
+        hnsw_m: int,
+        ef_search: int,
+        nlist: int,
+        nprobe: int,
+        threads: int,
     ) -> None:
         if vectors.ndim != 2:
             raise ValueError(f"vectors must be [N, D], got shape {vectors.shape}")
         n, dim = vectors.shape
-        if kind is None:
-            kind = wanted_kind(n, settings)
         if kind not in INDEX_KINDS:
             raise invalid_choice("kind", kind, INDEX_KINDS)
         self.kind: IndexKind = kind
         self.dim = dim
-        self.threads = settings.serving.search_threads
+        self.threads = threads
         data = np.ascontiguousarray(vectors, dtype=np.float32)
         self._index: Any
         if kind == "exact" or n == 0:
             self.kind = "exact"
             self._index = faiss.IndexFlatIP(dim)
         elif kind == "hnsw":
-            hnsw = faiss.IndexHNSWFlat(dim, settings.serving.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+            hnsw = faiss.IndexHNSWFlat(dim, hnsw_m, faiss.METRIC_INNER_PRODUCT)
             hnsw.hnsw.efConstruction = _HNSW_EF_CONSTRUCTION
-            hnsw.hnsw.efSearch = settings.serving.hnsw_ef_search
+            hnsw.hnsw.efSearch = ef_search
             self._index = hnsw
         else:
-            nlist = settings.serving.ivf_nlist or max(1, int(math.sqrt(n)))
+            nlist = nlist or max(1, int(math.sqrt(n)))
             nlist = min(nlist, max(1, n // _IVF_TRAIN_PER_LIST))
             quantizer = faiss.IndexFlatIP(dim)
             index: Any
@@ -78,7 +128,7 @@ class VectorIndex:
             sample = min(n, nlist * _IVF_TRAIN_PER_LIST)
             train = data[np.sort(rng.choice(n, size=sample, replace=False))]
             index.train(train)
-            index.nprobe = min(settings.serving.ivf_nprobe, nlist)
+            index.nprobe = min(nprobe, nlist)
             self._quantizer = quantizer  # keep the quantizer alive as long as the index
             self._index = index
         if n:
@@ -90,19 +140,19 @@ class VectorIndex:
         return path
 
     @classmethod
-    def open(cls, path: Path, vectors: np.ndarray, settings: Settings) -> VectorIndex:
+    def open(cls, path: Path, vectors: np.ndarray, options: IndexOptions) -> VectorIndex:
         """Load the index saved at ``path`` for ``vectors`` [N, D].
 
         It is built from ``vectors`` (with a warning) when the file is missing or
-        does not match them or the settings' index kind.
+        does not match them or the index kind ``options`` choose.
         """
         n, dim = vectors.shape
-        kind = wanted_kind(n, settings)
+        kind = options.kind_for(n)
         if not path.is_file():
             log.warning(
                 "%s is missing: building the %s index now (kgrec embed stores it)", path, kind
             )
-            return cls(vectors, settings)
+            return options.build(vectors)
         index: Any = faiss.read_index(str(path))
         stored = _kind_of(index)
         if index.ntotal != n or index.d != dim or (stored != kind and n > 0):
@@ -116,18 +166,18 @@ class VectorIndex:
                 n,
                 dim,
             )
-            return cls(vectors, settings)
+            return options.build(vectors)
         out = cls.__new__(cls)
         out.kind, out.dim, out.threads, out._index = (
             stored,
             dim,
-            settings.serving.search_threads,
+            options.search_threads,
             index,
         )
         if stored == "hnsw":
-            index.hnsw.efSearch = settings.serving.hnsw_ef_search
+            index.hnsw.efSearch = options.hnsw_ef_search
         elif stored != "exact":
-            index.nprobe = min(settings.serving.ivf_nprobe, index.nlist)
+            index.nprobe = min(options.ivf_nprobe, index.nlist)
         return out
 
     @property
@@ -156,11 +206,6 @@ class VectorIndex:
         return scores, rows
 
 
-def wanted_kind(n: int, settings: Settings) -> IndexKind:
-    """The index kind ``settings`` choose for ``n`` vectors."""
-    return "exact" if n <= settings.serving.exact_index_max_items else settings.serving.ann_index
-
-
 def _kind_of(index: Any) -> IndexKind:
     """The :data:`IndexKind` of a faiss index read from a file."""
     if isinstance(index, faiss.IndexHNSWFlat):
@@ -172,7 +217,7 @@ def _kind_of(index: Any) -> IndexKind:
     return "exact"
 
 
-def index_writer(settings: Settings) -> Callable[[Path], None]:
+def index_writer(options: IndexOptions) -> Callable[[Path], None]:
     """Writes the graph and text indexes of an artifact version being written.
 
     A :class:`~gnn.artifacts.VersionWriter`; the service reads the indexes back at
@@ -182,6 +227,6 @@ def index_writer(settings: Settings) -> Callable[[Path], None]:
     def write(version: Path) -> None:
         for vectors, name in (("product_graph.npy", GRAPH_INDEX), ("product_text.npy", TEXT_INDEX)):
             data = np.load(version / vectors)
-            VectorIndex(np.ascontiguousarray(data, dtype=np.float32), settings).save(version / name)
+            options.build(np.ascontiguousarray(data, dtype=np.float32)).save(version / name)
 
     return write

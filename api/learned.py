@@ -17,7 +17,6 @@ from api.ranking import Filters, RankedItem, ScoreBreakdown, reciprocal_rank_fus
 from api.state import ServedState
 from gnn.ranking.slots import merge_fresh
 from gnn.ranking.staged import StagedRanking
-from kgrec.settings import Settings
 
 LearnedResult = tuple[list[RankedItem], int, dict[int, tuple[str, ...]] | None]
 
@@ -25,9 +24,10 @@ LearnedResult = tuple[list[RankedItem], int, dict[int, tuple[str, ...]] | None]
 def rank_learned(
     state: ServedState,
     staged: StagedRanking,
-    settings: Settings,
     device: str,
     *,
+    text_candidates: int,
+    w_query: float,
     user_id: str | None,
     user_vec: np.ndarray | None,
     query_vec: np.ndarray | None,
@@ -46,7 +46,9 @@ def rank_learned(
     filters exclude purchases). With ``explain``, also what proposed each row
     (:func:`api.reasons.learned_proposers`, from the same pass). An experiment arm's
     ``overrides`` change the query weight, the fresh share and the generators that
-    propose candidates (:func:`arm_order`).
+    propose candidates (:func:`arm_order`). The query's text order is the top
+    ``text_candidates`` (at least as many as the personal list) by text similarity,
+    weighted ``w_query`` (unless the arm sets its own).
     """
     cat = state.catalogue
     ranking = cat.ranking
@@ -69,10 +71,10 @@ def rank_learned(
     if query_vec is not None:
         q = torch.from_numpy(np.asarray(query_vec, np.float32)).to(device)
         sims = (state.texts @ q).cpu().numpy()
-        n = min(len(sims), max(len(served), settings.serving.candidates_text))
+        n = min(len(sims), max(len(served), text_candidates))
         top = np.argpartition(-sims, n - 1)[:n] if n < len(sims) else np.arange(len(sims))
         lists.append(top[np.argsort(-sims[top], kind="stable")])
-        weights.append(settings.serving.w_query if arm.w_query is None else arm.w_query)
+        weights.append(w_query if arm.w_query is None else arm.w_query)
     rows, total = reciprocal_rank_fusion(lists, weights)
     drop = exclude_rows | (set(history.tolist()) if filters.exclude_purchased else set())
     keep = keep_mask(state, rows, filters, drop)

@@ -20,29 +20,32 @@ from api.history import ShopperHistory
 from api.learned import LearnedResult, rank_learned
 from api.ranking import Filters, RankedItem, RankedList, Strategy
 from api.state import ServedState
-from kgrec.settings import Settings
 
 
 class Ranker:
     """The ranking step of :meth:`api.engine.Engine.recommend` and ``similar``.
 
     Args:
-        settings: the learned ranking's text-list settings.
         device: where the vectors live.
         fused: the fused ranking.
         history: the shoppers' history (exclusion filter, reasons).
         health: the graph (purchases, reasons' shared links).
+        text_candidates: the learned ranking's query list length (at least its own).
+        w_query: the weight of that list against the personal one.
     """
 
     def __init__(
         self,
-        settings: Settings,
         device: str,
         fused: FusedRanking,
         history: ShopperHistory,
         health: GraphHealth,
+        *,
+        text_candidates: int,
+        w_query: float,
     ) -> None:
-        self.settings = settings
+        self.text_candidates = text_candidates
+        self.w_query = w_query
         self.device = device
         self._fused = fused
         self._history = history
@@ -83,8 +86,9 @@ class Ranker:
             learned = rank_learned(
                 state,
                 staged,
-                self.settings,
                 self.device,
+                text_candidates=self.text_candidates,
+                w_query=self.w_query,
                 user_id=user_id,
                 user_vec=user_vec,
                 query_vec=query_vec,

@@ -17,13 +17,13 @@ import numpy as np
 import torch
 
 from api.catalogue import Catalogue
+from api.options import EngineOptions
 from api.overlay import Overlay
 from api.ranking import Filters, RankedItem, ReasonProduct, ScoreBreakdown
 from gnn.artifacts import ArtifactSet
 from gnn.inductive import InductiveEmbedder
 from gnn.ranking.staged import StagedRanking
 from kgrec.errors import ArtifactError, NotFoundError
-from kgrec.settings import Settings
 from text_encoders import TextEncoder
 
 EmbedderFactory = Callable[[ArtifactSet], InductiveEmbedder | None]
@@ -170,12 +170,11 @@ class ServedState:
 
 def build_state(
     artifacts: ArtifactSet,
-    settings: Settings,
-    device: str,
+    options: EngineOptions,
     encoder: TextEncoder,
     factory: EmbedderFactory | None,
 ) -> ServedState:
-    """The state serving ``artifacts`` with an empty overlay.
+    """The state serving ``artifacts`` with an empty overlay (as ``options`` say).
 
     Raises:
         ArtifactError: the version's text or graph dimension does not match the
@@ -187,7 +186,15 @@ def build_state(
             f"{artifacts.manifest.text_dim} but encoder {encoder.model_id} gives "
             f"{encoder.dim}; re-run `kgrec embed` with this encoder"
         )
-    catalogue = Catalogue(artifacts, settings, device)
+    device = options.device
+    catalogue = Catalogue(
+        artifacts,
+        device,
+        index=options.index,
+        pop_candidates=options.candidates.pop,
+        ranker=options.ranker,
+        fresh_share=options.fresh_share,
+    )
     embedder = factory(artifacts) if factory is not None else None
     if embedder is not None and embedder.dim != catalogue.graph_dim:
         raise ArtifactError(

@@ -16,7 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from api.engine import Engine
+from api.index import IndexOptions
 from api.metrics import Metrics
+from api.options import Candidates, EngineOptions
+from api.ranking import Weights
 from api.reloader import ArtifactWatcher
 from api.restore import Restorer
 from api.state import EmbedderFactory
@@ -48,6 +51,45 @@ ServicesFactory = Callable[[Settings], AbstractContextManager[Services]]
 def artifacts_root(settings: Settings) -> Path:
     """``<data_dir>/artifacts``: where ``kgrec embed`` writes versions."""
     return settings.paths.artifacts
+
+
+def index_options(settings: Settings) -> IndexOptions:
+    """The faiss indexes' kind and parameters the serving settings name."""
+    s = settings.serving
+    return IndexOptions(
+        exact_max_items=s.exact_index_max_items,
+        ann_index=s.ann_index,
+        hnsw_m=s.hnsw_m,
+        hnsw_ef_search=s.hnsw_ef_search,
+        ivf_nlist=s.ivf_nlist,
+        ivf_nprobe=s.ivf_nprobe,
+        search_threads=s.search_threads,
+    )
+
+
+def engine_options(settings: Settings) -> EngineOptions:
+    """What the serving engine runs with, from the settings."""
+    s = settings.serving
+    return EngineOptions(
+        device=settings.resolve_device(),
+        data_dir=settings.data_dir,
+        weights=Weights(s.w_graph, s.w_text, s.w_pop),
+        candidates=Candidates(
+            graph=s.candidates_graph,
+            text=s.candidates_text,
+            pop=s.candidates_pop,
+            context=s.candidates_context,
+            exact_filter_max_items=s.exact_filter_max_items,
+        ),
+        index=index_options(settings),
+        max_k=s.max_k,
+        query_cache_size=s.query_cache_size,
+        user_cache_size=s.user_cache_size,
+        graph_check_interval_s=s.graph_check_interval_s,
+        ranker=s.ranker,
+        fresh_share=s.fresh_share,
+        w_query=s.w_query,
+    )
 
 
 def pipeline_options(settings: Settings) -> PipelineOptions:
@@ -112,7 +154,7 @@ def default_services(settings: Settings, artifacts_dir: Path | None = None) -> I
         )
         encoder = load_encoder(settings.text, settings.paths.onnx_models)
         engine = Engine(
-            settings,
+            engine_options(settings),
             artifacts,
             encoder,
             store,

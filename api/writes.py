@@ -24,7 +24,6 @@ from gnn.snapshot import product_text
 from graph import GraphStore
 from graph.records import InteractionRow, ProductRow
 from kgrec.errors import GraphConnectionError, NotFoundError, ServiceUnavailableError
-from kgrec.settings import Settings
 from kgrec.typing import CONTENT_HASH, DEFAULT_KIND_WEIGHTS, ID, PRODUCT, PRODUCT_PROPERTIES, USER
 from text_encoders import EmbeddingCache
 
@@ -45,14 +44,13 @@ class OnlineWrites:
 
     Args:
         engine: the engine whose state, write lock, graph and caches it updates.
-        settings: ``data_dir`` (the text cache of products added online).
+        text_cache: the data directory's text cache (products added online are
+            encoded through it).
     """
 
-    def __init__(self, engine: Engine, settings: Settings) -> None:
+    def __init__(self, engine: Engine, text_cache: EmbeddingCache) -> None:
         self._engine = engine
-        # products added online are encoded through the data directory's cache: the
-        # GNN embedder reads the same text vector from it, and so does the next export
-        self._text_cache = EmbeddingCache.in_data_dir(settings.data_dir)
+        self._text_cache = text_cache
 
     def add_items(
         self, rows: Sequence[ProductRow], *, write_graph: bool, replace: bool

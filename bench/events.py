@@ -142,7 +142,7 @@ def bench(args: argparse.Namespace, data_dir: Path) -> None:
 
     from api.app import create_app
     from api.engine import Engine
-    from api.wiring import Services, gnn_embedder_factory, pipeline_options
+    from api.wiring import Services, engine_options, gnn_embedder_factory, pipeline_options
     from gnn.artifacts import ArtifactSet
     from gnn.pipeline import export_current, train_snapshot, write_artifacts
     from graph import open_graph
@@ -183,7 +183,11 @@ def bench(args: argparse.Namespace, data_dir: Path) -> None:
         @contextlib.contextmanager
         def services(s: Settings) -> Iterator[Services]:
             engine = Engine(
-                s, artifacts, encoder, store, embedder_factory=gnn_embedder_factory(s, encoder)
+                engine_options(s),
+                artifacts,
+                encoder,
+                store,
+                embedder_factory=gnn_embedder_factory(s, encoder),
             )
             yield Services(settings=s, engine=engine, store=store)
 

@@ -61,7 +61,7 @@ def serve_child(products: int, port: int, data_dir: Path) -> None:
     from api.app import create_app
     from api.engine import Engine
     from api.synthetic import synthetic_artifacts
-    from api.wiring import Services
+    from api.wiring import Services, engine_options
     from kgrec.settings import Settings
     from text_encoders import load_encoder
 
@@ -71,7 +71,7 @@ def serve_child(products: int, port: int, data_dir: Path) -> None:
     @contextlib.contextmanager
     def services(s: Settings) -> Iterator[Services]:
         artifacts = synthetic_artifacts(products, num_users=10_000, text_dim=encoder.dim)
-        engine = Engine(s, artifacts, encoder, None)
+        engine = Engine(engine_options(s), artifacts, encoder, None)
         del artifacts
         print(f"ready {engine.index_info()}", flush=True)
         yield Services(settings=s, engine=engine, store=None)
@@ -316,11 +316,11 @@ def bench_recall(products: int, queries: int, text_dim: int) -> None:
     """ANN recall@10 of the served index kinds vs exact search, per space."""
     import faiss
 
-    from api.index import VectorIndex
     from api.synthetic import synthetic_artifacts
+    from api.wiring import index_options
     from kgrec.settings import Settings
 
-    settings = Settings(data_dir=Path(".kgrec"))
+    options = index_options(Settings(data_dir=Path(".kgrec")))
     artifacts = synthetic_artifacts(products, num_users=queries, text_dim=text_dim, seed=1)
     rng = np.random.default_rng(2)
     print(f"\n== ANN recall@10 vs exact, {products:,} products, {queries} queries")
@@ -334,10 +334,10 @@ def bench_recall(products: int, queries: int, text_dim: int) -> None:
     }
     faiss.omp_set_num_threads(2)
     for space, (vectors, q) in spaces.items():
-        exact = VectorIndex(vectors, settings, kind="exact").search(q, 10)[1]
+        exact = options.build(vectors, kind="exact").search(q, 10)[1]
         for kind in ("ivf_sq8", "ivf"):
             start = time.perf_counter()
-            index = VectorIndex(vectors, settings, kind=kind)
+            index = options.build(vectors, kind=kind)
             built = time.perf_counter() - start
             faiss.omp_set_num_threads(1)
             start = time.perf_counter()
@@ -346,7 +346,7 @@ def bench_recall(products: int, queries: int, text_dim: int) -> None:
             faiss.omp_set_num_threads(2)
             recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(got, exact, strict=True)])
             print(
-                f"{space:5s} {kind:7s} nprobe={settings.serving.ivf_nprobe} "
+                f"{space:5s} {kind:7s} nprobe={options.ivf_nprobe} "
                 f"recall@10={recall:.3f}  "
                 f"build {built:.0f} s  search {per_query * 1e3:.2f} ms/query"
             )

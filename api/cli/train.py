@@ -65,12 +65,13 @@ def retrain_and_report(
 ) -> None:
     """``kgrec train --since``: retrain behind the promotion gate, print the gate's table."""
     from api.index import index_writer
-    from api.wiring import pipeline_options
+    from api.wiring import index_options, pipeline_options
     from gnn.retrain import retrain
 
     start = time.perf_counter()
     options = pipeline_options(settings)
-    out = retrain(options, store, encoder, since, force=force, writers=[index_writer(settings)])
+    writers = [index_writer(index_options(settings))]
+    out = retrain(options, store, encoder, since, force=force, writers=writers)
     typer.echo(out.result.summary())
     typer.echo(gate_report(out.decision, out.version, out.pruned))
     typer.echo(f"total {time.perf_counter() - start:.0f} s")
@@ -177,12 +178,13 @@ def embed_and_report(
     lacks are in it too.
     """
     from api.index import index_writer
-    from api.wiring import pipeline_options
+    from api.wiring import index_options, pipeline_options
     from gnn.pipeline import write_artifacts
 
     start = time.perf_counter()
     options = pipeline_options(settings)
-    artifacts = write_artifacts(options, encoder, writers=[index_writer(settings)], store=store)
+    writers = [index_writer(index_options(settings))]
+    artifacts = write_artifacts(options, encoder, writers=writers, store=store)
     m = artifacts.manifest
     typer.echo(
         f"artifacts {artifacts.path}: {m.num_products:,} products, {m.num_users:,} users, "

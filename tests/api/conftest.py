@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.cli.demo import load_sample, sample_dir
 from api.engine import Engine
-from api.wiring import Services, gnn_embedder_factory, pipeline_options
+from api.wiring import Services, engine_options, gnn_embedder_factory, pipeline_options
 from gnn.artifacts import ArtifactSet
 from gnn.pipeline import export_current, train_snapshot, write_artifacts
 from graph import GraphStore
@@ -69,7 +69,7 @@ def make_client(
         @contextlib.contextmanager
         def services(s: Settings) -> Iterator[Services]:
             engine = Engine(
-                s,
+                engine_options(s),
                 sample_artifacts,
                 encoder,
                 store,

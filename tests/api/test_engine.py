@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from api.engine import Engine
-from api.index import VectorIndex
 from api.ranking import Filters, Weights, fuse, weight_matrix
 from api.synthetic import synthetic_artifacts
+from api.wiring import engine_options, index_options
 from gnn.artifacts import ArtifactSet
 from graph import GraphStore
 from kgrec.errors import ArtifactError, ConfigError
@@ -30,7 +30,7 @@ def synthetic(encoder: TextEncoder) -> ArtifactSet:
 def test_fused_scores_follow_the_formula(
     settings: Settings, synthetic: ArtifactSet, encoder: TextEncoder
 ) -> None:
-    engine = Engine(settings, synthetic, encoder)
+    engine = Engine(engine_options(settings), synthetic, encoder)
     answer = engine.recommend("u7", k=10, query="waterproof jacket")
     assert answer.strategy == "user" and len(answer.items) == 10
     h_u = synthetic.user_graph[7]
@@ -55,7 +55,11 @@ def test_building_an_engine_leaves_the_process_thread_count_alone(
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
-        Engine(settings.updated(device="cpu", serving={"search_threads": 1}), synthetic, encoder)
+        Engine(
+            engine_options(settings.updated(device="cpu", serving={"search_threads": 1})),
+            synthetic,
+            encoder,
+        )
         assert torch.get_num_threads() == 2  # the app's start-up sets it, not the engine
         assert threads_of_a_new_thread() == 2
     finally:
@@ -79,8 +83,9 @@ def test_block_fusion_equals_the_dense_matmul() -> None:
 @pytest.mark.parametrize("kind", ["ivf", "ivf_sq8", "hnsw"])
 def test_ann_indexes_agree_with_exact_search(settings: Settings, kind: str) -> None:
     art = synthetic_artifacts(20_000, 100, graph_dim=32, text_dim=8, seed=5)
-    exact = VectorIndex(art.product_graph, settings, kind="exact").search(art.user_graph, 10)[1]
-    index = VectorIndex(art.product_graph, settings, kind=kind)  # type: ignore[arg-type]
+    options = index_options(settings)
+    exact = options.build(art.product_graph, kind="exact").search(art.user_graph, 10)[1]
+    index = options.build(art.product_graph, kind=kind)  # type: ignore[arg-type]
     assert index.kind == kind
     got = index.search(art.user_graph, 10)[1]
     recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(got, exact, strict=True)])
@@ -89,13 +94,13 @@ def test_ann_indexes_agree_with_exact_search(settings: Settings, kind: str) -> N
 
 def test_index_kind_is_checked(settings: Settings) -> None:
     with pytest.raises(ConfigError, match="'exact', 'hnsw', 'ivf', 'ivf_sq8'"):
-        VectorIndex(np.zeros((3, 4), np.float32), settings, kind="lsh")  # type: ignore[arg-type]
+        index_options(settings).build(np.zeros((3, 4), np.float32), kind="lsh")  # type: ignore[arg-type]
 
 
 def test_category_filter_includes_descendants_and_price_holds(
     settings: Settings, synthetic: ArtifactSet, encoder: TextEncoder
 ) -> None:
-    engine = Engine(settings, synthetic, encoder)
+    engine = Engine(engine_options(settings), synthetic, encoder)
     # root r3 has the categories c3, c11, c19, ... (c % 8 == 3) below it
     answer = engine.recommend(
         "u1", k=20, filters=Filters(categories=("r3",), max_price=200.0, in_stock_only=True)
@@ -107,7 +112,7 @@ def test_category_filter_includes_descendants_and_price_holds(
 
 
 def test_k_is_bounded(settings: Settings, synthetic: ArtifactSet, encoder: TextEncoder) -> None:
-    engine = Engine(settings, synthetic, encoder)
+    engine = Engine(engine_options(settings), synthetic, encoder)
     with pytest.raises(ConfigError, match="between 1 and 100"):
         engine.recommend(None, k=101)
 
@@ -115,7 +120,7 @@ def test_k_is_bounded(settings: Settings, synthetic: ArtifactSet, encoder: TextE
 def test_encoder_width_must_match_the_artifacts(settings: Settings, encoder: TextEncoder) -> None:
     wrong = synthetic_artifacts(100, 10, text_dim=encoder.dim + 1)
     with pytest.raises(ArtifactError, match="text_dim"):
-        Engine(settings, wrong, encoder)
+        Engine(engine_options(settings), wrong, encoder)
 
 
 def test_swap_is_atomic_for_requests_in_flight(
@@ -124,7 +129,7 @@ def test_swap_is_atomic_for_requests_in_flight(
     settings = make_settings(data_dir, serving={"exact_index_max_items": 100_000})
     v2 = synthetic_artifacts(3000, 200, text_dim=encoder.dim, seed=4, version="v2")
     v2.products["id"] = "q" + v2.products["id"].str[1:]
-    engine = Engine(settings, synthetic, encoder)
+    engine = Engine(engine_options(settings), synthetic, encoder)
     seen: list[tuple[str, set[str]]] = []
     errors: list[BaseException] = []
     stop = threading.Event()
@@ -158,7 +163,7 @@ def test_online_item_replaces_its_catalogue_row(
     sample_artifacts: ArtifactSet,
     encoder: TextEncoder,
 ) -> None:
-    engine = Engine(settings, sample_artifacts, encoder, sample_store)
+    engine = Engine(engine_options(settings), sample_artifacts, encoder, sample_store)
     engine.add_items(
         [
             {

@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from api.cli import app as cli
 from api.forget import subject
 from api.index import index_writer
-from api.wiring import pipeline_options
+from api.wiring import index_options, pipeline_options
 from gnn.artifacts import ArtifactSet
 from gnn.pipeline import export_current, train_snapshot, write_artifacts
 from gnn.ranking.served import RANKING_DIR
@@ -85,7 +85,9 @@ def shop(
     pipeline = pipeline_options(forget_settings)
     snapshot = export_current(pipeline, store, encoder, show_progress=False)
     train_snapshot(pipeline, snapshot, show_progress=False)
-    return write_artifacts(pipeline, encoder, writers=[index_writer(forget_settings)])
+    return write_artifacts(
+        pipeline, encoder, writers=[index_writer(index_options(forget_settings))]
+    )
 
 
 def _graph_holds(store: GraphStore, user_id: str) -> list[str]:

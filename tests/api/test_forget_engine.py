@@ -13,6 +13,7 @@ import pytest
 
 from api.engine import Engine
 from api.synthetic import synthetic_artifacts
+from api.wiring import engine_options
 from gnn.artifacts import ArtifactSet
 from kgrec.settings import Settings
 from text_encoders import TextEncoder
@@ -30,7 +31,7 @@ def _ids(engine: Engine, user: str, query: str | None = None) -> list[str]:
 def test_a_forgotten_version_user_is_served_as_never_seen(
     settings: Settings, synthetic: ArtifactSet, encoder: TextEncoder
 ) -> None:
-    engine = Engine(settings, synthetic, encoder)
+    engine = Engine(engine_options(settings), synthetic, encoder)
     before = {u: _ids(engine, u) for u in ("u6", "u8")}
     assert engine.recommend("u7", k=10).user_known
     assert _ids(engine, "u7") != _ids(engine, "never-seen")
@@ -53,7 +54,7 @@ def test_a_forgotten_version_user_is_served_as_never_seen(
 def test_an_online_user_and_the_caches_are_forgotten(
     settings: Settings, synthetic: ArtifactSet, encoder: TextEncoder
 ) -> None:
-    engine = Engine(settings, synthetic, encoder)
+    engine = Engine(engine_options(settings), synthetic, encoder)
     state = engine._state
     vector = np.ones(state.catalogue.graph_dim, np.float32)
     overlay = state.overlay.with_users({"web-1": vector}, stamp=1)

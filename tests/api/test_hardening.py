@@ -17,7 +17,7 @@ import pytest
 
 from api.app import create_app
 from api.engine import Engine
-from api.wiring import Services, gnn_embedder_factory
+from api.wiring import Services, engine_options, gnn_embedder_factory
 from gnn.artifacts import ArtifactSet
 from graph import GraphStore
 from kgrec.settings import Settings
@@ -134,7 +134,11 @@ def test_an_unexpected_error_is_a_json_500_that_keeps_the_connection_usable(
     @contextlib.contextmanager
     def services(s: Settings) -> Iterator[Services]:
         engine = Engine(
-            s, sample_artifacts, encoder, sample_store, gnn_embedder_factory(s, encoder)
+            engine_options(s),
+            sample_artifacts,
+            encoder,
+            sample_store,
+            gnn_embedder_factory(s, encoder),
         )
         engine.record_events = broken  # type: ignore[method-assign]
         yield Services(settings=s, engine=engine, store=sample_store)

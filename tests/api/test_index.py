@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from api.index import VectorIndex
+from api.wiring import index_options
 from kgrec.settings import Settings
 
 
@@ -16,20 +19,20 @@ from kgrec.settings import Settings
     ("kind", "update"),
     [
         ("exact", {}),
-        ("ivf_sq8", {"exact_index_max_items": 100}),
-        ("hnsw", {"exact_index_max_items": 100, "ann_index": "hnsw"}),
+        ("ivf_sq8", {"exact_max_items": 100}),
+        ("hnsw", {"exact_max_items": 100, "ann_index": "hnsw"}),
     ],
 )
 def test_a_saved_index_opens_and_answers_as_built(
-    tmp_path: Path, kind: str, update: dict[str, object], caplog: pytest.LogCaptureFixture
+    tmp_path: Path, kind: str, update: dict[str, Any], caplog: pytest.LogCaptureFixture
 ) -> None:
-    settings = Settings().model_copy(update=update)
+    options = replace(index_options(Settings()), **update)
     vectors = np.random.default_rng(0).standard_normal((2000, 16)).astype(np.float32)
-    built = VectorIndex(vectors, settings)
+    built = options.build(vectors)
     assert built.kind == kind
     built.save(tmp_path / "index.faiss")
     with caplog.at_level(logging.WARNING):
-        opened = VectorIndex.open(tmp_path / "index.faiss", vectors, settings)
+        opened = VectorIndex.open(tmp_path / "index.faiss", vectors, options)
     assert not caplog.records  # read, not rebuilt
     assert opened.kind == kind
     np.testing.assert_array_equal(opened.search(vectors[:5], 5)[1], built.search(vectors[:5], 5)[1])
@@ -38,15 +41,15 @@ def test_a_saved_index_opens_and_answers_as_built(
 def test_a_missing_or_stale_index_file_is_rebuilt_with_a_warning(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    settings = Settings()
+    options = index_options(Settings())
     vectors = np.random.default_rng(0).standard_normal((50, 8)).astype(np.float32)
     with caplog.at_level(logging.WARNING):
-        index = VectorIndex.open(tmp_path / "absent.faiss", vectors, settings)
+        index = VectorIndex.open(tmp_path / "absent.faiss", vectors, options)
     assert index.size == 50
     assert "absent.faiss is missing" in caplog.text
-    VectorIndex(vectors[:10], settings).save(tmp_path / "stale.faiss")
+    options.build(vectors[:10]).save(tmp_path / "stale.faiss")
     caplog.clear()
     with caplog.at_level(logging.WARNING):
-        index = VectorIndex.open(tmp_path / "stale.faiss", vectors, settings)
+        index = VectorIndex.open(tmp_path / "stale.faiss", vectors, options)
     assert index.size == 50
     assert "rebuilding" in caplog.text

@@ -16,7 +16,7 @@ import pytest
 from api.engine import Engine
 from api.overlay import OnlineItem, Overlay, write_stamp
 from api.restore import Restorer, restore_online
-from api.wiring import pipeline_options
+from api.wiring import engine_options, pipeline_options
 from gnn.artifacts import ArtifactSet
 from gnn.checkpoint import Checkpoint
 from gnn.inductive import InductiveEmbedder
@@ -84,7 +84,7 @@ def engine(
 ) -> Engine:
     checkpoint = _checkpoint(sample_artifacts)
     return Engine(
-        settings,
+        engine_options(settings),
         sample_artifacts,
         encoder,
         sample_store,
@@ -123,7 +123,11 @@ def test_a_slow_embedding_holds_up_no_other_write(
     checkpoint = _checkpoint(sample_artifacts)
     gated = GatedEmbedder(checkpoint, encoder, settings)
     engine = Engine(
-        settings, sample_artifacts, encoder, sample_store, embedder_factory=lambda _: gated
+        engine_options(settings),
+        sample_artifacts,
+        encoder,
+        sample_store,
+        embedder_factory=lambda _: gated,
     )
     errors: list[BaseException] = []
 
@@ -211,7 +215,7 @@ def test_a_new_engine_serves_what_the_graph_holds_after_a_restore(
     products, users = _written_online(engine)
     checkpoint = _checkpoint(sample_artifacts)
     again = Engine(
-        settings,
+        engine_options(settings),
         sample_artifacts,
         encoder,
         sample_store,
@@ -253,7 +257,7 @@ def test_the_restore_waits_for_a_graph_that_does_not_answer(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     products, users = _written_online(engine)
-    again = Engine(settings, sample_artifacts, encoder, sample_store)
+    again = Engine(engine_options(settings), sample_artifacts, encoder, sample_store)
     down = threading.Event()
     down.set()
     real = sample_store.iter_ids

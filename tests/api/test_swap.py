@@ -24,7 +24,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.index import index_writer
 from api.reloader import ArtifactWatcher
-from api.wiring import Services, pipeline_options
+from api.wiring import Services, index_options, pipeline_options
 from gnn.artifacts import MANIFEST, USER_GRAPH, ArtifactSet
 from gnn.pipeline import write_artifacts
 from gnn.versions import VersionStore
@@ -47,7 +47,7 @@ def two_versions(
     second = write_artifacts(
         pipeline_options(shop_settings),
         encoder,
-        writers=[index_writer(shop_settings)],
+        writers=[index_writer(index_options(shop_settings))],
         promote=False,
     )
     return first.manifest.version, second.manifest.version

@@ -26,7 +26,7 @@ import pytest
 from api.app import create_app
 from api.cli.demo import load_sample, sample_dir
 from api.engine import Engine
-from api.wiring import Services, gnn_embedder_factory
+from api.wiring import Services, engine_options, gnn_embedder_factory
 from gnn.artifacts import ArtifactSet
 from graph import GraphStore
 from kgrec.settings import Settings
@@ -97,7 +97,9 @@ def _explorer(
 
     @contextlib.contextmanager
     def services(s: Settings) -> Iterator[Services]:
-        engine = Engine(s, artifacts, encoder, store, gnn_embedder_factory(s, encoder))
+        engine = Engine(
+            engine_options(s), artifacts, encoder, store, gnn_embedder_factory(s, encoder)
+        )
         yield Services(settings=s, engine=engine, store=store)
 
     with live_server(create_app(settings, services)) as port:

@@ -22,7 +22,13 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.engine import Engine
 from api.index import index_writer
-from api.wiring import Services, gnn_embedder_factory, pipeline_options
+from api.wiring import (
+    Services,
+    engine_options,
+    gnn_embedder_factory,
+    index_options,
+    pipeline_options,
+)
 from gnn.artifacts import ArtifactSet
 from gnn.pipeline import export_current, train_snapshot, write_artifacts
 from graph import GraphStore
@@ -159,7 +165,9 @@ def trained_shop(
     options = pipeline_options(settings)
     snapshot = export_current(options, store, encoder, show_progress=False)
     train_snapshot(options, snapshot, show_progress=False)
-    return described, write_artifacts(options, encoder, writers=[index_writer(settings)])
+    return described, write_artifacts(
+        options, encoder, writers=[index_writer(index_options(settings))]
+    )
 
 
 def shop_engine(
@@ -167,7 +175,7 @@ def shop_engine(
 ) -> Engine:
     """A serving engine over the shop's artifacts, with the GNN's inductive embedder."""
     return Engine(
-        settings,
+        engine_options(settings),
         artifacts,
         encoder,
         store,

@@ -1,0 +1,67 @@
+"""EngineOptions: what the serving engine and its stages run with.
+
+:func:`api.wiring.engine_options` builds them from the settings; the engine and its
+stages (:mod:`api.fused`, :mod:`api.learned`, :mod:`api.catalogue`, ...) take these
+values, never the settings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from api.index import IndexOptions
+from api.ranking import Weights
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """How many candidates the fused ranking takes from each source.
+
+    Attributes:
+        graph: ANN hits in graph space.
+        text: ANN hits in text space (also the query's list in the learned ranking).
+        pop: most popular products.
+        context: neighbours of the context product.
+        exact_filter_max_items: filters selecting at most this many products are
+            scored exactly instead.
+    """
+
+    graph: int
+    text: int
+    pop: int
+    context: int
+    exact_filter_max_items: int
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """What :class:`api.engine.Engine` serves with (the ``KGREC_SERVING__*`` settings).
+
+    Attributes:
+        device: torch device of the scoring tensors.
+        data_dir: the data directory (the text cache of products added online).
+        weights: the fused ranking's weights.
+        candidates: candidate counts of the fused ranking.
+        index: the faiss indexes' kind and parameters.
+        max_k: the largest k a request may ask for.
+        query_cache_size: query embeddings kept (LRU).
+        user_cache_size: shoppers whose purchases are cached.
+        graph_check_interval_s: how long a graph reachability check is trusted.
+        ranker: serve the learned ranking when the version holds one.
+        fresh_share: share of the learned ranking's positions kept for fresh products.
+        w_query: weight of the query's text order against the personal one.
+    """
+
+    device: str
+    data_dir: Path
+    weights: Weights
+    candidates: Candidates
+    index: IndexOptions
+    max_k: int
+    query_cache_size: int
+    user_cache_size: int
+    graph_check_interval_s: float
+    ranker: bool
+    fresh_share: float
+    w_query: float
