@@ -31,12 +31,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.event_ids import EventIds
-from api.experiments.serving import Experiments
 from api.metrics import Metrics, multiprocess_dir
 from api.routers.main import api_router
 from api.schemas import ErrorOut
 from api.ui import mount_ui
-from api.wiring import ServicesFactory, default_services
+from api.wiring import ServicesFactory, default_services, experiments_of
 from kgrec.errors import (
     AuthenticationError,
     ConfigError,
@@ -301,7 +300,7 @@ def create_app(settings: Settings, services: ServicesFactory | None = None) -> F
     app.max_k = settings.serving.max_k
     app.state.event_ids = event_ids
     app.state.pseudonymise = Pseudonymiser.from_salt(settings.pseudonymise_salt)
-    app.state.experiments = Experiments.from_settings(settings)
+    app.state.experiments = experiments_of(settings)
     app.state.retry_after_s = retry_after_s(settings)
     app.include_router(api_router)
     mount_ui(app)

@@ -41,6 +41,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
+from pydantic import SecretStr
+
 from api.engine import Engine
 from api.event_ids import EventIds
 from api.experiments.log import EventLog
@@ -50,7 +52,6 @@ from graph import GraphStore
 from graph.records import ForgottenUser
 from kgrec.errors import KgrecError, NotFoundError
 from kgrec.paths import DataDir
-from kgrec.settings import Settings
 from loaders.rejects import forget_in_rejects
 from text_encoders import EmbeddingCache
 from text_encoders.cache import text_key
@@ -67,15 +68,15 @@ def _privacy_dir(data_dir: Path) -> Path:
     return directory
 
 
-def log_salt(settings: Settings) -> bytes:
+def log_salt(data_dir: Path, configured: SecretStr | None) -> bytes:
     """The salt of :func:`subject`.
 
-    ``KGREC_FORGET_LOG_SALT``, else the data directory's own, generated on first use
-    and kept in ``<data_dir>/privacy/salt`` (mode 0600).
+    ``configured`` (``KGREC_FORGET_LOG_SALT``), else the data directory's own,
+    generated on first use and kept in ``<data_dir>/privacy/salt`` (mode 0600).
     """
-    if settings.forget_log_salt is not None:
-        return settings.forget_log_salt.get_secret_value().encode()
-    path = _privacy_dir(settings.data_dir) / SALT_FILE
+    if configured is not None:
+        return configured.get_secret_value().encode()
+    path = _privacy_dir(data_dir) / SALT_FILE
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _SECRET_MODE)
     except FileExistsError:
@@ -93,13 +94,15 @@ def log_salt(settings: Settings) -> bytes:
     return salt.encode()
 
 
-def subject(settings: Settings, user_id: str) -> str:
+def subject(user_id: str, *, data_dir: Path, configured_salt: SecretStr | None) -> str:
     """How the log names a forgotten shopper: 16 hex digits of a keyed hash.
 
-    HMAC-SHA256 of the id under :func:`log_salt`: the same id gives the same name in
-    one data directory; the name does not give the id back without the salt.
+    HMAC-SHA256 of the id under :func:`log_salt` (of ``data_dir`` and
+    ``configured_salt``): the same id gives the same name in one data directory; the
+    name does not give the id back without the salt.
     """
-    digest = hmac.new(log_salt(settings), user_id.encode("utf-8"), hashlib.sha256)
+    salt = log_salt(data_dir, configured_salt)
+    digest = hmac.new(salt, user_id.encode("utf-8"), hashlib.sha256)
     return digest.hexdigest()[:16]
 
 
@@ -153,7 +156,8 @@ def _relative(paths: list[Path], data_dir: Path) -> list[str]:
 def forget_user(
     user_id: str,
     *,
-    settings: Settings,
+    data_dir: Path,
+    configured_salt: SecretStr | None,
     store: GraphStore,
     engine: Engine | None = None,
     event_ids: EventIds | None = None,
@@ -166,7 +170,8 @@ def forget_user(
 
     Args:
         user_id: the shopper's id.
-        settings: where the data directory is, and the log salt.
+        data_dir: the data directory.
+        configured_salt: ``KGREC_FORGET_LOG_SALT`` (None: the data directory's own).
         store: the graph.
         engine: the running service's engine (None: no service in this process).
         event_ids: the service's event-id ledger (None: the data directory's is opened).
@@ -180,8 +185,8 @@ def forget_user(
         ArtifactError, ModelError: a file could not be rewritten (named); everything
             else was done, and sending the delete again finishes it.
     """
-    data_dir, paths = settings.data_dir, settings.paths
-    report = ForgetReport(subject(settings, user_id))
+    paths = DataDir(data_dir)
+    report = ForgetReport(subject(user_id, data_dir=data_dir, configured_salt=configured_salt))
     errors: list[KgrecError] = []
     with _one_at_a_time(data_dir):
         forgotten = store.delete_user(user_id)

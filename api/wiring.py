@@ -16,6 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from api.engine import Engine
+from api.experiments.config import load_experiments
+from api.experiments.log import EventLog
+from api.experiments.serving import Experiments
 from api.index import IndexOptions
 from api.metrics import Metrics
 from api.options import Candidates, EngineOptions
@@ -90,6 +93,16 @@ def engine_options(settings: Settings) -> EngineOptions:
         fresh_share=s.fresh_share,
         w_query=s.w_query,
     )
+
+
+def experiments_of(settings: Settings) -> Experiments:
+    """``KGREC_SERVING__EXPERIMENTS_FILE`` and the data directory's experiment log.
+
+    Raises:
+        ConfigError: the experiments file breaks a rule (named).
+    """
+    config = load_experiments(settings.serving.experiments_file, ranker=settings.serving.ranker)
+    return Experiments(config, EventLog.in_data_dir(settings.data_dir))
 
 
 def pipeline_options(settings: Settings) -> PipelineOptions:

@@ -35,7 +35,12 @@ def delete(
     settings = settings_of(ctx)
     shopper = Pseudonymiser.from_salt(settings.pseudonymise_salt)(user_id)
     with open_graph(settings.graph, settings.data_dir) as store:
-        report = forget_user(shopper, settings=settings, store=store)
+        report = forget_user(
+            shopper,
+            data_dir=settings.data_dir,
+            configured_salt=settings.forget_log_salt,
+            store=store,
+        )
     graph = (
         f"node and {report.relationships} relationships deleted"
         if report.graph_node

@@ -30,12 +30,10 @@ from pathlib import Path
 from typing import Any, Final
 
 import annotated_types
-from pydantic import BaseModel
-from pydantic.fields import FieldInfo
 
 from api.experiments.arms import Arm, Experiment, RankingOverrides
 from kgrec.errors import ConfigError
-from kgrec.settings import Settings
+from kgrec.settings import ServingSettings
 
 _NAME: Final = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _NAME_RULE: Final = "1..64 letters, digits, '.', '_' or '-'"
@@ -68,19 +66,22 @@ class ExperimentsConfig:
         return next((e for e in self.experiments if e.name == name), None)
 
 
-def load_experiments(settings: Settings) -> ExperimentsConfig:
-    """The experiments ``KGREC_SERVING__EXPERIMENTS_FILE`` names (none when it is unset).
+def load_experiments(path: Path | None, *, ranker: bool) -> ExperimentsConfig:
+    """The experiments of the file at ``path`` (none when it is None).
+
+    Args:
+        path: ``KGREC_SERVING__EXPERIMENTS_FILE``.
+        ranker: ``KGREC_SERVING__RANKER``; when False, no arm may turn the ranker on.
 
     Raises:
         ConfigError: the file is missing, not TOML, or breaks a rule (named).
     """
-    path = settings.serving.experiments_file
     if path is None:
         return ExperimentsConfig()
     config = read_experiments(path)
     for experiment in config.experiments:
         for arm in experiment.arms:
-            if arm.overrides.ranker and not settings.serving.ranker:
+            if arm.overrides.ranker and not ranker:
                 raise ConfigError(
                     f"{path}: experiment {experiment.name!r}: arm {arm.name!r}: ranker = true "
                     "but KGREC_SERVING__RANKER=false loads no learned ranker; set "
@@ -186,24 +187,10 @@ def _arm(table: Mapping[str, Any], experiment: str, index: int) -> Arm:
     return Arm(name, share, overrides)
 
 
-def _setting_field(name: str) -> FieldInfo:
-    """The settings field called ``name``, at the top level or in a section."""
-    fields = Settings.model_fields
-    if name in fields:
-        return fields[name]
-    for info in fields.values():
-        section = info.annotation
-        if not (isinstance(section, type) and issubclass(section, BaseModel)):
-            continue
-        if name in section.model_fields:
-            return section.model_fields[name]
-    raise KeyError(f"no setting {name!r}")
-
-
 def _bounds(setting: str) -> tuple[float, float]:
-    """The bounds the setting of the same name has (one statement of each range)."""
+    """The bounds the serving setting of the same name has (one statement of each range)."""
     low, high = -math.inf, math.inf
-    for rule in _setting_field(setting).metadata:
+    for rule in ServingSettings.model_fields[setting].metadata:
         if isinstance(rule, annotated_types.Ge):
             low = float(rule.ge)  # type: ignore[arg-type]
         elif isinstance(rule, annotated_types.Le):

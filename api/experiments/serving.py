@@ -17,9 +17,8 @@ from typing import Literal
 
 from api.experiments.arms import Assignment, Experiment
 from api.experiments.assignment import assign
-from api.experiments.config import ExperimentsConfig, load_experiments
+from api.experiments.config import ExperimentsConfig
 from api.experiments.log import EventLog, Record
-from kgrec.settings import Settings
 
 Endpoint = Literal["recommendations", "search"]
 
@@ -51,15 +50,6 @@ class Experiments:
     def __init__(self, config: ExperimentsConfig, log: EventLog) -> None:
         self.config = config
         self.log = log
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> Experiments:
-        """``KGREC_SERVING__EXPERIMENTS_FILE`` and the data directory's log.
-
-        Raises:
-            ConfigError: the experiments file breaks a rule (named).
-        """
-        return cls(load_experiments(settings), EventLog.in_data_dir(settings.data_dir))
 
     @property
     def active(self) -> Experiment | None:

@@ -72,7 +72,8 @@ def delete_user(
     try:
         report = forget_user(
             pseudonymise(user_id),
-            settings=services.settings,
+            data_dir=services.settings.data_dir,
+            configured_salt=services.settings.forget_log_salt,
             store=store,
             engine=engine,
             event_ids=event_ids,

@@ -174,7 +174,9 @@ def test_a_forgotten_shopper_is_gone_everywhere_and_served_as_never_seen(
     assert all(p.endswith(("tidx", ".wal")) for p in kept), kept
 
     # the deletion is logged by a salted hash, never by the id
-    digest = subject(forget_settings, SHOPPER)
+    digest = subject(
+        SHOPPER, data_dir=forget_settings.data_dir, configured_salt=forget_settings.forget_log_salt
+    )
     assert done["subject"] == digest and SHOPPER not in digest
     lines = [r.getMessage() for r in caplog.records if not r.name.startswith("httpx")]
     assert any(digest in line and "forgot shopper" in line for line in lines), lines
@@ -213,7 +215,9 @@ def test_the_cli_forgets_a_shopper_and_a_second_delete_is_not_found(
     users = ArtifactSet.load(shop.path).manifest.num_users
     result = CliRunner().invoke(cli, ["users", "delete", OTHER], env=env)
     assert result.exit_code == 0, result.output
-    digest = subject(forget_settings, OTHER)
+    digest = subject(
+        OTHER, data_dir=forget_settings.data_dir, configured_salt=forget_settings.forget_log_salt
+    )
     assert f"forgot shopper {digest}" in result.output and OTHER not in result.output
     assert "node and 8 relationships deleted" in result.output
     assert "rewritten without them: snapshots/" in result.output

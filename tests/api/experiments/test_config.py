@@ -10,7 +10,6 @@ import pytest
 from api.experiments.arms import RankingOverrides
 from api.experiments.config import load_experiments, read_experiments
 from kgrec.errors import ConfigError, NotFoundError
-from tests.utils.settings import make_settings
 
 GOOD = """
 [[experiments]]
@@ -74,7 +73,7 @@ def test_a_good_file(tmp_path: Path) -> None:
 
 
 def test_no_file_no_experiments(tmp_path: Path) -> None:
-    config = load_experiments(make_settings(tmp_path))
+    config = load_experiments(None, ranker=True)
     assert config.experiments == () and config.active is None
 
 
@@ -148,16 +147,11 @@ def test_a_missing_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(
         ConfigError, match=r"KGREC_SERVING__EXPERIMENTS_FILE=.*nope\.toml: cannot read"
     ):
-        load_experiments(make_settings(tmp_path, serving={"experiments_file": missing}))
+        load_experiments(missing, ranker=True)
 
 
 def test_an_arm_cannot_turn_on_a_ranker_the_settings_turned_off(tmp_path: Path) -> None:
     path = _write(tmp_path, ARM + '[[experiments.arms]]\nname = "b"\nshare = 0.5\nranker = true\n')
-    assert (
-        load_experiments(make_settings(tmp_path, serving={"experiments_file": path})).active
-        is not None
-    )
+    assert load_experiments(path, ranker=True).active is not None
     with pytest.raises(ConfigError, match="arm 'b': ranker = true but KGREC_SERVING__RANKER=false"):
-        load_experiments(
-            make_settings(tmp_path, serving={"experiments_file": path, "ranker": False})
-        )
+        load_experiments(path, ranker=False)
