@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from gnn.artifacts import LATEST, MANIFEST
+from gnn.config import GNNConfig
 from graph import GraphStore
-from kgrec.settings import Settings
+from kgrec.paths import DataDir
 
 log = logging.getLogger(__name__)
 
@@ -45,14 +46,14 @@ class DemoState:
     checkpoint: str | None = None
 
     @staticmethod
-    def path(settings: Settings) -> Path:
+    def path(data_dir: Path) -> Path:
         """``<data_dir>/demo/state.json``."""
-        return settings.paths.demo / "state.json"
+        return DataDir(data_dir).demo / "state.json"
 
     @classmethod
-    def load(cls, settings: Settings) -> DemoState | None:
+    def load(cls, data_dir: Path) -> DemoState | None:
         """The recorded state, or None when there is none (or it cannot be read)."""
-        path = cls.path(settings)
+        path = cls.path(data_dir)
         try:
             return cls(**json.loads(path.read_text(encoding="utf-8")))
         except FileNotFoundError:
@@ -61,9 +62,9 @@ class DemoState:
             log.warning("ignoring the demo's state file %s: %s", path, e)
             return None
 
-    def save(self, settings: Settings) -> None:
+    def save(self, data_dir: Path) -> None:
         """Write the state (atomically: a crash leaves the previous one)."""
-        path = self.path(settings)
+        path = self.path(data_dir)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")
@@ -88,44 +89,45 @@ def graph_counts(store: GraphStore) -> tuple[Counts, Counts]:
     return store.count_nodes(), store.count_relationships()
 
 
-def training_fingerprint(settings: Settings) -> str:
+def training_fingerprint(gnn: GNNConfig, *, ranker: bool, text_model: Path | None) -> str:
     """Fingerprint (sha256) what the training depends on besides the graph.
 
-    That is the GNN settings, the ranker switch, the seed and the text model.
+    That is the GNN settings (with the seed), the ranker switch and the text model
+    (``KGREC_TEXT__MODEL``; None = the bundled one).
     """
     values: dict[str, Any] = {
-        "gnn": settings.gnn.to_dict(),
-        "ranker": settings.serving.ranker,
-        "seed": settings.gnn.seed,
-        "text_model": str(settings.text.model),
+        "gnn": gnn.to_dict(),
+        "ranker": ranker,
+        "seed": gnn.seed,
+        "text_model": str(text_model),
     }
     return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _latest_checkpoint(settings: Settings) -> Path:
+def _latest_checkpoint(data_dir: Path) -> Path:
     from gnn.pipeline import LATEST_CHECKPOINT
 
-    return settings.paths.checkpoints / LATEST_CHECKPOINT
+    return DataDir(data_dir).checkpoints / LATEST_CHECKPOINT
 
 
-def checkpoint_identity(settings: Settings) -> str | None:
+def checkpoint_identity(data_dir: Path) -> str | None:
     """The latest checkpoint file's size and modification time (None: no checkpoint).
 
     Another ``kgrec train`` since changes it.
     """
     try:
-        stat = _latest_checkpoint(settings).stat()
+        stat = _latest_checkpoint(data_dir).stat()
     except OSError:
         return None
     return f"{stat.st_size}-{stat.st_mtime_ns}"
 
 
-def checkpoint_snapshot(settings: Settings) -> str | None:
+def checkpoint_snapshot(data_dir: Path) -> str | None:
     """The snapshot version the latest checkpoint was trained on (None: no checkpoint)."""
     from gnn.checkpoint import Checkpoint
     from kgrec.errors import ModelError
 
-    path = _latest_checkpoint(settings)
+    path = _latest_checkpoint(data_dir)
     if not path.is_file():
         return None
     try:
@@ -135,9 +137,9 @@ def checkpoint_snapshot(settings: Settings) -> str | None:
         return None
 
 
-def artifact_snapshot(settings: Settings) -> str | None:
+def artifact_snapshot(data_dir: Path) -> str | None:
     """The snapshot version the latest artifact version was built from (None: none)."""
-    root = settings.paths.artifacts
+    root = DataDir(data_dir).artifacts
     try:
         version = (root / LATEST).read_text(encoding="utf-8").strip()
         manifest = json.loads((root / version / MANIFEST).read_text(encoding="utf-8"))
@@ -147,7 +149,7 @@ def artifact_snapshot(settings: Settings) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def model_reusable(settings: Settings, snapshot_version: str | None, training: str) -> bool:
+def model_reusable(data_dir: Path, snapshot_version: str | None, training: str) -> bool:
     """Tell whether the demo's recorded training can be reused.
 
     True when the latest checkpoint is the one the demo recorded, trained with the
@@ -156,12 +158,12 @@ def model_reusable(settings: Settings, snapshot_version: str | None, training: s
     """
     if snapshot_version is None:
         return False
-    state = DemoState.load(settings)
+    state = DemoState.load(data_dir)
     return (
         state is not None
         and state.training == training
         and state.checkpoint is not None
-        and state.checkpoint == checkpoint_identity(settings)
-        and checkpoint_snapshot(settings) == snapshot_version
-        and artifact_snapshot(settings) == snapshot_version
+        and state.checkpoint == checkpoint_identity(data_dir)
+        and checkpoint_snapshot(data_dir) == snapshot_version
+        and artifact_snapshot(data_dir) == snapshot_version
     )

@@ -97,7 +97,7 @@ def _prepare_graph(store: GraphStore, settings: Settings, data: DemoData, fresh:
     delete_products(store, [data.new_product.id])  # left by an interrupted run
     fingerprint = data.fingerprint()
     nodes, rels = graph_counts(store)
-    state = DemoState.load(settings)
+    state = DemoState.load(settings.data_dir)
     if not fresh and state is not None and state.holds(data.name, fingerprint, nodes, rels):
         typer.echo(
             f"graph: reused, it holds {data.name} unchanged ({sum(nodes.values()):,} nodes, "
@@ -135,7 +135,7 @@ def _prepare_graph(store: GraphStore, settings: Settings, data: DemoData, fresh:
         relationships=rels,
         training=previous.training,
         checkpoint=previous.checkpoint,
-    ).save(settings)
+    ).save(settings.data_dir)
     return False
 
 
@@ -152,9 +152,11 @@ def _prepare_model(
     settings: Settings, store: GraphStore, graph_reused: bool, timings: Timings
 ) -> None:
     """Train and embed, unless the latest checkpoint and artifacts fit the graph."""
-    training = training_fingerprint(settings)
-    state = DemoState.load(settings) or DemoState()
-    if graph_reused and model_reusable(settings, state.snapshot_version, training):
+    training = training_fingerprint(
+        settings.gnn, ranker=settings.serving.ranker, text_model=settings.text.model
+    )
+    state = DemoState.load(settings.data_dir) or DemoState()
+    if graph_reused and model_reusable(settings.data_dir, state.snapshot_version, training):
         with timings.step("train + embed") as note:
             note.append("reused")
         typer.echo(
@@ -171,7 +173,7 @@ def _prepare_model(
         typer.secho("\n== kgrec train", bold=True)
         encoder = load_encoder(settings.text, settings.paths.onnx_models)
         snapshot = export_current(pipeline_options(settings), store, encoder)
-        reused = model_reusable(settings, snapshot.version, training)
+        reused = model_reusable(settings.data_dir, snapshot.version, training)
         if reused:
             note.append("reused (export only)")
             typer.echo(
@@ -184,11 +186,11 @@ def _prepare_model(
         with timings.step("embed"):
             typer.secho("\n== kgrec embed", bold=True)
             embed_and_report(settings, encoder, store)
-    state = DemoState.load(settings) or state
+    state = DemoState.load(settings.data_dir) or state
     state.snapshot_version = snapshot.version
     state.training = training
-    state.checkpoint = checkpoint_identity(settings)
-    state.save(settings)
+    state.checkpoint = checkpoint_identity(settings.data_dir)
+    state.save(settings.data_dir)
 
 
 def _serve(settings: Settings, data: DemoData) -> None:

@@ -23,7 +23,6 @@ from api.cli.tables import table
 from api.demo_data import MOVIELENS, shipped_sample, write_slice
 from api.demo_show import evaluation_summary
 from api.demo_state import DemoState
-from kgrec.settings import Settings
 from loaders import PublicDataset
 
 REPO = Path(__file__).resolve().parents[3]
@@ -137,7 +136,7 @@ def test_second_run_reuses_the_graph_and_the_model(runs: tuple[Run, Run, Path]) 
     assert ranks(section(out, "Top 10 for shopper 1")) == list(range(1, 11))
     assert re.search(r"Fossil Island \(2025\) is #\d+ in the very next answer", out)
     assert second.seconds < first.seconds, (first.seconds, second.seconds)
-    state = DemoState.load(Settings(data_dir=data_dir))
+    state = DemoState.load(data_dir)
     assert state is not None and state.snapshot_version is not None
 
 
