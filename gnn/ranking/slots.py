@@ -1,9 +1,16 @@
-"""Fresh-product slots: a share of every answer kept for products without interactions."""
+"""Fresh-product slots: a share of every answer kept for products without interactions.
+
+Fresh products (no interaction yet) never go through the ranker; they are ordered
+by the cold path (:func:`fresh_order_scores`) and merged in at the fresh slots
+(:func:`merge_fresh`).
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 
+import torch
 from torch import Tensor
 
 
@@ -44,3 +51,21 @@ def merge_fresh(warm: Tensor, fresh: Tensor, share: float) -> Tensor:
             out.append(w[i])
             i += 1
     return warm.new_tensor(out, dtype=warm.dtype)
+
+
+def fresh_order_scores(scores: Mapping[str, Tensor], names: Sequence[str], fresh: Tensor) -> Tensor:
+    """[B, P] sum of the ``names`` generators' z-scores over each user's fresh products.
+
+    Args:
+        scores: generator -> [B, P] scores.
+        names: the generators summed.
+        fresh: [B, P] bool, each user's fresh products (the z-scores' population).
+    """
+    total = torch.zeros_like(fresh, dtype=torch.float32)
+    count = fresh.sum(1, keepdim=True).clamp(min=1)
+    for name in names:
+        s = scores[name].masked_fill(~fresh, 0.0)
+        mean = s.sum(1, keepdim=True) / count
+        var = ((s - mean).masked_fill(~fresh, 0.0) ** 2).sum(1, keepdim=True) / count
+        total += (s - mean) / var.sqrt().clamp(min=1e-6)
+    return total

@@ -18,8 +18,9 @@ validation pairs, never on a test pair:
 Products without any training interaction (fresh) never go through the ranker
 (nothing teaches it about them); they are ordered by the cold path (the summed
 z-scores of the GNN, from content and graph, and of text-kNN) and placed at the
-fresh slots
-(:func:`~gnn.ranking.slots.merge_fresh`).
+fresh slots (:func:`~gnn.ranking.slots.merge_fresh`). The cold path also sums
+the z-scores of each fresh product's predicted popularity: the interaction
+counts of its content neighbours (:mod:`gnn.ranking.fresh_popularity`).
 """
 
 from __future__ import annotations
@@ -37,8 +38,9 @@ from torch import Tensor
 
 from gnn.baselines import Recommender, history_matrix
 from gnn.ranking.features import candidate_features, feature_names, top_candidates
+from gnn.ranking.fresh_popularity import neighbour_popularity
 from gnn.ranking.ranker import LearnedRanker, RankerConfig
-from gnn.ranking.slots import merge_fresh
+from gnn.ranking.slots import fresh_order_scores, merge_fresh
 from gnn.splits import pair_keys
 from kgrec.errors import ConfigError, ModelError
 
@@ -56,6 +58,10 @@ class StagedConfig:
         fresh_share: share of answer positions kept for fresh products (0 = off).
         fresh_generators: the generators whose scores order fresh products (their
             z-scores over the fresh products are summed).
+        fresh_popularity: the content generators whose neighbours' interaction
+            counts predict a fresh product's popularity
+            (:func:`~gnn.ranking.fresh_popularity.neighbour_popularity`); their
+            z-scores join the sum.
         cold_reveal: history lengths the cold groups simulate.
         cold_users: validation users re-scored per simulated history length.
         min_cold_history: training products a user needs to be simulated cold.
@@ -65,6 +71,7 @@ class StagedConfig:
     per_generator: int = 100
     fresh_share: float = 0.1
     fresh_generators: tuple[str, ...] = ("gnn", "text_knn")
+    fresh_popularity: tuple[str, ...] = ("kg_knn", "text_knn")
     cold_reveal: tuple[int, ...] = (0, 1, 3)
     cold_users: int = 300
     min_cold_history: int = 8
@@ -79,6 +86,7 @@ class StagedConfig:
         """The config :meth:`to_dict` wrote."""
         fields = dict(data)
         fields["fresh_generators"] = tuple(fields.get("fresh_generators", ()))
+        fields["fresh_popularity"] = tuple(fields.get("fresh_popularity", ()))
         fields["cold_reveal"] = tuple(fields.get("cold_reveal", ()))
         fields["ranker"] = RankerConfig(**fields.get("ranker", {}))
         return cls(**fields)
@@ -107,17 +115,19 @@ class StagedRanking:
         self.factor_models = tuple(factor_models)
         self.config = config or StagedConfig()
         self.name = name
-        unknown = [g for g in self.config.fresh_generators if g not in self.generators]
-        if unknown:
-            raise ConfigError(
-                f"fresh_generators {unknown} are not among the generators; "
-                f"choose from: {', '.join(self.generators)}"
-            )
+        for option in ("fresh_generators", "fresh_popularity"):
+            unknown = [g for g in getattr(self.config, option) if g not in self.generators]
+            if unknown:
+                raise ConfigError(
+                    f"{option} {unknown} are not among the generators; "
+                    f"choose from: {', '.join(self.generators)}"
+                )
         self.features = feature_names(list(self.generators))
         self.ranker: LearnedRanker | None = None
         self.item_count = torch.zeros(0)
         self.known_users = torch.zeros(0, dtype=torch.bool)
         self.label_pairs = torch.zeros((2, 0), dtype=torch.long)
+        self._popularity: dict[str, Tensor] | None = None
 
     # Training ------------------------------------------------------------------------
     def fit(self, train: Tensor, num_users: int, num_items: int, val: Tensor | None = None) -> None:
@@ -132,6 +142,7 @@ class StagedRanking:
         self.known_users = torch.zeros(num_users, dtype=torch.bool)
         self.known_users[train[0]] = True
         self.label_pairs = val
+        self._popularity = None
         gen = torch.Generator().manual_seed(self.config.ranker.seed)
         xs: list[np.ndarray] = []
         ys: list[np.ndarray] = []
@@ -262,7 +273,11 @@ class StagedRanking:
         ranked = ranked.float().masked_fill(cands < 0, float("-inf"))
         seen = history_matrix(history, users, num_items).bool()
         fresh_mask = (self.item_count == 0)[None, :] & ~seen
-        cold = _fresh_order_scores(generator_scores, self.config.fresh_generators, fresh_mask)
+        if self._popularity is None:
+            self._popularity = self.fresh_popularity(self.item_count, self.item_count == 0)
+        signals = {n: generator_scores[n] for n in self.config.fresh_generators}
+        signals |= {n: v[None, :].expand(b, -1) for n, v in self._popularity.items()}
+        cold = fresh_order_scores(signals, list(signals), fresh_mask)
         out: list[tuple[Tensor, Tensor, dict[str, Tensor]]] = []
         for i in range(b):
             order = ranked[i].argsort(descending=True)
@@ -282,6 +297,13 @@ class StagedRanking:
                 }
             out.append((served, by_row[served], proposed))
         return out
+
+    def fresh_popularity(self, count: Tensor, fresh: Tensor) -> dict[str, Tensor]:
+        """Signal -> [P] predicted popularity of the ``fresh`` [P] rows, given ``count`` [P]."""
+        return {
+            f"{n}/popularity": neighbour_popularity(self.generators[n], count, fresh)
+            for n in self.config.fresh_popularity
+        }
 
     def _proposed(self, scores: Tensor, excluded: Tensor) -> Tensor:
         """Mark the rows one generator proposes, as bool [P].
@@ -327,6 +349,7 @@ class StagedRanking:
         out.__dict__.update(self.__dict__)
         out.generators = dict(generators)
         out.item_count, out.known_users = item_count, known_users
+        out._popularity = None
         if fresh_share is not None:
             out.config = replace(self.config, fresh_share=fresh_share)
         return out
@@ -404,20 +427,6 @@ class _NoFreshSlots:
     def scores(self, users: Tensor, history: Tensor) -> Tensor:
         """[B, P] the served order with no fresh slots."""
         return self.staged._served(users, history, 0.0)
-
-
-def _fresh_order_scores(
-    scores: Mapping[str, Tensor], names: Sequence[str], fresh: Tensor
-) -> Tensor:
-    """[B, P] sum of the ``names`` generators' z-scores over each user's fresh products."""
-    total = torch.zeros_like(fresh, dtype=torch.float32)
-    count = fresh.sum(1, keepdim=True).clamp(min=1)
-    for name in names:
-        s = scores[name].masked_fill(~fresh, 0.0)
-        mean = s.sum(1, keepdim=True) / count
-        var = ((s - mean).masked_fill(~fresh, 0.0) ** 2).sum(1, keepdim=True) / count
-        total += (s - mean) / var.sqrt().clamp(min=1e-6)
-    return total
 
 
 def _reveal(train: Tensor, users: Tensor, k: int, gen: torch.Generator) -> Tensor:

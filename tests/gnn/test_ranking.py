@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import Tensor
 
-from gnn.baselines import ItemKNN, Popularity, history_matrix
+from gnn.baselines import ItemKNN, Popularity, TextKNN, history_matrix
 from gnn.ranking import (
     KGKNN,
     LearnedRanker,
@@ -21,6 +21,7 @@ from gnn.ranking import (
     merge_fresh,
     top_candidates,
 )
+from gnn.ranking.fresh_popularity import neighbour_popularity
 from gnn.ranking.slots import is_fresh_slot
 from gnn.ranking.staged import StagedConfig
 from gnn.ranking.tables import FactorTable, NeighbourTable
@@ -127,6 +128,7 @@ def test_staged_ranking_serves_the_ranker_order_with_fresh_slots() -> None:
             per_generator=10,
             fresh_share=0.2,
             fresh_generators=("item_knn",),
+            fresh_popularity=(),
             cold_users=10,
             min_cold_history=3,
             ranker=RankerConfig(rounds=30, min_data_in_leaf=5),
@@ -158,6 +160,7 @@ def test_the_proposers_are_each_generators_top_from_the_same_pass() -> None:
         per_generator=4,
         fresh_share=0.2,
         fresh_generators=("item_knn",),
+        fresh_popularity=(),
         cold_users=10,
         min_cold_history=3,
         ranker=RankerConfig(rounds=20, min_data_in_leaf=5),
@@ -182,6 +185,29 @@ def test_the_proposers_are_each_generators_top_from_the_same_pass() -> None:
         fresh = scores.isnan()
         anyone = proposed["item_knn"] | proposed["popularity"]
         assert torch.equal(anyone, ~fresh)  # every warm row was someone's, no fresh one
+
+
+def test_a_fresh_product_like_popular_ones_is_predicted_popular() -> None:
+    """Fresh products 3 and 4 share entity / text with popular 0 and unpopular 2 resp."""
+    incidence = torch.tensor(
+        [[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 0.0], [0.0, 1.0]]  # 0, 1, 3 | 2, 4
+    )
+    count = torch.tensor([50, 5, 1, 0, 0])
+    fresh = count == 0
+    kg = KGKNN(incidence, neighbours=0)
+    votes = neighbour_popularity(kg, count, fresh)
+    assert votes[3] > votes[4] > 0 and (votes[~fresh] == 0).all()
+    # the stored table (what serving reads) predicts the same, and 0 for rows added online
+    table = NeighbourTable.from_similarity("kg_knn", kg.sim, torch.zeros(5))
+    wide = torch.cat([count, torch.zeros(1, dtype=torch.long)])
+    served = neighbour_popularity(table, wide, wide == 0)
+    torch.testing.assert_close(served[:5], votes)
+    assert served[5] == 0
+    text = TextKNN(incidence + 0.01 * torch.arange(5.0)[:, None])
+    by_text = neighbour_popularity(text, count, fresh)
+    assert by_text[3] > by_text[4] > 0
+    with pytest.raises(ConfigError, match="no content neighbours"):
+        neighbour_popularity(Popularity(), count, fresh)
 
 
 def test_fresh_generators_must_be_generators() -> None:
@@ -217,6 +243,7 @@ def test_saved_stages_need_the_same_generators(tmp_path: Path) -> None:
     config = StagedConfig(
         per_generator=10,
         fresh_generators=("item_knn",),
+        fresh_popularity=(),
         cold_users=10,
         min_cold_history=3,
         ranker=RankerConfig(rounds=20, min_data_in_leaf=5),

@@ -1,0 +1,154 @@
+"""Ablations of the served ranking stage on one seed of an evaluation protocol.
+
+Builds the protocol's split plan for ``--seed`` over the newest snapshot under
+``KGREC_DATA_DIR`` (or ``--snapshot``), fits the GNN and every baseline ONCE and
+caches them with their metrics under ``--cache`` (the first run of a seed takes
+the GNN's fit, ~7 min on 2 cores; later runs load it in seconds), then trains
+only the staged ranking (:class:`gnn.ranking.StagedRanking` over the served
+generators, exactly as ``kgrec evaluate`` builds its ``kgrec`` row) with the
+stage settings given by ``--set`` and prints Recall@20 per view: the served
+ranking, with the fresh-slot policy off, and the best baseline of the same run.
+
+    .venv/bin/python bench/ranking_ablation.py --seed 0
+    .venv/bin/python bench/ranking_ablation.py --seed 0 --set per_generator=200 \
+        --set ranker.num_leaves=63
+
+``--set`` takes ``StagedConfig`` fields (``ranker.<field>`` for ``RankerConfig``);
+tuples as comma-separated values.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from gnn.baselines import Recommender
+from gnn.evaluation import default_methods, evaluate_view, interactions_of
+from gnn.protocols import PROTOCOLS, build_plan
+from gnn.ranking.served import staged_over
+from gnn.ranking.staged import StagedConfig, StagedRanking
+from gnn.schema import NUM_PRODUCT_EXTRA, PRODUCT
+from gnn.snapshot import Snapshot
+from gnn.splits import SplitPlan
+from kgrec.settings import Settings
+
+METRIC = "recall@20"
+
+
+def newest_snapshot(data_dir: Path) -> Path:
+    """The most recently written snapshot under ``data_dir``/snapshots."""
+    paths = sorted((data_dir / "snapshots").glob("*.pt"), key=lambda p: p.stat().st_mtime)
+    if not paths:
+        raise SystemExit(f"no snapshot under {data_dir}/snapshots: run `kgrec evaluate` once")
+    return paths[-1]
+
+
+def fitted_generators(
+    snapshot: Snapshot, plan: SplitPlan, seed: int, cache: Path
+) -> tuple[dict[str, Recommender], dict[str, dict[str, dict[str, float]]]]:
+    """Every method but the staged ranking, fitted on ``plan``, and their metrics per view.
+
+    Returns:
+        (name -> fitted model, view -> method -> metrics); loaded from ``cache``
+        when a previous run wrote it.
+    """
+    path = cache / f"fitted-{snapshot.version}-{plan.seed}.pt"
+    if path.is_file():
+        blob = torch.load(path, weights_only=False)
+        return blob["models"], blob["metrics"]
+    text_dim = int(snapshot.data[PRODUCT].x.shape[1]) - NUM_PRODUCT_EXTRA
+    config = dataclasses.replace(Settings().gnn, seed=seed)  # as `kgrec evaluate`
+    methods = default_methods(snapshot, config, "cpu", text_dim, seed, show_progress=True)
+    models: dict[str, Recommender] = {}
+    metrics: dict[str, dict[str, dict[str, float]]] = {}
+    for model in methods:
+        if isinstance(model, StagedRanking) or model.name.startswith("kgrec"):
+            continue
+        t0 = time.perf_counter()
+        model.fit(plan.train, plan.num_users, plan.num_items, plan.val)
+        print(f"fit {model.name}: {time.perf_counter() - t0:.0f} s", flush=True)
+        models[model.name] = model
+        for name, view in plan.views.items():
+            metrics.setdefault(name, {})[model.name] = evaluate_view(model, plan, view)
+    cache.mkdir(parents=True, exist_ok=True)
+    torch.save({"models": models, "metrics": metrics}, path)
+    return models, metrics
+
+
+def _parse(value: str, current: Any) -> Any:
+    if isinstance(current, tuple):
+        kind = type(current[0]) if current else str
+        return tuple(kind(v) for v in value.split(",") if v)
+    if isinstance(current, bool):
+        return value.lower() in ("1", "true", "yes")
+    return type(current)(value)
+
+
+def configured(settings: list[str]) -> StagedConfig:
+    """The default stage settings with ``key=value`` overrides applied."""
+    config = StagedConfig()
+    for item in settings:
+        key, _, value = item.partition("=")
+        if key.startswith("ranker."):
+            field = key.removeprefix("ranker.")
+            ranker = config.ranker
+            ranker = dataclasses.replace(ranker, **{field: _parse(value, getattr(ranker, field))})
+            config = dataclasses.replace(config, ranker=ranker)
+        else:
+            config = dataclasses.replace(config, **{key: _parse(value, getattr(config, key))})
+    return config
+
+
+def main() -> None:
+    """Fit (or load) the generators of one seed, train the ranking variant, print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--protocol", choices=PROTOCOLS, default="kgrec")
+    parser.add_argument("--snapshot", type=Path, default=None)
+    parser.add_argument("--cache", type=Path, default=Path("/tmp/kgrec-rank-cache"))
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
+    logging.getLogger("gnn.ranking").setLevel(logging.INFO)
+    data_dir = Path(os.environ.get("KGREC_DATA_DIR", "/tmp/kgrec-eval"))
+    snapshot = Snapshot.load(args.snapshot or newest_snapshot(data_dir))
+    plan = build_plan(interactions_of(snapshot), args.protocol, args.seed)
+    cache = args.cache / args.protocol
+    models, metrics = fitted_generators(snapshot, plan, args.seed, cache)
+    config = configured(args.set)
+    staged = staged_over(models, args.seed)
+    staged.config = dataclasses.replace(config, ranker=dataclasses.replace(
+        config.ranker, seed=args.seed))  # fmt: skip
+    t0 = time.perf_counter()
+    staged.fit(plan.train, plan.num_users, plan.num_items, plan.val)
+    staged.assert_no_test_labels([v.test for v in plan.views.values()])
+    fit_s = time.perf_counter() - t0
+    served = {"kgrec": staged, "kgrec/no_fresh_slots": staged.without_fresh_slots()}
+    for name, view in plan.views.items():
+        for method, model in served.items():
+            metrics[name][method] = evaluate_view(model, plan, view)
+    print(f"seed {args.seed}, protocol {args.protocol}, ranker fit {fit_s:.0f} s")
+    print(f"settings: {json.dumps(dataclasses.asdict(staged.config))}")
+    print("| view | kgrec | no slots | best baseline | ratio | ratio no slots |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for name, methods in metrics.items():
+        base = {m: v[METRIC] for m, v in methods.items() if not m.startswith("kgrec")}
+        best = max(base, key=lambda m: base[m])
+        ours, off = methods["kgrec"][METRIC], methods["kgrec/no_fresh_slots"][METRIC]
+        ref = max(base[best], 1e-9)
+        print(
+            f"| {name} | {ours:.4f} | {off:.4f} | {best} {base[best]:.4f} | "
+            f"{ours / ref:.2f}x | {off / ref:.2f}x |"
+        )
+
+
+if __name__ == "__main__":
+    main()
