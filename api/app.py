@@ -279,6 +279,7 @@ def create_app(settings: Settings, services: ServicesFactory | None = None) -> F
                 "DELETE /users/{id} answer 401"
             )
         with factory(settings) as built:
+            built.check_arms(app.state.experiments.active)
             use_search_threads(settings.serving.search_threads, settings.resolve_device())
             built.metrics = metrics
             app.state.services = built

@@ -10,7 +10,7 @@ a plain ``def`` dependency in the thread pool (a hop per dependency per request)
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Annotated, Any, NoReturn, cast
 
 from fastapi import Depends, Header, Query, Request
@@ -18,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 
 from api.engine import Engine
 from api.event_ids import EventIds
+from api.experiments.arms import RankingOverrides
 from api.experiments.serving import Experiments
 from api.ranking import Filters
 from api.schemas import MAX_K_CAP, FiltersQuery
@@ -100,6 +101,15 @@ async def get_engine(services: ServicesDep) -> Engine:
 
 
 EngineDep = Annotated[Engine, Depends(get_engine)]
+EngineFor = Callable[[RankingOverrides | None], Engine]
+
+
+async def get_engine_for(services: ServicesDep) -> EngineFor:
+    """Picks the engine of an experiment arm (:meth:`api.wiring.Services.engine_for`)."""
+    return services.engine_for
+
+
+EngineForDep = Annotated[EngineFor, Depends(get_engine_for)]
 ApiKeyHeader = Annotated[
     str | None, Header(alias="X-API-Key", description="API key (KGREC_SERVING__API_KEY).")
 ]

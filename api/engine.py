@@ -290,7 +290,12 @@ class Engine:
     # Online writes (api.writes) ------------------------------------------------------
     # The writes replace ``_state`` under ``_write_lock`` (:class:`api.writes.OnlineWrites`).
     def add_items(
-        self, rows: Sequence[ProductRow], *, write_graph: bool = True, replace: bool = False
+        self,
+        rows: Sequence[ProductRow],
+        *,
+        write_graph: bool = True,
+        replace: bool = False,
+        mirror: bool = False,
     ) -> list[str]:
         """Upsert products: graph write, text encoding, inductive graph vector, index.
 
@@ -299,7 +304,10 @@ class Engine:
         ``replace`` keeps exactly the row's properties, and it is served as the graph
         now holds it (:meth:`api.writes.OnlineWrites._served_rows`). With
         ``write_graph=False`` the rows are the products as the graph holds them
-        already (a restart's restore, a swap).
+        already (a restart's restore, a swap). With ``mirror`` another engine of the
+        service wrote ``rows`` to the graph just now (an experiment arm's pinned engine
+        follows the main one's writes): nothing is written, the rows are served as the
+        graph holds them.
 
         Returns:
             The product ids added or replaced.
@@ -307,12 +315,17 @@ class Engine:
         Raises:
             ServiceUnavailableError: the graph server does not answer (nothing was added).
         """
-        return self._writes.add_items(rows, write_graph=write_graph, replace=replace)
+        return self._writes.add_items(rows, write_graph=write_graph, replace=replace, mirror=mirror)
 
-    def record_events(self, rows: Sequence[InteractionRow]) -> list[str]:
+    def record_events(
+        self, rows: Sequence[InteractionRow], *, write_graph: bool = True
+    ) -> list[str]:
         """Write interactions to the graph and recompute each user's graph vector.
 
-        The next request of those users uses the new vector and purchase list.
+        The next request of those users uses the new vector and purchase list. With
+        ``write_graph=False`` the graph holds the interactions already (another engine
+        of the service wrote them): only the served vectors and history change, and a
+        product this engine does not serve is no error.
 
         Returns:
             The user ids whose vectors were recomputed.
@@ -321,7 +334,7 @@ class Engine:
             ServiceUnavailableError: the graph server does not answer (nothing was written).
             NotFoundError: an event names a product that does not exist.
         """
-        return self._writes.record_events(rows)
+        return self._writes.record_events(rows, write_graph=write_graph)
 
     def refresh_users(self, user_ids: Sequence[str]) -> list[str]:
         """Recompute these users' graph vectors from the graph as it is, and serve them.

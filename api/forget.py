@@ -36,7 +36,7 @@ import hmac
 import logging
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -160,6 +160,7 @@ def forget_user(
     configured_salt: SecretStr | None,
     store: GraphStore,
     engine: Engine | None = None,
+    arm_engines: Sequence[Engine] = (),
     event_ids: EventIds | None = None,
 ) -> ForgetReport:
     """Remove ``user_id`` from everything kgrec stores.
@@ -174,6 +175,7 @@ def forget_user(
         configured_salt: ``KGREC_FORGET_LOG_SALT`` (None: the data directory's own).
         store: the graph.
         engine: the running service's engine (None: no service in this process).
+        arm_engines: its engines pinned to experiment arms' artifact versions.
         event_ids: the service's event-id ledger (None: the data directory's is opened).
 
     Returns:
@@ -192,8 +194,8 @@ def forget_user(
         forgotten = store.delete_user(user_id)
         if forgotten is not None:
             report.graph_node, report.relationships = True, forgotten.relationships
-        if engine is not None:
-            report.serving_state = engine.forget_user(user_id)
+        held = [e.forget_user(user_id) for e in (engine, *arm_engines) if e is not None]
+        report.serving_state = any(held)
         ledger = event_ids or EventIds.in_data_dir(data_dir)
         try:
             report.event_ids = ledger.forget_user(user_id)

@@ -1,22 +1,24 @@
-"""Services: the heavy resources the app builds once (engine, encoder, graph) and their wiring.
+"""Services: the heavy resources the app builds once (engines, encoder, graph) and their wiring.
 
 :func:`default_services` is what ``kgrec serve`` uses: the configured graph (the
 embedded default when no URI is set), the latest artifact version under
-``<data_dir>/artifacts`` and the text encoder it was built with. Tests and the
-bench pass their own factory to :func:`api.app.create_app`.
+``<data_dir>/artifacts`` and the text encoder it was built with, plus an engine
+pinned to each artifact version an experiment arm names (:func:`services_over`).
+Tests and the bench pass their own factory to :func:`api.app.create_app`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from api.engine import Engine
-from api.experiments.config import load_experiments
+from api.experiments.arms import Experiment, RankingOverrides
+from api.experiments.config import ExperimentsConfig, load_experiments, pinned_versions
 from api.experiments.log import EventLog
 from api.experiments.serving import Experiments
 from api.index import IndexOptions
@@ -30,8 +32,10 @@ from gnn.artifacts import ArtifactSet
 from gnn.checkpoint import Checkpoint
 from gnn.inductive import InductiveEmbedder
 from gnn.options import PipelineOptions
+from gnn.versions import VersionStore
 from graph import GraphStore, open_graph
-from kgrec.errors import GraphConnectionError
+from graph.records import InteractionRow, ProductRow
+from kgrec.errors import ConfigError, GraphConnectionError, ServiceUnavailableError
 from kgrec.settings import Settings
 from text_encoders import TextEncoder, load_encoder
 
@@ -40,12 +44,77 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Services:
-    """What one app instance serves with (built in the lifespan, closed at shutdown)."""
+    """What one app instance serves with (built in the lifespan, closed at shutdown).
+
+    Attributes:
+        engine: the main engine: the version LATEST names (swapped on a promotion).
+        arm_engines: artifact version -> the engine pinned to it, one per version the
+            active experiment's arms name (docs/experiments.md).
+    """
 
     settings: Settings
     engine: Engine
     store: GraphStore | None
     metrics: Metrics = field(default_factory=Metrics)
+    arm_engines: Mapping[str, Engine] = field(default_factory=dict)
+
+    def engine_for(self, overrides: RankingOverrides | None) -> Engine:
+        """The engine that serves an arm: its pinned version's, else the main one.
+
+        Raises:
+            ServiceUnavailableError: no engine serves the arm's version (a services
+                factory that :meth:`check_arms` would have refused).
+        """
+        version = None if overrides is None else overrides.artifact_version
+        if version is None:
+            return self.engine
+        engine = self.arm_engines.get(version)
+        if engine is None:
+            raise ServiceUnavailableError(
+                f"no engine serves artifact version {version!r}; restart the service"
+            )
+        return engine
+
+    def check_arms(self, experiment: Experiment | None) -> None:
+        """Check that an engine serves every artifact version the experiment's arms pin.
+
+        Raises:
+            ConfigError: a version has no engine (the arms named).
+        """
+        if experiment is None:
+            return
+        missing = [
+            f"{a.name!r} ({a.overrides.artifact_version!r})"
+            for a in experiment.arms
+            if a.overrides.artifact_version not in (None, *self.arm_engines)
+        ]
+        if missing:
+            raise ConfigError(
+                f"experiment {experiment.name!r}: arm(s) {', '.join(missing)} pin an artifact "
+                "version no engine of this service serves (the services factory built none)"
+            )
+
+    def add_items(self, rows: Sequence[ProductRow], *, replace: bool = False) -> list[str]:
+        """:meth:`Engine.add_items` on the main engine, then mirrored into the arm engines.
+
+        The graph is written once; each arm engine reads the rows back and embeds them
+        in its version's space.
+        """
+        added = self.engine.add_items(rows, replace=replace)
+        for engine in self.arm_engines.values():
+            engine.add_items(rows, replace=replace, mirror=True)
+        return added
+
+    def record_events(self, rows: Sequence[InteractionRow]) -> list[str]:
+        """:meth:`Engine.record_events` on the main engine, then in the arm engines.
+
+        The graph is written once; each arm engine re-embeds the users and adds the
+        products to their history.
+        """
+        users = self.engine.record_events(rows)
+        for engine in self.arm_engines.values():
+            engine.record_events(rows, write_graph=False)
+        return users
 
 
 ServicesFactory = Callable[[Settings], AbstractContextManager[Services]]
@@ -136,22 +205,40 @@ def gnn_embedder_factory(settings: Settings, encoder: TextEncoder) -> EmbedderFa
     return build
 
 
+def pinned_engines(
+    settings: Settings, config: ExperimentsConfig, encoder: TextEncoder, store: GraphStore | None
+) -> dict[str, Engine]:
+    """One engine per artifact version the active experiment's arms pin.
+
+    Each has the main engine's options, encoder, graph and embedder factory and is
+    never swapped.
+
+    Raises:
+        ConfigError: an arm names a version that is not on disk (the versions listed).
+    """
+    root = artifacts_root(settings)
+    versions = pinned_versions(config, VersionStore(root).versions(), root)
+    return {
+        v: Engine(
+            engine_options(settings),
+            ArtifactSet.load(root / v),
+            encoder,
+            store,
+            embedder_factory=gnn_embedder_factory(settings, encoder),
+        )
+        for v in versions
+    }
+
+
 @contextlib.contextmanager
 def default_services(settings: Settings, artifacts_dir: Path | None = None) -> Iterator[Services]:
-    """Graph, artifacts (``artifacts_dir``, default the latest version), encoder, engine.
+    """Graph, artifacts (``artifacts_dir``, default the latest version), encoder, engines.
 
     A configured Neo4j that does not answer at start-up gives a degraded service
     that recovers when the server answers; an embedded server that cannot start
     gives a degraded service without a graph. The embedded server is followed: when
-    it restarts (on other ports, even), the service talks to the new one.
-
-    Before the service answers, the products and users the graph holds and the
-    artifact version lacks (written online since it was built) are embedded and
-    served (:mod:`api.restore`); when the graph does not answer yet, that happens
-    in the background as soon as it does.
-
-    Without ``artifacts_dir``, LATEST is followed: a version promoted later is swapped
-    in within ``KGREC_SERVING__ARTIFACT_POLL_S`` seconds (:mod:`api.reloader`).
+    it restarts (on other ports, even), the service talks to the new one. The rest
+    is :func:`services_over`.
     """
     with contextlib.ExitStack() as stack:
         store: GraphStore | None
@@ -162,10 +249,38 @@ def default_services(settings: Settings, artifacts_dir: Path | None = None) -> I
         except GraphConnectionError as e:
             log.warning("serving without the graph (degraded): %s", e)
             store = None
+        encoder = load_encoder(settings.text, settings.paths.onnx_models)
+        yield stack.enter_context(services_over(settings, store, encoder, artifacts_dir))
+
+
+@contextlib.contextmanager
+def services_over(
+    settings: Settings,
+    store: GraphStore | None,
+    encoder: TextEncoder,
+    artifacts_dir: Path | None = None,
+) -> Iterator[Services]:
+    """The main engine and the experiment arms' pinned engines over an open graph.
+
+    Before the service answers, the products and users the graph holds and an
+    engine's artifact version lacks (written online since it was built) are embedded
+    and served (:mod:`api.restore`); when the graph does not answer yet, that happens
+    in the background as soon as it does.
+
+    Without ``artifacts_dir``, LATEST is followed: a version promoted later is swapped
+    into the main engine within ``KGREC_SERVING__ARTIFACT_POLL_S`` seconds
+    (:mod:`api.reloader`); the arm engines stay on their versions.
+
+    Raises:
+        ConfigError: the experiments file breaks a rule, or an arm names a version
+            that is not on disk.
+    """
+    config = load_experiments(settings.serving.experiments_file, ranker=settings.serving.ranker)
+    with contextlib.ExitStack() as stack:
+        arms = pinned_engines(settings, config, encoder, store)  # checks before the main load
         artifacts = ArtifactSet.load(
             artifacts_dir or ArtifactSet.latest_path(artifacts_root(settings))
         )
-        encoder = load_encoder(settings.text, settings.paths.onnx_models)
         engine = Engine(
             engine_options(settings),
             artifacts,
@@ -173,11 +288,13 @@ def default_services(settings: Settings, artifacts_dir: Path | None = None) -> I
             store,
             embedder_factory=gnn_embedder_factory(settings, encoder),
         )
-        if store is not None:
-            restorer = Restorer(engine, store, settings.serving.graph_check_interval_s)
+        for served in (engine, *arms.values()):
+            if store is None:
+                break
+            restorer = Restorer(served, store, settings.serving.graph_check_interval_s)
             stack.callback(restorer.close)
             restorer.start()
         if artifacts_dir is None and settings.serving.artifact_poll_s > 0:
             root = artifacts_root(settings)
             stack.enter_context(ArtifactWatcher(engine, root, settings.serving.artifact_poll_s))
-        yield Services(settings=settings, engine=engine, store=store)
+        yield Services(settings=settings, engine=engine, store=store, arm_engines=arms)

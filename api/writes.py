@@ -53,20 +53,21 @@ class OnlineWrites:
         self._text_cache = text_cache
 
     def add_items(
-        self, rows: Sequence[ProductRow], *, write_graph: bool, replace: bool
+        self, rows: Sequence[ProductRow], *, write_graph: bool, replace: bool, mirror: bool = False
     ) -> list[str]:
         """:meth:`api.engine.Engine.add_items`."""
         engine = self._engine
         if not rows:
             return []
         store = engine._health.require_store("product writes")
+        read_back = write_graph or mirror
         try:
-            if write_graph:
+            if write_graph and not mirror:
                 store.upsert_products(rows, replace=replace)
             stamp = write_stamp()
             while True:
                 state = engine._state
-                served = self._served_rows(state, store, rows) if write_graph else list(rows)
+                served = self._served_rows(state, store, rows) if read_back else list(rows)
                 texts = [_product_text(r) for r in served]
                 text, _ = self._text_cache.encode(engine.encoder, texts)
                 graph = self._embed_items(state, store, served)
@@ -125,7 +126,7 @@ class OnlineWrites:
             served.append(row)
         return served
 
-    def record_events(self, rows: Sequence[InteractionRow]) -> list[str]:
+    def record_events(self, rows: Sequence[InteractionRow], *, write_graph: bool) -> list[str]:
         """:meth:`api.engine.Engine.record_events`."""
         engine = self._engine
         if not rows:
@@ -133,12 +134,13 @@ class OnlineWrites:
         store = engine._health.require_store("event writes")
         state = engine._state
         unknown = sorted({r["product_id"] for r in rows if state.row(r["product_id"]) is None})
-        if unknown:
+        if unknown and write_graph:
             raise NotFoundError(f"product_id: product(s) {', '.join(map(repr, unknown))} not found")
         users = sorted({r["user_id"] for r in rows})
         try:
-            store.upsert_users([{"id": u} for u in users])
-            store.upsert_interactions(rows)
+            if write_graph:
+                store.upsert_users([{"id": u} for u in users])
+                store.upsert_interactions(rows)
             self._serve_users(store, users)
         except GraphConnectionError as e:
             engine._health.mark_down()

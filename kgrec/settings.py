@@ -114,7 +114,8 @@ class ServingSettings(Section):
     experiments_file: Path | None = Field(
         None,
         description="TOML file of A/B experiments (arms overriding ranker, w_query, "
-        "fresh_share, generators; docs/experiments.md); unset = no experiments.",
+        "fresh_share, generators, artifact_version; docs/experiments.md); unset = no "
+        "experiments.",
     )
     api_key: SecretStr | None = Field(
         None, description="Key write endpoints require in X-API-Key; unset = writes refused."

@@ -19,12 +19,16 @@ class RankingOverrides:
             (``KGREC_SERVING__FRESH_SHARE``; 0 = none).
         generators: the candidate generators allowed to propose products to the
             learned ranker (a subset of ``gnn.ranking.served.SERVED_GENERATORS``).
+        artifact_version: the artifact version (a directory under
+            ``<data_dir>/artifacts``) that serves the arm, pinned: a promotion does not
+            move it; None = the version LATEST names (``api.wiring.Services.engine_for``).
     """
 
     ranker: bool | None = None
     w_query: float | None = None
     fresh_share: float | None = None
     generators: tuple[str, ...] | None = None
+    artifact_version: str | None = None
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ Format (docs/experiments.md)::
     name = "more-fresh"
     share = 0.5
     fresh_share = 0.3           # optional overrides: ranker, w_query, fresh_share,
-                                # generators
+                                # generators, artifact_version
 
 Every error names the file, the experiment, the arm, the key and the valid values.
 """
@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -40,13 +40,8 @@ _NAME_RULE: Final = "1..64 letters, digits, '.', '_' or '-'"
 _SHARE_TOLERANCE: Final = 1e-9
 FILE_KEYS: Final = ("experiments",)
 EXPERIMENT_KEYS: Final = ("name", "active", "arms")
-OVERRIDE_KEYS: Final = ("ranker", "w_query", "fresh_share", "generators")
+OVERRIDE_KEYS: Final = ("ranker", "w_query", "fresh_share", "generators", "artifact_version")
 ARM_KEYS: Final = ("name", "share", *OVERRIDE_KEYS)
-UNSUPPORTED_KEYS: Final = {
-    "artifact_version": "the service serves one artifact version at a time, so arms "
-    "cannot compare versions; compare them offline (`kgrec evaluate`) or promote one "
-    "after the other",
-}
 
 
 @dataclass(frozen=True)
@@ -122,8 +117,6 @@ def read_experiments(path: Path) -> ExperimentsConfig:
 
 def _known_keys(table: Mapping[str, Any], valid: tuple[str, ...], where: str) -> None:
     for key in table:
-        if key in UNSUPPORTED_KEYS:
-            raise ConfigError(f"{where}: key {key!r} is not supported: {UNSUPPORTED_KEYS[key]}")
         if key not in valid:
             raise ConfigError(f"{where}: unknown key {key!r}; valid keys: {', '.join(valid)}")
 
@@ -183,8 +176,51 @@ def _arm(table: Mapping[str, Any], experiment: str, index: int) -> Arm:
         w_query=_number(table, "w_query", where, *_bounds("w_query")),
         fresh_share=_number(table, "fresh_share", where, *_bounds("fresh_share")),
         generators=_generators(table, where),
+        artifact_version=_version(table, where),
     )
     return Arm(name, share, overrides)
+
+
+def _version(table: Mapping[str, Any], where: str) -> str | None:
+    value = table.get("artifact_version")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _NAME.match(value):
+        raise ConfigError(
+            f"{where}: key 'artifact_version' must be the name of a version directory under "
+            f"<data_dir>/artifacts ({_NAME_RULE}; `kgrec artifacts list`), got {value!r}"
+        )
+    return value
+
+
+def pinned_versions(config: ExperimentsConfig, on_disk: Sequence[str], root: Path) -> list[str]:
+    """The distinct artifact versions the active experiment's arms pin, in arm order.
+
+    Args:
+        config: the experiments file's content.
+        on_disk: the versions under ``root`` (:meth:`gnn.versions.VersionStore.versions`).
+        root: ``<data_dir>/artifacts``, named in the error.
+
+    Raises:
+        ConfigError: an arm names a version that is not on disk (the file, experiment,
+            arm and the versions on disk named).
+    """
+    experiment = config.active
+    if experiment is None:
+        return []
+    pinned: list[str] = []
+    for arm in experiment.arms:
+        version = arm.overrides.artifact_version
+        if version is None or version in pinned:
+            continue
+        if version not in on_disk:
+            listed = ", ".join(on_disk) if on_disk else "none (run `kgrec embed`)"
+            raise ConfigError(
+                f"{config.source}: experiment {experiment.name!r}: arm {arm.name!r}: "
+                f"artifact_version {version!r} is not under {root}; versions on disk: {listed}"
+            )
+        pinned.append(version)
+    return pinned
 
 
 def _bounds(setting: str) -> tuple[float, float]:

@@ -10,26 +10,31 @@ from collections.abc import Callable
 
 from starlette.concurrency import run_in_threadpool
 
+from api.deps import EngineFor
+from api.engine import Engine
 from api.experiments.arms import RankingOverrides
 from api.experiments.serving import Endpoint, Experiments, new_request_id
 from api.ranked_schemas import ArmOut, RankedOut
 from api.ranking import RankedList
 
-RankCall = Callable[[RankingOverrides | None], RankedList]
+RankCall = Callable[[Engine, RankingOverrides | None], RankedList]
+InlineCheck = Callable[[Engine], bool]
 
 
 async def answer(
     rank: RankCall,
     experiments: Experiments,
+    engine_for: EngineFor,
     *,
     endpoint: Endpoint,
     user_id: str | None,
     session_id: str | None,
-    inline: bool,
+    inline: InlineCheck,
 ) -> RankedOut:
-    """Rank with the request's arm's overrides, log the impression, and answer.
+    """Rank with the request's arm's engine and overrides, log the impression, and answer.
 
-    Ranking runs on the event loop when ``inline``, else in the thread pool. The
+    The arm's engine is the one pinned to its artifact version, else the main one.
+    Ranking runs on the event loop when ``inline(engine)``, else in the thread pool. The
     impression is logged when the request is in an experiment (written and fsynced,
     in the thread pool, before the answer leaves); the answer carries its
     ``request_id`` and ``arm``.
@@ -39,7 +44,11 @@ async def answer(
     """
     assigned = experiments.assign(user_id, session_id)
     overrides = assigned.overrides if assigned is not None else None
-    ranked = rank(overrides) if inline else await run_in_threadpool(rank, overrides)
+    engine = engine_for(overrides)
+    if inline(engine):
+        ranked = rank(engine, overrides)
+    else:
+        ranked = await run_in_threadpool(rank, engine, overrides)
     request_id = new_request_id()
     out = RankedOut.model_validate(ranked).model_copy(update={"request_id": request_id})
     if assigned is None:

@@ -11,6 +11,7 @@ from api.deps import (
     EventIdsDep,
     ExperimentsDep,
     PseudonymiserDep,
+    ServicesDep,
     problem,
     reject,
     repeats,
@@ -28,6 +29,7 @@ router = APIRouter(tags=["events"], dependencies=[Depends(require_write_key)])
 def record_events(
     body: EventsIn,
     engine: EngineDep,
+    services: ServicesDep,
     event_ids: EventIdsDep,
     experiments: ExperimentsDep,
     pseudonymise: PseudonymiserDep,
@@ -73,7 +75,7 @@ def record_events(
             ]
         )
     rows = [e.to_row(resolved.ts.get(i, now)) for i, e in enumerate(events)]
-    users = engine.record_events(rows)
+    users = services.record_events(rows)  # the main engine, then the arms' (api.wiring)
     experiments.log_feedback(
         [
             Feedback(e.request_id, e.user_id, e.product_id, e.kind, row["ts"])

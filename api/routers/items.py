@@ -102,7 +102,7 @@ def upsert_items(body: ItemsIn, engine: EngineDep, services: ServicesDep) -> Ite
     if problems:
         reject(problems)
     check_categories(services, categories)
-    added = engine.add_items([i.to_row() for i in body.items])
+    added = services.add_items([i.to_row() for i in body.items])
     return ItemsOut(added=added, artifact_version=engine.version, items_served=engine.size)
 
 
@@ -128,5 +128,5 @@ def replace_item(
     if problems:
         reject(problems)
     check_categories(services, categories)
-    added = engine.add_items([body.to_row_for(item_id)], replace=True)
+    added = services.add_items([body.to_row_for(item_id)], replace=True)
     return ItemsOut(added=added, artifact_version=engine.version, items_served=engine.size)

@@ -7,13 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from api.deps import (
-    EngineDep,
+    EngineForDep,
     ExperimentsDep,
     FiltersDep,
     KDep,
     PseudonymiserDep,
     require_read_key,
 )
+from api.engine import Engine
 from api.experiments.arms import RankingOverrides
 from api.ranked_schemas import RankedOut
 from api.ranking import RankedList
@@ -25,7 +26,7 @@ router = APIRouter(tags=["recommendations"], dependencies=[Depends(require_read_
 
 @router.get("/recommendations", response_model=RankedOut)
 async def recommendations(
-    engine: EngineDep,
+    engine_for: EngineForDep,
     experiments: ExperimentsDep,
     filters: FiltersDep,
     k: KDep,
@@ -46,7 +47,7 @@ async def recommendations(
     """
     user_id = pseudonymise.optional(user_id)
 
-    def rank(overrides: RankingOverrides | None) -> RankedList:
+    def rank(engine: Engine, overrides: RankingOverrides | None) -> RankedList:
         return engine.recommend(
             user_id,
             k=k,
@@ -60,8 +61,9 @@ async def recommendations(
     return await answer(
         rank,
         experiments,
+        engine_for,
         endpoint="recommendations",
         user_id=user_id,
         session_id=session_id,
-        inline=engine.runs_inline(user_id, query, explain),
+        inline=lambda engine: engine.runs_inline(user_id, query, explain),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from api.deps import (
-    EngineDep,
+    EngineForDep,
     ExperimentsDep,
     PseudonymiserDep,
     ServicesDep,
@@ -13,6 +13,7 @@ from api.deps import (
     check_price_range,
     require_read_key,
 )
+from api.engine import Engine
 from api.experiments.arms import RankingOverrides
 from api.ranked_schemas import RankedOut
 from api.ranking import RankedList
@@ -25,7 +26,7 @@ router = APIRouter(tags=["search"], dependencies=[Depends(require_read_key)])
 @router.post("/search", response_model=RankedOut)
 async def search(
     body: SearchIn,
-    engine: EngineDep,
+    engine_for: EngineForDep,
     services: ServicesDep,
     experiments: ExperimentsDep,
     pseudonymise: PseudonymiserDep,
@@ -40,7 +41,7 @@ async def search(
     check_price_range(body.min_price, body.max_price, "body")
     filters = body.to_filters()
 
-    def rank(overrides: RankingOverrides | None) -> RankedList:
+    def rank(engine: Engine, overrides: RankingOverrides | None) -> RankedList:
         return engine.search(
             body.query,
             user_id=body.user_id,
@@ -53,8 +54,9 @@ async def search(
     return await answer(
         rank,
         experiments,
+        engine_for,
         endpoint="search",
         user_id=body.user_id,
         session_id=body.session_id,
-        inline=engine.runs_inline(body.user_id, body.query, body.explain),
+        inline=lambda engine: engine.runs_inline(body.user_id, body.query, body.explain),
     )

@@ -76,6 +76,7 @@ def delete_user(
             configured_salt=services.settings.forget_log_salt,
             store=store,
             engine=engine,
+            arm_engines=list(services.arm_engines.values()),
             event_ids=event_ids,
         )
     except GraphConnectionError as e:

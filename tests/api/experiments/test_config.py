@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from api.experiments.arms import RankingOverrides
-from api.experiments.config import load_experiments, read_experiments
+from api.experiments.config import load_experiments, pinned_versions, read_experiments
 from kgrec.errors import ConfigError, NotFoundError
 
 GOOD = """
@@ -105,8 +105,8 @@ def test_no_file_no_experiments(tmp_path: Path) -> None:
             ["arm 'b'", "non-empty list"],
         ),
         (
-            ARM + '[[experiments.arms]]\nname = "b"\nshare = 0.5\nartifact_version = "v2"\n',
-            ["arm 'b'", "'artifact_version' is not supported", "one artifact version"],
+            ARM + '[[experiments.arms]]\nname = "b"\nshare = 0.5\nartifact_version = 2\n',
+            ["arm 'b'", "'artifact_version' must be the name of a version directory", "got 2"],
         ),
         (
             ARM + '[[experiments.arms]]\nname = "b"\nshare = 0.5\nranker = "no"\n',
@@ -155,3 +155,55 @@ def test_an_arm_cannot_turn_on_a_ranker_the_settings_turned_off(tmp_path: Path) 
     assert load_experiments(path, ranker=True).active is not None
     with pytest.raises(ConfigError, match="arm 'b': ranker = true but KGREC_SERVING__RANKER=false"):
         load_experiments(path, ranker=False)
+
+
+PINNED = """
+[[experiments]]
+name = "versions"
+
+[[experiments.arms]]
+name = "control"
+share = 0.4
+
+[[experiments.arms]]
+name = "old"
+share = 0.3
+artifact_version = "v-1"
+
+[[experiments.arms]]
+name = "old-fused"
+share = 0.3
+artifact_version = "v-1"
+ranker = false
+
+[[experiments]]
+name = "gone"
+active = false
+
+[[experiments.arms]]
+name = "a"
+share = 0.5
+artifact_version = "pruned"
+
+[[experiments.arms]]
+name = "b"
+share = 0.5
+"""
+
+
+def test_arms_pin_artifact_versions_that_must_be_on_disk(tmp_path: Path) -> None:
+    path = _write(tmp_path, PINNED)
+    config = read_experiments(path)
+    assert config.active is not None
+    old = config.active.arm("old-fused").overrides
+    assert old == RankingOverrides(ranker=False, artifact_version="v-1")
+    root = tmp_path / "artifacts"
+    # one engine per distinct version of the active experiment; the inactive one is not checked
+    assert pinned_versions(config, ["v-0", "v-1"], root) == ["v-1"]
+    with pytest.raises(ConfigError) as e:
+        pinned_versions(config, ["v-0", "v-2"], root)
+    message = str(e.value)
+    for part in (str(path), "experiment 'versions'", "arm 'old'", "'v-1'", str(root), "v-0, v-2"):
+        assert part in message, (part, message)
+    with pytest.raises(ConfigError, match="versions on disk: none"):
+        pinned_versions(config, [], root)

@@ -1,0 +1,161 @@
+"""Arms pinned to artifact versions, on the trained genre shop (tests/utils/shop.py).
+
+Two versions on disk (the shop's, copied under two names, each manifest naming its
+own): the control arm follows LATEST, the other arm is served by an engine pinned
+to the other version. Every answer names the version that served it, and every
+write (events, products, forgetting a shopper) reaches both engines.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.experiments.assignment import arm_of
+from api.experiments.config import read_experiments
+from api.wiring import Services, services_over
+from gnn.artifacts import LATEST, MANIFEST, ArtifactSet
+from graph import GraphStore
+from kgrec.errors import ConfigError
+from kgrec.settings import Settings
+from kgrec.typing import USER
+from tests.utils.shop import Shop, load_genre_shop, shop_client
+from text_encoders import TextEncoder
+
+pytestmark = [pytest.mark.slow, pytest.mark.neo4j]
+
+KEY = {"X-API-Key": "k"}  # shop_settings' api_key
+EXPERIMENT = """
+[[experiments]]
+name = "versions"
+
+[[experiments.arms]]
+name = "latest"
+share = 0.5
+
+[[experiments.arms]]
+name = "pinned"
+share = 0.5
+artifact_version = "{version}"
+"""
+NEW = [{"id": "horror-new-0", "title": "The haunted horror new", "category_ids": ["cat-horror"]}]
+
+
+def _settings(
+    shop_settings: Settings, tmp_path: Path, artifacts: ArtifactSet, pin: str
+) -> Settings:
+    """A data directory holding the shop's version as ``v-a`` (LATEST) and ``v-b``."""
+    assert artifacts.path is not None
+    root = tmp_path / "data" / "artifacts"
+    for name in ("v-a", "v-b"):
+        shutil.copytree(artifacts.path, root / name)
+        manifest = json.loads((root / name / MANIFEST).read_text())
+        (root / name / MANIFEST).write_text(json.dumps({**manifest, "version": name}))
+    (root / LATEST).write_text("v-a")
+    path = tmp_path / "experiments.toml"
+    path.write_text(EXPERIMENT.format(version=pin))
+    return shop_settings.updated(data_dir=tmp_path / "data", serving={"experiments_file": path})
+
+
+def _arm(settings: Settings, user: str) -> str:
+    """The arm ``user`` is assigned to."""
+    assert settings.serving.experiments_file is not None
+    experiment = read_experiments(settings.serving.experiments_file).active
+    assert experiment is not None
+    return arm_of(experiment, user).name
+
+
+def _recommend(client: TestClient, **params: Any) -> dict[str, Any]:
+    r = client.get("/recommendations", params={"k": 10, **params})
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+def _client(settings: Settings, store: GraphStore, encoder: TextEncoder) -> TestClient:
+    return TestClient(create_app(settings, lambda s: services_over(s, store, encoder)))
+
+
+def test_each_arm_is_served_by_its_version_and_sees_every_write(
+    shop: tuple[Shop, ArtifactSet],
+    shop_settings: Settings,
+    encoder: TextEncoder,
+    store: GraphStore,
+    tmp_path: Path,
+) -> None:
+    described, artifacts = shop
+    load_genre_shop(store)  # the trained shop again, in the emptied graph
+    settings = _settings(shop_settings, tmp_path, artifacts, "v-b")
+    users = sorted(described.favourite)
+    in_arm = {arm: [u for u in users if _arm(settings, u) == arm] for arm in ("latest", "pinned")}
+    latest, (pinned, other) = in_arm["latest"][0], in_arm["pinned"][:2]
+    with _client(settings, store, encoder) as client:
+        services: Services = client.app.state.services  # type: ignore[attr-defined]
+        assert services.engine.version == "v-a" and set(services.arm_engines) == {"v-b"}
+        for user, arm, version in ((latest, "latest", "v-a"), (pinned, "pinned", "v-b")):
+            before = _recommend(client, user_id=user)
+            assert before["arm"]["arm"] == arm and before["artifact_version"] == version
+            top = before["items"][0]["id"]
+            event = {"user_id": user, "product_id": top, "kind": "purchase"}
+            r = client.post("/events", json={"events": [event]}, headers=KEY)
+            assert r.status_code == 201, r.text
+            after = _recommend(client, user_id=user)
+            assert after["artifact_version"] == version
+            assert top not in {i["id"] for i in after["items"]}, (arm, top)
+        searched = client.post("/search", json={"query": "horror", "user_id": pinned}).json()
+        assert searched["arm"]["arm"] == "pinned" and searched["artifact_version"] == "v-b"
+
+        assert client.post("/items", json={"items": NEW}, headers=KEY).status_code == 201
+        for user, version in ((latest, "v-a"), (pinned, "v-b")):
+            seen = _recommend(client, user_id=user, context_item="horror-new-0")
+            assert seen["artifact_version"] == version
+
+        arm_engine = services.arm_engines["v-b"]
+        assert arm_engine.unserved(USER, [pinned]) == []
+        assert client.delete(f"/users/{pinned}", headers=KEY).status_code == 200
+        assert arm_engine.unserved(USER, [pinned]) == [pinned]
+        assert _recommend(client, user_id=pinned)["strategy"] == "popularity"
+
+    with _client(settings, store, encoder) as client:  # a restart restores the arm engine too
+        seen = _recommend(client, user_id=other, context_item="horror-new-0")
+        assert seen["arm"]["arm"] == "pinned" and seen["artifact_version"] == "v-b"
+
+
+def test_an_unknown_version_is_named_with_the_versions_on_disk(
+    shop: tuple[Shop, ArtifactSet],
+    shop_settings: Settings,
+    encoder: TextEncoder,
+    tmp_path: Path,
+) -> None:
+    settings = _settings(shop_settings, tmp_path, shop[1], "v-zzz")
+    with pytest.raises(ConfigError) as e, services_over(settings, None, encoder):
+        pass
+    message = str(e.value)
+    assert settings.serving.experiments_file is not None
+    for part in (
+        str(settings.serving.experiments_file),
+        "experiment 'versions'",
+        "arm 'pinned'",
+        "'v-zzz'",
+        "versions on disk: v-a, v-b",
+    ):
+        assert part in message, (part, message)
+
+
+def test_a_services_factory_without_the_pinned_engine_is_refused(
+    shop: tuple[Shop, ArtifactSet],
+    shop_settings: Settings,
+    encoder: TextEncoder,
+    store: GraphStore,
+    tmp_path: Path,
+) -> None:
+    settings = _settings(shop_settings, tmp_path, shop[1], "v-b")
+    refused = r"arm\(s\) 'pinned' \('v-b'\) pin an artifact version"
+    with pytest.raises(ConfigError, match=refused), shop_client(settings, shop[1], encoder, store):
+        pass
