@@ -7,6 +7,11 @@ shopper, a 1,000-product batch) never holds up another. Stamps
 (:func:`api.overlay.write_stamp`) keep the newest update of one product or user
 whatever order the writers finish in; a write that finds another artifact
 version served when it is done embeds again in that version's space.
+
+An engine pinned to an experiment arm's artifact version follows the main
+engine's writes without writing the graph again (``mirror`` / ``write_graph=False``,
+called by :class:`api.wiring.Services`): it takes its own stamp and reads the graph
+back, so the same ordering holds in every engine.
 """
 
 from __future__ import annotations
