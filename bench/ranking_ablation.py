@@ -125,8 +125,10 @@ def main() -> None:
     models, metrics = fitted_generators(snapshot, plan, args.seed, cache)
     config = configured(args.set)
     staged = staged_over(models, args.seed)
-    staged.config = dataclasses.replace(config, ranker=dataclasses.replace(
-        config.ranker, seed=args.seed))  # fmt: skip
+    if not any(item.startswith("ranker.seed=") for item in args.set):  # as `kgrec evaluate`
+        ranker = dataclasses.replace(config.ranker, seed=args.seed)
+        config = dataclasses.replace(config, ranker=ranker)
+    staged.config = config
     t0 = time.perf_counter()
     staged.fit(plan.train, plan.num_users, plan.num_items, plan.val)
     staged.assert_no_test_labels([v.test for v in plan.views.values()])
@@ -135,7 +137,13 @@ def main() -> None:
     for name, view in plan.views.items():
         for method, model in served.items():
             metrics[name][method] = evaluate_view(model, plan, view)
-    print(f"seed {args.seed}, protocol {args.protocol}, ranker fit {fit_s:.0f} s")
+    assert staged.ranker is not None
+    scores = [b.best_score.get("valid_0", {}).get("ndcg@20", 0.0) for b in staged.ranker.boosters]
+    valid = sum(scores) / len(scores)
+    print(
+        f"seed {args.seed}, protocol {args.protocol}, ranker fit {fit_s:.0f} s, "
+        f"validation NDCG@20 of the ranker (its early-stopping groups) {valid:.4f}"
+    )
     print(f"settings: {json.dumps(dataclasses.asdict(staged.config))}")
     print("| view | kgrec | no slots | best baseline | ratio | ratio no slots |")
     print("| --- | --- | --- | --- | --- | --- |")

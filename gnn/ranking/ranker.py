@@ -32,6 +32,8 @@ class RankerConfig:
         early_stopping: rounds without improvement of NDCG@20 before stopping.
         valid_fraction: share of query groups held out for early stopping.
         seed: LightGBM's seed (with deterministic training).
+        models: boosters trained with seeds ``seed``, ``seed + 1``, ... (each its own
+            early-stopping groups); the score is their mean.
     """
 
     num_leaves: int = 31
@@ -42,20 +44,23 @@ class RankerConfig:
     early_stopping: int = 40
     valid_fraction: float = 0.2
     seed: int = 0
+    models: int = 3
 
 
 class LearnedRanker:
-    """A trained LambdaRank booster and the feature list it was trained on.
+    """Trained LambdaRank boosters (their mean is the score) and their feature list.
 
     Args:
         features: the feature names, in column order.
-        booster: the trained LightGBM booster.
-        config: its hyper-parameters.
+        boosters: the trained LightGBM boosters (``config.models`` of them).
+        config: their hyper-parameters.
     """
 
-    def __init__(self, features: tuple[str, ...], booster: lgb.Booster, config: RankerConfig):
+    def __init__(
+        self, features: tuple[str, ...], boosters: list[lgb.Booster], config: RankerConfig
+    ):
         self.features = features
-        self.booster = booster
+        self.boosters = boosters
         self.config = config
 
     @classmethod
@@ -74,51 +79,30 @@ class LearnedRanker:
         """
         if x.shape[1] != len(features):
             raise ModelError(f"{x.shape[1]} feature columns but {len(features)} feature names")
-        rng = np.random.default_rng(config.seed)
-        n_valid = round(len(groups) * config.valid_fraction)
-        is_valid = np.zeros(len(groups), dtype=bool)
-        is_valid[rng.permutation(len(groups))[:n_valid]] = True
-        row_valid = np.repeat(is_valid, groups)
-        params: dict[str, Any] = {
-            "objective": "lambdarank",
-            "metric": "ndcg",
-            "eval_at": [20],
-            "num_leaves": config.num_leaves,
-            "learning_rate": config.learning_rate,
-            "min_data_in_leaf": config.min_data_in_leaf,
-            "feature_fraction": config.feature_fraction,
-            "seed": config.seed,
-            "deterministic": True,
-            "num_threads": threads,
-            "verbosity": -1,
-        }
-        train = lgb.Dataset(
-            x[~row_valid], y[~row_valid], group=groups[~is_valid], feature_name=list(features)
-        )
-        valid_sets: list[lgb.Dataset] = []
-        callbacks: list[Callable[..., Any]] = []
-        if n_valid:
-            valid_sets = [lgb.Dataset(x[row_valid], y[row_valid], group=groups[is_valid])]
-            callbacks = [lgb.early_stopping(config.early_stopping, verbose=False)]
-        booster = lgb.train(
-            params, train, config.rounds, valid_sets=valid_sets, callbacks=callbacks
-        )
-        return cls(features, booster, config)
+        boosters = [
+            _train_one(x, y, groups, features, config, config.seed + i, threads)
+            for i in range(max(config.models, 1))
+        ]
+        return cls(features, boosters, config)
 
     def score(self, x: np.ndarray) -> np.ndarray:
-        """[N] scores of rows ``x`` [N, F] (higher is better); one batched call."""
-        out = self.booster.predict(x, num_iteration=self.booster.best_iteration or None)
-        return np.asarray(out, dtype=np.float64)
+        """[N] scores of rows ``x`` [N, F] (higher is better); one batched call per booster."""
+        out = [b.predict(x, num_iteration=b.best_iteration or None) for b in self.boosters]
+        return np.asarray(np.mean(out, axis=0), dtype=np.float64)
 
     def importance(self) -> dict[str, float]:
-        """Total gain per feature, for the report."""
-        gains = self.booster.feature_importance(importance_type="gain")
+        """Total gain per feature over the boosters, for the report."""
+        gains = np.sum([b.feature_importance(importance_type="gain") for b in self.boosters], 0)
         return {f: float(g) for f, g in zip(self.features, gains, strict=True)}
 
     def save(self, path: Path) -> Path:
-        """Write the booster and a JSON sidecar with its features and config."""
+        """Write the boosters (``path``, then ``path``'s stem + ``.1.txt``, ...) and a JSON sidecar.
+
+        The sidecar holds the features and the config.
+        """
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.booster.save_model(str(path))
+        for i, booster in enumerate(self.boosters):
+            booster.save_model(str(_booster_path(path, i)))
         meta = {"features": list(self.features), "config": asdict(self.config)}
         path.with_suffix(".json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
         return path
@@ -128,7 +112,7 @@ class LearnedRanker:
         """Read a saved ranker; its features must be ``expected``.
 
         Raises:
-            ModelError: the file is missing, or was trained on other features (both
+            ModelError: a file is missing, or it was trained on other features (both
                 lists named).
         """
         meta_path = path.with_suffix(".json")
@@ -141,5 +125,53 @@ class LearnedRanker:
                 f"the ranker at {path} was trained on features {list(features)} but this "
                 f"kgrec computes {list(expected)}; retrain it (`kgrec embed`)"
             )
-        booster = lgb.Booster(model_file=str(path))
-        return cls(features, booster, RankerConfig(**meta["config"]))
+        config = RankerConfig(**meta["config"])
+        paths = [_booster_path(path, i) for i in range(max(config.models, 1))]
+        missing = [str(p) for p in paths if not p.is_file()]
+        if missing:
+            raise ModelError(f"ranker files {missing} are missing; run `kgrec embed` again")
+        return cls(features, [lgb.Booster(model_file=str(p)) for p in paths], config)
+
+
+def _booster_path(path: Path, index: int) -> Path:
+    """Booster ``index``'s file: ``path`` itself for the first, ``<stem>.<index>.txt`` after."""
+    return path if index == 0 else path.with_name(f"{path.stem}.{index}{path.suffix}")
+
+
+def _train_one(
+    x: np.ndarray,
+    y: np.ndarray,
+    groups: np.ndarray,
+    features: tuple[str, ...],
+    config: RankerConfig,
+    seed: int,
+    threads: int,
+) -> lgb.Booster:
+    """One LambdaRank booster, early-stopped on a ``seed``-drawn share of the groups."""
+    rng = np.random.default_rng(seed)
+    n_valid = round(len(groups) * config.valid_fraction)
+    is_valid = np.zeros(len(groups), dtype=bool)
+    is_valid[rng.permutation(len(groups))[:n_valid]] = True
+    row_valid = np.repeat(is_valid, groups)
+    params: dict[str, Any] = {
+        "objective": "lambdarank",
+        "metric": "ndcg",
+        "eval_at": [20],
+        "num_leaves": config.num_leaves,
+        "learning_rate": config.learning_rate,
+        "min_data_in_leaf": config.min_data_in_leaf,
+        "feature_fraction": config.feature_fraction,
+        "seed": seed,
+        "deterministic": True,
+        "num_threads": threads,
+        "verbosity": -1,
+    }
+    train = lgb.Dataset(
+        x[~row_valid], y[~row_valid], group=groups[~is_valid], feature_name=list(features)
+    )
+    valid_sets: list[lgb.Dataset] = []
+    callbacks: list[Callable[..., Any]] = []
+    if n_valid:
+        valid_sets = [lgb.Dataset(x[row_valid], y[row_valid], group=groups[is_valid])]
+        callbacks = [lgb.early_stopping(config.early_stopping, verbose=False)]
+    return lgb.train(params, train, config.rounds, valid_sets=valid_sets, callbacks=callbacks)

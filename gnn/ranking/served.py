@@ -12,6 +12,7 @@ need interactions on every interaction and stores them in the artifact version
 Layout of ``<artifact version>/ranking/``::
 
     ranker.txt, ranker.json   the LightGBM ranker and its feature list
+    ranker.1.txt, ...         the ensemble's further boosters (RankerConfig.models)
     stages.json               StagedConfig, generator names, factor models
     generators.json           the generators' tuned hyper-parameters
     item_count.npy            int64 [P]   interactions per product
@@ -191,8 +192,10 @@ def write_ranking(
     """
     params = GeneratorParams(**json.loads((trained / _GENERATORS_FILE).read_text()))
     directory.mkdir(parents=True, exist_ok=True)
-    for name in (_GENERATORS_FILE, "stages.json", "ranker.txt", "ranker.json"):
+    for name in (_GENERATORS_FILE, "stages.json", "ranker.json"):
         shutil.copy2(trained / name, directory / name)
+    for path in trained.glob("ranker*.txt"):  # ranker.txt, ranker.1.txt, ...: the boosters
+        shutil.copy2(path, directory / path.name)
     counts = torch.bincount(pairs[1], minlength=num_items)
     np.save(directory / _ITEM_COUNT, counts.numpy())
     np.save(directory / _INTERACTIONS, pairs.numpy())

@@ -94,6 +94,26 @@ def test_the_ranker_learns_a_planted_feature_and_saves_its_feature_list(tmp_path
         LearnedRanker.load(path, ("a", "b"))
 
 
+def test_an_ensemble_ranker_scores_the_mean_of_its_boosters(tmp_path: Path) -> None:
+    x, y, groups = _planted()
+    config = RankerConfig(rounds=30, min_data_in_leaf=5, models=3)
+    ranker = LearnedRanker.fit(x, y, groups, ("noise", "signal", "more_noise"), config)
+    assert len(ranker.boosters) == 3
+    each = [LearnedRanker(ranker.features, [b], config).score(x) for b in ranker.boosters]
+    assert not np.allclose(each[0], each[1])  # other seeds, other early-stopping groups
+    np.testing.assert_allclose(ranker.score(x), np.mean(each, axis=0))
+    path = ranker.save(tmp_path / "ranker.txt")
+    assert sorted(p.name for p in tmp_path.glob("ranker*.txt")) == [
+        "ranker.1.txt",
+        "ranker.2.txt",
+        "ranker.txt",
+    ]
+    np.testing.assert_allclose(LearnedRanker.load(path, ranker.features).score(x), ranker.score(x))
+    (tmp_path / "ranker.2.txt").unlink()
+    with pytest.raises(ModelError, match=r"ranker\.2\.txt.*missing"):
+        LearnedRanker.load(path, ranker.features)
+
+
 def test_kg_knn_ranks_products_sharing_entities_first() -> None:
     # products 0 and 1 share entity 0; product 2 shares nothing with them
     incidence = torch.tensor([[1.0, 0.0, 0.0], [1.0, 1.0, 0.0], [0.0, 0.0, 1.0], [0.0, 1.0, 0.0]])
