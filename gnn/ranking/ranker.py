@@ -125,7 +125,8 @@ class LearnedRanker:
                 f"the ranker at {path} was trained on features {list(features)} but this "
                 f"kgrec computes {list(expected)}; retrain it (`kgrec embed`)"
             )
-        config = RankerConfig(**meta["config"])
+        # a ranker saved before the ensemble has no "models": one booster
+        config = RankerConfig(**{"models": 1, **meta["config"]})
         paths = [_booster_path(path, i) for i in range(max(config.models, 1))]
         missing = [str(p) for p in paths if not p.is_file()]
         if missing:

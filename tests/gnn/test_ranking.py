@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -109,6 +110,13 @@ def test_an_ensemble_ranker_scores_the_mean_of_its_boosters(tmp_path: Path) -> N
         "ranker.txt",
     ]
     np.testing.assert_allclose(LearnedRanker.load(path, ranker.features).score(x), ranker.score(x))
+    meta = json.loads(path.with_suffix(".json").read_text())
+    del meta["config"]["models"]  # as saved before the ensemble: one booster
+    path.with_suffix(".json").write_text(json.dumps(meta))
+    single = LearnedRanker.load(path, ranker.features)
+    np.testing.assert_allclose(single.score(x), each[0])
+    meta["config"]["models"] = 3
+    path.with_suffix(".json").write_text(json.dumps(meta))
     (tmp_path / "ranker.2.txt").unlink()
     with pytest.raises(ModelError, match=r"ranker\.2\.txt.*missing"):
         LearnedRanker.load(path, ranker.features)
