@@ -8,7 +8,7 @@ become 422 with the offending fields named (a body that is not UTF-8 or not JSON
 too, with the line and column of the fault), a 503 carries ``Retry-After``
 (:func:`retry_after_s`), and an unexpected exception becomes
 a logged JSON 500 that leaves the connection usable. One access-log line per
-request (``api.access`` logger, INFO) unless ``KGREC_SERVING__API_ACCESS_LOG=false``.
+request (``kgrec.api.access`` logger, INFO) unless ``KGREC_SERVING__API_ACCESS_LOG=false``.
 """
 
 from __future__ import annotations
@@ -30,12 +30,12 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.event_ids import EventIds
-from api.metrics import Metrics, multiprocess_dir
-from api.routers.main import api_router
-from api.schemas import ErrorOut
-from api.ui import mount_ui
-from api.wiring import ServicesFactory, default_services, experiments_of
+from kgrec.api.event_ids import EventIds
+from kgrec.api.metrics import Metrics, multiprocess_dir
+from kgrec.api.routers.main import api_router
+from kgrec.api.schemas import ErrorOut
+from kgrec.api.ui import mount_ui
+from kgrec.api.wiring import ServicesFactory, default_services, experiments_of
 from kgrec.errors import (
     AuthenticationError,
     ConfigError,
@@ -48,7 +48,7 @@ from kgrec.pseudonym import Pseudonymiser
 from kgrec.settings import Settings
 
 log = logging.getLogger(__name__)
-access_log = logging.getLogger("api.access")
+access_log = logging.getLogger("kgrec.api.access")
 
 # Most specific first: the first class an error is an instance of decides.
 STATUS_BY_ERROR: Final[tuple[tuple[type[KgrecError], int], ...]] = (
@@ -105,7 +105,7 @@ def use_search_threads(threads: int, device: str) -> None:
 
     One request is small work: ``threads`` (``KGREC_SEARCH_THREADS``) avoids OpenMP
     spin contention. torch's intra-op pool is process-wide and set on cpu only;
-    faiss's OpenMP count is per calling thread, so :meth:`api.index.VectorIndex.search`
+    faiss's OpenMP count is per calling thread, so :meth:`kgrec.api.index.VectorIndex.search`
     sets it again in each request thread.
     """
     faiss.omp_set_num_threads(threads)
@@ -264,7 +264,7 @@ def create_app(settings: Settings, services: ServicesFactory | None = None) -> F
     Args:
         settings: kgrec settings (keys, limits, weights, graph, data directory).
         services: builds the engine and graph for the app's lifetime; default
-            :func:`api.wiring.default_services` (configured graph, latest artifacts).
+            :func:`kgrec.api.wiring.default_services` (configured graph, latest artifacts).
     """
     factory = services or default_services
     metrics = Metrics(multiprocess_dir=multiprocess_dir())

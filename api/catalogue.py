@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from api.index import GRAPH_INDEX, TEXT_INDEX, IndexOptions, VectorIndex
-from api.personal import PersonalRanking
-from gnn.artifacts import ArtifactSet
+from kgrec.api.index import GRAPH_INDEX, TEXT_INDEX, IndexOptions, VectorIndex
+from kgrec.api.personal import PersonalRanking
+from kgrec.gnn.artifacts import ArtifactSet
 
 
 def _as_list(value: Any) -> list[str]:

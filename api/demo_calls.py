@@ -3,7 +3,7 @@
 :func:`serving` runs the service and :func:`run_demo_calls` calls each endpoint
 once, printed as curl and JSON.
 
-Runs the real app (:func:`api.app.create_app` with the default services: the
+Runs the real app (:func:`kgrec.api.app.create_app` with the default services: the
 configured graph and the latest artifacts) on uvicorn in a background thread on
 a free loopback port, sends one request per endpoint with httpx and prints each
 as a curl command line followed by the answer.
@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 import typer
 from pydantic import SecretStr
 
-from gnn.artifacts import LATEST
 from kgrec.errors import KgrecError
+from kgrec.gnn.artifacts import LATEST
 from kgrec.settings import Settings
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ def serving(settings: Settings, api_key: str = _DEMO_KEY) -> Iterator[httpx.Clie
     import httpx
     import uvicorn
 
-    from api.app import create_app
+    from kgrec.api.app import create_app
 
     port = _free_port()
     settings = settings.updated(
@@ -96,7 +96,7 @@ def run_demo_calls(settings: Settings, echo: Callable[[str], None] = typer.echo)
 
     Skips (with a message) when no artifact version exists yet (``kgrec embed``).
     """
-    from api.wiring import artifacts_root
+    from kgrec.api.wiring import artifacts_root
 
     if not (artifacts_root(settings) / LATEST).exists():
         echo(

@@ -19,8 +19,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Final
 
-from loaders import PublicDataset, RecboleDataset, RecbolePreset, Source
-from loaders.constants import BRANDS, CATEGORIES, INTERACTIONS, PRODUCTS, USERS, EntityKind
+from kgrec.loaders import PublicDataset, RecboleDataset, RecbolePreset, Source
+from kgrec.loaders.constants import BRANDS, CATEGORIES, INTERACTIONS, PRODUCTS, USERS, EntityKind
 
 MOVIELENS: Final = "ml-100k"
 SAMPLE: Final = "sample"

@@ -1,6 +1,6 @@
 """The sections ``kgrec demo`` prints: answers of the running service as tables.
 
-Each section calls the real HTTP API (through :func:`api.demo_calls.serving`) and
+Each section calls the real HTTP API (through :func:`kgrec.api.demo_calls.serving`) and
 prints what a person wants to read: the products, the score breakdown and the
 reason, the time the call took. :func:`evaluation_summary` reads the last
 ``kgrec evaluate`` report from the data directory.
@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from api.cli.tables import table
-from api.demo_data import DemoData
+from kgrec.api.cli.tables import table
+from kgrec.api.demo_data import DemoData
 from kgrec.errors import KgrecError
 from kgrec.paths import DataDir
 from kgrec.typing import USER

@@ -23,9 +23,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gnn.artifacts import LATEST, MANIFEST
-from gnn.config import GNNConfig
-from graph import GraphStore
+from kgrec.gnn.artifacts import LATEST, MANIFEST
+from kgrec.gnn.config import GNNConfig
+from kgrec.graph import GraphStore
 from kgrec.paths import DataDir
 
 log = logging.getLogger(__name__)
@@ -105,7 +105,7 @@ def training_fingerprint(gnn: GNNConfig, *, ranker: bool, text_model: Path | Non
 
 
 def _latest_checkpoint(data_dir: Path) -> Path:
-    from gnn.pipeline import LATEST_CHECKPOINT
+    from kgrec.gnn.pipeline import LATEST_CHECKPOINT
 
     return DataDir(data_dir).checkpoints / LATEST_CHECKPOINT
 
@@ -124,8 +124,8 @@ def checkpoint_identity(data_dir: Path) -> str | None:
 
 def checkpoint_snapshot(data_dir: Path) -> str | None:
     """The snapshot version the latest checkpoint was trained on (None: no checkpoint)."""
-    from gnn.checkpoint import Checkpoint
     from kgrec.errors import ModelError
+    from kgrec.gnn.checkpoint import Checkpoint
 
     path = _latest_checkpoint(data_dir)
     if not path.is_file():

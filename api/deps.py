@@ -16,13 +16,13 @@ from typing import Annotated, Any, NoReturn, cast
 from fastapi import Depends, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 
-from api.engine import Engine
-from api.event_ids import EventIds
-from api.experiments.arms import RankingOverrides
-from api.experiments.serving import Experiments
-from api.ranking import Filters
-from api.schemas import MAX_K_CAP, FiltersQuery
-from api.wiring import Services
+from kgrec.api.engine import Engine
+from kgrec.api.event_ids import EventIds
+from kgrec.api.experiments.arms import RankingOverrides
+from kgrec.api.experiments.serving import Experiments
+from kgrec.api.ranking import Filters
+from kgrec.api.schemas import MAX_K_CAP, FiltersQuery
+from kgrec.api.wiring import Services
 from kgrec.errors import AuthenticationError
 from kgrec.pseudonym import Pseudonymiser
 
@@ -105,7 +105,7 @@ EngineFor = Callable[[RankingOverrides | None], Engine]
 
 
 async def get_engine_for(services: ServicesDep) -> EngineFor:
-    """Picks the engine of an experiment arm (:meth:`api.wiring.Services.engine_for`)."""
+    """Picks the engine of an experiment arm (:meth:`kgrec.api.wiring.Services.engine_for`)."""
     return services.engine_for
 
 
@@ -147,7 +147,7 @@ EventIdsDep = Annotated[EventIds, Depends(get_event_ids)]
 
 
 async def get_experiments(request: Request) -> Experiments:
-    """The app's experiments and their event log (:mod:`api.experiments`)."""
+    """The app's experiments and their event log (:mod:`kgrec.api.experiments`)."""
     return cast(Experiments, request.app.state.experiments)
 
 

@@ -1,15 +1,15 @@
 """Engine: retrieval, fusion, filters and online updates, without HTTP.
 
 A request reads ``self._state`` once and works on that immutable
-:class:`~api.state.ServedState` (:class:`~api.catalogue.Catalogue`,
-:class:`~api.overlay.Overlay`) to the end, so :meth:`Engine.swap` (new artifact
+:class:`~kgrec.api.state.ServedState` (:class:`~kgrec.api.catalogue.Catalogue`,
+:class:`~kgrec.api.overlay.Overlay`) to the end, so :meth:`Engine.swap` (new artifact
 version) and the online writes (:meth:`Engine.add_items`,
 :meth:`Engine.record_events`) only replace one reference: in-flight requests
 finish on the state they started with.
 
-The engine is the facade over the stages: the row view (:mod:`api.state`), the
-fused ranking (:mod:`api.fused`), the learned ranking (:mod:`api.learned`),
-reasons (:mod:`api.reasons`) and the online writes (:mod:`api.writes`); it owns
+The engine is the facade over the stages: the row view (:mod:`kgrec.api.state`), the
+fused ranking (:mod:`kgrec.api.fused`), the learned ranking (:mod:`kgrec.api.learned`),
+reasons (:mod:`kgrec.api.reasons`) and the online writes (:mod:`kgrec.api.writes`); it owns
 the shopper history caches and the graph's health.
 """
 
@@ -24,25 +24,25 @@ from typing import Any
 
 import numpy as np
 
-from api.experiments.arms import RankingOverrides
-from api.fused import FusedRanking
-from api.health import GraphHealth
-from api.history import ShopperHistory
-from api.options import EngineOptions
-from api.ranker import Ranker
-from api.ranking import Filters, RankedList, Strategy
-from api.state import EmbedderFactory, ServedState, build_state
-from api.writes import OnlineWrites
-from gnn.artifacts import ArtifactSet
-from graph import GraphStore
-from graph.records import InteractionRow, ProductRow
+from kgrec.api.experiments.arms import RankingOverrides
+from kgrec.api.fused import FusedRanking
+from kgrec.api.health import GraphHealth
+from kgrec.api.history import ShopperHistory
+from kgrec.api.options import EngineOptions
+from kgrec.api.ranker import Ranker
+from kgrec.api.ranking import Filters, RankedList, Strategy
+from kgrec.api.state import EmbedderFactory, ServedState, build_state
+from kgrec.api.writes import OnlineWrites
 from kgrec.errors import (
     ConfigError,
     GraphConnectionError,
     ServiceUnavailableError,
 )
+from kgrec.gnn.artifacts import ArtifactSet
+from kgrec.graph import GraphStore
+from kgrec.graph.records import InteractionRow, ProductRow
+from kgrec.text_encoders import EmbeddingCache, TextEncoder
 from kgrec.typing import PRODUCT, USER
-from text_encoders import EmbeddingCache, TextEncoder
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ class Engine:
 
     Args:
         options: device, weights, candidate counts, indexes, caches, ``max_k``
-            (:func:`api.wiring.engine_options` builds them from the settings).
+            (:func:`kgrec.api.wiring.engine_options` builds them from the settings).
         artifacts: the artifact version to serve.
         encoder: text encoder of the artifacts' text space.
         store: the graph (None = artifacts only: no writes, no explanations).
@@ -197,7 +197,7 @@ class Engine:
 
         An unknown user is served from context: the context item's graph and text
         vectors, the query, the filters and the popularity prior; never an error.
-        ``overrides`` are an experiment arm's (:mod:`api.experiments`).
+        ``overrides`` are an experiment arm's (:mod:`kgrec.api.experiments`).
 
         Raises:
             NotFoundError: ``context_item`` or a filter's category/brand is unknown.
@@ -288,7 +288,7 @@ class Engine:
             raise ServiceUnavailableError(f"the graph server does not answer: {e}") from e
 
     # Online writes (api.writes) ------------------------------------------------------
-    # The writes replace ``_state`` under ``_write_lock`` (:class:`api.writes.OnlineWrites`).
+    # The writes replace ``_state`` under ``_write_lock`` (:class:`kgrec.api.writes.OnlineWrites`).
     def add_items(
         self,
         rows: Sequence[ProductRow],
@@ -302,7 +302,7 @@ class Engine:
         The products are in every request that starts after this returns. A product
         that exists is merged in the graph (the fields a row lacks are kept), or with
         ``replace`` keeps exactly the row's properties, and it is served as the graph
-        now holds it (:meth:`api.writes.OnlineWrites._served_rows`). With
+        now holds it (:meth:`kgrec.api.writes.OnlineWrites._served_rows`). With
         ``write_graph=False`` the rows are the products as the graph holds them
         already (a restart's restore, a swap). With ``mirror`` another engine of the
         service wrote ``rows`` to the graph just now (an experiment arm's pinned engine
@@ -356,7 +356,7 @@ class Engine:
         Its vector leaves the serving state (the version's row and learned-ranking
         row become zeros held by no id: :meth:`Catalogue.without_user`; an online
         vector is dropped) and the caches (purchases, online history). Writes
-        nothing: the graph and the files are :mod:`api.forget`'s part.
+        nothing: the graph and the files are :mod:`kgrec.api.forget`'s part.
 
         Returns:
             True when the state or a cache held something of the shopper's (an empty

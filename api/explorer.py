@@ -3,8 +3,8 @@
 That is a product's neighbourhood as a small graph, and the filter facets.
 
 The neighbourhood joins two sources: the graph (the product's brand, categories with
-their ancestors, knowledge-graph entities, read by :mod:`graph.explorer`) and the
-served vectors (the products :meth:`api.engine.Engine.similar` ranks closest). The
+their ancestors, knowledge-graph entities, read by :mod:`kgrec.graph.explorer`) and the
+served vectors (the products :meth:`kgrec.api.engine.Engine.similar` ranks closest). The
 similar products' own links to the same brand, categories and entities are drawn
 too, so the picture shows what they share. When the graph does not answer, the
 similar products are still given, with a note saying what was left out.
@@ -16,11 +16,11 @@ from typing import Final, Literal
 
 from pydantic import BaseModel, Field
 
-from api.engine import Engine
-from graph import GraphStore
-from graph import explorer as gx
-from graph.explorer import RELATIONSHIP_LABELS, readable_relation
+from kgrec.api.engine import Engine
 from kgrec.errors import GraphConnectionError, ServiceUnavailableError
+from kgrec.graph import GraphStore
+from kgrec.graph import explorer as gx
+from kgrec.graph.explorer import RELATIONSHIP_LABELS, readable_relation
 from kgrec.typing import CATEGORY, PRODUCT, SUBCATEGORY_OF
 
 MAX_LINKS: Final = 200

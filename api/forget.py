@@ -3,18 +3,18 @@
 :func:`forget_user` removes a shopper from everything kgrec stores about them:
 
 1. the graph: the User node and every relationship of it (their interactions), in
-   one write transaction (:meth:`graph.GraphStore.delete_user`); first, so that a
+   one write transaction (:meth:`kgrec.graph.GraphStore.delete_user`); first, so that a
    graph that does not answer stops it before anything else changed;
 2. the serving state of the running service, when there is one
-   (:meth:`api.engine.Engine.forget_user`: their vector, purchases and online history);
-3. the event-id ledger: the ids of their events (:meth:`api.event_ids.EventIds.forget_user`);
+   (:meth:`kgrec.api.engine.Engine.forget_user`: their vector, purchases and online history);
+3. the event-id ledger: the ids of their events (:meth:`kgrec.api.event_ids.EventIds.forget_user`);
 4. the text cache: the vector of their declared attributes' text, when they had any
-   (:meth:`text_encoders.EmbeddingCache.delete`);
+   (:meth:`kgrec.text_encoders.EmbeddingCache.delete`);
 5. the experiment log: their impressions and feedback events
-   (:meth:`api.experiments.log.EventLog.forget_user`);
+   (:meth:`kgrec.api.experiments.log.EventLog.forget_user`);
 6. the files under the data directory: every artifact version and snapshot that holds
-   them, rewritten without them (:mod:`gnn.forget`), and the rejects files of imports
-   (:func:`loaders.rejects.forget_in_rejects`).
+   them, rewritten without them (:mod:`kgrec.gnn.forget`), and the rejects files of imports
+   (:func:`kgrec.loaders.rejects.forget_in_rejects`).
 
 kgrec queues no events, and stores no experiment assignment (an arm is a hash of
 the experiment and the id, recomputed per request; the log's impressions are the
@@ -43,18 +43,18 @@ from typing import Final
 
 from pydantic import SecretStr
 
-from api.engine import Engine
-from api.event_ids import EventIds
-from api.experiments.log import EventLog
-from gnn.forget import forget_in_artifacts, forget_in_snapshots
-from gnn.snapshot import USER, node_text
-from graph import GraphStore
-from graph.records import ForgottenUser
+from kgrec.api.engine import Engine
+from kgrec.api.event_ids import EventIds
+from kgrec.api.experiments.log import EventLog
 from kgrec.errors import KgrecError, NotFoundError
+from kgrec.gnn.forget import forget_in_artifacts, forget_in_snapshots
+from kgrec.gnn.snapshot import USER, node_text
+from kgrec.graph import GraphStore
+from kgrec.graph.records import ForgottenUser
+from kgrec.loaders.rejects import forget_in_rejects
 from kgrec.paths import DataDir
-from loaders.rejects import forget_in_rejects
-from text_encoders import EmbeddingCache
-from text_encoders.cache import text_key
+from kgrec.text_encoders import EmbeddingCache
+from kgrec.text_encoders.cache import text_key
 
 log = logging.getLogger(__name__)
 SALT_FILE: Final = "salt"

@@ -2,7 +2,7 @@
 
 Candidates are the union of ANN hits in graph space (user vector), text space
 (query vector), the popularity top list, neighbours of the context item and
-the online products; they are scored as one matmul by :func:`api.ranking.fuse`.
+the online products; they are scored as one matmul by :func:`kgrec.api.ranking.fuse`.
 :func:`keep_mask` (the filters over global rows) also serves the learned ranking.
 """
 
@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from api.options import Candidates
-from api.ranking import Filters, RankedItem, Weights, fuse, top_k, weight_matrix
-from api.state import ServedState
+from kgrec.api.options import Candidates
+from kgrec.api.ranking import Filters, RankedItem, Weights, fuse, top_k, weight_matrix
+from kgrec.api.state import ServedState
 
 
 def keep_mask(

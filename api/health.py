@@ -12,9 +12,9 @@ import logging
 import time
 from collections.abc import Sequence
 
-from graph import GraphStore
-from graph.records import PairLinks
 from kgrec.errors import GraphConnectionError, QueryError, ServiceUnavailableError
+from kgrec.graph import GraphStore
+from kgrec.graph.records import PairLinks
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from api.health import GraphHealth
-from api.state import ServedState
+from kgrec.api.health import GraphHealth
+from kgrec.api.state import ServedState
 from kgrec.errors import GraphConnectionError
 from kgrec.typing import PRODUCT, USER
 

@@ -220,7 +220,7 @@ def _kind_of(index: Any) -> IndexKind:
 def index_writer(options: IndexOptions) -> Callable[[Path], None]:
     """Writes the graph and text indexes of an artifact version being written.
 
-    A :class:`~gnn.artifacts.VersionWriter`; the service reads the indexes back at
+    A :class:`~kgrec.gnn.artifacts.VersionWriter`; the service reads the indexes back at
     start-up.
     """
 

@@ -1,8 +1,8 @@
 """The learned ranking step: the version's staged ranking over the served rows.
 
-:func:`rank_learned` runs :class:`~gnn.ranking.staged.StagedRanking` (bound to
-the rows served now, :attr:`api.state.ServedState.staged`), fuses its order with
-the query's text order, and applies the filters (:func:`api.fused.keep_mask`).
+:func:`rank_learned` runs :class:`~kgrec.gnn.ranking.staged.StagedRanking` (bound to
+the rows served now, :attr:`kgrec.api.state.ServedState.staged`), fuses its order with
+the query's text order, and applies the filters (:func:`kgrec.api.fused.keep_mask`).
 """
 
 from __future__ import annotations
@@ -10,13 +10,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from api import reasons
-from api.experiments.arms import RankingOverrides
-from api.fused import keep_mask
-from api.ranking import Filters, RankedItem, ScoreBreakdown, reciprocal_rank_fusion
-from api.state import ServedState
-from gnn.ranking.slots import merge_fresh
-from gnn.ranking.staged import StagedRanking
+from kgrec.api import reasons
+from kgrec.api.experiments.arms import RankingOverrides
+from kgrec.api.fused import keep_mask
+from kgrec.api.ranking import Filters, RankedItem, ScoreBreakdown, reciprocal_rank_fusion
+from kgrec.api.state import ServedState
+from kgrec.gnn.ranking.slots import merge_fresh
+from kgrec.gnn.ranking.staged import StagedRanking
 
 LearnedResult = tuple[list[RankedItem], int, dict[int, tuple[str, ...]] | None]
 
@@ -44,7 +44,7 @@ def rank_learned(
     when the filters leave fewer than ``k`` of it. ``history`` is the int64 rows of
     the shopper's history and the context rows (never served; excluded too when the
     filters exclude purchases). With ``explain``, also what proposed each row
-    (:func:`api.reasons.learned_proposers`, from the same pass). An experiment arm's
+    (:func:`kgrec.api.reasons.learned_proposers`, from the same pass). An experiment arm's
     ``overrides`` change the query weight, the fresh share and the generators that
     propose candidates (:func:`arm_order`). The query's text order is the top
     ``text_candidates`` (at least as many as the personal list) by text similarity,

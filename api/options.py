@@ -1,8 +1,8 @@
 """EngineOptions: what the serving engine and its stages run with.
 
-:func:`api.wiring.engine_options` builds them from the settings; the engine and its
-stages (:mod:`api.fused`, :mod:`api.learned`, :mod:`api.catalogue`, ...) take these
-values, never the settings.
+:func:`kgrec.api.wiring.engine_options` builds them from the settings; the engine
+and its stages (:mod:`kgrec.api.fused`, :mod:`kgrec.api.learned`,
+:mod:`kgrec.api.catalogue`, ...) take these values, never the settings.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from api.index import IndexOptions
-from api.ranking import Weights
+from kgrec.api.index import IndexOptions
+from kgrec.api.ranking import Weights
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class Candidates:
 
 @dataclass(frozen=True)
 class EngineOptions:
-    """What :class:`api.engine.Engine` serves with (the ``KGREC_SERVING__*`` settings).
+    """What :class:`kgrec.api.engine.Engine` serves with (the ``KGREC_SERVING__*`` settings).
 
     Attributes:
         device: torch device of the scoring tensors.

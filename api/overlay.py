@@ -1,6 +1,6 @@
 """Overlay: products and users added online since the artifact version was built.
 
-Immutable like :class:`api.catalogue.Catalogue`: every write builds a new overlay
+Immutable like :class:`kgrec.api.catalogue.Catalogue`: every write builds a new overlay
 (copying only the small online part) and the engine swaps one reference, so a
 request never sees half an update. Overlay product ``j`` has global row ``P + j``
 (``P`` = catalogue size); a product re-sent with an id of the catalogue shadows
@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import torch
 
-from graph.records import ProductRow
+from kgrec.graph.records import ProductRow
 
 _STAMPS = itertools.count(1)
 

@@ -2,10 +2,10 @@
 
 The artifact version's ``ranking/`` directory holds the trained stages and the
 tables its candidate generators score with
-(:class:`~gnn.ranking.served.StoredRanking`); this class binds them to the rows
+(:class:`~kgrec.gnn.ranking.served.StoredRanking`); this class binds them to the rows
 served now (the version's products, then the products added online, which
 have no interactions and so are fresh) and answers one shopper's served order
-through :meth:`~gnn.ranking.staged.StagedRanking.ranked`: the very code
+through :meth:`~kgrec.gnn.ranking.staged.StagedRanking.ranked`: the very code
 ``kgrec evaluate`` reports as the ``kgrec`` row.
 
 The shopper's history (the version's interactions, plus the events recorded
@@ -21,15 +21,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gnn.ranking.served import StoredRanking, load_ranking
-from gnn.ranking.staged import StagedRanking
+from kgrec.gnn.ranking.served import StoredRanking, load_ranking
+from kgrec.gnn.ranking.staged import StagedRanking
 
 
 class PersonalRanking:
     """The stored ranking of one artifact version and its users' histories.
 
     Args:
-        stored: what :func:`~gnn.ranking.served.load_ranking` read.
+        stored: what :func:`~kgrec.gnn.ranking.served.load_ranking` read.
         fresh_share: share of answer positions kept for fresh products (0 = off).
     """
 
@@ -63,7 +63,7 @@ class PersonalRanking:
         """This ranking with user row ``user_row``'s interactions and ALS factors dropped.
 
         The row's factors become zeros; the other users keep their rows
-        (:meth:`api.engine.Engine.forget_user`).
+        (:meth:`kgrec.api.engine.Engine.forget_user`).
         """
         pairs, als = self.stored.interactions, self.stored.als_users.clone()
         if 0 <= user_row < als.shape[0]:
@@ -109,7 +109,7 @@ class PersonalRanking:
 
         Generator -> bool [S]: the generator proposed the served row (it was in its
         top ``per_generator`` for this shopper); what a reason names
-        (:mod:`api.reasons`).
+        (:mod:`kgrec.api.reasons`).
         """
         user, pairs = self._history_pairs(staged, user_row, history)
         ((served, scores, proposed),) = staged.ranked_with_proposers(user, pairs)

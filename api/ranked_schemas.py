@@ -1,6 +1,6 @@
 """The HTTP models of a ranked answer (/recommendations, /search, /items/{id}/similar).
 
-Each is validated from the engine's result objects (:mod:`api.ranking`:
+Each is validated from the engine's result objects (:mod:`kgrec.api.ranking`:
 ``RankedOut.model_validate(ranked_list)``), nested parts included.
 """
 

@@ -1,9 +1,9 @@
 """Ranker: one ranking request over a served state, from history exclusion to reasons.
 
-The learned ranking (:func:`api.learned.rank_learned`) when the version holds one
+The learned ranking (:func:`kgrec.api.learned.rank_learned`) when the version holds one
 and enough of it passes the filters, else the fused ranking
-(:class:`api.fused.FusedRanking`); with ``explain``, each item's reasons
-(:func:`api.reasons.explain_items`, at most one graph read per request).
+(:class:`kgrec.api.fused.FusedRanking`); with ``explain``, each item's reasons
+(:func:`kgrec.api.reasons.explain_items`, at most one graph read per request).
 """
 
 from __future__ import annotations
@@ -12,18 +12,18 @@ from dataclasses import replace
 
 import numpy as np
 
-from api import reasons
-from api.experiments.arms import RankingOverrides
-from api.fused import FusedRanking
-from api.health import GraphHealth
-from api.history import ShopperHistory
-from api.learned import LearnedResult, rank_learned
-from api.ranking import Filters, RankedItem, RankedList, Strategy
-from api.state import ServedState
+from kgrec.api import reasons
+from kgrec.api.experiments.arms import RankingOverrides
+from kgrec.api.fused import FusedRanking
+from kgrec.api.health import GraphHealth
+from kgrec.api.history import ShopperHistory
+from kgrec.api.learned import LearnedResult, rank_learned
+from kgrec.api.ranking import Filters, RankedItem, RankedList, Strategy
+from kgrec.api.state import ServedState
 
 
 class Ranker:
-    """The ranking step of :meth:`api.engine.Engine.recommend` and ``similar``.
+    """The ranking step of :meth:`kgrec.api.engine.Engine.recommend` and ``similar``.
 
     Args:
         device: where the vectors live.

@@ -89,7 +89,7 @@ class ReasonNode:
     kind: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        """The node as a dict, like the path dicts of :meth:`graph.GraphStore.explain_path`.
+        """The node as a dict, like the path dicts of :meth:`kgrec.graph.GraphStore.explain_path`.
 
         Keys ``label``, ``id``, ``name``, and ``kind`` when set.
         """
@@ -124,7 +124,10 @@ class ReasonLink:
     generator: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        """The fields that are set, as the path dicts of :meth:`graph.GraphStore.explain_path`."""
+        """The fields that are set.
+
+        They are the path dicts of :meth:`kgrec.graph.GraphStore.explain_path`.
+        """
         return {k: v for k, v in self.__dict__.items() if v is not None}
 
 

@@ -5,7 +5,7 @@ to hold:
 
 * **what proposed it**: the candidate generators of the learned ranking that had the
   product among their top ``per_generator`` for this shopper (taken from the same
-  scores the stages computed, :meth:`api.personal.PersonalRanking.served_with_proposers`),
+  scores the stages computed, :meth:`kgrec.api.personal.PersonalRanking.served_with_proposers`),
   ``query`` when it is in the query's text order as far, ``fresh`` at a fresh-product
   slot; for the fused ranking, the largest term of its score;
 * **the history product that contributes most**, by the model's own similarity: the
@@ -16,7 +16,7 @@ to hold:
 * **what links the two in the graph**: the brand, categories and knowledge-graph
   entities both link to by the same relation, read for every (history product,
   product) pair of the answer in **one** graph read
-  (:meth:`graph.GraphStore.pair_links`), or "shoppers who chose it also chose this"
+  (:meth:`kgrec.graph.GraphStore.pair_links`), or "shoppers who chose it also chose this"
   when only co-interaction (item-kNN) links them.
 
 Rendered as a short sentence ("Because you rated Star Wars: both directed by the
@@ -34,7 +34,7 @@ from typing import Final
 import numpy as np
 import torch
 
-from api.ranking import (
+from kgrec.api.ranking import (
     RankedItem,
     Reason,
     ReasonKind,
@@ -43,9 +43,9 @@ from api.ranking import (
     ReasonProduct,
     ReasonRelation,
 )
-from gnn.ranking.tables import NeighbourTable
-from graph.explorer import RELATIONSHIP_LABELS, readable_relation
-from graph.records import PairLinks, SharedLink
+from kgrec.gnn.ranking.tables import NeighbourTable
+from kgrec.graph.explorer import RELATIONSHIP_LABELS, readable_relation
+from kgrec.graph.records import PairLinks, SharedLink
 from kgrec.typing import PRODUCT, USER
 
 TABLE_ORDER: Final = ("kg_knn", "item_knn", "implicit_item_knn")

@@ -1,10 +1,10 @@
 """Following LATEST: a running service swaps to a newly promoted artifact version.
 
 ``kgrec train --since`` and ``kgrec artifacts promote|rollback`` replace
-``<data_dir>/artifacts/LATEST`` atomically (:mod:`gnn.versions`); the
+``<data_dir>/artifacts/LATEST`` atomically (:mod:`kgrec.gnn.versions`); the
 :class:`ArtifactWatcher` of ``kgrec serve`` reads it every
 ``KGREC_SERVING__ARTIFACT_POLL_S`` seconds and, when it names another version, loads that
-version and calls :meth:`api.engine.Engine.swap`, which replaces one reference:
+version and calls :meth:`kgrec.api.engine.Engine.swap`, which replaces one reference:
 requests in flight finish on the version they started with, later ones get the
 new one. A version that fails to load is logged and tried again at the next
 change of LATEST; the service keeps serving the one it has.
@@ -16,10 +16,10 @@ import logging
 import threading
 from pathlib import Path
 
-from api.engine import Engine
-from gnn.artifacts import ArtifactSet
-from gnn.versions import VersionStore
+from kgrec.api.engine import Engine
 from kgrec.errors import KgrecError
+from kgrec.gnn.artifacts import ArtifactSet
+from kgrec.gnn.versions import VersionStore
 
 log = logging.getLogger(__name__)
 

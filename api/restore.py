@@ -5,12 +5,12 @@ graph the moment the write is accepted, but only in the serving overlay of the
 process that took them. When the service starts again, :func:`restore_online`
 reads the ids of every product and user in the graph (pages of ids, keyset on id),
 keeps those the artifact version does not serve, and embeds them as the online
-writes did: products with :meth:`api.engine.Engine.add_items` (``write_graph=False``:
+writes did: products with :meth:`kgrec.api.engine.Engine.add_items` (``write_graph=False``:
 text encoded, graph vector from the checkpoint's inductive embedder), users with
-:meth:`api.engine.Engine.refresh_users`. Products come first, so that the
+:meth:`kgrec.api.engine.Engine.refresh_users`. Products come first, so that the
 neighbour-mean fallback (artifacts without a checkpoint) finds them.
 
-:class:`Restorer` is what :func:`api.wiring.default_services` runs: the restore
+:class:`Restorer` is what :func:`kgrec.api.wiring.default_services` runs: the restore
 before the service answers its first request, or, when the graph does not answer
 at start, a warning, the artifacts served alone, and the restore in a background
 thread as soon as the graph answers (checked every ``graph_check_interval_s``,
@@ -26,9 +26,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Final, TypeVar
 
-from api.engine import Engine
-from graph import GraphStore
+from kgrec.api.engine import Engine
 from kgrec.errors import GraphConnectionError, KgrecError
+from kgrec.graph import GraphStore
 from kgrec.typing import PRODUCT, USER
 
 log = logging.getLogger(__name__)

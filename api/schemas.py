@@ -1,6 +1,6 @@
 """Typed request and response models of the HTTP API (pydantic).
 
-The models of a ranked answer are in :mod:`api.ranked_schemas`. Request models
+The models of a ranked answer are in :mod:`kgrec.api.ranked_schemas`. Request models
 are strict: a JSON number is never read from a string or a boolean, an integer
 field refuses ``1e2`` and ``true``, and every float is finite and bounded
 (``1e309`` parses to infinity in JSON and is refused). The bounds are constants
@@ -14,8 +14,8 @@ from typing import Annotated, Any, Final, Literal, cast
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
 from pydantic_core import PydanticCustomError
 
-from api.ranking import Filters
-from graph.records import InteractionRow, ProductRow
+from kgrec.api.ranking import Filters
+from kgrec.graph.records import InteractionRow, ProductRow
 from kgrec.typing import InteractionKind
 
 MAX_ID_CHARS: Final = 256
@@ -99,7 +99,7 @@ class FiltersIn(BaseModel):
     The body fields of POST /search (:class:`SearchIn`) and the query parameters of
     GET /recommendations and GET /items/{id}/similar (:class:`FiltersQuery`).
 
-    A ``min_price`` above ``max_price`` is a 422 (:func:`api.deps.check_price_range`).
+    A ``min_price`` above ``max_price`` is a 422 (:func:`kgrec.api.deps.check_price_range`).
     """
 
     categories: list[RefId] = Field(

@@ -1,7 +1,7 @@
 """ServedState: the catalogue + online-overlay row view that one request reads.
 
 A request reads the engine's state once and works on that immutable
-(:class:`~api.catalogue.Catalogue`, :class:`~api.overlay.Overlay`) pair to the
+(:class:`~kgrec.api.catalogue.Catalogue`, :class:`~kgrec.api.overlay.Overlay`) pair to the
 end. Global rows are the catalogue's ``0..P-1`` then the overlay's ``P + j``;
 the lookups here (row of an id, vectors of rows, a row's fields) are the one
 place that knows that layout.
@@ -16,15 +16,15 @@ from functools import cached_property
 import numpy as np
 import torch
 
-from api.catalogue import Catalogue
-from api.options import EngineOptions
-from api.overlay import Overlay
-from api.ranking import Filters, RankedItem, ReasonProduct, ScoreBreakdown
-from gnn.artifacts import ArtifactSet
-from gnn.inductive import InductiveEmbedder
-from gnn.ranking.staged import StagedRanking
+from kgrec.api.catalogue import Catalogue
+from kgrec.api.options import EngineOptions
+from kgrec.api.overlay import Overlay
+from kgrec.api.ranking import Filters, RankedItem, ReasonProduct, ScoreBreakdown
 from kgrec.errors import ArtifactError, NotFoundError
-from text_encoders import TextEncoder
+from kgrec.gnn.artifacts import ArtifactSet
+from kgrec.gnn.inductive import InductiveEmbedder
+from kgrec.gnn.ranking.staged import StagedRanking
+from kgrec.text_encoders import TextEncoder
 
 EmbedderFactory = Callable[[ArtifactSet], InductiveEmbedder | None]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from gnn.artifacts import ArtifactManifest, ArtifactSet
+from kgrec.gnn.artifacts import ArtifactManifest, ArtifactSet
 
 
 def _unit(x: np.ndarray) -> np.ndarray:

@@ -4,7 +4,7 @@
 embedded default when no URI is set), the latest artifact version under
 ``<data_dir>/artifacts`` and the text encoder it was built with, plus an engine
 pinned to each artifact version an experiment arm names (:func:`services_over`).
-Tests and the bench pass their own factory to :func:`api.app.create_app`.
+Tests and the bench pass their own factory to :func:`kgrec.api.app.create_app`.
 """
 
 from __future__ import annotations
@@ -16,28 +16,28 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from api.engine import Engine
-from api.experiments.arms import Experiment, RankingOverrides
-from api.experiments.config import ExperimentsConfig, load_experiments, pinned_versions
-from api.experiments.log import EventLog
-from api.experiments.serving import Experiments
-from api.index import IndexOptions
-from api.metrics import Metrics
-from api.options import Candidates, EngineOptions
-from api.ranking import Weights
-from api.reloader import ArtifactWatcher
-from api.restore import Restorer
-from api.state import EmbedderFactory
-from gnn.artifacts import ArtifactSet
-from gnn.checkpoint import Checkpoint
-from gnn.inductive import InductiveEmbedder
-from gnn.options import PipelineOptions
-from gnn.versions import VersionStore
-from graph import GraphStore, open_graph
-from graph.records import InteractionRow, ProductRow
+from kgrec.api.engine import Engine
+from kgrec.api.experiments.arms import Experiment, RankingOverrides
+from kgrec.api.experiments.config import ExperimentsConfig, load_experiments, pinned_versions
+from kgrec.api.experiments.log import EventLog
+from kgrec.api.experiments.serving import Experiments
+from kgrec.api.index import IndexOptions
+from kgrec.api.metrics import Metrics
+from kgrec.api.options import Candidates, EngineOptions
+from kgrec.api.ranking import Weights
+from kgrec.api.reloader import ArtifactWatcher
+from kgrec.api.restore import Restorer
+from kgrec.api.state import EmbedderFactory
 from kgrec.errors import ConfigError, GraphConnectionError, ServiceUnavailableError
+from kgrec.gnn.artifacts import ArtifactSet
+from kgrec.gnn.checkpoint import Checkpoint
+from kgrec.gnn.inductive import InductiveEmbedder
+from kgrec.gnn.options import PipelineOptions
+from kgrec.gnn.versions import VersionStore
+from kgrec.graph import GraphStore, open_graph
+from kgrec.graph.records import InteractionRow, ProductRow
 from kgrec.settings import Settings
-from text_encoders import TextEncoder, load_encoder
+from kgrec.text_encoders import TextEncoder, load_encoder
 
 log = logging.getLogger(__name__)
 
@@ -264,12 +264,12 @@ def services_over(
 
     Before the service answers, the products and users the graph holds and an
     engine's artifact version lacks (written online since it was built) are embedded
-    and served (:mod:`api.restore`); when the graph does not answer yet, that happens
+    and served (:mod:`kgrec.api.restore`); when the graph does not answer yet, that happens
     in the background as soon as it does.
 
     Without ``artifacts_dir``, LATEST is followed: a version promoted later is swapped
     into the main engine within ``KGREC_SERVING__ARTIFACT_POLL_S`` seconds
-    (:mod:`api.reloader`); the arm engines stay on their versions.
+    (:mod:`kgrec.api.reloader`); the arm engines stay on their versions.
 
     Raises:
         ConfigError: the experiments file breaks a rule, or an arm names a version

@@ -4,13 +4,13 @@ A write takes the graph write and the embedding outside the engine's write lock
 and holds the lock only to put its result into the state read again inside it, so
 concurrent writers keep each other's overlay updates, and a slow write (a heavy
 shopper, a 1,000-product batch) never holds up another. Stamps
-(:func:`api.overlay.write_stamp`) keep the newest update of one product or user
+(:func:`kgrec.api.overlay.write_stamp`) keep the newest update of one product or user
 whatever order the writers finish in; a write that finds another artifact
 version served when it is done embeds again in that version's space.
 
 An engine pinned to an experiment arm's artifact version follows the main
 engine's writes without writing the graph again (``mirror`` / ``write_graph=False``,
-called by :class:`api.wiring.Services`): it takes its own stamp and reads the graph
+called by :class:`kgrec.api.wiring.Services`): it takes its own stamp and reads the graph
 back, so the same ordering holds in every engine.
 """
 
@@ -23,17 +23,17 @@ from typing import TYPE_CHECKING, Final, cast
 import numpy as np
 import torch
 
-from api.overlay import OnlineItem, write_stamp
-from api.state import ServedState
-from gnn.snapshot import product_text
-from graph import GraphStore
-from graph.records import InteractionRow, ProductRow
+from kgrec.api.overlay import OnlineItem, write_stamp
+from kgrec.api.state import ServedState
 from kgrec.errors import GraphConnectionError, NotFoundError, ServiceUnavailableError
+from kgrec.gnn.snapshot import product_text
+from kgrec.graph import GraphStore
+from kgrec.graph.records import InteractionRow, ProductRow
+from kgrec.text_encoders import EmbeddingCache
 from kgrec.typing import CONTENT_HASH, DEFAULT_KIND_WEIGHTS, ID, PRODUCT, PRODUCT_PROPERTIES, USER
-from text_encoders import EmbeddingCache
 
 if TYPE_CHECKING:
-    from api.engine import Engine
+    from kgrec.api.engine import Engine
 
 _NEIGHBOUR_SAMPLE: Final = 256
 # Node properties that are not a product's attrs when served.
@@ -41,11 +41,11 @@ _NOT_ATTRS: Final = frozenset({ID, CONTENT_HASH, *PRODUCT_PROPERTIES})
 
 
 class OnlineWrites:
-    """The write path of one :class:`~api.engine.Engine`.
+    """The write path of one :class:`~kgrec.api.engine.Engine`.
 
-    Its public methods :meth:`~api.engine.Engine.add_items`,
-    :meth:`~api.engine.Engine.record_events` and
-    :meth:`~api.engine.Engine.refresh_users` delegate here.
+    Its public methods :meth:`~kgrec.api.engine.Engine.add_items`,
+    :meth:`~kgrec.api.engine.Engine.record_events` and
+    :meth:`~kgrec.api.engine.Engine.refresh_users` delegate here.
 
     Args:
         engine: the engine whose state, write lock, graph and caches it updates.
@@ -60,7 +60,7 @@ class OnlineWrites:
     def add_items(
         self, rows: Sequence[ProductRow], *, write_graph: bool, replace: bool, mirror: bool = False
     ) -> list[str]:
-        """:meth:`api.engine.Engine.add_items`."""
+        """:meth:`kgrec.api.engine.Engine.add_items`."""
         engine = self._engine
         if not rows:
             return []
@@ -132,7 +132,7 @@ class OnlineWrites:
         return served
 
     def record_events(self, rows: Sequence[InteractionRow], *, write_graph: bool) -> list[str]:
-        """:meth:`api.engine.Engine.record_events`."""
+        """:meth:`kgrec.api.engine.Engine.record_events`."""
         engine = self._engine
         if not rows:
             return []
@@ -157,7 +157,7 @@ class OnlineWrites:
         return users
 
     def refresh_users(self, user_ids: Sequence[str]) -> list[str]:
-        """:meth:`api.engine.Engine.refresh_users`."""
+        """:meth:`kgrec.api.engine.Engine.refresh_users`."""
         engine = self._engine
         users = sorted(set(user_ids))
         if not users:

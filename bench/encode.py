@@ -24,7 +24,7 @@ import psutil
 import torch
 
 from kgrec.settings import Settings
-from text_encoders import compose_product_text, default_model_dir, load_encoder
+from kgrec.text_encoders import compose_product_text, default_model_dir, load_encoder
 
 ST_DEFAULT_BATCH = 32  # SentenceTransformer.encode's default batch_size
 

@@ -140,14 +140,14 @@ def bench(args: argparse.Namespace, data_dir: Path) -> None:
     """Build, train, serve, measure and print."""
     from fastapi.testclient import TestClient
 
-    from api.app import create_app
-    from api.engine import Engine
-    from api.wiring import Services, engine_options, gnn_embedder_factory, pipeline_options
-    from gnn.artifacts import ArtifactSet
-    from gnn.pipeline import export_current, train_snapshot, write_artifacts
-    from graph import open_graph
+    from kgrec.api.app import create_app
+    from kgrec.api.engine import Engine
+    from kgrec.api.wiring import Services, engine_options, gnn_embedder_factory, pipeline_options
+    from kgrec.gnn.artifacts import ArtifactSet
+    from kgrec.gnn.pipeline import export_current, train_snapshot, write_artifacts
+    from kgrec.graph import open_graph
     from kgrec.settings import Settings
-    from text_encoders import load_encoder
+    from kgrec.text_encoders import load_encoder
 
     settings = Settings(
         data_dir=data_dir,

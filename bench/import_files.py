@@ -1,13 +1,13 @@
 """Loader throughput from files, beside a bare neo4j-driver UNWIND/MERGE of the same rows.
 
-Generates a seeded catalogue with ``loaders.CatalogueGenerator`` (default 100k
+Generates a seeded catalogue with ``kgrec.loaders.CatalogueGenerator`` (default 100k
 products, 50k users, 300k interactions, CSV), then on two fresh embedded servers:
 
 1. the peer: the same rows (parsed beforehand, parse time not counted) written
    with plain ``UNWIND $rows AS r MERGE ...`` statements through the driver, making
    the same graph (product + brand + category links; interactions between users
    and products);
-2. the loader: ``loaders.Importer`` reading, validating and writing the files.
+2. the loader: ``kgrec.loaders.Importer`` reading, validating and writing the files.
 
 Prints rows/s of each, the ratio loader / bare, and peak RSS of this process.
 
@@ -25,11 +25,11 @@ from typing import Any
 import pandas as pd
 from write_rates import BARE_PRODUCT_NODES, bare, size_parser, timed
 
-from graph import open_graph
+from kgrec.graph import open_graph
+from kgrec.loaders import CatalogueGenerator, Importer, Source, validation_options
+from kgrec.loaders.constants import EntityKind
 from kgrec.settings import Settings
 from kgrec.typing import DEFAULT_KIND_WEIGHTS
-from loaders import CatalogueGenerator, Importer, Source, validation_options
-from loaders.constants import EntityKind
 
 # The peer statements: plain idioms writing the same nodes and relationships.
 BARE_PRODUCTS = """

@@ -1,7 +1,7 @@
 """Write throughput of GraphStore on the embedded server, beside a bare-driver peer.
 
 Prints nodes/s and relationships/s for N products (with brand and category links),
-users and M interactions written through ``graph.GraphStore`` upserts, and in the
+users and M interactions written through ``kgrec.graph.GraphStore`` upserts, and in the
 same run the rate of a bare neo4j-driver ``UNWIND $rows AS r MERGE`` of the same
 product rows (the floor the adapter adds its idempotence bookkeeping to).
 
@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from write_rates import BARE_PRODUCT_NODES, bare, size_parser, timed
 
-from graph import GraphStore, InteractionRow, ProductRow, UserRow, open_graph
+from kgrec.graph import GraphStore, InteractionRow, ProductRow, UserRow, open_graph
 from kgrec.settings import Settings
 
 

@@ -4,7 +4,7 @@ Builds the protocol's split plan for ``--seed`` over the newest snapshot under
 ``KGREC_DATA_DIR`` (or ``--snapshot``), fits the GNN and every baseline ONCE and
 caches them with their metrics under ``--cache`` (the first run of a seed takes
 the GNN's fit, ~7 min on 2 cores; later runs load it in seconds), then trains
-only the staged ranking (:class:`gnn.ranking.StagedRanking` over the served
+only the staged ranking (:class:`kgrec.gnn.ranking.StagedRanking` over the served
 generators, exactly as ``kgrec evaluate`` builds its ``kgrec`` row) with the
 stage settings given by ``--set`` and prints Recall@20 per view: the served
 ranking, with the fresh-slot policy off, and the best baseline of the same run.
@@ -30,14 +30,14 @@ from typing import Any
 
 import torch
 
-from gnn.baselines import Recommender
-from gnn.evaluation import default_methods, evaluate_view, interactions_of
-from gnn.protocols import PROTOCOLS, build_plan
-from gnn.ranking.served import staged_over
-from gnn.ranking.staged import StagedConfig, StagedRanking
-from gnn.schema import NUM_PRODUCT_EXTRA, PRODUCT
-from gnn.snapshot import Snapshot
-from gnn.splits import SplitPlan
+from kgrec.gnn.baselines import Recommender
+from kgrec.gnn.evaluation import default_methods, evaluate_view, interactions_of
+from kgrec.gnn.protocols import PROTOCOLS, build_plan
+from kgrec.gnn.ranking.served import staged_over
+from kgrec.gnn.ranking.staged import StagedConfig, StagedRanking
+from kgrec.gnn.schema import NUM_PRODUCT_EXTRA, PRODUCT
+from kgrec.gnn.snapshot import Snapshot
+from kgrec.gnn.splits import SplitPlan
 from kgrec.settings import Settings
 
 METRIC = "recall@20"
@@ -117,7 +117,7 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
-    logging.getLogger("gnn.ranking").setLevel(logging.INFO)
+    logging.getLogger("kgrec.gnn.ranking").setLevel(logging.INFO)
     data_dir = Path(os.environ.get("KGREC_DATA_DIR", "/tmp/kgrec-eval"))
     snapshot = Snapshot.load(args.snapshot or newest_snapshot(data_dir))
     plan = build_plan(interactions_of(snapshot), args.protocol, args.seed)

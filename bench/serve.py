@@ -1,7 +1,7 @@
 """Serving bench: HTTP latency and throughput, ranking step, ANN recall, service RSS.
 
 For each catalogue size (default 100k and 1M synthetic products: graph 64-d,
-text 384-d from :func:`api.synthetic.synthetic_artifacts`) it starts ``uvicorn``
+text 384-d from :func:`kgrec.api.synthetic.synthetic_artifacts`) it starts ``uvicorn``
 on 127.0.0.1 in a child process (the API without a graph: every read path but
 purchase lookups and explanations), drives ``/recommendations`` and ``/search``
 with a bounded number of requests from an ``httpx`` async client at a fixed
@@ -58,12 +58,12 @@ def serve_child(products: int, port: int, data_dir: Path) -> None:
     """Child process: build the synthetic catalogue and serve it on 127.0.0.1:port."""
     import uvicorn
 
-    from api.app import create_app
-    from api.engine import Engine
-    from api.synthetic import synthetic_artifacts
-    from api.wiring import Services, engine_options
+    from kgrec.api.app import create_app
+    from kgrec.api.engine import Engine
+    from kgrec.api.synthetic import synthetic_artifacts
+    from kgrec.api.wiring import Services, engine_options
     from kgrec.settings import Settings
-    from text_encoders import load_encoder
+    from kgrec.text_encoders import load_encoder
 
     settings = Settings(data_dir=data_dir, serving={"api_port": port})
     encoder = load_encoder(settings.text, settings.paths.onnx_models)
@@ -89,7 +89,7 @@ def serve_real_child(data_dir: Path, port: int, ranker: bool) -> None:
     """Child process: ``kgrec serve`` over ``data_dir`` (graph attached)."""
     import uvicorn
 
-    from api.app import create_app
+    from kgrec.api.app import create_app
     from kgrec.settings import Settings
 
     settings = Settings(
@@ -214,7 +214,7 @@ def bench_real(data_dir: Path, requests: int) -> None:
     """
     import httpx
 
-    from gnn.artifacts import ArtifactSet
+    from kgrec.gnn.artifacts import ArtifactSet
 
     version = ArtifactSet.latest_path(data_dir / "artifacts")
     users = ArtifactSet.load(version).users["id"].astype(str).tolist()
@@ -246,8 +246,8 @@ def bench_learned_step(version: Path) -> None:
     """One shopper's stages (``PersonalRanking.served``) and the ranker on 1,000 rows."""
     import torch
 
-    from api.personal import PersonalRanking
-    from gnn.artifacts import ArtifactSet
+    from kgrec.api.personal import PersonalRanking
+    from kgrec.gnn.artifacts import ArtifactSet
 
     ranking = PersonalRanking.load(version, fresh_share=0.1)
     if ranking is None:
@@ -281,7 +281,7 @@ def bench_ranking(sizes: Sequence[int], graph_dim: int, text_dim: int) -> None:
     """The fusion step alone: X [C, D+T+1] @ W [D+T+1, 3] then top-10, per device."""
     import torch
 
-    from api.ranking import Weights, fuse, top_k, weight_matrix
+    from kgrec.api.ranking import Weights, fuse, top_k, weight_matrix
 
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     print("\n== ranking step (fuse + top-10), one query")
@@ -316,8 +316,8 @@ def bench_recall(products: int, queries: int, text_dim: int) -> None:
     """ANN recall@10 of the served index kinds vs exact search, per space."""
     import faiss
 
-    from api.synthetic import synthetic_artifacts
-    from api.wiring import index_options
+    from kgrec.api.synthetic import synthetic_artifacts
+    from kgrec.api.wiring import index_options
     from kgrec.settings import Settings
 
     options = index_options(Settings(data_dir=Path(".kgrec")))

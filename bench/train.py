@@ -33,7 +33,7 @@ def synthetic_graph(
     """The HeteroData of the catalogue ``kgrec generate`` writes with these sizes and seed.
 
     The structure (brands, category tree, Zipf-skewed interactions) is
-    :class:`loaders.generator.CatalogueGenerator`'s, indexed in memory instead of
+    :class:`kgrec.loaders.generator.CatalogueGenerator`'s, indexed in memory instead of
     imported and exported through the graph server; the features are random unit
     vectors of the text width (their values do not change the step time).
     """
@@ -41,10 +41,10 @@ def synthetic_graph(
     import pandas as pd
     from torch_geometric.data import HeteroData
 
-    from gnn.schema import BRAND, CATEGORY, INTERACTED, PRODUCT, USER, with_reverse
+    from kgrec.gnn.schema import BRAND, CATEGORY, INTERACTED, PRODUCT, USER, with_reverse
+    from kgrec.loaders.constants import BRANDS, CATEGORIES, INTERACTIONS, PRODUCTS
+    from kgrec.loaders.generator import CatalogueGenerator
     from kgrec.typing import BRAND_ID, CATEGORY_IDS, ID, PARENT_ID, PRODUCT_ID, USER_ID
-    from loaders.constants import BRANDS, CATEGORIES, INTERACTIONS, PRODUCTS
-    from loaders.generator import CatalogueGenerator
 
     frames = CatalogueGenerator(
         products=products, users=users, interactions=interactions, brands=1_000,
@@ -91,9 +91,9 @@ def synthetic_graph(
 
 def child(args: argparse.Namespace) -> None:
     """Time ``args.steps`` BPR steps in ``args.mode``; print one JSON line."""
-    from gnn.config import GNNConfig
-    from gnn.snapshot import INTERACTED
-    from gnn.trainer import Trainer
+    from kgrec.gnn.config import GNNConfig
+    from kgrec.gnn.snapshot import INTERACTED
+    from kgrec.gnn.trainer import Trainer
 
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()

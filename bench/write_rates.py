@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from graph import GraphStore
+from kgrec.graph import GraphStore
 
 BARE_PRODUCT_NODES = "UNWIND $rows AS r MERGE (p:Product {id: r.id}) SET p += r.props"
 """The peer's product statement: the plain idiom the adapter is measured against (same

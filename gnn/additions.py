@@ -5,7 +5,7 @@ re-inference). Products and users written to the graph since that export (the
 service's ``POST /items`` and ``POST /events``, later imports) are not in it: they
 are read from the graph (pages of ids, keyset on id, then rows in batches),
 embedded inductively with the same checkpoint
-(:class:`~gnn.inductive.InductiveEmbedder`, as the service embeds them online),
+(:class:`~kgrec.gnn.inductive.InductiveEmbedder`, as the service embeds them online),
 and appended after the snapshot's rows. They have no interaction in the snapshot,
 so their popularity is 0.
 """
@@ -21,10 +21,10 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-from gnn.artifacts import PRODUCT_COLUMNS, ArtifactSet
-from gnn.inductive import InductiveEmbedder
-from gnn.snapshot import PRODUCT, USER, Snapshot, product_text
-from graph import GraphStore
+from kgrec.gnn.artifacts import PRODUCT_COLUMNS, ArtifactSet
+from kgrec.gnn.inductive import InductiveEmbedder
+from kgrec.gnn.snapshot import PRODUCT, USER, Snapshot, product_text
+from kgrec.graph import GraphStore
 from kgrec.typing import PRODUCT as PRODUCT_LABEL
 from kgrec.typing import USER as USER_LABEL
 

@@ -129,7 +129,7 @@ class ArtifactSet:
     ) -> Path:
         """Write this set as version ``manifest.version`` under ``root``.
 
-        With ``promote``, LATEST then points at it (:class:`gnn.versions.VersionStore`
+        With ``promote``, LATEST then points at it (:class:`kgrec.gnn.versions.VersionStore`
         records promotions too).
         Each of ``writers`` adds its files to the version directory before it is
         published (the ranker's tables, the serving indexes).

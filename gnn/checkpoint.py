@@ -11,14 +11,14 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import Tensor
 
-from gnn.config import GNNConfig
-from gnn.inference import embed_all, graph_inputs
-from gnn.model import HeteroGNN
-from gnn.schema import PRODUCT, EdgeType
+from kgrec.gnn.config import GNNConfig
+from kgrec.gnn.inference import embed_all, graph_inputs
+from kgrec.gnn.model import HeteroGNN
+from kgrec.gnn.schema import PRODUCT, EdgeType
 
 if TYPE_CHECKING:  # types only: loading a checkpoint loads neither exporter nor trainer
-    from gnn.snapshot import Snapshot
-    from gnn.trainer import TrainResult
+    from kgrec.gnn.snapshot import Snapshot
+    from kgrec.gnn.trainer import TrainResult
 from kgrec.errors import ModelError
 
 

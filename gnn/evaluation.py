@@ -1,6 +1,6 @@
 """``kgrec evaluate``: the GNN and the baselines on the same splits, over several seeds.
 
-For every seed one :class:`~gnn.splits.SplitPlan` is drawn; every method is fit
+For every seed one :class:`~kgrec.gnn.splits.SplitPlan` is drawn; every method is fit
 once on its training pairs (early stopping on its validation pairs) and scored on
 every view (warm, cold_item, cold_user@k) by full ranking over all products with
 the user's readable history (training + revealed pairs) excluded.
@@ -16,7 +16,7 @@ import torch
 from torch import Tensor
 from tqdm import tqdm
 
-from gnn.baselines import (
+from kgrec.gnn.baselines import (
     MFBPR,
     ImplicitALS,
     ImplicitItemKNN,
@@ -27,15 +27,15 @@ from gnn.baselines import (
     Tunable,
     history_matrix,
 )
-from gnn.checkpoint import Checkpoint
-from gnn.config import GNNConfig
-from gnn.metrics import mean_metrics, rank_metrics
-from gnn.protocols import Protocol, build_plan
-from gnn.ranking import KGKNN, StagedRanking
-from gnn.ranking.served import staged_over
-from gnn.snapshot import INTERACTED, PRODUCT, USER, Snapshot
-from gnn.splits import Interactions, SplitPlan, SplitView
-from gnn.trainer import Trainer, graph_inputs
+from kgrec.gnn.checkpoint import Checkpoint
+from kgrec.gnn.config import GNNConfig
+from kgrec.gnn.metrics import mean_metrics, rank_metrics
+from kgrec.gnn.protocols import Protocol, build_plan
+from kgrec.gnn.ranking import KGKNN, StagedRanking
+from kgrec.gnn.ranking.served import staged_over
+from kgrec.gnn.snapshot import INTERACTED, PRODUCT, USER, Snapshot
+from kgrec.gnn.splits import Interactions, SplitPlan, SplitView
+from kgrec.gnn.trainer import Trainer, graph_inputs
 
 KS: tuple[int, ...] = (10, 20)
 
@@ -57,7 +57,7 @@ def product_text_vectors(snapshot: Snapshot, text_dim: int) -> Tensor:
 
 
 class GNNRecommender:
-    """The GNN behind the :class:`~gnn.baselines.Recommender` protocol.
+    """The GNN behind the :class:`~kgrec.gnn.baselines.Recommender` protocol.
 
     ``scores`` re-runs message passing over ``history`` as the interaction edges,
     so revealed pairs of a cold user reach its embedding without retraining.
@@ -106,9 +106,9 @@ class EvaluationResult:
         seconds: method -> fit seconds per seed (tuning included).
         tuned: method -> per seed, the hyper-parameters the method picked on
             validation and their validation Recall@20 (``val_recall@20``), for
-            the methods that tune (:class:`~gnn.baselines.Tunable`).
+            the methods that tune (:class:`~kgrec.gnn.baselines.Tunable`).
         config: GNN hyperparameters.
-        protocol: the :mod:`gnn.protocols` protocol whose split plans were scored.
+        protocol: the :mod:`kgrec.gnn.protocols` protocol whose split plans were scored.
     """
 
     runs: dict[str, dict[str, list[dict[str, float]]]] = field(default_factory=dict)
@@ -170,7 +170,7 @@ def default_methods(
     """Build every method the evaluation compares for one seed.
 
     The GNN, the six baselines (seeded; the CF ones tune on validation), KG-kNN and
-    the served staged ranking (over the :data:`~gnn.ranking.served.SERVED_GENERATORS`
+    the served staged ranking (over the :data:`~kgrec.gnn.ranking.served.SERVED_GENERATORS`
     among them), with and without fresh slots.
 
     The staged ranking comes after its generators: it reuses their fits and
@@ -220,7 +220,7 @@ def run_evaluation(
         seeds: one split plan and one fit per seed.
         methods: seed -> methods to compare (default: :func:`default_methods`).
         show_progress: tqdm bars while training.
-        protocol: which split plan each seed draws (:func:`gnn.protocols.build_plan`):
+        protocol: which split plan each seed draws (:func:`kgrec.gnn.protocols.build_plan`):
             ``kgrec`` (warm, cold_item, cold_user@k views), ``random`` or ``replay``.
 
     Raises:

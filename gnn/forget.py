@@ -42,10 +42,10 @@ import torch
 from torch import Tensor
 from torch_geometric.data import HeteroData
 
-from gnn.artifacts import MANIFEST, USER_GRAPH, USERS
-from gnn.ranking.served import RANKING_DIR
-from gnn.snapshot import USER
 from kgrec.errors import ArtifactError, ModelError
+from kgrec.gnn.artifacts import MANIFEST, USER_GRAPH, USERS
+from kgrec.gnn.ranking.served import RANKING_DIR
+from kgrec.gnn.snapshot import USER
 
 log = logging.getLogger(__name__)
 _INTERACTIONS: Final = "interactions.npy"

@@ -27,8 +27,9 @@ import pandas as pd
 import torch
 from torch import Tensor
 
-from gnn.checkpoint import Checkpoint
-from gnn.schema import (
+from kgrec.errors import ConfigError, ModelError
+from kgrec.gnn.checkpoint import Checkpoint
+from kgrec.gnn.schema import (
     BRAND,
     CATEGORY,
     ENTITY,
@@ -40,10 +41,9 @@ from gnn.schema import (
     relation_name,
     reverse,
 )
-from gnn.snapshot import node_vectors, product_numeric, product_text
-from graph import GraphStore
-from kgrec.errors import ConfigError, ModelError
-from text_encoders import EmbeddingCache, TextEncoder
+from kgrec.gnn.snapshot import node_vectors, product_numeric, product_text
+from kgrec.graph import GraphStore
+from kgrec.text_encoders import EmbeddingCache, TextEncoder
 
 NODE_TYPE_OF_LABEL: Final = {
     "Product": PRODUCT,

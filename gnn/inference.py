@@ -2,7 +2,7 @@
 
 Beside the model, apart from training: the checkpoint and the service embed
 without importing the trainer (or the exporter, whose module needs the graph
-driver and the text encoder; :class:`~gnn.snapshot.Snapshot` is only a type here).
+driver and the text encoder; :class:`~kgrec.gnn.snapshot.Snapshot` is only a type here).
 The model's inputs are the snapshot's own ``HeteroData`` (a shallow copy with the
 interaction edges replaced), fed to it as ``x_dict`` / ``edge_index_dict``; no
 ``torch_geometric`` import runs here, the snapshot brought the class with it.
@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING
 import torch
 from torch import Tensor
 
-from gnn.model import HeteroGNN
-from gnn.schema import INTERACTED, PRODUCT, with_reverse
+from kgrec.gnn.model import HeteroGNN
+from kgrec.gnn.schema import INTERACTED, PRODUCT, with_reverse
 
 if TYPE_CHECKING:
     from torch_geometric.data import HeteroData
 
-    from gnn.snapshot import Snapshot
+    from kgrec.gnn.snapshot import Snapshot
 
 MEMORY_ROWS = "memory_rows"
 """The product attribute holding each product's memory row (int64 [N_product], 0 = none)."""

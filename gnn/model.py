@@ -24,8 +24,8 @@ from typing import cast
 import torch
 from torch import Tensor, nn
 
-from gnn.config import GNNConfig
-from gnn.schema import INTERACTED, PRODUCT, USER, EdgeType, reverse
+from kgrec.gnn.config import GNNConfig
+from kgrec.gnn.schema import INTERACTED, PRODUCT, USER, EdgeType, reverse
 
 OUTPUT_TYPES: tuple[str, str] = (PRODUCT, USER)
 
@@ -34,7 +34,7 @@ def edge_key(edge_type: EdgeType) -> str:
     """A module-dict key for an edge type (``user__interacted__product``).
 
     ``torch_geometric.nn.ModuleDict`` takes the tuple itself, but importing PyG
-    loads ``transformers`` (see :data:`gnn.schema.EdgeType`), and its keys would
+    loads ``transformers`` (see :data:`kgrec.gnn.schema.EdgeType`), and its keys would
     rename every weight of the checkpoints already saved.
     """
     return "__".join(edge_type)
@@ -53,7 +53,7 @@ def mean_by_destination(h_src: Tensor, edge_index: Tensor) -> tuple[Tensor, Tens
     The mean and the degree are ``torch_geometric.utils.scatter(..., reduce="mean")``
     and ``degree`` over the compacted destinations, written with the two torch ops
     they run (``index_add_`` and ``bincount``) so that the model loads without PyG
-    (see :data:`gnn.schema.EdgeType`); tests/gnn/test_model.py checks they are equal.
+    (see :data:`kgrec.gnn.schema.EdgeType`); tests/gnn/test_model.py checks they are equal.
     """
     dst, inverse = torch.unique(edge_index[1], return_inverse=True)
     total = torch.zeros((len(dst), h_src.shape[1]), dtype=h_src.dtype, device=h_src.device)

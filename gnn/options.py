@@ -1,7 +1,7 @@
 """PipelineOptions: what ``kgrec train``, ``kgrec embed`` and retraining run with.
 
-Built from the settings at an entry point (:func:`api.wiring.pipeline_options`) and
-passed to :mod:`gnn.pipeline` and :mod:`gnn.retrain`, which never read the
+Built from the settings at an entry point (:func:`kgrec.api.wiring.pipeline_options`) and
+passed to :mod:`kgrec.gnn.pipeline` and :mod:`kgrec.gnn.retrain`, which never read the
 settings; it also builds the inductive embedder the service and ``kgrec embed``
 use. Light to import: no training code.
 """
@@ -11,12 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from gnn.checkpoint import Checkpoint
-from gnn.config import GNNConfig
-from gnn.inductive import InductiveEmbedder
-from gnn.versions import VersionStore
+from kgrec.gnn.checkpoint import Checkpoint
+from kgrec.gnn.config import GNNConfig
+from kgrec.gnn.inductive import InductiveEmbedder
+from kgrec.gnn.versions import VersionStore
 from kgrec.paths import DataDir
-from text_encoders import EmbeddingCache, TextEncoder
+from kgrec.text_encoders import EmbeddingCache, TextEncoder
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,9 @@
 
 Files, under the data directory:
 
-* ``snapshots/<version>.pt``: the exported graph (:class:`~gnn.snapshot.Snapshot`);
+* ``snapshots/<version>.pt``: the exported graph (:class:`~kgrec.gnn.snapshot.Snapshot`);
 * ``checkpoints/<snapshot version>.pt`` and ``checkpoints/latest.pt``: the model;
-* ``artifacts/<version>/``: the serving artifact set (:class:`~gnn.artifacts.ArtifactSet`).
+* ``artifacts/<version>/``: the serving artifact set (:class:`~kgrec.gnn.artifacts.ArtifactSet`).
 """
 
 from __future__ import annotations
@@ -23,12 +23,13 @@ import pandas as pd
 import torch
 from torch import Tensor
 
-from gnn.additions import graph_additions
-from gnn.artifacts import ArtifactManifest, ArtifactSet, VersionWriter
-from gnn.checkpoint import Checkpoint
-from gnn.evaluation import GNNRecommender, interactions_of, product_text_vectors
-from gnn.options import PipelineOptions
-from gnn.ranking.served import (
+from kgrec.errors import ModelError
+from kgrec.gnn.additions import graph_additions
+from kgrec.gnn.artifacts import ArtifactManifest, ArtifactSet, VersionWriter
+from kgrec.gnn.checkpoint import Checkpoint
+from kgrec.gnn.evaluation import GNNRecommender, interactions_of, product_text_vectors
+from kgrec.gnn.options import PipelineOptions
+from kgrec.gnn.ranking.served import (
     RANKING_DIR,
     GeneratorParams,
     fit_generators,
@@ -36,7 +37,7 @@ from gnn.ranking.served import (
     train_ranking,
     write_ranking,
 )
-from gnn.snapshot import (
+from kgrec.gnn.snapshot import (
     BRAND,
     CATEGORY,
     NUM_PRODUCT_EXTRA,
@@ -45,11 +46,10 @@ from gnn.snapshot import (
     Snapshot,
     export_snapshot,
 )
-from gnn.splits import SplitPlan, build_splits
-from gnn.trainer import Trainer, TrainResult, graph_inputs
-from graph import GraphStore
-from kgrec.errors import ModelError
-from text_encoders import EmbeddingCache, TextEncoder
+from kgrec.gnn.splits import SplitPlan, build_splits
+from kgrec.gnn.trainer import Trainer, TrainResult, graph_inputs
+from kgrec.graph import GraphStore
+from kgrec.text_encoders import EmbeddingCache, TextEncoder
 
 LATEST_CHECKPOINT = "latest.pt"
 log = logging.getLogger(__name__)
@@ -102,7 +102,7 @@ def train_snapshot(
         snapshot: the exported graph to train on.
         show_progress: tqdm bar with loss and validation Recall@20.
         initial_state: weights the model starts from (a warm start,
-            :func:`gnn.warm_start.warm_start_state`); None = a fresh initialisation.
+            :func:`kgrec.gnn.warm_start.warm_start_state`); None = a fresh initialisation.
         make_latest: also copy the checkpoint (and its ranker) to ``latest.pt``, what
             ``kgrec embed`` embeds with (:func:`make_latest_checkpoint`).
 
@@ -232,13 +232,13 @@ def write_artifacts(
 ) -> ArtifactSet:
     """Embed every product and user with the latest checkpoint into an artifact version.
 
-    With ``promote`` the version is promoted (:meth:`gnn.versions.VersionStore.promote`:
+    With ``promote`` the version is promoted (:meth:`kgrec.gnn.versions.VersionStore.promote`:
     LATEST, the promotion history, pruning to ``KGREC_ARTIFACTS__KEEP_VERSIONS``).
 
     With ``store``, the products and users the graph holds and the training snapshot
     lacks (written since the export: online, or by a later import) are embedded
     inductively with the same checkpoint and added after the snapshot's rows
-    (:mod:`gnn.additions`).
+    (:mod:`kgrec.gnn.additions`).
 
     The ranker trained with the checkpoint (when there is one, and ``options.ranker``)
     goes into the version with its generators' tables refitted on every interaction;

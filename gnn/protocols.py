@@ -1,11 +1,11 @@
-"""Evaluation protocols: which :class:`~gnn.splits.SplitPlan` ``kgrec evaluate`` scores.
+"""Evaluation protocols: which :class:`~kgrec.gnn.splits.SplitPlan` ``kgrec evaluate`` scores.
 
-Every protocol returns the same :class:`~gnn.splits.SplitPlan` (``train``, ``val``,
+Every protocol returns the same :class:`~kgrec.gnn.splits.SplitPlan` (``train``, ``val``,
 ``views``), so every method -- the GNN, the baselines, the staged ranking that
 trains its ranker on ``plan.val`` -- runs unchanged, and
-:func:`~gnn.splits.assert_no_leakage` holds for each of them.
+:func:`~kgrec.gnn.splits.assert_no_leakage` holds for each of them.
 
-* ``kgrec`` (:func:`~gnn.splits.build_splits`): warm temporal holdout per user,
+* ``kgrec`` (:func:`~kgrec.gnn.splits.build_splits`): warm temporal holdout per user,
   cold-item and cold-user@0/1/3 views; what kgrec is built for.
 * ``random`` (:func:`random_split`): per user, a seeded random 80/10/10 split of
   its interactions into train / validation / test; one view, ``random``. The
@@ -16,7 +16,7 @@ trains its ranker on ``plan.val`` -- runs unchanged, and
   have no training interaction, as in production.
 
 Interactions are deduplicated per (user, product) first, keeping the latest
-timestamp, as :func:`~gnn.splits.build_splits` does, so no pair is in two parts.
+timestamp, as :func:`~kgrec.gnn.splits.build_splits` does, so no pair is in two parts.
 In every view the ranking covers all products, minus the user's training pairs.
 """
 
@@ -27,7 +27,8 @@ from typing import Literal, get_args
 import torch
 from torch import Tensor
 
-from gnn.splits import (
+from kgrec.errors import ConfigError, ModelError, invalid_choice
+from kgrec.gnn.splits import (
     Interactions,
     SplitPlan,
     SplitView,
@@ -35,7 +36,6 @@ from gnn.splits import (
     assert_no_leakage,
     build_splits,
 )
-from kgrec.errors import ConfigError, ModelError, invalid_choice
 
 Protocol = Literal["kgrec", "random", "replay"]
 PROTOCOLS: tuple[Protocol, ...] = get_args(Protocol)

@@ -1,10 +1,10 @@
 """PyG's neighbour sampler (``pyg-lib`` or ``torch-sparse`` kernels) behind the same interface.
 
-:class:`~gnn.sampler.NeighborSampler` is the plain-torch sampler every install has.
+:class:`~kgrec.gnn.sampler.NeighborSampler` is the plain-torch sampler every install has.
 Where ``pyg-lib`` or ``torch-sparse`` is importable, PyG's own
 :class:`torch_geometric.sampler.NeighborSampler` (what ``NeighborLoader`` and
 ``LinkNeighborLoader`` run) samples in C++ instead; :func:`build_sampler` picks it
-by default. Both return a :class:`~gnn.sampler.SampledSubgraph`, so the trainer
+by default. Both return a :class:`~kgrec.gnn.sampler.SampledSubgraph`, so the trainer
 does not know which one ran.
 """
 
@@ -17,10 +17,10 @@ from torch_geometric.data import HeteroData
 from torch_geometric.sampler import EdgeSamplerInput, HeteroSamplerOutput, NodeSamplerInput
 from torch_geometric.sampler import NeighborSampler as _PygSampler
 
-from gnn.config import SAMPLER_BACKENDS, SamplerBackend
-from gnn.sampler import NeighborSampler, SampledSubgraph, SubgraphSampler
-from gnn.schema import EdgeType
 from kgrec.errors import ConfigError, invalid_choice
+from kgrec.gnn.config import SAMPLER_BACKENDS, SamplerBackend
+from kgrec.gnn.sampler import NeighborSampler, SampledSubgraph, SubgraphSampler
+from kgrec.gnn.schema import EdgeType
 
 
 def pyg_sampling_available() -> bool:

@@ -6,12 +6,12 @@ import json
 import time
 from pathlib import Path
 
-from gnn.evaluation import EvaluationResult
-from gnn.protocols import DESCRIPTIONS
+from kgrec.gnn.evaluation import EvaluationResult
+from kgrec.gnn.protocols import DESCRIPTIONS
 
 METRICS: tuple[str, ...] = ("recall@10", "recall@20", "ndcg@10", "ndcg@20")
 SERVED = "kgrec"
-"""The served ranking's row (the staged ranking, :mod:`gnn.ranking`)."""
+"""The served ranking's row (the staged ranking, :mod:`kgrec.gnn.ranking`)."""
 OURS: tuple[str, ...] = (SERVED, f"{SERVED}/no_fresh_slots", "gnn", "kg_knn")
 """kgrec's own rows; every other row is a baseline."""
 TARGETS: dict[str, dict[str, float]] = {

@@ -1,12 +1,12 @@
 """``kgrec train --since VERSION``: retrain on the current graph behind a promotion gate.
 
 1. Export the graph; warm-start from the checkpoint saved in ``VERSION`` when its
-   weights fit the model to be trained (:mod:`gnn.warm_start`), else train from a
+   weights fit the model to be trained (:mod:`kgrec.gnn.warm_start`), else train from a
    fresh initialisation and log why.
 2. Train as ``kgrec train`` does (GNN, generators, ranker), without touching
    ``checkpoints/latest.pt`` until the new version is promoted.
 3. Score the new checkpoint and ``VERSION``'s on the same views of the current graph
-   (:func:`gate_views`): the validation holdout of :func:`gnn.pipeline.training_plan`
+   (:func:`gate_views`): the validation holdout of :func:`kgrec.gnn.pipeline.training_plan`
    (per user, the latest 10 % of its interactions; same ``KGREC_GNN__SEED``), split into
    the shoppers ``VERSION`` knew and the new ones. The figure is Recall@20 of the GNN's
    dot-product retrieval over every product (training interactions excluded), with
@@ -32,26 +32,26 @@ from typing import Any, Final
 import pandas as pd
 import torch
 
-from gnn.artifacts import CHECKPOINT, USERS, ArtifactSet, VersionWriter
-from gnn.checkpoint import Checkpoint
-from gnn.evaluation import GNNRecommender, evaluate_view
-from gnn.inference import graph_inputs
-from gnn.options import PipelineOptions
-from gnn.pipeline import (
+from kgrec.gnn.artifacts import CHECKPOINT, USERS, ArtifactSet, VersionWriter
+from kgrec.gnn.checkpoint import Checkpoint
+from kgrec.gnn.evaluation import GNNRecommender, evaluate_view
+from kgrec.gnn.inference import graph_inputs
+from kgrec.gnn.options import PipelineOptions
+from kgrec.gnn.pipeline import (
     export_current,
     make_latest_checkpoint,
     train_snapshot,
     training_plan,
     write_artifacts,
 )
-from gnn.schema import USER
-from gnn.snapshot import Snapshot
-from gnn.splits import SplitPlan, SplitView
-from gnn.trainer import TrainResult
-from gnn.versions import GATE
-from gnn.warm_start import WarmStart, model_inputs, warm_start_state
-from graph import GraphStore
-from text_encoders import TextEncoder
+from kgrec.gnn.schema import USER
+from kgrec.gnn.snapshot import Snapshot
+from kgrec.gnn.splits import SplitPlan, SplitView
+from kgrec.gnn.trainer import TrainResult
+from kgrec.gnn.versions import GATE
+from kgrec.gnn.warm_start import WarmStart, model_inputs, warm_start_state
+from kgrec.graph import GraphStore
+from kgrec.text_encoders import TextEncoder
 
 log = logging.getLogger(__name__)
 METRIC: Final = "recall@20"

@@ -15,7 +15,7 @@ from typing import Protocol
 import torch
 from torch import Tensor
 
-from gnn.schema import EdgeType
+from kgrec.gnn.schema import EdgeType
 
 
 @dataclass

@@ -23,21 +23,21 @@ import pandas as pd
 import torch
 from torch_geometric.data import HeteroData
 
-from gnn.schema import BRAND as BRAND
-from gnn.schema import CATEGORY as CATEGORY
-from gnn.schema import ENTITY as ENTITY
-from gnn.schema import INTERACTED as INTERACTED
-from gnn.schema import NODE_TYPES as NODE_TYPES
-from gnn.schema import NUM_PRODUCT_EXTRA as NUM_PRODUCT_EXTRA
-from gnn.schema import PRODUCT as PRODUCT
-from gnn.schema import USER as USER
-from gnn.schema import EdgeType, with_reverse
-from gnn.schema import relation_name as relation_name
-from gnn.schema import reverse as reverse
-from graph import GraphStore
 from kgrec.errors import ModelError
+from kgrec.gnn.schema import BRAND as BRAND
+from kgrec.gnn.schema import CATEGORY as CATEGORY
+from kgrec.gnn.schema import ENTITY as ENTITY
+from kgrec.gnn.schema import INTERACTED as INTERACTED
+from kgrec.gnn.schema import NODE_TYPES as NODE_TYPES
+from kgrec.gnn.schema import NUM_PRODUCT_EXTRA as NUM_PRODUCT_EXTRA
+from kgrec.gnn.schema import PRODUCT as PRODUCT
+from kgrec.gnn.schema import USER as USER
+from kgrec.gnn.schema import EdgeType, with_reverse
+from kgrec.gnn.schema import relation_name as relation_name
+from kgrec.gnn.schema import reverse as reverse
+from kgrec.graph import GraphStore
 from kgrec.paths import DataDir
-from text_encoders import EmbeddingCache, TextEncoder, compose_product_text
+from kgrec.text_encoders import EmbeddingCache, TextEncoder, compose_product_text
 
 log = logging.getLogger(__name__)
 

@@ -17,16 +17,16 @@ from torch_geometric.data import HeteroData
 from torch_geometric.utils import degree
 from tqdm import tqdm
 
-from gnn.config import GNNConfig
-from gnn.early_stopping import EarlyStopping
-from gnn.inference import embed_all as embed_all
-from gnn.inference import graph_inputs as graph_inputs
-from gnn.inference import graph_memory_rows, with_memory_rows
-from gnn.losses import bpr_loss
-from gnn.metrics import mean_metrics, rank_metrics
-from gnn.model import HeteroGNN
-from gnn.pyg_sampler import build_sampler
-from gnn.schema import INTERACTED, PRODUCT, USER, EdgeType, reverse
+from kgrec.gnn.config import GNNConfig
+from kgrec.gnn.early_stopping import EarlyStopping
+from kgrec.gnn.inference import embed_all as embed_all
+from kgrec.gnn.inference import graph_inputs as graph_inputs
+from kgrec.gnn.inference import graph_memory_rows, with_memory_rows
+from kgrec.gnn.losses import bpr_loss
+from kgrec.gnn.metrics import mean_metrics, rank_metrics
+from kgrec.gnn.model import HeteroGNN
+from kgrec.gnn.pyg_sampler import build_sampler
+from kgrec.gnn.schema import INTERACTED, PRODUCT, USER, EdgeType, reverse
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +138,7 @@ class Trainer:
 
         ``graph`` (the snapshot's, from :func:`graph_inputs`) must hold the training
         interactions only (no held-out edge); it is not modified. ``initial_state``
-        (a warm start, :func:`gnn.warm_start.warm_start_state`) is loaded into the
+        (a warm start, :func:`kgrec.gnn.warm_start.warm_start_state`) is loaded into the
         new model before the first step; None = a fresh, seeded initialisation.
         """
         cfg = self.config

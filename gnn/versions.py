@@ -2,9 +2,9 @@
 
 Under ``<data_dir>/artifacts/``::
 
-    <version>/           one artifact version (:mod:`gnn.artifacts`), immutable
+    <version>/           one artifact version (:mod:`kgrec.gnn.artifacts`), immutable
     LATEST               the promoted version's name: what ``kgrec serve`` loads and
-                         swaps to (:mod:`api.reloader`)
+                         swaps to (:mod:`kgrec.api.reloader`)
     PROMOTIONS.json      the promotion history, oldest first (one entry per promote
                          or rollback: version, time, action, reason)
     .versions.lock       held while LATEST and the history change
@@ -29,8 +29,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from gnn.artifacts import LATEST, MANIFEST, ArtifactManifest, write_atomic
 from kgrec.errors import ArtifactError
+from kgrec.gnn.artifacts import LATEST, MANIFEST, ArtifactManifest, write_atomic
 from kgrec.paths import DataDir
 
 log = logging.getLogger(__name__)

@@ -15,13 +15,13 @@ from typing import Final
 from torch import Tensor
 from torch_geometric.data import HeteroData
 
-from gnn.checkpoint import Checkpoint
-from gnn.config import GNNConfig
-from gnn.model import HeteroGNN
+from kgrec.gnn.checkpoint import Checkpoint
+from kgrec.gnn.config import GNNConfig
+from kgrec.gnn.model import HeteroGNN
 
 log = logging.getLogger(__name__)
 SHAPING_FIELDS: Final = ("hidden_dim", "layers", "text_skip", "product_memory")
-"""The :class:`~gnn.config.GNNConfig` fields that shape the weights."""
+"""The :class:`~kgrec.gnn.config.GNNConfig` fields that shape the weights."""
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ def warm_start_state(
 
     Args:
         previous: the checkpoint of the version retrained from.
-        graph: the training graph (:func:`gnn.inference.graph_inputs`).
+        graph: the training graph (:func:`kgrec.gnn.inference.graph_inputs`).
         config: the configuration the new model is trained with.
         encoder_id: the text encoder of the current snapshot's features.
 

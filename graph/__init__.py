@@ -6,9 +6,9 @@ the :class:`EmbeddedServer` manager and its :class:`EmbeddedOptions`, the
 exploration guard and the row types the upserts take.
 """
 
-from graph.embedded import EmbeddedOptions, EmbeddedServer, ServerStatus
-from graph.guard import ensure_read_only
-from graph.records import (
+from kgrec.graph.embedded import EmbeddedOptions, EmbeddedServer, ServerStatus
+from kgrec.graph.guard import ensure_read_only
+from kgrec.graph.records import (
     BrandRow,
     CategoryRow,
     EntityLinkRow,
@@ -19,8 +19,8 @@ from graph.records import (
     UpsertCounts,
     UserRow,
 )
-from graph.session import connect_store, embedded_server, open_graph, store_options
-from graph.store import GraphStore, StoreOptions
+from kgrec.graph.session import connect_store, embedded_server, open_graph, store_options
+from kgrec.graph.store import GraphStore, StoreOptions
 
 __all__ = [
     "BrandRow",

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from graph._process import pid_running
 from kgrec.errors import EmbeddedServerError
+from kgrec.graph._process import pid_running
 from kgrec.paths import DataDir
 
 ROOT_USER = "root"

@@ -9,7 +9,7 @@ import socket
 import time
 from pathlib import Path
 
-SERVER_MODULE = "graph._server_main"
+SERVER_MODULE = "kgrec.graph._server_main"
 
 
 def pid_running(pid: int) -> bool:

@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING, TypeAlias
 import neo4j
 from neo4j import exceptions as neo4j_errors
 
-from graph._queries import PING
-from graph.embedded import EmbeddedServer
 from kgrec.errors import KgrecError
+from kgrec.graph._queries import PING
+from kgrec.graph.embedded import EmbeddedServer
 
 if TYPE_CHECKING:
-    from graph.store import GraphStore
+    from kgrec.graph.store import GraphStore
 
 log = logging.getLogger(__name__)
 

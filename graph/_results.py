@@ -17,7 +17,7 @@ from typing import Any
 from neo4j import ManagedTransaction
 from neo4j.graph import Node, Path, Relationship
 
-from graph import _queries as q
+from kgrec.graph import _queries as q
 
 
 def _walk(value: Any) -> Iterable[Any]:

@@ -1,6 +1,6 @@
-"""Process entry of the embedded ArcadeDB Bolt server (``python -m graph._server_main``).
+"""Process entry of the embedded ArcadeDB Bolt server (``python -m kgrec.graph._server_main``).
 
-Started by :class:`graph.EmbeddedServer`; not a public interface. The process holds
+Started by :class:`kgrec.graph.EmbeddedServer`; not a public interface. The process holds
 an exclusive ``flock`` on ``server/server.lock`` for its whole life, so a state
 file whose lock can be taken belongs to a dead process (stale) and is recovered.
 It writes ``server/state.json`` (and ``server/ports.json``, which the next start
@@ -30,7 +30,7 @@ import traceback
 from pathlib import Path
 from typing import NoReturn
 
-from graph._paths import READER_GROUP, READER_USER, ServerPaths, write_state
+from kgrec.graph._paths import READER_GROUP, READER_USER, ServerPaths, write_state
 
 STOP_DEADLINE_S = 30.0
 """How long ArcadeDB's own stop (closing the databases) may take before the process exits."""
@@ -106,7 +106,7 @@ def _exit(code: int) -> NoReturn:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="graph._server_main")
+    parser = argparse.ArgumentParser(prog="kgrec.graph._server_main")
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--database", required=True)
     parser.add_argument("--heap-mb", type=int, required=True)

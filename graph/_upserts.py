@@ -1,8 +1,8 @@
 """Node upserts: merge (or replace) a row's properties and count what really changed.
 
-:class:`graph.GraphStore` turns each row into a :class:`NodeRow` (the properties the
+:class:`kgrec.graph.GraphStore` turns each row into a :class:`NodeRow` (the properties the
 row carries, None meaning "remove", and the links it sets), reads the batch's
-existing nodes in the write transaction (``graph._queries.NODE_STATE``) and asks
+existing nodes in the write transaction (``kgrec.graph._queries.NODE_STATE``) and asks
 :func:`plan` what to write: only created and changed nodes, each with only its
 changed keys (None for keys to remove), and the rows whose links differ from the
 graph's. The counts come from that comparison, not from anything kgrec stored.
@@ -17,7 +17,7 @@ from typing import Any, Final
 
 import numpy as np
 
-from graph.records import (
+from kgrec.graph.records import (
     BrandRow,
     CategoryRow,
     EntityRow,

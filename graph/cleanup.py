@@ -12,7 +12,7 @@ from typing import Final
 
 from neo4j import ManagedTransaction
 
-from graph.store import GraphStore
+from kgrec.graph.store import GraphStore
 from kgrec.typing import PRODUCT
 
 DELETE_PRODUCTS: Final = (

@@ -21,9 +21,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from graph._paths import READER_USER, ROOT_USER, ServerPaths, read_state
-from graph._process import kill_server, port_busy, wait_gone
 from kgrec.errors import EmbeddedServerError
+from kgrec.graph._paths import READER_USER, ROOT_USER, ServerPaths, read_state
+from kgrec.graph._process import kill_server, port_busy, wait_gone
 
 log = logging.getLogger(__name__)
 _LOG_TAIL_CHARS = 2000
@@ -247,7 +247,7 @@ class EmbeddedServer:
             cmd = [
                 sys.executable,
                 "-m",
-                "graph._server_main",
+                "kgrec.graph._server_main",
                 "--data-dir",
                 str(self.paths.data_dir),
                 "--database",

@@ -4,7 +4,7 @@ The statements are named constants with ``$parameters`` (kgrec's rule: every Cyp
 statement lives in :mod:`graph`); each one ends in ``LIMIT $limit`` so an answer
 stays small whatever the graph holds (a brand with 100,000 products, a film with
 200 actors). The functions ask for one row more than they keep, to tell whether the
-bound cut the answer. They run through :meth:`graph.GraphStore.cypher`, the read-only path
+bound cut the answer. They run through :meth:`kgrec.graph.GraphStore.cypher`, the read-only path
 (guarded, read transaction, the read-only account where there is one, the query
 timeout), unchanged on Neo4j 5 and on the embedded ArcadeDB Bolt server.
 """
@@ -19,7 +19,7 @@ from typing import Any, Final
 
 import pandas as pd
 
-from graph.store import GraphStore
+from kgrec.graph.store import GraphStore
 
 RELATIONSHIP_LABELS: Final = {
     "HAS_BRAND": "brand",

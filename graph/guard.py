@@ -7,7 +7,7 @@ parameters, so a write clause cannot hide behind a quote or a comment marker
 inside a literal. Clause keywords are then looked for among the bare words only.
 The second wall is the server: exploration runs as the embedded server's
 read-only account, or in a read transaction on Neo4j (see
-:meth:`graph.GraphStore.cypher`), so a write that got past this check still fails.
+:meth:`kgrec.graph.GraphStore.cypher`), so a write that got past this check still fails.
 
 The guard fails closed: an unterminated literal or comment, a procedure outside
 :data:`READ_PROCEDURES`, or a keyword used as a bare variable name is rejected.

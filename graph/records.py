@@ -19,7 +19,7 @@ class ProductRow(TypedDict):
 
     Properties (core fields and ``attrs`` keys): an absent key leaves the node's
     property untouched, a key given as None removes it (merge mode, the default of
-    :meth:`graph.GraphStore.upsert_products`). Links: ``brand_id`` and
+    :meth:`kgrec.graph.GraphStore.upsert_products`). Links: ``brand_id`` and
     ``category_ids`` replace the product's brand / category set only when given
     and not None; absent or None leaves the links as they are. ``brand_name``
     names a brand the row creates (an existing brand's name is never changed).
@@ -108,7 +108,7 @@ class TripleRow(TypedDict):
 class SharedLink(TypedDict):
     """A node two products both link to by the same relationship type and relation.
 
-    Read by :meth:`graph.GraphStore.pair_links`.
+    Read by :meth:`kgrec.graph.GraphStore.pair_links`.
     """
 
     type: str
@@ -159,7 +159,7 @@ class UpsertCounts:
 
 @dataclass(frozen=True)
 class ForgottenUser:
-    """What a deleted user node held (:meth:`graph.GraphStore.delete_user`).
+    """What a deleted user node held (:meth:`kgrec.graph.GraphStore.delete_user`).
 
     Its properties (``id`` and its declared attributes) and how many relationships of it
     (interactions) were deleted with it.

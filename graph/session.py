@@ -14,10 +14,10 @@ import logging
 from collections.abc import Iterator
 from pathlib import Path
 
-from graph._reconnect import EmbeddedFollower
-from graph.embedded import EmbeddedOptions, EmbeddedServer
-from graph.store import GraphStore, StoreOptions
 from kgrec.errors import GraphConnectionError
+from kgrec.graph._reconnect import EmbeddedFollower
+from kgrec.graph.embedded import EmbeddedOptions, EmbeddedServer
+from kgrec.graph.store import GraphStore, StoreOptions
 from kgrec.settings import GraphSettings
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """GraphStore: kgrec's one adapter over the official neo4j driver.
 
 The same class talks to Neo4j 5 and to the embedded ArcadeDB Bolt server. Every
-statement comes from :mod:`graph._queries`; values travel as parameters.
+statement comes from :mod:`kgrec.graph._queries`; values travel as parameters.
 """
 
 from __future__ import annotations
@@ -20,10 +20,17 @@ import pandas as pd
 from neo4j import GraphDatabase, ManagedTransaction
 from neo4j import exceptions as neo4j_errors
 
-from graph import _queries as q
-from graph._reconnect import Follower, answers
-from graph._results import end_node_ids, plain
-from graph._upserts import (
+from kgrec.errors import (
+    ConfigError,
+    GraphConnectionError,
+    QueryError,
+    WriteQueryRejectedError,
+    invalid_choice,
+)
+from kgrec.graph import _queries as q
+from kgrec.graph._reconnect import Follower, answers
+from kgrec.graph._results import end_node_ids, plain
+from kgrec.graph._upserts import (
     BRAND_LINK,
     CATEGORY_LINK,
     NodeRow,
@@ -35,8 +42,8 @@ from graph._upserts import (
     product_row,
     user_row,
 )
-from graph.guard import ensure_read_only
-from graph.records import (
+from kgrec.graph.guard import ensure_read_only
+from kgrec.graph.records import (
     BrandRow,
     CategoryRow,
     EntityLinkRow,
@@ -49,13 +56,6 @@ from graph.records import (
     TripleRow,
     UpsertCounts,
     UserRow,
-)
-from kgrec.errors import (
-    ConfigError,
-    GraphConnectionError,
-    QueryError,
-    WriteQueryRejectedError,
-    invalid_choice,
 )
 from kgrec.typing import (
     BRAND,
@@ -118,7 +118,7 @@ class StoreOptions:
 class GraphStore:
     """Schema, batched idempotent upserts, paged reads and guarded exploration.
 
-    Build it with :meth:`connect` (or :func:`graph.open_graph`, which also starts
+    Build it with :meth:`connect` (or :func:`kgrec.graph.open_graph`, which also starts
     the embedded server when no ``KGREC_GRAPH__NEO4J_URI`` is set). Close it when done, or
     use it as a context manager.
 
@@ -319,9 +319,9 @@ class GraphStore:
         """Upsert node rows in batches; each batch is one transaction.
 
         In that transaction the batch's existing nodes are read, compared with the
-        rows (:func:`graph._upserts.plan`) and only created and changed nodes are
+        rows (:func:`kgrec.graph._upserts.plan`) and only created and changed nodes are
         written, each with only its changed keys. Rows repeating an id are combined
-        first (:func:`graph._upserts.combine`), so each id is written and counted once.
+        first (:func:`kgrec.graph._upserts.combine`), so each id is written and counted once.
         """
         combined = combine(rows, replace=replace)
         counts = UpsertCounts()
@@ -719,7 +719,7 @@ class GraphStore:
             limit: the most shared nodes kept per pair.
 
         Returns:
-            One :class:`~graph.records.PairLinks` per pair found: the brand,
+            One :class:`~kgrec.graph.records.PairLinks` per pair found: the brand,
             categories and entities both products link to by the same relationship
             type and relation, and the shopper's interaction kinds with ``via``.
         """
@@ -747,7 +747,7 @@ class GraphStore:
         """Run a read-only exploration query; the result as a DataFrame.
 
         Two walls keep this path from writing: the query is checked by
-        :func:`graph.guard.ensure_read_only`, then run in a read transaction as the
+        :func:`kgrec.graph.guard.ensure_read_only`, then run in a read transaction as the
         read-only account (``reader``) when there is one, so the server itself
         refuses any write that got past the check. A node in the result becomes
         the dict of its properties; a relationship ``{"type", "start", "end",

@@ -9,7 +9,7 @@ ones by ``KGREC_<FIELD>``. The flat names of earlier versions
 (:mod:`kgrec.settings_sources`). Unknown ``KGREC_*`` keys are rejected so a typo
 never goes unnoticed. Units are in the names.
 
-The ``gnn`` section *is* :class:`gnn.config.GNNConfig`, the frozen dataclass
+The ``gnn`` section *is* :class:`kgrec.gnn.config.GNNConfig`, the frozen dataclass
 saved with every checkpoint: its defaults and descriptions live there only.
 """
 
@@ -22,8 +22,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from gnn.config import GNNConfig
 from kgrec.errors import ConfigError
+from kgrec.gnn.config import GNNConfig
 from kgrec.paths import DataDir
 from kgrec.pseudonym import salt_problem
 from kgrec.settings_sources import LegacyEnvSource, without_legacy
@@ -332,12 +332,12 @@ class Settings(BaseSettings):
 
     @property
     def dataset_root(self) -> Path:
-        """Extracted public datasets: ``loaders.dataset_dir`` or ``<data_dir>/datasets``."""
+        """Extracted public datasets: ``kgrec.loaders.dataset_dir`` or ``<data_dir>/datasets``."""
         return self.loaders.dataset_dir or self.paths.datasets
 
     @property
     def embedded(self) -> bool:
-        """True when kgrec runs its own ArcadeDB server (no ``graph.neo4j_uri`` set)."""
+        """True when kgrec runs its own ArcadeDB server (no ``kgrec.graph.neo4j_uri`` set)."""
         return self.graph.embedded
 
     def updated(self, **changes: Any) -> Settings:

@@ -10,19 +10,19 @@ the :class:`ValidationOptions` an import checks with
 catalogue generator.
 """
 
-from loaders.counts import EntityCounts
-from loaders.datasets import PublicDataset
-from loaders.generator import CatalogueGenerator
-from loaders.importer import Importer
-from loaders.mapping import ColumnMapping
-from loaders.options import ValidationOptions, validation_options
-from loaders.presets import RecbolePreset
-from loaders.readers import ChunkReader
-from loaders.recbole import RecboleDataset
-from loaders.report import EXIT_OK, EXIT_REJECTED, ImportFailed, ImportReport
-from loaders.source import Source
-from loaders.validated import ValidatedChunk
-from loaders.validation import ChunkValidator
+from kgrec.loaders.counts import EntityCounts
+from kgrec.loaders.datasets import PublicDataset
+from kgrec.loaders.generator import CatalogueGenerator
+from kgrec.loaders.importer import Importer
+from kgrec.loaders.mapping import ColumnMapping
+from kgrec.loaders.options import ValidationOptions, validation_options
+from kgrec.loaders.presets import RecbolePreset
+from kgrec.loaders.readers import ChunkReader
+from kgrec.loaders.recbole import RecboleDataset
+from kgrec.loaders.report import EXIT_OK, EXIT_REJECTED, ImportFailed, ImportReport
+from kgrec.loaders.source import Source
+from kgrec.loaders.validated import ValidatedChunk
+from kgrec.loaders.validation import ChunkValidator
 
 __all__ = [
     "EXIT_OK",

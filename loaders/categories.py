@@ -14,9 +14,8 @@ from typing import Any, Final
 
 import pandas as pd
 
-from graph import GraphStore
-from kgrec.typing import CATEGORY, ID, NAME, PARENT_ID, PATH
-from loaders.constants import (
+from kgrec.graph import GraphStore
+from kgrec.loaders.constants import (
     ABSENT,
     CATEGORY_CYCLE,
     COLUMN,
@@ -26,7 +25,8 @@ from loaders.constants import (
     ROW_NUMBER,
     UNKNOWN_PARENT,
 )
-from loaders.validated import ValidatedChunk
+from kgrec.loaders.validated import ValidatedChunk
+from kgrec.typing import CATEGORY, ID, NAME, PARENT_ID, PATH
 
 # Separators a category value may use, most specific first.
 LIKELY_SEPARATORS: Final = (" > ", " / ", " | ", " » ", " \\ ", ">", "/", "|", "»", "\\")

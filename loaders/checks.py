@@ -11,8 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from kgrec.pseudonym import Pseudonymiser
-from loaders.constants import (
+from kgrec.loaders.constants import (
     MISSING,
     NOT_A_BOOLEAN,
     NOT_A_NUMBER,
@@ -20,6 +19,7 @@ from loaders.constants import (
     NOT_AN_INTEGER,
     TOO_LONG,
 )
+from kgrec.pseudonym import Pseudonymiser
 
 _TRUE = ("true", "1", "yes", "y", "t")
 _FALSE = ("false", "0", "no", "n", "f")

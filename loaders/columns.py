@@ -23,6 +23,23 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from kgrec.errors import DataValidationError
+from kgrec.loaders.constants import (
+    BRAND_NAME,
+    BRANDS,
+    CATEGORIES,
+    CATEGORY_PATH,
+    HEAD_KIND,
+    HEAD_NAME,
+    INTERACTIONS,
+    KG,
+    KG_LINKS,
+    PRODUCTS,
+    READER_COLUMNS,
+    TAIL_KIND,
+    TAIL_NAME,
+    USERS,
+)
+from kgrec.loaders.mapping import ColumnMapping
 from kgrec.typing import (
     BRAND_ID,
     CATEGORY_IDS,
@@ -47,23 +64,6 @@ from kgrec.typing import (
     VALUE,
     WEIGHT,
 )
-from loaders.constants import (
-    BRAND_NAME,
-    BRANDS,
-    CATEGORIES,
-    CATEGORY_PATH,
-    HEAD_KIND,
-    HEAD_NAME,
-    INTERACTIONS,
-    KG,
-    KG_LINKS,
-    PRODUCTS,
-    READER_COLUMNS,
-    TAIL_KIND,
-    TAIL_NAME,
-    USERS,
-)
-from loaders.mapping import ColumnMapping
 
 REQUIRED: Final[Mapping[str, tuple[str, ...]]] = {
     PRODUCTS: (ID, TITLE),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from graph import UpsertCounts
+from kgrec.graph import UpsertCounts
 
 
 @dataclass

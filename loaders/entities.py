@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from graph import EntityRow, GraphStore
+from kgrec.graph import EntityRow, GraphStore
+from kgrec.loaders.counts import EntityCounts
+from kgrec.loaders.rows import EntityMention
 from kgrec.typing import ENTITY, ID, KIND, NAME
-from loaders.counts import EntityCounts
-from loaders.rows import EntityMention
 
 _Given = tuple[str | None, str | None]  # (kind, name)
 _Merged = tuple[str | None, str | None, str]  # (kind, name, default kind)

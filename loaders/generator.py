@@ -13,6 +13,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from kgrec.loaders.constants import BRANDS, CATEGORIES, INTERACTIONS, PRODUCTS, USERS
 from kgrec.typing import (
     BRAND_ID,
     CATEGORY_IDS,
@@ -31,7 +32,6 @@ from kgrec.typing import (
     USER_ID,
     VALUE,
 )
-from loaders.constants import BRANDS, CATEGORIES, INTERACTIONS, PRODUCTS, USERS
 
 FileFormat = Literal["csv", "jsonl", "parquet"]
 _ADJECTIVES = ("light", "classic", "pro", "compact", "premium", "eco", "urban", "trail", "smart")

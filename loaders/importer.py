@@ -1,9 +1,9 @@
 """The importer: sources -> validated records -> graph, in batches, with a report.
 
 Before anything is written every source's header is checked against its fields
-and mapping section (:mod:`loaders.columns`); an error there writes nothing. An
+and mapping section (:mod:`kgrec.loaders.columns`); an error there writes nothing. An
 error part-way through (a byte that does not decode at row 15,000) stops the
-import with :class:`~loaders.report.ImportFailed`, whose report holds what was
+import with :class:`~kgrec.loaders.report.ImportFailed`, whose report holds what was
 written before it; ``strict`` reads every file first, so then nothing is written.
 """
 
@@ -15,15 +15,12 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from graph import GraphStore, UpsertCounts
 from kgrec.errors import DataValidationError, KgrecError
-from kgrec.paths import DataDir
-from kgrec.pseudonym import Pseudonymiser
-from kgrec.typing import CATEGORY, ID, NAME, PRODUCT, USER
-from loaders import rows as to_rows
-from loaders.categories import category_tree
-from loaders.columns import ColumnPlan, plan_columns
-from loaders.constants import (
+from kgrec.graph import GraphStore, UpsertCounts
+from kgrec.loaders import rows as to_rows
+from kgrec.loaders.categories import category_tree
+from kgrec.loaders.columns import ColumnPlan, plan_columns
+from kgrec.loaders.constants import (
     BRANDS,
     CATEGORIES,
     ENTITIES_WRITTEN,
@@ -34,17 +31,20 @@ from loaders.constants import (
     PRODUCTS,
     USERS,
 )
-from loaders.counts import EntityCounts
-from loaders.dialect import check_joined_header
-from loaders.entities import EntityWriter
-from loaders.known_ids import KnownIds
-from loaders.mapping import ColumnMapping
-from loaders.options import ValidationOptions
-from loaders.rejects import RejectsFile
-from loaders.report import ImportFailed, ImportReport
-from loaders.source import Source
-from loaders.validated import ValidatedChunk
-from loaders.validation import ChunkValidator
+from kgrec.loaders.counts import EntityCounts
+from kgrec.loaders.dialect import check_joined_header
+from kgrec.loaders.entities import EntityWriter
+from kgrec.loaders.known_ids import KnownIds
+from kgrec.loaders.mapping import ColumnMapping
+from kgrec.loaders.options import ValidationOptions
+from kgrec.loaders.rejects import RejectsFile
+from kgrec.loaders.report import ImportFailed, ImportReport
+from kgrec.loaders.source import Source
+from kgrec.loaders.validated import ValidatedChunk
+from kgrec.loaders.validation import ChunkValidator
+from kgrec.paths import DataDir
+from kgrec.pseudonym import Pseudonymiser
+from kgrec.typing import CATEGORY, ID, NAME, PRODUCT, USER
 
 _WRITE_SLICE_BATCHES = 10  # progress is updated after this many write batches
 _Prepared = tuple[Source, ColumnPlan | None]  # None: an empty file
@@ -65,7 +65,7 @@ class Importer:
             field nor kept (validates everything first).
         replace: a node keeps exactly the properties its row carries; by default
             properties of columns the file lacks are left as they are. Entities
-            written by triples and links are always merged (:mod:`loaders.entities`).
+            written by triples and links are always merged (:mod:`kgrec.loaders.entities`).
         rejects: rejects file; with several sources, ``NAME.ENTITY.csv`` beside it.
             Default: ``<data_dir>/rejects/<file>.<entity>.rejects.csv``.
             Records are written in slices of ten of the store's write batches.

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from graph import GraphStore
+from kgrec.graph import GraphStore
 
 
 class KnownIds:

@@ -33,9 +33,9 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from kgrec.errors import DataValidationError, KgrecError
-from loaders.constants import ENTITY_KINDS, AttrType
-from loaders.dialect import parse_delimiter
-from loaders.encoding import check_encoding
+from kgrec.loaders.constants import ENTITY_KINDS, AttrType
+from kgrec.loaders.dialect import parse_delimiter
+from kgrec.loaders.encoding import check_encoding
 
 
 class _Section(BaseModel):

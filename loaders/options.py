@@ -1,7 +1,7 @@
 """ValidationOptions: the limits and separators an import validates with.
 
 :func:`validation_options` turns the loaders section of the settings into them,
-here and nowhere else (as :mod:`graph.session` does for the graph section); the
+here and nowhere else (as :mod:`kgrec.graph.session` does for the graph section); the
 loaders' classes take these values, never the settings.
 """
 

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from kgrec.errors import invalid_choice
+from kgrec.loaders.constants import AttrType
 from kgrec.typing import InteractionKind
-from loaders.constants import AttrType
 
 
 @dataclass(frozen=True)

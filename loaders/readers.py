@@ -1,15 +1,15 @@
 """Streaming readers: CSV / TSV, JSON Lines and Parquet, in chunks of rows.
 
 Every chunk is a DataFrame whose index is continuous over the file and which has
-a :data:`~loaders.constants.ROW_NUMBER` column (1 = the first data row, the header
+a :data:`~kgrec.loaders.constants.ROW_NUMBER` column (1 = the first data row, the header
 excluded), so a rejection names the row wherever it came from. CSV cells are read
 as strings (empty cell = missing); JSON and Parquet keep their own types. A JSON
 Lines row that lacks a key other rows have says so in an
-:data:`~loaders.constants.ABSENT` column (a key given as null is an empty cell). Text is
+:data:`~kgrec.loaders.constants.ABSENT` column (a key given as null is an empty cell). Text is
 UTF-8 unless an encoding is given (a UTF-8 byte-order mark is accepted); a byte
 that does not decode is an error naming the file, row and byte offset. The CSV
 delimiter is the one given, else detected on the header (see
-:mod:`loaders.dialect`). Memory holds one chunk at a time.
+:mod:`kgrec.loaders.dialect`). Memory holds one chunk at a time.
 """
 
 from __future__ import annotations
@@ -25,15 +25,15 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from kgrec.errors import DataValidationError
-from loaders.constants import (
+from kgrec.loaders.constants import (
     ABSENT,
     CSV_SUFFIXES,
     JSONL_SUFFIXES,
     PARQUET_SUFFIXES,
     ROW_NUMBER,
 )
-from loaders.dialect import default_delimiter, detect_delimiter
-from loaders.encoding import DEFAULT_ENCODING, check_encoding, decode_error
+from kgrec.loaders.dialect import default_delimiter, detect_delimiter
+from kgrec.loaders.encoding import DEFAULT_ENCODING, check_encoding, decode_error
 
 
 class ChunkReader:
@@ -138,7 +138,7 @@ class ChunkReader:
         """Read JSON Lines chunks, skipping blank lines.
 
         A row lacking keys that other rows of its chunk have names them in the
-        :data:`~loaders.constants.ABSENT` column.
+        :data:`~kgrec.loaders.constants.ABSENT` column.
         """
         with self.path.open(encoding=self._pandas_encoding, newline="") as f:
             while True:

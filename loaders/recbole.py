@@ -2,7 +2,7 @@
 
 Atomic files are tab-separated with typed headers (``user_id:token``,
 ``class:token_seq``, ``rating:float``). The adapter maps them to kgrec's entity
-kinds with a :class:`~loaders.presets.RecbolePreset`:
+kinds with a :class:`~kgrec.loaders.presets.RecbolePreset`:
 
 - ``.item`` -> products (title + year + genres as text), genres -> categories;
 - ``.user`` -> users with their attributes; ``.inter`` -> interactions;
@@ -20,6 +20,20 @@ import numpy as np
 import pandas as pd
 
 from kgrec.errors import DatasetError
+from kgrec.loaders.constants import (
+    CATEGORIES,
+    INTERACTIONS,
+    KG,
+    KG_LINKS,
+    PRODUCTS,
+    ROW_NUMBER,
+    TAIL_KIND,
+    USERS,
+    EntityKind,
+)
+from kgrec.loaders.presets import RecbolePreset
+from kgrec.loaders.readers import ChunkReader
+from kgrec.loaders.source import Source
 from kgrec.typing import (
     BRAND_ID,
     CATEGORY_IDS,
@@ -37,20 +51,6 @@ from kgrec.typing import (
     USER_ID,
     VALUE,
 )
-from loaders.constants import (
-    CATEGORIES,
-    INTERACTIONS,
-    KG,
-    KG_LINKS,
-    PRODUCTS,
-    ROW_NUMBER,
-    TAIL_KIND,
-    USERS,
-    EntityKind,
-)
-from loaders.presets import RecbolePreset
-from loaders.readers import ChunkReader
-from loaders.source import Source
 
 _SUFFIXES = (".inter", ".item", ".user", ".kg", ".link")
 _YEAR = "year"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from loaders.constants import REJECT_COLUMNS
+from kgrec.loaders.constants import REJECT_COLUMNS
 
 
 class RejectsFile:

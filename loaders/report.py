@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kgrec.errors import KgrecError
-from loaders.constants import ENTITIES_WRITTEN, ENTITY_KINDS
-from loaders.counts import EntityCounts
+from kgrec.loaders.constants import ENTITIES_WRITTEN, ENTITY_KINDS
+from kgrec.loaders.counts import EntityCounts
 
 EXIT_OK = 0
 EXIT_REJECTED = 3
@@ -15,7 +15,7 @@ EXIT_REJECTED = 3
 
 @dataclass
 class ImportReport:
-    """What :meth:`loaders.Importer.run` did.
+    """What :meth:`kgrec.loaders.Importer.run` did.
 
     Attributes:
         counts: per entity kind (and ``entities`` for knowledge-graph nodes).

@@ -1,16 +1,16 @@
-"""Validated records -> the row dicts :class:`graph.GraphStore` writes.
+"""Validated records -> the row dicts :class:`kgrec.graph.GraphStore` writes.
 
 A node row carries exactly the fields its file carries: a core field or kept
 attribute the file has is a key (None for an empty cell, which removes that
 property in the graph), one the file lacks is no key (the graph leaves that
 property as it is); a key a JSON Lines row lacks is no key of that row. See
-:mod:`graph.records` for the merge and replace rules.
+:mod:`kgrec.graph.records` for the merge and replace rules.
 
 Exceptions, for properties a node cannot do without or that many rows repeat:
 a brand's or category's name and an entity's kind and name are set only by a
 cell with a value (an empty cell leaves them); a new brand or category is named
 by its id, and a new entity gets a default kind (:class:`EntityMention`,
-:mod:`loaders.entities`).
+:mod:`kgrec.loaders.entities`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any, Final, cast
 
 import pandas as pd
 
-from graph import (
+from kgrec.graph import (
     BrandRow,
     CategoryRow,
     EntityLinkRow,
@@ -29,6 +29,16 @@ from graph import (
     ProductRow,
     TripleRow,
     UserRow,
+)
+from kgrec.loaders.constants import (
+    ABSENT,
+    BRAND_NAME,
+    DEFAULT_ENTITY_KIND,
+    DEFAULT_LINK_RELATION,
+    HEAD_KIND,
+    HEAD_NAME,
+    TAIL_KIND,
+    TAIL_NAME,
 )
 from kgrec.typing import (
     ATTRS,
@@ -54,16 +64,6 @@ from kgrec.typing import (
     USER_ID,
     VALUE,
     WEIGHT,
-)
-from loaders.constants import (
-    ABSENT,
-    BRAND_NAME,
-    DEFAULT_ENTITY_KIND,
-    DEFAULT_LINK_RELATION,
-    HEAD_KIND,
-    HEAD_NAME,
-    TAIL_KIND,
-    TAIL_NAME,
 )
 
 PRODUCT_FIELDS: Final = (

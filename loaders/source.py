@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from loaders.constants import EntityKind
-from loaders.readers import ChunkReader
+from kgrec.loaders.constants import EntityKind
+from kgrec.loaders.readers import ChunkReader
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class Source:
         """A CSV / TSV, JSON Lines or Parquet file, streamed in chunks.
 
         ``encoding`` / ``delimiter`` given here win over a mapping section's (an
-        :class:`~loaders.Importer` fills in the mapping's for those left None).
+        :class:`~kgrec.loaders.Importer` fills in the mapping's for those left None).
         """
         reader = ChunkReader(path, chunk_rows, delimiter, encoding=encoding)
         return cls._of_reader(entity, reader, encoding, delimiter)

@@ -12,6 +12,38 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
+from kgrec.loaders.categories import SeparatorHints, leaf, path_leaves
+from kgrec.loaders.checks import RowChecks, pseudonymised
+from kgrec.loaders.columns import CORE
+from kgrec.loaders.constants import (
+    ABSENT,
+    BRAND_NAME,
+    BRANDS,
+    CATEGORIES,
+    CATEGORY_PATH,
+    COLUMN,
+    DUPLICATE_ID,
+    FILE,
+    HEAD_KIND,
+    HEAD_NAME,
+    INTERACTIONS,
+    NEGATIVE_PRICE,
+    PRODUCTS,
+    READER_COLUMNS,
+    REASON,
+    ROW,
+    ROW_NUMBER,
+    TAIL_KIND,
+    TAIL_NAME,
+    UNKNOWN_KIND,
+    UNKNOWN_PRODUCT,
+    UNKNOWN_USER,
+    USERS,
+)
+from kgrec.loaders.known_ids import KnownIds
+from kgrec.loaders.mapping import ColumnMapping
+from kgrec.loaders.options import ValidationOptions
+from kgrec.loaders.validated import ValidatedChunk
 from kgrec.pseudonym import Pseudonymiser
 from kgrec.typing import (
     ATTRS,
@@ -41,38 +73,6 @@ from kgrec.typing import (
     VALUE,
     WEIGHT,
 )
-from loaders.categories import SeparatorHints, leaf, path_leaves
-from loaders.checks import RowChecks, pseudonymised
-from loaders.columns import CORE
-from loaders.constants import (
-    ABSENT,
-    BRAND_NAME,
-    BRANDS,
-    CATEGORIES,
-    CATEGORY_PATH,
-    COLUMN,
-    DUPLICATE_ID,
-    FILE,
-    HEAD_KIND,
-    HEAD_NAME,
-    INTERACTIONS,
-    NEGATIVE_PRICE,
-    PRODUCTS,
-    READER_COLUMNS,
-    REASON,
-    ROW,
-    ROW_NUMBER,
-    TAIL_KIND,
-    TAIL_NAME,
-    UNKNOWN_KIND,
-    UNKNOWN_PRODUCT,
-    UNKNOWN_USER,
-    USERS,
-)
-from loaders.known_ids import KnownIds
-from loaders.mapping import ColumnMapping
-from loaders.options import ValidationOptions
-from loaders.validated import ValidatedChunk
 
 _ATTRS: Final = ATTRS
 _SHOPPER_FIELD: Final = {USERS: ID, INTERACTIONS: USER_ID}  # pseudonymised when salted

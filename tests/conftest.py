@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from graph import GraphStore, open_graph
+from kgrec.graph import GraphStore, open_graph
 from kgrec.settings import Settings
 from tests.utils.settings import make_settings
 

@@ -6,12 +6,12 @@ default). :func:`compose_product_text` is the one way product text is built, and
 :class:`EmbeddingCache` keeps vectors on disk by (model id, text hash).
 """
 
-from text_encoders.base import TextEncoder
-from text_encoders.cache import EmbeddingCache
-from text_encoders.compose import compose_product_text
-from text_encoders.load import default_model_dir, load_encoder
-from text_encoders.onnx_encoder import OnnxEncoder
-from text_encoders.transformers_encoder import TransformersEncoder
+from kgrec.text_encoders.base import TextEncoder
+from kgrec.text_encoders.cache import EmbeddingCache
+from kgrec.text_encoders.compose import compose_product_text
+from kgrec.text_encoders.load import default_model_dir, load_encoder
+from kgrec.text_encoders.onnx_encoder import OnnxEncoder
+from kgrec.text_encoders.transformers_encoder import TransformersEncoder
 
 __all__ = [
     "EmbeddingCache",

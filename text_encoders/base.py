@@ -78,7 +78,7 @@ class TextEncoder(abc.ABC):
     def _load_tokenizer(self, model_dir: Path, max_length: int) -> None:
         """Load the fast (Rust) tokenizer of ``model_dir``, truncating at ``max_length``.
 
-        Unpadded: batches are padded with numpy, see :mod:`text_encoders._batching`.
+        Unpadded: batches are padded with numpy, see :mod:`kgrec.text_encoders._batching`.
         """
         tokenizer = AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True)
         self.pad_id = int(tokenizer.pad_token_id or 0)

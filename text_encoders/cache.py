@@ -14,7 +14,7 @@ from typing import Final
 import numpy as np
 
 from kgrec.paths import DataDir
-from text_encoders.base import TextEncoder, check_texts
+from kgrec.text_encoders.base import TextEncoder, check_texts
 
 log = logging.getLogger(__name__)
 

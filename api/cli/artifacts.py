@@ -1,6 +1,6 @@
 """``kgrec artifacts list|promote|rollback|prune``: the artifact versions on disk.
 
-The versions are those of :class:`gnn.versions.VersionStore`.
+The versions are those of :class:`kgrec.gnn.versions.VersionStore`.
 """
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from api.cli._app import app, settings_of
-from api.cli.tables import table
+from kgrec.api.cli._app import app, settings_of
+from kgrec.api.cli.tables import table
 from kgrec.settings import Settings
 
 if TYPE_CHECKING:
-    from gnn.versions import VersionStore
+    from kgrec.gnn.versions import VersionStore
 
 artifacts_app = typer.Typer(
     help="Artifact versions: list them, promote one to LATEST, roll back, prune."
@@ -29,7 +29,7 @@ SERVES_NOTE = (
 
 
 def _store(settings: Settings) -> VersionStore:
-    from gnn.versions import VersionStore
+    from kgrec.gnn.versions import VersionStore
 
     return VersionStore.in_data_dir(settings.data_dir, settings.artifacts.keep_versions)
 

@@ -2,7 +2,7 @@
 
 Graph and import, a Cypher exploration, training and artifacts, then the running
 service's answers as tables; the graph and the model are reused by a second run
-when their inputs did not change (:mod:`api.demo_state`).
+when their inputs did not change (:mod:`kgrec.api.demo_state`).
 """
 
 from __future__ import annotations
@@ -16,25 +16,25 @@ from typing import Annotated, Any
 
 import typer
 
-from api.cli._app import app, settings_of
-from api.cli.tables import frame_table, table
-from api.cli.train import embed_and_report, train_and_report
-from api.demo_data import MOVIELENS, DemoData, movielens, sample_dir, shipped_sample
-from api.demo_state import (
+from kgrec.api.cli._app import app, settings_of
+from kgrec.api.cli.tables import frame_table, table
+from kgrec.api.cli.train import embed_and_report, train_and_report
+from kgrec.api.demo_data import MOVIELENS, DemoData, movielens, sample_dir, shipped_sample
+from kgrec.api.demo_state import (
     DemoState,
     checkpoint_identity,
     graph_counts,
     model_reusable,
     training_fingerprint,
 )
-from gnn.config import GNNConfig
-from graph import GraphStore, open_graph
-from graph.cleanup import delete_products
 from kgrec.errors import ConfigError, invalid_choice
+from kgrec.gnn.config import GNNConfig
+from kgrec.graph import GraphStore, open_graph
+from kgrec.graph.cleanup import delete_products
+from kgrec.loaders import Importer, ImportReport, Source, validation_options
+from kgrec.loaders.constants import BRANDS, CATEGORIES, INTERACTIONS, PRODUCTS, USERS, EntityKind
 from kgrec.pseudonym import Pseudonymiser
 from kgrec.settings import Settings
-from loaders import Importer, ImportReport, Source, validation_options
-from loaders.constants import BRANDS, CATEGORIES, INTERACTIONS, PRODUCTS, USERS, EntityKind
 
 __all__ = ["load_sample", "sample_dir"]
 
@@ -165,9 +165,9 @@ def _prepare_model(
         )
         return
     # heavy (torch, PyG, transformers): imported when the step runs
-    from api.wiring import pipeline_options
-    from gnn.pipeline import export_current
-    from text_encoders import load_encoder
+    from kgrec.api.wiring import pipeline_options
+    from kgrec.gnn.pipeline import export_current
+    from kgrec.text_encoders import load_encoder
 
     with timings.step("train") as note:
         typer.secho("\n== kgrec train", bold=True)
@@ -195,8 +195,8 @@ def _prepare_model(
 
 def _serve(settings: Settings, data: DemoData) -> None:
     """Start the service, print the sections, stop it."""
-    from api.demo_calls import serving
-    from api.demo_show import add_product, known_shopper, new_shopper
+    from kgrec.api.demo_calls import serving
+    from kgrec.api.demo_show import add_product, known_shopper, new_shopper
 
     typer.secho("\n== kgrec serve (in this process, on a free loopback port)", bold=True)
     with serving(settings) as client:
@@ -272,14 +272,14 @@ def demo(
             _explore(store, data)
         _prepare_model(settings, store, graph_reused, timings)
         if evaluate:
-            from api.cli.evaluate import evaluate as evaluate_command
+            from kgrec.api.cli.evaluate import evaluate as evaluate_command
 
             with timings.step("evaluate"):
                 typer.secho("\n== kgrec evaluate --seeds 1", bold=True)
                 evaluate_command(ctx, seeds=1, epochs=None, protocol="kgrec")
         with timings.step("serve"):
             _serve(settings, data)
-    from api.demo_show import evaluation_summary
+    from kgrec.api.demo_show import evaluation_summary
 
     evaluation_summary(settings.data_dir, typer.echo)
     typer.secho("\n== Timings", bold=True)

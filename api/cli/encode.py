@@ -8,7 +8,7 @@ from typing import Annotated
 import numpy as np
 import typer
 
-from api.cli._app import app, settings_of
+from kgrec.api.cli._app import app, settings_of
 
 SHOWN_VALUES = 6
 
@@ -23,7 +23,7 @@ def encode(
     ] = None,
 ) -> None:
     """Print each text's vector width, norm and first values, and their cosine similarities."""
-    from text_encoders import load_encoder  # torch and transformers load only when used
+    from kgrec.text_encoders import load_encoder  # torch and transformers load only when used
 
     settings = settings_of(ctx)
     encoder = load_encoder(settings.text, settings.paths.onnx_models, model=model)

@@ -10,12 +10,12 @@ from typing import Annotated, Literal
 
 import typer
 
-from api.cli._app import app, settings_of
-from graph import open_graph
+from kgrec.api.cli._app import app, settings_of
 from kgrec.errors import ConfigError
+from kgrec.graph import open_graph
 
 ProtocolName = Literal["kgrec", "random", "replay"]
-"""``gnn.protocols.Protocol``, spelled out here so that ``--help`` does not import torch."""
+"""``kgrec.gnn.protocols.Protocol``, spelled out here so that ``--help`` does not import torch."""
 
 
 @app.command("evaluate")
@@ -42,10 +42,10 @@ def evaluate(
     <data_dir>/reports/report-<protocol>.md / .json), prints the table.
     """
     # heavy (torch, PyG, transformers): imported when the command runs
-    from gnn.evaluation import run_evaluation
-    from gnn.report import EvaluationReport
-    from gnn.snapshot import export_snapshot
-    from text_encoders import EmbeddingCache, load_encoder
+    from kgrec.gnn.evaluation import run_evaluation
+    from kgrec.gnn.report import EvaluationReport
+    from kgrec.gnn.snapshot import export_snapshot
+    from kgrec.text_encoders import EmbeddingCache, load_encoder
 
     settings = settings_of(ctx)
     start = time.perf_counter()

@@ -1,6 +1,6 @@
 """``kgrec ab-report``: the experiments' report per arm from the event log.
 
-The report is :mod:`api.experiments.report`'s; docs/experiments.md reads it.
+The report is :mod:`kgrec.api.experiments.report`'s; docs/experiments.md reads it.
 """
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from api.cli._app import app, settings_of
-from api.cli.tables import table
+from kgrec.api.cli._app import app, settings_of
+from kgrec.api.cli.tables import table
 from kgrec.errors import ConfigError
 
 if TYPE_CHECKING:
-    from api.experiments.report import ExperimentReport
+    from kgrec.api.experiments.report import ExperimentReport
 
 _LABELS = {
     "ctr": "CTR: answers with a click / answers",
@@ -44,7 +44,7 @@ def _span(low: float, high: float, sign: str) -> str | None:
 
 def _render(report: ExperimentReport) -> str:
     """The report as text: a line of counts per arm, then a table per metric."""
-    from api.experiments.report import METRIC_KIND, METRICS
+    from kgrec.api.experiments.report import METRIC_KIND, METRICS
 
     level = round(100 * (1 - report.alpha))
     lines = [
@@ -131,10 +131,10 @@ def ab_report(
     z-test p-value, and the answers per arm still needed to detect --mde at alpha
     0.05 with power 0.8. See docs/experiments.md.
     """
-    from api.experiments.chart import write_chart
-    from api.experiments.config import read_experiments
-    from api.experiments.log import EventLog
-    from api.experiments.report import build_reports
+    from kgrec.api.experiments.chart import write_chart
+    from kgrec.api.experiments.config import read_experiments
+    from kgrec.api.experiments.log import EventLog
+    from kgrec.api.experiments.report import build_reports
 
     settings = settings_of(ctx)
     orders = {}

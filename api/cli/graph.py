@@ -8,9 +8,9 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from api.cli._app import app, graph_app, settings_of
-from graph import EmbeddedServer, embedded_server, open_graph
+from kgrec.api.cli._app import app, graph_app, settings_of
 from kgrec.errors import ConfigError
+from kgrec.graph import EmbeddedServer, embedded_server, open_graph
 
 
 def _embedded(ctx: typer.Context) -> EmbeddedServer:

@@ -7,11 +7,10 @@ from typing import Annotated, Any
 
 import typer
 
-from api.cli._app import app, settings_of
-from graph import open_graph
+from kgrec.api.cli._app import app, settings_of
 from kgrec.errors import ConfigError
-from kgrec.pseudonym import Pseudonymiser
-from loaders import (
+from kgrec.graph import open_graph
+from kgrec.loaders import (
     CatalogueGenerator,
     ColumnMapping,
     Importer,
@@ -23,7 +22,7 @@ from loaders import (
     Source,
     validation_options,
 )
-from loaders.constants import (
+from kgrec.loaders.constants import (
     BRANDS,
     CATEGORIES,
     INTERACTIONS,
@@ -33,8 +32,9 @@ from loaders.constants import (
     USERS,
     EntityKind,
 )
-from loaders.dialect import parse_delimiter
-from loaders.generator import FileFormat
+from kgrec.loaders.dialect import parse_delimiter
+from kgrec.loaders.generator import FileFormat
+from kgrec.pseudonym import Pseudonymiser
 
 dataset_app = typer.Typer(help="Public datasets (fetched once into the data directory).")
 app.add_typer(dataset_app, name="dataset")

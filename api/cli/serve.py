@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import SecretStr
 
-from api.cli._app import app, settings_of
+from kgrec.api.cli._app import app, settings_of
 from kgrec.errors import ArtifactError, ConfigError
 
 
@@ -59,8 +59,8 @@ def serve(
     """
     import uvicorn
 
-    from api.app import create_app
-    from api.wiring import artifacts_root, default_services
+    from kgrec.api.app import create_app
+    from kgrec.api.wiring import artifacts_root, default_services
 
     settings = settings_of(ctx)
     updates: dict[str, Any] = {
@@ -102,7 +102,7 @@ def serve(
 
 def _artifact_dir(given: Path, root: Path) -> Path:
     """``--artifacts`` as a version directory (a path, or a name under ``root``)."""
-    from gnn.artifacts import MANIFEST
+    from kgrec.gnn.artifacts import MANIFEST
 
     for candidate in (given, root / given):
         if (candidate / MANIFEST).is_file():
@@ -150,7 +150,7 @@ def _check_port(host: str, port: int) -> None:
 
 def _check_latest(root: Path) -> None:
     """Refuse to start without an artifact version, saying how to make one."""
-    from gnn.artifacts import LATEST
+    from kgrec.gnn.artifacts import LATEST
 
     if not (root / LATEST).is_file():
         raise ArtifactError(

@@ -8,16 +8,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from api.cli._app import app, settings_of
-from api.cli.tables import table
-from graph import GraphStore, open_graph
+from kgrec.api.cli._app import app, settings_of
+from kgrec.api.cli.tables import table
 from kgrec.errors import ConfigError, GraphConnectionError
+from kgrec.graph import GraphStore, open_graph
 from kgrec.settings import Settings
 
 if TYPE_CHECKING:
-    from gnn.retrain import GateDecision
-    from gnn.snapshot import Snapshot
-    from text_encoders import TextEncoder
+    from kgrec.gnn.retrain import GateDecision
+    from kgrec.gnn.snapshot import Snapshot
+    from kgrec.text_encoders import TextEncoder
 
 
 @app.command("train")
@@ -47,7 +47,7 @@ def train(
     the table compares both versions per validation view.
     """
     # heavy (torch, PyG, transformers): imported when the command runs
-    from text_encoders import load_encoder
+    from kgrec.text_encoders import load_encoder
 
     if force and since is None:
         raise ConfigError("--force only applies with --since VERSION")
@@ -64,9 +64,9 @@ def retrain_and_report(
     settings: Settings, store: GraphStore, encoder: TextEncoder, since: str, force: bool
 ) -> None:
     """``kgrec train --since``: retrain behind the promotion gate, print the gate's table."""
-    from api.index import index_writer
-    from api.wiring import index_options, pipeline_options
-    from gnn.retrain import retrain
+    from kgrec.api.index import index_writer
+    from kgrec.api.wiring import index_options, pipeline_options
+    from kgrec.gnn.retrain import retrain
 
     start = time.perf_counter()
     options = pipeline_options(settings)
@@ -123,8 +123,8 @@ def train_and_report(
     The export is skipped when ``snapshot`` is the export already. Used by ``kgrec
     train`` and ``kgrec demo``.
     """
-    from api.wiring import pipeline_options
-    from gnn.pipeline import export_current, train_snapshot
+    from kgrec.api.wiring import pipeline_options
+    from kgrec.gnn.pipeline import export_current, train_snapshot
 
     start = time.perf_counter()
     options = pipeline_options(settings)
@@ -152,7 +152,7 @@ def embed(ctx: typer.Context) -> None:
     Without the graph, the snapshot's alone (with a warning).
     """
     # heavy (torch, PyG, transformers): imported when the command runs
-    from text_encoders import load_encoder
+    from kgrec.text_encoders import load_encoder
 
     settings = settings_of(ctx)
     encoder = load_encoder(settings.text, settings.paths.onnx_models)
@@ -177,9 +177,9 @@ def embed_and_report(
     With ``store``, the products and users the graph holds and the training snapshot
     lacks are in it too.
     """
-    from api.index import index_writer
-    from api.wiring import index_options, pipeline_options
-    from gnn.pipeline import write_artifacts
+    from kgrec.api.index import index_writer
+    from kgrec.api.wiring import index_options, pipeline_options
+    from kgrec.gnn.pipeline import write_artifacts
 
     start = time.perf_counter()
     options = pipeline_options(settings)

@@ -1,4 +1,4 @@
-"""``kgrec users delete ID``: forget a shopper (:mod:`api.forget`)."""
+"""``kgrec users delete ID``: forget a shopper (:mod:`kgrec.api.forget`)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli._app import app, settings_of
+from kgrec.api.cli._app import app, settings_of
 
 users_app = typer.Typer(help="Shoppers kgrec stores: forget one on request.")
 app.add_typer(users_app, name="users")
@@ -28,8 +28,8 @@ def delete(
     send DELETE /users/{id} to it instead (it does all of this and clears its memory).
     The log and the output name the shopper by a salted hash, never by the id.
     """
-    from api.forget import forget_user
-    from graph import open_graph
+    from kgrec.api.forget import forget_user
+    from kgrec.graph import open_graph
     from kgrec.pseudonym import Pseudonymiser
 
     settings = settings_of(ctx)

@@ -18,10 +18,10 @@ class RankingOverrides:
         fresh_share: share of answer positions kept for fresh products
             (``KGREC_SERVING__FRESH_SHARE``; 0 = none).
         generators: the candidate generators allowed to propose products to the
-            learned ranker (a subset of ``gnn.ranking.served.SERVED_GENERATORS``).
+            learned ranker (a subset of ``kgrec.gnn.ranking.served.SERVED_GENERATORS``).
         artifact_version: the artifact version (a directory under
             ``<data_dir>/artifacts``) that serves the arm, pinned: a promotion does not
-            move it; None = the version LATEST names (``api.wiring.Services.engine_for``).
+            move it; None = the version LATEST names (``kgrec.api.wiring.Services.engine_for``).
     """
 
     ranker: bool | None = None

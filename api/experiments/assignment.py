@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from typing import Final
 
-from api.experiments.arms import Arm, Assignment, Experiment
+from kgrec.api.experiments.arms import Arm, Assignment, Experiment
 
 _SEPARATOR: Final = "\x1f"  # a character no id holds (ids refuse control characters)
 _BUCKET_BYTES: Final = 8

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from api.experiments.report import METRICS, ExperimentReport
+from kgrec.api.experiments.report import METRICS, ExperimentReport
 
 _TITLES = {"ctr": "CTR: answers clicked", "conversion": "conversion: answers bought from"}
 

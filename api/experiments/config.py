@@ -31,7 +31,7 @@ from typing import Any, Final
 
 import annotated_types
 
-from api.experiments.arms import Arm, Experiment, RankingOverrides
+from kgrec.api.experiments.arms import Arm, Experiment, RankingOverrides
 from kgrec.errors import ConfigError
 from kgrec.settings import ServingSettings
 
@@ -198,7 +198,7 @@ def pinned_versions(config: ExperimentsConfig, on_disk: Sequence[str], root: Pat
 
     Args:
         config: the experiments file's content.
-        on_disk: the versions under ``root`` (:meth:`gnn.versions.VersionStore.versions`).
+        on_disk: the versions under ``root`` (:meth:`kgrec.gnn.versions.VersionStore.versions`).
         root: ``<data_dir>/artifacts``, named in the error.
 
     Raises:
@@ -258,7 +258,7 @@ def _generators(table: Mapping[str, Any], where: str) -> tuple[str, ...] | None:
     value = table.get("generators")
     if value is None:
         return None
-    from gnn.ranking.served import SERVED_GENERATORS  # torch: only when an arm names some
+    from kgrec.gnn.ranking.served import SERVED_GENERATORS  # torch: only when an arm names some
 
     valid = ", ".join(SERVED_GENERATORS)
     if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):

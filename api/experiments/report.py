@@ -1,6 +1,6 @@
 """The A/B report: the event log tallied per experiment and arm.
 
-The statistics are those of :mod:`api.experiments.stats`.
+The statistics are those of :mod:`kgrec.api.experiments.stats`.
 
 An answer (impression) is *clicked* when at least one ``click`` event names its
 ``request_id``, and *converted* when at least one ``purchase`` does: CTR and
@@ -17,8 +17,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Final, Literal
 
-from api.experiments.log import Record
-from api.experiments.stats import Difference, Proportion, difference, sample_size, wilson
+from kgrec.api.experiments.log import Record
+from kgrec.api.experiments.stats import Difference, Proportion, difference, sample_size, wilson
 from kgrec.errors import NotFoundError
 
 Metric = Literal["ctr", "conversion"]

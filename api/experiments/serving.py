@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from api.experiments.arms import Assignment, Experiment
-from api.experiments.assignment import assign
-from api.experiments.config import ExperimentsConfig
-from api.experiments.log import EventLog, Record
+from kgrec.api.experiments.arms import Assignment, Experiment
+from kgrec.api.experiments.assignment import assign
+from kgrec.api.experiments.config import ExperimentsConfig
+from kgrec.api.experiments.log import EventLog, Record
 
 Endpoint = Literal["recommendations", "search"]
 

@@ -1,7 +1,7 @@
 """One ranked answer of /recommendations or /search.
 
 Its arm, its request id, its impression in the experiment log
-(:mod:`api.experiments`).
+(:mod:`kgrec.api.experiments`).
 """
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ from collections.abc import Callable
 
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import EngineFor
-from api.engine import Engine
-from api.experiments.arms import RankingOverrides
-from api.experiments.serving import Endpoint, Experiments, new_request_id
-from api.ranked_schemas import ArmOut, RankedOut
-from api.ranking import RankedList
+from kgrec.api.deps import EngineFor
+from kgrec.api.engine import Engine
+from kgrec.api.experiments.arms import RankingOverrides
+from kgrec.api.experiments.serving import Endpoint, Experiments, new_request_id
+from kgrec.api.ranked_schemas import ArmOut, RankedOut
+from kgrec.api.ranking import RankedList
 
 RankCall = Callable[[Engine, RankingOverrides | None], RankedList]
 InlineCheck = Callable[[Engine], bool]

@@ -6,7 +6,7 @@ import time
 
 from fastapi import APIRouter, Depends
 
-from api.deps import (
+from kgrec.api.deps import (
     EngineDep,
     EventIdsDep,
     ExperimentsDep,
@@ -17,9 +17,9 @@ from api.deps import (
     repeats,
     require_write_key,
 )
-from api.event_ids import KeyedEvent
-from api.experiments.serving import Feedback
-from api.schemas import EventsIn, EventsOut
+from kgrec.api.event_ids import KeyedEvent
+from kgrec.api.experiments.serving import Feedback
+from kgrec.api.schemas import EventsIn, EventsOut
 from kgrec.errors import NotFoundError
 
 router = APIRouter(tags=["events"], dependencies=[Depends(require_write_key)])

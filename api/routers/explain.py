@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from api.deps import EngineDep, PseudonymiserDep, require_read_key
-from api.schemas import ExplainOut, RefId
+from kgrec.api.deps import EngineDep, PseudonymiserDep, require_read_key
+from kgrec.api.schemas import ExplainOut, RefId
 from kgrec.errors import NotFoundError
 from kgrec.typing import USER
 

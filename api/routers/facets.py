@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import EngineDep, ServicesDep, require_read_key
-from api.explorer import MAX_FACET_USERS, MAX_FACETS, FacetsOut, facets
+from kgrec.api.deps import EngineDep, ServicesDep, require_read_key
+from kgrec.api.explorer import MAX_FACET_USERS, MAX_FACETS, FacetsOut, facets
 
 router = APIRouter(tags=["explore"], dependencies=[Depends(require_read_key)])
 

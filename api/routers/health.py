@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
 
-from api.deps import ServicesDep
-from api.metrics import CONTENT_TYPE
-from api.schemas import HealthOut
+from kgrec.api.deps import ServicesDep
+from kgrec.api.metrics import CONTENT_TYPE
+from kgrec.api.schemas import HealthOut
 
 router = APIRouter(tags=["health"])
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
 
-from api.deps import (
+from kgrec.api.deps import (
     EngineDep,
     FiltersDep,
     KDep,
@@ -19,9 +19,9 @@ from api.deps import (
     require_read_key,
     require_write_key,
 )
-from api.ranked_schemas import RankedOut
-from api.schemas import ItemFields, ItemsIn, ItemsOut, NewId, RefId
-from api.wiring import Services
+from kgrec.api.ranked_schemas import RankedOut
+from kgrec.api.schemas import ItemFields, ItemsIn, ItemsOut, NewId, RefId
+from kgrec.api.wiring import Services
 from kgrec.errors import GraphConnectionError, ServiceUnavailableError
 from kgrec.typing import CATEGORY
 

@@ -1,4 +1,4 @@
-"""``api_router``: every resource's router, included once by :func:`api.app.create_app`.
+"""``api_router``: every resource's router, included once by :func:`kgrec.api.app.create_app`.
 
 The order is the order of the paths in the OpenAPI schema.
 """
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.routers import (
+from kgrec.api.routers import (
     events,
     explain,
     facets,

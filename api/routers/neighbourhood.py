@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import EngineDep, ServicesDep, require_read_key
-from api.explorer import MAX_LINKS, MAX_SIMILAR, NeighbourhoodOut, neighbourhood
-from api.schemas import RefId
+from kgrec.api.deps import EngineDep, ServicesDep, require_read_key
+from kgrec.api.explorer import MAX_LINKS, MAX_SIMILAR, NeighbourhoodOut, neighbourhood
+from kgrec.api.schemas import RefId
 
 router = APIRouter(tags=["explore"], dependencies=[Depends(require_read_key)])
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from api.deps import (
+from kgrec.api.deps import (
     EngineForDep,
     ExperimentsDep,
     FiltersDep,
@@ -14,12 +14,12 @@ from api.deps import (
     PseudonymiserDep,
     require_read_key,
 )
-from api.engine import Engine
-from api.experiments.arms import RankingOverrides
-from api.ranked_schemas import RankedOut
-from api.ranking import RankedList
-from api.routers.answers import answer
-from api.schemas import MAX_QUERY_CHARS, RefId
+from kgrec.api.engine import Engine
+from kgrec.api.experiments.arms import RankingOverrides
+from kgrec.api.ranked_schemas import RankedOut
+from kgrec.api.ranking import RankedList
+from kgrec.api.routers.answers import answer
+from kgrec.api.schemas import MAX_QUERY_CHARS, RefId
 
 router = APIRouter(tags=["recommendations"], dependencies=[Depends(require_read_key)])
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from api.deps import (
+from kgrec.api.deps import (
     EngineForDep,
     ExperimentsDep,
     PseudonymiserDep,
@@ -13,12 +13,12 @@ from api.deps import (
     check_price_range,
     require_read_key,
 )
-from api.engine import Engine
-from api.experiments.arms import RankingOverrides
-from api.ranked_schemas import RankedOut
-from api.ranking import RankedList
-from api.routers.answers import answer
-from api.schemas import SearchIn
+from kgrec.api.engine import Engine
+from kgrec.api.experiments.arms import RankingOverrides
+from kgrec.api.ranked_schemas import RankedOut
+from kgrec.api.ranking import RankedList
+from kgrec.api.routers.answers import answer
+from kgrec.api.schemas import SearchIn
 
 router = APIRouter(tags=["search"], dependencies=[Depends(require_read_key)])
 

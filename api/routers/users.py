@@ -1,4 +1,4 @@
-"""DELETE /users/{id}: forget a shopper (:mod:`api.forget`)."""
+"""DELETE /users/{id}: forget a shopper (:mod:`kgrec.api.forget`)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import EventIdsDep, PseudonymiserDep, ServicesDep, require_write_key
-from api.forget import forget_user
-from api.schemas import RefId
+from kgrec.api.deps import EventIdsDep, PseudonymiserDep, ServicesDep, require_write_key
+from kgrec.api.forget import forget_user
+from kgrec.api.schemas import RefId
 from kgrec.errors import GraphConnectionError, ServiceUnavailableError
 
 

@@ -9,9 +9,9 @@ import torch
 from implicit.cpu.als import AlternatingLeastSquares
 from torch import Tensor
 
-from gnn.baselines.base import item_popularity
-from gnn.baselines.sparse import history_csr, single_threaded_blas, user_item_csr
-from gnn.baselines.tuning import Params, as_float, as_int, grid_of, tune
+from kgrec.gnn.baselines.base import item_popularity
+from kgrec.gnn.baselines.sparse import history_csr, single_threaded_blas, user_item_csr
+from kgrec.gnn.baselines.tuning import Params, as_float, as_int, grid_of, tune
 
 ALS_GRID: tuple[Params, ...] = tuple(
     grid_of(factors=(32, 64, 128), regularization=(1.0, 10.0, 30.0, 100.0), alpha=(1.0, 10.0))
@@ -28,7 +28,7 @@ class ImplicitALS:
     (``recalculate_user``, one least-squares step: what ALS does at fold-in); a
     cold user with an empty history gets popularity. With validation pairs,
     ``fit`` picks ``factors`` x ``regularization`` x ``alpha`` from ``grid`` by
-    validation Recall@20 (:func:`~gnn.baselines.tuning.tune`).
+    validation Recall@20 (:func:`~kgrec.gnn.baselines.tuning.tune`).
 
     Args:
         factors: latent dimension.

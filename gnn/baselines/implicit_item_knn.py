@@ -10,8 +10,8 @@ import torch
 from implicit.nearest_neighbours import CosineRecommender
 from torch import Tensor
 
-from gnn.baselines.neighbours import NeighbourModel
-from gnn.baselines.sparse import history_csr, single_threaded_blas, user_item_csr
+from kgrec.gnn.baselines.neighbours import NeighbourModel
+from kgrec.gnn.baselines.sparse import history_csr, single_threaded_blas, user_item_csr
 
 
 class ImplicitItemKNN(NeighbourModel[sp.csr_matrix | None]):
@@ -23,7 +23,7 @@ class ImplicitItemKNN(NeighbourModel[sp.csr_matrix | None]):
     holds for them, so a cold user's revealed pairs count as its profile; an empty
     history gets popularity. With validation pairs, ``fit`` picks ``neighbours``
     from ``grid`` by validation Recall@20
-    (:class:`~gnn.baselines.neighbours.NeighbourModel`).
+    (:class:`~kgrec.gnn.baselines.neighbours.NeighbourModel`).
 
     Args:
         neighbours: K.

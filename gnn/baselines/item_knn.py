@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from gnn.baselines.base import history_matrix
-from gnn.baselines.neighbours import NeighbourModel
+from kgrec.gnn.baselines.base import history_matrix
+from kgrec.gnn.baselines.neighbours import NeighbourModel
 
 
 def keep_top_neighbours(sim: Tensor, neighbours: int) -> Tensor:
@@ -34,7 +34,7 @@ class ItemKNN(NeighbourModel[Tensor]):
     Similarities come from the binary user x item training matrix, keeping the
     ``neighbours`` most similar items per item (0 = all; the item itself is not
     among them). With validation pairs, ``fit`` picks ``neighbours`` from ``grid``
-    by validation Recall@20 (:class:`~gnn.baselines.neighbours.NeighbourModel`).
+    by validation Recall@20 (:class:`~kgrec.gnn.baselines.neighbours.NeighbourModel`).
 
     Args:
         neighbours: top-k neighbours kept per item.

@@ -8,11 +8,11 @@ from contextlib import contextmanager
 import torch
 from torch import Tensor
 
-from gnn.baselines.base import history_matrix, item_popularity
-from gnn.baselines.tuning import Params, as_float, as_int, grid_of, tune
-from gnn.early_stopping import EarlyStopping
-from gnn.losses import bpr_loss
-from gnn.metrics import mean_metrics, rank_metrics
+from kgrec.gnn.baselines.base import history_matrix, item_popularity
+from kgrec.gnn.baselines.tuning import Params, as_float, as_int, grid_of, tune
+from kgrec.gnn.early_stopping import EarlyStopping
+from kgrec.gnn.losses import bpr_loss
+from kgrec.gnn.metrics import mean_metrics, rank_metrics
 
 MF_GRID: tuple[Params, ...] = tuple(grid_of(dim=(256,), reg=(1e-4, 1e-3, 3e-3, 1e-2)))
 """4 points, 5-10 s each on one CPU thread on MovieLens-100K (early stopping included).

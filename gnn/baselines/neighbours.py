@@ -9,8 +9,8 @@ from typing import Generic, Self, TypeVar
 import torch
 from torch import Tensor
 
-from gnn.baselines.base import item_popularity
-from gnn.baselines.tuning import NEIGHBOUR_GRID, Params, as_int, tune
+from kgrec.gnn.baselines.base import item_popularity
+from kgrec.gnn.baselines.tuning import NEIGHBOUR_GRID, Params, as_int, tune
 
 S = TypeVar("S")
 
@@ -21,7 +21,7 @@ class NeighbourModel(ABC, Generic[S]):
     ``fit`` builds the similarity ``sim`` (of type ``S``) with
     :meth:`_similarity` and the popularity fallback ``pop`` [P]. With validation
     pairs, it instead picks ``neighbours`` from ``grid`` by validation Recall@20
-    (:func:`~gnn.baselines.tuning.tune`) and keeps the best fit's ``sim`` and
+    (:func:`~kgrec.gnn.baselines.tuning.tune`) and keeps the best fit's ``sim`` and
     ``pop``.
 
     Args:

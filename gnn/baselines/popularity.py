@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from gnn.baselines.base import item_popularity
+from kgrec.gnn.baselines.base import item_popularity
 
 
 class Popularity:

@@ -16,8 +16,8 @@ from typing import Generic, Protocol, TypeVar, runtime_checkable
 import torch
 from torch import Tensor
 
-from gnn.baselines.base import Recommender, history_matrix
-from gnn.metrics import mean_metrics, rank_metrics
+from kgrec.gnn.baselines.base import Recommender, history_matrix
+from kgrec.gnn.metrics import mean_metrics, rank_metrics
 
 Params = dict[str, object]
 R = TypeVar("R", bound=Recommender)

@@ -5,11 +5,16 @@ One implementation of the ranking stages, shared by ``kgrec evaluate`` (the
 evaluation measures what is served.
 """
 
-from gnn.ranking.features import BASE_FEATURES, candidate_features, feature_names, top_candidates
-from gnn.ranking.kg_knn import KGKNN
-from gnn.ranking.ranker import LearnedRanker, RankerConfig
-from gnn.ranking.slots import merge_fresh
-from gnn.ranking.staged import StagedRanking
+from kgrec.gnn.ranking.features import (
+    BASE_FEATURES,
+    candidate_features,
+    feature_names,
+    top_candidates,
+)
+from kgrec.gnn.ranking.kg_knn import KGKNN
+from kgrec.gnn.ranking.ranker import LearnedRanker, RankerConfig
+from kgrec.gnn.ranking.slots import merge_fresh
+from kgrec.gnn.ranking.staged import StagedRanking
 
 __all__ = [
     "BASE_FEATURES",

@@ -6,7 +6,7 @@ entities (KG-kNN's neighbour table) and the products whose text reads like it
 (text-kNN's vectors). The summed interaction counts of those neighbours,
 weighted by similarity, predict which fresh products many shoppers will take;
 the cold path adds them to the order of the fresh slots
-(:func:`~gnn.ranking.slots.fresh_order_scores`). Measured in docs/ranking.md.
+(:func:`~kgrec.gnn.ranking.slots.fresh_order_scores`). Measured in docs/ranking.md.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from gnn.baselines import Recommender, TextKNN
-from gnn.ranking.kg_knn import KGKNN
-from gnn.ranking.tables import NeighbourTable
 from kgrec.errors import ConfigError
+from kgrec.gnn.baselines import Recommender, TextKNN
+from kgrec.gnn.ranking.kg_knn import KGKNN
+from kgrec.gnn.ranking.tables import NeighbourTable
 
 TEXT_NEIGHBOURS = 20
 """Text neighbours whose counts a fresh product sums."""

@@ -5,9 +5,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from gnn.baselines import item_popularity
-from gnn.baselines.item_knn import keep_top_neighbours, neighbour_scores
-from gnn.snapshot import PRODUCT, Snapshot
+from kgrec.gnn.baselines import item_popularity
+from kgrec.gnn.baselines.item_knn import keep_top_neighbours, neighbour_scores
+from kgrec.gnn.snapshot import PRODUCT, Snapshot
 
 
 def product_incidence(snapshot: Snapshot) -> Tensor:

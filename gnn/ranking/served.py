@@ -7,7 +7,7 @@ validation pairs (:func:`train_ranking`); ``kgrec embed`` refits the ones that
 need interactions on every interaction and stores them in the artifact version
 (:func:`write_ranking`); the service reads them back as tables
 (:func:`load_ranking`) and scores through the same
-:class:`~gnn.ranking.staged.StagedRanking`.
+:class:`~kgrec.gnn.ranking.staged.StagedRanking`.
 
 Layout of ``<artifact version>/ranking/``::
 
@@ -36,7 +36,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from gnn.baselines import (
+from kgrec.errors import ArtifactError
+from kgrec.gnn.baselines import (
     ImplicitALS,
     ImplicitItemKNN,
     ItemKNN,
@@ -45,12 +46,11 @@ from gnn.baselines import (
     TextKNN,
     item_popularity,
 )
-from gnn.ranking.kg_knn import KGKNN, product_incidence
-from gnn.ranking.ranker import RankerConfig
-from gnn.ranking.staged import StagedConfig, StagedRanking
-from gnn.ranking.tables import FactorTable, NeighbourTable, factor_arrays, save_factors
-from gnn.snapshot import Snapshot
-from kgrec.errors import ArtifactError
+from kgrec.gnn.ranking.kg_knn import KGKNN, product_incidence
+from kgrec.gnn.ranking.ranker import RankerConfig
+from kgrec.gnn.ranking.staged import StagedConfig, StagedRanking
+from kgrec.gnn.ranking.tables import FactorTable, NeighbourTable, factor_arrays, save_factors
+from kgrec.gnn.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """StagedRanking: candidate generators -> features -> learned ranker -> fresh slots.
 
-The :class:`~gnn.baselines.Recommender` that ``kgrec evaluate`` reports as
+The :class:`~kgrec.gnn.baselines.Recommender` that ``kgrec evaluate`` reports as
 ``kgrec``. It reuses generators already fitted on the training pairs (the GNN
 and the baselines of the same run) and trains only the ranker, on the warm
 validation pairs, never on a test pair:
@@ -18,9 +18,9 @@ validation pairs, never on a test pair:
 Products without any training interaction (fresh) never go through the ranker
 (nothing teaches it about them); they are ordered by the cold path (the summed
 z-scores of the GNN, from content and graph, and of text-kNN) and placed at the
-fresh slots (:func:`~gnn.ranking.slots.merge_fresh`). The cold path also sums
+fresh slots (:func:`~kgrec.gnn.ranking.slots.merge_fresh`). The cold path also sums
 the z-scores of each fresh product's predicted popularity: the interaction
-counts of its content neighbours (:mod:`gnn.ranking.fresh_popularity`).
+counts of its content neighbours (:mod:`kgrec.gnn.ranking.fresh_popularity`).
 """
 
 from __future__ import annotations
@@ -36,13 +36,13 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from gnn.baselines import Recommender, history_matrix
-from gnn.ranking.features import candidate_features, feature_names, top_candidates
-from gnn.ranking.fresh_popularity import neighbour_popularity
-from gnn.ranking.ranker import LearnedRanker, RankerConfig
-from gnn.ranking.slots import fresh_order_scores, merge_fresh
-from gnn.splits import pair_keys
 from kgrec.errors import ConfigError, ModelError
+from kgrec.gnn.baselines import Recommender, history_matrix
+from kgrec.gnn.ranking.features import candidate_features, feature_names, top_candidates
+from kgrec.gnn.ranking.fresh_popularity import neighbour_popularity
+from kgrec.gnn.ranking.ranker import LearnedRanker, RankerConfig
+from kgrec.gnn.ranking.slots import fresh_order_scores, merge_fresh
+from kgrec.gnn.splits import pair_keys
 
 log = logging.getLogger(__name__)
 RANKER_FILE: Final = "ranker.txt"
@@ -60,7 +60,7 @@ class StagedConfig:
             z-scores over the fresh products are summed).
         fresh_popularity: the content generators whose neighbours' interaction
             counts predict a fresh product's popularity
-            (:func:`~gnn.ranking.fresh_popularity.neighbour_popularity`); their
+            (:func:`~kgrec.gnn.ranking.fresh_popularity.neighbour_popularity`); their
             z-scores join the sum.
         cold_reveal: history lengths the cold groups simulate.
         cold_users: validation users re-scored per simulated history length.
@@ -93,7 +93,7 @@ class StagedConfig:
 
 
 class StagedRanking:
-    """The served ranking as a :class:`~gnn.baselines.Recommender` (see the module docs).
+    """The served ranking as a :class:`~kgrec.gnn.baselines.Recommender` (see the module docs).
 
     Args:
         generators: name -> a fitted recommender proposing candidates (its order

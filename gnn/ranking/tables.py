@@ -5,11 +5,11 @@ At serving time the candidate generators cannot refit: they read what
 
 * :class:`NeighbourTable`: the top-N neighbours of every product (item-kNN from
   co-interactions, KG-kNN from shared brands, categories and entities), scored
-  against a history as :func:`~gnn.baselines.item_knn.neighbour_scores` does;
+  against a history as :func:`~kgrec.gnn.baselines.item_knn.neighbour_scores` does;
 * :class:`FactorTable`: user and product vectors (the GNN's embeddings, ALS
   factors) scored by inner product, for the users the table holds.
 
-Both implement :class:`~gnn.baselines.Recommender` over product rows
+Both implement :class:`~kgrec.gnn.baselines.Recommender` over product rows
 ``0..P'-1``; rows past the table's (products added online) score 0 in a
 neighbour table and use the vectors given for them in a factor table.
 """
@@ -23,8 +23,8 @@ import scipy.sparse as sp
 import torch
 from torch import Tensor
 
-from gnn.baselines.sparse import history_csr
 from kgrec.errors import ArtifactError
+from kgrec.gnn.baselines.sparse import history_csr
 
 
 class NeighbourTable:

@@ -13,18 +13,18 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.cli.demo import load_sample, sample_dir
-from api.engine import Engine
-from api.wiring import Services, engine_options, gnn_embedder_factory, pipeline_options
-from gnn.artifacts import ArtifactSet
-from gnn.pipeline import export_current, train_snapshot, write_artifacts
-from graph import GraphStore
+from kgrec.api.app import create_app
+from kgrec.api.cli.demo import load_sample, sample_dir
+from kgrec.api.engine import Engine
+from kgrec.api.wiring import Services, engine_options, gnn_embedder_factory, pipeline_options
+from kgrec.gnn.artifacts import ArtifactSet
+from kgrec.gnn.pipeline import export_current, train_snapshot, write_artifacts
+from kgrec.graph import GraphStore
 from kgrec.settings import Settings
+from kgrec.text_encoders import TextEncoder, load_encoder
 from tests.utils.api import API_KEY, ClientFactory
 from tests.utils.settings import make_settings
 from tests.utils.shop import Shop, trained_shop
-from text_encoders import TextEncoder, load_encoder
 
 GRAPH_DIM = 32
 

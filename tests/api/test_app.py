@@ -16,9 +16,9 @@ import neo4j
 import pytest
 import torch
 
-from api.app import create_app
-from gnn.artifacts import ArtifactSet
-from graph import GraphStore, embedded_server, store_options
+from kgrec.api.app import create_app
+from kgrec.gnn.artifacts import ArtifactSet
+from kgrec.graph import GraphStore, embedded_server, store_options
 from kgrec.settings import Settings
 from tests.utils.api import API_KEY, ClientFactory, threads_of_a_new_thread
 from tests.utils.metrics import sample

@@ -9,17 +9,17 @@ import numpy as np
 import pytest
 import torch
 
-from api.engine import Engine
-from api.ranking import Filters, Weights, fuse, weight_matrix
-from api.synthetic import synthetic_artifacts
-from api.wiring import engine_options, index_options
-from gnn.artifacts import ArtifactSet
-from graph import GraphStore
+from kgrec.api.engine import Engine
+from kgrec.api.ranking import Filters, Weights, fuse, weight_matrix
+from kgrec.api.synthetic import synthetic_artifacts
+from kgrec.api.wiring import engine_options, index_options
 from kgrec.errors import ArtifactError, ConfigError
+from kgrec.gnn.artifacts import ArtifactSet
+from kgrec.graph import GraphStore
 from kgrec.settings import Settings
+from kgrec.text_encoders import TextEncoder
 from tests.utils.api import threads_of_a_new_thread
 from tests.utils.settings import make_settings
-from text_encoders import TextEncoder
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from api.event_ids import EventIds, KeyedEvent
+from kgrec.api.event_ids import EventIds, KeyedEvent
 
 
 def test_a_shoppers_event_ids_are_forgotten(tmp_path: Path) -> None:

@@ -9,9 +9,9 @@ from typing import Any, cast
 
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.engine import Engine
-from api.wiring import Services
+from kgrec.api.app import create_app
+from kgrec.api.engine import Engine
+from kgrec.api.wiring import Services
 from kgrec.errors import NotFoundError
 from kgrec.settings import Settings
 from kgrec.typing import USER

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from graph import GraphStore
-from graph import explorer as gx
-from graph.explorer import readable_relation
+from kgrec.graph import GraphStore
+from kgrec.graph import explorer as gx
+from kgrec.graph.explorer import readable_relation
 from tests.utils.api import API_KEY, ClientFactory, link_sample_entities
 
 KEY = {"X-API-Key": API_KEY}

@@ -18,24 +18,24 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from api.cli import app as cli
-from api.forget import subject
-from api.index import index_writer
-from api.wiring import index_options, pipeline_options
-from gnn.artifacts import ArtifactSet
-from gnn.pipeline import export_current, train_snapshot, write_artifacts
-from gnn.ranking.served import RANKING_DIR
-from gnn.snapshot import USER, node_text
-from graph import GraphStore, embedded_server
+from kgrec.api.cli import app as cli
+from kgrec.api.forget import subject
+from kgrec.api.index import index_writer
+from kgrec.api.wiring import index_options, pipeline_options
 from kgrec.errors import NotFoundError
+from kgrec.gnn.artifacts import ArtifactSet
+from kgrec.gnn.pipeline import export_current, train_snapshot, write_artifacts
+from kgrec.gnn.ranking.served import RANKING_DIR
+from kgrec.gnn.snapshot import USER, node_text
+from kgrec.graph import GraphStore, embedded_server
+from kgrec.loaders import Importer, Source, validation_options
 from kgrec.settings import Settings
-from loaders import Importer, Source, validation_options
+from kgrec.text_encoders import TextEncoder
+from kgrec.text_encoders.cache import text_key
 from tests.utils.api import API_KEY
 from tests.utils.files import files_holding
 from tests.utils.settings import make_settings
 from tests.utils.shop import load_genre_shop, shop_client
-from text_encoders import TextEncoder
-from text_encoders.cache import text_key
 
 pytestmark = [pytest.mark.neo4j, pytest.mark.slow]
 

@@ -11,12 +11,12 @@ import dataclasses
 import numpy as np
 import pytest
 
-from api.engine import Engine
-from api.synthetic import synthetic_artifacts
-from api.wiring import engine_options
-from gnn.artifacts import ArtifactSet
+from kgrec.api.engine import Engine
+from kgrec.api.synthetic import synthetic_artifacts
+from kgrec.api.wiring import engine_options
+from kgrec.gnn.artifacts import ArtifactSet
 from kgrec.settings import Settings
-from text_encoders import TextEncoder
+from kgrec.text_encoders import TextEncoder
 
 
 @pytest.fixture(scope="module")

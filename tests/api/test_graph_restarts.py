@@ -19,10 +19,10 @@ import neo4j
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.wiring import default_services
-from gnn.artifacts import ArtifactSet
-from graph import EmbeddedServer, GraphStore, embedded_server, store_options
+from kgrec.api.app import create_app
+from kgrec.api.wiring import default_services
+from kgrec.gnn.artifacts import ArtifactSet
+from kgrec.graph import EmbeddedServer, GraphStore, embedded_server, store_options
 from kgrec.settings import Settings
 from tests.utils.api import API_KEY, ClientFactory
 from tests.utils.settings import make_settings

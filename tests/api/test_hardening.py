@@ -15,15 +15,15 @@ from typing import Any
 
 import pytest
 
-from api.app import create_app
-from api.engine import Engine
-from api.wiring import Services, engine_options, gnn_embedder_factory
-from gnn.artifacts import ArtifactSet
-from graph import GraphStore
+from kgrec.api.app import create_app
+from kgrec.api.engine import Engine
+from kgrec.api.wiring import Services, engine_options, gnn_embedder_factory
+from kgrec.gnn.artifacts import ArtifactSet
+from kgrec.graph import GraphStore
 from kgrec.settings import Settings
+from kgrec.text_encoders import TextEncoder
 from tests.utils.api import API_KEY, ClientFactory, live_server
 from tests.utils.settings import make_settings
-from text_encoders import TextEncoder
 
 KEY = {"X-API-Key": API_KEY}
 JSON_KEY = {**KEY, "content-type": "application/json"}
@@ -416,27 +416,27 @@ def test_a_batch_of_bad_entries_lists_the_first_50(
 def test_an_access_log_line_per_request(
     sample_store: GraphStore, make_client: ClientFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="api.access")
+    caplog.set_level(logging.INFO, logger="kgrec.api.access")
     with make_client(sample_store) as client:
         client.get("/items/p001/similar", params={"k": 2})
         client.get("/recommendations", params={"k": 0})
-    lines = [r.getMessage() for r in caplog.records if r.name == "api.access"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "kgrec.api.access"]
     assert len(lines) == 2, lines
     assert lines[0].startswith("GET /items/{item_id}/similar 200 ") and lines[0].endswith(" ms")
     assert lines[1].startswith("GET /recommendations 422 ")
     caplog.clear()
     with make_client(sample_store, serving={"api_access_log": False}) as client:
         client.get("/health")
-    assert not [r for r in caplog.records if r.name == "api.access"]
+    assert not [r for r in caplog.records if r.name == "kgrec.api.access"]
 
 
 def test_a_service_without_a_key_says_writes_are_disabled(
     sample_store: GraphStore, make_client: ClientFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="api.app")
+    caplog.set_level(logging.INFO, logger="kgrec.api.app")
     with make_client(sample_store, serving={"api_key": None}):
         pass
-    messages = [r.getMessage() for r in caplog.records if r.name == "api.app"]
+    messages = [r.getMessage() for r in caplog.records if r.name == "kgrec.api.app"]
     assert any("KGREC_SERVING__API_KEY" in m and "disabled" in m for m in messages), messages
     caplog.clear()
     with make_client(sample_store):

@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from api.index import VectorIndex
-from api.wiring import index_options
+from kgrec.api.index import VectorIndex
+from kgrec.api.wiring import index_options
 from kgrec.settings import Settings
 
 

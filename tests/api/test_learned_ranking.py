@@ -10,15 +10,15 @@ import numpy as np
 import pytest
 import torch
 
-from api.engine import Engine
-from api.index import GRAPH_INDEX, TEXT_INDEX
-from api.personal import PersonalRanking
-from gnn.artifacts import ArtifactSet
-from gnn.ranking.served import load_ranking
-from graph import GraphStore
+from kgrec.api.engine import Engine
+from kgrec.api.index import GRAPH_INDEX, TEXT_INDEX
+from kgrec.api.personal import PersonalRanking
+from kgrec.gnn.artifacts import ArtifactSet
+from kgrec.gnn.ranking.served import load_ranking
+from kgrec.graph import GraphStore
 from kgrec.settings import Settings
+from kgrec.text_encoders import TextEncoder
 from tests.utils.shop import Shop, load_genre_shop, shop_engine
-from text_encoders import TextEncoder
 
 pytestmark = pytest.mark.slow
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import prometheus_client
 from prometheus_client.parser import text_string_to_metric_families
 
-from api.metrics import DEFAULT_BUCKETS_S, MULTIPROC_ENV, Metrics
+from kgrec.api.metrics import DEFAULT_BUCKETS_S, MULTIPROC_ENV, Metrics
 from tests.utils.metrics import sample, samples
 
 GAUGES = {"kgrec_index_items": ("Products served.", 17.0), "kgrec_graph_up": ("Up.", 1.0)}
@@ -74,7 +74,7 @@ def test_two_apps_in_one_process_count_apart() -> None:
 WORKER = """
 import sys
 from pathlib import Path
-from api.metrics import Metrics
+from kgrec.api.metrics import Metrics
 metrics = Metrics(multiprocess_dir=Path(sys.argv[1]))
 for _ in range(int(sys.argv[2])):
     metrics.observe("GET", "/recommendations", 200, 0.003)

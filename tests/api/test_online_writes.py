@@ -13,19 +13,19 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import pytest
 
-from api.engine import Engine
-from api.overlay import OnlineItem, Overlay, write_stamp
-from api.restore import Restorer, restore_online
-from api.wiring import engine_options, pipeline_options
-from gnn.artifacts import ArtifactSet
-from gnn.checkpoint import Checkpoint
-from gnn.inductive import InductiveEmbedder
-from graph import GraphStore, InteractionRow, ProductRow
+from kgrec.api.engine import Engine
+from kgrec.api.overlay import OnlineItem, Overlay, write_stamp
+from kgrec.api.restore import Restorer, restore_online
+from kgrec.api.wiring import engine_options, pipeline_options
 from kgrec.errors import GraphConnectionError
+from kgrec.gnn.artifacts import ArtifactSet
+from kgrec.gnn.checkpoint import Checkpoint
+from kgrec.gnn.inductive import InductiveEmbedder
+from kgrec.graph import GraphStore, InteractionRow, ProductRow
 from kgrec.settings import Settings
+from kgrec.text_encoders import TextEncoder
 from tests.utils.api import API_KEY, ClientFactory
 from tests.utils.metrics import sample
-from text_encoders import TextEncoder
 
 KEY = {"X-API-Key": API_KEY}
 WAIT_S = 30.0
@@ -222,7 +222,7 @@ def test_a_new_engine_serves_what_the_graph_holds_after_a_restore(
         embedder_factory=lambda _: pipeline_options(settings).embedder(checkpoint, encoder),
     )  # the service restarted: only the artifact version
     assert again.unserved("Product", products) == products
-    with caplog.at_level(logging.INFO, logger="api.restore"):
+    with caplog.at_level(logging.INFO, logger="kgrec.api.restore"):
         report = restore_online(again, sample_store, batch_size=2)
     assert (report.products, report.users) == (len(products), len(users))
     assert "restored 5 products and 2 users" in caplog.text
@@ -270,7 +270,7 @@ def test_the_restore_waits_for_a_graph_that_does_not_answer(
     monkeypatch.setattr(sample_store, "iter_ids", iter_ids)
     restorer = Restorer(again, sample_store, retry_s=0.1)
     try:
-        with caplog.at_level(logging.WARNING, logger="api.restore"):
+        with caplog.at_level(logging.WARNING, logger="kgrec.api.restore"):
             assert restorer.start() is None
         assert "serving only what artifact version" in caplog.text and restorer.pending
         assert again.unserved("Product", products) == products  # the artifacts are served

@@ -10,9 +10,9 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from api.cli import app as cli
-from graph import GraphStore
+from kgrec.api.cli import app as cli
 from kgrec.errors import NotFoundError
+from kgrec.graph import GraphStore
 from kgrec.pseudonym import Pseudonymiser
 from kgrec.settings import Settings
 from tests.utils.api import API_KEY, ClientFactory

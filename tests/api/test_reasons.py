@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from api import reasons
-from api.app import create_app
-from api.engine import Engine
-from api.ranking import (
+from kgrec.api import reasons
+from kgrec.api.app import create_app
+from kgrec.api.engine import Engine
+from kgrec.api.ranking import (
     RankedItem,
     RankedList,
     ReasonNode,
@@ -26,13 +26,13 @@ from api.ranking import (
     ReasonRelation,
     ScoreBreakdown,
 )
-from api.wiring import Services
-from gnn.artifacts import ArtifactSet
-from graph import GraphStore
+from kgrec.api.wiring import Services
 from kgrec.errors import GraphConnectionError
+from kgrec.gnn.artifacts import ArtifactSet
+from kgrec.graph import GraphStore
 from kgrec.settings import Settings
+from kgrec.text_encoders import TextEncoder
 from tests.utils.shop import DIRECTED_BY, Shop, load_genre_shop, shop_engine, trained_shop
-from text_encoders import TextEncoder
 
 # Unit tests of the sentences: no graph, no model ----------------------------------------
 

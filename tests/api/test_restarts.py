@@ -21,9 +21,9 @@ from typing import Any
 import httpx
 import pytest
 
-from api.cli.demo import load_sample, sample_dir
-from gnn.artifacts import ArtifactSet
-from graph import embedded_server, open_graph
+from kgrec.api.cli.demo import load_sample, sample_dir
+from kgrec.gnn.artifacts import ArtifactSet
+from kgrec.graph import embedded_server, open_graph
 from tests.utils.api import API_KEY
 from tests.utils.settings import make_settings
 
@@ -60,7 +60,7 @@ class Service:
             "KGREC_SERVING__API_KEY": API_KEY,
             "KGREC_SERVING__API_ACCESS_LOG": "false",
         }
-        cmd = [sys.executable, "-c", "from api.cli import main; main()", "serve"]
+        cmd = [sys.executable, "-c", "from kgrec.api.cli import main; main()", "serve"]
         cmd += ["--port", str(self.port), "--artifacts", str(self.artifacts)]
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)

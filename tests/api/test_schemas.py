@@ -9,9 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from api.app import create_app
-from api.ranked_schemas import RankedOut
-from api.ranking import (
+from kgrec.api.app import create_app
+from kgrec.api.ranked_schemas import RankedOut
+from kgrec.api.ranking import (
     RankedItem,
     RankedList,
     Reason,
@@ -21,7 +21,7 @@ from api.ranking import (
     ReasonRelation,
     ScoreBreakdown,
 )
-from api.schemas import EventIn, ItemFields, ItemIn
+from kgrec.api.schemas import EventIn, ItemFields, ItemIn
 from tests.utils.settings import make_settings
 
 QUERY_NAME = {

@@ -21,7 +21,7 @@ from schemathesis.core.result import Err
 from schemathesis.generation.case import Case
 from schemathesis.schemas import APIOperation
 
-from graph import GraphStore
+from kgrec.graph import GraphStore
 from tests.utils.api import API_KEY, ClientFactory
 
 EXAMPLES_PER_MODE = 15

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from api.demo_calls import run_demo_calls
-from api.wiring import artifacts_root
-from gnn.artifacts import ArtifactSet
-from graph import GraphStore
+from kgrec.api.demo_calls import run_demo_calls
+from kgrec.api.wiring import artifacts_root
+from kgrec.gnn.artifacts import ArtifactSet
+from kgrec.graph import GraphStore
 from kgrec.settings import Settings
 
 

@@ -21,17 +21,17 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.index import index_writer
-from api.reloader import ArtifactWatcher
-from api.wiring import Services, index_options, pipeline_options
-from gnn.artifacts import MANIFEST, USER_GRAPH, ArtifactSet
-from gnn.pipeline import write_artifacts
-from gnn.versions import VersionStore
-from graph import GraphStore
+from kgrec.api.app import create_app
+from kgrec.api.index import index_writer
+from kgrec.api.reloader import ArtifactWatcher
+from kgrec.api.wiring import Services, index_options, pipeline_options
+from kgrec.gnn.artifacts import MANIFEST, USER_GRAPH, ArtifactSet
+from kgrec.gnn.pipeline import write_artifacts
+from kgrec.gnn.versions import VersionStore
+from kgrec.graph import GraphStore
 from kgrec.settings import Settings
+from kgrec.text_encoders import TextEncoder
 from tests.utils.shop import shop_engine, trained_shop
-from text_encoders import TextEncoder
 
 pytestmark = pytest.mark.slow
 SHOPPERS = ("u000", "u001", "u002", "u003")
@@ -129,7 +129,7 @@ def test_a_version_that_fails_to_load_leaves_the_service_serving(
     (broken / MANIFEST).write_text(json.dumps({**manifest, "version": "broken"}))
     (broken / USER_GRAPH).unlink()
     versions.promote("broken", "test: a version missing a file")
-    with caplog.at_level(logging.ERROR, logger="api.reloader"):
+    with caplog.at_level(logging.ERROR, logger="kgrec.api.reloader"):
         assert watcher.check() is None
     assert engine.version == served
     assert "could not swap to artifact version broken" in caplog.text

@@ -23,16 +23,16 @@ from typing import Any
 import httpx
 import pytest
 
-from api.app import create_app
-from api.cli.demo import load_sample, sample_dir
-from api.engine import Engine
-from api.wiring import Services, engine_options, gnn_embedder_factory
-from gnn.artifacts import ArtifactSet
-from graph import GraphStore
+from kgrec.api.app import create_app
+from kgrec.api.cli.demo import load_sample, sample_dir
+from kgrec.api.engine import Engine
+from kgrec.api.wiring import Services, engine_options, gnn_embedder_factory
+from kgrec.gnn.artifacts import ArtifactSet
+from kgrec.graph import GraphStore
 from kgrec.settings import Settings
+from kgrec.text_encoders import TextEncoder
 from tests.utils.api import API_KEY, link_sample_entities, live_server
 from tests.utils.settings import make_settings
-from text_encoders import TextEncoder
 
 try:
     from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from graph import GraphStore
+from kgrec.graph import GraphStore
 from kgrec.settings import Settings
+from kgrec.text_encoders import TextEncoder, load_encoder
 from tests.utils.catalogue import write_catalogue
-from text_encoders import TextEncoder, load_encoder
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gnn.baselines import (
+from kgrec.gnn.baselines import (
     MFBPR,
     ImplicitALS,
     ImplicitItemKNN,
@@ -15,7 +15,7 @@ from gnn.baselines import (
     history_matrix,
     item_popularity,
 )
-from gnn.baselines.tuning import grid_of, validation_recall
+from kgrec.gnn.baselines.tuning import grid_of, validation_recall
 
 
 def pairs(rows: list[tuple[int, int]]) -> torch.Tensor:

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from gnn.config import GNNConfig
-from gnn.evaluation import evaluate_view, interactions_of, run_evaluation
-from gnn.report import EvaluationReport
-from gnn.splits import SplitPlan, SplitView
+from kgrec.gnn.config import GNNConfig
+from kgrec.gnn.evaluation import evaluate_view, interactions_of, run_evaluation
+from kgrec.gnn.report import EvaluationReport
+from kgrec.gnn.splits import SplitPlan, SplitView
 from tests.utils.snapshots import clustered_snapshot
 
 

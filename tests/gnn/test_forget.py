@@ -14,14 +14,14 @@ import pytest
 import torch
 from torch_geometric.data import HeteroData
 
-from gnn.artifacts import ArtifactManifest, ArtifactSet
-from gnn.forget import forget_in_artifacts, forget_in_snapshots, forget_in_version
-from gnn.ranking.served import RANKING_DIR
-from gnn.ranking.tables import factor_arrays, save_factors
-from gnn.schema import INTERACTED, PRODUCT, USER, reverse, with_reverse
-from gnn.snapshot import Snapshot
 from kgrec.errors import ArtifactError, ModelError
-from loaders.rejects import forget_in_rejects
+from kgrec.gnn.artifacts import ArtifactManifest, ArtifactSet
+from kgrec.gnn.forget import forget_in_artifacts, forget_in_snapshots, forget_in_version
+from kgrec.gnn.ranking.served import RANKING_DIR
+from kgrec.gnn.ranking.tables import factor_arrays, save_factors
+from kgrec.gnn.schema import INTERACTED, PRODUCT, USER, reverse, with_reverse
+from kgrec.gnn.snapshot import Snapshot
+from kgrec.loaders.rejects import forget_in_rejects
 
 USERS = ["a", "gone", "b", "c", "late"]  # "late": added by kgrec embed after training
 GONE = 1

@@ -8,16 +8,16 @@ import numpy as np
 import pytest
 import torch
 
-from api.wiring import pipeline_options
-from gnn.checkpoint import Checkpoint
-from gnn.evaluation import interactions_of
-from gnn.inductive import InductiveEmbedder
-from gnn.snapshot import PRODUCT, USER, Snapshot
-from graph import GraphStore
+from kgrec.api.wiring import pipeline_options
 from kgrec.errors import ConfigError, ModelError
+from kgrec.gnn.checkpoint import Checkpoint
+from kgrec.gnn.evaluation import interactions_of
+from kgrec.gnn.inductive import InductiveEmbedder
+from kgrec.gnn.snapshot import PRODUCT, USER, Snapshot
+from kgrec.graph import GraphStore
 from kgrec.settings import Settings
+from kgrec.text_encoders import TextEncoder
 from tests.utils.catalogue import export, train_small
-from text_encoders import TextEncoder
 
 
 def embedder_of(

@@ -8,9 +8,9 @@ import pytest
 import torch
 from torch_geometric.nn.models.lightgcn import BPRLoss
 
-from gnn.early_stopping import EarlyStopping
-from gnn.losses import bpr_loss
 from kgrec.errors import ConfigError
+from kgrec.gnn.early_stopping import EarlyStopping
+from kgrec.gnn.losses import bpr_loss
 
 
 @pytest.mark.parametrize(("batch", "dim"), [(128, 16), (2048, 256)])

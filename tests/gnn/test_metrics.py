@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from gnn.metrics import mean_metrics, rank_metrics
+from kgrec.gnn.metrics import mean_metrics, rank_metrics
 
 
 def test_recall_and_ndcg_match_hand_computed_values() -> None:

@@ -12,11 +12,11 @@ from torch_geometric.transforms import ToUndirected
 from torch_geometric.typing import EdgeType as PygEdgeType
 from torch_geometric.utils import degree, scatter
 
-from gnn.config import GNNConfig
-from gnn.inference import embed_all, graph_inputs
-from gnn.model import HeteroGNN, mean_by_destination
-from gnn.schema import BRAND, CATEGORY, INTERACTED, PRODUCT, USER, EdgeType, with_reverse
-from gnn.snapshot import Snapshot
+from kgrec.gnn.config import GNNConfig
+from kgrec.gnn.inference import embed_all, graph_inputs
+from kgrec.gnn.model import HeteroGNN, mean_by_destination
+from kgrec.gnn.schema import BRAND, CATEGORY, INTERACTED, PRODUCT, USER, EdgeType, with_reverse
+from kgrec.gnn.snapshot import Snapshot
 
 HAS_BRAND: EdgeType = (PRODUCT, "has_brand", BRAND)
 SUBCATEGORY_OF: EdgeType = (CATEGORY, "subcategory_of", CATEGORY)

@@ -9,15 +9,15 @@ import numpy as np
 import pytest
 import torch
 
-from api.wiring import pipeline_options
-from gnn.artifacts import ArtifactSet
-from gnn.checkpoint import Checkpoint
-from gnn.pipeline import export_current, train_snapshot, write_artifacts
-from graph import GraphStore
+from kgrec.api.wiring import pipeline_options
 from kgrec.errors import ModelError
+from kgrec.gnn.artifacts import ArtifactSet
+from kgrec.gnn.checkpoint import Checkpoint
+from kgrec.gnn.pipeline import export_current, train_snapshot, write_artifacts
+from kgrec.graph import GraphStore
 from kgrec.settings import Settings
+from kgrec.text_encoders import TextEncoder
 from tests.utils.catalogue import export, train_small
-from text_encoders import TextEncoder
 
 
 def test_train_then_embed_writes_a_loadable_artifact_version(

@@ -11,16 +11,16 @@ import pytest
 import torch
 from torch import Tensor
 
-from api.cli.evaluate import ProtocolName
-from gnn.baselines import ItemKNN, Popularity, Recommender
-from gnn.config import GNNConfig
-from gnn.evaluation import run_evaluation
-from gnn.protocols import PROTOCOLS, Protocol, build_plan, random_split, replay_split
-from gnn.ranking import RankerConfig, StagedRanking
-from gnn.ranking.staged import StagedConfig
-from gnn.report import EvaluationReport
-from gnn.splits import Interactions, SplitPlan, assert_no_leakage, build_splits, pair_keys
+from kgrec.api.cli.evaluate import ProtocolName
 from kgrec.errors import ConfigError
+from kgrec.gnn.baselines import ItemKNN, Popularity, Recommender
+from kgrec.gnn.config import GNNConfig
+from kgrec.gnn.evaluation import run_evaluation
+from kgrec.gnn.protocols import PROTOCOLS, Protocol, build_plan, random_split, replay_split
+from kgrec.gnn.ranking import RankerConfig, StagedRanking
+from kgrec.gnn.ranking.staged import StagedConfig
+from kgrec.gnn.report import EvaluationReport
+from kgrec.gnn.splits import Interactions, SplitPlan, assert_no_leakage, build_splits, pair_keys
 from tests.utils.snapshots import clustered_snapshot
 
 

@@ -6,9 +6,14 @@ import pytest
 import torch
 from torch_geometric.sampler import HeteroSamplerOutput
 
-from gnn.pyg_sampler import PygNeighborSampler, build_sampler, pyg_sampling_available, to_subgraph
-from gnn.sampler import NeighborSampler
 from kgrec.errors import ConfigError
+from kgrec.gnn.pyg_sampler import (
+    PygNeighborSampler,
+    build_sampler,
+    pyg_sampling_available,
+    to_subgraph,
+)
+from kgrec.gnn.sampler import NeighborSampler
 from tests.utils.markers import requires_pyg
 
 UB, BU = ("user", "rated", "product"), ("product", "rev_rated", "user")

@@ -11,8 +11,9 @@ import pytest
 import torch
 from torch import Tensor
 
-from gnn.baselines import ItemKNN, Popularity, TextKNN, history_matrix
-from gnn.ranking import (
+from kgrec.errors import ConfigError, ModelError
+from kgrec.gnn.baselines import ItemKNN, Popularity, TextKNN, history_matrix
+from kgrec.gnn.ranking import (
     KGKNN,
     LearnedRanker,
     RankerConfig,
@@ -22,11 +23,10 @@ from gnn.ranking import (
     merge_fresh,
     top_candidates,
 )
-from gnn.ranking.fresh_popularity import neighbour_popularity
-from gnn.ranking.slots import is_fresh_slot
-from gnn.ranking.staged import StagedConfig
-from gnn.ranking.tables import FactorTable, NeighbourTable
-from kgrec.errors import ConfigError, ModelError
+from kgrec.gnn.ranking.fresh_popularity import neighbour_popularity
+from kgrec.gnn.ranking.slots import is_fresh_slot
+from kgrec.gnn.ranking.staged import StagedConfig
+from kgrec.gnn.ranking.tables import FactorTable, NeighbourTable
 
 
 def test_fresh_slots_take_every_tenth_position() -> None:

@@ -11,20 +11,20 @@ import json
 import pytest
 import torch
 
-from api.wiring import pipeline_options
-from gnn.artifacts import CHECKPOINT, LATEST
-from gnn.checkpoint import Checkpoint
-from gnn.inference import graph_inputs
-from gnn.pipeline import LATEST_CHECKPOINT, export_current, train_snapshot
-from gnn.retrain import DECIDING_VIEW, GateRow, decide, retrain
-from gnn.snapshot import Snapshot
-from gnn.versions import GATE, VersionStore
-from gnn.warm_start import warm_start_state
-from graph import GraphStore
+from kgrec.api.wiring import pipeline_options
+from kgrec.gnn.artifacts import CHECKPOINT, LATEST
+from kgrec.gnn.checkpoint import Checkpoint
+from kgrec.gnn.inference import graph_inputs
+from kgrec.gnn.pipeline import LATEST_CHECKPOINT, export_current, train_snapshot
+from kgrec.gnn.retrain import DECIDING_VIEW, GateRow, decide, retrain
+from kgrec.gnn.snapshot import Snapshot
+from kgrec.gnn.versions import GATE, VersionStore
+from kgrec.gnn.warm_start import warm_start_state
+from kgrec.graph import GraphStore
 from kgrec.settings import Settings
+from kgrec.text_encoders import TextEncoder
 from tests.utils.settings import make_settings
 from tests.utils.shop import GENRES, trained_shop
-from text_encoders import TextEncoder
 
 pytestmark = pytest.mark.slow
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from gnn.snapshot import ENTITY, identity_vector, node_text, node_vectors
-from text_encoders import EmbeddingCache, TextEncoder
+from kgrec.gnn.snapshot import ENTITY, identity_vector, node_text, node_vectors
+from kgrec.text_encoders import EmbeddingCache, TextEncoder
 
 
 def test_unnamed_entities_get_their_kind_plus_a_fixed_identity(

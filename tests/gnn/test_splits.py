@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 import torch
 
-from gnn.splits import Interactions, assert_no_leakage, build_splits, pair_keys
+from kgrec.gnn.splits import Interactions, assert_no_leakage, build_splits, pair_keys
 
 
 def random_interactions(

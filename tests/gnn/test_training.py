@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from gnn.baselines import Popularity
-from gnn.config import GNNConfig, SamplerBackend
-from gnn.evaluation import GNNRecommender, evaluate_view, interactions_of
-from gnn.sampler import NeighborSampler
-from gnn.snapshot import USER
-from gnn.splits import build_splits
 from kgrec.errors import KgrecError
+from kgrec.gnn.baselines import Popularity
+from kgrec.gnn.config import GNNConfig, SamplerBackend
+from kgrec.gnn.evaluation import GNNRecommender, evaluate_view, interactions_of
+from kgrec.gnn.sampler import NeighborSampler
+from kgrec.gnn.snapshot import USER
+from kgrec.gnn.splits import build_splits
 from kgrec.settings import Settings
 from tests.utils.markers import requires_pyg
 from tests.utils.snapshots import clustered_snapshot
@@ -71,7 +71,7 @@ def test_loss_decreases_and_minibatch_lands_near_full_batch(sampler: SamplerBack
 
 
 def test_loss_decreases_full_batch() -> None:
-    from gnn.trainer import Trainer, graph_inputs
+    from kgrec.gnn.trainer import Trainer, graph_inputs
 
     snap = clustered_snapshot()
     inter = interactions_of(snap)

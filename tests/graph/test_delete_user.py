@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from graph import GraphStore
+from kgrec.graph import GraphStore
 
 pytestmark = pytest.mark.neo4j
 

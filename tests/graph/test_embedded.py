@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from graph import EmbeddedServer, GraphStore, connect_store, embedded_server, open_graph
 from kgrec.errors import EmbeddedServerError, GraphConnectionError
+from kgrec.graph import EmbeddedServer, GraphStore, connect_store, embedded_server, open_graph
 from tests.utils.settings import make_settings
 
 pytestmark = pytest.mark.neo4j
@@ -174,7 +174,7 @@ def test_missing_java_runtime_is_a_clear_error(
 _ATTACH = """
 import sys, time
 from pathlib import Path
-from graph import open_graph
+from kgrec.graph import open_graph
 from kgrec.settings import Settings
 settings = Settings(
     data_dir=Path(sys.argv[1]), graph={"embedded_heap_mb": 512, "connect_retries": 2}

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from graph import GraphStore, ensure_read_only
-from graph.guard import tokenize
 from kgrec.errors import WriteQueryRejectedError
+from kgrec.graph import GraphStore, ensure_read_only
+from kgrec.graph.guard import tokenize
 
 WRITES = [
     "CREATE (n:Product {id: 'x'})",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from graph import GraphStore
+from kgrec.graph import GraphStore
 
 
 def _films(store: GraphStore) -> None:

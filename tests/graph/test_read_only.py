@@ -18,8 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from graph import GraphStore, connect_store, embedded_server, ensure_read_only
 from kgrec.errors import GraphConnectionError, WriteQueryRejectedError
+from kgrec.graph import GraphStore, connect_store, embedded_server, ensure_read_only
 from kgrec.settings import Settings
 from tests.utils.graph import fingerprint
 

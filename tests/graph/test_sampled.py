@@ -13,9 +13,9 @@ from collections import Counter
 import pandas as pd
 import pytest
 
-from graph import GraphStore, InteractionRow, UserRow
-from graph import _queries as q
 from kgrec.errors import ConfigError
+from kgrec.graph import GraphStore, InteractionRow, UserRow
+from kgrec.graph import _queries as q
 from kgrec.typing import NODE_LABELS, REL_TYPES
 
 pytestmark = pytest.mark.neo4j

@@ -11,8 +11,8 @@ from typing import Any, LiteralString
 
 import pytest
 
-from graph import GraphStore, ProductRow, UpsertCounts
 from kgrec.errors import ConfigError
+from kgrec.graph import GraphStore, ProductRow, UpsertCounts
 from kgrec.typing import DEFAULT_KIND_WEIGHTS
 
 pytestmark = pytest.mark.neo4j

@@ -13,7 +13,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 FOLDERS = ("graph", "gnn", "text_encoders", "loaders", "api")
-INSTALLED_AS = ""
+INSTALLED_AS = "kgrec/"
 """Where the wheel puts those folders: top-level names ("" ), or "kgrec/" (kgrec.api, ...)."""
 DATA = ("loaders/sample/products.csv", "api/ui/static/index.html", "api/ui/static/vendor")
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from api.event_ids import EventIds
-from api.experiments.log import EventLog
-from gnn.snapshot import Snapshot
-from gnn.versions import VersionStore
-from graph._paths import ServerPaths
+from kgrec.api.event_ids import EventIds
+from kgrec.api.experiments.log import EventLog
+from kgrec.gnn.snapshot import Snapshot
+from kgrec.gnn.versions import VersionStore
+from kgrec.graph._paths import ServerPaths
 from kgrec.paths import DataDir
 from kgrec.settings import Settings
-from text_encoders.cache import EmbeddingCache
+from kgrec.text_encoders.cache import EmbeddingCache
 
 
 def test_the_layout_is_the_documented_one(tmp_path: Path) -> None:

@@ -10,8 +10,8 @@ import pydantic
 import pytest
 from pydantic import SecretStr
 
-from gnn.config import GNNConfig
 from kgrec.errors import ConfigError
+from kgrec.gnn.config import GNNConfig
 from kgrec.settings import Settings
 from kgrec.settings_sources import LEGACY_NAMES, env_name, section_fields
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from graph import GraphStore
 from kgrec.errors import DataValidationError
+from kgrec.graph import GraphStore
+from kgrec.loaders import ColumnMapping
 from kgrec.settings import Settings
-from loaders import ColumnMapping
 from tests.utils.loaders import invoke, run, write
 
 

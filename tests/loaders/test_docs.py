@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from graph import GraphStore
+from kgrec.graph import GraphStore
+from kgrec.loaders import ColumnMapping
 from kgrec.settings import Settings
-from loaders import ColumnMapping
 from tests.utils.loaders import rejects_of, run, write
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "loaders.md"

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from graph import GraphStore
 from kgrec.errors import DataValidationError
+from kgrec.graph import GraphStore
+from kgrec.loaders import ChunkReader, ColumnMapping, ImportFailed
 from kgrec.settings import Settings
-from loaders import ChunkReader, ColumnMapping, ImportFailed
 from tests.utils.loaders import invoke, run, write
 
 ROWS = 200

@@ -7,10 +7,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from graph import GraphStore
 from kgrec.errors import DataValidationError
+from kgrec.graph import GraphStore
+from kgrec.loaders import ColumnMapping
 from kgrec.settings import Settings
-from loaders import ColumnMapping
 from tests.utils.loaders import rejects_of, run, write
 
 

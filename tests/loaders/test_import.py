@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from graph import GraphStore
+from kgrec.graph import GraphStore
+from kgrec.loaders import CatalogueGenerator
 from kgrec.settings import Settings
-from loaders import CatalogueGenerator
 from tests.utils.loaders import run, write
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from graph import GraphStore
+from kgrec.graph import GraphStore
 from kgrec.settings import Settings
 from tests.utils.loaders import invoke, run, write
 

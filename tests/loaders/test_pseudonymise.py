@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from graph import GraphStore
+from kgrec.graph import GraphStore
+from kgrec.loaders import ColumnMapping, ImportReport
+from kgrec.loaders.constants import EntityKind
 from kgrec.pseudonym import Pseudonymiser
 from kgrec.settings import Settings
-from loaders import ColumnMapping, ImportReport
-from loaders.constants import EntityKind
 from tests.utils.files import files_holding
 from tests.utils.loaders import invoke, rejects_of, run, write
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from graph import GraphStore
+from kgrec.graph import GraphStore
+from kgrec.loaders import Importer, PublicDataset, RecboleDataset, RecbolePreset, validation_options
 from kgrec.settings import Settings
-from loaders import Importer, PublicDataset, RecboleDataset, RecbolePreset, validation_options
 from tests.utils.settings import make_settings
 
 REPO = Path(__file__).resolve().parents[2]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from graph import GraphStore
+from kgrec.graph import GraphStore
 from kgrec.settings import Settings
 from tests.utils.loaders import rejects_of, run, write
 from tests.utils.settings import make_settings

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from graph import GraphStore
 from kgrec.errors import DataValidationError
+from kgrec.graph import GraphStore
 from kgrec.settings import Settings
 from tests.utils.loaders import rejects_of, run, write
 from tests.utils.settings import make_settings

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kgrec.settings import Settings
-from text_encoders import TextEncoder, load_encoder
+from kgrec.text_encoders import TextEncoder, load_encoder
 
 
 @pytest.fixture(scope="session")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from text_encoders import TextEncoder
-from text_encoders._batching import TokenBatch, prepared_batches, token_batches
+from kgrec.text_encoders import TextEncoder
+from kgrec.text_encoders._batching import TokenBatch, prepared_batches, token_batches
 
 TEXTS = [
     "kettle",

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from kgrec.settings import Settings
-from text_encoders import EmbeddingCache, TextEncoder, load_encoder
-from text_encoders.cache import vector_space
+from kgrec.text_encoders import EmbeddingCache, TextEncoder, load_encoder
+from kgrec.text_encoders.cache import vector_space
 
 
 def test_second_run_encodes_nothing_new(tmp_path: Path, onnx_encoder: TextEncoder) -> None:

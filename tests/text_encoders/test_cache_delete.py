@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from text_encoders import EmbeddingCache
-from text_encoders.cache import text_key
+from kgrec.text_encoders import EmbeddingCache
+from kgrec.text_encoders.cache import text_key
 
 
 def test_deleted_keys_leave_the_table_and_the_files(tmp_path: Path) -> None:

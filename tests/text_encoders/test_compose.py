@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kgrec.errors import EncoderError
-from text_encoders import compose_product_text
+from kgrec.text_encoders import compose_product_text
 
 
 def test_fields_in_order_with_whitespace_collapsed() -> None:

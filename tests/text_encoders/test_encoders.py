@@ -9,8 +9,8 @@ import pytest
 
 from kgrec.errors import EncoderError
 from kgrec.settings import Settings
+from kgrec.text_encoders import TextEncoder, load_encoder
 from tests.utils.markers import requires_cuda
-from text_encoders import TextEncoder, load_encoder
 
 SHOE = "Waterproof trail running shoe with a grippy outsole"
 SHOE_PARAPHRASE = "Trail runners that keep your feet dry, with strong grip"
@@ -81,7 +81,7 @@ def test_onnx_streams_fill_every_row_as_one_stream_does(
 def test_matches_sentence_transformers(torch_encoder: TextEncoder) -> None:
     from sentence_transformers import SentenceTransformer
 
-    from text_encoders import default_model_dir
+    from kgrec.text_encoders import default_model_dir
 
     st = SentenceTransformer(str(default_model_dir()), device="cpu")
     texts = [SHOE, KETTLE, SHOE_PARAPHRASE]

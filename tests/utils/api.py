@@ -13,7 +13,7 @@ import torch
 import uvicorn
 from fastapi.testclient import TestClient
 
-from graph import GraphStore
+from kgrec.graph import GraphStore
 
 API_KEY = "test-key-123"
 """The write key of the apps ``make_client`` builds."""

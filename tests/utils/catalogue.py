@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import torch
 
-from gnn.checkpoint import Checkpoint
-from gnn.config import GNNConfig
-from gnn.evaluation import interactions_of
-from gnn.snapshot import Snapshot, export_snapshot
-from gnn.trainer import Trainer, graph_inputs
-from graph import GraphStore
+from kgrec.gnn.checkpoint import Checkpoint
+from kgrec.gnn.config import GNNConfig
+from kgrec.gnn.evaluation import interactions_of
+from kgrec.gnn.snapshot import Snapshot, export_snapshot
+from kgrec.gnn.trainer import Trainer, graph_inputs
+from kgrec.graph import GraphStore
 from kgrec.settings import Settings
-from text_encoders import EmbeddingCache, TextEncoder
+from kgrec.text_encoders import EmbeddingCache, TextEncoder
 
 GENRES = ("Action", "Comedy", "Drama")
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from api.experiments.log import Record
+from kgrec.api.experiments.log import Record
 
 
 def simulated_log(

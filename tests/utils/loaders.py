@@ -7,12 +7,12 @@ from pathlib import Path
 
 from typer.testing import CliRunner, Result
 
-from api.cli import app
-from graph import GraphStore
+from kgrec.api.cli import app
+from kgrec.graph import GraphStore
+from kgrec.loaders import ColumnMapping, Importer, ImportReport, Source, validation_options
+from kgrec.loaders.constants import EntityKind
 from kgrec.pseudonym import Pseudonymiser
 from kgrec.settings import Settings
-from loaders import ColumnMapping, Importer, ImportReport, Source, validation_options
-from loaders.constants import EntityKind
 
 
 def write(directory: Path, name: str, text: str, encoding: str = "utf-8") -> Path:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gnn.pyg_sampler import pyg_sampling_available
+from kgrec.gnn.pyg_sampler import pyg_sampling_available
 
 requires_cuda = pytest.mark.skipif(
     not torch.cuda.is_available(), reason="no CUDA device on this machine"

@@ -19,22 +19,22 @@ from dataclasses import dataclass, field
 import numpy as np
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.engine import Engine
-from api.index import index_writer
-from api.wiring import (
+from kgrec.api.app import create_app
+from kgrec.api.engine import Engine
+from kgrec.api.index import index_writer
+from kgrec.api.wiring import (
     Services,
     engine_options,
     gnn_embedder_factory,
     index_options,
     pipeline_options,
 )
-from gnn.artifacts import ArtifactSet
-from gnn.pipeline import export_current, train_snapshot, write_artifacts
-from graph import GraphStore
-from graph.records import EntityLinkRow, EntityRow, InteractionRow, ProductRow
+from kgrec.gnn.artifacts import ArtifactSet
+from kgrec.gnn.pipeline import export_current, train_snapshot, write_artifacts
+from kgrec.graph import GraphStore
+from kgrec.graph.records import EntityLinkRow, EntityRow, InteractionRow, ProductRow
 from kgrec.settings import Settings
-from text_encoders import TextEncoder
+from kgrec.text_encoders import TextEncoder
 
 GENRES = ("horror", "comedy", "scifi", "western")
 DIRECTED_BY = "film.film.directed_by"

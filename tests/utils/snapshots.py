@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch_geometric.data import HeteroData
 
-from gnn.schema import INTERACTED, PRODUCT, USER, with_reverse
-from gnn.snapshot import Snapshot
+from kgrec.gnn.schema import INTERACTED, PRODUCT, USER, with_reverse
+from kgrec.gnn.snapshot import Snapshot
 
 
 def clustered_snapshot(

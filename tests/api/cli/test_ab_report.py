@@ -7,8 +7,8 @@ from pathlib import Path
 from PIL import Image
 from typer.testing import CliRunner, Result
 
-from api.cli import app
-from api.experiments.log import EventLog
+from kgrec.api.cli import app
+from kgrec.api.experiments.log import EventLog
 from kgrec.errors import ConfigError, NotFoundError
 from tests.utils.experiments import simulated_log
 

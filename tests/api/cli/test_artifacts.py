@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from api.cli import app
-from api.synthetic import synthetic_artifacts
-from gnn.artifacts import LATEST
-from gnn.versions import GATE, HISTORY, VersionStore
+from kgrec.api.cli import app
+from kgrec.api.synthetic import synthetic_artifacts
 from kgrec.errors import ArtifactError
+from kgrec.gnn.artifacts import LATEST
+from kgrec.gnn.versions import GATE, HISTORY, VersionStore
 
 WIDE = {"COLUMNS": "200"}
 

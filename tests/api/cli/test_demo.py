@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from api.cli.tables import table
-from api.demo_data import MOVIELENS, shipped_sample, write_slice
-from api.demo_show import evaluation_summary
-from api.demo_state import DemoState
-from loaders import PublicDataset
+from kgrec.api.cli.tables import table
+from kgrec.api.demo_data import MOVIELENS, shipped_sample, write_slice
+from kgrec.api.demo_show import evaluation_summary
+from kgrec.api.demo_state import DemoState
+from kgrec.loaders import PublicDataset
 
 REPO = Path(__file__).resolve().parents[3]
 DATASETS = Path(os.environ.get("KGREC_LOADERS__DATASET_DIR") or REPO / ".kgrec" / "datasets")
@@ -60,7 +60,7 @@ def kgrec_demo(data_dir: Path, *args: str) -> Run:
     }
     start = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-c", "from api.cli import main; main()", "demo", *args],
+        [sys.executable, "-c", "from kgrec.api.cli import main; main()", "demo", *args],
         env=env,
         capture_output=True,
         text=True,
@@ -187,8 +187,8 @@ def test_the_sample_fingerprint_changes_with_its_files(tmp_path: Path) -> None:
 
 
 def test_the_evaluation_summary_reads_the_last_report(tmp_path: Path) -> None:
-    from gnn.evaluation import EvaluationResult
-    from gnn.report import EvaluationReport
+    from kgrec.gnn.evaluation import EvaluationResult
+    from kgrec.gnn.report import EvaluationReport
 
     lines: list[str] = []
     assert not evaluation_summary(tmp_path, lines.append)
@@ -223,7 +223,7 @@ def test_the_demo_refuses_a_graph_holding_other_data(tmp_path: Path) -> None:
     env |= {"KGREC_DATA_DIR": str(tmp_path / "data"), "KGREC_GRAPH__EMBEDDED_HEAP_MB": "512"}
 
     def kgrec(*args: str) -> subprocess.CompletedProcess[str]:
-        command = [sys.executable, "-c", "from api.cli import main; main()", *args]
+        command = [sys.executable, "-c", "from kgrec.api.cli import main; main()", *args]
         return subprocess.run(
             command, env=env, capture_output=True, text=True, timeout=300, check=False
         )

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from api.cli import app
+from kgrec.api.cli import app
 from kgrec.errors import ArtifactError, ConfigError, GraphConnectionError
 
 WIDE = {"COLUMNS": "200"}  # one line per message, whatever the terminal
@@ -38,7 +38,7 @@ def test_serve_without_artifacts_says_to_train_and_embed(tmp_path: Path) -> None
 def test_serve_without_artifacts_prints_one_error_line(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KGREC_")}
     shown = subprocess.run(
-        [sys.executable, "-c", "from api.cli import main; main()", "serve"],
+        [sys.executable, "-c", "from kgrec.api.cli import main; main()", "serve"],
         env={**env, "KGREC_DATA_DIR": str(tmp_path)},
         capture_output=True,
         text=True,

@@ -18,7 +18,7 @@ def kgrec(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KGREC_")}
     env |= {"KGREC_DATA_DIR": str(data_dir), "KGREC_GRAPH__EMBEDDED_HEAP_MB": "512"}
     return subprocess.run(
-        [sys.executable, "-c", "from api.cli import main; main()", *args],
+        [sys.executable, "-c", "from kgrec.api.cli import main; main()", *args],
         env=env,
         capture_output=True,
         text=True,
@@ -79,7 +79,7 @@ def test_unknown_setting_is_rejected(tmp_path: Path) -> None:
     env_run = kgrec(tmp_path, "graph", "status")
     assert env_run.returncode == 3
     proc = subprocess.run(
-        [sys.executable, "-c", "from api.cli import main; main()", "graph", "status"],
+        [sys.executable, "-c", "from kgrec.api.cli import main; main()", "graph", "status"],
         env={**os.environ, "KGREC_DATA_DRI": str(tmp_path)},
         capture_output=True,
         text=True,

@@ -11,9 +11,9 @@ import typer
 from typer.core import TyperGroup, TyperOption
 from typer.testing import CliRunner
 
-from api.cli import app
-from api.cli.importing import MAPPING_HELP
-from loaders import ColumnMapping
+from kgrec.api.cli import app
+from kgrec.api.cli.importing import MAPPING_HELP
+from kgrec.loaders import ColumnMapping
 
 WIDTH = 80
 BOX = re.compile(r"[│╭╮╰╯─]")

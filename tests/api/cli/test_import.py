@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from api.cli import app
-from graph import GraphStore
+from kgrec.api.cli import app
+from kgrec.graph import GraphStore
+from kgrec.loaders import CatalogueGenerator
 from kgrec.settings import Settings
-from loaders import CatalogueGenerator
 from tests.utils.loaders import run, write
 
 
@@ -70,7 +70,13 @@ def test_sigkill_half_way_then_rerun_gives_the_uninterrupted_counts(
         "KGREC_GRAPH__EMBEDDED_HEAP_MB": "512",
         "KGREC_GRAPH__WRITE_BATCH_SIZE": "100",
     }
-    args = [sys.executable, "-c", "from api.cli import main; main()", "import", "--no-progress"]
+    args = [
+        sys.executable,
+        "-c",
+        "from kgrec.api.cli import main; main()",
+        "import",
+        "--no-progress",
+    ]
     for entity, path in files.items():
         args += [f"--{entity}", str(path)]
     proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

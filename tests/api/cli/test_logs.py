@@ -7,9 +7,9 @@ import sys
 
 SCRIPT = """
 import logging
-from api.cli._app import show_logs
+from kgrec.api.cli._app import show_logs
 show_logs()
-logging.getLogger("gnn.snapshot").info("snapshot v1: 3 product")
+logging.getLogger("kgrec.gnn.snapshot").info("snapshot v1: 3 product")
 logging.getLogger("faiss.loader").info("Loading faiss with AVX512 support.")
 logging.getLogger("faiss.loader").warning("faiss warns")
 print("stdout stays clean")

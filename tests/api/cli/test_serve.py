@@ -6,7 +6,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from api.cli._app import app
+from kgrec.api.cli._app import app
 from kgrec.errors import ConfigError
 
 

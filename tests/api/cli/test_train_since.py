@@ -10,10 +10,10 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from api.cli import app
-from api.cli.train import gate_report
-from gnn.retrain import DECIDING_VIEW, GateDecision, GateRow
+from kgrec.api.cli import app
+from kgrec.api.cli.train import gate_report
 from kgrec.errors import ConfigError
+from kgrec.gnn.retrain import DECIDING_VIEW, GateDecision, GateRow
 
 
 def _decision(promote: bool, serving: float | None) -> GateDecision:

@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from api.cli import app
-from graph import embedded
+from kgrec.api.cli import app
 from kgrec.errors import EmbeddedServerError, EncoderError, KgrecError, NotFoundError
+from kgrec.graph import embedded
+from kgrec.loaders.encoding import decode_error
 from kgrec.settings import Settings
-from loaders.encoding import decode_error
 
 README = Path(__file__).resolve().parents[3] / "README.md"
 PORT, NEXT_PORT, BOLT = "8000", "8001", "7687"
@@ -76,7 +76,7 @@ def test_no_java_runtime_and_no_package(tmp_path: Path, monkeypatch: pytest.Monk
 
 
 def test_a_text_model_that_is_not_there() -> None:
-    from text_encoders import load_encoder
+    from kgrec.text_encoders import load_encoder
 
     with pytest.raises(EncoderError) as e:
         settings = Settings()
@@ -85,8 +85,8 @@ def test_a_text_model_that_is_not_there() -> None:
 
 
 def test_embed_before_training(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from gnn.checkpoint import Checkpoint
-    from gnn.pipeline import LATEST_CHECKPOINT
+    from kgrec.gnn.checkpoint import Checkpoint
+    from kgrec.gnn.pipeline import LATEST_CHECKPOINT
 
     monkeypatch.chdir(tmp_path)
     with pytest.raises(KgrecError) as e:
@@ -132,7 +132,7 @@ def test_a_wrong_file_path(tmp_path: Path) -> None:
 
 
 def test_an_unknown_shopper_in_explain() -> None:
-    from api.routers.explain import unknown_shopper
+    from kgrec.api.routers.explain import unknown_shopper
 
     error: NotFoundError = unknown_shopper("nobody", "p001")
     assert_quoted(f'{{"detail": "{error}"}}')

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from api.learned import arm_order
-from gnn.ranking.slots import is_fresh_slot
+from kgrec.api.learned import arm_order
+from kgrec.gnn.ranking.slots import is_fresh_slot
 
 NAN = float("nan")
 

@@ -16,17 +16,17 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.experiments.assignment import arm_of
-from api.experiments.config import read_experiments
-from api.wiring import Services, services_over
-from gnn.artifacts import LATEST, MANIFEST, ArtifactSet
-from graph import GraphStore
+from kgrec.api.app import create_app
+from kgrec.api.experiments.assignment import arm_of
+from kgrec.api.experiments.config import read_experiments
+from kgrec.api.wiring import Services, services_over
 from kgrec.errors import ConfigError
+from kgrec.gnn.artifacts import LATEST, MANIFEST, ArtifactSet
+from kgrec.graph import GraphStore
 from kgrec.settings import Settings
+from kgrec.text_encoders import TextEncoder
 from kgrec.typing import USER
 from tests.utils.shop import Shop, load_genre_shop, shop_client
-from text_encoders import TextEncoder
 
 pytestmark = [pytest.mark.slow, pytest.mark.neo4j]
 

@@ -7,8 +7,8 @@ from collections import Counter
 from hypothesis import given
 from hypothesis import strategies as st
 
-from api.experiments.arms import Arm, Experiment, RankingOverrides
-from api.experiments.assignment import arm_of, assign, bucket
+from kgrec.api.experiments.arms import Arm, Experiment, RankingOverrides
+from kgrec.api.experiments.assignment import arm_of, assign, bucket
 
 THREE = Experiment(
     "three",

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from api.experiments.arms import RankingOverrides
-from api.experiments.config import load_experiments, pinned_versions, read_experiments
+from kgrec.api.experiments.arms import RankingOverrides
+from kgrec.api.experiments.config import load_experiments, pinned_versions, read_experiments
 from kgrec.errors import ConfigError, NotFoundError
 
 GOOD = """

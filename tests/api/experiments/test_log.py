@@ -16,13 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from api.experiments.log import EventLog
+from kgrec.api.experiments.log import EventLog
 
 WRITER = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from api.experiments.log import EventLog
+    from kgrec.api.experiments.log import EventLog
 
     log = EventLog(Path(sys.argv[1]))
     n = 0

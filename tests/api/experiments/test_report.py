@@ -10,8 +10,8 @@ import math
 
 import pytest
 
-from api.experiments.report import build_reports, tally
-from api.experiments.stats import difference, sample_size, wilson
+from kgrec.api.experiments.report import build_reports, tally
+from kgrec.api.experiments.stats import difference, sample_size, wilson
 from kgrec.errors import ConfigError, NotFoundError
 from tests.utils.experiments import simulated_log
 

@@ -14,15 +14,15 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.experiments.arms import RankingOverrides
-from api.experiments.assignment import arm_of
-from api.experiments.config import read_experiments
-from api.experiments.log import EventLog
-from gnn.artifacts import ArtifactSet
-from graph import GraphStore
+from kgrec.api.experiments.arms import RankingOverrides
+from kgrec.api.experiments.assignment import arm_of
+from kgrec.api.experiments.config import read_experiments
+from kgrec.api.experiments.log import EventLog
+from kgrec.gnn.artifacts import ArtifactSet
+from kgrec.graph import GraphStore
 from kgrec.settings import Settings
+from kgrec.text_encoders import TextEncoder
 from tests.utils.shop import Shop, load_genre_shop, shop_client, shop_engine
-from text_encoders import TextEncoder
 
 pytestmark = [pytest.mark.slow, pytest.mark.neo4j]
 
