@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ import torch
 from torch import Tensor
 
 from kgrec.errors import ConfigError, ModelError
-from kgrec.gnn.baselines import ItemKNN, Popularity, TextKNN, history_matrix
+from kgrec.gnn.baselines import ItemKNN, Popularity, Recommender, TextKNN, history_matrix
 from kgrec.gnn.ranking import (
     KGKNN,
     LearnedRanker,
@@ -145,24 +146,39 @@ def _clusters(seed: int = 0) -> tuple[Tensor, Tensor, int, int]:
     return all_pairs[:, ~val_mask], all_pairs[:, val_mask], 40, 21
 
 
+def _fitted_staged(
+    train: Tensor, val: Tensor, users: int, items: int, **config: Any
+) -> tuple[StagedRanking, dict[str, Recommender]]:
+    """The staged ranking over a fitted ItemKNN and popularity (fresh order: ItemKNN).
+
+    ``config`` sets :class:`StagedConfig` fields beside these small-graph defaults.
+    """
+    generators: dict[str, Recommender] = {"item_knn": ItemKNN(), "popularity": Popularity()}
+    for model in generators.values():
+        model.fit(train, users, items, val)
+    defaults: dict[str, Any] = {
+        "fresh_generators": ("item_knn",),
+        "fresh_popularity": (),
+        "cold_users": 10,
+        "min_cold_history": 3,
+        "ranker": RankerConfig(rounds=20, min_data_in_leaf=5),
+    }
+    staged = StagedRanking(generators, config=StagedConfig(**{**defaults, **config}))
+    staged.fit(train, users, items, val)
+    return staged, generators
+
+
 def test_staged_ranking_serves_the_ranker_order_with_fresh_slots() -> None:
     train, val, users, items = _clusters()
-    knn, pop = ItemKNN(), Popularity()
-    for model in (knn, pop):
-        model.fit(train, users, items, val)
-    staged = StagedRanking(
-        {"item_knn": knn, "popularity": pop},
-        config=StagedConfig(
-            per_generator=10,
-            fresh_share=0.2,
-            fresh_generators=("item_knn",),
-            fresh_popularity=(),
-            cold_users=10,
-            min_cold_history=3,
-            ranker=RankerConfig(rounds=30, min_data_in_leaf=5),
-        ),
+    staged, _ = _fitted_staged(
+        train,
+        val,
+        users,
+        items,
+        per_generator=10,
+        fresh_share=0.2,
+        ranker=RankerConfig(rounds=30, min_data_in_leaf=5),
     )
-    staged.fit(train, users, items, val)
     batch = torch.arange(users)
     scores = staged.scores(batch, train)
     seen = history_matrix(train, batch, items).bool()
@@ -181,20 +197,8 @@ def test_staged_ranking_serves_the_ranker_order_with_fresh_slots() -> None:
 def test_the_proposers_are_each_generators_top_from_the_same_pass() -> None:
     """What api/reasons names: the generators that proposed each served row."""
     train, val, users, items = _clusters(seed=1)
-    knn, pop = ItemKNN(), Popularity()
-    for model in (knn, pop):
-        model.fit(train, users, items, val)
-    config = StagedConfig(
-        per_generator=4,
-        fresh_share=0.2,
-        fresh_generators=("item_knn",),
-        fresh_popularity=(),
-        cold_users=10,
-        min_cold_history=3,
-        ranker=RankerConfig(rounds=20, min_data_in_leaf=5),
-    )
-    staged = StagedRanking({"item_knn": knn, "popularity": pop}, config=config)
-    staged.fit(train, users, items, val)
+    staged, generators = _fitted_staged(train, val, users, items, per_generator=4, fresh_share=0.2)
+    knn, pop = generators["item_knn"], generators["popularity"]
     batch = torch.arange(6)
     plain = staged.ranked(batch, train)
     explained = staged.ranked_with_proposers(batch, train)
@@ -208,7 +212,7 @@ def test_the_proposers_are_each_generators_top_from_the_same_pass() -> None:
         excluded = seen[i] | (staged.item_count == 0)
         for name, model in (("item_knn", knn), ("popularity", pop)):
             own = model.scores(batch[i : i + 1], train)[0].masked_fill(excluded, float("-inf"))
-            top = set(own.topk(config.per_generator).indices.tolist())
+            top = set(own.topk(staged.config.per_generator).indices.tolist())
             assert proposed[name].tolist() == [r in top for r in served.tolist()], name
         fresh = scores.isnan()
         anyone = proposed["item_knn"] | proposed["popularity"]
@@ -265,19 +269,8 @@ def test_stored_tables_score_as_the_fitted_generators(tmp_path: Path) -> None:
 
 def test_saved_stages_need_the_same_generators(tmp_path: Path) -> None:
     train, val, users, items = _clusters()
-    knn, pop = ItemKNN(), Popularity()
-    for model in (knn, pop):
-        model.fit(train, users, items, val)
-    config = StagedConfig(
-        per_generator=10,
-        fresh_generators=("item_knn",),
-        fresh_popularity=(),
-        cold_users=10,
-        min_cold_history=3,
-        ranker=RankerConfig(rounds=20, min_data_in_leaf=5),
-    )
-    staged = StagedRanking({"item_knn": knn, "popularity": pop}, config=config)
-    staged.fit(train, users, items, val)
+    staged, generators = _fitted_staged(train, val, users, items, per_generator=10)
+    knn, pop = generators["item_knn"], generators["popularity"]
     staged.save(tmp_path / "ranking")
     loaded = StagedRanking.load(tmp_path / "ranking", {"item_knn": knn, "popularity": pop})
     loaded.item_count, loaded.known_users = staged.item_count, staged.known_users
