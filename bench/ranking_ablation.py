@@ -62,8 +62,11 @@ def fitted_generators(
     """
     path = cache / f"fitted-{snapshot.version}-{plan.seed}.pt"
     if path.is_file():
-        blob = torch.load(path, weights_only=False)
-        return blob["models"], blob["metrics"]
+        try:
+            blob = torch.load(path, weights_only=False)
+            return blob["models"], blob["metrics"]
+        except (ModuleNotFoundError, AttributeError) as e:  # written by an older layout
+            print(f"refitting: the cache {path} no longer loads ({e})", flush=True)
     text_dim = int(snapshot.data[PRODUCT].x.shape[1]) - NUM_PRODUCT_EXTRA
     config = dataclasses.replace(Settings().gnn, seed=seed)  # as `kgrec evaluate`
     methods = default_methods(snapshot, config, "cpu", text_dim, seed, show_progress=True)
