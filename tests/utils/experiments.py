@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
+from fastapi.testclient import TestClient
 
 from kgrec.api.experiments.log import Record
 
@@ -50,3 +53,16 @@ def simulated_log(
                         {"type": "event", "request_id": rid, "user_id": user, "kind": kind}
                     )
     return records
+
+
+HEX32 = re.compile(r"^[0-9a-f]{32}$")
+"""A request id: 32 lowercase hex digits."""
+
+
+def recommend(client: TestClient, **params: Any) -> dict[str, Any]:
+    """GET /recommendations (k=10 unless given): the answer, checked for 200 and its request id."""
+    r = client.get("/recommendations", params={"k": 10, **params})
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    assert HEX32.match(body["request_id"]), body["request_id"]
+    return body

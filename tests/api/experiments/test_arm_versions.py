@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -26,6 +25,7 @@ from kgrec.graph import GraphStore
 from kgrec.settings import Settings
 from kgrec.text_encoders import TextEncoder
 from kgrec.typing import USER
+from tests.utils.experiments import recommend
 from tests.utils.shop import Shop, load_genre_shop, shop_client
 
 pytestmark = [pytest.mark.slow, pytest.mark.neo4j]
@@ -71,13 +71,6 @@ def _arm(settings: Settings, user: str) -> str:
     return arm_of(experiment, user).name
 
 
-def _recommend(client: TestClient, **params: Any) -> dict[str, Any]:
-    r = client.get("/recommendations", params={"k": 10, **params})
-    assert r.status_code == 200, r.text
-    body: dict[str, Any] = r.json()
-    return body
-
-
 def _client(settings: Settings, store: GraphStore, encoder: TextEncoder) -> TestClient:
     return TestClient(create_app(settings, lambda s: services_over(s, store, encoder)))
 
@@ -99,13 +92,13 @@ def test_each_arm_is_served_by_its_version_and_sees_every_write(
         services: Services = client.app.state.services  # type: ignore[attr-defined]
         assert services.engine.version == "v-a" and set(services.arm_engines) == {"v-b"}
         for user, arm, version in ((latest, "latest", "v-a"), (pinned, "pinned", "v-b")):
-            before = _recommend(client, user_id=user)
+            before = recommend(client, user_id=user)
             assert before["arm"]["arm"] == arm and before["artifact_version"] == version
             top = before["items"][0]["id"]
             event = {"user_id": user, "product_id": top, "kind": "purchase"}
             r = client.post("/events", json={"events": [event]}, headers=KEY)
             assert r.status_code == 201, r.text
-            after = _recommend(client, user_id=user)
+            after = recommend(client, user_id=user)
             assert after["artifact_version"] == version
             assert top not in {i["id"] for i in after["items"]}, (arm, top)
         searched = client.post("/search", json={"query": "horror", "user_id": pinned}).json()
@@ -113,17 +106,17 @@ def test_each_arm_is_served_by_its_version_and_sees_every_write(
 
         assert client.post("/items", json={"items": NEW}, headers=KEY).status_code == 201
         for user, version in ((latest, "v-a"), (pinned, "v-b")):
-            seen = _recommend(client, user_id=user, context_item="horror-new-0")
+            seen = recommend(client, user_id=user, context_item="horror-new-0")
             assert seen["artifact_version"] == version
 
         arm_engine = services.arm_engines["v-b"]
         assert arm_engine.unserved(USER, [pinned]) == []
         assert client.delete(f"/users/{pinned}", headers=KEY).status_code == 200
         assert arm_engine.unserved(USER, [pinned]) == [pinned]
-        assert _recommend(client, user_id=pinned)["strategy"] == "popularity"
+        assert recommend(client, user_id=pinned)["strategy"] == "popularity"
 
     with _client(settings, store, encoder) as client:  # a restart restores the arm engine too
-        seen = _recommend(client, user_id=other, context_item="horror-new-0")
+        seen = recommend(client, user_id=other, context_item="horror-new-0")
         assert seen["arm"]["arm"] == "pinned" and seen["artifact_version"] == "v-b"
 
 

@@ -7,12 +7,9 @@ and forgetting a shopper removes their lines.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
-from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
 from kgrec.api.experiments.arms import RankingOverrides
 from kgrec.api.experiments.assignment import arm_of
@@ -22,6 +19,7 @@ from kgrec.gnn.artifacts import ArtifactSet
 from kgrec.graph import GraphStore
 from kgrec.settings import Settings
 from kgrec.text_encoders import TextEncoder
+from tests.utils.experiments import HEX32, recommend
 from tests.utils.shop import Shop, load_genre_shop, shop_client, shop_engine
 
 pytestmark = [pytest.mark.slow, pytest.mark.neo4j]
@@ -51,7 +49,6 @@ NEW = [
     for n in range(6)
 ]
 NEW_IDS = {p["id"] for p in NEW}
-HEX32 = re.compile(r"^[0-9a-f]{32}$")
 
 
 @pytest.fixture
@@ -75,14 +72,6 @@ def _user_in(settings: Settings, users: list[str], arm: str) -> str:
     return next(u for u in users if arm_of(experiment, u).name == arm)
 
 
-def _recommend(client: TestClient, **params: Any) -> dict[str, Any]:
-    r = client.get("/recommendations", params={"k": 10, **params})
-    assert r.status_code == 200, r.text
-    body: dict[str, Any] = r.json()
-    assert HEX32.match(body["request_id"]), body["request_id"]
-    return body
-
-
 def test_answers_carry_their_arm_and_the_arm_changes_the_ranking(
     in_graph: tuple[Shop, ArtifactSet],
     exp_settings: Settings,
@@ -96,9 +85,9 @@ def test_answers_carry_their_arm_and_the_arm_changes_the_ranking(
         answers = {}
         for arm in ("control", "fresh", "fused"):
             user = _user_in(exp_settings, users, arm)
-            answers[arm] = _recommend(client, user_id=user)
+            answers[arm] = recommend(client, user_id=user)
             assert answers[arm]["arm"] == {"experiment": "slots", "arm": arm}
-            again = _recommend(client, user_id=user)
+            again = recommend(client, user_id=user)
             assert again["arm"] == answers[arm]["arm"]
             assert again["request_id"] != answers[arm]["request_id"]
         control, fresh = answers["control"], answers["fresh"]
@@ -116,12 +105,12 @@ def test_answers_carry_their_arm_and_the_arm_changes_the_ranking(
         assert searched["arm"]["arm"] == "fused" and searched["ranking"] == "fused"
         assert HEX32.match(searched["request_id"])
 
-        anonymous = _recommend(client, session_id="visit-42")
+        anonymous = recommend(client, session_id="visit-42")
         assert exp_settings.serving.experiments_file is not None
         experiment = read_experiments(exp_settings.serving.experiments_file).active
         assert experiment is not None
         assert anonymous["arm"]["arm"] == arm_of(experiment, "visit-42").name
-        nobody = _recommend(client)
+        nobody = recommend(client)
         assert nobody["arm"] is None
 
     records = list(EventLog.in_data_dir(exp_settings.data_dir).read())
@@ -142,8 +131,8 @@ def test_feedback_is_logged_survives_a_restart_and_is_forgotten(
     shopper, other = "exp-shopper-9", sorted(described.favourite)[0]
     log = EventLog.in_data_dir(exp_settings.data_dir)
     with shop_client(exp_settings, artifacts, encoder, store) as client:
-        mine = _recommend(client, user_id=shopper)
-        theirs = _recommend(client, user_id=other)
+        mine = recommend(client, user_id=shopper)
+        theirs = recommend(client, user_id=other)
         events = [
             {
                 "user_id": shopper,
@@ -170,7 +159,7 @@ def test_feedback_is_logged_survives_a_restart_and_is_forgotten(
     ]
 
     with shop_client(exp_settings, artifacts, encoder, store) as client:  # a restart
-        later = _recommend(client, user_id=shopper)
+        later = recommend(client, user_id=shopper)
         assert later["arm"] == mine["arm"]
         assert len([r for r in log.read() if r["type"] == "impression"]) == 3
         r = client.delete(f"/users/{shopper}", headers=KEY)
