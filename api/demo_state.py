@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kgrec.gnn.artifacts import LATEST, MANIFEST
+from kgrec.gnn.artifacts import LATEST, MANIFEST, write_atomic
 from kgrec.gnn.config import GNNConfig
 from kgrec.graph import GraphStore
 from kgrec.paths import DataDir
@@ -66,9 +66,7 @@ class DemoState:
         """Write the state (atomically: a crash leaves the previous one)."""
         path = self.path(data_dir)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")
-        tmp.replace(path)
+        write_atomic(path, json.dumps(asdict(self), indent=2))
 
     def holds(self, dataset: str, fingerprint: str, nodes: Counts, rels: Counts) -> bool:
         """True when the graph's counts are those recorded for this dataset's import."""
