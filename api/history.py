@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 import numpy as np
 
@@ -32,8 +32,9 @@ class ShopperHistory:
         self._cache_size = cache_size
         self.purchases: OrderedDict[str, frozenset[str]] = OrderedDict()
         self._lock = threading.Lock()
-        # products each user interacted with through POST /events (history exclusion)
-        self.online: dict[str, frozenset[str]] = {}
+        # products each user interacted with through POST /events, oldest first
+        # (an ordered set: the recency-weighted generators read the order)
+        self.online: dict[str, dict[str, None]] = {}
 
     def cached(self, user_id: str) -> bool:
         """True when the user's purchases are cached (no graph read to rank them)."""
@@ -71,21 +72,28 @@ class ShopperHistory:
             while len(self.purchases) > self._cache_size:
                 self.purchases.popitem(last=False)
 
-    def add_online(self, interacted: Mapping[str, set[str]], *, forget_purchases: bool) -> None:
+    def add_online(
+        self, interacted: Mapping[str, Collection[str]], *, forget_purchases: bool
+    ) -> None:
         """Add products the users interacted with online to their history.
 
-        The history is what the exclusion filter reads. With ``forget_purchases``,
-        their cached purchases are dropped too.
+        The history is what the exclusion filter and the generators read; each
+        user's products, in the order given, become its most recent ones (a
+        product seen before moves to the end). With ``forget_purchases``, their
+        cached purchases are dropped too.
         """
         with self._lock:
             for u, products in interacted.items():
                 if forget_purchases:
                     self.purchases.pop(u, None)
-                self.online[u] = self.online.get(u, frozenset()) | products
+                mine = self.online.setdefault(u, {})
+                for p in products:
+                    mine.pop(p, None)
+                    mine[p] = None
 
     def online_ids(self, user_id: str | None) -> frozenset[str]:
         """Products ``user_id`` interacted with online."""
-        return frozenset() if user_id is None else self.online.get(user_id, frozenset())
+        return frozenset() if user_id is None else frozenset(self.online.get(user_id, ()))
 
     def forget(self, user_id: str) -> bool:
         """Drop the user from both caches; True when either held something of theirs.
@@ -100,7 +108,7 @@ class ShopperHistory:
         """The int64 product rows of the shopper's history.
 
         The version's interactions (when it holds a learned ranking) and the events
-        recorded online.
+        recorded online, oldest first.
         """
         ranking = state.catalogue.ranking
         user_row = state.catalogue.user_row.get(user_id) if user_id is not None else None
@@ -108,9 +116,10 @@ class ShopperHistory:
         return np.concatenate([version, self._online_rows(state, user_id)]).astype(np.int64)
 
     def _online_rows(self, state: ServedState, user_id: str | None) -> np.ndarray:
-        """Rows of the products ``user_id`` interacted with online (events since the version)."""
+        """Rows of the products ``user_id`` interacted with online, oldest first."""
         if user_id is None:
             return np.zeros(0, np.int64)
-        ids = self.online.get(user_id, ())
+        with self._lock:
+            ids = list(self.online.get(user_id, ()))
         rows = [r for r in (state.row(i) for i in ids) if r is not None]
         return np.asarray(rows, np.int64)

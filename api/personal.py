@@ -25,6 +25,15 @@ from kgrec.gnn.ranking.served import StoredRanking, load_ranking
 from kgrec.gnn.ranking.staged import StagedRanking
 
 
+def latest_first_seen(history: np.ndarray) -> np.ndarray:
+    """int64 ``history`` [H] without repeats, oldest first, each at its latest position."""
+    history = np.asarray(history, np.int64)
+    _, last_in_reversed = np.unique(history[::-1], return_index=True)
+    keep = np.sort(len(history) - 1 - last_in_reversed)
+    out: np.ndarray = history[keep]
+    return out
+
+
 class PersonalRanking:
     """The stored ranking of one artifact version and its users' histories.
 
@@ -122,5 +131,5 @@ class PersonalRanking:
         """The user index [1] the stages score and its (user, product) pairs [2, H]."""
         # the row past the bound users (see bind) is the one no factor model knows
         index = len(staged.known_users) - 1 if user_row is None else user_row
-        rows = torch.from_numpy(np.unique(history).astype(np.int64))
+        rows = torch.from_numpy(latest_first_seen(history))
         return torch.tensor([index]), torch.stack([torch.full_like(rows, index), rows])

@@ -50,6 +50,8 @@ from kgrec.typing import PRODUCT, USER
 
 TABLE_ORDER: Final = ("kg_knn", "item_knn", "implicit_item_knn")
 """Neighbour tables a history product is looked for in, a proposing generator's first."""
+TABLE_OF: Final = {"recent_item_knn": "item_knn"}
+"""Generators that read another generator's neighbour table (no table of their own)."""
 CO_INTERACTION: Final = frozenset({"item_knn", "implicit_item_knn"})
 """Tables whose link means shoppers interacted with both products."""
 TEXT: Final = "text_knn"
@@ -265,7 +267,8 @@ class Contributions:
         """
         if not len(self.history):
             return None
-        first = [t for t in TABLE_ORDER if t in sources]
+        wanted = {TABLE_OF.get(s, s) for s in sources}
+        first = [t for t in TABLE_ORDER if t in wanted]
         for name in first + [t for t in TABLE_ORDER if t not in first]:
             if name not in self.votes:
                 continue

@@ -152,7 +152,8 @@ class OnlineWrites:
             raise ServiceUnavailableError(
                 f"events not accepted: the graph server does not answer ({e}); retry later"
             ) from e
-        mine = {u: {r["product_id"] for r in rows if r["user_id"] == u} for u in users}
+        # each user's products in the order of the request's events (oldest first)
+        mine = {u: [r["product_id"] for r in rows if r["user_id"] == u] for u in users}
         engine._history.add_online(mine, forget_purchases=True)
         return users
 

@@ -32,6 +32,7 @@ from kgrec.gnn.config import GNNConfig
 from kgrec.gnn.metrics import mean_metrics, rank_metrics
 from kgrec.gnn.protocols import Protocol, build_plan
 from kgrec.gnn.ranking import KGKNN, StagedRanking
+from kgrec.gnn.ranking.recency import RecentItemKNN
 from kgrec.gnn.ranking.served import staged_over
 from kgrec.gnn.snapshot import INTERACTED, PRODUCT, USER, Snapshot
 from kgrec.gnn.splits import Interactions, SplitPlan, SplitView
@@ -41,12 +42,17 @@ KS: tuple[int, ...] = (10, 20)
 
 
 def interactions_of(snapshot: Snapshot) -> Interactions:
-    """The snapshot's user -> product interactions (edge order)."""
+    """The snapshot's user -> product interactions, oldest first (ties in edge order)."""
     store = snapshot.data[INTERACTED]
     ei: Tensor = store.edge_index
     ts: Tensor = store.ts if "ts" in store else torch.zeros(ei.shape[1], dtype=torch.long)
+    order = torch.argsort(ts, stable=True)
     return Interactions(
-        ei[0], ei[1], ts, int(snapshot.data[USER].num_nodes), int(snapshot.data[PRODUCT].num_nodes)
+        ei[0][order],
+        ei[1][order],
+        ts[order],
+        int(snapshot.data[USER].num_nodes),
+        int(snapshot.data[PRODUCT].num_nodes),
     )
 
 
@@ -169,7 +175,8 @@ def default_methods(
 ) -> list[Recommender]:
     """Build every method the evaluation compares for one seed.
 
-    The GNN, the six baselines (seeded; the CF ones tune on validation), KG-kNN and
+    The GNN, the six baselines (seeded; the CF ones tune on validation), KG-kNN,
+    recent item-kNN and
     the served staged ranking (over the :data:`~kgrec.gnn.ranking.served.SERVED_GENERATORS`
     among them), with and without fresh slots.
 
@@ -177,11 +184,13 @@ def default_methods(
     trains only its ranker (on validation pairs).
     """
     gnn = GNNRecommender(snapshot, replace(config, seed=seed), device, show_progress)
+    item_knn = ItemKNN()
     base: list[Recommender] = [
         gnn,
         Popularity(),
         TextKNN(product_text_vectors(snapshot, text_dim)),
-        ItemKNN(),
+        item_knn,
+        RecentItemKNN(item_knn),  # after item_knn: reads its fit
         MFBPR(seed=seed),
         ImplicitItemKNN(),
         ImplicitALS(seed=seed),

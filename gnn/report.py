@@ -12,7 +12,13 @@ from kgrec.gnn.protocols import DESCRIPTIONS
 METRICS: tuple[str, ...] = ("recall@10", "recall@20", "ndcg@10", "ndcg@20")
 SERVED = "kgrec"
 """The served ranking's row (the staged ranking, :mod:`kgrec.gnn.ranking`)."""
-OURS: tuple[str, ...] = (SERVED, f"{SERVED}/no_fresh_slots", "gnn", "kg_knn")
+OURS: tuple[str, ...] = (
+    SERVED,
+    f"{SERVED}/no_fresh_slots",
+    "gnn",
+    "kg_knn",
+    "recent_item_knn",
+)
 """kgrec's own rows; every other row is a baseline."""
 TARGETS: dict[str, dict[str, float]] = {
     SERVED: {"": 1.1},

@@ -44,7 +44,12 @@ class Interactions:
     num_items: int
 
     def dedup(self) -> Interactions:
-        """One row per (user, item) pair, keeping the latest timestamp."""
+        """One row per (user, item) pair, keeping the latest timestamp.
+
+        The rows come in timestamp order (ties by user, then product): every
+        subset taken with a mask keeps each user's pairs oldest first, the order
+        the recency-weighted generators read a history in.
+        """
         key = self.users * self.num_items + self.items
         order = torch.argsort(self.ts, stable=True)
         key_sorted = key[order]
@@ -53,7 +58,8 @@ class Interactions:
         last.scatter_reduce_(
             0, inverse, torch.arange(len(key_sorted)), reduce="amax", include_self=False
         )
-        pick = order[last]
+        pick = order[last]  # (user, product) order
+        pick = pick[torch.argsort(self.ts[pick], stable=True)]
         return Interactions(
             self.users[pick], self.items[pick], self.ts[pick], self.num_users, self.num_items
         )

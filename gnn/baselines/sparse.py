@@ -23,8 +23,16 @@ def user_item_csr(pairs: Tensor, num_users: int, num_items: int) -> sp.csr_matri
     return out
 
 
-def history_csr(history: Tensor, users: Tensor, num_items: int) -> sp.csr_matrix:
-    """Binary float32 CSR [B, P]: row b marks the items of ``users[b]`` in ``history`` [2, E]."""
+def history_csr(
+    history: Tensor, users: Tensor, num_items: int, *, decay: float = 1.0
+) -> sp.csr_matrix:
+    """Float32 CSR [B, P]: row b marks the items of ``users[b]`` in ``history`` [2, E].
+
+    With ``decay`` 1 the marks are 1. Below 1 they weigh recency: a user's pairs
+    are read oldest first (the :class:`~kgrec.gnn.baselines.Recommender` order),
+    and the one with ``n`` later pairs of the same user weighs ``decay ** n``
+    (a product listed twice keeps its most recent weight).
+    """
     if history.numel() == 0 or len(users) == 0:
         return sp.csr_matrix((len(users), num_items), dtype=np.float32)
     size = int(max(int(history[0].max()), int(users.max()))) + 1
@@ -32,7 +40,30 @@ def history_csr(history: Tensor, users: Tensor, num_items: int) -> sp.csr_matrix
     row_of[users] = torch.arange(len(users))
     rows = row_of[history[0]]
     keep = rows >= 0
-    return user_item_csr(torch.stack([rows[keep], history[1][keep]]), len(users), num_items)
+    pairs = torch.stack([rows[keep], history[1][keep]])
+    if decay == 1.0:
+        return user_item_csr(pairs, len(users), num_items)
+    later = _later_pairs(pairs[0], len(users))
+    weight = torch.pow(torch.tensor(decay, dtype=torch.float64), later.double()).float()
+    keys = pairs[0] * num_items + pairs[1]
+    unique, inverse = torch.unique(keys, return_inverse=True)
+    best = torch.zeros(len(unique)).scatter_reduce_(0, inverse, weight, reduce="amax")
+    return sp.csr_matrix(
+        (best.numpy(), ((unique // num_items).numpy(), (unique % num_items).numpy())),
+        shape=(len(users), num_items),
+        dtype=np.float32,
+    )
+
+
+def _later_pairs(rows: Tensor, num_rows: int) -> Tensor:
+    """[E] how many pairs of the same row come after each entry of ``rows`` [E]."""
+    counts = torch.bincount(rows, minlength=num_rows)
+    order = torch.argsort(rows, stable=True)  # each row's pairs, in their order
+    starts = torch.cumsum(counts, 0) - counts
+    position = torch.empty_like(rows)
+    position[order] = torch.arange(len(rows)) - starts[rows[order]]
+    out: Tensor = counts[rows] - 1 - position
+    return out
 
 
 @contextmanager

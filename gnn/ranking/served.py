@@ -16,9 +16,11 @@ Layout of ``<artifact version>/ranking/``::
     stages.json               StagedConfig, generator names, factor models
     generators.json           the generators' tuned hyper-parameters
     item_count.npy            int64 [P]   interactions per product
-    interactions.npy          int64 [2, E] (user row, product row), the history
+    interactions.npy          int64 [2, E] (user row, product row), the history,
+                              oldest first
     item_knn.npz, implicit_item_knn.npz, kg_knn.npz
-                              sparse [P, P] neighbour tables (scipy CSR)
+                              sparse [P, P] neighbour tables (scipy CSR);
+                              recent_item_knn reads item_knn.npz
     als.npz                   ALS user [U, F] and product [P, F] factors
 """
 
@@ -48,6 +50,7 @@ from kgrec.gnn.baselines import (
 )
 from kgrec.gnn.ranking.kg_knn import KGKNN, product_incidence
 from kgrec.gnn.ranking.ranker import RankerConfig
+from kgrec.gnn.ranking.recency import RecentItemKNN
 from kgrec.gnn.ranking.staged import StagedConfig, StagedRanking
 from kgrec.gnn.ranking.tables import FactorTable, NeighbourTable, factor_arrays, save_factors
 from kgrec.gnn.snapshot import Snapshot
@@ -59,6 +62,7 @@ SERVED_GENERATORS: Final = (
     "popularity",
     "text_knn",
     "item_knn",
+    "recent_item_knn",
     "implicit_item_knn",
     "kg_knn",
     "als",
@@ -68,6 +72,8 @@ FACTOR_MODELS: Final = ("gnn", "als")
 """Generators that only score the users they were trained on."""
 NEIGHBOUR_GENERATORS: Final = ("item_knn", "implicit_item_knn", "kg_knn")
 """Generators served from a stored sparse neighbour table."""
+RECENT_TABLE: Final = "item_knn"
+"""The table ``recent_item_knn`` reads (recency-weighted; it has no file of its own)."""
 RANKING_DIR: Final = "ranking"
 _GENERATORS_FILE: Final = "generators.json"
 _ITEM_COUNT: Final = "item_count.npy"
@@ -85,6 +91,7 @@ class GeneratorParams:
     als_factors: int = 64
     als_regularization: float = 10.0
     als_alpha: float = 1.0
+    recent_decay: float = 0.9
 
     @classmethod
     def of(cls, generators: Mapping[str, Recommender]) -> GeneratorParams:
@@ -93,6 +100,8 @@ class GeneratorParams:
         kg, implicit_knn = generators["kg_knn"], generators["implicit_item_knn"]
         assert isinstance(item_knn, ItemKNN) and isinstance(als, ImplicitALS)
         assert isinstance(kg, KGKNN) and isinstance(implicit_knn, ImplicitItemKNN)
+        recent = generators["recent_item_knn"]
+        assert isinstance(recent, RecentItemKNN)
         return cls(
             item_knn.neighbours,
             implicit_knn.neighbours,
@@ -100,6 +109,7 @@ class GeneratorParams:
             als.factors,
             als.regularization,
             als.alpha,
+            recent.decay,
         )
 
 
@@ -129,11 +139,13 @@ def fit_generators(
 
     ``gnn`` is already fitted; ``text`` [P, T] are the products' text vectors.
     """
+    item_knn = ItemKNN()
     generators: dict[str, Recommender] = {
         "gnn": gnn,
         "popularity": Popularity(),
         "text_knn": TextKNN(text),
-        "item_knn": ItemKNN(),
+        "item_knn": item_knn,
+        "recent_item_knn": RecentItemKNN(item_knn),  # after item_knn: reads its fit
         "implicit_item_knn": ImplicitItemKNN(),
         "kg_knn": KGKNN.from_snapshot(snapshot),
         "als": ImplicitALS(seed=seed),
@@ -190,7 +202,7 @@ def write_ranking(
 
     They go beside a copy of the ranker trained in ``trained``.
     """
-    params = GeneratorParams(**json.loads((trained / _GENERATORS_FILE).read_text()))
+    params = _generator_params(trained)
     directory.mkdir(parents=True, exist_ok=True)
     for name in (_GENERATORS_FILE, "stages.json", "ranker.json"):
         shutil.copy2(trained / name, directory / name)
@@ -232,6 +244,7 @@ class StoredRanking:
         interactions: int64 [2, E] (user row, product row) pairs.
         neighbours: generator name -> its neighbour table (:data:`NEIGHBOUR_GENERATORS`).
         als_users, als_items: float32 [U, F], [P, F].
+        recent_decay: the recency decay ``recent_item_knn`` weighs the history with.
     """
 
     staged: StagedRanking
@@ -240,6 +253,7 @@ class StoredRanking:
     neighbours: dict[str, NeighbourTable]
     als_users: Tensor
     als_items: Tensor
+    recent_decay: float
 
     def bind(
         self,
@@ -266,6 +280,10 @@ class StoredRanking:
             [self.als_items, self.als_items.new_zeros(rows - stored, self.als_items.shape[1])]
         )
         tables = {n: NeighbourTable(n, t.matrix, pop) for n, t in self.neighbours.items()}
+        recent = self.neighbours[RECENT_TABLE].matrix
+        tables["recent_item_knn"] = NeighbourTable(
+            "recent_item_knn", recent, pop, decay=self.recent_decay
+        )
         generators: dict[str, Recommender] = {
             "gnn": FactorTable("gnn", user_graph, product_graph),
             "popularity": popularity,
@@ -301,6 +319,7 @@ def load_ranking(version: Path) -> StoredRanking | None:
         n: NeighbourTable.load(n, directory / f"{n}.npz", pop) for n in NEIGHBOUR_GENERATORS
     }
     als_users, als_items = factor_arrays(directory / "als.npz")
+    params = _generator_params(directory)
     placeholder: dict[str, Any] = {g: Popularity() for g in SERVED_GENERATORS}
     staged = StagedRanking.load(directory, placeholder)
     return StoredRanking(
@@ -310,4 +329,18 @@ def load_ranking(version: Path) -> StoredRanking | None:
         neighbours,
         torch.from_numpy(als_users),
         torch.from_numpy(als_items),
+        params.recent_decay,
     )
+
+
+def _generator_params(directory: Path) -> GeneratorParams:
+    """The generators' hyper-parameters saved in ``directory`` (defaults for missing keys).
+
+    Raises:
+        ArtifactError: the file is missing, unreadable or holds unknown keys.
+    """
+    path = directory / _GENERATORS_FILE
+    try:
+        return GeneratorParams(**json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError) as e:
+        raise ArtifactError(f"cannot read the generators' hyper-parameters {path}: {e}") from e

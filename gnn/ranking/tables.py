@@ -38,21 +38,29 @@ class NeighbourTable:
         name: the generator's name (a feature prefix).
         matrix: scipy CSR [P, P] float32.
         pop: float32 [P'] the empty-history fallback (P' >= P: online rows too).
+        decay: each history product votes with weight ``decay ** n``, ``n`` the
+            user's products after it (1: every product alike;
+            :func:`~kgrec.gnn.baselines.sparse.history_csr`).
     """
 
-    def __init__(self, name: str, matrix: sp.csr_matrix, pop: Tensor) -> None:
+    def __init__(
+        self, name: str, matrix: sp.csr_matrix, pop: Tensor, *, decay: float = 1.0
+    ) -> None:
         self.name = name
         self.matrix = sp.csr_matrix(matrix, dtype=np.float32)
         self.pop = pop.float()
+        self.decay = decay
         self._padded: sp.csr_matrix | None = None
 
     @classmethod
-    def from_similarity(cls, name: str, sim: Tensor, pop: Tensor) -> NeighbourTable:
+    def from_similarity(
+        cls, name: str, sim: Tensor, pop: Tensor, *, decay: float = 1.0
+    ) -> NeighbourTable:
         """Build the table from a pruned [P, P] ``sim`` whose row j holds j's neighbours.
 
         As in ItemKNN and KG-kNN: score_j = sum over history i of sim[j, i].
         """
-        return cls(name, sp.csr_matrix(sim.T.numpy()), pop)
+        return cls(name, sp.csr_matrix(sim.T.numpy()), pop, decay=decay)
 
     @property
     def num_items(self) -> int:
@@ -69,7 +77,7 @@ class NeighbourTable:
             padded = self.matrix.copy()
             padded.resize((n, n))
             self._padded = padded
-        rows = history_csr(history, users, n)
+        rows = history_csr(history, users, n, decay=self.decay)
         out = torch.from_numpy(np.asarray((rows @ self._padded).toarray(), dtype=np.float32))
         out[torch.from_numpy(np.diff(rows.indptr) == 0)] = self.pop
         return out

@@ -59,7 +59,7 @@ def test_an_online_user_and_the_caches_are_forgotten(
     vector = np.ones(state.catalogue.graph_dim, np.float32)
     overlay = state.overlay.with_users({"web-1": vector}, stamp=1)
     engine._state = dataclasses.replace(state, overlay=overlay)
-    engine._history.online["web-1"] = frozenset({"p1"})
+    engine._history.online["web-1"] = {"p1": None}
     engine._history.remember_purchases("web-1", frozenset({"p2"}))
     assert engine.recommend("web-1", k=5).user_known
 

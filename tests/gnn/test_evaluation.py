@@ -36,6 +36,7 @@ def test_evaluation_writes_reports_for_every_view(tmp_path: Path) -> None:
             "popularity",
             "text_knn",
             "item_knn",
+            "recent_item_knn",
             "mf_bpr",
             "implicit_item_knn",
             "als",
