@@ -21,6 +21,11 @@ does (history exclusion on), twice in the same run: the learned staged ranking
 them); then the learned ranking step alone (one shopper's stages, and the ranker
 scoring 1,000 candidates).
 
+With ``--ranker-from VERSION`` (an artifact version holding a trained ranking)
+the synthetic catalogues are served with that ranker over synthetic tables of
+their size (``bench/synthetic_ranking.py``): the learned path's timing at 100k
+products.
+
 Run: ``.venv/bin/python bench/serve.py`` (``--help`` for sizes and counts).
 """
 
@@ -30,6 +35,7 @@ import argparse
 import asyncio
 import contextlib
 import random
+import shutil
 import socket
 import subprocess
 import sys
@@ -54,14 +60,21 @@ QUERIES = (
 )
 
 
-def serve_child(products: int, port: int, data_dir: Path) -> None:
-    """Child process: build the synthetic catalogue and serve it on 127.0.0.1:port."""
+def serve_child(products: int, port: int, data_dir: Path, ranker_from: Path | None) -> None:
+    """Child process: build the synthetic catalogue and serve it on 127.0.0.1:port.
+
+    With ``ranker_from`` (an artifact version holding a trained ranking) the
+    catalogue is served with that ranker over synthetic tables
+    (``bench/synthetic_ranking.py``).
+    """
     import uvicorn
+    from synthetic_ranking import synthetic_ranking
 
     from kgrec.api.app import create_app
     from kgrec.api.engine import Engine
     from kgrec.api.synthetic import synthetic_artifacts
     from kgrec.api.wiring import Services, engine_options
+    from kgrec.gnn.artifacts import ArtifactSet
     from kgrec.settings import Settings
     from kgrec.text_encoders import load_encoder
 
@@ -71,6 +84,11 @@ def serve_child(products: int, port: int, data_dir: Path) -> None:
     @contextlib.contextmanager
     def services(s: Settings) -> Iterator[Services]:
         artifacts = synthetic_artifacts(products, num_users=10_000, text_dim=encoder.dim)
+        if ranker_from is not None:
+            root = data_dir / "synthetic-versions"
+            shutil.rmtree(root, ignore_errors=True)
+            writer = synthetic_ranking(ranker_from, products, 10_000)
+            artifacts = ArtifactSet.load(artifacts.save(root, writers=[writer]))
         engine = Engine(engine_options(s), artifacts, encoder, None)
         del artifacts
         print(f"ready {engine.index_info()}", flush=True)
@@ -173,7 +191,13 @@ def wait_ready(port: int, proc: subprocess.Popen[bytes], timeout_s: float) -> No
     raise RuntimeError(f"the service did not answer within {timeout_s} s")
 
 
-def bench_http(products: int, requests: int, concurrencies: Sequence[int], data_dir: Path) -> None:
+def bench_http(
+    products: int,
+    requests: int,
+    concurrencies: Sequence[int],
+    data_dir: Path,
+    ranker_from: Path | None,
+) -> None:
     """Start the service with ``products`` products, load it, print figures and RSS."""
     import httpx
     import psutil
@@ -181,6 +205,7 @@ def bench_http(products: int, requests: int, concurrencies: Sequence[int], data_
     port = free_port()
     cmd = [sys.executable, __file__, "--child", str(products), "--port", str(port)]
     cmd += ["--data-dir", str(data_dir)]
+    cmd += ["--ranker-from", str(ranker_from)] if ranker_from is not None else []
     started = time.perf_counter()
     proc = subprocess.Popen(cmd)
     try:
@@ -189,7 +214,13 @@ def bench_http(products: int, requests: int, concurrencies: Sequence[int], data_
             f"\n== {products:,} products (service ready in {time.perf_counter() - started:.0f} s)"
         )
         health = httpx.get(f"http://127.0.0.1:{port}/health").json()
-        print(f"indexes: {health['indexes']}  device: {health['device']}")
+        first = httpx.get(
+            f"http://127.0.0.1:{port}/recommendations", params={"user_id": "u0", "k": 10}
+        ).json()
+        print(
+            f"indexes: {health['indexes']}  device: {health['device']}  "
+            f"ranking: {first.get('ranking')}"
+        )
         runs = [
             (path, c) for c in concurrencies for path in ("/recommendations", "/search", UNCACHED)
         ]
@@ -369,12 +400,18 @@ def main() -> None:
     )
     parser.add_argument("--child-real", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--ranker", choices=("on", "off"), default="on", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--ranker-from",
+        type=Path,
+        help="artifact version with a trained ranking: serve the synthetic catalogues with "
+        "its ranker over synthetic tables (bench/synthetic_ranking.py)",
+    )
     args = parser.parse_args()
     if args.child_real:
         serve_real_child(args.child_real, args.port, args.ranker == "on")
         return
     if args.child:
-        serve_child(args.child, args.port, args.data_dir)
+        serve_child(args.child, args.port, args.data_dir, args.ranker_from)
         return
     sizes = [int(s) for s in args.sizes.split(",")]
     skip = set(args.skip.split(","))
@@ -383,7 +420,7 @@ def main() -> None:
     if "http" not in skip:
         for n in sizes:
             concurrencies = [int(c) for c in args.concurrency.split(",")]
-            bench_http(n, args.requests, concurrencies, args.data_dir)
+            bench_http(n, args.requests, concurrencies, args.data_dir, args.ranker_from)
     if "ranking" not in skip:
         bench_ranking([1_000, 10_000, 100_000, 1_000_000], 64, 384)
     if "recall" not in skip:
@@ -392,4 +429,5 @@ def main() -> None:
 
 if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/synthetic_ranking.py
     main()

@@ -44,12 +44,10 @@ from torch_geometric.data import HeteroData
 
 from kgrec.errors import ArtifactError, ModelError
 from kgrec.gnn.artifacts import MANIFEST, USER_GRAPH, USERS
-from kgrec.gnn.ranking.served import RANKING_DIR
+from kgrec.gnn.ranking.served import ALS_FILE, INTERACTIONS_FILE, RANKING_DIR
 from kgrec.gnn.snapshot import USER
 
 log = logging.getLogger(__name__)
-_INTERACTIONS: Final = "interactions.npy"
-_ALS: Final = "als.npz"
 _TMP_SUFFIX: Final = ".forget-tmp"
 Writer = Callable[[IO[bytes]], None]
 
@@ -178,7 +176,7 @@ def _forget_in_ranking(directory: Path, removed: np.ndarray) -> list[tuple[Path,
     factor rows are dropped.
     """
     staged: list[tuple[Path, Path]] = []
-    pairs_path, als_path = directory / _INTERACTIONS, directory / _ALS
+    pairs_path, als_path = directory / INTERACTIONS_FILE, directory / ALS_FILE
     if pairs_path.is_file():
         pairs = np.load(pairs_path)
         kept = pairs[:, ~np.isin(pairs[0], removed)].copy()

@@ -38,7 +38,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from kgrec.errors import ArtifactError
+from kgrec.errors import ArtifactError, ModelError
 from kgrec.gnn.baselines import (
     ImplicitALS,
     ImplicitItemKNN,
@@ -51,7 +51,7 @@ from kgrec.gnn.baselines import (
 from kgrec.gnn.ranking.kg_knn import KGKNN, product_incidence
 from kgrec.gnn.ranking.ranker import RankerConfig
 from kgrec.gnn.ranking.recency import RecentItemKNN
-from kgrec.gnn.ranking.staged import StagedConfig, StagedRanking
+from kgrec.gnn.ranking.staged import STAGES_FILE, StagedConfig, StagedRanking
 from kgrec.gnn.ranking.tables import FactorTable, NeighbourTable, factor_arrays, save_factors
 from kgrec.gnn.snapshot import Snapshot
 
@@ -76,8 +76,9 @@ RECENT_TABLE: Final = "item_knn"
 """The table ``recent_item_knn`` reads (recency-weighted; it has no file of its own)."""
 RANKING_DIR: Final = "ranking"
 _GENERATORS_FILE: Final = "generators.json"
-_ITEM_COUNT: Final = "item_count.npy"
-_INTERACTIONS: Final = "interactions.npy"
+ITEM_COUNT_FILE: Final = "item_count.npy"
+INTERACTIONS_FILE: Final = "interactions.npy"
+ALS_FILE: Final = "als.npz"
 MIN_RANKER_GROUPS: Final = 20
 
 
@@ -209,8 +210,8 @@ def write_ranking(
     for path in trained.glob("ranker*.txt"):  # ranker.txt, ranker.1.txt, ...: the boosters
         shutil.copy2(path, directory / path.name)
     counts = torch.bincount(pairs[1], minlength=num_items)
-    np.save(directory / _ITEM_COUNT, counts.numpy())
-    np.save(directory / _INTERACTIONS, pairs.numpy())
+    np.save(directory / ITEM_COUNT_FILE, counts.numpy())
+    np.save(directory / INTERACTIONS_FILE, pairs.numpy())
     pop = item_popularity(pairs, num_items)
     item_knn = ItemKNN(params.item_knn_neighbours, grid=())
     item_knn.fit(pairs, num_users, num_items)
@@ -227,7 +228,7 @@ def write_ranking(
         params.als_factors, params.als_regularization, params.als_alpha, seed=0, grid=()
     )
     als.fit(pairs, num_users, num_items)
-    save_factors(directory / "als.npz", als.user, als.item)
+    save_factors(directory / ALS_FILE, als.user, als.item)
     return directory
 
 
@@ -291,7 +292,9 @@ class StoredRanking:
             **tables,
             "als": FactorTable("als", self.als_users, als_items),
         }
-        generators = {g: generators[g] for g in SERVED_GENERATORS}
+        # the generators the ranker was trained with (a version trained by an earlier
+        # kgrec may lack the newer ones: its ranker never saw their features)
+        generators = {g: generators[g] for g in self.staged.generators}
         # users 0..U-1 are the version's; row U, past them all, is the one no factor
         # model knows (a shopper the version lacks is scored there)
         known = torch.ones(user_graph.shape[0] + 1, dtype=torch.bool)
@@ -310,17 +313,17 @@ def load_ranking(version: Path) -> StoredRanking | None:
     if not directory.is_dir():
         return None
     try:
-        item_count = torch.from_numpy(np.load(directory / _ITEM_COUNT)).long()
-        interactions = torch.from_numpy(np.load(directory / _INTERACTIONS)).long()
+        item_count = torch.from_numpy(np.load(directory / ITEM_COUNT_FILE)).long()
+        interactions = torch.from_numpy(np.load(directory / INTERACTIONS_FILE)).long()
     except (OSError, ValueError) as e:
         raise ArtifactError(f"cannot read the ranking tables under {directory}: {e}") from e
     pop = item_popularity(interactions, len(item_count))
     neighbours = {
         n: NeighbourTable.load(n, directory / f"{n}.npz", pop) for n in NEIGHBOUR_GENERATORS
     }
-    als_users, als_items = factor_arrays(directory / "als.npz")
+    als_users, als_items = factor_arrays(directory / ALS_FILE)
     params = _generator_params(directory)
-    placeholder: dict[str, Any] = {g: Popularity() for g in SERVED_GENERATORS}
+    placeholder: dict[str, Any] = {g: Popularity() for g in _trained_generators(directory)}
     staged = StagedRanking.load(directory, placeholder)
     return StoredRanking(
         staged,
@@ -331,6 +334,34 @@ def load_ranking(version: Path) -> StoredRanking | None:
         torch.from_numpy(als_items),
         params.recent_decay,
     )
+
+
+def _trained_generators(directory: Path) -> list[str]:
+    """The generators the ranker in ``directory`` was trained with, all served by this kgrec.
+
+    A version written by an earlier kgrec keeps serving with the generators it was
+    trained on. Without a stages file, :data:`SERVED_GENERATORS` (loading then
+    says the ranking is missing).
+
+    Raises:
+        ArtifactError: the stages file is unreadable.
+        ModelError: it names generators this kgrec does not serve (the valid ones listed).
+    """
+    path = directory / STAGES_FILE
+    if not path.is_file():
+        return list(SERVED_GENERATORS)
+    try:
+        names = [str(g) for g in json.loads(path.read_text(encoding="utf-8"))["generators"]]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ArtifactError(f"cannot read the trained stages {path}: {e}") from e
+    unknown = [g for g in names if g not in SERVED_GENERATORS]
+    if unknown:
+        raise ModelError(
+            f"the ranking at {directory} was trained with generators {unknown} this kgrec "
+            f"does not serve (it serves {list(SERVED_GENERATORS)}); retrain it "
+            "(`kgrec train`, then `kgrec embed`)"
+        )
+    return names
 
 
 def _generator_params(directory: Path) -> GeneratorParams:

@@ -25,9 +25,17 @@ from kgrec.gnn.ranking import (
     top_candidates,
 )
 from kgrec.gnn.ranking.fresh_popularity import neighbour_popularity
+from kgrec.gnn.ranking.served import (
+    ALS_FILE,
+    INTERACTIONS_FILE,
+    ITEM_COUNT_FILE,
+    NEIGHBOUR_GENERATORS,
+    RANKING_DIR,
+    load_ranking,
+)
 from kgrec.gnn.ranking.slots import is_fresh_slot
-from kgrec.gnn.ranking.staged import StagedConfig
-from kgrec.gnn.ranking.tables import FactorTable, NeighbourTable
+from kgrec.gnn.ranking.staged import STAGES_FILE, StagedConfig
+from kgrec.gnn.ranking.tables import FactorTable, NeighbourTable, save_factors
 
 
 def test_fresh_slots_take_every_tenth_position() -> None:
@@ -278,3 +286,48 @@ def test_saved_stages_need_the_same_generators(tmp_path: Path) -> None:
     torch.testing.assert_close(loaded.scores(batch, train), staged.scores(batch, train))
     with pytest.raises(ModelError, match=r"\['item_knn', 'popularity'\].*\['popularity'\]"):
         StagedRanking.load(tmp_path / "ranking", {"popularity": pop})
+
+
+def _version_trained_on(
+    directory: Path, staged: StagedRanking, knn: ItemKNN, train: Tensor
+) -> None:
+    """An artifact version's ranking/ with ``staged`` and tables from ``knn`` for every table."""
+    ranking = directory / RANKING_DIR
+    staged.save(ranking)
+    (ranking / "generators.json").write_text("{}")  # every generator at its default
+    np.save(ranking / ITEM_COUNT_FILE, staged.item_count.numpy())
+    np.save(ranking / INTERACTIONS_FILE, train.numpy())
+    for name in NEIGHBOUR_GENERATORS:
+        NeighbourTable.from_similarity(name, knn.sim, knn.pop).save(ranking / f"{name}.npz")
+    users, items = len(staged.known_users), len(staged.item_count)
+    save_factors(ranking / ALS_FILE, torch.randn(users, 4), torch.randn(items, 4))
+
+
+def test_a_version_trained_with_fewer_generators_serves_with_them(tmp_path: Path) -> None:
+    """A version an earlier kgrec trained (before a generator was added) still serves."""
+    train, val, users, items = _clusters()
+    staged, generators = _fitted_staged(train, val, users, items, per_generator=10)
+    knn = generators["item_knn"]
+    assert isinstance(knn, ItemKNN)
+    _version_trained_on(tmp_path, staged, knn, train)
+    stored = load_ranking(tmp_path)
+    assert stored is not None and stored.recent_decay == 0.9  # absent key: the default
+    bound = stored.bind(torch.randn(users, 4), torch.randn(items, 4), torch.randn(items, 8))
+    assert list(bound.generators) == ["item_knn", "popularity"]
+    batch = torch.arange(users)
+    torch.testing.assert_close(bound.scores(batch, train), staged.scores(batch, train))
+
+
+def test_a_version_trained_with_an_unknown_generator_names_the_valid_ones(
+    tmp_path: Path,
+) -> None:
+    train, val, users, items = _clusters()
+    staged, generators = _fitted_staged(train, val, users, items, per_generator=10)
+    knn = generators["item_knn"]
+    assert isinstance(knn, ItemKNN)
+    _version_trained_on(tmp_path, staged, knn, train)
+    stages = tmp_path / RANKING_DIR / STAGES_FILE
+    meta = json.loads(stages.read_text())
+    stages.write_text(json.dumps({**meta, "generators": ["item_knn", "sequence_model"]}))
+    with pytest.raises(ModelError, match=r"\['sequence_model'\] this kgrec does not serve.*als"):
+        load_ranking(tmp_path)

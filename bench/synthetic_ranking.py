@@ -1,0 +1,81 @@
+"""A learned ranking for a synthetic catalogue, so the serving bench times the ranker path.
+
+``bench/serve.py --ranker-from VERSION`` serves its synthetic catalogue (100k
+products by default) with this ranking: the trained ranker of a real artifact
+version (its boosters, feature list and stage settings, e.g. MovieLens-100K's
+after ``kgrec train`` and ``kgrec embed``) over generated tables of the synthetic
+size: Zipf-like interactions (40 per user), ``NEIGHBOURS`` random neighbours per
+product in every neighbour table, random ALS factors. Only the timing means
+anything: the tables carry no taste, and the ranker was trained on other data.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+from kgrec.gnn.ranking.served import (
+    ALS_FILE,
+    INTERACTIONS_FILE,
+    ITEM_COUNT_FILE,
+    NEIGHBOUR_GENERATORS,
+    RANKING_DIR,
+)
+from kgrec.gnn.ranking.tables import save_factors
+
+PER_USER = 40
+NEIGHBOURS = 50
+ALS_DIM = 64
+
+
+def synthetic_ranking(
+    trained: Path, num_products: int, num_users: int, seed: int = 0
+) -> Callable[[Path], None]:
+    """A version writer that puts the ranking of ``trained`` over synthetic tables.
+
+    Args:
+        trained: an artifact version holding a trained ranking (``ranking/``).
+        num_products: P of the synthetic catalogue.
+        num_users: U of the synthetic catalogue.
+        seed: the tables' random seed.
+
+    Raises:
+        SystemExit: ``trained`` holds no ranking.
+    """
+    source = trained / RANKING_DIR
+    if not (source / "stages.json").is_file():
+        raise SystemExit(f"{trained} holds no trained ranking (run kgrec train, kgrec embed)")
+
+    def write(version: Path) -> None:
+        out = version / RANKING_DIR
+        out.mkdir()
+        for path in source.iterdir():
+            if path.suffix in (".txt", ".json"):  # boosters, feature list, stages, params
+                shutil.copy2(path, out / path.name)
+        rng = np.random.default_rng(seed)
+        weight = 1.0 / np.arange(1, num_products + 1) ** 0.8
+        items = rng.permutation(num_products)[
+            rng.choice(num_products, size=num_users * PER_USER, p=weight / weight.sum())
+        ]
+        users = np.repeat(np.arange(num_users), PER_USER)
+        np.save(out / INTERACTIONS_FILE, np.stack([users, items]).astype(np.int64))
+        np.save(out / ITEM_COUNT_FILE, np.bincount(items, minlength=num_products))
+        rows = np.repeat(np.arange(num_products), NEIGHBOURS)
+        for name in NEIGHBOUR_GENERATORS:
+            cols = rng.integers(0, num_products, size=len(rows))
+            data = rng.random(len(rows), dtype=np.float32)
+            shape = (num_products, num_products)
+            sp.save_npz(out / f"{name}.npz", sp.csr_matrix((data, (rows, cols)), shape=shape))
+        gen = torch.Generator().manual_seed(seed)
+        save_factors(
+            out / ALS_FILE,
+            torch.randn(num_users, ALS_DIM, generator=gen) / ALS_DIM**0.5,
+            torch.randn(num_products, ALS_DIM, generator=gen) / ALS_DIM**0.5,
+        )
+
+    return write
