@@ -34,4 +34,5 @@ def test_unnamed_entities_get_their_kind_plus_a_fixed_identity(
     assert not np.allclose(vecs[0], vecs[1])
     np.testing.assert_array_equal(vecs, node_vectors(ENTITY, rows, encoder, cache))
     assert vecs[0] @ vecs[1] > vecs[0] @ vecs[2]
+    assert vecs[0] @ vecs[1] > 0.9  # the kind dominates (IDENTITY_SCALE)
     np.testing.assert_array_equal(identity_vector("m.0aaa", 8), identity_vector("m.0aaa", 8))
