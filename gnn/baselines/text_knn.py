@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import Tensor
 
-from kgrec.gnn.baselines.base import history_matrix, item_popularity
+from kgrec.gnn.baselines.base import item_popularity
+from kgrec.gnn.baselines.sparse import history_csr
 
 
 class TextKNN:
@@ -27,9 +29,10 @@ class TextKNN:
 
     def scores(self, users: Tensor, history: Tensor) -> Tensor:
         """[B, P] cosine between the user's mean history vector and every item."""
-        hist = history_matrix(history, users, self.item_text.shape[0])
-        profile = torch.nn.functional.normalize(hist @ self.item_text, dim=1)
+        hist = history_csr(history, users, self.item_text.shape[0])  # sparse: H rows read
+        summed = torch.from_numpy(np.asarray(hist @ self.item_text.numpy(), dtype=np.float32))
+        profile = torch.nn.functional.normalize(summed, dim=1)
         out = profile @ self.item_text.T
-        empty = hist.sum(1) == 0
+        empty = torch.from_numpy(np.diff(hist.indptr) == 0)
         out[empty] = self.pop
         return out

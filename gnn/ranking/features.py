@@ -18,6 +18,8 @@ from torch import Tensor
 
 BASE_FEATURES: Final = ("history_len", "item_count", "item_fresh")
 _PER_GENERATOR: Final = ("", "_z", "_rank")
+RANK_CAP: Final = 4096
+"""Ranks a generator's rank feature tells apart; lower ones all read as this."""
 
 
 def feature_names(generators: Sequence[str]) -> tuple[str, ...]:
@@ -27,14 +29,19 @@ def feature_names(generators: Sequence[str]) -> tuple[str, ...]:
 
 
 def _standardise(scores: Tensor, seen: Tensor) -> tuple[Tensor, Tensor]:
-    """Per-row z-score and log1p rank [B, P] of ``scores`` over the unseen products."""
+    """Per-row z-score and log1p rank [B, P] of ``scores`` over the unseen products.
+
+    Ranks past :data:`RANK_CAP` are all ``RANK_CAP`` (a top-k, not a sort of all P
+    products: exact on catalogues up to that size).
+    """
     masked = scores.masked_fill(seen, float("nan"))
     mean = torch.nanmean(masked, dim=1, keepdim=True)
     std = torch.nanmean((masked - mean) ** 2, dim=1, keepdim=True).sqrt().clamp(min=1e-6)
     z = (scores - mean) / std
-    order = scores.masked_fill(seen, float("-inf")).argsort(dim=1, descending=True)
-    rank = torch.empty_like(order)
-    rank.scatter_(1, order, torch.arange(scores.shape[1]).expand_as(order).contiguous())
+    k = min(RANK_CAP, scores.shape[1])
+    top = scores.masked_fill(seen, float("-inf")).topk(k, dim=1).indices
+    rank = torch.full_like(top[:, :1], RANK_CAP).expand(-1, scores.shape[1]).contiguous()
+    rank.scatter_(1, top, torch.arange(k).expand_as(top).contiguous())
     return z, torch.log1p(rank.float())
 
 

@@ -35,22 +35,36 @@ def merge_fresh(warm: Tensor, fresh: Tensor, share: float) -> Tensor:
         share: share of positions reserved for fresh products (0 = none).
 
     Returns:
-        [W + F] rows: fresh ones at the reserved positions, the ranker's elsewhere;
-        when one list runs out the other fills the rest.
+        [W + F] rows: fresh ones at the reserved positions (:func:`is_fresh_slot`),
+        the ranker's elsewhere; when one list runs out the other fills the rest.
     """
-    out: list[int] = []
-    w = warm.tolist()
-    f = fresh.tolist()
-    i = j = 0
-    while i < len(w) or j < len(f):
-        take_fresh = j < len(f) and (i >= len(w) or is_fresh_slot(len(out), share))
-        if take_fresh:
-            out.append(f[j])
-            j += 1
-        else:
-            out.append(w[i])
-            i += 1
-    return warm.new_tensor(out, dtype=warm.dtype)
+    n = len(warm) + len(fresh)
+    position = torch.arange(n, dtype=torch.float64)
+    slot = (
+        torch.floor((position + 1) * share) > torch.floor(position * share)
+        if share > 0
+        else torch.zeros(n, dtype=torch.bool)
+    )
+    # where each list runs out: after it, the other list takes every position
+    warm_end = _nth_position(~slot, len(warm))
+    fresh_end = _nth_position(slot, len(fresh))
+    take_fresh = slot.clone()
+    if warm_end < fresh_end:
+        take_fresh[warm_end + 1 :] = True
+    else:
+        take_fresh[fresh_end + 1 :] = False
+    out = torch.empty(n, dtype=warm.dtype)
+    out[take_fresh] = fresh.to(warm.dtype)
+    out[~take_fresh] = warm
+    return out
+
+
+def _nth_position(mask: Tensor, count: int) -> int:
+    """The position of the ``count``-th True of ``mask`` (-1 for 0; len(mask) if fewer)."""
+    if count == 0:
+        return -1
+    where = mask.nonzero().flatten()
+    return int(where[count - 1]) if count <= len(where) else len(mask)
 
 
 def fresh_order_scores(scores: Mapping[str, Tensor], names: Sequence[str], fresh: Tensor) -> Tensor:

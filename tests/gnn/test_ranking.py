@@ -24,6 +24,7 @@ from kgrec.gnn.ranking import (
     merge_fresh,
     top_candidates,
 )
+from kgrec.gnn.ranking.features import RANK_CAP
 from kgrec.gnn.ranking.fresh_popularity import neighbour_popularity
 from kgrec.gnn.ranking.served import (
     ALS_FILE,
@@ -51,6 +52,28 @@ def test_fresh_slots_take_every_tenth_position() -> None:
     assert merge_fresh(torch.tensor([7]), fresh, 0.5).tolist() == [7, 1, 2, 3]
     slots = [p for p in range(40) if is_fresh_slot(p, 0.25)]
     assert slots == [3, 7, 11, 15, 19, 23, 27, 31, 35, 39]
+
+
+def _merged_one_by_one(warm: list[int], fresh: list[int], share: float) -> list[int]:
+    """The fresh-slot merge written as the policy reads: position by position."""
+    out: list[int] = []
+    i = j = 0
+    while i < len(warm) or j < len(fresh):
+        if j < len(fresh) and (i >= len(warm) or is_fresh_slot(len(out), share)):
+            out.append(fresh[j])
+            j += 1
+        else:
+            out.append(warm[i])
+            i += 1
+    return out
+
+
+@pytest.mark.parametrize("share", [0.0, 0.05, 0.1, 0.25, 0.5, 0.9])
+def test_the_merge_places_fresh_products_as_the_policy_reads(share: float) -> None:
+    for w, f in [(0, 0), (0, 5), (5, 0), (1, 30), (30, 1), (37, 4), (3, 41), (200, 19)]:
+        warm, fresh = torch.arange(1000, 1000 + w), torch.arange(f)
+        expected = _merged_one_by_one(warm.tolist(), fresh.tolist(), share)
+        assert merge_fresh(warm, fresh, share).tolist() == expected, (w, f)
 
 
 def test_candidates_are_the_union_of_each_generators_top() -> None:
@@ -331,3 +354,14 @@ def test_a_version_trained_with_an_unknown_generator_names_the_valid_ones(
     stages.write_text(json.dumps({**meta, "generators": ["item_knn", "sequence_model"]}))
     with pytest.raises(ModelError, match=r"\['sequence_model'\] this kgrec does not serve.*als"):
         load_ranking(tmp_path)
+
+
+def test_ranks_past_the_cap_read_as_the_cap() -> None:
+    """A 5,000-product catalogue: the rank feature is exact up to RANK_CAP, flat after."""
+    n = RANK_CAP + 904
+    scores = {"a": torch.arange(n, 0, -1).float()[None, :]}  # product i ranks i-th
+    candidates = torch.tensor([[0, 10, RANK_CAP - 1, RANK_CAP, n - 1]])
+    seen = torch.zeros((1, n), dtype=torch.bool)
+    feats = candidate_features(scores, candidates, seen, torch.ones(n, dtype=torch.long))
+    ranks = torch.expm1(feats[0, :, 2]).round().tolist()
+    assert ranks == [0, 10, RANK_CAP - 1, RANK_CAP, RANK_CAP]
