@@ -65,6 +65,9 @@ class StagedConfig:
         cold_reveal: history lengths the cold groups simulate.
         cold_users: validation users re-scored per simulated history length.
         min_cold_history: training products a user needs to be simulated cold.
+        popularity_without_history: a shopper without history gets the candidates
+            in popularity order, not the ranker's (it measured 3 % below
+            popularity there: every generator it reads falls back to it).
         ranker: LightGBM hyper-parameters.
     """
 
@@ -75,6 +78,7 @@ class StagedConfig:
     cold_reveal: tuple[int, ...] = (0, 1, 3)
     cold_users: int = 300
     min_cold_history: int = 8
+    popularity_without_history: bool = True
     ranker: RankerConfig = field(default_factory=RankerConfig)
 
     def to_dict(self) -> dict[str, Any]:
@@ -279,8 +283,15 @@ class StagedRanking:
         signals |= {n: v[None, :].expand(b, -1) for n, v in self._popularity.items()}
         cold = fresh_order_scores(signals, list(signals), fresh_mask)
         out: list[tuple[Tensor, Tensor, dict[str, Tensor]]] = []
+        # a shopper without history: every history-based generator is popularity,
+        # so the candidates go in popularity order (the ranker's scores are kept)
+        key = ranked.clone()
+        if self.config.popularity_without_history:
+            empty = ~seen.any(1)
+            count = self.item_count.float()[cands.clamp(min=0)]
+            key[empty] = count[empty].masked_fill(cands[empty] < 0, float("-inf"))
         for i in range(b):
-            order = ranked[i].argsort(descending=True)
+            order = key[i].argsort(descending=True, stable=True)
             finite = torch.isfinite(ranked[i][order])
             warm, warm_scores = cands[i][order][finite], ranked[i][order][finite]
             fresh_rows = fresh_mask[i].nonzero().flatten()

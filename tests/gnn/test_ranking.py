@@ -365,3 +365,16 @@ def test_ranks_past_the_cap_read_as_the_cap() -> None:
     feats = candidate_features(scores, candidates, seen, torch.ones(n, dtype=torch.long))
     ranks = torch.expm1(feats[0, :, 2]).round().tolist()
     assert ranks == [0, 10, RANK_CAP - 1, RANK_CAP, RANK_CAP]
+
+
+def test_a_shopper_without_history_gets_the_candidates_by_popularity() -> None:
+    train, val, users, items = _clusters()
+    staged, _ = _fitted_staged(train, val, users, items, per_generator=10, fresh_share=0.0)
+    history = train[:, train[0] != 0]  # user 0 has done nothing yet
+    ((served, scores),) = staged.ranked(torch.tensor([0]), history)
+    warm = staged.item_count[served] > 0
+    counts = staged.item_count[served[warm]].tolist()
+    assert counts == sorted(counts, reverse=True)
+    assert not torch.isnan(scores[warm]).any()  # the ranker's own scores, as reported
+    ((with_history, _),) = staged.ranked(torch.tensor([0]), train)
+    assert set(with_history.tolist()).isdisjoint(train[1, train[0] == 0].tolist())
