@@ -1,7 +1,8 @@
 """Candidates and their features: what the ranker sees for one (user, product) pair.
 
 Each candidate generator contributes three features: its raw score, the score as
-a z-score over the user's unseen products, and ``log1p`` of its rank there. Three
+a z-score over the user's unseen products, and ``log1p`` of its rank there
+(capped at :data:`RANK_CAP`). Three
 more describe the situation: the user's history length, the product's
 interaction count and whether it has none (``log1p`` where counts). A generator
 that cannot score a user (a factor model for a user it was not trained on) gives
