@@ -38,7 +38,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from kgrec.errors import ArtifactError, ModelError
+from kgrec.errors import ArtifactError
 from kgrec.gnn.baselines import (
     ImplicitALS,
     ImplicitItemKNN,
@@ -51,7 +51,7 @@ from kgrec.gnn.baselines import (
 from kgrec.gnn.ranking.kg_knn import KGKNN, product_incidence
 from kgrec.gnn.ranking.ranker import RankerConfig
 from kgrec.gnn.ranking.recency import RecentItemKNN
-from kgrec.gnn.ranking.staged import STAGES_FILE, StagedConfig, StagedRanking
+from kgrec.gnn.ranking.staged import StagedConfig, StagedRanking
 from kgrec.gnn.ranking.tables import FactorTable, NeighbourTable, factor_arrays, save_factors
 from kgrec.gnn.snapshot import Snapshot
 
@@ -323,7 +323,8 @@ def load_ranking(version: Path) -> StoredRanking | None:
     }
     als_users, als_items = factor_arrays(directory / ALS_FILE)
     params = _generator_params(directory)
-    placeholder: dict[str, Any] = {g: Popularity() for g in _trained_generators(directory)}
+    # the stages take the generators they were trained with among the served ones
+    placeholder: dict[str, Any] = {g: Popularity() for g in SERVED_GENERATORS}
     staged = StagedRanking.load(directory, placeholder)
     return StoredRanking(
         staged,
@@ -334,34 +335,6 @@ def load_ranking(version: Path) -> StoredRanking | None:
         torch.from_numpy(als_items),
         params.recent_decay,
     )
-
-
-def _trained_generators(directory: Path) -> list[str]:
-    """The generators the ranker in ``directory`` was trained with, all served by this kgrec.
-
-    A version written by an earlier kgrec keeps serving with the generators it was
-    trained on. Without a stages file, :data:`SERVED_GENERATORS` (loading then
-    says the ranking is missing).
-
-    Raises:
-        ArtifactError: the stages file is unreadable.
-        ModelError: it names generators this kgrec does not serve (the valid ones listed).
-    """
-    path = directory / STAGES_FILE
-    if not path.is_file():
-        return list(SERVED_GENERATORS)
-    try:
-        names = [str(g) for g in json.loads(path.read_text(encoding="utf-8"))["generators"]]
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        raise ArtifactError(f"cannot read the trained stages {path}: {e}") from e
-    unknown = [g for g in names if g not in SERVED_GENERATORS]
-    if unknown:
-        raise ModelError(
-            f"the ranking at {directory} was trained with generators {unknown} this kgrec "
-            f"does not serve (it serves {list(SERVED_GENERATORS)}); retrain it "
-            "(`kgrec train`, then `kgrec embed`)"
-        )
-    return names
 
 
 def _generator_params(directory: Path) -> GeneratorParams:

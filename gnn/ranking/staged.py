@@ -388,22 +388,28 @@ class StagedRanking:
     def load(cls, directory: Path, generators: Mapping[str, Recommender]) -> StagedRanking:
         """Read stages :meth:`save` wrote, over ``generators`` (call :meth:`serving` next).
 
+        The stages take, in their trained order, the generators they were trained
+        with among ``generators``: a ranking trained before a generator was added
+        keeps scoring without it.
+
         Raises:
-            ModelError: files missing, or trained on other generators or features
-                (both lists named).
+            ModelError: files missing, trained with a generator ``generators`` lacks,
+                or on other features (the lists named).
         """
         path = directory / STAGES_FILE
         if not path.is_file():
             raise ModelError(f"no trained ranking at {directory} ({STAGES_FILE} missing)")
         meta = json.loads(path.read_text(encoding="utf-8"))
-        if list(meta["generators"]) != list(generators):
+        trained = [str(g) for g in meta["generators"]]
+        missing = [g for g in trained if g not in generators]
+        if missing:
             raise ModelError(
-                f"the ranking at {directory} was trained with generators "
-                f"{meta['generators']} but this kgrec serves {list(generators)}; "
-                "retrain it (`kgrec train`)"
+                f"the ranking at {directory} was trained with generators {trained}, and "
+                f"{missing} this kgrec does not serve (it serves {list(generators)}); "
+                "retrain it (`kgrec train`, then `kgrec embed`)"
             )
         staged = cls(
-            generators,
+            {g: generators[g] for g in trained},
             factor_models=meta["factor_models"],
             config=StagedConfig.from_dict(meta["config"]),
             name=meta["name"],
