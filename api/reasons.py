@@ -43,6 +43,7 @@ from kgrec.api.ranking import (
     ReasonProduct,
     ReasonRelation,
 )
+from kgrec.gnn.ranking.served import RECENT_TABLE
 from kgrec.gnn.ranking.tables import NeighbourTable
 from kgrec.graph.explorer import RELATIONSHIP_LABELS, readable_relation
 from kgrec.graph.records import PairLinks, SharedLink
@@ -50,7 +51,7 @@ from kgrec.typing import PRODUCT, USER
 
 TABLE_ORDER: Final = ("kg_knn", "item_knn", "implicit_item_knn")
 """Neighbour tables a history product is looked for in, a proposing generator's first."""
-TABLE_OF: Final = {"recent_item_knn": "item_knn"}
+TABLE_OF: Final = {"recent_item_knn": RECENT_TABLE}
 """Generators that read another generator's neighbour table (no table of their own)."""
 CO_INTERACTION: Final = frozenset({"item_knn", "implicit_item_knn"})
 """Tables whose link means shoppers interacted with both products."""

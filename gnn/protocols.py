@@ -32,9 +32,9 @@ from kgrec.gnn.splits import (
     Interactions,
     SplitPlan,
     SplitView,
-    _per_user_rank,
     assert_no_leakage,
     build_splits,
+    per_user_rank,
 )
 
 Protocol = Literal["kgrec", "random", "replay"]
@@ -150,7 +150,7 @@ def random_split(
     gen = torch.Generator().manual_seed(seed)
     draw = torch.randperm(len(inter.users), generator=gen)
     # rank within user by a random key: the first n_test are test, the next n_val val
-    _, rank, counts = _per_user_rank(inter.users, draw, inter.num_users)
+    _, rank, counts = per_user_rank(inter.users, draw, inter.num_users)
     n = counts[inter.users]
     split = n >= min_interactions
     # at least one pair of every split user stays in training

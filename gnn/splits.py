@@ -123,7 +123,7 @@ class SplitPlan:
         return torch.cat([self.train, view.revealed], dim=1)
 
 
-def _per_user_rank(users: Tensor, ts: Tensor, num_users: int) -> tuple[Tensor, Tensor, Tensor]:
+def per_user_rank(users: Tensor, ts: Tensor, num_users: int) -> tuple[Tensor, Tensor, Tensor]:
     """Order by (user, ts); return the order, rank within user [E] and count per user [U]."""
     order = torch.argsort(ts, stable=True)
     order = order[torch.argsort(users[order], stable=True)]
@@ -188,7 +188,7 @@ def build_splits(
 
     # cold-user: earliest k warm-item interactions revealed, the rest are test
     cu = ~is_cold_item & is_cold_user
-    _, rank, _ = _per_user_rank(inter.users[cu], inter.ts[cu], u_n)
+    _, rank, _ = per_user_rank(inter.users[cu], inter.ts[cu], u_n)
     cu_pairs = pairs[:, cu]
     for k in revealed:
         views[f"cold_user@{k}"] = SplitView(
@@ -198,7 +198,7 @@ def build_splits(
     # warm: temporal holdout per known user on warm items
     w = ~is_cold_item & ~is_cold_user
     w_users, w_ts, w_pairs = inter.users[w], inter.ts[w], pairs[:, w]
-    _, rank, counts = _per_user_rank(w_users, w_ts, u_n)
+    _, rank, counts = per_user_rank(w_users, w_ts, u_n)
     n = counts[w_users]
     n_test = torch.where(
         (n >= 3) & (test_fraction > 0), torch.clamp((n * test_fraction).long(), min=1), 0

@@ -11,6 +11,8 @@ import torch
 from threadpoolctl import threadpool_limits
 from torch import Tensor
 
+from kgrec.gnn.splits import per_user_rank
+
 
 def user_item_csr(pairs: Tensor, num_users: int, num_items: int) -> sp.csr_matrix:
     """Binary float32 CSR [U, P] with a 1 at every (user, item) of ``pairs`` [2, E]."""
@@ -43,7 +45,9 @@ def history_csr(
     pairs = torch.stack([rows[keep], history[1][keep]])
     if decay == 1.0:
         return user_item_csr(pairs, len(users), num_items)
-    later = _later_pairs(pairs[0], len(users))
+    # ranked by position: the n-th of a user's k pairs has k - 1 - n after it
+    _, position, counts = per_user_rank(pairs[0], torch.arange(pairs.shape[1]), len(users))
+    later = counts[pairs[0]] - 1 - position
     weight = torch.pow(torch.tensor(decay, dtype=torch.float64), later.double()).float()
     keys = pairs[0] * num_items + pairs[1]
     unique, inverse = torch.unique(keys, return_inverse=True)
@@ -53,17 +57,6 @@ def history_csr(
         shape=(len(users), num_items),
         dtype=np.float32,
     )
-
-
-def _later_pairs(rows: Tensor, num_rows: int) -> Tensor:
-    """[E] how many pairs of the same row come after each entry of ``rows`` [E]."""
-    counts = torch.bincount(rows, minlength=num_rows)
-    order = torch.argsort(rows, stable=True)  # each row's pairs, in their order
-    starts = torch.cumsum(counts, 0) - counts
-    position = torch.empty_like(rows)
-    position[order] = torch.arange(len(rows)) - starts[rows[order]]
-    out: Tensor = counts[rows] - 1 - position
-    return out
 
 
 @contextmanager
