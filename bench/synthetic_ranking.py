@@ -11,7 +11,6 @@ anything: the tables carry no taste, and the ranker was trained on other data.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,7 +24,9 @@ from kgrec.gnn.ranking.served import (
     ITEM_COUNT_FILE,
     NEIGHBOUR_GENERATORS,
     RANKING_DIR,
+    copy_trained,
 )
+from kgrec.gnn.ranking.staged import STAGES_FILE
 from kgrec.gnn.ranking.tables import save_factors
 
 PER_USER = 40
@@ -48,15 +49,12 @@ def synthetic_ranking(
         SystemExit: ``trained`` holds no ranking.
     """
     source = trained / RANKING_DIR
-    if not (source / "stages.json").is_file():
+    if not (source / STAGES_FILE).is_file():
         raise SystemExit(f"{trained} holds no trained ranking (run kgrec train, kgrec embed)")
 
     def write(version: Path) -> None:
         out = version / RANKING_DIR
-        out.mkdir()
-        for path in source.iterdir():
-            if path.suffix in (".txt", ".json"):  # boosters, feature list, stages, params
-                shutil.copy2(path, out / path.name)
+        copy_trained(source, out)
         rng = np.random.default_rng(seed)
         weight = 1.0 / np.arange(1, num_products + 1) ** 0.8
         items = rng.permutation(num_products)[

@@ -41,7 +41,7 @@ def _standardise(scores: Tensor, seen: Tensor) -> tuple[Tensor, Tensor]:
     z = (scores - mean) / std
     k = min(RANK_CAP, scores.shape[1])
     top = scores.masked_fill(seen, float("-inf")).topk(k, dim=1).indices
-    rank = torch.full_like(top[:, :1], RANK_CAP).expand(-1, scores.shape[1]).contiguous()
+    rank = torch.full(scores.shape, RANK_CAP, dtype=torch.long)
     rank.scatter_(1, top, torch.arange(k).expand_as(top).contiguous())
     return z, torch.log1p(rank.float())
 

@@ -51,7 +51,7 @@ from kgrec.gnn.baselines import (
 from kgrec.gnn.ranking.kg_knn import KGKNN, product_incidence
 from kgrec.gnn.ranking.ranker import RankerConfig
 from kgrec.gnn.ranking.recency import RecentItemKNN
-from kgrec.gnn.ranking.staged import StagedConfig, StagedRanking
+from kgrec.gnn.ranking.staged import STAGES_FILE, StagedConfig, StagedRanking
 from kgrec.gnn.ranking.tables import FactorTable, NeighbourTable, factor_arrays, save_factors
 from kgrec.gnn.snapshot import Snapshot
 
@@ -191,6 +191,15 @@ def save_trained(staged: StagedRanking, params: GeneratorParams, directory: Path
     return directory
 
 
+def copy_trained(trained: Path, directory: Path) -> None:
+    """Copy the trained ranking (boosters, feature list, stages, params) to ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in (_GENERATORS_FILE, STAGES_FILE, "ranker.json"):
+        shutil.copy2(trained / name, directory / name)
+    for path in trained.glob("ranker*.txt"):  # ranker.txt, ranker.1.txt, ...: the boosters
+        shutil.copy2(path, directory / path.name)
+
+
 def write_ranking(
     trained: Path,
     directory: Path,
@@ -204,11 +213,7 @@ def write_ranking(
     They go beside a copy of the ranker trained in ``trained``.
     """
     params = _generator_params(trained)
-    directory.mkdir(parents=True, exist_ok=True)
-    for name in (_GENERATORS_FILE, "stages.json", "ranker.json"):
-        shutil.copy2(trained / name, directory / name)
-    for path in trained.glob("ranker*.txt"):  # ranker.txt, ranker.1.txt, ...: the boosters
-        shutil.copy2(path, directory / path.name)
+    copy_trained(trained, directory)
     counts = torch.bincount(pairs[1], minlength=num_items)
     np.save(directory / ITEM_COUNT_FILE, counts.numpy())
     np.save(directory / INTERACTIONS_FILE, pairs.numpy())
