@@ -19,6 +19,7 @@ import dataclasses
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 
 from kgrec.gnn.ranking.served import StoredRanking, load_ranking
@@ -69,7 +70,7 @@ class PersonalRanking:
         return self._items[self._indptr[user_row] : self._indptr[user_row + 1]]
 
     def without_user(self, user_row: int) -> PersonalRanking:
-        """This ranking with user row ``user_row``'s interactions and ALS factors dropped.
+        """This ranking with user row ``user_row``'s interactions, ALS factors and peers dropped.
 
         The row's factors become zeros; the other users keep their rows
         (:meth:`kgrec.api.engine.Engine.forget_user`).
@@ -78,7 +79,13 @@ class PersonalRanking:
         if 0 <= user_row < als.shape[0]:
             als[user_row] = 0
         kept = pairs[:, pairs[0] != user_row]
-        stored = dataclasses.replace(self.stored, interactions=kept, als_users=als)
+        peer = self.stored.peer_weights
+        if peer is not None and 0 <= user_row < peer.shape[0]:
+            keep = sp.diags((np.arange(peer.shape[0]) != user_row).astype(np.float32))
+            peer = (keep @ peer @ keep).tocsr()  # nobody's peer, no peers of its own
+        stored = dataclasses.replace(
+            self.stored, interactions=kept, als_users=als, peer_weights=peer
+        )
         return PersonalRanking(stored, self.fresh_share)
 
     def bind(

@@ -56,6 +56,7 @@ TABLE_OF: Final = {"recent_item_knn": RECENT_TABLE}
 CO_INTERACTION: Final = frozenset({"item_knn", "implicit_item_knn"})
 """Tables whose link means shoppers interacted with both products."""
 TEXT: Final = "text_knn"
+PEERS: Final = "peer_popularity"
 QUERY: Final = "query"
 CONTEXT: Final = "context"
 FRESH: Final = "fresh"
@@ -329,6 +330,9 @@ def make_reason(
     elif knows_taste and "als" in sources:
         parts.append("shoppers with tastes like yours chose it")
         kind = "taste"
+    elif grounds.user_known and PEERS in sources:
+        parts.append("popular with shoppers like you")
+        kind = "popularity"
     else:
         parts.append("popular with shoppers")
         kind = "popularity"

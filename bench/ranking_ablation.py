@@ -33,8 +33,9 @@ import torch
 from kgrec.gnn.baselines import ItemKNN, Recommender
 from kgrec.gnn.evaluation import default_methods, evaluate_view, interactions_of
 from kgrec.gnn.protocols import PROTOCOLS, build_plan
+from kgrec.gnn.ranking.peer_popularity import PeerPopularity
 from kgrec.gnn.ranking.recency import RecentItemKNN
-from kgrec.gnn.ranking.served import staged_over
+from kgrec.gnn.ranking.served import SERVED_GENERATORS, staged_over
 from kgrec.gnn.ranking.staged import StagedConfig, StagedRanking
 from kgrec.gnn.report import OURS
 from kgrec.gnn.schema import NUM_PRODUCT_EXTRA, PRODUCT
@@ -71,10 +72,16 @@ def fitted_generators(
         else:
             cached: dict[str, Recommender] = blob["models"]
             scored: dict[str, dict[str, dict[str, float]]] = blob["metrics"]
-            if "recent_item_knn" not in cached:  # a cache from before it was served
-                item_knn = cached["item_knn"]
-                assert isinstance(item_knn, ItemKNN)
-                _fit_into(RecentItemKNN(item_knn), plan, cached, scored)
+            added = [g for g in SERVED_GENERATORS if g not in cached]  # newer than the cache
+            item_knn = cached["item_knn"]
+            assert isinstance(item_knn, ItemKNN)
+            later: dict[str, Recommender] = {
+                "recent_item_knn": RecentItemKNN(item_knn),
+                "peer_popularity": PeerPopularity.from_snapshot(snapshot),
+            }
+            for name in added:
+                _fit_into(later[name], plan, cached, scored)
+            if added:
                 torch.save({"models": cached, "metrics": scored}, path)
             return cached, scored
     text_dim = int(snapshot.data[PRODUCT].x.shape[1]) - NUM_PRODUCT_EXTRA
@@ -168,8 +175,11 @@ def main() -> None:
         f"validation NDCG@20 of the ranker (its early-stopping groups) {valid:.4f}"
     )
     print(f"settings: {json.dumps(dataclasses.asdict(staged.config))}")
-    print("| view | kgrec | no slots | recent_item_knn | best baseline | ratio | ratio no slots |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print(
+        "| view | kgrec | no slots | recent_item_knn | peer_popularity | best baseline "
+        "| ratio | ratio no slots |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for name, methods in metrics.items():
         base = {m: v[METRIC] for m, v in methods.items() if m not in OURS}
         best = max(base, key=lambda m: base[m])
@@ -177,6 +187,7 @@ def main() -> None:
         ref = max(base[best], 1e-9)
         print(
             f"| {name} | {ours:.4f} | {off:.4f} | {methods['recent_item_knn'][METRIC]:.4f} | "
+            f"{methods['peer_popularity'][METRIC]:.4f} | "
             f"{best} {base[best]:.4f} | "
             f"{ours / ref:.2f}x | {off / ref:.2f}x |"
         )

@@ -32,6 +32,7 @@ from kgrec.gnn.config import GNNConfig
 from kgrec.gnn.metrics import mean_metrics, rank_metrics
 from kgrec.gnn.protocols import Protocol, build_plan
 from kgrec.gnn.ranking import KGKNN, StagedRanking
+from kgrec.gnn.ranking.peer_popularity import PeerPopularity
 from kgrec.gnn.ranking.recency import RecentItemKNN
 from kgrec.gnn.ranking.served import staged_over
 from kgrec.gnn.snapshot import INTERACTED, PRODUCT, USER, Snapshot
@@ -176,7 +177,7 @@ def default_methods(
     """Build every method the evaluation compares for one seed.
 
     The GNN, the six baselines (seeded; the CF ones tune on validation), KG-kNN,
-    recent item-kNN and
+    recent item-kNN, peer popularity and
     the served staged ranking (over the :data:`~kgrec.gnn.ranking.served.SERVED_GENERATORS`
     among them), with and without fresh slots.
 
@@ -188,6 +189,7 @@ def default_methods(
     base: list[Recommender] = [
         gnn,
         Popularity(),
+        PeerPopularity.from_snapshot(snapshot),
         TextKNN(product_text_vectors(snapshot, text_dim)),
         item_knn,
         RecentItemKNN(item_knn),  # after item_knn: reads its fit

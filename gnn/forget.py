@@ -5,8 +5,10 @@ Where a shopper's id or rows are, under the data directory:
 * artifact versions ``artifacts/<version>/`` (and a ``.writing-*`` version left by an
   interrupted ``kgrec embed``): the id in ``users.parquet``, its vector in
   ``user_graph.npy`` (row-aligned), its interactions in ``ranking/interactions.npy``
-  ((user row, product row) pairs) and its ALS factors in ``ranking/als.npz``
-  (row-aligned with the first users: the training snapshot's);
+  ((user row, product row) pairs), its ALS factors in ``ranking/als.npz``
+  (row-aligned with the first users: the training snapshot's) and its row and
+  column of ``ranking/peer_popularity.npz`` (its most alike shoppers, and it as
+  one of theirs);
 * snapshots ``snapshots/<version>.pt``: the id in ``ids["user"]``, its feature row
   (the text vector of its declared attributes) and its interaction edges.
 
@@ -38,13 +40,15 @@ from typing import IO, Any, Final
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 import torch
 from torch import Tensor
 from torch_geometric.data import HeteroData
 
 from kgrec.errors import ArtifactError, ModelError
 from kgrec.gnn.artifacts import MANIFEST, USER_GRAPH, USERS
-from kgrec.gnn.ranking.served import ALS_FILE, INTERACTIONS_FILE, RANKING_DIR
+from kgrec.gnn.ranking.peer_popularity import load_peer_weights
+from kgrec.gnn.ranking.served import ALS_FILE, INTERACTIONS_FILE, PEER_FILE, RANKING_DIR
 from kgrec.gnn.snapshot import USER
 
 log = logging.getLogger(__name__)
@@ -173,7 +177,7 @@ def _forget_in_ranking(directory: Path, removed: np.ndarray) -> list[tuple[Path,
     """Stage the ranking tables without the ``removed`` user rows.
 
     Their interaction pairs are dropped and the later rows renumbered; their ALS
-    factor rows are dropped.
+    factor rows, and their rows and columns of the peer weights, are dropped.
     """
     staged: list[tuple[Path, Path]] = []
     pairs_path, als_path = directory / INTERACTIONS_FILE, directory / ALS_FILE
@@ -189,6 +193,12 @@ def _forget_in_ranking(directory: Path, removed: np.ndarray) -> list[tuple[Path,
         staged.append(
             (_staged(als_path, lambda f: np.savez(f, users=users, items=items)), als_path)
         )
+    peer_path = directory / PEER_FILE
+    if peer_path.is_file():
+        weights = load_peer_weights(peer_path)
+        keep = np.setdiff1d(np.arange(weights.shape[0]), removed)
+        kept_weights = weights[keep][:, keep].tocsr()
+        staged.append((_staged(peer_path, lambda f: sp.save_npz(f, kept_weights)), peer_path))
     return staged
 
 

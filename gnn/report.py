@@ -18,6 +18,7 @@ OURS: tuple[str, ...] = (
     "gnn",
     "kg_knn",
     "recent_item_knn",
+    "peer_popularity",
 )
 """kgrec's own rows; every other row is a baseline."""
 TARGETS: dict[str, dict[str, float]] = {

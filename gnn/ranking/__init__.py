@@ -12,15 +12,18 @@ from kgrec.gnn.ranking.features import (
     top_candidates,
 )
 from kgrec.gnn.ranking.kg_knn import KGKNN
+from kgrec.gnn.ranking.peer_popularity import PeerPopularity
 from kgrec.gnn.ranking.ranker import LearnedRanker, RankerConfig
 from kgrec.gnn.ranking.slots import merge_fresh
-from kgrec.gnn.ranking.staged import StagedRanking
+from kgrec.gnn.ranking.staged import StagedConfig, StagedRanking
 
 __all__ = [
     "BASE_FEATURES",
     "KGKNN",
     "LearnedRanker",
+    "PeerPopularity",
     "RankerConfig",
+    "StagedConfig",
     "StagedRanking",
     "candidate_features",
     "feature_names",

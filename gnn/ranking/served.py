@@ -22,6 +22,8 @@ Layout of ``<artifact version>/ranking/``::
                               sparse [P, P] neighbour tables (scipy CSR);
                               recent_item_knn reads item_knn.npz
     als.npz                   ALS user [U, F] and product [P, F] factors
+    peer_popularity.npz       sparse [U, U] each shopper's most alike shoppers in
+                              declared attributes (scipy CSR; row-aligned users)
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from torch import Tensor
 
@@ -49,6 +52,7 @@ from kgrec.gnn.baselines import (
     item_popularity,
 )
 from kgrec.gnn.ranking.kg_knn import KGKNN, product_incidence
+from kgrec.gnn.ranking.peer_popularity import PeerPopularity, load_peer_weights
 from kgrec.gnn.ranking.ranker import RankerConfig
 from kgrec.gnn.ranking.recency import RecentItemKNN
 from kgrec.gnn.ranking.staged import STAGES_FILE, StagedConfig, StagedRanking
@@ -60,6 +64,7 @@ log = logging.getLogger(__name__)
 SERVED_GENERATORS: Final = (
     "gnn",
     "popularity",
+    "peer_popularity",
     "text_knn",
     "item_knn",
     "recent_item_knn",
@@ -79,6 +84,7 @@ _GENERATORS_FILE: Final = "generators.json"
 ITEM_COUNT_FILE: Final = "item_count.npy"
 INTERACTIONS_FILE: Final = "interactions.npy"
 ALS_FILE: Final = "als.npz"
+PEER_FILE: Final = "peer_popularity.npz"
 MIN_RANKER_GROUPS: Final = 20
 
 
@@ -93,6 +99,7 @@ class GeneratorParams:
     als_regularization: float = 10.0
     als_alpha: float = 1.0
     recent_decay: float = 0.9
+    peer_neighbours: int = 200
 
     @classmethod
     def of(cls, generators: Mapping[str, Recommender]) -> GeneratorParams:
@@ -101,8 +108,8 @@ class GeneratorParams:
         kg, implicit_knn = generators["kg_knn"], generators["implicit_item_knn"]
         assert isinstance(item_knn, ItemKNN) and isinstance(als, ImplicitALS)
         assert isinstance(kg, KGKNN) and isinstance(implicit_knn, ImplicitItemKNN)
-        recent = generators["recent_item_knn"]
-        assert isinstance(recent, RecentItemKNN)
+        recent, peer = generators["recent_item_knn"], generators["peer_popularity"]
+        assert isinstance(recent, RecentItemKNN) and isinstance(peer, PeerPopularity)
         return cls(
             item_knn.neighbours,
             implicit_knn.neighbours,
@@ -111,6 +118,7 @@ class GeneratorParams:
             als.regularization,
             als.alpha,
             recent.decay,
+            peer.neighbours,
         )
 
 
@@ -144,6 +152,7 @@ def fit_generators(
     generators: dict[str, Recommender] = {
         "gnn": gnn,
         "popularity": Popularity(),
+        "peer_popularity": PeerPopularity.from_snapshot(snapshot),
         "text_knn": TextKNN(text),
         "item_knn": item_knn,
         "recent_item_knn": RecentItemKNN(item_knn),  # after item_knn: reads its fit
@@ -234,6 +243,9 @@ def write_ranking(
     )
     als.fit(pairs, num_users, num_items)
     save_factors(directory / ALS_FILE, als.user, als.item)
+    peer = PeerPopularity.from_snapshot(snapshot, params.peer_neighbours, grid=())
+    peer.fit(pairs, num_users, num_items)
+    peer.save(directory / PEER_FILE)
     return directory
 
 
@@ -251,6 +263,8 @@ class StoredRanking:
         neighbours: generator name -> its neighbour table (:data:`NEIGHBOUR_GENERATORS`).
         als_users, als_items: float32 [U, F], [P, F].
         recent_decay: the recency decay ``recent_item_knn`` weighs the history with.
+        peer_weights: CSR [U, U] ``peer_popularity``'s voters per user (None: the
+            ranking was trained without it).
     """
 
     staged: StagedRanking
@@ -260,6 +274,7 @@ class StoredRanking:
     als_users: Tensor
     als_items: Tensor
     recent_decay: float
+    peer_weights: sp.csr_matrix | None = None
 
     def bind(
         self,
@@ -297,6 +312,10 @@ class StoredRanking:
             **tables,
             "als": FactorTable("als", self.als_users, als_items),
         }
+        if self.peer_weights is not None:
+            generators["peer_popularity"] = PeerPopularity.serving(
+                self.peer_weights, self.interactions, rows
+            )
         # the generators the ranker was trained with (a version trained by an earlier
         # kgrec may lack the newer ones: its ranker never saw their features)
         generators = {g: generators[g] for g in self.staged.generators}
@@ -331,6 +350,9 @@ def load_ranking(version: Path) -> StoredRanking | None:
     # the stages take the generators they were trained with among the served ones
     placeholder: dict[str, Any] = {g: Popularity() for g in SERVED_GENERATORS}
     staged = StagedRanking.load(directory, placeholder)
+    peer = None
+    if "peer_popularity" in staged.generators:
+        peer = load_peer_weights(directory / PEER_FILE)
     return StoredRanking(
         staged,
         item_count,
@@ -339,6 +361,7 @@ def load_ranking(version: Path) -> StoredRanking | None:
         torch.from_numpy(als_users),
         torch.from_numpy(als_items),
         params.recent_decay,
+        peer,
     )
 
 

@@ -65,9 +65,11 @@ class StagedConfig:
         cold_reveal: history lengths the cold groups simulate.
         cold_users: validation users re-scored per simulated history length.
         min_cold_history: training products a user needs to be simulated cold.
-        popularity_without_history: a shopper without history gets the candidates
-            in popularity order, not the ranker's (it measured 3 % below
-            popularity there: every generator it reads falls back to it).
+        without_history: the generator whose order a shopper without history gets
+            the candidates in, not the ranker's ("" = the ranker's). The ranker
+            measured 3 % below popularity there (every generator it reads falls
+            back to popularity); peer popularity, from the shopper's declared
+            attributes, measured 11 % above it (docs/ranking.md).
         ranker: LightGBM hyper-parameters.
     """
 
@@ -78,7 +80,7 @@ class StagedConfig:
     cold_reveal: tuple[int, ...] = (0, 1, 3)
     cold_users: int = 300
     min_cold_history: int = 8
-    popularity_without_history: bool = True
+    without_history: str = "peer_popularity"
     ranker: RankerConfig = field(default_factory=RankerConfig)
 
     def to_dict(self) -> dict[str, Any]:
@@ -89,6 +91,9 @@ class StagedConfig:
     def from_dict(cls, data: Mapping[str, Any]) -> StagedConfig:
         """The config :meth:`to_dict` wrote."""
         fields = dict(data)
+        if "popularity_without_history" in fields:  # saved before without_history
+            on = fields.pop("popularity_without_history")
+            fields["without_history"] = "popularity" if on else ""
         fields["fresh_generators"] = tuple(fields.get("fresh_generators", ()))
         fields["fresh_popularity"] = tuple(fields.get("fresh_popularity", ()))
         fields["cold_reveal"] = tuple(fields.get("cold_reveal", ()))
@@ -119,8 +124,13 @@ class StagedRanking:
         self.factor_models = tuple(factor_models)
         self.config = config or StagedConfig()
         self.name = name
-        for option in ("fresh_generators", "fresh_popularity"):
-            unknown = [g for g in getattr(self.config, option) if g not in self.generators]
+        without = (self.config.without_history,) if self.config.without_history else ()
+        for option, names in (
+            ("fresh_generators", self.config.fresh_generators),
+            ("fresh_popularity", self.config.fresh_popularity),
+            ("without_history", without),
+        ):
+            unknown = [g for g in names if g not in self.generators]
             if unknown:
                 raise ConfigError(
                     f"{option} {unknown} are not among the generators; "
@@ -284,12 +294,13 @@ class StagedRanking:
         cold = fresh_order_scores(signals, list(signals), fresh_mask)
         out: list[tuple[Tensor, Tensor, dict[str, Tensor]]] = []
         # a shopper without history: every history-based generator is popularity,
-        # so the candidates go in popularity order (the ranker's scores are kept)
+        # so the candidates go in the without_history generator's order (the
+        # ranker's scores are kept)
         key = ranked.clone()
-        if self.config.popularity_without_history:
+        if self.config.without_history:
             empty = ~seen.any(1)
-            count = self.item_count.float()[cands.clamp(min=0)]
-            key[empty] = count[empty].masked_fill(cands[empty] < 0, float("-inf"))
+            order = generator_scores[self.config.without_history].gather(1, cands.clamp(min=0))
+            key[empty] = order[empty].masked_fill(cands[empty] < 0, float("-inf"))
         for i in range(b):
             order = key[i].argsort(descending=True, stable=True)
             finite = torch.isfinite(ranked[i][order])

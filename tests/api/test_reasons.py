@@ -124,6 +124,11 @@ def test_a_shopper_without_history_gets_the_query_or_popularity() -> None:
     assert by_query.sentence == "Matches your search 'horror'" and by_query.kind == "query"
     popular = reasons.make_reason(_item("p1"), ("gnn", "popularity"), None, None, anonymous)
     assert popular.sentence == "Popular with shoppers" and popular.kind == "popularity"
+    peers = reasons.make_reason(_item("p1"), ("peer_popularity",), None, None, anonymous)
+    assert peers.sentence == "Popular with shoppers"  # unknown: every shopper votes alike
+    declared = _grounds(history=np.zeros(0, np.int64))  # known, no history yet
+    alike = reasons.make_reason(_item("p1"), ("peer_popularity",), None, None, declared)
+    assert alike.sentence == "Popular with shoppers like you" and alike.kind == "popularity"
 
 
 def test_the_fused_ranking_names_its_largest_term() -> None:

@@ -11,13 +11,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 import torch
 from torch_geometric.data import HeteroData
 
 from kgrec.errors import ArtifactError, ModelError
 from kgrec.gnn.artifacts import ArtifactManifest, ArtifactSet
 from kgrec.gnn.forget import forget_in_artifacts, forget_in_snapshots, forget_in_version
-from kgrec.gnn.ranking.served import RANKING_DIR
+from kgrec.gnn.ranking.peer_popularity import load_peer_weights
+from kgrec.gnn.ranking.served import PEER_FILE, RANKING_DIR
 from kgrec.gnn.ranking.tables import factor_arrays, save_factors
 from kgrec.gnn.schema import INTERACTED, PRODUCT, USER, reverse, with_reverse
 from kgrec.gnn.snapshot import Snapshot
@@ -61,6 +63,11 @@ def _version(root: Path) -> Path:
         np.save(directory / "interactions.npy", pairs)
         users = torch.arange(TRAINED * F, dtype=torch.float32).reshape(TRAINED, F)
         save_factors(directory / "als.npz", users, torch.ones(P, F))
+        # peer weights: row i, column j holds 10 * i + j (i != j)
+        peers = np.array(
+            [[0 if i == j else 10 * i + j for j in range(TRAINED)] for i in range(TRAINED)]
+        )
+        sp.save_npz(directory / PEER_FILE, sp.csr_matrix(peers.astype(np.float32)))
 
     return artifacts.save(root, writers=[ranking])
 
@@ -74,6 +81,7 @@ def test_a_version_is_rewritten_without_the_shopper_and_stays_aligned(tmp_path: 
         "user_graph.npy",
         "interactions.npy",
         "als.npz",
+        PEER_FILE,
         "manifest.json",
     }
     after = ArtifactSet.load(version)  # validates the row counts against the manifest
@@ -92,6 +100,9 @@ def test_a_version_is_rewritten_without_the_shopper_and_stays_aligned(tmp_path: 
     als_users, _ = factor_arrays(version / RANKING_DIR / "als.npz")
     assert als_users.shape == (TRAINED - 1, F)
     np.testing.assert_array_equal(als_users[1], np.arange(F * 2, F * 3))  # "b", was row 2
+    peers = load_peer_weights(version / RANKING_DIR / PEER_FILE).toarray()
+    # "a", "b", "c" (rows 0, 2, 3 before): each keeps its peers but "gone"
+    np.testing.assert_array_equal(peers, [[0, 2, 3], [20, 0, 23], [30, 32, 0]])
     assert not list(version.glob(".*forget-tmp"))
     assert forget_in_version(version, "gone") == []  # nothing left: nothing rewritten
 

@@ -190,6 +190,7 @@ def _fitted_staged(
     defaults: dict[str, Any] = {
         "fresh_generators": ("item_knn",),
         "fresh_popularity": (),
+        "without_history": "popularity",
         "cold_users": 10,
         "min_cold_history": 3,
         "ranker": RankerConfig(rounds=20, min_data_in_leaf=5),

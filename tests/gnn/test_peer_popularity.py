@@ -1,0 +1,144 @@
+"""Peer popularity: votes of the shoppers most alike in declared attributes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from kgrec.errors import ArtifactError, ConfigError
+from kgrec.gnn.baselines import ItemKNN, Popularity, Recommender
+from kgrec.gnn.ranking import RankerConfig, StagedConfig, StagedRanking
+from kgrec.gnn.ranking.peer_popularity import (
+    PeerPopularity,
+    load_peer_weights,
+    peer_weights,
+)
+
+
+def pairs(rows: list[tuple[int, int]]) -> torch.Tensor:
+    return torch.tensor(rows, dtype=torch.long).T
+
+
+# users 0-2 declared "a" and chose products 0 and 1; users 3-7 declared "b" and
+# chose products 2, 3 and 4 (more shoppers: 2-4 are the popular ones); user 8
+# declared "a" and has done nothing yet
+GROUP_A, GROUP_B = torch.tensor([1.0, 0.1, 0.0]), torch.tensor([0.1, 1.0, 0.0])
+ATTRIBUTES = torch.stack([GROUP_A] * 3 + [GROUP_B] * 5 + [GROUP_A])
+TRAIN = pairs(
+    [(u, p) for u in range(3) for p in (0, 1)] + [(u, p) for u in range(3, 8) for p in (2, 3, 4)]
+)
+USERS, ITEMS = 9, 5
+
+
+def test_weights_keep_the_most_alike_shoppers_never_the_shopper_itself() -> None:
+    w = peer_weights(ATTRIBUTES, neighbours=2).toarray()
+    assert (w.diagonal() == 0).all()
+    assert ((w > 0).sum(1) == 2).all()
+    assert set(w[8].nonzero()[0].tolist()) <= {0, 1, 2}  # its group: cosine 1
+    every = peer_weights(ATTRIBUTES, neighbours=0).toarray()
+    assert ((every > 0).sum(1) == USERS - 1).all()
+
+
+def test_a_shopper_without_history_gets_what_its_peers_chose() -> None:
+    peer = PeerPopularity(ATTRIBUTES, neighbours=3, grid=())
+    peer.fit(TRAIN, USERS, ITEMS)
+    scores = peer.scores(torch.tensor([8]), TRAIN)[0]
+    assert set(scores.topk(2).indices.tolist()) == {0, 1}
+    pop = Popularity()
+    pop.fit(TRAIN, USERS, ITEMS)
+    assert set(pop.scores(torch.tensor([8]), TRAIN)[0].topk(2).indices.tolist()) <= {2, 3, 4}
+
+
+def test_every_shopper_is_one_vote_whatever_its_history_length() -> None:
+    # two heavy shoppers chose products 0-9; three light ones chose product 10 alone
+    heavy = [(u, p) for u in range(2) for p in range(10)]
+    train = pairs([*heavy, (2, 10), (3, 10), (4, 10)])
+    same = torch.ones(6, 3)  # nothing declared tells them apart
+    peer = PeerPopularity(same, neighbours=0, grid=())
+    peer.fit(train, 6, 11)
+    scores = peer.scores(torch.tensor([5]), train)[0]
+    assert int(scores.argmax()) == 10  # 3 votes against 2 x 1/10 each
+    assert scores[10] == pytest.approx(3.0, rel=1e-4)
+    assert scores[0] == pytest.approx(0.2, rel=1e-4)
+
+
+def test_a_shopper_past_the_weights_hears_every_voter_alike() -> None:
+    peer = PeerPopularity(ATTRIBUTES, neighbours=3, grid=())
+    peer.fit(TRAIN, USERS, ITEMS)
+    outside = peer.scores(torch.tensor([USERS]), TRAIN)[0]
+    # 3 voters for products 0-1 (1/2 each), 5 for products 2-4 (1/3 each)
+    expected = torch.tensor([1.5, 1.5, 5 / 3, 5 / 3, 5 / 3])
+    torch.testing.assert_close(outside, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_neighbours_are_picked_on_validation() -> None:
+    val = pairs([(0, 1), (4, 3)])
+    train = TRAIN[:, ~(((TRAIN[0] == 0) & (TRAIN[1] == 1)) | ((TRAIN[0] == 4) & (TRAIN[1] == 3)))]
+    peer = PeerPopularity(ATTRIBUTES, grid=({"neighbours": 2}, {"neighbours": 0}))
+    peer.fit(train, USERS, ITEMS, val)
+    assert [p for p, _ in peer.validation] == [{"neighbours": 2}, {"neighbours": 0}]
+    assert peer.chosen == {"neighbours": peer.neighbours}
+    assert peer.neighbours in (2, 0)
+    with pytest.raises(ValueError, match="neighbours=-1"):
+        PeerPopularity(ATTRIBUTES, neighbours=-1)
+
+
+def test_served_weights_score_as_the_fitted_generator(tmp_path: Path) -> None:
+    peer = PeerPopularity(ATTRIBUTES, neighbours=3, grid=())
+    peer.fit(TRAIN, USERS, ITEMS)
+    peer.save(tmp_path / "peer.npz")
+    served = PeerPopularity.serving(load_peer_weights(tmp_path / "peer.npz"), TRAIN, ITEMS + 2)
+    batch = torch.arange(USERS + 1)
+    own = pairs([(8, 0)])  # serving votes with the version's pairs, not the history given
+    out = served.scores(batch, own)
+    torch.testing.assert_close(out[:, :ITEMS], peer.scores(batch, TRAIN))
+    assert (out[:, ITEMS:] == 0).all()  # products added online: no votes yet
+    with pytest.raises(ArtifactError, match=r"missing\.npz"):
+        load_peer_weights(tmp_path / "missing.npz")
+
+
+@pytest.mark.parametrize(("without_history", "first"), [("peer_popularity", 0), ("popularity", 10)])
+def test_a_shopper_without_history_gets_the_peer_order_in_the_staged_ranking(
+    without_history: str, first: int
+) -> None:
+    """20 shoppers declared "a" and like products 0-9, 30 declared "b" and like 10-19."""
+    gen = torch.Generator().manual_seed(0)
+    rows = []
+    for u in range(50):
+        base = 0 if u < 20 else 10
+        rows += [(u, base + int(i)) for i in torch.randperm(10, generator=gen)[:6]]
+    every = pairs(rows)
+    val_mask = torch.arange(every.shape[1]) % 6 == 5
+    train, val = every[:, ~val_mask], every[:, val_mask]
+    attributes = torch.stack([GROUP_A] * 20 + [GROUP_B] * 30 + [GROUP_A])  # 50: new, "a"
+    generators: dict[str, Recommender] = {
+        "item_knn": ItemKNN(),
+        "popularity": Popularity(),
+        "peer_popularity": PeerPopularity(attributes, neighbours=10, grid=()),
+    }
+    for g in generators.values():
+        g.fit(train, 51, 20, val)
+    config = StagedConfig(
+        fresh_generators=("item_knn",),
+        fresh_popularity=(),
+        without_history=without_history,
+        cold_users=10,
+        min_cold_history=3,
+        ranker=RankerConfig(rounds=20, min_data_in_leaf=5),
+    )
+    staged = StagedRanking(generators, config=config)
+    staged.fit(train, 51, 20, val)
+    ((served, scores),) = staged.ranked(torch.tensor([50]), train)
+    assert set(served[:5].tolist()) <= set(range(first, first + 10))
+    assert not torch.isnan(scores[:10]).any()  # the ranker's own scores, as reported
+
+
+def test_without_history_names_a_generator() -> None:
+    with pytest.raises(ConfigError, match=r"without_history \['peer_popularity'\].*popularity"):
+        config = StagedConfig(fresh_generators=(), fresh_popularity=())
+        StagedRanking({"popularity": Popularity()}, config=config)
+    old = StagedConfig.from_dict({"popularity_without_history": True})  # saved by 0.x
+    assert old.without_history == "popularity"
+    assert StagedConfig.from_dict({"popularity_without_history": False}).without_history == ""
