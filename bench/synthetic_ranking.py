@@ -5,7 +5,8 @@ products by default) with this ranking: the trained ranker of a real artifact
 version (its boosters, feature list and stage settings, e.g. MovieLens-100K's
 after ``kgrec train`` and ``kgrec embed``) over generated tables of the synthetic
 size: Zipf-like interactions (40 per user), ``NEIGHBOURS`` random neighbours per
-product in every neighbour table, random ALS factors. Only the timing means
+product in every neighbour table, random ALS factors, ``PEERS`` random peers per
+user. Only the timing means
 anything: the tables carry no taste, and the ranker was trained on other data.
 """
 
@@ -23,6 +24,7 @@ from kgrec.gnn.ranking.served import (
     INTERACTIONS_FILE,
     ITEM_COUNT_FILE,
     NEIGHBOUR_GENERATORS,
+    PEER_FILE,
     RANKING_DIR,
     copy_trained,
 )
@@ -32,6 +34,7 @@ from kgrec.gnn.ranking.tables import save_factors
 PER_USER = 40
 NEIGHBOURS = 50
 ALS_DIM = 64
+PEERS = 200
 
 
 def synthetic_ranking(
@@ -75,5 +78,10 @@ def synthetic_ranking(
             torch.randn(num_users, ALS_DIM, generator=gen) / ALS_DIM**0.5,
             torch.randn(num_products, ALS_DIM, generator=gen) / ALS_DIM**0.5,
         )
+        peers = np.repeat(np.arange(num_users), PEERS)
+        peer_cols = rng.integers(0, num_users, size=len(peers))
+        peer_data = rng.random(len(peers), dtype=np.float32)
+        shape = (num_users, num_users)
+        sp.save_npz(out / PEER_FILE, sp.csr_matrix((peer_data, (peers, peer_cols)), shape=shape))
 
     return write

@@ -150,19 +150,21 @@ class PeerPopularity:
         out = np.tile(flat, (len(rows), 1))  # every voter alike
         if known.any():
             weights = self.weights[rows[known]]
-            voted = weights @ votes[: self.weights.shape[1]]
+            voted = weights @ votes
             out[known] = np.asarray(voted.toarray(), dtype=np.float32)
         out += TIE_BREAK * flat / max(float(flat.max(initial=0.0)), 1e-12)
         return torch.from_numpy(out)
 
     def _ballots(self, history: Tensor) -> tuple[sp.csr_matrix, np.ndarray]:
-        """(votes CSR [U, P]: each voter's products, 1 / its count; their column sum [P])."""
+        """(votes CSR [U, P]: each voter's products, 1 / its count; their column sum [P]).
+
+        The voters are the users the weights cover (their columns).
+        """
         if self.population is not None and self._votes is not None:
             return self._votes
         voters = self.population if self.population is not None else history
-        num_voters = self.weights.shape[0]
-        if voters.numel():
-            num_voters = max(num_voters, int(voters[0].max()) + 1)
+        num_voters = self.weights.shape[1]
+        voters = voters[:, voters[0] < num_voters]
         r = user_item_csr(voters, num_voters, self.num_items)
         count = np.asarray(r.sum(axis=1)).ravel()
         votes = sp.diags(1.0 / np.maximum(count, 1.0)).astype(np.float32) @ r
