@@ -37,7 +37,7 @@ from kgrec.gnn.ranking.recency import RecentItemKNN
 from kgrec.gnn.ranking.served import staged_over
 from kgrec.gnn.snapshot import INTERACTED, PRODUCT, USER, Snapshot
 from kgrec.gnn.splits import Interactions, SplitPlan, SplitView
-from kgrec.gnn.trainer import Trainer, graph_inputs
+from kgrec.gnn.trainer import Trainer, deterministic_algorithms, graph_inputs
 
 KS: tuple[int, ...] = (10, 20)
 
@@ -97,7 +97,8 @@ class GNNRecommender:
         """[B, P] dot products of GNN embeddings computed over ``history``."""
         if self.checkpoint is None:
             raise RuntimeError("GNNRecommender.scores before fit")
-        emb = self.checkpoint.embed_snapshot(self.snapshot, history, self.device)
+        with deterministic_algorithms(self.config.deterministic):
+            emb = self.checkpoint.embed_snapshot(self.snapshot, history, self.device)
         out: Tensor = (emb[USER][users.to(self.device)] @ emb[PRODUCT].T).cpu()
         return out
 

@@ -7,7 +7,8 @@ import logging
 import math
 import resource
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,6 +78,28 @@ class TrainResult:
         )
 
 
+@contextmanager
+def deterministic_algorithms(on: bool) -> Iterator[None]:
+    """PyTorch's deterministic algorithms while the block runs (restored after).
+
+    On CPU, two trainings of the same seed otherwise differ run to run (the
+    accumulating index ops sum in thread order), and the early stopping turns the
+    small differences into different models. ``warn_only``: an op without a
+    deterministic version warns instead of failing (CUDA's, without
+    ``CUBLAS_WORKSPACE_CONFIG``).
+    """
+    if not on:
+        yield
+        return
+    before = torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(before, warn_only=warn_only)
+
+
 class Trainer:
     """Train a :class:`HeteroGNN` for user -> product link prediction with BPR.
 
@@ -141,6 +164,16 @@ class Trainer:
         (a warm start, :func:`kgrec.gnn.warm_start.warm_start_state`) is loaded into the
         new model before the first step; None = a fresh, seeded initialisation.
         """
+        with deterministic_algorithms(self.config.deterministic):
+            return self._fit(graph, train_pairs, val_pairs, initial_state)
+
+    def _fit(
+        self,
+        graph: HeteroData,
+        train_pairs: Tensor,
+        val_pairs: Tensor | None,
+        initial_state: Mapping[str, Tensor] | None,
+    ) -> TrainResult:
         cfg = self.config
         torch.manual_seed(cfg.seed)
         gen = torch.Generator().manual_seed(cfg.seed)

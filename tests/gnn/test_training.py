@@ -83,3 +83,21 @@ def test_loss_decreases_full_batch() -> None:
     losses = [row["loss"] for row in result.history]
     assert losses[-1] < 0.8 * losses[0]
     assert result.model.constants[USER].abs().sum() > 0  # the no-history user vector learnt
+
+
+def test_the_same_seed_trains_the_same_model_and_leaves_the_flag_as_it_was() -> None:
+    from kgrec.gnn.trainer import Trainer, graph_inputs
+
+    snap = clustered_snapshot(users=80, products=60)
+    inter = interactions_of(snap)
+    pairs = torch.stack([inter.users, inter.items])
+    config = replace(CONFIG, epochs=3)
+    before = torch.are_deterministic_algorithms_enabled()
+    models = [
+        Trainer(config, show_progress=False).fit(graph_inputs(snap, pairs), pairs).model
+        for _ in range(2)
+    ]
+    assert torch.are_deterministic_algorithms_enabled() == before
+    first, second = (m.state_dict() for m in models)
+    for name, value in first.items():
+        torch.testing.assert_close(second[name], value, rtol=0, atol=0, msg=name)
