@@ -26,7 +26,8 @@ GNN's weights (users have no per-id parameters) and product ids; the ranker
 directories (``*.ranking/``) hold the trained ranker and the generators'
 hyper-parameters. What the shopper contributed to aggregates (product popularity,
 neighbour tables, ALS product factors, the weights) stays until the next
-``kgrec train`` and ``kgrec embed``.
+``kgrec train`` and ``kgrec embed``; peer popularity reads each shopper's votes
+from ``interactions.npy``, so theirs stop counting with the rewrite.
 """
 
 from __future__ import annotations

@@ -98,7 +98,7 @@ def test_no_file_no_experiments(tmp_path: Path) -> None:
         ),
         (
             ARM + '[[experiments.arms]]\nname = "b"\nshare = 0.5\ngenerators = ["gnn", "bm25"]\n',
-            ["arm 'b'", "'generators'", "'bm25'", "gnn, popularity, text_knn"],
+            ["arm 'b'", "'generators'", "'bm25'", "gnn, popularity, peer_popularity, text_knn"],
         ),
         (
             ARM + '[[experiments.arms]]\nname = "b"\nshare = 0.5\ngenerators = []\n',
