@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -26,6 +27,18 @@ def history_matrix(history: Tensor, users: Tensor, num_items: int) -> Tensor:
     keep = rows >= 0
     out[rows[keep], history[1][keep]] = 1.0
     return out
+
+
+def row_scores(items: Tensor, queries: Tensor) -> Tensor:
+    """float32 [B, P] inner products of ``queries`` [B, D] with every row of ``items`` [P, D].
+
+    Through numpy's matrix-vector product over the row-major ``items``: for one
+    query over 100k x 384 products it took 7 ms against 16 ms for torch's
+    ``queries @ items.T`` (one thread, ``bench/serve.py``'s learned path), which
+    reads the matrix transposed.
+    """
+    product = items.float().numpy() @ queries.float().numpy().T  # [P, B]
+    return torch.from_numpy(np.ascontiguousarray(product.T))
 
 
 def item_popularity(train: Tensor, num_items: int) -> Tensor:

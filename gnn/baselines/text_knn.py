@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from kgrec.gnn.baselines.base import item_popularity
+from kgrec.gnn.baselines.base import item_popularity, row_scores
 from kgrec.gnn.baselines.sparse import history_csr
 
 
@@ -32,7 +32,7 @@ class TextKNN:
         hist = history_csr(history, users, self.item_text.shape[0])  # sparse: H rows read
         summed = torch.from_numpy(np.asarray(hist @ self.item_text.numpy(), dtype=np.float32))
         profile = torch.nn.functional.normalize(summed, dim=1)
-        out = profile @ self.item_text.T
+        out = row_scores(self.item_text, profile)
         empty = torch.from_numpy(np.diff(hist.indptr) == 0)
         out[empty] = self.pop
         return out

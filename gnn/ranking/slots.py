@@ -76,10 +76,16 @@ def fresh_order_scores(scores: Mapping[str, Tensor], names: Sequence[str], fresh
         fresh: [B, P] bool, each user's fresh products (the z-scores' population).
     """
     total = torch.zeros_like(fresh, dtype=torch.float32)
-    count = fresh.sum(1, keepdim=True).clamp(min=1)
+    columns = fresh.any(0).nonzero().flatten()  # only fresh products are read
+    if len(columns) == 0:
+        return total
+    mine = fresh[:, columns]
+    count = mine.sum(1, keepdim=True).clamp(min=1)
+    part = torch.zeros(mine.shape, dtype=torch.float32)
     for name in names:
-        s = scores[name].masked_fill(~fresh, 0.0)
+        s = scores[name][:, columns].float().masked_fill(~mine, 0.0)
         mean = s.sum(1, keepdim=True) / count
-        var = ((s - mean).masked_fill(~fresh, 0.0) ** 2).sum(1, keepdim=True) / count
-        total += (s - mean) / var.sqrt().clamp(min=1e-6)
+        var = ((s - mean).masked_fill(~mine, 0.0) ** 2).sum(1, keepdim=True) / count
+        part += (s - mean) / var.sqrt().clamp(min=1e-6)
+    total[:, columns] = part
     return total

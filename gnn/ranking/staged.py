@@ -30,7 +30,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import numpy as np
 import torch
@@ -38,7 +38,14 @@ from torch import Tensor
 
 from kgrec.errors import ConfigError, ModelError
 from kgrec.gnn.baselines import Recommender, history_matrix
-from kgrec.gnn.ranking.features import candidate_features, feature_names, top_candidates
+from kgrec.gnn.ranking.features import (
+    GeneratorView,
+    candidate_features,
+    feature_names,
+    generator_views,
+    proposals,
+    top_candidates,
+)
 from kgrec.gnn.ranking.fresh_popularity import neighbour_popularity
 from kgrec.gnn.ranking.ranker import LearnedRanker, RankerConfig
 from kgrec.gnn.ranking.slots import fresh_order_scores, merge_fresh
@@ -99,6 +106,24 @@ class StagedConfig:
         fields["cold_reveal"] = tuple(fields.get("cold_reveal", ()))
         fields["ranker"] = RankerConfig(**fields.get("ranker", {}))
         return cls(**fields)
+
+
+class _Candidates(NamedTuple):
+    """One pass of the candidate and feature stages over a batch of users.
+
+    Attributes:
+        features: [B, C, F] the ranker's features.
+        candidates: [B, C] warm product rows, -1 padding.
+        scores: generator -> [B, P] its scores.
+        views: generator -> its :class:`~kgrec.gnn.ranking.features.GeneratorView`.
+        seen: [B, P] bool, the users' history.
+    """
+
+    features: Tensor
+    candidates: Tensor
+    scores: dict[str, Tensor]
+    views: dict[str, GeneratorView]
+    seen: Tensor
 
 
 class StagedRanking:
@@ -204,7 +229,8 @@ class StagedRanking:
         num_items = len(self.item_count)
         for start in range(0, len(users), 1024):
             batch = users[start : start + 1024]
-            feats, cands, _ = self._features(batch, history, simulated_cold=simulated_cold)
+            stage = self._features(batch, history, simulated_cold=simulated_cold)
+            feats, cands = stage.features, stage.candidates
             target = history_matrix(labels, batch, num_items).bool()
             hit = target.gather(1, cands.clamp(min=0)) & (cands >= 0)
             for b in range(len(batch)):
@@ -218,24 +244,20 @@ class StagedRanking:
     # Scoring -------------------------------------------------------------------------
     def _features(
         self, users: Tensor, history: Tensor, *, simulated_cold: bool = False
-    ) -> tuple[Tensor, Tensor, dict[str, Tensor]]:
-        """Gather the candidates of ``users`` and their ranker features.
-
-        Returns:
-            (features [B, C, F], candidate rows [B, C] (warm products only), the
-            generators' scores: name -> [B, P]).
-        """
+    ) -> _Candidates:
+        """Gather the candidates of ``users`` and their ranker features."""
         num_items = len(self.item_count)
         seen = history_matrix(history, users, num_items).bool()
         scores = {name: g.scores(users, history).float() for name, g in self.generators.items()}
         fresh = (self.item_count == 0)[None, :].expand_as(seen)
-        cands = top_candidates(scores, seen | fresh, self.config.per_generator)
+        views = generator_views(scores, seen)
+        cands = top_candidates(scores, views, seen, fresh, self.config.per_generator)
         unknown = torch.ones(len(users), dtype=torch.bool)
         if not simulated_cold:
             unknown = ~self.known_users[users]
         unavailable = {name: unknown for name in self.factor_models}
-        feats = candidate_features(scores, cands, seen, self.item_count, unavailable)
-        return feats, cands, scores
+        feats = candidate_features(scores, views, cands, seen, self.item_count, unavailable)
+        return _Candidates(feats, cands, scores, views, seen)
 
     def scores(self, users: Tensor, history: Tensor) -> Tensor:
         """[B, P] served order as scores: ranker order with fresh products at their slots.
@@ -280,12 +302,18 @@ class StagedRanking:
         if self.ranker is None:
             raise RuntimeError("StagedRanking.scores before fit")
         share = self.config.fresh_share if share is None else share
+        per_generator = self.config.per_generator
         num_items = len(self.item_count)
-        feats, cands, generator_scores = self._features(users, history)
+        stage = self._features(users, history)
+        feats, cands, generator_scores, seen = (
+            stage.features,
+            stage.candidates,
+            stage.scores,
+            stage.seen,
+        )
         b, c, f = feats.shape
         ranked = torch.from_numpy(self.ranker.score(feats.reshape(b * c, f).numpy())).view(b, c)
         ranked = ranked.float().masked_fill(cands < 0, float("-inf"))
-        seen = history_matrix(history, users, num_items).bool()
         fresh_mask = (self.item_count == 0)[None, :] & ~seen
         if self._popularity is None:
             self._popularity = self.fresh_popularity(self.item_count, self.item_count == 0)
@@ -293,6 +321,13 @@ class StagedRanking:
         signals |= {n: v[None, :].expand(b, -1) for n, v in self._popularity.items()}
         cold = fresh_order_scores(signals, list(signals), fresh_mask)
         out: list[tuple[Tensor, Tensor, dict[str, Tensor]]] = []
+        proposed_by: dict[str, Tensor] = {}
+        if proposers:  # what the candidate stage took from each generator
+            warm_only = (self.item_count == 0)[None, :].expand_as(seen)
+            proposed_by = {
+                name: proposals(generator_scores[name], view, seen, warm_only, per_generator)
+                for name, view in stage.views.items()
+            }
         # a shopper without history: every history-based generator is popularity,
         # so the candidates go in the without_history generator's order (the
         # ranker's scores are kept)
@@ -310,13 +345,7 @@ class StagedRanking:
             served = merge_fresh(warm, fresh, share)
             by_row = torch.full((num_items,), float("nan"))
             by_row[warm] = warm_scores
-            proposed: dict[str, Tensor] = {}
-            if proposers:
-                excluded = seen[i] | (self.item_count == 0)
-                proposed = {
-                    name: self._proposed(s[i], excluded)[served]
-                    for name, s in generator_scores.items()
-                }
+            proposed = {name: mask[i][served] for name, mask in proposed_by.items()}
             out.append((served, by_row[served], proposed))
         return out
 
@@ -326,18 +355,6 @@ class StagedRanking:
             f"{n}/popularity": neighbour_popularity(self.generators[n], count, fresh)
             for n in self.config.fresh_popularity
         }
-
-    def _proposed(self, scores: Tensor, excluded: Tensor) -> Tensor:
-        """Mark the rows one generator proposes, as bool [P].
-
-        They are its top ``per_generator`` of ``scores`` [P] outside ``excluded`` [P]
-        (what :func:`top_candidates` takes from it).
-        """
-        k = min(self.config.per_generator, len(scores))
-        top = scores.masked_fill(excluded, float("-inf")).topk(k)
-        mask = torch.zeros(len(scores), dtype=torch.bool)
-        mask[top.indices[~torch.isinf(top.values)]] = True
-        return mask & ~excluded
 
     def without_fresh_slots(self) -> Recommender:
         """The same trained stages with the fresh-slot policy off (for the report)."""

@@ -24,6 +24,7 @@ import torch
 from torch import Tensor
 
 from kgrec.errors import ArtifactError
+from kgrec.gnn.baselines.base import row_scores
 from kgrec.gnn.baselines.sparse import history_csr
 
 
@@ -124,8 +125,7 @@ class FactorTable:
         known = users < self.users.shape[0]
         vec = torch.zeros((len(users), self.items.shape[1]))
         vec[known] = self.users[users[known]]
-        out: Tensor = vec @ self.items.T
-        return out
+        return row_scores(self.items, vec)
 
 
 def factor_arrays(path: Path) -> tuple[np.ndarray, np.ndarray]:

@@ -24,7 +24,7 @@ from kgrec.gnn.ranking import (
     merge_fresh,
     top_candidates,
 )
-from kgrec.gnn.ranking.features import RANK_CAP
+from kgrec.gnn.ranking.features import RANK_CAP, generator_views
 from kgrec.gnn.ranking.fresh_popularity import neighbour_popularity
 from kgrec.gnn.ranking.served import (
     ALS_FILE,
@@ -81,9 +81,44 @@ def test_candidates_are_the_union_of_each_generators_top() -> None:
         "a": torch.tensor([[5.0, 4.0, 3.0, 2.0, 1.0]]),
         "b": torch.tensor([[1.0, 2.0, 3.0, 4.0, 5.0]]),
     }
-    exclude = torch.tensor([[True, False, False, False, False]])
-    cands = top_candidates(scores, exclude, per_generator=1)
+    seen = torch.tensor([[True, False, False, False, False]])
+    views = generator_views(scores, seen)
+    cands = top_candidates(scores, views, seen, torch.zeros_like(seen), per_generator=1)
     assert sorted(c for c in cands[0].tolist() if c >= 0) == [1, 4]
+    fresh = torch.tensor([[False, True, False, False, False]])
+    cands = top_candidates(scores, views, seen, fresh, per_generator=1)
+    assert sorted(c for c in cands[0].tolist() if c >= 0) == [2, 4]
+
+
+def test_views_are_the_unseen_products_mean_spread_and_order() -> None:
+    """Against a direct computation: nanmean / std over the unseen, a full sort."""
+    gen = torch.Generator().manual_seed(0)
+    scores = {"a": torch.randn(4, 50, generator=gen) * 3 + 7, "b": torch.rand(4, 50, generator=gen)}
+    seen = torch.rand(4, 50, generator=gen) < 0.3
+    seen[3] = False  # a row without history
+    for name, view in generator_views(scores, seen).items():
+        masked = scores[name].masked_fill(seen, float("nan"))
+        mean = torch.nanmean(masked, dim=1, keepdim=True)
+        std = torch.nanmean((masked - mean) ** 2, dim=1, keepdim=True).sqrt()
+        torch.testing.assert_close(view.mean, mean, rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(view.std, std, rtol=1e-4, atol=1e-5)
+        for b in range(4):
+            order = scores[name][b].masked_fill(seen[b], float("-inf")).argsort(descending=True)
+            unseen = int((~seen[b]).sum())
+            assert view.top[b, :unseen].tolist() == order[:unseen].tolist()
+            assert (view.top[b, unseen:] == -1).all()
+
+
+def test_candidates_past_the_kept_ranking_come_from_the_row_itself() -> None:
+    """The best RANK_CAP products are nearly all fresh: the rest of the row proposes."""
+    n = RANK_CAP + 300
+    scores = {"a": torch.arange(n, 0, -1).float()[None, :]}  # product i ranks i-th
+    seen = torch.zeros((1, n), dtype=torch.bool)
+    fresh = torch.zeros((1, n), dtype=torch.bool)
+    fresh[0, : RANK_CAP - 50] = True  # 50 warm products left in the kept ranking
+    views = generator_views(scores, seen)
+    cands = top_candidates(scores, views, seen, fresh, per_generator=120)
+    assert cands[0].tolist() == list(range(RANK_CAP - 50, RANK_CAP + 70))
 
 
 def test_features_mark_missing_generators_and_padding() -> None:
@@ -92,7 +127,9 @@ def test_features_mark_missing_generators_and_padding() -> None:
     seen = torch.zeros(2, 6, dtype=torch.bool)
     seen[0, 4] = True
     count = torch.tensor([3, 0, 1, 7, 2, 0])
-    feats = candidate_features(scores, cands, seen, count, {"mf": torch.tensor([True, False])})
+    views = generator_views(scores, seen)
+    missing = {"mf": torch.tensor([True, False])}
+    feats = candidate_features(scores, views, cands, seen, count, missing)
     names = feature_names(["gnn", "mf"])
     assert feats.shape == (2, 3, len(names))
     col = {n: i for i, n in enumerate(names)}
@@ -244,8 +281,11 @@ def test_the_proposers_are_each_generators_top_from_the_same_pass() -> None:
         excluded = seen[i] | (staged.item_count == 0)
         for name, model in (("item_knn", knn), ("popularity", pop)):
             own = model.scores(batch[i : i + 1], train)[0].masked_fill(excluded, float("-inf"))
-            top = set(own.topk(staged.config.per_generator).indices.tolist())
-            assert proposed[name].tolist() == [r in top for r in served.tolist()], name
+            kth = own.topk(staged.config.per_generator).values[-1]
+            mine = proposed[name]
+            assert int(mine.sum()) == staged.config.per_generator, name  # all in the answer
+            # above the k-th best: proposed; below it: not (a tie at it may go either way)
+            assert mine[own[served] > kth].all() and not mine[own[served] < kth].any(), name
         fresh = scores.isnan()
         anyone = proposed["item_knn"] | proposed["popularity"]
         assert torch.equal(anyone, ~fresh)  # every warm row was someone's, no fresh one
@@ -363,7 +403,8 @@ def test_ranks_past_the_cap_read_as_the_cap() -> None:
     scores = {"a": torch.arange(n, 0, -1).float()[None, :]}  # product i ranks i-th
     candidates = torch.tensor([[0, 10, RANK_CAP - 1, RANK_CAP, n - 1]])
     seen = torch.zeros((1, n), dtype=torch.bool)
-    feats = candidate_features(scores, candidates, seen, torch.ones(n, dtype=torch.long))
+    views = generator_views(scores, seen)
+    feats = candidate_features(scores, views, candidates, seen, torch.ones(n, dtype=torch.long))
     ranks = torch.expm1(feats[0, :, 2]).round().tolist()
     assert ranks == [0, 10, RANK_CAP - 1, RANK_CAP, RANK_CAP]
 
