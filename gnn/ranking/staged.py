@@ -323,9 +323,8 @@ class StagedRanking:
         out: list[tuple[Tensor, Tensor, dict[str, Tensor]]] = []
         proposed_by: dict[str, Tensor] = {}
         if proposers:  # what the candidate stage took from each generator
-            warm_only = (self.item_count == 0)[None, :].expand_as(seen)
             proposed_by = {
-                name: proposals(generator_scores[name], view, seen, warm_only, per_generator)
+                name: proposals(generator_scores[name], view, seen, fresh_mask, per_generator)
                 for name, view in stage.views.items()
             }
         # a shopper without history: every history-based generator is popularity,
