@@ -69,6 +69,13 @@ class PersonalRanking:
             return np.zeros(0, np.int64)
         return self._items[self._indptr[user_row] : self._indptr[user_row + 1]]
 
+    def has_peers(self, user_row: int | None) -> bool:
+        """True when peer popularity weighs ``user_row``'s own most alike shoppers."""
+        peer = self.stored.peer_weights
+        if user_row is None or peer is None or not 0 <= user_row < peer.shape[0]:
+            return False
+        return bool(peer.indptr[user_row + 1] > peer.indptr[user_row])
+
     def without_user(self, user_row: int) -> PersonalRanking:
         """This ranking with user row ``user_row``'s interactions, ALS factors and peers dropped.
 

@@ -141,12 +141,15 @@ class Ranker:
         query: str | None,
         context_rows: list[int],
     ) -> reasons.Grounds:
+        ranking = state.catalogue.ranking
+        row = state.catalogue.user_row.get(user_id) if user_id is not None else None
         return reasons.Grounds(
             user_id=user_id,
             user_known=user_known,
             query=query,
             history=self._history.rows(state, user_id),
             context=np.asarray(context_rows, np.int64),
+            has_peers=ranking is not None and ranking.has_peers(row),
         )
 
     def _with_reasons(

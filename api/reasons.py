@@ -89,6 +89,8 @@ class Grounds:
         context: int64 [C] product rows being viewed (the context product).
         proposers: learned ranking: product row -> what proposed it (see
             :func:`learned_proposers`); None: the fused ranking.
+        has_peers: peer popularity weighs the shopper's own most alike shoppers
+            (it is in the version's training snapshot and declared something).
     """
 
     user_id: str | None
@@ -97,6 +99,7 @@ class Grounds:
     history: np.ndarray
     context: np.ndarray
     proposers: Mapping[int, tuple[str, ...]] | None = None
+    has_peers: bool = False
 
 
 @dataclass(frozen=True)
@@ -330,7 +333,7 @@ def make_reason(
     elif knows_taste and "als" in sources:
         parts.append("shoppers with tastes like yours chose it")
         kind = "taste"
-    elif grounds.user_known and PEERS in sources:
+    elif grounds.has_peers and PEERS in sources:
         parts.append("popular with shoppers like you")
         kind = "popularity"
     else:

@@ -196,7 +196,10 @@ def _forget_in_ranking(directory: Path, removed: np.ndarray) -> list[tuple[Path,
         )
     peer_path = directory / PEER_FILE
     if peer_path.is_file():
-        weights = load_peer_weights(peer_path)
+        try:
+            weights = load_peer_weights(peer_path)
+        except ArtifactError as e:  # reported as the version's other unreadable files
+            raise ValueError(str(e)) from e
         keep = np.setdiff1d(np.arange(weights.shape[0]), removed)
         kept_weights = weights[keep][:, keep].tocsr()
         staged.append((_staged(peer_path, lambda f: sp.save_npz(f, kept_weights)), peer_path))

@@ -23,11 +23,12 @@ from torch import Tensor
 BASE_FEATURES: Final = ("history_len", "item_count", "item_fresh")
 _PER_GENERATOR: Final = ("", "_z", "_rank")
 RANK_CAP: Final = 512
-"""Ranks a generator's rank feature tells apart; lower ones all read as this.
+"""Ranks a generator's rank feature tells apart by default; lower ones read as this.
 
-At 4,096 the nine top-k took 13 ms of a request over 100k products; 512 moved
-MovieLens-100K's Recall@20 by under 1 % on every view (seeds 0 and 2,
-docs/ranking.md) and costs 2 ms there.
+Saved with each ranking (``StagedConfig.rank_cap``; rankings saved before it
+read 4,096). At 4,096 the nine top-k took 13 ms of a request over 100k
+products; 512 moved MovieLens-100K's Recall@20 by under 1 % on every view
+(seeds 0 and 2, docs/ranking.md) and costs 2 ms there.
 """
 
 
@@ -42,46 +43,81 @@ class GeneratorView:
     """One generator's scores as the candidates and features read them, per user.
 
     Attributes:
-        top: int64 [B, K] the unseen products, best first (K = min(RANK_CAP, P);
-            -1 past a row's unseen products).
+        top: int64 [B, K] the unseen products, best first, ties in product order
+            (K = min(cap, P); -1 past a row's unseen products).
         mean: float32 [B, 1] the mean score over the row's unseen products.
         std: float32 [B, 1] their standard deviation (at least 1e-6).
+        cap: the rank every product past ``top`` reads as.
     """
 
     top: Tensor
     mean: Tensor
     std: Tensor
+    cap: int
 
 
-def generator_views(scores: Mapping[str, Tensor], seen: Tensor) -> dict[str, GeneratorView]:
+def top_ordered(scores: Tensor, k: int) -> Tensor:
+    """int64 [B, k] each row's ``k`` best columns of ``scores`` [B, P], ties by column.
+
+    The first ``k`` of a stable descending sort, from one top-k and two passes:
+    everything above the k-th best value, then the columns tied with it in
+    column order. So the result of a row depends on that row alone (a plain
+    ``topk`` picks among ties by its own internal order, which changes with k).
+    """
+    k = min(k, scores.shape[1])
+    b = len(scores)
+    if k == 0 or b == 0:
+        return torch.zeros((b, k), dtype=torch.long)
+    bound = scores.topk(k, dim=1).values[:, -1:]
+    above = scores > bound
+    need = k - above.sum(1)
+    t_rows, t_cols = (scores == bound).nonzero(as_tuple=True)
+    counts = torch.bincount(t_rows, minlength=b)
+    order_in_row = torch.arange(len(t_rows)) - (torch.cumsum(counts, 0) - counts)[t_rows]
+    chosen = above
+    keep = order_in_row < need[t_rows]
+    chosen[t_rows[keep], t_cols[keep]] = True
+    if bool((chosen.sum(1) != k).any()):  # NaN scores: no order to keep
+        return scores.topk(k, dim=1).indices
+    index = chosen.nonzero(as_tuple=True)[1].view(b, k)  # ascending columns per row
+    by_score = scores.gather(1, index).argsort(dim=1, descending=True, stable=True)
+    return index.gather(1, by_score)
+
+
+def generator_views(
+    scores: Mapping[str, Tensor], seen: Tensor, cap: int = RANK_CAP
+) -> dict[str, GeneratorView]:
     """Each generator's :class:`GeneratorView` of ``scores`` [B, P] outside ``seen`` [B, P].
 
-    The mean and spread come from the row's sums less the history's share, and the
-    ranking from one top-k of ``RANK_CAP`` plus the longest history, the history
-    dropped from it: three passes over the row, whatever its length (exact: the
-    products kept and their order are those of a top-k over the unseen ones).
+    The mean and spread come from the row's sums less the history's share (the
+    spread from the deviations, not the squares, so large offsets do not cancel),
+    and the ranking from one :func:`top_ordered` of ``cap`` plus the longest
+    history, the history dropped from it: a few passes over the row, whatever
+    its length (exact: the products kept and their order are those of a stable
+    sort of the unseen ones, whatever the batch).
     """
     rows, cols = seen.nonzero(as_tuple=True)
     held = seen.sum(1)
     count = (seen.shape[1] - held).clamp(min=1).double()[:, None]
-    width = min(RANK_CAP + int(held.max()) if len(held) else RANK_CAP, seen.shape[1])
-    keep = min(RANK_CAP, seen.shape[1])
+    width = min(cap + int(held.max()) if len(held) else cap, seen.shape[1])
+    keep = min(cap, seen.shape[1])
     views: dict[str, GeneratorView] = {}
     for name, raw in scores.items():
         s = raw.float()
-        picked = s[rows, cols].double()
-        total = s.sum(1, dtype=torch.float64).index_add(0, rows, -picked)[:, None]
-        square = (s * s).sum(1, dtype=torch.float64).index_add(0, rows, -picked * picked)
-        mean = total / count
-        var = (square[:, None] / count - mean * mean).clamp(min=0.0)
-        top = s.topk(width, dim=1).indices
+        total = s.sum(1, dtype=torch.float64).index_add(0, rows, -s[rows, cols].double())
+        mean = total[:, None] / count
+        deviation = s - mean.float()
+        off = deviation[rows, cols].double()
+        square = (deviation * deviation).sum(1, dtype=torch.float64).index_add(0, rows, -off * off)
+        var = (square[:, None] / count).clamp(min=0.0)
+        top = top_ordered(s, width)
         unseen = ~seen.gather(1, top)
         position = torch.cumsum(unseen, dim=1) - 1
         fits = unseen & (position < keep)
         out = torch.full((len(s), keep), -1, dtype=torch.long)
         at = fits.nonzero(as_tuple=True)
         out[at[0], position[at]] = top[at]
-        views[name] = GeneratorView(out, mean.float(), var.sqrt().float().clamp(min=1e-6))
+        views[name] = GeneratorView(out, mean.float(), var.sqrt().float().clamp(min=1e-6), cap)
     return views
 
 
@@ -103,9 +139,10 @@ def proposals(
     if bool(short.any()):
         banned = seen[short] | fresh[short]
         k = min(per_generator, seen.shape[1])
-        top = scores[short].float().masked_fill(banned, float("-inf")).topk(k, dim=1)
+        row = scores[short].float().masked_fill(banned, float("-inf"))
+        top = top_ordered(row, k)
         mine = torch.zeros_like(banned)
-        mine.scatter_(1, top.indices, ~torch.isinf(top.values))
+        mine.scatter_(1, top, ~torch.isinf(row.gather(1, top)))
         chosen[short] = mine
     return chosen
 
@@ -162,7 +199,7 @@ def candidate_features(
     for name, s in scores.items():
         view = views[name]
         raw = s.float().gather(1, idx)
-        rank = torch.full(s.shape, RANK_CAP, dtype=torch.long)
+        rank = torch.full(s.shape, view.cap, dtype=torch.long)
         listed = view.top >= 0
         at = listed.nonzero(as_tuple=True)
         rank[at[0], view.top[at]] = at[1]

@@ -8,8 +8,10 @@ weighed by how alike the voter and the scored shopper are in what they declared
 voters. It needs no history of the scored shopper, so a shopper who has not
 interacted yet gets an order of its own rather than everyone's popularity.
 
-A shopper the weights do not cover (a row past them: one the artifact version
-lacks) hears every voter alike: popularity with one vote per shopper. On
+A shopper the weights do not cover hears every voter alike: popularity with one
+vote per shopper. That is one the version's training snapshot lacks (a
+stranger, a shopper ``kgrec embed`` added after training) or one alike to
+everyone (nothing declared). On
 MovieLens-100K's cold_user@0 view (3 seeds, Recall@20; a throwaway script, see
 docs/ranking.md) popularity reached 0.133 / 0.136 / 0.133, one vote per shopper
 0.143 / 0.144 / 0.152, and the 200 most alike voters 0.147 / 0.151 / 0.155.
@@ -33,6 +35,8 @@ from kgrec.gnn.snapshot import USER, Snapshot
 
 PEER_GRID: Final[tuple[Params, ...]] = tuple({"neighbours": k} for k in (50, 100, 200, 400, 0))
 """Voter counts tried on the validation pairs (0 = every shopper)."""
+MAX_EVERY_PEER: Final = 4096
+"""Above this many shoppers the grid skips "every shopper" (U x U weights)."""
 TIE_BREAK: Final = 1e-6
 """Weight of one-vote-per-shopper popularity added to every score (orders ties)."""
 
@@ -46,7 +50,9 @@ def peer_weights(attributes: Tensor, neighbours: int, block: int = 1024) -> sp.c
         block: shoppers compared at once (memory: ``block`` x U floats).
 
     Returns:
-        Cosine similarities clamped at 0, a shopper never its own voter.
+        Cosine similarities clamped at 0, a shopper never its own voter. A shopper
+        alike to everyone (identical attribute vectors: nothing declared, or the
+        same for all) gets no row: it hears every voter alike when scored.
     """
     x = torch.nn.functional.normalize(attributes.float(), dim=1)
     num = x.shape[0]
@@ -58,6 +64,8 @@ def peer_weights(attributes: Tensor, neighbours: int, block: int = 1024) -> sp.c
         sim = x[start : start + block] @ x.T  # [b, U]
         own = torch.arange(start, start + sim.shape[0])
         sim[torch.arange(sim.shape[0]), own] = float("-inf")
+        spread = sim.max(1).values - sim.masked_fill(torch.isinf(sim), 2.0).min(1).values
+        sim[spread <= 1e-6] = 0.0  # alike to everyone: no weights (every voter alike)
         top = sim.topk(k, dim=1)
         rows.append(own[:, None].expand(-1, k).reshape(-1).numpy())
         cols.append(top.indices.reshape(-1).numpy())
@@ -129,8 +137,10 @@ class PeerPopularity:
 
     def fit(self, train: Tensor, num_users: int, num_items: int, val: Tensor | None = None) -> None:
         """Keep each shopper's most alike voters; with ``val`` [2, E_val], pick how many."""
-        if val is not None and val.numel() and self.grid:
-            tuned = tune(self._with, self.grid, train, num_users, num_items, val)
+        small = len(self.attributes) <= MAX_EVERY_PEER
+        grid = [p for p in self.grid if small or 0 < as_int(p["neighbours"]) < MAX_EVERY_PEER]
+        if val is not None and val.numel() and grid:
+            tuned = tune(self._with, grid, train, num_users, num_items, val)
             best = tuned.best
             self.neighbours, self.weights = best.neighbours, best.weights
             self.num_items, self.validation = num_items, tuned.scores
@@ -142,11 +152,12 @@ class PeerPopularity:
     def scores(self, users: Tensor, history: Tensor) -> Tensor:
         """[B, P] peers' votes for each of ``users`` [B] (voters: ``history`` [2, E]).
 
-        Users past the weights' rows hear every voter alike.
+        Users past the weights' rows, or with an empty row, hear every voter alike.
         """
         votes, flat = self._ballots(history)
         rows = users.numpy()
         known = rows < self.weights.shape[0]
+        known[known] = np.diff(self.weights.indptr)[rows[known]] > 0
         out = np.tile(flat, (len(rows), 1))  # every voter alike
         if known.any():
             weights = self.weights[rows[known]]

@@ -39,6 +39,7 @@ from torch import Tensor
 from kgrec.errors import ConfigError, ModelError
 from kgrec.gnn.baselines import Recommender, history_matrix
 from kgrec.gnn.ranking.features import (
+    RANK_CAP,
     GeneratorView,
     candidate_features,
     feature_names,
@@ -54,6 +55,8 @@ from kgrec.gnn.splits import pair_keys
 log = logging.getLogger(__name__)
 RANKER_FILE: Final = "ranker.txt"
 STAGES_FILE: Final = "stages.json"
+LEGACY_RANK_CAP: Final = 4096
+"""The rank cap of the rankings saved before ``StagedConfig.rank_cap`` existed."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,8 @@ class StagedConfig:
             measured 3 % below popularity there (every generator it reads falls
             back to popularity); peer popularity, from the shopper's declared
             attributes, measured 11 % above it (docs/ranking.md).
+        rank_cap: ranks each generator's rank feature tells apart
+            (:data:`~kgrec.gnn.ranking.features.RANK_CAP`).
         ranker: LightGBM hyper-parameters.
     """
 
@@ -88,6 +93,7 @@ class StagedConfig:
     cold_users: int = 300
     min_cold_history: int = 8
     without_history: str = "peer_popularity"
+    rank_cap: int = RANK_CAP
     ranker: RankerConfig = field(default_factory=RankerConfig)
 
     def to_dict(self) -> dict[str, Any]:
@@ -98,9 +104,12 @@ class StagedConfig:
     def from_dict(cls, data: Mapping[str, Any]) -> StagedConfig:
         """The config :meth:`to_dict` wrote."""
         fields = dict(data)
-        if "popularity_without_history" in fields:  # saved before without_history
+        # saved before these settings: the behaviour the ranker was trained with
+        if "popularity_without_history" in fields:
             on = fields.pop("popularity_without_history")
             fields["without_history"] = "popularity" if on else ""
+        fields.setdefault("without_history", "")
+        fields.setdefault("rank_cap", LEGACY_RANK_CAP)
         fields["fresh_generators"] = tuple(fields.get("fresh_generators", ()))
         fields["fresh_popularity"] = tuple(fields.get("fresh_popularity", ()))
         fields["cold_reveal"] = tuple(fields.get("cold_reveal", ()))
@@ -250,7 +259,7 @@ class StagedRanking:
         seen = history_matrix(history, users, num_items).bool()
         scores = {name: g.scores(users, history).float() for name, g in self.generators.items()}
         fresh = (self.item_count == 0)[None, :].expand_as(seen)
-        views = generator_views(scores, seen)
+        views = generator_views(scores, seen, self.config.rank_cap)
         cands = top_candidates(scores, views, seen, fresh, self.config.per_generator)
         unknown = torch.ones(len(users), dtype=torch.bool)
         if not simulated_cold:

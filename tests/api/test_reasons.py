@@ -126,7 +126,11 @@ def test_a_shopper_without_history_gets_the_query_or_popularity() -> None:
     assert popular.sentence == "Popular with shoppers" and popular.kind == "popularity"
     peers = reasons.make_reason(_item("p1"), ("peer_popularity",), None, None, anonymous)
     assert peers.sentence == "Popular with shoppers"  # unknown: every shopper votes alike
-    declared = _grounds(history=np.zeros(0, np.int64))  # known, no history yet
+    known = _grounds(history=np.zeros(0, np.int64))  # a vector, no peers of its own
+    assert reasons.make_reason(_item("p1"), ("peer_popularity",), None, None, known).sentence == (
+        "Popular with shoppers"
+    )
+    declared = _grounds(history=np.zeros(0, np.int64), has_peers=True)
     alike = reasons.make_reason(_item("p1"), ("peer_popularity",), None, None, declared)
     assert alike.sentence == "Popular with shoppers like you" and alike.kind == "popularity"
 

@@ -39,6 +39,7 @@ def test_weights_keep_the_most_alike_shoppers_never_the_shopper_itself() -> None
     assert set(w[8].nonzero()[0].tolist()) <= {0, 1, 2}  # its group: cosine 1
     every = peer_weights(ATTRIBUTES, neighbours=0).toarray()
     assert ((every > 0).sum(1) == USERS - 1).all()
+    assert peer_weights(torch.ones(4, 3), neighbours=2).nnz == 0  # nothing tells them apart
 
 
 def test_a_shopper_without_history_gets_what_its_peers_chose() -> None:
@@ -142,3 +143,6 @@ def test_without_history_names_a_generator() -> None:
     old = StagedConfig.from_dict({"popularity_without_history": True})  # saved by 0.x
     assert old.without_history == "popularity"
     assert StagedConfig.from_dict({"popularity_without_history": False}).without_history == ""
+    oldest = StagedConfig.from_dict({})  # saved before either: the ranker's order
+    assert oldest.without_history == "" and oldest.rank_cap == 4096
+    assert StagedConfig().rank_cap == 512

@@ -24,7 +24,7 @@ from kgrec.gnn.ranking import (
     merge_fresh,
     top_candidates,
 )
-from kgrec.gnn.ranking.features import RANK_CAP, generator_views
+from kgrec.gnn.ranking.features import RANK_CAP, generator_views, top_ordered
 from kgrec.gnn.ranking.fresh_popularity import neighbour_popularity
 from kgrec.gnn.ranking.served import (
     ALS_FILE,
@@ -107,6 +107,33 @@ def test_views_are_the_unseen_products_mean_spread_and_order() -> None:
             unseen = int((~seen[b]).sum())
             assert view.top[b, :unseen].tolist() == order[:unseen].tolist()
             assert (view.top[b, unseen:] == -1).all()
+
+
+def test_views_keep_their_spread_under_a_large_offset() -> None:
+    gen = torch.Generator().manual_seed(1)
+    scores = {"a": 1000.0 + 0.01 * torch.randn(2, 300, generator=gen)}
+    seen = torch.zeros(2, 300, dtype=torch.bool)
+    seen[0, :297] = True  # three unseen products
+    view = generator_views(scores, seen)["a"]
+    for b in range(2):
+        unseen = scores["a"][b][~seen[b]].double()
+        expected = float(unseen.std(unbiased=False))
+        assert float(view.std[b]) == pytest.approx(expected, rel=0.05), b
+
+
+def test_ties_are_broken_by_product_whatever_the_batch() -> None:
+    """The kept ranking of a row is the same alone and beside rows with long histories."""
+    row = torch.zeros(1, 40)
+    row[0, [3, 17, 25]] = 1.0  # three leaders, 37 products tied at 0
+    assert top_ordered(row, 6)[0].tolist() == [3, 17, 25, 0, 1, 2]
+    assert top_ordered(row, 12)[0, :6].tolist() == [3, 17, 25, 0, 1, 2]
+    other = torch.rand(1, 40)
+    seen = torch.zeros(2, 40, dtype=torch.bool)
+    seen[1, :30] = True  # a long history widens the batch's top-k
+    alone = generator_views({"a": row}, seen[:1], cap=8)["a"].top
+    batched = generator_views({"a": torch.cat([row, other])}, seen, cap=8)["a"].top
+    assert torch.equal(batched[:1], alone)
+    assert alone[0].tolist() == [3, 17, 25, 0, 1, 2, 4, 5]
 
 
 def test_candidates_past_the_kept_ranking_come_from_the_row_itself() -> None:
