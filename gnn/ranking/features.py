@@ -59,8 +59,9 @@ class GeneratorView:
 def top_ordered(scores: Tensor, k: int) -> Tensor:
     """int64 [B, k] each row's ``k`` best columns of ``scores`` [B, P], ties by column.
 
-    The first ``k`` of a stable descending sort, from one top-k and two passes:
-    everything above the k-th best value, then the columns tied with it in
+    The first ``k`` of a stable descending sort, from one top-k and two passes
+    (everything at or above the k-th best value) when no tie straddles the k-th
+    place; otherwise everything above it, then the columns tied with it in
     column order. So the result of a row depends on that row alone (a plain
     ``topk`` picks among ties by its own internal order, which changes with k).
     """
@@ -69,16 +70,17 @@ def top_ordered(scores: Tensor, k: int) -> Tensor:
     if k == 0 or b == 0:
         return torch.zeros((b, k), dtype=torch.long)
     bound = scores.topk(k, dim=1).values[:, -1:]
-    above = scores > bound
-    need = k - above.sum(1)
-    t_rows, t_cols = (scores == bound).nonzero(as_tuple=True)
-    counts = torch.bincount(t_rows, minlength=b)
-    order_in_row = torch.arange(len(t_rows)) - (torch.cumsum(counts, 0) - counts)[t_rows]
-    chosen = above
-    keep = order_in_row < need[t_rows]
-    chosen[t_rows[keep], t_cols[keep]] = True
-    if bool((chosen.sum(1) != k).any()):  # NaN scores: no order to keep
-        return scores.topk(k, dim=1).indices
+    chosen = scores >= bound
+    if bool((chosen.sum(1) != k).any()):  # ties straddle the k-th place in some row
+        chosen = scores > bound
+        need = k - chosen.sum(1)
+        t_rows, t_cols = (scores == bound).nonzero(as_tuple=True)
+        counts = torch.bincount(t_rows, minlength=b)
+        order_in_row = torch.arange(len(t_rows)) - (torch.cumsum(counts, 0) - counts)[t_rows]
+        keep = order_in_row < need[t_rows]
+        chosen[t_rows[keep], t_cols[keep]] = True
+        if bool((chosen.sum(1) != k).any()):  # NaN scores: no order to keep
+            return scores.topk(k, dim=1).indices
     index = chosen.nonzero(as_tuple=True)[1].view(b, k)  # ascending columns per row
     by_score = scores.gather(1, index).argsort(dim=1, descending=True, stable=True)
     return index.gather(1, by_score)
