@@ -29,6 +29,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from threadpoolctl import threadpool_limits
 
 from kgrec.api.event_ids import EventIds
 from kgrec.api.metrics import Metrics, multiprocess_dir
@@ -106,9 +107,12 @@ def use_search_threads(threads: int, device: str) -> None:
     One request is small work: ``threads`` (``KGREC_SEARCH_THREADS``) avoids OpenMP
     spin contention. torch's intra-op pool is process-wide and set on cpu only;
     faiss's OpenMP count is per calling thread, so :meth:`kgrec.api.index.VectorIndex.search`
-    sets it again in each request thread.
+    sets it again in each request thread. The BLAS pool numpy's products run on
+    (the learned ranking's text-kNN and factor scores,
+    :func:`kgrec.gnn.baselines.base.row_scores`) is process-wide too.
     """
     faiss.omp_set_num_threads(threads)
+    threadpool_limits(limits=threads, user_api="blas")
     if device == "cpu":
         torch.set_num_threads(threads)
 
