@@ -365,19 +365,3 @@ def test_the_search_threads_are_set_once_at_start_up(make_client: ClientFactory)
             assert threads_of_a_new_thread() == 1
     finally:
         torch.set_num_threads(before)
-
-
-def test_the_search_threads_bound_the_blas_pool_too() -> None:
-    """The BLAS pool of numpy's products (the learned text-kNN) follows the setting."""
-    from threadpoolctl import threadpool_info, threadpool_limits
-
-    from kgrec.api.app import use_search_threads
-
-    blas = [p for p in threadpool_info() if p["user_api"] == "blas"]
-    if not blas:
-        pytest.skip("numpy links no BLAS threadpoolctl can see")
-    before = torch.get_num_threads()
-    with threadpool_limits(limits=None):  # restores every pool afterwards
-        use_search_threads(1, "cpu")
-        assert all(p["num_threads"] == 1 for p in threadpool_info() if p["user_api"] == "blas")
-    torch.set_num_threads(before)
