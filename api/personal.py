@@ -22,6 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+from kgrec.gnn.ranking.peer_popularity import has_peers
 from kgrec.gnn.ranking.served import StoredRanking, load_ranking
 from kgrec.gnn.ranking.staged import StagedRanking
 
@@ -72,9 +73,9 @@ class PersonalRanking:
     def has_peers(self, user_row: int | None) -> bool:
         """True when peer popularity weighs ``user_row``'s own most alike shoppers."""
         peer = self.stored.peer_weights
-        if user_row is None or peer is None or not 0 <= user_row < peer.shape[0]:
+        if user_row is None or peer is None:
             return False
-        return bool(peer.indptr[user_row + 1] > peer.indptr[user_row])
+        return bool(has_peers(peer, np.array([user_row]))[0])
 
     def without_user(self, user_row: int) -> PersonalRanking:
         """This ranking with user row ``user_row``'s interactions, ALS factors and peers dropped.

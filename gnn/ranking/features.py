@@ -20,6 +20,8 @@ from typing import Final
 import torch
 from torch import Tensor
 
+from kgrec.gnn.splits import per_user_rank
+
 BASE_FEATURES: Final = ("history_len", "item_count", "item_fresh")
 _PER_GENERATOR: Final = ("", "_z", "_rank")
 RANK_CAP: Final = 512
@@ -75,8 +77,7 @@ def top_ordered(scores: Tensor, k: int) -> Tensor:
         chosen = scores > bound
         need = k - chosen.sum(1)
         t_rows, t_cols = (scores == bound).nonzero(as_tuple=True)
-        counts = torch.bincount(t_rows, minlength=b)
-        order_in_row = torch.arange(len(t_rows)) - (torch.cumsum(counts, 0) - counts)[t_rows]
+        _, order_in_row, _ = per_user_rank(t_rows, t_cols, b)  # ties in column order
         keep = order_in_row < need[t_rows]
         chosen[t_rows[keep], t_cols[keep]] = True
         if bool((chosen.sum(1) != k).any()):  # NaN scores: no order to keep
@@ -168,11 +169,10 @@ def top_candidates(
     chosen = torch.zeros_like(seen)
     for name, view in views.items():
         chosen |= proposals(scores[name], view, seen, fresh, per_generator)
-    counts = chosen.sum(1)
-    width = max(int(counts.max()), 1) if len(chosen) else 1
     # each row's candidates in product order, padded with -1 (no sort of all P)
     rows, cols = chosen.nonzero(as_tuple=True)
-    slot = torch.arange(len(rows)) - (torch.cumsum(counts, 0) - counts)[rows]
+    _, slot, counts = per_user_rank(rows, cols, len(chosen))
+    width = max(int(counts.max()), 1) if len(chosen) else 1
     out = torch.full((len(chosen), width), -1, dtype=torch.long)
     out[rows, slot] = cols
     return out

@@ -41,6 +41,17 @@ TIE_BREAK: Final = 1e-6
 """Weight of one-vote-per-shopper popularity added to every score (orders ties)."""
 
 
+def has_peers(weights: sp.csr_matrix, rows: np.ndarray) -> np.ndarray:
+    """Which user ``rows`` [B] have their own most alike shoppers in ``weights`` (bool [B]).
+
+    False past the weights' rows and for an empty row (alike to everyone): those
+    hear every voter alike.
+    """
+    out: np.ndarray = (rows >= 0) & (rows < weights.shape[0])
+    out[out] = np.diff(weights.indptr)[rows[out]] > 0
+    return out
+
+
 def peer_weights(attributes: Tensor, neighbours: int, block: int = 1024) -> sp.csr_matrix:
     """Float32 CSR [U, U]: row u holds u's ``neighbours`` most alike shoppers.
 
@@ -156,8 +167,7 @@ class PeerPopularity:
         """
         votes, flat = self._ballots(history)
         rows = users.numpy()
-        known = rows < self.weights.shape[0]
-        known[known] = np.diff(self.weights.indptr)[rows[known]] > 0
+        known = has_peers(self.weights, rows)
         out = np.tile(flat, (len(rows), 1))  # every voter alike
         if known.any():
             weights = self.weights[rows[known]]
