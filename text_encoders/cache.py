@@ -6,8 +6,10 @@ import hashlib
 import json
 import logging
 import sqlite3
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Final
 
@@ -19,6 +21,7 @@ from kgrec.text_encoders.base import TextEncoder, check_texts
 log = logging.getLogger(__name__)
 
 _LOOKUP_CHUNK: Final = 5000  # keys per SELECT
+_BUSY_TIMEOUT_S: Final = 60.0  # how long a write waits for another connection's to end
 _SELECT: Final = (
     "SELECT key, vector FROM vectors WHERE model_id = ? AND key IN (SELECT value FROM json_each(?))"
 )
@@ -46,7 +49,10 @@ class EmbeddingCache:
     """Vectors of texts already encoded, in SQLite under ``<data_dir>/text_cache/``.
 
     Re-imports and restarts re-encode only texts whose composed form changed.
-    Safe across processes (SQLite locking); one connection per object.
+    Safe across processes and threads: one connection per object, used by one
+    thread at a time, and every write in a ``BEGIN IMMEDIATE`` transaction, so a
+    writer waits for another connection's write instead of failing with
+    "database is locked".
 
     Args:
         path: the SQLite file.
@@ -55,10 +61,29 @@ class EmbeddingCache:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._db = sqlite3.connect(path, timeout=60.0, check_same_thread=False)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(
+            path, timeout=_BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+        )
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(_SCHEMA)
-        self._db.commit()
+
+    @contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        """The connection inside a write transaction, taken before the first statement.
+
+        ``BEGIN IMMEDIATE`` asks for the write lock up front, so SQLite's busy handler
+        waits for another connection's write; a deferred transaction that read first
+        could only fail ("database is locked") once its snapshot went stale.
+        """
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     @classmethod
     def in_data_dir(cls, data_dir: Path) -> EmbeddingCache:
@@ -70,7 +95,9 @@ class EmbeddingCache:
         found: dict[str, np.ndarray] = {}
         for start in range(0, len(keys), _LOOKUP_CHUNK):
             chunk = json.dumps(list(keys[start : start + _LOOKUP_CHUNK]))
-            for key, blob in self._db.execute(_SELECT, [model_id, chunk]):
+            with self._lock:  # read to the end before another thread uses the connection
+                rows = self._db.execute(_SELECT, [model_id, chunk]).fetchall()
+            for key, blob in rows:
                 found[key] = np.frombuffer(blob, dtype=np.float32)
         return found
 
@@ -80,8 +107,8 @@ class EmbeddingCache:
             (model_id, k, v.astype(np.float32).tobytes())
             for k, v in zip(keys, vectors, strict=True)
         ]
-        with self._db:
-            self._db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)", rows)
+        with self._writing() as db:
+            db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)", rows)
 
     def delete(self, keys: Sequence[str]) -> int:
         """Remove the vectors of ``keys`` (:func:`text_key`) under every model; how many.
@@ -93,23 +120,27 @@ class EmbeddingCache:
         wanted = list(dict.fromkeys(keys))
         if not wanted:
             return 0
-        self._db.execute("PRAGMA secure_delete = ON")
-        with self._db:
-            cursor = self._db.execute(
+        with self._lock:
+            self._db.execute("PRAGMA secure_delete = ON")
+        with self._writing() as db:
+            cursor = db.execute(
                 "DELETE FROM vectors WHERE key IN (SELECT value FROM json_each(?))",
                 [json.dumps(wanted)],
             )
-        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        with self._lock:
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return int(cursor.rowcount)
 
     def count(self, model_id: str) -> int:
         """How many vectors are cached for ``model_id``."""
-        row = self._db.execute("SELECT count(*) FROM vectors WHERE model_id = ?", [model_id])
-        return int(row.fetchone()[0])
+        with self._lock:
+            row = self._db.execute("SELECT count(*) FROM vectors WHERE model_id = ?", [model_id])
+            return int(row.fetchone()[0])
 
     def close(self) -> None:
         """Close the cache's SQLite connection."""
-        self._db.close()
+        with self._lock:
+            self._db.close()
 
     def encode(
         self, encoder: TextEncoder, texts: Sequence[str], *, show_progress: bool = False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -50,3 +51,33 @@ def test_entries_are_per_token_limit(
     assert encoded == 1  # not served the vector of the untruncated text
     np.testing.assert_allclose(cut, short.encode([long_text]), atol=1e-6)
     assert float(full[0] @ cut[0]) < 0.9999
+
+
+def test_threads_share_caches_without_locking_errors(tmp_path: Path) -> None:
+    """Threads reading and writing through two caches on one file all succeed.
+
+    One connection shared by threads once let a write upgrade another thread's open
+    read, which SQLite refuses at once ("database is locked") when the other
+    connection has written since; 8 threads x 100 rounds failed every run.
+    """
+    caches = [EmbeddingCache.in_data_dir(tmp_path), EmbeddingCache.in_data_dir(tmp_path)]
+    errors: list[BaseException] = []
+
+    def work(n: int) -> None:
+        cache = caches[n % 2]
+        try:
+            for k in range(100):
+                keys = [f"t{n}-{k}-{j}" for j in range(20)]
+                cache.get("space", [*keys, *(f"t{(n + 1) % 8}-{k}-{j}" for j in range(20))])
+                cache.put("space", keys, np.full((20, 4), n, dtype=np.float32))
+        except BaseException as e:  # surfaced below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert caches[0].count("space") == 8 * 100 * 20
+    assert caches[1].get("space", ["t3-99-0"])["t3-99-0"].tolist() == [3.0] * 4
