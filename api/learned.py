@@ -65,7 +65,8 @@ def rank_learned(
         served, ranker_scores, proposed = arm_order(
             served, ranker_scores, proposed, arm.generators, share
         )
-    ranker_of = dict(zip(served.tolist(), ranker_scores.tolist(), strict=True))
+    at = np.full(state.size, -1, dtype=np.int64)  # served row -> its position in served
+    at[served] = np.arange(len(served))
     sims: np.ndarray | None = None
     lists, weights = [served], [1.0]
     if query_vec is not None:
@@ -89,7 +90,7 @@ def rank_learned(
     )
     items = []
     for i, row in enumerate(rows[:k].tolist()):
-        ranker = ranker_of.get(row)
+        ranker = float(ranker_scores[at[row]]) if at[row] >= 0 else None
         part = ScoreBreakdown(
             graph=float(graph[i]),
             text=float(sims[row]) if sims is not None else 0.0,

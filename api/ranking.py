@@ -264,22 +264,20 @@ def reciprocal_rank_fusion(
     """Fuse ranked ``lists`` (each int64 [n_i], best first) by reciprocal rank.
 
     Rows are ordered by their fused score ``sum_i weights[i] / (RRF_K + rank_i)``
-    (1-based ranks; a row absent from a list gets nothing from it).
+    (1-based ranks; a row absent from a list gets nothing from it). Each list
+    holds a row at most once.
 
     Returns:
         rows [R] best first and their scores [R].
     """
-    parts = [r for r in lists if len(r)]
+    parts = [(r, w) for r, w in zip(lists, weights, strict=True) if len(r)]
     if not parts:
         return np.zeros(0, np.int64), np.zeros(0, np.float64)
-    rows = np.concatenate(parts)
-    scores = np.concatenate(
-        [
-            w / (RRF_K + np.arange(1, len(r) + 1))
-            for r, w in zip(lists, weights, strict=True)
-            if len(r)
-        ]
-    )
+    if len(parts) == 1 and parts[0][1] > 0:  # one list keeps its order: no sort of it
+        only, weight = parts[0]
+        return only.astype(np.int64), weight / (RRF_K + np.arange(1, len(only) + 1))
+    rows = np.concatenate([r for r, _ in parts])
+    scores = np.concatenate([w / (RRF_K + np.arange(1, len(r) + 1)) for r, w in parts])
     unique, inverse = np.unique(rows, return_inverse=True)
     total = np.bincount(inverse, weights=scores, minlength=len(unique))
     order = np.argsort(-total, kind="stable")

@@ -10,15 +10,20 @@ hyper-parameters; loading it under another feature list is an error naming both.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import lightgbm as lgb
 import numpy as np
 
 from kgrec.errors import ModelError
+from kgrec.gnn.ranking.compiled import CompiledForest
+
+COMPILED_DIR: Final = "compiled"
+"""Beside a saved ranker: its boosters' machine code (:class:`CompiledForest`'s cache)."""
 
 
 @dataclass(frozen=True)
@@ -50,18 +55,30 @@ class RankerConfig:
 class LearnedRanker:
     """Trained LambdaRank boosters (their mean is the score) and their feature list.
 
+    Scores come from the boosters compiled to machine code (:class:`CompiledForest`,
+    built on first use, or by :meth:`compile`), the same scores as LightGBM's
+    ``predict`` up to float rounding, in evaluation and serving alike.
+
     Args:
         features: the feature names, in column order.
         boosters: the trained LightGBM boosters (``config.models`` of them).
         config: their hyper-parameters.
+        cache_dir: where the compiled boosters are cached (None: compiled in memory).
     """
 
     def __init__(
-        self, features: tuple[str, ...], boosters: list[lgb.Booster], config: RankerConfig
+        self,
+        features: tuple[str, ...],
+        boosters: list[lgb.Booster],
+        config: RankerConfig,
+        cache_dir: Path | None = None,
     ):
         self.features = features
         self.boosters = boosters
         self.config = config
+        self.cache_dir = cache_dir
+        self._forests: list[CompiledForest] | None = None
+        self._lock = threading.Lock()
 
     @classmethod
     def fit(
@@ -85,9 +102,16 @@ class LearnedRanker:
         ]
         return cls(features, boosters, config)
 
+    def compile(self) -> list[CompiledForest]:
+        """The boosters as machine code: compiled (or read from ``cache_dir``) once."""
+        with self._lock:
+            if self._forests is None:
+                self._forests = [CompiledForest.compile(b, self.cache_dir) for b in self.boosters]
+            return self._forests
+
     def score(self, x: np.ndarray) -> np.ndarray:
         """[N] scores of rows ``x`` [N, F] (higher is better); one batched call per booster."""
-        out = [b.predict(x, num_iteration=b.best_iteration or None) for b in self.boosters]
+        out = [forest.predict(x) for forest in self.compile()]
         return np.asarray(np.mean(out, axis=0), dtype=np.float64)
 
     def importance(self) -> dict[str, float]:
@@ -105,6 +129,9 @@ class LearnedRanker:
             booster.save_model(str(_booster_path(path, i)))
         meta = {"features": list(self.features), "config": asdict(self.config)}
         path.with_suffix(".json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        # compiled from the files as a service reads them, cached beside them: it starts
+        # without compiling
+        LearnedRanker.load(path, self.features).compile()
         return path
 
     @classmethod
@@ -131,7 +158,8 @@ class LearnedRanker:
         missing = [str(p) for p in paths if not p.is_file()]
         if missing:
             raise ModelError(f"ranker files {missing} are missing; run `kgrec embed` again")
-        return cls(features, [lgb.Booster(model_file=str(p)) for p in paths], config)
+        boosters = [lgb.Booster(model_file=str(p)) for p in paths]
+        return cls(features, boosters, config, path.parent / COMPILED_DIR)
 
 
 def _booster_path(path: Path, index: int) -> Path:

@@ -10,6 +10,8 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch import Tensor
 
 from kgrec.errors import ConfigError, ModelError
@@ -119,6 +121,18 @@ def test_views_keep_their_spread_under_a_large_offset() -> None:
         unseen = scores["a"][b][~seen[b]].double()
         expected = float(unseen.std(unbiased=False))
         assert float(view.std[b]) == pytest.approx(expected, rel=0.05), b
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(st.lists(st.integers(0, 4), min_size=12, max_size=12), min_size=1, max_size=3),
+    k=st.integers(1, 12),
+)
+def test_top_ordered_is_the_head_of_a_stable_sort(values: list[list[int]], k: int) -> None:
+    """Whatever the ties, each row's top k are a stable descending sort's first k."""
+    scores = torch.tensor(values, dtype=torch.float32)
+    expected = scores.argsort(dim=1, descending=True, stable=True)[:, :k]
+    assert top_ordered(scores, k).tolist() == expected.tolist()
 
 
 def test_ties_are_broken_by_product_whatever_the_batch() -> None:

@@ -1,0 +1,36 @@
+"""Reciprocal rank fusion: the order of fused lists, and one list kept as it is."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kgrec.api.ranking import RRF_K, reciprocal_rank_fusion
+
+
+def test_one_list_keeps_its_order_and_gets_reciprocal_ranks() -> None:
+    served = np.array([7, 2, 9, 0])
+    rows, total = reciprocal_rank_fusion([served, np.zeros(0, np.int64)], [1.0, 0.5])
+    assert rows.tolist() == [7, 2, 9, 0]
+    np.testing.assert_allclose(total, 1.0 / (RRF_K + np.arange(1, 5)))
+
+
+def test_two_lists_are_ordered_by_their_summed_reciprocal_ranks() -> None:
+    served = np.array([7, 2, 9, 0])
+    text = np.array([9, 5, 7])
+    rows, total = reciprocal_rank_fusion([served, text], [1.0, 1.0])
+    expected = {
+        7: 1 / (RRF_K + 1) + 1 / (RRF_K + 3),
+        2: 1 / (RRF_K + 2),
+        9: 1 / (RRF_K + 3) + 1 / (RRF_K + 1),
+        0: 1 / (RRF_K + 4),
+        5: 1 / (RRF_K + 2),
+    }
+    assert sorted(rows.tolist()) == sorted(expected)
+    np.testing.assert_allclose(total, [expected[r] for r in rows.tolist()])
+    assert np.all(np.diff(total) <= 0)  # best first
+    assert rows.tolist()[:2] == [7, 9]  # tied totals keep the lower row first
+
+
+def test_empty_lists_fuse_to_nothing() -> None:
+    rows, total = reciprocal_rank_fusion([np.zeros(0, np.int64)], [1.0])
+    assert rows.tolist() == [] and total.tolist() == []

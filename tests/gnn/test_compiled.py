@@ -1,0 +1,74 @@
+"""The compiled ranker: LightGBM's scores, NaN features included, and its code cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import lightgbm as lgb
+import numpy as np
+import pytest
+
+from kgrec.gnn.ranking.compiled import CompiledForest
+from kgrec.gnn.ranking.ranker import COMPILED_DIR, LearnedRanker, RankerConfig
+
+
+def _data(rows: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(rows, 6))
+    x[rng.random(x.shape) < 0.15] = np.nan  # missing features, as for cold shoppers
+    y = (np.nan_to_num(x[:, 0]) + 0.5 * np.nan_to_num(x[:, 3]) > 0.8).astype(np.int32)
+    return x, y, np.full(rows // 40, 40)
+
+
+def _ranker(models: int = 2) -> LearnedRanker:
+    x, y, groups = _data(4000, 0)
+    config = RankerConfig(rounds=60, early_stopping=10, min_data_in_leaf=10, models=models)
+    return LearnedRanker.fit(x, y, groups, tuple(f"f{i}" for i in range(6)), config)
+
+
+def test_compiled_scores_are_lightgbms() -> None:
+    ranker = _ranker()
+    x, _, _ = _data(30_000, 1)  # above PARALLEL_ROWS: split over the cores too
+    expected = np.mean(
+        [b.predict(x, num_iteration=b.best_iteration or None) for b in ranker.boosters], axis=0
+    )
+    np.testing.assert_allclose(ranker.score(x), expected, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(ranker.score(x[:300]), expected[:300], rtol=0, atol=1e-9)
+    assert np.isnan(x[:300]).any()
+
+
+def test_a_saved_ranker_loads_its_cached_code(tmp_path: Path) -> None:
+    ranker = _ranker()
+    path = ranker.save(tmp_path / "ranker.txt")
+    cached = sorted((tmp_path / COMPILED_DIR).glob("forest-*.o"))
+    assert len(cached) == 2  # one per booster, written by save
+    stamps = [p.stat().st_mtime_ns for p in cached]
+    loaded = LearnedRanker.load(path, ranker.features)
+    x, _, _ = _data(500, 2)
+    np.testing.assert_allclose(loaded.score(x), ranker.score(x), rtol=0, atol=1e-9)
+    assert [p.stat().st_mtime_ns for p in cached] == stamps  # read, not rebuilt
+    assert sorted((tmp_path / COMPILED_DIR).glob("forest-*.o")) == cached
+
+
+def test_a_cache_that_cannot_be_made_compiles_in_memory(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    booster = _ranker(models=1).boosters[0]
+    blocker = tmp_path / "version"
+    blocker.write_text("a file where the cache directory would go")
+    forest = CompiledForest.compile(booster, blocker / COMPILED_DIR)
+    x, _, _ = _data(200, 3)
+    np.testing.assert_allclose(forest.predict(x), booster.predict(x), rtol=0, atol=1e-9)
+    assert "not cached" in caplog.text
+
+
+def test_a_booster_compiles_from_its_best_iteration() -> None:
+    x, y, groups = _data(4000, 0)
+    train = lgb.Dataset(x, y, group=groups)
+    booster = lgb.train({"objective": "lambdarank", "verbosity": -1}, train, 20)
+    booster.best_iteration = 5
+    forest = CompiledForest.compile(booster)
+    assert forest.trees == 5
+    np.testing.assert_allclose(
+        forest.predict(x[:100]), booster.predict(x[:100], num_iteration=5), rtol=0, atol=1e-9
+    )
