@@ -18,12 +18,12 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from kgrec.api._lru import LruCache
 from kgrec.api.experiments.arms import RankingOverrides
 from kgrec.api.fused import FusedRanking
 from kgrec.api.health import GraphHealth
@@ -79,7 +79,7 @@ class Engine:
         self._write_lock = threading.Lock()
         self._health = GraphHealth(store, check_interval_s=options.graph_check_interval_s)
         self._history = ShopperHistory(self._health, cache_size=options.user_cache_size)
-        self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._queries = LruCache[str, np.ndarray](options.query_cache_size)
         self._queries_lock = threading.Lock()
         self._state: ServedState = self._build(artifacts)
         fused = FusedRanking(options.candidates, self.weights, self.device)
@@ -148,14 +148,11 @@ class Engine:
         """[T] query vector, from an LRU cache of ``query_cache_size`` entries."""
         with self._queries_lock:
             cached = self._queries.get(query)
-            if cached is not None:
-                self._queries.move_to_end(query)
-                return cached
+        if cached is not None:
+            return cached
         vec = np.asarray(self.encoder.encode([query])[0], np.float32)
         with self._queries_lock:
-            self._queries[query] = vec
-            while len(self._queries) > self.options.query_cache_size:
-                self._queries.popitem(last=False)
+            self._queries.put(query, vec)
         return vec
 
     def runs_inline(self, user_id: str | None, query: str | None, explain: bool) -> bool:

@@ -30,7 +30,6 @@ and kept in ``<data_dir>/privacy/salt`` (mode 0600).
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import hmac
 import logging
@@ -43,6 +42,7 @@ from typing import Final
 
 from pydantic import SecretStr
 
+from kgrec._locks import exclusive_lock
 from kgrec.api.engine import Engine
 from kgrec.api.event_ids import EventIds
 from kgrec.api.experiments.log import EventLog
@@ -136,12 +136,8 @@ class ForgetReport:
 @contextlib.contextmanager
 def _one_at_a_time(data_dir: Path) -> Iterator[None]:
     """Hold the data directory's forget lock (threads and processes alike)."""
-    with (_privacy_dir(data_dir) / _LOCK_FILE).open("a+") as f:
-        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+    with exclusive_lock(_privacy_dir(data_dir) / _LOCK_FILE):
+        yield
 
 
 def _relative(paths: list[Path], data_dir: Path) -> list[str]:

@@ -8,11 +8,11 @@ fused ranking's history) and the products each user interacted with through
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Collection, Mapping
 
 import numpy as np
 
+from kgrec.api._lru import LruCache
 from kgrec.api.health import GraphHealth
 from kgrec.api.state import ServedState
 from kgrec.errors import GraphConnectionError
@@ -29,8 +29,7 @@ class ShopperHistory:
 
     def __init__(self, health: GraphHealth, *, cache_size: int) -> None:
         self._health = health
-        self._cache_size = cache_size
-        self.purchases: OrderedDict[str, frozenset[str]] = OrderedDict()
+        self.purchases = LruCache[str, frozenset[str]](cache_size)
         self._lock = threading.Lock()
         # products each user interacted with through POST /events, oldest first
         # (an ordered set: the recency-weighted generators read the order)
@@ -46,9 +45,9 @@ class ShopperHistory:
         if user_id is None or store is None:
             return frozenset()
         with self._lock:
-            if user_id in self.purchases:
-                self.purchases.move_to_end(user_id)
-                return self.purchases[user_id]
+            cached = self.purchases.get(user_id)
+        if cached is not None:
+            return cached
         if not self._health.up():
             return frozenset()
         try:
@@ -67,10 +66,7 @@ class ShopperHistory:
     def remember_purchases(self, user_id: str, bought: frozenset[str]) -> None:
         """Cache the user's purchases, dropping the least recently used user when full."""
         with self._lock:
-            self.purchases[user_id] = bought
-            self.purchases.move_to_end(user_id)
-            while len(self.purchases) > self._cache_size:
-                self.purchases.popitem(last=False)
+            self.purchases.put(user_id, bought)
 
     def add_online(
         self, interacted: Mapping[str, Collection[str]], *, forget_purchases: bool
@@ -85,7 +81,7 @@ class ShopperHistory:
         with self._lock:
             for u, products in interacted.items():
                 if forget_purchases:
-                    self.purchases.pop(u, None)
+                    self.purchases.pop(u)
                 mine = self.online.setdefault(u, {})
                 for p in products:
                     mine.pop(p, None)
@@ -101,7 +97,7 @@ class ShopperHistory:
         An empty purchase list, cached for any id asked about, does not count.
         """
         with self._lock:
-            held = bool(self.purchases.pop(user_id, None))
+            held = bool(self.purchases.pop(user_id))
             return self.online.pop(user_id, None) is not None or held
 
     def rows(self, state: ServedState, user_id: str | None) -> np.ndarray:

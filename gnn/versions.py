@@ -19,7 +19,6 @@ return to ("previous") and LATEST are never pruned.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import logging
 import shutil
@@ -29,6 +28,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
 
+from kgrec._locks import exclusive_lock
 from kgrec.errors import ArtifactError
 from kgrec.gnn.artifacts import LATEST, MANIFEST, ArtifactManifest, write_atomic
 from kgrec.paths import DataDir
@@ -223,12 +223,8 @@ class VersionStore:
     def _locked(self) -> Iterator[None]:
         """Hold the versions lock (processes and threads alike)."""
         self.root.mkdir(parents=True, exist_ok=True)
-        with (self.root / _LOCK).open("a+") as f:
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+        with exclusive_lock(self.root / _LOCK):
+            yield
 
     def _record(self, version: str, action: Action, reason: str) -> None:
         entries = [asdict(p) for p in self.history()]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import secrets
@@ -12,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from kgrec._locks import exclusive_lock
 from kgrec.errors import EmbeddedServerError
 from kgrec.graph._process import pid_running
 from kgrec.paths import DataDir
@@ -102,12 +102,8 @@ class ServerPaths:
         Starting a server, attaching to one, and a server deciding to exit for want of clients never
         interleave.
         """
-        with self.start_lock.open("a+") as f:
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+        with exclusive_lock(self.start_lock):
+            yield
 
     def register_client(self, pid: int) -> Path:
         """Mark one attachment of process ``pid`` (the server stays up while it lives).

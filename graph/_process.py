@@ -7,7 +7,8 @@ import os
 import signal
 import socket
 import time
-from pathlib import Path
+
+import psutil
 
 SERVER_MODULE = "kgrec.graph._server_main"
 
@@ -28,20 +29,23 @@ def pid_running(pid: int) -> bool:
     except PermissionError:
         return True
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
-    except OSError:
-        return True  # no /proc: trust kill(0)
-    # "pid (comm) S ...": the state follows the last ')' (comm may hold spaces)
-    return stat.rpartition(")")[2].split()[:1] != ["Z"]
+        zombie: bool = psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False  # ended since the kill(0)
+    except psutil.AccessDenied:
+        return True  # its state is not ours to read: trust kill(0)
+    return not zombie
 
 
 def is_server_process(pid: int) -> bool:
     """True when ``pid`` runs the embedded server's entry point (not a reused pid)."""
     try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return pid_running(pid)  # no /proc: the pid came from the server's own state file
-    return SERVER_MODULE.encode() in cmdline
+        cmdline: list[str] = psutil.Process(pid).cmdline()
+    except psutil.NoSuchProcess:  # gone, or a zombie (ZombieProcess)
+        return False
+    except psutil.AccessDenied:
+        return pid_running(pid)  # unreadable: the pid came from the server's own state file
+    return SERVER_MODULE in cmdline
 
 
 def wait_gone(pid: int, timeout_s: float) -> bool:

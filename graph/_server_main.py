@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import fcntl
 import json
 import os
 import signal
@@ -30,6 +29,7 @@ import traceback
 from pathlib import Path
 from typing import NoReturn
 
+from kgrec._locks import exclusive_lock
 from kgrec.graph._paths import READER_GROUP, READER_USER, ServerPaths, write_state
 
 STOP_DEADLINE_S = 30.0
@@ -116,10 +116,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     paths = ServerPaths(args.data_dir)
-    lock = paths.lock.open("a+")
-    try:
-        fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+    # Held for the process's whole life: this stack is never closed, so the lock goes
+    # with the process (os._exit below, or the interpreter's exit after a failed start).
+    lifetime = contextlib.ExitStack()
+    if not lifetime.enter_context(exclusive_lock(paths.lock, blocking=False)):
         print(f"another kgrec graph server already holds {paths.lock}", file=sys.stderr)
         return 2
 

@@ -8,7 +8,6 @@ ports and state are in ``<data_dir>/server/state.json``, its password in
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import importlib.util
 import logging
 import os
@@ -21,6 +20,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from kgrec._locks import exclusive_lock
 from kgrec.errors import EmbeddedServerError
 from kgrec.graph._paths import READER_USER, ROOT_USER, ServerPaths, read_state
 from kgrec.graph._process import kill_server, port_busy, wait_gone
@@ -72,13 +72,8 @@ class ServerStatus:
 
 def _lock_is_held(lock: Path) -> bool:
     """True when some process holds the server lock (the server is alive)."""
-    with lock.open("a+") as f:
-        try:
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        fcntl.flock(f.fileno(), fcntl.LOCK_UN)
-        return False
+    with exclusive_lock(lock, blocking=False) as taken:
+        return not taken
 
 
 def _free_port() -> int:

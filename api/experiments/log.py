@@ -18,7 +18,6 @@ and ``kgrec users delete``) never lose a line to each other.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import logging
 import os
@@ -27,6 +26,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
+from kgrec._locks import exclusive_lock
 from kgrec.errors import ServiceUnavailableError
 from kgrec.paths import DataDir
 
@@ -74,12 +74,8 @@ class EventLog:
         with self._lock:
             self.path.parent.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
             lock_path = self.path.with_name(self.path.name + _LOCK_SUFFIX)
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, _FILE_MODE)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
+            with exclusive_lock(lock_path, mode=_FILE_MODE):
                 yield
-            finally:
-                os.close(fd)  # releases the flock
 
     def append(self, records: Sequence[Mapping[str, Any]]) -> None:
         """Append ``records`` (one line each) and ``fsync`` them before returning.
