@@ -131,12 +131,15 @@ class LearnedRanker:
         path.with_suffix(".json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
         # compiled from the files as a service reads them, cached beside them: it starts
         # without compiling
-        LearnedRanker.load(path, self.features).compile()
+        LearnedRanker.load(path, self.features)
         return path
 
     @classmethod
     def load(cls, path: Path, expected: tuple[str, ...]) -> LearnedRanker:
         """Read a saved ranker; its features must be ``expected``.
+
+        Its boosters are compiled here (or their code read from ``compiled/`` beside
+        them), so a service pays that at start-up, not on its first request.
 
         Raises:
             ModelError: a file is missing, or it was trained on other features (both
@@ -159,7 +162,9 @@ class LearnedRanker:
         if missing:
             raise ModelError(f"ranker files {missing} are missing; run `kgrec embed` again")
         boosters = [lgb.Booster(model_file=str(p)) for p in paths]
-        return cls(features, boosters, config, path.parent / COMPILED_DIR)
+        ranker = cls(features, boosters, config, path.parent / COMPILED_DIR)
+        ranker.compile()  # at load, not on a service's first request
+        return ranker
 
 
 def _booster_path(path: Path, index: int) -> Path:

@@ -53,7 +53,7 @@ from kgrec.gnn.baselines import (
 )
 from kgrec.gnn.ranking.kg_knn import KGKNN, product_incidence
 from kgrec.gnn.ranking.peer_popularity import PeerPopularity, load_peer_weights
-from kgrec.gnn.ranking.ranker import RankerConfig
+from kgrec.gnn.ranking.ranker import COMPILED_DIR, RankerConfig
 from kgrec.gnn.ranking.recency import RecentItemKNN
 from kgrec.gnn.ranking.staged import STAGES_FILE, StagedConfig, StagedRanking
 from kgrec.gnn.ranking.tables import FactorTable, NeighbourTable, factor_arrays, save_factors
@@ -207,6 +207,9 @@ def copy_trained(trained: Path, directory: Path) -> None:
         shutil.copy2(trained / name, directory / name)
     for path in trained.glob("ranker*.txt"):  # ranker.txt, ranker.1.txt, ...: the boosters
         shutil.copy2(path, directory / path.name)
+    compiled = trained / COMPILED_DIR  # their machine code, keyed by model and host CPU
+    if compiled.is_dir():
+        shutil.copytree(compiled, directory / COMPILED_DIR, dirs_exist_ok=True)
 
 
 def write_ranking(

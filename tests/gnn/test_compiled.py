@@ -10,6 +10,7 @@ import pytest
 
 from kgrec.gnn.ranking.compiled import CompiledForest
 from kgrec.gnn.ranking.ranker import COMPILED_DIR, LearnedRanker, RankerConfig
+from kgrec.gnn.ranking.served import copy_trained
 
 
 def _data(rows: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -71,4 +72,16 @@ def test_a_booster_compiles_from_its_best_iteration() -> None:
     assert forest.trees == 5
     np.testing.assert_allclose(
         forest.predict(x[:100]), booster.predict(x[:100], num_iteration=5), rtol=0, atol=1e-9
+    )
+
+
+def test_a_copied_ranking_takes_its_compiled_code_along(tmp_path: Path) -> None:
+    ranker = _ranker()
+    trained = tmp_path / "trained"
+    path = ranker.save(trained / "ranker.txt")
+    for name in ("generators.json", "stages.json"):  # the rest of a trained ranking
+        (trained / name).write_text("{}")
+    copy_trained(trained, tmp_path / "version")
+    assert sorted(p.name for p in (tmp_path / "version" / COMPILED_DIR).iterdir()) == sorted(
+        p.name for p in (path.parent / COMPILED_DIR).iterdir()
     )
