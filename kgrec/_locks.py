@@ -45,6 +45,10 @@ def exclusive_lock(
         try:
             fcntl.flock(fd, fcntl.LOCK_EX if blocking else fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            held = False
+        else:
+            held = True
+        if not held:  # outside the except: the block's own errors are not chained to it
             yield False
             return
         try:

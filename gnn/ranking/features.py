@@ -74,8 +74,12 @@ def top_ordered(scores: Tensor, k: int) -> Tensor:
     if k == 0 or b == 0:
         return torch.zeros((b, k), dtype=torch.long)
     values, columns = scores.topk(min(k + 1, scores.shape[1]), dim=1)
-    if bool(values[:, :k].isnan().any()):  # NaN scores: no order to keep
-        return columns[:, :k]
+    odd = values[:, :k].isnan().any(1)
+    if bool(odd.any()):  # NaN scores: no order to keep in those rows, the others keep theirs
+        out = torch.empty((b, k), dtype=torch.long)
+        out[odd] = scores[odd].topk(k, dim=1).indices
+        out[~odd] = top_ordered(scores[~odd], k)
+        return out
     if values.shape[1] == k or not bool((values[:, k - 1] == values[:, k]).any()):
         index = columns[:, :k].sort(dim=1).values  # ascending columns per row
     else:  # ties straddle the k-th place in some row

@@ -72,7 +72,7 @@ class LearnedRanker:
         boosters: list[lgb.Booster],
         config: RankerConfig,
         cache_dir: Path | None = None,
-    ):
+    ) -> None:
         self.features = features
         self.boosters = boosters
         self.config = config
@@ -122,15 +122,16 @@ class LearnedRanker:
     def save(self, path: Path) -> Path:
         """Write the boosters (``path``, then ``path``'s stem + ``.1.txt``, ...) and a JSON sidecar.
 
-        The sidecar holds the features and the config.
+        The sidecar holds the features and the config. The boosters' machine code is
+        compiled and cached in ``compiled/`` beside them (:class:`CompiledForest`).
         """
         path.parent.mkdir(parents=True, exist_ok=True)
         for i, booster in enumerate(self.boosters):
             booster.save_model(str(_booster_path(path, i)))
         meta = {"features": list(self.features), "config": asdict(self.config)}
         path.with_suffix(".json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
-        # compiled from the files as a service reads them, cached beside them: it starts
-        # without compiling
+        # compiled from the files as a service reads them (the cache key is their text),
+        # cached beside them: a service starts without compiling
         LearnedRanker.load(path, self.features)
         return path
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import lightgbm as lgb
+import lleaves
 import numpy as np
 import pytest
 
@@ -38,17 +39,54 @@ def test_compiled_scores_are_lightgbms() -> None:
     assert np.isnan(x[:300]).any()
 
 
-def test_a_saved_ranker_loads_its_cached_code(tmp_path: Path) -> None:
+def _no_compiler(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make every lleaves compilation fail (its code can then only come from a cache)."""
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("compiler disabled by the test")
+
+    monkeypatch.setattr(lleaves.lleaves.compiler, "compile_to_module", refuse)
+
+
+def test_a_saved_ranker_loads_its_cached_code(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ranker = _ranker()
     path = ranker.save(tmp_path / "ranker.txt")
     cached = sorted((tmp_path / COMPILED_DIR).glob("forest-*.o"))
-    assert len(cached) == 2  # one per booster, written by save
-    stamps = [p.stat().st_mtime_ns for p in cached]
+    assert len(cached) == 2  # one per booster, written by save, each with its checksum
+    assert len(list((tmp_path / COMPILED_DIR).glob("forest-*.sha256"))) == 2
+    _no_compiler(monkeypatch)
     loaded = LearnedRanker.load(path, ranker.features)
+    assert all(forest.compiled for forest in loaded.compile())  # read from the cache
     x, _, _ = _data(500, 2)
     np.testing.assert_allclose(loaded.score(x), ranker.score(x), rtol=0, atol=1e-9)
-    assert [p.stat().st_mtime_ns for p in cached] == stamps  # read, not rebuilt
-    assert sorted((tmp_path / COMPILED_DIR).glob("forest-*.o")) == cached
+
+
+def test_a_damaged_cache_file_is_compiled_again(tmp_path: Path) -> None:
+    """A file cut short (a crash while it was written) would abort LLVM: never loaded."""
+    ranker = _ranker(models=1)
+    path = ranker.save(tmp_path / "ranker.txt")
+    (code,) = (tmp_path / COMPILED_DIR).glob("forest-*.o")
+    whole = code.read_bytes()
+    code.write_bytes(whole[: len(whole) // 2])
+    loaded = LearnedRanker.load(path, ranker.features)
+    assert all(forest.compiled for forest in loaded.compile())
+    assert code.read_bytes() == whole  # published again, whole
+    x, _, _ = _data(300, 4)
+    np.testing.assert_allclose(loaded.score(x), ranker.score(x), rtol=0, atol=1e-9)
+
+
+def test_a_booster_lleaves_cannot_compile_is_scored_by_lightgbm(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    booster = _ranker(models=1).boosters[0]
+    _no_compiler(monkeypatch)
+    forest = CompiledForest.compile(booster)
+    assert not forest.compiled
+    x, _, _ = _data(200, 5)
+    np.testing.assert_allclose(forest.predict(x), booster.predict(x), rtol=0, atol=1e-12)
+    assert "scoring it with LightGBM instead" in caplog.text
 
 
 def test_a_cache_that_cannot_be_made_compiles_in_memory(
@@ -69,7 +107,7 @@ def test_a_booster_compiles_from_its_best_iteration() -> None:
     booster = lgb.train({"objective": "lambdarank", "verbosity": -1}, train, 20)
     booster.best_iteration = 5
     forest = CompiledForest.compile(booster)
-    assert forest.trees == 5
+    assert forest.compiled
     np.testing.assert_allclose(
         forest.predict(x[:100]), booster.predict(x[:100], num_iteration=5), rtol=0, atol=1e-9
     )

@@ -133,6 +133,9 @@ def test_top_ordered_is_the_head_of_a_stable_sort(values: list[list[int]], k: in
     scores = torch.tensor(values, dtype=torch.float32)
     expected = scores.argsort(dim=1, descending=True, stable=True)[:, :k]
     assert top_ordered(scores, k).tolist() == expected.tolist()
+    # beside a row with a NaN score, every other row keeps its order
+    with_nan = torch.cat([scores, torch.full((1, 12), float("nan"))])
+    assert top_ordered(with_nan, k)[:-1].tolist() == expected.tolist()
 
 
 def test_ties_are_broken_by_product_whatever_the_batch() -> None:
