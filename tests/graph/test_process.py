@@ -72,5 +72,8 @@ def test_only_the_server_entry_point_is_the_server() -> None:
     assert not is_server_process(os.getpid())
     assert not is_server_process(_gone_pid())
     # argv holds the module name as its own word, as `python -m kgrec.graph._server_main` does
-    with _process(sys.executable, "-c", "import time; time.sleep(120)", SERVER_MODULE) as proc:
+    started = "import time; print('up', flush=True); time.sleep(120)"
+    with _process(sys.executable, "-c", started, SERVER_MODULE) as proc:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == "up\n"  # past its exec: argv is the new program's
         assert is_server_process(proc.pid)
