@@ -26,6 +26,7 @@ from kgrec.settings import Settings
 from kgrec.text_encoders import TextEncoder
 from tests.utils.api import API_KEY, ClientFactory
 from tests.utils.metrics import sample
+from tests.utils.threads import errors_in_threads
 
 KEY = {"X-API-Key": API_KEY}
 WAIT_S = 30.0
@@ -156,23 +157,13 @@ def test_a_slow_embedding_holds_up_no_other_write(
 
 
 def test_concurrent_writers_keep_each_others_updates(engine: Engine) -> None:
-    errors: list[BaseException] = []
-
     def write(n: int) -> None:
-        try:
-            for k in range(3):
-                pid = f"p-c{n}-{k}"
-                engine.add_items([_product(pid, f"Concurrent shoe {n} {k}")])
-                engine.record_events([_event(f"u-c{n}", pid, 100 * n + k)])
-        except BaseException as e:  # surfaced below
-            errors.append(e)
+        for k in range(3):
+            pid = f"p-c{n}-{k}"
+            engine.add_items([_product(pid, f"Concurrent shoe {n} {k}")])
+            engine.record_events([_event(f"u-c{n}", pid, 100 * n + k)])
 
-    threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(WAIT_S)
-    assert not errors
+    assert not errors_in_threads(write, 4, WAIT_S)
     products = [f"p-c{n}-{k}" for n in range(4) for k in range(3)]
     assert engine.unserved("Product", products) == []
     assert engine.unserved("User", [f"u-c{n}" for n in range(4)]) == []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +9,7 @@ import numpy as np
 from kgrec.settings import Settings
 from kgrec.text_encoders import EmbeddingCache, TextEncoder, load_encoder
 from kgrec.text_encoders.cache import vector_space
+from tests.utils.threads import errors_in_threads
 
 
 def test_second_run_encodes_nothing_new(tmp_path: Path, onnx_encoder: TextEncoder) -> None:
@@ -61,23 +61,15 @@ def test_threads_share_caches_without_locking_errors(tmp_path: Path) -> None:
     connection has written since; 8 threads x 100 rounds failed every run.
     """
     caches = [EmbeddingCache.in_data_dir(tmp_path), EmbeddingCache.in_data_dir(tmp_path)]
-    errors: list[BaseException] = []
 
     def work(n: int) -> None:
         cache = caches[n % 2]
-        try:
-            for k in range(100):
-                keys = [f"t{n}-{k}-{j}" for j in range(20)]
-                cache.get("space", [*keys, *(f"t{(n + 1) % 8}-{k}-{j}" for j in range(20))])
-                cache.put("space", keys, np.full((20, 4), n, dtype=np.float32))
-        except BaseException as e:  # surfaced below
-            errors.append(e)
+        for k in range(100):
+            keys = [f"t{n}-{k}-{j}" for j in range(20)]
+            cache.get("space", [*keys, *(f"t{(n + 1) % 8}-{k}-{j}" for j in range(20))])
+            cache.put("space", keys, np.full((20, 4), n, dtype=np.float32))
 
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    errors = errors_in_threads(work, 8)
     assert errors == []
     assert caches[0].count("space") == 8 * 100 * 20
     assert caches[1].get("space", ["t3-99-0"])["t3-99-0"].tolist() == [3.0] * 4
