@@ -155,24 +155,21 @@ def _checksum(path: Path) -> str:
 
 def _compiled(text: str, cache: Path | None) -> tuple[lleaves.Model, bool]:
     """The lleaves model of ``text`` and whether its code came from ``cache``."""
-    sidecar = cache.with_suffix(".sha256") if cache is not None else None
-    valid = (
-        cache is not None
-        and sidecar is not None
-        and cache.is_file()
-        and sidecar.is_file()
-        and sidecar.read_text(encoding="ascii").strip() == _checksum(cache)
-    )
     with tempfile.TemporaryDirectory(prefix="kgrec-forest-") as tmp:
         model_file = Path(tmp) / "model.txt"
         model_file.write_text(text, encoding="utf-8")
         model = lleaves.Model(model_file=str(model_file))
-        if valid:
-            model.compile(cache=str(cache))
-            return model, True
-        if cache is None or sidecar is None:
+        if cache is None:
             model.compile()
             return model, False
+        sidecar = cache.with_suffix(".sha256")
+        if (
+            cache.is_file()
+            and sidecar.is_file()
+            and sidecar.read_text(encoding="ascii").strip() == _checksum(cache)
+        ):
+            model.compile(cache=str(cache))
+            return model, True
         partial = cache.with_name(f".{cache.name}.{os.getpid()}.{uuid.uuid4().hex}")
         partial_sum = partial.with_name(f"{partial.name}.sha256")
         try:
