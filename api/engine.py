@@ -89,6 +89,7 @@ class Engine:
             self._history,
             self._health,
             text_candidates=options.candidates.text,
+            served_limit=options.candidates.served,
             w_query=options.w_query,
         )
         # products added online are encoded through the data directory's cache: the

@@ -28,6 +28,7 @@ def rank_learned(
     device: str,
     *,
     text_candidates: int,
+    served_limit: int,
     w_query: float,
     user_id: str | None,
     user_vec: np.ndarray | None,
@@ -49,43 +50,54 @@ def rank_learned(
     ``overrides`` change the query weight, the fresh share and the generators that
     propose candidates (:func:`arm_order`). The query's text order is the top
     ``text_candidates`` (at least as many as the personal list) by text similarity,
-    weighted ``w_query`` (unless the arm sets its own).
+    weighted ``w_query`` (unless the arm sets its own). The personal list is read
+    to its first ``served_limit`` positions (at least ``k``), the whole of it when
+    the filters leave fewer than ``k`` of those or an arm re-orders it.
     """
     cat = state.catalogue
     ranking = cat.ranking
     assert ranking is not None
     user_row = cat.user_row.get(user_id) if user_id is not None else None
     arm = overrides or RankingOverrides()
-    proposed: dict[str, np.ndarray] = {}
-    if explain or arm.generators is not None:
-        served, ranker_scores, proposed = ranking.served_with_proposers(staged, user_row, history)
-    else:
-        served, ranker_scores = ranking.served(staged, user_row, history)
-    if arm.generators is not None or arm.fresh_share is not None:
-        share = staged.config.fresh_share if arm.fresh_share is None else arm.fresh_share
-        served, ranker_scores, proposed = arm_order(
-            served, ranker_scores, proposed, arm.generators, share
-        )
-    at = np.full(state.size, -1, dtype=np.int64)  # served row -> its position in served
-    at[served] = np.arange(len(served))
+    reorders = arm.generators is not None or arm.fresh_share is not None
+    limit: int | None = None if reorders else max(served_limit, k)
     sims: np.ndarray | None = None
-    lists, weights = [served], [1.0]
     if query_vec is not None:
         q = torch.from_numpy(np.asarray(query_vec, np.float32))
         if device == "cpu":  # numpy's product over the row-major rows: 2-3x torch's here
             sims = row_scores(state.texts, q[None, :])[0].numpy()
         else:
             sims = (state.texts @ q.to(device)).cpu().numpy()
-        n = min(len(sims), max(len(served), text_candidates))
-        top = np.argpartition(-sims, n - 1)[:n] if n < len(sims) else np.arange(len(sims))
-        lists.append(top[np.argsort(-sims[top], kind="stable")])
-        weights.append(w_query if arm.w_query is None else arm.w_query)
-    rows, total = reciprocal_rank_fusion(lists, weights)
     drop = exclude_rows | (set(history.tolist()) if filters.exclude_purchased else set())
-    keep = keep_mask(state, rows, filters, drop)
-    rows, total = rows[keep], total[keep]
+    while True:
+        proposed: dict[str, np.ndarray] = {}
+        if explain or arm.generators is not None:
+            served, ranker_scores, proposed = ranking.served_with_proposers(
+                staged, user_row, history, limit
+            )
+        else:
+            served, ranker_scores = ranking.served(staged, user_row, history, limit)
+        if reorders:
+            share = staged.config.fresh_share if arm.fresh_share is None else arm.fresh_share
+            served, ranker_scores, proposed = arm_order(
+                served, ranker_scores, proposed, arm.generators, share
+            )
+        lists, weights = [served], [1.0]
+        if sims is not None:
+            n = min(len(sims), max(len(served), text_candidates))
+            top = np.argpartition(-sims, n - 1)[:n] if n < len(sims) else np.arange(len(sims))
+            lists.append(top[np.argsort(-sims[top], kind="stable")])
+            weights.append(w_query if arm.w_query is None else arm.w_query)
+        rows, total = reciprocal_rank_fusion(lists, weights)
+        keep = keep_mask(state, rows, filters, drop)
+        rows, total = rows[keep], total[keep]
+        if len(rows) >= k or limit is None or len(served) < limit:
+            break
+        limit = None  # the filters left too few of the list's head: read all of it
     if len(rows) < k and (filters.narrowing or len(rows) < min(k, state.size)):
         return None
+    at = np.full(state.size, -1, dtype=np.int64)  # served row -> its position in served
+    at[served] = np.arange(len(served))
     pop = torch.cat([cat.pop, cat.pop.new_zeros(state.overlay.size)])
     graph = (
         state.graph_rows(rows[:k]) @ np.asarray(user_vec, np.float32)

@@ -25,6 +25,8 @@ class Candidates:
         context: neighbours of the context product.
         exact_filter_max_items: filters selecting at most this many products are
             scored exactly instead.
+        served: positions of the learned ranking's list that the query fusion and
+            the filters read (:func:`kgrec.api.learned.rank_learned`).
     """
 
     graph: int
@@ -32,6 +34,7 @@ class Candidates:
     pop: int
     context: int
     exact_filter_max_items: int
+    served: int
 
 
 @dataclass(frozen=True)

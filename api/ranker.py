@@ -31,6 +31,8 @@ class Ranker:
         history: the shoppers' history (exclusion filter, reasons).
         health: the graph (purchases, reasons' shared links).
         text_candidates: the learned ranking's query list length (at least its own).
+        served_limit: positions of the learned ranking's list read (at least k; all
+            of it when the filters leave fewer than k there).
         w_query: the weight of that list against the personal one.
     """
 
@@ -42,9 +44,11 @@ class Ranker:
         health: GraphHealth,
         *,
         text_candidates: int,
+        served_limit: int,
         w_query: float,
     ) -> None:
         self.text_candidates = text_candidates
+        self.served_limit = served_limit
         self.w_query = w_query
         self.device = device
         self._fused = fused
@@ -88,6 +92,7 @@ class Ranker:
                 staged,
                 self.device,
                 text_candidates=self.text_candidates,
+                served_limit=self.served_limit,
                 w_query=self.w_query,
                 user_id=user_id,
                 user_vec=user_vec,

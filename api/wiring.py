@@ -152,6 +152,7 @@ def engine_options(settings: Settings) -> EngineOptions:
             pop=s.candidates_pop,
             context=s.candidates_context,
             exact_filter_max_items=s.exact_filter_max_items,
+            served=s.candidates_served,
         ),
         index=index_options(settings),
         max_k=s.max_k,

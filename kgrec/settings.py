@@ -141,6 +141,13 @@ class ServingSettings(Section):
     candidates_text: int = Field(200, ge=0, description="ANN hits taken in text space.")
     candidates_pop: int = Field(100, ge=0, description="Most popular items added as candidates.")
     candidates_context: int = Field(50, ge=0, description="Neighbours of the context item.")
+    candidates_served: int = Field(
+        1000,
+        ge=1,
+        description="Positions of the learned ranking's list read per request (at least k): "
+        "fused with the query's list and filtered; all of it when the filters leave fewer "
+        "than k there.",
+    )
     exact_filter_max_items: int = Field(
         50_000, ge=0, description="Filters selecting at most this many items are scored exactly."
     )

@@ -13,6 +13,7 @@ import torch
 from kgrec.api.engine import Engine
 from kgrec.api.index import GRAPH_INDEX, TEXT_INDEX
 from kgrec.api.personal import PersonalRanking
+from kgrec.api.ranking import Filters
 from kgrec.gnn.artifacts import ArtifactSet
 from kgrec.gnn.ranking.served import load_ranking
 from kgrec.graph import GraphStore
@@ -66,6 +67,26 @@ def test_the_served_answer_is_the_evaluated_ranking(
         answer = engine.recommend(user, k=10)
         assert answer.ranking == "learned"
         assert [i.id for i in answer.items] == expected
+
+
+def test_the_head_of_the_list_answers_and_filters_read_past_it(
+    shop: tuple[Shop, ArtifactSet], shop_settings: Settings, encoder: TextEncoder, engine: Engine
+) -> None:
+    """Reading only the list's first k positions changes no answer, filtered or not."""
+    described, artifacts = shop
+    head = shop_engine(
+        shop_settings.updated(serving={"candidates_served": 1}), artifacts, encoder, None
+    )
+    fan = described.fans("comedy")[0]
+    for filters in (Filters(), Filters(categories=("cat-horror",))):
+        whole = engine.recommend(fan, k=5, filters=filters)
+        cut = head.recommend(fan, k=5, filters=filters)
+        assert cut.ranking == whole.ranking == "learned", filters
+        assert [i.id for i in cut.items] == [i.id for i in whole.items], filters
+    assert cut.candidates == whole.candidates  # the filter read past the head: all of it
+    unfiltered = head.recommend(fan, k=5)
+    assert unfiltered.candidates == 5  # unfiltered: the first k positions are read, no more
+    assert {described.genre_of[i.id] for i in cut.items} == {"horror"}
 
 
 def test_nothing_a_shopper_interacted_with_comes_back(

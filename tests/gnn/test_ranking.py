@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -15,7 +14,7 @@ from hypothesis import strategies as st
 from torch import Tensor
 
 from kgrec.errors import ConfigError, ModelError
-from kgrec.gnn.baselines import ItemKNN, Popularity, Recommender, TextKNN, history_matrix
+from kgrec.gnn.baselines import ItemKNN, Popularity, TextKNN, history_matrix
 from kgrec.gnn.ranking import (
     KGKNN,
     LearnedRanker,
@@ -39,6 +38,7 @@ from kgrec.gnn.ranking.served import (
 from kgrec.gnn.ranking.slots import is_fresh_slot
 from kgrec.gnn.ranking.staged import STAGES_FILE, StagedConfig
 from kgrec.gnn.ranking.tables import FactorTable, NeighbourTable, save_factors
+from tests.utils.ranking import fitted_staged, taste_clusters
 
 
 def test_fresh_slots_take_every_tenth_position() -> None:
@@ -245,45 +245,9 @@ def test_kg_knn_ranks_products_sharing_entities_first() -> None:
     assert torch.equal(kg.scores(torch.tensor([1]), torch.zeros(2, 0, dtype=torch.long))[0], kg.pop)
 
 
-def _clusters(seed: int = 0) -> tuple[Tensor, Tensor, int, int]:
-    """Two taste clusters of users over products 0-9 and 10-19; product 20 is fresh."""
-    gen = torch.Generator().manual_seed(seed)
-    pairs = []
-    for u in range(40):
-        base = 0 if u < 20 else 10
-        items = base + torch.randperm(10, generator=gen)[:6]
-        pairs += [(u, int(i)) for i in items]
-    all_pairs = torch.tensor(pairs).T
-    val_mask = torch.arange(all_pairs.shape[1]) % 6 == 5
-    return all_pairs[:, ~val_mask], all_pairs[:, val_mask], 40, 21
-
-
-def _fitted_staged(
-    train: Tensor, val: Tensor, users: int, items: int, **config: Any
-) -> tuple[StagedRanking, dict[str, Recommender]]:
-    """The staged ranking over a fitted ItemKNN and popularity (fresh order: ItemKNN).
-
-    ``config`` sets :class:`StagedConfig` fields beside these small-graph defaults.
-    """
-    generators: dict[str, Recommender] = {"item_knn": ItemKNN(), "popularity": Popularity()}
-    for model in generators.values():
-        model.fit(train, users, items, val)
-    defaults: dict[str, Any] = {
-        "fresh_generators": ("item_knn",),
-        "fresh_popularity": (),
-        "without_history": "popularity",
-        "cold_users": 10,
-        "min_cold_history": 3,
-        "ranker": RankerConfig(rounds=20, min_data_in_leaf=5),
-    }
-    staged = StagedRanking(generators, config=StagedConfig(**{**defaults, **config}))
-    staged.fit(train, users, items, val)
-    return staged, generators
-
-
 def test_staged_ranking_serves_the_ranker_order_with_fresh_slots() -> None:
-    train, val, users, items = _clusters()
-    staged, _ = _fitted_staged(
+    train, val, users, items = taste_clusters()
+    staged, _ = fitted_staged(
         train,
         val,
         users,
@@ -309,8 +273,8 @@ def test_staged_ranking_serves_the_ranker_order_with_fresh_slots() -> None:
 
 def test_the_proposers_are_each_generators_top_from_the_same_pass() -> None:
     """What api/reasons names: the generators that proposed each served row."""
-    train, val, users, items = _clusters(seed=1)
-    staged, generators = _fitted_staged(train, val, users, items, per_generator=4, fresh_share=0.2)
+    train, val, users, items = taste_clusters(seed=1)
+    staged, generators = fitted_staged(train, val, users, items, per_generator=4, fresh_share=0.2)
     knn, pop = generators["item_knn"], generators["popularity"]
     batch = torch.arange(6)
     plain = staged.ranked(batch, train)
@@ -365,7 +329,7 @@ def test_fresh_generators_must_be_generators() -> None:
 
 def test_stored_tables_score_as_the_fitted_generators(tmp_path: Path) -> None:
     """What serving reads back from the artifact version scores as what was fitted."""
-    train, _, users, items = _clusters()
+    train, _, users, items = taste_clusters()
     knn = ItemKNN(neighbours=5, grid=())
     knn.fit(train, users, items)
     table = NeighbourTable.from_similarity("item_knn", knn.sim, knn.pop)
@@ -384,8 +348,8 @@ def test_stored_tables_score_as_the_fitted_generators(tmp_path: Path) -> None:
 
 
 def test_saved_stages_need_the_same_generators(tmp_path: Path) -> None:
-    train, val, users, items = _clusters()
-    staged, generators = _fitted_staged(train, val, users, items, per_generator=10)
+    train, val, users, items = taste_clusters()
+    staged, generators = fitted_staged(train, val, users, items, per_generator=10)
     knn, pop = generators["item_knn"], generators["popularity"]
     staged.save(tmp_path / "ranking")
     loaded = StagedRanking.load(tmp_path / "ranking", {"item_knn": knn, "popularity": pop})
@@ -413,8 +377,8 @@ def _version_trained_on(
 
 def test_a_version_trained_with_fewer_generators_serves_with_them(tmp_path: Path) -> None:
     """A version an earlier kgrec trained (before a generator was added) still serves."""
-    train, val, users, items = _clusters()
-    staged, generators = _fitted_staged(train, val, users, items, per_generator=10)
+    train, val, users, items = taste_clusters()
+    staged, generators = fitted_staged(train, val, users, items, per_generator=10)
     knn = generators["item_knn"]
     assert isinstance(knn, ItemKNN)
     _version_trained_on(tmp_path, staged, knn, train)
@@ -429,8 +393,8 @@ def test_a_version_trained_with_fewer_generators_serves_with_them(tmp_path: Path
 def test_a_version_trained_with_an_unknown_generator_names_the_valid_ones(
     tmp_path: Path,
 ) -> None:
-    train, val, users, items = _clusters()
-    staged, generators = _fitted_staged(train, val, users, items, per_generator=10)
+    train, val, users, items = taste_clusters()
+    staged, generators = fitted_staged(train, val, users, items, per_generator=10)
     knn = generators["item_knn"]
     assert isinstance(knn, ItemKNN)
     _version_trained_on(tmp_path, staged, knn, train)
@@ -454,8 +418,8 @@ def test_ranks_past_the_cap_read_as_the_cap() -> None:
 
 
 def test_a_shopper_without_history_gets_the_candidates_by_popularity() -> None:
-    train, val, users, items = _clusters()
-    staged, _ = _fitted_staged(train, val, users, items, per_generator=10, fresh_share=0.0)
+    train, val, users, items = taste_clusters()
+    staged, _ = fitted_staged(train, val, users, items, per_generator=10, fresh_share=0.0)
     history = train[:, train[0] != 0]  # user 0 has done nothing yet
     ((served, scores),) = staged.ranked(torch.tensor([0]), history)
     warm = staged.item_count[served] > 0

@@ -1,0 +1,48 @@
+"""Small staged rankings with known structure, for the ranking stages' tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from kgrec.gnn.baselines import ItemKNN, Popularity, Recommender
+from kgrec.gnn.ranking import RankerConfig, StagedRanking
+from kgrec.gnn.ranking.staged import StagedConfig
+
+
+def taste_clusters(seed: int = 0) -> tuple[Tensor, Tensor, int, int]:
+    """Two taste clusters of users over products 0-9 and 10-19; product 20 is fresh."""
+    gen = torch.Generator().manual_seed(seed)
+    pairs = []
+    for u in range(40):
+        base = 0 if u < 20 else 10
+        items = base + torch.randperm(10, generator=gen)[:6]
+        pairs += [(u, int(i)) for i in items]
+    all_pairs = torch.tensor(pairs).T
+    val_mask = torch.arange(all_pairs.shape[1]) % 6 == 5
+    return all_pairs[:, ~val_mask], all_pairs[:, val_mask], 40, 21
+
+
+def fitted_staged(
+    train: Tensor, val: Tensor, users: int, items: int, **config: Any
+) -> tuple[StagedRanking, dict[str, Recommender]]:
+    """The staged ranking over a fitted ItemKNN and popularity (fresh order: ItemKNN).
+
+    ``config`` sets :class:`StagedConfig` fields beside these small-graph defaults.
+    """
+    generators: dict[str, Recommender] = {"item_knn": ItemKNN(), "popularity": Popularity()}
+    for model in generators.values():
+        model.fit(train, users, items, val)
+    defaults: dict[str, Any] = {
+        "fresh_generators": ("item_knn",),
+        "fresh_popularity": (),
+        "without_history": "popularity",
+        "cold_users": 10,
+        "min_cold_history": 3,
+        "ranker": RankerConfig(rounds=20, min_data_in_leaf=5),
+    }
+    staged = StagedRanking(generators, config=StagedConfig(**{**defaults, **config}))
+    staged.fit(train, users, items, val)
+    return staged, generators
