@@ -142,7 +142,10 @@ class RankedOut(_FromResult):
         "popularity: nothing else known."
     )
     user_known: bool
-    candidates: int = Field(description="Candidates scored after filters.")
+    candidates: int = Field(
+        description="Candidates scored that passed the filters (learned ranking: of the "
+        "positions of its list read, KGREC_SERVING__CANDIDATES_SERVED or all of them)."
+    )
     notes: list[str] = []
     ranking: Literal["learned", "fused"] = Field(
         "fused",
