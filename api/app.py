@@ -110,7 +110,7 @@ def use_search_threads(threads: int, device: str) -> None:
     ranking's text-kNN and factor scores, :func:`kgrec.gnn.baselines.base.row_scores`)
     is left at its default, every core: bounded to one thread, the 100k-product
     learned answer measured 46.7 / 60.0 ms p50 / p99 against 38.7 / 44.0 ms
-    (``bench/serve.py --sizes 100000 --concurrency 1``, docs/ranking.md).
+    (``bench/serve.py --sizes 100000 --concurrency 1``, docs/ranking-log.md).
     """
     faiss.omp_set_num_threads(threads)
     if device == "cpu":

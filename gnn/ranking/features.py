@@ -30,7 +30,7 @@ RANK_CAP: Final = 512
 Saved with each ranking (``StagedConfig.rank_cap``; rankings saved before it
 read 4,096). At 4,096 the nine top-k took 13 ms of a request over 100k
 products; 512 moved MovieLens-100K's Recall@20 by under 1 % on every view
-(seeds 0 and 2, docs/ranking.md) and costs 2 ms there.
+(seeds 0 and 2, docs/ranking-log.md) and costs 2 ms there.
 """
 
 

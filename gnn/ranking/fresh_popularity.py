@@ -6,7 +6,7 @@ entities (KG-kNN's neighbour table) and the products whose text reads like it
 (text-kNN's vectors). The summed interaction counts of those neighbours,
 weighted by similarity, predict which fresh products many shoppers will take;
 the cold path adds them to the order of the fresh slots
-(:func:`~kgrec.gnn.ranking.slots.fresh_order_scores`). Measured in docs/ranking.md.
+(:func:`~kgrec.gnn.ranking.slots.fresh_order_scores`). Measured in docs/ranking-log.md.
 """
 
 from __future__ import annotations

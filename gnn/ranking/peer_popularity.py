@@ -13,7 +13,7 @@ vote per shopper. That is one the version's training snapshot lacks (a
 stranger, a shopper ``kgrec embed`` added after training) or one alike to
 everyone (nothing declared). On
 MovieLens-100K's cold_user@0 view (3 seeds, Recall@20; a throwaway script, see
-docs/ranking.md) popularity reached 0.133 / 0.136 / 0.133, one vote per shopper
+docs/ranking-log.md) popularity reached 0.133 / 0.136 / 0.133, one vote per shopper
 0.143 / 0.144 / 0.152, and the 200 most alike voters 0.147 / 0.151 / 0.155.
 """
 

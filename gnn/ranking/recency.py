@@ -6,7 +6,7 @@ the fitted ItemKNN's neighbours and weighs each history product by
 ``decay ** n``, ``n`` the user's products after it, so it needs a history listed
 oldest first (the :class:`~kgrec.gnn.baselines.Recommender` order). On
 MovieLens-100K's warm view (seed 0) it reached Recall@20 0.199 against ItemKNN's
-0.187 (docs/ranking.md).
+0.187 (docs/ranking-log.md).
 """
 
 from __future__ import annotations

@@ -80,7 +80,7 @@ class StagedConfig:
             the candidates in, not the ranker's ("" = the ranker's). The ranker
             measured 3 % below popularity there (every generator it reads falls
             back to popularity); peer popularity, from the shopper's declared
-            attributes, measured 11 % above it (docs/ranking.md).
+            attributes, measured 11 % above it (docs/ranking-log.md).
         rank_cap: ranks each generator's rank feature tells apart
             (:data:`~kgrec.gnn.ranking.features.RANK_CAP`).
         ranker: LightGBM hyper-parameters.
