@@ -59,8 +59,17 @@ def rank_learned(
     assert ranking is not None
     user_row = cat.user_row.get(user_id) if user_id is not None else None
     arm = overrides or RankingOverrides()
+    proposed: dict[str, np.ndarray] = {}
+    if explain or arm.generators is not None:
+        served, ranker_scores, proposed = ranking.served_with_proposers(staged, user_row, history)
+    else:
+        served, ranker_scores = ranking.served(staged, user_row, history)
     reorders = arm.generators is not None or arm.fresh_share is not None
-    limit: int | None = None if reorders else max(served_limit, k)
+    if reorders:
+        share = staged.config.fresh_share if arm.fresh_share is None else arm.fresh_share
+        served, ranker_scores, proposed = arm_order(
+            served, ranker_scores, proposed, arm.generators, share
+        )
     sims: np.ndarray | None = None
     if query_vec is not None:
         q = torch.from_numpy(np.asarray(query_vec, np.float32))
@@ -69,31 +78,20 @@ def rank_learned(
         else:
             sims = (state.texts @ q.to(device)).cpu().numpy()
     drop = exclude_rows | (set(history.tolist()) if filters.exclude_purchased else set())
-    while True:
-        proposed: dict[str, np.ndarray] = {}
-        if explain or arm.generators is not None:
-            served, ranker_scores, proposed = ranking.served_with_proposers(
-                staged, user_row, history, limit
-            )
-        else:
-            served, ranker_scores = ranking.served(staged, user_row, history, limit)
-        if reorders:
-            share = staged.config.fresh_share if arm.fresh_share is None else arm.fresh_share
-            served, ranker_scores, proposed = arm_order(
-                served, ranker_scores, proposed, arm.generators, share
-            )
-        lists, weights = [served], [1.0]
+    head = len(served) if reorders else min(len(served), max(served_limit, k))
+    # the list's head first; all of it when the filters leave fewer than k there
+    for read in (head,) if head == len(served) else (head, len(served)):
+        lists, weights = [served[:read]], [1.0]
         if sims is not None:
-            n = min(len(sims), max(len(served), text_candidates))
+            n = min(len(sims), max(read, text_candidates))
             top = np.argpartition(-sims, n - 1)[:n] if n < len(sims) else np.arange(len(sims))
             lists.append(top[np.argsort(-sims[top], kind="stable")])
             weights.append(w_query if arm.w_query is None else arm.w_query)
         rows, total = reciprocal_rank_fusion(lists, weights)
         keep = keep_mask(state, rows, filters, drop)
         rows, total = rows[keep], total[keep]
-        if len(rows) >= k or limit is None or len(served) < limit:
+        if len(rows) >= k:
             break
-        limit = None  # the filters left too few of the list's head: read all of it
     if len(rows) < k and (filters.narrowing or len(rows) < min(k, state.size)):
         return None
     at = np.full(state.size, -1, dtype=np.int64)  # served row -> its position in served

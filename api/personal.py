@@ -109,11 +109,7 @@ class PersonalRanking:
         )
 
     def served(
-        self,
-        staged: StagedRanking,
-        user_row: int | None,
-        history: np.ndarray,
-        limit: int | None = None,
+        self, staged: StagedRanking, user_row: int | None, history: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """The served order for one shopper.
 
@@ -125,19 +121,13 @@ class PersonalRanking:
             user_row: the shopper's row in the version (None = not in it).
             history: int64 product rows the shopper interacted with (all of them:
                 the version's and the online ones), left out of the answer.
-            limit: the list's first ``limit`` rows only (None: all of it;
-                :meth:`~kgrec.gnn.ranking.staged.StagedRanking.ranked`).
         """
         user, pairs = self._history_pairs(staged, user_row, history)
-        ((served, scores),) = staged.ranked(user, pairs, limit=limit)
+        ((served, scores),) = staged.ranked(user, pairs)
         return served.numpy(), scores.numpy()
 
     def served_with_proposers(
-        self,
-        staged: StagedRanking,
-        user_row: int | None,
-        history: np.ndarray,
-        limit: int | None = None,
+        self, staged: StagedRanking, user_row: int | None, history: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         """Like :meth:`served`, from the same pass, plus what proposed each row.
 
@@ -146,7 +136,7 @@ class PersonalRanking:
         (:mod:`kgrec.api.reasons`).
         """
         user, pairs = self._history_pairs(staged, user_row, history)
-        ((served, scores, proposed),) = staged.ranked_with_proposers(user, pairs, limit=limit)
+        ((served, scores, proposed),) = staged.ranked_with_proposers(user, pairs)
         return served.numpy(), scores.numpy(), {g: m.numpy() for g, m in proposed.items()}
 
     @staticmethod

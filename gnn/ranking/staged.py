@@ -46,7 +46,6 @@ from kgrec.gnn.ranking.features import (
     generator_views,
     proposals,
     top_candidates,
-    top_ordered,
 )
 from kgrec.gnn.ranking.fresh_popularity import neighbour_popularity
 from kgrec.gnn.ranking.ranker import LearnedRanker, RankerConfig
@@ -283,12 +282,7 @@ class StagedRanking:
         return out
 
     def ranked(
-        self,
-        users: Tensor,
-        history: Tensor,
-        share: float | None = None,
-        *,
-        limit: int | None = None,
+        self, users: Tensor, history: Tensor, share: float | None = None
     ) -> list[tuple[Tensor, Tensor]]:
         """Rank the served list of each user of ``users`` [B].
 
@@ -296,21 +290,12 @@ class StagedRanking:
         for the fresh products at their slots). The served list is the ranker's
         order of the generators' candidates with the fresh products (no
         interactions) merged in at the fresh slots; the ``history`` [2, E]
-        products are left out. With ``limit``, each list stops after its first
-        ``limit`` rows: the same rows in the same order as the whole list's, but
-        only the fresh products that reach them are put in order (a top-k instead
-        of a sort of every fresh product).
+        products are left out.
         """
-        ranked = self._ranked(users, history, share, limit=limit)
-        return [(served, scores) for served, scores, _ in ranked]
+        return [(served, scores) for served, scores, _ in self._ranked(users, history, share)]
 
     def ranked_with_proposers(
-        self,
-        users: Tensor,
-        history: Tensor,
-        share: float | None = None,
-        *,
-        limit: int | None = None,
+        self, users: Tensor, history: Tensor, share: float | None = None
     ) -> list[tuple[Tensor, Tensor, dict[str, Tensor]]]:
         """Rank like :meth:`ranked` and tell which generators proposed each row.
 
@@ -318,19 +303,11 @@ class StagedRanking:
         bool [S]: the generator had the served row among its top ``per_generator``
         for this user, as the candidate stage took them (all False at fresh slots).
         """
-        return self._ranked(users, history, share, proposers=True, limit=limit)
+        return self._ranked(users, history, share, proposers=True)
 
     def _ranked(
-        self,
-        users: Tensor,
-        history: Tensor,
-        share: float | None,
-        *,
-        proposers: bool = False,
-        limit: int | None = None,
+        self, users: Tensor, history: Tensor, share: float | None, *, proposers: bool = False
     ) -> list[tuple[Tensor, Tensor, dict[str, Tensor]]]:
-        if limit is not None and limit < 1:
-            raise ValueError(f"limit={limit} must be at least 1 (None: the whole list)")
         if self.ranker is None:
             raise RuntimeError("StagedRanking.scores before fit")
         share = self.config.fresh_share if share is None else share
@@ -372,10 +349,9 @@ class StagedRanking:
             finite = torch.isfinite(ranked[i][order])
             warm, warm_scores = cands[i][order][finite], ranked[i][order][finite]
             fresh_rows = fresh_mask[i].nonzero().flatten()
-            reach = len(fresh_rows) if limit is None else min(limit, len(fresh_rows))
-            # best first, ties in row order; only the ``reach`` first can be served
-            fresh = fresh_rows[top_ordered(cold[i][fresh_rows][None, :], reach)[0]]
-            served = merge_fresh(warm, fresh, share)[:limit]
+            # best first, ties in row order (a stable sort of rows in ascending order)
+            fresh = fresh_rows[cold[i][fresh_rows].argsort(descending=True, stable=True)]
+            served = merge_fresh(warm, fresh, share)
             by_row = torch.full((num_items,), float("nan"))
             by_row[warm] = warm_scores
             proposed = {name: mask[i][served] for name, mask in proposed_by.items()}
