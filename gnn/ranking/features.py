@@ -34,6 +34,20 @@ products; 512 moved MovieLens-100K's Recall@20 by under 1 % on every view
 """
 
 
+STACK_ELEMENTS: Final = 1 << 17
+"""Score elements (generators x users x products) one stacked pass takes.
+
+The views, proposals and features stack the score rows of as many generators
+as fit (:func:`generator_groups`) and run each step once over them. For one
+request over MovieLens-100K's 1,682 products all nine generators fit in one
+pass, and the steps' fixed cost per call, which dominates there, is paid once
+instead of nine times. A request over 100k products, or an evaluation batch
+of users, takes each generator alone, as a stacked copy of rows that large
+costs more than the calls it saves (docs/ranking-log.md). Every step works
+row by row, so the grouping never changes a result.
+"""
+
+
 def feature_names(generators: Sequence[str]) -> tuple[str, ...]:
     """The ordered feature names for generators ``generators``."""
     names = [f"{g}{suffix}" for g in generators for suffix in _PER_GENERATOR]
@@ -95,8 +109,47 @@ def top_ordered(scores: Tensor, k: int) -> Tensor:
     return index.gather(1, by_score)
 
 
+def generator_groups(
+    names: Sequence[str], rows: int, products: int, budget: int = STACK_ELEMENTS
+) -> list[list[str]]:
+    """``names`` in order, cut into groups of at most ``budget`` score elements.
+
+    A group's score rows (``rows`` x ``products`` each) are stacked and taken in
+    one pass (:data:`STACK_ELEMENTS`); a generator whose rows alone exceed the
+    budget is a group of its own.
+    """
+    per = max(1, budget // max(rows * products, 1))
+    return [list(names[i : i + per]) for i in range(0, len(names), per)]
+
+
+def _stack(parts: Sequence[Tensor]) -> Tensor:
+    """The [B, P] tensors ``parts`` as one [len(parts) * B, P] (the one itself when alone)."""
+    return parts[0] if len(parts) == 1 else torch.cat(list(parts))
+
+
+def _tile(x: Tensor, times: int) -> Tensor:
+    """[B, P] ``x`` repeated ``times`` over its rows."""
+    return x if times == 1 else x.repeat(times, 1)
+
+
+def _stack_views(views: Sequence[GeneratorView]) -> GeneratorView:
+    """The views of a stacked group as one view over its stacked rows."""
+    caps = {v.cap for v in views}
+    if len(caps) != 1:
+        raise ValueError(f"views of one stacked pass must share their rank cap, not {caps}")
+    return GeneratorView(
+        _stack([v.top for v in views]),
+        _stack([v.mean for v in views]),
+        _stack([v.std for v in views]),
+        caps.pop(),
+    )
+
+
 def generator_views(
-    scores: Mapping[str, Tensor], seen: Tensor, cap: int = RANK_CAP
+    scores: Mapping[str, Tensor],
+    seen: Tensor,
+    cap: int = RANK_CAP,
+    stack_elements: int = STACK_ELEMENTS,
 ) -> dict[str, GeneratorView]:
     """Each generator's :class:`GeneratorView` of ``scores`` [B, P] outside ``seen`` [B, P].
 
@@ -105,31 +158,41 @@ def generator_views(
     and the ranking from one :func:`top_ordered` of ``cap`` plus the longest
     history, the history dropped from it: a few passes over the row, whatever
     its length (exact: the products kept and their order are those of a stable
-    sort of the unseen ones, whatever the batch).
+    sort of the unseen ones, whatever the batch). Generators are taken in the
+    stacked groups of :func:`generator_groups` (``stack_elements``); every step
+    works row by row, so the views are the same whatever the grouping.
     """
+    b, p = seen.shape
+    views: dict[str, GeneratorView] = {}
+    for group in generator_groups(list(scores), b, p, stack_elements):
+        view = _view(_stack([scores[n].float() for n in group]), _tile(seen, len(group)), cap)
+        for i, name in enumerate(group):
+            rows = slice(i * b, (i + 1) * b)
+            views[name] = GeneratorView(view.top[rows], view.mean[rows], view.std[rows], cap)
+    return views
+
+
+def _view(s: Tensor, seen: Tensor, cap: int) -> GeneratorView:
+    """The :class:`GeneratorView` of float32 ``s`` [B, P] outside ``seen`` [B, P]."""
     rows, cols = seen.nonzero(as_tuple=True)
     held = seen.sum(1)
     count = (seen.shape[1] - held).clamp(min=1).double()[:, None]
     width = min(cap + int(held.max()) if len(held) else cap, seen.shape[1])
     keep = min(cap, seen.shape[1])
-    views: dict[str, GeneratorView] = {}
-    for name, raw in scores.items():
-        s = raw.float()
-        total = s.sum(1, dtype=torch.float64).index_add(0, rows, -s[rows, cols].double())
-        mean = total[:, None] / count
-        deviation = s - mean.float()
-        off = deviation[rows, cols].double()
-        square = (deviation * deviation).sum(1, dtype=torch.float64).index_add(0, rows, -off * off)
-        var = (square[:, None] / count).clamp(min=0.0)
-        top = top_ordered(s, width)
-        unseen = ~seen.gather(1, top)
-        position = torch.cumsum(unseen, dim=1) - 1
-        fits = unseen & (position < keep)
-        out = torch.full((len(s), keep), -1, dtype=torch.long)
-        at = fits.nonzero(as_tuple=True)
-        out[at[0], position[at]] = top[at]
-        views[name] = GeneratorView(out, mean.float(), var.sqrt().float().clamp(min=1e-6), cap)
-    return views
+    total = s.sum(1, dtype=torch.float64).index_add(0, rows, -s[rows, cols].double())
+    mean = total[:, None] / count
+    deviation = s - mean.float()
+    off = deviation[rows, cols].double()
+    square = (deviation * deviation).sum(1, dtype=torch.float64).index_add(0, rows, -off * off)
+    var = (square[:, None] / count).clamp(min=0.0)
+    top = top_ordered(s, width)
+    unseen = ~seen.gather(1, top)
+    position = torch.cumsum(unseen, dim=1) - 1
+    fits = unseen & (position < keep)
+    out = torch.full((len(s), keep), -1, dtype=torch.long)
+    at = fits.nonzero(as_tuple=True)
+    out[at[0], position[at]] = top[at]
+    return GeneratorView(out, mean.float(), var.sqrt().float().clamp(min=1e-6), cap)
 
 
 def proposals(
@@ -164,6 +227,7 @@ def top_candidates(
     seen: Tensor,
     fresh: Tensor,
     per_generator: int,
+    stack_elements: int = STACK_ELEMENTS,
 ) -> Tensor:
     """[B, C] the union of each generator's :func:`proposals`, padded with -1.
 
@@ -173,10 +237,17 @@ def top_candidates(
         seen: [B, P] bool, the history (never proposed).
         fresh: [B, P] bool, products without interactions (never proposed).
         per_generator: products taken from each generator per user.
+        stack_elements: generators' rows taken in one pass (:func:`generator_groups`).
     """
+    b, p = seen.shape
     chosen = torch.zeros_like(seen)
-    for name, view in views.items():
-        chosen |= proposals(scores[name], view, seen, fresh, per_generator)
+    for group in generator_groups(list(views), b, p, stack_elements):
+        n = len(group)
+        view = _stack_views([views[g] for g in group])
+        mine = proposals(
+            _stack([scores[g] for g in group]), view, _tile(seen, n), _tile(fresh, n), per_generator
+        )
+        chosen |= mine.view(n, b, p).any(0)
     # each row's candidates in product order, padded with -1 (no sort of all P)
     rows, cols = chosen.nonzero(as_tuple=True)
     _, slot, counts = per_user_rank(rows, cols, len(chosen))
@@ -193,6 +264,7 @@ def candidate_features(
     seen: Tensor,
     item_count: Tensor,
     unavailable: Mapping[str, Tensor] | None = None,
+    stack_elements: int = STACK_ELEMENTS,
 ) -> Tensor:
     """float32 [B, C, F] features of ``candidates`` in :func:`feature_names` order.
 
@@ -203,21 +275,29 @@ def candidate_features(
         seen: [B, P] bool, the user's history.
         item_count: [P] training interactions per product.
         unavailable: generator -> [B] bool, users it cannot score (features NaN).
+        stack_elements: generators' rows taken in one pass (:func:`generator_groups`).
     """
     idx = candidates.clamp(min=0)
+    b = len(candidates)
     columns: list[Tensor] = []
-    for name, s in scores.items():
-        view = views[name]
-        raw = s.float().gather(1, idx)
+    for group in generator_groups(list(scores), b, seen.shape[1], stack_elements):
+        s = _stack([scores[g].float() for g in group])
+        view = _stack_views([views[g] for g in group])
+        at_rows = _tile(idx, len(group))
+        raw = s.gather(1, at_rows)
         rank = torch.full(s.shape, view.cap, dtype=torch.long)
         listed = view.top >= 0
         at = listed.nonzero(as_tuple=True)
         rank[at[0], view.top[at]] = at[1]
-        block = [raw, (raw - view.mean) / view.std, torch.log1p(rank.gather(1, idx).float())]
-        missing = (unavailable or {}).get(name)
-        if missing is not None:
-            block = [b.masked_fill(missing[:, None], float("nan")) for b in block]
-        columns += block
+        z = (raw - view.mean) / view.std
+        ranks = torch.log1p(rank.gather(1, at_rows).float())
+        for i, name in enumerate(group):
+            rows = slice(i * b, (i + 1) * b)
+            block = [raw[rows], z[rows], ranks[rows]]
+            missing = (unavailable or {}).get(name)
+            if missing is not None:
+                block = [c.masked_fill(missing[:, None], float("nan")) for c in block]
+            columns += block
     history_len = torch.log1p(seen.sum(1).float())[:, None].expand_as(idx)
     count = item_count.float()[idx]
     columns += [history_len, torch.log1p(count), (count == 0).float()]
