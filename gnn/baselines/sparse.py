@@ -11,18 +11,11 @@ import torch
 from threadpoolctl import threadpool_limits
 from torch import Tensor
 
-from kgrec.gnn.splits import per_user_rank
-
 
 def user_item_csr(pairs: Tensor, num_users: int, num_items: int) -> sp.csr_matrix:
     """Binary float32 CSR [U, P] with a 1 at every (user, item) of ``pairs`` [2, E]."""
-    rows = pairs[0].numpy()
-    cols = pairs[1].numpy()
-    data = np.ones(len(rows), dtype=np.float32)
-    out = sp.csr_matrix((data, (rows, cols)), shape=(num_users, num_items), dtype=np.float32)
-    out.sum_duplicates()
-    out.data[:] = 1.0
-    return out
+    keys = np.unique(pairs[0].numpy() * num_items + pairs[1].numpy())
+    return _csr(keys, np.ones(len(keys), dtype=np.float32), num_users, num_items)
 
 
 def history_csr(
@@ -33,30 +26,41 @@ def history_csr(
     With ``decay`` 1 the marks are 1. Below 1 they weigh recency: a user's pairs
     are read oldest first (the :class:`~kgrec.gnn.baselines.Recommender` order),
     and the one with ``n`` later pairs of the same user weighs ``decay ** n``
-    (a product listed twice keeps its most recent weight).
+    (a product listed twice keeps its most recent weight). Built in NumPy, straight
+    into CSR arrays: a request scores one shopper through several generators,
+    each building this matrix, and torch's or SciPy's fixed cost per call was
+    most of it (docs/ranking-log.md).
     """
-    if history.numel() == 0 or len(users) == 0:
-        return sp.csr_matrix((len(users), num_items), dtype=np.float32)
-    size = int(max(int(history[0].max()), int(users.max()))) + 1
-    row_of = torch.full((size,), -1, dtype=torch.long)
-    row_of[users] = torch.arange(len(users))
-    rows = row_of[history[0]]
+    b = len(users)
+    if history.numel() == 0 or b == 0:
+        return sp.csr_matrix((b, num_items), dtype=np.float32)
+    pairs, wanted = history.numpy(), users.numpy()
+    row_of = np.full(int(max(pairs[0].max(), wanted.max())) + 1, -1, dtype=np.int64)
+    row_of[wanted] = np.arange(b)
+    rows = row_of[pairs[0]]
     keep = rows >= 0
-    pairs = torch.stack([rows[keep], history[1][keep]])
+    rows, cols = rows[keep], pairs[1][keep]
     if decay == 1.0:
-        return user_item_csr(pairs, len(users), num_items)
-    # ranked by position: the n-th of a user's k pairs has k - 1 - n after it
-    _, position, counts = per_user_rank(pairs[0], torch.arange(pairs.shape[1]), len(users))
-    later = counts[pairs[0]] - 1 - position
-    weight = torch.pow(torch.tensor(decay, dtype=torch.float64), later.double()).float()
-    keys = pairs[0] * num_items + pairs[1]
-    unique, inverse = torch.unique(keys, return_inverse=True)
-    best = torch.zeros(len(unique)).scatter_reduce_(0, inverse, weight, reduce="amax")
-    return sp.csr_matrix(
-        (best.numpy(), ((unique // num_items).numpy(), (unique % num_items).numpy())),
-        shape=(len(users), num_items),
-        dtype=np.float32,
-    )
+        keys = np.unique(rows * num_items + cols)
+        return _csr(keys, np.ones(len(keys), dtype=np.float32), b, num_items)
+    # the n-th of a user's k pairs (oldest first) has k - 1 - n after it
+    order = np.argsort(rows, kind="stable")
+    counts = np.bincount(rows, minlength=b)
+    position = np.empty(len(rows), dtype=np.int64)
+    position[order] = np.arange(len(rows)) - (np.cumsum(counts) - counts)[rows[order]]
+    later = torch.from_numpy(counts[rows] - 1 - position)
+    weight = torch.pow(torch.tensor(decay, dtype=torch.float64), later.double()).float().numpy()
+    keys, inverse = np.unique(rows * num_items + cols, return_inverse=True)
+    best = np.zeros(len(keys), dtype=np.float32)
+    np.maximum.at(best, inverse, weight)
+    return _csr(keys, best, b, num_items)
+
+
+def _csr(keys: np.ndarray, data: np.ndarray, num_rows: int, num_cols: int) -> sp.csr_matrix:
+    """Float32 CSR [R, C] holding ``data`` at the sorted, distinct ``keys`` (row * C + column)."""
+    indptr = np.zeros(num_rows + 1, dtype=np.int64)
+    np.cumsum(np.bincount(keys // num_cols, minlength=num_rows), out=indptr[1:])
+    return sp.csr_matrix((data, keys % num_cols, indptr), shape=(num_rows, num_cols))
 
 
 @contextmanager

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kgrec.gnn.baselines import (
     MFBPR,
@@ -15,6 +18,7 @@ from kgrec.gnn.baselines import (
     history_matrix,
     item_popularity,
 )
+from kgrec.gnn.baselines.sparse import history_csr, user_item_csr
 from kgrec.gnn.baselines.tuning import grid_of, validation_recall
 
 
@@ -203,3 +207,28 @@ def test_tuning_picks_few_neighbours_when_the_target_is_the_closest_item(
     assert few > many + 0.5
     assert model.neighbours == model.grid[1]["neighbours"]
     assert validation_recall(model, train, val, 50) == pytest.approx(few)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    pairs=st.lists(st.tuples(st.integers(0, 6), st.integers(0, 9)), max_size=40),
+    users=st.lists(st.integers(0, 8), min_size=1, max_size=5, unique=True),
+    decay=st.sampled_from([1.0, 0.9, 0.5]),
+)
+def test_history_rows_are_each_users_products_weighed_by_what_came_after(
+    pairs: list[tuple[int, int]], users: list[int], decay: float
+) -> None:
+    """Against the rule read literally: pair by pair, the latest repeat's weight kept."""
+    history = torch.tensor(pairs, dtype=torch.long).reshape(-1, 2).T
+    out = history_csr(history, torch.tensor(users), 10, decay=decay)
+    expected = np.zeros((len(users), 10), dtype=np.float32)
+    for b, user in enumerate(users):
+        mine = [item for u, item in pairs if u == user]
+        for n, item in enumerate(mine):
+            later = len(mine) - 1 - n
+            expected[b, item] = max(expected[b, item], np.float32(decay**later))
+    assert out.dtype == np.float32 and out.has_canonical_format
+    np.testing.assert_allclose(out.toarray(), expected, rtol=1e-6)
+    if pairs:
+        binary = user_item_csr(history, 7, 10).toarray()
+        assert binary.tolist() == [[float((u, i) in pairs) for i in range(10)] for u in range(7)]
