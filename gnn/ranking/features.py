@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 import torch
 from torch import Tensor
@@ -163,19 +163,55 @@ def generator_views(
     works row by row, so the views are the same whatever the grouping.
     """
     b, p = seen.shape
+    history = _History.of(seen)
+    tiled = {1: history}
     views: dict[str, GeneratorView] = {}
     for group in generator_groups(list(scores), b, p, stack_elements):
-        view = _view(_stack([scores[n].float() for n in group]), _tile(seen, len(group)), cap)
+        n = len(group)
+        if n not in tiled:
+            tiled[n] = history.tiled(n)
+        view = _view(_stack([scores[g].float() for g in group]), tiled[n], cap)
         for i, name in enumerate(group):
             rows = slice(i * b, (i + 1) * b)
             views[name] = GeneratorView(view.top[rows], view.mean[rows], view.std[rows], cap)
     return views
 
 
-def _view(s: Tensor, seen: Tensor, cap: int) -> GeneratorView:
-    """The :class:`GeneratorView` of float32 ``s`` [B, P] outside ``seen`` [B, P]."""
-    rows, cols = seen.nonzero(as_tuple=True)
-    held = seen.sum(1)
+class _History(NamedTuple):
+    """A batch's history as the views read it, computed once for every generator.
+
+    Attributes:
+        seen: [B, P] bool.
+        rows: [H] and ``cols`` [H]: its nonzeros.
+        held: [B] products held per row.
+    """
+
+    seen: Tensor
+    rows: Tensor
+    cols: Tensor
+    held: Tensor
+
+    @classmethod
+    def of(cls, seen: Tensor) -> _History:
+        """The history of ``seen`` [B, P]."""
+        rows, cols = seen.nonzero(as_tuple=True)
+        return cls(seen, rows, cols, seen.sum(1))
+
+    def tiled(self, times: int) -> _History:
+        """The same history for ``times`` stacked copies of the batch."""
+        b = len(self.seen)
+        shift = (torch.arange(times) * b).repeat_interleave(len(self.rows))
+        return _History(
+            _tile(self.seen, times),
+            self.rows.repeat(times) + shift,
+            self.cols.repeat(times),
+            self.held.repeat(times),
+        )
+
+
+def _view(s: Tensor, history: _History, cap: int) -> GeneratorView:
+    """The :class:`GeneratorView` of float32 ``s`` [B, P] outside ``history``."""
+    seen, rows, cols, held = history
     count = (seen.shape[1] - held).clamp(min=1).double()[:, None]
     width = min(cap + int(held.max()) if len(held) else cap, seen.shape[1])
     keep = min(cap, seen.shape[1])
