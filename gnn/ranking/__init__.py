@@ -5,6 +5,7 @@ One implementation of the ranking stages, shared by ``kgrec evaluate`` (the
 evaluation measures what is served.
 """
 
+from kgrec.gnn.ranking.config import StagedConfig
 from kgrec.gnn.ranking.features import (
     BASE_FEATURES,
     candidate_features,
@@ -15,7 +16,7 @@ from kgrec.gnn.ranking.kg_knn import KGKNN
 from kgrec.gnn.ranking.peer_popularity import PeerPopularity
 from kgrec.gnn.ranking.ranker import LearnedRanker, RankerConfig
 from kgrec.gnn.ranking.slots import merge_fresh
-from kgrec.gnn.ranking.staged import StagedConfig, StagedRanking
+from kgrec.gnn.ranking.staged import StagedRanking
 
 __all__ = [
     "BASE_FEATURES",

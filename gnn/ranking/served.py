@@ -51,11 +51,12 @@ from kgrec.gnn.baselines import (
     TextKNN,
     item_popularity,
 )
+from kgrec.gnn.ranking.config import StagedConfig
 from kgrec.gnn.ranking.kg_knn import KGKNN, product_incidence
 from kgrec.gnn.ranking.peer_popularity import PeerPopularity, load_peer_weights
 from kgrec.gnn.ranking.ranker import COMPILED_DIR, RankerConfig
 from kgrec.gnn.ranking.recency import RecentItemKNN
-from kgrec.gnn.ranking.staged import STAGES_FILE, StagedConfig, StagedRanking
+from kgrec.gnn.ranking.staged import STAGES_FILE, StagedRanking
 from kgrec.gnn.ranking.tables import FactorTable, NeighbourTable, factor_arrays, save_factors
 from kgrec.gnn.snapshot import Snapshot
 

@@ -2,18 +2,14 @@
 
 The :class:`~kgrec.gnn.baselines.Recommender` that ``kgrec evaluate`` reports as
 ``kgrec``. It reuses generators already fitted on the training pairs (the GNN
-and the baselines of the same run) and trains only the ranker, on the warm
-validation pairs, never on a test pair:
-
-* **warm groups**: each validation user, its history the training pairs;
-* **cold groups**: validation users with a long history, re-scored as if only
-  ``k`` of their training products were known (k = 0, 1, 3) and labelled with
-  all their other products, as a real cold user is tested, so the ranker learns
-  how much to trust each generator for a shopper without history. Generators
-  that learnt from these users' pairs (factor models, the GNN: pass them as
-  ``factor_models``) are marked unavailable for them, as they are for real cold
-  users; the history-based ones (item-kNN, text, KG, popularity) score them from
-  the revealed products alone.
+and the baselines of the same run) and trains only the ranker, on the
+validation pairs, never on a test pair: warm groups, and validation users
+re-scored as if only 0, 1 or 3 of their products were known
+(:mod:`kgrec.gnn.ranking.training`). Generators that learnt from these users'
+pairs (factor models, the GNN: pass them as ``factor_models``) are marked
+unavailable for the simulated cold users, as they are for real ones; the
+history-based ones (item-kNN, text, KG, popularity) score them from the
+revealed products alone.
 
 Products without any training interaction (fresh) never go through the ranker
 (nothing teaches it about them); they are ordered by the cold path (the summed
@@ -28,18 +24,17 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, Final, NamedTuple
+from typing import Final, NamedTuple
 
-import numpy as np
 import torch
 from torch import Tensor
 
 from kgrec.errors import ConfigError, ModelError
 from kgrec.gnn.baselines import Recommender, history_matrix
+from kgrec.gnn.ranking.config import StagedConfig
 from kgrec.gnn.ranking.features import (
-    RANK_CAP,
     GeneratorView,
     candidate_features,
     feature_names,
@@ -48,73 +43,14 @@ from kgrec.gnn.ranking.features import (
     top_candidates,
 )
 from kgrec.gnn.ranking.fresh_popularity import neighbour_popularity
-from kgrec.gnn.ranking.ranker import LearnedRanker, RankerConfig
+from kgrec.gnn.ranking.ranker import LearnedRanker
 from kgrec.gnn.ranking.slots import fresh_order_scores, merge_fresh
+from kgrec.gnn.ranking.training import training_groups
 from kgrec.gnn.splits import pair_keys
 
 log = logging.getLogger(__name__)
 RANKER_FILE: Final = "ranker.txt"
 STAGES_FILE: Final = "stages.json"
-LEGACY_RANK_CAP: Final = 4096
-"""The rank cap of the rankings saved before ``StagedConfig.rank_cap`` existed."""
-
-
-@dataclass(frozen=True)
-class StagedConfig:
-    """Settings of the staged ranking (saved with the ranker).
-
-    Attributes:
-        per_generator: candidates each generator proposes per user.
-        fresh_share: share of answer positions kept for fresh products (0 = off).
-        fresh_generators: the generators whose scores order fresh products (their
-            z-scores over the fresh products are summed).
-        fresh_popularity: the content generators whose neighbours' interaction
-            counts predict a fresh product's popularity
-            (:func:`~kgrec.gnn.ranking.fresh_popularity.neighbour_popularity`); their
-            z-scores join the sum.
-        cold_reveal: history lengths the cold groups simulate.
-        cold_users: validation users re-scored per simulated history length.
-        min_cold_history: training products a user needs to be simulated cold.
-        without_history: the generator whose order a shopper without history gets
-            the candidates in, not the ranker's ("" = the ranker's). The ranker
-            measured 3 % below popularity there (every generator it reads falls
-            back to popularity); peer popularity, from the shopper's declared
-            attributes, measured 11 % above it (docs/ranking-log.md).
-        rank_cap: ranks each generator's rank feature tells apart
-            (:data:`~kgrec.gnn.ranking.features.RANK_CAP`).
-        ranker: LightGBM hyper-parameters.
-    """
-
-    per_generator: int = 100
-    fresh_share: float = 0.1
-    fresh_generators: tuple[str, ...] = ("gnn", "text_knn")
-    fresh_popularity: tuple[str, ...] = ("kg_knn", "text_knn")
-    cold_reveal: tuple[int, ...] = (0, 1, 3)
-    cold_users: int = 300
-    min_cold_history: int = 8
-    without_history: str = "peer_popularity"
-    rank_cap: int = RANK_CAP
-    ranker: RankerConfig = field(default_factory=RankerConfig)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready fields (saved with the ranker)."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> StagedConfig:
-        """The config :meth:`to_dict` wrote."""
-        fields = dict(data)
-        # saved before these settings: the behaviour the ranker was trained with
-        if "popularity_without_history" in fields:
-            on = fields.pop("popularity_without_history")
-            fields["without_history"] = "popularity" if on else ""
-        fields.setdefault("without_history", "")
-        fields.setdefault("rank_cap", LEGACY_RANK_CAP)
-        fields["fresh_generators"] = tuple(fields.get("fresh_generators", ()))
-        fields["fresh_popularity"] = tuple(fields.get("fresh_popularity", ()))
-        fields["cold_reveal"] = tuple(fields.get("cold_reveal", ()))
-        fields["ranker"] = RankerConfig(**fields.get("ranker", {}))
-        return cls(**fields)
 
 
 class _Candidates(NamedTuple):
@@ -181,6 +117,9 @@ class StagedRanking:
     def fit(self, train: Tensor, num_users: int, num_items: int, val: Tensor | None = None) -> None:
         """Train the ranker on ``val`` [2, E] (the generators are already fitted on ``train``).
 
+        The groups are the warm validation users and the simulated cold ones
+        (:func:`~kgrec.gnn.ranking.training.training_groups`).
+
         Raises:
             ValueError: no validation pairs to learn from.
         """
@@ -189,66 +128,24 @@ class StagedRanking:
         self.item_count = torch.bincount(train[1], minlength=num_items)
         self.known_users = torch.zeros(num_users, dtype=torch.bool)
         self.known_users[train[0]] = True
-        self.label_pairs = val
         self._popularity = None
-        gen = torch.Generator().manual_seed(self.config.ranker.seed)
-        xs: list[np.ndarray] = []
-        ys: list[np.ndarray] = []
-        groups: list[np.ndarray] = []
-        val_users = torch.unique(val[0])
-        self._collect(val_users, train, val, xs, ys, groups)
-        counts = torch.bincount(train[0], minlength=num_users)
-        eligible = val_users[counts[val_users] >= self.config.min_cold_history]
-        chosen = eligible[torch.randperm(len(eligible), generator=gen)[: self.config.cold_users]]
-        if len(chosen):
-            for k in self.config.cold_reveal:
-                history = _reveal(train, chosen, k, gen)
-                # targets: everything of theirs not revealed, as for a real cold user
-                mine = torch.isin(train[0], chosen)
-                hidden_keys = pair_keys(history, num_items)
-                rest = train[:, mine & ~torch.isin(pair_keys(train, num_items), hidden_keys)]
-                targets = torch.cat([rest, val[:, torch.isin(val[0], chosen)]], dim=1)
-                self._collect(chosen, history, targets, xs, ys, groups, simulated_cold=True)
-                self.label_pairs = torch.cat([self.label_pairs, targets], dim=1)
-        x = np.concatenate(xs)
-        y = np.concatenate(ys)
+        groups = training_groups(self._stage, train, val, num_users, num_items, self.config)
+        self.label_pairs = groups.label_pairs
         threads = max(torch.get_num_threads(), 1)
         self.ranker = LearnedRanker.fit(
-            x, y, np.concatenate(groups), self.features, self.config.ranker, threads
+            groups.x, groups.y, groups.sizes, self.features, self.config.ranker, threads
         )
         log.info(
             "ranker trained on %d rows in %d groups (%d positives)",
-            len(y),
-            sum(len(g) for g in groups),
-            int(y.sum()),
+            len(groups.y),
+            len(groups.sizes),
+            int(groups.y.sum()),
         )
 
-    def _collect(
-        self,
-        users: Tensor,
-        history: Tensor,
-        labels: Tensor,
-        xs: list[np.ndarray],
-        ys: list[np.ndarray],
-        groups: list[np.ndarray],
-        *,
-        simulated_cold: bool = False,
-    ) -> None:
-        """Append the candidate rows of ``users`` (groups with at least one positive)."""
-        num_items = len(self.item_count)
-        for start in range(0, len(users), 1024):
-            batch = users[start : start + 1024]
-            stage = self._features(batch, history, simulated_cold=simulated_cold)
-            feats, cands = stage.features, stage.candidates
-            target = history_matrix(labels, batch, num_items).bool()
-            hit = target.gather(1, cands.clamp(min=0)) & (cands >= 0)
-            for b in range(len(batch)):
-                valid = cands[b] >= 0
-                if not bool(hit[b][valid].any()):
-                    continue
-                xs.append(feats[b][valid].numpy())
-                ys.append(hit[b][valid].numpy().astype(np.int32))
-                groups.append(np.array([int(valid.sum())]))
+    def _stage(self, users: Tensor, history: Tensor, simulated_cold: bool) -> tuple[Tensor, Tensor]:
+        """(features [B, C, F], candidates [B, C]) of ``users``: the training groups' rows."""
+        stage = self._features(users, history, simulated_cold=simulated_cold)
+        return stage.features, stage.candidates
 
     # Scoring -------------------------------------------------------------------------
     def _features(
@@ -481,17 +378,3 @@ class _NoFreshSlots:
     def scores(self, users: Tensor, history: Tensor) -> Tensor:
         """[B, P] the served order with no fresh slots."""
         return self.staged._served(users, history, 0.0)
-
-
-def _reveal(train: Tensor, users: Tensor, k: int, gen: torch.Generator) -> Tensor:
-    """``train`` with ``users``' pairs replaced by ``k`` random ones of theirs."""
-    mine = torch.isin(train[0], users)
-    kept = train[:, ~mine]
-    theirs = train[:, mine]
-    shuffled = theirs[:, torch.randperm(theirs.shape[1], generator=gen)]
-    order = torch.argsort(shuffled[0], stable=True)
-    shuffled = shuffled[:, order]
-    counts = torch.bincount(shuffled[0])
-    starts = torch.cumsum(counts, 0) - counts
-    rank = torch.arange(shuffled.shape[1]) - starts[shuffled[0]]
-    return torch.cat([kept, shuffled[:, rank < k]], dim=1)

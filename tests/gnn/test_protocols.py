@@ -18,7 +18,7 @@ from kgrec.gnn.config import GNNConfig
 from kgrec.gnn.evaluation import run_evaluation
 from kgrec.gnn.protocols import PROTOCOLS, Protocol, build_plan, random_split, replay_split
 from kgrec.gnn.ranking import RankerConfig, StagedRanking
-from kgrec.gnn.ranking.staged import StagedConfig
+from kgrec.gnn.ranking.config import StagedConfig
 from kgrec.gnn.report import EvaluationReport
 from kgrec.gnn.splits import Interactions, SplitPlan, assert_no_leakage, build_splits, pair_keys
 from tests.utils.snapshots import clustered_snapshot

@@ -25,6 +25,7 @@ from kgrec.gnn.ranking import (
     merge_fresh,
     top_candidates,
 )
+from kgrec.gnn.ranking.config import StagedConfig
 from kgrec.gnn.ranking.features import RANK_CAP, generator_views, top_ordered
 from kgrec.gnn.ranking.fresh_popularity import neighbour_popularity
 from kgrec.gnn.ranking.served import (
@@ -36,7 +37,7 @@ from kgrec.gnn.ranking.served import (
     load_ranking,
 )
 from kgrec.gnn.ranking.slots import is_fresh_slot
-from kgrec.gnn.ranking.staged import STAGES_FILE, StagedConfig
+from kgrec.gnn.ranking.staged import STAGES_FILE
 from kgrec.gnn.ranking.tables import FactorTable, NeighbourTable, save_factors
 from tests.utils.ranking import fitted_staged, taste_clusters
 

@@ -9,7 +9,7 @@ from torch import Tensor
 
 from kgrec.gnn.baselines import ItemKNN, Popularity, Recommender
 from kgrec.gnn.ranking import RankerConfig, StagedRanking
-from kgrec.gnn.ranking.staged import StagedConfig
+from kgrec.gnn.ranking.config import StagedConfig
 
 
 def taste_clusters(seed: int = 0) -> tuple[Tensor, Tensor, int, int]:

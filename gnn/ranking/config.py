@@ -1,0 +1,71 @@
+"""StagedConfig: the staged ranking's settings, saved with each trained ranker."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any, Final
+
+from kgrec.gnn.ranking.features import RANK_CAP
+from kgrec.gnn.ranking.ranker import RankerConfig
+
+LEGACY_RANK_CAP: Final = 4096
+"""The rank cap of the rankings saved before ``StagedConfig.rank_cap`` existed."""
+
+
+@dataclass(frozen=True)
+class StagedConfig:
+    """Settings of the staged ranking (saved with the ranker).
+
+    Attributes:
+        per_generator: candidates each generator proposes per user.
+        fresh_share: share of answer positions kept for fresh products (0 = off).
+        fresh_generators: the generators whose scores order fresh products (their
+            z-scores over the fresh products are summed).
+        fresh_popularity: the content generators whose neighbours' interaction
+            counts predict a fresh product's popularity
+            (:func:`~kgrec.gnn.ranking.fresh_popularity.neighbour_popularity`); their
+            z-scores join the sum.
+        cold_reveal: history lengths the cold groups simulate.
+        cold_users: validation users re-scored per simulated history length.
+        min_cold_history: training products a user needs to be simulated cold.
+        without_history: the generator whose order a shopper without history gets
+            the candidates in, not the ranker's ("" = the ranker's). The ranker
+            measured 3 % below popularity there (every generator it reads falls
+            back to popularity); peer popularity, from the shopper's declared
+            attributes, measured 11 % above it (docs/ranking-log.md).
+        rank_cap: ranks each generator's rank feature tells apart
+            (:data:`~kgrec.gnn.ranking.features.RANK_CAP`).
+        ranker: LightGBM hyper-parameters.
+    """
+
+    per_generator: int = 100
+    fresh_share: float = 0.1
+    fresh_generators: tuple[str, ...] = ("gnn", "text_knn")
+    fresh_popularity: tuple[str, ...] = ("kg_knn", "text_knn")
+    cold_reveal: tuple[int, ...] = (0, 1, 3)
+    cold_users: int = 300
+    min_cold_history: int = 8
+    without_history: str = "peer_popularity"
+    rank_cap: int = RANK_CAP
+    ranker: RankerConfig = field(default_factory=RankerConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields (saved with the ranker)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> StagedConfig:
+        """The config :meth:`to_dict` wrote."""
+        fields = dict(data)
+        # saved before these settings: the behaviour the ranker was trained with
+        if "popularity_without_history" in fields:
+            on = fields.pop("popularity_without_history")
+            fields["without_history"] = "popularity" if on else ""
+        fields.setdefault("without_history", "")
+        fields.setdefault("rank_cap", LEGACY_RANK_CAP)
+        fields["fresh_generators"] = tuple(fields.get("fresh_generators", ()))
+        fields["fresh_popularity"] = tuple(fields.get("fresh_popularity", ()))
+        fields["cold_reveal"] = tuple(fields.get("cold_reveal", ()))
+        fields["ranker"] = RankerConfig(**fields.get("ranker", {}))
+        return cls(**fields)
