@@ -27,7 +27,7 @@ needs no graph (the generators and the history product) and the request never fa
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Final
 
@@ -43,10 +43,10 @@ from kgrec.api.ranking import (
     ReasonProduct,
     ReasonRelation,
 )
+from kgrec.api.reason_words import answer_frequency, relations_of, shared_phrase
 from kgrec.gnn.ranking.served import RECENT_TABLE
 from kgrec.gnn.ranking.tables import NeighbourTable
-from kgrec.graph.explorer import RELATIONSHIP_LABELS, readable_relation
-from kgrec.graph.records import PairLinks, SharedLink
+from kgrec.graph.records import PairLinks
 from kgrec.typing import PRODUCT, USER
 
 TABLE_ORDER: Final = ("kg_knn", "item_knn", "implicit_item_knn")
@@ -60,8 +60,6 @@ PEERS: Final = "peer_popularity"
 QUERY: Final = "query"
 CONTEXT: Final = "context"
 FRESH: Final = "fresh"
-MAX_LINK_PARTS: Final = 2
-"""Shared relations a sentence names (all of them are in ``relations``)."""
 # The shopper's interaction with a history product, strongest first, as words.
 _DID: Final = (
     ("purchase", "you bought {}"),
@@ -70,8 +68,6 @@ _DID: Final = (
     ("click", "you clicked on {}"),
     ("view", "you viewed {}"),
 )
-_TYPE_ORDER: Final = {"HAS_ENTITY": 0, "HAS_BRAND": 1, "IN_CATEGORY": 2}
-
 LinkReader = Callable[[str | None, Sequence[tuple[str, str]]], list[PairLinks] | None]
 """Reads what (via, item) product pairs share for a shopper; None: the graph did not answer."""
 
@@ -287,15 +283,6 @@ class Contributions:
         return None
 
 
-def answer_frequency(links: Iterable[PairLinks]) -> dict[tuple[str, str | None, str], int]:
-    """(type, relation, node id) -> how many pairs of one answer share that node."""
-    out: dict[tuple[str, str | None, str], int] = {}
-    for pair in links:
-        for key in {(s["type"], s["relation"], str(s["id"])) for s in pair["shared"]}:
-            out[key] = out.get(key, 0) + 1
-    return out
-
-
 def make_reason(
     item: RankedItem,
     sources: tuple[str, ...],
@@ -377,94 +364,6 @@ def _table_phrase(source: str) -> str | None:
     if source == "kg_knn":
         return "linked to it in the catalogue graph"
     return None
-
-
-def relations_of(
-    shared: Sequence[SharedLink],
-    shared_by: Mapping[tuple[str, str | None, str], int] | None = None,
-) -> list[ReasonRelation]:
-    """The shared links as relations, in the order a sentence names them.
-
-    What is telling comes first: relations (type and relation) by the sum, over
-    their shared nodes, of 1 / the number of the answer's pairs sharing that node
-    (``shared_by``, :func:`answer_frequency`: a country every result shares says
-    little, a director two products share says much; an IDF over the answer, as
-    KG-kNN weighs nodes over the catalogue), then entities before brand before
-    category, named nodes first.
-    """
-    out = [
-        ReasonRelation(
-            label=readable_relation(s["relation"])
-            if s["relation"]
-            else RELATIONSHIP_LABELS.get(s["type"], s["type"].lower()),
-            type=s["type"],
-            relation=s["relation"],
-            node=ReasonNode(
-                id=str(s["id"]), label=s["label"], name=s["name"] or None, kind=s["kind"] or None
-            ),
-        )
-        for s in shared
-    ]
-    weight: dict[tuple[str, str | None], float] = {}
-    for r in out:
-        seen = max((shared_by or {}).get((r.type, r.relation, r.node.id), 1), 1)
-        weight[(r.type, r.relation)] = weight.get((r.type, r.relation), 0.0) + 1.0 / seen
-    return sorted(
-        out,
-        key=lambda r: (
-            -round(weight[(r.type, r.relation)], 9),
-            _TYPE_ORDER.get(r.type, len(_TYPE_ORDER)),
-            r.relation or "",
-            r.node.name is None,
-            r.node.id,
-        ),
-    )
-
-
-def shared_phrase(relations: Sequence[ReasonRelation]) -> str | None:
-    """Say in words what two products share; None when they share nothing.
-
-    The words cover the first :data:`MAX_LINK_PARTS` groups (relationship type and
-    relation) of ``relations``.
-
-    One node: "same brand, Acme", "same genre" (no name), "both directed by George
-    Lucas", "both directed by the same person" (no name: the relation and the
-    entity's kind, never its id). Several: "2 actors in common", "both written by
-    the same 2 people".
-    """
-    groups: dict[tuple[str, str | None], list[ReasonRelation]] = {}
-    for r in relations:
-        groups.setdefault((r.type, r.relation), []).append(r)
-    parts = [_group_phrase(g) for g in list(groups.values())[:MAX_LINK_PARTS]]
-    return "; ".join(parts) if parts else None
-
-
-def _group_phrase(group: Sequence[ReasonRelation]) -> str:
-    words = group[0].label
-    passive = words.endswith(" by")
-    if len(group) == 1:
-        name = group[0].node.name
-        if passive:
-            return f"both {words} {name}" if name else f"both {words} the same {_noun(group[0])}"
-        return f"same {words}, {name}" if name else f"same {words}"
-    if passive:
-        return f"both {words} the same {len(group)} {_plural(_noun(group[0]))}"
-    return f"{len(group)} {_plural(words)} in common"
-
-
-def _noun(relation: ReasonRelation) -> str:
-    """What the shared node is, in a word: an entity's kind, else its node label."""
-    return (relation.node.kind or relation.node.label).replace("_", " ").lower()
-
-
-def _plural(noun: str) -> str:
-    if noun == "person":
-        return "people"
-    if noun.endswith("s"):
-        return noun
-    if noun.endswith("y") and noun[-2:-1] not in "aeiou":
-        return noun[:-1] + "ies"
-    return noun + "s"
 
 
 def _path(

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from kgrec.api import reasons
+from kgrec.api import reason_words, reasons
 from kgrec.api.app import create_app
 from kgrec.api.engine import Engine
 from kgrec.api.ranking import (
@@ -50,7 +50,7 @@ def _relation(type_: str, node_id: str, name: str | None, relation: str | None =
 
 
 def _phrase(*shared: Any, frequency: dict[Any, int] | None = None) -> str | None:
-    return reasons.shared_phrase(reasons.relations_of(list(shared), frequency))
+    return reason_words.shared_phrase(reason_words.relations_of(list(shared), frequency))
 
 
 def test_shared_links_in_words() -> None:
@@ -154,7 +154,7 @@ def test_the_fused_ranking_names_its_largest_term() -> None:
 
 
 def test_relations_keep_the_readable_label_and_the_stored_relation() -> None:
-    [relation] = reasons.relations_of([_relation("HAS_ENTITY", "m.0x", None, DIRECTED_BY)])
+    [relation] = reason_words.relations_of([_relation("HAS_ENTITY", "m.0x", None, DIRECTED_BY)])
     assert relation == ReasonRelation(
         "directed by", "HAS_ENTITY", DIRECTED_BY, ReasonNode("m.0x", "Entity", None, "person")
     )
