@@ -6,6 +6,7 @@ the :class:`EmbeddedServer` manager and its :class:`EmbeddedOptions`, the
 exploration guard and the row types the upserts take.
 """
 
+from kgrec.graph._session import StoreOptions
 from kgrec.graph.embedded import EmbeddedOptions, EmbeddedServer, ServerStatus
 from kgrec.graph.guard import ensure_read_only
 from kgrec.graph.records import (
@@ -20,7 +21,7 @@ from kgrec.graph.records import (
     UserRow,
 )
 from kgrec.graph.session import connect_store, embedded_server, open_graph, store_options
-from kgrec.graph.store import GraphStore, StoreOptions
+from kgrec.graph.store import GraphStore
 
 __all__ = [
     "BrandRow",

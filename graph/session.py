@@ -16,8 +16,9 @@ from pathlib import Path
 
 from kgrec.errors import GraphConnectionError
 from kgrec.graph._reconnect import EmbeddedFollower
+from kgrec.graph._session import StoreOptions
 from kgrec.graph.embedded import EmbeddedOptions, EmbeddedServer
-from kgrec.graph.store import GraphStore, StoreOptions
+from kgrec.graph.store import GraphStore
 from kgrec.settings import GraphSettings
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,237 @@
+"""The store's writes: batched idempotent upserts, links, and deletes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, LiteralString
+
+from neo4j import ManagedTransaction
+
+from kgrec.graph import _queries as q
+from kgrec.graph._reads import _Reads
+from kgrec.graph._session import _batches
+from kgrec.graph._upserts import (
+    BRAND_LINK,
+    CATEGORY_LINK,
+    NodeRow,
+    brand_row,
+    category_row,
+    combine,
+    entity_row,
+    plan,
+    product_row,
+    user_row,
+)
+from kgrec.graph.records import (
+    BrandRow,
+    CategoryRow,
+    EntityLinkRow,
+    EntityRow,
+    ForgottenUser,
+    InteractionRow,
+    ProductRow,
+    TripleRow,
+    UpsertCounts,
+    UserRow,
+)
+from kgrec.typing import (
+    BRAND,
+    CATEGORY,
+    DEFAULT_KIND_WEIGHTS,
+    ENTITY,
+    PRODUCT,
+    USER,
+    NodeLabel,
+)
+
+
+class _Writes(_Reads):
+    """Batched idempotent upserts of every node and relationship kind, and deletes."""
+
+    # Writes --------------------------------------------------------------------
+    def _upsert_nodes(
+        self,
+        label: NodeLabel,
+        rows: Iterable[NodeRow],
+        replace: bool,
+        links: Callable[[ManagedTransaction, Sequence[NodeRow]], None] | None = None,
+    ) -> UpsertCounts:
+        """Upsert node rows in batches; each batch is one transaction.
+
+        In that transaction the batch's existing nodes are read, compared with the
+        rows (:func:`kgrec.graph._upserts.plan`) and only created and changed nodes are
+        written, each with only its changed keys. Rows repeating an id are combined
+        first (:func:`kgrec.graph._upserts.combine`), so each id is written and counted once.
+        """
+        combined = combine(rows, replace=replace)
+        counts = UpsertCounts()
+        for batch in _batches(combined, self.options.write_batch_size):
+
+            def work(tx: ManagedTransaction, batch: Sequence[NodeRow] = batch) -> UpsertCounts:
+                result = tx.run(q.NODE_STATE[label], ids=[r.id for r in batch])
+                state = {rec["id"]: rec.data() for rec in result}
+                batch_plan = plan(batch, state, replace=replace)
+                if batch_plan.writes:
+                    tx.run(q.UPSERT_NODES[label], rows=batch_plan.writes).consume()
+                if links is not None and batch_plan.relink:
+                    links(tx, batch_plan.relink)
+                return batch_plan.counts
+
+            counts += self._write(work)
+        return counts
+
+    def upsert_products(self, rows: Sequence[ProductRow], *, replace: bool = False) -> UpsertCounts:
+        """Create or update products, their brand and category links.
+
+        Merge (default): each property the row carries (core fields and ``attrs``
+        keys) is written, one given as None is removed, the others are left as they
+        are. ``replace=True``: the product keeps exactly the row's non-None keys.
+        Links, in both modes: the brand and the category set are replaced by the
+        row's when ``brand_id`` / ``category_ids`` are given (not None); brands and
+        categories a row names are created when missing (name = ``brand_name`` or
+        the id). A row counts as updated when a property or a link changes.
+        """
+
+        def write_links(tx: ManagedTransaction, batch: Sequence[NodeRow]) -> None:
+            brands: dict[str, str] = {}
+            categories: set[str] = set()
+            brand_links, category_links = [], []
+            for row in batch:
+                if BRAND_LINK in row.links:
+                    brand = row.links[BRAND_LINK][0]
+                    brands[brand] = row.source.get("brand_name") or brand
+                    brand_links.append({"product_id": row.id, "brand_id": brand})
+                if CATEGORY_LINK in row.links:
+                    categories.update(row.links[CATEGORY_LINK])
+                    category_links.append(
+                        {"product_id": row.id, "category_ids": row.links[CATEGORY_LINK]}
+                    )
+            if brands:
+                brand_rows = [{"id": b, "name": n} for b, n in brands.items()]
+                tx.run(q.ENSURE_BRANDS, rows=brand_rows).consume()
+                tx.run(q.SET_PRODUCT_BRAND, rows=brand_links).consume()
+            if categories:
+                tx.run(
+                    q.ENSURE_CATEGORIES,
+                    rows=[{"id": c, "name": c, "path": None} for c in sorted(categories)],
+                ).consume()
+            if category_links:
+                tx.run(q.SET_PRODUCT_CATEGORIES, rows=category_links).consume()
+
+        return self._upsert_nodes(
+            PRODUCT, map(product_row, rows), replace=replace, links=write_links
+        )
+
+    def upsert_brands(self, rows: Sequence[BrandRow], *, replace: bool = False) -> UpsertCounts:
+        """Create or update brands (merge or replace, as :meth:`upsert_products`).
+
+        A row without ``name`` names a new brand by its id and leaves an existing
+        brand's name as it is (``replace=True``: names it by its id).
+        """
+        unnamed = [r["id"] for r in rows if r.get("name") is None]
+        kept = self.existing_ids(BRAND, unnamed) if unnamed and not replace else set()
+        named: list[BrandRow] = [
+            r if r.get("name") is not None or r["id"] in kept else {"id": r["id"], "name": r["id"]}
+            for r in rows
+        ]
+        return self._upsert_nodes(BRAND, map(brand_row, named), replace=replace)
+
+    def upsert_categories(
+        self, rows: Sequence[CategoryRow], *, replace: bool = False
+    ) -> UpsertCounts:
+        """Create or update categories and their ``SUBCATEGORY_OF`` parent links.
+
+        Properties merge or are replaced as in :meth:`upsert_products`. A row's
+        ``parent_id``, when given, replaces the category's parent (a changed parent
+        counts as updated). Parents are written after every category node, so rows
+        may come in any order as long as every parent is among the rows or already
+        in the graph.
+        """
+        counts = self._upsert_nodes(CATEGORY, map(category_row, rows), replace=replace)
+        parents = [{"id": r["id"], "parent_id": r["parent_id"]} for r in rows if r.get("parent_id")]
+        self._write_links(q.SET_CATEGORY_PARENT, parents)
+        return counts
+
+    def upsert_users(self, rows: Sequence[UserRow], *, replace: bool = False) -> UpsertCounts:
+        """Create or update users; ``attrs`` keys are their properties.
+
+        Merge (default): ``{"id": u}`` creates a missing user and leaves an existing
+        one as it is. ``replace=True``: the user keeps exactly the row's non-None attrs.
+        """
+        return self._upsert_nodes(USER, map(user_row, rows), replace=replace)
+
+    def upsert_entities(self, rows: Sequence[EntityRow], *, replace: bool = False) -> UpsertCounts:
+        """Create or update knowledge-graph entities (id, kind, name), merge or replace."""
+        return self._upsert_nodes(ENTITY, map(entity_row, rows), replace=replace)
+
+    def upsert_interactions(self, rows: Sequence[InteractionRow]) -> UpsertCounts:
+        """Write interactions; (user, product, kind, ts) identifies one, so re-sending is a no-op.
+
+        Users and products must exist (the loaders check this and reject the row).
+        A new interaction's ``weight`` defaults to the kind's weight in
+        :data:`kgrec.typing.DEFAULT_KIND_WEIGHTS`; re-sending one without ``value`` or
+        ``weight`` keeps the stored ones, and one that changes them counts as updated.
+        """
+        counts = UpsertCounts()
+        for batch in _batches(rows, self.options.write_batch_size):
+            params = [
+                {
+                    "user_id": r["user_id"],
+                    "product_id": r["product_id"],
+                    "kind": r["kind"],
+                    "ts": int(r["ts"]),
+                    "value": r.get("value"),
+                    "weight": r.get("weight"),
+                    "default_weight": DEFAULT_KIND_WEIGHTS.get(r["kind"], 1.0),
+                }
+                for r in batch
+            ]
+
+            def work(tx: ManagedTransaction, params: list[dict[str, Any]] = params) -> UpsertCounts:
+                rec = tx.run(q.UPSERT_INTERACTIONS, rows=params).single(strict=True)
+                created, updated = int(rec["created"]), int(rec["updated"])
+                return UpsertCounts(created, updated, len(params) - created - updated)
+
+            counts += self._write(work)
+        return counts
+
+    def link_entities(self, rows: Sequence[EntityLinkRow]) -> int:
+        """MERGE ``(:Product)-[:HAS_ENTITY {relation}]->(:Entity)``; returns rows written."""
+        return self._write_links(q.LINK_PRODUCT_ENTITIES, [dict(r) for r in rows])
+
+    def relate_entities(self, rows: Sequence[TripleRow]) -> int:
+        """MERGE ``(:Entity)-[:RELATED {relation}]->(:Entity)``; returns rows written."""
+        return self._write_links(q.RELATE_ENTITIES, [dict(r) for r in rows])
+
+    def _write_links(self, statement: LiteralString, rows: list[dict[str, Any]]) -> int:
+        written = 0
+        for batch in _batches(rows, self.options.write_batch_size):
+
+            def work(tx: ManagedTransaction, batch: Sequence[dict[str, Any]] = batch) -> int:
+                return int(tx.run(statement, rows=list(batch)).single(strict=True)["n"])
+
+            written += self._write(work)
+        return written
+
+    def delete_user(self, user_id: str) -> ForgottenUser | None:
+        """Delete a user node and every relationship of it (its interactions).
+
+        One write transaction.
+
+        Returns:
+            What the node held (its properties, its relationship count), or None when
+            the graph has no such user (nothing was written).
+        """
+
+        def work(tx: ManagedTransaction) -> ForgottenUser | None:
+            rows = [r.data() for r in tx.run(q.USER_TO_FORGET, user_id=user_id)]
+            if not rows:
+                return None
+            tx.run(q.FORGET_USER, user_id=user_id).consume()
+            return ForgottenUser(dict(rows[0]["props"] or {}), int(rows[0]["relationships"]))
+
+        return self._write(work)
+
+    def delete_all(self) -> None:
+        """Delete every node and relationship of the database (tests, `kgrec graph reset`)."""
+        self._write(lambda tx: tx.run(q.DELETE_ALL).consume())
