@@ -112,7 +112,11 @@ class Ranker:
         if learned is not None:
             items, count, proposers = learned
         else:
-            if filters.exclude_purchased:  # the fused ranking's history: purchases in the graph
+            if filters.exclude_purchased:
+                # the history held in memory (the version's interactions of every kind,
+                # the events recorded online: what the learned ranking left out), and the
+                # purchases in the graph (all a version without a learned ranking knows)
+                exclude_rows |= set(self._history.rows(state, user_id).tolist())
                 bought = self._history.purchased(user_id)
                 exclude_rows |= {r for r in (state.row(i) for i in bought) if r is not None}
             items, count = self._fused.rank(

@@ -196,3 +196,22 @@ def test_a_shopper_nobody_knows_is_not_scored_as_a_user_added_by_embed(
     added = torch.cat([users, users[:1] * 10.0])  # one more user, as kgrec embed appends
     more = ranking.served(ranking.bind(added, products, text), None, np.zeros(0, np.int64))
     np.testing.assert_array_equal(plain[0], more[0])
+
+
+def test_the_fallback_to_the_weights_leaves_the_history_out_too(
+    shop: tuple[Shop, ArtifactSet], engine: Engine
+) -> None:
+    """A filter the learned list cannot fill falls back to the weights: still nothing bought.
+
+    The engine has no graph to read purchases from; the history it holds in
+    memory (the version's interactions) is what the fallback leaves out.
+    """
+    described, _ = shop
+    fan = described.fans("horror")[0]
+    horror = Filters(categories=("cat-horror",))
+    answer = engine.recommend(fan, k=24, filters=horror)  # more than the genre has left
+    assert answer.ranking == "fused"
+    ids = [i.id for i in answer.items]
+    assert ids and all(described.genre_of[i] == "horror" for i in ids)
+    assert not set(ids) & described.history[fan]
+    assert len(ids) == 24 - len({p for p in described.history[fan] if p.startswith("horror")})
