@@ -87,10 +87,6 @@ class ShopperHistory:
                     mine.pop(p, None)
                     mine[p] = None
 
-    def online_ids(self, user_id: str | None) -> frozenset[str]:
-        """Products ``user_id`` interacted with online."""
-        return frozenset() if user_id is None else frozenset(self.online.get(user_id, ()))
-
     def forget(self, user_id: str) -> bool:
         """Drop the user from both caches; True when either held something of theirs.
 

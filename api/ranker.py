@@ -79,11 +79,12 @@ class Ranker:
         the fused one.
         """
         notes: list[str] = []
-        if filters.exclude_purchased and user_id is not None:
-            # what the shopper did through POST /events (the learned ranking holds the
-            # rest of the history in memory; the fused one reads purchases below)
-            exclude |= self._history.online_ids(user_id)
+        # the shopper's history held in memory: the version's interactions of every
+        # kind (when it holds a learned ranking) and the events recorded online
+        history = self._history.rows(state, user_id)
         exclude_rows = {r for r in (state.row(i) for i in exclude) if r is not None}
+        if filters.exclude_purchased:
+            exclude_rows |= set(history.tolist())
         staged = state.staged if overrides is None or overrides.ranker is not False else None
         learned: LearnedResult | None = None
         if staged is not None:
@@ -100,9 +101,7 @@ class Ranker:
                 k=k,
                 filters=filters,
                 exclude_rows=exclude_rows,
-                history=np.concatenate([self._history.rows(state, user_id), context_rows]).astype(
-                    np.int64
-                ),
+                history=np.concatenate([history, context_rows]).astype(np.int64),
                 explain=explain,
                 overrides=overrides,
             )
@@ -113,10 +112,8 @@ class Ranker:
             items, count, proposers = learned
         else:
             if filters.exclude_purchased:
-                # the history held in memory (the version's interactions of every kind,
-                # the events recorded online: what the learned ranking left out), and the
-                # purchases in the graph (all a version without a learned ranking knows)
-                exclude_rows |= set(self._history.rows(state, user_id).tolist())
+                # beside the history above, the purchases in the graph: all a version
+                # without a learned ranking knows of the shopper
                 bought = self._history.purchased(user_id)
                 exclude_rows |= {r for r in (state.row(i) for i in bought) if r is not None}
             items, count = self._fused.rank(
@@ -130,7 +127,7 @@ class Ranker:
                 notes=notes,
             )
         if explain:
-            grounds = self._grounds(state, user_id, user_known, query, context_rows)
+            grounds = self._grounds(state, user_id, user_known, query, history, context_rows)
             items = self._with_reasons(state, items, replace(grounds, proposers=proposers))
         return RankedList(
             items=items,
@@ -148,6 +145,7 @@ class Ranker:
         user_id: str | None,
         user_known: bool,
         query: str | None,
+        history: np.ndarray,
         context_rows: list[int],
     ) -> reasons.Grounds:
         ranking = state.catalogue.ranking
@@ -156,7 +154,7 @@ class Ranker:
             user_id=user_id,
             user_known=user_known,
             query=query,
-            history=self._history.rows(state, user_id),
+            history=history,
             context=np.asarray(context_rows, np.int64),
             has_peers=ranking is not None and ranking.has_peers(row),
         )
