@@ -26,6 +26,9 @@ the synthetic catalogues are served with that ranker over synthetic tables of
 their size (``bench/synthetic_ranking.py``): the learned path's timing at 100k
 products.
 
+The steps timed in-process (the learned stages, the fusion step, ANN recall)
+are in ``bench/serve_steps.py``.
+
 Run: ``.venv/bin/python bench/serve.py`` (``--help`` for sizes and counts).
 """
 
@@ -270,118 +273,9 @@ def bench_real(data_dir: Path, requests: int) -> None:
                 )
         finally:
             stop(proc)
+    from serve_steps import bench_learned_step
+
     bench_learned_step(version)
-
-
-def bench_learned_step(version: Path) -> None:
-    """One shopper's stages (``PersonalRanking.served``) and the ranker on 1,000 rows."""
-    import torch
-
-    from kgrec.api.personal import PersonalRanking
-    from kgrec.gnn.artifacts import ArtifactSet
-
-    ranking = PersonalRanking.load(version, fresh_share=0.1)
-    if ranking is None:
-        print(f"{version} holds no ranker (kgrec train trained none)")
-        return
-    artifacts = ArtifactSet.load(version)
-    staged = ranking.bind(
-        torch.from_numpy(np.asarray(artifacts.user_graph)),
-        torch.from_numpy(np.asarray(artifacts.product_graph)),
-        torch.from_numpy(np.asarray(artifacts.product_text)),
-    )
-    torch.set_num_threads(1)
-    times = []
-    for row in range(min(300, ranking.num_users)):
-        start = time.perf_counter()
-        ranking.served(staged, row, ranking.history(row))
-        times.append(time.perf_counter() - start)
-    p50, p99 = np.percentile(np.asarray(times) * 1e3, [50, 99])
-    print(f"learned stages, one shopper: p50={p50:.1f} ms p99={p99:.1f} ms (n={len(times)})")
-    assert staged.ranker is not None
-    x = np.random.default_rng(0).standard_normal((1000, len(staged.features)))
-    staged.ranker.score(x)
-    start = time.perf_counter()
-    for _ in range(50):
-        staged.ranker.score(x)
-    per = (time.perf_counter() - start) / 50 * 1e3
-    print(f"ranker alone, 1,000 candidates x {len(staged.features)} features: {per:.2f} ms")
-
-
-def bench_ranking(sizes: Sequence[int], graph_dim: int, text_dim: int) -> None:
-    """The fusion step alone: X [C, D+T+1] @ W [D+T+1, 3] then top-10, per device."""
-    import torch
-
-    from kgrec.api.ranking import Weights, fuse, top_k, weight_matrix
-
-    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-    print("\n== ranking step (fuse + top-10), one query")
-    if "cuda" not in devices:
-        print("cuda: not measured (torch sees no CUDA device on this machine)")
-    torch.set_num_threads(1)
-    weights = Weights(1.0, 1.0, 0.2)
-    for device in devices:
-        for c in sizes:
-            feats = torch.rand((c, graph_dim + text_dim + 1), device=device)
-            w = weight_matrix(
-                torch.rand(graph_dim, device=device),
-                torch.rand(text_dim, device=device),
-                weights,
-                graph_dim,
-                text_dim,
-                device,
-            )
-            times = []
-            for _ in range(30):
-                if device == "cuda":
-                    torch.cuda.synchronize()
-                start = time.perf_counter()
-                top_k(fuse(feats, w, graph_dim), 10)  # top_k copies to host: synchronises
-                times.append(time.perf_counter() - start)
-            p50, p99 = np.percentile(np.asarray(times[5:]) * 1e3, [50, 99])
-            print(f"{device:4s} C={c:>9,}  p50={p50:.2f} ms  p99={p99:.2f} ms")
-            del feats
-
-
-def bench_recall(products: int, queries: int, text_dim: int) -> None:
-    """ANN recall@10 of the served index kinds vs exact search, per space."""
-    import faiss
-
-    from kgrec.api.synthetic import synthetic_artifacts
-    from kgrec.api.wiring import index_options
-    from kgrec.settings import Settings
-
-    options = index_options(Settings(data_dir=Path(".kgrec")))
-    artifacts = synthetic_artifacts(products, num_users=queries, text_dim=text_dim, seed=1)
-    rng = np.random.default_rng(2)
-    print(f"\n== ANN recall@10 vs exact, {products:,} products, {queries} queries")
-    spaces = {
-        "graph": (artifacts.product_graph, artifacts.user_graph),
-        "text": (
-            artifacts.product_text,
-            artifacts.product_text[rng.choice(products, queries, replace=False)]
-            + 0.05 * rng.standard_normal((queries, text_dim)).astype(np.float32),
-        ),
-    }
-    faiss.omp_set_num_threads(2)
-    for space, (vectors, q) in spaces.items():
-        exact = options.build(vectors, kind="exact").search(q, 10)[1]
-        for kind in ("ivf_sq8", "ivf"):
-            start = time.perf_counter()
-            index = options.build(vectors, kind=kind)
-            built = time.perf_counter() - start
-            faiss.omp_set_num_threads(1)
-            start = time.perf_counter()
-            got = index.search(q, 10)[1]
-            per_query = (time.perf_counter() - start) / queries
-            faiss.omp_set_num_threads(2)
-            recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(got, exact, strict=True)])
-            print(
-                f"{space:5s} {kind:7s} nprobe={options.ivf_nprobe} "
-                f"recall@10={recall:.3f}  "
-                f"build {built:.0f} s  search {per_query * 1e3:.2f} ms/query"
-            )
-            del index
 
 
 def main() -> None:
@@ -421,6 +315,8 @@ def main() -> None:
         for n in sizes:
             concurrencies = [int(c) for c in args.concurrency.split(",")]
             bench_http(n, args.requests, concurrencies, args.data_dir, args.ranker_from)
+    from serve_steps import bench_ranking, bench_recall
+
     if "ranking" not in skip:
         bench_ranking([1_000, 10_000, 100_000, 1_000_000], 64, 384)
     if "recall" not in skip:
@@ -429,5 +325,5 @@ def main() -> None:
 
 if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/synthetic_ranking.py
+    sys.path.insert(0, str(Path(__file__).resolve().parent))  # synthetic_ranking, serve_steps
     main()

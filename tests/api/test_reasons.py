@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from kgrec.api import reason_words, reasons
+from kgrec.api import reasons
 from kgrec.api.app import create_app
 from kgrec.api.engine import Engine
 from kgrec.api.ranking import (
@@ -23,7 +23,6 @@ from kgrec.api.ranking import (
     RankedList,
     ReasonNode,
     ReasonProduct,
-    ReasonRelation,
     ScoreBreakdown,
 )
 from kgrec.api.wiring import Services
@@ -34,52 +33,7 @@ from kgrec.settings import Settings
 from kgrec.text_encoders import TextEncoder
 from tests.utils.shop import DIRECTED_BY, Shop, load_genre_shop, shop_engine, trained_shop
 
-# Unit tests of the sentences: no graph, no model ----------------------------------------
-
-
-def _relation(type_: str, node_id: str, name: str | None, relation: str | None = None) -> Any:
-    label = {"HAS_BRAND": "Brand", "IN_CATEGORY": "Category"}.get(type_, "Entity")
-    return {
-        "type": type_,
-        "relation": relation,
-        "label": label,
-        "id": node_id,
-        "name": name,
-        "kind": "person" if label == "Entity" else None,
-    }
-
-
-def _phrase(*shared: Any, frequency: dict[Any, int] | None = None) -> str | None:
-    return reason_words.shared_phrase(reason_words.relations_of(list(shared), frequency))
-
-
-def test_shared_links_in_words() -> None:
-    assert _phrase(_relation("HAS_BRAND", "acme", "Acme")) == "same brand, Acme"
-    assert _phrase(_relation("HAS_ENTITY", "lucas", "George Lucas", DIRECTED_BY)) == (
-        "both directed by George Lucas"
-    )
-    actors = [_relation("HAS_ENTITY", a, None, "film.film.actor") for a in ("m.01", "m.02")]
-    assert _phrase(*actors) == "2 actors in common"
-    writers = [_relation("HAS_ENTITY", a, None, "film.film.written_by") for a in ("m.03", "m.04")]
-    assert _phrase(*writers) == "both written by the same 2 people"
-    assert _phrase() is None
-
-
-def test_an_entity_without_a_name_is_told_by_its_relation_never_its_id() -> None:
-    phrase = _phrase(_relation("HAS_ENTITY", "m.0abc12", None, DIRECTED_BY))
-    assert phrase == "both directed by the same person"
-    genre = _phrase(_relation("HAS_ENTITY", "m.0xyz", None, "film.film.genre"))
-    assert genre == "same genre"
-
-
-def test_what_every_result_shares_is_named_after_what_few_share() -> None:
-    country = _relation("HAS_ENTITY", "m.usa", None, "film.film.country")
-    director = _relation("HAS_ENTITY", "m.dir", None, DIRECTED_BY)
-    brand = _relation("HAS_BRAND", "acme", "Acme")
-    frequency = {("HAS_ENTITY", "film.film.country", "m.usa"): 10, ("HAS_BRAND", None, "acme"): 3}
-    phrase = _phrase(country, brand, director, frequency=frequency)
-    # two parts at most, the rarest in the answer first
-    assert phrase == "both directed by the same person; same brand, Acme"
+# Unit tests of the reasons: no graph, no model ----------------------------------------
 
 
 def _item(product_id: str, score: ScoreBreakdown | None = None) -> RankedItem:
@@ -151,13 +105,6 @@ def test_the_fused_ranking_names_its_largest_term() -> None:
     assert explained.reason.generators == ("graph",)
     assert explained.reason.sentence == "Close to your taste, as the graph model learned it"
     assert explained.explanation is None
-
-
-def test_relations_keep_the_readable_label_and_the_stored_relation() -> None:
-    [relation] = reason_words.relations_of([_relation("HAS_ENTITY", "m.0x", None, DIRECTED_BY)])
-    assert relation == ReasonRelation(
-        "directed by", "HAS_ENTITY", DIRECTED_BY, ReasonNode("m.0x", "Entity", None, "person")
-    )
 
 
 # On the shop, trained and served ------------------------------------------------------
