@@ -29,6 +29,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from threadpoolctl import threadpool_limits
 
 from kgrec.api.event_ids import EventIds
 from kgrec.api.metrics import Metrics, multiprocess_dir
@@ -100,21 +101,38 @@ def retry_after_s(settings: Settings) -> int:
     return max(1, math.ceil(settings.serving.graph_check_interval_s))
 
 
-def use_search_threads(threads: int, device: str) -> None:
+BLAS_MIN_PRODUCTS: Final = 20_000
+"""Catalogues from this size keep numpy's BLAS on every core (``blas_threads`` 0)."""
+
+
+def use_search_threads(
+    threads: int, device: str, blas_threads: int = 0, products: int = 0
+) -> threadpool_limits:
     """Set the serving process's thread counts (once, at start-up).
 
-    One request is small work: ``threads`` (``KGREC_SEARCH_THREADS``) avoids OpenMP
-    spin contention. torch's intra-op pool is process-wide and set on cpu only;
-    faiss's OpenMP count is per calling thread, so :meth:`kgrec.api.index.VectorIndex.search`
-    sets it again in each request thread. numpy's BLAS pool (the learned
-    ranking's text-kNN and factor scores, :func:`kgrec.gnn.baselines.base.row_scores`)
-    is left at its default, every core: bounded to one thread, the 100k-product
-    learned answer measured 46.7 / 60.0 ms p50 / p99 against 38.7 / 44.0 ms
-    (``bench/serve.py --sizes 100000 --concurrency 1``, docs/ranking-log.md).
+    One request is small work: ``threads`` (``KGREC_SERVING__SEARCH_THREADS``)
+    avoids OpenMP spin contention. torch's intra-op pool is process-wide and set
+    on cpu only; faiss's OpenMP count is per calling thread, so
+    :meth:`kgrec.api.index.VectorIndex.search` sets it again in each request thread.
+
+    numpy's BLAS pool (the learned ranking's text-kNN and factor scores,
+    :func:`kgrec.gnn.baselines.base.row_scores`) gets ``blas_threads``; 0 picks by
+    the catalogue's ``products``. From :data:`BLAS_MIN_PRODUCTS` it keeps the
+    library's default, every core: bounded to one thread, the 100k-product
+    learned answer measured 40.4 / 55.1 ms p50 / p99 against 31.6 / 44.7 ms.
+    Below, one thread: OpenBLAS's threads spin for a while after every call,
+    taking the core the graph server answers on, and a scan of a few thousand
+    products gains little from a second one (MovieLens-100K's ``explain=true``
+    p99, whose graph read waits on that core: docs/api.md).
+
+    Returns:
+        The BLAS limits set; ``restore_original_limits()`` undoes them.
     """
     faiss.omp_set_num_threads(threads)
     if device == "cpu":
         torch.set_num_threads(threads)
+    blas = blas_threads or (1 if products < BLAS_MIN_PRODUCTS else None)
+    return threadpool_limits(limits=blas, user_api="blas")
 
 
 def _short(text: str, limit: int) -> str:
@@ -284,12 +302,18 @@ def create_app(settings: Settings, services: ServicesFactory | None = None) -> F
             )
         with factory(settings) as built:
             built.check_arms(app.state.experiments.active)
-            use_search_threads(settings.serving.search_threads, settings.resolve_device())
+            blas = use_search_threads(
+                settings.serving.search_threads,
+                settings.resolve_device(),
+                settings.serving.blas_threads,
+                built.engine.index_info()["catalogue_items"],
+            )
             built.metrics = metrics
             app.state.services = built
             try:
                 yield
             finally:
+                blas.restore_original_limits()
                 event_ids.close()
 
     error_responses: dict[int | str, dict[str, Any]] = {

@@ -161,6 +161,12 @@ class ServingSettings(Section):
         ge=1,
         description="CPU threads of faiss search and torch scoring (1 is fastest per query).",
     )
+    blas_threads: int = Field(
+        0,
+        ge=0,
+        description="Threads of numpy's BLAS (the learned ranking's scans over every "
+        "product); 0 = auto: 1 below 20,000 products (docs/api.md), else every core.",
+    )
     inductive_seed_fanout: int = Field(
         50,
         ge=0,

@@ -18,10 +18,16 @@ from kgrec.typing import USER
 
 
 class _Engine:
-    """Just what GET /explain asks of the engine: one product p1, one shopper u1."""
+    """Just what GET /explain asks of the engine: one product p1, one shopper u1.
+
+    And the catalogue's size, which the app reads at start-up (its BLAS threads).
+    """
 
     def __init__(self, path: list[dict[str, Any]] | None) -> None:
         self.path = path
+
+    def index_info(self) -> dict[str, Any]:
+        return {"catalogue_items": 1}
 
     def require_item(self, product_id: str, field: str) -> None:
         if product_id != "p1":
