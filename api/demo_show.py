@@ -227,7 +227,7 @@ def evaluation_summary(data_dir: Path, echo: Echo) -> bool:
 
 
 def _ratio_table(report: dict[str, Any]) -> str:
-    """split, Recall@20 of kgrec / the GNN / the best baseline, ratio and target."""
+    """split, Recall@20 of kgrec / the GNN / the best baseline, ratio, its interval, target."""
     summary: dict[str, dict[str, dict[str, list[float]]]] = report["summary"]
     ratios: dict[str, dict[str, dict[str, Any]]] = report.get("ratios", {})
     rows = []
@@ -240,6 +240,8 @@ def _ratio_table(report: dict[str, Any]) -> str:
             return float(stats["recall@20"][0]) if stats else None
 
         met = served.get("met")
+        low, high = served.get("low"), served.get("high")
+        interval = None if low is None or high is None else f"{low:.2f}-{high:.2f}"
         rows.append(
             [
                 split,
@@ -248,8 +250,18 @@ def _ratio_table(report: dict[str, Any]) -> str:
                 best,
                 recall(best),
                 served.get("ratio"),
+                interval,
                 None if met is None else ("met" if met else "NOT met"),
             ]
         )
-    headers = ("split", "kgrec R@20", "gnn R@20", "best baseline", "its R@20", "ratio", "target")
+    headers = (
+        "split",
+        "kgrec R@20",
+        "gnn R@20",
+        "best baseline",
+        "its R@20",
+        "ratio",
+        "95% interval",
+        "target",
+    )
     return table(headers, rows, digits=4)

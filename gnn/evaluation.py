@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Final
 
 import torch
 from torch import Tensor
@@ -40,6 +41,8 @@ from kgrec.gnn.splits import Interactions, SplitPlan, SplitView
 from kgrec.gnn.trainer import Trainer, deterministic_algorithms, graph_inputs
 
 KS: tuple[int, ...] = (10, 20)
+RATIO_METRIC: Final = "recall@20"
+"""The metric the report compares methods by, kept per test user for its intervals."""
 
 
 def interactions_of(snapshot: Snapshot) -> Interactions:
@@ -117,6 +120,10 @@ class EvaluationResult:
             the methods that tune (:class:`~kgrec.gnn.baselines.Tunable`).
         config: GNN hyperparameters.
         protocol: the :mod:`kgrec.gnn.protocols` protocol whose split plans were scored.
+        per_user: split -> method -> per seed, the [U] :data:`RATIO_METRIC` of each
+            test user (NaN without targets; the same users in the same order for
+            every method of a seed), for the report's intervals
+            (:func:`~kgrec.gnn.significance.ratio_interval`). Not written to report.json.
     """
 
     runs: dict[str, dict[str, list[dict[str, float]]]] = field(default_factory=dict)
@@ -126,6 +133,7 @@ class EvaluationResult:
     tuned: dict[str, list[dict[str, object]]] = field(default_factory=dict)
     config: dict[str, object] = field(default_factory=dict)
     protocol: str = "kgrec"
+    per_user: dict[str, dict[str, list[Tensor]]] = field(default_factory=dict)
 
     def summary(self) -> dict[str, dict[str, dict[str, tuple[float, float]]]]:
         """Aggregate the runs over seeds: split -> method -> metric -> (mean, std)."""
@@ -145,10 +153,17 @@ class EvaluationResult:
 def evaluate_view(
     model: Recommender, plan: SplitPlan, view: SplitView, batch_users: int = 4096
 ) -> dict[str, float]:
-    """Mean Recall@K / NDCG@K of ``model`` on ``view``.
+    """Mean Recall@K / NDCG@K of ``model`` on ``view`` (:func:`view_metrics`, averaged)."""
+    return mean_metrics(view_metrics(model, plan, view, batch_users))
 
-    The ranking covers ``view.candidates`` (all products when None), minus each
-    user's history.
+
+def view_metrics(
+    model: Recommender, plan: SplitPlan, view: SplitView, batch_users: int = 4096
+) -> dict[str, Tensor]:
+    """Per-user Recall@K / NDCG@K of ``model`` on ``view``: metric -> [U], NaN without targets.
+
+    The users are ``view.test_users`` in order. The ranking covers
+    ``view.candidates`` (all products when None), minus each user's history.
     """
     history = plan.history(view)
     users = view.test_users
@@ -164,7 +179,7 @@ def evaluate_view(
         seen = history_matrix(history, batch, plan.num_items).bool() | outside
         for k, v in rank_metrics(scores, target, seen, ks=KS).items():
             per_user.setdefault(k, []).append(v)
-    return mean_metrics({k: torch.cat(v) for k, v in per_user.items()})
+    return {k: torch.cat(v) for k, v in per_user.items()}
 
 
 def default_methods(
@@ -270,8 +285,13 @@ def run_evaluation(
             if record is not None:
                 result.tuned.setdefault(model.name, []).append(record)
             for name, view in plan.views.items():
-                metrics = evaluate_view(model, plan, view)
-                result.runs.setdefault(name, {}).setdefault(model.name, []).append(metrics)
+                per_user = view_metrics(model, plan, view)
+                result.runs.setdefault(name, {}).setdefault(model.name, []).append(
+                    mean_metrics(per_user)
+                )
+                result.per_user.setdefault(name, {}).setdefault(model.name, []).append(
+                    per_user[RATIO_METRIC]
+                )
             bar.update(1)
     bar.close()
     return result

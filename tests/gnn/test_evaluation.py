@@ -46,6 +46,11 @@ def test_evaluation_writes_reports_for_every_view(tmp_path: Path) -> None:
             "kgrec/no_fresh_slots",
         }
         assert all(len(rows) == 2 for rows in methods.values())
+    # the report's intervals read each test user's Recall@20, whose mean is the table's
+    for split, per_method in result.per_user.items():
+        for method, seeds in per_method.items():
+            for run, users in zip(result.runs[split][method], seeds, strict=True):
+                assert float(users.nanmean()) == pytest.approx(run["recall@20"])
     summary = result.summary()
     # text carries the taste clusters: text-kNN beats popularity on cold items
     cold = summary["cold_item"]
@@ -64,8 +69,11 @@ def test_evaluation_writes_reports_for_every_view(tmp_path: Path) -> None:
     assert set(payload["ratios"]["kgrec"]) == views
     # kgrec's own rows are never the baseline it is compared with
     assert payload["ratios"]["kgrec"]["warm"]["best_baseline"] not in {"gnn", "kg_knn"}
+    warm = payload["ratios"]["kgrec"]["warm"]
+    assert warm["low"] <= warm["ratio"] <= warm["high"]
     markdown = (tmp_path / "report.md").read_text()
     assert "| warm | **kgrec** |" in markdown and "warm: kgrec / " in markdown
+    assert "95% interval over test users" in markdown
 
 
 class _ByIndex:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import torch
 
 from kgrec.api.cli.tables import table
 from kgrec.api.demo_data import MOVIELENS, shipped_sample, write_slice
@@ -213,6 +214,19 @@ def test_the_evaluation_summary_reads_the_last_report(tmp_path: Path) -> None:
     assert re.search(
         r"^warm\s+0\.2000\s+0\.1800\s+popularity\s+0\.1000\s+2\.0000\s+met$", text, re.M
     )
+    # with each test user's figures the report carries the ratio's interval, and the demo shows it
+    result = EvaluationResult(runs=runs, seeds=[0])
+    result.per_user = {
+        "warm": {
+            "kgrec": [torch.tensor([0.4, 0.0, 0.2, float("nan")])],
+            "popularity": [torch.tensor([0.2, 0.0, 0.1, float("nan")])],
+        }
+    }
+    for path in EvaluationReport(result, command="kgrec evaluate").write(reports / "run2")[:2]:
+        (reports / f"{path.stem}-kgrec{path.suffix}").write_bytes(path.read_bytes())
+    lines.clear()
+    assert evaluation_summary(tmp_path, lines.append)
+    assert re.search(r"^warm\s.*\s2\.0000\s+2\.00-2\.00\s+met$", "\n".join(lines), re.M)
 
 
 @pytest.mark.slow
