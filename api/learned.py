@@ -80,14 +80,9 @@ def rank_learned(
     drop = exclude_rows | (set(history.tolist()) if filters.exclude_purchased else set())
     head = len(served) if reorders else min(len(served), max(served_limit, k))
     # the list's head first; all of it when the filters leave fewer than k there
+    weight = w_query if arm.w_query is None else arm.w_query
     for read in (head,) if head == len(served) else (head, len(served)):
-        lists, weights = [served[:read]], [1.0]
-        if sims is not None:
-            n = min(len(sims), max(read, text_candidates))
-            top = np.argpartition(-sims, n - 1)[:n] if n < len(sims) else np.arange(len(sims))
-            lists.append(top[np.argsort(-sims[top], kind="stable")])
-            weights.append(w_query if arm.w_query is None else arm.w_query)
-        rows, total = reciprocal_rank_fusion(lists, weights)
+        rows, total, text_order = fuse_with_query(served[:read], sims, weight, text_candidates)
         keep = keep_mask(state, rows, filters, drop)
         rows, total = rows[keep], total[keep]
         if len(rows) >= k:
@@ -119,10 +114,35 @@ def rank_learned(
             served,
             proposed,
             ranker_scores,
-            lists[1] if len(lists) > 1 else None,
+            text_order,
             staged.config.per_generator,
         )
     return items, len(rows), proposers
+
+
+def fuse_with_query(
+    personal: np.ndarray, sims: np.ndarray | None, w_query: float, text_candidates: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """The personal order fused with the query's text order (reciprocal rank).
+
+    Args:
+        personal: int64 [n] rows, best first (the head of the learned list).
+        sims: float32 [P] each served row's text similarity to the query (or the
+            context product); None: no query, the personal order alone.
+        w_query: the text order's weight (the personal order's is 1).
+        text_candidates: the text order's length, at least ``n``.
+
+    Returns:
+        rows [R] best first, their fused scores [R]
+        (:func:`~kgrec.api.ranking.reciprocal_rank_fusion`) and the text order
+        fused (None without a query).
+    """
+    if sims is None:
+        return (*reciprocal_rank_fusion([personal], [1.0]), None)
+    n = min(len(sims), max(len(personal), text_candidates))
+    top = np.argpartition(-sims, n - 1)[:n] if n < len(sims) else np.arange(len(sims))
+    text_order = top[np.argsort(-sims[top], kind="stable")]
+    return (*reciprocal_rank_fusion([personal, text_order], [1.0, w_query]), text_order)
 
 
 def arm_order(

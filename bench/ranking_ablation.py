@@ -138,6 +138,25 @@ def configured(settings: list[str]) -> StagedConfig:
     return config
 
 
+def trained_ranking(
+    models: dict[str, Recommender], plan: SplitPlan, seed: int, settings: list[str]
+) -> StagedRanking:
+    """The staged ranking over the fitted ``models``, its ranker trained on ``plan``.
+
+    With the stage settings ``settings`` (``--set`` items) over the defaults, the
+    ranker seeded as ``kgrec evaluate`` seeds it unless they set it; checked to
+    have learnt no test pair.
+    """
+    config = configured(settings)
+    staged = staged_over(models, seed)
+    if not any(item.startswith("ranker.seed=") for item in settings):  # as `kgrec evaluate`
+        config = dataclasses.replace(config, ranker=dataclasses.replace(config.ranker, seed=seed))
+    staged.config = config
+    staged.fit(plan.train, plan.num_users, plan.num_items, plan.val)
+    staged.assert_no_test_labels([v.test for v in plan.views.values()])
+    return staged
+
+
 def main() -> None:
     """Fit (or load) the generators of one seed, train the ranking variant, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -154,15 +173,8 @@ def main() -> None:
     plan = build_plan(interactions_of(snapshot), args.protocol, args.seed)
     cache = args.cache / args.protocol
     models, metrics = fitted_generators(snapshot, plan, args.seed, cache)
-    config = configured(args.set)
-    staged = staged_over(models, args.seed)
-    if not any(item.startswith("ranker.seed=") for item in args.set):  # as `kgrec evaluate`
-        ranker = dataclasses.replace(config.ranker, seed=args.seed)
-        config = dataclasses.replace(config, ranker=ranker)
-    staged.config = config
     t0 = time.perf_counter()
-    staged.fit(plan.train, plan.num_users, plan.num_items, plan.val)
-    staged.assert_no_test_labels([v.test for v in plan.views.values()])
+    staged = trained_ranking(models, plan, args.seed, args.set)
     fit_s = time.perf_counter() - t0
     served = {"kgrec": staged, "kgrec/no_fresh_slots": staged.without_fresh_slots()}
     for name, view in plan.views.items():

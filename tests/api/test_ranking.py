@@ -1,9 +1,10 @@
-"""Reciprocal rank fusion: the order of fused lists, and one list kept as it is."""
+"""Reciprocal rank fusion: the order of fused lists, one list kept as it is, a query's fusion."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from kgrec.api.learned import fuse_with_query
 from kgrec.api.ranking import RRF_K, reciprocal_rank_fusion
 
 
@@ -34,3 +35,17 @@ def test_two_lists_are_ordered_by_their_summed_reciprocal_ranks() -> None:
 def test_empty_lists_fuse_to_nothing() -> None:
     rows, total = reciprocal_rank_fusion([np.zeros(0, np.int64)], [1.0])
     assert rows.tolist() == [] and total.tolist() == []
+
+
+def test_a_query_fuses_its_text_order_with_the_personal_one() -> None:
+    personal = np.array([3, 1, 4])
+    sims = np.array([0.1, 0.9, 0.2, 0.0, 0.8, 0.3], np.float32)
+    rows, _, text = fuse_with_query(personal, sims, 2.0, text_candidates=4)
+    assert text is not None and text.tolist() == [1, 4, 5, 2]  # best first, 4 long
+    expected, _ = reciprocal_rank_fusion([personal, text], [1.0, 2.0])
+    assert rows.tolist() == expected.tolist() and rows[0] == 1  # liked and on the query
+    # never shorter than the personal head it is fused with
+    short = fuse_with_query(personal, sims, 2.0, text_candidates=1)[2]
+    assert short is not None and short.tolist() == [1, 4, 5]
+    alone, _, none = fuse_with_query(personal, None, 2.0, text_candidates=4)
+    assert alone.tolist() == [3, 1, 4] and none is None
