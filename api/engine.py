@@ -29,6 +29,7 @@ from kgrec.api.fused import FusedRanking
 from kgrec.api.health import GraphHealth
 from kgrec.api.history import ShopperHistory
 from kgrec.api.options import EngineOptions
+from kgrec.api.query_links import QueryLinker
 from kgrec.api.ranker import Ranker
 from kgrec.api.ranking import Filters, RankedList, Strategy
 from kgrec.api.state import EmbedderFactory, ServedState, build_state
@@ -81,6 +82,7 @@ class Engine:
         self._history = ShopperHistory(self._health, cache_size=options.user_cache_size)
         self._queries = LruCache[str, np.ndarray](options.query_cache_size)
         self._queries_lock = threading.Lock()
+        self._linker = QueryLinker(encoder, options.w_link, options.link_threshold)
         self._state: ServedState = self._build(artifacts)
         fused = FusedRanking(options.candidates, self.weights, self.device)
         self._ranker = Ranker(
@@ -91,6 +93,7 @@ class Engine:
             text_candidates=options.candidates.text,
             served_limit=options.candidates.served,
             w_query=options.w_query,
+            w_link=options.w_link,
         )
         # products added online are encoded through the data directory's cache: the
         # GNN embedder reads the same text vector from it, and so does the next export
@@ -164,6 +167,8 @@ class Engine:
         """
         if explain or (query and query not in self._queries):
             return False
+        if query and not self._linker.ready(self._state.catalogue.version):
+            return False  # the version's category names are encoded on its first query
         if user_id is None or self.store is None or not self._health.last_up:
             return True
         # the learned ranking reads the history from memory; the fused one, purchases
@@ -207,6 +212,7 @@ class Engine:
         state.check_filters(filters)
         user_vec = state.user_vector(user_id)
         query_vec = self._encode_query(query) if query else None
+        link = self._linker.link(state.catalogue, query_vec) if query_vec is not None else None
         context_rows: list[int] = []
         strategy: Strategy = "user" if user_vec is not None else "popularity"
         if context_item is not None:
@@ -234,6 +240,7 @@ class Engine:
             explain=explain,
             query=query,
             overrides=overrides,
+            link=link,
         )
 
     def search(

@@ -39,6 +39,8 @@ def rank_learned(
     history: np.ndarray,
     explain: bool = False,
     overrides: RankingOverrides | None = None,
+    linked: np.ndarray | None = None,
+    w_link: float = 0.0,
 ) -> LearnedResult | None:
     """The learned staged ranking's top ``k`` (and its list length) after the filters.
 
@@ -50,7 +52,9 @@ def rank_learned(
     ``overrides`` change the query weight, the fresh share and the generators that
     propose candidates (:func:`arm_order`). The query's text order is the top
     ``text_candidates`` (at least as many as the personal list) by text similarity,
-    weighted ``w_query`` (unless the arm sets its own). The personal list is read
+    weighted ``w_query`` (unless the arm sets its own); ``linked`` (int64 rows of the
+    category the query names) adds the personal list within them, weighted
+    ``w_link`` (unless the arm sets its own). The personal list is read
     to its first ``served_limit`` positions (at least ``k``), the whole of it when
     the filters leave fewer than ``k`` of those or an arm re-orders it.
     """
@@ -81,8 +85,11 @@ def rank_learned(
     head = len(served) if reorders else min(len(served), max(served_limit, k))
     # the list's head first; all of it when the filters leave fewer than k there
     weight = w_query if arm.w_query is None else arm.w_query
+    link_weight = w_link if arm.w_link is None else arm.w_link
     for read in (head,) if head == len(served) else (head, len(served)):
-        rows, total, text_order = fuse_with_query(served[:read], sims, weight, text_candidates)
+        rows, total, text_order = fuse_with_query(
+            served[:read], sims, weight, text_candidates, linked=linked, w_link=link_weight
+        )
         keep = keep_mask(state, rows, filters, drop)
         rows, total = rows[keep], total[keep]
         if len(rows) >= k:
@@ -121,7 +128,13 @@ def rank_learned(
 
 
 def fuse_with_query(
-    personal: np.ndarray, sims: np.ndarray | None, w_query: float, text_candidates: int
+    personal: np.ndarray,
+    sims: np.ndarray | None,
+    w_query: float,
+    text_candidates: int,
+    *,
+    linked: np.ndarray | None = None,
+    w_link: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """The personal order fused with the query's text order (reciprocal rank).
 
@@ -131,6 +144,10 @@ def fuse_with_query(
             context product); None: no query, the personal order alone.
         w_query: the text order's weight (the personal order's is 1).
         text_candidates: the text order's length, at least ``n``.
+        linked: int64 rows of the category the query names
+            (:mod:`kgrec.api.query_links`): the personal order within them is a
+            third list. None: no category named.
+        w_link: that list's weight.
 
     Returns:
         rows [R] best first, their fused scores [R]
@@ -142,7 +159,11 @@ def fuse_with_query(
     n = min(len(sims), max(len(personal), text_candidates))
     top = np.argpartition(-sims, n - 1)[:n] if n < len(sims) else np.arange(len(sims))
     text_order = top[np.argsort(-sims[top], kind="stable")]
-    return (*reciprocal_rank_fusion([personal, text_order], [1.0, w_query]), text_order)
+    lists, weights = [personal, text_order], [1.0, w_query]
+    if linked is not None and w_link > 0:
+        lists.append(personal[np.isin(personal, linked)])
+        weights.append(w_link)
+    return (*reciprocal_rank_fusion(lists, weights), text_order)
 
 
 def arm_order(

@@ -54,6 +54,9 @@ class EngineOptions:
         ranker: serve the learned ranking when the version holds one.
         fresh_share: share of the learned ranking's positions kept for fresh products.
         w_query: weight of the query's text order against the personal one.
+        w_link: weight of the personal order within the category a typed query
+            names (:mod:`kgrec.api.query_links`; 0 = never linked).
+        link_threshold: cosine a query must reach with a category's name.
     """
 
     device: str
@@ -68,3 +71,5 @@ class EngineOptions:
     ranker: bool
     fresh_share: float
     w_query: float
+    w_link: float
+    link_threshold: float

@@ -14,10 +14,11 @@ import numpy as np
 
 from kgrec.api import reasons
 from kgrec.api.experiments.arms import RankingOverrides
-from kgrec.api.fused import FusedRanking
+from kgrec.api.fused import FusedRanking, allowed_rows
 from kgrec.api.health import GraphHealth
 from kgrec.api.history import ShopperHistory
 from kgrec.api.learned import LearnedResult, rank_learned
+from kgrec.api.query_links import CategoryLink
 from kgrec.api.ranking import Filters, RankedItem, RankedList, Strategy
 from kgrec.api.state import ServedState
 
@@ -34,6 +35,7 @@ class Ranker:
         served_limit: positions of the learned ranking's list read (at least k; all
             of it when the filters leave fewer than k there).
         w_query: the weight of that list against the personal one.
+        w_link: the weight of the personal list within the category a query names.
     """
 
     def __init__(
@@ -46,10 +48,12 @@ class Ranker:
         text_candidates: int,
         served_limit: int,
         w_query: float,
+        w_link: float,
     ) -> None:
         self.text_candidates = text_candidates
         self.served_limit = served_limit
         self.w_query = w_query
+        self.w_link = w_link
         self.device = device
         self._fused = fused
         self._history = history
@@ -71,12 +75,14 @@ class Ranker:
         explain: bool,
         query: str | None = None,
         overrides: RankingOverrides | None = None,
+        link: CategoryLink | None = None,
     ) -> RankedList:
         """Rank one request over ``state``.
 
         The learned ranking is used when the version holds one, the experiment arm's
         ``overrides`` do not turn it off and enough of it passes the filters; else
-        the fused one.
+        the fused one. ``link`` is the category the typed query names: the learned
+        ranking fuses the shopper's order within it (weight ``w_link``).
         """
         notes: list[str] = []
         # the shopper's history held in memory: the version's interactions of every
@@ -88,6 +94,9 @@ class Ranker:
         staged = state.staged if overrides is None or overrides.ranker is not False else None
         learned: LearnedResult | None = None
         if staged is not None:
+            linked = None
+            if link is not None:
+                linked = allowed_rows(state, Filters(categories=(link.category_id,)))
             learned = rank_learned(
                 state,
                 staged,
@@ -104,9 +113,16 @@ class Ranker:
                 history=np.concatenate([history, context_rows]).astype(np.int64),
                 explain=explain,
                 overrides=overrides,
+                linked=linked,
+                w_link=self.w_link,
             )
             if learned is None:
                 notes.append("few learned-ranking results passed the filters; ranked by weights")
+            elif link is not None and self.w_link > 0:
+                notes.append(
+                    f"the query names the category {link.name!r} (similarity "
+                    f"{link.similarity:.2f}): the shopper's order within it is fused in"
+                )
         proposers: dict[int, tuple[str, ...]] | None = None
         if learned is not None:
             items, count, proposers = learned

@@ -162,6 +162,8 @@ def engine_options(settings: Settings) -> EngineOptions:
         ranker=s.ranker,
         fresh_share=s.fresh_share,
         w_query=s.w_query,
+        w_link=s.w_link,
+        link_threshold=s.link_threshold,
     )
 
 

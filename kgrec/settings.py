@@ -111,9 +111,23 @@ class ServingSettings(Section):
         description="Weight of the query's (or context product's) text ranking against the "
         "personal ranking in reciprocal-rank fusion.",
     )
+    w_link: float = Field(
+        2.0,
+        ge=0.0,
+        le=100.0,
+        description="Weight, in the same fusion, of the shopper's ranking within the category "
+        'a typed query names ("westerns" -> Western; 0 = queries are never linked).',
+    )
+    link_threshold: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="Cosine a query must reach with a category's name to name it (and be "
+        "0.03 closer than the next category).",
+    )
     experiments_file: Path | None = Field(
         None,
-        description="TOML file of A/B experiments (arms overriding ranker, w_query, "
+        description="TOML file of A/B experiments (arms overriding ranker, w_query, w_link, "
         "fresh_share, generators, artifact_version; docs/experiments.md); unset = no "
         "experiments.",
     )

@@ -15,6 +15,8 @@ class RankingOverrides:
         ranker: False serves the fused default weights even when the artifact version
             holds a learned ranker (``KGREC_SERVING__RANKER``).
         w_query: the query's weight in the learned ranking's fusion (``KGREC_SERVING__W_QUERY``).
+        w_link: the weight of the personal order within the category a query names
+            (``KGREC_SERVING__W_LINK``; 0 = no link).
         fresh_share: share of answer positions kept for fresh products
             (``KGREC_SERVING__FRESH_SHARE``; 0 = none).
         generators: the candidate generators allowed to propose products to the
@@ -26,6 +28,7 @@ class RankingOverrides:
 
     ranker: bool | None = None
     w_query: float | None = None
+    w_link: float | None = None
     fresh_share: float | None = None
     generators: tuple[str, ...] | None = None
     artifact_version: str | None = None

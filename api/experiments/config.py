@@ -13,8 +13,8 @@ Format (docs/experiments.md)::
     [[experiments.arms]]
     name = "more-fresh"
     share = 0.5
-    fresh_share = 0.3           # optional overrides: ranker, w_query, fresh_share,
-                                # generators, artifact_version
+    fresh_share = 0.3           # optional overrides: ranker, w_query, w_link,
+                                # fresh_share, generators, artifact_version
 
 Every error names the file, the experiment, the arm, the key and the valid values.
 """
@@ -40,7 +40,14 @@ _NAME_RULE: Final = "1..64 letters, digits, '.', '_' or '-'"
 _SHARE_TOLERANCE: Final = 1e-9
 FILE_KEYS: Final = ("experiments",)
 EXPERIMENT_KEYS: Final = ("name", "active", "arms")
-OVERRIDE_KEYS: Final = ("ranker", "w_query", "fresh_share", "generators", "artifact_version")
+OVERRIDE_KEYS: Final = (
+    "ranker",
+    "w_query",
+    "w_link",
+    "fresh_share",
+    "generators",
+    "artifact_version",
+)
 ARM_KEYS: Final = ("name", "share", *OVERRIDE_KEYS)
 
 
@@ -174,6 +181,7 @@ def _arm(table: Mapping[str, Any], experiment: str, index: int) -> Arm:
     overrides = RankingOverrides(
         ranker=ranker,
         w_query=_number(table, "w_query", where, *_bounds("w_query")),
+        w_link=_number(table, "w_link", where, *_bounds("w_link")),
         fresh_share=_number(table, "fresh_share", where, *_bounds("fresh_share")),
         generators=_generators(table, where),
         artifact_version=_version(table, where),

@@ -111,6 +111,22 @@ def test_a_fan_gets_their_genre_and_a_query_turns_it(
     assert genres == ["horror"] * 5, genres
 
 
+def test_a_query_naming_a_category_fuses_the_shoppers_order_within_it(
+    shop: tuple[Shop, ArtifactSet], shop_settings: Settings, engine: Engine, encoder: TextEncoder
+) -> None:
+    described, artifacts = shop
+    fan = described.fans("comedy")[0]
+    linked = engine.search("westerns", user_id=fan, k=5)
+    assert any("names the category 'western'" in n for n in linked.notes), linked.notes
+    assert [described.genre_of[i.id] for i in linked.items] == ["western"] * 5
+    # a query naming no category, or linking turned off: no link, no note
+    plot = engine.search("a lighthouse keeper's diary", user_id=fan, k=5)
+    assert not any("names the category" in n for n in plot.notes), plot.notes
+    off = shop_engine(shop_settings.updated(serving={"w_link": 0.0}), artifacts, encoder, None)
+    unlinked = off.search("westerns", user_id=fan, k=5)
+    assert not any("names the category" in n for n in unlinked.notes), unlinked.notes
+
+
 def test_a_context_product_moves_the_ranking(
     shop: tuple[Shop, ArtifactSet], engine: Engine
 ) -> None:

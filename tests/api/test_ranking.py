@@ -49,3 +49,21 @@ def test_a_query_fuses_its_text_order_with_the_personal_one() -> None:
     assert short is not None and short.tolist() == [1, 4, 5]
     alone, _, none = fuse_with_query(personal, None, 2.0, text_candidates=4)
     assert alone.tolist() == [3, 1, 4] and none is None
+
+
+def test_a_named_category_fuses_the_personal_order_within_it() -> None:
+    personal = np.array([3, 1, 4, 0, 2])
+    sims = np.array([0.1, 0.9, 0.2, 0.0, 0.8, 0.3], np.float32)
+    plain, _, _ = fuse_with_query(personal, sims, 2.0, text_candidates=5)
+    linked, _, _ = fuse_with_query(
+        personal, sims, 2.0, text_candidates=5, linked=np.array([0, 2, 3]), w_link=2.0
+    )
+    expected, _ = reciprocal_rank_fusion(
+        [personal, np.array([1, 4, 5, 2, 0]), np.array([3, 0, 2])], [1.0, 2.0, 2.0]
+    )
+    assert linked.tolist() == expected.tolist()
+    assert linked.tolist().index(3) < plain.tolist().index(3)  # liked and in the category
+    off, _, _ = fuse_with_query(
+        personal, sims, 2.0, text_candidates=5, linked=np.array([0, 2, 3]), w_link=0.0
+    )
+    assert off.tolist() == plain.tolist()

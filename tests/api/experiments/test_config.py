@@ -24,6 +24,7 @@ name = "more-fresh"
 share = 0.25
 fresh_share = 0.3
 w_query = 4
+w_link = 0
 generators = ["gnn", "item_knn"]
 
 [[experiments.arms]]
@@ -60,7 +61,7 @@ def test_a_good_file(tmp_path: Path) -> None:
     assert [a.name for a in config.active.arms] == ["control", "more-fresh", "fused"]
     assert config.active.control.name == "control"
     assert config.active.arm("more-fresh").overrides == RankingOverrides(
-        w_query=4.0, fresh_share=0.3, generators=("gnn", "item_knn")
+        w_query=4.0, w_link=0.0, fresh_share=0.3, generators=("gnn", "item_knn")
     )
     assert config.active.arm("fused").overrides == RankingOverrides(ranker=False)
     assert config.active.arm("control").overrides == RankingOverrides()

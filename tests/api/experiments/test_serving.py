@@ -7,6 +7,7 @@ and forgetting a shopper removes their lines.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -181,6 +182,10 @@ def test_an_arms_query_weight_changes_a_search(
     engine = shop_engine(shop_settings, artifacts, encoder, None)
     fan = described.fans("comedy")[0]
     weighted = engine.search("horror", user_id=fan, k=5)
-    ignored = engine.search("horror", user_id=fan, k=5, overrides=RankingOverrides(w_query=0.0))
+    text_off = RankingOverrides(w_query=0.0)
+    ignored = engine.search("horror", user_id=fan, k=5, overrides=replace(text_off, w_link=0.0))
     assert [described.genre_of[i.id] for i in weighted.items] == ["horror"] * 5
     assert [described.genre_of[i.id] for i in ignored.items].count("comedy") >= 4
+    # "horror" names the shop's category: the link alone still answers with horror
+    linked = engine.search("horror", user_id=fan, k=5, overrides=text_off)
+    assert [described.genre_of[i.id] for i in linked.items] == ["horror"] * 5
