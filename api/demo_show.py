@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from kgrec.api.cli.tables import table
 from kgrec.api.demo_data import DemoData
 from kgrec.errors import KgrecError
+from kgrec.gnn.significance import LEVEL
 from kgrec.paths import DataDir
 from kgrec.typing import USER
 
@@ -261,7 +262,7 @@ def _ratio_table(report: dict[str, Any]) -> str:
         "best baseline",
         "its R@20",
         "ratio",
-        "95% interval",
+        f"{LEVEL:.0%} interval",
         "target",
     )
     return table(headers, rows, digits=4)

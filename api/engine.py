@@ -29,7 +29,6 @@ from kgrec.api.fused import FusedRanking
 from kgrec.api.health import GraphHealth
 from kgrec.api.history import ShopperHistory
 from kgrec.api.options import EngineOptions
-from kgrec.api.query_links import QueryLinker
 from kgrec.api.ranker import Ranker
 from kgrec.api.ranking import Filters, RankedList, Strategy
 from kgrec.api.state import EmbedderFactory, ServedState, build_state
@@ -82,7 +81,6 @@ class Engine:
         self._history = ShopperHistory(self._health, cache_size=options.user_cache_size)
         self._queries = LruCache[str, np.ndarray](options.query_cache_size)
         self._queries_lock = threading.Lock()
-        self._linker = QueryLinker(encoder, options.w_link, options.link_threshold)
         self._state: ServedState = self._build(artifacts)
         fused = FusedRanking(options.candidates, self.weights, self.device)
         self._ranker = Ranker(
@@ -167,8 +165,6 @@ class Engine:
         """
         if explain or (query and query not in self._queries):
             return False
-        if query and not self._linker.ready(self._state.catalogue.version):
-            return False  # the version's category names are encoded on its first query
         if user_id is None or self.store is None or not self._health.last_up:
             return True
         # the learned ranking reads the history from memory; the fused one, purchases
@@ -212,7 +208,9 @@ class Engine:
         state.check_filters(filters)
         user_vec = state.user_vector(user_id)
         query_vec = self._encode_query(query) if query else None
-        link = self._linker.link(state.catalogue, query_vec) if query_vec is not None else None
+        link = None
+        if query_vec is not None:  # a typed query (a context product's vector comes below)
+            link = state.links.link(query_vec, self.options.link_threshold)
         context_rows: list[int] = []
         strategy: Strategy = "user" if user_vec is not None else "popularity"
         if context_item is not None:

@@ -53,8 +53,8 @@ def rank_learned(
     propose candidates (:func:`arm_order`). The query's text order is the top
     ``text_candidates`` (at least as many as the personal list) by text similarity,
     weighted ``w_query`` (unless the arm sets its own); ``linked`` (int64 rows of the
-    category the query names) adds the personal list within them, weighted
-    ``w_link`` (unless the arm sets its own). The personal list is read
+    categories the query names) adds the personal list within them, weighted
+    ``w_link`` (the arm's already applied). The personal list is read
     to its first ``served_limit`` positions (at least ``k``), the whole of it when
     the filters leave fewer than ``k`` of those or an arm re-orders it.
     """
@@ -85,10 +85,9 @@ def rank_learned(
     head = len(served) if reorders else min(len(served), max(served_limit, k))
     # the list's head first; all of it when the filters leave fewer than k there
     weight = w_query if arm.w_query is None else arm.w_query
-    link_weight = w_link if arm.w_link is None else arm.w_link
     for read in (head,) if head == len(served) else (head, len(served)):
         rows, total, text_order = fuse_with_query(
-            served[:read], sims, weight, text_candidates, linked=linked, w_link=link_weight
+            served[:read], sims, weight, text_candidates, linked=linked, w_link=w_link
         )
         keep = keep_mask(state, rows, filters, drop)
         rows, total = rows[keep], total[keep]

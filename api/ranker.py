@@ -94,9 +94,11 @@ class Ranker:
         staged = state.staged if overrides is None or overrides.ranker is not False else None
         learned: LearnedResult | None = None
         if staged is not None:
+            arm_link = None if overrides is None else overrides.w_link
+            w_link = self.w_link if arm_link is None else arm_link
             linked = None
-            if link is not None:
-                linked = allowed_rows(state, Filters(categories=(link.category_id,)))
+            if link is not None and w_link > 0:
+                linked = allowed_rows(state, Filters(categories=link.category_ids))
             learned = rank_learned(
                 state,
                 staged,
@@ -114,11 +116,12 @@ class Ranker:
                 explain=explain,
                 overrides=overrides,
                 linked=linked,
-                w_link=self.w_link,
+                w_link=w_link,
             )
             if learned is None:
                 notes.append("few learned-ranking results passed the filters; ranked by weights")
-            elif link is not None and self.w_link > 0:
+            elif linked is not None and len(linked) > 0:
+                assert link is not None
                 notes.append(
                     f"the query names the category {link.name!r} (similarity "
                     f"{link.similarity:.2f}): the shopper's order within it is fused in"

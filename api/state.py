@@ -19,6 +19,7 @@ import torch
 from kgrec.api.catalogue import Catalogue
 from kgrec.api.options import EngineOptions
 from kgrec.api.overlay import Overlay
+from kgrec.api.query_links import CategoryLinks
 from kgrec.api.ranking import Filters, RankedItem, ReasonProduct, ScoreBreakdown
 from kgrec.errors import ArtifactError, NotFoundError
 from kgrec.gnn.artifacts import ArtifactSet
@@ -31,11 +32,16 @@ EmbedderFactory = Callable[[ArtifactSet], InductiveEmbedder | None]
 
 @dataclass(frozen=True)
 class ServedState:
-    """One artifact version's catalogue, the online overlay over it and the embedder."""
+    """One artifact version's catalogue, the online overlay, the embedder, the category names.
+
+    ``links`` holds the catalogue's category names as text vectors, for the
+    category a typed query names (:mod:`kgrec.api.query_links`).
+    """
 
     catalogue: Catalogue
     overlay: Overlay
     embedder: InductiveEmbedder | None
+    links: CategoryLinks
 
     @property
     def size(self) -> int:
@@ -203,4 +209,4 @@ def build_state(
             "dimensions; re-run `kgrec embed`"
         )
     overlay = Overlay(catalogue.graph_dim, catalogue.text_dim, device)
-    return ServedState(catalogue, overlay, embedder)
+    return ServedState(catalogue, overlay, embedder, CategoryLinks.of_catalogue(catalogue, encoder))

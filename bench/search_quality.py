@@ -51,7 +51,7 @@ from kgrec.gnn.baselines import history_matrix
 from kgrec.gnn.evaluation import interactions_of, product_text_vectors
 from kgrec.gnn.protocols import build_plan
 from kgrec.gnn.ranking.staged import StagedRanking
-from kgrec.gnn.schema import NUM_PRODUCT_EXTRA, PRODUCT
+from kgrec.gnn.schema import CATEGORY, NUM_PRODUCT_EXTRA, PRODUCT
 from kgrec.gnn.snapshot import Snapshot
 from kgrec.gnn.splits import SplitPlan, SplitView
 from kgrec.settings import ServingSettings, Settings
@@ -59,7 +59,7 @@ from kgrec.text_encoders import load_encoder
 
 from ranking_ablation import fitted_generators, newest_snapshot, trained_ranking  # isort: skip
 
-IN_CATEGORY = ("product", "in_category", "category")
+IN_CATEGORY = (PRODUCT, "in_category", CATEGORY)
 VIEWS = ("warm", "cold_user@0", "cold_user@3")
 PARAPHRASES: Final = {
     "Action": ("explosions and car chases", "action packed movies"),
@@ -122,7 +122,7 @@ class Queries:
         self.texts, self.asks, self.titles = texts, asks, titles
         self.sims = (vectors @ products.T).numpy()  # [Q, P]
         found = [links.link(v.numpy(), threshold) for v in vectors]
-        self.linked = [int(f.category_id) if f is not None else -1 for f in found]
+        self.linked = [int(f.category_ids[0]) if f is not None else -1 for f in found]
 
 
 def score_view(
@@ -230,6 +230,7 @@ def main() -> None:
     methods |= {
         f"w_query {served[0]:g}, w_link {w}": (served[0], float(w))
         for w in args.link_weights.split(",")
+        if float(w) != served[1]  # the served row already has it
     }
     category_sets = {
         "names": [(n, c) for c, n in enumerate(names)],

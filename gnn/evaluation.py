@@ -120,7 +120,7 @@ class EvaluationResult:
             the methods that tune (:class:`~kgrec.gnn.baselines.Tunable`).
         config: GNN hyperparameters.
         protocol: the :mod:`kgrec.gnn.protocols` protocol whose split plans were scored.
-        per_user: split -> method -> per seed, the [U] :data:`RATIO_METRIC` of each
+        per_user: split -> method -> seed -> the [U] :data:`RATIO_METRIC` of each
             test user (NaN without targets; the same users in the same order for
             every method of a seed), for the report's intervals
             (:func:`~kgrec.gnn.significance.ratio_interval`). Not written to report.json.
@@ -133,7 +133,7 @@ class EvaluationResult:
     tuned: dict[str, list[dict[str, object]]] = field(default_factory=dict)
     config: dict[str, object] = field(default_factory=dict)
     protocol: str = "kgrec"
-    per_user: dict[str, dict[str, list[Tensor]]] = field(default_factory=dict)
+    per_user: dict[str, dict[str, dict[int, Tensor]]] = field(default_factory=dict)
 
     def summary(self) -> dict[str, dict[str, dict[str, tuple[float, float]]]]:
         """Aggregate the runs over seeds: split -> method -> metric -> (mean, std)."""
@@ -289,9 +289,9 @@ def run_evaluation(
                 result.runs.setdefault(name, {}).setdefault(model.name, []).append(
                     mean_metrics(per_user)
                 )
-                result.per_user.setdefault(name, {}).setdefault(model.name, []).append(
-                    per_user[RATIO_METRIC]
-                )
+                result.per_user.setdefault(name, {}).setdefault(model.name, {})[seed] = per_user[
+                    RATIO_METRIC
+                ]
             bar.update(1)
     bar.close()
     return result

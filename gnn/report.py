@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 
@@ -44,6 +45,7 @@ class EvaluationReport:
     def __init__(self, result: EvaluationResult, command: str = "") -> None:
         self.result, self.command = result, command
         self.summary = result.summary()
+        self._ratios: dict[str, dict[str, dict[str, float | str | bool]]] | None = None
 
     def ratios(self) -> dict[str, dict[str, dict[str, float | str | bool]]]:
         """Compare our methods' Recall@20 with the best baseline's on every split.
@@ -54,8 +56,14 @@ class EvaluationReport:
         test users (``low``, ``high``: :func:`~kgrec.gnn.significance.ratio_interval`).
 
         Methods: the served ranking (``kgrec``) and the bare GNN, where present;
-        baselines: every row outside :data:`OURS`.
+        baselines: every row outside :data:`OURS`. The interval is left out where
+        the two methods were not scored on the same seeds, or is not finite.
         """
+        if self._ratios is None:
+            self._ratios = self._compute_ratios()
+        return self._ratios
+
+    def _compute_ratios(self) -> dict[str, dict[str, dict[str, float | str | bool]]]:
         out: dict[str, dict[str, dict[str, float | str | bool]]] = {}
         for method in (SERVED, "gnn"):
             for split, methods in self.summary.items():
@@ -72,9 +80,12 @@ class EvaluationReport:
                     "met": ratio >= target,
                 }
                 users = self.result.per_user.get(split, {})
-                if method in users and best in users:
-                    interval = ratio_interval(users[method], users[best])
-                    row |= {"low": interval.low, "high": interval.high}
+                ours, theirs = users.get(method, {}), users.get(best, {})
+                seeds = self.result.seeds
+                if seeds and all(s in ours and s in theirs for s in seeds):
+                    interval = ratio_interval([ours[s] for s in seeds], [theirs[s] for s in seeds])
+                    if math.isfinite(interval.low) and math.isfinite(interval.high):
+                        row |= {"low": interval.low, "high": interval.high}
                 out.setdefault(method, {})[split] = row
         return out
 

@@ -49,7 +49,8 @@ def test_evaluation_writes_reports_for_every_view(tmp_path: Path) -> None:
     # the report's intervals read each test user's Recall@20, whose mean is the table's
     for split, per_method in result.per_user.items():
         for method, seeds in per_method.items():
-            for run, users in zip(result.runs[split][method], seeds, strict=True):
+            assert list(seeds) == [0, 1]
+            for run, users in zip(result.runs[split][method], seeds.values(), strict=True):
                 assert float(users.nanmean()) == pytest.approx(run["recall@20"])
     summary = result.summary()
     # text carries the taste clusters: text-kNN beats popularity on cold items

@@ -218,8 +218,8 @@ def test_the_evaluation_summary_reads_the_last_report(tmp_path: Path) -> None:
     result = EvaluationResult(runs=runs, seeds=[0])
     result.per_user = {
         "warm": {
-            "kgrec": [torch.tensor([0.4, 0.0, 0.2, float("nan")])],
-            "popularity": [torch.tensor([0.2, 0.0, 0.1, float("nan")])],
+            "kgrec": {0: torch.tensor([0.4, 0.0, 0.2, float("nan")])},
+            "popularity": {0: torch.tensor([0.2, 0.0, 0.1, float("nan")])},
         }
     }
     for path in EvaluationReport(result, command="kgrec evaluate").write(reports / "run2")[:2]:
