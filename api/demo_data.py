@@ -63,6 +63,7 @@ class DemoData:
         files: the files imported, in order (their content is the fingerprint).
         shopper: a known shopper (their top 10 is shown).
         query: the new shopper's query; the added product answers it.
+        category_query: the known shopper's query naming one of the categories.
         new_product: what ``POST /items`` adds.
         queries: the Cypher exploration.
         batch_size: a KGREC_GNN__BATCH_SIZE for this data (the sample is tiny), or None.
@@ -73,6 +74,7 @@ class DemoData:
     files: tuple[Path, ...]
     shopper: str
     query: str
+    category_query: str
     new_product: NewProduct
     queries: tuple[CypherQuery, ...]
     recbole: Path | None = None
@@ -173,6 +175,7 @@ def shipped_sample() -> DemoData:
         files=tuple(directory / f"{s}.csv" for s in stems),
         shopper="u15",
         query="waterproof trail running shoes",
+        category_query="coffee machines",
         new_product=_NEW_SAMPLE_PRODUCT,
         queries=SAMPLE_QUERIES,
         batch_size=32,  # 200 interactions: small BPR batches give enough steps per epoch
@@ -203,6 +206,7 @@ def movielens(datasets: Path, demo_dir: Path, limit_users: int | None = None) ->
         files=tuple(directory / f for f in public.files),
         shopper="1",
         query="dinosaurs come back to life on an island",
+        category_query="westerns",
         new_product=_NEW_FILM,
         queries=MOVIELENS_QUERIES,
         recbole=directory,

@@ -156,6 +156,16 @@ def known_shopper(client: httpx.Client, data: DemoData, echo: Echo) -> Answer:
     return _shown(recommend(client, user_id=data.shopper), title, echo)
 
 
+def searching_shopper(client: httpx.Client, data: DemoData, echo: Echo) -> Answer:
+    """The known shopper's top 10 for a query naming a category, and the answer's notes."""
+    title = f"Shopper {data.shopper} searching {data.category_query!r}"
+    answer = recommend(client, user_id=data.shopper, query=data.category_query)
+    _shown(answer, title, echo)
+    for note in answer.body.get("notes") or []:
+        echo(f"note: {note}")
+    return answer
+
+
 def new_shopper(client: httpx.Client, data: DemoData, echo: Echo) -> Answer:
     """Top 10 for a shopper the service has never seen, who typed a query."""
     title = f"A new shopper with only a query: {data.query!r}"

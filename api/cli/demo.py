@@ -196,12 +196,13 @@ def _prepare_model(
 def _serve(settings: Settings, data: DemoData) -> None:
     """Start the service, print the sections, stop it."""
     from kgrec.api.demo_calls import serving
-    from kgrec.api.demo_show import add_product, known_shopper, new_shopper
+    from kgrec.api.demo_show import add_product, known_shopper, new_shopper, searching_shopper
 
     typer.secho("\n== kgrec serve (in this process, on a free loopback port)", bold=True)
     with serving(settings) as client:
         typer.echo(f"serving on {client.base_url}")
         known_shopper(client, data, typer.echo)
+        searching_shopper(client, data, typer.echo)
         new_shopper(client, data, typer.echo)
         add_product(client, data, typer.echo)
     typer.echo("service stopped")

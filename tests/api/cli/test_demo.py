@@ -110,6 +110,10 @@ def test_first_run_imports_trains_and_shows_every_section(runs: tuple[Run, Run, 
     shopper = section(out, "Top 10 for shopper 1")
     assert ranks(shopper) == list(range(1, 11))
     assert re.search(r"strategy user, \d+ candidates, \d+ ms", "\n".join(shopper))
+    searching = section(out, "Shopper 1 searching 'westerns'")
+    assert ranks(searching) == list(range(1, 11))
+    # three shoppers are too few to train a ranker: the fused weights answer, unlinked
+    assert "ranking fused" in searching[1] and not any(s.startswith("note:") for s in searching)
     query = section(out, "A new shopper with only a query")
     assert ranks(query) == list(range(1, 11)) and "strategy query" in "\n".join(query)
     added = "\n".join(section(out, "A product added online"))
