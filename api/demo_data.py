@@ -162,7 +162,7 @@ _NEW_SAMPLE_PRODUCT = NewProduct(
 
 def sample_dir() -> Path:
     """The small sample catalogue shipped with kgrec."""
-    return Path(str(resources.files("loaders") / "sample"))
+    return Path(str(resources.files("kgrec.loaders") / "sample"))
 
 
 def shipped_sample() -> DemoData:

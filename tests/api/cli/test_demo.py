@@ -253,3 +253,18 @@ def test_the_demo_refuses_a_graph_holding_other_data(tmp_path: Path) -> None:
     assert "--fresh" in refused.stderr
     shown = kgrec("cypher", "MATCH (p:Product) RETURN p.id AS id")
     assert shown.stdout.split() == ["id", "mine-1"]
+
+
+def test_the_shipped_sample_is_found_from_any_directory(tmp_path: Path) -> None:
+    # the console script's sys.path holds no repository root (the package is kgrec.loaders)
+    code = "from kgrec.api.demo_data import shipped_sample; print(shipped_sample().files[0])"
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", code],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert Path(done.stdout.strip()).is_file()
