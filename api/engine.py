@@ -92,6 +92,7 @@ class Engine:
             served_limit=options.candidates.served,
             w_query=options.w_query,
             w_link=options.w_link,
+            link_threshold=options.link_threshold,
         )
         # products added online are encoded through the data directory's cache: the
         # GNN embedder reads the same text vector from it, and so does the next export
@@ -208,9 +209,6 @@ class Engine:
         state.check_filters(filters)
         user_vec = state.user_vector(user_id)
         query_vec = self._encode_query(query) if query else None
-        link = None
-        if query_vec is not None:  # a typed query (a context product's vector comes below)
-            link = state.links.link(query_vec, self.options.link_threshold)
         context_rows: list[int] = []
         strategy: Strategy = "user" if user_vec is not None else "popularity"
         if context_item is not None:
@@ -238,7 +236,6 @@ class Engine:
             explain=explain,
             query=query,
             overrides=overrides,
-            link=link,
         )
 
     def search(

@@ -18,7 +18,6 @@ from kgrec.api.fused import FusedRanking, allowed_rows
 from kgrec.api.health import GraphHealth
 from kgrec.api.history import ShopperHistory
 from kgrec.api.learned import LearnedResult, rank_learned
-from kgrec.api.query_links import CategoryLink
 from kgrec.api.ranking import Filters, RankedItem, RankedList, Strategy
 from kgrec.api.state import ServedState
 
@@ -36,6 +35,7 @@ class Ranker:
             of it when the filters leave fewer than k there).
         w_query: the weight of that list against the personal one.
         w_link: the weight of the personal list within the category a query names.
+        link_threshold: the cosine a query must reach with a category's name to name it.
     """
 
     def __init__(
@@ -49,11 +49,13 @@ class Ranker:
         served_limit: int,
         w_query: float,
         w_link: float,
+        link_threshold: float,
     ) -> None:
         self.text_candidates = text_candidates
         self.served_limit = served_limit
         self.w_query = w_query
         self.w_link = w_link
+        self.link_threshold = link_threshold
         self.device = device
         self._fused = fused
         self._history = history
@@ -75,14 +77,14 @@ class Ranker:
         explain: bool,
         query: str | None = None,
         overrides: RankingOverrides | None = None,
-        link: CategoryLink | None = None,
     ) -> RankedList:
         """Rank one request over ``state``.
 
         The learned ranking is used when the version holds one, the experiment arm's
         ``overrides`` do not turn it off and enough of it passes the filters; else
-        the fused one. ``link`` is the category the typed query names: the learned
-        ranking fuses the shopper's order within it (weight ``w_link``).
+        the fused one. When the typed ``query`` names a category
+        (:mod:`kgrec.api.query_links`) the learned ranking fuses the shopper's order
+        within it (weight ``w_link``, or the arm's).
         """
         notes: list[str] = []
         # the shopper's history held in memory: the version's interactions of every
@@ -96,8 +98,10 @@ class Ranker:
         if staged is not None:
             arm_link = None if overrides is None else overrides.w_link
             w_link = self.w_link if arm_link is None else arm_link
-            linked = None
-            if link is not None and w_link > 0:
+            link = linked = None
+            if query and query_vec is not None and w_link > 0:  # typed, not a context product
+                link = state.links.link(query_vec, self.link_threshold)
+            if link is not None:
                 linked = allowed_rows(state, Filters(categories=link.category_ids))
             learned = rank_learned(
                 state,
@@ -120,8 +124,7 @@ class Ranker:
             )
             if learned is None:
                 notes.append("few learned-ranking results passed the filters; ranked by weights")
-            elif linked is not None and len(linked) > 0:
-                assert link is not None
+            elif link is not None and linked is not None and len(linked) > 0:
                 notes.append(
                     f"the query names the category {link.name!r} (similarity "
                     f"{link.similarity:.2f}): the shopper's order within it is fused in"
