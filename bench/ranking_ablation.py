@@ -7,7 +7,8 @@ the GNN's fit, ~7 min on 2 cores; later runs load it in seconds), then trains
 only the staged ranking (:class:`kgrec.gnn.ranking.StagedRanking` over the served
 generators, exactly as ``kgrec evaluate`` builds its ``kgrec`` row) with the
 stage settings given by ``--set`` and prints Recall@20 per view: the served
-ranking, with the fresh-slot policy off, and the best baseline of the same run.
+ranking, with the fresh-slot policy off, and the best baseline of the same run;
+then what the served ranking's answers show (its exposure, ``gnn/metrics.py``).
 
     .venv/bin/python bench/ranking_ablation.py --seed 0
     .venv/bin/python bench/ranking_ablation.py --seed 0 --set per_generator=200 \
@@ -38,7 +39,7 @@ from kgrec.gnn.ranking.peer_popularity import PeerPopularity
 from kgrec.gnn.ranking.recency import RecentItemKNN
 from kgrec.gnn.ranking.served import SERVED_GENERATORS, staged_over
 from kgrec.gnn.ranking.staged import StagedRanking
-from kgrec.gnn.report import OURS
+from kgrec.gnn.report import EXPOSURE, OURS
 from kgrec.gnn.schema import NUM_PRODUCT_EXTRA, PRODUCT
 from kgrec.gnn.snapshot import Snapshot
 from kgrec.gnn.splits import SplitPlan
@@ -204,6 +205,14 @@ def main() -> None:
             f"{best} {base[best]:.4f} | "
             f"{ours / ref:.2f}x | {off / ref:.2f}x |"
         )
+    print(
+        "\nWhat kgrec's answers show (every test user's top 20; fresh = no training "
+        "interaction):\n\n| view | coverage@20 | fresh_coverage@20 | fresh@20 |\n"
+        "| --- | --- | --- | --- |"
+    )
+    for name, methods in metrics.items():
+        shown = methods["kgrec"]
+        print(f"| {name} | " + " | ".join(f"{shown[m]:.4f}" for m in EXPOSURE) + " |")
 
 
 if __name__ == "__main__":

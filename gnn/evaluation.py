@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Final
+from typing import Final, NamedTuple
 
 import torch
 from torch import Tensor
@@ -30,7 +30,14 @@ from kgrec.gnn.baselines import (
 )
 from kgrec.gnn.checkpoint import Checkpoint
 from kgrec.gnn.config import GNNConfig
-from kgrec.gnn.metrics import mean_metrics, rank_metrics
+from kgrec.gnn.metrics import (
+    EXPOSURE_K,
+    answer_tops,
+    exposure_metrics,
+    fresh_share,
+    mean_metrics,
+    rank_metrics,
+)
 from kgrec.gnn.protocols import Protocol, build_plan
 from kgrec.gnn.ranking import KGKNN, StagedRanking
 from kgrec.gnn.ranking.peer_popularity import PeerPopularity
@@ -150,20 +157,41 @@ class EvaluationResult:
         return out
 
 
+class ViewMetrics(NamedTuple):
+    """One method's figures on one view.
+
+    Attributes:
+        per_user: metric -> [U] per test user (``view.test_users`` in order):
+            Recall@K and NDCG@K (NaN without targets) and ``fresh@20``, the share
+            of the user's top 20 held by fresh products (no training interaction).
+        catalogue: ``coverage@20`` and ``fresh_coverage@20``
+            (:func:`~kgrec.gnn.metrics.exposure_metrics`) over all the view's answers.
+    """
+
+    per_user: dict[str, Tensor]
+    catalogue: dict[str, float]
+
+    def means(self) -> dict[str, float]:
+        """The per-user metrics averaged over the users with a value, and the catalogue ones."""
+        return mean_metrics(self.per_user) | self.catalogue
+
+
 def evaluate_view(
     model: Recommender, plan: SplitPlan, view: SplitView, batch_users: int = 4096
 ) -> dict[str, float]:
-    """Mean Recall@K / NDCG@K of ``model`` on ``view`` (:func:`view_metrics`, averaged)."""
-    return mean_metrics(view_metrics(model, plan, view, batch_users))
+    """Mean Recall@K / NDCG@K and exposure of ``model`` on ``view`` (:func:`view_metrics`)."""
+    return view_metrics(model, plan, view, batch_users).means()
 
 
 def view_metrics(
     model: Recommender, plan: SplitPlan, view: SplitView, batch_users: int = 4096
-) -> dict[str, Tensor]:
-    """Per-user Recall@K / NDCG@K of ``model`` on ``view``: metric -> [U], NaN without targets.
+) -> ViewMetrics:
+    """Per-user Recall@K / NDCG@K and the answers' exposure of ``model`` on ``view``.
 
     The users are ``view.test_users`` in order. The ranking covers
     ``view.candidates`` (all products when None), minus each user's history.
+    Fresh products are those without a pair in ``plan.train`` (what the served
+    ranking calls fresh and gives its fresh slots to).
     """
     history = plan.history(view)
     users = view.test_users
@@ -171,6 +199,8 @@ def view_metrics(
     if view.candidates is not None:
         outside[:] = True
         outside[view.candidates] = False
+    fresh = torch.bincount(plan.train[1], minlength=plan.num_items) == 0
+    shown = torch.zeros(plan.num_items, dtype=torch.bool)
     per_user: dict[str, list[Tensor]] = {}
     for start in range(0, len(users), batch_users):
         batch = users[start : start + batch_users]
@@ -179,7 +209,13 @@ def view_metrics(
         seen = history_matrix(history, batch, plan.num_items).bool() | outside
         for k, v in rank_metrics(scores, target, seen, ks=KS).items():
             per_user.setdefault(k, []).append(v)
-    return {k: torch.cat(v) for k, v in per_user.items()}
+        tops = answer_tops(scores, seen)
+        shown[tops[tops >= 0]] = True
+        per_user.setdefault(f"fresh@{EXPOSURE_K}", []).append(fresh_share(tops, fresh))
+    return ViewMetrics(
+        {k: torch.cat(v) for k, v in per_user.items()},
+        exposure_metrics(shown, ~outside, fresh),
+    )
 
 
 def default_methods(
@@ -285,13 +321,11 @@ def run_evaluation(
             if record is not None:
                 result.tuned.setdefault(model.name, []).append(record)
             for name, view in plan.views.items():
-                per_user = view_metrics(model, plan, view)
-                result.runs.setdefault(name, {}).setdefault(model.name, []).append(
-                    mean_metrics(per_user)
+                scored = view_metrics(model, plan, view)
+                result.runs.setdefault(name, {}).setdefault(model.name, []).append(scored.means())
+                result.per_user.setdefault(name, {}).setdefault(model.name, {})[seed] = (
+                    scored.per_user[RATIO_METRIC]
                 )
-                result.per_user.setdefault(name, {}).setdefault(model.name, {})[seed] = per_user[
-                    RATIO_METRIC
-                ]
             bar.update(1)
     bar.close()
     return result

@@ -8,10 +8,17 @@ import time
 from pathlib import Path
 
 from kgrec.gnn.evaluation import RATIO_METRIC, EvaluationResult
+from kgrec.gnn.metrics import EXPOSURE_K
 from kgrec.gnn.protocols import DESCRIPTIONS
 from kgrec.gnn.significance import LEVEL, ratio_interval
 
 METRICS: tuple[str, ...] = ("recall@10", "recall@20", "ndcg@10", "ndcg@20")
+EXPOSURE: tuple[str, ...] = (
+    f"coverage@{EXPOSURE_K}",
+    f"fresh_coverage@{EXPOSURE_K}",
+    f"fresh@{EXPOSURE_K}",
+)
+"""What the answers show (:mod:`kgrec.gnn.metrics`): the report's second table."""
 SERVED = "kgrec"
 """The served ranking's row (the staged ranking, :mod:`kgrec.gnn.ranking`)."""
 OURS: tuple[str, ...] = (
@@ -27,6 +34,12 @@ TARGETS: dict[str, dict[str, float]] = {
     SERVED: {"": 1.1},
     "gnn": {"warm": 0.95, "cold_item": 1.2, "cold_user": 1.2},
 }
+
+
+def _cell(stat: tuple[float, float] | None) -> str:
+    if stat is None or math.isnan(stat[0]):
+        return "-"
+    return f"{stat[0]:.4f} ± {stat[1]:.4f}"
 
 
 def _target(method: str, split: str) -> float:
@@ -103,16 +116,36 @@ class EvaluationReport:
             for split, v in splits.items()
         ]
 
-    def table(self) -> str:
-        """A Markdown table: split, method, metrics as mean ± std over seeds."""
-        head = "| split | method | " + " | ".join(METRICS) + " |"
-        lines = [head, "|" + " --- |" * (len(METRICS) + 2)]
+    def table(self, metrics: tuple[str, ...] = METRICS) -> str:
+        """A Markdown table: split, method, ``metrics`` as mean ± std over seeds.
+
+        A metric a run lacks (a report written before it existed) or that is
+        undefined there (fresh coverage where the view ranks no fresh product)
+        reads as a dash.
+        """
+        head = "| split | method | " + " | ".join(metrics) + " |"
+        lines = [head, "|" + " --- |" * (len(metrics) + 2)]
         for split, methods in self.summary.items():
             for method, stats in methods.items():
-                cells = [f"{stats[m][0]:.4f} ± {stats[m][1]:.4f}" for m in METRICS]
+                cells = [_cell(stats.get(m)) for m in metrics]
                 name = f"**{method}**" if method == SERVED else method
                 lines.append(f"| {split} | {name} | " + " | ".join(cells) + " |")
         return "\n".join(lines)
+
+    def exposure_lines(self) -> list[str]:
+        """One line per split: what the served ranking's answers show, with and without slots."""
+        lines = []
+        for split, methods in self.summary.items():
+            rows = [m for m in (SERVED, f"{SERVED}/no_fresh_slots") if m in methods]
+            if not rows:
+                continue
+            parts = [
+                f"{m} "
+                + ", ".join(f"{e} {_cell(methods[m].get(e)).split(' ')[0]}" for e in EXPOSURE)
+                for m in rows
+            ]
+            lines.append(f"{split}: " + "; ".join(parts))
+        return lines
 
     def tuned_lines(self) -> str:
         """One Markdown bullet per tuned method: the values it picked on each seed."""
@@ -148,7 +181,14 @@ class EvaluationReport:
             "The interval: how far the ratio moves when each seed's test users are "
             "resampled, the same users for both methods (a paired bootstrap; not the "
             "spread from refitting, which the table's standard deviations show).\n\n"
-            f"{ratio_lines}\n\n## Test sizes (first seed)\n\n{sizes}\n\n"
+            f"{ratio_lines}\n\n## What the answers show\n\n"
+            f"Over all test users' top {EXPOSURE_K} of a view: `coverage@{EXPOSURE_K}`, the "
+            "share of the ranked products shown to at least one of them; "
+            f"`fresh_coverage@{EXPOSURE_K}`, the same among fresh products (no training "
+            f"interaction; a dash where the view ranks none); `fresh@{EXPOSURE_K}`, the "
+            "share of an answer's places that hold a fresh product (mean over users). "
+            "What the fresh slots buy, which no recall figure counts.\n\n"
+            f"{self.table(EXPOSURE)}\n\n## Test sizes (first seed)\n\n{sizes}\n\n"
             f"## Fit time (tuning included)\n\n{fit}\n\n"
             f"## Tuned hyper-parameters (validation Recall@20, per seed)\n\n{tuned}\n\n"
             "## GNN configuration\n\n"

@@ -81,6 +81,9 @@ def evaluate(
     typer.echo(report.table())
     for line in report.ratio_lines():
         typer.echo(line)
+    typer.echo("what the served answers show (report.md has every method):")
+    for line in report.exposure_lines():
+        typer.echo(f"  {line}")
     typer.echo(
         f"evaluated {len(result.runs)} splits x {len(next(iter(result.runs.values())))} methods "
         f"x {seeds} seeds in {time.perf_counter() - start:.0f} s; reports in {run_dir}"

@@ -53,6 +53,16 @@ def test_evaluation_writes_reports_for_every_view(tmp_path: Path) -> None:
             for run, users in zip(result.runs[split][method], seeds.values(), strict=True):
                 assert float(users.nanmean()) == pytest.approx(run["recall@20"])
     summary = result.summary()
+    # what the answers show: the fresh slots put held-out products before shoppers
+    # on every view, the same ranking without them and popularity never do
+    for split in ("warm", "cold_user@1", "cold_item"):
+        shown = summary[split]
+        assert shown["kgrec"]["fresh@20"][0] > 0.0
+        assert shown["kgrec"]["fresh_coverage@20"][0] > 0.0
+        for other in ("kgrec/no_fresh_slots", "popularity"):
+            assert shown[other]["fresh@20"][0] == 0.0
+            assert shown[other]["fresh_coverage@20"][0] == 0.0
+        assert 0.0 < shown["popularity"]["coverage@20"][0] < shown["kgrec"]["coverage@20"][0]
     # text carries the taste clusters: text-kNN beats popularity on cold items
     cold = summary["cold_item"]
     assert cold["text_knn"]["recall@20"][0] > cold["popularity"]["recall@20"][0]
@@ -75,6 +85,11 @@ def test_evaluation_writes_reports_for_every_view(tmp_path: Path) -> None:
     markdown = (tmp_path / "report.md").read_text()
     assert "| warm | **kgrec** |" in markdown and "warm: kgrec / " in markdown
     assert "95% interval over test users" in markdown
+    assert "| fresh_coverage@20 |" in markdown and "## What the answers show" in markdown
+    report = EvaluationReport(result)
+    warm_line = next(line for line in report.exposure_lines() if line.startswith("warm: "))
+    assert "kgrec/no_fresh_slots coverage@20 0." in warm_line
+    assert "fresh@20 0.0000" in warm_line  # without slots no place holds a fresh product
 
 
 class _ByIndex:
