@@ -91,6 +91,7 @@ class Catalogue:
         pop_candidates: the most popular products kept as candidates (``pop_top``).
         ranker: load the learned ranking the version holds (False: fused weights only).
         fresh_share: the learned ranking's share of positions for fresh products.
+        fresh_exploration: temperature of each shopper's draw of the fresh order.
     """
 
     def __init__(
@@ -102,6 +103,7 @@ class Catalogue:
         pop_candidates: int,
         ranker: bool,
         fresh_share: float,
+        fresh_exploration: float,
     ) -> None:
         artifacts.validate()
         m = artifacts.manifest
@@ -151,7 +153,9 @@ class Catalogue:
         self.user_graph = np.ascontiguousarray(artifacts.user_graph, dtype=np.float32)
         self.ranking: PersonalRanking | None = None
         if ranker and artifacts.path is not None:
-            self.ranking = PersonalRanking.load(artifacts.path, fresh_share)
+            self.ranking = PersonalRanking.load(
+                artifacts.path, fresh_share, fresh_exploration=fresh_exploration
+            )
 
     @property
     def size(self) -> int:

@@ -65,9 +65,11 @@ def rank_learned(
     arm = overrides or RankingOverrides()
     proposed: dict[str, np.ndarray] = {}
     if explain or arm.generators is not None:
-        served, ranker_scores, proposed = ranking.served_with_proposers(staged, user_row, history)
+        served, ranker_scores, proposed = ranking.served_with_proposers(
+            staged, user_row, history, user_id
+        )
     else:
-        served, ranker_scores = ranking.served(staged, user_row, history)
+        served, ranker_scores = ranking.served(staged, user_row, history, user_id)
     reorders = arm.generators is not None or arm.fresh_share is not None
     if reorders:
         share = staged.config.fresh_share if arm.fresh_share is None else arm.fresh_share

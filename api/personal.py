@@ -24,6 +24,7 @@ import torch
 
 from kgrec.gnn.ranking.peer_popularity import has_peers
 from kgrec.gnn.ranking.served import StoredRanking, load_ranking
+from kgrec.gnn.ranking.slots import shopper_key
 from kgrec.gnn.ranking.staged import StagedRanking
 
 
@@ -36,17 +37,32 @@ def latest_first_seen(history: np.ndarray) -> np.ndarray:
     return out
 
 
+def _key(user: torch.Tensor, user_row: int | None, shopper_id: str | None) -> torch.Tensor:
+    """The [1] key of one shopper's fresh-order draw: its row, or its id's when it has none.
+
+    Not the unknown-shopper row itself, which moves when ``kgrec embed`` appends users.
+    """
+    if user_row is not None:
+        return user
+    return torch.tensor([shopper_key(shopper_id or "")])
+
+
 class PersonalRanking:
     """The stored ranking of one artifact version and its users' histories.
 
     Args:
         stored: what :func:`~kgrec.gnn.ranking.served.load_ranking` read.
         fresh_share: share of answer positions kept for fresh products (0 = off).
+        fresh_exploration: temperature of each shopper's draw of the fresh order
+            (:func:`~kgrec.gnn.ranking.slots.exploration_noise`; 0 = none).
     """
 
-    def __init__(self, stored: StoredRanking, fresh_share: float) -> None:
+    def __init__(
+        self, stored: StoredRanking, fresh_share: float, *, fresh_exploration: float
+    ) -> None:
         self.stored = stored
         self.fresh_share = fresh_share
+        self.fresh_exploration = fresh_exploration
         pairs = stored.interactions
         self.num_users = int(stored.als_users.shape[0])
         order = torch.argsort(pairs[0], stable=True)
@@ -55,10 +71,14 @@ class PersonalRanking:
         self._indptr = np.concatenate([[0], np.cumsum(counts.numpy())])
 
     @classmethod
-    def load(cls, version: Path, fresh_share: float) -> PersonalRanking | None:
+    def load(
+        cls, version: Path, fresh_share: float, *, fresh_exploration: float
+    ) -> PersonalRanking | None:
         """The ranking stored in artifact version ``version`` (None when it holds none)."""
         stored = load_ranking(version)
-        return None if stored is None else cls(stored, fresh_share)
+        if stored is None:
+            return None
+        return cls(stored, fresh_share, fresh_exploration=fresh_exploration)
 
     def history(self, user_row: int | None) -> np.ndarray:
         """The int64 product rows the version's user ``user_row`` interacted with.
@@ -94,7 +114,7 @@ class PersonalRanking:
         stored = dataclasses.replace(
             self.stored, interactions=kept, als_users=als, peer_weights=peer
         )
-        return PersonalRanking(stored, self.fresh_share)
+        return PersonalRanking(stored, self.fresh_share, fresh_exploration=self.fresh_exploration)
 
     def bind(
         self, user_graph: torch.Tensor, product_graph: torch.Tensor, product_text: torch.Tensor
@@ -105,11 +125,19 @@ class PersonalRanking:
         rows, then the online ones; ``user_graph`` is [U, D].
         """
         return self.stored.bind(
-            user_graph.cpu(), product_graph.cpu(), product_text.cpu(), fresh_share=self.fresh_share
+            user_graph.cpu(),
+            product_graph.cpu(),
+            product_text.cpu(),
+            fresh_share=self.fresh_share,
+            fresh_exploration=self.fresh_exploration,
         )
 
     def served(
-        self, staged: StagedRanking, user_row: int | None, history: np.ndarray
+        self,
+        staged: StagedRanking,
+        user_row: int | None,
+        history: np.ndarray,
+        shopper_id: str | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """The served order for one shopper.
 
@@ -121,13 +149,20 @@ class PersonalRanking:
             user_row: the shopper's row in the version (None = not in it).
             history: int64 product rows the shopper interacted with (all of them:
                 the version's and the online ones), left out of the answer.
+            shopper_id: the shopper's id; a shopper the version lacks draws its
+                fresh order from it (:func:`~kgrec.gnn.ranking.slots.shopper_key`),
+                so two new shoppers see different fresh products.
         """
         user, pairs = self._history_pairs(staged, user_row, history)
-        ((served, scores),) = staged.ranked(user, pairs)
+        ((served, scores),) = staged.ranked(user, pairs, keys=_key(user, user_row, shopper_id))
         return served.numpy(), scores.numpy()
 
     def served_with_proposers(
-        self, staged: StagedRanking, user_row: int | None, history: np.ndarray
+        self,
+        staged: StagedRanking,
+        user_row: int | None,
+        history: np.ndarray,
+        shopper_id: str | None = None,
     ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         """Like :meth:`served`, from the same pass, plus what proposed each row.
 
@@ -136,7 +171,8 @@ class PersonalRanking:
         (:mod:`kgrec.api.reasons`).
         """
         user, pairs = self._history_pairs(staged, user_row, history)
-        ((served, scores, proposed),) = staged.ranked_with_proposers(user, pairs)
+        keys = _key(user, user_row, shopper_id)
+        ((served, scores, proposed),) = staged.ranked_with_proposers(user, pairs, keys=keys)
         return served.numpy(), scores.numpy(), {g: m.numpy() for g, m in proposed.items()}
 
     @staticmethod

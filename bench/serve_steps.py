@@ -23,7 +23,7 @@ def bench_learned_step(version: Path) -> None:
     from kgrec.api.personal import PersonalRanking
     from kgrec.gnn.artifacts import ArtifactSet
 
-    ranking = PersonalRanking.load(version, fresh_share=0.1)
+    ranking = PersonalRanking.load(version, fresh_share=0.1, fresh_exploration=0.5)
     if ranking is None:
         print(f"{version} holds no ranker (kgrec train trained none)")
         return

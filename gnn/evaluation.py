@@ -34,7 +34,7 @@ from kgrec.gnn.metrics import (
     EXPOSURE_K,
     answer_tops,
     exposure_metrics,
-    fresh_share,
+    fresh_places,
     mean_metrics,
     rank_metrics,
 )
@@ -211,7 +211,7 @@ def view_metrics(
             per_user.setdefault(k, []).append(v)
         tops = answer_tops(scores, seen)
         shown[tops[tops >= 0]] = True
-        per_user.setdefault(f"fresh@{EXPOSURE_K}", []).append(fresh_share(tops, fresh))
+        per_user.setdefault(f"fresh@{EXPOSURE_K}", []).append(fresh_places(tops, fresh))
     return ViewMetrics(
         {k: torch.cat(v) for k, v in per_user.items()},
         exposure_metrics(shown, ~outside, fresh),

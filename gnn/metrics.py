@@ -76,7 +76,7 @@ def answer_tops(scores: Tensor, exclude: Tensor | None, k: int = EXPOSURE_K) -> 
     return top.masked_fill(torch.isneginf(values), -1)
 
 
-def fresh_share(tops: Tensor, fresh: Tensor) -> Tensor:
+def fresh_places(tops: Tensor, fresh: Tensor) -> Tensor:
     """float32 [B]: the share of each answer's ``k`` places held by a ``fresh`` [P] product.
 
     ``tops`` [B, k] as :func:`answer_tops` gives it (-1 = an empty place, not fresh).

@@ -104,6 +104,13 @@ class ServingSettings(Section):
         description="Share of answer positions kept for products without interactions "
         "(0 = no fresh slots).",
     )
+    fresh_exploration: float = Field(
+        0.5,
+        ge=0.0,
+        le=10.0,
+        description="Temperature of each shopper's random draw of the fresh products' order "
+        "(z units of the cold order; 0 = every shopper the same order; docs/ranking.md).",
+    )
     w_query: float = Field(
         2.0,
         ge=0.0,

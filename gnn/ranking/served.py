@@ -287,6 +287,7 @@ class StoredRanking:
         product_text: Tensor,
         *,
         fresh_share: float | None = None,
+        fresh_exploration: float | None = None,
     ) -> StagedRanking:
         """Bind the stages over P' >= P product rows.
 
@@ -327,7 +328,13 @@ class StoredRanking:
         # model knows (a shopper the version lacks is scored there)
         known = torch.ones(user_graph.shape[0] + 1, dtype=torch.bool)
         known[-1] = False
-        return self.staged.serving(generators, count, known, fresh_share=fresh_share)
+        return self.staged.serving(
+            generators,
+            count,
+            known,
+            fresh_share=fresh_share,
+            fresh_exploration=fresh_exploration,
+        )
 
 
 def load_ranking(version: Path) -> StoredRanking | None:

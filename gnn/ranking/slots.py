@@ -1,17 +1,31 @@
 """Fresh-product slots: a share of every answer kept for products without interactions.
 
 Fresh products (no interaction yet) never go through the ranker; they are ordered
-by the cold path (:func:`fresh_order_scores`) and merged in at the fresh slots
-(:func:`merge_fresh`).
+by the cold path (:func:`fresh_order_scores`), explored (:func:`exploration_noise`)
+and merged in at the fresh slots (:func:`merge_fresh`).
+
+Why the exploration: the cold path's order is much the same for every shopper
+(its predicted popularity is the same for all), so without it the slots of
+MovieLens-100K's 849 warm test shoppers showed 9 to 10 % of the fresh products
+to anyone; a product nobody is shown never gathers the interactions that would
+make it warm. With Gumbel noise at temperature 0.5 (z units of the cold order)
+they showed 20 to 25 %, for 5 to 6 % fewer fresh products that shoppers went on
+to pick found in their top 20 (docs/ranking.md, Fresh slots).
 """
 
 from __future__ import annotations
 
 import math
+import zlib
 from collections.abc import Mapping, Sequence
+from typing import Final
 
 import torch
 from torch import Tensor
+
+_POSITIVE: Final = (1 << 63) - 1
+_MIX: Final = (0x5851F42D4C957F2D, 0x14057B7EF767814F)
+_BITS: Final = 52
 
 
 def is_fresh_slot(position: int, share: float) -> bool:
@@ -89,3 +103,48 @@ def fresh_order_scores(scores: Mapping[str, Tensor], names: Sequence[str], fresh
         part += (s - mean) / var.sqrt().clamp(min=1e-6)
     total[:, columns] = part
     return total
+
+
+def _mix(x: Tensor) -> Tensor:
+    """int64 hash of non-negative int64 ``x``, elementwise (a SplitMix64-style finaliser).
+
+    Products wrap modulo 2**64 and are masked back to non-negative, so every shift
+    is a logical one: the same bits on every platform torch runs on.
+    """
+    x = ((x ^ (x >> 31)) * _MIX[0]) & _POSITIVE
+    x = ((x ^ (x >> 29)) * _MIX[1]) & _POSITIVE
+    return x ^ (x >> 32)
+
+
+def exploration_noise(keys: Tensor, columns: Tensor, temperature: float) -> Tensor:
+    """float32 [B, C]: ``temperature`` x a Gumbel draw fixed per (key, product row).
+
+    Added to the cold path's scores before the fresh products are sorted, it
+    draws each shopper's fresh order at random, each product in proportion to
+    ``exp(score / temperature)`` (the Gumbel-max trick): shoppers with the same
+    scores see different fresh products, the likelier ones more often. The draw
+    is a hash of the key and the product row, not a random generator: the same
+    shopper gets the same order on every request and in the evaluation, whatever
+    the batch.
+
+    Args:
+        keys: int64 [B], non-negative: one per shopper (its user row, or
+            :func:`shopper_key` for a shopper the version lacks).
+        columns: int64 [C] product rows.
+        temperature: the noise's scale in z units of the cold order (0 = none).
+    """
+    if temperature <= 0:
+        return torch.zeros((len(keys), len(columns)))
+    seeded = _mix(keys.long()[:, None] * 1_000_003 + 7)
+    bits = _mix((seeded + columns.long()[None, :]) & _POSITIVE) & ((1 << _BITS) - 1)
+    uniform = (bits.double() + 0.5) / float(1 << _BITS)  # in (0, 1)
+    return (temperature * -torch.log(-torch.log(uniform))).float()
+
+
+def shopper_key(shopper_id: str) -> int:
+    """The :func:`exploration_noise` key of a shopper the artifact version lacks.
+
+    Past every user row (2**40 and up), stable across processes (CRC-32 of the
+    id, not Python's salted ``hash``).
+    """
+    return (1 << 40) + zlib.crc32(shopper_id.encode("utf-8"))

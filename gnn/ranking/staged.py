@@ -13,10 +13,11 @@ revealed products alone.
 
 Products without any training interaction (fresh) never go through the ranker
 (nothing teaches it about them); they are ordered by the cold path (the summed
-z-scores of the GNN, from content and graph, and of text-kNN) and placed at the
-fresh slots (:func:`~kgrec.gnn.ranking.slots.merge_fresh`). The cold path also sums
-the z-scores of each fresh product's predicted popularity: the interaction
-counts of its content neighbours (:mod:`kgrec.gnn.ranking.fresh_popularity`).
+z-scores of the GNN, from content and graph, and of text-kNN, and of each fresh
+product's predicted popularity: the interaction counts of its content
+neighbours, :mod:`kgrec.gnn.ranking.fresh_popularity`), drawn at random per
+shopper around that order (:func:`~kgrec.gnn.ranking.slots.exploration_noise`)
+and placed at the fresh slots (:func:`~kgrec.gnn.ranking.slots.merge_fresh`).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ from kgrec.gnn.ranking.features import (
 )
 from kgrec.gnn.ranking.fresh_popularity import neighbour_popularity
 from kgrec.gnn.ranking.ranker import LearnedRanker
-from kgrec.gnn.ranking.slots import fresh_order_scores, merge_fresh
+from kgrec.gnn.ranking.slots import exploration_noise, fresh_order_scores, merge_fresh
 from kgrec.gnn.ranking.training import training_groups
 from kgrec.gnn.splits import pair_keys
 
@@ -179,20 +180,31 @@ class StagedRanking:
         return out
 
     def ranked(
-        self, users: Tensor, history: Tensor, share: float | None = None
+        self,
+        users: Tensor,
+        history: Tensor,
+        share: float | None = None,
+        keys: Tensor | None = None,
     ) -> list[tuple[Tensor, Tensor]]:
         """Rank the served list of each user of ``users`` [B].
 
         Per user: the served rows [S] best first and their ranker scores [S] (NaN
         for the fresh products at their slots). The served list is the ranker's
         order of the generators' candidates with the fresh products (no
-        interactions) merged in at the fresh slots; the ``history`` [2, E]
-        products are left out.
+        interactions) merged in at the fresh slots, in each shopper's own draw
+        of the cold order (``keys`` [B], the users' rows by default:
+        :func:`~kgrec.gnn.ranking.slots.exploration_noise`); the ``history``
+        [2, E] products are left out.
         """
-        return [(served, scores) for served, scores, _ in self._ranked(users, history, share)]
+        ranked = self._ranked(users, history, share, keys)
+        return [(served, scores) for served, scores, _ in ranked]
 
     def ranked_with_proposers(
-        self, users: Tensor, history: Tensor, share: float | None = None
+        self,
+        users: Tensor,
+        history: Tensor,
+        share: float | None = None,
+        keys: Tensor | None = None,
     ) -> list[tuple[Tensor, Tensor, dict[str, Tensor]]]:
         """Rank like :meth:`ranked` and tell which generators proposed each row.
 
@@ -200,10 +212,16 @@ class StagedRanking:
         bool [S]: the generator had the served row among its top ``per_generator``
         for this user, as the candidate stage took them (all False at fresh slots).
         """
-        return self._ranked(users, history, share, proposers=True)
+        return self._ranked(users, history, share, keys, proposers=True)
 
     def _ranked(
-        self, users: Tensor, history: Tensor, share: float | None, *, proposers: bool = False
+        self,
+        users: Tensor,
+        history: Tensor,
+        share: float | None,
+        keys: Tensor | None,
+        *,
+        proposers: bool = False,
     ) -> list[tuple[Tensor, Tensor, dict[str, Tensor]]]:
         if self.ranker is None:
             raise RuntimeError("StagedRanking.scores before fit")
@@ -226,6 +244,11 @@ class StagedRanking:
         signals = {n: generator_scores[n] for n in self.config.fresh_generators}
         signals |= {n: v[None, :].expand(b, -1) for n, v in self._popularity.items()}
         cold = fresh_order_scores(signals, list(signals), fresh_mask)
+        columns = fresh_mask.any(0).nonzero().flatten()
+        if self.config.fresh_exploration > 0 and len(columns):
+            drawn = users if keys is None else keys
+            noise = exploration_noise(drawn, columns, self.config.fresh_exploration)
+            cold[:, columns] += noise
         out: list[tuple[Tensor, Tensor, dict[str, Tensor]]] = []
         proposed_by: dict[str, Tensor] = {}
         if proposers:  # what the candidate stage took from each generator
@@ -273,6 +296,7 @@ class StagedRanking:
         known_users: Tensor,
         *,
         fresh_share: float | None = None,
+        fresh_exploration: float | None = None,
     ) -> StagedRanking:
         """The trained stages over other generators (the served, table-backed ones).
 
@@ -281,6 +305,8 @@ class StagedRanking:
             item_count: [P'] interactions per product row (0 = fresh).
             known_users: [U'] bool, users the factor models hold.
             fresh_share: overrides the config's share of fresh slots (0 = off).
+            fresh_exploration: overrides the config's temperature of the fresh
+                order's draw (0 = none).
 
         Raises:
             ModelError: the generator names differ from the trained ones.
@@ -296,7 +322,9 @@ class StagedRanking:
         out.item_count, out.known_users = item_count, known_users
         out._popularity = None
         if fresh_share is not None:
-            out.config = replace(self.config, fresh_share=fresh_share)
+            out.config = replace(out.config, fresh_share=fresh_share)
+        if fresh_exploration is not None:
+            out.config = replace(out.config, fresh_exploration=fresh_exploration)
         return out
 
     def save(self, directory: Path) -> Path:

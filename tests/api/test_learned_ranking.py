@@ -56,6 +56,7 @@ def test_the_served_answer_is_the_evaluated_ranking(
         torch.from_numpy(np.asarray(artifacts.product_graph)),
         torch.from_numpy(np.asarray(artifacts.product_text)),
         fresh_share=shop_settings.serving.fresh_share,
+        fresh_exploration=shop_settings.serving.fresh_exploration,
     )
     ids = artifacts.products["id"].astype(str).tolist()
     users = artifacts.users["id"].astype(str).tolist()
@@ -203,7 +204,11 @@ def test_a_shopper_nobody_knows_is_not_scored_as_a_user_added_by_embed(
     """
     _, artifacts = shop
     assert artifacts.path is not None
-    ranking = PersonalRanking.load(artifacts.path, shop_settings.serving.fresh_share)
+    ranking = PersonalRanking.load(
+        artifacts.path,
+        shop_settings.serving.fresh_share,
+        fresh_exploration=shop_settings.serving.fresh_exploration,
+    )
     assert ranking is not None
     users = torch.from_numpy(np.asarray(artifacts.user_graph))
     products = torch.from_numpy(np.asarray(artifacts.product_graph))
@@ -212,6 +217,34 @@ def test_a_shopper_nobody_knows_is_not_scored_as_a_user_added_by_embed(
     added = torch.cat([users, users[:1] * 10.0])  # one more user, as kgrec embed appends
     more = ranking.served(ranking.bind(added, products, text), None, np.zeros(0, np.int64))
     np.testing.assert_array_equal(plain[0], more[0])
+
+
+def test_new_shoppers_draw_their_own_order_of_the_fresh_products(
+    shop: tuple[Shop, ArtifactSet], shop_settings: Settings
+) -> None:
+    """Shoppers the version lacks share one row; their ids draw the fresh order apart."""
+    _, artifacts = shop
+    assert artifacts.path is not None
+    ranking = PersonalRanking.load(artifacts.path, 0.5, fresh_exploration=0.5)
+    assert ranking is not None
+    users = torch.from_numpy(np.asarray(artifacts.user_graph))
+    products = torch.from_numpy(np.asarray(artifacts.product_graph))
+    text = torch.from_numpy(np.asarray(artifacts.product_text))
+    # eight products added online, alike (no interactions: fresh)
+    staged = ranking.bind(
+        users,
+        torch.cat([products, products[:1].repeat(8, 1)]),
+        torch.cat([text, text[:1].repeat(8, 1)]),
+    )
+    none = np.zeros(0, np.int64)
+
+    def fresh_order(shopper: str) -> list[int]:
+        served, scores = ranking.served(staged, None, none, shopper)
+        return served[np.isnan(scores)].tolist()
+
+    orders = {fresh_order(f"new-{i}")[0] for i in range(12)}
+    assert len(orders) > 1  # not every new shopper is shown the same fresh product first
+    assert fresh_order("new-0") == fresh_order("new-0")
 
 
 def test_the_fallback_to_the_weights_leaves_the_history_out_too(

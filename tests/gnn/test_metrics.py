@@ -10,7 +10,7 @@ import torch
 from kgrec.gnn.metrics import (
     answer_tops,
     exposure_metrics,
-    fresh_share,
+    fresh_places,
     mean_metrics,
     rank_metrics,
 )
@@ -66,7 +66,7 @@ def test_exposure_counts_products_shown_to_anyone() -> None:
     tops = torch.tensor([[2, 4, 0], [2, -1, -1]])
     fresh = torch.tensor([False, False, True, True, True])
     # answer 1 holds two fresh products in three places; answer 2 one (two places empty)
-    assert fresh_share(tops, fresh).tolist() == pytest.approx([2 / 3, 1 / 3])
+    assert fresh_places(tops, fresh).tolist() == pytest.approx([2 / 3, 1 / 3])
     shown = torch.zeros(5, dtype=torch.bool)
     shown[tops[tops >= 0]] = True
     every = torch.ones(5, dtype=torch.bool)

@@ -2,16 +2,64 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
+from kgrec.gnn.ranking.slots import exploration_noise, shopper_key
 from tests.utils.ranking import fitted_staged, taste_clusters
 
 
 @pytest.mark.parametrize("share", [0.0, 0.2, 0.5])
 def test_fresh_products_tied_in_the_cold_path_go_in_product_order(share: float) -> None:
-    """Products 20-25 are fresh and tie in the cold path (no neighbours to score them)."""
+    """Products 20-25 are fresh and tie in the cold path (no neighbours to score them).
+
+    Without the exploration's draw (which orders them per shopper: below).
+    """
     train, val, users, _ = taste_clusters()
-    staged, _ = fitted_staged(train, val, users, 26, per_generator=4, fresh_share=share)
+    staged, _ = fitted_staged(
+        train, val, users, 26, per_generator=4, fresh_share=share, fresh_exploration=0.0
+    )
     for served, scores in staged.ranked(torch.arange(0, users, 7), train):
         assert served[scores.isnan()].tolist() == list(range(20, 26))
+
+
+def test_the_exploration_draw_is_fixed_per_shopper_and_product() -> None:
+    keys, columns = torch.tensor([0, 1, 2, 1 << 40]), torch.arange(50, 90)
+    noise = exploration_noise(keys, columns, 0.5)
+    assert noise.shape == (4, 40)
+    # the same draw whatever else is in the batch, and on every call
+    alone = exploration_noise(keys[2:3], columns[10:], 0.5)
+    assert torch.equal(alone, noise[2:3, 10:])
+    assert torch.equal(exploration_noise(keys, columns, 1.0), noise * 2)
+    assert not torch.equal(noise[0], noise[1])  # shoppers draw apart
+    assert not exploration_noise(keys, columns, 0.0).any()
+    # Gumbel at scale 0.5: mean 0.5 x Euler's gamma, standard deviation 0.5 x pi / sqrt(6)
+    many = exploration_noise(torch.arange(200), torch.arange(500), 0.5).double()
+    assert float(many.mean()) == pytest.approx(0.5 * 0.5772, abs=0.01)
+    assert float(many.std()) == pytest.approx(0.5 * math.pi / math.sqrt(6), abs=0.01)
+
+
+def test_shopper_keys_are_stable_and_past_every_user_row() -> None:
+    assert shopper_key("alice") == shopper_key("alice") >= 1 << 40
+    assert shopper_key("alice") != shopper_key("bob")
+
+
+def test_the_exploration_shows_tied_fresh_products_to_different_shoppers() -> None:
+    """Products 20-25 tie in the cold path: each shopper draws its own order of them."""
+    train, val, users, _ = taste_clusters()
+    staged, _ = fitted_staged(
+        train, val, users, 26, per_generator=4, fresh_share=0.5, fresh_exploration=0.5
+    )
+    batch = torch.arange(0, users, 3)
+    orders = [served[scores.isnan()].tolist() for served, scores in staged.ranked(batch, train)]
+    assert all(sorted(order) == list(range(20, 26)) for order in orders)
+    assert len({order[0] for order in orders}) > 1  # not everyone is shown product 20 first
+    # each shopper's own order, alone or in a batch, and again
+    for user, order in zip(batch.tolist(), orders, strict=True):
+        ((served, scores),) = staged.ranked(torch.tensor([user]), train)
+        assert served[scores.isnan()].tolist() == order
+    # keys other than the rows draw other orders
+    keyed = staged.ranked(batch, train, keys=batch + 1000)
+    assert [s[c.isnan()].tolist() for s, c in keyed] != orders
