@@ -240,7 +240,7 @@ def test_new_shoppers_draw_their_own_order_of_the_fresh_products(
 
     def fresh_order(shopper: str) -> list[int]:
         served, scores = ranking.served(staged, None, none, shopper)
-        return served[np.isnan(scores)].tolist()
+        return [int(row) for row in served[np.isnan(scores)]]
 
     orders = {fresh_order(f"new-{i}")[0] for i in range(12)}
     assert len(orders) > 1  # not every new shopper is shown the same fresh product first
