@@ -48,13 +48,14 @@ def rank_learned(
     when the filters leave fewer than ``k`` of it. ``history`` is the int64 rows of
     the shopper's history and the context rows (never served; excluded too when the
     filters exclude purchases). With ``explain``, also what proposed each row
-    (:func:`kgrec.api.reasons.learned_proposers`, from the same pass). An experiment arm's
-    ``overrides`` change the query weight, the fresh share and the generators that
-    propose candidates (:func:`arm_order`). The query's text order is the top
-    ``text_candidates`` (at least as many as the personal list) by text similarity,
-    weighted ``w_query`` (unless the arm sets its own); ``linked`` (int64 rows of the
-    categories the query names) adds the personal list within them, weighted
-    ``w_link`` (the arm's already applied). The personal list is read
+    (:func:`kgrec.api.reasons.learned_proposers`, from the same pass). An
+    experiment arm's ``overrides`` change the query weight, the fresh share, the
+    fresh order's draw and the generators that propose candidates
+    (:func:`arm_order`). The query's text order is the top ``text_candidates`` (at
+    least as many as the personal list) by text similarity, weighted ``w_query``
+    (unless the arm sets its own); ``linked`` (int64 rows of the categories the
+    query names) adds the personal list within them, weighted ``w_link`` (the
+    arm's already applied). The personal list is read
     to its first ``served_limit`` positions (at least ``k``), the whole of it when
     the filters leave fewer than ``k`` of those or an arm re-orders it.
     """
@@ -64,6 +65,8 @@ def rank_learned(
     user_row = cat.user_row.get(user_id) if user_id is not None else None
     arm = overrides or RankingOverrides()
     proposed: dict[str, np.ndarray] = {}
+    if arm.fresh_exploration is not None:
+        staged = staged.exploring(arm.fresh_exploration)
     if explain or arm.generators is not None:
         served, ranker_scores, proposed = ranking.served_with_proposers(
             staged, user_row, history, user_id

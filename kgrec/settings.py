@@ -135,7 +135,8 @@ class ServingSettings(Section):
     experiments_file: Path | None = Field(
         None,
         description="TOML file of A/B experiments (arms overriding ranker, w_query, w_link, "
-        "fresh_share, generators, artifact_version; docs/experiments.md); unset = no "
+        "fresh_share, fresh_exploration, generators, artifact_version; docs/experiments.md); "
+        "unset = no "
         "experiments.",
     )
     api_key: SecretStr | None = Field(

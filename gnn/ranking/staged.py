@@ -22,6 +22,7 @@ and placed at the fresh slots (:func:`~kgrec.gnn.ranking.slots.merge_fresh`).
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 from collections.abc import Mapping, Sequence
@@ -284,6 +285,12 @@ class StagedRanking:
             f"{n}/popularity": neighbour_popularity(self.generators[n], count, fresh)
             for n in self.config.fresh_popularity
         }
+
+    def exploring(self, temperature: float) -> StagedRanking:
+        """These stages with the fresh order drawn at ``temperature`` (an arm's override)."""
+        out = copy.copy(self)
+        out.config = replace(self.config, fresh_exploration=temperature)
+        return out
 
     def without_fresh_slots(self) -> Recommender:
         """The same trained stages with the fresh-slot policy off (for the report)."""

@@ -63,3 +63,7 @@ def test_the_exploration_shows_tied_fresh_products_to_different_shoppers() -> No
     # keys other than the rows draw other orders
     keyed = staged.ranked(batch, train, keys=batch + 1000)
     assert [s[c.isnan()].tolist() for s, c in keyed] != orders
+    # an arm's temperature 0: the cold order itself, ties in product order, for everyone
+    plain = staged.exploring(0.0).ranked(batch, train)
+    assert all(s[c.isnan()].tolist() == list(range(20, 26)) for s, c in plain)
+    assert staged.config.fresh_exploration == 0.5  # the stages themselves are unchanged
