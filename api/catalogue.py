@@ -91,7 +91,7 @@ class Catalogue:
         pop_candidates: the most popular products kept as candidates (``pop_top``).
         ranker: load the learned ranking the version holds (False: fused weights only).
         fresh_share: the learned ranking's share of positions for fresh products.
-        fresh_exploration: temperature of each shopper's draw of the fresh order.
+        fresh_temperature: temperature of each shopper's draw of the fresh order.
     """
 
     def __init__(
@@ -103,7 +103,7 @@ class Catalogue:
         pop_candidates: int,
         ranker: bool,
         fresh_share: float,
-        fresh_exploration: float,
+        fresh_temperature: float,
     ) -> None:
         artifacts.validate()
         m = artifacts.manifest
@@ -154,7 +154,7 @@ class Catalogue:
         self.ranking: PersonalRanking | None = None
         if ranker and artifacts.path is not None:
             self.ranking = PersonalRanking.load(
-                artifacts.path, fresh_share, fresh_exploration=fresh_exploration
+                artifacts.path, fresh_share, fresh_temperature=fresh_temperature
             )
 
     @property

@@ -65,14 +65,14 @@ def rank_learned(
     user_row = cat.user_row.get(user_id) if user_id is not None else None
     arm = overrides or RankingOverrides()
     proposed: dict[str, np.ndarray] = {}
-    if arm.fresh_exploration is not None:
-        staged = staged.exploring(arm.fresh_exploration)
+    if arm.fresh_temperature is not None:
+        staged = staged.with_fresh_temperature(arm.fresh_temperature)
     if explain or arm.generators is not None:
         served, ranker_scores, proposed = ranking.served_with_proposers(
-            staged, user_row, history, user_id
+            staged, user_row, history, shopper_id=user_id
         )
     else:
-        served, ranker_scores = ranking.served(staged, user_row, history, user_id)
+        served, ranker_scores = ranking.served(staged, user_row, history, shopper_id=user_id)
     reorders = arm.generators is not None or arm.fresh_share is not None
     if reorders:
         share = staged.config.fresh_share if arm.fresh_share is None else arm.fresh_share

@@ -53,7 +53,7 @@ class EngineOptions:
         graph_check_interval_s: how long a graph reachability check is trusted.
         ranker: serve the learned ranking when the version holds one.
         fresh_share: share of the learned ranking's positions kept for fresh products.
-        fresh_exploration: temperature of each shopper's draw of the fresh order.
+        fresh_temperature: temperature of each shopper's draw of the fresh order.
         w_query: weight of the query's text order against the personal one.
         w_link: weight of the personal order within the category a typed query
             names (:mod:`kgrec.api.query_links`; 0 = never linked).
@@ -71,7 +71,7 @@ class EngineOptions:
     graph_check_interval_s: float
     ranker: bool
     fresh_share: float
-    fresh_exploration: float
+    fresh_temperature: float
     w_query: float
     w_link: float
     link_threshold: float

@@ -53,16 +53,16 @@ class PersonalRanking:
     Args:
         stored: what :func:`~kgrec.gnn.ranking.served.load_ranking` read.
         fresh_share: share of answer positions kept for fresh products (0 = off).
-        fresh_exploration: temperature of each shopper's draw of the fresh order
-            (:func:`~kgrec.gnn.ranking.slots.exploration_noise`; 0 = none).
+        fresh_temperature: temperature of each shopper's draw of the fresh order
+            (:func:`~kgrec.gnn.ranking.slots.fresh_draw_noise`; 0 = none).
     """
 
     def __init__(
-        self, stored: StoredRanking, fresh_share: float, *, fresh_exploration: float
+        self, stored: StoredRanking, fresh_share: float, *, fresh_temperature: float
     ) -> None:
         self.stored = stored
         self.fresh_share = fresh_share
-        self.fresh_exploration = fresh_exploration
+        self.fresh_temperature = fresh_temperature
         pairs = stored.interactions
         self.num_users = int(stored.als_users.shape[0])
         order = torch.argsort(pairs[0], stable=True)
@@ -72,13 +72,13 @@ class PersonalRanking:
 
     @classmethod
     def load(
-        cls, version: Path, fresh_share: float, *, fresh_exploration: float
+        cls, version: Path, fresh_share: float, *, fresh_temperature: float
     ) -> PersonalRanking | None:
         """The ranking stored in artifact version ``version`` (None when it holds none)."""
         stored = load_ranking(version)
         if stored is None:
             return None
-        return cls(stored, fresh_share, fresh_exploration=fresh_exploration)
+        return cls(stored, fresh_share, fresh_temperature=fresh_temperature)
 
     def history(self, user_row: int | None) -> np.ndarray:
         """The int64 product rows the version's user ``user_row`` interacted with.
@@ -114,7 +114,7 @@ class PersonalRanking:
         stored = dataclasses.replace(
             self.stored, interactions=kept, als_users=als, peer_weights=peer
         )
-        return PersonalRanking(stored, self.fresh_share, fresh_exploration=self.fresh_exploration)
+        return PersonalRanking(stored, self.fresh_share, fresh_temperature=self.fresh_temperature)
 
     def bind(
         self, user_graph: torch.Tensor, product_graph: torch.Tensor, product_text: torch.Tensor
@@ -129,7 +129,7 @@ class PersonalRanking:
             product_graph.cpu(),
             product_text.cpu(),
             fresh_share=self.fresh_share,
-            fresh_exploration=self.fresh_exploration,
+            fresh_temperature=self.fresh_temperature,
         )
 
     def served(
@@ -137,7 +137,8 @@ class PersonalRanking:
         staged: StagedRanking,
         user_row: int | None,
         history: np.ndarray,
-        shopper_id: str | None = None,
+        *,
+        shopper_id: str | None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """The served order for one shopper.
 
@@ -151,7 +152,8 @@ class PersonalRanking:
                 the version's and the online ones), left out of the answer.
             shopper_id: the shopper's id; a shopper the version lacks draws its
                 fresh order from it (:func:`~kgrec.gnn.ranking.slots.shopper_key`),
-                so two new shoppers see different fresh products.
+                so two new shoppers see different fresh products (None: an
+                anonymous request, which draws as every other one does).
         """
         user, pairs = self._history_pairs(staged, user_row, history)
         ((served, scores),) = staged.ranked(user, pairs, keys=_key(user, user_row, shopper_id))
@@ -162,7 +164,8 @@ class PersonalRanking:
         staged: StagedRanking,
         user_row: int | None,
         history: np.ndarray,
-        shopper_id: str | None = None,
+        *,
+        shopper_id: str | None,
     ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         """Like :meth:`served`, from the same pass, plus what proposed each row.
 

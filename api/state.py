@@ -200,7 +200,7 @@ def build_state(
         pop_candidates=options.candidates.pop,
         ranker=options.ranker,
         fresh_share=options.fresh_share,
-        fresh_exploration=options.fresh_exploration,
+        fresh_temperature=options.fresh_temperature,
     )
     embedder = factory(artifacts) if factory is not None else None
     if embedder is not None and embedder.dim != catalogue.graph_dim:

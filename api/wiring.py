@@ -161,7 +161,7 @@ def engine_options(settings: Settings) -> EngineOptions:
         graph_check_interval_s=s.graph_check_interval_s,
         ranker=s.ranker,
         fresh_share=s.fresh_share,
-        fresh_exploration=s.fresh_exploration,
+        fresh_temperature=s.fresh_temperature,
         w_query=s.w_query,
         w_link=s.w_link,
         link_threshold=s.link_threshold,

@@ -23,7 +23,7 @@ def bench_learned_step(version: Path) -> None:
     from kgrec.api.personal import PersonalRanking
     from kgrec.gnn.artifacts import ArtifactSet
 
-    ranking = PersonalRanking.load(version, fresh_share=0.1, fresh_exploration=0.5)
+    ranking = PersonalRanking.load(version, fresh_share=0.1, fresh_temperature=0.5)
     if ranking is None:
         print(f"{version} holds no ranker (kgrec train trained none)")
         return
@@ -37,7 +37,7 @@ def bench_learned_step(version: Path) -> None:
     times = []
     for row in range(min(300, ranking.num_users)):
         start = time.perf_counter()
-        ranking.served(staged, row, ranking.history(row))
+        ranking.served(staged, row, ranking.history(row), shopper_id=None)
         times.append(time.perf_counter() - start)
     p50, p99 = np.percentile(np.asarray(times) * 1e3, [50, 99])
     print(f"learned stages, one shopper: p50={p50:.1f} ms p99={p99:.1f} ms (n={len(times)})")

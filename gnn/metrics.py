@@ -64,12 +64,12 @@ def answer_tops(scores: Tensor, exclude: Tensor | None, k: int = EXPOSURE_K) -> 
     """int64 [B, k]: each user's ``k`` best products, -1 past the ones ranked.
 
     Args:
-        scores: [B, P] scores; ``-inf`` marks a product the method does not rank.
+        scores: [B, P] scores; ``-inf`` (or NaN) marks a product the method does not rank.
         exclude: [B, P] bool, products never shown (the user's history, products
             outside the view's candidates).
         k: answer length (at most P).
     """
-    scores = scores.float().clone()
+    scores = scores.float().masked_fill(scores.isnan(), float("-inf"))  # a copy
     if exclude is not None:
         scores[exclude] = float("-inf")
     values, top = scores.topk(min(k, scores.shape[1]), dim=1)

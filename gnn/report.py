@@ -36,6 +36,17 @@ TARGETS: dict[str, dict[str, float]] = {
 }
 
 
+def _json_ready(value: object) -> object:
+    """``value`` with every NaN or infinite float as None: report.json stays strict JSON."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_ready(v) for v in value]
+    return value
+
+
 def _cell(stat: tuple[float, float] | None) -> str:
     if stat is None or math.isnan(stat[0]):
         return "-"
@@ -133,7 +144,10 @@ class EvaluationReport:
         return "\n".join(lines)
 
     def exposure_lines(self) -> list[str]:
-        """One line per split: what the served ranking's answers show, with and without slots."""
+        """One line per split: what the served ranking's answers show, with and without slots.
+
+        Empty when the run scored neither served row.
+        """
         lines = []
         for split, methods in self.summary.items():
             rows = [m for m in (SERVED, f"{SERVED}/no_fresh_slots") if m in methods]
@@ -217,7 +231,7 @@ class EvaluationReport:
             "config": r.config,
         }
         paths = [directory / "report.json", directory / "report.md"]
-        paths[0].write_text(json.dumps(payload, indent=2))
+        paths[0].write_text(json.dumps(_json_ready(payload), indent=2, allow_nan=False))
         paths[1].write_text(self.markdown())
         for split, methods in self.summary.items():
             names = list(methods)

@@ -104,7 +104,7 @@ class ServingSettings(Section):
         description="Share of answer positions kept for products without interactions "
         "(0 = no fresh slots).",
     )
-    fresh_exploration: float = Field(
+    fresh_temperature: float = Field(
         0.5,
         ge=0.0,
         le=10.0,
@@ -135,7 +135,7 @@ class ServingSettings(Section):
     experiments_file: Path | None = Field(
         None,
         description="TOML file of A/B experiments (arms overriding ranker, w_query, w_link, "
-        "fresh_share, fresh_exploration, generators, artifact_version; docs/experiments.md); "
+        "fresh_share, fresh_temperature, generators, artifact_version; docs/experiments.md); "
         "unset = no "
         "experiments.",
     )

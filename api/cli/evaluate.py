@@ -81,8 +81,10 @@ def evaluate(
     typer.echo(report.table())
     for line in report.ratio_lines():
         typer.echo(line)
-    typer.echo("what the served answers show (report.md has every method):")
-    for line in report.exposure_lines():
+    exposure = report.exposure_lines()
+    if exposure:
+        typer.echo("what the served answers show (report.md has every method):")
+    for line in exposure:
         typer.echo(f"  {line}")
     typer.echo(
         f"evaluated {len(result.runs)} splits x {len(next(iter(result.runs.values())))} methods "

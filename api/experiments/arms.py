@@ -19,8 +19,8 @@ class RankingOverrides:
             (``KGREC_SERVING__W_LINK``; 0 = no link).
         fresh_share: share of answer positions kept for fresh products
             (``KGREC_SERVING__FRESH_SHARE``; 0 = none).
-        fresh_exploration: temperature of each shopper's draw of the fresh order
-            (``KGREC_SERVING__FRESH_EXPLORATION``; 0 = the cold order as it is).
+        fresh_temperature: temperature of each shopper's draw of the fresh order
+            (``KGREC_SERVING__FRESH_TEMPERATURE``; 0 = the cold order as it is).
         generators: the candidate generators allowed to propose products to the
             learned ranker (a subset of ``kgrec.gnn.ranking.served.SERVED_GENERATORS``).
         artifact_version: the artifact version (a directory under
@@ -32,7 +32,7 @@ class RankingOverrides:
     w_query: float | None = None
     w_link: float | None = None
     fresh_share: float | None = None
-    fresh_exploration: float | None = None
+    fresh_temperature: float | None = None
     generators: tuple[str, ...] | None = None
     artifact_version: str | None = None
 

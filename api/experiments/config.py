@@ -14,7 +14,7 @@ Format (docs/experiments.md)::
     name = "more-fresh"
     share = 0.5
     fresh_share = 0.3           # optional overrides: ranker, w_query, w_link,
-                                # fresh_share, fresh_exploration, generators,
+                                # fresh_share, fresh_temperature, generators,
                                 # artifact_version
 
 Every error names the file, the experiment, the arm, the key and the valid values.
@@ -46,7 +46,7 @@ OVERRIDE_KEYS: Final = (
     "w_query",
     "w_link",
     "fresh_share",
-    "fresh_exploration",
+    "fresh_temperature",
     "generators",
     "artifact_version",
 )
@@ -185,7 +185,7 @@ def _arm(table: Mapping[str, Any], experiment: str, index: int) -> Arm:
         w_query=_number(table, "w_query", where, *_bounds("w_query")),
         w_link=_number(table, "w_link", where, *_bounds("w_link")),
         fresh_share=_number(table, "fresh_share", where, *_bounds("fresh_share")),
-        fresh_exploration=_number(table, "fresh_exploration", where, *_bounds("fresh_exploration")),
+        fresh_temperature=_number(table, "fresh_temperature", where, *_bounds("fresh_temperature")),
         generators=_generators(table, where),
         artifact_version=_version(table, where),
     )

@@ -20,8 +20,8 @@ class StagedConfig:
     Attributes:
         per_generator: candidates each generator proposes per user.
         fresh_share: share of answer positions kept for fresh products (0 = off).
-        fresh_exploration: the temperature of the fresh order's random draw per
-            shopper (:func:`~kgrec.gnn.ranking.slots.exploration_noise`; z units of
+        fresh_temperature: the temperature of the fresh order's random draw per
+            shopper (:func:`~kgrec.gnn.ranking.slots.fresh_draw_noise`; z units of
             the cold order, 0 = every shopper gets the cold order as it is).
         fresh_generators: the generators whose scores order fresh products (their
             z-scores over the fresh products are summed).
@@ -44,7 +44,7 @@ class StagedConfig:
 
     per_generator: int = 100
     fresh_share: float = 0.1
-    fresh_exploration: float = 0.5
+    fresh_temperature: float = 0.5
     fresh_generators: tuple[str, ...] = ("gnn", "text_knn")
     fresh_popularity: tuple[str, ...] = ("kg_knn", "text_knn")
     cold_reveal: tuple[int, ...] = (0, 1, 3)

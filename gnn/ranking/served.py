@@ -287,7 +287,7 @@ class StoredRanking:
         product_text: Tensor,
         *,
         fresh_share: float | None = None,
-        fresh_exploration: float | None = None,
+        fresh_temperature: float | None = None,
     ) -> StagedRanking:
         """Bind the stages over P' >= P product rows.
 
@@ -333,7 +333,7 @@ class StoredRanking:
             count,
             known,
             fresh_share=fresh_share,
-            fresh_exploration=fresh_exploration,
+            fresh_temperature=fresh_temperature,
         )
 
 

@@ -1,31 +1,37 @@
 """Fresh-product slots: a share of every answer kept for products without interactions.
 
 Fresh products (no interaction yet) never go through the ranker; they are ordered
-by the cold path (:func:`fresh_order_scores`), explored (:func:`exploration_noise`)
-and merged in at the fresh slots (:func:`merge_fresh`).
+by the cold path (:func:`fresh_order_scores`), drawn per shopper around that
+order (:func:`drawn_fresh_order`) and merged in at the fresh slots
+(:func:`merge_fresh`).
 
-Why the exploration: the cold path's order is much the same for every shopper
-(its predicted popularity is the same for all), so without it the slots of
+Why the draw: the cold path's order is much the same for every shopper (its
+predicted popularity is the same for all), so without it the slots of
 MovieLens-100K's 849 warm test shoppers showed 9 to 10 % of the fresh products
 to anyone; a product nobody is shown never gathers the interactions that would
 make it warm. With Gumbel noise at temperature 0.5 (z units of the cold order)
 they showed 20 to 25 %, for 5 to 6 % fewer fresh products that shoppers went on
-to pick found in their top 20 (docs/ranking.md, Fresh slots).
+to pick found in their top 20 (docs/ranking.md, A draw per shopper at the fresh
+slots).
 """
 
 from __future__ import annotations
 
 import math
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Final
 
+import numpy as np
 import torch
 from torch import Tensor
 
-_POSITIVE: Final = (1 << 63) - 1
-_MIX: Final = (0x5851F42D4C957F2D, 0x14057B7EF767814F)
+_POSITIVE: Final = np.uint64((1 << 63) - 1)
+_MIX: Final = (np.uint64(0x5851F42D4C957F2D), np.uint64(0x14057B7EF767814F))
+_U: Final = {n: np.uint64(n) for n in (29, 31, 32)}
 _BITS: Final = 52
+_FRACTION: Final = np.uint64((1 << _BITS) - 1)
+_MAX_KEY: Final = 1 << 41
 
 
 def is_fresh_slot(position: int, share: float) -> bool:
@@ -105,46 +111,101 @@ def fresh_order_scores(scores: Mapping[str, Tensor], names: Sequence[str], fresh
     return total
 
 
-def _mix(x: Tensor) -> Tensor:
-    """int64 hash of non-negative int64 ``x``, elementwise (a SplitMix64-style finaliser).
+def _mix(x: np.ndarray) -> np.ndarray:
+    """uint64 hash of uint64 ``x`` below 2**63, elementwise (a SplitMix64-style finaliser).
 
-    Products wrap modulo 2**64 and are masked back to non-negative, so every shift
-    is a logical one: the same bits on every platform torch runs on.
+    NumPy's uint64 products wrap modulo 2**64 by definition; each is masked below
+    2**63 again, so the bits are those of the same steps in signed 64-bit
+    integers, whatever the platform.
     """
-    x = ((x ^ (x >> 31)) * _MIX[0]) & _POSITIVE
-    x = ((x ^ (x >> 29)) * _MIX[1]) & _POSITIVE
-    return x ^ (x >> 32)
+    x = ((x ^ (x >> _U[31])) * _MIX[0]) & _POSITIVE
+    x = ((x ^ (x >> _U[29])) * _MIX[1]) & _POSITIVE
+    out: np.ndarray = x ^ (x >> _U[32])
+    return out
 
 
-def exploration_noise(keys: Tensor, columns: Tensor, temperature: float) -> Tensor:
+def fresh_draw_noise(keys: Tensor, columns: Tensor, temperature: float) -> Tensor:
     """float32 [B, C]: ``temperature`` x a Gumbel draw fixed per (key, product row).
 
-    Added to the cold path's scores before the fresh products are sorted, it
-    draws each shopper's fresh order at random, each product in proportion to
-    ``exp(score / temperature)`` (the Gumbel-max trick): shoppers with the same
-    scores see different fresh products, the likelier ones more often. The draw
-    is a hash of the key and the product row, not a random generator: the same
-    shopper gets the same order on every request and in the evaluation, whatever
-    the batch.
+    Added to the cold path's scores before the fresh products are sorted
+    (:func:`drawn_fresh_order`), it draws each shopper's fresh order at random,
+    each product in proportion to ``exp(score / temperature)`` (the Gumbel-max
+    trick): shoppers with the same scores see different fresh products, the
+    likelier ones more often. The draw is a hash of the key and the product row,
+    not a random generator: a shopper draws the same on every request and in
+    the evaluation, whatever the batch.
 
     Args:
-        keys: int64 [B], non-negative: one per shopper (its user row, or
+        keys: int64 [B] in 0..2**41: one per shopper (its user row, or
             :func:`shopper_key` for a shopper the version lacks).
-        columns: int64 [C] product rows.
+        columns: int64 [C] product rows (non-negative).
         temperature: the noise's scale in z units of the cold order (0 = none).
+
+    Raises:
+        ValueError: a key or product row out of range.
     """
-    if temperature <= 0:
+    if temperature <= 0 or len(keys) == 0 or len(columns) == 0:
         return torch.zeros((len(keys), len(columns)))
-    seeded = _mix(keys.long()[:, None] * 1_000_003 + 7)
-    bits = _mix((seeded + columns.long()[None, :]) & _POSITIVE) & ((1 << _BITS) - 1)
-    uniform = (bits.double() + 0.5) / float(1 << _BITS)  # in (0, 1)
-    return (temperature * -torch.log(-torch.log(uniform))).float()
+    if int(keys.min()) < 0 or int(keys.max()) > _MAX_KEY or int(columns.min()) < 0:
+        raise ValueError(
+            f"fresh draw keys must lie in 0..2**41 and product rows be non-negative, got keys "
+            f"{int(keys.min())}..{int(keys.max())} and rows from {int(columns.min())}"
+        )
+    k = keys.numpy().astype(np.uint64)[:, None]
+    seeded = _mix(k * np.uint64(1_000_003) + np.uint64(7))
+    c = columns.numpy().astype(np.uint64)[None, :]
+    bits = _mix((seeded + c) & _POSITIVE) & _FRACTION
+    uniform = (bits.astype(np.float64) + 0.5) / float(1 << _BITS)  # in (0, 1)
+    return torch.from_numpy((temperature * -np.log(-np.log(uniform))).astype(np.float32))
+
+
+def drawn_fresh_order(cold: Tensor, fresh: Tensor, keys: Tensor, temperature: float) -> Tensor:
+    """[B, P] the cold path's scores ``cold`` with each shopper's draw added on ``fresh``.
+
+    Args:
+        cold: [B, P] :func:`fresh_order_scores`.
+        fresh: [B, P] bool, each user's fresh products (only their columns are drawn).
+        keys: int64 [B] the shoppers' draw keys (:func:`fresh_draw_noise`).
+        temperature: the draw's temperature (0 = ``cold`` as it is).
+
+    Raises:
+        ValueError: ``keys`` is not one per row of ``cold``, or a key is out of range.
+    """
+    if len(keys) != len(cold):
+        raise ValueError(f"one draw key per user: {len(keys)} keys for {len(cold)} users")
+    columns = fresh.any(0).nonzero().flatten()
+    if temperature <= 0 or len(columns) == 0:
+        return cold
+    out = cold.clone()
+    out[:, columns] += fresh_draw_noise(keys, columns, temperature)
+    return out
 
 
 def shopper_key(shopper_id: str) -> int:
-    """The :func:`exploration_noise` key of a shopper the artifact version lacks.
+    """The :func:`fresh_draw_noise` key of a shopper the artifact version lacks.
 
     Past every user row (2**40 and up), stable across processes (CRC-32 of the
     id, not Python's salted ``hash``).
     """
     return (1 << 40) + zlib.crc32(shopper_id.encode("utf-8"))
+
+
+class WithoutFreshSlots:
+    """A served ranking with the fresh-slot policy off (fresh products last), for the report.
+
+    Args:
+        served: ``(users [B], history [2, E], share) -> [B, P]`` the served order as
+            scores (``StagedRanking``'s, called with share 0).
+        name: the method name in reports.
+    """
+
+    def __init__(self, served: Callable[[Tensor, Tensor, float], Tensor], name: str) -> None:
+        self._served = served
+        self.name = name
+
+    def fit(self, train: Tensor, num_users: int, num_items: int, val: Tensor | None = None) -> None:
+        """Nothing to fit: the stages are shared with the staged ranking."""
+
+    def scores(self, users: Tensor, history: Tensor) -> Tensor:
+        """[B, P] the served order with no fresh slots."""
+        return self._served(users, history, 0.0)

@@ -16,7 +16,7 @@ Products without any training interaction (fresh) never go through the ranker
 z-scores of the GNN, from content and graph, and of text-kNN, and of each fresh
 product's predicted popularity: the interaction counts of its content
 neighbours, :mod:`kgrec.gnn.ranking.fresh_popularity`), drawn at random per
-shopper around that order (:func:`~kgrec.gnn.ranking.slots.exploration_noise`)
+shopper around that order (:func:`~kgrec.gnn.ranking.slots.fresh_draw_noise`)
 and placed at the fresh slots (:func:`~kgrec.gnn.ranking.slots.merge_fresh`).
 """
 
@@ -46,7 +46,12 @@ from kgrec.gnn.ranking.features import (
 )
 from kgrec.gnn.ranking.fresh_popularity import neighbour_popularity
 from kgrec.gnn.ranking.ranker import LearnedRanker
-from kgrec.gnn.ranking.slots import exploration_noise, fresh_order_scores, merge_fresh
+from kgrec.gnn.ranking.slots import (
+    WithoutFreshSlots,
+    drawn_fresh_order,
+    fresh_order_scores,
+    merge_fresh,
+)
 from kgrec.gnn.ranking.training import training_groups
 from kgrec.gnn.splits import pair_keys
 
@@ -194,7 +199,7 @@ class StagedRanking:
         order of the generators' candidates with the fresh products (no
         interactions) merged in at the fresh slots, in each shopper's own draw
         of the cold order (``keys`` [B], the users' rows by default:
-        :func:`~kgrec.gnn.ranking.slots.exploration_noise`); the ``history``
+        :func:`~kgrec.gnn.ranking.slots.fresh_draw_noise`); the ``history``
         [2, E] products are left out.
         """
         ranked = self._ranked(users, history, share, keys)
@@ -230,11 +235,11 @@ class StagedRanking:
         per_generator = self.config.per_generator
         num_items = len(self.item_count)
         stage = self._features(users, history)
-        feats, cands, generator_scores, seen = (
+        feats, cands, seen, generator_scores = (
             stage.features,
             stage.candidates,
-            stage.scores,
             stage.seen,
+            stage.scores,
         )
         b, c, f = feats.shape
         ranked = torch.from_numpy(self.ranker.score(feats.reshape(b * c, f).numpy())).view(b, c)
@@ -244,12 +249,12 @@ class StagedRanking:
             self._popularity = self.fresh_popularity(self.item_count, self.item_count == 0)
         signals = {n: generator_scores[n] for n in self.config.fresh_generators}
         signals |= {n: v[None, :].expand(b, -1) for n, v in self._popularity.items()}
-        cold = fresh_order_scores(signals, list(signals), fresh_mask)
-        columns = fresh_mask.any(0).nonzero().flatten()
-        if self.config.fresh_exploration > 0 and len(columns):
-            drawn = users if keys is None else keys
-            noise = exploration_noise(drawn, columns, self.config.fresh_exploration)
-            cold[:, columns] += noise
+        cold = drawn_fresh_order(
+            fresh_order_scores(signals, list(signals), fresh_mask),
+            fresh_mask,
+            users if keys is None else keys,
+            self.config.fresh_temperature,
+        )
         out: list[tuple[Tensor, Tensor, dict[str, Tensor]]] = []
         proposed_by: dict[str, Tensor] = {}
         if proposers:  # what the candidate stage took from each generator
@@ -260,13 +265,13 @@ class StagedRanking:
         # a shopper without history: every history-based generator is popularity,
         # so the candidates go in the without_history generator's order (the
         # ranker's scores are kept)
-        key = ranked.clone()
+        order_key = ranked.clone()
         if self.config.without_history:
             empty = ~seen.any(1)
             order = generator_scores[self.config.without_history].gather(1, cands.clamp(min=0))
-            key[empty] = order[empty].masked_fill(cands[empty] < 0, float("-inf"))
+            order_key[empty] = order[empty].masked_fill(cands[empty] < 0, float("-inf"))
         for i in range(b):
-            order = key[i].argsort(descending=True, stable=True)
+            order = order_key[i].argsort(descending=True, stable=True)
             finite = torch.isfinite(ranked[i][order])
             warm, warm_scores = cands[i][order][finite], ranked[i][order][finite]
             fresh_rows = fresh_mask[i].nonzero().flatten()
@@ -286,15 +291,21 @@ class StagedRanking:
             for n in self.config.fresh_popularity
         }
 
-    def exploring(self, temperature: float) -> StagedRanking:
-        """These stages with the fresh order drawn at ``temperature`` (an arm's override)."""
+    def with_fresh_temperature(self, temperature: float) -> StagedRanking:
+        """These stages with the fresh order drawn at ``temperature`` (an arm's override).
+
+        The copy shares the fresh products' predicted popularity, computed here first
+        if need be, so an arm's requests do not each compute it again.
+        """
+        if self._popularity is None:
+            self._popularity = self.fresh_popularity(self.item_count, self.item_count == 0)
         out = copy.copy(self)
-        out.config = replace(self.config, fresh_exploration=temperature)
+        out.config = replace(self.config, fresh_temperature=temperature)
         return out
 
     def without_fresh_slots(self) -> Recommender:
         """The same trained stages with the fresh-slot policy off (for the report)."""
-        return _NoFreshSlots(self)
+        return WithoutFreshSlots(self._served, f"{self.name}/no_fresh_slots")
 
     def serving(
         self,
@@ -303,7 +314,7 @@ class StagedRanking:
         known_users: Tensor,
         *,
         fresh_share: float | None = None,
-        fresh_exploration: float | None = None,
+        fresh_temperature: float | None = None,
     ) -> StagedRanking:
         """The trained stages over other generators (the served, table-backed ones).
 
@@ -312,7 +323,7 @@ class StagedRanking:
             item_count: [P'] interactions per product row (0 = fresh).
             known_users: [U'] bool, users the factor models hold.
             fresh_share: overrides the config's share of fresh slots (0 = off).
-            fresh_exploration: overrides the config's temperature of the fresh
+            fresh_temperature: overrides the config's temperature of the fresh
                 order's draw (0 = none).
 
         Raises:
@@ -330,8 +341,8 @@ class StagedRanking:
         out._popularity = None
         if fresh_share is not None:
             out.config = replace(out.config, fresh_share=fresh_share)
-        if fresh_exploration is not None:
-            out.config = replace(out.config, fresh_exploration=fresh_exploration)
+        if fresh_temperature is not None:
+            out.config = replace(out.config, fresh_temperature=fresh_temperature)
         return out
 
     def save(self, directory: Path) -> Path:
@@ -398,18 +409,3 @@ class StagedRanking:
             assert not torch.isin(pair_keys(pairs, num_items), labels).any(), (
                 "ranker trained on a test pair"
             )
-
-
-class _NoFreshSlots:
-    """A :class:`StagedRanking` served without fresh slots (fresh products last)."""
-
-    def __init__(self, staged: StagedRanking) -> None:
-        self.staged = staged
-        self.name = f"{staged.name}/no_fresh_slots"
-
-    def fit(self, train: Tensor, num_users: int, num_items: int, val: Tensor | None = None) -> None:
-        """Nothing to fit: the stages are shared with the staged ranking."""
-
-    def scores(self, users: Tensor, history: Tensor) -> Tensor:
-        """[B, P] the served order with no fresh slots."""
-        return self.staged._served(users, history, 0.0)

@@ -56,7 +56,7 @@ def test_the_served_answer_is_the_evaluated_ranking(
         torch.from_numpy(np.asarray(artifacts.product_graph)),
         torch.from_numpy(np.asarray(artifacts.product_text)),
         fresh_share=shop_settings.serving.fresh_share,
-        fresh_exploration=shop_settings.serving.fresh_exploration,
+        fresh_temperature=shop_settings.serving.fresh_temperature,
     )
     ids = artifacts.products["id"].astype(str).tolist()
     users = artifacts.users["id"].astype(str).tolist()
@@ -207,15 +207,16 @@ def test_a_shopper_nobody_knows_is_not_scored_as_a_user_added_by_embed(
     ranking = PersonalRanking.load(
         artifacts.path,
         shop_settings.serving.fresh_share,
-        fresh_exploration=shop_settings.serving.fresh_exploration,
+        fresh_temperature=shop_settings.serving.fresh_temperature,
     )
     assert ranking is not None
     users = torch.from_numpy(np.asarray(artifacts.user_graph))
     products = torch.from_numpy(np.asarray(artifacts.product_graph))
     text = torch.from_numpy(np.asarray(artifacts.product_text))
-    plain = ranking.served(ranking.bind(users, products, text), None, np.zeros(0, np.int64))
+    none = np.zeros(0, np.int64)
+    plain = ranking.served(ranking.bind(users, products, text), None, none, shopper_id="x")
     added = torch.cat([users, users[:1] * 10.0])  # one more user, as kgrec embed appends
-    more = ranking.served(ranking.bind(added, products, text), None, np.zeros(0, np.int64))
+    more = ranking.served(ranking.bind(added, products, text), None, none, shopper_id="x")
     np.testing.assert_array_equal(plain[0], more[0])
 
 
@@ -225,7 +226,7 @@ def test_new_shoppers_draw_their_own_order_of_the_fresh_products(
     """Shoppers the version lacks share one row; their ids draw the fresh order apart."""
     _, artifacts = shop
     assert artifacts.path is not None
-    ranking = PersonalRanking.load(artifacts.path, 0.5, fresh_exploration=0.5)
+    ranking = PersonalRanking.load(artifacts.path, 0.5, fresh_temperature=0.5)
     assert ranking is not None
     users = torch.from_numpy(np.asarray(artifacts.user_graph))
     products = torch.from_numpy(np.asarray(artifacts.product_graph))
@@ -239,7 +240,7 @@ def test_new_shoppers_draw_their_own_order_of_the_fresh_products(
     none = np.zeros(0, np.int64)
 
     def fresh_order(shopper: str) -> list[int]:
-        served, scores = ranking.served(staged, None, none, shopper)
+        served, scores = ranking.served(staged, None, none, shopper_id=shopper)
         return [int(row) for row in served[np.isnan(scores)]]
 
     orders = {fresh_order(f"new-{i}")[0] for i in range(12)}

@@ -75,7 +75,10 @@ def test_evaluation_writes_reports_for_every_view(tmp_path: Path) -> None:
         "cold_user_at_3.png",
         "cold_item_cold_only.png",
     } <= names
-    payload = json.loads((tmp_path / "report.json").read_text())
+    # strict JSON: a fresh coverage the view cannot have is null, not NaN
+    payload = json.loads(
+        (tmp_path / "report.json").read_text(), parse_constant=lambda c: pytest.fail(c)
+    )
     assert set(payload["ratios"]) == {"kgrec", "gnn"}
     assert set(payload["ratios"]["kgrec"]) == views
     # kgrec's own rows are never the baseline it is compared with

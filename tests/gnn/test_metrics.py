@@ -60,6 +60,9 @@ def test_answer_tops_leave_out_excluded_and_unranked_products() -> None:
     exclude = torch.tensor([[False, True, False, False, False], [False] * 5])
     tops = answer_tops(scores, exclude, k=3)
     assert tops.tolist() == [[2, 4, 0], [2, -1, -1]]  # 1 excluded; row 2 ranks one product
+    unscored = scores.clone()
+    unscored[1, 0] = float("nan")  # NaN is not a score: never shown
+    assert answer_tops(unscored, exclude, k=3).tolist() == [[2, 4, 0], [2, -1, -1]]
 
 
 def test_exposure_counts_products_shown_to_anyone() -> None:

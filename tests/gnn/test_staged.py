@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from kgrec.gnn.ranking.slots import exploration_noise, shopper_key
+from kgrec.gnn.ranking.slots import drawn_fresh_order, fresh_draw_noise, shopper_key
 from tests.utils.ranking import fitted_staged, taste_clusters
 
 
@@ -15,30 +15,53 @@ from tests.utils.ranking import fitted_staged, taste_clusters
 def test_fresh_products_tied_in_the_cold_path_go_in_product_order(share: float) -> None:
     """Products 20-25 are fresh and tie in the cold path (no neighbours to score them).
 
-    Without the exploration's draw (which orders them per shopper: below).
+    Without the draw per shopper (which orders them apart: below).
     """
     train, val, users, _ = taste_clusters()
     staged, _ = fitted_staged(
-        train, val, users, 26, per_generator=4, fresh_share=share, fresh_exploration=0.0
+        train, val, users, 26, per_generator=4, fresh_share=share, fresh_temperature=0.0
     )
     for served, scores in staged.ranked(torch.arange(0, users, 7), train):
         assert served[scores.isnan()].tolist() == list(range(20, 26))
 
 
-def test_the_exploration_draw_is_fixed_per_shopper_and_product() -> None:
+def test_the_fresh_draw_is_fixed_per_shopper_and_product() -> None:
     keys, columns = torch.tensor([0, 1, 2, 1 << 40]), torch.arange(50, 90)
-    noise = exploration_noise(keys, columns, 0.5)
+    noise = fresh_draw_noise(keys, columns, 0.5)
     assert noise.shape == (4, 40)
     # the same draw whatever else is in the batch, and on every call
-    alone = exploration_noise(keys[2:3], columns[10:], 0.5)
+    alone = fresh_draw_noise(keys[2:3], columns[10:], 0.5)
     assert torch.equal(alone, noise[2:3, 10:])
-    assert torch.equal(exploration_noise(keys, columns, 1.0), noise * 2)
+    assert torch.equal(fresh_draw_noise(keys, columns, 1.0), noise * 2)
     assert not torch.equal(noise[0], noise[1])  # shoppers draw apart
-    assert not exploration_noise(keys, columns, 0.0).any()
+    assert not fresh_draw_noise(keys, columns, 0.0).any()
     # Gumbel at scale 0.5: mean 0.5 x Euler's gamma, standard deviation 0.5 x pi / sqrt(6)
-    many = exploration_noise(torch.arange(200), torch.arange(500), 0.5).double()
+    many = fresh_draw_noise(torch.arange(200), torch.arange(500), 0.5).double()
     assert float(many.mean()) == pytest.approx(0.5 * 0.5772, abs=0.01)
     assert float(many.std()) == pytest.approx(0.5 * math.pi / math.sqrt(6), abs=0.01)
+
+
+def test_the_fresh_draw_keeps_its_values() -> None:
+    """Pinned: a change to the hash redraws every shopper's fresh order (and the docs' figures)."""
+    noise = fresh_draw_noise(torch.tensor([0, 1, 1 << 40]), torch.tensor([0, 5, 99_999]), 1.0)
+    expected = [
+        [1.0811494588851929, -0.4812471568584442, -0.2761084735393524],
+        [1.521854281425476, -0.5337722301483154, -0.0888863205909729],
+        [-0.470581591129303, 1.0088778734207153, 3.2825424671173096],
+    ]
+    assert torch.allclose(noise, torch.tensor(expected), atol=1e-6)
+
+
+def test_the_fresh_draw_adds_noise_on_fresh_columns_only() -> None:
+    cold = torch.zeros((2, 6))
+    fresh = torch.tensor([[False, True, False, True, False, False]] * 2)
+    drawn = drawn_fresh_order(cold, fresh, torch.tensor([3, 4]), 0.5)
+    assert drawn[:, [0, 2, 4, 5]].eq(0).all() and drawn[:, [1, 3]].ne(0).all()
+    assert drawn_fresh_order(cold, fresh, torch.tensor([3, 4]), 0.0) is cold
+    with pytest.raises(ValueError, match="one draw key per user: 1 keys for 2 users"):
+        drawn_fresh_order(cold, fresh, torch.tensor([3]), 0.5)
+    with pytest.raises(ValueError, match=r"keys must lie in 0\.\.2\*\*41.*got keys -1\.\.4"):
+        drawn_fresh_order(cold, fresh, torch.tensor([-1, 4]), 0.5)
 
 
 def test_shopper_keys_are_stable_and_past_every_user_row() -> None:
@@ -46,11 +69,11 @@ def test_shopper_keys_are_stable_and_past_every_user_row() -> None:
     assert shopper_key("alice") != shopper_key("bob")
 
 
-def test_the_exploration_shows_tied_fresh_products_to_different_shoppers() -> None:
+def test_the_fresh_draw_shows_tied_fresh_products_to_different_shoppers() -> None:
     """Products 20-25 tie in the cold path: each shopper draws its own order of them."""
     train, val, users, _ = taste_clusters()
     staged, _ = fitted_staged(
-        train, val, users, 26, per_generator=4, fresh_share=0.5, fresh_exploration=0.5
+        train, val, users, 26, per_generator=4, fresh_share=0.5, fresh_temperature=0.5
     )
     batch = torch.arange(0, users, 3)
     orders = [served[scores.isnan()].tolist() for served, scores in staged.ranked(batch, train)]
@@ -64,6 +87,6 @@ def test_the_exploration_shows_tied_fresh_products_to_different_shoppers() -> No
     keyed = staged.ranked(batch, train, keys=batch + 1000)
     assert [s[c.isnan()].tolist() for s, c in keyed] != orders
     # an arm's temperature 0: the cold order itself, ties in product order, for everyone
-    plain = staged.exploring(0.0).ranked(batch, train)
+    plain = staged.with_fresh_temperature(0.0).ranked(batch, train)
     assert all(s[c.isnan()].tolist() == list(range(20, 26)) for s, c in plain)
-    assert staged.config.fresh_exploration == 0.5  # the stages themselves are unchanged
+    assert staged.config.fresh_temperature == 0.5  # the stages themselves are unchanged

@@ -23,7 +23,7 @@ share = 0.5
 name = "more-fresh"
 share = 0.25
 fresh_share = 0.3
-fresh_exploration = 1.5
+fresh_temperature = 1.5
 w_query = 4
 w_link = 0
 generators = ["gnn", "item_knn"]
@@ -65,7 +65,7 @@ def test_a_good_file(tmp_path: Path) -> None:
         w_query=4.0,
         w_link=0.0,
         fresh_share=0.3,
-        fresh_exploration=1.5,
+        fresh_temperature=1.5,
         generators=("gnn", "item_knn"),
     )
     assert config.active.arm("fused").overrides == RankingOverrides(ranker=False)
@@ -99,8 +99,8 @@ def test_no_file_no_experiments(tmp_path: Path) -> None:
             ["arm 'b'", "'fresh_share'", "0..0.5", "0.7"],
         ),
         (
-            ARM + '[[experiments.arms]]\nname = "b"\nshare = 0.5\nfresh_exploration = -1\n',
-            ["arm 'b'", "'fresh_exploration'", "0..10", "-1"],
+            ARM + '[[experiments.arms]]\nname = "b"\nshare = 0.5\nfresh_temperature = -1\n',
+            ["arm 'b'", "'fresh_temperature'", "0..10", "-1"],
         ),
         (
             ARM + '[[experiments.arms]]\nname = "b"\nshare = 0.5\nw_query = "high"\n',
