@@ -246,6 +246,15 @@ def test_new_shoppers_draw_their_own_order_of_the_fresh_products(
     orders = {fresh_order(f"new-{i}")[0] for i in range(12)}
     assert len(orders) > 1  # not every new shopper is shown the same fresh product first
     assert fresh_order("new-0") == fresh_order("new-0")
+    # a known shopper draws by its row, as the evaluation does: the served order with
+    # these fresh products is the evaluated one (whatever the id says)
+    stored = ranking.stored
+    for row in range(4):
+        served, _ = ranking.served(staged, row, ranking.history(row), shopper_id="any")
+        evaluated = staged.scores(torch.tensor([row]), stored.interactions)[0]
+        finite = int(torch.isfinite(evaluated).sum())
+        assert served.tolist() == evaluated.argsort(descending=True)[:finite].tolist()
+        assert set(served.tolist()) & set(range(len(products), len(products) + 8))
 
 
 def test_the_fallback_to_the_weights_leaves_the_history_out_too(
