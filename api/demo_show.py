@@ -238,7 +238,12 @@ def evaluation_summary(data_dir: Path, echo: Echo) -> bool:
 
 
 def _ratio_table(report: dict[str, Any]) -> str:
-    """split, Recall@20 of kgrec / the GNN / the best baseline, ratio, its interval, target."""
+    """split, Recall@20 of kgrec / the GNN / the best baseline, ratio, its interval, target.
+
+    Then the share of the split's fresh products kgrec showed to any test shopper
+    (``fresh_coverage@20``; empty in reports written before it, or where the
+    split ranks no fresh product).
+    """
     summary: dict[str, dict[str, dict[str, list[float]]]] = report["summary"]
     ratios: dict[str, dict[str, dict[str, Any]]] = report.get("ratios", {})
     rows = []
@@ -246,9 +251,12 @@ def _ratio_table(report: dict[str, Any]) -> str:
         served = ratios.get("kgrec", {}).get(split) or ratios.get("gnn", {}).get(split) or {}
         best = served.get("best_baseline")
 
-        def recall(method: str | None, methods: Any = methods) -> float | None:
+        def recall(
+            method: str | None, methods: Any = methods, metric: str = "recall@20"
+        ) -> float | None:
             stats = methods.get(method) if method else None
-            return float(stats["recall@20"][0]) if stats else None
+            value = stats.get(metric, [None])[0] if stats else None
+            return None if value is None else float(value)
 
         met = served.get("met")
         low, high = served.get("low"), served.get("high")
@@ -263,6 +271,7 @@ def _ratio_table(report: dict[str, Any]) -> str:
                 served.get("ratio"),
                 interval,
                 None if met is None else ("met" if met else "NOT met"),
+                recall("kgrec", metric="fresh_coverage@20"),
             ]
         )
     headers = (
@@ -274,5 +283,6 @@ def _ratio_table(report: dict[str, Any]) -> str:
         "ratio",
         f"{LEVEL:.0%} interval",
         "target",
+        "fresh shown",
     )
     return table(headers, rows, digits=4)
