@@ -192,12 +192,15 @@ class Engine:
         filters: Filters | None = None,
         explain: bool = False,
         overrides: RankingOverrides | None = None,
+        session_id: str | None = None,
     ) -> RankedList:
         """Top-``k`` products for a user (known, online or unknown), query and context.
 
         An unknown user is served from context: the context item's graph and text
         vectors, the query, the filters and the popularity prior; never an error.
-        ``overrides`` are an experiment arm's (:mod:`kgrec.api.experiments`).
+        ``overrides`` are an experiment arm's (:mod:`kgrec.api.experiments`). An
+        anonymous request's ``session_id`` draws its fresh products' order (a
+        shopper's own id or row does otherwise: docs/ranking.md).
 
         Raises:
             NotFoundError: ``context_item`` or a filter's category/brand is unknown.
@@ -236,6 +239,7 @@ class Engine:
             explain=explain,
             query=query,
             overrides=overrides,
+            session_id=session_id,
         )
 
     def search(
@@ -247,10 +251,17 @@ class Engine:
         filters: Filters | None = None,
         explain: bool = False,
         overrides: RankingOverrides | None = None,
+        session_id: str | None = None,
     ) -> RankedList:
         """Query search personalised by the user's graph vector when the user is known."""
         return self.recommend(
-            user_id, k=k, query=query, filters=filters, explain=explain, overrides=overrides
+            user_id,
+            k=k,
+            query=query,
+            filters=filters,
+            explain=explain,
+            overrides=overrides,
+            session_id=session_id,
         )
 
     def similar(self, item_id: str, *, k: int = 10, filters: Filters | None = None) -> RankedList:

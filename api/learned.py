@@ -31,6 +31,7 @@ def rank_learned(
     served_limit: int,
     w_query: float,
     user_id: str | None,
+    session_id: str | None = None,
     user_vec: np.ndarray | None,
     query_vec: np.ndarray | None,
     k: int,
@@ -57,22 +58,25 @@ def rank_learned(
     query names) adds the personal list within them, weighted ``w_link`` (the
     arm's already applied). The personal list is read
     to its first ``served_limit`` positions (at least ``k``), the whole of it when
-    the filters leave fewer than ``k`` of those or an arm re-orders it.
+    the filters leave fewer than ``k`` of those or an arm re-orders it. A shopper
+    the version lacks draws the fresh products' order by ``user_id``, an anonymous
+    request by ``session_id`` (:meth:`~kgrec.api.personal.PersonalRanking.served`).
     """
     cat = state.catalogue
     ranking = cat.ranking
     assert ranking is not None
     user_row = cat.user_row.get(user_id) if user_id is not None else None
     arm = overrides or RankingOverrides()
+    drawn_by = user_id if user_id is not None else session_id  # the fresh order's draw
     proposed: dict[str, np.ndarray] = {}
     if arm.fresh_temperature is not None:
         staged = staged.with_fresh_temperature(arm.fresh_temperature)
     if explain or arm.generators is not None:
         served, ranker_scores, proposed = ranking.served_with_proposers(
-            staged, user_row, history, shopper_id=user_id
+            staged, user_row, history, shopper_id=drawn_by
         )
     else:
-        served, ranker_scores = ranking.served(staged, user_row, history, shopper_id=user_id)
+        served, ranker_scores = ranking.served(staged, user_row, history, shopper_id=drawn_by)
     reorders = arm.generators is not None or arm.fresh_share is not None
     if reorders:
         share = staged.config.fresh_share if arm.fresh_share is None else arm.fresh_share

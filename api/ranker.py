@@ -77,6 +77,7 @@ class Ranker:
         explain: bool,
         query: str | None = None,
         overrides: RankingOverrides | None = None,
+        session_id: str | None = None,
     ) -> RankedList:
         """Rank one request over ``state``.
 
@@ -111,6 +112,7 @@ class Ranker:
                 served_limit=self.served_limit,
                 w_query=self.w_query,
                 user_id=user_id,
+                session_id=session_id,
                 user_vec=user_vec,
                 query_vec=query_vec,
                 k=k,

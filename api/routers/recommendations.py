@@ -36,7 +36,10 @@ async def recommendations(
     context_item: Annotated[RefId | None, Query(description="Product being viewed.")] = None,
     session_id: Annotated[
         RefId | None,
-        Query(description="An anonymous visitor's session: assigns the experiment arm."),
+        Query(
+            description="An anonymous visitor's session: assigns the experiment arm and, "
+            "without a user_id, the visitor's draw of the fresh products."
+        ),
     ] = None,
     explain: bool = False,
 ) -> RankedOut:
@@ -56,6 +59,7 @@ async def recommendations(
             filters=filters,
             explain=explain,
             overrides=overrides,
+            session_id=session_id,
         )
 
     return await answer(

@@ -49,6 +49,7 @@ async def search(
             filters=filters,
             explain=body.explain,
             overrides=overrides,
+            session_id=body.session_id,
         )
 
     return await answer(

@@ -16,7 +16,7 @@ from kgrec.api.personal import PersonalRanking
 from kgrec.api.ranking import Filters
 from kgrec.gnn.artifacts import ArtifactSet
 from kgrec.gnn.ranking.served import load_ranking
-from kgrec.graph import GraphStore
+from kgrec.graph import GraphStore, ProductRow
 from kgrec.settings import Settings
 from kgrec.text_encoders import TextEncoder
 from tests.utils.shop import Shop, load_genre_shop, shop_engine
@@ -172,6 +172,27 @@ def test_a_new_product_in_the_favourite_genre_reaches_the_top_10(
         [{"id": "horror-new", "title": "The haunted vampire horror 99"}], write_graph=False
     )
     assert "horror-new" not in [i.id for i in off.recommend(fan, k=10).items]
+
+
+def test_anonymous_sessions_draw_their_own_fresh_products(in_graph: Engine) -> None:
+    """Six alike products added online tie in the cold path: each session draws its own."""
+    engine = in_graph
+    alike: list[ProductRow] = [
+        {"id": f"alike-{n}", "title": "The haunted vampire horror 99"} for n in range(6)
+    ]
+    engine.add_items(alike)
+    new = {item["id"] for item in alike}
+
+    def fresh_of(session: str | None) -> list[str]:
+        answer = engine.recommend(None, k=10, session_id=session)
+        assert answer.ranking == "learned"
+        return [i.id for i in answer.items if i.id in new]
+
+    firsts = {tuple(fresh_of(f"visit-{n}")) for n in range(12)}
+    assert all(len(f) == 1 for f in firsts)  # one fresh slot in ten
+    assert len(firsts) > 1  # visitors are shown different new products
+    assert fresh_of("visit-3") == fresh_of("visit-3")  # a visit keeps its draw
+    assert fresh_of(None) == fresh_of(None)  # requests without a session share one
 
 
 def test_events_recorded_online_are_excluded_without_a_graph_read(
