@@ -51,7 +51,7 @@ from kgrec.gnn.baselines import history_matrix
 from kgrec.gnn.evaluation import interactions_of, product_text_vectors
 from kgrec.gnn.protocols import build_plan
 from kgrec.gnn.ranking.staged import StagedRanking
-from kgrec.gnn.schema import CATEGORY, NUM_PRODUCT_EXTRA, PRODUCT
+from kgrec.gnn.schema import IN_CATEGORY, NUM_PRODUCT_EXTRA, PRODUCT
 from kgrec.gnn.snapshot import Snapshot
 from kgrec.gnn.splits import SplitPlan, SplitView
 from kgrec.settings import ServingSettings, Settings
@@ -59,7 +59,6 @@ from kgrec.text_encoders import load_encoder
 
 from ranking_ablation import fitted_generators, newest_snapshot, trained_ranking  # isort: skip
 
-IN_CATEGORY = (PRODUCT, "in_category", CATEGORY)
 VIEWS = ("warm", "cold_user@0", "cold_user@3")
 PARAPHRASES: Final = {
     "Action": ("explosions and car chases", "action packed movies"),

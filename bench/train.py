@@ -41,7 +41,17 @@ def synthetic_graph(
     import pandas as pd
     from torch_geometric.data import HeteroData
 
-    from kgrec.gnn.schema import BRAND, CATEGORY, INTERACTED, PRODUCT, USER, with_reverse
+    from kgrec.gnn.schema import (
+        BRAND,
+        CATEGORY,
+        HAS_BRAND,
+        IN_CATEGORY,
+        INTERACTED,
+        PRODUCT,
+        SUBCATEGORY_OF,
+        USER,
+        with_reverse,
+    )
     from kgrec.loaders.constants import BRANDS, CATEGORIES, INTERACTIONS, PRODUCTS
     from kgrec.loaders.generator import CatalogueGenerator
     from kgrec.typing import BRAND_ID, CATEGORY_IDS, ID, PARENT_ID, PRODUCT_ID, USER_ID
@@ -72,11 +82,9 @@ def synthetic_graph(
     child = cats[cats[PARENT_ID].notna()]
     edges = {
         INTERACTED: torch.stack([number(inter[USER_ID]), number(inter[PRODUCT_ID])]),
-        (PRODUCT, "has_brand", BRAND): torch.stack([all_products, number(prods[BRAND_ID])]),
-        (PRODUCT, "in_category", CATEGORY): torch.stack(
-            [all_products, index(prods[CATEGORY_IDS], cats[ID])]
-        ),
-        (CATEGORY, "subcategory_of", CATEGORY): torch.stack(
+        HAS_BRAND: torch.stack([all_products, number(prods[BRAND_ID])]),
+        IN_CATEGORY: torch.stack([all_products, index(prods[CATEGORY_IDS], cats[ID])]),
+        SUBCATEGORY_OF: torch.stack(
             [index(child[ID], cats[ID]), index(child[PARENT_ID], cats[ID])]
         ),
     }

@@ -37,6 +37,7 @@ from kgrec.gnn.ranking.served import (
     train_ranking,
     write_ranking,
 )
+from kgrec.gnn.schema import HAS_BRAND, IN_CATEGORY
 from kgrec.gnn.snapshot import (
     BRAND,
     CATEGORY,
@@ -190,13 +191,11 @@ def _product_table(snapshot: Snapshot) -> pd.DataFrame:
     n = len(ids[PRODUCT])
     brand: list[str | None] = [None] * n
     cats: list[list[str]] = [[] for _ in range(n)]
-    has_brand = (PRODUCT, "has_brand", BRAND)
-    if has_brand in data.edge_types:
-        for p, b in data[has_brand].edge_index.T.tolist():
+    if HAS_BRAND in data.edge_types:
+        for p, b in data[HAS_BRAND].edge_index.T.tolist():
             brand[p] = ids[BRAND][b]
-    in_category = (PRODUCT, "in_category", CATEGORY)
-    if in_category in data.edge_types:
-        for p, c in data[in_category].edge_index.T.tolist():
+    if IN_CATEGORY in data.edge_types:
+        for p, c in data[IN_CATEGORY].edge_index.T.tolist():
             cats[p].append(ids[CATEGORY][c])
     table = snapshot.products.copy() if len(snapshot.products) == n else pd.DataFrame()
     table["id"] = ids[PRODUCT]

@@ -29,6 +29,9 @@ USER: Final = "user"
 ENTITY: Final = "entity"
 NODE_TYPES: Final = (PRODUCT, BRAND, CATEGORY, USER, ENTITY)
 INTERACTED: Final = (USER, "interacted", PRODUCT)
+HAS_BRAND: Final = (PRODUCT, "has_brand", BRAND)
+IN_CATEGORY: Final = (PRODUCT, "in_category", CATEGORY)
+SUBCATEGORY_OF: Final = (CATEGORY, "subcategory_of", CATEGORY)
 NUM_PRODUCT_EXTRA: Final = 2  # log1p(price), has_price
 
 

@@ -27,12 +27,12 @@ from kgrec.errors import ModelError
 from kgrec.gnn.schema import BRAND as BRAND
 from kgrec.gnn.schema import CATEGORY as CATEGORY
 from kgrec.gnn.schema import ENTITY as ENTITY
+from kgrec.gnn.schema import HAS_BRAND, IN_CATEGORY, SUBCATEGORY_OF, EdgeType, with_reverse
 from kgrec.gnn.schema import INTERACTED as INTERACTED
 from kgrec.gnn.schema import NODE_TYPES as NODE_TYPES
 from kgrec.gnn.schema import NUM_PRODUCT_EXTRA as NUM_PRODUCT_EXTRA
 from kgrec.gnn.schema import PRODUCT as PRODUCT
 from kgrec.gnn.schema import USER as USER
-from kgrec.gnn.schema import EdgeType, with_reverse
 from kgrec.gnn.schema import relation_name as relation_name
 from kgrec.gnn.schema import reverse as reverse
 from kgrec.graph import GraphStore
@@ -49,9 +49,9 @@ _LABELS: Final = {
     ENTITY: "Entity",
 }
 _FIXED_EDGES: Final = {
-    "HAS_BRAND": (PRODUCT, "has_brand", BRAND),
-    "IN_CATEGORY": (PRODUCT, "in_category", CATEGORY),
-    "SUBCATEGORY_OF": (CATEGORY, "subcategory_of", CATEGORY),
+    "HAS_BRAND": HAS_BRAND,
+    "IN_CATEGORY": IN_CATEGORY,
+    "SUBCATEGORY_OF": SUBCATEGORY_OF,
 }
 
 
