@@ -47,9 +47,15 @@ def _json_ready(value: object) -> object:
     return value
 
 
+def _mean(stat: tuple[float, float] | None) -> str:
+    """A (mean, std) summary's mean as table text; a dash when missing or undefined."""
+    return "-" if stat is None or math.isnan(stat[0]) else f"{stat[0]:.4f}"
+
+
 def _cell(stat: tuple[float, float] | None) -> str:
+    """``mean ± std``, or :func:`_mean`'s dash."""
     if stat is None or math.isnan(stat[0]):
-        return "-"
+        return _mean(stat)
     return f"{stat[0]:.4f} ± {stat[1]:.4f}"
 
 
@@ -154,8 +160,7 @@ class EvaluationReport:
             if not rows:
                 continue
             parts = [
-                f"{m} "
-                + ", ".join(f"{e} {_cell(methods[m].get(e)).split(' ')[0]}" for e in EXPOSURE)
+                f"{m} " + ", ".join(f"{e} {_mean(methods[m].get(e))}" for e in EXPOSURE)
                 for m in rows
             ]
             lines.append(f"{split}: " + "; ".join(parts))

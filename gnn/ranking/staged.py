@@ -245,10 +245,8 @@ class StagedRanking:
         ranked = torch.from_numpy(self.ranker.score(feats.reshape(b * c, f).numpy())).view(b, c)
         ranked = ranked.float().masked_fill(cands < 0, float("-inf"))
         fresh_mask = (self.item_count == 0)[None, :] & ~seen
-        if self._popularity is None:
-            self._popularity = self.fresh_popularity(self.item_count, self.item_count == 0)
         signals = {n: generator_scores[n] for n in self.config.fresh_generators}
-        signals |= {n: v[None, :].expand(b, -1) for n, v in self._popularity.items()}
+        signals |= {n: v[None, :].expand(b, -1) for n, v in self._fresh_popularity().items()}
         cold = drawn_fresh_order(
             fresh_order_scores(signals, list(signals), fresh_mask),
             fresh_mask,
@@ -284,6 +282,12 @@ class StagedRanking:
             out.append((served, by_row[served], proposed))
         return out
 
+    def _fresh_popularity(self) -> dict[str, Tensor]:
+        """:meth:`fresh_popularity` of the stages' own products, computed once."""
+        if self._popularity is None:
+            self._popularity = self.fresh_popularity(self.item_count, self.item_count == 0)
+        return self._popularity
+
     def fresh_popularity(self, count: Tensor, fresh: Tensor) -> dict[str, Tensor]:
         """Signal -> [P] predicted popularity of the ``fresh`` [P] rows, given ``count`` [P]."""
         return {
@@ -297,8 +301,7 @@ class StagedRanking:
         The copy shares the fresh products' predicted popularity, computed here first
         if need be, so an arm's requests do not each compute it again.
         """
-        if self._popularity is None:
-            self._popularity = self.fresh_popularity(self.item_count, self.item_count == 0)
+        self._fresh_popularity()
         out = copy.copy(self)
         out.config = replace(self.config, fresh_temperature=temperature)
         return out
