@@ -20,6 +20,7 @@ from typing import Final, NamedTuple
 import torch
 from torch import Tensor
 
+from kgrec.gnn.ranking.ordering import top_ordered
 from kgrec.gnn.splits import per_user_rank
 
 BASE_FEATURES: Final = ("history_len", "item_count", "item_fresh")
@@ -70,43 +71,6 @@ class GeneratorView:
     mean: Tensor
     std: Tensor
     cap: int
-
-
-def top_ordered(scores: Tensor, k: int) -> Tensor:
-    """int64 [B, k] each row's ``k`` best columns of ``scores`` [B, P], ties by column.
-
-    The first ``k`` of a stable descending sort. When no tie straddles the k-th
-    place (the k-th and the next best values differ in every row) one top-k of
-    ``k + 1`` holds exactly those columns, put in order by a sort of ``k``;
-    otherwise everything above the k-th value, then the columns tied with it in
-    column order, from passes over the whole row. So the result of a row depends
-    on that row alone (a plain ``topk`` picks among ties by its own internal
-    order, which changes with k).
-    """
-    k = min(k, scores.shape[1])
-    b = len(scores)
-    if k == 0 or b == 0:
-        return torch.zeros((b, k), dtype=torch.long)
-    values, columns = scores.topk(min(k + 1, scores.shape[1]), dim=1)
-    odd = values[:, :k].isnan().any(1)
-    if bool(odd.any()):  # NaN scores: no order to keep in those rows, the others keep theirs
-        out = torch.empty((b, k), dtype=torch.long)
-        out[odd] = scores[odd].topk(k, dim=1).indices
-        out[~odd] = top_ordered(scores[~odd], k)
-        return out
-    if values.shape[1] == k or not bool((values[:, k - 1] == values[:, k]).any()):
-        index = columns[:, :k].sort(dim=1).values  # ascending columns per row
-    else:  # ties straddle the k-th place in some row
-        bound = values[:, k - 1 : k]
-        chosen = scores > bound
-        need = k - chosen.sum(1)
-        t_rows, t_cols = (scores == bound).nonzero(as_tuple=True)
-        _, order_in_row, _ = per_user_rank(t_rows, t_cols, b)  # ties in column order
-        keep = order_in_row < need[t_rows]
-        chosen[t_rows[keep], t_cols[keep]] = True
-        index = chosen.nonzero(as_tuple=True)[1].view(b, k)  # ascending columns per row
-    by_score = scores.gather(1, index).argsort(dim=1, descending=True, stable=True)
-    return index.gather(1, by_score)
 
 
 def generator_groups(

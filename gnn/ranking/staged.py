@@ -45,6 +45,7 @@ from kgrec.gnn.ranking.features import (
     top_candidates,
 )
 from kgrec.gnn.ranking.fresh_popularity import neighbour_popularity
+from kgrec.gnn.ranking.ordering import stable_descending
 from kgrec.gnn.ranking.ranker import LearnedRanker
 from kgrec.gnn.ranking.slots import (
     WithoutFreshSlots,
@@ -244,14 +245,17 @@ class StagedRanking:
         b, c, f = feats.shape
         ranked = torch.from_numpy(self.ranker.score(feats.reshape(b * c, f).numpy())).view(b, c)
         ranked = ranked.float().masked_fill(cands < 0, float("-inf"))
-        fresh_mask = (self.item_count == 0)[None, :] & ~seen
+        is_fresh = self.item_count == 0
+        fresh_mask = is_fresh[None, :] & ~seen
+        columns = is_fresh.nonzero().flatten()  # every fresh product, seen or not
         signals = {n: generator_scores[n] for n in self.config.fresh_generators}
         signals |= {n: v[None, :].expand(b, -1) for n, v in self._fresh_popularity().items()}
         cold = drawn_fresh_order(
-            fresh_order_scores(signals, list(signals), fresh_mask),
+            fresh_order_scores(signals, list(signals), fresh_mask, columns),
             fresh_mask,
             users if keys is None else keys,
             self.config.fresh_temperature,
+            columns,
         )
         out: list[tuple[Tensor, Tensor, dict[str, Tensor]]] = []
         proposed_by: dict[str, Tensor] = {}
@@ -269,12 +273,11 @@ class StagedRanking:
             order = generator_scores[self.config.without_history].gather(1, cands.clamp(min=0))
             order_key[empty] = order[empty].masked_fill(cands[empty] < 0, float("-inf"))
         for i in range(b):
-            order = order_key[i].argsort(descending=True, stable=True)
+            order = stable_descending(order_key[i])
             finite = torch.isfinite(ranked[i][order])
             warm, warm_scores = cands[i][order][finite], ranked[i][order][finite]
-            fresh_rows = fresh_mask[i].nonzero().flatten()
-            # best first, ties in row order (a stable sort of rows in ascending order)
-            fresh = fresh_rows[cold[i][fresh_rows].argsort(descending=True, stable=True)]
+            fresh_rows = columns[fresh_mask[i, columns]]
+            fresh = stable_descending(cold[i][fresh_rows], fresh_rows)  # best first, ties by row
             served = merge_fresh(warm, fresh, share)
             by_row = torch.full((num_items,), float("nan"))
             by_row[warm] = warm_scores
