@@ -147,3 +147,25 @@ def test_ranks_past_the_cap_read_as_the_cap() -> None:
     feats = candidate_features(scores, views, candidates, seen, torch.ones(n, dtype=torch.long))
     ranks = torch.expm1(feats[0, :, 2]).round().tolist()
     assert ranks == [0, 10, RANK_CAP - 1, RANK_CAP, RANK_CAP]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_rank_feature_is_the_place_in_the_unseen_order(seed: int) -> None:
+    """Against a full sort of each row's unseen products, with a history and padding."""
+    gen = torch.Generator().manual_seed(seed)
+    b, p = 3, 700
+    scores = {"a": torch.randn(b, p, generator=gen)}
+    seen = torch.rand(b, p, generator=gen) < 0.3
+    candidates = torch.randint(0, p, (b, 40), generator=gen)
+    candidates[0, -5:] = -1
+    views = generator_views(scores, seen, cap=64)
+    feats = candidate_features(scores, views, candidates, seen, torch.ones(p, dtype=torch.long))
+    for r in range(b):
+        order = scores["a"][r].masked_fill(seen[r], float("-inf")).argsort(descending=True)
+        place = {int(c): i for i, c in enumerate(order[: int((~seen[r]).sum())])}
+        for j, c in enumerate(candidates[r].tolist()):
+            if c < 0:
+                assert math.isnan(float(feats[r, j, 2]))
+                continue
+            expected = min(place.get(c, 64), 64)
+            assert round(math.expm1(float(feats[r, j, 2]))) == expected, (r, c)
