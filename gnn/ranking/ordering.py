@@ -3,20 +3,23 @@
 A request over a large catalogue orders long rows several times: nine
 generators' heads (:func:`top_ordered`, about 550 of 100k products each) and the
 fresh products' cold order (40k rows of the bench's synthetic catalogue).
-torch's stable sort took 3.3 ms for 40k float32 values and its ``topk`` 0.5 ms
-for 553 of 100k, on one thread; the same orders from NumPy, below, took 0.6 ms
-and 0.16 ms (docs/ranking-log.md, the sixth round):
+torch's stable sort took 3.3 ms for 40k float32 values and its ``topk`` 0.4 to
+0.5 ms for 554 of 100k, on one thread; the same orders from NumPy, below, took
+0.6 ms and 0.05 to 0.11 ms (docs/ranking-log.md, the sixth round):
 
 - :func:`stable_descending` packs each float32 value and its row into one
   uint64 (the value's bits made to sort as unsigned integers, inverted for a
   descending order, in the high half; the row in the low half) and sorts the
   packed values, which NumPy does with its vectorised integer sort: one sort
   gives the order and its tie-break, with no index array to carry;
-- :func:`top_ordered` selects the head with ``np.argpartition`` (introselect)
-  instead of ``topk``'s heap, then orders only the head.
+- :func:`top_ordered` cuts a long row to the scores at or above a bound read
+  from a sample of it, partitions those with ``np.argpartition`` (over the
+  whole row it degrades on rows of mostly equal values), then orders only the
+  head.
 
-Both give exactly what a stable descending sort gives (tests check them against
-torch's): NaN counts as the largest value, as in torch's sort, and -0.0 equals 0.0.
+For float32 scores both give exactly what a stable descending sort gives (tests
+check them against torch's): NaN counts as the largest value, as in torch's
+sort, and -0.0 equals 0.0. Other dtypes are compared as float32.
 """
 
 from __future__ import annotations
@@ -60,7 +63,7 @@ def stable_descending(values: Tensor, labels: Tensor | None = None) -> Tensor:
     stable=True))``. Values are compared as float32.
 
     Args:
-        values: float scores, sorted along the last dimension.
+        values: float scores, ordered along the last dimension.
         labels: int64 of the same shape, each in 0..2**32 - 1 (product rows).
 
     Raises:
@@ -89,8 +92,9 @@ def _best(scores: Tensor, m: int) -> Tensor:
 
     Rows without NaN. Long rows (at least :data:`_SAMPLED_FROM` x ``m``) are
     first cut to the scores at or above a bound read from every
-    :data:`_STRIDE`-th one: its ``2m / stride``-th largest, so about ``2m``
-    scores pass. A row where fewer than ``m`` or more than an eighth pass (ties
+    :data:`_STRIDE`-th one: its ``2m // stride + 8``-th largest, so about
+    ``2m`` scores pass, which hold the row's ``m`` best whenever ``m`` or more
+    do. A row where fewer than ``m`` or more than an eighth pass (ties
     at the bound, few distinct values) takes ``topk`` over the whole row.
     """
     b, p = scores.shape
@@ -128,8 +132,6 @@ def top_ordered(scores: Tensor, k: int) -> Tensor:
     if k == 0 or b == 0:
         return torch.zeros((b, k), dtype=torch.long)
     scores = scores.detach().cpu().float()
-    if k == p:
-        return stable_descending(scores)
     odd = scores.sum(1).isnan()  # a NaN score, or +inf beside -inf: those rows are checked
     if bool(odd.any()):
         odd[odd.clone()] = scores[odd].isnan().any(1)
@@ -138,6 +140,8 @@ def top_ordered(scores: Tensor, k: int) -> Tensor:
         out[odd] = scores[odd].topk(k, dim=1).indices
         out[~odd] = top_ordered(scores[~odd], k)
         return out
+    if k == p:
+        return stable_descending(scores)
     head = _best(scores, k + 1)
     order = stable_descending(scores.gather(1, head), head)  # [B, k + 1] best first
     values = scores.gather(1, order)

@@ -88,22 +88,23 @@ def _nth_position(mask: Tensor, count: int) -> int:
 
 
 def fresh_order_scores(
-    scores: Mapping[str, Tensor],
-    names: Sequence[str],
-    fresh: Tensor,
-    columns: Tensor | None = None,
+    scores: Mapping[str, Tensor], names: Sequence[str], fresh: Tensor, columns: Tensor
 ) -> Tensor:
     """[B, P] sum of the ``names`` generators' z-scores over each user's fresh products.
+
+    Read only on ``fresh``; elsewhere in ``columns`` the values mean nothing.
 
     Args:
         scores: generator -> [B, P] scores.
         names: the generators summed.
         fresh: [B, P] bool, each user's fresh products (the z-scores' population).
-        columns: int64 [C] the columns that hold every True of ``fresh`` (found
-            when not given); only they are read.
+        columns: int64 [C] the catalogue's fresh products, every True of ``fresh``
+            among them; only they are read. Every user's sums run over the same
+            columns, so a shopper's values are the same, bit for bit, alone and
+            in any batch (columns found per batch put other zeros in the sums
+            and moved their float32 rounding).
     """
     total = torch.zeros_like(fresh, dtype=torch.float32)
-    columns = _fresh_columns(fresh) if columns is None else columns
     if len(columns) == 0:
         return total
     mine = fresh[:, columns]
@@ -116,11 +117,6 @@ def fresh_order_scores(
         part += (s - mean) / var.sqrt().clamp(min=1e-6)
     total[:, columns] = part
     return total
-
-
-def _fresh_columns(fresh: Tensor) -> Tensor:
-    """int64 [C] the columns of ``fresh`` [B, P] holding a True."""
-    return fresh.any(0).nonzero().flatten()
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
@@ -171,28 +167,22 @@ def fresh_draw_noise(keys: Tensor, columns: Tensor, temperature: float) -> Tenso
     return torch.from_numpy((temperature * -np.log(-np.log(uniform))).astype(np.float32))
 
 
-def drawn_fresh_order(
-    cold: Tensor,
-    fresh: Tensor,
-    keys: Tensor,
-    temperature: float,
-    columns: Tensor | None = None,
-) -> Tensor:
-    """[B, P] the cold path's scores ``cold`` with each shopper's draw added on ``fresh``.
+def drawn_fresh_order(cold: Tensor, columns: Tensor, keys: Tensor, temperature: float) -> Tensor:
+    """[B, P] the cold path's scores ``cold`` with each shopper's draw added on ``columns``.
+
+    Read, like ``cold``, only on each user's fresh products.
 
     Args:
         cold: [B, P] :func:`fresh_order_scores`.
-        fresh: [B, P] bool, each user's fresh products (only their columns are drawn).
+        columns: int64 [C] the catalogue's fresh products (:func:`fresh_order_scores`).
         keys: int64 [B] the shoppers' draw keys (:func:`fresh_draw_noise`).
         temperature: the draw's temperature (0 = ``cold`` as it is).
-        columns: as :func:`fresh_order_scores`'.
 
     Raises:
         ValueError: ``keys`` is not one per row of ``cold``, or a key is out of range.
     """
     if len(keys) != len(cold):
         raise ValueError(f"one draw key per user: {len(keys)} keys for {len(cold)} users")
-    columns = _fresh_columns(fresh) if columns is None else columns
     if temperature <= 0 or len(columns) == 0:
         return cold
     out = cold.clone()

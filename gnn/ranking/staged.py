@@ -252,10 +252,9 @@ class StagedRanking:
         signals |= {n: v[None, :].expand(b, -1) for n, v in self._fresh_popularity().items()}
         cold = drawn_fresh_order(
             fresh_order_scores(signals, list(signals), fresh_mask, columns),
-            fresh_mask,
+            columns,
             users if keys is None else keys,
             self.config.fresh_temperature,
-            columns,
         )
         out: list[tuple[Tensor, Tensor, dict[str, Tensor]]] = []
         proposed_by: dict[str, Tensor] = {}

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from kgrec.gnn.ranking import candidate_features, feature_names, top_candidates
-from kgrec.gnn.ranking.features import RANK_CAP, generator_views
+from kgrec.gnn.ranking.features import RANK_CAP, generator_views, proposals
 from kgrec.gnn.ranking.ordering import top_ordered
 
 
@@ -169,3 +169,30 @@ def test_rank_feature_is_the_place_in_the_unseen_order(seed: int) -> None:
                 continue
             expected = min(place.get(c, 64), 64)
             assert round(math.expm1(float(feats[r, j, 2]))) == expected, (r, c)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_candidates_are_each_rows_proposals_in_product_order(seed: int) -> None:
+    """top_candidates against the union of the proposals' [B, P] masks, short rows included."""
+    gen = torch.Generator().manual_seed(seed)
+    b, p = 3, 60 + 150 * seed
+    scores = {
+        "a": torch.randn(b, p, generator=gen),
+        "ties": torch.randint(0, 3, (b, p), generator=gen).float(),
+        "sparse": (torch.rand(b, p, generator=gen) < 0.05) * torch.rand(b, p, generator=gen),
+    }
+    seen = torch.rand(b, p, generator=gen) < 0.3
+    fresh = (torch.rand(p, generator=gen) < 0.5)[None, :].expand(b, p)  # rows run short of warm
+    views = generator_views(scores, seen, cap=16)
+    union = torch.zeros_like(seen)
+    for name, view in views.items():
+        mine = proposals(scores[name], view, seen, fresh, per_generator=12)
+        banned = scores[name].masked_fill(seen | fresh, float("-inf"))
+        for r in range(b):  # a generator proposes its 12 best warm unseen products
+            best = banned[r].argsort(descending=True, stable=True)[:12]
+            assert mine[r].nonzero().flatten().tolist() == sorted(best.tolist()), (name, r)
+        union |= mine
+    cands = top_candidates(scores, views, seen, fresh, per_generator=12)
+    for r in range(b):
+        assert [c for c in cands[r].tolist() if c >= 0] == union[r].nonzero().flatten().tolist()
+        assert (cands[r][cands[r] < 0] == -1).all()

@@ -79,3 +79,11 @@ def test_top_ordered_over_long_rows(seed: int) -> None:
     assert top_ordered(scores, k).tolist() == expected[:, :k].tolist()
     assert top_ordered(scores, 40).tolist() == expected[:, :40].tolist()
     assert top_ordered(scores, p).tolist() == expected.tolist()
+
+
+def test_rows_holding_nan_take_a_plain_topk_whatever_k() -> None:
+    """As before the NumPy orders, at k = P too; the other rows keep their stable order."""
+    scores = torch.tensor([[0.0, 2.0, 2.0, float("nan")], [1.0, 3.0, 3.0, 0.0]])
+    for k in (1, 3, 4):
+        assert top_ordered(scores[:1], k).tolist() == scores[:1].topk(k).indices.tolist()
+        assert top_ordered(scores, k)[1].tolist() == [1, 2, 0, 3][:k]
