@@ -218,30 +218,20 @@ def proposals(
     among its best) takes a top-k over the whole row instead.
     """
     chosen = torch.zeros_like(seen)
-    rows, cols = _proposed(scores, view, seen, fresh, per_generator)
-    chosen[rows, cols] = True
-    return chosen
-
-
-def _proposed(
-    scores: Tensor, view: GeneratorView, seen: Tensor, fresh: Tensor, per_generator: int
-) -> tuple[Tensor, Tensor]:
-    """(rows [N], columns [N]): the pairs :func:`proposals` marks, each once."""
     valid = (view.top >= 0) & ~fresh.gather(1, view.top.clamp(min=0))
     take = valid & (torch.cumsum(valid, dim=1) <= per_generator)
+    at = take.nonzero(as_tuple=True)
+    chosen[at[0], view.top[at]] = True
     short = (take.sum(1) < per_generator) & (view.top[:, -1] >= 0)
-    any_short = bool(short.any())
-    if any_short:
-        take &= ~short[:, None]
-    rows, at = take.nonzero(as_tuple=True)
-    cols = view.top[rows, at]
-    if any_short:  # these rows take a top-k over the whole row instead
-        idx = short.nonzero().flatten()
-        row = scores[idx].float().masked_fill(seen[idx] | fresh[idx], float("-inf"))
-        top = top_ordered(row, min(per_generator, seen.shape[1]))
-        r, c = (~torch.isinf(row.gather(1, top))).nonzero(as_tuple=True)
-        rows, cols = torch.cat([rows, idx[r]]), torch.cat([cols, top[r, c]])
-    return rows, cols
+    if bool(short.any()):
+        banned = seen[short] | fresh[short]
+        k = min(per_generator, seen.shape[1])
+        row = scores[short].float().masked_fill(banned, float("-inf"))
+        top = top_ordered(row, k)
+        mine = torch.zeros_like(banned)
+        mine.scatter_(1, top, ~torch.isinf(row.gather(1, top)))
+        chosen[short] = mine
+    return chosen
 
 
 def top_candidates(
@@ -254,9 +244,6 @@ def top_candidates(
 ) -> Tensor:
     """[B, C] the union of each generator's :func:`proposals`, padded with -1.
 
-    Each row's candidates in product order, from the proposed pairs alone (no
-    [B, P] mask).
-
     Args:
         scores: generator -> [B, P] scores.
         views: generator -> its :func:`generator_views` view of ``scores``.
@@ -266,19 +253,19 @@ def top_candidates(
         stack_elements: generators' rows taken in one pass (:func:`generator_groups`).
     """
     b, p = seen.shape
-    keys = [torch.zeros(0, dtype=torch.long)]  # row * P + column of every proposal
+    chosen = torch.zeros_like(seen)
     for group in generator_groups(list(views), b, p, stack_elements):
         n = len(group)
         view = _stack_views([views[g] for g in group])
-        rows, cols = _proposed(
+        mine = proposals(
             _stack([scores[g] for g in group]), view, _tile(seen, n), _tile(fresh, n), per_generator
         )
-        keys.append((rows % b) * p + cols)
-    key = torch.unique(torch.cat(keys))  # sorted: by row, then product
-    rows, cols = key // max(p, 1), key % max(p, 1)
-    _, slot, counts = per_user_rank(rows, cols, b)
-    width = max(int(counts.max()), 1) if b else 1
-    out = torch.full((b, width), -1, dtype=torch.long)
+        chosen |= mine.view(n, b, p).any(0)
+    # each row's candidates in product order, padded with -1 (no sort of all P)
+    rows, cols = chosen.nonzero(as_tuple=True)
+    _, slot, counts = per_user_rank(rows, cols, len(chosen))
+    width = max(int(counts.max()), 1) if len(chosen) else 1
+    out = torch.full((len(chosen), width), -1, dtype=torch.long)
     out[rows, slot] = cols
     return out
 
