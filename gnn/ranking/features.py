@@ -195,19 +195,6 @@ def _view(s: Tensor, history: _History, cap: int) -> GeneratorView:
     return GeneratorView(out, mean.float(), var.sqrt().float().clamp(min=1e-6), cap)
 
 
-def _ranks(view: GeneratorView, columns: Tensor) -> Tensor:
-    """int64 [B, C] the place of each of ``columns`` [B, C] in ``view.top``; ``view.cap`` if absent.
-
-    A search in each row's sorted top (no [B, P] table of places).
-    """
-    if view.top.shape[1] == 0:
-        return torch.full(columns.shape, view.cap, dtype=torch.long)
-    listed, place = view.top.sort(dim=1)  # -1 padding first
-    at = torch.searchsorted(listed, columns).clamp(max=listed.shape[1] - 1)
-    found = listed.gather(1, at) == columns
-    return torch.where(found, place.gather(1, at), view.cap)
-
-
 def proposals(
     scores: Tensor, view: GeneratorView, seen: Tensor, fresh: Tensor, per_generator: int
 ) -> Tensor:
@@ -298,8 +285,12 @@ def candidate_features(
         view = _stack_views([views[g] for g in group])
         at_rows = _tile(idx, len(group))
         raw = s.gather(1, at_rows)
+        rank = torch.full(s.shape, view.cap, dtype=torch.long)
+        listed = view.top >= 0
+        at = listed.nonzero(as_tuple=True)
+        rank[at[0], view.top[at]] = at[1]
         z = (raw - view.mean) / view.std
-        ranks = torch.log1p(_ranks(view, at_rows).float())
+        ranks = torch.log1p(rank.gather(1, at_rows).float())
         for i, name in enumerate(group):
             rows = slice(i * b, (i + 1) * b)
             block = [raw[rows], z[rows], ranks[rows]]
