@@ -79,6 +79,13 @@ class _Candidates(NamedTuple):
     seen: Tensor
 
 
+class _FreshProducts(NamedTuple):
+    """The fresh products' rows [F], ascending, and :meth:`StagedRanking.fresh_popularity`."""
+
+    columns: Tensor
+    popularity: dict[str, Tensor]
+
+
 class StagedRanking:
     """The served ranking as a :class:`~kgrec.gnn.baselines.Recommender` (see the module docs).
 
@@ -119,7 +126,7 @@ class StagedRanking:
         self.item_count = torch.zeros(0)
         self.known_users = torch.zeros(0, dtype=torch.bool)
         self.label_pairs = torch.zeros((2, 0), dtype=torch.long)
-        self._popularity: dict[str, Tensor] | None = None
+        self._fresh: _FreshProducts | None = None
 
     # Training ------------------------------------------------------------------------
     def fit(self, train: Tensor, num_users: int, num_items: int, val: Tensor | None = None) -> None:
@@ -136,7 +143,7 @@ class StagedRanking:
         self.item_count = torch.bincount(train[1], minlength=num_items)
         self.known_users = torch.zeros(num_users, dtype=torch.bool)
         self.known_users[train[0]] = True
-        self._popularity = None
+        self._fresh = None
         groups = training_groups(self._stage, train, val, num_users, num_items, self.config)
         self.label_pairs = groups.label_pairs
         threads = max(torch.get_num_threads(), 1)
@@ -245,11 +252,10 @@ class StagedRanking:
         b, c, f = feats.shape
         ranked = torch.from_numpy(self.ranker.score(feats.reshape(b * c, f).numpy())).view(b, c)
         ranked = ranked.float().masked_fill(cands < 0, float("-inf"))
-        is_fresh = self.item_count == 0
-        fresh_mask = is_fresh[None, :] & ~seen
-        columns = is_fresh.nonzero().flatten()  # every fresh product, seen or not
+        columns, popularity = self._fresh_products()  # every fresh product, seen or not
+        fresh_mask = (self.item_count == 0)[None, :] & ~seen
         signals = {n: generator_scores[n] for n in self.config.fresh_generators}
-        signals |= {n: v[None, :].expand(b, -1) for n, v in self._fresh_popularity().items()}
+        signals |= {n: v[None, :].expand(b, -1) for n, v in popularity.items()}
         cold = drawn_fresh_order(
             fresh_order_scores(signals, list(signals), fresh_mask, columns),
             columns,
@@ -284,11 +290,14 @@ class StagedRanking:
             out.append((served, by_row[served], proposed))
         return out
 
-    def _fresh_popularity(self) -> dict[str, Tensor]:
-        """:meth:`fresh_popularity` of the stages' own products, computed once."""
-        if self._popularity is None:
-            self._popularity = self.fresh_popularity(self.item_count, self.item_count == 0)
-        return self._popularity
+    def _fresh_products(self) -> _FreshProducts:
+        """The stages' fresh products and their :meth:`fresh_popularity`, computed once."""
+        if self._fresh is None:
+            fresh = self.item_count == 0
+            self._fresh = _FreshProducts(
+                fresh.nonzero().flatten(), self.fresh_popularity(self.item_count, fresh)
+            )
+        return self._fresh
 
     def fresh_popularity(self, count: Tensor, fresh: Tensor) -> dict[str, Tensor]:
         """Signal -> [P] predicted popularity of the ``fresh`` [P] rows, given ``count`` [P]."""
@@ -300,10 +309,10 @@ class StagedRanking:
     def with_fresh_temperature(self, temperature: float) -> StagedRanking:
         """These stages with the fresh order drawn at ``temperature`` (an arm's override).
 
-        The copy shares the fresh products' predicted popularity, computed here first
-        if need be, so an arm's requests do not each compute it again.
+        The copy shares the fresh products and their predicted popularity, computed
+        here first if need be, so an arm's requests do not each compute them again.
         """
-        self._fresh_popularity()
+        self._fresh_products()
         out = copy.copy(self)
         out.config = replace(self.config, fresh_temperature=temperature)
         return out
@@ -343,7 +352,7 @@ class StagedRanking:
         out.__dict__.update(self.__dict__)
         out.generators = dict(generators)
         out.item_count, out.known_users = item_count, known_users
-        out._popularity = None
+        out._fresh = None
         if fresh_share is not None:
             out.config = replace(out.config, fresh_share=fresh_share)
         if fresh_temperature is not None:

@@ -60,14 +60,14 @@ def test_the_fresh_draw_keeps_its_values() -> None:
 
 def test_the_fresh_draw_adds_noise_on_fresh_columns_only() -> None:
     cold = torch.zeros((2, 6))
-    fresh = torch.tensor([1, 3])
-    drawn = drawn_fresh_order(cold, fresh, torch.tensor([3, 4]), 0.5)
+    columns = torch.tensor([1, 3])
+    drawn = drawn_fresh_order(cold, columns, torch.tensor([3, 4]), 0.5)
     assert drawn[:, [0, 2, 4, 5]].eq(0).all() and drawn[:, [1, 3]].ne(0).all()
-    assert drawn_fresh_order(cold, fresh, torch.tensor([3, 4]), 0.0) is cold
+    assert drawn_fresh_order(cold, columns, torch.tensor([3, 4]), 0.0) is cold
     with pytest.raises(ValueError, match="one draw key per user: 1 keys for 2 users"):
-        drawn_fresh_order(cold, fresh, torch.tensor([3]), 0.5)
+        drawn_fresh_order(cold, columns, torch.tensor([3]), 0.5)
     with pytest.raises(ValueError, match=r"keys must lie in 0\.\.2\*\*41.*got keys -1\.\.4"):
-        drawn_fresh_order(cold, fresh, torch.tensor([-1, 4]), 0.5)
+        drawn_fresh_order(cold, columns, torch.tensor([-1, 4]), 0.5)
 
 
 def test_a_shoppers_cold_order_is_the_same_alone_and_in_a_batch() -> None:
