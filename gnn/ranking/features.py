@@ -303,3 +303,43 @@ def candidate_features(
     columns += [history_len, torch.log1p(count), (count == 0).float()]
     out = torch.stack(columns, dim=2)
     return out.masked_fill((candidates < 0)[:, :, None], float("nan"))
+
+
+class CandidateStage(NamedTuple):
+    """One pass of the candidate and feature stages over a batch of users.
+
+    Attributes:
+        features: [B, C, F] the ranker's features.
+        candidates: [B, C] warm product rows, -1 padding.
+        scores: generator -> [B, P] its scores.
+        views: generator -> its :class:`GeneratorView`.
+        seen: [B, P] bool, the users' history.
+    """
+
+    features: Tensor
+    candidates: Tensor
+    scores: dict[str, Tensor]
+    views: dict[str, GeneratorView]
+    seen: Tensor
+
+
+def candidate_stage(
+    scores: dict[str, Tensor],
+    seen: Tensor,
+    item_count: Tensor,
+    unavailable: Mapping[str, Tensor],
+    cap: int,
+    per_generator: int,
+) -> CandidateStage:
+    """The candidates of a batch and their features, from the generators' ``scores`` [B, P].
+
+    :func:`generator_views` (rank cap ``cap``), :func:`top_candidates` (the
+    products without interactions in ``item_count`` [P] left to the fresh slots)
+    and :func:`candidate_features`, over ``seen`` [B, P] and the generators
+    ``unavailable`` per user.
+    """
+    fresh = (item_count == 0)[None, :].expand_as(seen)
+    views = generator_views(scores, seen, cap)
+    candidates = top_candidates(scores, views, seen, fresh, per_generator)
+    features = candidate_features(scores, views, candidates, seen, item_count, unavailable)
+    return CandidateStage(features, candidates, scores, views, seen)

@@ -26,6 +26,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from kgrec.gnn.ranking.ordering import stable_descending
+
 _POSITIVE: Final = np.uint64((1 << 63) - 1)
 _MIX: Final = (np.uint64(0x5851F42D4C957F2D), np.uint64(0x14057B7EF767814F))
 _U: Final = {n: np.uint64(n) for n in (29, 31, 32)}
@@ -77,6 +79,32 @@ def merge_fresh(warm: Tensor, fresh: Tensor, share: float) -> Tensor:
     out[take_fresh] = fresh.to(warm.dtype)
     out[~take_fresh] = warm
     return out
+
+
+def served_list(
+    candidates: Tensor, ranked: Tensor, order_key: Tensor, fresh: Tensor, cold: Tensor, share: float
+) -> tuple[Tensor, Tensor]:
+    """One shopper's served list: the ranked candidates with the fresh products at their slots.
+
+    Args:
+        candidates: [C] warm product rows, -1 padding.
+        ranked: [C] their ranker scores (-inf: padding, never served).
+        order_key: [C] what puts them in order (``ranked``, or another generator's
+            scores for a shopper without history); ties keep candidate order.
+        fresh: [F] the shopper's fresh product rows, ascending (none of ``candidates``).
+        cold: [F] their cold-path scores (:func:`drawn_fresh_order`); ties by row.
+        share: share of positions reserved for fresh products (:func:`merge_fresh`).
+
+    Returns:
+        (served rows [S] best first, their ranker scores [S]: NaN at the fresh slots).
+    """
+    order = stable_descending(order_key)
+    finite = torch.isfinite(ranked[order])
+    warm, warm_scores = candidates[order][finite], ranked[order][finite]
+    served = merge_fresh(warm, stable_descending(cold, fresh), share)
+    scores = torch.full((len(served),), float("nan"))
+    scores[torch.isin(served, warm)] = warm_scores  # the warm rows keep their order
+    return served, scores
 
 
 def _nth_position(mask: Tensor, count: int) -> int:

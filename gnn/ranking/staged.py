@@ -36,22 +36,14 @@ from torch import Tensor
 from kgrec.errors import ConfigError, ModelError
 from kgrec.gnn.baselines import Recommender, history_matrix
 from kgrec.gnn.ranking.config import StagedConfig
-from kgrec.gnn.ranking.features import (
-    GeneratorView,
-    candidate_features,
-    feature_names,
-    generator_views,
-    proposals,
-    top_candidates,
-)
+from kgrec.gnn.ranking.features import CandidateStage, candidate_stage, feature_names, proposals
 from kgrec.gnn.ranking.fresh_popularity import neighbour_popularity
-from kgrec.gnn.ranking.ordering import stable_descending
 from kgrec.gnn.ranking.ranker import LearnedRanker
 from kgrec.gnn.ranking.slots import (
     WithoutFreshSlots,
     drawn_fresh_order,
     fresh_order_scores,
-    merge_fresh,
+    served_list,
 )
 from kgrec.gnn.ranking.training import training_groups
 from kgrec.gnn.splits import pair_keys
@@ -59,24 +51,6 @@ from kgrec.gnn.splits import pair_keys
 log = logging.getLogger(__name__)
 RANKER_FILE: Final = "ranker.txt"
 STAGES_FILE: Final = "stages.json"
-
-
-class _Candidates(NamedTuple):
-    """One pass of the candidate and feature stages over a batch of users.
-
-    Attributes:
-        features: [B, C, F] the ranker's features.
-        candidates: [B, C] warm product rows, -1 padding.
-        scores: generator -> [B, P] its scores.
-        views: generator -> its :class:`~kgrec.gnn.ranking.features.GeneratorView`.
-        seen: [B, P] bool, the users' history.
-    """
-
-    features: Tensor
-    candidates: Tensor
-    scores: dict[str, Tensor]
-    views: dict[str, GeneratorView]
-    seen: Tensor
 
 
 class _FreshProducts(NamedTuple):
@@ -165,20 +139,18 @@ class StagedRanking:
     # Scoring -------------------------------------------------------------------------
     def _features(
         self, users: Tensor, history: Tensor, *, simulated_cold: bool = False
-    ) -> _Candidates:
+    ) -> CandidateStage:
         """Gather the candidates of ``users`` and their ranker features."""
-        num_items = len(self.item_count)
-        seen = history_matrix(history, users, num_items).bool()
+        seen = history_matrix(history, users, len(self.item_count)).bool()
         scores = {name: g.scores(users, history).float() for name, g in self.generators.items()}
-        fresh = (self.item_count == 0)[None, :].expand_as(seen)
-        views = generator_views(scores, seen, self.config.rank_cap)
-        cands = top_candidates(scores, views, seen, fresh, self.config.per_generator)
         unknown = torch.ones(len(users), dtype=torch.bool)
         if not simulated_cold:
             unknown = ~self.known_users[users]
         unavailable = {name: unknown for name in self.factor_models}
-        feats = candidate_features(scores, views, cands, seen, self.item_count, unavailable)
-        return _Candidates(feats, cands, scores, views, seen)
+        config = self.config
+        return candidate_stage(
+            scores, seen, self.item_count, unavailable, config.rank_cap, config.per_generator
+        )
 
     def scores(self, users: Tensor, history: Tensor) -> Tensor:
         """[B, P] served order as scores: ranker order with fresh products at their slots.
@@ -240,21 +212,14 @@ class StagedRanking:
         if self.ranker is None:
             raise RuntimeError("StagedRanking.scores before fit")
         share = self.config.fresh_share if share is None else share
-        per_generator = self.config.per_generator
-        num_items = len(self.item_count)
         stage = self._features(users, history)
-        feats, cands, seen, generator_scores = (
-            stage.features,
-            stage.candidates,
-            stage.seen,
-            stage.scores,
-        )
-        b, c, f = feats.shape
-        ranked = torch.from_numpy(self.ranker.score(feats.reshape(b * c, f).numpy())).view(b, c)
-        ranked = ranked.float().masked_fill(cands < 0, float("-inf"))
+        cands, seen = stage.candidates, stage.seen
+        b, c, f = stage.features.shape
+        ranked = torch.from_numpy(self.ranker.score(stage.features.reshape(b * c, f).numpy()))
+        ranked = ranked.view(b, c).float().masked_fill(cands < 0, float("-inf"))
         columns, popularity = self._fresh_products()  # every fresh product, seen or not
         fresh_mask = (self.item_count == 0)[None, :] & ~seen
-        signals = {n: generator_scores[n] for n in self.config.fresh_generators}
+        signals = {n: stage.scores[n] for n in self.config.fresh_generators}
         signals |= {n: v[None, :].expand(b, -1) for n, v in popularity.items()}
         cold = drawn_fresh_order(
             fresh_order_scores(signals, list(signals), fresh_mask, columns),
@@ -262,33 +227,35 @@ class StagedRanking:
             users if keys is None else keys,
             self.config.fresh_temperature,
         )
+        proposed_by = {  # what the candidate stage took from each generator
+            name: proposals(stage.scores[name], view, seen, fresh_mask, self.config.per_generator)
+            for name, view in (stage.views.items() if proposers else ())
+        }
+        order_key = self._order_key(ranked, stage)
         out: list[tuple[Tensor, Tensor, dict[str, Tensor]]] = []
-        proposed_by: dict[str, Tensor] = {}
-        if proposers:  # what the candidate stage took from each generator
-            proposed_by = {
-                name: proposals(generator_scores[name], view, seen, fresh_mask, per_generator)
-                for name, view in stage.views.items()
-            }
-        # a shopper without history: every history-based generator is popularity,
-        # so the candidates go in the without_history generator's order (the
-        # ranker's scores are kept)
-        order_key = ranked.clone()
-        if self.config.without_history:
-            empty = ~seen.any(1)
-            order = generator_scores[self.config.without_history].gather(1, cands.clamp(min=0))
-            order_key[empty] = order[empty].masked_fill(cands[empty] < 0, float("-inf"))
         for i in range(b):
-            order = stable_descending(order_key[i])
-            finite = torch.isfinite(ranked[i][order])
-            warm, warm_scores = cands[i][order][finite], ranked[i][order][finite]
             fresh_rows = columns[fresh_mask[i, columns]]
-            fresh = stable_descending(cold[i][fresh_rows], fresh_rows)  # best first, ties by row
-            served = merge_fresh(warm, fresh, share)
-            by_row = torch.full((num_items,), float("nan"))
-            by_row[warm] = warm_scores
+            served, served_scores = served_list(
+                cands[i], ranked[i], order_key[i], fresh_rows, cold[i][fresh_rows], share
+            )
             proposed = {name: mask[i][served] for name, mask in proposed_by.items()}
-            out.append((served, by_row[served], proposed))
+            out.append((served, served_scores, proposed))
         return out
+
+    def _order_key(self, ranked: Tensor, stage: CandidateStage) -> Tensor:
+        """[B, C] what orders the candidates: ``ranked`` [B, C], but for a shopper without history.
+
+        Every history-based generator is popularity for such a shopper, so the
+        candidates go in the ``without_history`` generator's order (the ranker's
+        scores are kept).
+        """
+        if not self.config.without_history:
+            return ranked
+        cands, empty = stage.candidates, ~stage.seen.any(1)
+        order = stage.scores[self.config.without_history].gather(1, cands.clamp(min=0))
+        key = ranked.clone()
+        key[empty] = order[empty].masked_fill(cands[empty] < 0, float("-inf"))
+        return key
 
     def _fresh_products(self) -> _FreshProducts:
         """The stages' fresh products and their :meth:`fresh_popularity`, computed once."""

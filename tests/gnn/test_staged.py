@@ -12,6 +12,7 @@ from kgrec.gnn.ranking.slots import (
     drawn_fresh_order,
     fresh_draw_noise,
     fresh_order_scores,
+    served_list,
     shopper_key,
 )
 from tests.utils.ranking import fitted_staged, taste_clusters
@@ -29,6 +30,23 @@ def test_fresh_products_tied_in_the_cold_path_go_in_product_order(share: float) 
     )
     for served, scores in staged.ranked(torch.arange(0, users, 7), train):
         assert served[scores.isnan()].tolist() == list(range(20, 26))
+
+
+def test_a_served_list_puts_the_candidates_in_order_and_the_fresh_at_their_slots() -> None:
+    inf = float("inf")
+    candidates = torch.tensor([4, 7, 9, -1, 2])
+    ranked = torch.tensor([0.5, 2.0, 0.5, -inf, 1.0])
+    fresh, cold = torch.tensor([11, 12, 13]), torch.tensor([0.1, 0.3, 0.3])
+    served, scores = served_list(candidates, ranked, ranked, fresh, cold, 0.5)
+    # ranker order, ties in candidate order (4 before 9); fresh best first, ties by row
+    assert served.tolist() == [7, 12, 2, 13, 4, 11, 9]
+    assert scores[[0, 2, 4, 6]].tolist() == [2.0, 1.0, 0.5, 0.5]
+    assert scores[[1, 3, 5]].isnan().all()
+    # another order key (a shopper without history) keeps the ranker's scores
+    key = torch.tensor([1.0, 0.0, 3.0, -inf, 2.0])
+    served, scores = served_list(candidates, ranked, key, fresh[:0], cold[:0], 0.5)
+    assert served.tolist() == [9, 2, 4, 7]
+    assert scores.tolist() == [0.5, 1.0, 0.5, 2.0]
 
 
 def test_the_fresh_draw_is_fixed_per_shopper_and_product() -> None:
