@@ -34,6 +34,14 @@ from kgrec.graph._paths import READER_GROUP, READER_USER, ServerPaths, write_sta
 
 STOP_DEADLINE_S = 30.0
 """How long ArcadeDB's own stop (closing the databases) may take before the process exits."""
+WAL_FLUSH_AT_COMMIT = 1
+"""ArcadeDB's ``txWalFlush``: 1 flushes the write-ahead log's data to disk at every commit.
+
+So a write the API answered 2xx survives a power cut or a kernel crash, not only
+a killed process: 0, ArcadeDB's default, leaves the log in the OS page cache. 1 is
+``fdatasync`` (the data and what reading it back needs, such as the file's
+length); 2 also flushes the rest of the file's metadata (timestamps).
+"""
 
 # The read-only group: read records of every type; no schema, security or settings access.
 _READER_GROUP_CONFIG = {
@@ -143,7 +151,12 @@ def main(argv: list[str] | None = None) -> int:
             "bolt_port": args.bolt_port,
         },
         # -Xrs: the JVM leaves SIGTERM/SIGINT to Python, so shutdown below runs.
-        jvm_kwargs={"heap_size": f"{args.heap_mb}m", "jvm_args": "-Xrs"},
+        # txWalFlush as a JVM default: the server's own configuration does not reach
+        # the databases it opens (their settings read 0 with it set there)
+        jvm_kwargs={
+            "heap_size": f"{args.heap_mb}m",
+            "jvm_args": ["-Xrs", f"-Darcadedb.txWalFlush={WAL_FLUSH_AT_COMMIT}"],
+        },
     )
     server.start()
     code = 0

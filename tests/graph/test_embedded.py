@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import importlib
+import json
 import os
 import signal
 import socket
@@ -10,6 +12,7 @@ import stat
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -51,6 +54,27 @@ def test_files_stay_in_the_data_directory(server: EmbeddedServer, tmp_path: Path
     assert stat.S_IMODE((data / "server" / "password").stat().st_mode) == 0o600
     assert (data / "logs").is_dir()
     assert not (cwd / "log").exists() or (cwd / "log").stat().st_mtime < time.time() - 600
+
+
+def test_every_commit_flushes_the_write_ahead_log(server: EmbeddedServer) -> None:
+    """A write the API answered 2xx survives a power cut: txWalFlush 1, not ArcadeDB's 0.
+
+    Read from the database's own settings (its configuration, not the server's, is
+    what a commit follows), through the server's HTTP API as root.
+    """
+    status = server.start(detach=True)
+    token = base64.b64encode(f"{server.auth[0]}:{server.auth[1]}".encode()).decode()
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{status.http_port}/api/v1/query/{status.database}",
+        data=json.dumps(
+            {"language": "sql", "command": "SELECT settings FROM schema:database"}
+        ).encode(),
+        headers={"Authorization": f"Basic {token}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        settings = json.load(answer)["result"][0]["settings"]
+    flush = {s["key"]: s["value"] for s in settings}["arcadedb.txWalFlush"]
+    assert flush == 1
 
 
 def test_only_loopback_is_bound(server: EmbeddedServer) -> None:
