@@ -128,8 +128,9 @@ class Engine:
     def swap(self, artifacts: ArtifactSet) -> str:
         """Serve a new artifact version; requests in flight finish on the old one.
 
-        Online products the new version lacks are re-added (text re-encoded, graph
-        vector from the new version's embedder) when the graph answers.
+        Then every product and shopper the old version served from online writes is
+        served again, as the graph holds it now
+        (:meth:`kgrec.api.writes.OnlineWrites.carry_over`).
 
         Returns:
             The version now served.
@@ -138,12 +139,7 @@ class Engine:
         with self._write_lock:
             old = self._state
             self._state = new
-            carried = [i.row for i in old.overlay.items if i.row["id"] not in new.catalogue.row_of]
-        if carried:
-            try:
-                self.add_items(carried, write_graph=False)
-            except GraphConnectionError as e:
-                log.warning("could not carry %d online products over the swap: %s", len(carried), e)
+        self._writes.carry_over(old)
         return new.catalogue.version
 
     # Lookups --------------------------------------------------------------------
@@ -314,11 +310,12 @@ class Engine:
         that exists is merged in the graph (the fields a row lacks are kept), or with
         ``replace`` keeps exactly the row's properties, and it is served as the graph
         now holds it (:meth:`kgrec.api.writes.OnlineWrites._served_rows`). With
-        ``write_graph=False`` the rows are the products as the graph holds them
-        already (a restart's restore, a swap). With ``mirror`` another engine of the
-        service wrote ``rows`` to the graph just now (an experiment arm's pinned engine
-        follows the main one's writes): nothing is written, the rows are served as the
-        graph holds them.
+        ``write_graph=False`` the rows are served as given, nothing written. With
+        ``mirror`` the graph holds ``rows`` already (another engine of the service
+        wrote them just now, as an experiment arm's pinned engine follows the main
+        one's writes; a restart's restore; a swap): nothing is written, and the rows
+        are read back from the graph after this write's stamp, so an update that
+        lands meanwhile is not overwritten by an older read.
 
         Returns:
             The product ids added or replaced.

@@ -5,7 +5,7 @@ graph the moment the write is accepted, but only in the serving overlay of the
 process that took them. When the service starts again, :func:`restore_online`
 reads the ids of every product and user in the graph (pages of ids, keyset on id),
 keeps those the artifact version does not serve, and embeds them as the online
-writes did: products with :meth:`kgrec.api.engine.Engine.add_items` (``write_graph=False``:
+writes did: products with :meth:`kgrec.api.engine.Engine.add_items` (``mirror``:
 text encoded, graph vector from the checkpoint's inductive embedder), users with
 :meth:`kgrec.api.engine.Engine.refresh_users`. Products come first, so that the
 neighbour-mean fallback (artifacts without a checkpoint) finds them.
@@ -94,7 +94,8 @@ def restore_online(
             if stop is not None and stop.is_set():
                 break
             if label == PRODUCT:
-                done[label] += len(engine.add_items(store.product_rows(batch), write_graph=False))
+                rows = store.product_rows(batch)  # served as read back after their stamp
+                done[label] += len(engine.add_items(rows, write_graph=False, mirror=True))
             else:
                 done[label] += len(engine.refresh_users(batch))
             now = time.perf_counter()

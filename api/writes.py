@@ -17,6 +17,7 @@ back, so the same ordering holds in every engine.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final, cast
 
@@ -35,6 +36,7 @@ from kgrec.typing import CONTENT_HASH, DEFAULT_KIND_WEIGHTS, ID, PRODUCT, PRODUC
 if TYPE_CHECKING:
     from kgrec.api.engine import Engine
 
+log = logging.getLogger(__name__)
 _NEIGHBOUR_SAMPLE: Final = 256
 # Node properties that are not a product's attrs when served.
 _NOT_ATTRS: Final = frozenset({ID, CONTENT_HASH, *PRODUCT_PROPERTIES})
@@ -92,6 +94,38 @@ class OnlineWrites:
                 f"products not accepted: the graph server does not answer ({e}); retry later"
             ) from e
         return [r["id"] for r in served]
+
+    def carry_over(self, old: ServedState) -> None:
+        """Serve in the engine's new state what ``old`` served from online writes (a swap).
+
+        Every online product and shopper, the new version's own ones too: the
+        version may have been exported before their latest write. Products are read
+        back from the graph after a fresh stamp (``mirror``), so an update accepted
+        while the version changed is served, not the row the old state held; shoppers
+        are embedded from the graph as it is (:meth:`refresh_users`). A graph that
+        does not answer leaves them to the next restart's restore (logged).
+        """
+        products = [i.row["id"] for i in old.overlay.items]
+        users = list(old.overlay.users)
+        if not products and not users:
+            return
+        engine = self._engine
+        try:
+            store = engine._health.require_store("online writes carried over a swap")
+            if products:
+                self.add_items(
+                    store.product_rows(products), write_graph=False, replace=False, mirror=True
+                )
+            self.refresh_users(users)
+        except GraphConnectionError as e:
+            log.warning(
+                "could not carry %d online products and %d shoppers over to version %s: %s; "
+                "they are served again after a restart",
+                len(products),
+                len(users),
+                engine.version,
+                e,
+            )
 
     def _served_rows(
         self, state: ServedState, store: GraphStore, rows: Sequence[ProductRow]

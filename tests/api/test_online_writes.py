@@ -71,9 +71,17 @@ class GatedEmbedder(InductiveEmbedder):
 
     def embed_users(self, store: GraphStore, user_ids: Sequence[str]) -> np.ndarray:
         if "slow" in user_ids:
-            self.entered.set()
-            assert self.release.wait(WAIT_S)
+            self._hold()
         return super().embed_users(store, user_ids)
+
+    def embed_new_items(self, store: GraphStore, product_ids: Sequence[str]) -> np.ndarray:
+        if threading.current_thread().name == "slow":  # a product write in that thread
+            self._hold()
+        return super().embed_new_items(store, product_ids)
+
+    def _hold(self) -> None:
+        self.entered.set()
+        assert self.release.wait(WAIT_S)
 
 
 @pytest.fixture
@@ -154,6 +162,57 @@ def test_a_slow_embedding_holds_up_no_other_write(
     assert engine.unserved("Product", ["p-fast"]) == []
     assert engine.unserved("User", ["slow", "quick"]) == []
     assert engine.similar("p-fast", k=3).items
+
+
+def test_a_swap_keeps_serving_what_was_written_online(
+    engine: Engine, sample_store: GraphStore, sample_artifacts: ArtifactSet
+) -> None:
+    """New products, new shoppers and an update of a catalogue product, all as the graph holds them.
+
+    The version swapped in was exported before these writes (here: the same one).
+    """
+    products, users = _written_online(engine)
+    engine.add_items([{"id": "p013", "title": "Boom portable speaker mk2", "price": 10.0}])
+    engine.swap(sample_artifacts)
+    assert engine.unserved("Product", products) == []
+    assert engine.unserved("User", users) == []  # a stranger after the swap before the fix
+    for u in users:
+        assert engine.recommend(u, k=5).user_known
+    hits = [i for i in engine.search("portable speaker", k=17).items if i.id == "p013"]
+    assert [(i.title, i.price) for i in hits] == [("Boom portable speaker mk2", 10.0)]
+    assert engine.size == 17 + len(products)
+
+
+def test_an_update_in_flight_during_a_swap_is_served_not_the_older_row(
+    sample_store: GraphStore,
+    settings: Settings,
+    sample_artifacts: ArtifactSet,
+    encoder: TextEncoder,
+) -> None:
+    """The update's graph write is done and it is embedding when the version swaps."""
+    gated = GatedEmbedder(_checkpoint(sample_artifacts), encoder, settings)
+    engine = Engine(
+        engine_options(settings),
+        sample_artifacts,
+        encoder,
+        sample_store,
+        embedder_factory=lambda _: gated,
+    )
+    engine.add_items([_product("p-upd", "Trail shoe v1")])
+    update = threading.Thread(
+        name="slow", target=lambda: engine.add_items([_product("p-upd", "Trail shoe v2")])
+    )
+    update.start()
+    try:
+        assert gated.entered.wait(WAIT_S)
+        engine.swap(sample_artifacts)  # carries p-upd over while the update embeds
+    finally:
+        gated.release.set()
+        update.join(WAIT_S)
+    assert not update.is_alive()
+    assert sample_store.nodes_by_id("Product", ["p-upd"])["p-upd"]["title"] == "Trail shoe v2"
+    overlay = engine._state.overlay
+    assert overlay.items[overlay.row_of["p-upd"]].row["title"] == "Trail shoe v2"
 
 
 def test_concurrent_writers_keep_each_others_updates(engine: Engine) -> None:
