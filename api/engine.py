@@ -32,7 +32,7 @@ from kgrec.api.options import EngineOptions
 from kgrec.api.ranker import Ranker
 from kgrec.api.ranking import Filters, RankedList, Strategy
 from kgrec.api.state import EmbedderFactory, ServedState, build_state
-from kgrec.api.writes import OnlineWrites
+from kgrec.api.writes import OnlineWrites, RecordedEvents
 from kgrec.errors import (
     ConfigError,
     GraphConnectionError,
@@ -327,7 +327,7 @@ class Engine:
 
     def record_events(
         self, rows: Sequence[InteractionRow], *, write_graph: bool = True
-    ) -> list[str]:
+    ) -> RecordedEvents:
         """Write interactions to the graph and recompute each user's graph vector.
 
         The next request of those users uses the new vector and purchase list. With
@@ -336,7 +336,8 @@ class Engine:
         product this engine does not serve is no error.
 
         Returns:
-            The user ids whose vectors were recomputed.
+            The user ids whose vectors were recomputed, and how many events the graph
+            held already.
 
         Raises:
             ServiceUnavailableError: the graph server does not answer (nothing was written).

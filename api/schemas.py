@@ -215,8 +215,10 @@ class EventIn(_Strict):
     """One interaction.
 
     (user, product, kind, ts) identifies an interaction: sending it again changes
-    nothing. Without ``ts`` the time of receipt is used, so the same event sent
-    twice is stored twice; give it an ``event_id`` (or a ``ts``) to make retries safe.
+    nothing (the answer counts it in ``unchanged``). Without ``ts`` the second of
+    receipt is used: the same event sent again a second or more later is stored
+    again, within the same second it is the same interaction. Give it an
+    ``event_id`` (or a ``ts``) to make retries safe.
     """
 
     user_id: NewId
@@ -277,6 +279,11 @@ class EventsOut(BaseModel):
     users_updated: list[str]
     repeated: int = Field(
         0, description="Events whose event_id was stored before (written already: no change)."
+    )
+    unchanged: int = Field(
+        0,
+        description="Events the graph held already, the same user, product, kind and ts (a "
+        "re-sent event, or one without ts sent again within the same second): no change.",
     )
 
 

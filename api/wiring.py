@@ -28,6 +28,7 @@ from kgrec.api.ranking import Weights
 from kgrec.api.reloader import ArtifactWatcher
 from kgrec.api.restore import Restorer
 from kgrec.api.state import EmbedderFactory
+from kgrec.api.writes import RecordedEvents
 from kgrec.errors import ConfigError, GraphConnectionError, ServiceUnavailableError
 from kgrec.gnn.artifacts import ArtifactSet
 from kgrec.gnn.checkpoint import Checkpoint
@@ -105,16 +106,16 @@ class Services:
             engine.add_items(rows, replace=replace, mirror=True)
         return added
 
-    def record_events(self, rows: Sequence[InteractionRow]) -> list[str]:
+    def record_events(self, rows: Sequence[InteractionRow]) -> RecordedEvents:
         """:meth:`Engine.record_events` on the main engine, then in the arm engines.
 
         The graph is written once; each arm engine re-embeds the users and adds the
         products to their history.
         """
-        users = self.engine.record_events(rows)
+        recorded = self.engine.record_events(rows)
         for engine in self.arm_engines.values():
             engine.record_events(rows, write_graph=False)
-        return users
+        return recorded
 
 
 ServicesFactory = Callable[[Settings], AbstractContextManager[Services]]

@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Final, cast
+from typing import TYPE_CHECKING, Final, NamedTuple, cast
 
 import numpy as np
 import torch
@@ -40,6 +40,19 @@ log = logging.getLogger(__name__)
 _NEIGHBOUR_SAMPLE: Final = 256
 # Node properties that are not a product's attrs when served.
 _NOT_ATTRS: Final = frozenset({ID, CONTENT_HASH, *PRODUCT_PROPERTIES})
+
+
+class RecordedEvents(NamedTuple):
+    """What :meth:`~kgrec.api.engine.Engine.record_events` did.
+
+    Attributes:
+        users: the users whose vectors were recomputed, sorted.
+        unchanged: events the graph held already, the same (user, product, kind,
+            ts): nothing was written for them (0 when the graph was not written).
+    """
+
+    users: list[str]
+    unchanged: int
 
 
 class OnlineWrites:
@@ -165,21 +178,22 @@ class OnlineWrites:
             served.append(row)
         return served
 
-    def record_events(self, rows: Sequence[InteractionRow], *, write_graph: bool) -> list[str]:
+    def record_events(self, rows: Sequence[InteractionRow], *, write_graph: bool) -> RecordedEvents:
         """:meth:`kgrec.api.engine.Engine.record_events`."""
         engine = self._engine
         if not rows:
-            return []
+            return RecordedEvents([], 0)
         store = engine._health.require_store("event writes")
         state = engine._state
         unknown = sorted({r["product_id"] for r in rows if state.row(r["product_id"]) is None})
         if unknown and write_graph:
             raise NotFoundError(f"product_id: product(s) {', '.join(map(repr, unknown))} not found")
         users = sorted({r["user_id"] for r in rows})
+        unchanged = 0
         try:
             if write_graph:
                 store.upsert_users([{"id": u} for u in users])
-                store.upsert_interactions(rows)
+                unchanged = store.upsert_interactions(rows).unchanged
             self._serve_users(store, users)
         except GraphConnectionError as e:
             engine._health.mark_down()
@@ -189,7 +203,7 @@ class OnlineWrites:
         # each user's products in the order of the request's events (oldest first)
         mine = {u: [r["product_id"] for r in rows if r["user_id"] == u] for u in users}
         engine._history.add_online(mine, forget_purchases=True)
-        return users
+        return RecordedEvents(users, unchanged)
 
     def refresh_users(self, user_ids: Sequence[str]) -> list[str]:
         """:meth:`kgrec.api.engine.Engine.refresh_users`."""

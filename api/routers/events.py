@@ -75,7 +75,7 @@ def record_events(
             ]
         )
     rows = [e.to_row(resolved.ts.get(i, now)) for i, e in enumerate(events)]
-    users = services.record_events(rows)  # the main engine, then the arms' (api.wiring)
+    recorded = services.record_events(rows)  # the main engine, then the arms' (api.wiring)
     experiments.log_feedback(
         [
             Feedback(e.request_id, e.user_id, e.product_id, e.kind, row["ts"])
@@ -83,4 +83,9 @@ def record_events(
             if e.request_id is not None
         ]
     )
-    return EventsOut(accepted=len(rows), users_updated=users, repeated=resolved.repeated)
+    return EventsOut(
+        accepted=len(rows),
+        users_updated=recorded.users,
+        repeated=resolved.repeated,
+        unchanged=recorded.unchanged,
+    )

@@ -119,7 +119,12 @@ def test_events_change_the_users_results(
         ]
         written = client.post("/events", json={"events": events}, headers=KEY)
         assert written.status_code == 201, written.text
-        assert written.json() == {"accepted": 2, "users_updated": ["shopper-1"], "repeated": 0}
+        assert written.json() == {
+            "accepted": 2,
+            "users_updated": ["shopper-1"],
+            "repeated": 0,
+            "unchanged": 0,
+        }
         after = client.get("/recommendations", params=params).json()
         assert after["strategy"] == "user" and after["user_known"]
         assert after["items"] != before["items"]

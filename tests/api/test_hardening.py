@@ -11,7 +11,7 @@ import contextlib
 import time
 from collections.abc import Iterator
 from http.client import HTTPConnection
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -128,7 +128,7 @@ def test_an_unexpected_error_is_a_json_500_that_keeps_the_connection_usable(
 ) -> None:
     settings = make_settings(data_dir, serving={"api_key": API_KEY})
 
-    def broken(*args: object, **kwargs: object) -> list[str]:
+    def broken(*args: object, **kwargs: object) -> NoReturn:
         raise RuntimeError("a bug")
 
     @contextlib.contextmanager
@@ -244,13 +244,34 @@ def test_a_repeated_event_id_is_a_no_op(
         time.sleep(1.1)  # a later second: a defaulted ts would differ
         again = client.post("/events", json={"events": [event]}, headers=KEY)
         assert again.status_code == 201, again.text
-        assert again.json()["repeated"] == 1
+        assert again.json()["repeated"] == 1 and again.json()["unchanged"] == 1
         other = {**event, "product_id": "p016"}
         clash = client.post("/events", json={"events": [other]}, headers=KEY)
         assert clash.status_code == 422, clash.text
         assert clash.json()["detail"].startswith("events.0.event_id")
     stored = _interactions(sample_store, "u-idem")
     assert len(stored) == 1 and stored[0]["product"] == "p015", stored
+
+
+def test_the_answer_counts_an_event_the_graph_held_already(
+    sample_store: GraphStore, make_client: ClientFactory
+) -> None:
+    """Without ts and event_id, one event sent twice within a second is one interaction.
+
+    The answer says so (``unchanged``) instead of counting two stored.
+    """
+    event = {"user_id": "u-twice", "product_id": "p015", "kind": "view", "ts": 1_700_000_000}
+    with make_client(sample_store) as client:
+        first = client.post("/events", json={"events": [event, event]}, headers=KEY)
+        assert first.status_code == 201, first.text
+        assert (first.json()["accepted"], first.json()["unchanged"]) == (2, 1)
+        again = client.post("/events", json={"events": [event]}, headers=KEY)
+        assert (again.json()["accepted"], again.json()["unchanged"]) == (1, 1)
+        later = client.post(
+            "/events", json={"events": [{**event, "ts": 1_700_000_001}]}, headers=KEY
+        )
+        assert later.json()["unchanged"] == 0
+    assert len(_interactions(sample_store, "u-twice")) == 2
 
 
 def test_an_event_id_survives_a_restart(

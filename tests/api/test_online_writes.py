@@ -152,7 +152,7 @@ def test_a_slow_embedding_holds_up_no_other_write(
         assert gated.entered.wait(WAIT_S)  # the slow write is embedding now
         # other writes go through meanwhile: a product, another user's event
         assert engine.add_items([_product("p-fast", "Fast lane trail shoe")]) == ["p-fast"]
-        assert engine.record_events([_event("quick", "p-fast", 2)]) == ["quick"]
+        assert engine.record_events([_event("quick", "p-fast", 2)]).users == ["quick"]
         assert writer.is_alive()  # ... while the slow one is still embedding
     finally:
         gated.release.set()

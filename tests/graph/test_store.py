@@ -12,7 +12,7 @@ from typing import Any, LiteralString
 import pytest
 
 from kgrec.errors import ConfigError
-from kgrec.graph import GraphStore, ProductRow, UpsertCounts
+from kgrec.graph import GraphStore, InteractionRow, ProductRow, UpsertCounts
 from kgrec.typing import DEFAULT_KIND_WEIGHTS
 
 pytestmark = pytest.mark.neo4j
@@ -345,3 +345,15 @@ def test_a_resent_interaction_keeps_what_it_does_not_carry(any_store: GraphStore
     edges = next(any_store.iter_edges("INTERACTED"))
     assert edges.loc[0, "value"] == 2.0
     assert edges.loc[0, "weight"] == DEFAULT_KIND_WEIGHTS["rate"]
+
+
+def test_one_interaction_sent_twice_in_a_batch_is_stored_and_counted_once(
+    any_store: GraphStore,
+) -> None:
+    """(user, product, kind, ts) is one interaction: its second row in a batch changes nothing."""
+    any_store.upsert_products([{"id": "p1", "title": "A"}])
+    any_store.upsert_users([{"id": "u1"}])
+    row: InteractionRow = {"user_id": "u1", "product_id": "p1", "kind": "view", "ts": 7}
+    counts = any_store.upsert_interactions([row, row])
+    assert (counts.created, counts.updated, counts.unchanged) == (1, 0, 1)
+    assert len(next(any_store.iter_edges("INTERACTED"))) == 1
