@@ -120,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--heap-mb", type=int, required=True)
     parser.add_argument("--bolt-port", type=int, required=True)
     parser.add_argument("--http-port", type=int, required=True)
+    parser.add_argument("--command-timeout-ms", type=int, default=0)
     parser.add_argument("--parent-pid", type=int, default=0)
     args = parser.parse_args(argv)
 
@@ -151,11 +152,16 @@ def main(argv: list[str] | None = None) -> int:
             "bolt_port": args.bolt_port,
         },
         # -Xrs: the JVM leaves SIGTERM/SIGINT to Python, so shutdown below runs.
-        # txWalFlush as a JVM default: the server's own configuration does not reach
-        # the databases it opens (their settings read 0 with it set there)
+        # txWalFlush and command.timeout as JVM defaults: the server's own configuration
+        # does not reach the databases it opens (their settings read 0 with it set there)
         jvm_kwargs={
             "heap_size": f"{args.heap_mb}m",
-            "jvm_args": ["-Xrs", f"-Darcadedb.txWalFlush={WAL_FLUSH_AT_COMMIT}"],
+            "jvm_args": [
+                "-Xrs",
+                f"-Darcadedb.txWalFlush={WAL_FLUSH_AT_COMMIT}",
+                # every command, the exploration path's above all (0: no limit)
+                f"-Darcadedb.command.timeout={args.command_timeout_ms}",
+            ],
         },
     )
     server.start()

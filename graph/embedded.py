@@ -41,6 +41,10 @@ class EmbeddedOptions:
         http_port: HTTP port; 0 = likewise.
         start_timeout_s: how long to wait for the server to answer.
         min_free_mb: free disk space it needs to start.
+        query_timeout_s: how long one command may run on the server
+            (``KGREC_GRAPH__QUERY_TIMEOUT_S``; ArcadeDB ignores a Bolt transaction's
+            own timeout). The process that starts the server sets it; processes
+            that attach later share it.
     """
 
     database: str
@@ -49,6 +53,7 @@ class EmbeddedOptions:
     http_port: int
     start_timeout_s: float
     min_free_mb: int
+    query_timeout_s: float = 120.0
 
 
 @dataclass(frozen=True)
@@ -253,6 +258,8 @@ class EmbeddedServer:
                 str(bolt),
                 "--http-port",
                 str(http),
+                "--command-timeout-ms",
+                str(max(1, round(self.options.query_timeout_s * 1000))),
                 "--parent-pid",
                 "0" if detach else str(os.getpid()),
             ]

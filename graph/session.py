@@ -42,6 +42,7 @@ def embedded_server(graph: GraphSettings, data_dir: Path) -> EmbeddedServer:
         http_port=graph.embedded_http_port,
         start_timeout_s=graph.embedded_start_timeout_s,
         min_free_mb=graph.embedded_min_free_mb,
+        query_timeout_s=graph.query_timeout_s,
     )
     return EmbeddedServer(data_dir, options)
 

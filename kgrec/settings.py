@@ -58,7 +58,12 @@ class GraphSettings(Section):
     )
     connect_retries: int = Field(5, ge=0, description="Extra connection attempts.")
     connect_backoff_s: float = Field(0.5, gt=0, description="First retry delay, doubled each try.")
-    query_timeout_s: float = Field(120.0, gt=0, description="Per-transaction timeout.")
+    query_timeout_s: float = Field(
+        120.0,
+        gt=0,
+        description="Per-transaction timeout. The embedded server stops any one command "
+        "after it (the value of the process that started the server).",
+    )
     write_batch_size: int = Field(1000, ge=1, le=100_000, description="Rows per UNWIND batch.")
     read_page_size: int = Field(5000, ge=1, le=1_000_000, description="Rows per read page.")
     embedded_database: str = Field(

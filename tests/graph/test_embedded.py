@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from kgrec.errors import EmbeddedServerError, GraphConnectionError
+from kgrec.errors import EmbeddedServerError, GraphConnectionError, QueryError
 from kgrec.graph import EmbeddedServer, GraphStore, connect_store, embedded_server, open_graph
 from tests.utils.settings import make_settings
 
@@ -75,6 +75,24 @@ def test_every_commit_flushes_the_write_ahead_log(server: EmbeddedServer) -> Non
         settings = json.load(answer)["result"][0]["settings"]
     flush = {s["key"]: s["value"] for s in settings}["arcadedb.txWalFlush"]
     assert flush == 1
+
+
+def test_a_long_exploration_query_stops_at_the_query_timeout(tmp_path: Path) -> None:
+    """ArcadeDB ignores a Bolt transaction's timeout: the server enforces the setting itself."""
+    srv = _server(tmp_path / "data", query_timeout_s=0.5)
+    try:
+        srv.start(detach=True)
+        with _connect(srv) as store:
+            start = time.monotonic()
+            with pytest.raises(QueryError, match="timeout"):
+                # about 9M rows: seconds of work on two cores, stopped after half a second
+                store.cypher(
+                    "UNWIND range(1, 3000) AS a UNWIND range(1, 3000) AS b RETURN count(a + b)"
+                )
+            assert time.monotonic() - start < 30
+            assert store.cypher("RETURN 1 AS one")["one"].tolist() == [1]  # the server serves on
+    finally:
+        srv.stop()
 
 
 def test_only_loopback_is_bound(server: EmbeddedServer) -> None:
