@@ -10,7 +10,9 @@ read-only account, or in a read transaction on Neo4j (see
 :meth:`kgrec.graph.GraphStore.cypher`), so a write that got past this check still fails.
 
 The guard fails closed: an unterminated literal or comment, a procedure outside
-:data:`READ_PROCEDURES`, or a keyword used as a bare variable name is rejected.
+:data:`READ_PROCEDURES`, or a keyword used as a bare variable name is rejected
+(but for the places no clause can stand, :func:`_keywords`: ``(start:User)``,
+``{set: 1}``, ``AS use``, and such a name before ``.``).
 """
 
 from __future__ import annotations
@@ -54,6 +56,8 @@ WRITE_KEYWORDS: Final = frozenset(
         "USE",
     }
 )
+# ``CALL { ... } IN [CONCURRENT] TRANSACTIONS``: the word before TRANSACTIONS.
+_IN_TRANSACTIONS: Final = frozenset({"IN", "CONCURRENT"})
 # SHOW is allowed for these (optionally after modifiers such as ALL, RANGE, UNIQUE).
 SHOW_ALLOWED: Final = frozenset(
     {"INDEX", "INDEXES", "CONSTRAINT", "CONSTRAINTS", "FUNCTION", "FUNCTIONS"}
@@ -195,17 +199,36 @@ def tokenize(query: str) -> list[Token]:
 def _keywords(tokens: list[Token]) -> list[tuple[int, str]]:
     """(token index, upper-cased word) of every bare word that can be a keyword.
 
-    A word right after ``.`` (property), ``:`` (label, type) or ``$`` is a name.
+    A word is a name, never a keyword, where no clause keyword can stand:
+    right after ``.`` (a property), ``:`` (a label, a type) or ``$``; right before
+    ``:`` (a map key, ``{start: 1}``, or a pattern's variable, ``(start:User)``);
+    right after ``AS`` (an alias). A name declared so is a name again right
+    before ``.`` (``start.id``); anywhere else a keyword used as a variable still
+    reads as the keyword (the guard fails closed; backticks make it a name).
     """
     found = []
+    declared: set[str] = set()
     for index, token in enumerate(tokens):
         if token.kind != "word":
             continue
         previous = tokens[index - 1] if index else None
+        following = tokens[index + 1] if index + 1 < len(tokens) else None
         if previous is not None and previous.kind == "symbol" and previous.text in ".:":
+            continue
+        after_as = (
+            previous is not None and previous.kind == "word" and previous.text.upper() == "AS"
+        )
+        if after_as or _is_symbol(following, ":"):
+            declared.add(token.text)
+            continue
+        if token.text in declared and _is_symbol(following, "."):
             continue
         found.append((index, token.text.upper()))
     return found
+
+
+def _is_symbol(token: Token | None, text: str) -> bool:
+    return token is not None and token.kind == "symbol" and token.text == text
 
 
 def _procedure_name(tokens: list[Token], start: int) -> str:
@@ -264,12 +287,13 @@ def ensure_read_only(query: str) -> None:
             _check_call(tokens, index)
         elif word == "SHOW":
             _check_show(words, position)
-        elif word == "TRANSACTIONS" and position and words[position - 1][1] == "IN":
+        elif word == "TRANSACTIONS" and position and words[position - 1][1] in _IN_TRANSACTIONS:
             found.append("IN TRANSACTIONS")
         elif word in WRITE_KEYWORDS and word not in found:
             found.append(word)
     if found:
         raise WriteQueryRejectedError(
             f"exploration queries are read-only; this one contains {', '.join(found)}. "
-            "Write through `kgrec import` or the Python API (graph.GraphStore upserts)."
+            "Write through `kgrec import` or the Python API (graph.GraphStore upserts). "
+            f"If {found[0]} is a variable's name here, quote it in backticks or rename it."
         )

@@ -40,6 +40,14 @@ WRITES = [
     "MATCH (n) WITH n LIMIT 1 CALL (n) { DELETE n }",
     "RETURN 'unterminated",
     "MATCH (n) RETURN n /* unterminated",
+    "MATCH (n) CALL { WITH n RETURN 1 AS y } IN CONCURRENT TRANSACTIONS RETURN y",
+    # names in the places the guard lets them be: the keyword still counts elsewhere
+    "WITH 1 AS set SET set.x = 1",
+    "MATCH (start:User) DELETE start",
+    "WITH {create: 1} AS m CREATE (:Hack)",
+    "WITH 1 AS x SET x.y = 1",
+    "MATCH (n) WITH n AS SET SET SET.x = 1",
+    "UNWIND [1] AS load RETURN load",  # a keyword as a bare variable: fail closed
 ]
 READS = [
     "MATCH (p:Product) RETURN p.id AS id",
@@ -60,6 +68,14 @@ READS = [
     "SHOW RANGE INDEXES",
     "CALL db.labels() YIELD label RETURN label",
     "MATCH (n) RETURN n.x // trailing CREATE comment",
+    # keywords as names where no clause can stand (found by a review: these were refused)
+    "MATCH (start:User)-[:INTERACTED]->(p) RETURN start.id",
+    "MATCH (p:Product) WITH p AS use RETURN use.id",
+    "MATCH (p:Product) RETURN p {.id, set: 'x'}",
+    "RETURN {create: 1, delete: 0} AS m",
+    "UNWIND [1, 2] AS load RETURN count(*) AS n",
+    "WITH 1 AS stop RETURN 2 AS two",
+    "MATCH (n) WITH n AS `use` RETURN `use`.`start` AS s",
 ]
 
 
