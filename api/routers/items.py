@@ -29,13 +29,18 @@ from kgrec.typing import CATEGORY
 def check_categories(services: Services, wanted: Sequence[tuple[Loc, str]]) -> None:
     """422 naming each category id that is not in the graph (the write would create it).
 
-    Skipped when the graph does not answer: the write itself then answers 503.
+    503 when the graph does not answer: a write the check could not vet is not
+    made (a graph back by the time of the write would take an unknown category,
+    which the write's link ``MATCH`` drops while the served row keeps it).
+    Without a graph the write itself answers 503.
     """
     ids = {c for _, c in wanted}
     store = services.store
-    if not ids or store is None or not services.engine.graph_up(fresh=True):
+    if not ids or store is None:
         return
     try:
+        if not services.engine.graph_up(fresh=True):
+            raise GraphConnectionError(f"no answer from {store.uri}")
         known = store.existing_ids(CATEGORY, ids)
     except GraphConnectionError as e:
         raise ServiceUnavailableError(

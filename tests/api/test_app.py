@@ -254,6 +254,11 @@ def test_degraded_mode_reads_serve_writes_503(
             assert "nothing was written" in refused.json()["detail"]
             item = {"items": [{"id": "p902", "title": "Snow boots"}]}
             assert client.post("/items", json=item, headers=KEY).status_code == 503
+            # categories the check cannot vet: 503 from the check itself, not a write
+            boots = {"items": [{"id": "p902", "title": "Snow boots", "category_ids": ["boots"]}]}
+            vetted = client.post("/items", json=boots, headers=KEY)
+            assert vetted.status_code == 503
+            assert vetted.json()["detail"].startswith("products not accepted"), vetted.json()
             assert time.monotonic() - started < 5  # no driver retry storm
             metrics = client.get("/metrics").text
             refused_events = {"method": "POST", "route": "/events", "status": "503"}
