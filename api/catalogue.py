@@ -109,6 +109,7 @@ class Catalogue:
         m = artifacts.manifest
         products = artifacts.products
         self.version = m.version
+        self.snapshot_exported_at = m.snapshot_exported_at
         self.encoder_id = m.encoder_id
         self.graph_dim = m.graph_dim
         self.text_dim = m.text_dim

@@ -33,6 +33,7 @@ from kgrec.api.ranker import Ranker
 from kgrec.api.ranking import Filters, RankedList, Strategy
 from kgrec.api.state import EmbedderFactory, ServedState, build_state
 from kgrec.api.writes import OnlineWrites, RecordedEvents
+from kgrec.api.written_online import WrittenOnline
 from kgrec.errors import (
     ConfigError,
     GraphConnectionError,
@@ -60,6 +61,9 @@ class Engine:
             (its checkpoint); None or a None result = the neighbour-mean fallback
             (mean graph vector of the products sharing brand/categories, and of a
             user's interacted products weighted by kind).
+        written_online: the data directory's ledger of online writes: this engine's
+            writes are recorded there, and a restart's restore reads it (None:
+            neither; the restore then covers what the version lacks).
     """
 
     def __init__(
@@ -69,8 +73,10 @@ class Engine:
         encoder: TextEncoder,
         store: GraphStore | None = None,
         embedder_factory: EmbedderFactory | None = None,
+        written_online: WrittenOnline | None = None,
     ) -> None:
         self.options = options
+        self.written_online = written_online
         self.device = options.device
         self.encoder = encoder
         self.store = store
@@ -106,6 +112,11 @@ class Engine:
     def version(self) -> str:
         """The artifact version served now."""
         return self._state.catalogue.version
+
+    @property
+    def snapshot_exported_at(self) -> float:
+        """When the served version's snapshot was exported (unix s; 0: unknown)."""
+        return self._state.catalogue.snapshot_exported_at
 
     @property
     def size(self) -> int:

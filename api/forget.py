@@ -7,7 +7,9 @@
    graph that does not answer stops it before anything else changed;
 2. the serving state of the running service, when there is one
    (:meth:`kgrec.api.engine.Engine.forget_user`: their vector, purchases and online history);
-3. the event-id ledger: the ids of their events (:meth:`kgrec.api.event_ids.EventIds.forget_user`);
+3. the event-id ledger: the ids of their events (:meth:`kgrec.api.event_ids.EventIds.forget_user`),
+   and the ledger of online writes: their id
+   (:meth:`kgrec.api.written_online.WrittenOnline.forget_user`);
 4. the text cache: the vector of their declared attributes' text, when they had any
    (:meth:`kgrec.text_encoders.EmbeddingCache.delete`);
 5. the experiment log: their impressions and feedback events
@@ -46,6 +48,7 @@ from kgrec._locks import exclusive_lock
 from kgrec.api.engine import Engine
 from kgrec.api.event_ids import EventIds
 from kgrec.api.experiments.log import EventLog
+from kgrec.api.written_online import WrittenOnline
 from kgrec.errors import KgrecError, NotFoundError
 from kgrec.gnn.forget import forget_in_artifacts, forget_in_snapshots
 from kgrec.gnn.snapshot import USER, node_text
@@ -115,6 +118,7 @@ class ForgetReport:
     relationships: int = 0
     serving_state: bool = False
     event_ids: int = 0
+    online_ledger: int = 0
     text_cache_entries: int = 0
     experiment_log_lines: int = 0
     files_rewritten: list[str] = field(default_factory=list)
@@ -127,6 +131,7 @@ class ForgetReport:
             self.graph_node
             or self.serving_state
             or self.event_ids > 0
+            or self.online_ledger > 0
             or self.experiment_log_lines > 0
             or bool(self.files_rewritten)
             or bool(self.files_deleted)
@@ -198,6 +203,11 @@ def forget_user(
         finally:
             if event_ids is None:
                 ledger.close()
+        written = WrittenOnline.in_data_dir(data_dir)
+        try:
+            report.online_ledger = written.forget_user(user_id)
+        finally:
+            written.close()
         report.text_cache_entries = _forget_text(data_dir, forgotten)
         report.experiment_log_lines = EventLog.in_data_dir(data_dir).forget_user(user_id)
         try:

@@ -1,4 +1,4 @@
-"""Serve after a restart what the graph holds and the artifact version lacks.
+"""Serve after a restart what the graph holds and the artifact version lacks or holds stale.
 
 Products and users written online (``POST /items``, ``POST /events``) are in the
 graph the moment the write is accepted, but only in the serving overlay of the
@@ -8,7 +8,10 @@ keeps those the artifact version does not serve, and embeds them as the online
 writes did: products with :meth:`kgrec.api.engine.Engine.add_items` (``mirror``:
 text encoded, graph vector from the checkpoint's inductive embedder), users with
 :meth:`kgrec.api.engine.Engine.refresh_users`. Products come first, so that the
-neighbour-mean fallback (artifacts without a checkpoint) finds them.
+neighbour-mean fallback (artifacts without a checkpoint) finds them. Products and
+users the version holds but the ledger of online writes names as written since
+the version's snapshot (:func:`written_since_version`) are served again the same
+way, as the graph holds them now.
 
 :class:`Restorer` is what :func:`kgrec.api.wiring.default_services` runs: the restore
 before the service answers its first request, or, when the graph does not answer
@@ -60,6 +63,22 @@ def unserved_ids(engine: Engine, store: GraphStore, label: str) -> list[str]:
     return missing
 
 
+def written_since_version(engine: Engine, store: GraphStore, label: str) -> list[str]:
+    """Ids the served version holds that were written online since its snapshot.
+
+    From the engine's ledger (:mod:`kgrec.api.written_online`; none without one):
+    products of the version updated online, shoppers of the version with events
+    since, that the graph still holds. The version alone would serve them stale.
+    """
+    ledger = engine.written_online
+    if ledger is None:
+        return []
+    ids = ledger.since(label, engine.snapshot_exported_at)
+    lacking = set(engine.unserved(label, ids))  # the restore's other half
+    held = store.existing_ids(label, [i for i in ids if i not in lacking])
+    return [i for i in ids if i in held]
+
+
 def restore_online(
     engine: Engine,
     store: GraphStore,
@@ -87,6 +106,16 @@ def restore_online(
             len(users),
             engine.version,
         )
+    stale = {label: written_since_version(engine, store, label) for label in (PRODUCT, USER)}
+    if stale[PRODUCT] or stale[USER]:
+        log.info(
+            "restoring %d products and %d users of artifact version %s written online since "
+            "its snapshot (as the graph holds them now)",
+            len(stale[PRODUCT]),
+            len(stale[USER]),
+            engine.version,
+        )
+    products, users = products + stale[PRODUCT], users + stale[USER]
     last = start
     done = {PRODUCT: 0, USER: 0}
     for label, ids in ((PRODUCT, products), (USER, users)):

@@ -29,6 +29,7 @@ from kgrec.api.reloader import ArtifactWatcher
 from kgrec.api.restore import Restorer
 from kgrec.api.state import EmbedderFactory
 from kgrec.api.writes import RecordedEvents
+from kgrec.api.written_online import WrittenOnline
 from kgrec.errors import ConfigError, GraphConnectionError, ServiceUnavailableError
 from kgrec.gnn.artifacts import ArtifactSet
 from kgrec.gnn.checkpoint import Checkpoint
@@ -211,12 +212,16 @@ def gnn_embedder_factory(settings: Settings, encoder: TextEncoder) -> EmbedderFa
 
 
 def pinned_engines(
-    settings: Settings, config: ExperimentsConfig, encoder: TextEncoder, store: GraphStore | None
+    settings: Settings,
+    config: ExperimentsConfig,
+    encoder: TextEncoder,
+    store: GraphStore | None,
+    written_online: WrittenOnline | None = None,
 ) -> dict[str, Engine]:
     """One engine per artifact version the active experiment's arms pin.
 
-    Each has the main engine's options, encoder, graph and embedder factory and is
-    never swapped.
+    Each has the main engine's options, encoder, graph, embedder factory and
+    ledger of online writes, and is never swapped.
 
     Raises:
         ConfigError: an arm names a version that is not on disk (the versions listed).
@@ -230,6 +235,7 @@ def pinned_engines(
             encoder,
             store,
             embedder_factory=gnn_embedder_factory(settings, encoder),
+            written_online=written_online,
         )
         for v in versions
     }
@@ -268,9 +274,10 @@ def services_over(
     """The main engine and the experiment arms' pinned engines over an open graph.
 
     Before the service answers, the products and users the graph holds and an
-    engine's artifact version lacks (written online since it was built) are embedded
-    and served (:mod:`kgrec.api.restore`); when the graph does not answer yet, that happens
-    in the background as soon as it does.
+    engine's artifact version lacks or holds stale (written online since its
+    snapshot, as the data directory's ledger of online writes says) are embedded
+    and served (:mod:`kgrec.api.restore`); when the graph does not answer yet, that
+    happens in the background as soon as it does.
 
     Without ``artifacts_dir``, LATEST is followed: a version promoted later is swapped
     into the main engine within ``KGREC_SERVING__ARTIFACT_POLL_S`` seconds
@@ -282,7 +289,10 @@ def services_over(
     """
     config = load_experiments(settings.serving.experiments_file, ranker=settings.serving.ranker)
     with contextlib.ExitStack() as stack:
-        arms = pinned_engines(settings, config, encoder, store)  # checks before the main load
+        written = WrittenOnline.in_data_dir(settings.data_dir) if store is not None else None
+        if written is not None:
+            stack.callback(written.close)
+        arms = pinned_engines(settings, config, encoder, store, written)  # checks first
         artifacts = ArtifactSet.load(
             artifacts_dir or ArtifactSet.latest_path(artifacts_root(settings))
         )
@@ -292,6 +302,7 @@ def services_over(
             encoder,
             store,
             embedder_factory=gnn_embedder_factory(settings, encoder),
+            written_online=written,
         )
         for served in (engine, *arms.values()):
             if store is None:

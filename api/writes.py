@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final, NamedTuple, cast
 
@@ -81,6 +82,8 @@ class OnlineWrites:
             return []
         store = engine._health.require_store("product writes")
         read_back = write_graph or mirror
+        if write_graph and not mirror and engine.written_online is not None:
+            engine.written_online.record(PRODUCT, [r["id"] for r in rows], time.time())
         try:
             if write_graph and not mirror:
                 store.upsert_products(rows, replace=replace)
@@ -189,6 +192,8 @@ class OnlineWrites:
         if unknown and write_graph:
             raise NotFoundError(f"product_id: product(s) {', '.join(map(repr, unknown))} not found")
         users = sorted({r["user_id"] for r in rows})
+        if write_graph and engine.written_online is not None:
+            engine.written_online.record(USER, users, time.time())
         unchanged = 0
         try:
             if write_graph:

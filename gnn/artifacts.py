@@ -66,7 +66,13 @@ def write_atomic(path: Path, text: str) -> None:
 
 @dataclass(frozen=True)
 class ArtifactManifest:
-    """Identity and shape of one artifact version."""
+    """Identity and shape of one artifact version.
+
+    ``snapshot_exported_at``: unix seconds when its snapshot's export began reading
+    the graph (0: unknown, a version built before kgrec recorded it). A product or
+    shopper written online since may be served stale by the version alone: the
+    restore serves them as the graph holds them (:mod:`kgrec.api.written_online`).
+    """
 
     version: str
     snapshot_version: str
@@ -77,6 +83,7 @@ class ArtifactManifest:
     num_users: int
     created_at: float = field(default_factory=time.time)
     model: dict[str, Any] = field(default_factory=dict)
+    snapshot_exported_at: float = 0.0
 
 
 @dataclass

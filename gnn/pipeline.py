@@ -265,6 +265,7 @@ def write_artifacts(
         num_products=len(snapshot.ids[PRODUCT]),
         num_users=len(snapshot.ids[USER]),
         model=replace(checkpoint.model.config).to_dict(),
+        snapshot_exported_at=snapshot.exported_at,
     )
     artifacts = ArtifactSet(
         manifest=manifest,

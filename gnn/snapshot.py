@@ -193,6 +193,9 @@ class Snapshot:
         version: content hash of the ids, features, edges and interaction attributes.
         encoder_id: the text encoder the features came from.
         products: product properties (id, title, price, in_stock, ...), row = index.
+        exported_at: unix seconds when the export began reading the graph (0: a
+            snapshot saved before kgrec recorded it). A write after it may be
+            missing; one before it is in.
     """
 
     data: HeteroData
@@ -201,6 +204,7 @@ class Snapshot:
     encoder_id: str
     products: pd.DataFrame = field(default_factory=pd.DataFrame)
     categories: pd.DataFrame = field(default_factory=pd.DataFrame)
+    exported_at: float = 0.0
 
     def index(self, node_type: str) -> dict[str, int]:
         """Map each id of one node type to its node index."""
@@ -218,6 +222,7 @@ class Snapshot:
                 "encoder_id": self.encoder_id,
                 "products": self.products,
                 "categories": self.categories,
+                "exported_at": self.exported_at,
             },
             tmp,
         )
@@ -253,7 +258,7 @@ def export_snapshot(
     Text features are encoded through ``cache``, so a re-export encodes only
     products whose text changed.
     """
-    start = time.perf_counter()
+    start, exported_at = time.perf_counter(), time.time()
     nodes = {t: _read_nodes(store, t) for t in NODE_TYPES}
     ids = {t: [str(r["id"]) for r in rows] for t, rows in nodes.items()}
     index = {t: {i: n for n, i in enumerate(v)} for t, v in ids.items()}
@@ -330,7 +335,9 @@ def export_snapshot(
     categories = pd.DataFrame(
         {"id": ids[CATEGORY], "name": [str(c.get("name") or "") for c in nodes[CATEGORY]]}
     )
-    snap = Snapshot(data, ids, digest.hexdigest(), encoder.model_id, products, categories)
+    snap = Snapshot(
+        data, ids, digest.hexdigest(), encoder.model_id, products, categories, exported_at
+    )
     if show_progress:
         counts = ", ".join(f"{len(ids[t]):,} {t}" for t in NODE_TYPES)
         edges = sum(int(data[e].edge_index.shape[1]) for e in data.edge_types)

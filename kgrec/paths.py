@@ -94,6 +94,11 @@ class DataDir:
         return self.root / "api" / "event-ids.sqlite3"
 
     @property
+    def written_online(self) -> Path:
+        """``api/written-online.sqlite3``: the products and shoppers written online, and when."""
+        return self.root / "api" / "written-online.sqlite3"
+
+    @property
     def experiment_log(self) -> Path:
         """``experiments/events.jsonl``: the append-only experiment log."""
         return self.root / "experiments" / "events.jsonl"

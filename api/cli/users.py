@@ -49,6 +49,7 @@ def delete(
     typer.echo(f"forgot shopper {report.subject} (the log names them so)")
     typer.echo(f"  graph: {graph}")
     typer.echo(f"  event ids removed: {report.event_ids}")
+    typer.echo(f"  online-write ledger entries removed: {report.online_ledger}")
     typer.echo(f"  text-cache entries removed: {report.text_cache_entries}")
     typer.echo(f"  experiment-log lines removed: {report.experiment_log_lines}")
     for path in report.files_rewritten:

@@ -27,6 +27,9 @@ class UserDeletedOut(BaseModel):
         description="The running service held the shopper's vector or cached history."
     )
     event_ids: int = Field(description="Event ids of the shopper's events removed.")
+    online_ledger: int = Field(
+        0, description="The shopper's entry in the ledger of online writes removed (0 or 1)."
+    )
     text_cache_entries: int = Field(
         description="Cached text vectors of the shopper's declared attributes removed."
     )

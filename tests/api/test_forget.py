@@ -141,7 +141,7 @@ def test_a_forgotten_shopper_is_gone_everywhere_and_served_as_never_seen(
         assert response.status_code == 200, response.text
         done = response.json()
         assert done["graph_node"] and done["relationships"] == 10  # 8 imported + 2 sent
-        assert done["serving_state"] and done["event_ids"] == 2
+        assert done["serving_state"] and done["event_ids"] == 2 and done["online_ledger"] == 1
         assert done["text_cache_entries"] == 1
         assert done["files_rewritten"] and not done["files_deleted"]
 

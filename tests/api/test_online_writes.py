@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ from kgrec.api.engine import Engine
 from kgrec.api.overlay import OnlineItem, Overlay, write_stamp
 from kgrec.api.restore import Restorer, restore_online
 from kgrec.api.wiring import engine_options, pipeline_options
+from kgrec.api.written_online import WrittenOnline
 from kgrec.errors import GraphConnectionError
 from kgrec.gnn.artifacts import ArtifactSet
 from kgrec.gnn.checkpoint import Checkpoint
@@ -295,6 +297,55 @@ def test_a_new_engine_serves_what_the_graph_holds_after_a_restore(
         )
         assert again.similar(p, k=5).items
     assert restore_online(again, sample_store).products == 0  # nothing left to restore
+
+
+def test_a_restart_serves_the_versions_own_rows_as_written_online_since(
+    sample_store: GraphStore,
+    settings: Settings,
+    sample_artifacts: ArtifactSet,
+    encoder: TextEncoder,
+    tmp_path: Path,
+) -> None:
+    """A catalogue product updated online and a catalogue shopper's events outlive a restart.
+
+    Both are in the artifact version, so their ids alone do not tell the restore;
+    the ledger of online writes does.
+    """
+    checkpoint = _checkpoint(sample_artifacts)
+
+    def started() -> Engine:
+        return Engine(
+            engine_options(settings),
+            sample_artifacts,
+            encoder,
+            sample_store,
+            embedder_factory=lambda _: pipeline_options(settings).embedder(checkpoint, encoder),
+            written_online=WrittenOnline.in_data_dir(tmp_path),
+        )
+
+    engine = started()
+    assert _served(engine, "p013")[0] == "Boom portable speaker"
+    assert engine.unserved("Product", ["p013"]) == [] and engine.unserved("User", ["u01"]) == []
+    engine.add_items([{"id": "p013", "title": "Boom portable speaker mk2", "price": 10.0}])
+    engine.record_events([_event("u01", "p002", 30)])
+    again = started()  # the service restarted: the version's rows only
+    before = _served(engine, "p013")
+    assert _served(again, "p013")[0] == "Boom portable speaker"
+    report = restore_online(again, sample_store)
+    assert (report.products, report.users) == (1, 1)
+    assert _served(again, "p013") == before == ("Boom portable speaker mk2", 10.0)
+    np.testing.assert_allclose(
+        again._state.overlay.users["u01"], engine._state.overlay.users["u01"], atol=1e-5
+    )
+    # an engine without the ledger restores only what the version lacks, as before
+    plain = Engine(engine_options(settings), sample_artifacts, encoder, sample_store)
+    assert restore_online(plain, sample_store).products == 0
+
+
+def _served(engine: Engine, product_id: str) -> tuple[str, float | None]:
+    hits = [i for i in engine.search("portable speaker", k=17).items if i.id == product_id]
+    assert len(hits) == 1, hits
+    return hits[0].title, hits[0].price
 
 
 def test_the_restore_waits_for_a_graph_that_does_not_answer(
