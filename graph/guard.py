@@ -215,9 +215,8 @@ def _keywords(tokens: list[Token]) -> list[tuple[int, str]]:
         following = tokens[index + 1] if index + 1 < len(tokens) else None
         if previous is not None and previous.kind == "symbol" and previous.text in ".:":
             continue
-        after_as = (
-            previous is not None and previous.kind == "word" and previous.text.upper() == "AS"
-        )
+        # after AS, and only an AS read as the keyword (not ``n.as``, ``n:as``, ``1 AS as``)
+        after_as = bool(found) and found[-1] == (index - 1, "AS")
         if after_as or _is_symbol(following, ":"):
             declared.add(token.text)
             continue

@@ -48,6 +48,15 @@ WRITES = [
     "WITH 1 AS x SET x.y = 1",
     "MATCH (n) WITH n AS SET SET SET.x = 1",
     "UNWIND [1] AS load RETURN load",  # a keyword as a bare variable: fail closed
+    # "as" that is not the keyword AS (found by a review: these passed for a while)
+    "MATCH (n:Product) WHERE n.as SET n.price = 0 RETURN n",
+    "MATCH (n:Product) WHERE n.as DELETE n",
+    "MATCH (n) WHERE n:as SET n.x = 1",
+    "MATCH (n) WHERE n.as CALL dbms.security.createUser('a','b') RETURN 1",
+    "MATCH (n) WHERE n:as CALL apoc.load.json('file:///etc/passwd') YIELD value RETURN value",
+    "MATCH (n:Product) WHERE n.as LOAD CSV FROM 'file:///etc/passwd' AS l RETURN l",
+    "MATCH (n) RETURN n.as AS y, 1 AS as CREATE (:E)",
+    "MATCH (n) WHERE n.`as` MERGE (:E)",
 ]
 READS = [
     "MATCH (p:Product) RETURN p.id AS id",
