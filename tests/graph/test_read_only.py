@@ -53,6 +53,12 @@ PREFIXES = [
     "// a comment\n",
     "/* a comment */ ",
     "WITH 'CREATE (:Hack)' AS a ",
+    # clause words the guard takes as names in these places, and "as" that is no AS
+    "MATCH (start:User) WITH start AS use ",
+    "WITH {set: 1, create: 2} AS m ",
+    "MATCH (n) WHERE n.as ",
+    "MATCH (n) WHERE n:as ",
+    "WITH 1 AS as ",
 ]
 SEPARATORS = [" ", "\n", "\t", "/**/", "/* ' */", "\r\n"]
 SUFFIXES = ["", " WITH 1 AS z RETURN z", " WITH a, '*/' AS b RETURN a, b", " // '", " /* ` */"]
