@@ -15,7 +15,6 @@ the shopper history caches and the graph's health.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import threading
 from collections.abc import Sequence
@@ -382,18 +381,7 @@ class Engine:
             True when the state or a cache held something of the shopper's (an empty
             purchase list, cached for any id asked about, does not count).
         """
-        with self._write_lock:
-            now = self._state
-            ov = now.overlay
-            held = user_id in ov.users or user_id in now.catalogue.user_row
-            overlay = dataclasses.replace(
-                ov,
-                users={u: v for u, v in ov.users.items() if u != user_id},
-                user_stamps={u: s for u, s in ov.user_stamps.items() if u != user_id},
-            )
-            catalogue = now.catalogue.without_user(user_id)
-            self._state = dataclasses.replace(now, catalogue=catalogue, overlay=overlay)
-        return self._history.forget(user_id) or held
+        return self._writes.forget_user(user_id)
 
     def unserved(self, label: str, ids: Sequence[str]) -> list[str]:
         """Those of ``ids`` (products or users, by graph label) the engine does not serve.
@@ -408,6 +396,12 @@ class Engine:
                 i for i in ids if i not in state.overlay.users and i not in state.catalogue.user_row
             ]
         raise ConfigError(f"label must be {PRODUCT!r} or {USER!r}, got {label!r}")
+
+    def in_version(self, label: str, ids: Sequence[str]) -> list[str]:
+        """Those of ``ids`` (products or users, by graph label) the artifact version holds."""
+        catalogue = self._state.catalogue
+        held = catalogue.row_of if label == PRODUCT else catalogue.user_row
+        return [i for i in ids if i in held]
 
     # Health ---------------------------------------------------------------------
     def graph_up(self, *, fresh: bool = False) -> bool:

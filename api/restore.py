@@ -25,17 +25,24 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Final, TypeVar
+from typing import Final, Literal, TypeVar
 
 from kgrec.api.engine import Engine
-from kgrec.errors import GraphConnectionError, KgrecError
+from kgrec.api.written_online import CLOCK_MARGIN_S
+from kgrec.errors import ArtifactError, GraphConnectionError, KgrecError
 from kgrec.graph import GraphStore
 from kgrec.typing import PRODUCT, USER
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+RestorePart = Literal["lacking", "stale", "all"]
+_WRITTEN: Final[dict[str, str]] = {
+    "lacking": "added online",
+    "stale": "of the version written online since its snapshot",
+    "all": "written online",
+}
 BATCH: Final = 256
 _PROGRESS_EVERY_S: Final = 5.0
 _MIN_RETRY_S: Final = 1.0
@@ -73,9 +80,15 @@ def written_since_version(engine: Engine, store: GraphStore, label: str) -> list
     ledger = engine.written_online
     if ledger is None:
         return []
-    ids = ledger.since(label, engine.snapshot_exported_at)
-    lacking = set(engine.unserved(label, ids))  # the restore's other half
-    held = store.existing_ids(label, [i for i in ids if i not in lacking])
+    try:
+        ids = ledger.since(label, engine.snapshot_exported_at - CLOCK_MARGIN_S)
+    except ArtifactError as e:  # what the version lacks is restored all the same
+        log.error(
+            "%s rows written online since the snapshot stay as the version has them: %s", label, e
+        )
+        return []
+    ids = engine.in_version(label, ids)  # the others are the restore's other half
+    held = store.existing_ids(label, ids)
     return [i for i in ids if i in held]
 
 
@@ -83,39 +96,47 @@ def restore_online(
     engine: Engine,
     store: GraphStore,
     *,
+    part: RestorePart = "all",
     batch_size: int = BATCH,
     stop: threading.Event | None = None,
 ) -> RestoreReport:
-    """Embed and serve the products and users the graph holds and the engine lacks.
+    """Embed and serve what the graph holds and the engine lacks or holds stale.
 
-    Logs a progress line at most every 5 s and a summary line. ``stop`` set ends it
-    after the batch under way (what was restored stays served).
+    ``part``: ``lacking`` the products and users the version lacks, ``stale`` those
+    it holds that were written online since its snapshot
+    (:func:`written_since_version`), ``all`` both. Logs a progress line at most
+    every 5 s and a summary line. ``stop`` set ends it after the batch under way
+    (what was restored stays served).
 
     Raises:
         ServiceUnavailableError: the graph stopped answering (what was restored stays).
         GraphConnectionError: the same, from a read.
     """
     start = time.perf_counter()
-    products = unserved_ids(engine, store, PRODUCT)
-    users = unserved_ids(engine, store, USER)
-    if products or users:
-        log.info(
-            "restoring %d products and %d users that the graph holds and artifact version "
-            "%s lacks (added online since it was built)",
-            len(products),
-            len(users),
-            engine.version,
-        )
-    stale = {label: written_since_version(engine, store, label) for label in (PRODUCT, USER)}
-    if stale[PRODUCT] or stale[USER]:
-        log.info(
-            "restoring %d products and %d users of artifact version %s written online since "
-            "its snapshot (as the graph holds them now)",
-            len(stale[PRODUCT]),
-            len(stale[USER]),
-            engine.version,
-        )
-    products, users = products + stale[PRODUCT], users + stale[USER]
+    products: list[str] = []
+    users: list[str] = []
+    if part in ("lacking", "all"):
+        products = unserved_ids(engine, store, PRODUCT)
+        users = unserved_ids(engine, store, USER)
+        if products or users:
+            log.info(
+                "restoring %d products and %d users that the graph holds and artifact version "
+                "%s lacks (added online since it was built)",
+                len(products),
+                len(users),
+                engine.version,
+            )
+    if part in ("stale", "all"):
+        stale = {label: written_since_version(engine, store, label) for label in (PRODUCT, USER)}
+        if stale[PRODUCT] or stale[USER]:
+            log.info(
+                "restoring %d products and %d users of artifact version %s written online "
+                "since its snapshot (as the graph holds them now)",
+                len(stale[PRODUCT]),
+                len(stale[USER]),
+                engine.version,
+            )
+        products, users = products + stale[PRODUCT], users + stale[USER]
     last = start
     done = {PRODUCT: 0, USER: 0}
     for label, ids in ((PRODUCT, products), (USER, users)):
@@ -140,9 +161,10 @@ def restore_online(
                 last = now
     report = RestoreReport(done[PRODUCT], done[USER], time.perf_counter() - start)
     log.info(
-        "restored %d products and %d users added online in %.1f s; serving %d products",
+        "restored %d products and %d users %s in %.1f s; serving %d products",
         report.products,
         report.users,
+        _WRITTEN[part],
         report.seconds,
         engine.size,
     )
@@ -163,6 +185,7 @@ class Restorer:
         self.store = store
         self.retry_s = max(retry_s, _MIN_RETRY_S)
         self.report: RestoreReport | None = None
+        self.stale_report: RestoreReport | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -172,14 +195,19 @@ class Restorer:
         return self._thread is not None and self._thread.is_alive()
 
     def start(self) -> RestoreReport | None:
-        """Restore now; when the graph does not answer, warn and retry in the background.
+        """Restore what the version lacks now; the rest in the background.
+
+        The version's own rows written online since its snapshot (``stale``) are
+        served stale until the background pass reaches them, so that a shop where
+        many known shoppers sent events answers from the start. When the graph does
+        not answer, warn and do both in the background once it does.
 
         Returns:
-            The report, or None when the restore was left to the background thread
-            (or failed, logged as an error).
+            The report of the first part, or None when the restore was left to the
+            background thread (or failed, logged as an error).
         """
         try:
-            self.report = restore_online(self.engine, self.store)
+            self.report = restore_online(self.engine, self.store, part="lacking")
         except GraphConnectionError as e:
             log.warning(
                 "the graph does not answer (%s): serving only what artifact version %s holds; "
@@ -189,11 +217,26 @@ class Restorer:
                 self.engine.version,
                 self.retry_s,
             )
-            self._thread = threading.Thread(target=self._retry, name="kgrec-restore", daemon=True)
-            self._thread.start()
+            self._background(self._retry)
+            return None
         except KgrecError as e:
             log.error("products and users added online could not be restored: %s", e)
+            return None
+        self._background(lambda: self._run("stale"))
         return self.report
+
+    def _background(self, target: Callable[[], None]) -> None:
+        self._thread = threading.Thread(target=target, name="kgrec-restore", daemon=True)
+        self._thread.start()
+
+    def _run(self, part: RestorePart) -> None:
+        """One restore of ``part`` (errors logged: a restart or a swap serves them)."""
+        try:
+            self.stale_report = restore_online(self.engine, self.store, part=part, stop=self._stop)
+        except GraphConnectionError as e:
+            log.info("restore interrupted, the graph stopped answering (%s)", e)
+        except KgrecError as e:
+            log.error("products and users written online could not be restored: %s", e)
 
     def _retry(self) -> None:
         while not self._stop.wait(self.retry_s):

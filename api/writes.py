@@ -27,7 +27,14 @@ import torch
 
 from kgrec.api.overlay import OnlineItem, write_stamp
 from kgrec.api.state import ServedState
-from kgrec.errors import GraphConnectionError, NotFoundError, ServiceUnavailableError
+from kgrec.api.written_online import CLOCK_MARGIN_S
+from kgrec.errors import (
+    ArtifactError,
+    GraphConnectionError,
+    KgrecError,
+    NotFoundError,
+    ServiceUnavailableError,
+)
 from kgrec.gnn.snapshot import product_text
 from kgrec.graph import GraphStore
 from kgrec.graph.records import InteractionRow, ProductRow
@@ -39,6 +46,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 _NEIGHBOUR_SAMPLE: Final = 256
+_CARRY_BATCH: Final = 256  # ids per batch carried over a swap, as the restore's
 # Node properties that are not a product's attrs when served.
 _NOT_ATTRS: Final = frozenset({ID, CONTENT_HASH, *PRODUCT_PROPERTIES})
 
@@ -82,11 +90,14 @@ class OnlineWrites:
             return []
         store = engine._health.require_store("product writes")
         read_back = write_graph or mirror
-        if write_graph and not mirror and engine.written_online is not None:
-            engine.written_online.record(PRODUCT, [r["id"] for r in rows], time.time())
+        ids = [r["id"] for r in rows]
+        record = write_graph and not mirror
+        if record:
+            self._ledger(PRODUCT, ids)
         try:
-            if write_graph and not mirror:
+            if record:
                 store.upsert_products(rows, replace=replace)
+                self._ledger(PRODUCT, ids, committed=True)
             stamp = write_stamp()
             while True:
                 state = engine._state
@@ -111,37 +122,71 @@ class OnlineWrites:
             ) from e
         return [r["id"] for r in served]
 
+    def _ledger(self, label: str, ids: Sequence[str], *, committed: bool = False) -> None:
+        """Record ``ids`` in the engine's ledger of online writes (none: nothing to do).
+
+        Before the graph write (its failure refuses the write: 503, nothing
+        written), and again once it committed, so a write that began before a
+        snapshot's export and committed after it is still named as written since
+        (a failure then is logged: the write is done).
+        """
+        ledger = self._engine.written_online
+        if ledger is None:
+            return
+        try:
+            ledger.record(label, ids, time.time())
+        except ServiceUnavailableError as e:
+            if not committed:
+                raise
+            log.warning("%s; a restart serves these %d from the artifact version", e, len(ids))
+
     def carry_over(self, old: ServedState) -> None:
         """Serve in the engine's new state what ``old`` served from online writes (a swap).
 
-        Every online product and shopper, the new version's own ones too: the
-        version may have been exported before their latest write. Products are read
-        back from the graph after a fresh stamp (``mirror``), so an update accepted
-        while the version changed is served, not the row the old state held; shoppers
-        are embedded from the graph as it is (:meth:`refresh_users`). A graph that
-        does not answer leaves them to the next restart's restore (logged).
+        The products and shoppers the new version lacks, and those it holds but
+        that were written online since its snapshot (the ledger says which; without
+        a ledger, every one), in batches. Products are read back from the graph
+        after a fresh stamp (``mirror``), so an update accepted while the version
+        changed is served, not the row the old state held; shoppers are embedded
+        from the graph as it is (:meth:`refresh_users`). A batch that fails is
+        logged and left to the next restart's restore; the others go on.
         """
+        engine = self._engine
+        catalogue = engine._state.catalogue
         products = [i.row["id"] for i in old.overlay.items]
         users = list(old.overlay.users)
-        if not products and not users:
-            return
-        engine = self._engine
-        try:
-            store = engine._health.require_store("online writes carried over a swap")
-            if products:
-                self.add_items(
-                    store.product_rows(products), write_graph=False, replace=False, mirror=True
-                )
-            self.refresh_users(users)
-        except GraphConnectionError as e:
-            log.warning(
-                "could not carry %d online products and %d shoppers over to version %s: %s; "
-                "they are served again after a restart",
-                len(products),
-                len(users),
-                engine.version,
-                e,
-            )
+        ledger = engine.written_online
+        if ledger is not None:
+            since = catalogue.snapshot_exported_at - CLOCK_MARGIN_S
+            try:
+                recent = {label: set(ledger.since(label, since)) for label in (PRODUCT, USER)}
+                products = [
+                    i for i in products if i not in catalogue.row_of or i in recent[PRODUCT]
+                ]
+                users = [u for u in users if u not in catalogue.user_row or u in recent[USER]]
+            except ArtifactError as e:
+                log.warning("%s; carrying every online write over the swap", e)
+        for label, ids in ((PRODUCT, products), (USER, users)):
+            for start in range(0, len(ids), _CARRY_BATCH):
+                batch = ids[start : start + _CARRY_BATCH]
+                try:
+                    store = engine._health.require_store("online writes carried over a swap")
+                    if label == PRODUCT:
+                        rows = store.product_rows(batch)  # deleted since: not carried
+                        self.add_items(rows, write_graph=False, replace=False, mirror=True)
+                    else:
+                        self.refresh_users(batch)
+                except KgrecError as e:
+                    if isinstance(e, GraphConnectionError):
+                        engine._health.mark_down()
+                    log.warning(
+                        "could not carry %d online %s over to version %s: %s; they are served "
+                        "again after a restart",
+                        len(batch),
+                        "products" if label == PRODUCT else "shoppers",
+                        engine.version,
+                        e,
+                    )
 
     def _served_rows(
         self, state: ServedState, store: GraphStore, rows: Sequence[ProductRow]
@@ -192,13 +237,14 @@ class OnlineWrites:
         if unknown and write_graph:
             raise NotFoundError(f"product_id: product(s) {', '.join(map(repr, unknown))} not found")
         users = sorted({r["user_id"] for r in rows})
-        if write_graph and engine.written_online is not None:
-            engine.written_online.record(USER, users, time.time())
+        if write_graph:
+            self._ledger(USER, users)
         unchanged = 0
         try:
             if write_graph:
                 store.upsert_users([{"id": u} for u in users])
                 unchanged = store.upsert_interactions(rows).unchanged
+                self._ledger(USER, users, committed=True)
             self._serve_users(store, users)
         except GraphConnectionError as e:
             engine._health.mark_down()
@@ -218,6 +264,10 @@ class OnlineWrites:
             return []
         store = engine._health.require_store("user restores")
         try:
+            held = store.existing_ids(USER, users)  # a shopper forgotten since is not served
+            users = [u for u in users if u in held]
+            if not users:
+                return []
             self._serve_users(store, users)
             edges = store.neighbourhood(USER, users, hops=1)
         except GraphConnectionError as e:
@@ -231,6 +281,22 @@ class OnlineWrites:
                 interacted[str(edge["src"])].add(str(edge["dst"]))
         engine._history.add_online(interacted, forget_purchases=False)
         return users
+
+    def forget_user(self, user_id: str) -> bool:
+        """:meth:`kgrec.api.engine.Engine.forget_user`."""
+        engine = self._engine
+        with engine._write_lock:
+            now = engine._state
+            ov = now.overlay
+            held = user_id in ov.users or user_id in now.catalogue.user_row
+            overlay = dataclasses.replace(
+                ov,
+                users={u: v for u, v in ov.users.items() if u != user_id},
+                user_stamps={u: s for u, s in ov.user_stamps.items() if u != user_id},
+            )
+            catalogue = now.catalogue.without_user(user_id)
+            engine._state = dataclasses.replace(now, catalogue=catalogue, overlay=overlay)
+        return engine._history.forget(user_id) or held
 
     def _serve_users(self, store: GraphStore, users: Sequence[str]) -> None:
         """Embed ``users`` from the graph (outside the lock) and put them in the overlay."""

@@ -28,6 +28,10 @@ from kgrec.errors import ArtifactError, ServiceUnavailableError
 from kgrec.paths import DataDir
 from kgrec.typing import USER
 
+CLOCK_MARGIN_S: Final = 60.0
+"""How far before a snapshot's export the ledger's ids count as written since: the
+service's and the exporting host's clocks may differ by a little (a write also
+records its ids again once it committed, so a slow write is covered)."""
 _SCHEMA: Final = (
     "CREATE TABLE IF NOT EXISTS written ("
     "label TEXT NOT NULL, id TEXT NOT NULL, at REAL NOT NULL, PRIMARY KEY (label, id))",
@@ -75,11 +79,18 @@ class WrittenOnline:
         try:
             with self._lock:
                 conn = self._connection()
-                conn.executemany(
-                    "INSERT INTO written VALUES (?, ?, ?) "
-                    "ON CONFLICT (label, id) DO UPDATE SET at = max(at, excluded.at)",
-                    [(label, i, at) for i in dict.fromkeys(ids)],
-                )
+                conn.execute("BEGIN IMMEDIATE")  # one transaction (one fsync) for the batch
+                try:
+                    conn.executemany(
+                        "INSERT INTO written VALUES (?, ?, ?) "
+                        "ON CONFLICT (label, id) DO UPDATE SET at = max(at, excluded.at)",
+                        [(label, i, at) for i in dict.fromkeys(ids)],
+                    )
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
         except (OSError, sqlite3.Error) as e:
             raise ServiceUnavailableError(
                 f"not accepted: the online-write ledger {self.path} cannot be written ({e}); "

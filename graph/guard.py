@@ -206,7 +206,7 @@ def _keywords(tokens: list[Token]) -> list[tuple[int, str]]:
     before ``.`` (``start.id``); anywhere else a keyword used as a variable still
     reads as the keyword (the guard fails closed; backticks make it a name).
     """
-    found = []
+    found: list[tuple[int, str]] = []
     declared: set[str] = set()
     for index, token in enumerate(tokens):
         if token.kind != "word":
