@@ -29,6 +29,7 @@ from kgrec.api.wiring import (
     index_options,
     pipeline_options,
 )
+from kgrec.api.written_online import WrittenOnline
 from kgrec.gnn.artifacts import ArtifactSet
 from kgrec.gnn.pipeline import export_current, train_snapshot, write_artifacts
 from kgrec.graph import GraphStore
@@ -173,13 +174,17 @@ def trained_shop(
 def shop_engine(
     settings: Settings, artifacts: ArtifactSet, encoder: TextEncoder, store: GraphStore | None
 ) -> Engine:
-    """A serving engine over the shop's artifacts, with the GNN's inductive embedder."""
+    """A serving engine over the shop's artifacts, with the GNN's inductive embedder.
+
+    With the data directory's ledger of online writes, as ``kgrec serve`` has.
+    """
     return Engine(
         engine_options(settings),
         artifacts,
         encoder,
         store,
         embedder_factory=gnn_embedder_factory(settings, encoder),
+        written_online=WrittenOnline.in_data_dir(settings.data_dir),
     )
 
 
