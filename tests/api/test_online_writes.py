@@ -89,19 +89,46 @@ class GatedEmbedder(InductiveEmbedder):
 
 
 @pytest.fixture
+def gated_engine(
+    sample_store: GraphStore,
+    settings: Settings,
+    sample_artifacts: ArtifactSet,
+    encoder: TextEncoder,
+) -> tuple[Engine, GatedEmbedder]:
+    """An engine whose embedder holds the writes :class:`GatedEmbedder` gates."""
+    gated = GatedEmbedder(_checkpoint(sample_artifacts), encoder, settings)
+    return _engine(settings, sample_artifacts, encoder, sample_store, gated), gated
+
+
+@pytest.fixture
 def engine(
     sample_store: GraphStore,
     settings: Settings,
     sample_artifacts: ArtifactSet,
     encoder: TextEncoder,
 ) -> Engine:
-    checkpoint = _checkpoint(sample_artifacts)
+    return _engine(settings, sample_artifacts, encoder, sample_store)
+
+
+def _engine(
+    settings: Settings,
+    artifacts: ArtifactSet,
+    encoder: TextEncoder,
+    store: GraphStore,
+    embedder: InductiveEmbedder | None = None,
+    written_online: WrittenOnline | None = None,
+) -> Engine:
+    """An engine with the checkpoint's inductive embedder (or ``embedder``)."""
+    checkpoint = _checkpoint(artifacts)
     return Engine(
         engine_options(settings),
-        sample_artifacts,
+        artifacts,
         encoder,
-        sample_store,
-        embedder_factory=lambda _: pipeline_options(settings).embedder(checkpoint, encoder),
+        store,
+        embedder_factory=lambda _: (
+            embedder or pipeline_options(settings).embedder(checkpoint, encoder)
+        ),
+        written_online=written_online,
     )
 
 
@@ -128,20 +155,9 @@ def test_reposting_a_catalogue_id_counts_it_once(
 
 
 def test_a_slow_embedding_holds_up_no_other_write(
-    sample_store: GraphStore,
-    settings: Settings,
-    sample_artifacts: ArtifactSet,
-    encoder: TextEncoder,
+    gated_engine: tuple[Engine, GatedEmbedder],
 ) -> None:
-    checkpoint = _checkpoint(sample_artifacts)
-    gated = GatedEmbedder(checkpoint, encoder, settings)
-    engine = Engine(
-        engine_options(settings),
-        sample_artifacts,
-        encoder,
-        sample_store,
-        embedder_factory=lambda _: gated,
-    )
+    engine, gated = gated_engine
     errors: list[BaseException] = []
 
     def slow_write() -> None:
@@ -207,20 +223,12 @@ def test_a_swap_keeps_serving_what_was_written_online(
 
 
 def test_an_update_in_flight_during_a_swap_is_served_not_the_older_row(
+    gated_engine: tuple[Engine, GatedEmbedder],
     sample_store: GraphStore,
-    settings: Settings,
     sample_artifacts: ArtifactSet,
-    encoder: TextEncoder,
 ) -> None:
     """The update's graph write is done and it is embedding when the version swaps."""
-    gated = GatedEmbedder(_checkpoint(sample_artifacts), encoder, settings)
-    engine = Engine(
-        engine_options(settings),
-        sample_artifacts,
-        encoder,
-        sample_store,
-        embedder_factory=lambda _: gated,
-    )
+    engine, gated = gated_engine
     engine.add_items([_product("p-upd", "Trail shoe v1")])
     update = threading.Thread(
         name="slow", target=lambda: engine.add_items([_product("p-upd", "Trail shoe v2")])
@@ -332,17 +340,10 @@ def test_a_restart_serves_the_versions_own_rows_as_written_online_since(
     Both are in the artifact version, so their ids alone do not tell the restore;
     the ledger of online writes does.
     """
-    checkpoint = _checkpoint(sample_artifacts)
 
     def started() -> Engine:
-        return Engine(
-            engine_options(settings),
-            sample_artifacts,
-            encoder,
-            sample_store,
-            embedder_factory=lambda _: pipeline_options(settings).embedder(checkpoint, encoder),
-            written_online=WrittenOnline.in_data_dir(tmp_path),
-        )
+        ledger = WrittenOnline.in_data_dir(tmp_path)
+        return _engine(settings, sample_artifacts, encoder, sample_store, written_online=ledger)
 
     engine = started()
     assert _served(engine, "p013")[0] == "Boom portable speaker"
