@@ -54,10 +54,11 @@ PREFIXES = [
     "/* a comment */ ",
     "WITH 'CREATE (:Hack)' AS a ",
     # clause words the guard takes as names in these places, and "as" that is no AS
+    # (each yields rows on the seeded graph, so the server meets the write)
     "MATCH (start:User) WITH start AS use ",
     "WITH {set: 1, create: 2} AS m ",
-    "MATCH (n) WHERE n.as ",
-    "MATCH (n) WHERE n:as ",
+    "MATCH (n) WHERE n.as IS NULL ",
+    "OPTIONAL MATCH (n:as) WITH count(n) AS c ",
     "WITH 1 AS as ",
 ]
 SEPARATORS = [" ", "\n", "\t", "/**/", "/* ' */", "\r\n"]
@@ -145,6 +146,17 @@ def test_the_read_only_account_changes_nothing_without_the_guard(
     before = fingerprint(admin, seeded.database)
     with pytest.raises(neo4j.exceptions.Neo4jError), reader.session(database=seeded.database) as s:
         s.run(query).consume()  # the attack text, unguarded on purpose
+    assert fingerprint(admin, seeded.database) == before
+
+
+@pytest.mark.parametrize("prefix", PREFIXES)
+def test_every_prefix_leaves_the_server_a_write_to_refuse(
+    seeded: GraphStore, admin: neo4j.Driver, reader: neo4j.Driver, prefix: str
+) -> None:
+    """Each prefix yields rows, so the write after it reaches the server (which refuses it)."""
+    before = fingerprint(admin, seeded.database)
+    with pytest.raises(neo4j.exceptions.Neo4jError), reader.session(database=seeded.database) as s:
+        s.run(prefix + " MERGE (:Hack {id: 'p'})").consume()
     assert fingerprint(admin, seeded.database) == before
 
 
