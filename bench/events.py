@@ -143,6 +143,7 @@ def bench(args: argparse.Namespace, data_dir: Path) -> None:
     from kgrec.api.app import create_app
     from kgrec.api.engine import Engine
     from kgrec.api.wiring import Services, engine_options, gnn_embedder_factory, pipeline_options
+    from kgrec.api.written_online import WrittenOnline
     from kgrec.gnn.artifacts import ArtifactSet
     from kgrec.gnn.pipeline import export_current, train_snapshot, write_artifacts
     from kgrec.graph import open_graph
@@ -188,6 +189,7 @@ def bench(args: argparse.Namespace, data_dir: Path) -> None:
                 encoder,
                 store,
                 embedder_factory=gnn_embedder_factory(s, encoder),
+                written_online=WrittenOnline.in_data_dir(s.data_dir),  # as kgrec serve
             )
             yield Services(settings=s, engine=engine, store=store)
 
