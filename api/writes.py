@@ -20,7 +20,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Final, NamedTuple, cast
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 import numpy as np
 import torch
@@ -39,7 +39,7 @@ from kgrec.gnn.snapshot import product_text
 from kgrec.graph import GraphStore
 from kgrec.graph.records import InteractionRow, ProductRow
 from kgrec.text_encoders import EmbeddingCache
-from kgrec.typing import CONTENT_HASH, DEFAULT_KIND_WEIGHTS, ID, PRODUCT, PRODUCT_PROPERTIES, USER
+from kgrec.typing import DEFAULT_KIND_WEIGHTS, PRODUCT, USER
 
 if TYPE_CHECKING:
     from kgrec.api.engine import Engine
@@ -48,7 +48,6 @@ log = logging.getLogger(__name__)
 _NEIGHBOUR_SAMPLE: Final = 256
 _CARRY_BATCH: Final = 256  # ids per batch carried over a swap, as the restore's
 # Node properties that are not a product's attrs when served.
-_NOT_ATTRS: Final = frozenset({ID, CONTENT_HASH, *PRODUCT_PROPERTIES})
 
 
 class RecordedEvents(NamedTuple):
@@ -101,7 +100,11 @@ class OnlineWrites:
             stamp = write_stamp()
             while True:
                 state = engine._state
-                served = self._served_rows(state, store, rows) if read_back else list(rows)
+                served = (
+                    self._served_rows(store, rows, given_links=not mirror)
+                    if read_back
+                    else list(rows)
+                )
                 texts = [_product_text(r) for r in served]
                 text, _ = self._text_cache.encode(engine.encoder, texts)
                 graph = self._embed_items(state, store, served)
@@ -189,40 +192,26 @@ class OnlineWrites:
                     )
 
     def _served_rows(
-        self, state: ServedState, store: GraphStore, rows: Sequence[ProductRow]
+        self, store: GraphStore, rows: Sequence[ProductRow], *, given_links: bool
     ) -> list[ProductRow]:
-        """The rows as the graph holds them after their upsert.
+        """The rows as the graph holds them now, read after the write's stamp.
 
-        Properties come from the node (a partial row merged into it), brand and
-        categories from the row when it gives them, else the ones served now (the
-        upsert left those links as they were).
+        Properties and links come from the graph (a partial row merged into its
+        node, the links the upsert left as they were). With ``given_links`` (this
+        engine just wrote ``rows``) the brand and categories a row gives are served
+        in its order. A product deleted since is served as sent.
         """
-        nodes = store.nodes_by_id(PRODUCT, [r["id"] for r in rows])
+        held = {r["id"]: r for r in store.product_rows([r["id"] for r in rows])}
         served: list[ProductRow] = []
         for r in rows:
-            props = nodes.get(r["id"])
-            if props is None:  # deleted since the write: serve the row as sent
+            row = held.get(r["id"])
+            if row is None:  # deleted since the write: serve the row as sent
                 served.append(r)
                 continue
-            row = cast(ProductRow, {k: props[k] for k in PRODUCT_PROPERTIES if k in props})
-            row["id"] = r["id"]
-            row.setdefault("title", r["title"])
-            row["attrs"] = {k: v for k, v in props.items() if k not in _NOT_ATTRS}
-            brand, categories = r.get("brand_id"), r.get("category_ids")
-            at = state.row(r["id"])
-            if at is not None and at < state.catalogue.size:
-                brand = brand or state.catalogue.brand[at]
-                if categories is None:
-                    categories = list(state.catalogue.categories[at])
-            elif at is not None:
-                old = state.overlay.items[at - state.catalogue.size].row
-                brand = brand or old.get("brand_id")
-                if categories is None:
-                    categories = old.get("category_ids")
-            if brand:
-                row["brand_id"] = brand
-            if categories is not None:
-                row["category_ids"] = list(categories)
+            if given_links and r.get("brand_id"):
+                row["brand_id"] = r["brand_id"]
+            if given_links and r.get("category_ids") is not None:
+                row["category_ids"] = list(r["category_ids"] or [])
             served.append(row)
         return served
 
