@@ -113,7 +113,8 @@ RETURN sum(CASE WHEN existed = 0 THEN 1 ELSE 0 END) AS created,
        sum(CASE WHEN existed > 0 AND (
              (r.value IS NOT NULL AND (old_value IS NULL OR r.value <> old_value)) OR
              (r.weight IS NOT NULL AND (old_weight IS NULL OR r.weight <> old_weight)))
-           THEN 1 ELSE 0 END) AS updated
+           THEN 1 ELSE 0 END) AS updated,
+       count(*) AS matched
 """
 LINK_PRODUCT_ENTITIES: Final = """
 UNWIND $rows AS r

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, LiteralString
+from typing import Any, LiteralString, cast
 
 from neo4j import ManagedTransaction
 
+from kgrec.errors import NotFoundError
 from kgrec.graph import _queries as q
 from kgrec.graph._reads import _Reads
 from kgrec.graph._session import _batches
@@ -167,13 +168,21 @@ class _Writes(_Reads):
     def upsert_interactions(self, rows: Sequence[InteractionRow]) -> UpsertCounts:
         """Write interactions; (user, product, kind, ts) identifies one, so re-sending is a no-op.
 
-        Users and products must exist (the loaders check this and reject the row).
+        Users and products must exist (the loaders check this and reject the row);
+        a batch naming one the graph lacks is not written (:class:`NotFoundError`).
         A new interaction's ``weight`` defaults to the kind's weight in
         :data:`kgrec.typing.DEFAULT_KIND_WEIGHTS`; re-sending one without ``value`` or
         ``weight`` keeps the stored ones, and one that changes them counts as updated.
+        Rows of one interaction in one call are written once, as in their order (the
+        last ``value`` and ``weight`` given win), and the repeats count as unchanged.
+
+        Raises:
+            NotFoundError: a row names a user or product the graph lacks (nothing of
+                its batch was written).
         """
-        counts = UpsertCounts()
-        for batch in _batches(rows, self.options.write_batch_size):
+        unique = _one_row_per_interaction(rows)
+        counts = UpsertCounts(unchanged=len(rows) - len(unique))
+        for batch in _batches(unique, self.options.write_batch_size):
             params = [
                 {
                     "user_id": r["user_id"],
@@ -190,6 +199,12 @@ class _Writes(_Reads):
             def work(tx: ManagedTransaction, params: list[dict[str, Any]] = params) -> UpsertCounts:
                 rec = tx.run(q.UPSERT_INTERACTIONS, rows=params).single(strict=True)
                 created, updated = int(rec["created"]), int(rec["updated"])
+                missing = len(params) - int(rec["matched"])
+                if missing:  # raised inside the transaction: it rolls back
+                    raise NotFoundError(
+                        f"{missing} of {len(params)} interactions name a user or product the "
+                        "graph does not hold; none of them was written"
+                    )
                 return UpsertCounts(created, updated, len(params) - created - updated)
 
             counts += self._write(work)
@@ -235,3 +250,22 @@ class _Writes(_Reads):
     def delete_all(self) -> None:
         """Delete every node and relationship of the database (tests, `kgrec graph reset`)."""
         self._write(lambda tx: tx.run(q.DELETE_ALL).consume())
+
+
+def _one_row_per_interaction(rows: Sequence[InteractionRow]) -> list[InteractionRow]:
+    """``rows`` with one row per (user, product, kind, ts), in first-seen order.
+
+    A repeat's ``value`` and ``weight`` replace the earlier ones when it gives them,
+    as writing the rows one after the other would.
+    """
+    merged: dict[tuple[str, str, str, int], InteractionRow] = {}
+    for r in rows:
+        key = (r["user_id"], r["product_id"], r["kind"], int(r["ts"]))
+        seen = merged.get(key)
+        if seen is None:
+            merged[key] = cast(InteractionRow, dict(r))
+            continue
+        for field in ("value", "weight"):
+            if r.get(field) is not None:
+                seen[field] = r[field]
+    return list(merged.values())

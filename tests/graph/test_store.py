@@ -11,7 +11,7 @@ from typing import Any, LiteralString
 
 import pytest
 
-from kgrec.errors import ConfigError
+from kgrec.errors import ConfigError, NotFoundError
 from kgrec.graph import GraphStore, InteractionRow, ProductRow, UpsertCounts
 from kgrec.typing import DEFAULT_KIND_WEIGHTS
 
@@ -357,3 +357,25 @@ def test_one_interaction_sent_twice_in_a_batch_is_stored_and_counted_once(
     counts = any_store.upsert_interactions([row, row])
     assert (counts.created, counts.updated, counts.unchanged) == (1, 0, 1)
     assert len(next(any_store.iter_edges("INTERACTED"))) == 1
+    # repeats that change the value: one interaction, the last value given wins
+    rated: list[InteractionRow] = [
+        {**row, "ts": 8, "kind": "rate", "value": 2.0},
+        {**row, "ts": 8, "kind": "rate", "value": 5.0},
+        {**row, "ts": 8, "kind": "rate"},
+    ]
+    counts = any_store.upsert_interactions(rated)
+    assert (counts.created, counts.updated, counts.unchanged) == (1, 0, 2)
+    edges = next(any_store.iter_edges("INTERACTED"))
+    assert len(edges) == 2 and edges.loc[edges["kind"] == "rate", "value"].tolist() == [5.0]
+
+
+def test_a_batch_naming_a_product_the_graph_lacks_writes_nothing(any_store: GraphStore) -> None:
+    any_store.upsert_products([{"id": "p1", "title": "A"}])
+    any_store.upsert_users([{"id": "u1"}])
+    rows: list[InteractionRow] = [
+        {"user_id": "u1", "product_id": "p1", "kind": "view", "ts": 1},
+        {"user_id": "u1", "product_id": "gone", "kind": "view", "ts": 2},
+    ]
+    with pytest.raises(NotFoundError, match="1 of 2 interactions"):
+        any_store.upsert_interactions(rows)
+    assert not list(any_store.iter_edges("INTERACTED"))  # the batch rolled back
