@@ -26,7 +26,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -84,6 +84,16 @@ class ArtifactManifest:
     created_at: float = field(default_factory=time.time)
     model: dict[str, Any] = field(default_factory=dict)
     snapshot_exported_at: float = 0.0
+
+    @classmethod
+    def from_json(cls, text: str) -> ArtifactManifest:
+        """The manifest in ``text`` (manifest.json); keys a later kgrec added are skipped.
+
+        Raises:
+            ValueError: not JSON. TypeError: a required key is missing.
+        """
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in json.loads(text).items() if k in known})
 
 
 @dataclass
@@ -178,7 +188,7 @@ class ArtifactSet:
             )
         mode: Literal["r"] | None = "r" if mmap else None
         try:
-            manifest = ArtifactManifest(**json.loads((path / MANIFEST).read_text()))
+            manifest = ArtifactManifest.from_json((path / MANIFEST).read_text())
             artifacts = cls(
                 manifest=manifest,
                 products=pd.read_parquet(path / PRODUCTS),

@@ -14,7 +14,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Final
 
@@ -235,7 +235,8 @@ class Snapshot:
         if not path.exists():
             raise ModelError(f"no snapshot at {path}; run `kgrec train` (it exports one)")
         blob = torch.load(path, weights_only=False)
-        return cls(**blob)
+        known = {f.name for f in fields(cls)}  # keys a later kgrec added are skipped
+        return cls(**{k: v for k, v in blob.items() if k in known})
 
     @staticmethod
     def default_path(data_dir: Path, version: str) -> Path:

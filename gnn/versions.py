@@ -103,7 +103,7 @@ class VersionStore:
         """
         path = self.path(version)
         try:
-            return ArtifactManifest(**json.loads((path / MANIFEST).read_text()))
+            return ArtifactManifest.from_json((path / MANIFEST).read_text())
         except (OSError, ValueError, TypeError) as e:
             raise ArtifactError(f"cannot read the manifest of version {version}: {e}") from e
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
+import torch
 
-from kgrec.gnn.snapshot import ENTITY, identity_vector, node_text, node_vectors
+from kgrec.api.synthetic import synthetic_artifacts
+from kgrec.gnn.artifacts import ArtifactSet
+from kgrec.gnn.snapshot import ENTITY, Snapshot, identity_vector, node_text, node_vectors
 from kgrec.text_encoders import EmbeddingCache, TextEncoder
+from tests.utils.snapshots import clustered_snapshot
 
 
 def test_unnamed_entities_get_their_kind_plus_a_fixed_identity(
@@ -36,3 +41,17 @@ def test_unnamed_entities_get_their_kind_plus_a_fixed_identity(
     assert vecs[0] @ vecs[1] > vecs[0] @ vecs[2]
     assert vecs[0] @ vecs[1] > 0.9  # the kind dominates (IDENTITY_SCALE)
     np.testing.assert_array_equal(identity_vector("m.0aaa", 8), identity_vector("m.0aaa", 8))
+
+
+def test_files_a_later_kgrec_wrote_load_without_its_new_keys(tmp_path: Path) -> None:
+    """A rollback to this kgrec reads a manifest and a snapshot that carry keys it lacks."""
+    version = synthetic_artifacts(20, 5, text_dim=8).save(tmp_path / "versions")
+    manifest = version / "manifest.json"
+    written = json.loads(manifest.read_text())
+    manifest.write_text(json.dumps({**written, "added_later": {"x": 1}}))
+    assert ArtifactSet.load(version).manifest.num_products == 20
+    path = tmp_path / "snap.pt"
+    clustered_snapshot(users=4, products=6).save(path)
+    blob = torch.load(path, weights_only=False)
+    torch.save({**blob, "added_later": 1}, path)
+    assert Snapshot.load(path).version == "test"
