@@ -113,11 +113,6 @@ class Engine:
         return self._state.catalogue.version
 
     @property
-    def snapshot_exported_at(self) -> float:
-        """When the served version's snapshot was exported (unix s; 0: unknown)."""
-        return self._state.catalogue.snapshot_exported_at
-
-    @property
     def size(self) -> int:
         """Products served now (artifacts + online; a re-sent catalogue id counts once)."""
         state = self._state
@@ -397,11 +392,13 @@ class Engine:
             ]
         raise ConfigError(f"label must be {PRODUCT!r} or {USER!r}, got {label!r}")
 
-    def in_version(self, label: str, ids: Sequence[str]) -> list[str]:
-        """Those of ``ids`` (products or users, by graph label) the artifact version holds."""
-        catalogue = self._state.catalogue
-        held = catalogue.row_of if label == PRODUCT else catalogue.user_row
-        return [i for i in ids if i in held]
+    def stale_in_version(self, label: str) -> list[str] | None:
+        """:meth:`kgrec.api.writes.OnlineWrites.stale_in_version` (None: no readable ledger)."""
+        return self._writes.stale_in_version(label)
+
+    def serve_again(self, label: str, ids: Sequence[str]) -> list[str]:
+        """Serve ``ids`` of ``label`` as the graph holds them now; the ids served."""
+        return self._writes.serve_again(label, ids)
 
     # Health ---------------------------------------------------------------------
     def graph_up(self, *, fresh: bool = False) -> bool:

@@ -10,7 +10,7 @@ text encoded, graph vector from the checkpoint's inductive embedder), users with
 :meth:`kgrec.api.engine.Engine.refresh_users`. Products come first, so that the
 neighbour-mean fallback (artifacts without a checkpoint) finds them. Products and
 users the version holds but the ledger of online writes names as written since
-the version's snapshot (:func:`written_since_version`) are served again the same
+the version's snapshot (:meth:`~kgrec.api.engine.Engine.stale_in_version`) are served again the same
 way, as the graph holds them now.
 
 :class:`Restorer` is what :func:`kgrec.api.wiring.default_services` runs: the restore
@@ -25,25 +25,23 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final, Literal, TypeVar
+from typing import Final, Literal
 
 from kgrec.api.engine import Engine
-from kgrec.api.written_online import CLOCK_MARGIN_S
-from kgrec.errors import ArtifactError, GraphConnectionError, KgrecError
+from kgrec.api.writes import SERVE_BATCH, chunks
+from kgrec.errors import GraphConnectionError, KgrecError
 from kgrec.graph import GraphStore
 from kgrec.typing import PRODUCT, USER
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 RestorePart = Literal["lacking", "stale", "all"]
 _WRITTEN: Final[dict[str, str]] = {
     "lacking": "added online",
     "stale": "of the version written online since its snapshot",
     "all": "written online",
 }
-BATCH: Final = 256
 _PROGRESS_EVERY_S: Final = 5.0
 _MIN_RETRY_S: Final = 1.0
 
@@ -57,11 +55,6 @@ class RestoreReport:
     seconds: float
 
 
-def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 def unserved_ids(engine: Engine, store: GraphStore, label: str) -> list[str]:
     """Ids of the graph's ``label`` nodes (Product or User) that ``engine`` does not serve."""
     missing: list[str] = []
@@ -70,41 +63,19 @@ def unserved_ids(engine: Engine, store: GraphStore, label: str) -> list[str]:
     return missing
 
 
-def written_since_version(engine: Engine, store: GraphStore, label: str) -> list[str]:
-    """Ids the served version holds that were written online since its snapshot.
-
-    From the engine's ledger (:mod:`kgrec.api.written_online`; none without one):
-    products of the version updated online, shoppers of the version with events
-    since, that the graph still holds. The version alone would serve them stale.
-    """
-    ledger = engine.written_online
-    if ledger is None:
-        return []
-    try:
-        ids = ledger.since(label, engine.snapshot_exported_at - CLOCK_MARGIN_S)
-    except ArtifactError as e:  # what the version lacks is restored all the same
-        log.error(
-            "%s rows written online since the snapshot stay as the version has them: %s", label, e
-        )
-        return []
-    ids = engine.in_version(label, ids)  # the others are the restore's other half
-    held = store.existing_ids(label, ids)
-    return [i for i in ids if i in held]
-
-
 def restore_online(
     engine: Engine,
     store: GraphStore,
     *,
     part: RestorePart = "all",
-    batch_size: int = BATCH,
+    batch_size: int = SERVE_BATCH,
     stop: threading.Event | None = None,
 ) -> RestoreReport:
     """Embed and serve what the graph holds and the engine lacks or holds stale.
 
     ``part``: ``lacking`` the products and users the version lacks, ``stale`` those
     it holds that were written online since its snapshot
-    (:func:`written_since_version`), ``all`` both. Logs a progress line at most
+    (:meth:`~kgrec.api.engine.Engine.stale_in_version`), ``all`` both. Logs a progress line at most
     every 5 s and a summary line. ``stop`` set ends it after the batch under way
     (what was restored stays served).
 
@@ -127,7 +98,7 @@ def restore_online(
                 engine.version,
             )
     if part in ("stale", "all"):
-        stale = {label: written_since_version(engine, store, label) for label in (PRODUCT, USER)}
+        stale = {label: engine.stale_in_version(label) or [] for label in (PRODUCT, USER)}
         if stale[PRODUCT] or stale[USER]:
             log.info(
                 "restoring %d products and %d users of artifact version %s written online "
@@ -140,14 +111,10 @@ def restore_online(
     last = start
     done = {PRODUCT: 0, USER: 0}
     for label, ids in ((PRODUCT, products), (USER, users)):
-        for batch in _chunks(ids, batch_size):
+        for batch in chunks(ids, batch_size):
             if stop is not None and stop.is_set():
                 break
-            if label == PRODUCT:
-                rows = store.product_rows(batch)  # served as read back after their stamp
-                done[label] += len(engine.add_items(rows, write_graph=False, mirror=True))
-            else:
-                done[label] += len(engine.refresh_users(batch))
+            done[label] += len(engine.serve_again(label, batch))
             now = time.perf_counter()
             if now - last >= _PROGRESS_EVERY_S:
                 log.info(
@@ -185,7 +152,6 @@ class Restorer:
         self.store = store
         self.retry_s = max(retry_s, _MIN_RETRY_S)
         self.report: RestoreReport | None = None
-        self.stale_report: RestoreReport | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -222,17 +188,17 @@ class Restorer:
         except KgrecError as e:
             log.error("products and users added online could not be restored: %s", e)
             return None
-        self._background(lambda: self._run("stale"))
+        self._background(self._restore_stale)
         return self.report
 
     def _background(self, target: Callable[[], None]) -> None:
         self._thread = threading.Thread(target=target, name="kgrec-restore", daemon=True)
         self._thread.start()
 
-    def _run(self, part: RestorePart) -> None:
-        """One restore of ``part`` (errors logged: a restart or a swap serves them)."""
+    def _restore_stale(self) -> None:
+        """The version's own rows written online since (errors logged: a restart serves them)."""
         try:
-            self.stale_report = restore_online(self.engine, self.store, part=part, stop=self._stop)
+            restore_online(self.engine, self.store, part="stale", stop=self._stop)
         except GraphConnectionError as e:
             log.info("restore interrupted, the graph stopped answering (%s)", e)
         except KgrecError as e:

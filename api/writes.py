@@ -19,8 +19,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Final, NamedTuple
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Final, NamedTuple, TypeVar
 
 import numpy as np
 import torch
@@ -46,8 +46,16 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 _NEIGHBOUR_SAMPLE: Final = 256
-_CARRY_BATCH: Final = 256  # ids per batch carried over a swap, as the restore's
-# Node properties that are not a product's attrs when served.
+SERVE_BATCH: Final = 256
+"""Ids served again from the graph per call (:meth:`OnlineWrites.serve_again`), in a
+swap and in a restart's restore."""
+T = TypeVar("T")
+
+
+def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    """``items`` in consecutive slices of at most ``size``."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 class RecordedEvents(NamedTuple):
@@ -146,39 +154,25 @@ class OnlineWrites:
     def carry_over(self, old: ServedState) -> None:
         """Serve in the engine's new state what ``old`` served from online writes (a swap).
 
-        The products and shoppers the new version lacks, and those it holds but
-        that were written online since its snapshot (the ledger says which; without
-        a ledger, every one), in batches. Products are read back from the graph
-        after a fresh stamp (``mirror``), so an update accepted while the version
-        changed is served, not the row the old state held; shoppers are embedded
-        from the graph as it is (:meth:`refresh_users`). A batch that fails is
-        logged and left to the next restart's restore; the others go on.
+        The products and shoppers the new version lacks, and those it holds that
+        were written online since its snapshot (:meth:`stale_in_version`; without a
+        ledger, every one), through :meth:`serve_again` in batches. A batch that
+        fails is logged and left to the next restart's restore; the others go on.
         """
         engine = self._engine
         catalogue = engine._state.catalogue
-        products = [i.row["id"] for i in old.overlay.items]
-        users = list(old.overlay.users)
-        ledger = engine.written_online
-        if ledger is not None:
-            since = catalogue.snapshot_exported_at - CLOCK_MARGIN_S
-            try:
-                recent = {label: set(ledger.since(label, since)) for label in (PRODUCT, USER)}
-                products = [
-                    i for i in products if i not in catalogue.row_of or i in recent[PRODUCT]
-                ]
-                users = [u for u in users if u not in catalogue.user_row or u in recent[USER]]
-            except ArtifactError as e:
-                log.warning("%s; carrying every online write over the swap", e)
-        for label, ids in ((PRODUCT, products), (USER, users)):
-            for start in range(0, len(ids), _CARRY_BATCH):
-                batch = ids[start : start + _CARRY_BATCH]
+        written = (
+            (PRODUCT, [i.row["id"] for i in old.overlay.items], catalogue.row_of),
+            (USER, list(old.overlay.users), catalogue.user_row),
+        )
+        for label, ids, in_version in written:
+            stale = self.stale_in_version(label)
+            if stale is not None:
+                recent = set(stale)
+                ids = [i for i in ids if i not in in_version or i in recent]
+            for batch in chunks(ids, SERVE_BATCH):
                 try:
-                    store = engine._health.require_store("online writes carried over a swap")
-                    if label == PRODUCT:
-                        rows = store.product_rows(batch)  # deleted since: not carried
-                        self.add_items(rows, write_graph=False, replace=False, mirror=True)
-                    else:
-                        self.refresh_users(batch)
+                    self.serve_again(label, batch)
                 except KgrecError as e:
                     if isinstance(e, GraphConnectionError):
                         engine._health.mark_down()
@@ -190,6 +184,44 @@ class OnlineWrites:
                         engine.version,
                         e,
                     )
+
+    def stale_in_version(self, label: str) -> list[str] | None:
+        """Ids of ``label`` the served version holds and the ledger names as written since.
+
+        Written online since the version's snapshot was exported (less
+        :data:`~kgrec.api.written_online.CLOCK_MARGIN_S`): the version alone serves
+        them stale. None when the engine keeps no ledger, or it cannot be read
+        (logged): which are stale is then unknown.
+        """
+        engine = self._engine
+        ledger = engine.written_online
+        if ledger is None:
+            return None
+        catalogue = engine._state.catalogue
+        try:
+            ids = ledger.since(label, catalogue.snapshot_exported_at - CLOCK_MARGIN_S)
+        except ArtifactError as e:
+            log.error("%s rows written online since the snapshot are unknown: %s", label, e)
+            return None
+        in_version = catalogue.row_of if label == PRODUCT else catalogue.user_row
+        return [i for i in ids if i in in_version]
+
+    def serve_again(self, label: str, ids: Sequence[str]) -> list[str]:
+        """Serve ``ids`` of ``label`` (Product, User) as the graph holds them now.
+
+        Products are read back after a fresh stamp (``mirror``), so an update that
+        lands meanwhile is served, not an older read; shoppers are embedded from the
+        graph as it is (:meth:`refresh_users`). Ids the graph no longer holds are
+        not served.
+
+        Returns:
+            The ids served.
+        """
+        if label == USER:
+            return self.refresh_users(ids)
+        store = self._engine._health.require_store("products served again")
+        rows = store.product_rows(ids)  # read back whole after the stamp (_served_rows)
+        return self.add_items(rows, write_graph=False, replace=False, mirror=True)
 
     def _served_rows(
         self, store: GraphStore, rows: Sequence[ProductRow], *, given_links: bool
