@@ -58,9 +58,27 @@ def merge_fresh(warm: Tensor, fresh: Tensor, share: float) -> Tensor:
 
     Returns:
         [W + F] rows: fresh ones at the reserved positions (:func:`is_fresh_slot`),
-        the ranker's elsewhere; when one list runs out the other fills the rest.
+        the ranker's elsewhere; when one list runs out the other fills the rest
+        (:func:`fresh_positions`).
     """
-    n = len(warm) + len(fresh)
+    return _merged(warm, fresh, fresh_positions(len(warm), len(fresh), share))
+
+
+def _merged(warm: Tensor, fresh: Tensor, take_fresh: Tensor) -> Tensor:
+    """[W + F] ``fresh`` at the True positions of ``take_fresh``, ``warm`` at the others."""
+    out = torch.empty(len(take_fresh), dtype=warm.dtype)
+    out[take_fresh] = fresh.to(warm.dtype)
+    out[~take_fresh] = warm
+    return out
+
+
+def fresh_positions(warm: int, fresh: int, share: float) -> Tensor:
+    """The positions :func:`merge_fresh` gives the fresh list: bool [warm + fresh].
+
+    The reserved positions (:func:`is_fresh_slot`) while both lists last; after
+    one list runs out, the other takes every position.
+    """
+    n = warm + fresh
     position = torch.arange(n, dtype=torch.float64)
     slot = (
         torch.floor((position + 1) * share) > torch.floor(position * share)
@@ -68,17 +86,13 @@ def merge_fresh(warm: Tensor, fresh: Tensor, share: float) -> Tensor:
         else torch.zeros(n, dtype=torch.bool)
     )
     # where each list runs out: after it, the other list takes every position
-    warm_end = _nth_position(~slot, len(warm))
-    fresh_end = _nth_position(slot, len(fresh))
-    take_fresh = slot.clone()
+    warm_end = _nth_position(~slot, warm)
+    fresh_end = _nth_position(slot, fresh)
     if warm_end < fresh_end:
-        take_fresh[warm_end + 1 :] = True
+        slot[warm_end + 1 :] = True
     else:
-        take_fresh[fresh_end + 1 :] = False
-    out = torch.empty(n, dtype=warm.dtype)
-    out[take_fresh] = fresh.to(warm.dtype)
-    out[~take_fresh] = warm
-    return out
+        slot[fresh_end + 1 :] = False
+    return slot
 
 
 def served_list(
@@ -101,9 +115,10 @@ def served_list(
     order = stable_descending(order_key)
     finite = torch.isfinite(ranked[order])
     warm, warm_scores = candidates[order][finite], ranked[order][finite]
-    served = merge_fresh(warm, stable_descending(cold, fresh), share)
+    take_fresh = fresh_positions(len(warm), len(fresh), share)
+    served = _merged(warm, stable_descending(cold, fresh), take_fresh)
     scores = torch.full((len(served),), float("nan"))
-    scores[torch.isin(served, warm)] = warm_scores  # the warm rows keep their order
+    scores[~take_fresh] = warm_scores  # the warm rows keep their order
     return served, scores
 
 
