@@ -309,7 +309,13 @@ RETURN properties(u) AS props, count(r) AS relationships
 FORGET_USER: Final = "MATCH (u:User {id: $user_id}) DETACH DELETE u"
 
 # Maintenance (tests and `kgrec graph reset` only) ----------------------------------
-DELETE_ALL: Final = "MATCH (n) DETACH DELETE n"
+# A batch of nodes per transaction (GraphStore.delete_all loops until none is left):
+# one statement over a whole large graph would outlast the command timeout.
+DELETE_SOME: Final = """
+MATCH (n) WITH n LIMIT $batch
+DETACH DELETE n
+RETURN count(*) AS deleted
+"""
 PING: Final = "RETURN 1 AS ok"
 
 # Exploration ---------------------------------------------------------------------

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, LiteralString, cast
+from typing import Any, Final, LiteralString, cast
 
 from neo4j import ManagedTransaction
 
@@ -44,6 +45,10 @@ from kgrec.typing import (
     USER,
     NodeLabel,
 )
+
+log = logging.getLogger(__name__)
+DELETE_BATCH: Final = 10_000
+"""Nodes :meth:`_Writes.delete_all` deletes per write transaction."""
 
 
 class _Writes(_Reads):
@@ -247,9 +252,28 @@ class _Writes(_Reads):
 
         return self._write(work)
 
-    def delete_all(self) -> None:
-        """Delete every node and relationship of the database (tests, `kgrec graph reset`)."""
-        self._write(lambda tx: tx.run(q.DELETE_ALL).consume())
+    def delete_all(self, batch: int = DELETE_BATCH) -> int:
+        """Delete every node and relationship of the database (tests, `kgrec graph reset`).
+
+        ``batch`` nodes (with their relationships) per write transaction, until
+        none is left: one statement over a graph of millions of nodes would
+        outlast the server's command timeout. Not atomic: an interrupted call
+        leaves part of the graph, and calling it again deletes the rest.
+
+        Returns:
+            The number of nodes deleted.
+        """
+        if batch < 1:
+            raise ValueError(f"batch must be at least 1, got {batch}")
+        deleted = 0
+        while True:
+            n = self._write(
+                lambda tx: int(tx.run(q.DELETE_SOME, batch=batch).single(strict=True)["deleted"])
+            )
+            deleted += n
+            if n < batch:
+                log.info("deleted %d nodes", deleted)
+                return deleted
 
 
 def _one_row_per_interaction(rows: Sequence[InteractionRow]) -> list[InteractionRow]:

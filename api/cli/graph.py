@@ -73,8 +73,8 @@ def reset(
         raise ConfigError("`kgrec graph reset` deletes the whole graph; pass --yes to confirm")
     settings = settings_of(ctx)
     with open_graph(settings.graph, settings.data_dir) as store:
-        store.delete_all()
-    typer.echo("graph emptied")
+        deleted = store.delete_all()
+    typer.echo(f"graph emptied: {deleted:,} nodes deleted")
 
 
 @app.command("cypher")

@@ -174,6 +174,18 @@ def test_to_networkx(any_store: GraphStore) -> None:
     assert not g.has_edge("Product:p1", "User:u1")
 
 
+def test_delete_all_takes_batches_until_the_graph_is_empty(any_store: GraphStore) -> None:
+    _load(any_store)
+    nodes = sum(any_store.count_nodes().values())
+    assert nodes > 6 and sum(any_store.count_relationships().values()) > 0
+    assert any_store.delete_all(batch=3) == nodes  # several batches, the last one short
+    assert sum(any_store.count_nodes().values()) == 0
+    assert sum(any_store.count_relationships().values()) == 0
+    assert any_store.delete_all(batch=3) == 0
+    with pytest.raises(ValueError, match="at least 1"):
+        any_store.delete_all(batch=0)
+
+
 def test_existing_ids(any_store: GraphStore) -> None:
     _load(any_store)
     assert any_store.existing_ids("Product", ["p1", "p9", "p2"]) == {"p1", "p2"}
