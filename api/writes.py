@@ -19,12 +19,10 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Final, NamedTuple, TypeVar
 
-import numpy as np
-import torch
-
+from kgrec.api.online_vectors import item_vectors, online_product_text, user_vectors
 from kgrec.api.overlay import OnlineItem, write_stamp
 from kgrec.api.state import ServedState
 from kgrec.api.written_online import CLOCK_MARGIN_S
@@ -35,17 +33,15 @@ from kgrec.errors import (
     NotFoundError,
     ServiceUnavailableError,
 )
-from kgrec.gnn.snapshot import product_text
 from kgrec.graph import GraphStore
 from kgrec.graph.records import InteractionRow, ProductRow
 from kgrec.text_encoders import EmbeddingCache
-from kgrec.typing import DEFAULT_KIND_WEIGHTS, PRODUCT, USER
+from kgrec.typing import PRODUCT, USER
 
 if TYPE_CHECKING:
     from kgrec.api.engine import Engine
 
 log = logging.getLogger(__name__)
-_NEIGHBOUR_SAMPLE: Final = 256
 SERVE_BATCH: Final = 256
 """Ids served again from the graph per call (:meth:`OnlineWrites.serve_again`), in a
 swap and in a restart's restore."""
@@ -87,6 +83,7 @@ class OnlineWrites:
     def __init__(self, engine: Engine, text_cache: EmbeddingCache) -> None:
         self._engine = engine
         self._text_cache = text_cache
+        self._forgotten_at = 0  # the stamp of this engine's latest forget (_serve_users)
 
     def add_items(
         self, rows: Sequence[ProductRow], *, write_graph: bool, replace: bool, mirror: bool = False
@@ -113,9 +110,9 @@ class OnlineWrites:
                     if read_back
                     else list(rows)
                 )
-                texts = [_product_text(r) for r in served]
+                texts = [online_product_text(r) for r in served]
                 text, _ = self._text_cache.encode(engine.encoder, texts)
-                graph = self._embed_items(state, store, served)
+                graph = item_vectors(state, store, served)
                 new = [
                     OnlineItem(row=r, graph=graph[i], text=text[i], stamp=stamp)
                     for i, r in enumerate(served)
@@ -266,15 +263,14 @@ class OnlineWrites:
                 store.upsert_users([{"id": u} for u in users])
                 unchanged = store.upsert_interactions(rows).unchanged
                 self._ledger(USER, users, committed=True)
-            self._serve_users(store, users)
+            # each user's products in the order of the request's events (oldest first)
+            mine = {u: [r["product_id"] for r in rows if r["user_id"] == u] for u in users}
+            self._serve_users(store, users, write_stamp(), mine, forget_purchases=True)
         except GraphConnectionError as e:
             engine._health.mark_down()
             raise ServiceUnavailableError(
                 f"events not accepted: the graph server does not answer ({e}); retry later"
             ) from e
-        # each user's products in the order of the request's events (oldest first)
-        mine = {u: [r["product_id"] for r in rows if r["user_id"] == u] for u in users}
-        engine._history.add_online(mine, forget_purchases=True)
         return RecordedEvents(users, unchanged)
 
     def refresh_users(self, user_ids: Sequence[str]) -> list[str]:
@@ -285,23 +281,20 @@ class OnlineWrites:
             return []
         store = engine._health.require_store("user restores")
         try:
+            stamp = write_stamp()  # before the read that says the graph holds them
             held = store.existing_ids(USER, users)  # a shopper forgotten since is not served
             users = [u for u in users if u in held]
-            if not users:
-                return []
-            self._serve_users(store, users)
-            edges = store.neighbourhood(USER, users, hops=1)
+            edges = store.neighbourhood(USER, users, hops=1) if users else None
+            interacted: dict[str, set[str]] = {u: set() for u in users}
+            for edge in [] if edges is None else edges.to_dict("records"):
+                if edge["dst_label"] == PRODUCT and str(edge["src"]) in interacted:
+                    interacted[str(edge["src"])].add(str(edge["dst"]))  # for the filters
+            return self._serve_users(store, users, stamp, interacted, forget_purchases=False)
         except GraphConnectionError as e:
             engine._health.mark_down()
             raise ServiceUnavailableError(
                 f"users not restored: the graph server does not answer ({e}); retry later"
             ) from e
-        interacted: dict[str, set[str]] = {u: set() for u in users}
-        for edge in edges.to_dict("records"):  # their history, for the exclusion filter
-            if edge["dst_label"] == PRODUCT and str(edge["src"]) in interacted:
-                interacted[str(edge["src"])].add(str(edge["dst"]))
-        engine._history.add_online(interacted, forget_purchases=False)
-        return users
 
     def forget_user(self, user_id: str) -> bool:
         """:meth:`kgrec.api.engine.Engine.forget_user`."""
@@ -317,85 +310,46 @@ class OnlineWrites:
             )
             catalogue = now.catalogue.without_user(user_id)
             engine._state = dataclasses.replace(now, catalogue=catalogue, overlay=overlay)
-        return engine._history.forget(user_id) or held
+            self._forgotten_at = write_stamp()
+            return engine._history.forget(user_id) or held
 
-    def _serve_users(self, store: GraphStore, users: Sequence[str]) -> None:
-        """Embed ``users`` from the graph (outside the lock) and put them in the overlay."""
+    def _serve_users(
+        self,
+        store: GraphStore,
+        users: Sequence[str],
+        stamp: int,
+        history: Mapping[str, Collection[str]],
+        *,
+        forget_purchases: bool,
+    ) -> list[str]:
+        """Embed ``users`` from the graph (outside the lock) and serve them with ``history``.
+
+        Their vectors go into the overlay and their ``history`` (user -> products,
+        oldest first) into the online history (``forget_purchases``: see
+        :meth:`kgrec.api.history.ShopperHistory.add_online`), together under the
+        write lock. ``stamp`` was taken after the graph write or the read that
+        calls for serving them. When a forget lands before they are put in (its
+        stamp is larger), only those the graph still holds are served, embedded
+        again under a new stamp: a forget in between is never undone in memory.
+
+        Returns:
+            The users served.
+        """
         engine = self._engine
-        stamp = write_stamp()
-        while True:
+        while users:
             state = engine._state
-            vectors = self._embed_users(state, store, users)
+            vectors = user_vectors(state, store, users)
             with engine._write_lock:
                 now = engine._state
-                if now.same_space(state):
+                if now.same_space(state) and self._forgotten_at < stamp:
                     overlay = now.overlay.with_users(vectors, stamp)
                     engine._state = dataclasses.replace(now, overlay=overlay)
-                    return
-
-    def _embed_items(
-        self, state: ServedState, store: GraphStore, rows: Sequence[ProductRow]
-    ) -> np.ndarray:
-        """[n, D] graph vectors of new products: the GNN embedder, else neighbour means."""
-        if state.embedder is not None:
-            return np.asarray(
-                state.embedder.embed_new_items(store, [r["id"] for r in rows]), np.float32
-            )
-        cat = state.catalogue
-        rng = np.random.default_rng(0)
-        out = np.zeros((len(rows), cat.graph_dim), np.float32)
-        for i, r in enumerate(rows):
-            groups = [cat.brand_rows.get(r.get("brand_id") or "", np.zeros(0, np.int64))]
-            groups += [
-                cat.category_rows.get(c, np.zeros(0, np.int64)) for c in r.get("category_ids") or []
-            ]
-            means = []
-            for g in groups:
-                g = g[g != cat.row_of.get(r["id"], -1)]
-                if len(g):
-                    pick = (
-                        g
-                        if len(g) <= _NEIGHBOUR_SAMPLE
-                        else rng.choice(g, _NEIGHBOUR_SAMPLE, replace=False)
-                    )
-                    means.append(cat.graph[torch.from_numpy(pick)].mean(0).cpu().numpy())
-            if means:
-                out[i] = np.mean(means, axis=0)
-        return out
-
-    def _embed_users(
-        self, state: ServedState, store: GraphStore, users: Sequence[str]
-    ) -> dict[str, np.ndarray]:
-        """[D] graph vector per user: the GNN embedder (one call), else :meth:`_embed_user`."""
-        if state.embedder is not None:
-            vectors = np.asarray(state.embedder.embed_users(store, users), np.float32)
-            return {u: vectors[i] for i, u in enumerate(users)}
-        return {u: self._embed_user(state, store, u) for u in users}
-
-    def _embed_user(self, state: ServedState, store: GraphStore, user_id: str) -> np.ndarray:
-        """[D] graph vector of a user: the GNN embedder, else kind-weighted mean of products."""
-        if state.embedder is not None:
-            return np.asarray(state.embedder.embed_user(store, user_id), np.float32)
-        edges = store.neighbourhood(USER, [user_id], hops=1)
-        rows, weights = [], []
-        for e in edges.to_dict("records"):
-            row = state.row(str(e["dst"])) if e["dst_label"] == PRODUCT else None
-            if row is not None:
-                props = e["props"] or {}
-                rows.append(row)
-                weights.append(
-                    float(
-                        props.get("weight") or DEFAULT_KIND_WEIGHTS.get(props.get("kind", ""), 1.0)
-                    )
-                )
-        if not rows:
-            return np.zeros(state.catalogue.graph_dim, np.float32)
-        vecs = state.graph_rows(np.asarray(rows, np.int64))
-        w = np.asarray(weights, np.float32)
-        mean: np.ndarray = (vecs * w[:, None]).sum(0) / w.sum()
-        return mean.astype(np.float32)
-
-
-def _product_text(row: ProductRow) -> str:
-    """The text encoded for a product added online, composed as ``kgrec embed`` composes it."""
-    return product_text({**(row.get("attrs") or {}), **row})
+                    mine = {u: history[u] for u in users if u in history}
+                    engine._history.add_online(mine, forget_purchases=forget_purchases)
+                    return list(users)
+                forgotten = self._forgotten_at > stamp
+            if forgotten:
+                stamp = write_stamp()
+                held = store.existing_ids(USER, users)
+                users = [u for u in users if u in held]
+        return []

@@ -184,6 +184,48 @@ def test_a_slow_embedding_holds_up_no_other_write(
     assert engine.similar("p-fast", k=3).items
 
 
+@pytest.mark.parametrize("path", ["events", "restore"])
+def test_a_forget_landing_while_a_shopper_is_embedded_is_not_undone(
+    gated_engine: tuple[Engine, GatedEmbedder], sample_store: GraphStore, path: str
+) -> None:
+    """A shopper deleted while their events or restore embed them stays forgotten.
+
+    The write read (or wrote) the shopper in the graph before the forget; the
+    shopper written beside them in the same call is served as usual.
+    """
+    engine, gated = gated_engine
+    events = [_event("slow", "p001", 1), _event("other", "p002", 2)]
+    if path == "restore":
+        sample_store.upsert_users([{"id": "slow"}, {"id": "other"}])
+        sample_store.upsert_interactions(events)
+    done: list[object] = []
+    errors: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            if path == "events":
+                done.append(engine.record_events(events).users)
+            else:
+                done.append(engine.refresh_users(["slow", "other"]))
+        except BaseException as e:  # surfaced below
+            errors.append(e)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        assert gated.entered.wait(WAIT_S)  # "slow" is read from the graph, embedding now
+        assert sample_store.delete_user("slow") is not None
+        engine.forget_user("slow")
+    finally:
+        gated.release.set()
+        writer.join(WAIT_S)
+    assert not errors and not writer.is_alive()
+    assert done == [["other", "slow"] if path == "events" else ["other"]]
+    assert engine.unserved("User", ["slow", "other"]) == ["slow"]
+    assert "slow" not in engine._history.online and "other" in engine._history.online
+    assert not engine.recommend("slow", k=3).user_known
+
+
 @pytest.mark.parametrize("ledger", [False, True])
 def test_a_swap_keeps_serving_what_was_written_online(
     engine: Engine,
