@@ -134,6 +134,10 @@ RETURN count(x) AS n
 # Reads ---------------------------------------------------------------------------
 COUNT_NODES: Final = "MATCH (n) UNWIND labels(n) AS label RETURN label, count(*) AS n"
 COUNT_RELS: Final = "MATCH ()-[r]->() RETURN type(r) AS type, count(*) AS n"
+CATEGORY_PARENTS: Final = (
+    "UNWIND $ids AS id MATCH (c:Category {id: id}) "
+    "OPTIONAL MATCH (c)-[:SUBCATEGORY_OF]->(p:Category) RETURN c.id AS id, p.id AS parent"
+)
 EXISTING_IDS: Final = {
     PRODUCT: "UNWIND $ids AS id MATCH (n:Product {id: id}) RETURN n.id AS id",
     BRAND: "UNWIND $ids AS id MATCH (n:Brand {id: id}) RETURN n.id AS id",

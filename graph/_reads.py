@@ -60,6 +60,14 @@ class _Reads(_Session):
             found.update(r["id"] for r in self._read(statement, ids=list(batch)))
         return found
 
+    def category_parents(self, ids: Iterable[str]) -> dict[str, str | None]:
+        """Each existing category of ``ids`` -> its parent's id (None for a root)."""
+        out: dict[str, str | None] = {}
+        for batch in _batches(list(dict.fromkeys(ids)), self.options.read_page_size):
+            for r in self._read(q.CATEGORY_PARENTS, ids=list(batch)):
+                out[str(r["id"])] = None if r["parent"] is None else str(r["parent"])
+        return out
+
     def nodes_by_id(self, label: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Properties of the nodes of ``label`` among ``ids`` (missing ids are absent)."""
         statement = q.NODES_BY_ID[_check_label(label)]

@@ -272,7 +272,7 @@ class _Writes(_Reads):
             )
             deleted += n
             if n < batch:
-                log.info("deleted %d nodes", deleted)
+                log.debug("deleted %d nodes", deleted)
                 return deleted
 
 

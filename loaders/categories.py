@@ -190,14 +190,15 @@ def category_tree(
                 bad.setdefault(owner[cid], (PARENT_ID, f"{UNKNOWN_PARENT}: '{parent}'"))
                 del tree[cid]
                 changed = True
+    above = _graph_ancestors(store, tree)
     for cid in list(tree):
         seen: set[str] = set()
         node: str | None = cid
-        while node is not None and node in tree and node not in seen:
+        while node is not None and node not in seen and (node in tree or node in above):
             seen.add(node)
-            node = tree[node].get(PARENT_ID)
-        if node is not None and node in seen:
-            for member in seen:
+            node = tree[node].get(PARENT_ID) if node in tree else above[node]
+        if node is not None and node in seen:  # a cycle, through the graph's parents too
+            for member in seen & tree.keys():
                 bad.setdefault(owner[member], (PARENT_ID, f"{CATEGORY_CYCLE}: '{cid}'"))
     if bad:
         for cid in [c for c in tree if owner[c] in bad]:
@@ -212,3 +213,18 @@ def category_tree(
     kept = pd.DataFrame(list(tree.values()), columns=[ID, NAME, PARENT_ID, PATH, ABSENT])
     all_rejects = pd.concat([f for f in reject_frames if len(f)] or [pd.DataFrame()])
     return ValidatedChunk(kept, all_rejects, duplicates, carried=carried)
+
+
+def _graph_ancestors(store: GraphStore, tree: dict[str, dict[str, Any]]) -> dict[str, str | None]:
+    """Category id -> parent id in the graph, for every ancestor of the file's rows it lacks.
+
+    The file's own rows give their parents; above them the graph's links do, up
+    to the roots, so a cycle closed through the graph is found.
+    """
+    above: dict[str, str | None] = {}
+    wanted = {str(r[PARENT_ID]) for r in tree.values() if r.get(PARENT_ID)} - tree.keys()
+    while wanted:
+        found = store.category_parents(wanted)
+        above.update(found)
+        wanted = {p for p in found.values() if p is not None} - tree.keys() - above.keys()
+    return above

@@ -17,6 +17,8 @@ from kgrec.loaders.constants import (
     NOT_A_NUMBER,
     NOT_A_TIMESTAMP,
     NOT_AN_INTEGER,
+    NOT_FINITE,
+    OUT_OF_RANGE,
     TOO_LONG,
 )
 from kgrec.pseudonym import Pseudonymiser
@@ -24,6 +26,7 @@ from kgrec.pseudonym import Pseudonymiser
 _TRUE = ("true", "1", "yes", "y", "t")
 _FALSE = ("false", "0", "no", "n", "f")
 _PREVIEW_CHARS = 40
+_INT64_LIMIT = 2.0**63  # integers and timestamps must lie strictly inside +-this
 
 
 def _preview(values: pd.Series) -> pd.Series:
@@ -55,15 +58,23 @@ class RowChecks:
         self.reason[new] = reason[new] if isinstance(reason, pd.Series) else reason
 
     # Converters ------------------------------------------------------------------
-    def text(self, column: str, *, required: bool, limit: int | None = None) -> pd.Series:
+    def text(
+        self,
+        column: str,
+        *,
+        required: bool,
+        limit: int | None = None,
+        values: pd.Series | None = None,
+    ) -> pd.Series:
         """Read a string column, stripped; an empty cell is missing.
 
         Missing cells of a required column and texts longer than ``limit``
-        characters are rejected.
+        characters are rejected. ``values`` replaces the frame's column (the
+        reasons still name ``column``).
         """
-        if column not in self.frame:
+        if values is None and column not in self.frame:
             return pd.Series(pd.NA, index=self.frame.index, dtype=object)
-        raw = self.frame[column]
+        raw = self.frame[column] if values is None else values
         present = raw.notna()
         out = raw.astype(object).where(present, None)
         if raw.dtype != object or not bool(raw[present].map(lambda v: isinstance(v, str)).all()):
@@ -86,17 +97,21 @@ class RowChecks:
         values = pd.to_numeric(raw.where(present), errors="coerce").astype(float)
         bad = present & values.isna()
         self.reject(bad, column, NOT_A_NUMBER + ": " + _preview(raw))
+        infinite = values.notna() & ~np.isfinite(values)
+        self.reject(infinite, column, NOT_FINITE + ": " + _preview(raw))
         if required:
             self.reject(~present, column, MISSING)
-        return values
+        return values.where(~infinite)
 
     def integer(self, column: str, *, required: bool = False) -> pd.Series:
         """An integer column (floats with a fraction are rejected)."""
         values = self.number(column, required=required)
         fraction = values.notna() & (values != np.floor(values))
+        huge = values.abs() >= _INT64_LIMIT
         if column in self.frame:
             self.reject(fraction, column, NOT_AN_INTEGER + ": " + _preview(self.frame[column]))
-        return values.where(~fraction).astype("Int64")
+            self.reject(huge, column, OUT_OF_RANGE + ": " + _preview(self.frame[column]))
+        return values.where(~fraction & ~huge).astype("Int64")
 
     def boolean(self, column: str) -> pd.Series:
         """A boolean column: true/false, 1/0, yes/no (any case); others are rejected."""
@@ -132,9 +147,11 @@ class RowChecks:
             seconds = (dates - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)
             numbers = numbers.astype(float)
             numbers[need_dates] = seconds.astype(float)
+        numbers = numbers.astype(float)
+        usable = numbers.notna() & (numbers.abs() < _INT64_LIMIT)  # inf is not
         self.reject(~present, column, MISSING)
-        self.reject(present & numbers.isna(), column, NOT_A_TIMESTAMP + ": " + _preview(raw))
-        return pd.Series(np.floor(numbers.astype(float)), index=self.frame.index).astype("Int64")
+        self.reject(present & ~usable, column, NOT_A_TIMESTAMP + ": " + _preview(raw))
+        return pd.Series(np.floor(numbers.where(usable)), index=self.frame.index).astype("Int64")
 
     def require_columns(self, columns: Sequence[str]) -> list[str]:
         """The columns of ``columns`` the chunk lacks."""

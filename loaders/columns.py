@@ -39,7 +39,7 @@ from kgrec.loaders.constants import (
     TAIL_NAME,
     USERS,
 )
-from kgrec.loaders.mapping import ColumnMapping
+from kgrec.loaders.mapping import ColumnMapping, MappingSection
 from kgrec.typing import (
     BRAND_ID,
     CATEGORY_IDS,
@@ -206,6 +206,8 @@ def plan_columns(
                     f"{key} names column {name!r}, which the file does not have"
                     + (f"; did you mean {hint[0]!r}?" if hint else "")
                 )
+    if check_mapping:
+        problems += _field_entries(entity, section)
     seen: dict[str, str] = {}
     for original, new in zip(columns, renamed, strict=True):
         if new in seen:
@@ -227,6 +229,30 @@ def plan_columns(
     if check_mapping:
         _note_extras(plan, mapping)
     return plan
+
+
+def _field_entries(entity: str, section: MappingSection) -> list[str]:
+    """Problems with ``ignore`` and ``types`` entries that name a field.
+
+    An optional field can be ignored (its column is dropped: the import neither
+    sets nor removes it); a required one cannot. A field's type is fixed, so
+    ``types`` may name only extra columns.
+    """
+    required = {ID, PATH} if entity == CATEGORIES else set(REQUIRED[entity])
+    problems = [
+        f"ignore names {name!r}, the required field {section.renamed(name)!r}, which "
+        "cannot be ignored"
+        for name in section.ignore
+        if section.renamed(name) in required
+    ]
+    fields = CORE[entity]
+    problems += [
+        f"types names {name!r}, the field {section.renamed(name)!r}, whose type is fixed; "
+        f"types applies to extra columns only (the fields: {', '.join(fields)})"
+        for name in section.types
+        if section.renamed(name) in fields
+    ]
+    return problems
 
 
 def _note_extras(plan: ColumnPlan, mapping: ColumnMapping) -> None:

@@ -40,6 +40,7 @@ from kgrec.loaders.options import ValidationOptions
 from kgrec.loaders.rejects import RejectsFile
 from kgrec.loaders.report import ImportFailed, ImportReport
 from kgrec.loaders.source import Source
+from kgrec.loaders.structure import check_delimited
 from kgrec.loaders.validated import ValidatedChunk
 from kgrec.loaders.validation import ChunkValidator
 from kgrec.paths import DataDir
@@ -137,10 +138,12 @@ class Importer:
                 continue
             if source.reader is not None and source.reader.format == "csv":
                 check_joined_header(source.reader.path, header, source.reader.sep, source.entity)
+                check_delimited(source.reader.path, source.reader.sep, source.reader.encoding)
             plan = plan_columns(
                 source.entity, source.name, header, self.mapping, check_mapping=not source.derived
             )
             prepared.append((source, plan))
+        self._check_rejects_paths([source for source, _ in prepared])
         if self.strict:
             refusals = [r for _, p in prepared if p is not None and (r := p.refusal(self.mapping))]
             if refusals:
@@ -165,6 +168,27 @@ class Importer:
                 report.aborted = True
                 report.messages.append("--strict: an error (below), nothing was written")
             raise ImportFailed(e, report) from e
+
+    def _check_rejects_paths(self, sources: Sequence[Source]) -> None:
+        """Refuse a rejects path that is an input of this import or a directory.
+
+        Checked before anything is written: a rejects file is removed when its
+        source starts, which would delete an input named as one.
+        """
+        inputs = {Path(s.name).resolve(): s.name for s in sources}
+        for source in sources:
+            path = self._rejects_path(source, len(sources))
+            if path.resolve() in inputs:
+                raise DataValidationError(
+                    f"the rejects file {path} is an input of this import "
+                    f"({inputs[path.resolve()]}); choose another --rejects path; "
+                    "nothing was written"
+                )
+            if path.is_dir():
+                raise DataValidationError(
+                    f"the rejects file {path} is a directory; give a file path such as "
+                    f"{path / 'rejects.csv'}; nothing was written"
+                )
 
     def _rejects_path(self, source: Source, n_sources: int) -> Path:
         if self.rejects is not None:

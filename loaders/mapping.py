@@ -38,7 +38,7 @@ from kgrec.loaders.dialect import parse_delimiter
 from kgrec.loaders.encoding import check_encoding
 
 
-class _Section(BaseModel):
+class MappingSection(BaseModel):
     """How one entity kind's columns map to kgrec fields (see the module docs)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -99,13 +99,13 @@ class ColumnMapping(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    categories: _Section = Field(default_factory=_Section)
-    brands: _Section = Field(default_factory=_Section)
-    products: _Section = Field(default_factory=_Section)
-    users: _Section = Field(default_factory=_Section)
-    kg: _Section = Field(default_factory=_Section)
-    kg_links: _Section = Field(default_factory=_Section)
-    interactions: _Section = Field(default_factory=_Section)
+    categories: MappingSection = Field(default_factory=MappingSection)
+    brands: MappingSection = Field(default_factory=MappingSection)
+    products: MappingSection = Field(default_factory=MappingSection)
+    users: MappingSection = Field(default_factory=MappingSection)
+    kg: MappingSection = Field(default_factory=MappingSection)
+    kg_links: MappingSection = Field(default_factory=MappingSection)
+    interactions: MappingSection = Field(default_factory=MappingSection)
     _source: str = PrivateAttr("the mapping")
 
     @classmethod
@@ -131,7 +131,7 @@ class ColumnMapping(BaseModel):
             )
             raise DataValidationError(
                 f"{path}: invalid mapping ({where}); sections: {', '.join(ENTITY_KINDS)}; keys: "
-                f"{', '.join(_Section.model_fields)}"
+                f"{', '.join(MappingSection.model_fields)}"
             ) from e
         mapping._source = str(path)
         return mapping
@@ -141,8 +141,8 @@ class ColumnMapping(BaseModel):
         """The mapping file, for messages ("the mapping" when built in code)."""
         return self._source
 
-    def section(self, entity: str) -> _Section:
+    def section(self, entity: str) -> MappingSection:
         """The mapping of one entity kind (empty when the file has none)."""
         value = getattr(self, entity)
-        assert isinstance(value, _Section)
+        assert isinstance(value, MappingSection)
         return value

@@ -120,7 +120,12 @@ class ChunkReader:
         if self.format == "csv":
             try:
                 head = pd.read_csv(
-                    self.path, sep=self.sep, nrows=0, encoding=self._pandas_encoding, dtype=str
+                    self.path,
+                    sep=self.sep,
+                    nrows=0,
+                    encoding=self._pandas_encoding,
+                    dtype=str,
+                    index_col=False,
                 )
             except UnicodeDecodeError as e:
                 raise self._decode_error(e) from e
@@ -166,6 +171,7 @@ class ChunkReader:
                     na_values=[""],
                     encoding=self._pandas_encoding,
                     chunksize=self.chunk_rows,
+                    index_col=False,  # a delimiter ending every row adds no column
                 ) as reader:
                     yield from reader
             elif self.format == "jsonl":

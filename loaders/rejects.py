@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from kgrec.errors import DataValidationError
 from kgrec.loaders.constants import REJECT_COLUMNS
 
 
@@ -20,24 +21,45 @@ class RejectsFile:
         self.path = path
         self.rows = 0
         self._columns: list[str] | None = None
-        path.unlink(missing_ok=True)
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as e:
+            raise DataValidationError(
+                f"the rejects file {path} cannot be replaced ({e}); choose another --rejects path"
+            ) from e
 
     def append(self, rejects: pd.DataFrame) -> None:
-        """Append rejected rows (columns ``file, row, column, reason`` then the original)."""
+        """Append rejected rows (columns ``file, row, column, reason`` then the original).
+
+        A later chunk with columns the file lacks (JSON Lines keys first seen
+        there) rewrites the file with them added, empty in the earlier rows.
+        """
         if not len(rejects):
             return
-        if self._columns is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._columns = list(rejects.columns)
-            header = True
-        else:
-            header = False
-            extra = [c for c in rejects.columns if c not in self._columns]
-            if extra:  # a later JSON chunk with new keys: keep them in the reason-side text
-                rejects = rejects.drop(columns=extra)
-        frame = rejects.reindex(columns=self._columns)
-        assert list(frame.columns[: len(REJECT_COLUMNS)]) == list(REJECT_COLUMNS)
-        frame.to_csv(self.path, mode="a", header=header, index=False, encoding="utf-8")
+        try:
+            if self._columns is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._columns = list(rejects.columns)
+                header = True
+            else:
+                header = False
+                extra = [c for c in rejects.columns if c not in self._columns]
+                if extra:
+                    self._columns += extra
+                    earlier = pd.read_csv(
+                        self.path, dtype=str, keep_default_na=False, encoding="utf-8"
+                    )
+                    earlier.reindex(columns=self._columns).to_csv(
+                        self.path, index=False, encoding="utf-8"
+                    )
+            frame = rejects.reindex(columns=self._columns)
+            assert list(frame.columns[: len(REJECT_COLUMNS)]) == list(REJECT_COLUMNS)
+            frame.to_csv(self.path, mode="a", header=header, index=False, encoding="utf-8")
+        except OSError as e:
+            raise DataValidationError(
+                f"the rejects file {self.path} cannot be written ({e}); choose another "
+                "--rejects path"
+            ) from e
         self.rows += len(frame)
 
 

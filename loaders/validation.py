@@ -7,10 +7,12 @@ column and reason.
 
 from __future__ import annotations
 
+import json
 from typing import Any, Final
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import is_object_dtype, is_string_dtype
 
 from kgrec.loaders.categories import SeparatorHints, leaf, path_leaves
 from kgrec.loaders.checks import RowChecks, pseudonymised
@@ -126,6 +128,8 @@ class ChunkValidator:
         """Validate one chunk as read (with its row numbers)."""
         raw = self._pseudonymised(raw)
         frame = raw.rename(columns=self.section.rename)
+        ignored = [c for c in frame.columns if c in self.section.ignored]
+        frame = frame.drop(columns=ignored)  # a field ignored is neither set nor removed
         carried = frozenset(str(c) for c in frame.columns if c not in READER_COLUMNS)
         if CATEGORY_PATH in carried:
             carried |= {CATEGORY_IDS}
@@ -144,10 +148,6 @@ class ChunkValidator:
             duplicates = int(duplicates_mask.sum())
         ok = checks.ok.reindex(records.index)
         records = records[ok.to_numpy(dtype=bool)]
-        if self.entity == INTERACTIONS:
-            before = len(records)
-            records = records.drop_duplicates([USER_ID, PRODUCT_ID, KIND, TS])
-            duplicates = before - len(records)
         rejected = ~checks.ok
         rejects = raw.loc[rejected].drop(columns=[ROW_NUMBER, ABSENT], errors="ignore")
         rejects.insert(0, REASON, checks.reason[rejected])
@@ -194,10 +194,10 @@ class ChunkValidator:
                 typed[name] = checks.number(name).astype(object)
             elif kind == "bool":
                 typed[name] = checks.boolean(name).astype(object)
-            elif kind == "str" or frame[name].dtype == object:
+            elif kind == "str":
                 typed[name] = checks.text(name, required=False, limit=self.options.max_text_chars)
             else:
-                typed[name] = frame[name].astype(object)
+                typed[name] = self._untyped(frame[name], name, checks)
         if not typed:
             return pd.Series([{}] * len(frame), index=frame.index, dtype=object)
         table = pd.DataFrame(typed, index=frame.index)
@@ -205,6 +205,23 @@ class ChunkValidator:
         records = table.to_dict("records")
         cleaned = [{k: None if v is None else _plain(v) for k, v in r.items()} for r in records]
         return pd.Series(cleaned, index=frame.index, dtype=object)
+
+    def _untyped(self, column: pd.Series, name: str, checks: RowChecks) -> pd.Series:
+        """An attribute without a type: texts checked as texts, other values as they are.
+
+        CSV cells are texts (stripped, blank = missing, at most ``max_text_chars``);
+        JSON and Parquet values keep their type (numbers, booleans, lists), but a
+        JSON object becomes its JSON text (a graph property holds no map).
+        """
+        if not (is_string_dtype(column.dtype) or is_object_dtype(column.dtype)):
+            return column.astype(object)
+        cells = column.astype(object)
+        is_text = cells.map(lambda v: isinstance(v, str))
+        texts = checks.text(
+            name, required=False, limit=self.options.max_text_chars, values=cells.where(is_text)
+        )
+        others = cells.map(lambda v: json.dumps(v, sort_keys=True) if isinstance(v, dict) else v)
+        return others.where(~is_text, texts).astype(object)
 
     # Entities -------------------------------------------------------------------------
     def _products(self, frame: pd.DataFrame, checks: RowChecks) -> pd.DataFrame:
@@ -259,7 +276,7 @@ class ChunkValidator:
                 return None
             else:
                 items = [v.strip() for v in str(value).split(sep)]
-            return [v for v in items if v]
+            return [v for v in items if v] or None  # no id: the links stay as they are
 
         return frame[column].map(split).astype(object)
 
