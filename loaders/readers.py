@@ -14,13 +14,11 @@ delimiter is the one given, else detected on the header (see
 
 from __future__ import annotations
 
-import io
 import itertools
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
@@ -142,23 +140,47 @@ class ChunkReader:
     def _json_chunks(self) -> Iterator[pd.DataFrame]:
         """Read JSON Lines chunks, skipping blank lines.
 
-        A row lacking keys that other rows of its chunk have names them in the
-        :data:`~kgrec.loaders.constants.ABSENT` column.
+        Each line is parsed by :mod:`json` into Python values kept as they are (an
+        object column): a large integer id stays exact, where a float column
+        would round it past 2**53. A row lacking keys that other rows of its chunk
+        have names them in the :data:`~kgrec.loaders.constants.ABSENT` column.
+
+        Raises:
+            DataValidationError: a line that is not a JSON object (file, line, reason).
         """
+        line_number = 0
         with self.path.open(encoding=self._pandas_encoding, newline="") as f:
             while True:
                 read = list(itertools.islice(f, self.chunk_rows))
                 if not read:
                     return
-                lines = [line for line in read if line.strip()]
-                if not lines:
+                records: list[dict[str, object]] = []
+                for line in read:
+                    line_number += 1
+                    if line.strip():
+                        records.append(self._json_object(line, line_number))
+                if not records:
                     continue
-                frame = pd.read_json(io.StringIO("".join(lines)), lines=True, dtype=False)
-                gaps = np.flatnonzero(frame.isna().any(axis=1).to_numpy()).tolist()
-                if gaps and len(frame) == len(lines):
-                    absent = _absent_keys(frame, lines, gaps)
+                frame = pd.DataFrame(records, dtype=object)
+                columns = [str(c) for c in frame.columns]
+                absent = [tuple(c for c in columns if c not in r) or None for r in records]
+                if any(a is not None for a in absent):
                     frame[ABSENT] = pd.Series(absent, index=frame.index, dtype=object)
                 yield frame
+
+    def _json_object(self, line: str, number: int) -> dict[str, object]:
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise DataValidationError(
+                f"{self.path}: line {number}, column {e.pos + 1}: not valid JSON ({e.msg})"
+            ) from e
+        if not isinstance(value, dict):
+            raise DataValidationError(
+                f"{self.path}: line {number}: each line must be one JSON object, "
+                f"not a JSON {type(value).__name__}"
+            )
+        return value
 
     def _raw_chunks(self) -> Iterator[pd.DataFrame]:
         try:
@@ -184,21 +206,3 @@ class ChunkReader:
             raise self._decode_error(e) from e
         except (ValueError, pd.errors.ParserError) as e:
             raise DataValidationError(f"{self.path}: cannot parse as {self.format}: {e}") from e
-
-
-def _absent_keys(
-    frame: pd.DataFrame, lines: Sequence[str], rows: Sequence[int]
-) -> list[tuple[str, ...] | None]:
-    """Per row of the chunk the columns its line has no key for (None: every key).
-
-    Only ``rows`` (those with a missing cell) are parsed again: a missing cell is a
-    key given as null or no key at all, and only the line tells which.
-    """
-    absent: list[tuple[str, ...] | None] = [None] * len(frame)
-    columns = [str(c) for c in frame.columns]
-    for row in rows:
-        value = json.loads(lines[row])
-        keys = value.keys() if isinstance(value, dict) else ()
-        missing = tuple(c for c in columns if c not in keys)
-        absent[row] = missing or None
-    return absent

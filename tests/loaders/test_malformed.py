@@ -235,3 +235,22 @@ def test_rejected_json_rows_keep_keys_first_seen_in_a_later_chunk(
     report = run(store, chunked, {"products": path})
     rows = rejects_of(report)
     assert [(r["id"], r["color"]) for r in rows] == [("p1", ""), ("p2", "red")]
+
+
+def test_a_large_json_id_stays_exact_and_a_bad_line_is_named(
+    store: GraphStore, settings: Settings, tmp_path: Path
+) -> None:
+    big = _raw(
+        tmp_path, "p.jsonl", '{"id": 9007199254740993, "title": "A"}\n{"id": null, "title": "B"}\n'
+    )
+    assert run(store, settings, {"products": big}).counts["products"].created == 1
+    assert store.existing_ids("Product", ["9007199254740993"]) == {"9007199254740993"}
+    for text, expected in (
+        (
+            '{"id": "p1", "title": "A"}\n\n{"id": "p2", "title": "B"\n',
+            "line 3, column 27: not valid",
+        ),
+        ('{"id": "p1", "title": "A"}\n["p2", "B"]\n', "line 2: each line must be one JSON object"),
+    ):
+        with pytest.raises(DataValidationError, match=expected):
+            run(store, settings, {"products": _raw(tmp_path, "bad.jsonl", text)})
