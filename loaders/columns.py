@@ -145,6 +145,12 @@ class ColumnPlan:
                 f"{self.file_name}: kept as attribute {column} "
                 f"(did you mean {_did_you_mean(matches)}?)"
             )
+        if self.entity == PRODUCTS and BRAND_NAME in self.renamed and BRAND_ID not in self.renamed:
+            notes.append(
+                f"{self.file_name}: {BRAND_NAME} without {BRAND_ID}: a product links to a "
+                f"brand by {BRAND_ID} only, so {BRAND_NAME} is not used; add a {BRAND_ID} "
+                "column (or rename the brand column to it)"
+            )
         return notes
 
     def refusal(self, mapping: ColumnMapping) -> str | None:

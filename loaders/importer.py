@@ -45,7 +45,7 @@ from kgrec.loaders.validated import ValidatedChunk
 from kgrec.loaders.validation import ChunkValidator
 from kgrec.paths import DataDir
 from kgrec.pseudonym import Pseudonymiser
-from kgrec.typing import CATEGORY, ID, NAME, PRODUCT, USER
+from kgrec.typing import BRAND, BRAND_ID, CATEGORY, CATEGORY_IDS, ID, NAME, PRODUCT, USER
 
 _WRITE_SLICE_BATCHES = 10  # progress is updated after this many write batches
 _Prepared = tuple[Source, ColumnPlan | None]  # None: an empty file
@@ -287,6 +287,8 @@ class Importer:
                     implied = to_rows.category_rows(pd.DataFrame(missing), carried | {"path"})
                     counts = self.store.upsert_categories(implied)
                     report.entity(CATEGORIES).add_upsert(counts)
+            if state.write:
+                self._count_implied(records, report, state)
             known.add(PRODUCT, records[ID].tolist())
             self._batched(
                 records,
@@ -297,6 +299,7 @@ class Importer:
                 ),
             )
         elif entity == BRANDS:
+            state.brands.update(records[ID].tolist())
             self._batched(
                 records,
                 state,
@@ -338,6 +341,26 @@ class Importer:
             if state.write and links:
                 report.entity(KG_LINKS).written += self.store.link_entities(links)
 
+    def _count_implied(
+        self, records: pd.DataFrame, report: ImportReport, state: _PassState
+    ) -> None:
+        """Count the brands and categories the product rows name and the graph lacks.
+
+        The product upsert creates them (named by their id, or ``brand_name``);
+        they are counted as created in the summary's brands and categories lines.
+        """
+        brands = {str(b) for b in records[BRAND_ID].dropna()} - state.brands
+        categories = {str(c) for ids in records[CATEGORY_IDS].dropna() for c in ids}
+        categories -= state.categories
+        for label, kind, named, seen in (
+            (BRAND, BRANDS, brands, state.brands),
+            (CATEGORY, CATEGORIES, categories, state.categories),
+        ):
+            created = len(named - self.store.existing_ids(label, named)) if named else 0
+            if created:
+                report.entity(kind).created += created
+            seen.update(named)
+
     def _batched(
         self,
         records: pd.DataFrame,
@@ -359,4 +382,5 @@ class _PassState:
         self.known = KnownIds(store)
         self.write = write
         self.categories: set[str] = set()
+        self.brands: set[str] = set()
         self.entities = EntityWriter(store, write=write)

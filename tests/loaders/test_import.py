@@ -65,3 +65,26 @@ def test_empty_and_header_only_files(store: GraphStore, settings: Settings, tmp_
     assert report.exit_code == 0
     assert any("empty.csv: empty file" in m for m in report.messages)
     assert any("header.csv: header only" in m for m in report.messages)
+
+
+def test_brands_and_categories_named_by_products_are_counted_created(
+    store: GraphStore, settings: Settings, tmp_path: Path
+) -> None:
+    brands = write(tmp_path, "b.csv", "id,name\nstride,Stride")
+    products = write(
+        tmp_path, "p.csv", "id,title,brand_id,category_ids\np1,Shoe,acme,c1|c2\np2,Boot,stride,c1"
+    )
+    report = run(store, settings, {"brands": brands, "products": products})
+    assert report.counts["brands"].created == 2  # stride from its file, acme from p1
+    assert report.counts["categories"].created == 2
+    assert store.count_nodes()["Brand"] == 2 and store.count_nodes()["Category"] == 2
+    again = run(store, settings, {"products": products})
+    assert set(again.counts) == {"products"}  # nothing new: no brands or categories line
+
+
+def test_brand_name_without_brand_id_is_named_in_the_summary(
+    store: GraphStore, settings: Settings, tmp_path: Path
+) -> None:
+    products = write(tmp_path, "p.csv", "id,title,brand_name\np1,Hat,Hatters Inc")
+    report = run(store, settings, {"products": products})
+    assert any("brand_name without brand_id" in m for m in report.messages), report.messages
