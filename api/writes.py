@@ -258,6 +258,7 @@ class OnlineWrites:
         if write_graph:
             self._ledger(USER, users)
         unchanged = 0
+        guard = write_stamp()  # a forget after it may have deleted what this write wrote
         try:
             if write_graph:
                 store.upsert_users([{"id": u} for u in users])
@@ -265,7 +266,8 @@ class OnlineWrites:
                 self._ledger(USER, users, committed=True)
             # each user's products in the order of the request's events (oldest first)
             mine = {u: [r["product_id"] for r in rows if r["user_id"] == u] for u in users}
-            self._serve_users(store, users, write_stamp(), mine, forget_purchases=True)
+            stamp = write_stamp()  # after the write, before the graph is read back: the order
+            self._serve_users(store, users, stamp, mine, forget_purchases=True, guard=guard)
         except GraphConnectionError as e:
             engine._health.mark_down()
             raise ServiceUnavailableError(
@@ -321,35 +323,40 @@ class OnlineWrites:
         history: Mapping[str, Collection[str]],
         *,
         forget_purchases: bool,
+        guard: int | None = None,
     ) -> list[str]:
         """Embed ``users`` from the graph (outside the lock) and serve them with ``history``.
 
         Their vectors go into the overlay and their ``history`` (user -> products,
         oldest first) into the online history (``forget_purchases``: see
         :meth:`kgrec.api.history.ShopperHistory.add_online`), together under the
-        write lock. ``stamp`` was taken after the graph write or the read that
-        calls for serving them. When a forget lands before they are put in (its
-        stamp is larger), only those the graph still holds are served, embedded
-        again under a new stamp: a forget in between is never undone in memory.
+        write lock. ``stamp`` orders them among other writes of the same users
+        (taken after the graph write, before the graph is read back); ``guard``
+        (``stamp`` when None) was taken before the graph write, or before the
+        read that said the graph holds them. When a forget stamped after
+        ``guard`` lands before they are put in, only those the graph still holds
+        are served, embedded again under a new stamp: a forget in between is
+        never undone in memory.
 
         Returns:
             The users served.
         """
         engine = self._engine
+        guard = stamp if guard is None else guard
         while users:
             state = engine._state
             vectors = user_vectors(state, store, users)
             with engine._write_lock:
                 now = engine._state
-                if now.same_space(state) and self._forgotten_at < stamp:
+                if now.same_space(state) and self._forgotten_at < guard:
                     overlay = now.overlay.with_users(vectors, stamp)
                     engine._state = dataclasses.replace(now, overlay=overlay)
                     mine = {u: history[u] for u in users if u in history}
                     engine._history.add_online(mine, forget_purchases=forget_purchases)
                     return list(users)
-                forgotten = self._forgotten_at > stamp
+                forgotten = self._forgotten_at > guard
             if forgotten:
-                stamp = write_stamp()
+                stamp = guard = write_stamp()
                 held = store.existing_ids(USER, users)
                 users = [u for u in users if u in held]
         return []

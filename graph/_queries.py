@@ -313,9 +313,16 @@ RETURN properties(u) AS props, count(r) AS relationships
 FORGET_USER: Final = "MATCH (u:User {id: $user_id}) DETACH DELETE u"
 
 # Maintenance (tests and `kgrec graph reset` only) ----------------------------------
-# A batch of nodes per transaction (GraphStore.delete_all loops until none is left):
-# one statement over a whole large graph would outlast the command timeout.
-DELETE_SOME: Final = """
+# A batch per transaction, relationships first, then the nodes they left bare
+# (GraphStore.delete_all loops until none is left): one statement over a large graph,
+# or a batch of nodes holding millions of relationships, would outlast the command
+# timeout.
+DELETE_SOME_RELATIONSHIPS: Final = """
+MATCH ()-[r]->() WITH r LIMIT $batch
+DELETE r
+RETURN count(*) AS deleted
+"""
+DELETE_SOME_NODES: Final = """
 MATCH (n) WITH n LIMIT $batch
 DETACH DELETE n
 RETURN count(*) AS deleted

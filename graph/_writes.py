@@ -255,7 +255,7 @@ class _Writes(_Reads):
     def delete_all(self, batch: int = DELETE_BATCH) -> int:
         """Delete every node and relationship of the database (tests, `kgrec graph reset`).
 
-        ``batch`` nodes (with their relationships) per write transaction, until
+        ``batch`` relationships, then ``batch`` nodes, per write transaction until
         none is left: one statement over a graph of millions of nodes would
         outlast the server's command timeout. Not atomic: an interrupted call
         leaves part of the graph, and calling it again deletes the rest.
@@ -265,14 +265,19 @@ class _Writes(_Reads):
         """
         if batch < 1:
             raise ValueError(f"batch must be at least 1, got {batch}")
+        self._delete_in_batches(q.DELETE_SOME_RELATIONSHIPS, batch)
+        deleted = self._delete_in_batches(q.DELETE_SOME_NODES, batch)
+        log.debug("deleted %d nodes", deleted)
+        return deleted
+
+    def _delete_in_batches(self, statement: LiteralString, batch: int) -> int:
         deleted = 0
         while True:
             n = self._write(
-                lambda tx: int(tx.run(q.DELETE_SOME, batch=batch).single(strict=True)["deleted"])
+                lambda tx: int(tx.run(statement, batch=batch).single(strict=True)["deleted"])
             )
             deleted += n
             if n < batch:
-                log.debug("deleted %d nodes", deleted)
                 return deleted
 
 

@@ -14,6 +14,7 @@ delimiter is the one given, else detected on the header (see
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 from collections.abc import Iterator
@@ -32,6 +33,7 @@ from kgrec.loaders.constants import (
 )
 from kgrec.loaders.dialect import default_delimiter, detect_delimiter
 from kgrec.loaders.encoding import DEFAULT_ENCODING, check_encoding, decode_error
+from kgrec.loaders.structure import unnamed_last_column
 
 
 class ChunkReader:
@@ -88,6 +90,11 @@ class ChunkReader:
             self._sep = found or default_delimiter(self.path)
         return self._sep
 
+    @functools.cached_property
+    def _unnamed_last(self) -> bool:
+        """The CSV header ends with a delimiter (pandas reads an ``Unnamed: N`` column)."""
+        return unnamed_last_column(self.path, self.sep, self.encoding)
+
     @property
     def _pandas_encoding(self) -> str:
         # pandas' C parser skips a UTF-8 BOM itself and decodes chunk by chunk under
@@ -129,7 +136,8 @@ class ChunkReader:
                 raise self._decode_error(e) from e
             except (ValueError, pd.errors.ParserError) as e:
                 raise DataValidationError(f"{self.path}: cannot parse the header: {e}") from e
-            return [str(c) for c in head.columns]
+            columns = [str(c) for c in head.columns]
+            return columns[:-1] if self._unnamed_last else columns
         for frame in self._raw_chunks():
             return [str(c) for c in frame.columns if c != ABSENT]
         return []
@@ -195,7 +203,8 @@ class ChunkReader:
                     chunksize=self.chunk_rows,
                     index_col=False,  # a delimiter ending every row adds no column
                 ) as reader:
-                    yield from reader
+                    for frame in reader:  # a header ending with one: its unnamed column goes
+                        yield frame.iloc[:, :-1] if self._unnamed_last else frame
             elif self.format == "jsonl":
                 yield from self._json_chunks()
             else:

@@ -20,36 +20,48 @@ from kgrec.errors import DataValidationError
 
 _SHOWN: Final = 5
 """Bad rows an error names (then a count of the others)."""
+_FIELD_LIMIT: Final = 1 << 30
+"""Characters a field may hold while checked (the csv module's default is 131,072)."""
 
 
 def check_delimited(path: Path, sep: str, encoding: str) -> None:
     """Refuse a delimited file whose rows do not all have the header's fields.
 
-    Blank lines are skipped, as the readers skip them. A file that does not
-    decode is left to the readers, whose error names the byte.
+    Blank and whitespace-only lines are skipped, as the readers skip them. One
+    empty field past the header's is a trailing delimiter: on the header (then
+    the readers drop that unnamed column), or on the first data row (pandas then
+    drops it on every row); anywhere else it shifts nothing but is refused, as
+    pandas would stop there. A file that does not decode is left to the
+    readers, whose error names the byte.
 
     Raises:
-        DataValidationError: a repeated column name, a quote inside an unquoted
-            field or after a closing quote, or rows with more or fewer fields
-            than the header (the first few named by data row and line).
+        DataValidationError: a repeated or empty column name, a quote inside an
+            unquoted field or after a closing quote, or rows with more or fewer
+            fields than the header (the first few named by data row and line).
     """
     bad: list[str] = []
     count = 0
-    codec = "utf-8-sig" if encoding.replace("_", "-").lower() in ("utf-8", "utf8") else encoding
+    limit = csv.field_size_limit()
     try:
-        with path.open(encoding=codec, newline="") as f:
+        csv.field_size_limit(_FIELD_LIMIT)  # a long description is no error; restored below
+        with path.open(encoding=_codec(encoding), newline="") as f:
             reader = csv.reader(f, delimiter=sep, strict=True)
             header: list[str] | None = None
+            extra: bool | None = None  # one empty field past the header's is allowed
             row = 0
             for record in reader:
-                if not record:
+                if not record or (len(record) == 1 and not record[0].strip()):
                     continue
                 if header is None:
-                    header = record
-                    _check_header(path, header)
+                    header = _header(path, record)
+                    if len(header) < len(record):
+                        extra = True
                     continue
                 row += 1
-                if _fits(record, len(header)):
+                if extra is None:
+                    extra = len(record) == len(header) + 1 and record[-1] == ""
+                width = len(header)
+                if len(record) == width or (extra and len(record) == width + 1 and not record[-1]):
                     continue
                 count += 1
                 if len(bad) < _SHOWN:
@@ -62,6 +74,8 @@ def check_delimited(path: Path, sep: str, encoding: str) -> None:
             "quoted as a whole, or a stray quote that runs on into the rows after it; "
             "quote the whole field and double each quote inside it; nothing was written"
         ) from e
+    finally:
+        csv.field_size_limit(limit)
     if count:
         more = f", and {count - len(bad):,} more" if count > len(bad) else ""
         assert header is not None
@@ -72,16 +86,40 @@ def check_delimited(path: Path, sep: str, encoding: str) -> None:
         )
 
 
-def _fits(record: list[str], width: int) -> bool:
-    """The header's ``width`` fields, or one more that is empty (a trailing delimiter)."""
-    return len(record) == width or (len(record) == width + 1 and record[-1] == "")
+def unnamed_last_column(path: Path, sep: str, encoding: str) -> bool:
+    """True when the header ends with a delimiter: its last column has no name."""
+    try:
+        with path.open(encoding=_codec(encoding), newline="") as f:
+            for record in csv.reader(f, delimiter=sep):
+                if record and (len(record) > 1 or record[0].strip()):
+                    return len(record) > 1 and record[-1] == ""
+    except (UnicodeDecodeError, csv.Error):
+        return False
+    return False
 
 
-def _check_header(path: Path, header: list[str]) -> None:
-    repeated = [c for c, n in Counter(header).items() if n > 1]
-    if repeated:
-        names = ", ".join(repr(c) for c in repeated)
+def _codec(encoding: str) -> str:
+    """``encoding`` for Python's ``open``: UTF-8 skipping a byte-order mark."""
+    return "utf-8-sig" if encoding.replace("_", "-").lower() in ("utf-8", "utf8") else encoding
+
+
+def _header(path: Path, record: list[str]) -> list[str]:
+    """The header's column names, less an unnamed last one (a trailing delimiter).
+
+    Raises:
+        DataValidationError: a name repeated, or another column without a name.
+    """
+    names = record[:-1] if len(record) > 1 and record[-1] == "" else record
+    unnamed = [str(i + 1) for i, name in enumerate(names) if not name.strip()]
+    if unnamed:
         raise DataValidationError(
-            f"{path}: row 0 (header): column(s) {names} appear more than once; "
-            "rename or remove the repeats; nothing was written"
+            f"{path}: row 0 (header): column(s) {', '.join(unnamed)} have no name; "
+            "name them or remove them; nothing was written"
         )
+    repeated = [c for c, n in Counter(names).items() if n > 1]
+    if repeated:
+        raise DataValidationError(
+            f"{path}: row 0 (header): column(s) {', '.join(map(repr, repeated))} appear more "
+            "than once; rename or remove the repeats; nothing was written"
+        )
+    return names

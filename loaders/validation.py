@@ -7,13 +7,12 @@ column and reason.
 
 from __future__ import annotations
 
-import json
 from typing import Any, Final
 
 import numpy as np
 import pandas as pd
-from pandas.api.types import is_object_dtype, is_string_dtype
 
+from kgrec.loaders.attributes import attributes
 from kgrec.loaders.categories import SeparatorHints, leaf, path_leaves
 from kgrec.loaders.checks import RowChecks, pseudonymised
 from kgrec.loaders.columns import CORE
@@ -173,55 +172,10 @@ class ChunkValidator:
         """A JSON Lines row's absent keys by their new names (``rename``)."""
         return None if keys is None else tuple(self.section.renamed(k) for k in keys)
 
-    # Attributes ---------------------------------------------------------------------
     def _attrs(self, frame: pd.DataFrame, checks: RowChecks) -> pd.Series:
-        """Extra columns kept as a dict per row (typed by the mapping's ``types``).
-
-        Every kept column of the chunk is a key of every row's dict, None for an
-        empty cell (the graph removes that property); a column the file lacks is no
-        key (the graph leaves that property as it is).
-        """
-        core = set(CORE[self.entity]) | set(READER_COLUMNS) | self.section.ignored
-        keep = self.section.kept
-        names = [c for c in frame.columns if c not in core and (keep is None or c in keep)]
-        types = self.section.typed
-        typed: dict[str, pd.Series] = {}
-        for name in names:
-            kind = types.get(name)
-            if kind == "int":
-                typed[name] = checks.integer(name).astype(object)
-            elif kind == "float":
-                typed[name] = checks.number(name).astype(object)
-            elif kind == "bool":
-                typed[name] = checks.boolean(name).astype(object)
-            elif kind == "str":
-                typed[name] = checks.text(name, required=False, limit=self.options.max_text_chars)
-            else:
-                typed[name] = self._untyped(frame[name], name, checks)
-        if not typed:
-            return pd.Series([{}] * len(frame), index=frame.index, dtype=object)
-        table = pd.DataFrame(typed, index=frame.index)
-        table = table.astype(object).where(table.notna(), None)
-        records = table.to_dict("records")
-        cleaned = [{k: None if v is None else _plain(v) for k, v in r.items()} for r in records]
-        return pd.Series(cleaned, index=frame.index, dtype=object)
-
-    def _untyped(self, column: pd.Series, name: str, checks: RowChecks) -> pd.Series:
-        """An attribute without a type: texts checked as texts, other values as they are.
-
-        CSV cells are texts (stripped, blank = missing, at most ``max_text_chars``);
-        JSON and Parquet values keep their type (numbers, booleans, lists), but a
-        JSON object becomes its JSON text (a graph property holds no map).
-        """
-        if not (is_string_dtype(column.dtype) or is_object_dtype(column.dtype)):
-            return column.astype(object)
-        cells = column.astype(object)
-        is_text = cells.map(lambda v: isinstance(v, str))
-        texts = checks.text(
-            name, required=False, limit=self.options.max_text_chars, values=cells.where(is_text)
-        )
-        others = cells.map(lambda v: json.dumps(v, sort_keys=True) if isinstance(v, dict) else v)
-        return others.where(~is_text, texts).astype(object)
+        """The chunk's extra columns as a dict per row (:func:`attributes`)."""
+        limit = self.options.max_text_chars
+        return attributes(frame, checks, self.section, CORE[self.entity], limit)
 
     # Entities -------------------------------------------------------------------------
     def _products(self, frame: pd.DataFrame, checks: RowChecks) -> pd.DataFrame:
@@ -270,13 +224,12 @@ class ChunkValidator:
         sep = self.list_separator
 
         def split(value: object) -> list[str] | None:
-            if isinstance(value, (list, tuple, np.ndarray)):
-                items = [str(v).strip() for v in value]
-            elif value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+            if isinstance(value, (list, tuple, np.ndarray)):  # [] clears the links
+                return [v for v in (str(v).strip() for v in value) if v]
+            if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
                 return None
-            else:
-                items = [v.strip() for v in str(value).split(sep)]
-            return [v for v in items if v] or None  # no id: the links stay as they are
+            items = [v.strip() for v in str(value).split(sep)]
+            return [v for v in items if v] or None  # a text naming no id: the links stay
 
         return frame[column].map(split).astype(object)
 
@@ -396,12 +349,3 @@ class ChunkValidator:
             reasons[conflict_rows] = conflict_reasons
             checks.reject(mask, ID, reasons)
         return drop
-
-
-def _plain(value: object) -> object:
-    """Turn numpy scalars into Python scalars (Bolt takes only plain values)."""
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return value

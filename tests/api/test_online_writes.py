@@ -25,7 +25,7 @@ from kgrec.errors import GraphConnectionError
 from kgrec.gnn.artifacts import ArtifactSet
 from kgrec.gnn.checkpoint import Checkpoint
 from kgrec.gnn.inductive import InductiveEmbedder
-from kgrec.graph import GraphStore, InteractionRow, ProductRow
+from kgrec.graph import GraphStore, InteractionRow, ProductRow, UpsertCounts
 from kgrec.settings import Settings
 from kgrec.text_encoders import TextEncoder
 from tests.utils.api import API_KEY, ClientFactory
@@ -224,6 +224,25 @@ def test_a_forget_landing_while_a_shopper_is_embedded_is_not_undone(
     assert engine.unserved("User", ["slow", "other"]) == ["slow"]
     assert "slow" not in engine._history.online and "other" in engine._history.online
     assert not engine.recommend("slow", k=3).user_known
+
+
+def test_a_forget_landing_right_after_an_events_graph_write_is_not_undone(
+    engine: Engine, sample_store: GraphStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The forget lands between the events' graph write and their embedding's stamp."""
+    write = sample_store.upsert_interactions
+
+    def write_then_forget(rows: Sequence[InteractionRow]) -> UpsertCounts:
+        counts = write(rows)
+        assert sample_store.delete_user("slow") is not None
+        engine.forget_user("slow")
+        return counts
+
+    monkeypatch.setattr(sample_store, "upsert_interactions", write_then_forget)
+    events = [_event("slow", "p001", 1), _event("other", "p002", 2)]
+    assert engine.record_events(events).users == ["other", "slow"]
+    assert engine.unserved("User", ["slow", "other"]) == ["slow"]
+    assert "slow" not in engine._history.online and "other" in engine._history.online
 
 
 @pytest.mark.parametrize("ledger", [False, True])

@@ -254,3 +254,68 @@ def test_a_large_json_id_stays_exact_and_a_bad_line_is_named(
     ):
         with pytest.raises(DataValidationError, match=expected):
             run(store, settings, {"products": _raw(tmp_path, "bad.jsonl", text)})
+
+
+def test_a_trailing_delimiter_on_a_later_row_only_is_refused_before_writing(
+    store: GraphStore, settings: Settings, tmp_path: Path
+) -> None:
+    """A trailing empty field is dropped only when the first data row has one (pandas)."""
+    path = _raw(tmp_path, "p.csv", "id,title\np1,Shoe\np2,Boot,\n")
+    with pytest.raises(DataValidationError, match=r"data row 2 \(line 3\) has 3 fields"):
+        run(store, settings, {"products": path})
+    assert store.count_nodes()["Product"] == 0
+
+
+def test_files_pandas_reads_well_pass_the_shape_check(
+    store: GraphStore, settings: Settings, tmp_path: Path
+) -> None:
+    """A header ending with a delimiter, a blank line of spaces, a long quoted value."""
+    long = "word " * 40_000  # past the csv module's default field limit (131,072)
+    text = f'id,title,description,\np1,Shoe,"{long}\nsecond line",\n   \np2,Boot,,\n'
+    path = _raw(tmp_path, "p.csv", text)
+    limits = settings.loaders.model_copy(update={"max_text_chars": 1_000_000})
+    report = run(store, settings.model_copy(update={"loaders": limits}), {"products": path})
+    assert report.counts["products"].created == 2 and not report.messages, report.messages
+    shoe = _product(store, "p1")
+    assert set(shoe) == {"id", "title", "description"}  # no "Unnamed: 3" attribute
+    assert str(shoe["description"]).endswith("second line")
+    nameless = _raw(tmp_path, "q.csv", "id,,title\np1,x,Shoe\n")
+    with pytest.raises(DataValidationError, match=r"column\(s\) 2 have no name"):
+        run(store, settings, {"products": nameless})
+
+
+def test_json_values_a_graph_property_cannot_hold_become_json_text(
+    store: GraphStore, settings: Settings, tmp_path: Path
+) -> None:
+    lines = [
+        {"id": "p1", "title": "A", "a": ["x", None], "b": [1, "x"], "c": [[1]], "d": [1, 2.5]},
+        {"id": "p2", "title": "B", "a": [{"k": 1}], "category_ids": []},
+        {"id": "p3", "title": "C", "b": float("inf")},
+    ]
+    path = _raw(tmp_path, "p.jsonl", "".join(json.dumps(line) + "\n" for line in lines))
+    report = run(store, settings, {"products": path})
+    assert report.counts["products"].created == 2
+    assert [(r["id"], r["reason"].split(":")[0]) for r in rejects_of(report)] == [
+        ("p3", "not a finite number")
+    ]
+    one, two = _product(store, "p1"), _product(store, "p2")
+    assert (one["a"], one["b"], one["c"], one["d"]) == (
+        '["x", null]',
+        '[1, "x"]',
+        "[[1]]",
+        [1.0, 2.5],
+    )
+    assert two["a"] == '[{"k": 1}]'
+
+
+def test_an_empty_json_category_list_clears_the_links(
+    store: GraphStore, settings: Settings, tmp_path: Path
+) -> None:
+    run(
+        store,
+        settings,
+        {"products": write(tmp_path, "a.csv", "id,title,category_ids\np1,Shoe,a|b")},
+    )
+    cleared = _raw(tmp_path, "b.jsonl", '{"id": "p1", "title": "Shoe", "category_ids": []}\n')
+    assert run(store, settings, {"products": cleared}).counts["products"].updated == 1
+    assert store.count_relationships().get("IN_CATEGORY", 0) == 0
