@@ -26,6 +26,20 @@ def _raw(directory: Path, name: str, text: str) -> Path:
     return path
 
 
+def _seed(store: GraphStore, settings: Settings, tmp_path: Path, products: str) -> None:
+    """Import ``products`` (a CSV text) as the graph a case then changes."""
+    assert run(store, settings, {"products": write(tmp_path, "a.csv", products)}).exit_code == 0
+
+
+def _shop(tmp_path: Path, events: str) -> dict[str, Path]:
+    """Files of one product ``p1``, one user ``u1`` and ``events`` (a CSV text)."""
+    return {
+        "products": write(tmp_path, "p.csv", "id,title\np1,Shoe"),
+        "users": write(tmp_path, "u.csv", "id\nu1"),
+        "interactions": write(tmp_path, "e.csv", events),
+    }
+
+
 def _product(store: GraphStore, pid: str) -> dict[str, object]:
     return store.nodes_by_id("Product", [pid])[pid]
 
@@ -82,11 +96,7 @@ def test_a_rejects_path_that_is_an_input_or_a_directory_is_refused(
 def test_an_ignored_field_is_neither_set_nor_removed(
     store: GraphStore, settings: Settings, tmp_path: Path
 ) -> None:
-    run(
-        store,
-        settings,
-        {"products": write(tmp_path, "a.csv", "id,title,description\np1,Shoe,Nice")},
-    )
+    _seed(store, settings, tmp_path, "id,title,description\np1,Shoe,Nice")
     blank = _raw(tmp_path, "b.csv", "id,title,description,price\np1,Shoe,,12\n")
     mapping = ColumnMapping.load(write(tmp_path, "m.toml", '[products]\nignore = ["description"]'))
     assert run(store, settings, {"products": blank}, mapping=mapping).exit_code == 0
@@ -113,11 +123,7 @@ def test_ignore_of_a_required_field_and_types_of_a_field_are_refused(
 def test_a_category_cell_without_an_id_leaves_the_links(
     store: GraphStore, settings: Settings, tmp_path: Path, cell: str
 ) -> None:
-    run(
-        store,
-        settings,
-        {"products": write(tmp_path, "a.csv", "id,title,category_ids\np1,Shoe,a|b")},
-    )
+    _seed(store, settings, tmp_path, "id,title,category_ids\np1,Shoe,a|b")
     again = _raw(tmp_path, "b.csv", f"id,title,category_ids\np1,Shoe,{cell}\n")
     assert run(store, settings, {"products": again}).counts["products"].unchanged == 1
     assert store.count_relationships()["IN_CATEGORY"] == 2
@@ -149,13 +155,7 @@ def test_non_finite_and_huge_numbers_reject_their_row(
 def test_a_timestamp_out_of_range_rejects_its_row(
     store: GraphStore, settings: Settings, tmp_path: Path, ts: str
 ) -> None:
-    files = {
-        "products": write(tmp_path, "p.csv", "id,title\np1,Shoe"),
-        "users": write(tmp_path, "u.csv", "id\nu1"),
-        "interactions": write(
-            tmp_path, "e.csv", f"user_id,product_id,kind,ts\nu1,p1,view,100\nu1,p1,view,{ts}"
-        ),
-    }
+    files = _shop(tmp_path, f"user_id,product_id,kind,ts\nu1,p1,view,100\nu1,p1,view,{ts}")
     report = run(store, settings, files)  # type: ignore[arg-type]
     assert report.counts["interactions"].created == 1
     assert [r["reason"].split(":")[0] for r in rejects_of(report)] == ["not a timestamp"]
@@ -203,15 +203,8 @@ def test_a_category_cycle_closed_through_the_graph_is_rejected(
 def test_a_repeated_interaction_takes_the_last_value_however_the_file_is_cut(
     store: GraphStore, settings: Settings, tmp_path: Path, chunk_rows: int
 ) -> None:
-    files = {
-        "products": write(tmp_path, "p.csv", "id,title\np1,Shoe"),
-        "users": write(tmp_path, "u.csv", "id\nu1"),
-        "interactions": write(
-            tmp_path,
-            "e.csv",
-            "user_id,product_id,kind,ts,value\nu1,p1,rate,100,1\nu1,p1,rate,100,5\nu1,p1,rate,100,",
-        ),
-    }
+    events = "user_id,product_id,kind,ts,value\nu1,p1,rate,100,1\nu1,p1,rate,100,5\nu1,p1,rate,100,"
+    files = _shop(tmp_path, events)
     chunked = settings.model_copy(
         update={"loaders": settings.loaders.model_copy(update={"import_chunk_rows": chunk_rows})}
     )
@@ -311,11 +304,7 @@ def test_json_values_a_graph_property_cannot_hold_become_json_text(
 def test_an_empty_json_category_list_clears_the_links(
     store: GraphStore, settings: Settings, tmp_path: Path
 ) -> None:
-    run(
-        store,
-        settings,
-        {"products": write(tmp_path, "a.csv", "id,title,category_ids\np1,Shoe,a|b")},
-    )
+    _seed(store, settings, tmp_path, "id,title,category_ids\np1,Shoe,a|b")
     cleared = _raw(tmp_path, "b.jsonl", '{"id": "p1", "title": "Shoe", "category_ids": []}\n')
     assert run(store, settings, {"products": cleared}).counts["products"].updated == 1
     assert store.count_relationships().get("IN_CATEGORY", 0) == 0
