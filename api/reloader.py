@@ -17,7 +17,6 @@ import threading
 from pathlib import Path
 
 from kgrec.api.engine import Engine
-from kgrec.errors import KgrecError
 from kgrec.gnn.artifacts import ArtifactSet
 from kgrec.gnn.versions import VersionStore
 
@@ -37,7 +36,8 @@ class ArtifactWatcher:
         self.engine = engine
         self.versions = VersionStore(root)
         self.interval_s = interval_s
-        self._seen: str | None = self.versions.latest()
+        # the version served, not LATEST now: one promoted while the service started is swapped in
+        self._seen: str | None = engine.version
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -60,7 +60,7 @@ class ArtifactWatcher:
             try:
                 artifacts = ArtifactSet.load(self.versions.root / latest)
                 served = self.engine.swap(artifacts)
-            except (KgrecError, OSError) as e:
+            except Exception as e:
                 log.error(
                     "could not swap to artifact version %s (still serving %s): %s",
                     latest,

@@ -25,13 +25,14 @@ from torch import Tensor
 
 from kgrec.errors import ModelError
 from kgrec.gnn.additions import graph_additions
-from kgrec.gnn.artifacts import ArtifactManifest, ArtifactSet, VersionWriter
+from kgrec.gnn.artifacts import CHECKPOINT, ArtifactManifest, ArtifactSet, VersionWriter
 from kgrec.gnn.checkpoint import Checkpoint
 from kgrec.gnn.evaluation import GNNRecommender, interactions_of, product_text_vectors
 from kgrec.gnn.options import PipelineOptions
 from kgrec.gnn.ranking.served import (
     RANKING_DIR,
     GeneratorParams,
+    copy_trained,
     fit_generators,
     save_trained,
     train_ranking,
@@ -148,6 +149,44 @@ def make_latest_checkpoint(path: Path) -> Path:
     shutil.rmtree(latest_ranking, ignore_errors=True)
     if ranking_dir_of(path).is_dir():
         shutil.copytree(ranking_dir_of(path), latest_ranking)
+    return latest
+
+
+def adopt_version_model(version: Path, checkpoints: Path) -> Path | None:
+    """Make the model artifact version ``version`` was built with the latest checkpoint.
+
+    Called when LATEST moves to a version that is not the newest model (a
+    rollback, a promote of an older version): ``kgrec embed`` embeds with
+    ``latest.pt`` and its ranker, so without this the next embed would serve
+    the model taken out of service again. Both are staged beside the latest
+    ones and moved over them.
+
+    Returns:
+        The new ``latest.pt``, or None when the version holds no checkpoint
+        (then the latest checkpoint is left as it is).
+    """
+    source = version / CHECKPOINT
+    if not source.is_file():
+        log.warning(
+            "artifact version %s holds no %s: %s is left as it is",
+            version.name,
+            CHECKPOINT,
+            checkpoints / LATEST_CHECKPOINT,
+        )
+        return None
+    checkpoints.mkdir(parents=True, exist_ok=True)
+    latest = checkpoints / LATEST_CHECKPOINT
+    staged = checkpoints / f".{LATEST_CHECKPOINT}.adopting"
+    staged_ranking = ranking_dir_of(staged)
+    shutil.rmtree(staged_ranking, ignore_errors=True)
+    shutil.copy2(source, staged)
+    if (version / RANKING_DIR).is_dir():
+        copy_trained(version / RANKING_DIR, staged_ranking)
+    shutil.rmtree(ranking_dir_of(latest), ignore_errors=True)
+    staged.replace(latest)
+    if staged_ranking.is_dir():
+        staged_ranking.replace(ranking_dir_of(latest))
+    log.info("%s is now the model of artifact version %s", latest, version.name)
     return latest
 
 

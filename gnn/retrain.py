@@ -25,14 +25,14 @@ import json
 import logging
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
 
 import pandas as pd
 import torch
 
-from kgrec.gnn.artifacts import CHECKPOINT, USERS, ArtifactSet, VersionWriter
+from kgrec.gnn.artifacts import CHECKPOINT, USERS, ArtifactSet, VersionWriter, write_atomic
 from kgrec.gnn.checkpoint import Checkpoint
 from kgrec.gnn.evaluation import GNNRecommender, evaluate_view
 from kgrec.gnn.inference import graph_inputs
@@ -48,7 +48,7 @@ from kgrec.gnn.schema import USER
 from kgrec.gnn.snapshot import Snapshot
 from kgrec.gnn.splits import SplitPlan, SplitView
 from kgrec.gnn.trainer import TrainResult
-from kgrec.gnn.versions import GATE
+from kgrec.gnn.versions import GATE, LatestMovedError
 from kgrec.gnn.warm_start import WarmStart, model_inputs, warm_start_state
 from kgrec.graph import GraphStore
 from kgrec.text_encoders import TextEncoder
@@ -228,6 +228,7 @@ def retrain(
         since = versions.latest() or since
     since_dir = versions.path(since)
     snapshot = export_current(options, store, encoder, show_progress=show_progress)
+    known = _known_users(since_dir, snapshot)  # before training: ``since`` may be pruned during it
     plan = training_plan(snapshot, options.gnn.seed)
     config = options.gnn
     previous = (
@@ -248,10 +249,12 @@ def retrain(
     checkpoint, result, path = train_snapshot(
         options, snapshot, show_progress, initial_state=warm.state, make_latest=False
     )
-    decision = _gate(options, since, since_dir, previous, checkpoint, snapshot, plan, warm, force)
+    decision = _gate(options, since, known, previous, checkpoint, snapshot, plan, warm, force)
+    if decision.promote and versions.latest() != since:
+        decision = _not_promoted(decision, f"LATEST moved from {since} to {versions.latest()}")
 
     def write_gate(version: Path) -> None:
-        (version / GATE).write_text(json.dumps(decision.to_dict(), indent=2))
+        write_atomic(version / GATE, json.dumps(decision.to_dict(), indent=2))
 
     artifacts = write_artifacts(
         options, encoder, path, [*writers, write_gate], store=store, promote=False
@@ -259,19 +262,29 @@ def retrain(
     version = artifacts.manifest.version
     outcome = RetrainOutcome(since, version, path, result, warm, decision, artifacts)
     if decision.promote:
-        outcome.pruned = versions.promote(
-            version, f"kgrec train --since {since}: {decision.reason}"
-        )
-        make_latest_checkpoint(path)
-    else:
+        try:
+            outcome.pruned = versions.promote(
+                version, f"kgrec train --since {since}: {decision.reason}", over=since
+            )
+        except LatestMovedError as e:  # a promotion or rollback landed while this one wrote
+            outcome.decision = decision = _not_promoted(decision, str(e))
+            write_gate(versions.path(version))
+        else:
+            make_latest_checkpoint(path)
+    if not decision.promote:
         log.warning("artifact version %s is not promoted: %s", version, decision.reason)
     return outcome
+
+
+def _not_promoted(decision: GateDecision, why: str) -> GateDecision:
+    """``decision`` turned down: the gate compared with a version LATEST no longer names."""
+    return replace(decision, promote=False, forced=False, reason=f"{decision.reason}; but {why}")
 
 
 def _gate(
     options: PipelineOptions,
     since: str,
-    since_dir: Path,
+    known: torch.Tensor,
     previous: Checkpoint | None,
     checkpoint: Checkpoint,
     snapshot: Snapshot,
@@ -281,7 +294,7 @@ def _gate(
 ) -> GateDecision:
     """Score both versions on :func:`gate_views` and decide."""
     device = options.device
-    views = gate_views(plan, _known_users(since_dir, snapshot))
+    views = gate_views(plan, known)
     candidate = score_checkpoint(checkpoint, snapshot, plan, views, device)
     why_not = (
         f"it holds no {CHECKPOINT}" if previous is None else scorable(previous, snapshot, plan)

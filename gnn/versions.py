@@ -75,6 +75,10 @@ class VersionInfo:
     gate: dict[str, Any] | None
 
 
+class LatestMovedError(ArtifactError):
+    """A conditional promotion found LATEST moved (:meth:`VersionStore.promote`, ``over``)."""
+
+
 class VersionStore:
     """The artifact versions under ``root`` and the pointer to the promoted one.
 
@@ -155,7 +159,8 @@ class VersionStore:
         """The promoted versions a rollback walks back through, current last.
 
         A LATEST written without a history entry (an older ``kgrec embed``) counts as
-        promoted on top.
+        promoted on top; history entries above the last one naming LATEST (a process
+        stopped between writing the history and LATEST) do not count.
         """
         stack: list[str] = []
         for entry in self.history():
@@ -167,7 +172,11 @@ class VersionStore:
             elif not stack or stack[-1] != entry.version:
                 stack.append(entry.version)
         latest = self.latest()
-        if latest is not None and (not stack or stack[-1] != latest):
+        if latest is not None and latest in stack:
+            # LATEST wins over history entries above it: a promote or rollback whose
+            # history entry was written but whose LATEST never was (a crash between)
+            stack = stack[: len(stack) - stack[::-1].index(latest)]
+        elif latest is not None:
             stack.append(latest)
         return stack
 
@@ -232,14 +241,28 @@ class VersionStore:
         write_atomic(self.root / HISTORY, json.dumps(entries, indent=2))
         write_atomic(self.root / LATEST, version)
 
-    def promote(self, version: str, reason: str) -> list[str]:
+    def promote(self, version: str, reason: str, *, over: str | None = None) -> list[str]:
         """Point LATEST at ``version``, record it, prune; the versions deleted.
+
+        Args:
+            version: the version to serve.
+            reason: recorded in the history.
+            over: promote only while LATEST still names this version (the one a
+                gate compared ``version`` with); checked under the lock.
 
         Raises:
             ArtifactError: no such version (the message lists those that exist).
+            LatestMovedError: LATEST no longer names ``over`` (nothing changed).
         """
         with self._locked():
             self.path(version)
+            latest = self.latest()
+            if over is not None and latest != over:
+                raise LatestMovedError(
+                    f"{version} is not promoted: it was compared with {over}, but LATEST "
+                    f"now names {latest} (promoted or rolled back meanwhile); compare them "
+                    f"and promote it with `kgrec artifacts promote {version}` if it should serve"
+                )
             self._record(version, "promote", reason)
             log.info("promoted artifact version %s (%s)", version, reason)
             return self._prune()

@@ -28,6 +28,22 @@ SERVES_NOTE = (
 )
 
 
+def _adopt_model(settings: Settings, store: VersionStore, version: str) -> None:
+    """Make ``version``'s model the one the next ``kgrec embed`` embeds with."""
+    from kgrec.gnn.pipeline import adopt_version_model
+    from kgrec.paths import DataDir
+
+    checkpoints = DataDir(settings.data_dir).checkpoints
+    latest = adopt_version_model(store.path(version), checkpoints)
+    if latest is None:
+        typer.echo(
+            f"{version} holds no checkpoint: the next `kgrec embed` still embeds with "
+            f"{checkpoints / 'latest.pt'}"
+        )
+    else:
+        typer.echo(f"{latest} is now {version}'s model: the next `kgrec embed` embeds with it")
+
+
 def _store(settings: Settings) -> VersionStore:
     from kgrec.gnn.versions import VersionStore
 
@@ -86,10 +102,12 @@ def promote(
     The promotion is recorded in the history, and the versions are pruned to
     KGREC_ARTIFACTS__KEEP_VERSIONS.
     """
-    store = _store(settings_of(ctx))
+    settings = settings_of(ctx)
+    store = _store(settings)
     before = store.latest()
     pruned = store.promote(version, f"kgrec artifacts promote (was {before})")
     typer.echo(f"LATEST: {before} -> {version}; {SERVES_NOTE}")
+    _adopt_model(settings, store, version)
     if pruned:
         typer.echo(f"pruned: {', '.join(pruned)}")
 
@@ -100,10 +118,12 @@ def rollback(ctx: typer.Context) -> None:
 
     Run again, it goes back to the one before that.
     """
-    store = _store(settings_of(ctx))
+    settings = settings_of(ctx)
+    store = _store(settings)
     before = store.latest()
     target = store.rollback()
     typer.echo(f"LATEST: {before} -> {target} (rolled back); {SERVES_NOTE}")
+    _adopt_model(settings, store, target)
 
 
 @artifacts_app.command("prune")

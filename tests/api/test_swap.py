@@ -123,17 +123,36 @@ def test_a_version_that_fails_to_load_leaves_the_service_serving(
     engine = shop_engine(shop_settings, ArtifactSet.load(versions.root / served), encoder, None)
     watcher = ArtifactWatcher(engine, versions.root, 3600.0)  # checked by hand
     assert watcher.check() is None, "LATEST names the version served"
-    broken = versions.root / "broken"
-    shutil.copytree(versions.root / second, broken)
-    manifest = json.loads((broken / MANIFEST).read_text())
-    (broken / MANIFEST).write_text(json.dumps({**manifest, "version": "broken"}))
-    (broken / USER_GRAPH).unlink()
-    versions.promote("broken", "test: a version missing a file")
-    with caplog.at_level(logging.ERROR, logger="kgrec.api.reloader"):
-        assert watcher.check() is None
-    assert engine.version == served
-    assert "could not swap to artifact version broken" in caplog.text
+    for name, damage in (("broken", USER_GRAPH), ("torn", "checkpoint.pt")):
+        broken = versions.root / name
+        shutil.copytree(versions.root / second, broken)
+        manifest = json.loads((broken / MANIFEST).read_text())
+        (broken / MANIFEST).write_text(json.dumps({**manifest, "version": name}))
+        if damage == USER_GRAPH:
+            (broken / damage).unlink()  # a file missing
+        else:
+            (broken / damage).write_bytes((broken / damage).read_bytes()[:100])  # cut short
+        versions.promote(name, f"test: a version with {damage} damaged")
+        with caplog.at_level(logging.ERROR, logger="kgrec.api.reloader"):
+            assert watcher.check() is None
+        assert engine.version == served
+        assert f"could not swap to artifact version {name}" in caplog.text
     assert engine.recommend("u001", k=5).items, "still answering"
     other = second if served == first else first
     versions.promote(other, "test: a good one")
+    assert watcher.check() == other and engine.version == other
+
+
+def test_a_version_promoted_while_the_service_starts_is_swapped_in(
+    two_versions: tuple[str, str], shop_settings: Settings, encoder: TextEncoder
+) -> None:
+    """The watcher starts from the version served, not from what LATEST names by then."""
+    first, second = two_versions
+    versions = VersionStore.in_data_dir(shop_settings.data_dir)
+    served = versions.latest()
+    assert served is not None
+    engine = shop_engine(shop_settings, ArtifactSet.load(versions.root / served), encoder, None)
+    other = second if served == first else first
+    versions.promote(other, "test: promoted while the service was starting")
+    watcher = ArtifactWatcher(engine, versions.root, 3600.0)  # made once the engine is up
     assert watcher.check() == other and engine.version == other

@@ -7,10 +7,13 @@ first version.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 import torch
 
+from kgrec.api.synthetic import synthetic_artifacts
 from kgrec.api.wiring import pipeline_options
 from kgrec.gnn.artifacts import CHECKPOINT, LATEST
 from kgrec.gnn.checkpoint import Checkpoint
@@ -128,6 +131,39 @@ def test_the_gate_promotes_a_copy_and_refuses_what_is_worse(
     assert forced.decision.promote and forced.decision.forced
     assert "forced (--force)" in forced.decision.reason
     assert versions.latest() == forced.version
+
+
+def test_a_promotion_landing_while_a_retrain_writes_is_not_overridden(
+    shop: str, _embedded_store: GraphStore, shop_settings: Settings, encoder: TextEncoder
+) -> None:
+    """The gate compared with ``since``: LATEST moved meanwhile, so nothing is promoted."""
+    versions = VersionStore.in_data_dir(shop_settings.data_dir, keep=50)  # the others need shop
+    since = versions.latest()
+    assert since is not None
+    other = synthetic_artifacts(20, 5, graph_dim=4, text_dim=4, clusters=2, seed=3)
+    other.manifest = replace(other.manifest, version="promoted-meanwhile")
+
+    def promote_meanwhile(_: Path) -> None:  # an operator's promote while the version is written
+        other.save(versions.root, promote=False)
+        versions.promote("promoted-meanwhile", "test: an operator's promote")
+
+    out = retrain(
+        pipeline_options(
+            _copying(shop_settings, artifacts={"promote_tolerance": 0.5, "keep_versions": 50})
+        ),
+        _embedded_store,
+        encoder,
+        "LATEST",
+        writers=[promote_meanwhile],
+        show_progress=False,
+    )
+    try:
+        assert not out.decision.promote, out.decision.reason
+        assert "LATEST now names promoted-meanwhile" in out.decision.reason
+        assert versions.latest() == "promoted-meanwhile"
+        assert not json.loads((versions.root / out.version / GATE).read_text())["promote"]
+    finally:
+        versions.promote(since, "test: back to the version before")
 
 
 @pytest.fixture

@@ -121,3 +121,53 @@ def test_a_version_name_taken_gets_a_suffix_and_keep_below_two_is_refused(
     assert store.new_name("other") == "other"
     with pytest.raises(ArtifactError, match="at least 2"):
         VersionStore(store.root, keep=1)
+
+
+def test_rollback_and_promote_make_the_versions_model_the_one_embed_uses(tmp_path: Path) -> None:
+    """Else the next `kgrec embed` (latest.pt) would serve the rolled-back model again."""
+    store = VersionStore.in_data_dir(tmp_path)
+    checkpoints = tmp_path / "checkpoints"
+    checkpoints.mkdir()
+    for i, name in enumerate(["a", "b"]):
+        model = tmp_path / f"{name}.pt"
+        model.write_bytes(f"model {name}".encode())
+
+        def ranker(version: Path, name: str = name) -> None:
+            ranking = version / "ranking"
+            ranking.mkdir()
+            for file in ("generators.json", "stages.json", "ranker.json", "ranker.txt"):
+                (ranking / file).write_text(f"{file} of {name}")
+            (ranking / "als.npz").write_bytes(b"refitted table")
+
+        artifacts = synthetic_artifacts(20, 5, graph_dim=4, text_dim=4, clusters=2, seed=i)
+        artifacts.manifest = replace(artifacts.manifest, version=name, created_at=1000.0 + i)
+        artifacts.save(store.root, checkpoint=model, writers=[ranker], promote=False)
+        assert kgrec(tmp_path, "artifacts", "promote", name).exit_code == 0
+    assert (checkpoints / "latest.pt").read_bytes() == b"model b"
+
+    result = kgrec(tmp_path, "artifacts", "rollback")
+    assert result.exit_code == 0, result.output
+    assert "is now a's model" in result.output
+    assert (checkpoints / "latest.pt").read_bytes() == b"model a"
+    ranking = checkpoints / "latest.ranking"
+    assert (ranking / "ranker.txt").read_text() == "ranker.txt of a"
+    assert not (ranking / "als.npz").exists()  # the trained ranker only, as `kgrec train` leaves it
+    assert kgrec(tmp_path, "artifacts", "promote", "b").exit_code == 0
+    assert (checkpoints / "latest.pt").read_bytes() == b"model b"
+
+    write_versions(tmp_path, ["c"])  # no checkpoint: latest.pt stays
+    result = kgrec(tmp_path, "artifacts", "promote", "c")
+    assert "c holds no checkpoint" in result.output
+    assert (checkpoints / "latest.pt").read_bytes() == b"model b"
+
+
+def test_a_history_entry_whose_latest_was_never_written_does_not_count(tmp_path: Path) -> None:
+    """A process stopped between writing PROMOTIONS.json and LATEST: LATEST wins."""
+    store = write_versions(tmp_path, ["a", "b", "c"])
+    store.promote("a", "test")
+    store.promote("b", "test")
+    history = json.loads((store.root / HISTORY).read_text())
+    torn = {**history[-1], "version": "c", "at": history[-1]["at"] + 1}
+    (store.root / HISTORY).write_text(json.dumps([*history, torn]))  # LATEST still b
+    assert store.latest() == "b" and store.previous() == "a"
+    assert store.rollback() == "a"  # not c, which never served
