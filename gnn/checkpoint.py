@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -115,11 +116,19 @@ class Checkpoint:
             map_location: torch device the tensors are loaded onto.
 
         Raises:
-            ModelError: missing file, or a mismatched encoder or snapshot.
+            ModelError: missing, damaged or cut-short file, or a mismatched encoder or
+                snapshot.
         """
         if not path.exists():
             raise ModelError(f"no checkpoint at {path}; run `kgrec train`")
-        blob = torch.load(path, map_location=map_location, weights_only=False)
+        try:
+            blob = torch.load(path, map_location=map_location, weights_only=False)
+        except (OSError, RuntimeError, EOFError, pickle.UnpicklingError) as e:
+            raise ModelError(
+                f"cannot read the checkpoint {path}: {e}; the file is damaged or cut short "
+                "(a copy stopped part-way?): train again (`kgrec train`), or serve another "
+                "artifact version (`kgrec artifacts rollback` / `promote`)"
+            ) from e
         if encoder_id is not None and blob["encoder_id"] != encoder_id:
             raise ModelError(
                 f"checkpoint {path} was trained with text encoder {blob['encoder_id']!r}, but "

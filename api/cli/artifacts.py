@@ -28,6 +28,27 @@ SERVES_NOTE = (
 )
 
 
+def _check_servable(store: VersionStore, version: str) -> None:
+    """Load ``version`` as the service would, before LATEST points at it.
+
+    Raises:
+        ArtifactError: it cannot be loaded (the reason named); LATEST is left as it is.
+    """
+    from kgrec.errors import ArtifactError, KgrecError
+    from kgrec.gnn.artifacts import CHECKPOINT, ArtifactSet
+    from kgrec.gnn.checkpoint import Checkpoint
+
+    path = store.path(version)
+    try:
+        ArtifactSet.load(path)
+        if (path / CHECKPOINT).is_file():
+            Checkpoint.load(path / CHECKPOINT)
+    except (KgrecError, OSError, ValueError) as e:
+        raise ArtifactError(
+            f"artifact version {version} cannot be served, so LATEST stays {store.latest()}: {e}"
+        ) from e
+
+
 def _adopt_model(settings: Settings, store: VersionStore, version: str) -> None:
     """Make ``version``'s model the one the next ``kgrec embed`` embeds with."""
     from kgrec.gnn.pipeline import adopt_version_model
@@ -105,6 +126,7 @@ def promote(
     settings = settings_of(ctx)
     store = _store(settings)
     before = store.latest()
+    _check_servable(store, version)
     pruned = store.promote(version, f"kgrec artifacts promote (was {before})")
     typer.echo(f"LATEST: {before} -> {version}; {SERVES_NOTE}")
     _adopt_model(settings, store, version)
@@ -121,6 +143,9 @@ def rollback(ctx: typer.Context) -> None:
     settings = settings_of(ctx)
     store = _store(settings)
     before = store.latest()
+    previous = store.previous()
+    if previous is not None:
+        _check_servable(store, previous)
     target = store.rollback()
     typer.echo(f"LATEST: {before} -> {target} (rolled back); {SERVES_NOTE}")
     _adopt_model(settings, store, target)

@@ -17,6 +17,9 @@ from kgrec.api.cli import app
 from kgrec.api.synthetic import synthetic_artifacts
 from kgrec.errors import ArtifactError
 from kgrec.gnn.artifacts import LATEST
+from kgrec.gnn.checkpoint import Checkpoint
+from kgrec.gnn.config import GNNConfig
+from kgrec.gnn.model import HeteroGNN
 from kgrec.gnn.versions import GATE, HISTORY, VersionStore
 
 WIDE = {"COLUMNS": "200"}
@@ -123,14 +126,27 @@ def test_a_version_name_taken_gets_a_suffix_and_keep_below_two_is_refused(
         VersionStore(store.root, keep=1)
 
 
+def _model_file(path: Path, name: str) -> Path:
+    """A small real checkpoint whose snapshot version names it."""
+    model = HeteroGNN(
+        GNNConfig(hidden_dim=4),
+        {"Product": 4, "User": 4},
+        [("User", "INTERACTED", "Product"), ("Product", "rev_INTERACTED", "User")],
+    )
+    return Checkpoint(model, f"snapshot-{name}", "encoder", {}, []).save(path)
+
+
+def _model_of(path: Path) -> str:
+    return Checkpoint.load(path).snapshot_version.removeprefix("snapshot-")
+
+
 def test_rollback_and_promote_make_the_versions_model_the_one_embed_uses(tmp_path: Path) -> None:
     """Else the next `kgrec embed` (latest.pt) would serve the rolled-back model again."""
     store = VersionStore.in_data_dir(tmp_path)
     checkpoints = tmp_path / "checkpoints"
     checkpoints.mkdir()
     for i, name in enumerate(["a", "b"]):
-        model = tmp_path / f"{name}.pt"
-        model.write_bytes(f"model {name}".encode())
+        model = _model_file(tmp_path / f"{name}.pt", name)
 
         def ranker(version: Path, name: str = name) -> None:
             ranking = version / "ranking"
@@ -143,22 +159,22 @@ def test_rollback_and_promote_make_the_versions_model_the_one_embed_uses(tmp_pat
         artifacts.manifest = replace(artifacts.manifest, version=name, created_at=1000.0 + i)
         artifacts.save(store.root, checkpoint=model, writers=[ranker], promote=False)
         assert kgrec(tmp_path, "artifacts", "promote", name).exit_code == 0
-    assert (checkpoints / "latest.pt").read_bytes() == b"model b"
+    assert _model_of(checkpoints / "latest.pt") == "b"
 
     result = kgrec(tmp_path, "artifacts", "rollback")
     assert result.exit_code == 0, result.output
     assert "is now a's model" in result.output
-    assert (checkpoints / "latest.pt").read_bytes() == b"model a"
+    assert _model_of(checkpoints / "latest.pt") == "a"
     ranking = checkpoints / "latest.ranking"
     assert (ranking / "ranker.txt").read_text() == "ranker.txt of a"
     assert not (ranking / "als.npz").exists()  # the trained ranker only, as `kgrec train` leaves it
     assert kgrec(tmp_path, "artifacts", "promote", "b").exit_code == 0
-    assert (checkpoints / "latest.pt").read_bytes() == b"model b"
+    assert _model_of(checkpoints / "latest.pt") == "b"
 
     write_versions(tmp_path, ["c"])  # no checkpoint: latest.pt stays
     result = kgrec(tmp_path, "artifacts", "promote", "c")
     assert "c holds no checkpoint" in result.output
-    assert (checkpoints / "latest.pt").read_bytes() == b"model b"
+    assert _model_of(checkpoints / "latest.pt") == "b"
 
 
 def test_a_history_entry_whose_latest_was_never_written_does_not_count(tmp_path: Path) -> None:
@@ -171,3 +187,19 @@ def test_a_history_entry_whose_latest_was_never_written_does_not_count(tmp_path:
     (store.root / HISTORY).write_text(json.dumps([*history, torn]))  # LATEST still b
     assert store.latest() == "b" and store.previous() == "a"
     assert store.rollback() == "a"  # not c, which never served
+
+
+def test_a_version_that_cannot_load_is_neither_promoted_nor_rolled_back_to(
+    tmp_path: Path,
+) -> None:
+    store = write_versions(tmp_path, ["a", "b", "c"])
+    for name in ("a", "b"):
+        assert kgrec(tmp_path, "artifacts", "promote", name).exit_code == 0
+    (store.path("c") / "product_graph.npy").write_bytes(b"cut short")
+    result = kgrec(tmp_path, "artifacts", "promote", "c")
+    assert result.exit_code == 1 and store.latest() == "b"
+    assert "artifact version c cannot be served, so LATEST stays b" in str(result.exception)
+    (store.path("a") / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    result = kgrec(tmp_path, "artifacts", "rollback")
+    assert result.exit_code == 1 and store.latest() == "b"
+    assert "cannot read the checkpoint" in str(result.exception)
