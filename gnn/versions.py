@@ -64,6 +64,8 @@ class VersionInfo:
 
     Attributes:
         gate: the promotion gate's figures recorded in the version (None: none).
+        problem: why its manifest or gate file cannot be read (None: both can; the
+            counts are then 0).
     """
 
     version: str
@@ -73,6 +75,7 @@ class VersionInfo:
     latest: bool
     previous: bool
     gate: dict[str, Any] | None
+    problem: str | None = None
 
 
 class LatestMovedError(ArtifactError):
@@ -153,7 +156,10 @@ class VersionStore:
         try:
             return [Promotion(**entry) for entry in json.loads(path.read_text())]
         except (OSError, ValueError, TypeError) as e:
-            raise ArtifactError(f"cannot read the promotion history {path}: {e}") from e
+            raise ArtifactError(
+                f"cannot read the promotion history {path}: {e}; repair it, or move it aside "
+                "(LATEST still names the version served; rollbacks start again from it)"
+            ) from e
 
     def _stack(self) -> list[str]:
         """The promoted versions a rollback walks back through, current last.
@@ -197,7 +203,10 @@ class VersionStore:
         path = self.root / version / GATE
         if not path.is_file():
             return None
-        result: dict[str, Any] = json.loads(path.read_text())
+        try:
+            result: dict[str, Any] = json.loads(path.read_text())
+        except (OSError, ValueError) as e:
+            raise ArtifactError(f"cannot read {path}: {e}; repair or remove that file") from e
         return result
 
     def info(self) -> list[VersionInfo]:
@@ -205,16 +214,15 @@ class VersionStore:
         latest, previous = self.latest(), self.previous()
         out = []
         for version in self.versions():
-            m = self.manifest(version)
+            is_latest, is_previous = version == latest, version == previous
+            try:
+                m, gate = self.manifest(version), self.gate(version)
+            except ArtifactError as e:  # listed with the reason; the others still are
+                out.append(VersionInfo(version, 0.0, 0, 0, is_latest, is_previous, None, str(e)))
+                continue
             out.append(
                 VersionInfo(
-                    version=version,
-                    created_at=m.created_at,
-                    num_products=m.num_products,
-                    num_users=m.num_users,
-                    latest=version == latest,
-                    previous=version == previous,
-                    gate=self.gate(version),
+                    version, m.created_at, m.num_products, m.num_users, is_latest, is_previous, gate
                 )
             )
         return out

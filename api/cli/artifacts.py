@@ -105,7 +105,7 @@ def list_versions(ctx: typer.Context) -> None:
             i.num_products,
             i.num_users,
             "LATEST (serving)" if i.latest else ("previous" if i.previous else ""),
-            _gate_cell(i.gate),
+            _gate_cell(i.gate) if i.problem is None else f"unreadable: {i.problem}",
         ]
         for i in infos
     ]

@@ -88,6 +88,13 @@ def test_list_marks_latest_previous_and_gate_figures(tmp_path: Path) -> None:
     assert lines["old"].split()[3:5] == ["20", "5"]  # products, users
     assert "2 version(s)" in result.output
 
+    (store.root / "new" / GATE).write_text('{"promote": tr')  # cut short
+    (store.root / "old" / "manifest.json").write_text('{"version": "old", ')
+    result = kgrec(tmp_path, "artifacts", "list")
+    assert result.exit_code == 0, result.output  # each listed with what is wrong with it
+    assert "unreadable: cannot read" in result.output and "repair or remove" in result.output
+    assert "2 version(s)" in result.output
+
 
 def test_unknown_version_lists_those_that_exist(tmp_path: Path) -> None:
     write_versions(tmp_path, ["v1", "v2"])
