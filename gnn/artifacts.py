@@ -45,6 +45,8 @@ USER_GRAPH: Final = "user_graph.npy"
 PRODUCT_TEXT: Final = "product_text.npy"
 POPULARITY: Final = "popularity.npy"
 CHECKPOINT: Final = "checkpoint.pt"
+WRITING_PREFIX: Final = ".writing-"
+"""The temporary directory of a version being written (renamed into place when done)."""
 VersionWriter = Callable[[Path], None]
 """Writes extra files into a version directory before it is published."""
 PRODUCT_COLUMNS: Final = ("id", "title", "price", "in_stock", "brand_id", "category_ids")
@@ -156,7 +158,7 @@ class ArtifactSet:
         final = root / self.manifest.version
         if final.exists():
             raise ArtifactError(f"artifact version {final} already exists; versions are immutable")
-        tmp = Path(tempfile.mkdtemp(dir=root, prefix=".writing-"))
+        tmp = Path(tempfile.mkdtemp(dir=root, prefix=WRITING_PREFIX))
         try:
             (tmp / MANIFEST).write_text(json.dumps(asdict(self.manifest), indent=2))
             self.products.to_parquet(tmp / PRODUCTS, index=False)

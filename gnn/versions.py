@@ -8,6 +8,12 @@ Under ``<data_dir>/artifacts/``::
     PROMOTIONS.json      the promotion history, oldest first (one entry per promote
                          or rollback: version, time, action, reason)
     .versions.lock       held while LATEST and the history change
+    .writing-*           a version being written (``kgrec embed``), renamed into place
+    .deleting-*          a version being pruned: renamed first, then deleted
+
+A prune renames a version before deleting it, so a prune stopped part-way never
+leaves a half-deleted version listed; the next prune deletes what such a stop
+left, and ``.writing-*`` directories older than a day (a stopped embed).
 
 LATEST and the history are each written to a temporary file and moved over the old
 one (:func:`os.replace`), so a reader sees the old or the new content, never half.
@@ -30,7 +36,7 @@ from typing import Any, Final, Literal
 
 from kgrec._locks import exclusive_lock
 from kgrec.errors import ArtifactError
-from kgrec.gnn.artifacts import LATEST, MANIFEST, ArtifactManifest, write_atomic
+from kgrec.gnn.artifacts import LATEST, MANIFEST, WRITING_PREFIX, ArtifactManifest, write_atomic
 from kgrec.paths import DataDir
 
 log = logging.getLogger(__name__)
@@ -38,6 +44,9 @@ HISTORY: Final = "PROMOTIONS.json"
 GATE: Final = "gate.json"
 """The promotion gate's figures, written into a version by ``kgrec train --since``."""
 _LOCK: Final = ".versions.lock"
+_DELETING: Final = ".deleting-"
+STALE_WRITING_S: Final = 24 * 3600.0
+"""Age after which a version's temporary directory counts as left by a stopped embed."""
 Action = Literal["promote", "rollback"]
 
 
@@ -298,6 +307,22 @@ class VersionStore:
         with self._locked():
             return self._prune()
 
+    def _sweep(self) -> None:
+        """Delete what a prune or an embed stopped part-way left behind.
+
+        A prune's renamed versions (``.deleting-*``) and the temporary directories of
+        versions being written (``.writing-*``) older than :data:`STALE_WRITING_S`:
+        they hold shopper ids too, which no forget reaches.
+        """
+        now = time.time()
+        for leftover in sorted(self.root.glob(f"{_DELETING}*")) + sorted(
+            p
+            for p in self.root.glob(f"{WRITING_PREFIX}*")
+            if now - p.stat().st_mtime > STALE_WRITING_S
+        ):
+            log.warning("deleting %s, left by a prune or an embed stopped part-way", leftover)
+            shutil.rmtree(leftover, ignore_errors=True)
+
     def _prune(self) -> list[str]:
         protected = {self.latest(), self.previous()}
         versions = self.versions()
@@ -308,9 +333,12 @@ class VersionStore:
                 break
             if version in protected:
                 continue
-            shutil.rmtree(self.root / version)
+            doomed = self.root / f"{_DELETING}{version}"
+            (self.root / version).rename(doomed)  # gone from the list at once, whole or not
+            shutil.rmtree(doomed)
             deleted.append(version)
             excess -= 1
+        self._sweep()
         if deleted:
             log.info(
                 "pruned %d artifact version(s) beyond KGREC_ARTIFACTS__KEEP_VERSIONS=%d: %s",

@@ -7,6 +7,8 @@ clear errors.
 from __future__ import annotations
 
 import json
+import os
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,7 +22,7 @@ from kgrec.gnn.artifacts import LATEST
 from kgrec.gnn.checkpoint import Checkpoint
 from kgrec.gnn.config import GNNConfig
 from kgrec.gnn.model import HeteroGNN
-from kgrec.gnn.versions import GATE, HISTORY, VersionStore
+from kgrec.gnn.versions import GATE, HISTORY, STALE_WRITING_S, VersionStore
 
 WIDE = {"COLUMNS": "200"}
 
@@ -121,6 +123,23 @@ def test_prune_keeps_n_and_never_latest_nor_the_rollback_target(tmp_path: Path) 
     assert kgrec(tmp_path, "artifacts", "prune", keep=2).output.strip() == "nothing to prune"
     assert kgrec(tmp_path, "artifacts", "rollback").exit_code == 0
     assert store.latest() == "v0"
+
+
+def test_prune_deletes_what_a_stopped_prune_or_embed_left(tmp_path: Path) -> None:
+    store = write_versions(tmp_path, ["v0", "v1"])
+    store.promote("v1", "test")
+    half = store.root / ".deleting-v9"  # a prune stopped between its rename and the delete
+    (half / "ranking").mkdir(parents=True)
+    stale, fresh = store.root / ".writing-old", store.root / ".writing-now"
+    for directory in (stale, fresh):
+        directory.mkdir()
+        (directory / "users.parquet").write_bytes(b"shopper ids")
+    day_ago = time.time() - STALE_WRITING_S - 60
+    os.utime(stale, (day_ago, day_ago))
+    assert store.prune() == []
+    assert not half.exists() and not stale.exists()
+    assert fresh.exists(), "an embed may be writing it now"
+    assert store.versions() == ["v0", "v1"]
 
 
 def test_a_version_name_taken_gets_a_suffix_and_keep_below_two_is_refused(
