@@ -31,25 +31,24 @@ and kept in ``<data_dir>/privacy/salt`` (mode 0600).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 import logging
 import os
 import secrets
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
 from pydantic import SecretStr
 
-from kgrec._locks import exclusive_lock
 from kgrec.api.engine import Engine
 from kgrec.api.event_ids import EventIds
 from kgrec.api.experiments.log import EventLog
 from kgrec.api.written_online import WrittenOnline
 from kgrec.errors import KgrecError, NotFoundError
+from kgrec.forget_epoch import count_forget, forget_lock, privacy_dir
 from kgrec.gnn.forget import forget_in_artifacts, forget_in_snapshots
 from kgrec.gnn.snapshot import USER, node_text
 from kgrec.graph import GraphStore
@@ -61,14 +60,7 @@ from kgrec.text_encoders.cache import text_key
 
 log = logging.getLogger(__name__)
 SALT_FILE: Final = "salt"
-_LOCK_FILE: Final = "forget.lock"
 _SECRET_MODE: Final = 0o600
-
-
-def _privacy_dir(data_dir: Path) -> Path:
-    directory = DataDir(data_dir).privacy
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return directory
 
 
 def log_salt(data_dir: Path, configured: SecretStr | None) -> bytes:
@@ -79,7 +71,7 @@ def log_salt(data_dir: Path, configured: SecretStr | None) -> bytes:
     """
     if configured is not None:
         return configured.get_secret_value().encode()
-    path = _privacy_dir(data_dir) / SALT_FILE
+    path = privacy_dir(data_dir) / SALT_FILE
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _SECRET_MODE)
     except FileExistsError:
@@ -138,13 +130,6 @@ class ForgetReport:
         )
 
 
-@contextlib.contextmanager
-def _one_at_a_time(data_dir: Path) -> Iterator[None]:
-    """Hold the data directory's forget lock (threads and processes alike)."""
-    with exclusive_lock(_privacy_dir(data_dir) / _LOCK_FILE):
-        yield
-
-
 def _relative(paths: list[Path], data_dir: Path) -> list[str]:
     root = data_dir.resolve()
     out = []
@@ -191,7 +176,8 @@ def forget_user(
     paths = DataDir(data_dir)
     report = ForgetReport(subject(user_id, data_dir=data_dir, configured_salt=configured_salt))
     errors: list[KgrecError] = []
-    with _one_at_a_time(data_dir):
+    with forget_lock(data_dir):
+        count_forget(data_dir)  # an embed in progress then checks its version (forget_epoch)
         forgotten = store.delete_user(user_id)
         if forgotten is not None:
             report.graph_node, report.relationships = True, forgotten.relationships

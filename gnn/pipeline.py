@@ -23,11 +23,13 @@ import pandas as pd
 import torch
 from torch import Tensor
 
-from kgrec.errors import ModelError
+from kgrec.errors import GraphConnectionError, ModelError
+from kgrec.forget_epoch import forget_epoch, forget_lock
 from kgrec.gnn.additions import graph_additions
-from kgrec.gnn.artifacts import CHECKPOINT, ArtifactManifest, ArtifactSet, VersionWriter
+from kgrec.gnn.artifacts import CHECKPOINT, USERS, ArtifactManifest, ArtifactSet, VersionWriter
 from kgrec.gnn.checkpoint import Checkpoint
 from kgrec.gnn.evaluation import GNNRecommender, interactions_of, product_text_vectors
+from kgrec.gnn.forget import forget_in_version
 from kgrec.gnn.options import PipelineOptions
 from kgrec.gnn.ranking.served import (
     RANKING_DIR,
@@ -52,6 +54,7 @@ from kgrec.gnn.splits import SplitPlan, build_splits
 from kgrec.gnn.trainer import Trainer, TrainResult, graph_inputs
 from kgrec.graph import GraphStore
 from kgrec.text_encoders import EmbeddingCache, TextEncoder
+from kgrec.typing import USER as USER_LABEL
 
 LATEST_CHECKPOINT = "latest.pt"
 log = logging.getLogger(__name__)
@@ -150,6 +153,39 @@ def make_latest_checkpoint(path: Path) -> Path:
     if ranking_dir_of(path).is_dir():
         shutil.copytree(ranking_dir_of(path), latest_ranking)
     return latest
+
+
+def _forget_since(data_dir: Path, epoch: int, version: Path, store: GraphStore | None) -> None:
+    """Rewrite the new ``version`` without shoppers forgotten while it was built.
+
+    A forget counted after ``epoch`` ran before the version was on disk, so it
+    did not reach it: under the forget lock, the version's shoppers the graph no
+    longer holds are removed (:func:`kgrec.gnn.forget.forget_in_version`).
+
+    Raises:
+        ModelError: a forget landed and the graph, which says whom, does not answer
+            (the version is deleted: run ``kgrec embed`` again).
+    """
+    with forget_lock(data_dir):
+        if forget_epoch(data_dir) == epoch:
+            return
+        users = pd.read_parquet(version / USERS, columns=["id"])["id"].astype(str).tolist()
+        try:
+            if store is None:
+                raise GraphConnectionError("no graph given")
+            gone = sorted(set(users) - store.existing_ids(USER_LABEL, users))
+        except GraphConnectionError as e:
+            shutil.rmtree(version, ignore_errors=True)
+            raise ModelError(
+                f"a shopper was forgotten while artifact version {version.name} was built, "
+                f"and the graph, which says whom, does not answer ({e}); the version is "
+                "deleted: run `kgrec embed` again with the graph up"
+            ) from e
+        for user_id in gone:
+            forget_in_version(version, user_id)
+        log.info(
+            "%d shopper(s) forgotten while %s was built removed from it", len(gone), version.name
+        )
 
 
 def adopt_version_model(version: Path, checkpoints: Path) -> Path | None:
@@ -287,6 +323,7 @@ def write_artifacts(
     """
     path = checkpoint_path or options.paths.checkpoints / LATEST_CHECKPOINT
     checkpoint = Checkpoint.load(path, encoder_id=encoder.model_id)
+    epoch = forget_epoch(options.data_dir)  # before the snapshot: forgets since are caught up
     snapshot = Snapshot.load(options.paths.snapshot(checkpoint.snapshot_version))
     inter = interactions_of(snapshot)
     pairs = torch.stack([inter.users, inter.items])
@@ -329,6 +366,7 @@ def write_artifacts(
 
         extra.append(ranking)
     artifacts.save(versions.root, checkpoint=path, writers=extra, promote=False)
+    _forget_since(options.data_dir, epoch, versions.path(manifest.version), store)
     if promote:
         versions.promote(manifest.version, "kgrec embed")
     return artifacts

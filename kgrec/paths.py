@@ -13,7 +13,7 @@ Layout of ``<data_dir>`` (``KGREC_DATA_DIR``, default ``.kgrec``)::
     models/onnx/<model>/      ONNX exports of the text model
     api/event-ids.sqlite3     the event-id ledger of POST /events
     experiments/events.jsonl  the experiment log
-    privacy/                  the forget-log salt and the forget lock
+    privacy/                  the forget-log salt, the forget lock and its epoch
     graph/ server/ logs/      the embedded graph server (graph._paths.ServerPaths)
 
 Only names are computed here; nothing is created or read.

@@ -13,20 +13,22 @@ from __future__ import annotations
 
 import logging
 import stat
+from pathlib import Path
 
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from kgrec.api.cli import app as cli
-from kgrec.api.forget import subject
+from kgrec.api.forget import forget_user, subject
 from kgrec.api.index import index_writer
 from kgrec.api.wiring import index_options, pipeline_options
 from kgrec.errors import NotFoundError
 from kgrec.gnn.artifacts import ArtifactSet
 from kgrec.gnn.pipeline import export_current, train_snapshot, write_artifacts
 from kgrec.gnn.ranking.served import RANKING_DIR
-from kgrec.gnn.snapshot import USER, node_text
+from kgrec.gnn.snapshot import USER, Snapshot, node_text
 from kgrec.graph import GraphStore, embedded_server
 from kgrec.loaders import Importer, Source, validation_options
 from kgrec.settings import Settings
@@ -238,3 +240,33 @@ def test_the_cli_forgets_a_shopper_and_a_second_delete_is_not_found(
     again = CliRunner().invoke(cli, ["users", "delete", OTHER], env=env)
     assert isinstance(again.exception, NotFoundError), again.output  # main(): exit 1
     assert "no shopper with this id" in str(again.exception)
+
+
+def test_a_forget_landing_while_a_version_is_built_reaches_it(
+    shop: ArtifactSet,
+    forget_settings: Settings,
+    _embedded_store: GraphStore,
+    encoder: TextEncoder,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The forget lands after the embed loaded its snapshot, before the version is on disk."""
+    victim = "u001"
+    load = Snapshot.load
+
+    def load_then_forget(path: Path) -> Snapshot:
+        snapshot = load(path)  # in memory: it holds the shopper, whatever the forget rewrites
+        assert victim in snapshot.ids[USER]
+        forget_user(
+            victim,
+            data_dir=forget_settings.data_dir,
+            configured_salt=forget_settings.forget_log_salt,
+            store=_embedded_store,
+        )
+        return snapshot
+
+    monkeypatch.setattr(Snapshot, "load", load_then_forget)  # the class pipeline.py calls
+    pipeline = pipeline_options(forget_settings)
+    made = write_artifacts(pipeline, encoder, store=_embedded_store)
+    assert made.path is not None
+    assert victim not in set(pd.read_parquet(made.path / "users.parquet")["id"])
+    assert files_holding(forget_settings.data_dir, victim.encode()) == []
