@@ -13,7 +13,7 @@ import logging
 import shutil
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -146,12 +146,32 @@ def make_latest_checkpoint(path: Path) -> Path:
         The new ``latest.pt`` (its ranker is ``latest.ranking``).
     """
     latest = path.with_name(LATEST_CHECKPOINT)
-    if latest.resolve() != path.resolve():
-        shutil.copy2(path, latest)
-    latest_ranking = ranking_dir_of(latest)
-    shutil.rmtree(latest_ranking, ignore_errors=True)
-    if ranking_dir_of(path).is_dir():
-        shutil.copytree(ranking_dir_of(path), latest_ranking)
+    if latest.resolve() == path.resolve():
+        return latest
+    return _install_latest(path.parent, path, ranking_dir_of(path), shutil.copytree)
+
+
+def _install_latest(
+    checkpoints: Path, model: Path, ranking: Path, copy_ranking: Callable[[Path, Path], object]
+) -> Path:
+    """Make ``model`` and its trained ``ranking`` (when a directory) the latest ones.
+
+    Both are staged beside the latest ones, then moved over them one after the
+    other, so a copy stopped part-way never pairs one model with another's ranker
+    for longer than two renames.
+    """
+    checkpoints.mkdir(parents=True, exist_ok=True)
+    latest = checkpoints / LATEST_CHECKPOINT
+    staged = checkpoints / f".{LATEST_CHECKPOINT}.staged"
+    staged_ranking = ranking_dir_of(staged)
+    shutil.rmtree(staged_ranking, ignore_errors=True)
+    shutil.copy2(model, staged)
+    if ranking.is_dir():
+        copy_ranking(ranking, staged_ranking)
+    shutil.rmtree(ranking_dir_of(latest), ignore_errors=True)
+    staged.replace(latest)
+    if staged_ranking.is_dir():
+        staged_ranking.replace(ranking_dir_of(latest))
     return latest
 
 
@@ -194,8 +214,7 @@ def adopt_version_model(version: Path, checkpoints: Path) -> Path | None:
     Called when LATEST moves to a version that is not the newest model (a
     rollback, a promote of an older version): ``kgrec embed`` embeds with
     ``latest.pt`` and its ranker, so without this the next embed would serve
-    the model taken out of service again. Both are staged beside the latest
-    ones and moved over them.
+    the model taken out of service again (:func:`_install_latest`).
 
     Returns:
         The new ``latest.pt``, or None when the version holds no checkpoint
@@ -210,18 +229,7 @@ def adopt_version_model(version: Path, checkpoints: Path) -> Path | None:
             checkpoints / LATEST_CHECKPOINT,
         )
         return None
-    checkpoints.mkdir(parents=True, exist_ok=True)
-    latest = checkpoints / LATEST_CHECKPOINT
-    staged = checkpoints / f".{LATEST_CHECKPOINT}.adopting"
-    staged_ranking = ranking_dir_of(staged)
-    shutil.rmtree(staged_ranking, ignore_errors=True)
-    shutil.copy2(source, staged)
-    if (version / RANKING_DIR).is_dir():
-        copy_trained(version / RANKING_DIR, staged_ranking)
-    shutil.rmtree(ranking_dir_of(latest), ignore_errors=True)
-    staged.replace(latest)
-    if staged_ranking.is_dir():
-        staged_ranking.replace(ranking_dir_of(latest))
+    latest = _install_latest(checkpoints, source, version / RANKING_DIR, copy_trained)
     log.info("%s is now the model of artifact version %s", latest, version.name)
     return latest
 
