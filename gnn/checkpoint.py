@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import pickle
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import torch
 from torch import Tensor
@@ -123,12 +122,10 @@ class Checkpoint:
             raise ModelError(f"no checkpoint at {path}; run `kgrec train`")
         try:
             blob = torch.load(path, map_location=map_location, weights_only=False)
-        except (OSError, RuntimeError, EOFError, pickle.UnpicklingError) as e:
-            raise ModelError(
-                f"cannot read the checkpoint {path}: {e}; the file is damaged or cut short "
-                "(a copy stopped part-way?): train again (`kgrec train`), or serve another "
-                "artifact version (`kgrec artifacts rollback` / `promote`)"
-            ) from e
+        except Exception as e:  # a damaged file fails in many ways
+            raise _damaged(path, e) from e
+        if not isinstance(blob, dict) or not blob.keys() >= _KEYS:
+            raise _damaged(path, ValueError("it holds no kgrec checkpoint"))
         if encoder_id is not None and blob["encoder_id"] != encoder_id:
             raise ModelError(
                 f"checkpoint {path} was trained with text encoder {blob['encoder_id']!r}, but "
@@ -140,10 +137,27 @@ class Checkpoint:
                 f"checkpoint {path} was trained on snapshot {blob['snapshot_version']}, not "
                 f"{snapshot_version}; retrain with `kgrec train`"
             )
-        config = GNNConfig(**blob["config"])
-        edge_types: list[EdgeType] = [tuple(e) for e in blob["edge_types"]]
-        memory_ids: list[str] = list(blob.get("memory_ids", []))
-        model = HeteroGNN(config, blob["in_dims"], edge_types, len(memory_ids))
-        model.load_state_dict(blob["state_dict"])
+        try:
+            config = GNNConfig(**blob["config"])
+            edge_types: list[EdgeType] = [tuple(e) for e in blob["edge_types"]]
+            memory_ids: list[str] = list(blob.get("memory_ids", []))
+            model = HeteroGNN(config, blob["in_dims"], edge_types, len(memory_ids))
+            model.load_state_dict(blob["state_dict"])
+        except Exception as e:
+            raise _damaged(path, e) from e
         model.eval()
         return cls(model, blob["snapshot_version"], blob["encoder_id"], blob["metrics"], memory_ids)
+
+
+_KEYS: Final = frozenset(
+    {"config", "in_dims", "edge_types", "state_dict", "snapshot_version", "encoder_id", "metrics"}
+)
+"""What a checkpoint file holds (:meth:`Checkpoint.save`)."""
+
+
+def _damaged(path: Path, error: Exception) -> ModelError:
+    return ModelError(
+        f"cannot read the checkpoint {path}: {type(error).__name__}: {error}; the file is "
+        "damaged or cut short (a copy stopped part-way?): train again (`kgrec train`), or "
+        "serve another artifact version (`kgrec artifacts rollback` / `promote`)"
+    )

@@ -35,6 +35,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any, Final
@@ -47,10 +48,11 @@ from torch import Tensor
 from torch_geometric.data import HeteroData
 
 from kgrec.errors import ArtifactError, ModelError
-from kgrec.gnn.artifacts import MANIFEST, USER_GRAPH, USERS
+from kgrec.gnn.artifacts import MANIFEST, USER_GRAPH, USERS, WRITING_PREFIX
 from kgrec.gnn.ranking.peer_popularity import load_peer_weights
 from kgrec.gnn.ranking.served import ALS_FILE, INTERACTIONS_FILE, PEER_FILE, RANKING_DIR
 from kgrec.gnn.snapshot import USER
+from kgrec.gnn.versions import stale_writing
 
 log = logging.getLogger(__name__)
 _TMP_SUFFIX: Final = ".forget-tmp"
@@ -109,11 +111,18 @@ def _shift(rows: np.ndarray, removed: np.ndarray) -> np.ndarray:
 def artifact_dirs(root: Path) -> list[Path]:
     """List the artifact version directories under ``root`` that hold a users table.
 
-    The ``.writing-*`` ones of an interrupted ``kgrec embed`` are included.
+    Not the ``.writing-*`` ones: a version being written is checked by its own
+    ``kgrec embed`` once on disk (:mod:`kgrec.forget_epoch`), as rewriting it
+    half-written would leave its later files a row off; those of a stopped
+    embed are deleted (:func:`forget_in_artifacts`).
     """
     if not root.is_dir():
         return []
-    return sorted(d for d in root.iterdir() if d.is_dir() and (d / USERS).is_file())
+    return sorted(
+        d
+        for d in root.iterdir()
+        if d.is_dir() and not d.name.startswith(WRITING_PREFIX) and (d / USERS).is_file()
+    )
 
 
 def forget_in_version(version: Path, user_id: str) -> list[Path]:
@@ -219,6 +228,9 @@ def forget_in_artifacts(root: Path, user_id: str) -> list[Path]:
     """
     rewritten: list[Path] = []
     errors: list[ArtifactError] = []
+    for leftover in stale_writing(root):  # a stopped embed's: no version, but shopper ids
+        log.warning("deleting %s, left by a kgrec embed stopped part-way", leftover)
+        shutil.rmtree(leftover, ignore_errors=True)
     for version in artifact_dirs(root):
         try:
             rewritten += forget_in_version(version, user_id)

@@ -10,8 +10,10 @@ Files, under the data directory:
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
@@ -162,7 +164,7 @@ def _install_latest(
     """
     checkpoints.mkdir(parents=True, exist_ok=True)
     latest = checkpoints / LATEST_CHECKPOINT
-    staged = checkpoints / f".{LATEST_CHECKPOINT}.staged"
+    staged = checkpoints / f".{LATEST_CHECKPOINT}.{os.getpid()}-{threading.get_ident()}.staged"
     staged_ranking = ranking_dir_of(staged)
     shutil.rmtree(staged_ranking, ignore_errors=True)
     shutil.copy2(model, staged)
@@ -175,10 +177,10 @@ def _install_latest(
     return latest
 
 
-def _forget_since(data_dir: Path, epoch: int, version: Path, store: GraphStore | None) -> None:
+def _forget_since(data_dir: Path, epoch: str, version: Path, store: GraphStore | None) -> None:
     """Rewrite the new ``version`` without shoppers forgotten while it was built.
 
-    A forget counted after ``epoch`` ran before the version was on disk, so it
+    A forget that changed ``epoch`` ran before the version was on disk, so it
     did not reach it: under the forget lock, the version's shoppers the graph no
     longer holds are removed (:func:`kgrec.gnn.forget.forget_in_version`).
 
@@ -189,20 +191,20 @@ def _forget_since(data_dir: Path, epoch: int, version: Path, store: GraphStore |
     with forget_lock(data_dir):
         if forget_epoch(data_dir) == epoch:
             return
-        users = pd.read_parquet(version / USERS, columns=["id"])["id"].astype(str).tolist()
         try:
             if store is None:
                 raise GraphConnectionError("no graph given")
+            users = pd.read_parquet(version / USERS, columns=["id"])["id"].astype(str).tolist()
             gone = sorted(set(users) - store.existing_ids(USER_LABEL, users))
-        except GraphConnectionError as e:
+            for user_id in gone:
+                forget_in_version(version, user_id)
+        except BaseException as e:  # whatever stops it, no version holding them is left
             shutil.rmtree(version, ignore_errors=True)
             raise ModelError(
                 f"a shopper was forgotten while artifact version {version.name} was built, "
-                f"and the graph, which says whom, does not answer ({e}); the version is "
-                "deleted: run `kgrec embed` again with the graph up"
+                f"and removing them from it failed ({type(e).__name__}: {e}); the version is "
+                "deleted: run `kgrec embed` again (with the graph up)"
             ) from e
-        for user_id in gone:
-            forget_in_version(version, user_id)
         log.info(
             "%d shopper(s) forgotten while %s was built removed from it", len(gone), version.name
         )

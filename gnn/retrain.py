@@ -264,13 +264,14 @@ def retrain(
     if decision.promote:
         try:
             outcome.pruned = versions.promote(
-                version, f"kgrec train --since {since}: {decision.reason}", over=since
+                version,
+                f"kgrec train --since {since}: {decision.reason}",
+                over=since,
+                then=lambda _: make_latest_checkpoint(path),  # under the lock: no rollback between
             )
         except LatestMovedError as e:  # a promotion or rollback landed while this one wrote
             outcome.decision = decision = _not_promoted(decision, str(e))
             write_gate(versions.path(version))
-        else:
-            make_latest_checkpoint(path)
     if not decision.promote:
         log.warning("artifact version %s is not promoted: %s", version, decision.reason)
     return outcome

@@ -29,7 +29,7 @@ import json
 import logging
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -177,19 +177,9 @@ class VersionStore:
         promoted on top; history entries above the last one naming LATEST (a process
         stopped between writing the history and LATEST) do not count.
         """
-        stack: list[str] = []
-        for entry in self.history():
-            if entry.action == "rollback":
-                while stack and stack[-1] != entry.version:
-                    stack.pop()
-                if not stack:
-                    stack.append(entry.version)
-            elif not stack or stack[-1] != entry.version:
-                stack.append(entry.version)
+        stack = _walk(self.history())
         latest = self.latest()
         if latest is not None and latest in stack:
-            # LATEST wins over history entries above it: a promote or rollback whose
-            # history entry was written but whose LATEST never was (a crash between)
             stack = stack[: len(stack) - stack[::-1].index(latest)]
         elif latest is not None:
             stack.append(latest)
@@ -253,12 +243,28 @@ class VersionStore:
             yield
 
     def _record(self, version: str, action: Action, reason: str) -> None:
-        entries = [asdict(p) for p in self.history()]
+        history = self.history()
+        entries = [asdict(p) for p in history]
+        walked, latest = _walk(history), self.latest()
+        if latest is not None and (not walked or walked[-1] != latest):
+            # LATEST without its history entry (a process stopped between the two
+            # files): recorded first, so the stray entries above it never count again
+            fix: Action = "rollback" if latest in walked else "promote"
+            note = "LATEST was written without its history entry; recorded now"
+            entries.append(asdict(Promotion(latest, time.time(), fix, note)))
         entries.append(asdict(Promotion(version, time.time(), action, reason)))
         write_atomic(self.root / HISTORY, json.dumps(entries, indent=2))
         write_atomic(self.root / LATEST, version)
 
-    def promote(self, version: str, reason: str, *, over: str | None = None) -> list[str]:
+    def promote(
+        self,
+        version: str,
+        reason: str,
+        *,
+        over: str | None = None,
+        check: Callable[[str], object] | None = None,
+        then: Callable[[str], object] | None = None,
+    ) -> list[str]:
         """Point LATEST at ``version``, record it, prune; the versions deleted.
 
         Args:
@@ -266,6 +272,10 @@ class VersionStore:
             reason: recorded in the history.
             over: promote only while LATEST still names this version (the one a
                 gate compared ``version`` with); checked under the lock.
+            check: called with ``version`` under the lock before LATEST moves; what
+                it raises stops the promotion (nothing changed).
+            then: called with ``version`` under the lock once LATEST names it (the
+                latest checkpoint follows it: no rollback can land in between).
 
         Raises:
             ArtifactError: no such version (the message lists those that exist).
@@ -280,12 +290,24 @@ class VersionStore:
                     f"now names {latest} (promoted or rolled back meanwhile); compare them "
                     f"and promote it with `kgrec artifacts promote {version}` if it should serve"
                 )
+            if check is not None:
+                check(version)
             self._record(version, "promote", reason)
+            if then is not None:
+                then(version)
             log.info("promoted artifact version %s (%s)", version, reason)
             return self._prune()
 
-    def rollback(self) -> str:
+    def rollback(
+        self,
+        *,
+        check: Callable[[str], object] | None = None,
+        then: Callable[[str], object] | None = None,
+    ) -> str:
         """Point LATEST back at the previously promoted version; that version.
+
+        ``check`` and ``then`` are called with the target under the lock, before
+        and after LATEST moves, as in :meth:`promote`.
 
         Raises:
             ArtifactError: nothing to roll back to.
@@ -298,8 +320,12 @@ class VersionStore:
                     f"before {self.latest() or 'LATEST'} (or it was deleted); versions: "
                     f"{', '.join(self.versions()) or 'none'}"
                 )
+            if check is not None:
+                check(target)
             self._record(target, "rollback", f"rolled back from {self.latest()}")
             log.info("rolled back to artifact version %s", target)
+            if then is not None:
+                then(target)
             return target
 
     def prune(self) -> list[str]:
@@ -314,12 +340,7 @@ class VersionStore:
         versions being written (``.writing-*``) older than :data:`STALE_WRITING_S`:
         they hold shopper ids too, which no forget reaches.
         """
-        now = time.time()
-        for leftover in sorted(self.root.glob(f"{_DELETING}*")) + sorted(
-            p
-            for p in self.root.glob(f"{WRITING_PREFIX}*")
-            if now - p.stat().st_mtime > STALE_WRITING_S
-        ):
+        for leftover in sorted(self.root.glob(f"{_DELETING}*")) + stale_writing(self.root):
             log.warning("deleting %s, left by a prune or an embed stopped part-way", leftover)
             shutil.rmtree(leftover, ignore_errors=True)
 
@@ -347,3 +368,33 @@ class VersionStore:
                 ", ".join(deleted),
             )
         return deleted
+
+
+def _walk(history: list[Promotion]) -> list[str]:
+    """The stack the history's promotes push and its rollbacks pop (current last)."""
+    stack: list[str] = []
+    for entry in history:
+        if entry.action == "rollback":
+            while stack and stack[-1] != entry.version:
+                stack.pop()
+            if not stack:
+                stack.append(entry.version)
+        elif not stack or stack[-1] != entry.version:
+            stack.append(entry.version)
+    return stack
+
+
+def stale_writing(root: Path) -> list[Path]:
+    """The ``.writing-*`` directories under ``root`` older than :data:`STALE_WRITING_S`.
+
+    Those of a stopped ``kgrec embed``: a younger one may be written now. One renamed
+    into place meanwhile is skipped.
+    """
+    now, out = time.time(), []
+    for path in sorted(root.glob(f"{WRITING_PREFIX}*")):
+        try:
+            if now - path.stat().st_mtime > STALE_WRITING_S:
+                out.append(path)
+        except FileNotFoundError:
+            continue
+    return out

@@ -12,6 +12,8 @@ find the version on disk like any other.
 from __future__ import annotations
 
 import contextlib
+import os
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
@@ -38,18 +40,25 @@ def forget_lock(data_dir: Path) -> Iterator[None]:
         yield
 
 
-def forget_epoch(data_dir: Path) -> int:
-    """How many forgets the data directory has seen (0 when none was counted)."""
+def forget_epoch(data_dir: Path) -> str:
+    """A token that every forget changes ("" when none was counted).
+
+    A random token, not a count: a damaged or deleted file can never make it read
+    as an earlier value again.
+    """
     path = DataDir(data_dir).privacy / EPOCH_FILE
     try:
-        return int(path.read_text(encoding="utf-8").strip() or 0)
+        return path.read_text(encoding="utf-8").strip()
     except FileNotFoundError:
-        return 0
+        return ""
 
 
 def count_forget(data_dir: Path) -> None:
-    """Add one forget to the epoch (hold :func:`forget_lock`)."""
+    """Change the epoch to a new random token (hold :func:`forget_lock`)."""
     path = privacy_dir(data_dir) / EPOCH_FILE
     tmp = path.with_name(f".{EPOCH_FILE}.tmp")
-    tmp.write_text(str(forget_epoch(data_dir) + 1), encoding="utf-8")
+    with tmp.open("w", encoding="utf-8") as f:
+        f.write(secrets.token_hex(16))
+        f.flush()
+        os.fsync(f.fileno())
     tmp.replace(path)

@@ -31,16 +31,20 @@ SERVES_NOTE = (
 def _check_servable(store: VersionStore, version: str) -> None:
     """Load ``version`` as the service would, before LATEST points at it.
 
+    Its tables and arrays (memory-mapped), its ranking and its checkpoint.
+
     Raises:
         ArtifactError: it cannot be loaded (the reason named); LATEST is left as it is.
     """
     from kgrec.errors import ArtifactError, KgrecError
     from kgrec.gnn.artifacts import CHECKPOINT, ArtifactSet
     from kgrec.gnn.checkpoint import Checkpoint
+    from kgrec.gnn.ranking.served import load_ranking
 
     path = store.path(version)
     try:
-        ArtifactSet.load(path)
+        ArtifactSet.load(path, mmap=True)
+        load_ranking(path)
         if (path / CHECKPOINT).is_file():
             Checkpoint.load(path / CHECKPOINT)
     except (KgrecError, OSError, ValueError) as e:
@@ -49,20 +53,27 @@ def _check_servable(store: VersionStore, version: str) -> None:
         ) from e
 
 
-def _adopt_model(settings: Settings, store: VersionStore, version: str) -> None:
-    """Make ``version``'s model the one the next ``kgrec embed`` embeds with."""
-    from kgrec.gnn.pipeline import adopt_version_model
-    from kgrec.paths import DataDir
+class _Adopted:
+    """Makes a version's model the one the next ``kgrec embed`` embeds with; says which."""
 
-    checkpoints = DataDir(settings.data_dir).checkpoints
-    latest = adopt_version_model(store.path(version), checkpoints)
-    if latest is None:
-        typer.echo(
-            f"{version} holds no checkpoint: the next `kgrec embed` still embeds with "
-            f"{checkpoints / 'latest.pt'}"
-        )
-    else:
-        typer.echo(f"{latest} is now {version}'s model: the next `kgrec embed` embeds with it")
+    def __init__(self, settings: Settings, store: VersionStore) -> None:
+        from kgrec.paths import DataDir
+
+        self.store = store
+        self.checkpoints = DataDir(settings.data_dir).checkpoints
+        self.message = ""
+
+    def __call__(self, version: str) -> None:
+        from kgrec.gnn.pipeline import adopt_version_model
+
+        latest = adopt_version_model(self.store.path(version), self.checkpoints)
+        if latest is None:
+            self.message = (
+                f"{version} holds no checkpoint: the next `kgrec embed` still embeds with "
+                f"{self.checkpoints / 'latest.pt'}"
+            )
+        else:
+            self.message = f"{latest} is now {version}'s model, which the next `kgrec embed` uses"
 
 
 def _store(settings: Settings) -> VersionStore:
@@ -126,10 +137,15 @@ def promote(
     settings = settings_of(ctx)
     store = _store(settings)
     before = store.latest()
-    _check_servable(store, version)
-    pruned = store.promote(version, f"kgrec artifacts promote (was {before})")
+    adopt = _Adopted(settings, store)
+    pruned = store.promote(
+        version,
+        f"kgrec artifacts promote (was {before})",
+        check=lambda v: _check_servable(store, v),
+        then=adopt,
+    )
     typer.echo(f"LATEST: {before} -> {version}; {SERVES_NOTE}")
-    _adopt_model(settings, store, version)
+    typer.echo(adopt.message)
     if pruned:
         typer.echo(f"pruned: {', '.join(pruned)}")
 
@@ -143,12 +159,10 @@ def rollback(ctx: typer.Context) -> None:
     settings = settings_of(ctx)
     store = _store(settings)
     before = store.latest()
-    previous = store.previous()
-    if previous is not None:
-        _check_servable(store, previous)
-    target = store.rollback()
+    adopt = _Adopted(settings, store)
+    target = store.rollback(check=lambda v: _check_servable(store, v), then=adopt)
     typer.echo(f"LATEST: {before} -> {target} (rolled back); {SERVES_NOTE}")
-    _adopt_model(settings, store, target)
+    typer.echo(adopt.message)
 
 
 @artifacts_app.command("prune")

@@ -27,7 +27,7 @@ from kgrec.api.wiring import index_options, pipeline_options
 from kgrec.errors import NotFoundError
 from kgrec.gnn.artifacts import ArtifactSet
 from kgrec.gnn.pipeline import export_current, train_snapshot, write_artifacts
-from kgrec.gnn.ranking.served import RANKING_DIR
+from kgrec.gnn.ranking.served import RANKING_DIR, load_ranking
 from kgrec.gnn.snapshot import USER, Snapshot, node_text
 from kgrec.graph import GraphStore, embedded_server
 from kgrec.loaders import Importer, Source, validation_options
@@ -269,4 +269,33 @@ def test_a_forget_landing_while_a_version_is_built_reaches_it(
     made = write_artifacts(pipeline, encoder, store=_embedded_store)
     assert made.path is not None
     assert victim not in set(pd.read_parquet(made.path / "users.parquet")["id"])
+    assert files_holding(forget_settings.data_dir, victim.encode()) == []
+
+
+def test_a_forget_landing_while_a_version_is_written_leaves_it_consistent(
+    shop: ArtifactSet, forget_settings: Settings, _embedded_store: GraphStore, encoder: TextEncoder
+) -> None:
+    """The forget lands while the version's files are written (a temporary directory).
+
+    It must not rewrite the half-written version (its later files would be a row
+    off); the embed removes the shopper once the version is whole.
+    """
+    victim = "u002"
+
+    def forget_meanwhile(version: Path) -> None:
+        assert victim in set(pd.read_parquet(version / "users.parquet")["id"])
+        forget_user(
+            victim,
+            data_dir=forget_settings.data_dir,
+            configured_salt=forget_settings.forget_log_salt,
+            store=_embedded_store,
+        )
+
+    pipeline = pipeline_options(forget_settings)
+    made = write_artifacts(pipeline, encoder, writers=[forget_meanwhile], store=_embedded_store)
+    assert made.path is not None
+    loaded, ranking = ArtifactSet.load(made.path), load_ranking(made.path)
+    assert victim not in set(loaded.users["id"])
+    assert ranking is not None and ranking.als_users.shape[0] == len(loaded.users)
+    assert int(ranking.interactions[0].max()) < len(loaded.users)
     assert files_holding(forget_settings.data_dir, victim.encode()) == []

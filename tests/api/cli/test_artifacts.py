@@ -22,6 +22,7 @@ from kgrec.gnn.artifacts import LATEST
 from kgrec.gnn.checkpoint import Checkpoint
 from kgrec.gnn.config import GNNConfig
 from kgrec.gnn.model import HeteroGNN
+from kgrec.gnn.pipeline import adopt_version_model
 from kgrec.gnn.versions import GATE, HISTORY, STALE_WRITING_S, VersionStore
 
 WIDE = {"COLUMNS": "200"}
@@ -170,30 +171,18 @@ def test_rollback_and_promote_make_the_versions_model_the_one_embed_uses(tmp_pat
     """Else the next `kgrec embed` (latest.pt) would serve the rolled-back model again."""
     store = VersionStore.in_data_dir(tmp_path)
     checkpoints = tmp_path / "checkpoints"
-    checkpoints.mkdir()
     for i, name in enumerate(["a", "b"]):
         model = _model_file(tmp_path / f"{name}.pt", name)
-
-        def ranker(version: Path, name: str = name) -> None:
-            ranking = version / "ranking"
-            ranking.mkdir()
-            for file in ("generators.json", "stages.json", "ranker.json", "ranker.txt"):
-                (ranking / file).write_text(f"{file} of {name}")
-            (ranking / "als.npz").write_bytes(b"refitted table")
-
         artifacts = synthetic_artifacts(20, 5, graph_dim=4, text_dim=4, clusters=2, seed=i)
         artifacts.manifest = replace(artifacts.manifest, version=name, created_at=1000.0 + i)
-        artifacts.save(store.root, checkpoint=model, writers=[ranker], promote=False)
+        artifacts.save(store.root, checkpoint=model, promote=False)
         assert kgrec(tmp_path, "artifacts", "promote", name).exit_code == 0
     assert _model_of(checkpoints / "latest.pt") == "b"
 
     result = kgrec(tmp_path, "artifacts", "rollback")
     assert result.exit_code == 0, result.output
-    assert "is now a's model" in result.output
+    assert "is now a's model, which the next `kgrec embed` uses" in result.output
     assert _model_of(checkpoints / "latest.pt") == "a"
-    ranking = checkpoints / "latest.ranking"
-    assert (ranking / "ranker.txt").read_text() == "ranker.txt of a"
-    assert not (ranking / "als.npz").exists()  # the trained ranker only, as `kgrec train` leaves it
     assert kgrec(tmp_path, "artifacts", "promote", "b").exit_code == 0
     assert _model_of(checkpoints / "latest.pt") == "b"
 
@@ -201,6 +190,28 @@ def test_rollback_and_promote_make_the_versions_model_the_one_embed_uses(tmp_pat
     result = kgrec(tmp_path, "artifacts", "promote", "c")
     assert "c holds no checkpoint" in result.output
     assert _model_of(checkpoints / "latest.pt") == "b"
+
+
+def test_the_adopted_model_comes_with_its_trained_ranker_only(tmp_path: Path) -> None:
+    version, checkpoints = tmp_path / "v", tmp_path / "checkpoints"
+    ranking = version / "ranking"
+    ranking.mkdir(parents=True)
+    _model_file(version / "checkpoint.pt", "v")
+    for file in ("generators.json", "stages.json", "ranker.json", "ranker.txt"):
+        (ranking / file).write_text(f"{file} of v")
+    (ranking / "als.npz").write_bytes(b"a table refitted by kgrec embed")
+    (checkpoints / "latest.ranking").mkdir(parents=True)
+    (checkpoints / "latest.ranking" / "ranker.1.txt").write_text("the old model's")
+    assert adopt_version_model(version, checkpoints) == checkpoints / "latest.pt"
+    assert _model_of(checkpoints / "latest.pt") == "v"
+    adopted = checkpoints / "latest.ranking"
+    assert sorted(p.name for p in adopted.iterdir()) == [
+        "generators.json",
+        "ranker.json",
+        "ranker.txt",
+        "stages.json",
+    ]  # as `kgrec train` leaves it: no refitted table, nothing of the old model's
+    assert sorted(p.name for p in checkpoints.iterdir()) == ["latest.pt", "latest.ranking"]
 
 
 def test_a_history_entry_whose_latest_was_never_written_does_not_count(tmp_path: Path) -> None:
@@ -212,7 +223,10 @@ def test_a_history_entry_whose_latest_was_never_written_does_not_count(tmp_path:
     torn = {**history[-1], "version": "c", "at": history[-1]["at"] + 1}
     (store.root / HISTORY).write_text(json.dumps([*history, torn]))  # LATEST still b
     assert store.latest() == "b" and store.previous() == "a"
-    assert store.rollback() == "a"  # not c, which never served
+    write_versions(tmp_path, ["d"])
+    store.promote("d", "test")  # the stray entry must not come back with the next promote
+    assert store.previous() == "b"
+    assert store.rollback() == "b" and store.rollback() == "a"  # never c, which never served
 
 
 def test_a_version_that_cannot_load_is_neither_promoted_nor_rolled_back_to(
