@@ -64,6 +64,33 @@ def write_atomic(path: Path, text: str) -> None:
         f.flush()
         os.fsync(f.fileno())
     tmp.replace(path)
+    sync_directory(path.parent)
+
+
+def sync_tree(root: Path) -> None:
+    """``fsync`` every file under ``root``, then each directory, deepest first.
+
+    So that a version a pointer names next is whole on disk after a power cut,
+    not a set of names for data still in the page cache.
+    """
+    directories = [root]
+    for path in sorted(root.rglob("*")):
+        if path.is_dir():
+            directories.append(path)
+        elif path.is_file():
+            with path.open("rb") as f:
+                os.fsync(f.fileno())
+    for directory in sorted(directories, key=lambda d: len(d.parts), reverse=True):
+        sync_directory(directory)
+
+
+def sync_directory(directory: Path) -> None:
+    """``fsync`` a directory, so the names created or moved in it are on disk."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 @dataclass(frozen=True)
@@ -172,7 +199,9 @@ class ArtifactSet:
                 shutil.copy2(checkpoint, tmp / CHECKPOINT)
             for write in writers:
                 write(tmp)
+            sync_tree(tmp)  # whole on disk before LATEST can name it
             tmp.rename(final)
+            sync_directory(root)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
