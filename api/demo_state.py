@@ -23,7 +23,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kgrec.gnn.artifacts import LATEST, MANIFEST, write_atomic
+from kgrec.files import write_atomic
+from kgrec.gnn.artifacts import LATEST, MANIFEST
 from kgrec.gnn.config import GNNConfig
 from kgrec.graph import GraphStore
 from kgrec.paths import DataDir

@@ -21,7 +21,6 @@ replaced atomically, so a reader never sees half a version.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 import time
@@ -34,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from kgrec.errors import ArtifactError
+from kgrec.files import sync_directory, sync_tree, write_atomic
 
 LATEST: Final = "LATEST"
 MANIFEST: Final = "manifest.json"
@@ -50,47 +50,6 @@ WRITING_PREFIX: Final = ".writing-"
 VersionWriter = Callable[[Path], None]
 """Writes extra files into a version directory before it is published."""
 PRODUCT_COLUMNS: Final = ("id", "title", "price", "in_stock", "brand_id", "category_ids")
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically.
-
-    The text goes to a synced temporary file that :func:`os.replace` moves into
-    place, so a reader sees the old content or the new one, never half.
-    """
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    tmp.replace(path)
-    sync_directory(path.parent)
-
-
-def sync_tree(root: Path) -> None:
-    """``fsync`` every file under ``root``, then each directory, deepest first.
-
-    So that a version a pointer names next is whole on disk after a power cut,
-    not a set of names for data still in the page cache.
-    """
-    directories = [root]
-    for path in sorted(root.rglob("*")):
-        if path.is_dir():
-            directories.append(path)
-        elif path.is_file():
-            with path.open("rb") as f:
-                os.fsync(f.fileno())
-    for directory in sorted(directories, key=lambda d: len(d.parts), reverse=True):
-        sync_directory(directory)
-
-
-def sync_directory(directory: Path) -> None:
-    """``fsync`` a directory, so the names created or moved in it are on disk."""
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # types only: loading a checkpoint loads neither exporter nor
     from kgrec.gnn.snapshot import Snapshot
     from kgrec.gnn.trainer import TrainResult
 from kgrec.errors import ModelError
+from kgrec.files import save_atomic
 
 
 @dataclass
@@ -78,23 +79,17 @@ class Checkpoint:
 
     def save(self, path: Path) -> Path:
         """Save the model, its inputs and provenance to ``path`` atomically; return ``path``."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        torch.save(
-            {
-                "config": self.model.config.to_dict(),
-                "in_dims": self.model.in_dims,
-                "edge_types": self.model.edge_types,
-                "state_dict": self.model.state_dict(),
-                "snapshot_version": self.snapshot_version,
-                "encoder_id": self.encoder_id,
-                "metrics": self.metrics,
-                "memory_ids": self.memory_ids,
-            },
-            tmp,
-        )
-        tmp.replace(path)
-        return path
+        blob = {
+            "config": self.model.config.to_dict(),
+            "in_dims": self.model.in_dims,
+            "edge_types": self.model.edge_types,
+            "state_dict": self.model.state_dict(),
+            "snapshot_version": self.snapshot_version,
+            "encoder_id": self.encoder_id,
+            "metrics": self.metrics,
+            "memory_ids": self.memory_ids,
+        }
+        return save_atomic(path, lambda tmp: torch.save(blob, tmp))
 
     @classmethod
     def load(

@@ -10,10 +10,8 @@ Files, under the data directory:
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
@@ -26,6 +24,7 @@ import torch
 from torch import Tensor
 
 from kgrec.errors import GraphConnectionError, ModelError
+from kgrec.files import private_tmp
 from kgrec.forget_epoch import forget_epoch, forget_lock
 from kgrec.gnn.additions import graph_additions
 from kgrec.gnn.artifacts import CHECKPOINT, USERS, ArtifactManifest, ArtifactSet, VersionWriter
@@ -164,7 +163,7 @@ def _install_latest(
     """
     checkpoints.mkdir(parents=True, exist_ok=True)
     latest = checkpoints / LATEST_CHECKPOINT
-    staged = checkpoints / f".{LATEST_CHECKPOINT}.{os.getpid()}-{threading.get_ident()}.staged"
+    staged = private_tmp(checkpoints / LATEST_CHECKPOINT)
     staged_ranking = ranking_dir_of(staged)
     shutil.rmtree(staged_ranking, ignore_errors=True)
     shutil.copy2(model, staged)

@@ -32,7 +32,8 @@ from typing import Any, Final
 import pandas as pd
 import torch
 
-from kgrec.gnn.artifacts import CHECKPOINT, USERS, ArtifactSet, VersionWriter, write_atomic
+from kgrec.files import write_atomic
+from kgrec.gnn.artifacts import CHECKPOINT, USERS, ArtifactSet, VersionWriter
 from kgrec.gnn.checkpoint import Checkpoint
 from kgrec.gnn.evaluation import GNNRecommender, evaluate_view
 from kgrec.gnn.inference import graph_inputs

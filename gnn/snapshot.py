@@ -24,6 +24,7 @@ import torch
 from torch_geometric.data import HeteroData
 
 from kgrec.errors import ModelError
+from kgrec.files import save_atomic
 from kgrec.gnn.schema import BRAND as BRAND
 from kgrec.gnn.schema import CATEGORY as CATEGORY
 from kgrec.gnn.schema import ENTITY as ENTITY
@@ -212,22 +213,16 @@ class Snapshot:
 
     def save(self, path: Path) -> Path:
         """Save the snapshot to ``path`` atomically and return ``path``."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        torch.save(
-            {
-                "data": self.data,
-                "ids": self.ids,
-                "version": self.version,
-                "encoder_id": self.encoder_id,
-                "products": self.products,
-                "categories": self.categories,
-                "exported_at": self.exported_at,
-            },
-            tmp,
-        )
-        tmp.replace(path)
-        return path
+        blob = {
+            "data": self.data,
+            "ids": self.ids,
+            "version": self.version,
+            "encoder_id": self.encoder_id,
+            "products": self.products,
+            "categories": self.categories,
+            "exported_at": self.exported_at,
+        }
+        return save_atomic(path, lambda tmp: torch.save(blob, tmp))
 
     @classmethod
     def load(cls, path: Path) -> Snapshot:

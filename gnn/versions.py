@@ -36,7 +36,8 @@ from typing import Any, Final, Literal
 
 from kgrec._locks import exclusive_lock
 from kgrec.errors import ArtifactError
-from kgrec.gnn.artifacts import LATEST, MANIFEST, WRITING_PREFIX, ArtifactManifest, write_atomic
+from kgrec.files import write_atomic
+from kgrec.gnn.artifacts import LATEST, MANIFEST, WRITING_PREFIX, ArtifactManifest
 from kgrec.paths import DataDir
 
 log = logging.getLogger(__name__)

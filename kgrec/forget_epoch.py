@@ -12,13 +12,13 @@ find the version on disk like any other.
 from __future__ import annotations
 
 import contextlib
-import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
 
 from kgrec._locks import exclusive_lock
+from kgrec.files import write_atomic
 from kgrec.paths import DataDir
 
 LOCK_FILE: Final = "forget.lock"
@@ -55,10 +55,4 @@ def forget_epoch(data_dir: Path) -> str:
 
 def count_forget(data_dir: Path) -> None:
     """Change the epoch to a new random token (hold :func:`forget_lock`)."""
-    path = privacy_dir(data_dir) / EPOCH_FILE
-    tmp = path.with_name(f".{EPOCH_FILE}.tmp")
-    with tmp.open("w", encoding="utf-8") as f:
-        f.write(secrets.token_hex(16))
-        f.flush()
-        os.fsync(f.fileno())
-    tmp.replace(path)
+    write_atomic(privacy_dir(data_dir) / EPOCH_FILE, secrets.token_hex(16))
