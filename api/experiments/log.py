@@ -28,6 +28,7 @@ from typing import Any, Final
 
 from kgrec._locks import exclusive_lock
 from kgrec.errors import ServiceUnavailableError
+from kgrec.files import sync_directory
 from kgrec.paths import DataDir
 
 log = logging.getLogger(__name__)
@@ -35,14 +36,6 @@ _LOCK_SUFFIX: Final = ".lock"
 _FILE_MODE: Final = 0o600
 _DIR_MODE: Final = 0o700
 Record = dict[str, Any]
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -103,7 +96,7 @@ class EventLog:
                 finally:
                     os.close(fd)
                 if created:
-                    _fsync_dir(self.path.parent)
+                    sync_directory(self.path.parent)
         except OSError as e:
             raise ServiceUnavailableError(
                 f"the experiment log {self.path} cannot be written ({e.strerror or e}); "
@@ -163,7 +156,7 @@ class EventLog:
                 finally:
                     os.close(fd)
                 tmp.replace(self.path)
-                _fsync_dir(self.path.parent)
+                sync_directory(self.path.parent)
         except OSError as e:
             tmp.unlink(missing_ok=True)
             raise ServiceUnavailableError(

@@ -22,6 +22,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from kgrec.api.app import create_app
+from kgrec.api.engine import Engine
 from kgrec.api.index import index_writer
 from kgrec.api.reloader import ArtifactWatcher
 from kgrec.api.wiring import Services, index_options, pipeline_options
@@ -110,6 +111,18 @@ def test_requests_in_flight_during_promote_and_rollback_all_succeed(
         assert order == [first, second, first], f"{user}: {order}"
 
 
+def _serving_latest(settings: Settings, encoder: TextEncoder) -> tuple[VersionStore, str, Engine]:
+    """The versions, the one LATEST names, and an engine serving it (no graph)."""
+    versions = VersionStore.in_data_dir(settings.data_dir)
+    served = versions.latest()
+    assert served is not None
+    return (
+        versions,
+        served,
+        shop_engine(settings, ArtifactSet.load(versions.root / served), encoder, None),
+    )
+
+
 def test_a_version_that_fails_to_load_leaves_the_service_serving(
     two_versions: tuple[str, str],
     shop_settings: Settings,
@@ -117,10 +130,7 @@ def test_a_version_that_fails_to_load_leaves_the_service_serving(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     first, second = two_versions
-    versions = VersionStore.in_data_dir(shop_settings.data_dir)
-    served = versions.latest()
-    assert served is not None
-    engine = shop_engine(shop_settings, ArtifactSet.load(versions.root / served), encoder, None)
+    versions, served, engine = _serving_latest(shop_settings, encoder)
     watcher = ArtifactWatcher(engine, versions.root, 3600.0)  # checked by hand
     assert watcher.check() is None, "LATEST names the version served"
     for name, damage in (("broken", USER_GRAPH), ("torn", "checkpoint.pt")):
@@ -148,10 +158,7 @@ def test_a_version_promoted_while_the_service_starts_is_swapped_in(
 ) -> None:
     """The watcher starts from the version served, not from what LATEST names by then."""
     first, second = two_versions
-    versions = VersionStore.in_data_dir(shop_settings.data_dir)
-    served = versions.latest()
-    assert served is not None
-    engine = shop_engine(shop_settings, ArtifactSet.load(versions.root / served), encoder, None)
+    versions, served, engine = _serving_latest(shop_settings, encoder)
     other = second if served == first else first
     versions.promote(other, "test: promoted while the service was starting")
     watcher = ArtifactWatcher(engine, versions.root, 3600.0)  # made once the engine is up
