@@ -18,13 +18,9 @@ from kgrec.graph import GraphStore
 from kgrec.loaders.constants import (
     ABSENT,
     CATEGORY_CYCLE,
-    COLUMN,
-    FILE,
-    REASON,
-    ROW,
-    ROW_NUMBER,
     UNKNOWN_PARENT,
 )
+from kgrec.loaders.rejects import rejected_rows
 from kgrec.loaders.validated import ValidatedChunk
 from kgrec.typing import CATEGORY, ID, NAME, PARENT_ID, PATH
 
@@ -204,12 +200,11 @@ def category_tree(
         for cid in [c for c in tree if owner[c] in bad]:
             del tree[cid]
         idx = sorted(bad)
-        extra = raw.loc[idx].drop(columns=[ROW_NUMBER, ABSENT], errors="ignore")
-        extra.insert(0, REASON, [bad[i][1] for i in idx])
-        extra.insert(0, COLUMN, [bad[i][0] for i in idx])
-        extra.insert(0, ROW, raw.loc[idx, ROW_NUMBER].tolist())
-        extra.insert(0, FILE, file_name)
-        reject_frames.append(extra)
+        reject_frames.append(
+            rejected_rows(
+                raw.loc[idx], file_name, [bad[i][0] for i in idx], [bad[i][1] for i in idx]
+            )
+        )
     kept = pd.DataFrame(list(tree.values()), columns=[ID, NAME, PARENT_ID, PATH, ABSENT])
     all_rejects = pd.concat([f for f in reject_frames if len(f)] or [pd.DataFrame()])
     return ValidatedChunk(kept, all_rejects, duplicates, carried=carried)

@@ -2,12 +2,44 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
 from kgrec.errors import DataValidationError
-from kgrec.loaders.constants import REJECT_COLUMNS
+from kgrec.loaders.constants import (
+    ABSENT,
+    COLUMN,
+    FILE,
+    REASON,
+    REJECT_COLUMNS,
+    ROW,
+    ROW_NUMBER,
+)
+
+
+def rejected_rows(
+    raw: pd.DataFrame, file_name: str, columns: Sequence[str], reasons: Sequence[str]
+) -> pd.DataFrame:
+    """``file, row, column, reason``, then the original columns of the ``raw`` rows.
+
+    ``raw`` holds the rows as read, with their row numbers. An original column
+    named like one of those four is kept as ``original <name>`` (inserting a
+    second ``reason`` column failed).
+    """
+    original = raw.drop(columns=[ROW_NUMBER, ABSENT], errors="ignore")
+    original = original.rename(columns={c: f"original {c}" for c in REJECT_COLUMNS})
+    leading = pd.DataFrame(
+        {
+            FILE: file_name,
+            ROW: raw[ROW_NUMBER].to_numpy(),
+            COLUMN: list(columns),
+            REASON: list(reasons),
+        },
+        index=raw.index,
+    )
+    return pd.concat([leading, original], axis=1)
 
 
 class RejectsFile:

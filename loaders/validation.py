@@ -22,17 +22,13 @@ from kgrec.loaders.constants import (
     BRANDS,
     CATEGORIES,
     CATEGORY_PATH,
-    COLUMN,
     DUPLICATE_ID,
-    FILE,
     HEAD_KIND,
     HEAD_NAME,
     INTERACTIONS,
     NEGATIVE_PRICE,
     PRODUCTS,
     READER_COLUMNS,
-    REASON,
-    ROW,
     ROW_NUMBER,
     TAIL_KIND,
     TAIL_NAME,
@@ -44,6 +40,7 @@ from kgrec.loaders.constants import (
 from kgrec.loaders.known_ids import KnownIds
 from kgrec.loaders.mapping import ColumnMapping
 from kgrec.loaders.options import ValidationOptions
+from kgrec.loaders.rejects import rejected_rows
 from kgrec.loaders.validated import ValidatedChunk
 from kgrec.pseudonym import Pseudonymiser
 from kgrec.typing import (
@@ -148,11 +145,12 @@ class ChunkValidator:
         ok = checks.ok.reindex(records.index)
         records = records[ok.to_numpy(dtype=bool)]
         rejected = ~checks.ok
-        rejects = raw.loc[rejected].drop(columns=[ROW_NUMBER, ABSENT], errors="ignore")
-        rejects.insert(0, REASON, checks.reason[rejected])
-        rejects.insert(0, COLUMN, checks.column[rejected])
-        rejects.insert(0, ROW, raw.loc[rejected, ROW_NUMBER])
-        rejects.insert(0, FILE, self.file_name)
+        rejects = rejected_rows(
+            raw.loc[rejected],
+            self.file_name,
+            checks.column[rejected].tolist(),
+            checks.reason[rejected].tolist(),
+        )
         return ValidatedChunk(records, rejects, duplicates, categories, carried)
 
     def _pseudonymised(self, raw: pd.DataFrame) -> pd.DataFrame:

@@ -308,3 +308,16 @@ def test_an_empty_json_category_list_clears_the_links(
     cleared = _raw(tmp_path, "b.jsonl", '{"id": "p1", "title": "Shoe", "category_ids": []}\n')
     assert run(store, settings, {"products": cleared}).counts["products"].updated == 1
     assert store.count_relationships().get("IN_CATEGORY", 0) == 0
+
+
+def test_a_file_with_a_column_named_like_a_rejects_column_is_imported(
+    store: GraphStore, settings: Settings, tmp_path: Path
+) -> None:
+    """Its rejected rows keep that column as ``original reason`` (the import crashed)."""
+    path = write(tmp_path, "p.csv", "id,title,price,reason,row\np1,Shoe,-1,sale,7\np2,Boot,2,new,8")
+    report = run(store, settings, {"products": path})
+    assert report.counts["products"].created == 1 and report.rejected == 1
+    (reject,) = rejects_of(report)
+    assert reject["reason"].startswith("negative price") and reject["row"] == "1"
+    assert (reject["original reason"], reject["original row"]) == ("sale", "7")
+    assert _product(store, "p2")["reason"] == "new"
