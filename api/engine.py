@@ -42,7 +42,6 @@ from kgrec.gnn.artifacts import ArtifactSet
 from kgrec.graph import GraphStore
 from kgrec.graph.records import InteractionRow, ProductRow
 from kgrec.text_encoders import EmbeddingCache, TextEncoder
-from kgrec.typing import PRODUCT, USER
 
 log = logging.getLogger(__name__)
 
@@ -381,16 +380,10 @@ class Engine:
     def unserved(self, label: str, ids: Sequence[str]) -> list[str]:
         """Those of ``ids`` (products or users, by graph label) the engine does not serve.
 
-        They are neither in the artifact version nor added online.
+        They are neither in the artifact version nor added online
+        (:meth:`kgrec.api.state.ServedState.unserved`).
         """
-        state = self._state
-        if label == PRODUCT:
-            return [i for i in ids if state.row(i) is None]
-        if label == USER:
-            return [
-                i for i in ids if i not in state.overlay.users and i not in state.catalogue.user_row
-            ]
-        raise ConfigError(f"label must be {PRODUCT!r} or {USER!r}, got {label!r}")
+        return self._state.unserved(label, ids)
 
     def stale_in_version(self, label: str) -> list[str] | None:
         """:meth:`kgrec.api.writes.OnlineWrites.stale_in_version` (None: no readable ledger)."""

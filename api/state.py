@@ -9,7 +9,7 @@ place that knows that layout.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -21,11 +21,12 @@ from kgrec.api.options import EngineOptions
 from kgrec.api.overlay import Overlay
 from kgrec.api.query_links import CategoryLinks
 from kgrec.api.ranking import Filters, RankedItem, ReasonProduct, ScoreBreakdown
-from kgrec.errors import ArtifactError, NotFoundError
+from kgrec.errors import ArtifactError, ConfigError, NotFoundError
 from kgrec.gnn.artifacts import ArtifactSet
 from kgrec.gnn.inductive import InductiveEmbedder
 from kgrec.gnn.ranking.staged import StagedRanking
 from kgrec.text_encoders import TextEncoder
+from kgrec.typing import PRODUCT, USER
 
 EmbedderFactory = Callable[[ArtifactSet], InductiveEmbedder | None]
 
@@ -107,6 +108,20 @@ class ServedState:
             return None
         online = self.overlay.users.get(user_id)
         return online if online is not None else self.catalogue.user_vector(user_id)
+
+    def unserved(self, label: str, ids: Sequence[str]) -> list[str]:
+        """Those of ``ids`` (products or users, by graph label) neither in the version nor online.
+
+        Raises:
+            ConfigError: ``label`` is neither Product nor User.
+        """
+        if label == PRODUCT:
+            return [i for i in ids if self.row(i) is None]
+        if label == USER:
+            return [
+                i for i in ids if i not in self.overlay.users and i not in self.catalogue.user_row
+            ]
+        raise ConfigError(f"label must be {PRODUCT!r} or {USER!r}, got {label!r}")
 
     def ids_of(self, rows: list[int]) -> list[str]:
         """Product ids of global rows (the context item is never recommended to itself)."""
