@@ -138,7 +138,7 @@ class Importer:
                 continue
             if source.reader is not None and source.reader.format == "csv":
                 check_joined_header(source.reader.path, header, source.reader.sep, source.entity)
-                check_delimited(source.reader.path, source.reader.sep, source.reader.encoding)
+                check_delimited(source.reader.path, source.reader.sep, source.reader.open_encoding)
             plan = plan_columns(
                 source.entity, source.name, header, self.mapping, check_mapping=not source.derived
             )

@@ -93,15 +93,18 @@ class ChunkReader:
     @functools.cached_property
     def _unnamed_last(self) -> bool:
         """The CSV header ends with a delimiter (pandas reads an ``Unnamed: N`` column)."""
-        return unnamed_last_column(self.path, self.sep, self.encoding)
+        return unnamed_last_column(self.path, self.sep, self.open_encoding)
+
+    @property
+    def open_encoding(self) -> str:
+        """The codec Python's ``open`` reads the file with: UTF-8 skips a byte-order mark."""
+        return "utf-8-sig" if self.encoding == DEFAULT_ENCODING else self.encoding
 
     @property
     def _pandas_encoding(self) -> str:
         # pandas' C parser skips a UTF-8 BOM itself and decodes chunk by chunk under
-        # "utf-8" (rows before a bad byte are read); JSON needs "utf-8-sig" for the BOM.
-        if self.encoding == "utf-8" and self.format == "jsonl":
-            return "utf-8-sig"
-        return self.encoding
+        # "utf-8" (rows before a bad byte are read); JSON Lines are read with ``open``.
+        return self.open_encoding if self.format == "jsonl" else self.encoding
 
     def chunks(self) -> Iterator[pd.DataFrame]:
         """Yield the file's rows chunk by chunk (nothing for an empty file)."""

@@ -32,7 +32,8 @@ def check_delimited(path: Path, sep: str, encoding: str) -> None:
     the readers drop that unnamed column), or on the first data row (pandas then
     drops it on every row); anywhere else it shifts nothing but is refused, as
     pandas would stop there. A file that does not decode is left to the
-    readers, whose error names the byte.
+    readers, whose error names the byte. ``encoding`` is the codec the file is
+    opened with (:attr:`kgrec.loaders.readers.ChunkReader.open_encoding`).
 
     Raises:
         DataValidationError: a repeated or empty column name, a quote inside an
@@ -44,7 +45,7 @@ def check_delimited(path: Path, sep: str, encoding: str) -> None:
     limit = csv.field_size_limit()
     try:
         csv.field_size_limit(_FIELD_LIMIT)  # a long description is no error; restored below
-        with path.open(encoding=_codec(encoding), newline="") as f:
+        with path.open(encoding=encoding, newline="") as f:
             reader = csv.reader(f, delimiter=sep, strict=True)
             header: list[str] | None = None
             extra: bool | None = None  # one empty field past the header's is allowed
@@ -87,20 +88,18 @@ def check_delimited(path: Path, sep: str, encoding: str) -> None:
 
 
 def unnamed_last_column(path: Path, sep: str, encoding: str) -> bool:
-    """True when the header ends with a delimiter: its last column has no name."""
+    """True when the header ends with a delimiter: its last column has no name.
+
+    ``encoding`` as in :func:`check_delimited`.
+    """
     try:
-        with path.open(encoding=_codec(encoding), newline="") as f:
+        with path.open(encoding=encoding, newline="") as f:
             for record in csv.reader(f, delimiter=sep):
                 if record and (len(record) > 1 or record[0].strip()):
                     return len(record) > 1 and record[-1] == ""
     except (UnicodeDecodeError, csv.Error):
         return False
     return False
-
-
-def _codec(encoding: str) -> str:
-    """``encoding`` for Python's ``open``: UTF-8 skipping a byte-order mark."""
-    return "utf-8-sig" if encoding.replace("_", "-").lower() in ("utf-8", "utf8") else encoding
 
 
 def _header(path: Path, record: list[str]) -> list[str]:
