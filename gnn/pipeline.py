@@ -184,8 +184,9 @@ def _forget_since(data_dir: Path, epoch: str, version: Path, store: GraphStore |
     longer holds are removed (:func:`kgrec.gnn.forget.forget_in_version`).
 
     Raises:
-        ModelError: a forget landed and the graph, which says whom, does not answer
-            (the version is deleted: run ``kgrec embed`` again).
+        ModelError: a forget landed and removing the shoppers failed (no graph to
+            say whom, a query or rewrite error, an interrupt): the version is
+            deleted, run ``kgrec embed`` again.
     """
     with forget_lock(data_dir):
         if forget_epoch(data_dir) == epoch:
