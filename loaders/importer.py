@@ -233,7 +233,12 @@ class Importer:
             for validated, rows in self._validated(source, validator):
                 counts.rows += rows
                 counts.rejected += len(validated.rejects)
-                counts.accepted += len(validated.records) + validated.duplicates
+                # a category file's records are the categories its paths expand to
+                counts.accepted += (
+                    rows - len(validated.rejects)
+                    if source.entity == CATEGORIES
+                    else len(validated.records) + validated.duplicates
+                )
                 counts.unchanged += validated.duplicates if state.write else 0
                 rejects.append(validated.rejects)
                 self._write(source.entity, validated, report, state)

@@ -57,6 +57,17 @@ def test_dry_run_validates_and_writes_nothing(
     assert sum(store.count_nodes().values()) == 0
 
 
+def test_a_dry_run_counts_the_category_files_rows_not_the_categories_they_expand_to(
+    store: GraphStore, settings: Settings, tmp_path: Path
+) -> None:
+    categories = write(tmp_path, "cats.csv", "path\nShoes > Running > Road\nShoes > Hiking")
+    report = run(store, settings, {"categories": categories}, dry_run=True)
+    counts = report.counts["categories"]
+    assert (counts.rows, counts.accepted, counts.rejected) == (2, 2, 0)
+    assert any(line.startswith("categories: 2 rows, 2 valid") for line in report.summary_lines())
+    assert sum(store.count_nodes().values()) == 0
+
+
 def test_empty_and_header_only_files(store: GraphStore, settings: Settings, tmp_path: Path) -> None:
     empty = tmp_path / "empty.csv"
     empty.write_bytes(b"")
