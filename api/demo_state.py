@@ -104,7 +104,7 @@ def training_fingerprint(gnn: GNNConfig, *, ranker: bool, text_model: Path | Non
 
 
 def _latest_checkpoint(data_dir: Path) -> Path:
-    from kgrec.gnn.pipeline import LATEST_CHECKPOINT
+    from kgrec.gnn.latest_model import LATEST_CHECKPOINT
 
     return DataDir(data_dir).checkpoints / LATEST_CHECKPOINT
 

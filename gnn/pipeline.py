@@ -13,7 +13,7 @@ import logging
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -24,18 +24,17 @@ import torch
 from torch import Tensor
 
 from kgrec.errors import GraphConnectionError, ModelError
-from kgrec.files import private_tmp
 from kgrec.forget_epoch import forget_epoch, forget_lock
 from kgrec.gnn.additions import graph_additions
-from kgrec.gnn.artifacts import CHECKPOINT, USERS, ArtifactManifest, ArtifactSet, VersionWriter
+from kgrec.gnn.artifacts import USERS, ArtifactManifest, ArtifactSet, VersionWriter
 from kgrec.gnn.checkpoint import Checkpoint
 from kgrec.gnn.evaluation import GNNRecommender, interactions_of, product_text_vectors
 from kgrec.gnn.forget import forget_in_version
+from kgrec.gnn.latest_model import make_latest_checkpoint, pinned_latest, ranking_dir_of
 from kgrec.gnn.options import PipelineOptions
 from kgrec.gnn.ranking.served import (
     RANKING_DIR,
     GeneratorParams,
-    copy_trained,
     fit_generators,
     save_trained,
     train_ranking,
@@ -57,7 +56,6 @@ from kgrec.graph import GraphStore
 from kgrec.text_encoders import EmbeddingCache, TextEncoder
 from kgrec.typing import USER as USER_LABEL
 
-LATEST_CHECKPOINT = "latest.pt"
 log = logging.getLogger(__name__)
 
 
@@ -140,42 +138,6 @@ def train_snapshot(
     return checkpoint, result, path
 
 
-def make_latest_checkpoint(path: Path) -> Path:
-    """Copy the checkpoint at ``path`` and its ranker beside it as the latest ones.
-
-    Returns:
-        The new ``latest.pt`` (its ranker is ``latest.ranking``).
-    """
-    latest = path.with_name(LATEST_CHECKPOINT)
-    if latest.resolve() == path.resolve():
-        return latest
-    return _install_latest(path.parent, path, ranking_dir_of(path), shutil.copytree)
-
-
-def _install_latest(
-    checkpoints: Path, model: Path, ranking: Path, copy_ranking: Callable[[Path, Path], object]
-) -> Path:
-    """Make ``model`` and its trained ``ranking`` (when a directory) the latest ones.
-
-    Both are staged beside the latest ones, then moved over them one after the
-    other, so a copy stopped part-way never pairs one model with another's ranker
-    for longer than two renames.
-    """
-    checkpoints.mkdir(parents=True, exist_ok=True)
-    latest = checkpoints / LATEST_CHECKPOINT
-    staged = private_tmp(checkpoints / LATEST_CHECKPOINT)
-    staged_ranking = ranking_dir_of(staged)
-    shutil.rmtree(staged_ranking, ignore_errors=True)
-    shutil.copy2(model, staged)
-    if ranking.is_dir():
-        copy_ranking(ranking, staged_ranking)
-    shutil.rmtree(ranking_dir_of(latest), ignore_errors=True)
-    staged.replace(latest)
-    if staged_ranking.is_dir():
-        staged_ranking.replace(ranking_dir_of(latest))
-    return latest
-
-
 def _forget_since(data_dir: Path, epoch: str, version: Path, store: GraphStore | None) -> None:
     """Rewrite the new ``version`` without shoppers forgotten while it was built.
 
@@ -208,37 +170,6 @@ def _forget_since(data_dir: Path, epoch: str, version: Path, store: GraphStore |
         log.info(
             "%d shopper(s) forgotten while %s was built removed from it", len(gone), version.name
         )
-
-
-def adopt_version_model(version: Path, checkpoints: Path) -> Path | None:
-    """Make the model artifact version ``version`` was built with the latest checkpoint.
-
-    Called when LATEST moves to a version that is not the newest model (a
-    rollback, a promote of an older version): ``kgrec embed`` embeds with
-    ``latest.pt`` and its ranker, so without this the next embed would serve
-    the model taken out of service again (:func:`_install_latest`).
-
-    Returns:
-        The new ``latest.pt``, or None when the version holds no checkpoint
-        (then the latest checkpoint is left as it is).
-    """
-    source = version / CHECKPOINT
-    if not source.is_file():
-        log.warning(
-            "artifact version %s holds no %s: %s is left as it is",
-            version.name,
-            CHECKPOINT,
-            checkpoints / LATEST_CHECKPOINT,
-        )
-        return None
-    latest = _install_latest(checkpoints, source, version / RANKING_DIR, copy_trained)
-    log.info("%s is now the model of artifact version %s", latest, version.name)
-    return latest
-
-
-def ranking_dir_of(checkpoint: Path) -> Path:
-    """``<checkpoint stem>.ranking/``: the ranker trained with that checkpoint."""
-    return checkpoint.with_name(f"{checkpoint.stem}.ranking")
 
 
 def _train_ranking(
@@ -331,7 +262,10 @@ def write_artifacts(
     Raises:
         ModelError: no checkpoint, a checkpoint of another encoder, or its snapshot missing.
     """
-    path = checkpoint_path or options.paths.checkpoints / LATEST_CHECKPOINT
+    if checkpoint_path is None:  # the latest model and its ranker, pinned for the whole embed
+        with pinned_latest(options.paths.checkpoints) as latest:
+            return write_artifacts(options, encoder, latest, writers, store, promote=promote)
+    path = checkpoint_path
     checkpoint = Checkpoint.load(path, encoder_id=encoder.model_id)
     epoch = forget_epoch(options.data_dir)  # before the snapshot: forgets since are caught up
     snapshot = Snapshot.load(options.paths.snapshot(checkpoint.snapshot_version))

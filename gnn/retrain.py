@@ -37,10 +37,10 @@ from kgrec.gnn.artifacts import CHECKPOINT, USERS, ArtifactSet, VersionWriter
 from kgrec.gnn.checkpoint import Checkpoint
 from kgrec.gnn.evaluation import GNNRecommender, evaluate_view
 from kgrec.gnn.inference import graph_inputs
+from kgrec.gnn.latest_model import make_latest_checkpoint
 from kgrec.gnn.options import PipelineOptions
 from kgrec.gnn.pipeline import (
     export_current,
-    make_latest_checkpoint,
     train_snapshot,
     training_plan,
     write_artifacts,

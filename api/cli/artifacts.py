@@ -64,7 +64,7 @@ class _Adopted:
         self.message = ""
 
     def __call__(self, version: str) -> None:
-        from kgrec.gnn.pipeline import adopt_version_model
+        from kgrec.gnn.latest_model import adopt_version_model
 
         latest = adopt_version_model(self.store.path(version), self.checkpoints)
         if latest is None:

@@ -18,7 +18,8 @@ from kgrec.api.wiring import pipeline_options
 from kgrec.gnn.artifacts import CHECKPOINT, LATEST
 from kgrec.gnn.checkpoint import Checkpoint
 from kgrec.gnn.inference import graph_inputs
-from kgrec.gnn.pipeline import LATEST_CHECKPOINT, export_current, train_snapshot
+from kgrec.gnn.latest_model import LATEST_CHECKPOINT
+from kgrec.gnn.pipeline import export_current, train_snapshot
 from kgrec.gnn.retrain import DECIDING_VIEW, GateRow, decide, retrain
 from kgrec.gnn.snapshot import Snapshot
 from kgrec.gnn.versions import GATE, VersionStore

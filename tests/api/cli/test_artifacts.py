@@ -21,8 +21,8 @@ from kgrec.errors import ArtifactError
 from kgrec.gnn.artifacts import LATEST
 from kgrec.gnn.checkpoint import Checkpoint
 from kgrec.gnn.config import GNNConfig
+from kgrec.gnn.latest_model import adopt_version_model
 from kgrec.gnn.model import HeteroGNN
-from kgrec.gnn.pipeline import adopt_version_model
 from kgrec.gnn.versions import GATE, HISTORY, STALE_WRITING_S, VersionStore
 
 WIDE = {"COLUMNS": "200"}
@@ -211,7 +211,11 @@ def test_the_adopted_model_comes_with_its_trained_ranker_only(tmp_path: Path) ->
         "ranker.txt",
         "stages.json",
     ]  # as `kgrec train` leaves it: no refitted table, nothing of the old model's
-    assert sorted(p.name for p in checkpoints.iterdir()) == ["latest.pt", "latest.ranking"]
+    assert sorted(p.name for p in checkpoints.iterdir()) == [
+        ".latest.lock",
+        "latest.pt",
+        "latest.ranking",
+    ]
 
 
 def test_a_history_entry_whose_latest_was_never_written_does_not_count(tmp_path: Path) -> None:

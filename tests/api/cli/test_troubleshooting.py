@@ -86,7 +86,7 @@ def test_a_text_model_that_is_not_there() -> None:
 
 def test_embed_before_training(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from kgrec.gnn.checkpoint import Checkpoint
-    from kgrec.gnn.pipeline import LATEST_CHECKPOINT
+    from kgrec.gnn.latest_model import LATEST_CHECKPOINT
 
     monkeypatch.chdir(tmp_path)
     with pytest.raises(KgrecError) as e:
