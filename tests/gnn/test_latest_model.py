@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
 from pathlib import Path
 
+import pytest
+
 from kgrec._locks import exclusive_lock
+from kgrec.api.wiring import pipeline_options
 from kgrec.gnn.latest_model import (
     LATEST_CHECKPOINT,
     LATEST_LOCK,
@@ -13,6 +17,12 @@ from kgrec.gnn.latest_model import (
     pinned_latest,
     ranking_dir_of,
 )
+from kgrec.gnn.pipeline import write_artifacts
+from kgrec.graph import GraphStore
+from kgrec.settings import Settings
+from kgrec.text_encoders import TextEncoder
+from tests.utils.settings import make_settings
+from tests.utils.shop import trained_shop
 
 
 def _model(checkpoints: Path, name: str) -> Path:
@@ -68,3 +78,31 @@ def test_an_install_waits_for_the_latest_lock(tmp_path: Path) -> None:
     worker.join(timeout=30)
     assert done.is_set()
     assert _pair(checkpoints / LATEST_CHECKPOINT) == ("new", "ranker of new")
+
+
+@pytest.mark.slow
+def test_a_model_installed_while_an_embed_runs_does_not_enter_its_version(
+    _embedded_store: GraphStore, encoder: TextEncoder, tmp_path: Path
+) -> None:
+    """The embed writes the ranker of the model it embedded with, not the newest one's."""
+    settings: Settings = make_settings(
+        tmp_path, gnn={"hidden_dim": 16, "epochs": 3, "batch_size": 64}
+    )
+    _, first = trained_shop(_embedded_store, settings, encoder)  # latest.pt + its ranker
+    assert first.path is not None
+    checkpoints = pipeline_options(settings).paths.checkpoints
+    latest = checkpoints / LATEST_CHECKPOINT
+    ranker = (ranking_dir_of(latest) / "ranker.txt").read_text()
+    second = checkpoints / "second.pt"
+    shutil.copy2(latest, second)
+    shutil.copytree(ranking_dir_of(latest), ranking_dir_of(second))
+    (ranking_dir_of(second) / "ranker.txt").write_text("the second model's ranker")
+
+    def a_train_finishes(version: Path) -> None:  # while the version is being written
+        make_latest_checkpoint(second)
+
+    artifacts = write_artifacts(pipeline_options(settings), encoder, writers=[a_train_finishes])
+    assert artifacts.path is not None
+    assert (artifacts.path / "ranking" / "ranker.txt").read_text() == ranker
+    assert (ranking_dir_of(latest) / "ranker.txt").read_text() == "the second model's ranker"
+    assert not list(checkpoints.glob(".pinned*"))
