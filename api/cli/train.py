@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -144,7 +145,19 @@ def train_and_report(
 
 
 @app.command("embed")
-def embed(ctx: typer.Context) -> None:
+def embed(
+    ctx: typer.Context,
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(
+            help="Embed with this model instead of checkpoints/latest.pt: one `kgrec train` "
+            "saved as checkpoints/<snapshot>.pt (its ranker, <snapshot>.ranking/ beside it, "
+            "comes with it).",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+) -> None:
     """Embed every product and user with the latest checkpoint; write an artifact version.
 
     The training snapshot's products and users, plus those the graph holds and the
@@ -158,7 +171,7 @@ def embed(ctx: typer.Context) -> None:
     encoder = load_encoder(settings.text, settings.paths.onnx_models)
     try:
         with open_graph(settings.graph, settings.data_dir) as store:
-            embed_and_report(settings, encoder, store)
+            embed_and_report(settings, encoder, store, checkpoint)
             return
     except GraphConnectionError as e:
         typer.echo(
@@ -166,16 +179,19 @@ def embed(ctx: typer.Context) -> None:
             "snapshot's products and users, not those added since",
             err=True,
         )
-    embed_and_report(settings, encoder)
+    embed_and_report(settings, encoder, checkpoint=checkpoint)
 
 
 def embed_and_report(
-    settings: Settings, encoder: TextEncoder, store: GraphStore | None = None
+    settings: Settings,
+    encoder: TextEncoder,
+    store: GraphStore | None = None,
+    checkpoint: Path | None = None,
 ) -> None:
     """Write an artifact version and print where (``kgrec embed`` and ``kgrec demo``).
 
     With ``store``, the products and users the graph holds and the training snapshot
-    lacks are in it too.
+    lacks are in it too; ``checkpoint`` is the model (None: the latest).
     """
     from kgrec.api.index import index_writer
     from kgrec.api.wiring import index_options, pipeline_options
@@ -184,7 +200,7 @@ def embed_and_report(
     start = time.perf_counter()
     options = pipeline_options(settings)
     writers = [index_writer(index_options(settings))]
-    artifacts = write_artifacts(options, encoder, writers=writers, store=store)
+    artifacts = write_artifacts(options, encoder, checkpoint, writers=writers, store=store)
     m = artifacts.manifest
     typer.echo(
         f"artifacts {artifacts.path}: {m.num_products:,} products, {m.num_users:,} users, "

@@ -25,6 +25,13 @@ def invoke(data_dir: Path, *args: str, **env: str) -> Result:
     return CliRunner().invoke(app, list(args), env={"KGREC_DATA_DIR": str(data_dir), **WIDE, **env})
 
 
+def test_embed_with_a_checkpoint_that_is_not_there_names_it(tmp_path: Path) -> None:
+    result = invoke(tmp_path, "embed", "--checkpoint", str(tmp_path / "nowhere.pt"))
+    assert result.exit_code == 2
+    assert "--checkpoint" in result.output and "nowhere.pt" in result.output
+    assert "does not exist" in result.output
+
+
 def test_serve_without_artifacts_says_to_train_and_embed(tmp_path: Path) -> None:
     result = invoke(tmp_path, "serve")
     assert isinstance(result.exception, ArtifactError), result.output
