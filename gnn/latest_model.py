@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -30,6 +31,9 @@ log = logging.getLogger(__name__)
 LATEST_CHECKPOINT: Final = "latest.pt"
 LATEST_LOCK: Final = ".latest.lock"
 """Held while the latest model is installed or pinned (in the checkpoints directory)."""
+PIN_PREFIX: Final = "pinned"
+STALE_PIN_S: Final = 2 * 24 * 3600
+"""A pin this old was left by an embed that was killed (an embed takes minutes): removed."""
 
 
 def ranking_dir_of(checkpoint: Path) -> Path:
@@ -117,8 +121,11 @@ def pinned_latest(checkpoints: Path) -> Iterator[Path]:
         :func:`ranking_dir_of` it).
     """
     latest = checkpoints / LATEST_CHECKPOINT
-    pin = private_tmp(checkpoints / "pinned")
+    pin = private_tmp(checkpoints / PIN_PREFIX)
     with exclusive_lock(checkpoints / LATEST_LOCK) if checkpoints.is_dir() else nullcontext():
+        for stale in checkpoints.glob(f".{PIN_PREFIX}.*.tmp"):  # left by an embed that was killed
+            if stale != pin and time.time() - stale.stat().st_mtime > STALE_PIN_S:
+                shutil.rmtree(stale, ignore_errors=True)
         if not latest.is_file():
             pinned = latest
         else:

@@ -30,7 +30,12 @@ from kgrec.gnn.artifacts import USERS, ArtifactManifest, ArtifactSet, VersionWri
 from kgrec.gnn.checkpoint import Checkpoint
 from kgrec.gnn.evaluation import GNNRecommender, interactions_of, product_text_vectors
 from kgrec.gnn.forget import forget_in_version
-from kgrec.gnn.latest_model import make_latest_checkpoint, pinned_latest, ranking_dir_of
+from kgrec.gnn.latest_model import (
+    LATEST_CHECKPOINT,
+    make_latest_checkpoint,
+    pinned_latest,
+    ranking_dir_of,
+)
 from kgrec.gnn.options import PipelineOptions
 from kgrec.gnn.ranking.served import (
     RANKING_DIR,
@@ -263,8 +268,13 @@ def write_artifacts(
         ModelError: no checkpoint, a checkpoint of another encoder, or its snapshot missing.
     """
     if checkpoint_path is None:  # the latest model and its ranker, pinned for the whole embed
-        with pinned_latest(options.paths.checkpoints) as latest:
-            return write_artifacts(options, encoder, latest, writers, store, promote=promote)
+        checkpoints = options.paths.checkpoints
+        with pinned_latest(checkpoints) as pinned:
+            try:
+                return write_artifacts(options, encoder, pinned, writers, store, promote=promote)
+            except ModelError as e:  # named as the user knows it, not by its pin
+                latest = str(checkpoints / LATEST_CHECKPOINT)
+                raise ModelError(str(e).replace(str(pinned), latest)) from e
     path = checkpoint_path
     checkpoint = Checkpoint.load(path, encoder_id=encoder.model_id)
     epoch = forget_epoch(options.data_dir)  # before the snapshot: forgets since are caught up

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from kgrec._locks import exclusive_lock
 from kgrec.api.wiring import pipeline_options
+from kgrec.errors import ModelError
 from kgrec.gnn.latest_model import (
     LATEST_CHECKPOINT,
     LATEST_LOCK,
+    STALE_PIN_S,
     make_latest_checkpoint,
     pinned_latest,
     ranking_dir_of,
@@ -58,6 +62,34 @@ def test_without_a_latest_model_the_path_is_given_as_it_is(tmp_path: Path) -> No
         assert pinned == tmp_path / "none" / LATEST_CHECKPOINT
     with pinned_latest(tmp_path) as pinned:
         assert pinned == tmp_path / LATEST_CHECKPOINT
+
+
+def test_a_pin_left_by_a_killed_embed_is_removed_by_a_later_one(tmp_path: Path) -> None:
+    checkpoints = tmp_path / "checkpoints"
+    make_latest_checkpoint(_model(checkpoints, "old"))
+    stale, recent = checkpoints / ".pinned.1-2.tmp", checkpoints / ".pinned.3-4.tmp"
+    for pin in (stale, recent):
+        pin.mkdir()
+        (pin / LATEST_CHECKPOINT).write_text("old")
+    then = time.time() - STALE_PIN_S - 60
+    os.utime(stale, (then, then))
+    with pinned_latest(checkpoints):
+        pass
+    assert not stale.exists()
+    assert recent.exists()  # perhaps an embed running now
+
+
+def test_an_embed_names_a_damaged_latest_model_by_its_own_path(
+    encoder: TextEncoder, tmp_path: Path
+) -> None:
+    settings = make_settings(tmp_path)
+    checkpoints = pipeline_options(settings).paths.checkpoints
+    checkpoints.mkdir(parents=True)
+    (checkpoints / LATEST_CHECKPOINT).write_bytes(b"not a checkpoint")
+    with pytest.raises(ModelError) as e:
+        write_artifacts(pipeline_options(settings), encoder)
+    assert f"cannot read the checkpoint {checkpoints / LATEST_CHECKPOINT}:" in str(e.value)
+    assert "pinned" not in str(e.value)
 
 
 def test_an_install_waits_for_the_latest_lock(tmp_path: Path) -> None:
