@@ -37,7 +37,13 @@ STALE_PIN_S: Final = 2 * 24 * 3600
 
 
 def ranking_dir_of(checkpoint: Path) -> Path:
-    """``<checkpoint stem>.ranking/``: the ranker trained with that checkpoint."""
+    """The ranker trained with ``checkpoint``: ``<checkpoint stem>.ranking/`` beside it.
+
+    For an artifact version's ``checkpoint.pt``, the version's ``ranking/`` when
+    it has one.
+    """
+    if checkpoint.name == CHECKPOINT and (checkpoint.parent / RANKING_DIR).is_dir():
+        return checkpoint.parent / RANKING_DIR
     return checkpoint.with_name(f"{checkpoint.stem}.ranking")
 
 
@@ -109,12 +115,14 @@ def _install_latest(
 def pinned_latest(checkpoints: Path) -> Iterator[Path]:
     """The latest checkpoint and its ranker as they are now, for as long as the block runs.
 
-    Hard links to both (the ranker's files each linked) are taken under the
-    latest lock into a directory of this process and thread, and removed when
-    the block ends. An install replaces the latest files by renaming new ones
-    over them, so the links keep the pair that was read, whatever is installed
-    meanwhile. Without a ``latest.pt`` the path is yielded as it is (reading it
-    then fails with the usual message).
+    Hard links to both (the ranker's files each linked; copies where the file
+    system refuses links) are taken under the latest lock into a directory of
+    this process and thread, and removed when the block ends. An install
+    replaces the latest files by renaming new ones over them, so the pin keeps
+    the pair that was read, whatever is installed meanwhile. Without a
+    ``latest.pt`` the path is yielded as it is (reading it then fails with the
+    usual message); where no pin can be made (a read-only checkpoints
+    directory) it is yielded as it is too, with a warning, as before pins.
 
     Yields:
         The pinned ``latest.pt`` (its ranker, when it has one, is
@@ -122,21 +130,47 @@ def pinned_latest(checkpoints: Path) -> Iterator[Path]:
     """
     latest = checkpoints / LATEST_CHECKPOINT
     pin = private_tmp(checkpoints / PIN_PREFIX)
-    with exclusive_lock(checkpoints / LATEST_LOCK) if checkpoints.is_dir() else nullcontext():
-        for stale in checkpoints.glob(f".{PIN_PREFIX}.*.tmp"):  # left by an embed that was killed
-            if stale != pin and time.time() - stale.stat().st_mtime > STALE_PIN_S:
-                shutil.rmtree(stale, ignore_errors=True)
-        if not latest.is_file():
-            pinned = latest
-        else:
-            shutil.rmtree(pin, ignore_errors=True)
-            pin.mkdir()
-            pinned = pin / LATEST_CHECKPOINT
-            os.link(latest, pinned)
-            ranking = ranking_dir_of(latest)
-            if ranking.is_dir():
-                shutil.copytree(ranking, ranking_dir_of(pinned), copy_function=os.link)
+    pinned = latest
+    try:
+        with exclusive_lock(checkpoints / LATEST_LOCK) if checkpoints.is_dir() else nullcontext():
+            _sweep_pins(checkpoints, keep=pin)
+            if latest.is_file():
+                shutil.rmtree(pin, ignore_errors=True)
+                pin.mkdir()
+                _link_or_copy(latest, pin / LATEST_CHECKPOINT)
+                ranking, model = ranking_dir_of(latest), pin / LATEST_CHECKPOINT
+                if ranking.is_dir():
+                    shutil.copytree(ranking, ranking_dir_of(model), copy_function=_link_or_copy)
+                pinned = model
+    except OSError as e:
+        shutil.rmtree(pin, ignore_errors=True)
+        pinned = latest
+        log.warning(
+            "cannot pin %s and its ranker (%s): embedding with them unpinned, so a model "
+            "installed during the embed could mix with them",
+            latest,
+            e,
+        )
     try:
         yield pinned
     finally:
         shutil.rmtree(pin, ignore_errors=True)
+
+
+def _link_or_copy(source: str | Path, target: str | Path) -> None:
+    """Hard-link ``source`` as ``target``; copy it where the file system refuses links."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
+def _sweep_pins(checkpoints: Path, keep: Path) -> None:
+    """Remove pins older than :data:`STALE_PIN_S` (left by embeds that were killed)."""
+    for stale in checkpoints.glob(f".{PIN_PREFIX}.*.tmp"):
+        try:
+            old = time.time() - stale.stat().st_mtime > STALE_PIN_S
+        except FileNotFoundError:  # another embed removed its own pin meanwhile
+            continue
+        if stale != keep and old:
+            shutil.rmtree(stale, ignore_errors=True)

@@ -23,7 +23,7 @@ import pandas as pd
 import torch
 from torch import Tensor
 
-from kgrec.errors import GraphConnectionError, ModelError
+from kgrec.errors import ArtifactError, GraphConnectionError, ModelError
 from kgrec.forget_epoch import forget_epoch, forget_lock
 from kgrec.gnn.additions import graph_additions
 from kgrec.gnn.artifacts import USERS, ArtifactManifest, ArtifactSet, VersionWriter
@@ -31,7 +31,7 @@ from kgrec.gnn.checkpoint import Checkpoint
 from kgrec.gnn.evaluation import GNNRecommender, interactions_of, product_text_vectors
 from kgrec.gnn.forget import forget_in_version
 from kgrec.gnn.latest_model import (
-    LATEST_CHECKPOINT,
+    adopt_version_model,
     make_latest_checkpoint,
     pinned_latest,
     ranking_dir_of,
@@ -252,8 +252,15 @@ def write_artifacts(
 ) -> ArtifactSet:
     """Embed every product and user with the latest checkpoint into an artifact version.
 
+    The latest checkpoint and its ranker are pinned for the whole embed
+    (:func:`~kgrec.gnn.latest_model.pinned_latest`), so a model installed
+    meanwhile never mixes with them. ``checkpoint_path`` embeds another model
+    instead (with :func:`~kgrec.gnn.latest_model.ranking_dir_of` it as its ranker).
+
     With ``promote`` the version is promoted (:meth:`kgrec.gnn.versions.VersionStore.promote`:
-    LATEST, the promotion history, pruning to ``KGREC_ARTIFACTS__KEEP_VERSIONS``).
+    LATEST, the promotion history, pruning to ``KGREC_ARTIFACTS__KEEP_VERSIONS``); a
+    version of another model than the latest makes its model the latest, as
+    ``kgrec artifacts promote`` does, so the next plain embed does not undo it.
 
     With ``store``, the products and users the graph holds and the training snapshot
     lacks (written since the export: online, or by a later import) are embedded
@@ -267,15 +274,32 @@ def write_artifacts(
     Raises:
         ModelError: no checkpoint, a checkpoint of another encoder, or its snapshot missing.
     """
-    if checkpoint_path is None:  # the latest model and its ranker, pinned for the whole embed
-        checkpoints = options.paths.checkpoints
-        with pinned_latest(checkpoints) as pinned:
-            try:
-                return write_artifacts(options, encoder, pinned, writers, store, promote=promote)
-            except ModelError as e:  # named as the user knows it, not by its pin
-                latest = str(checkpoints / LATEST_CHECKPOINT)
-                raise ModelError(str(e).replace(str(pinned), latest)) from e
-    path = checkpoint_path
+    if checkpoint_path is not None:
+        path = checkpoint_path
+        return _write_version(options, encoder, path, writers, store, promote, adopt=True)
+    checkpoints = options.paths.checkpoints
+    with pinned_latest(checkpoints) as pinned:  # the latest model and its ranker, whole embed
+        try:
+            return _write_version(options, encoder, pinned, writers, store, promote, adopt=False)
+        except (ModelError, ArtifactError) as e:  # named as the user knows them, not by the pin
+            raise type(e)(str(e).replace(str(pinned.parent), str(checkpoints))) from e
+
+
+def _write_version(
+    options: PipelineOptions,
+    encoder: TextEncoder,
+    path: Path,
+    writers: Sequence[VersionWriter],
+    store: GraphStore | None,
+    promote: bool,
+    *,
+    adopt: bool,
+) -> ArtifactSet:
+    """:func:`write_artifacts` with the checkpoint at ``path``.
+
+    With ``adopt``, promoting the version also makes its model the latest one
+    (:func:`~kgrec.gnn.latest_model.adopt_version_model`).
+    """
     checkpoint = Checkpoint.load(path, encoder_id=encoder.model_id)
     epoch = forget_epoch(options.data_dir)  # before the snapshot: forgets since are caught up
     snapshot = Snapshot.load(options.paths.snapshot(checkpoint.snapshot_version))
@@ -311,6 +335,13 @@ def write_artifacts(
         embedder = options.embedder(checkpoint, encoder)
         artifacts = graph_additions(store, snapshot, embedder).append_to(artifacts)
     trained = ranking_dir_of(path)
+    if options.ranker and not trained.is_dir():
+        log.warning(
+            "no ranker was trained with %s (%s is missing): the version is served with the "
+            "default weights",
+            path,
+            trained,
+        )
     extra = list(writers)
     if options.ranker and trained.is_dir():
         num_users, num_items = len(snapshot.ids[USER]), len(snapshot.ids[PRODUCT])
@@ -322,5 +353,10 @@ def write_artifacts(
     artifacts.save(versions.root, checkpoint=path, writers=extra, promote=False)
     _forget_since(options.data_dir, epoch, versions.path(manifest.version), store)
     if promote:
-        versions.promote(manifest.version, "kgrec embed")
+        checkpoints = options.paths.checkpoints
+        versions.promote(
+            manifest.version,
+            "kgrec embed",
+            then=(lambda v: adopt_version_model(versions.path(v), checkpoints)) if adopt else None,
+        )
     return artifacts

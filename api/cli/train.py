@@ -150,9 +150,10 @@ def embed(
     checkpoint: Annotated[
         Path | None,
         typer.Option(
-            help="Embed with this model instead of checkpoints/latest.pt: one `kgrec train` "
-            "saved as checkpoints/<snapshot>.pt (its ranker, <snapshot>.ranking/ beside it, "
-            "comes with it).",
+            help="Embed with the model file at this path instead of the data directory's "
+            "checkpoints/latest.pt: one `kgrec train` saved as checkpoints/<snapshot>.pt (its "
+            "ranker, <snapshot>.ranking/ beside it, comes with it) or an artifact version's "
+            "checkpoint.pt (with the version's ranker). Once promoted, it is the latest model.",
             exists=True,
             dir_okay=False,
         ),

@@ -92,6 +92,51 @@ def test_an_embed_names_a_damaged_latest_model_by_its_own_path(
     assert "pinned" not in str(e.value)
 
 
+def test_where_links_are_refused_the_pin_is_a_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checkpoints = tmp_path / "checkpoints"
+    make_latest_checkpoint(_model(checkpoints, "old"))
+
+    def refused(source: object, target: object) -> None:  # as on vfat, SMB, some FUSE mounts
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", refused)
+    with pinned_latest(checkpoints) as pinned:
+        assert pinned != checkpoints / LATEST_CHECKPOINT
+        make_latest_checkpoint(_model(checkpoints, "new"))
+        assert _pair(pinned) == ("old", "ranker of old")
+
+
+def test_where_no_pin_can_be_made_the_latest_model_is_embedded_unpinned(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    checkpoints = tmp_path / "checkpoints"
+    make_latest_checkpoint(_model(checkpoints, "old"))
+    (checkpoints / LATEST_LOCK).unlink()
+    (checkpoints / LATEST_LOCK).mkdir()  # the lock cannot be opened
+    with pinned_latest(checkpoints) as pinned:
+        assert pinned == checkpoints / LATEST_CHECKPOINT
+    assert "cannot pin" in caplog.text
+    assert not list(checkpoints.glob(".pinned*"))
+
+
+def test_a_pin_removed_while_pins_are_swept_is_skipped(tmp_path: Path) -> None:
+    checkpoints = tmp_path / "checkpoints"
+    make_latest_checkpoint(_model(checkpoints, "old"))
+    (checkpoints / ".pinned.5-6.tmp").symlink_to(tmp_path / "gone")  # stat() finds nothing
+    with pinned_latest(checkpoints) as pinned:
+        assert pinned != checkpoints / LATEST_CHECKPOINT  # pinned all the same
+        assert _pair(pinned) == ("old", "ranker of old")
+
+
+def test_a_versions_checkpoint_comes_with_the_versions_ranker(tmp_path: Path) -> None:
+    version = tmp_path / "v"
+    (version / "ranking").mkdir(parents=True)
+    assert ranking_dir_of(version / "checkpoint.pt") == version / "ranking"
+    assert ranking_dir_of(tmp_path / "abc.pt") == tmp_path / "abc.ranking"
+
+
 def test_an_install_waits_for_the_latest_lock(tmp_path: Path) -> None:
     checkpoints = tmp_path / "checkpoints"
     make_latest_checkpoint(_model(checkpoints, "old"))
@@ -138,3 +183,11 @@ def test_a_model_installed_while_an_embed_runs_does_not_enter_its_version(
     assert (artifacts.path / "ranking" / "ranker.txt").read_text() == ranker
     assert (ranking_dir_of(latest) / "ranker.txt").read_text() == "the second model's ranker"
     assert not list(checkpoints.glob(".pinned*"))
+
+    # the first version's own model, embedded again: its ranker comes with it, and
+    # promoting the version makes that model the latest, as `kgrec artifacts promote` does
+    again = write_artifacts(pipeline_options(settings), encoder, first.path / "checkpoint.pt")
+    assert again.path is not None
+    assert (again.path / "ranking" / "ranker.txt").read_text() == ranker
+    assert (ranking_dir_of(latest) / "ranker.txt").read_text() == ranker
+    assert latest.read_bytes() == (first.path / "checkpoint.pt").read_bytes()
