@@ -86,6 +86,14 @@ READ_PROCEDURES: Final = frozenset(
     }
 )
 
+# Namespaces of the functions an exploration query may call by a dotted name
+# (Cypher's temporal, spatial and vector functions). Any other dotted call is
+# rejected: ArcadeDB's Cypher calls every SQL function as ``sql.<name>()``, and
+# ``sql.eval`` runs SQL UPDATE, DELETE or TRUNCATE, in a read transaction too.
+READ_FUNCTION_NAMESPACES: Final = frozenset(
+    {"date", "datetime", "localdatetime", "localtime", "time", "duration", "point", "vector"}
+)
+
 
 @dataclass(frozen=True)
 class Token:
@@ -230,17 +238,22 @@ def _is_symbol(token: Token | None, text: str) -> bool:
     return token is not None and token.kind == "symbol" and token.text == text
 
 
-def _procedure_name(tokens: list[Token], start: int) -> str:
-    """The dotted procedure name that begins at ``tokens[start]`` (words or quoted names)."""
+def _dotted_name(tokens: list[Token], start: int) -> tuple[str, int]:
+    """The dotted name that begins at ``tokens[start]`` (words or quoted names).
+
+    Returns:
+        (the name, the index of the token after it).
+    """
     parts: list[str] = []
     i = start
     while i < len(tokens) and tokens[i].kind in ("word", "quoted"):
         parts.append(tokens[i].text)
-        if i + 1 < len(tokens) and tokens[i + 1].kind == "symbol" and tokens[i + 1].text == ".":
+        if _is_symbol(tokens[i + 1] if i + 1 < len(tokens) else None, "."):
             i += 2
             continue
+        i += 1
         break
-    return ".".join(parts)
+    return ".".join(parts), i
 
 
 def _check_call(tokens: list[Token], index: int) -> None:
@@ -249,12 +262,35 @@ def _check_call(tokens: list[Token], index: int) -> None:
         raise _reject("CALL without a procedure or subquery")
     if nxt.kind == "symbol" and nxt.text in "{(":
         return  # a subquery: its clauses are checked like the rest of the query
-    name = _procedure_name(tokens, index + 1)
+    name, _ = _dotted_name(tokens, index + 1)
     if name.lower() not in READ_PROCEDURES:
         raise _reject(
             f"exploration queries may only CALL read procedures "
             f"({', '.join(sorted(READ_PROCEDURES))}); got CALL {name or nxt.text}"
         )
+
+
+def _check_functions(tokens: list[Token], calls: set[int]) -> None:
+    """Reject dotted function calls outside :data:`READ_FUNCTION_NAMESPACES`.
+
+    A dotted name followed by ``(`` is a function call (a property is never
+    called); ``calls`` holds the token indexes that follow ``CALL`` (procedures,
+    checked by :func:`_check_call`).
+    """
+    for i, token in enumerate(tokens):
+        starts_name = token.kind in ("word", "quoted") and not (
+            i and _is_symbol(tokens[i - 1], ".")
+        )
+        if not starts_name or i in calls:
+            continue
+        name, after = _dotted_name(tokens, i)
+        called = _is_symbol(tokens[after] if after < len(tokens) else None, "(")
+        namespace = name.split(".", 1)[0].lower() if "." in name else None
+        if called and namespace is not None and namespace not in READ_FUNCTION_NAMESPACES:
+            raise _reject(
+                "exploration queries may call dotted functions of "
+                f"{', '.join(sorted(READ_FUNCTION_NAMESPACES))} only; got {name}()"
+            )
 
 
 def _check_show(words: list[tuple[int, str]], position: int) -> None:
@@ -276,10 +312,13 @@ def ensure_read_only(query: str) -> None:
     INSERT, MERGE, SET, DELETE, REMOVE, DROP, FOREACH, LOAD CSV, administration,
     USE), ``CALL ... IN TRANSACTIONS``, ``SHOW`` of anything but indexes,
     constraints, functions and procedures, any ``CALL`` of a procedure outside
-    :data:`READ_PROCEDURES`, and a query whose literals or comments are not closed.
+    :data:`READ_PROCEDURES`, any call of a dotted function outside
+    :data:`READ_FUNCTION_NAMESPACES` (ArcadeDB's ``sql.eval`` writes), and a
+    query whose literals or comments are not closed.
     """
     tokens = tokenize(query)
     words = _keywords(tokens)
+    _check_functions(tokens, {index + 1 for index, word in words if word == "CALL"})
     found: list[str] = []
     for position, (index, word) in enumerate(words):
         if word == "CALL":

@@ -170,7 +170,9 @@ class GraphStore(_Writes):
         Two walls keep this path from writing: the query is checked by
         :func:`kgrec.graph.guard.ensure_read_only`, then run in a read transaction as the
         read-only account (``reader``) when there is one, so the server itself
-        refuses any write that got past the check. A node in the result becomes
+        refuses any write that got past the check. ArcadeDB ignores a
+        transaction's read access mode: against an ArcadeDB server given by URI
+        without a reader account, the check is the only wall. A node in the result becomes
         the dict of its properties; a relationship ``{"type", "start", "end",
         "properties"}`` with its end nodes' kgrec ids; a path the list of both.
 

@@ -57,6 +57,15 @@ WRITES = [
     "MATCH (n:Product) WHERE n.as LOAD CSV FROM 'file:///etc/passwd' AS l RETURN l",
     "MATCH (n) RETURN n.as AS y, 1 AS as CREATE (:E)",
     "MATCH (n) WHERE n.`as` MERGE (:E)",
+    # ArcadeDB runs SQL through sql.eval, in a read transaction too (found by a review)
+    "RETURN sql.eval('(DELETE FROM Product WHERE id = \"p7\") IS NOT NULL') AS d",
+    "RETURN sql.eval($e) AS d",
+    "RETURN SQL . eval ( $e ) AS d",
+    "RETURN `sql`.`eval`($e) AS d",
+    "RETURN `sql.eval`($e) AS d",
+    "RETURN sql /* x */ .eval($e) AS d",
+    "MATCH (p:Product) RETURN apoc.text.join([p.id], ',') AS s",
+    "RETURN util.sleep(100000)",
 ]
 READS = [
     "MATCH (p:Product) RETURN p.id AS id",
@@ -85,6 +94,13 @@ READS = [
     "UNWIND [1, 2] AS load RETURN count(*) AS n",
     "WITH 1 AS stop RETURN 2 AS two",
     "MATCH (n) WITH n AS `use` RETURN `use`.`start` AS s",
+    # dotted functions of Cypher's own namespaces, and properties that are no calls
+    "RETURN date.truncate('month', date('2026-11-30')) AS m",
+    "RETURN duration.between(date('2026-01-01'), date()) AS d",
+    "RETURN point.distance(point({x: 0, y: 0}), point({x: 3, y: 4})) AS p",
+    "MATCH (p:Product) RETURN p.sql AS s, size(p.title) AS n, toUpper(p.title) AS t",
+    "MATCH (p:Product) WHERE p.price > 1 RETURN p.brand_id AS b ORDER BY b",
+    "CALL db.labels() YIELD label RETURN toLower(label) AS l",
 ]
 
 
@@ -141,3 +157,13 @@ def test_a_malformed_query_is_a_query_error(any_store: GraphStore) -> None:
 
     with pytest.raises(QueryError, match="rejected the query"):
         any_store.cypher("MATCH (n RETURN n")
+
+
+@pytest.mark.neo4j
+def test_arcadedbs_sql_functions_are_rejected_before_the_server(any_store: GraphStore) -> None:
+    """``sql.eval`` runs SQL writes on ArcadeDB even in a read transaction (a review found it)."""
+    any_store.upsert_products([{"id": "p1", "title": "keep me"}])
+    update = "(UPDATE Product SET title = 'pwned' WHERE id = 'p1') IS NOT NULL"
+    with pytest.raises(WriteQueryRejectedError, match=r"dotted functions .* got sql\.eval\(\)"):
+        any_store.cypher("RETURN sql.eval($e) AS done", {"e": update})
+    assert any_store.nodes_by_id("Product", ["p1"])["p1"]["title"] == "keep me"
