@@ -14,6 +14,7 @@ import json
 import logging
 import time
 from collections.abc import Mapping, Sequence
+from itertools import islice
 from typing import Any
 
 import neo4j
@@ -164,8 +165,13 @@ class GraphStore(_Writes):
             return pd.DataFrame([r.data() for r in session.run(q.SHOW_CONSTRAINTS)])
 
     # Exploration ------------------------------------------------------------------
-    def cypher(self, query: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    def cypher(
+        self, query: str, params: Mapping[str, Any] | None = None, *, max_rows: int | None = None
+    ) -> pd.DataFrame:
         """Run a read-only exploration query; the result as a DataFrame.
+
+        With ``max_rows``, at most that many rows plus one are read (the rest is
+        left on the server), so a caller can tell that the result was cut.
 
         Two walls keep this path from writing: the query is checked by
         :func:`kgrec.graph.guard.ensure_read_only`, then run in a read transaction as the
@@ -188,7 +194,8 @@ class GraphStore(_Writes):
             # user text, guarded above; values stay parameters
             result = tx.run(query, dict(params or {}))
             keys = list(result.keys())
-            rows = [list(r.values()) for r in result]
+            records = result if max_rows is None else islice(result, max_rows + 1)
+            rows = [list(r.values()) for r in records]
             ids = end_node_ids(tx, rows)
             return keys, [dict(zip(keys, plain(row, ids), strict=True)) for row in rows]
 

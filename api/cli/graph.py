@@ -85,6 +85,12 @@ def cypher(
         str, typer.Option("--params", "-p", help="Query parameters as a JSON object.")
     ] = "{}",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON records.")] = False,
+    max_rows: Annotated[
+        int,
+        typer.Option(
+            min=1, help="Rows read at most; a longer result is cut, and says so (add LIMIT)."
+        ),
+    ] = 10_000,
 ) -> None:
     """Run a read-only Cypher query and print the result as a table.
 
@@ -98,10 +104,18 @@ def cypher(
         raise ConfigError('--params must be a JSON object, e.g. \'{"id": "p1"}\'')
     settings = settings_of(ctx)
     with open_graph(settings.graph, settings.data_dir, create_schema=False) as store:
-        frame = store.cypher(query, parameters)
+        frame = store.cypher(query, parameters, max_rows=max_rows)
+    cut = len(frame) > max_rows
+    frame = frame.head(max_rows)
     if as_json:
         typer.echo(frame.to_json(orient="records", force_ascii=False, default_handler=str))
     else:
         with pd.option_context("display.max_rows", 200, "display.width", 160):
             typer.echo(frame.to_string(index=False) if len(frame) else "(no rows)")
-    typer.echo(f"{len(frame)} row(s)", err=True)
+    if cut:
+        typer.echo(
+            f"{len(frame):,} row(s) shown: the result has more (add LIMIT, or raise --max-rows)",
+            err=True,
+        )
+    else:
+        typer.echo(f"{len(frame)} row(s)", err=True)

@@ -68,6 +68,13 @@ def test_cypher_prints_a_table_and_rejects_writes(running: Path) -> None:
         refused = kgrec(running, "cypher", attack)
         assert refused.returncode == 4, (attack, refused.stdout, refused.stderr)
     assert kgrec(running, "cypher", count).stdout == before
+    cut = kgrec(running, "cypher", "--max-rows", "2", "MATCH (b:Brand) RETURN b.id AS id")
+    assert cut.returncode == 0, cut.stderr
+    assert len(cut.stdout.split()) == 3  # the header and two rows
+    assert "2 row(s) shown: the result has more" in cut.stderr
+    sql = kgrec(running, "cypher", "RETURN sql.eval('(DELETE FROM Brand) IS NOT NULL') AS d")
+    assert sql.returncode == 4 and "sql.eval()" in sql.stderr
+    assert kgrec(running, "cypher", count).stdout == before
     rels = kgrec(running, "cypher", "--json", "MATCH (:User)-[i:INTERACTED]->() RETURN i LIMIT 2")
     assert rels.returncode == 0, rels.stderr
     first = json.loads(rels.stdout)[0]["i"]
