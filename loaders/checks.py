@@ -6,6 +6,7 @@ leave rejected cells missing.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -27,6 +28,19 @@ _TRUE = ("true", "1", "yes", "y", "t")
 _FALSE = ("false", "0", "no", "n", "f")
 _PREVIEW_CHARS = 40
 _INT64_LIMIT = 2.0**63  # integers and timestamps must lie strictly inside +-this
+_INT64_MAX = 2**63  # the same, exactly: an int64 holds -2**63 .. 2**63 - 1
+_INTEGER_TEXT = re.compile(r"[+-]?\d+")
+
+
+def _exact_integer(value: object) -> int | None:
+    """``value`` as an exact int when it is written as an integer (not a bool); else None."""
+    if isinstance(value, bool | np.bool_):
+        return None
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, str) and _INTEGER_TEXT.fullmatch(value.strip()):
+        return int(value.strip())
+    return None
 
 
 def _preview(values: pd.Series) -> pd.Series:
@@ -104,14 +118,26 @@ class RowChecks:
         return values.where(~infinite)
 
     def integer(self, column: str, *, required: bool = False) -> pd.Series:
-        """An integer column (floats with a fraction are rejected)."""
+        """An integer column (floats with a fraction are rejected).
+
+        Cells written as integers (``42``, ``-7``, a JSON integer) are read exactly,
+        not through a float, which holds integers exactly only up to 2**53; other
+        numbers (``3.0``, ``1e3``) through their float value.
+        """
         values = self.number(column, required=required)
-        fraction = values.notna() & (values != np.floor(values))
-        huge = values.abs() >= _INT64_LIMIT
-        if column in self.frame:
-            self.reject(fraction, column, NOT_AN_INTEGER + ": " + _preview(self.frame[column]))
-            self.reject(huge, column, OUT_OF_RANGE + ": " + _preview(self.frame[column]))
-        return values.where(~fraction & ~huge).astype("Int64")
+        if column not in self.frame:
+            return values.astype("Int64")
+        exact = self.frame[column].map(_exact_integer)
+        written = exact.notna()
+        fraction = values.notna() & ~written & (values != np.floor(values))
+        huge = (values.abs() >= _INT64_LIMIT) & ~written
+        huge |= written & exact.map(lambda v: v is not None and not -_INT64_MAX <= v < _INT64_MAX)
+        self.reject(fraction, column, NOT_AN_INTEGER + ": " + _preview(self.frame[column]))
+        self.reject(huge, column, OUT_OF_RANGE + ": " + _preview(self.frame[column]))
+        out = values.where(~fraction & ~huge & ~written).astype("Int64")
+        keep = written & ~huge
+        out[keep] = exact[keep].astype("Int64")
+        return out
 
     def boolean(self, column: str) -> pd.Series:
         """A boolean column: true/false, 1/0, yes/no (any case); others are rejected."""

@@ -151,6 +151,39 @@ def test_non_finite_and_huge_numbers_reject_their_row(
     ]
 
 
+def test_integers_beyond_a_floats_precision_are_stored_exactly(
+    store: GraphStore, settings: Settings, tmp_path: Path
+) -> None:
+    rows = [
+        ("p1", "9007199254740993"),  # 2**53 + 1: a float would store ...992
+        ("p2", "9223372036854775807"),  # the largest int64
+        ("p3", "-9223372036854775808"),  # the smallest
+        ("p4", "9223372036854775808"),  # one past: refused
+        ("p5", " +42 "),
+        ("p6", "3.0"),
+        ("p7", "3.5"),  # refused
+    ]
+    text = "id,title,qty\n" + "".join(f"{pid},Shoe,{qty}\n" for pid, qty in rows)
+    mapping = ColumnMapping.load(write(tmp_path, "m.toml", '[products]\ntypes = { qty = "int" }'))
+    report = run(store, settings, {"products": _raw(tmp_path, "p.csv", text)}, mapping=mapping)
+    assert [(r["row"], r["reason"].split(":")[0]) for r in rejects_of(report)] == [
+        ("4", "out of the 64-bit integer range"),
+        ("7", "not an integer"),
+    ]
+    stored = {pid: _product(store, pid).get("qty") for pid, _ in rows if pid not in ("p4", "p7")}
+    assert stored == {
+        "p1": 9007199254740993,
+        "p2": 9223372036854775807,
+        "p3": -9223372036854775808,
+        "p5": 42,
+        "p6": 3,
+    }
+    jsonl = tmp_path / "p.jsonl"
+    jsonl.write_text('{"id": "j1", "title": "Hat", "qty": 9007199254740993}\n', encoding="utf-8")
+    run(store, settings, {"products": jsonl}, mapping=mapping)
+    assert _product(store, "j1")["qty"] == 9007199254740993
+
+
 @pytest.mark.parametrize("ts", ["1e20", "inf", "-1e19"])
 def test_a_timestamp_out_of_range_rejects_its_row(
     store: GraphStore, settings: Settings, tmp_path: Path, ts: str
