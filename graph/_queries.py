@@ -116,19 +116,24 @@ RETURN sum(CASE WHEN existed = 0 THEN 1 ELSE 0 END) AS created,
            THEN 1 ELSE 0 END) AS updated,
        count(*) AS matched
 """
+# The links' rows: ``created`` the relationships the MERGE made, ``n`` all it matched or made.
 LINK_PRODUCT_ENTITIES: Final = """
 UNWIND $rows AS r
 MATCH (p:Product {id: r.product_id})
 MATCH (e:Entity {id: r.entity_id})
+OPTIONAL MATCH (p)-[old:HAS_ENTITY {relation: r.relation}]->(e)
+WITH r, p, e, count(old) AS existed
 MERGE (p)-[h:HAS_ENTITY {relation: r.relation}]->(e)
-RETURN count(h) AS n
+RETURN sum(CASE WHEN existed = 0 THEN 1 ELSE 0 END) AS created, count(h) AS n
 """
 RELATE_ENTITIES: Final = """
 UNWIND $rows AS r
 MATCH (h:Entity {id: r.head})
 MATCH (t:Entity {id: r.tail})
+OPTIONAL MATCH (h)-[old:RELATED {relation: r.relation}]->(t)
+WITH r, h, t, count(old) AS existed
 MERGE (h)-[x:RELATED {relation: r.relation}]->(t)
-RETURN count(x) AS n
+RETURN sum(CASE WHEN existed = 0 THEN 1 ELSE 0 END) AS created, count(x) AS n
 """
 
 # Reads ---------------------------------------------------------------------------

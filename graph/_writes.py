@@ -215,23 +215,36 @@ class _Writes(_Reads):
             counts += self._write(work)
         return counts
 
-    def link_entities(self, rows: Sequence[EntityLinkRow]) -> int:
-        """MERGE ``(:Product)-[:HAS_ENTITY {relation}]->(:Entity)``; returns rows written."""
+    def link_entities(self, rows: Sequence[EntityLinkRow]) -> UpsertCounts:
+        """MERGE ``(:Product)-[:HAS_ENTITY {relation}]->(:Entity)``.
+
+        Returns:
+            Relationships created, and the rows whose relationship was there already
+            (``unchanged``); rows naming a missing product or entity count in neither.
+        """
         return self._write_links(q.LINK_PRODUCT_ENTITIES, [dict(r) for r in rows])
 
-    def relate_entities(self, rows: Sequence[TripleRow]) -> int:
-        """MERGE ``(:Entity)-[:RELATED {relation}]->(:Entity)``; returns rows written."""
+    def relate_entities(self, rows: Sequence[TripleRow]) -> UpsertCounts:
+        """MERGE ``(:Entity)-[:RELATED {relation}]->(:Entity)``; counts as :meth:`link_entities`."""
         return self._write_links(q.RELATE_ENTITIES, [dict(r) for r in rows])
 
-    def _write_links(self, statement: LiteralString, rows: list[dict[str, Any]]) -> int:
-        written = 0
-        for batch in _batches(rows, self.options.write_batch_size):
+    def _write_links(self, statement: LiteralString, rows: list[dict[str, Any]]) -> UpsertCounts:
+        counts = UpsertCounts()
+        # a link given twice is one relationship: written, and counted, once
+        distinct = list({tuple(sorted(r.items())): r for r in rows}.values())
+        counts.unchanged += len(rows) - len(distinct)
+        for batch in _batches(distinct, self.options.write_batch_size):
 
-            def work(tx: ManagedTransaction, batch: Sequence[dict[str, Any]] = batch) -> int:
-                return int(tx.run(statement, rows=list(batch)).single(strict=True)["n"])
+            def work(
+                tx: ManagedTransaction, batch: Sequence[dict[str, Any]] = batch
+            ) -> UpsertCounts:
+                record = tx.run(statement, rows=list(batch)).single(strict=True)
+                # a statement without ``created`` (category parents) counts matches alone
+                created, matched = int(record.get("created") or 0), int(record["n"])
+                return UpsertCounts(created=created, unchanged=matched - created)
 
-            written += self._write(work)
-        return written
+            counts += self._write(work)
+        return counts
 
     def delete_user(self, user_id: str) -> ForgottenUser | None:
         """Delete a user node and every relationship of it (its interactions).

@@ -11,8 +11,8 @@ from kgrec.graph import UpsertCounts
 class EntityCounts(UpsertCounts):
     """What an import did with one entity kind's rows.
 
-    ``created`` / ``updated`` / ``unchanged`` count nodes (for relationship-only
-    kinds, ``kg`` and ``kg_links``, ``written`` counts relationships merged);
+    ``created`` / ``updated`` / ``unchanged`` count nodes (for the relationship-only
+    kinds, ``kg`` and ``kg_links``, relationships: created, or already there);
     ``removed`` counts node properties removed (empty cells, and with
     ``--replace`` properties the file does not carry); ``rejected`` counts rows
     refused; ``accepted`` rows passed validation (a dry run stops there).
@@ -21,7 +21,8 @@ class EntityCounts(UpsertCounts):
     rows: int = 0
     accepted: int = 0
     rejected: int = 0
-    written: int = 0
+    relationships: bool = False
+    """The kind writes relationships (``kg``, ``kg_links``): the summary says so."""
 
     def add_upsert(self, counts: UpsertCounts) -> None:
         """Add the counts a GraphStore upsert returned."""
@@ -40,12 +41,10 @@ class EntityCounts(UpsertCounts):
             )
         parts = [f"{self.rows:,} rows"] if self.rows else []
         parts += [
-            f"{self.created:,} created",
+            f"{self.created:,} {'relationships ' if self.relationships else ''}created",
             f"{self.updated:,} updated",
             f"{self.unchanged:,} unchanged",
         ]
-        if self.written:
-            parts.append(f"{self.written:,} relationships written")
         if replace or self.removed:
             noun = "property" if self.removed == 1 else "properties"
             parts.append(f"{self.removed:,} {noun} removed")

@@ -12,7 +12,14 @@ from typing import Any, LiteralString
 import pytest
 
 from kgrec.errors import ConfigError, NotFoundError
-from kgrec.graph import GraphStore, InteractionRow, ProductRow, UpsertCounts
+from kgrec.graph import (
+    EntityLinkRow,
+    GraphStore,
+    InteractionRow,
+    ProductRow,
+    TripleRow,
+    UpsertCounts,
+)
 from kgrec.typing import DEFAULT_KIND_WEIGHTS
 
 pytestmark = pytest.mark.neo4j
@@ -117,15 +124,14 @@ def test_knowledge_graph_relations_are_kept(any_store: GraphStore) -> None:
     any_store.upsert_entities(
         [{"id": "e:leather", "kind": "material", "name": "Leather"}, {"id": "e:cow", "kind": "x"}]
     )
-    assert (
-        any_store.link_entities(
-            [{"product_id": "p1", "entity_id": "e:leather", "relation": "made_of"}]
-        )
-        == 1
-    )
-    assert (
-        any_store.relate_entities([{"head": "e:leather", "relation": "from", "tail": "e:cow"}]) == 1
-    )
+    link: EntityLinkRow = {"product_id": "p1", "entity_id": "e:leather", "relation": "made_of"}
+    triple: TripleRow = {"head": "e:leather", "relation": "from", "tail": "e:cow"}
+    assert any_store.link_entities([link, link]) == UpsertCounts(created=1, unchanged=1)
+    assert any_store.relate_entities([triple]) == UpsertCounts(created=1)
+    # again: the relationships are there, nothing is created (a re-import says so)
+    assert any_store.link_entities([link]) == UpsertCounts(unchanged=1)
+    assert any_store.relate_entities([triple]) == UpsertCounts(unchanged=1)
+    assert any_store.count_relationships()["HAS_ENTITY"] == 1
     pages = list(any_store.iter_edges("HAS_ENTITY"))
     assert pages[0].to_dict("records") == [{"src": "p1", "dst": "e:leather", "relation": "made_of"}]
 
