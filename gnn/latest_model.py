@@ -15,14 +15,13 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Final
 
 from kgrec._locks import exclusive_lock
-from kgrec.files import private_tmp
+from kgrec.files import older_than, private_tmp
 from kgrec.gnn.artifacts import CHECKPOINT
 from kgrec.gnn.ranking.served import RANKING_DIR, copy_trained
 
@@ -137,8 +136,8 @@ def pinned_latest(checkpoints: Path) -> Iterator[Path]:
             if latest.is_file():
                 shutil.rmtree(pin, ignore_errors=True)
                 pin.mkdir()
-                _link_or_copy(latest, pin / LATEST_CHECKPOINT)
-                ranking, model = ranking_dir_of(latest), pin / LATEST_CHECKPOINT
+                model, ranking = pin / LATEST_CHECKPOINT, ranking_dir_of(latest)
+                _link_or_copy(latest, model)
                 if ranking.is_dir():
                     shutil.copytree(ranking, ranking_dir_of(model), copy_function=_link_or_copy)
                 pinned = model
@@ -167,10 +166,6 @@ def _link_or_copy(source: str | Path, target: str | Path) -> None:
 
 def _sweep_pins(checkpoints: Path, keep: Path) -> None:
     """Remove pins older than :data:`STALE_PIN_S` (left by embeds that were killed)."""
-    for stale in checkpoints.glob(f".{PIN_PREFIX}.*.tmp"):
-        try:
-            old = time.time() - stale.stat().st_mtime > STALE_PIN_S
-        except FileNotFoundError:  # another embed removed its own pin meanwhile
-            continue
-        if stale != keep and old:
+    for stale in older_than(checkpoints, f".{PIN_PREFIX}.*.tmp", STALE_PIN_S):
+        if stale != keep:
             shutil.rmtree(stale, ignore_errors=True)

@@ -36,7 +36,7 @@ from typing import Any, Final, Literal
 
 from kgrec._locks import exclusive_lock
 from kgrec.errors import ArtifactError
-from kgrec.files import write_atomic
+from kgrec.files import older_than, write_atomic
 from kgrec.gnn.artifacts import LATEST, MANIFEST, WRITING_PREFIX, ArtifactManifest
 from kgrec.paths import DataDir
 
@@ -391,11 +391,4 @@ def stale_writing(root: Path) -> list[Path]:
     Those of a stopped ``kgrec embed``: a younger one may be written now. One renamed
     into place meanwhile is skipped.
     """
-    now, out = time.time(), []
-    for path in sorted(root.glob(f"{WRITING_PREFIX}*")):
-        try:
-            if now - path.stat().st_mtime > STALE_WRITING_S:
-                out.append(path)
-        except FileNotFoundError:
-            continue
-    return out
+    return older_than(root, f"{WRITING_PREFIX}*", STALE_WRITING_S)

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Final, LiteralString, cast
 
+import neo4j
 from neo4j import ManagedTransaction
 
 from kgrec.errors import NotFoundError
@@ -155,7 +156,7 @@ class _Writes(_Reads):
         """
         counts = self._upsert_nodes(CATEGORY, map(category_row, rows), replace=replace)
         parents = [{"id": r["id"], "parent_id": r["parent_id"]} for r in rows if r.get("parent_id")]
-        self._write_links(q.SET_CATEGORY_PARENT, parents)
+        self._write_batches(q.SET_CATEGORY_PARENT, parents)
         return counts
 
     def upsert_users(self, rows: Sequence[UserRow], *, replace: bool = False) -> UpsertCounts:
@@ -229,22 +230,29 @@ class _Writes(_Reads):
         return self._write_links(q.RELATE_ENTITIES, [dict(r) for r in rows])
 
     def _write_links(self, statement: LiteralString, rows: list[dict[str, Any]]) -> UpsertCounts:
-        counts = UpsertCounts()
+        """Write relationship ``rows`` with ``statement`` (it returns ``created`` and ``n``)."""
         # a link given twice is one relationship: written, and counted, once
         distinct = list({tuple(sorted(r.items())): r for r in rows}.values())
-        counts.unchanged += len(rows) - len(distinct)
-        for batch in _batches(distinct, self.options.write_batch_size):
+        counts = UpsertCounts(unchanged=len(rows) - len(distinct))
+        for record in self._write_batches(statement, distinct):
+            created = int(record["created"] or 0)
+            counts += UpsertCounts(created=created, unchanged=int(record["n"]) - created)
+        return counts
+
+    def _write_batches(
+        self, statement: LiteralString, rows: list[dict[str, Any]]
+    ) -> list[neo4j.Record]:
+        """Run ``statement`` over ``rows`` in write batches; each batch's one summary record."""
+        records = []
+        for batch in _batches(rows, self.options.write_batch_size):
 
             def work(
                 tx: ManagedTransaction, batch: Sequence[dict[str, Any]] = batch
-            ) -> UpsertCounts:
-                record = tx.run(statement, rows=list(batch)).single(strict=True)
-                # a statement without ``created`` (category parents) counts matches alone
-                created, matched = int(record.get("created") or 0), int(record["n"])
-                return UpsertCounts(created=created, unchanged=matched - created)
+            ) -> neo4j.Record:
+                return tx.run(statement, rows=list(batch)).single(strict=True)
 
-            counts += self._write(work)
-        return counts
+            records.append(self._write(work))
+        return records
 
     def delete_user(self, user_id: str) -> ForgottenUser | None:
         """Delete a user node and every relationship of it (its interactions).

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,6 +17,22 @@ from pathlib import Path
 def private_tmp(path: Path) -> Path:
     """A temporary path beside ``path`` that only this process and thread use."""
     return path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
+
+
+def older_than(root: Path, pattern: str, seconds: float) -> list[Path]:
+    """The entries of ``root`` matching ``pattern`` last modified over ``seconds`` ago, sorted.
+
+    Those left by a process that stopped (a younger one may be in use now); one
+    removed or renamed meanwhile is skipped.
+    """
+    now, out = time.time(), []
+    for path in sorted(root.glob(pattern)):
+        try:
+            if now - path.stat().st_mtime > seconds:
+                out.append(path)
+        except FileNotFoundError:
+            continue
+    return out
 
 
 def write_atomic(path: Path, text: str) -> None:

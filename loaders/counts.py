@@ -21,18 +21,19 @@ class EntityCounts(UpsertCounts):
     rows: int = 0
     accepted: int = 0
     rejected: int = 0
-    relationships: bool = False
-    """The kind writes relationships (``kg``, ``kg_links``): the summary says so."""
 
     def add_upsert(self, counts: UpsertCounts) -> None:
         """Add the counts a GraphStore upsert returned."""
         super().__iadd__(counts)
 
-    def summary(self, name: str, *, dry_run: bool, replace: bool = False) -> str:
+    def summary(
+        self, name: str, *, dry_run: bool, replace: bool = False, relationships: bool = False
+    ) -> str:
         """One line: ``products: 1,000 rows, 990 created, 0 updated, 5 unchanged, 5 rejected``.
 
         With ``replace`` (or when properties were removed) the line also says
-        ``N properties removed``.
+        ``N properties removed``; with ``relationships`` (the kind writes them,
+        not nodes) ``N relationships created``.
         """
         if dry_run:
             return (
@@ -41,7 +42,7 @@ class EntityCounts(UpsertCounts):
             )
         parts = [f"{self.rows:,} rows"] if self.rows else []
         parts += [
-            f"{self.created:,} {'relationships ' if self.relationships else ''}created",
+            f"{self.created:,} {'relationships ' if relationships else ''}created",
             f"{self.updated:,} updated",
             f"{self.unchanged:,} unchanged",
         ]

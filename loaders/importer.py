@@ -339,16 +339,12 @@ class Importer:
             entities, triples = to_rows.triple_rows(records)
             state.entities.add(entities, report.entity(ENTITIES_WRITTEN))
             if state.write and triples:
-                counts = report.entity(KG)
-                counts.relationships = True
-                counts.add_upsert(self.store.relate_entities(triples))
+                report.entity(KG).add_upsert(self.store.relate_entities(triples))
         elif entity == KG_LINKS:
             entities, links = to_rows.link_rows(records)
             state.entities.add(entities, report.entity(ENTITIES_WRITTEN))
             if state.write and links:
-                counts = report.entity(KG_LINKS)
-                counts.relationships = True
-                counts.add_upsert(self.store.link_entities(links))
+                report.entity(KG_LINKS).add_upsert(self.store.link_entities(links))
 
     def _count_implied(
         self, records: pd.DataFrame, report: ImportReport, state: _PassState

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kgrec.errors import KgrecError
-from kgrec.loaders.constants import ENTITIES_WRITTEN, ENTITY_KINDS
+from kgrec.loaders.constants import ENTITIES_WRITTEN, ENTITY_KINDS, KG, KG_LINKS
 from kgrec.loaders.counts import EntityCounts
 
 EXIT_OK = 0
@@ -54,7 +54,12 @@ class ImportReport:
         order: dict[str, int] = {name: i for i, name in enumerate(names_in_order)}
         names = sorted(self.counts, key=lambda n: order.get(n, len(order)))
         nothing = self.dry_run or self.aborted
-        lines = [self.counts[n].summary(n, dry_run=nothing, replace=self.replace) for n in names]
+        lines = [
+            self.counts[n].summary(
+                n, dry_run=nothing, replace=self.replace, relationships=n in (KG, KG_LINKS)
+            )
+            for n in names
+        ]
         lines += [f"rejected rows and reasons: {p}" for p in self.rejects_files]
         return lines
 
