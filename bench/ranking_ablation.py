@@ -115,7 +115,8 @@ def _fit_into(
         metrics.setdefault(name, {})[model.name] = evaluate_view(model, plan, view)
 
 
-def _parse(value: str, current: Any) -> Any:
+def parse_value(value: str, current: Any) -> Any:
+    """``value`` (a ``--set`` text) as the type of the field's ``current`` value."""
     if isinstance(current, tuple):
         kind = type(current[0]) if current else str
         return tuple(kind(v) for v in value.split(",") if v)
@@ -132,10 +133,12 @@ def configured(settings: list[str]) -> StagedConfig:
         if key.startswith("ranker."):
             field = key.removeprefix("ranker.")
             ranker = config.ranker
-            ranker = dataclasses.replace(ranker, **{field: _parse(value, getattr(ranker, field))})
+            ranker = dataclasses.replace(
+                ranker, **{field: parse_value(value, getattr(ranker, field))}
+            )
             config = dataclasses.replace(config, ranker=ranker)
         else:
-            config = dataclasses.replace(config, **{key: _parse(value, getattr(config, key))})
+            config = dataclasses.replace(config, **{key: parse_value(value, getattr(config, key))})
     return config
 
 

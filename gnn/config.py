@@ -94,7 +94,7 @@ class GNNConfig:
             ge=0.0,
             lt=1.0,
             description="The same for users (trains the attribute path of users without "
-            "history; trades warm and cold-item recall for cold-user recall, docs/gnn.md).",
+            "history, and with degree_bias the weight of popularity for them; docs/gnn.md).",
         ),
     ] = 0.0
     negative_power: Annotated[
@@ -114,8 +114,24 @@ class GNNConfig:
     product_memory: Annotated[
         bool,
         Field(
-            description="A learned vector per trained product: better warm recall, worse "
-            "cold start (measured in docs/gnn.md)."
+            description="A learned vector per trained product (item-based collaborative "
+            "filtering; a new product has none, docs/gnn.md)."
+        ),
+    ] = False
+
+    memory_output: Annotated[
+        bool,
+        Field(
+            description="With product_memory: the memory vectors form their own output "
+            "channel (users: the mean over their products) instead of entering the input."
+        ),
+    ] = False
+    degree_bias: Annotated[
+        bool,
+        Field(
+            description="A learned popularity column: products w log(1 + interactions), "
+            "users a + b log(1 + interactions), so a user without history follows "
+            "popularity more."
         ),
     ] = False
 
@@ -133,6 +149,8 @@ class GNNConfig:
             value = getattr(self, name)
             if not 0.0 <= value < 1.0:
                 raise ConfigError(f"{name} must be in [0, 1), got {value}")
+        if self.memory_output and not self.product_memory:
+            raise ConfigError("memory_output needs product_memory: there is no memory without it")
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as a plain dict (saved with checkpoints)."""

@@ -122,8 +122,7 @@ class InductiveEmbedder:
     @property
     def dim(self) -> int:
         """Width D of the embeddings."""
-        text = self.model.in_dims.get(PRODUCT, 0) if self.model.config.text_skip else 0
-        return int(self.model.config.hidden_dim) + int(text)
+        return self.model.output_dim
 
     @property
     def fanouts(self) -> list[int]:

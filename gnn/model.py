@@ -19,7 +19,7 @@ users, the only outputs. The degree term ``d_e`` lets the model see popularity
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Final, cast
 
 import torch
 from torch import Tensor, nn
@@ -28,6 +28,10 @@ from kgrec.gnn.config import GNNConfig
 from kgrec.gnn.schema import INTERACTED, PRODUCT, USER, EdgeType, reverse
 
 OUTPUT_TYPES: tuple[str, str] = (PRODUCT, USER)
+MEMORY_WEIGHT: Final = "memory.weight"
+"""The state-dict key of the product memory table [M + 1, H] (row 0 = no memory)."""
+MEMORY_INIT_STD: Final = 0.1
+"""Standard deviation of a fresh memory row."""
 
 
 def edge_key(edge_type: EdgeType) -> str:
@@ -118,8 +122,11 @@ class HeteroGNN(nn.Module):
         self.out = nn.ModuleDict({t: nn.Linear(h, h) for t in OUTPUT_TYPES})
         self.text_scale = nn.Parameter(torch.tensor(1.0))
         self.memory = nn.Embedding(memory_size + 1, h, padding_idx=0) if memory_size > 0 else None
+        self.degree_weight = nn.Parameter(torch.zeros(1)) if config.degree_bias else None
+        # how much a user's score follows popularity, by how many products it has
+        self.user_trust = nn.Parameter(torch.tensor([1.0, 0.0])) if config.degree_bias else None
         if self.memory is not None:
-            nn.init.normal_(self.memory.weight, std=0.1)
+            nn.init.normal_(self.memory.weight, std=MEMORY_INIT_STD)
             with torch.no_grad():
                 self.memory.weight[0].zero_()
 
@@ -148,7 +155,8 @@ class HeteroGNN(nn.Module):
                 h[t] = self.inputs[t](x_dict[t])
             elif t in self.constants:
                 h[t] = self.constants[t].expand(n, -1)
-        if self.memory is not None and memory_rows is not None and PRODUCT in h:
+        memory_output = self.config.memory_output
+        if self.memory is not None and memory_rows is not None and not memory_output:
             h[PRODUCT] = h[PRODUCT] + self.memory(memory_rows)
         edges = {
             e: ei
@@ -177,7 +185,62 @@ class HeteroGNN(nn.Module):
         out = {t: self.out[t](h[t]) for t in OUTPUT_TYPES}
         if self.config.text_skip and PRODUCT in x_dict:
             out[PRODUCT], out[USER] = self._with_text(x_dict[PRODUCT], edges, out)
+        if memory_output:
+            out[PRODUCT], out[USER] = self._with_memory(memory_rows, edges, out)
+        if self.degree_weight is not None:
+            out[PRODUCT], out[USER] = self._with_degree(edges, out)
         return out
+
+    @property
+    def output_dim(self) -> int:
+        """Width D of the product and user outputs."""
+        text = self.in_dims.get(PRODUCT, 0) if self.config.text_skip else 0
+        memory = self.config.hidden_dim if self.config.memory_output else 0
+        return self.config.hidden_dim + text + memory + int(self.config.degree_bias)
+
+    def _with_memory(
+        self, memory_rows: Tensor | None, edges: dict[EdgeType, Tensor], out: dict[str, Tensor]
+    ) -> tuple[Tensor, Tensor]:
+        """Append the memory channel: products their memory vector, users the mean over theirs.
+
+        Its dot product is item-based collaborative filtering (FISM): a product
+        without a memory row (row 0: new, or hidden by cold-item dropout) and a user
+        without products add 0, so the content channels alone score them.
+        """
+        product, user = out[PRODUCT], out[USER]
+        if self.memory is None or memory_rows is None:
+            mp = product.new_zeros((product.shape[0], self.config.hidden_dim))
+        else:
+            mp = self.memory(memory_rows)
+        mu = user.new_zeros((user.shape[0], mp.shape[1]))
+        ei = edges.get(reverse(INTERACTED))
+        if ei is not None:
+            dst, mean, _ = mean_by_destination(mp, ei)
+            mu = mu.index_add(0, dst, mean)
+        return torch.cat([product, mp], dim=1), torch.cat([user, mu], dim=1)
+
+    def _with_degree(
+        self, edges: dict[EdgeType, Tensor], out: dict[str, Tensor]
+    ) -> tuple[Tensor, Tensor]:
+        """Append a popularity column.
+
+        Products hold ``w log(1 + interactions)``, users ``a + b log(1 + interactions)``,
+        so how far a user's ranking follows popularity depends on how much it did.
+        """
+        product, user = out[PRODUCT], out[USER]
+        count = product.new_zeros(product.shape[0])
+        done = user.new_zeros(user.shape[0])
+        ei = edges.get(INTERACTED)
+        if ei is not None:
+            count = count.index_add(0, ei[1], product.new_ones(ei.shape[1]))
+            done = done.index_add(0, ei[0], user.new_ones(ei.shape[1]))
+        assert self.degree_weight is not None and self.user_trust is not None
+        bias = self.degree_weight * torch.log1p(count)
+        trust = self.user_trust[0] + self.user_trust[1] * torch.log1p(done)
+        return (
+            torch.cat([product, bias[:, None]], dim=1),
+            torch.cat([user, trust[:, None]], dim=1),
+        )
 
     def _with_text(
         self, x_product: Tensor, edges: dict[EdgeType, Tensor], out: dict[str, Tensor]

@@ -45,10 +45,10 @@ from kgrec.gnn.pipeline import (
     training_plan,
     write_artifacts,
 )
-from kgrec.gnn.schema import USER
+from kgrec.gnn.schema import PRODUCT, USER
 from kgrec.gnn.snapshot import Snapshot
 from kgrec.gnn.splits import SplitPlan, SplitView
-from kgrec.gnn.trainer import TrainResult
+from kgrec.gnn.trainer import TrainResult, memory_index_of
 from kgrec.gnn.versions import GATE, LatestMovedError
 from kgrec.gnn.warm_start import WarmStart, model_inputs, warm_start_state
 from kgrec.graph import GraphStore
@@ -239,7 +239,10 @@ def retrain(
         warm = WarmStart(None, f"version {since} holds no {CHECKPOINT}")
     else:
         graph = graph_inputs(snapshot, plan.train)
-        warm = warm_start_state(previous, graph, config, snapshot.encoder_id)
+        products = snapshot.ids[PRODUCT]
+        memory = memory_index_of(plan.train, len(products), config)
+        memory_ids = [products[i] for i in memory.tolist()]
+        warm = warm_start_state(previous, graph, config, snapshot.encoder_id, memory_ids)
     log.log(
         logging.INFO if warm.state is not None else logging.WARNING,
         "warm start from %s: %s (%s)",

@@ -32,6 +32,16 @@ from kgrec.gnn.schema import INTERACTED, PRODUCT, USER, EdgeType, reverse
 log = logging.getLogger(__name__)
 
 
+def memory_index_of(train_pairs: Tensor, num_products: int, config: GNNConfig) -> Tensor:
+    """int64 [M]: the products owning memory rows 1..M (those with training pairs), in order.
+
+    Empty when ``config.product_memory`` is off.
+    """
+    if not config.product_memory:
+        return torch.zeros(0, dtype=torch.long)
+    return torch.nonzero(torch.bincount(train_pairs[1], minlength=num_products) > 0).flatten()
+
+
 def memory_rows_of(memory_index: Tensor, num_products: int) -> Tensor:
     """int64 [num_products]: row i + 1 for product ``memory_index[i]``, 0 for the others."""
     rows = torch.zeros(num_products, dtype=torch.long)
@@ -181,11 +191,7 @@ class Trainer:
         in_dims = {t: int(x[t].shape[1]) if t in x else 0 for t in num_nodes}
         n_products = num_nodes[PRODUCT]
         degrees = degree(train_pairs[1], n_products, dtype=torch.float64)
-        memory_index = (
-            torch.nonzero(degrees > 0).flatten()
-            if cfg.product_memory
-            else torch.zeros(0, dtype=torch.long)
-        )
+        memory_index = memory_index_of(train_pairs, n_products, cfg)
         memory_rows = memory_rows_of(memory_index, n_products) if cfg.product_memory else None
         graph = with_memory_rows(graph, memory_rows)
         model = HeteroGNN(cfg, in_dims, list(graph.edge_index_dict), len(memory_index))

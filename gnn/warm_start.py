@@ -9,18 +9,27 @@ why not when they do not; ``Trainer.fit(..., initial_state=...)`` loads them.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
+import torch
 from torch import Tensor
 from torch_geometric.data import HeteroData
 
 from kgrec.gnn.checkpoint import Checkpoint
 from kgrec.gnn.config import GNNConfig
-from kgrec.gnn.model import HeteroGNN
+from kgrec.gnn.model import MEMORY_INIT_STD, MEMORY_WEIGHT, HeteroGNN
 
 log = logging.getLogger(__name__)
-SHAPING_FIELDS: Final = ("hidden_dim", "layers", "text_skip", "product_memory")
+SHAPING_FIELDS: Final = (
+    "hidden_dim",
+    "layers",
+    "text_skip",
+    "product_memory",
+    "memory_output",
+    "degree_bias",
+)
 """The :class:`~kgrec.gnn.config.GNNConfig` fields that shape the weights."""
 
 
@@ -44,7 +53,11 @@ def model_inputs(graph: HeteroData) -> tuple[dict[str, int], list[tuple[str, str
 
 
 def warm_start_state(
-    previous: Checkpoint, graph: HeteroData, config: GNNConfig, encoder_id: str
+    previous: Checkpoint,
+    graph: HeteroData,
+    config: GNNConfig,
+    encoder_id: str,
+    memory_ids: Sequence[str] | None = None,
 ) -> WarmStart:
     """The previous model's weights when they fit the model to be trained on ``graph``.
 
@@ -53,6 +66,10 @@ def warm_start_state(
         graph: the training graph (:func:`kgrec.gnn.inference.graph_inputs`).
         config: the configuration the new model is trained with.
         encoder_id: the text encoder of the current snapshot's features.
+        memory_ids: with product memory, the products owning the new model's memory
+            rows 1..M in order (:func:`kgrec.gnn.trainer.memory_index_of`): a product the
+            previous model had a row for keeps it, a new one starts as the trainer
+            starts it. None with product memory on: no warm start.
 
     Returns:
         :class:`WarmStart`: the state and the reason, in words, for either outcome.
@@ -71,7 +88,7 @@ def warm_start_state(
     ]
     if changed:
         return WarmStart(None, f"the model's shape changed ({', '.join(changed)})")
-    if config.product_memory:
+    if config.product_memory and memory_ids is None:
         return WarmStart(None, "product memory is on: its rows belong to the trained products")
     in_dims, edge_types = model_inputs(graph)
     if in_dims != old.in_dims:
@@ -82,8 +99,34 @@ def warm_start_state(
         what = f"added {added}, removed {removed}" if added or removed else "reordered"
         return WarmStart(None, f"the edge types changed ({what})")
     state = {k: v.detach().clone() for k, v in old.state_dict().items()}
+    reason = "same encoder, node and edge types, feature widths and shape"
+    rows = list(memory_ids or []) if config.product_memory else []
+    if MEMORY_WEIGHT in state and config.product_memory:
+        state[MEMORY_WEIGHT], carried = _carried_memory(
+            state[MEMORY_WEIGHT], previous.memory_ids, rows, config.seed
+        )
+        reason += f"; memory rows carried over for {carried:,} of {len(rows):,} products"
     try:  # the last word: anything the checks above missed
-        HeteroGNN(config, in_dims, edge_types, 0).load_state_dict(state)
+        HeteroGNN(config, in_dims, edge_types, len(rows)).load_state_dict(state)
     except RuntimeError as e:
         return WarmStart(None, f"the weights do not fit: {str(e).splitlines()[0]}")
-    return WarmStart(state, "same encoder, node and edge types, feature widths and shape")
+    return WarmStart(state, reason)
+
+
+def _carried_memory(
+    weight: Tensor, old_ids: Sequence[str], new_ids: Sequence[str], seed: int
+) -> tuple[Tensor, int]:
+    """The memory table of ``new_ids`` [M' + 1, H]: old rows by product id, new ones drawn.
+
+    Returns:
+        (the table, how many rows came from ``weight``).
+    """
+    out = torch.empty((len(new_ids) + 1, weight.shape[1]), dtype=weight.dtype)
+    out.normal_(0.0, MEMORY_INIT_STD, generator=torch.Generator().manual_seed(seed))
+    out[0] = 0.0
+    old_row = {p: i + 1 for i, p in enumerate(old_ids)}
+    pairs = [(j + 1, old_row[p]) for j, p in enumerate(new_ids) if p in old_row]
+    if pairs:
+        new, old = torch.tensor(pairs).T
+        out[new] = weight[old]
+    return out, len(pairs)

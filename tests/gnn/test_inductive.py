@@ -42,16 +42,23 @@ def full_inference(checkpoint: Checkpoint, snapshot: Snapshot) -> dict[str, torc
     return checkpoint.embed_snapshot(snapshot, torch.stack([inter.users, inter.items]))
 
 
+MEMORY_CHANNEL: dict[str, object] = {
+    "product_memory": True,
+    "memory_output": True,
+    "degree_bias": True,
+}
+
+
 @pytest.mark.parametrize(
-    ("memory", "fanout"),
-    [(False, None), (True, None), (False, 0)],
-    ids=["content", "product-memory", "unbounded"],
+    ("config", "fanout"),
+    [({}, None), ({"product_memory": True}, None), (MEMORY_CHANNEL, None), ({}, 0)],
+    ids=["content", "product-memory", "memory-channel", "unbounded"],
 )
 def test_new_product_and_user_embed_as_in_a_full_reinference(
     catalogue: GraphStore,
     encoder: TextEncoder,
     settings: Settings,
-    memory: bool,
+    config: dict[str, object],
     fanout: int | None,
 ) -> None:
     """Within the default fan-out (or with none: 0) the result is a full re-inference's.
@@ -59,7 +66,8 @@ def test_new_product_and_user_embed_as_in_a_full_reinference(
     The bounded read is then the whole neighbourhood.
     """
     before = export(catalogue, encoder, settings)
-    checkpoint = train_small(before, product_memory=memory)
+    checkpoint = train_small(before, **config)
+    memory = bool(config.get("product_memory"))
     # with product memory, exactly the products trained on own a row
     rated = sorted({before.ids[PRODUCT][i] for i in interactions_of(before).items.tolist()})
     assert sorted(checkpoint.memory_ids) == (rated if memory else [])

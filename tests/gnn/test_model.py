@@ -50,9 +50,9 @@ def tiny_graph() -> tuple[dict[str, Tensor], dict[EdgeType, Tensor], dict[str, i
 
 
 def tiny_model(x: dict[str, Tensor], edge_types: list[EdgeType]) -> HeteroGNN:
-    """The seeded model of EXPECTED_*: memory on, degree weights set to a fixed ramp."""
+    """The seeded model of EXPECTED_*: memory in the input, degree weights a fixed ramp."""
     torch.manual_seed(0)
-    cfg = GNNConfig(hidden_dim=3, layers=2, dropout=0.0)
+    cfg = GNNConfig(hidden_dim=3, layers=2, dropout=0.0, memory_output=False, degree_bias=False)
     model = HeteroGNN(cfg, {t: v.shape[1] for t, v in x.items()}, edge_types, memory_size=2)
     with torch.no_grad():
         for i, p in enumerate(model.degrees):
@@ -148,3 +148,33 @@ def test_a_model_without_text_skip_embeds_in_the_hidden_width() -> None:
     with torch.no_grad():
         out = model(x, edges, nodes)
     assert out[PRODUCT].shape == (4, 3) and out[USER].shape == (3, 3)
+
+
+def test_the_memory_channel_and_the_popularity_column() -> None:
+    """Memory forms its own channel (users: the mean of theirs); popularity a last column."""
+    x, edges, nodes = tiny_graph()
+    torch.manual_seed(0)
+    cfg = GNNConfig(
+        hidden_dim=3, dropout=0.0, product_memory=True, memory_output=True, degree_bias=True
+    )
+    model = HeteroGNN(cfg, {t: v.shape[1] for t, v in x.items()}, list(edges), memory_size=2)
+    with torch.no_grad():
+        model.degree_weight.fill_(0.5)  # type: ignore[union-attr]
+        model.user_trust.copy_(torch.tensor([2.0, -0.5]))  # type: ignore[union-attr]
+        out = model.eval()(x, edges, nodes, torch.tensor([1, 0, 2, 0]))
+        without = model(x, edges, nodes)
+        memory = model.memory.weight  # type: ignore[union-attr]
+    content = 3 + 5  # the hidden width and the text channel
+    assert out[PRODUCT].shape[1] == out[USER].shape[1] == model.output_dim == content + 3 + 1
+    # the content channels do not see the memory, which a new product lacks
+    assert torch.equal(out[PRODUCT][:, :content], without[PRODUCT][:, :content])
+    assert torch.equal(out[USER][:, :content], without[USER][:, :content])
+    assert torch.equal(without[PRODUCT][:, content:-1], torch.zeros(4, 3))
+    assert torch.equal(out[PRODUCT][:, content:-1], memory[[1, 0, 2, 0]])
+    # users 0, 1, 2 interacted with products (0, 1), (1), (2, 3): rows (1, 0), (0), (2, 0)
+    means = torch.stack([memory[1] / 2, torch.zeros(3), memory[2] / 2])
+    assert torch.allclose(out[USER][:, content:-1], means)
+    count = torch.tensor([1.0, 2.0, 1.0, 1.0])  # interactions per product
+    done = torch.tensor([2.0, 1.0, 2.0])  # per user
+    assert torch.allclose(out[PRODUCT][:, -1], 0.5 * torch.log1p(count))
+    assert torch.allclose(out[USER][:, -1], 2.0 - 0.5 * torch.log1p(done))

@@ -19,6 +19,7 @@ from kgrec.gnn.artifacts import CHECKPOINT, LATEST
 from kgrec.gnn.checkpoint import Checkpoint
 from kgrec.gnn.inference import graph_inputs
 from kgrec.gnn.latest_model import LATEST_CHECKPOINT
+from kgrec.gnn.model import MEMORY_WEIGHT
 from kgrec.gnn.pipeline import export_current, train_snapshot
 from kgrec.gnn.retrain import DECIDING_VIEW, GateRow, decide, retrain
 from kgrec.gnn.snapshot import Snapshot
@@ -27,6 +28,7 @@ from kgrec.gnn.warm_start import warm_start_state
 from kgrec.graph import GraphStore
 from kgrec.settings import Settings
 from kgrec.text_encoders import TextEncoder
+from tests.utils.catalogue import train_small
 from tests.utils.settings import make_settings
 from tests.utils.shop import GENRES, trained_shop
 
@@ -206,13 +208,31 @@ def test_warm_start_is_refused_with_the_reason_when_the_shape_changed(
 ) -> None:
     graph = graph_inputs(snapshot, torch.zeros((2, 0), dtype=torch.long))
     config = shop_settings.gnn
-    fits = warm_start_state(previous, graph, config, encoder.model_id)
+    fits = warm_start_state(previous, graph, config, encoder.model_id, previous.memory_ids)
     assert fits.state is not None, fits.reason
     wider = shop_settings.updated(gnn={"hidden_dim": 48}).gnn
     refused = warm_start_state(previous, graph, wider, encoder.model_id)
     assert refused.state is None and "hidden_dim 32 -> 48" in refused.reason
     other = warm_start_state(previous, graph, config, "another/encoder")
     assert other.state is None and "another/encoder" in other.reason
+
+
+def test_warm_start_carries_memory_rows_over_by_product_id(
+    snapshot: Snapshot, encoder: TextEncoder
+) -> None:
+    """A product keeps its row wherever the new table puts it; a new product gets a fresh one."""
+    trained = train_small(snapshot, product_memory=True, memory_output=True)
+    old, config = trained.memory_ids, trained.model.config
+    graph = graph_inputs(snapshot, torch.zeros((2, 0), dtype=torch.long))
+    warm = warm_start_state(trained, graph, config, encoder.model_id, [old[1], "new", old[0]])
+    assert warm.state is not None, warm.reason
+    assert "memory rows carried over for 2 of 3 products" in warm.reason
+    table, before = warm.state[MEMORY_WEIGHT], trained.model.state_dict()[MEMORY_WEIGHT]
+    assert table.shape == (4, before.shape[1])
+    assert torch.equal(table[1], before[2]) and torch.equal(table[3], before[1])
+    assert not table[0].any() and table[2].any()
+    unknown = warm_start_state(trained, graph, config, encoder.model_id)
+    assert unknown.state is None and "product memory" in unknown.reason
 
 
 @pytest.mark.parametrize(
