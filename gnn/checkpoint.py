@@ -15,6 +15,7 @@ from kgrec.gnn.config import GNNConfig
 from kgrec.gnn.inference import embed_all, graph_inputs
 from kgrec.gnn.model import HeteroGNN
 from kgrec.gnn.schema import PRODUCT, EdgeType
+from kgrec.gnn.torch_files import load_checked
 
 if TYPE_CHECKING:  # types only: loading a checkpoint loads neither exporter nor trainer
     from kgrec.gnn.snapshot import Snapshot
@@ -116,7 +117,7 @@ class Checkpoint:
         if not path.exists():
             raise ModelError(f"no checkpoint at {path}; run `kgrec train`")
         try:
-            blob = torch.load(path, map_location=map_location, weights_only=False)
+            blob = load_checked(path, map_location)
         except Exception as e:  # a damaged file fails in many ways
             raise _damaged(path, e) from e
         if not isinstance(blob, dict) or not blob.keys() >= _KEYS:

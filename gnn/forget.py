@@ -52,6 +52,7 @@ from kgrec.gnn.artifacts import MANIFEST, USER_GRAPH, USERS, WRITING_PREFIX
 from kgrec.gnn.ranking.peer_popularity import load_peer_weights
 from kgrec.gnn.ranking.served import ALS_FILE, INTERACTIONS_FILE, PEER_FILE, RANKING_DIR
 from kgrec.gnn.snapshot import USER
+from kgrec.gnn.torch_files import load_checked
 from kgrec.gnn.versions import stale_writing
 
 log = logging.getLogger(__name__)
@@ -299,9 +300,9 @@ def forget_in_snapshots(directory: Path, user_id: str) -> tuple[list[Path], list
     paths = sorted(directory.glob("*.pt")) if directory.is_dir() else []
     for path in paths:
         try:
-            blob = torch.load(path, weights_only=False)
+            blob = load_checked(path)
             users = list(blob["ids"][USER])
-        except Exception as e:  # torch.load raises many kinds (pickle, zip, OS)
+        except Exception as e:  # torch.load raises many kinds (pickle, zip, OS, CRC)
             unreadable.append(f"{path} ({e})")
             continue
         if user_id not in users:

@@ -36,6 +36,7 @@ from kgrec.gnn.schema import PRODUCT as PRODUCT
 from kgrec.gnn.schema import USER as USER
 from kgrec.gnn.schema import relation_name as relation_name
 from kgrec.gnn.schema import reverse as reverse
+from kgrec.gnn.torch_files import load_checked
 from kgrec.graph import GraphStore
 from kgrec.paths import DataDir
 from kgrec.text_encoders import EmbeddingCache, TextEncoder, compose_product_text
@@ -226,10 +227,17 @@ class Snapshot:
 
     @classmethod
     def load(cls, path: Path) -> Snapshot:
-        """Load a snapshot saved by :meth:`save` (:class:`ModelError` when missing)."""
+        """Load a snapshot saved by :meth:`save` (:class:`ModelError` when missing or damaged)."""
         if not path.exists():
             raise ModelError(f"no snapshot at {path}; run `kgrec train` (it exports one)")
-        blob = torch.load(path, weights_only=False)
+        try:
+            blob = load_checked(path)
+        except Exception as e:  # a damaged file fails in many ways
+            raise ModelError(
+                f"cannot read the snapshot {path}: {type(e).__name__}: {e}; the file is "
+                "damaged or cut short: delete it and run `kgrec train` (it exports the graph "
+                "again)"
+            ) from e
         known = {f.name for f in fields(cls)}  # keys a later kgrec added are skipped
         return cls(**{k: v for k, v in blob.items() if k in known})
 

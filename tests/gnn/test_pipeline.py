@@ -14,10 +14,12 @@ from kgrec.errors import ModelError
 from kgrec.gnn.artifacts import ArtifactSet
 from kgrec.gnn.checkpoint import Checkpoint
 from kgrec.gnn.pipeline import export_current, train_snapshot, write_artifacts
+from kgrec.gnn.snapshot import Snapshot
 from kgrec.graph import GraphStore
 from kgrec.settings import Settings
 from kgrec.text_encoders import TextEncoder
 from tests.utils.catalogue import export, train_small
+from tests.utils.files import flip_bit_in_record
 
 
 def test_train_then_embed_writes_a_loadable_artifact_version(
@@ -63,6 +65,26 @@ def test_checkpoint_round_trip_and_mismatch_errors(
         Checkpoint.load(path, snapshot_version="0000")
     with pytest.raises(ModelError, match="kgrec train"):
         Checkpoint.load(tmp_path / "missing.pt")
+
+
+def test_a_bit_flipped_in_a_saved_tensor_is_an_error_naming_the_file(
+    catalogue: GraphStore, encoder: TextEncoder, settings: Settings, tmp_path: Path
+) -> None:
+    """torch.load would read the changed weight as it is; the archive's CRC-32 says no."""
+    snapshot = export(catalogue, encoder, settings)
+    path = train_small(snapshot).save(tmp_path / "ckpt.pt")
+    Checkpoint.load(path)
+    record = flip_bit_in_record(path)
+    torch.load(path, weights_only=False)  # what kgrec read before: no error
+    with pytest.raises(ModelError) as e:
+        Checkpoint.load(path)
+    assert f"cannot read the checkpoint {path}" in str(e.value)
+    assert f"{record} fails its CRC-32 check" in str(e.value)
+    saved = snapshot.save(tmp_path / "snapshot.pt")
+    assert Snapshot.load(saved).version == snapshot.version
+    flip_bit_in_record(saved)
+    with pytest.raises(ModelError, match=f"cannot read the snapshot {saved}: .* CRC-32"):
+        Snapshot.load(saved)
 
 
 def test_snapshot_version_follows_text_as_well_as_structure(
