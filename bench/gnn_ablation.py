@@ -7,8 +7,9 @@ model changes (about a minute per seed and 30 epochs on 2 cores). ``kgrec evalua
 puts the chosen model beside the baselines and the served ranking.
 
     .venv/bin/python bench/gnn_ablation.py
-    .venv/bin/python bench/gnn_ablation.py --seeds 0,1,2 --set product_memory=false \
-        --set memory_output=false --set degree_bias=false
+    .venv/bin/python bench/gnn_ablation.py --seeds 0,1,2 --set product_memory=true \
+        --set memory_output=true --set degree_bias=true --set cold_user_dropout=0.2 \
+        --set epochs=60 --set patience=8
 
 ``--set`` takes :class:`~kgrec.gnn.config.GNNConfig` fields.
 """
@@ -20,6 +21,7 @@ import dataclasses
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
 from ranking_ablation import newest_snapshot, parse_value
@@ -34,11 +36,12 @@ METRIC = "recall@20"
 
 def configured(settings: list[str]) -> GNNConfig:
     """The default GNN configuration with ``key=value`` overrides applied."""
-    config = GNNConfig()
-    for item in settings:
+    default = GNNConfig()
+    changes: dict[str, Any] = {}
+    for item in settings:  # one replace: fields checked together (memory_output needs memory)
         key, _, value = item.partition("=")
-        config = dataclasses.replace(config, **{key: parse_value(value, getattr(config, key))})
-    return config
+        changes[key] = parse_value(value, getattr(default, key))
+    return dataclasses.replace(default, **changes)
 
 
 def main() -> None:

@@ -230,10 +230,13 @@ class HeteroGNN(nn.Module):
         product, user = out[PRODUCT], out[USER]
         count = product.new_zeros(product.shape[0])
         done = user.new_zeros(user.shape[0])
-        ei = edges.get(INTERACTED)
-        if ei is not None:
-            count = count.index_add(0, ei[1], product.new_ones(ei.shape[1]))
-            done = done.index_add(0, ei[0], user.new_ones(ei.shape[1]))
+        # each node counts the edges into it: a sampled subgraph (mini-batch training, the
+        # inductive read) holds those, not the edges out of it
+        into_products, into_users = edges.get(INTERACTED), edges.get(reverse(INTERACTED))
+        if into_products is not None:
+            count = count.index_add(0, into_products[1], product.new_ones(into_products.shape[1]))
+        if into_users is not None:
+            done = done.index_add(0, into_users[1], user.new_ones(into_users.shape[1]))
         assert self.degree_weight is not None and self.user_trust is not None
         bias = self.degree_weight * torch.log1p(count)
         trust = self.user_trust[0] + self.user_trust[1] * torch.log1p(done)

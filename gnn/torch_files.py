@@ -3,7 +3,8 @@
 ``torch.save`` writes a zip archive with a CRC-32 per record, but ``torch.load``
 does not check them: a flipped bit inside a tensor loads as a different weight,
 without a word (tested). Python's :mod:`zipfile` checks them in one pass over
-the file (:meth:`zipfile.ZipFile.testzip`; about 50 ms for a 50 MB snapshot).
+the file (:meth:`zipfile.ZipFile.testzip`: 25 to 60 ms for the 63 MB snapshot of
+MovieLens-100K on 2 cores).
 """
 
 from __future__ import annotations
@@ -29,9 +30,11 @@ def load_checked(path: Path, map_location: str = "cpu") -> Any:
         ValueError: a record fails its CRC-32 check (its bytes changed after writing).
         Exception: whatever ``torch.load`` raises on a file it cannot read.
     """
-    if zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as archive:
-            bad = archive.testzip()
-        if bad is not None:
-            raise ValueError(f"its record {bad} fails its CRC-32 check (changed after writing)")
-    return torch.load(path, map_location=map_location, weights_only=False)
+    with path.open("rb") as file:  # one open: the bytes loaded are the bytes checked
+        if zipfile.is_zipfile(file):
+            with zipfile.ZipFile(file) as archive:
+                bad = archive.testzip()
+            if bad is not None:
+                raise ValueError(f"its record {bad} fails its CRC-32 check (changed after writing)")
+        file.seek(0)
+        return torch.load(file, map_location=map_location, weights_only=False)

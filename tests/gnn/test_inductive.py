@@ -51,8 +51,14 @@ MEMORY_CHANNEL: dict[str, object] = {
 
 @pytest.mark.parametrize(
     ("config", "fanout"),
-    [({}, None), ({"product_memory": True}, None), (MEMORY_CHANNEL, None), ({}, 0)],
-    ids=["content", "product-memory", "memory-channel", "unbounded"],
+    [
+        ({}, None),
+        ({"product_memory": True}, None),
+        (MEMORY_CHANNEL, None),
+        ({**MEMORY_CHANNEL, "layers": 1}, None),  # a user's own edges only go into it
+        ({}, 0),
+    ],
+    ids=["content", "product-memory", "memory-channel", "channels-one-layer", "unbounded"],
 )
 def test_new_product_and_user_embed_as_in_a_full_reinference(
     catalogue: GraphStore,
