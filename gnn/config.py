@@ -150,7 +150,10 @@ class GNNConfig:
             if not 0.0 <= value < 1.0:
                 raise ConfigError(f"{name} must be in [0, 1), got {value}")
         if self.memory_output and not self.product_memory:
-            raise ConfigError("memory_output needs product_memory: there is no memory without it")
+            raise ConfigError(
+                "memory_output (KGREC_GNN__MEMORY_OUTPUT) needs product_memory "
+                "(KGREC_GNN__PRODUCT_MEMORY=true): there is no memory without it"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as a plain dict (saved with checkpoints)."""

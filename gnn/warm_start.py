@@ -108,8 +108,10 @@ def warm_start_state(
         reason += f"; memory rows carried over for {carried:,} of {len(rows):,} products"
     try:  # the last word: anything the checks above missed
         HeteroGNN(config, in_dims, edge_types, len(rows)).load_state_dict(state)
-    except RuntimeError as e:
-        return WarmStart(None, f"the weights do not fit: {str(e).splitlines()[0]}")
+    except RuntimeError as e:  # "Error(s) in loading state_dict for HeteroGNN:", then why
+        lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+        why = lines[1] if len(lines) > 1 and lines[0].endswith(":") else lines[0]
+        return WarmStart(None, f"the weights do not fit: {why}")
     return WarmStart(state, reason)
 
 

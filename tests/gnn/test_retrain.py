@@ -233,6 +233,10 @@ def test_warm_start_carries_memory_rows_over_by_product_id(
     assert not table[0].any() and table[2].any()
     unknown = warm_start_state(trained, graph, config, encoder.model_id)
     assert unknown.state is None and "product memory" in unknown.reason
+    none = warm_start_state(trained, graph, config, encoder.model_id, [])  # nothing to train
+    assert none.state is None
+    why = 'Unexpected key(s) in state_dict: "memory.weight".'
+    assert none.reason == f"the weights do not fit: {why}"
 
 
 @pytest.mark.parametrize(
