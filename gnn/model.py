@@ -80,6 +80,10 @@ class HeteroGNN(nn.Module):
     product), rows 1..M belong to the products trained on. A user, being the mean
     of its products, then carries what those products learned (item-based
     collaborative filtering), while a new product relies on text and neighbours.
+    With :attr:`GNNConfig.memory_output` the memory is not added to the features
+    but appended to the outputs (users: the mean of their products' rows), and
+    with :attr:`GNNConfig.degree_bias` a popularity column follows it
+    (:meth:`_with_memory`, :meth:`_with_degree`; :attr:`output_dim` is the width).
 
     Args:
         config: hyperparameters.
@@ -156,7 +160,12 @@ class HeteroGNN(nn.Module):
             elif t in self.constants:
                 h[t] = self.constants[t].expand(n, -1)
         memory_output = self.config.memory_output
-        if self.memory is not None and memory_rows is not None and not memory_output:
+        if (
+            self.memory is not None
+            and memory_rows is not None
+            and not memory_output
+            and (PRODUCT in h)
+        ):
             h[PRODUCT] = h[PRODUCT] + self.memory(memory_rows)
         edges = {
             e: ei
