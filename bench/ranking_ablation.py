@@ -43,6 +43,7 @@ from kgrec.gnn.report import EXPOSURE, OURS
 from kgrec.gnn.schema import NUM_PRODUCT_EXTRA, PRODUCT
 from kgrec.gnn.snapshot import Snapshot
 from kgrec.gnn.splits import SplitPlan
+from kgrec.gnn.torch_files import load_checked
 from kgrec.settings import Settings
 
 METRIC = "recall@20"
@@ -68,8 +69,8 @@ def fitted_generators(
     path = cache / f"fitted-{snapshot.version}-{plan.seed}.pt"
     if path.is_file():
         try:
-            blob = torch.load(path, weights_only=False)
-        except (ModuleNotFoundError, AttributeError) as e:  # written by an older layout
+            blob = load_checked(path)
+        except (ModuleNotFoundError, AttributeError, ValueError) as e:  # older layout, damaged
             print(f"refitting: the cache {path} no longer loads ({e})", flush=True)
         else:
             cached: dict[str, Recommender] = blob["models"]
