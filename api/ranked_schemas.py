@@ -57,7 +57,8 @@ class ReasonLinkOut(_FromResult):
     generator: str | None = Field(
         None,
         description="SIMILAR only: item_knn / implicit_item_knn (shoppers chose both), "
-        "kg_knn (graph neighbours), text_knn (close descriptions), graph (the context vector).",
+        "next_item (shoppers went on from one to the other), kg_knn (graph neighbours), "
+        "text_knn (close descriptions), graph (the context vector).",
     )
 
 
@@ -88,7 +89,8 @@ class ReasonOut(_FromResult):
     )
     generators: list[str] = Field(
         description="What proposed the product: learned ranking generators (gnn, popularity, "
-        "text_knn, item_knn, implicit_item_knn, kg_knn, als) that had it in their top "
+        "peer_popularity, text_knn, item_knn, recent_item_knn, next_item, implicit_item_knn, "
+        "kg_knn, als) that had it in their top "
         "per_generator, plus query and fresh; fused ranking: the largest score term."
     )
     via: ReasonProductOut | None = Field(

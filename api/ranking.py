@@ -155,8 +155,8 @@ class Reason:
             the same person, George Lucas").
         kind: what it rests on (:data:`ReasonKind`).
         generators: what proposed the product: candidate generators of the learned
-            ranking (``gnn``, ``popularity``, ``text_knn``, ``item_knn``,
-            ``implicit_item_knn``, ``kg_knn``, ``als``) plus ``query`` (the query's
+            ranking (``SERVED_GENERATORS``: ``gnn``, ``popularity``, ``item_knn``,
+            ``next_item``, ...) plus ``query`` (the query's
             text order) and ``fresh`` (a fresh-product slot); for the fused ranking
             the largest term of the score (``graph``, ``text``, ``popularity``).
         via: the history (or context) product that contributes most, by the

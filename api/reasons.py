@@ -49,7 +49,7 @@ from kgrec.gnn.ranking.tables import NeighbourTable
 from kgrec.graph.records import PairLinks
 from kgrec.typing import PRODUCT, USER
 
-TABLE_ORDER: Final = ("kg_knn", "item_knn", "implicit_item_knn")
+TABLE_ORDER: Final = ("kg_knn", "item_knn", "implicit_item_knn", "next_item")
 """Neighbour tables a history product is looked for in, a proposing generator's first."""
 TABLE_OF: Final = {"recent_item_knn": RECENT_TABLE}
 """Generators that read another generator's neighbour table (no table of their own)."""
@@ -359,6 +359,8 @@ def _table_phrase(source: str) -> str | None:
     """
     if source in CO_INTERACTION:
         return "shoppers who chose it also chose this"
+    if source == "next_item":
+        return "shoppers who chose it went on to choose this"
     if source == TEXT:
         return "a similar description"
     if source == "kg_knn":

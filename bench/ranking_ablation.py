@@ -35,6 +35,7 @@ from kgrec.gnn.baselines import ItemKNN, Recommender
 from kgrec.gnn.evaluation import default_methods, evaluate_view, interactions_of
 from kgrec.gnn.protocols import PROTOCOLS, build_plan
 from kgrec.gnn.ranking.config import StagedConfig
+from kgrec.gnn.ranking.next_item import NextItem
 from kgrec.gnn.ranking.peer_popularity import PeerPopularity
 from kgrec.gnn.ranking.recency import RecentItemKNN
 from kgrec.gnn.ranking.served import SERVED_GENERATORS, staged_over
@@ -81,6 +82,7 @@ def fitted_generators(
             later: dict[str, Recommender] = {
                 "recent_item_knn": RecentItemKNN(item_knn),
                 "peer_popularity": PeerPopularity.from_snapshot(snapshot),
+                "next_item": NextItem(),
             }
             for name in added:
                 _fit_into(later[name], plan, cached, scored)

@@ -40,6 +40,7 @@ from kgrec.gnn.metrics import (
 )
 from kgrec.gnn.protocols import Protocol, build_plan
 from kgrec.gnn.ranking import KGKNN, StagedRanking
+from kgrec.gnn.ranking.next_item import NextItem
 from kgrec.gnn.ranking.peer_popularity import PeerPopularity
 from kgrec.gnn.ranking.recency import RecentItemKNN
 from kgrec.gnn.ranking.served import staged_over
@@ -245,6 +246,7 @@ def default_methods(
         TextKNN(product_text_vectors(snapshot, text_dim)),
         item_knn,
         RecentItemKNN(item_knn),  # after item_knn: reads its fit
+        NextItem(),
         MFBPR(seed=seed),
         ImplicitItemKNN(),
         ImplicitALS(seed=seed),

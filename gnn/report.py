@@ -27,6 +27,7 @@ OURS: tuple[str, ...] = (
     "gnn",
     "kg_knn",
     "recent_item_knn",
+    "next_item",
     "peer_popularity",
 )
 """kgrec's own rows; every other row is a baseline."""

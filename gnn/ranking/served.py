@@ -18,7 +18,7 @@ Layout of ``<artifact version>/ranking/``::
     item_count.npy            int64 [P]   interactions per product
     interactions.npy          int64 [2, E] (user row, product row), the history,
                               oldest first
-    item_knn.npz, implicit_item_knn.npz, kg_knn.npz
+    item_knn.npz, implicit_item_knn.npz, kg_knn.npz, next_item.npz
                               sparse [P, P] neighbour tables (scipy CSR);
                               recent_item_knn reads item_knn.npz
     als.npz                   ALS user [U, F] and product [P, F] factors
@@ -53,6 +53,7 @@ from kgrec.gnn.baselines import (
 )
 from kgrec.gnn.ranking.config import StagedConfig
 from kgrec.gnn.ranking.kg_knn import KGKNN, product_incidence
+from kgrec.gnn.ranking.next_item import NextItem, transition_matrix
 from kgrec.gnn.ranking.peer_popularity import PeerPopularity, load_peer_weights
 from kgrec.gnn.ranking.ranker import COMPILED_DIR, RankerConfig
 from kgrec.gnn.ranking.recency import RecentItemKNN
@@ -69,6 +70,7 @@ SERVED_GENERATORS: Final = (
     "text_knn",
     "item_knn",
     "recent_item_knn",
+    "next_item",
     "implicit_item_knn",
     "kg_knn",
     "als",
@@ -76,7 +78,7 @@ SERVED_GENERATORS: Final = (
 """Candidate generators of the served ranking, in feature order."""
 FACTOR_MODELS: Final = ("gnn", "als")
 """Generators that only score the users they were trained on."""
-NEIGHBOUR_GENERATORS: Final = ("item_knn", "implicit_item_knn", "kg_knn")
+NEIGHBOUR_GENERATORS: Final = ("item_knn", "implicit_item_knn", "kg_knn", "next_item")
 """Generators served from a stored sparse neighbour table."""
 RECENT_TABLE: Final = "item_knn"
 """The table ``recent_item_knn`` reads (recency-weighted; it has no file of its own)."""
@@ -101,6 +103,7 @@ class GeneratorParams:
     als_alpha: float = 1.0
     recent_decay: float = 0.9
     peer_neighbours: int = 200
+    next_item_decay: float = 0.8
 
     @classmethod
     def of(cls, generators: Mapping[str, Recommender]) -> GeneratorParams:
@@ -111,6 +114,8 @@ class GeneratorParams:
         assert isinstance(kg, KGKNN) and isinstance(implicit_knn, ImplicitItemKNN)
         recent, peer = generators["recent_item_knn"], generators["peer_popularity"]
         assert isinstance(recent, RecentItemKNN) and isinstance(peer, PeerPopularity)
+        next_item = generators["next_item"]
+        assert isinstance(next_item, NextItem)
         return cls(
             item_knn.neighbours,
             implicit_knn.neighbours,
@@ -120,6 +125,7 @@ class GeneratorParams:
             als.alpha,
             recent.decay,
             peer.neighbours,
+            next_item.decay,
         )
 
 
@@ -157,6 +163,7 @@ def fit_generators(
         "text_knn": TextKNN(text),
         "item_knn": item_knn,
         "recent_item_knn": RecentItemKNN(item_knn),  # after item_knn: reads its fit
+        "next_item": NextItem(),
         "implicit_item_knn": ImplicitItemKNN(),
         "kg_knn": KGKNN.from_snapshot(snapshot),
         "als": ImplicitALS(seed=seed),
@@ -242,6 +249,9 @@ def write_ranking(
     )
     kg = KGKNN(product_incidence(snapshot), params.kg_knn_neighbours)
     NeighbourTable.from_similarity("kg_knn", kg.sim, pop).save(directory / "kg_knn.npz")
+    NeighbourTable("next_item", transition_matrix(pairs, num_items), pop).save(
+        directory / "next_item.npz"
+    )
     als = ImplicitALS(
         params.als_factors, params.als_regularization, params.als_alpha, seed=0, grid=()
     )
@@ -264,9 +274,11 @@ class StoredRanking:
         staged: the trained stages (generators bound by :meth:`bind`).
         item_count: int64 [P] interactions per product.
         interactions: int64 [2, E] (user row, product row) pairs.
-        neighbours: generator name -> its neighbour table (:data:`NEIGHBOUR_GENERATORS`).
+        neighbours: generator name -> its neighbour table (those of
+            :data:`NEIGHBOUR_GENERATORS` the stages use, and ``item_knn``).
         als_users, als_items: float32 [U, F], [P, F].
         recent_decay: the recency decay ``recent_item_knn`` weighs the history with.
+        next_item_decay: the recency decay ``next_item`` weighs the history with.
         peer_weights: CSR [U, U] ``peer_popularity``'s voters per user (None: the
             ranking was trained without it).
     """
@@ -279,6 +291,7 @@ class StoredRanking:
     als_items: Tensor
     recent_decay: float
     peer_weights: sp.csr_matrix | None = None
+    next_item_decay: float = 0.8
 
     def bind(
         self,
@@ -305,7 +318,11 @@ class StoredRanking:
         als_items = torch.cat(
             [self.als_items, self.als_items.new_zeros(rows - stored, self.als_items.shape[1])]
         )
-        tables = {n: NeighbourTable(n, t.matrix, pop) for n, t in self.neighbours.items()}
+        decays = {"next_item": self.next_item_decay}
+        tables = {
+            n: NeighbourTable(n, t.matrix, pop, decay=decays.get(n, 1.0))
+            for n, t in self.neighbours.items()
+        }
         recent = self.neighbours[RECENT_TABLE].matrix
         tables["recent_item_knn"] = NeighbourTable(
             "recent_item_knn", recent, pop, decay=self.recent_decay
@@ -353,14 +370,16 @@ def load_ranking(version: Path) -> StoredRanking | None:
     except (OSError, ValueError) as e:
         raise ArtifactError(f"cannot read the ranking tables under {directory}: {e}") from e
     pop = item_popularity(interactions, len(item_count))
-    neighbours = {
-        n: NeighbourTable.load(n, directory / f"{n}.npz", pop) for n in NEIGHBOUR_GENERATORS
-    }
     als_users, als_items = factor_arrays(directory / ALS_FILE)
     params = _generator_params(directory)
     # the stages take the generators they were trained with among the served ones
     placeholder: dict[str, Any] = {g: Popularity() for g in SERVED_GENERATORS}
     staged = StagedRanking.load(directory, placeholder)
+    # a version an earlier kgrec wrote has no table for a generator added since
+    wanted: list[str] = [
+        n for n in NEIGHBOUR_GENERATORS if n in staged.generators or n == RECENT_TABLE
+    ]
+    neighbours = {n: NeighbourTable.load(n, directory / f"{n}.npz", pop) for n in wanted}
     peer = None
     if "peer_popularity" in staged.generators:
         peer = load_peer_weights(directory / PEER_FILE)
@@ -373,6 +392,7 @@ def load_ranking(version: Path) -> StoredRanking | None:
         torch.from_numpy(als_items),
         params.recent_decay,
         peer,
+        params.next_item_decay,
     )
 
 

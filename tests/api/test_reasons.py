@@ -66,6 +66,15 @@ def test_only_co_interaction_reads_as_shoppers_who_chose_it() -> None:
     ]
 
 
+def test_a_next_item_link_reads_as_shoppers_going_on_to_it() -> None:
+    via = reasons.Via(0, ReasonProduct("p0", "Alien"), "next_item", context=False)
+    pair = {"via": "p0", "item": "p1", "shared": [], "kinds": ["rate"]}
+    grounds = _grounds(proposers={1: ("next_item",)})
+    reason = reasons.make_reason(_item("p1"), ("next_item",), via, pair, grounds)  # type: ignore[arg-type]
+    said = "Because you rated Alien: shoppers who chose it went on to choose this"
+    assert reason.sentence == said
+
+
 def test_a_shopper_without_history_gets_the_query_or_popularity() -> None:
     anonymous = _grounds(user_id=None, user_known=False, history=np.zeros(0, np.int64))
     by_query = reasons.make_reason(

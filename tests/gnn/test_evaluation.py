@@ -37,6 +37,7 @@ def test_evaluation_writes_reports_for_every_view(tmp_path: Path) -> None:
             "text_knn",
             "item_knn",
             "recent_item_knn",
+            "next_item",
             "peer_popularity",
             "mf_bpr",
             "implicit_item_knn",
