@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+import scipy.sparse as sp
 import torch
 
 from kgrec.gnn.baselines import ItemKNN
-from kgrec.gnn.ranking.next_item import NextItem, transition_matrix
+from kgrec.gnn.ranking.next_item import NextItem, keep_top_per_row, transition_matrix
 from kgrec.gnn.ranking.recency import DECAY_GRID
 
 
@@ -73,3 +75,14 @@ def test_next_item_rejects_a_decay_outside_zero_one() -> None:
 def test_next_item_before_fit_is_an_error() -> None:
     with pytest.raises(RuntimeError, match="before fit"):
         NextItem().scores(torch.tensor([0]), pairs([(0, 0)]))
+
+
+def test_each_product_keeps_its_largest_followers_ties_to_the_lower_column() -> None:
+    dense = np.array([[0.0, 3.0, 1.0, 3.0], [2.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]])
+    kept = keep_top_per_row(sp.csr_matrix(dense, dtype=np.float32), 2).toarray()
+    assert kept.tolist() == [[0.0, 3.0, 0.0, 3.0], [2.0, 0.0, 0.0, 0.0], [0.0] * 4]
+    first = keep_top_per_row(sp.csr_matrix(dense, dtype=np.float32), 1).toarray()
+    assert first[0].tolist() == [0.0, 3.0, 0.0, 0.0]  # the tie goes to column 1
+    assert (keep_top_per_row(sp.csr_matrix(dense), 0).toarray() == dense).all()  # 0 = all
+    pruned = transition_matrix(TRAIN, 5, neighbours=1)
+    assert (np.diff(pruned.indptr) <= 1).all() and pruned.nnz > 0
