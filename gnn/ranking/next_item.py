@@ -65,8 +65,10 @@ def transition_matrix(
     users, items = users[order], items[order]
     shape = (num_items, num_items)
     counts = sp.csr_matrix(shape, dtype=np.float32)
-    for d in range(1, min(window, len(users) - 1) + 1):  # one distance at a time: peak memory
-        same = users[d:] == users[:-d]  # is the distinct pairs, not E x window entries
+    # one distance at a time, summed as it goes: the peak is the distinct pairs, not
+    # E x window entries
+    for d in range(1, min(window, len(users) - 1) + 1):
+        same = users[d:] == users[:-d]
         weight = np.full(int(same.sum()), gap_decay ** (d - 1), dtype=np.float32)
         counts = counts + sp.csr_matrix((weight, (items[:-d][same], items[d:][same])), shape)
     seen = np.bincount(items, minlength=num_items).astype(np.float64) + 1.0
