@@ -21,6 +21,7 @@ import torch
 from torch import Tensor
 
 from kgrec.gnn.ranking.ordering import top_ordered
+from kgrec.gnn.ranking.sparse_rows import SparseView, sparse_view
 from kgrec.gnn.splits import per_user_rank
 
 BASE_FEATURES: Final = ("history_len", "item_count", "item_fresh")
@@ -175,6 +176,9 @@ class _History(NamedTuple):
 
 def _view(s: Tensor, history: _History, cap: int) -> GeneratorView:
     """The :class:`GeneratorView` of float32 ``s`` [B, P] outside ``history``."""
+    read = sparse_view(s, history.rows, history.cols, min(cap, s.shape[1]))
+    if bool(read.done.any()):
+        return _with_dense_rows(read, s, history, cap)
     seen, rows, cols, held = history
     count = (seen.shape[1] - held).clamp(min=1).double()[:, None]
     width = min(cap + int(held.max()) if len(held) else cap, seen.shape[1])
@@ -193,6 +197,21 @@ def _view(s: Tensor, history: _History, cap: int) -> GeneratorView:
     at = fits.nonzero(as_tuple=True)
     out[at[0], position[at]] = top[at]
     return GeneratorView(out, mean.float(), var.sqrt().float().clamp(min=1e-6), cap)
+
+
+def _with_dense_rows(read: SparseView, s: Tensor, history: _History, cap: int) -> GeneratorView:
+    """The view of ``s`` [B, P]: :func:`sparse_view`'s rows, :func:`_view`'s for the others.
+
+    Row by row as :func:`_view` is: a row gets the same view alone or in any batch.
+    """
+    std = read.var.sqrt().float().clamp(min=1e-6)
+    out = GeneratorView(read.top, read.mean.float(), std, cap)
+    if bool(read.done.all()):
+        return out
+    rest = (~read.done).nonzero(as_tuple=True)[0]
+    dense = _view(s[rest], _History.of(history.seen[rest]), cap)
+    out.top[rest], out.mean[rest], out.std[rest] = dense.top, dense.mean, dense.std
+    return out
 
 
 def proposals(

@@ -1,0 +1,85 @@
+"""Views of mostly-zero score rows read from their nonzeros (gnn/ranking/sparse_rows.py)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from kgrec.gnn.ranking.features import generator_views
+from kgrec.gnn.ranking.sparse_rows import SPARSE_MIN_PRODUCTS, SPARSE_SHARE, sparse_view
+
+P = SPARSE_MIN_PRODUCTS + 300
+
+
+def _expected(row: torch.Tensor, seen: torch.Tensor, keep: int) -> tuple[list[int], float, float]:
+    """The dense definition: a stable descending sort of the unseen, their mean and spread."""
+    unseen = (~seen).nonzero().flatten()
+    order = unseen[torch.argsort(row[unseen], descending=True, stable=True)]
+    values = row[unseen].double()
+    return order[:keep].tolist(), float(values.mean()), float(values.std(unbiased=False))
+
+
+def _read(s: torch.Tensor, seen: torch.Tensor) -> list[bool]:
+    """Which rows of ``s`` the sparse view reads (the others take the dense passes)."""
+    rows, cols = seen.nonzero(as_tuple=True)
+    return sparse_view(s, rows, cols, keep=8).done.tolist()
+
+
+def _sparse_batch(gen: torch.Generator, b: int, nonzeros: int) -> torch.Tensor:
+    """[b, P] rows of ``nonzeros`` values in -1.5..1.5 by halves: ties, negatives, zeros."""
+    s = torch.zeros(b, P)
+    for r in range(b):
+        cols = torch.randint(0, P, (nonzeros,), generator=gen)
+        s[r, cols] = torch.randint(-3, 4, (nonzeros,), generator=gen).float() / 2
+    return s
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_sparse_row_gives_the_dense_definitions_order_mean_and_spread(seed: int) -> None:
+    gen = torch.Generator().manual_seed(seed)
+    s = _sparse_batch(gen, 3, [5, 200, 500, 40][seed])
+    seen = torch.rand(3, P, generator=gen) < 0.01
+    seen[:, :2] = True  # seen products among the first zeros
+    assert all(_read(s, seen))
+    cap = [8, 64, 512, 1024][seed]
+    view = generator_views({"a": s}, seen, cap=cap)["a"]
+    for r in range(3):
+        order, mean, std = _expected(s[r], seen[r], cap)
+        assert view.top[r].tolist() == order
+        assert float(view.mean[r]) == pytest.approx(mean, rel=1e-5, abs=1e-7)
+        assert float(view.std[r]) == pytest.approx(std, rel=1e-4, abs=1e-6)
+
+
+def test_the_negative_scores_follow_the_zeros_when_few_products_are_unseen() -> None:
+    gen = torch.Generator().manual_seed(7)
+    seen = torch.ones(1, P, dtype=torch.bool)
+    free = torch.randperm(P, generator=gen)[:30]
+    seen[0, free] = False  # 30 unseen products: 10 negative, 5 positive, 15 zeros
+    s = torch.zeros(1, P)
+    s[0, free[:10]] = -torch.rand(10, generator=gen) - 0.1
+    s[0, free[10:15]] = torch.rand(5, generator=gen) + 0.1
+    view = generator_views({"a": s}, seen, cap=64)["a"]
+    order, mean, std = _expected(s[0], seen[0], 64)
+    assert len(order) == 30
+    assert view.top[0].tolist() == order + [-1] * 34
+    assert float(view.mean[0]) == pytest.approx(mean, rel=1e-5)
+    assert float(view.std[0]) == pytest.approx(std, rel=1e-4)
+
+
+def test_dense_rows_short_rows_and_nan_rows_keep_the_dense_view() -> None:
+    gen = torch.Generator().manual_seed(3)
+    s = _sparse_batch(gen, 4, 50)
+    s[1, : int(P * SPARSE_SHARE) + 1] = 1.0  # too many nonzeros
+    s[2, 5] = float("nan")
+    seen = torch.zeros(4, P, dtype=torch.bool)
+    seen[:, 10] = True
+    assert _read(s, seen) == [True, False, False, True]
+    short = SPARSE_MIN_PRODUCTS - 1
+    assert not any(_read(s[:, :short], seen[:, :short]))
+    mixed = generator_views({"a": s[[0, 1, 3]]}, seen[:3], cap=32)["a"]
+    for i, r in enumerate([0, 1, 3]):  # a batch of sparse and dense rows: each as alone
+        alone = generator_views({"a": s[r : r + 1]}, seen[:1], cap=32)["a"]
+        assert torch.equal(mixed.top[i], alone.top[0])
+        assert torch.equal(mixed.mean[i], alone.mean[0])
+        assert torch.equal(mixed.std[i], alone.std[0])
+        assert mixed.top[i].tolist() == _expected(s[r], seen[0], 32)[0]
