@@ -8,9 +8,10 @@ torch thread, and prints each stage's mean milliseconds per request: every
 generator's scores, the views, the candidates, the features, the ranker and the
 fresh slots. The service adds its HTTP and filter work to these.
 
-Then the views' two readings of mostly-zero rows side by side, alternating in
-rounds over the same shoppers: from their nonzeros (``gnn/ranking/sparse_rows.py``,
-the default) and the dense passes every row took before.
+Then the views' two readings of mostly-zero rows side by side, in rounds over
+the same shoppers, each reading first in every other round: from their
+nonzeros (``gnn/ranking/sparse_rows.py``, the default) and the dense passes
+every row took before.
 
     .venv/bin/python bench/stage_budget.py --ranker-from .kgrec/artifacts/<version>
 """
@@ -128,7 +129,8 @@ def main() -> None:
     per_round = max(args.shoppers // args.rounds, 1)
     for r in range(args.rounds):
         rows = range(400 + r * per_round, 400 + (r + 1) * per_round)
-        for label, chooser in (("from nonzeros", sparse_view), ("dense passes", no_rows)):
+        readings = [("from nonzeros", sparse_view), ("dense passes", no_rows)]
+        for label, chooser in readings[:: 1 if r % 2 == 0 else -1]:  # each goes first in turn
             namespace["sparse_view"] = chooser
             results[label] += serve(rows)
     namespace["sparse_view"] = sparse_view

@@ -13,8 +13,8 @@ spread agree up to float64 rounding (summed in another order).
 
 It applies only where it pays, row by row: long rows
 (:data:`SPARSE_MIN_PRODUCTS`) with few nonzeros (:data:`SPARSE_SHARE`) and no
-NaN. MovieLens-100K's 1,682 products never qualify, so ``kgrec evaluate`` there
-takes the dense view, as before.
+NaN or infinite score. MovieLens-100K's 1,682 products never qualify, so
+``kgrec evaluate`` there takes the dense view, as before.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ class SparseView(NamedTuple):
         mean: float64 [B, 1] the mean over the unseen products.
         var: float64 [B, 1] their variance.
         done: bool [B] the rows read (the others are left to the dense view:
-            short rows, rows with many nonzeros or a NaN; their values are 0).
+            short rows, rows with many nonzeros, a NaN or an infinite score; their values are 0).
     """
 
     top: Tensor
@@ -55,8 +55,8 @@ def sparse_view(s: Tensor, seen_rows: Tensor, seen_cols: Tensor, keep: int) -> S
     """The view of ``s`` [B, P] outside the seen products, from each row's nonzeros.
 
     A row is read when it is long (:data:`SPARSE_MIN_PRODUCTS`), holds at most
-    :data:`SPARSE_SHARE` of nonzeros and no NaN; one pass over it finds that
-    and its nonzeros.
+    :data:`SPARSE_SHARE` of nonzeros and no NaN or infinite score; one pass over
+    it finds that and its nonzeros.
 
     Args:
         s: float32 scores.
@@ -83,7 +83,7 @@ def sparse_view(s: Tensor, seen_rows: Tensor, seen_cols: Tensor, keep: int) -> S
         if np.count_nonzero(mask) > p * SPARSE_SHARE:
             continue
         nonzero = np.flatnonzero(mask)
-        if np.isnan(dense[r, nonzero]).any():
+        if not np.isfinite(dense[r, nonzero]).all():  # NaN or inf: the dense view's arithmetic
             continue
         seen = np.sort(cols_seen[ends[r] - held[r] : ends[r]])
         cols = nonzero[~_member(nonzero, seen)]
@@ -93,7 +93,7 @@ def sparse_view(s: Tensor, seen_rows: Tensor, seen_cols: Tensor, keep: int) -> S
         zeros = p - len(seen) - len(cols)
         out.mean[r, 0] = m
         out.var[r, 0] = max((float(((values - m) ** 2).sum()) + zeros * m * m) / count, 0.0)
-        order = _ranking(dense[r, cols], cols, (nonzero, seen), keep, zeros)
+        order = _ranking(dense[r, cols], cols, (nonzero, seen), keep, zeros, p)
         out.top[r, : len(order)] = torch.from_numpy(order)
         out.done[r] = True
     return out
@@ -114,17 +114,20 @@ def _ranking(
     taken: tuple[np.ndarray, np.ndarray],
     keep: int,
     zeros: int,
+    num_cols: int,
 ) -> np.ndarray:
     """The first ``keep`` of ``cols`` by ``values`` descending, the ``zeros`` unseen zeros between.
 
     ``taken``: two ascending arrays, the columns holding a nonzero and the seen
-    ones (the zero-scoring unseen columns are the others, in column order).
+    ones (the zero-scoring unseen columns are the others of ``0..num_cols-1``,
+    in column order).
     """
     positive, negative = values > 0, values < 0
     parts = [_ordered(values[positive], cols[positive], keep)]
     need = keep - len(parts[0])
     if need > 0 and zeros > 0:
-        span = np.arange(min(need, zeros) + len(taken[0]) + len(taken[1]))
+        # long enough to hold them: the two sets may share columns, so clip to the row
+        span = np.arange(min(min(need, zeros) + len(taken[0]) + len(taken[1]), num_cols))
         free = ~_member(span, taken[0]) & ~_member(span, taken[1])
         parts.append(span[free][:need])
         need -= len(parts[-1])
@@ -135,7 +138,7 @@ def _ranking(
 
 def _ordered(values: np.ndarray, cols: np.ndarray, keep: int) -> np.ndarray:
     """The first ``keep`` of ``cols`` by float32 ``values`` descending, ties by column."""
-    if len(values) == 0:
+    if len(values) == 0 or keep <= 0:
         return np.zeros(0, dtype=np.int64)
     if len(values) > 4 * keep:  # the head first: every value above the keep-th's
         bound = np.partition(values, len(values) - keep)[len(values) - keep]

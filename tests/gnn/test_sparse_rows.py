@@ -83,3 +83,29 @@ def test_dense_rows_short_rows_and_nan_rows_keep_the_dense_view() -> None:
         assert torch.equal(mixed.mean[i], alone.mean[0])
         assert torch.equal(mixed.std[i], alone.std[0])
         assert mixed.top[i].tolist() == _expected(s[r], seen[0], 32)[0]
+
+
+def test_seen_products_holding_scores_do_not_stretch_the_zeros_past_the_row() -> None:
+    """Few unseen zeros, a seen product with a score: the zeros end at the row's last product."""
+    seen = torch.ones(1, P, dtype=torch.bool)
+    seen[0, :30] = False  # 30 unseen products, 0..29
+    s = torch.zeros(1, P)
+    s[0, 100] = 1.0  # a seen product's score
+    s[0, 1] = -1.0  # an unseen negative one: after the 29 zeros
+    view = generator_views({"a": s}, seen, cap=64)["a"]
+    assert view.top[0].tolist() == [0, *range(2, 30), 1] + [-1] * 34
+    assert _read(s, seen) == [True]
+
+
+def test_a_cap_of_zero_and_infinite_scores_read_as_the_dense_view_does() -> None:
+    s = torch.zeros(2, P)
+    s[:, 5] = 1.0
+    s[1, 6] = float("inf")  # seen: the dense view's sums give NaN, and so must this row's
+    seen = torch.zeros(2, P, dtype=torch.bool)
+    seen[1, 6] = True
+    assert _read(s, seen) == [True, False]
+    empty = generator_views({"a": s}, seen, cap=0)["a"]
+    assert empty.top.shape == (2, 0)
+    view = generator_views({"a": s}, seen, cap=4)["a"]
+    assert view.top.tolist() == [[5, 0, 1, 2], [5, 0, 1, 2]]
+    assert bool(view.mean[1].isnan()) and not bool(view.mean[0].isnan())
