@@ -1,5 +1,6 @@
 """The serving bench's in-process steps (``bench/serve.py`` runs them after its HTTP parts).
 
+- :func:`bound_ranking`: a version's learned ranking bound as the service binds it;
 - :func:`bench_learned_step`: one shopper's learned stages and the ranker
   scoring 1,000 candidates, over a trained artifact version;
 - :func:`bench_ranking`: the fusion step alone (``fuse`` + ``top_k``), on cpu
@@ -12,12 +13,17 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+if TYPE_CHECKING:
+    from kgrec.api.personal import PersonalRanking
+    from kgrec.gnn.ranking.staged import StagedRanking
 
-def bench_learned_step(version: Path) -> None:
-    """One shopper's stages (``PersonalRanking.served``) and the ranker on 1,000 rows."""
+
+def bound_ranking(version: Path) -> tuple[PersonalRanking, StagedRanking] | None:
+    """The learned ranking of ``version`` bound over its rows (None: it holds no ranker)."""
     import torch
 
     from kgrec.api.personal import PersonalRanking
@@ -25,14 +31,25 @@ def bench_learned_step(version: Path) -> None:
 
     ranking = PersonalRanking.load(version, fresh_share=0.1, fresh_temperature=0.5)
     if ranking is None:
-        print(f"{version} holds no ranker (kgrec train trained none)")
-        return
+        return None
     artifacts = ArtifactSet.load(version)
     staged = ranking.bind(
         torch.from_numpy(np.asarray(artifacts.user_graph)),
         torch.from_numpy(np.asarray(artifacts.product_graph)),
         torch.from_numpy(np.asarray(artifacts.product_text)),
     )
+    return ranking, staged
+
+
+def bench_learned_step(version: Path) -> None:
+    """One shopper's stages (``PersonalRanking.served``) and the ranker on 1,000 rows."""
+    import torch
+
+    bound = bound_ranking(version)
+    if bound is None:
+        print(f"{version} holds no ranker (kgrec train trained none)")
+        return
+    ranking, staged = bound
     torch.set_num_threads(1)
     times = []
     for row in range(min(300, ranking.num_users)):

@@ -46,24 +46,18 @@ def timed(totals: dict[str, float], label: str, fn: Callable[..., Any]) -> Calla
     return wrapper
 
 
-def no_rows(s: torch.Tensor, seen_rows: torch.Tensor, seen_cols: torch.Tensor, keep: int) -> Any:
+def no_rows(s: torch.Tensor, seen_rows: torch.Tensor, seen_cols: torch.Tensor, keep: int) -> None:
     """A sparse view that reads no row: every view takes the dense passes."""
-    from kgrec.gnn.ranking.sparse_rows import SparseView
-
-    b = len(s)
-    none = torch.zeros((b, 1), dtype=torch.float64)
-    return SparseView(torch.full((b, keep), -1), none, none, torch.zeros(b, dtype=torch.bool))
 
 
 def main() -> None:
     """Parse arguments, build the catalogue, print the budget and the views' comparison."""
+    from serve_steps import bound_ranking
     from synthetic_ranking import synthetic_ranking
 
     import kgrec.gnn.ranking.features as features
     import kgrec.gnn.ranking.staged as staged_module
-    from kgrec.api.personal import PersonalRanking
     from kgrec.api.synthetic import synthetic_artifacts
-    from kgrec.gnn.artifacts import ArtifactSet
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--ranker-from", type=Path, required=True, help="a trained version")
@@ -80,15 +74,10 @@ def main() -> None:
     writer = synthetic_ranking(args.ranker_from, args.products, 10_000)
     version = artifacts.save(root, writers=[writer])
     del artifacts
-    ranking = PersonalRanking.load(version, fresh_share=0.1, fresh_temperature=0.5)
-    if ranking is None:
+    bound = bound_ranking(version)
+    if bound is None:
         raise SystemExit(f"{version} holds no ranker")
-    loaded = ArtifactSet.load(version)
-    staged = ranking.bind(
-        torch.from_numpy(np.asarray(loaded.user_graph)),
-        torch.from_numpy(np.asarray(loaded.product_graph)),
-        torch.from_numpy(np.asarray(loaded.product_text)),
-    )
+    ranking, staged = bound
     print(
         f"{args.products:,} products, {len(staged.generators)} generators, "
         f"built in {time.perf_counter() - start:.0f} s"
@@ -143,5 +132,5 @@ def main() -> None:
 
 if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    sys.path.insert(0, str(Path(__file__).resolve().parent))  # synthetic_ranking
+    sys.path.insert(0, str(Path(__file__).resolve().parent))  # synthetic_ranking, serve_steps
     main()

@@ -177,7 +177,7 @@ class _History(NamedTuple):
 def _view(s: Tensor, history: _History, cap: int) -> GeneratorView:
     """The :class:`GeneratorView` of float32 ``s`` [B, P] outside ``history``."""
     read = sparse_view(s, history.rows, history.cols, min(cap, s.shape[1]))
-    if bool(read.done.any()):
+    if read is not None:
         return _with_dense_rows(read, s, history, cap)
     seen, rows, cols, held = history
     count = (seen.shape[1] - held).clamp(min=1).double()[:, None]

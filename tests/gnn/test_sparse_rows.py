@@ -22,7 +22,8 @@ def _expected(row: torch.Tensor, seen: torch.Tensor, keep: int) -> tuple[list[in
 def _read(s: torch.Tensor, seen: torch.Tensor) -> list[bool]:
     """Which rows of ``s`` the sparse view reads (the others take the dense passes)."""
     rows, cols = seen.nonzero(as_tuple=True)
-    return sparse_view(s, rows, cols, keep=8).done.tolist()
+    read = sparse_view(s, rows, cols, keep=8)
+    return [False] * len(s) if read is None else read.done.tolist()
 
 
 def _sparse_batch(gen: torch.Generator, b: int, nonzeros: int) -> torch.Tensor:
