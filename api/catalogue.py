@@ -155,8 +155,10 @@ class Catalogue:
         self.ranking: PersonalRanking | None = None
         if ranker and artifacts.path is not None:
             self.ranking = PersonalRanking.load(
-                artifacts.path, fresh_share, fresh_temperature=fresh_temperature
+                artifacts.path, fresh_share, fresh_temperature=fresh_temperature, index=index
             )
+        if self.ranking is not None:  # open the retrieval indexes now, not at a first request
+            self.ranking.bind(torch.from_numpy(self.user_graph), self.graph.cpu(), self.text.cpu())
 
     @property
     def size(self) -> int:

@@ -22,8 +22,10 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+from kgrec.api.index import IndexOptions
+from kgrec.api.retrieval_indexes import RetrievalIndexes
 from kgrec.gnn.ranking.peer_popularity import has_peers
-from kgrec.gnn.ranking.served import StoredRanking, load_ranking
+from kgrec.gnn.ranking.served import RANKING_DIR, StoredRanking, load_ranking
 from kgrec.gnn.ranking.slots import shopper_key
 from kgrec.gnn.ranking.staged import StagedRanking
 
@@ -58,11 +60,17 @@ class PersonalRanking:
     """
 
     def __init__(
-        self, stored: StoredRanking, fresh_share: float, *, fresh_temperature: float
+        self,
+        stored: StoredRanking,
+        fresh_share: float,
+        *,
+        fresh_temperature: float,
+        retrieval: RetrievalIndexes | None = None,
     ) -> None:
         self.stored = stored
         self.fresh_share = fresh_share
         self.fresh_temperature = fresh_temperature
+        self.retrieval = retrieval
         pairs = stored.interactions
         self.num_users = int(stored.als_users.shape[0])
         order = torch.argsort(pairs[0], stable=True)
@@ -72,13 +80,24 @@ class PersonalRanking:
 
     @classmethod
     def load(
-        cls, version: Path, fresh_share: float, *, fresh_temperature: float
+        cls,
+        version: Path,
+        fresh_share: float,
+        *,
+        fresh_temperature: float,
+        index: IndexOptions | None = None,
     ) -> PersonalRanking | None:
-        """The ranking stored in artifact version ``version`` (None when it holds none)."""
+        """The ranking stored in artifact version ``version`` (None when it holds none).
+
+        With ``index``, a catalogue of more warm products than its threshold reads
+        the linear generators through the version's retrieval indexes
+        (:class:`~kgrec.api.retrieval_indexes.RetrievalIndexes`).
+        """
         stored = load_ranking(version)
         if stored is None:
             return None
-        return cls(stored, fresh_share, fresh_temperature=fresh_temperature)
+        retrieval = None if index is None else RetrievalIndexes(version / RANKING_DIR, index)
+        return cls(stored, fresh_share, fresh_temperature=fresh_temperature, retrieval=retrieval)
 
     def history(self, user_row: int | None) -> np.ndarray:
         """The int64 product rows the version's user ``user_row`` interacted with.
@@ -114,7 +133,12 @@ class PersonalRanking:
         stored = dataclasses.replace(
             self.stored, interactions=kept, als_users=als, peer_weights=peer
         )
-        return PersonalRanking(stored, self.fresh_share, fresh_temperature=self.fresh_temperature)
+        return PersonalRanking(
+            stored,
+            self.fresh_share,
+            fresh_temperature=self.fresh_temperature,
+            retrieval=self.retrieval,  # the products' vectors and indexes stay
+        )
 
     def bind(
         self, user_graph: torch.Tensor, product_graph: torch.Tensor, product_text: torch.Tensor
@@ -122,15 +146,18 @@ class PersonalRanking:
         """Bind the stages over the rows served now.
 
         ``product_graph`` [P', D] and ``product_text`` [P', T] hold the version's
-        rows, then the online ones; ``user_graph`` is [U, D].
+        rows, then the online ones; ``user_graph`` is [U, D]. With retrieval
+        indexes, a catalogue past their threshold reads its linear generators
+        through them (opened or built at the first bind).
         """
-        return self.stored.bind(
+        staged = self.stored.bind(
             user_graph.cpu(),
             product_graph.cpu(),
             product_text.cpu(),
             fresh_share=self.fresh_share,
             fresh_temperature=self.fresh_temperature,
         )
+        return staged if self.retrieval is None else self.retrieval.attach(staged)
 
     def served(
         self,

@@ -21,17 +21,18 @@ from kgrec.api.experiments.arms import Experiment, RankingOverrides
 from kgrec.api.experiments.config import ExperimentsConfig, load_experiments, pinned_versions
 from kgrec.api.experiments.log import EventLog
 from kgrec.api.experiments.serving import Experiments
-from kgrec.api.index import IndexOptions
+from kgrec.api.index import IndexOptions, index_writer
 from kgrec.api.metrics import Metrics
 from kgrec.api.options import Candidates, EngineOptions
 from kgrec.api.ranking import Weights
 from kgrec.api.reloader import ArtifactWatcher
 from kgrec.api.restore import Restorer
+from kgrec.api.retrieval_indexes import retrieval_writer
 from kgrec.api.state import EmbedderFactory
 from kgrec.api.writes import RecordedEvents
 from kgrec.api.written_online import WrittenOnline
 from kgrec.errors import ConfigError, GraphConnectionError, ServiceUnavailableError
-from kgrec.gnn.artifacts import ArtifactSet
+from kgrec.gnn.artifacts import ArtifactSet, VersionWriter
 from kgrec.gnn.checkpoint import Checkpoint
 from kgrec.gnn.inductive import InductiveEmbedder
 from kgrec.gnn.options import PipelineOptions
@@ -139,6 +140,17 @@ def index_options(settings: Settings) -> IndexOptions:
         ivf_nprobe=s.ivf_nprobe,
         search_threads=s.search_threads,
     )
+
+
+def version_writers(settings: Settings) -> list[VersionWriter]:
+    """What ``kgrec embed`` adds to an artifact version for serving: the faiss indexes.
+
+    The graph and text indexes (:func:`~kgrec.api.index.index_writer`) and the
+    learned ranking's retrieval indexes
+    (:func:`~kgrec.api.retrieval_indexes.retrieval_writer`).
+    """
+    index = index_options(settings)
+    return [index_writer(index), retrieval_writer(index)]
 
 
 def engine_options(settings: Settings) -> EngineOptions:

@@ -23,13 +23,21 @@ if TYPE_CHECKING:
 
 
 def bound_ranking(version: Path) -> tuple[PersonalRanking, StagedRanking] | None:
-    """The learned ranking of ``version`` bound over its rows (None: it holds no ranker)."""
+    """The learned ranking of ``version`` bound over its rows (None: it holds no ranker).
+
+    With the default serving settings' index options, as the service binds it: a
+    catalogue past their threshold reads its linear generators through the
+    retrieval indexes.
+    """
     import torch
 
     from kgrec.api.personal import PersonalRanking
+    from kgrec.api.wiring import index_options
     from kgrec.gnn.artifacts import ArtifactSet
+    from kgrec.settings import Settings
 
-    ranking = PersonalRanking.load(version, fresh_share=0.1, fresh_temperature=0.5)
+    index = index_options(Settings(data_dir=version.parent))
+    ranking = PersonalRanking.load(version, fresh_share=0.1, fresh_temperature=0.5, index=index)
     if ranking is None:
         return None
     artifacts = ArtifactSet.load(version)

@@ -349,7 +349,7 @@ def _write_version(
         def ranking(version: Path) -> None:
             write_ranking(trained, version / RANKING_DIR, snapshot, pairs, num_users, num_items)
 
-        extra.append(ranking)
+        extra.insert(0, ranking)  # first: a writer may index the ranking's tables
     artifacts.save(versions.root, checkpoint=path, writers=extra, promote=False)
     _forget_since(options.data_dir, epoch, versions.path(manifest.version), store)
     if promote:

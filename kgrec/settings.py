@@ -155,7 +155,11 @@ class ServingSettings(Section):
     )
     max_k: int = Field(100, ge=1, le=10_000, description="Largest k a request may ask for.")
     exact_index_max_items: int = Field(
-        50_000, ge=0, description="Exact faiss index up to this many items; ANN above."
+        50_000,
+        ge=0,
+        description="Exact faiss index up to this many items; ANN above. Past it in warm "
+        "products, the learned ranking's linear generators of 128 or more dimensions read "
+        "their warm products through an ANN index too (docs/ranking.md).",
     )
     ann_index: Literal["hnsw", "ivf", "ivf_sq8"] = Field(
         "ivf_sq8", description="ANN index above the threshold."

@@ -65,13 +65,12 @@ def retrain_and_report(
     settings: Settings, store: GraphStore, encoder: TextEncoder, since: str, force: bool
 ) -> None:
     """``kgrec train --since``: retrain behind the promotion gate, print the gate's table."""
-    from kgrec.api.index import index_writer
-    from kgrec.api.wiring import index_options, pipeline_options
+    from kgrec.api.wiring import pipeline_options, version_writers
     from kgrec.gnn.retrain import retrain
 
     start = time.perf_counter()
     options = pipeline_options(settings)
-    writers = [index_writer(index_options(settings))]
+    writers = version_writers(settings)
     out = retrain(options, store, encoder, since, force=force, writers=writers)
     typer.echo(out.result.summary())
     typer.echo(gate_report(out.decision, out.version, out.pruned))
@@ -194,13 +193,12 @@ def embed_and_report(
     With ``store``, the products and users the graph holds and the training snapshot
     lacks are in it too; ``checkpoint`` is the model (None: the latest).
     """
-    from kgrec.api.index import index_writer
-    from kgrec.api.wiring import index_options, pipeline_options
+    from kgrec.api.wiring import pipeline_options, version_writers
     from kgrec.gnn.pipeline import write_artifacts
 
     start = time.perf_counter()
     options = pipeline_options(settings)
-    writers = [index_writer(index_options(settings))]
+    writers = version_writers(settings)
     artifacts = write_artifacts(options, encoder, checkpoint, writers=writers, store=store)
     m = artifacts.manifest
     typer.echo(

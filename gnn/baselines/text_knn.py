@@ -27,12 +27,24 @@ class TextKNN:
         """Only the popularity fallback for users without history is learnt."""
         self.pop = item_popularity(train, num_items)
 
-    def scores(self, users: Tensor, history: Tensor) -> Tensor:
-        """[B, P] cosine between the user's mean history vector and every item."""
+    @property
+    def item_vectors(self) -> Tensor:
+        """float32 [P, D]: the normalised item vectors the scores are inner products with."""
+        return self.item_text
+
+    def linear_queries(self, users: Tensor, history: Tensor) -> tuple[Tensor, Tensor]:
+        """(profiles [B, D], scored [B] bool): each user's normalised mean history vector.
+
+        A user without history gets a zero profile and False (it is scored by popularity).
+        """
         hist = history_csr(history, users, self.item_text.shape[0])  # sparse: H rows read
         summed = torch.from_numpy(np.asarray(hist @ self.item_text.numpy(), dtype=np.float32))
-        profile = torch.nn.functional.normalize(summed, dim=1)
-        out = row_scores(self.item_text, profile)
         empty = torch.from_numpy(np.diff(hist.indptr) == 0)
-        out[empty] = self.pop
+        return torch.nn.functional.normalize(summed, dim=1), ~empty
+
+    def scores(self, users: Tensor, history: Tensor) -> Tensor:
+        """[B, P] cosine between the user's mean history vector and every item."""
+        profile, scored = self.linear_queries(users, history)
+        out = row_scores(self.item_text, profile)
+        out[~scored] = self.pop
         return out

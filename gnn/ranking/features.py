@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final, NamedTuple
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 import torch
 from torch import Tensor
@@ -23,6 +23,9 @@ from torch import Tensor
 from kgrec.gnn.ranking.ordering import top_ordered
 from kgrec.gnn.ranking.sparse_rows import SparseView, sparse_view
 from kgrec.gnn.splits import per_user_rank
+
+if TYPE_CHECKING:
+    from kgrec.gnn.ranking.retrieval import RetrievedRows
 
 BASE_FEATURES: Final = ("history_len", "item_count", "item_fresh")
 _PER_GENERATOR: Final = ("", "_z", "_rank")
@@ -304,12 +307,8 @@ def candidate_features(
         view = _stack_views([views[g] for g in group])
         at_rows = _tile(idx, len(group))
         raw = s.gather(1, at_rows)
-        rank = torch.full(s.shape, view.cap, dtype=torch.long)
-        listed = view.top >= 0
-        at = listed.nonzero(as_tuple=True)
-        rank[at[0], view.top[at]] = at[1]
         z = (raw - view.mean) / view.std
-        ranks = torch.log1p(rank.gather(1, at_rows).float())
+        ranks = torch.log1p(_ranks(view, at_rows).float())
         for i, name in enumerate(group):
             rows = slice(i * b, (i + 1) * b)
             block = [raw[rows], z[rows], ranks[rows]]
@@ -322,6 +321,20 @@ def candidate_features(
     columns += [history_len, torch.log1p(count), (count == 0).float()]
     out = torch.stack(columns, dim=2)
     return out.masked_fill((candidates < 0)[:, :, None], float("nan"))
+
+
+def _ranks(view: GeneratorView, rows: Tensor) -> Tensor:
+    """int64 [B, C]: each of ``rows`` [B, C]'s place in ``view.top`` [B, K], else ``view.cap``.
+
+    By a binary search of each row's sorted ranking (its -1 padding first, never
+    matched), not a [B, P] table of places.
+    """
+    if view.top.shape[1] == 0:
+        return torch.full_like(rows, view.cap)
+    listed, place = view.top.sort(dim=1)
+    at = torch.searchsorted(listed, rows).clamp(max=listed.shape[1] - 1)
+    found = listed.gather(1, at) == rows
+    return torch.where(found, place.gather(1, at), torch.full_like(rows, view.cap))
 
 
 class CandidateStage(NamedTuple):
@@ -349,16 +362,23 @@ def candidate_stage(
     unavailable: Mapping[str, Tensor],
     cap: int,
     per_generator: int,
+    retrieved: Mapping[str, RetrievedRows] | None = None,
 ) -> CandidateStage:
     """The candidates of a batch and their features, from the generators' ``scores`` [B, P].
 
     :func:`generator_views` (rank cap ``cap``), :func:`top_candidates` (the
     products without interactions in ``item_count`` [P] left to the fresh slots)
     and :func:`candidate_features`, over ``seen`` [B, P] and the generators
-    ``unavailable`` per user.
+    ``unavailable`` per user. The generators in ``retrieved`` bring their own
+    views (:mod:`kgrec.gnn.ranking.retrieval`; ``scores`` holds their partial
+    rows), and their candidates' scores are filled in before the features.
     """
+    retrieved = retrieved or {}
     fresh = (item_count == 0)[None, :].expand_as(seen)
-    views = generator_views(scores, seen, cap)
+    dense = generator_views({g: s for g, s in scores.items() if g not in retrieved}, seen, cap)
+    views = {g: retrieved[g].view if g in retrieved else dense[g] for g in scores}
     candidates = top_candidates(scores, views, seen, fresh, per_generator)
+    for rows in retrieved.values():
+        rows.fill(candidates)
     features = candidate_features(scores, views, candidates, seen, item_count, unavailable)
     return CandidateStage(features, candidates, scores, views, seen)

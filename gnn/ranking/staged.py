@@ -39,6 +39,7 @@ from kgrec.gnn.ranking.config import StagedConfig
 from kgrec.gnn.ranking.features import CandidateStage, candidate_stage, feature_names, proposals
 from kgrec.gnn.ranking.fresh_popularity import neighbour_popularity
 from kgrec.gnn.ranking.ranker import LearnedRanker
+from kgrec.gnn.ranking.retrieval import Retrieval, generator_scores
 from kgrec.gnn.ranking.slots import (
     WithoutFreshSlots,
     drawn_fresh_order,
@@ -101,6 +102,7 @@ class StagedRanking:
         self.known_users = torch.zeros(0, dtype=torch.bool)
         self.label_pairs = torch.zeros((2, 0), dtype=torch.long)
         self._fresh: _FreshProducts | None = None
+        self.retrieval: dict[str, Retrieval] = {}
 
     # Training ------------------------------------------------------------------------
     def fit(self, train: Tensor, num_users: int, num_items: int, val: Tensor | None = None) -> None:
@@ -142,15 +144,15 @@ class StagedRanking:
     ) -> CandidateStage:
         """Gather the candidates of ``users`` and their ranker features."""
         seen = history_matrix(history, users, len(self.item_count)).bool()
-        scores = {name: g.scores(users, history).float() for name, g in self.generators.items()}
+        cap, per = self.config.rank_cap, self.config.per_generator
+        scores, read = generator_scores(
+            self.generators, self.retrieval, users, history, seen, cap, per
+        )
         unknown = torch.ones(len(users), dtype=torch.bool)
         if not simulated_cold:
             unknown = ~self.known_users[users]
         unavailable = {name: unknown for name in self.factor_models}
-        config = self.config
-        return candidate_stage(
-            scores, seen, self.item_count, unavailable, config.rank_cap, config.per_generator
-        )
+        return candidate_stage(scores, seen, self.item_count, unavailable, cap, per, read)
 
     def scores(self, users: Tensor, history: Tensor) -> Tensor:
         """[B, P] served order as scores: ranker order with fresh products at their slots.
@@ -284,6 +286,16 @@ class StagedRanking:
         out.config = replace(self.config, fresh_temperature=temperature)
         return out
 
+    def with_retrieval(self, retrieval: Mapping[str, Retrieval]) -> StagedRanking:
+        """These stages reading the linear generators in ``retrieval`` through their indexes.
+
+        Name -> :class:`~kgrec.gnn.ranking.retrieval.Retrieval` over the bound
+        generator's vectors (:mod:`kgrec.gnn.ranking.retrieval`); a copy.
+        """
+        out = copy.copy(self)
+        out.retrieval = dict(retrieval)
+        return out
+
     def without_fresh_slots(self) -> Recommender:
         """The same trained stages with the fresh-slot policy off (for the report)."""
         return WithoutFreshSlots(self._served, f"{self.name}/no_fresh_slots")
@@ -319,7 +331,7 @@ class StagedRanking:
         out.__dict__.update(self.__dict__)
         out.generators = dict(generators)
         out.item_count, out.known_users = item_count, known_users
-        out._fresh = None
+        out._fresh, out.retrieval = None, {}
         if fresh_share is not None:
             out.config = replace(out.config, fresh_share=fresh_share)
         if fresh_temperature is not None:

@@ -120,12 +120,24 @@ class FactorTable:
     def fit(self, train: Tensor, num_users: int, num_items: int, val: Tensor | None = None) -> None:
         """Nothing to fit: the vectors were computed when the artifact version was written."""
 
-    def scores(self, users: Tensor, history: Tensor) -> Tensor:
-        """[B, P'] ``users`` [B] vectors @ product vectors (0 for users the table lacks)."""
+    @property
+    def item_vectors(self) -> Tensor:
+        """float32 [P', D]: the product vectors the scores are inner products with."""
+        return self.items
+
+    def linear_queries(self, users: Tensor, history: Tensor) -> tuple[Tensor, Tensor]:
+        """(queries [B, D], scored [B] bool): ``users`` [B] vectors, and who the table holds.
+
+        A user the table lacks gets a zero vector (and False): it scores 0 everywhere.
+        """
         known = users < self.users.shape[0]
         vec = torch.zeros((len(users), self.items.shape[1]))
         vec[known] = self.users[users[known]]
-        return row_scores(self.items, vec)
+        return vec, known
+
+    def scores(self, users: Tensor, history: Tensor) -> Tensor:
+        """[B, P'] ``users`` [B] vectors @ product vectors (0 for users the table lacks)."""
+        return row_scores(self.items, self.linear_queries(users, history)[0])
 
 
 def factor_arrays(path: Path) -> tuple[np.ndarray, np.ndarray]:

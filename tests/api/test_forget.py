@@ -22,8 +22,7 @@ from typer.testing import CliRunner
 
 from kgrec.api.cli import app as cli
 from kgrec.api.forget import forget_user, subject
-from kgrec.api.index import index_writer
-from kgrec.api.wiring import index_options, pipeline_options
+from kgrec.api.wiring import pipeline_options, version_writers
 from kgrec.errors import NotFoundError
 from kgrec.gnn.artifacts import ArtifactSet
 from kgrec.gnn.pipeline import export_current, train_snapshot, write_artifacts
@@ -87,9 +86,7 @@ def shop(
     pipeline = pipeline_options(forget_settings)
     snapshot = export_current(pipeline, store, encoder, show_progress=False)
     train_snapshot(pipeline, snapshot, show_progress=False)
-    return write_artifacts(
-        pipeline, encoder, writers=[index_writer(index_options(forget_settings))]
-    )
+    return write_artifacts(pipeline, encoder, writers=version_writers(forget_settings))
 
 
 def _graph_holds(store: GraphStore, user_id: str) -> list[str]:

@@ -23,9 +23,8 @@ from fastapi.testclient import TestClient
 
 from kgrec.api.app import create_app
 from kgrec.api.engine import Engine
-from kgrec.api.index import index_writer
 from kgrec.api.reloader import ArtifactWatcher
-from kgrec.api.wiring import Services, index_options, pipeline_options
+from kgrec.api.wiring import Services, pipeline_options, version_writers
 from kgrec.gnn.artifacts import MANIFEST, USER_GRAPH, ArtifactSet
 from kgrec.gnn.pipeline import write_artifacts
 from kgrec.gnn.versions import VersionStore
@@ -48,7 +47,7 @@ def two_versions(
     second = write_artifacts(
         pipeline_options(shop_settings),
         encoder,
-        writers=[index_writer(index_options(shop_settings))],
+        writers=version_writers(shop_settings),
         promote=False,
     )
     return first.manifest.version, second.manifest.version

@@ -21,13 +21,12 @@ from fastapi.testclient import TestClient
 
 from kgrec.api.app import create_app
 from kgrec.api.engine import Engine
-from kgrec.api.index import index_writer
 from kgrec.api.wiring import (
     Services,
     engine_options,
     gnn_embedder_factory,
-    index_options,
     pipeline_options,
+    version_writers,
 )
 from kgrec.api.written_online import WrittenOnline
 from kgrec.gnn.artifacts import ArtifactSet
@@ -166,9 +165,7 @@ def trained_shop(
     options = pipeline_options(settings)
     snapshot = export_current(options, store, encoder, show_progress=False)
     train_snapshot(options, snapshot, show_progress=False)
-    return described, write_artifacts(
-        options, encoder, writers=[index_writer(index_options(settings))]
-    )
+    return described, write_artifacts(options, encoder, writers=version_writers(settings))
 
 
 def shop_engine(
