@@ -157,8 +157,10 @@ class Catalogue:
             self.ranking = PersonalRanking.load(
                 artifacts.path, fresh_share, fresh_temperature=fresh_temperature, index=index
             )
-        if self.ranking is not None:  # open the retrieval indexes now, not at a first request
-            self.ranking.bind(torch.from_numpy(self.user_graph), self.graph.cpu(), self.text.cpu())
+        if self.ranking is not None:
+            self.ranking.open_indexes(
+                torch.from_numpy(self.user_graph), self.graph.cpu(), self.text.cpu()
+            )
 
     @property
     def size(self) -> int:

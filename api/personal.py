@@ -140,6 +140,17 @@ class PersonalRanking:
             retrieval=self.retrieval,  # the products' vectors and indexes stay
         )
 
+    def open_indexes(
+        self, user_graph: torch.Tensor, product_graph: torch.Tensor, product_text: torch.Tensor
+    ) -> None:
+        """Open (or build) the retrieval indexes now, when the catalogue needs them.
+
+        Over the version's rows (as :meth:`bind`); otherwise the first request
+        would. Nothing to do below the threshold or without index options.
+        """
+        if self.retrieval is not None and self.retrieval.needed(self.stored.item_count):
+            self.bind(user_graph, product_graph, product_text)
+
     def bind(
         self, user_graph: torch.Tensor, product_graph: torch.Tensor, product_text: torch.Tensor
     ) -> StagedRanking:

@@ -1,11 +1,13 @@
 """RetrievalIndexes: the learned ranking's linear generators read through faiss indexes.
 
 Over a catalogue whose warm products (at least one interaction in the version)
-outnumber ``exact_index_max_items``, the GNN, ALS and text-kNN generators of the
-learned ranking read their best warm products from an ANN index of the kind the
-serving settings name, instead of scanning every product's vector per request
-(:mod:`kgrec.gnn.ranking.retrieval`). Below that threshold, MovieLens-100K among
-them, they keep the dense scan, which is what ``kgrec evaluate`` measures.
+outnumber ``exact_index_max_items``, the learned ranking's linear generators with
+vectors of :data:`MIN_DIMENSIONS` or more (text-kNN; the GNN when its graph space
+is that wide; ALS's factors are narrower) read their best warm products from an
+ANN index of the kind the serving settings name, instead of scanning every
+product's vector per request (:mod:`kgrec.gnn.ranking.retrieval`). Below that
+threshold, MovieLens-100K among them, they keep the dense scan, which is what
+``kgrec evaluate`` measures.
 
 ``kgrec embed`` writes the indexes into the version's ``ranking/`` directory
 (:func:`write_retrieval_indexes`); the service opens them at start-up and builds
@@ -62,21 +64,32 @@ class RetrievalIndexes:
         ``staged.item_count`` counts interactions of; rows added online are fresh,
         scored exactly.
         """
-        warm = (staged.item_count > 0).nonzero().flatten()
-        if len(warm) <= self.options.exact_max_items:
+        if not self.needed(staged.item_count):
             return staged
+        warm = (staged.item_count > 0).nonzero().flatten()
         readers: dict[str, Retrieval] = {}
         for name, generator in _linear(staged).items():
             items = generator.item_vectors
-            index, moments = self._index(name, items[warm])
+            index, moments = self._index(name, items, warm)
             readers[name] = Retrieval(items, warm, index, moments)
         return staged.with_retrieval(readers)
 
-    def _index(self, name: str, vectors: torch.Tensor) -> tuple[VectorIndex, WarmMoments]:
-        """The index and moments of generator ``name``'s warm ``vectors`` [A, D], once."""
+    def needed(self, item_count: torch.Tensor) -> bool:
+        """True when the rows of ``item_count`` [P'] hold more warm products than the threshold."""
+        return int((item_count > 0).sum()) > self.options.exact_max_items
+
+    def _index(
+        self, name: str, items: torch.Tensor, warm: torch.Tensor
+    ) -> tuple[VectorIndex, WarmMoments]:
+        """The index and moments of generator ``name``'s ``items`` [P', D] at rows ``warm``, once.
+
+        The warm rows' vectors are gathered only when they are built: a version's
+        warm products and their vectors stay as they are across binds.
+        """
         with self._lock:
             built = self._built.get(name)
-            if built is None or built[0].size != len(vectors):
+            if built is None or built[0].size != len(warm):
+                vectors = items[warm]
                 data = np.ascontiguousarray(vectors.numpy(), dtype=np.float32)
                 if self.directory is None:
                     index = self.options.build(data)
@@ -110,8 +123,7 @@ def write_retrieval_indexes(version: Path, options: IndexOptions) -> list[Path]:
     stored = load_ranking(version)
     if stored is None:
         return []
-    warm = int((stored.item_count > 0).sum())
-    if warm <= options.exact_max_items:
+    if not RetrievalIndexes(None, options).needed(stored.item_count):
         return []
     staged = stored.bind(
         *(torch.from_numpy(np.load(version / f)) for f in (USER_GRAPH, PRODUCT_GRAPH, PRODUCT_TEXT))

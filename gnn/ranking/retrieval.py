@@ -16,9 +16,15 @@ request (docs/ranking-log.md). With a :class:`Retrieval` a request reads:
 * the candidates' scores exactly, once they are known (:meth:`RetrievedRows.fill`).
 
 So the ranker reads the dense row's features but where the index misses one of a
-row's best warm products (its rank then reads past it). With an exact index the
-view is the dense one (``tests/gnn/test_retrieval.py``). The score row stays
-[B, P'] and holds NaN where nothing read it.
+row's best warm products (its rank then reads past it; an index returning fewer
+than asked, with a small ``nprobe``, shortens the kept ranking, and the products
+past it read the cap). With an exact index the view is the dense one
+(``tests/gnn/test_retrieval.py``) up to float rounding: BLAS may round a product's
+score in the last bit differently over a few rows than over the whole matrix,
+so products whose scores tie exactly (identical vectors) can take the other
+order, and which rows round so depends on how many the index was asked for, the
+batch's longest history among them (the service scores one shopper at a time).
+The score row stays [B, P'] and holds NaN where nothing read it.
 """
 
 from __future__ import annotations
