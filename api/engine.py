@@ -118,11 +118,13 @@ class Engine:
         return state.catalogue.size + state.overlay.added
 
     def index_info(self) -> dict[str, Any]:
-        """Index kinds and sizes, for /health and /metrics."""
+        """Index kinds and sizes for /health and /metrics (``ranking_indexes``: docs/ranking.md)."""
         s = self._state
+        retrieval = s.catalogue.ranking.retrieval if s.catalogue.ranking is not None else None
         return {
             "graph_index": s.catalogue.graph_index.kind,
             "text_index": s.catalogue.text_index.kind,
+            "ranking_indexes": retrieval.kinds() if retrieval is not None else {},
             "catalogue_items": s.catalogue.size,
             "online_items": s.overlay.added,
             "users": len(s.catalogue.user_row),

@@ -74,6 +74,11 @@ class RetrievalIndexes:
             readers[name] = Retrieval(items, warm, index, moments)
         return staged.with_retrieval(readers)
 
+    def kinds(self) -> dict[str, str]:
+        """Generator -> the kind of index it reads its warm products through (opened so far)."""
+        with self._lock:
+            return {name: index.kind for name, (index, _) in self._built.items()}
+
     def needed(self, item_count: torch.Tensor) -> bool:
         """True when the rows of ``item_count`` [P'] hold more warm products than the threshold."""
         return int((item_count > 0).sum()) > self.options.exact_max_items

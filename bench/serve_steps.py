@@ -18,16 +18,19 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
+    from kgrec.api.index import IndexOptions
     from kgrec.api.personal import PersonalRanking
     from kgrec.gnn.ranking.staged import StagedRanking
 
 
-def bound_ranking(version: Path) -> tuple[PersonalRanking, StagedRanking] | None:
+def bound_ranking(
+    version: Path, index: IndexOptions | None = None
+) -> tuple[PersonalRanking, StagedRanking] | None:
     """The learned ranking of ``version`` bound over its rows (None: it holds no ranker).
 
-    With the default serving settings' index options, as the service binds it: a
-    catalogue past their threshold reads its linear generators through the
-    retrieval indexes.
+    With ``index`` (the default serving settings' by default), as the service
+    binds it: a catalogue past their threshold reads its linear generators
+    through the retrieval indexes.
     """
     import torch
 
@@ -36,7 +39,7 @@ def bound_ranking(version: Path) -> tuple[PersonalRanking, StagedRanking] | None
     from kgrec.gnn.artifacts import ArtifactSet
     from kgrec.settings import Settings
 
-    index = index_options(Settings(data_dir=version.parent))
+    index = index or index_options(Settings(data_dir=version.parent))
     ranking = PersonalRanking.load(version, fresh_share=0.1, fresh_temperature=0.5, index=index)
     if ranking is None:
         return None

@@ -17,11 +17,17 @@ service's), the dense scans, and the dense scans with every view's dense passes
 (before ``gnn/ranking/sparse_rows.py``).
 
     .venv/bin/python bench/stage_budget.py --ranker-from .kgrec/artifacts/<version>
+
+With ``--version`` it serves an artifact version as it is instead (its own
+products and shoppers), and ``--exact-max-items 0`` reads even a small
+catalogue through its retrieval indexes: how far an index moves the lists of a
+team's own catalogue.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import shutil
 import sys
@@ -62,38 +68,55 @@ def main() -> None:
     import kgrec.gnn.ranking.retrieval as retrieval_module
     import kgrec.gnn.ranking.staged as staged_module
     from kgrec.api.synthetic import synthetic_artifacts
+    from kgrec.api.wiring import index_options
     from kgrec.gnn.ranking.staged import StagedRanking
+    from kgrec.settings import Settings
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--ranker-from", type=Path, required=True, help="a trained version")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--ranker-from", type=Path, help="a trained version (synthetic tables)")
+    source.add_argument("--version", type=Path, help="an artifact version, served as it is")
     parser.add_argument("--products", type=int, default=100_000)
     parser.add_argument("--shoppers", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=8, help="rounds of the views' comparison")
     parser.add_argument("--data-dir", type=Path, default=Path(".kgrec/bench-stages"))
+    parser.add_argument(
+        "--exact-max-items",
+        type=int,
+        default=None,
+        help="the retrieval threshold (default: the serving settings'; 0 reads a small "
+        "catalogue through its indexes)",
+    )
     args = parser.parse_args()
 
-    root = args.data_dir / "versions"
-    shutil.rmtree(root, ignore_errors=True)
     start = time.perf_counter()
-    artifacts = synthetic_artifacts(args.products, num_users=10_000, text_dim=384)
-    writer = synthetic_ranking(args.ranker_from, args.products, 10_000)
-    version = artifacts.save(root, writers=[writer])
-    del artifacts
-    bound = bound_ranking(version)
+    version = args.version
+    if version is None:
+        root = args.data_dir / "versions"
+        shutil.rmtree(root, ignore_errors=True)
+        artifacts = synthetic_artifacts(args.products, num_users=10_000, text_dim=384)
+        writer = synthetic_ranking(args.ranker_from, args.products, 10_000)
+        version = artifacts.save(root, writers=[writer])
+        del artifacts
+    index = index_options(Settings(data_dir=version.parent))
+    if args.exact_max_items is not None:
+        index = dataclasses.replace(index, exact_max_items=args.exact_max_items)
+    bound = bound_ranking(version, index)
     if bound is None:
         raise SystemExit(f"{version} holds no ranker")
     ranking, staged = bound
     print(
-        f"{args.products:,} products, {len(staged.generators)} generators, "
-        f"built in {time.perf_counter() - start:.0f} s"
+        f"{len(staged.item_count):,} products, {len(staged.generators)} generators, "
+        f"ready in {time.perf_counter() - start:.0f} s"
     )
     torch.set_num_threads(1)
 
     def serve(rows: range, stages: StagedRanking = staged) -> list[float]:
         out = []
         for row in rows:
+            user = row % ranking.num_users  # a small version's shoppers in turn
             t0 = time.perf_counter()
-            ranking.served(stages, row, ranking.history(row), shopper_id=None)
+            ranking.served(stages, user, ranking.history(user), shopper_id=None)
             out.append(time.perf_counter() - t0)
         return out
 
@@ -125,9 +148,10 @@ def main() -> None:
     overlap: dict[int, list[float]] = {10: [], 100: []}
     same = 0
     for row in range(400, 400 + args.shoppers):
-        history = ranking.history(row)
-        a = ranking.served(staged, row, history, shopper_id=None)[0]
-        b = ranking.served(dense, row, history, shopper_id=None)[0]
+        user = row % ranking.num_users
+        history = ranking.history(user)
+        a = ranking.served(staged, user, history, shopper_id=None)[0]
+        b = ranking.served(dense, user, history, shopper_id=None)[0]
         same += int(np.array_equal(a[:10], b[:10]))
         for k, values in overlap.items():
             values.append(len(set(a[:k].tolist()) & set(b[:k].tolist())) / k)

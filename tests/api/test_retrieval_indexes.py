@@ -86,6 +86,8 @@ def test_a_missing_index_is_built_with_a_warning_and_the_service_answers_the_sam
         indexed = shop_engine(large, artifacts, encoder, None)
     assert [r for r in caplog.records if f"text_knn{SUFFIX} is missing" in r.message]
     dense = shop_engine(shop_settings, artifacts, encoder, None)
+    assert indexed.index_info()["ranking_indexes"] == {"gnn": "ivf", "text_knn": "ivf"}
+    assert dense.index_info()["ranking_indexes"] == {}
     for user in artifacts.users["id"].astype(str).tolist()[:12]:
         got, expected = indexed.recommend(user, k=10), dense.recommend(user, k=10)
         assert got.ranking == expected.ranking == "learned"
