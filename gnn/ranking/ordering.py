@@ -30,11 +30,11 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from kgrec.gnn.splits import per_user_rank
-
 _LOW: Final = np.uint64(0xFFFFFFFF)
 _SIGN: Final = np.uint64(0x80000000)
 _MAX_LABEL: Final = 1 << 32
+_PAST: Final = np.uint64(np.iinfo(np.uint64).max)
+"""A packed key that sorts after every score's (padding)."""
 _STRIDE: Final = 16
 """Every how many scores of a long row :func:`_best` reads its bound from."""
 _SAMPLED_FROM: Final = 32
@@ -121,9 +121,10 @@ def top_ordered(scores: Tensor, k: int) -> Tensor:
     The first ``k`` of a stable descending sort (scores compared as float32).
     When no tie straddles the k-th place (the k-th and the next best values
     differ in every row) the ``k + 1`` best (:func:`_best`) hold exactly those
-    columns, put in order by :func:`stable_descending`; otherwise everything
-    above the k-th value, then the columns tied with it in column order, from
-    passes over the whole row. So the result of a row depends on that row alone
+    columns, put in order by :func:`stable_descending`; otherwise every score
+    at or above the k-th value (all the ties with it among them), packed as
+    :func:`stable_descending` packs them and sorted row by row, from one pass
+    over the whole row. So the result of a row depends on that row alone
     (a plain ``topk`` picks among ties by its own internal order, which changes
     with k). Rows holding a NaN score take a plain ``topk``.
     """
@@ -147,13 +148,14 @@ def top_ordered(scores: Tensor, k: int) -> Tensor:
     values = scores.gather(1, order)
     if not bool((values[:, k - 1] == values[:, k]).any()):
         return order[:, :k]
-    # ties straddle the k-th place in some row
-    bound = values[:, k - 1 : k]
-    chosen = scores > bound
-    need = k - chosen.sum(1)
-    t_rows, t_cols = (scores == bound).nonzero(as_tuple=True)
-    _, order_in_row, _ = per_user_rank(t_rows, t_cols, b)  # ties in column order
-    keep = order_in_row < need[t_rows]
-    chosen[t_rows[keep], t_cols[keep]] = True
-    columns = chosen.nonzero(as_tuple=True)[1].view(b, k)
-    return stable_descending(scores.gather(1, columns), columns)
+    # ties straddle the k-th place in some row: each row's scores at or above its
+    # k-th value (every tie among them), packed with their columns, sorted per row
+    at = scores >= values[:, k - 1 : k]
+    rows, cols = at.nonzero(as_tuple=True)  # row by row
+    counts = at.sum(1)
+    slot = torch.arange(len(rows)) - (torch.cumsum(counts, 0) - counts)[rows]
+    packed = np.full((b, int(counts.max())), _PAST, dtype=np.uint64)
+    r, c = rows.numpy(), cols.numpy()
+    packed[r, slot.numpy()] = _descending_keys(scores.numpy()[r, c]) | c.astype(np.uint64)
+    packed.sort(axis=1)
+    return torch.from_numpy((packed[:, :k] & _LOW).astype(np.int64))
