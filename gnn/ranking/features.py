@@ -22,7 +22,6 @@ from torch import Tensor
 
 from kgrec.gnn.ranking.ordering import top_ordered
 from kgrec.gnn.ranking.sparse_rows import SparseView, sparse_view
-from kgrec.gnn.splits import per_user_rank
 
 if TYPE_CHECKING:
     from kgrec.gnn.ranking.retrieval import RetrievedRows
@@ -224,23 +223,34 @@ def proposals(
 
     Taken from its ``view`` of ``scores`` [B, P], outside ``seen`` and ``fresh``
     [B, P]; a row whose kept ranking runs out of warm products first (fresh ones
-    among its best) takes a top-k over the whole row instead.
+    among its best) takes a top-k over the whole row instead
+    (:func:`proposed_pairs`).
     """
     chosen = torch.zeros_like(seen)
+    rows, cols = proposed_pairs(scores, view, seen, fresh, per_generator)
+    chosen[rows, cols] = True
+    return chosen
+
+
+def proposed_pairs(
+    scores: Tensor, view: GeneratorView, seen: Tensor, fresh: Tensor, per_generator: int
+) -> tuple[Tensor, Tensor]:
+    """(rows [N], columns [N]): :func:`proposals` as pairs, without a [B, P] mask."""
     valid = (view.top >= 0) & ~fresh.gather(1, view.top.clamp(min=0))
     take = valid & (torch.cumsum(valid, dim=1) <= per_generator)
     at = take.nonzero(as_tuple=True)
-    chosen[at[0], view.top[at]] = True
+    rows, cols = at[0], view.top[at]
     short = (take.sum(1) < per_generator) & (view.top[:, -1] >= 0)
-    if bool(short.any()):
+    if bool(short.any()):  # those rows' proposals come from a top-k of the whole row
         banned = seen[short] | fresh[short]
         k = min(per_generator, seen.shape[1])
         row = scores[short].float().masked_fill(banned, float("-inf"))
         top = top_ordered(row, k)
-        mine = torch.zeros_like(banned)
-        mine.scatter_(1, top, ~torch.isinf(row.gather(1, top)))
-        chosen[short] = mine
-    return chosen
+        ok = ~torch.isinf(row.gather(1, top))
+        whole = short.nonzero().flatten()[:, None].expand_as(top)
+        kept = ~short[rows]
+        rows, cols = torch.cat([rows[kept], whole[ok]]), torch.cat([cols[kept], top[ok]])
+    return rows, cols
 
 
 def top_candidates(
@@ -253,6 +263,9 @@ def top_candidates(
 ) -> Tensor:
     """[B, C] the union of each generator's :func:`proposals`, padded with -1.
 
+    Each row's candidates in product order, from the proposals' pairs (no [B, P]
+    mask per generator).
+
     Args:
         scores: generator -> [B, P] scores.
         views: generator -> its :func:`generator_views` view of ``scores``.
@@ -262,19 +275,20 @@ def top_candidates(
         stack_elements: generators' rows taken in one pass (:func:`generator_groups`).
     """
     b, p = seen.shape
-    chosen = torch.zeros_like(seen)
+    keys = [torch.zeros(0, dtype=torch.long)]  # row * P + column of every proposal
     for group in generator_groups(list(views), b, p, stack_elements):
         n = len(group)
         view = _stack_views([views[g] for g in group])
-        mine = proposals(
+        rows, cols = proposed_pairs(
             _stack([scores[g] for g in group]), view, _tile(seen, n), _tile(fresh, n), per_generator
         )
-        chosen |= mine.view(n, b, p).any(0)
-    # each row's candidates in product order, padded with -1 (no sort of all P)
-    rows, cols = chosen.nonzero(as_tuple=True)
-    _, slot, counts = per_user_rank(rows, cols, len(chosen))
-    width = max(int(counts.max()), 1) if len(chosen) else 1
-    out = torch.full((len(chosen), width), -1, dtype=torch.long)
+        keys.append((rows % b) * p + cols)
+    pairs = torch.unique(torch.cat(keys))  # sorted: row by row, in product order
+    rows, cols = pairs // p, pairs % p
+    counts = torch.bincount(rows, minlength=b)
+    slot = torch.arange(len(rows)) - (torch.cumsum(counts, 0) - counts)[rows]
+    width = max(int(counts.max()), 1) if b else 1
+    out = torch.full((b, width), -1, dtype=torch.long)
     out[rows, slot] = cols
     return out
 
