@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Final, NamedTuple
 import torch
 from torch import Tensor
 
-from kgrec.gnn.ranking.ordering import top_ordered
+from kgrec.gnn.ranking.ordering import row_slots, top_ordered
 from kgrec.gnn.ranking.sparse_rows import SparseView, sparse_view
 
 if TYPE_CHECKING:
@@ -285,8 +285,7 @@ def top_candidates(
         keys.append((rows % b) * p + cols)
     pairs = torch.unique(torch.cat(keys))  # sorted: row by row, in product order
     rows, cols = pairs // p, pairs % p
-    counts = torch.bincount(rows, minlength=b)
-    slot = torch.arange(len(rows)) - (torch.cumsum(counts, 0) - counts)[rows]
+    slot, counts = row_slots(rows, b)
     width = max(int(counts.max()), 1) if b else 1
     out = torch.full((b, width), -1, dtype=torch.long)
     out[rows, slot] = cols

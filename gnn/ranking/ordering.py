@@ -115,6 +115,16 @@ def _best(scores: Tensor, m: int) -> Tensor:
     return out
 
 
+def row_slots(rows: Tensor, num_rows: int) -> tuple[Tensor, Tensor]:
+    """(slot [N], counts [num_rows]): each entry's place within its row, and each row's entries.
+
+    ``rows`` [N] ascending (a row-major ``nonzero``'s): no sort, unlike
+    :func:`~kgrec.gnn.splits.per_user_rank`.
+    """
+    counts = torch.bincount(rows, minlength=num_rows)
+    return torch.arange(len(rows)) - (torch.cumsum(counts, 0) - counts)[rows], counts
+
+
 def top_ordered(scores: Tensor, k: int) -> Tensor:
     """int64 [B, k] each row's ``k`` best columns of ``scores`` [B, P], ties by column.
 
@@ -150,10 +160,8 @@ def top_ordered(scores: Tensor, k: int) -> Tensor:
         return order[:, :k]
     # ties straddle the k-th place in some row: each row's scores at or above its
     # k-th value (every tie among them), packed with their columns, sorted per row
-    at = scores >= values[:, k - 1 : k]
-    rows, cols = at.nonzero(as_tuple=True)  # row by row
-    counts = at.sum(1)
-    slot = torch.arange(len(rows)) - (torch.cumsum(counts, 0) - counts)[rows]
+    rows, cols = (scores >= values[:, k - 1 : k]).nonzero(as_tuple=True)  # row by row
+    slot, counts = row_slots(rows, b)
     packed = np.full((b, int(counts.max())), _PAST, dtype=np.uint64)
     r, c = rows.numpy(), cols.numpy()
     packed[r, slot.numpy()] = _descending_keys(scores.numpy()[r, c]) | c.astype(np.uint64)
