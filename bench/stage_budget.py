@@ -55,7 +55,13 @@ def timed(totals: dict[str, float], label: str, fn: Callable[..., Any]) -> Calla
     return wrapper
 
 
-def no_rows(s: torch.Tensor, seen_rows: torch.Tensor, seen_cols: torch.Tensor, keep: int) -> None:
+def no_rows(
+    s: torch.Tensor,
+    seen_rows: torch.Tensor,
+    seen_cols: torch.Tensor,
+    keep: int,
+    base: object = None,
+) -> None:
     """A sparse view that reads no row: every view takes the dense passes."""
 
 

@@ -23,3 +23,7 @@ class Popularity:
     def scores(self, users: Tensor, history: Tensor) -> Tensor:
         """[B, P]: the popularity vector for every user."""
         return self.pop.expand(len(users), -1).clone()
+
+    def base_row(self) -> Tensor:
+        """[P] the row every user's scores are (:mod:`kgrec.gnn.ranking.sparse_rows`)."""
+        return self.pop

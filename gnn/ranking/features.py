@@ -21,7 +21,7 @@ import torch
 from torch import Tensor
 
 from kgrec.gnn.ranking.ordering import row_slots, top_ordered
-from kgrec.gnn.ranking.sparse_rows import SparseView, sparse_view
+from kgrec.gnn.ranking.sparse_rows import BaseRow, SparseView, sparse_view
 
 if TYPE_CHECKING:
     from kgrec.gnn.ranking.retrieval import RetrievedRows
@@ -117,6 +117,7 @@ def generator_views(
     seen: Tensor,
     cap: int = RANK_CAP,
     stack_elements: int = STACK_ELEMENTS,
+    bases: Mapping[str, BaseRow] | None = None,
 ) -> dict[str, GeneratorView]:
     """Each generator's :class:`GeneratorView` of ``scores`` [B, P] outside ``seen`` [B, P].
 
@@ -127,17 +128,22 @@ def generator_views(
     its length (exact: the products kept and their order are those of a stable
     sort of the unseen ones, whatever the batch). Generators are taken in the
     stacked groups of :func:`generator_groups` (``stack_elements``); every step
-    works row by row, so the views are the same whatever the grouping.
+    works row by row, so the views are the same whatever the grouping. A
+    generator with one of ``bases`` (:mod:`~kgrec.gnn.ranking.sparse_rows`) is a
+    group of its own, its rows read off that base where they can be.
     """
     b, p = seen.shape
+    bases = bases or {}
     history = _History.of(seen)
     tiled = {1: history}
     views: dict[str, GeneratorView] = {}
-    for group in generator_groups(list(scores), b, p, stack_elements):
+    groups = generator_groups([g for g in scores if g not in bases], b, p, stack_elements)
+    for group in groups + [[g] for g in scores if g in bases]:
         n = len(group)
         if n not in tiled:
             tiled[n] = history.tiled(n)
-        view = _view(_stack([scores[g].float() for g in group]), tiled[n], cap)
+        base = bases.get(group[0]) if n == 1 else None
+        view = _view(_stack([scores[g].float() for g in group]), tiled[n], cap, base)
         for i, name in enumerate(group):
             rows = slice(i * b, (i + 1) * b)
             views[name] = GeneratorView(view.top[rows], view.mean[rows], view.std[rows], cap)
@@ -176,9 +182,12 @@ class _History(NamedTuple):
         )
 
 
-def _view(s: Tensor, history: _History, cap: int) -> GeneratorView:
-    """The :class:`GeneratorView` of float32 ``s`` [B, P] outside ``history``."""
-    read = sparse_view(s, history.rows, history.cols, min(cap, s.shape[1]))
+def _view(s: Tensor, history: _History, cap: int, base: BaseRow | None = None) -> GeneratorView:
+    """The :class:`GeneratorView` of float32 ``s`` [B, P] outside ``history``.
+
+    ``base``: the generator's :class:`~kgrec.gnn.ranking.sparse_rows.BaseRow`, if any.
+    """
+    read = sparse_view(s, history.rows, history.cols, min(cap, s.shape[1]), base)
     if read is not None:
         return _with_dense_rows(read, s, history, cap)
     seen, rows, cols, held = history
@@ -376,6 +385,7 @@ def candidate_stage(
     cap: int,
     per_generator: int,
     retrieved: Mapping[str, RetrievedRows] | None = None,
+    bases: Mapping[str, BaseRow] | None = None,
 ) -> CandidateStage:
     """The candidates of a batch and their features, from the generators' ``scores`` [B, P].
 
@@ -384,11 +394,13 @@ def candidate_stage(
     and :func:`candidate_features`, over ``seen`` [B, P] and the generators
     ``unavailable`` per user. The generators in ``retrieved`` bring their own
     views (:mod:`kgrec.gnn.ranking.retrieval`; ``scores`` holds their partial
-    rows), and their candidates' scores are filled in before the features.
+    rows), and their candidates' scores are filled in before the features. The
+    generators' ``bases`` go to :func:`generator_views`.
     """
     retrieved = retrieved or {}
     fresh = (item_count == 0)[None, :].expand_as(seen)
-    dense = generator_views({g: s for g, s in scores.items() if g not in retrieved}, seen, cap)
+    read = {g: s for g, s in scores.items() if g not in retrieved}
+    dense = generator_views(read, seen, cap, bases=bases)
     views = {g: retrieved[g].view if g in retrieved else dense[g] for g in scores}
     candidates = top_candidates(scores, views, seen, fresh, per_generator)
     for rows in retrieved.values():

@@ -173,8 +173,18 @@ class PeerPopularity:
             weights = self.weights[rows[known]]
             voted = weights @ votes
             out[known] = np.asarray(voted.toarray(), dtype=np.float32)
-        out += TIE_BREAK * flat / max(float(flat.max(initial=0.0)), 1e-12)
+        out += _tie_break(flat)
         return torch.from_numpy(out)
+
+    def base_row(self) -> Tensor | None:
+        """[P] a known shopper's scores outside the products its peers chose.
+
+        Their tie-break alone (:mod:`kgrec.gnn.ranking.sparse_rows`); None unless the
+        voters are fixed (:meth:`serving`), as they are in the service.
+        """
+        if self.population is None:
+            return None
+        return torch.from_numpy(_tie_break(self._ballots(self.population)[1]))
 
     def _ballots(self, history: Tensor) -> tuple[sp.csr_matrix, np.ndarray]:
         """(votes CSR [U, P]: each voter's products, 1 / its count; their column sum [P]).
@@ -197,6 +207,12 @@ class PeerPopularity:
     def save(self, path: Path) -> None:
         """Write the weights to ``path`` (.npz)."""
         sp.save_npz(path, self.weights)
+
+
+def _tie_break(flat: np.ndarray) -> np.ndarray:
+    """float32 [P] what breaks ties between peers' votes: every voter's votes ``flat``, scaled."""
+    out: np.ndarray = TIE_BREAK * flat / max(float(flat.max(initial=0.0)), 1e-12)
+    return out
 
 
 def load_peer_weights(path: Path) -> sp.csr_matrix:

@@ -153,8 +153,13 @@ class Retrieval:
         return RetrievedRows(GeneratorView(top, mean.float(), std, cap), out, self, q)
 
     def exact(self, query: Tensor, rows: Tensor) -> Tensor:
-        """float32 [n] the scores of product ``rows`` [n] for ``query`` [D]."""
-        return row_scores(self.items[rows], query[None, :])[0]
+        """float32 [n] the scores of product ``rows`` [n] for ``query`` [D].
+
+        NumPy gathers the rows: 0.14 ms for a thousand 384-d rows against 0.24 ms
+        for torch's indexing (docs/ranking-log.md, the ninth round).
+        """
+        picked = np.take(self.items.numpy(), rows.numpy(), axis=0)
+        return row_scores(torch.from_numpy(picked), query[None, :])[0]
 
     def _ranking(self, row: Tensor, hits: Tensor, seen: Tensor, keep: int) -> Tensor:
         """int64 [<= keep] unseen rows best first, ties by row: the hits and the fresh best.

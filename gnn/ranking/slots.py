@@ -130,36 +130,31 @@ def _nth_position(mask: Tensor, count: int) -> int:
     return int(where[count - 1]) if count <= len(where) else len(mask)
 
 
-def fresh_order_scores(
-    scores: Mapping[str, Tensor], names: Sequence[str], fresh: Tensor, columns: Tensor
-) -> Tensor:
-    """[B, P] sum of the ``names`` generators' z-scores over each user's fresh products.
+def fresh_order_scores(scores: Mapping[str, Tensor], names: Sequence[str], mine: Tensor) -> Tensor:
+    """[B, C] sum of the ``names`` signals' z-scores over each user's fresh products.
 
-    Read only on ``fresh``; elsewhere in ``columns`` the values mean nothing.
+    Read only where ``mine`` is True; elsewhere the values mean nothing.
 
     Args:
-        scores: generator -> [B, P] scores.
-        names: the generators summed.
-        fresh: [B, P] bool, each user's fresh products (the z-scores' population).
-        columns: int64 [C] the catalogue's fresh products, every True of ``fresh``
-            among them; only they are read. Every user's sums run over the same
-            columns, so a shopper's values are the same, bit for bit, alone and
-            in any batch (columns found per batch put other zeros in the sums
-            and moved their float32 rounding).
+        scores: signal -> [B, C] scores at the catalogue's fresh products (its C
+            columns, the same for every user).
+        names: the signals summed.
+        mine: [B, C] bool, each user's fresh products among those columns (the
+            z-scores' population). Every user's sums run over the same columns,
+            so a shopper's values are the same, bit for bit, alone and in any
+            batch (columns found per batch put other zeros in the sums and moved
+            their float32 rounding).
     """
-    total = torch.zeros_like(fresh, dtype=torch.float32)
-    if len(columns) == 0:
-        return total
-    mine = fresh[:, columns]
-    count = mine.sum(1, keepdim=True).clamp(min=1)
     part = torch.zeros(mine.shape, dtype=torch.float32)
+    if mine.shape[1] == 0:
+        return part
+    count = mine.sum(1, keepdim=True).clamp(min=1)
     for name in names:
-        s = scores[name][:, columns].float().masked_fill(~mine, 0.0)
+        s = scores[name].float().masked_fill(~mine, 0.0)
         mean = s.sum(1, keepdim=True) / count
         var = ((s - mean).masked_fill(~mine, 0.0) ** 2).sum(1, keepdim=True) / count
         part += (s - mean) / var.sqrt().clamp(min=1e-6)
-    total[:, columns] = part
-    return total
+    return part
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
@@ -211,13 +206,13 @@ def fresh_draw_noise(keys: Tensor, columns: Tensor, temperature: float) -> Tenso
 
 
 def drawn_fresh_order(cold: Tensor, columns: Tensor, keys: Tensor, temperature: float) -> Tensor:
-    """[B, P] the cold path's scores ``cold`` with each shopper's draw added on ``columns``.
+    """[B, C] the cold path's scores ``cold`` with each shopper's draw added.
 
     Read, like ``cold``, only on each user's fresh products.
 
     Args:
-        cold: [B, P] :func:`fresh_order_scores`.
-        columns: int64 [C] the catalogue's fresh products (:func:`fresh_order_scores`).
+        cold: [B, C] :func:`fresh_order_scores` at the catalogue's fresh products.
+        columns: int64 [C] those products' rows.
         keys: int64 [B] the shoppers' draw keys (:func:`fresh_draw_noise`).
         temperature: the draw's temperature (0 = ``cold`` as it is).
 
@@ -228,9 +223,7 @@ def drawn_fresh_order(cold: Tensor, columns: Tensor, keys: Tensor, temperature: 
         raise ValueError(f"one draw key per user: {len(keys)} keys for {len(cold)} users")
     if temperature <= 0 or len(columns) == 0:
         return cold
-    out = cold.clone()
-    out[:, columns] += fresh_draw_noise(keys, columns, temperature)
-    return out
+    return cold + fresh_draw_noise(keys, columns, temperature)
 
 
 def shopper_key(shopper_id: str) -> int:

@@ -46,6 +46,7 @@ from kgrec.gnn.ranking.slots import (
     fresh_order_scores,
     served_list,
 )
+from kgrec.gnn.ranking.sparse_rows import BaseRow, base_rows
 from kgrec.gnn.ranking.training import training_groups
 from kgrec.gnn.splits import pair_keys
 
@@ -55,7 +56,7 @@ STAGES_FILE: Final = "stages.json"
 
 
 class _FreshProducts(NamedTuple):
-    """The fresh products' rows [F], ascending, and :meth:`StagedRanking.fresh_popularity`."""
+    """The fresh products' rows [F], ascending, and :meth:`StagedRanking.fresh_popularity` [F]."""
 
     columns: Tensor
     popularity: dict[str, Tensor]
@@ -102,6 +103,7 @@ class StagedRanking:
         self.known_users = torch.zeros(0, dtype=torch.bool)
         self.label_pairs = torch.zeros((2, 0), dtype=torch.long)
         self._fresh: _FreshProducts | None = None
+        self._bases: dict[str, BaseRow] | None = None
         self.retrieval: dict[str, Retrieval] = {}
 
     # Training ------------------------------------------------------------------------
@@ -119,7 +121,7 @@ class StagedRanking:
         self.item_count = torch.bincount(train[1], minlength=num_items)
         self.known_users = torch.zeros(num_users, dtype=torch.bool)
         self.known_users[train[0]] = True
-        self._fresh = None
+        self._fresh, self._bases = None, None
         groups = training_groups(self._stage, train, val, num_users, num_items, self.config)
         self.label_pairs = groups.label_pairs
         threads = max(torch.get_num_threads(), 1)
@@ -152,7 +154,10 @@ class StagedRanking:
         if not simulated_cold:
             unknown = ~self.known_users[users]
         unavailable = {name: unknown for name in self.factor_models}
-        return candidate_stage(scores, seen, self.item_count, unavailable, cap, per, read)
+        if self._bases is None:  # once per binding (none below sparse_rows' threshold)
+            self._bases = base_rows(self.generators, len(self.item_count))
+        count = self.item_count
+        return candidate_stage(scores, seen, count, unavailable, cap, per, read, self._bases)
 
     def scores(self, users: Tensor, history: Tensor) -> Tensor:
         """[B, P] served order as scores: ranker order with fresh products at their slots.
@@ -219,26 +224,32 @@ class StagedRanking:
         b, c, f = stage.features.shape
         ranked = torch.from_numpy(self.ranker.score(stage.features.reshape(b * c, f).numpy()))
         ranked = ranked.view(b, c).float().masked_fill(cands < 0, float("-inf"))
-        columns, popularity = self._fresh_products()  # every fresh product, seen or not
-        fresh_mask = (self.item_count == 0)[None, :] & ~seen
-        signals = {n: stage.scores[n] for n in self.config.fresh_generators}
+        # the fresh products' order, over the catalogue's fresh columns, seen or not
+        columns, popularity = self._fresh_products()
+        mine = ~seen.index_select(1, columns)  # [B, C] each user's fresh products
+        signals = {
+            n: stage.scores[n].index_select(1, columns) for n in self.config.fresh_generators
+        }
         signals |= {n: v[None, :].expand(b, -1) for n, v in popularity.items()}
         cold = drawn_fresh_order(
-            fresh_order_scores(signals, list(signals), fresh_mask, columns),
+            fresh_order_scores(signals, list(signals), mine),
             columns,
             users if keys is None else keys,
             self.config.fresh_temperature,
         )
-        proposed_by = {  # what the candidate stage took from each generator
-            name: proposals(stage.scores[name], view, seen, fresh_mask, self.config.per_generator)
-            for name, view in (stage.views.items() if proposers else ())
-        }
+        proposed_by: dict[str, Tensor] = {}
+        if proposers:  # what the candidate stage took from each generator
+            fresh_mask = (self.item_count == 0)[None, :] & ~seen
+            per = self.config.per_generator
+            proposed_by = {
+                name: proposals(stage.scores[name], view, seen, fresh_mask, per)
+                for name, view in stage.views.items()
+            }
         order_key = self._order_key(ranked, stage)
         out: list[tuple[Tensor, Tensor, dict[str, Tensor]]] = []
         for i in range(b):
-            fresh_rows = columns[fresh_mask[i, columns]]
             served, served_scores = served_list(
-                cands[i], ranked[i], order_key[i], fresh_rows, cold[i][fresh_rows], share
+                cands[i], ranked[i], order_key[i], columns[mine[i]], cold[i][mine[i]], share
             )
             proposed = {name: mask[i][served] for name, mask in proposed_by.items()}
             out.append((served, served_scores, proposed))
@@ -260,12 +271,12 @@ class StagedRanking:
         return key
 
     def _fresh_products(self) -> _FreshProducts:
-        """The stages' fresh products and their :meth:`fresh_popularity`, computed once."""
+        """The stages' fresh products and their :meth:`fresh_popularity` there, computed once."""
         if self._fresh is None:
             fresh = self.item_count == 0
-            self._fresh = _FreshProducts(
-                fresh.nonzero().flatten(), self.fresh_popularity(self.item_count, fresh)
-            )
+            columns = fresh.nonzero().flatten()
+            popularity = self.fresh_popularity(self.item_count, fresh)
+            self._fresh = _FreshProducts(columns, {n: v[columns] for n, v in popularity.items()})
         return self._fresh
 
     def fresh_popularity(self, count: Tensor, fresh: Tensor) -> dict[str, Tensor]:
@@ -331,7 +342,7 @@ class StagedRanking:
         out.__dict__.update(self.__dict__)
         out.generators = dict(generators)
         out.item_count, out.known_users = item_count, known_users
-        out._fresh, out.retrieval = None, {}
+        out._fresh, out._bases, out.retrieval = None, None, {}
         if fresh_share is not None:
             out.config = replace(out.config, fresh_share=fresh_share)
         if fresh_temperature is not None:

@@ -5,8 +5,15 @@ from __future__ import annotations
 import pytest
 import torch
 
+from kgrec.gnn.baselines import Popularity
 from kgrec.gnn.ranking.features import generator_views
-from kgrec.gnn.ranking.sparse_rows import SPARSE_MIN_PRODUCTS, SPARSE_SHARE, sparse_view
+from kgrec.gnn.ranking.sparse_rows import (
+    SPARSE_MIN_PRODUCTS,
+    SPARSE_SHARE,
+    BaseRow,
+    base_rows,
+    sparse_view,
+)
 
 P = SPARSE_MIN_PRODUCTS + 300
 
@@ -110,3 +117,56 @@ def test_a_cap_of_zero_and_infinite_scores_read_as_the_dense_view_does() -> None
     view = generator_views({"a": s}, seen, cap=4)["a"]
     assert view.top.tolist() == [[5, 0, 1, 2], [5, 0, 1, 2]]
     assert bool(view.mean[1].isnan()) and not bool(view.mean[0].isnan())
+
+
+def _base_batch(gen: torch.Generator, b: int, moved: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(base [P] with ties, [b, P] rows equal to it but at ``moved`` products, up or down)."""
+    base = torch.randint(0, 40, (P,), generator=gen).float() / 8
+    s = base.expand(b, -1).clone()
+    for r in range(b):
+        cols = torch.randint(0, P, (moved,), generator=gen)
+        s[r, cols] += torch.randint(-2, 15, (moved,), generator=gen).float() / 4  # mostly up
+    return base, s
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_rows_off_a_base_row_give_the_dense_definitions_order_mean_and_spread(seed: int) -> None:
+    """Popularity's rows (none moved) and peer popularity's (a few moved) read off their base."""
+    gen = torch.Generator().manual_seed(seed)
+    base, s = _base_batch(gen, 3, [0, 5, 300, 900][seed])
+    seen = torch.rand(3, P, generator=gen) < 0.01
+    seen[:, base.argmax()] = True  # a seen product at the head of the base order
+    cap = [8, 64, 512, 1024][seed]
+    rows, cols = seen.nonzero(as_tuple=True)
+    read = sparse_view(s, rows, cols, cap, BaseRow.of(base))
+    assert read is not None and read.done.all()
+    view = generator_views({"a": s}, seen, cap=cap, bases={"a": BaseRow.of(base)})["a"]
+    for r in range(3):
+        order, mean, std = _expected(s[r], seen[r], cap)
+        assert view.top[r].tolist() == order
+        assert float(view.mean[r]) == pytest.approx(mean, rel=1e-6)
+        assert float(view.std[r]) == pytest.approx(std, rel=1e-5)
+
+
+def test_a_row_far_off_its_base_keeps_the_dense_view() -> None:
+    gen = torch.Generator().manual_seed(5)
+    base, s = _base_batch(gen, 2, 10)
+    s[1] = torch.rand(P, generator=gen)  # every product moved
+    seen = torch.zeros(2, P, dtype=torch.bool)
+    rows, cols = seen.nonzero(as_tuple=True)
+    read = sparse_view(s, rows, cols, 16, BaseRow.of(base))
+    assert read is not None and read.done.tolist() == [True, False]
+    view = generator_views({"a": s}, seen, cap=16, bases={"a": BaseRow.of(base)})["a"]
+    assert view.top[1].tolist() == _expected(s[1], seen[1], 16)[0]
+
+
+def test_base_rows_come_from_the_generators_that_have_one() -> None:
+    pop = Popularity()
+    pop.pop = torch.rand(P)
+    rows = base_rows({"popularity": pop, "text": object()}, P)
+    assert list(rows) == ["popularity"]
+    assert (
+        rows["popularity"].order[:3].tolist()
+        == torch.argsort(pop.pop, descending=True)[:3].tolist()
+    )
+    assert base_rows({"popularity": pop}, SPARSE_MIN_PRODUCTS - 1) == {}
