@@ -31,7 +31,7 @@ import torch
 from torch import Tensor
 
 _LOW: Final = np.uint64(0xFFFFFFFF)
-_SIGN: Final = np.uint64(0x80000000)
+_LOW32_BUT_SIGN: Final = np.uint32(0x7FFFFFFF)
 _MAX_LABEL: Final = 1 << 32
 _PAST: Final = np.uint64(np.iinfo(np.uint64).max)
 """A packed key that sorts after every score's (padding)."""
@@ -45,13 +45,18 @@ def _descending_keys(values: np.ndarray) -> np.ndarray:
     """uint64 keys of float32 ``values`` whose ascending order is the values' descending one.
 
     The value's bits sit in the high 32 bits (the low ones are free for a label).
+    A non-negative value's bits count up with it, so its key keeps the sign bit
+    clear and inverts the other 31; a negative one's bits count down, so its key
+    is its bits as they are. Worked in 32 bits and widened once: 0.03 ms for 20k
+    values against 0.15 ms in 64 bits (docs/ranking-log.md, the ninth round).
     """
     v = np.asarray(values, dtype=np.float32) + np.float32(0.0)  # -0.0 becomes 0.0
-    v = np.where(np.isnan(v), np.float32(np.nan), v)  # one NaN, sorted above +inf
-    bits = v.view(np.uint32).astype(np.uint64)
-    negative = (bits & _SIGN) != 0
-    ascending = np.where(negative, ~bits & _LOW, bits | _SIGN)
-    keys: np.ndarray = (_LOW - ascending) << np.uint64(32)
+    nan = np.isnan(v)
+    if nan.any():
+        v = np.where(nan, np.float32(np.nan), v)  # one NaN, sorted above +inf
+    bits = v.view(np.uint32)
+    flip = ~(v.view(np.int32) >> 31).view(np.uint32) & _LOW32_BUT_SIGN  # 0 for negatives
+    keys: np.ndarray = (bits ^ flip).astype(np.uint64) << np.uint64(32)
     return keys
 
 
