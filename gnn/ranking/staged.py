@@ -154,10 +154,14 @@ class StagedRanking:
         if not simulated_cold:
             unknown = ~self.known_users[users]
         unavailable = {name: unknown for name in self.factor_models}
-        if self._bases is None:  # once per binding (none below sparse_rows' threshold)
+        bases, count = self._base_rows(), self.item_count
+        return candidate_stage(scores, seen, count, unavailable, cap, per, read, bases)
+
+    def _base_rows(self) -> dict[str, BaseRow]:
+        """The generators' base rows (:func:`base_rows`), computed once per binding."""
+        if self._bases is None:  # none below sparse_rows' threshold
             self._bases = base_rows(self.generators, len(self.item_count))
-        count = self.item_count
-        return candidate_stage(scores, seen, count, unavailable, cap, per, read, self._bases)
+        return self._bases
 
     def scores(self, users: Tensor, history: Tensor) -> Tensor:
         """[B, P] served order as scores: ranker order with fresh products at their slots.
@@ -289,10 +293,12 @@ class StagedRanking:
     def with_fresh_temperature(self, temperature: float) -> StagedRanking:
         """These stages with the fresh order drawn at ``temperature`` (an arm's override).
 
-        The copy shares the fresh products and their predicted popularity, computed
-        here first if need be, so an arm's requests do not each compute them again.
+        The copy shares the fresh products, their predicted popularity and the
+        generators' base rows, computed here first if need be, so an arm's
+        requests do not each compute them again (a sort of the catalogue per base).
         """
         self._fresh_products()
+        self._base_rows()
         out = copy.copy(self)
         out.config = replace(self.config, fresh_temperature=temperature)
         return out

@@ -136,3 +136,14 @@ def test_the_fresh_draw_shows_tied_fresh_products_to_different_shoppers() -> Non
     plain = staged.with_fresh_temperature(0.0).ranked(batch, train)
     assert all(s[c.isnan()].tolist() == list(range(20, 26)) for s, c in plain)
     assert staged.config.fresh_temperature == 0.5  # the stages themselves are unchanged
+
+
+def test_an_arms_copy_shares_what_the_stages_compute_once() -> None:
+    """Every request of an arm copies the stages: the copies share the fresh products and bases."""
+    train, val, users, _ = taste_clusters()
+    trained, _ = fitted_staged(train, val, users, 26, per_generator=4, fresh_share=0.5)
+    # a new binding, as the service makes: nothing computed yet
+    staged = trained.serving(trained.generators, trained.item_count, trained.known_users)
+    first, second = staged.with_fresh_temperature(0.0), staged.with_fresh_temperature(0.0)
+    assert first._fresh is second._fresh is staged._fresh is not None
+    assert first._bases is second._bases is staged._bases is not None
