@@ -77,8 +77,12 @@ class BaseRow(NamedTuple):
 
     @classmethod
     def of(cls, values: Tensor) -> BaseRow:
-        """The base row of float32 ``values`` [P] (sorted here, once)."""
-        row = values.float().contiguous()
+        """The base row of float32 ``values`` [P] (sorted here, once).
+
+        A copy: were the generator's row changed in place later, its products
+        would count as moved off this base, and the views stay exact.
+        """
+        row = values.detach().float().clone()
         order = stable_descending(row, torch.arange(len(row))).numpy()
         v64 = row.numpy().astype(np.float64)
         center = float(v64.mean()) if len(v64) else 0.0

@@ -170,3 +170,15 @@ def test_base_rows_come_from_the_generators_that_have_one() -> None:
         == torch.argsort(pop.pop, descending=True)[:3].tolist()
     )
     assert base_rows({"popularity": pop}, SPARSE_MIN_PRODUCTS - 1) == {}
+
+
+def test_a_base_row_is_a_copy_so_a_row_changed_later_reads_as_moved() -> None:
+    gen = torch.Generator().manual_seed(6)
+    values = torch.rand(P, generator=gen)
+    base = BaseRow.of(values)
+    values[:40] += 1.0  # the generator's row changed in place after the base was taken
+    seen = torch.zeros(1, P, dtype=torch.bool)
+    rows, cols = seen.nonzero(as_tuple=True)
+    read = sparse_view(values[None, :], rows, cols, 64, base)
+    assert read is not None
+    assert read.top[0].tolist() == _expected(values, seen[0], 64)[0]
