@@ -80,6 +80,7 @@ def test_the_fresh_draw_adds_each_columns_own_noise() -> None:
     cold = torch.tensor([[0.0, 1.0], [2.0, 3.0]])
     columns = torch.tensor([1, 3])
     drawn = drawn_fresh_order(cold, columns, torch.tensor([3, 4]), 0.5)
+    assert drawn.ne(cold).all()  # every fresh column of every shopper drawn
     assert torch.equal(drawn, cold + fresh_draw_noise(torch.tensor([3, 4]), columns, 0.5))
     assert drawn_fresh_order(cold, columns, torch.tensor([3, 4]), 0.0) is cold
     with pytest.raises(ValueError, match="one draw key per user: 1 keys for 2 users"):
