@@ -67,7 +67,9 @@ def fitted_generators(
         (name -> fitted model, view -> method -> metrics); loaded from ``cache``
         when a previous run wrote it.
     """
-    path = cache / f"fitted-{snapshot.version}-{plan.seed}.pt"
+    # "h2": the metrics read the validation pairs as history (SplitPlan.history);
+    # caches written before that hold metrics of the older rule
+    path = cache / f"fitted-h2-{snapshot.version}-{plan.seed}.pt"
     if path.is_file():
         try:
             blob = load_checked(path)

@@ -119,8 +119,17 @@ class SplitPlan:
     seed: int
 
     def history(self, view: SplitView) -> Tensor:
-        """[2, E] pairs a model may read for ``view``'s users: train + revealed."""
-        return torch.cat([self.train, view.revealed], dim=1)
+        """[2, E] what a shopper of ``view`` had done before its test pairs: train + val + revealed.
+
+        As when serving, where every recorded event is in the shopper's history
+        (and excluded from its answers) whether or not the models were trained
+        on it: the models are fitted on ``train`` only (the ranker and the
+        early stopping learn from ``val``), but at test time every method reads
+        the validation pairs too, and none of them is ranked. Under the ``kgrec``
+        protocol they belong to warm users only (the cold-user views read train +
+        revealed); under ``random`` and ``replay``, to whoever acted in them.
+        """
+        return torch.cat([self.train, self.val, view.revealed], dim=1)
 
 
 def per_user_rank(users: Tensor, ts: Tensor, num_users: int) -> tuple[Tensor, Tensor, Tensor]:

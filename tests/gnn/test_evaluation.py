@@ -101,11 +101,37 @@ class _ByIndex:
 
     name = "by_index"
 
+    def __init__(self) -> None:
+        self.read: list[torch.Tensor] = []  # the histories it was given
+
     def fit(self, train: torch.Tensor, num_users: int, num_items: int, val: object = None) -> None:
         pass
 
     def scores(self, users: torch.Tensor, history: torch.Tensor) -> torch.Tensor:
+        self.read.append(history)
         return torch.arange(30, dtype=torch.float32).expand(len(users), 30)
+
+
+def test_validation_pairs_are_read_and_never_ranked_at_test_time() -> None:
+    """As when serving: what the shopper did before its test pairs is its history."""
+    val = torch.stack([torch.zeros(18, dtype=torch.long), torch.arange(29, 11, -1)])
+    plan = SplitPlan(
+        train=torch.tensor([[0], [0]]),
+        val=val,  # user 0 -> products 29 .. 12, the model's 18 favourites
+        views={},
+        cold_items=torch.zeros(0, dtype=torch.long),
+        cold_users=torch.zeros(0, dtype=torch.long),
+        num_users=1,
+        num_items=30,
+        seed=0,
+    )
+    model = _ByIndex()
+    none = torch.zeros((2, 0), dtype=torch.long)
+    scored = evaluate_view(model, plan, SplitView("warm", none, torch.tensor([[0], [5]])))
+    # product 5 ranks 25th among all but the training product; 7th once the
+    # validation products are left out, as the service leaves them out
+    assert scored["recall@10"] == 1.0
+    assert {(0, i) for i in range(12, 30)} <= set(map(tuple, model.read[0].T.tolist()))
 
 
 def test_candidates_restrict_the_ranking_to_cold_products() -> None:
