@@ -3,7 +3,7 @@
 For every seed one :class:`~kgrec.gnn.splits.SplitPlan` is drawn; every method is fit
 once on its training pairs (early stopping on its validation pairs) and scored on
 every view (warm, cold_item, cold_user@k) by full ranking over all products with
-the user's readable history (training + revealed pairs) excluded.
+the user's history (training + validation + revealed pairs) excluded.
 """
 
 from __future__ import annotations

@@ -195,7 +195,8 @@ class EvaluationReport:
             + (f"Protocol `{r.protocol}`: {about}.\n\n" if about else "")
             + f"Generated {time.strftime('%Y-%m-%d %H:%M:%S')} by `{self.command}`; "
             f"seeds {r.seeds}; mean ± standard deviation over seeds; full ranking over "
-            "all products, each user's readable history excluded.\n\n"
+            "all products, each user's history (training, validation and revealed pairs) "
+            "excluded.\n\n"
             f"{self.table()}\n\n## kgrec (served) and the GNN against the best baseline "
             "(Recall@20)\n\n"
             "The interval: how far the ratio moves when each seed's test users are "
