@@ -17,7 +17,8 @@ trains its ranker on ``plan.val`` -- runs unchanged, and
 
 Interactions are deduplicated per (user, product) first, keeping the latest
 timestamp, as :func:`~kgrec.gnn.splits.build_splits` does, so no pair is in two parts.
-In every view the ranking covers all products, minus the user's training pairs.
+In every view the ranking covers all products, minus the user's history (its
+training and validation pairs, :meth:`~kgrec.gnn.splits.SplitPlan.history`).
 """
 
 from __future__ import annotations
@@ -98,8 +99,15 @@ def _unseen(test: Tensor, train: Tensor, val: Tensor, side: int) -> Tensor:
     return out
 
 
-def _plan(inter: Interactions, train: Tensor, val: Tensor, view: SplitView, seed: int) -> SplitPlan:
-    """Build a one-view plan.
+def _plan(
+    inter: Interactions,
+    train: Tensor,
+    val: Tensor,
+    view: SplitView,
+    seed: int,
+    known: Tensor | None = None,
+) -> SplitPlan:
+    """Build a one-view plan (``known``: :attr:`SplitPlan.known`).
 
     ``cold_items`` / ``cold_users`` are the test pairs' products / users without
     any training or validation pair.
@@ -113,6 +121,7 @@ def _plan(inter: Interactions, train: Tensor, val: Tensor, view: SplitView, seed
         num_users=inter.num_users,
         num_items=inter.num_items,
         seed=seed,
+        known=known,
     )
     assert_no_leakage(plan)
     return plan
@@ -161,7 +170,10 @@ def random_split(
     pairs = torch.stack([inter.users, inter.items])
     empty = pairs[:, :0]
     view = SplitView("random", empty, pairs[:, is_test])
-    return _plan(inter, pairs[:, ~is_test & ~is_val], pairs[:, is_val], view, seed)
+    # a user's validation pairs are drawn from all of its history: the history
+    # read at test time keeps the deduplicated pairs' timestamp order
+    train, val, known = pairs[:, ~is_test & ~is_val], pairs[:, is_val], pairs[:, ~is_test]
+    return _plan(inter, train, val, view, seed, known)
 
 
 def replay_split(

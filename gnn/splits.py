@@ -107,6 +107,11 @@ class SplitPlan:
         num_users: U.
         num_items: P.
         seed: the seed that drew it.
+        known: [2, E_train + E_val] ``train`` and ``val`` together in timestamp
+            order, where a user's validation pairs can come before some of its
+            training pairs (the ``random`` protocol); None: ``train`` then ``val``
+            is that order already (every validation pair of a user is later than
+            its training pairs).
     """
 
     train: Tensor
@@ -117,19 +122,27 @@ class SplitPlan:
     num_users: int
     num_items: int
     seed: int
+    known: Tensor | None = None
 
     def history(self, view: SplitView) -> Tensor:
-        """[2, E] what a shopper of ``view`` had done before its test pairs: train + val + revealed.
+        """[2, E] what a shopper of ``view`` had done before its test pairs, oldest first.
 
-        As when serving, where every recorded event is in the shopper's history
-        (and excluded from its answers) whether or not the models were trained
-        on it: the models are fitted on ``train`` only (the ranker and the
-        early stopping learn from ``val``), but at test time every method reads
-        the validation pairs too, and none of them is ranked. Under the ``kgrec``
-        protocol they belong to warm users only (the cold-user views read train +
-        revealed); under ``random`` and ``replay``, to whoever acted in them.
+        The training and validation pairs (in timestamp order, :attr:`known`)
+        and the view's revealed ones, less the view's own test pairs (a view
+        whose targets are the validation pairs, as the retraining gate's, reads
+        the training pairs only). As when serving, where every recorded event
+        is in the shopper's history and excluded from its answers whether or not
+        the models were trained on it: the models are fitted on ``train`` only
+        (the ranker and the early stopping learn from ``val``), but at test time
+        every method reads the validation pairs too, and none of them is ranked.
+        Under the ``kgrec`` protocol they belong to warm users only (the
+        cold-user views read train + revealed); under ``random`` and ``replay``,
+        to whoever acted in them.
         """
-        return torch.cat([self.train, self.val, view.revealed], dim=1)
+        known = self.known if self.known is not None else torch.cat([self.train, self.val], 1)
+        targets = pair_keys(view.test, self.num_items)
+        known = known[:, ~torch.isin(pair_keys(known, self.num_items), targets)]
+        return torch.cat([known, view.revealed], dim=1)
 
 
 def per_user_rank(users: Tensor, ts: Tensor, num_users: int) -> tuple[Tensor, Tensor, Tensor]:
@@ -236,6 +249,11 @@ def assert_no_leakage(plan: SplitPlan) -> None:
     train_keys = pair_keys(plan.train, p_n)
     val_keys = pair_keys(plan.val, p_n)
     assert not torch.isin(val_keys, train_keys).any(), "validation pair in training"
+    if plan.known is not None:
+        both = torch.cat([train_keys, val_keys]).sort().values
+        assert torch.equal(pair_keys(plan.known, p_n).sort().values, both), (
+            "known pairs are not the training and validation pairs"
+        )
     for side, ids, what in ((1, plan.cold_items, "cold item"), (0, plan.cold_users, "cold user")):
         assert not torch.isin(plan.train[side], ids).any(), f"{what} in training pairs"
         assert not torch.isin(plan.val[side], ids).any(), f"{what} in validation pairs"

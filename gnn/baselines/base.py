@@ -51,11 +51,12 @@ class Recommender(Protocol):
     """A model that scores every item for a batch of users.
 
     ``fit`` sees the training pairs (and validation pairs for early stopping);
-    ``scores`` may read ``history`` (training pairs plus revealed pairs of cold
-    users) and returns [B, P] scores, higher is better. Rows whose history is
-    empty fall back to popularity in every baseline. A history lists each user's
-    pairs oldest first (:meth:`~kgrec.gnn.splits.Interactions.dedup` and the
-    service keep that order); only recency-weighted generators read the order.
+    ``scores`` may read ``history`` (what the users had done before: training,
+    validation and revealed pairs, :meth:`~kgrec.gnn.splits.SplitPlan.history`)
+    and returns [B, P] scores, higher is better. Rows whose history is empty fall
+    back to popularity in every baseline. A history lists each user's pairs
+    oldest first (:meth:`~kgrec.gnn.splits.Interactions.dedup` and the service
+    keep that order); only recency-weighted generators read the order.
     """
 
     name: str

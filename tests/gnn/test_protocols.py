@@ -195,3 +195,20 @@ def test_run_evaluation_with_a_protocol(protocol: Protocol, tmp_path: Path) -> N
     markdown = (tmp_path / "report.md").read_text()
     assert markdown.startswith(f"# kgrec evaluation: protocol `{protocol}`")
     assert f"| {protocol} | **kgrec** |" in markdown and f"{protocol}: kgrec / " in markdown
+
+
+def test_random_history_keeps_each_users_pairs_in_time_order() -> None:
+    """Validation pairs drawn from anywhere in a history are read where they happened."""
+    inter = per_user_history({u: 30 for u in range(6)})  # product i at time 100 u + i
+    plan = random_split(inter, seed=0)
+    history = plan.history(plan.views["random"])
+    assert keys(history, 40) == keys(plan.train, 40) | keys(plan.val, 40)
+    for user in range(6):
+        items = history[1][history[0] == user].tolist()
+        assert items == sorted(items), user
+    interleaved = [
+        u
+        for u in range(6)
+        if plan.val[1][plan.val[0] == u].min() < plan.train[1][plan.train[0] == u].max()
+    ]
+    assert interleaved  # some validation pair lies before a training pair

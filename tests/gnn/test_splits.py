@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 import torch
 
-from kgrec.gnn.splits import Interactions, assert_no_leakage, build_splits, pair_keys
+from kgrec.gnn.splits import Interactions, SplitView, assert_no_leakage, build_splits, pair_keys
 
 
 def random_interactions(
@@ -103,3 +103,13 @@ def test_the_leakage_check_catches_a_leak() -> None:
     cold = replace(plan, train=torch.cat([plan.train, plan.views["cold_item"].test[:, :1]], 1))
     with pytest.raises(AssertionError, match="cold item in training"):
         assert_no_leakage(cold)
+
+
+def test_a_view_never_reads_its_own_test_pairs() -> None:
+    """The retraining gate scores the validation pairs: its history is the training pairs."""
+    plan = build_splits(random_interactions(6), seed=6)
+    keys = lambda pairs: set(pair_keys(pairs, plan.num_items).tolist())  # noqa: E731
+    warm = plan.views["warm"]
+    assert keys(plan.history(warm)) == keys(plan.train) | keys(plan.val)
+    gate = SplitView("validation", plan.val[:, :0], plan.val)
+    assert keys(plan.history(gate)) == keys(plan.train)
