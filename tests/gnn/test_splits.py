@@ -108,7 +108,10 @@ def test_the_leakage_check_catches_a_leak() -> None:
 def test_a_view_never_reads_its_own_test_pairs() -> None:
     """The retraining gate scores the validation pairs: its history is the training pairs."""
     plan = build_splits(random_interactions(6), seed=6)
-    keys = lambda pairs: set(pair_keys(pairs, plan.num_items).tolist())  # noqa: E731
+
+    def keys(pairs: torch.Tensor) -> set[int]:
+        return set(pair_keys(pairs, plan.num_items).tolist())
+
     warm = plan.views["warm"]
     assert keys(plan.history(warm)) == keys(plan.train) | keys(plan.val)
     gate = SplitView("validation", plan.val[:, :0], plan.val)
