@@ -9,7 +9,7 @@ import torch
 from implicit.cpu.als import AlternatingLeastSquares
 from torch import Tensor
 
-from kgrec.gnn.baselines.base import item_popularity
+from kgrec.gnn.baselines.base import Recommender, item_popularity
 from kgrec.gnn.baselines.sparse import history_csr, single_threaded_blas, user_item_csr
 from kgrec.gnn.baselines.tuning import Params, as_float, as_int, grid_of, tune
 
@@ -26,7 +26,12 @@ class ImplicitALS:
     Score = user factors @ item factors. A user without training interactions
     (cold) gets factors solved from its ``history`` against the fixed item factors
     (``recalculate_user``, one least-squares step: what ALS does at fold-in); a
-    cold user with an empty history gets popularity. With validation pairs,
+    cold user with an empty history gets popularity. With ``fold_in`` every user
+    is solved from its ``history`` so, as a deployed ALS recomputes a shopper
+    whose history grew after the fit: the evaluation's ``als`` baseline reads
+    the validation pairs of the history that way, as the neighbour methods do.
+    Without it (the served ranking's generator, whose stored vectors are those of
+    the fit) a user it was trained on keeps its fitted factors. With validation pairs,
     ``fit`` picks ``factors`` x ``regularization`` x ``alpha`` from ``grid`` by
     validation Recall@20 (:func:`~kgrec.gnn.baselines.tuning.tune`).
 
@@ -39,6 +44,7 @@ class ImplicitALS:
         seed: ``random_state`` of the factor initialisation.
         grid: hyper-parameter points tried when validation pairs are given
             (empty: no tuning).
+        fold_in: solve every user from its history when scoring.
     """
 
     name = "als"
@@ -51,7 +57,9 @@ class ImplicitALS:
         iterations: int = 15,
         seed: int = 0,
         grid: Sequence[Mapping[str, object]] = ALS_GRID,
+        fold_in: bool = False,
     ) -> None:
+        self.fold_in = fold_in
         self.factors, self.regularization, self.alpha = factors, regularization, alpha
         self.iterations, self.seed, self.grid = iterations, seed, tuple(grid)
         self.model: AlternatingLeastSquares | None = None
@@ -78,6 +86,7 @@ class ImplicitALS:
             iterations=self.iterations,
             seed=self.seed,
             grid=(),
+            fold_in=self.fold_in,
         )
 
     def fit(self, train: Tensor, num_users: int, num_items: int, val: Tensor | None = None) -> None:
@@ -113,13 +122,21 @@ class ImplicitALS:
         self.chosen, self.validation = self._params(), []
 
     def scores(self, users: Tensor, history: Tensor) -> Tensor:
-        """[B, P] user factors @ item factors; cold users solved from ``history`` [2, E]."""
+        """[B, P] user factors @ item factors; users solved from ``history`` [2, E].
+
+        Every user with ``fold_in``, else the users it was not trained on.
+        """
+        return self.scores_of(users, history, self.fold_in)
+
+    def scores_of(self, users: Tensor, history: Tensor, fold_in: bool) -> Tensor:
+        """:meth:`scores`, solving every user from ``history`` when ``fold_in``."""
         if self.model is None:
             raise RuntimeError("ImplicitALS.scores before fit")
         num_items = self.item.shape[0]
         in_range = users < len(self.known)
         known = torch.zeros(len(users), dtype=torch.bool)
-        known[in_range] = self.known[users[in_range]]
+        if not fold_in:
+            known[in_range] = self.known[users[in_range]]
         vec = torch.zeros(len(users), self.item.shape[1])
         vec[known] = self.user[users[known]]
         cold = (~known).nonzero().flatten()
@@ -135,3 +152,26 @@ class ImplicitALS:
         out = vec @ self.item.T
         out[empty] = self.pop
         return out
+
+    def stored(self) -> Recommender:
+        """This fit, scoring the users it was trained on with their fitted factors."""
+        return _StoredALS(self)
+
+
+class _StoredALS:
+    """An :class:`ImplicitALS` fit read without fold-in: what the served ranking stores.
+
+    Shares the fit of ``als`` (fitted before it is scored); ``fit`` does nothing.
+    """
+
+    name = "als"
+
+    def __init__(self, als: ImplicitALS) -> None:
+        self.als = als
+
+    def fit(self, train: Tensor, num_users: int, num_items: int, val: Tensor | None = None) -> None:
+        """Nothing to fit: the scores read ``als``'s fit."""
+
+    def scores(self, users: Tensor, history: Tensor) -> Tensor:
+        """[B, P] as ``als`` scores without fold-in."""
+        return self.als.scores_of(users, history, fold_in=False)

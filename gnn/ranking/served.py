@@ -130,12 +130,20 @@ class GeneratorParams:
 
 
 def staged_over(generators: Mapping[str, Recommender], seed: int = 0) -> StagedRanking:
-    """The served :class:`StagedRanking` over ``generators`` (the :data:`SERVED_GENERATORS`)."""
+    """The served :class:`StagedRanking` over ``generators`` (the :data:`SERVED_GENERATORS`).
+
+    An ALS that folds every user in from the history (the evaluation's baseline)
+    is read without fold-in, as the served tables store it: its fitted factors.
+    """
     missing = [g for g in SERVED_GENERATORS if g not in generators]
     if missing:
         raise ValueError(f"generators {missing} are missing; the served ranking needs all of them")
+    chosen = {g: generators[g] for g in SERVED_GENERATORS}
+    als = chosen["als"]
+    if isinstance(als, ImplicitALS) and als.fold_in:
+        chosen["als"] = als.stored()
     return StagedRanking(
-        {g: generators[g] for g in SERVED_GENERATORS},
+        chosen,
         factor_models=FACTOR_MODELS,
         config=StagedConfig(ranker=RankerConfig(seed=seed)),
     )

@@ -134,6 +134,20 @@ def test_implicit_baselines_fold_in_cold_users_and_fall_back_to_popularity(kind:
     assert torch.equal(s[2], model.scores(torch.tensor([3]), train)[0])
 
 
+def test_als_with_fold_in_reads_the_history_a_known_user_gathered_after_the_fit() -> None:
+    train = blocks()
+    als = fitted("als")
+    assert isinstance(als, ImplicitALS)
+    grown = torch.cat([train, pairs([(3, i) for i in range(10, 20)])], dim=1)  # user 3 turns
+    stored = als.scores(torch.tensor([3]), grown)[0]
+    assert torch.equal(stored, als.scores(torch.tensor([3]), train)[0])  # fitted factors
+    als.fold_in = True
+    folded = als.scores(torch.tensor([3]), grown)[0]
+    assert folded[10:].mean() - folded[:10].mean() > stored[10:].mean() - stored[:10].mean()
+    # what the served ranking reads: the same fit without fold-in
+    assert torch.equal(als.stored().scores(torch.tensor([3]), grown)[0], stored)
+
+
 @pytest.mark.parametrize("kind", ["als", "implicit_item_knn"])
 def test_implicit_baselines_are_deterministic(kind: str) -> None:
     users = torch.arange(42)
