@@ -67,9 +67,10 @@ def fitted_generators(
         (name -> fitted model, view -> method -> metrics); loaded from ``cache``
         when a previous run wrote it.
     """
-    # "h2": the metrics read the validation pairs as history (SplitPlan.history);
-    # caches written before that hold metrics of the older rule
-    path = cache / f"fitted-h2-{snapshot.version}-{plan.seed}.pt"
+    # "h3": the metrics read the validation pairs as history, in time order, and
+    # ALS folds its users in (SplitPlan.history, ImplicitALS.fold_in); caches
+    # written before that hold other metrics and ALS objects without fold_in
+    path = cache / f"fitted-h3-{snapshot.version}-{plan.seed}.pt"
     if path.is_file():
         try:
             blob = load_checked(path)

@@ -47,7 +47,7 @@ from kgrec.gnn.pipeline import (
 )
 from kgrec.gnn.schema import PRODUCT, USER
 from kgrec.gnn.snapshot import Snapshot
-from kgrec.gnn.splits import SplitPlan, SplitView
+from kgrec.gnn.splits import SplitPlan, SplitView, without_validation_history
 from kgrec.gnn.trainer import TrainResult, memory_index_of
 from kgrec.gnn.versions import GATE, LatestMovedError
 from kgrec.gnn.warm_start import WarmStart, model_inputs, warm_start_state
@@ -128,10 +128,15 @@ def score_checkpoint(
     views: dict[str, SplitView],
     device: str,
 ) -> dict[str, float]:
-    """Recall@20 of ``checkpoint``'s GNN retrieval per view (messages over ``plan.train``)."""
+    """Recall@20 of ``checkpoint``'s GNN retrieval per view (messages over ``plan.train``).
+
+    The views' targets are validation pairs (:func:`gate_views`), so no
+    validation pair is the shoppers' history here.
+    """
     model = GNNRecommender(snapshot, checkpoint.model.config, device)
     model.checkpoint = checkpoint
-    return {name: evaluate_view(model, plan, view)[METRIC] for name, view in views.items()}
+    scored = without_validation_history(plan)
+    return {name: evaluate_view(model, scored, view)[METRIC] for name, view in views.items()}
 
 
 def scorable(previous: Checkpoint, snapshot: Snapshot, plan: SplitPlan) -> str | None:

@@ -17,7 +17,7 @@ model serves all of them:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch import Tensor
@@ -128,9 +128,9 @@ class SplitPlan:
         """[2, E] what a shopper of ``view`` had done before its test pairs, oldest first.
 
         The training and validation pairs (in timestamp order, :attr:`known`)
-        and the view's revealed ones, less the view's own test pairs (a view
-        whose targets are the validation pairs, as the retraining gate's, reads
-        the training pairs only). As when serving, where every recorded event
+        and the view's revealed ones (a plan scored on its validation pairs, as
+        the retraining gate's, leaves them out: :func:`without_validation_history`).
+        As when serving, where every recorded event
         is in the shopper's history and excluded from its answers whether or not
         the models were trained on it: the models are fitted on ``train`` only
         (the ranker and the early stopping learn from ``val``), but at test time
@@ -140,9 +140,16 @@ class SplitPlan:
         to whoever acted in them.
         """
         known = self.known if self.known is not None else torch.cat([self.train, self.val], 1)
-        targets = pair_keys(view.test, self.num_items)
-        known = known[:, ~torch.isin(pair_keys(known, self.num_items), targets)]
         return torch.cat([known, view.revealed], dim=1)
+
+
+def without_validation_history(plan: SplitPlan) -> SplitPlan:
+    """``plan`` whose history is the training (and revealed) pairs only.
+
+    For views whose targets are the validation pairs: the retraining gate scores
+    both versions on them, so they cannot be the shoppers' history there.
+    """
+    return replace(plan, val=plan.val[:, :0], known=None)
 
 
 def per_user_rank(users: Tensor, ts: Tensor, num_users: int) -> tuple[Tensor, Tensor, Tensor]:

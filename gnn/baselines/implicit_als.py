@@ -27,9 +27,9 @@ class ImplicitALS:
     (cold) gets factors solved from its ``history`` against the fixed item factors
     (``recalculate_user``, one least-squares step: what ALS does at fold-in); a
     cold user with an empty history gets popularity. With ``fold_in`` every user
-    is solved from its ``history`` so, as a deployed ALS recomputes a shopper
-    whose history grew after the fit: the evaluation's ``als`` baseline reads
-    the validation pairs of the history that way, as the neighbour methods do.
+    is solved from its ``history`` that way, as a deployed ALS recomputes a
+    shopper whose history grew after the fit: the evaluation's ``als`` baseline
+    reads the validation pairs of the history so, as the neighbour methods do.
     Without it (the served ranking's generator, whose stored vectors are those of
     the fit) a user it was trained on keeps its fitted factors. With validation pairs,
     ``fit`` picks ``factors`` x ``regularization`` x ``alpha`` from ``grid`` by

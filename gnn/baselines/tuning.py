@@ -3,8 +3,8 @@
 Every tuned baseline calls :func:`tune` from its ``fit`` when validation pairs
 are given: one fit per grid point on the training pairs, each scored by
 Recall@20 on the validation pairs with full ranking over all products (the
-training history excluded, as in evaluation), and the best fit is kept (the
-first grid point wins ties).
+training pairs are the history, read and excluded, as the evaluation's history
+is), and the best fit is kept (the first grid point wins ties).
 """
 
 from __future__ import annotations

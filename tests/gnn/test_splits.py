@@ -7,7 +7,14 @@ from dataclasses import replace
 import pytest
 import torch
 
-from kgrec.gnn.splits import Interactions, SplitView, assert_no_leakage, build_splits, pair_keys
+from kgrec.gnn.retrain import gate_views
+from kgrec.gnn.splits import (
+    Interactions,
+    assert_no_leakage,
+    build_splits,
+    pair_keys,
+    without_validation_history,
+)
 
 
 def random_interactions(
@@ -105,14 +112,16 @@ def test_the_leakage_check_catches_a_leak() -> None:
         assert_no_leakage(cold)
 
 
-def test_a_view_never_reads_its_own_test_pairs() -> None:
+def test_a_plan_scored_on_its_validation_pairs_reads_the_training_pairs_only() -> None:
     """The retraining gate scores the validation pairs: its history is the training pairs."""
     plan = build_splits(random_interactions(6), seed=6)
 
     def keys(pairs: torch.Tensor) -> set[int]:
         return set(pair_keys(pairs, plan.num_items).tolist())
 
-    warm = plan.views["warm"]
-    assert keys(plan.history(warm)) == keys(plan.train) | keys(plan.val)
-    gate = SplitView("validation", plan.val[:, :0], plan.val)
-    assert keys(plan.history(gate)) == keys(plan.train)
+    assert keys(plan.history(plan.views["warm"])) == keys(plan.train) | keys(plan.val)
+    gated = without_validation_history(plan)
+    known = torch.zeros(plan.num_users, dtype=torch.bool)
+    known[: plan.num_users // 2] = True  # the gate's known / new users sub-views too
+    for view in gate_views(plan, known).values():
+        assert keys(gated.history(view)) == keys(plan.train), view.name
