@@ -130,14 +130,13 @@ class SplitPlan:
         The training and validation pairs (in timestamp order, :attr:`known`)
         and the view's revealed ones (a plan scored on its validation pairs, as
         the retraining gate's, leaves them out: :func:`without_validation_history`).
-        As when serving, where every recorded event
-        is in the shopper's history and excluded from its answers whether or not
-        the models were trained on it: the models are fitted on ``train`` only
-        (the ranker and the early stopping learn from ``val``), but at test time
-        every method reads the validation pairs too, and none of them is ranked.
-        Under the ``kgrec`` protocol they belong to warm users only (the
-        cold-user views read train + revealed); under ``random`` and ``replay``,
-        to whoever acted in them.
+        As when serving, where every recorded event is in the shopper's history
+        and excluded from its answers whether or not the models were trained on
+        it: the models are fitted on ``train`` only (the ranker and the early
+        stopping learn from ``val``), but at test time every method reads the
+        validation pairs too, and none of them is ranked. Under the ``kgrec``
+        protocol they belong to warm users only (the cold-user views read train
+        + revealed); under ``random`` and ``replay``, to whoever acted in them.
         """
         known = self.known if self.known is not None else torch.cat([self.train, self.val], 1)
         return torch.cat([known, view.revealed], dim=1)
