@@ -72,7 +72,7 @@ class PersonalRanking:
         self.fresh_temperature = fresh_temperature
         self.retrieval = retrieval
         pairs = stored.interactions
-        self.num_users = int(stored.als_users.shape[0])
+        self.num_users = int(pairs[0].max()) + 1 if pairs.numel() else 0  # rows with a history
         order = torch.argsort(pairs[0], stable=True)
         self._items = pairs[1][order].numpy()
         counts = torch.bincount(pairs[0], minlength=self.num_users)
@@ -117,22 +117,18 @@ class PersonalRanking:
         return bool(has_peers(peer, np.array([user_row]))[0])
 
     def without_user(self, user_row: int) -> PersonalRanking:
-        """This ranking with user row ``user_row``'s interactions, ALS factors and peers dropped.
+        """This ranking with user row ``user_row``'s interactions and peers dropped.
 
-        The row's factors become zeros; the other users keep their rows
-        (:meth:`kgrec.api.engine.Engine.forget_user`).
+        ALS then solves the row from an empty history (popularity); the other
+        users keep their rows (:meth:`kgrec.api.engine.Engine.forget_user`).
         """
-        pairs, als = self.stored.interactions, self.stored.als_users.clone()
-        if 0 <= user_row < als.shape[0]:
-            als[user_row] = 0
+        pairs = self.stored.interactions
         kept = pairs[:, pairs[0] != user_row]
         peer = self.stored.peer_weights
         if peer is not None and 0 <= user_row < peer.shape[0]:
             keep = sp.diags((np.arange(peer.shape[0]) != user_row).astype(np.float32))
             peer = (keep @ peer @ keep).tocsr()  # nobody's peer, no peers of its own
-        stored = dataclasses.replace(
-            self.stored, interactions=kept, als_users=als, peer_weights=peer
-        )
+        stored = dataclasses.replace(self.stored, interactions=kept, peer_weights=peer)
         return PersonalRanking(
             stored,
             self.fresh_share,

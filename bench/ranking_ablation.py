@@ -68,8 +68,9 @@ def fitted_generators(
         when a previous run wrote it.
     """
     # "h3": the metrics read the validation pairs as history, in time order, and
-    # ALS folds its users in (SplitPlan.history, ImplicitALS.fold_in); caches
-    # written before that hold other metrics and ALS objects without fold_in
+    # ALS solves every user from it (SplitPlan.history, ImplicitALS); caches
+    # written before that hold other metrics (an h3 ALS pickled with the
+    # fold_in flag of 807202a loads: the flag is no longer read)
     path = cache / f"fitted-h3-{snapshot.version}-{plan.seed}.pt"
     if path.is_file():
         try:

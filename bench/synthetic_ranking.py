@@ -5,7 +5,7 @@ products by default) with this ranking: the trained ranker of a real artifact
 version (its boosters, feature list and stage settings, e.g. MovieLens-100K's
 after ``kgrec train`` and ``kgrec embed``) over generated tables of the synthetic
 size: Zipf-like interactions (40 per user), ``NEIGHBOURS`` random neighbours per
-product in every neighbour table, random ALS factors, ``PEERS`` random peers per
+product in every neighbour table, random ALS product factors, ``PEERS`` random peers per
 user. Only the timing means
 anything: the tables carry no taste, and the ranker was trained on other data.
 """
@@ -29,7 +29,7 @@ from kgrec.gnn.ranking.served import (
     copy_trained,
 )
 from kgrec.gnn.ranking.staged import STAGES_FILE
-from kgrec.gnn.ranking.tables import save_factors
+from kgrec.gnn.ranking.tables import save_items
 
 PER_USER = 40
 NEIGHBOURS = 50
@@ -73,11 +73,7 @@ def synthetic_ranking(
             shape = (num_products, num_products)
             sp.save_npz(out / f"{name}.npz", sp.csr_matrix((data, (rows, cols)), shape=shape))
         gen = torch.Generator().manual_seed(seed)
-        save_factors(
-            out / ALS_FILE,
-            torch.randn(num_users, ALS_DIM, generator=gen) / ALS_DIM**0.5,
-            torch.randn(num_products, ALS_DIM, generator=gen) / ALS_DIM**0.5,
-        )
+        save_items(out / ALS_FILE, torch.randn(num_products, ALS_DIM, generator=gen) / ALS_DIM**0.5)
         peers = np.repeat(np.arange(num_users), PEERS)
         peer_cols = rng.integers(0, num_users, size=len(peers))
         peer_data = rng.random(len(peers), dtype=np.float32)

@@ -249,7 +249,7 @@ def default_methods(
         NextItem(),
         MFBPR(seed=seed),
         ImplicitItemKNN(),
-        ImplicitALS(seed=seed, fold_in=True),  # the staged ranking reads it as stored
+        ImplicitALS(seed=seed),
         KGKNN.from_snapshot(snapshot),
     ]
     staged = staged_over({m.name: m for m in base}, seed)

@@ -5,8 +5,9 @@ Where a shopper's id or rows are, under the data directory:
 * artifact versions ``artifacts/<version>/`` (and a ``.writing-*`` version left by an
   interrupted ``kgrec embed``): the id in ``users.parquet``, its vector in
   ``user_graph.npy`` (row-aligned), its interactions in ``ranking/interactions.npy``
-  ((user row, product row) pairs), its ALS factors in ``ranking/als.npz``
-  (row-aligned with the first users: the training snapshot's) and its row and
+  ((user row, product row) pairs), in a version an earlier kgrec wrote its ALS
+  factors in ``ranking/als.npz`` (every user's are dropped: ALS now solves a
+  shopper from its interactions, and the file keeps the product factors) and its row and
   column of ``ranking/peer_popularity.npz`` (its most alike shoppers, and it as
   one of theirs);
 * snapshots ``snapshots/<version>.pt``: the id in ``ids["user"]``, its feature row
@@ -187,8 +188,9 @@ def forget_in_version(version: Path, user_id: str) -> list[Path]:
 def _forget_in_ranking(directory: Path, removed: np.ndarray) -> list[tuple[Path, Path]]:
     """Stage the ranking tables without the ``removed`` user rows.
 
-    Their interaction pairs are dropped and the later rows renumbered; their ALS
-    factor rows, and their rows and columns of the peer weights, are dropped.
+    Their interaction pairs are dropped and the later rows renumbered; their rows
+    and columns of the peer weights are dropped, and the users' ALS factors a
+    version an earlier kgrec wrote holds.
     """
     staged: list[tuple[Path, Path]] = []
     pairs_path, als_path = directory / INTERACTIONS_FILE, directory / ALS_FILE
@@ -199,11 +201,10 @@ def _forget_in_ranking(directory: Path, removed: np.ndarray) -> list[tuple[Path,
         staged.append((_staged(pairs_path, lambda f: np.save(f, kept)), pairs_path))
     if als_path.is_file():
         with np.load(als_path) as data:
-            users, items = np.asarray(data["users"]), np.asarray(data["items"])
-        users = np.delete(users, removed[removed < users.shape[0]], axis=0)
-        staged.append(
-            (_staged(als_path, lambda f: np.savez(f, users=users, items=items)), als_path)
-        )
+            held = "users" in data  # a version an earlier kgrec wrote: users' factors too
+            items = np.asarray(data["items"])
+        if held:  # nothing reads them any more (ALS solves shoppers from their history)
+            staged.append((_staged(als_path, lambda f: np.savez(f, items=items)), als_path))
     peer_path = directory / PEER_FILE
     if peer_path.is_file():
         try:

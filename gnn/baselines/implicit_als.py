@@ -9,7 +9,7 @@ import torch
 from implicit.cpu.als import AlternatingLeastSquares
 from torch import Tensor
 
-from kgrec.gnn.baselines.base import Recommender, item_popularity
+from kgrec.gnn.baselines.base import item_popularity
 from kgrec.gnn.baselines.sparse import history_csr, single_threaded_blas, user_item_csr
 from kgrec.gnn.baselines.tuning import Params, as_float, as_int, grid_of, tune
 
@@ -23,17 +23,16 @@ factors, regularization 0.01 / 0.1 and alpha 40 scored lower on seed 0)."""
 class ImplicitALS:
     """``implicit.cpu.als.AlternatingLeastSquares`` on the binary user x item matrix.
 
-    Score = user factors @ item factors. A user without training interactions
-    (cold) gets factors solved from its ``history`` against the fixed item factors
-    (``recalculate_user``, one least-squares step: what ALS does at fold-in); a
-    cold user with an empty history gets popularity. With ``fold_in`` every user
-    is solved from its ``history`` that way, as a deployed ALS recomputes a
-    shopper whose history grew after the fit: the evaluation's ``als`` baseline
-    reads the validation pairs of the history so, as the neighbour methods do.
-    Without it (the served ranking's generator, whose stored vectors are those of
-    the fit) a user it was trained on keeps its fitted factors. With validation pairs,
-    ``fit`` picks ``factors`` x ``regularization`` x ``alpha`` from ``grid`` by
-    validation Recall@20 (:func:`~kgrec.gnn.baselines.tuning.tune`).
+    Score = user factors @ item factors, the user's factors solved from its
+    ``history`` against the fixed item factors (``recalculate_user``, one
+    least-squares step: what a deployed ALS does when a shopper's history grew
+    after the fit, or a new shopper turns up). Every user is solved so, those it
+    was trained on too: the evaluation's ``als`` baseline and the served
+    ranking's ``als`` generator read the same history through the same solve
+    (the service builds this class from the stored item factors,
+    :meth:`from_items`). A user with an empty history gets popularity. With
+    validation pairs, ``fit`` picks ``factors`` x ``regularization`` x ``alpha``
+    from ``grid`` by validation Recall@20 (:func:`~kgrec.gnn.baselines.tuning.tune`).
 
     Args:
         factors: latent dimension.
@@ -44,7 +43,6 @@ class ImplicitALS:
         seed: ``random_state`` of the factor initialisation.
         grid: hyper-parameter points tried when validation pairs are given
             (empty: no tuning).
-        fold_in: solve every user from its history when scoring.
     """
 
     name = "als"
@@ -57,18 +55,29 @@ class ImplicitALS:
         iterations: int = 15,
         seed: int = 0,
         grid: Sequence[Mapping[str, object]] = ALS_GRID,
-        fold_in: bool = False,
     ) -> None:
-        self.fold_in = fold_in
         self.factors, self.regularization, self.alpha = factors, regularization, alpha
         self.iterations, self.seed, self.grid = iterations, seed, tuple(grid)
         self.model: AlternatingLeastSquares | None = None
-        self.user = torch.zeros(0, factors)
         self.item = torch.zeros(0, factors)
-        self.known = torch.zeros(0, dtype=torch.bool)
         self.pop = torch.zeros(0)
         self.chosen: Params = self._params()
         self.validation: list[tuple[Params, float]] = []
+
+    @classmethod
+    def from_items(
+        cls, items: Tensor, regularization: float, alpha: float, pop: Tensor
+    ) -> ImplicitALS:
+        """The fit whose item factors are ``items`` [P', F] (what ``kgrec embed`` stored).
+
+        ``pop`` [P'] scores an empty history. Rows without factors (products added
+        online: zeros) score 0 and weigh nothing in a history.
+        """
+        als = cls(items.shape[1], regularization, alpha, grid=())
+        als.model = _model(items.shape[1], regularization, alpha, 0)
+        als.model.item_factors = np.ascontiguousarray(items.float().numpy())
+        als.item, als.pop = items.float(), pop.float()
+        return als
 
     def _params(self) -> Params:
         return {
@@ -86,7 +95,6 @@ class ImplicitALS:
             iterations=self.iterations,
             seed=self.seed,
             grid=(),
-            fold_in=self.fold_in,
         )
 
     def fit(self, train: Tensor, num_users: int, num_items: int, val: Tensor | None = None) -> None:
@@ -99,79 +107,64 @@ class ImplicitALS:
                 best.regularization,
                 best.alpha,
             )
-            self.model, self.user, self.item = best.model, best.user, best.item
-            self.known, self.pop = best.known, best.pop
+            self.model, self.item, self.pop = best.model, best.item, best.pop
             self.chosen, self.validation = self._params(), tuned.scores
             return
+        model = _model(self.factors, self.regularization, self.alpha, self.seed, self.iterations)
         with single_threaded_blas():
-            model = AlternatingLeastSquares(
-                factors=self.factors,
-                regularization=self.regularization,
-                alpha=self.alpha,
-                iterations=self.iterations,
-                num_threads=torch.get_num_threads(),
-                random_state=self.seed,
-            )
             model.fit(user_item_csr(train, num_users, num_items), show_progress=False)
         self.model = model
-        self.user = torch.from_numpy(np.ascontiguousarray(model.user_factors)).float()
         self.item = torch.from_numpy(np.ascontiguousarray(model.item_factors)).float()
-        self.known = torch.zeros(num_users, dtype=torch.bool)
-        self.known[train[0]] = True
         self.pop = item_popularity(train, num_items)
         self.chosen, self.validation = self._params(), []
 
-    def scores(self, users: Tensor, history: Tensor) -> Tensor:
-        """[B, P] user factors @ item factors; users solved from ``history`` [2, E].
+    @property
+    def item_vectors(self) -> Tensor:
+        """float32 [P, F]: the item factors the scores are inner products with."""
+        return self.item
 
-        Every user with ``fold_in``, else the users it was not trained on.
+    def linear_queries(self, users: Tensor, history: Tensor) -> tuple[Tensor, Tensor]:
+        """(factors [B, F] solved from ``history`` [2, E], scored [B] bool).
+
+        A user with an empty history gets zeros and False (it scores popularity).
         """
-        return self.scores_of(users, history, self.fold_in)
-
-    def scores_of(self, users: Tensor, history: Tensor, fold_in: bool) -> Tensor:
-        """:meth:`scores`, solving every user from ``history`` when ``fold_in``."""
         if self.model is None:
             raise RuntimeError("ImplicitALS.scores before fit")
-        num_items = self.item.shape[0]
-        in_range = users < len(self.known)
-        known = torch.zeros(len(users), dtype=torch.bool)
-        if not fold_in:
-            known[in_range] = self.known[users[in_range]]
-        vec = torch.zeros(len(users), self.item.shape[1])
-        vec[known] = self.user[users[known]]
-        cold = (~known).nonzero().flatten()
-        empty = torch.zeros(len(users), dtype=torch.bool)
-        if len(cold):
-            rows = history_csr(history, users[cold], num_items)
-            empty[cold] = torch.from_numpy(np.diff(rows.indptr) == 0)
-            with single_threaded_blas():
-                solved = self.model.recalculate_user(np.arange(len(cold)), rows)
-            vec[cold] = torch.from_numpy(np.asarray(solved, dtype=np.float32)).reshape(
-                len(cold), -1
-            )
-        out = vec @ self.item.T
-        out[empty] = self.pop
-        return out
-
-    def stored(self) -> Recommender:
-        """This fit, scoring the users it was trained on with their fitted factors."""
-        return _StoredALS(self)
-
-
-class _StoredALS:
-    """An :class:`ImplicitALS` fit read without fold-in: what the served ranking stores.
-
-    Shares the fit of ``als`` (fitted before it is scored); ``fit`` does nothing.
-    """
-
-    name = "als"
-
-    def __init__(self, als: ImplicitALS) -> None:
-        self.als = als
-
-    def fit(self, train: Tensor, num_users: int, num_items: int, val: Tensor | None = None) -> None:
-        """Nothing to fit: the scores read ``als``'s fit."""
+        rows = history_csr(history, users, self.item.shape[0])
+        with single_threaded_blas():
+            solved = self.model.recalculate_user(np.arange(len(users)), rows)
+        vec = torch.from_numpy(np.asarray(solved, dtype=np.float32)).reshape(len(users), -1)
+        return vec, torch.from_numpy(np.diff(rows.indptr) > 0)
 
     def scores(self, users: Tensor, history: Tensor) -> Tensor:
-        """[B, P] as ``als`` scores without fold-in."""
-        return self.als.scores_of(users, history, fold_in=False)
+        """[B, P] factors solved from ``history`` [2, E] @ item factors (popularity if empty).
+
+        One matrix-vector product per user: a user's scores do not depend on the
+        batch it is scored in (the evaluation scores batches, the service one
+        shopper; a matrix product over the batch differs in the last bits).
+        """
+        vec, scored = self.linear_queries(users, history)
+        item = self.item.numpy()
+        out = torch.zeros(len(users), item.shape[0])
+        for b in scored.nonzero().flatten().tolist():
+            out[b] = torch.from_numpy(item @ vec[b].numpy())
+        out[~scored] = self.pop
+        return out
+
+
+def _model(
+    factors: int, regularization: float, alpha: float, seed: int, iterations: int = 15
+) -> AlternatingLeastSquares:
+    """The ``implicit`` library's CPU ALS with these settings, on this process's torch threads.
+
+    Built with one BLAS thread: its constructor warns when OpenBLAS has more.
+    """
+    with single_threaded_blas():
+        return AlternatingLeastSquares(
+            factors=factors,
+            regularization=regularization,
+            alpha=alpha,
+            iterations=iterations,
+            num_threads=torch.get_num_threads(),
+            random_state=seed,
+        )

@@ -21,7 +21,8 @@ Layout of ``<artifact version>/ranking/``::
     item_knn.npz, implicit_item_knn.npz, kg_knn.npz, next_item.npz
                               sparse [P, P] neighbour tables (scipy CSR);
                               recent_item_knn reads item_knn.npz
-    als.npz                   ALS user [U, F] and product [P, F] factors
+    als.npz                   ALS product factors [P, F] ("items"; a version an
+                              earlier kgrec wrote also holds its users' [U, F])
     peer_popularity.npz       sparse [U, U] each shopper's most alike shoppers in
                               declared attributes (scipy CSR; row-aligned users)
 """
@@ -58,7 +59,7 @@ from kgrec.gnn.ranking.peer_popularity import PeerPopularity, load_peer_weights
 from kgrec.gnn.ranking.ranker import COMPILED_DIR, RankerConfig
 from kgrec.gnn.ranking.recency import RecentItemKNN
 from kgrec.gnn.ranking.staged import STAGES_FILE, StagedRanking
-from kgrec.gnn.ranking.tables import FactorTable, NeighbourTable, factor_arrays, save_factors
+from kgrec.gnn.ranking.tables import FactorTable, NeighbourTable, item_arrays, save_items
 from kgrec.gnn.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
@@ -76,8 +77,9 @@ SERVED_GENERATORS: Final = (
     "als",
 )
 """Candidate generators of the served ranking, in feature order."""
-FACTOR_MODELS: Final = ("gnn", "als")
-"""Generators that only score the users they were trained on."""
+FACTOR_MODELS: Final = ("gnn",)
+"""Generators that only score the users they were trained on (ALS solves every
+shopper from its history: :class:`~kgrec.gnn.baselines.ImplicitALS`)."""
 NEIGHBOUR_GENERATORS: Final = ("item_knn", "implicit_item_knn", "kg_knn", "next_item")
 """Generators served from a stored sparse neighbour table."""
 RECENT_TABLE: Final = "item_knn"
@@ -130,20 +132,12 @@ class GeneratorParams:
 
 
 def staged_over(generators: Mapping[str, Recommender], seed: int = 0) -> StagedRanking:
-    """The served :class:`StagedRanking` over ``generators`` (the :data:`SERVED_GENERATORS`).
-
-    An ALS that folds every user in from the history (the evaluation's baseline)
-    is read without fold-in, as the served tables store it: its fitted factors.
-    """
+    """The served :class:`StagedRanking` over ``generators`` (the :data:`SERVED_GENERATORS`)."""
     missing = [g for g in SERVED_GENERATORS if g not in generators]
     if missing:
         raise ValueError(f"generators {missing} are missing; the served ranking needs all of them")
-    chosen = {g: generators[g] for g in SERVED_GENERATORS}
-    als = chosen["als"]
-    if isinstance(als, ImplicitALS) and als.fold_in:
-        chosen["als"] = als.stored()
     return StagedRanking(
-        chosen,
+        {g: generators[g] for g in SERVED_GENERATORS},
         factor_models=FACTOR_MODELS,
         config=StagedConfig(ranker=RankerConfig(seed=seed)),
     )
@@ -264,7 +258,7 @@ def write_ranking(
         params.als_factors, params.als_regularization, params.als_alpha, seed=0, grid=()
     )
     als.fit(pairs, num_users, num_items)
-    save_factors(directory / ALS_FILE, als.user, als.item)
+    save_items(directory / ALS_FILE, als.item)
     peer = PeerPopularity.from_snapshot(snapshot, params.peer_neighbours, grid=())
     peer.fit(pairs, num_users, num_items)
     peer.save(directory / PEER_FILE)
@@ -284,7 +278,9 @@ class StoredRanking:
         interactions: int64 [2, E] (user row, product row) pairs.
         neighbours: generator name -> its neighbour table (those of
             :data:`NEIGHBOUR_GENERATORS` the stages use, and ``item_knn``).
-        als_users, als_items: float32 [U, F], [P, F].
+        als_items: float32 [P, F] the ALS product factors.
+        als_regularization, als_alpha: the ALS fit's, for solving a shopper's
+            factors from its history (:meth:`~kgrec.gnn.baselines.ImplicitALS.from_items`).
         recent_decay: the recency decay ``recent_item_knn`` weighs the history with.
         next_item_decay: the recency decay ``next_item`` weighs the history with.
         peer_weights: CSR [U, U] ``peer_popularity``'s voters per user (None: the
@@ -295,8 +291,9 @@ class StoredRanking:
     item_count: Tensor
     interactions: Tensor
     neighbours: dict[str, NeighbourTable]
-    als_users: Tensor
     als_items: Tensor
+    als_regularization: float
+    als_alpha: float
     recent_decay: float
     peer_weights: sp.csr_matrix | None = None
     next_item_decay: float = 0.8
@@ -340,7 +337,7 @@ class StoredRanking:
             "popularity": popularity,
             "text_knn": text,
             **tables,
-            "als": FactorTable("als", self.als_users, als_items),
+            "als": ImplicitALS.from_items(als_items, self.als_regularization, self.als_alpha, pop),
         }
         if self.peer_weights is not None:
             generators["peer_popularity"] = PeerPopularity.serving(
@@ -378,7 +375,6 @@ def load_ranking(version: Path) -> StoredRanking | None:
     except (OSError, ValueError) as e:
         raise ArtifactError(f"cannot read the ranking tables under {directory}: {e}") from e
     pop = item_popularity(interactions, len(item_count))
-    als_users, als_items = factor_arrays(directory / ALS_FILE)
     params = _generator_params(directory)
     # the stages take the generators they were trained with among the served ones
     placeholder: dict[str, Any] = {g: Popularity() for g in SERVED_GENERATORS}
@@ -396,8 +392,9 @@ def load_ranking(version: Path) -> StoredRanking | None:
         item_count,
         interactions,
         neighbours,
-        torch.from_numpy(als_users),
-        torch.from_numpy(als_items),
+        torch.from_numpy(item_arrays(directory / ALS_FILE)),
+        params.als_regularization,
+        params.als_alpha,
         params.recent_decay,
         peer,
         params.next_item_decay,

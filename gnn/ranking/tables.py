@@ -6,8 +6,11 @@ At serving time the candidate generators cannot refit: they read what
 * :class:`NeighbourTable`: the top-N neighbours of every product (item-kNN from
   co-interactions, KG-kNN from shared brands, categories and entities), scored
   against a history as :func:`~kgrec.gnn.baselines.item_knn.neighbour_scores` does;
-* :class:`FactorTable`: user and product vectors (the GNN's embeddings, ALS
-  factors) scored by inner product, for the users the table holds.
+* :class:`FactorTable`: user and product vectors (the GNN's embeddings) scored
+  by inner product, for the users the table holds.
+
+(ALS, which solves a shopper's factors from its history, is served from its
+stored product factors by :class:`~kgrec.gnn.baselines.ImplicitALS` itself.)
 
 Both implement :class:`~kgrec.gnn.baselines.Recommender` over product rows
 ``0..P'-1``; rows past the table's (products added online) score 0 in a
@@ -140,19 +143,19 @@ class FactorTable:
         return row_scores(self.items, self.linear_queries(users, history)[0])
 
 
-def factor_arrays(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """(users [U, D], items [P, D]) of a factor table saved by :func:`save_factors`.
+def item_arrays(path: Path) -> np.ndarray:
+    """Float32 [P, D] product vectors saved by :func:`save_items`.
 
     Raises:
         ArtifactError: the file is missing or unreadable.
     """
     try:
         with np.load(path) as data:
-            return np.asarray(data["users"], np.float32), np.asarray(data["items"], np.float32)
+            return np.asarray(data["items"], np.float32)
     except (OSError, KeyError, ValueError) as e:
-        raise ArtifactError(f"cannot read factor table {path}: {e}") from e
+        raise ArtifactError(f"cannot read product factors {path}: {e}") from e
 
 
-def save_factors(path: Path, users: Tensor, items: Tensor) -> None:
-    """Write user [U, D] and product [P, D] vectors to ``path`` (.npz)."""
-    np.savez(path, users=users.float().numpy(), items=items.float().numpy())
+def save_items(path: Path, items: Tensor) -> None:
+    """Write product [P, D] vectors to ``path`` (.npz, key ``items``)."""
+    np.savez(path, items=items.float().numpy())

@@ -134,18 +134,34 @@ def test_implicit_baselines_fold_in_cold_users_and_fall_back_to_popularity(kind:
     assert torch.equal(s[2], model.scores(torch.tensor([3]), train)[0])
 
 
-def test_als_with_fold_in_reads_the_history_a_known_user_gathered_after_the_fit() -> None:
+def test_als_solves_a_known_user_from_the_history_it_gathered_after_the_fit() -> None:
+    train = blocks()
+    als = fitted("als")
+    grown = torch.cat([train, pairs([(3, i) for i in range(10, 20)])], dim=1)  # user 3 turns
+    before = als.scores(torch.tensor([3]), train)[0]
+    after = als.scores(torch.tensor([3]), grown)[0]
+    assert after[10:].mean() - after[:10].mean() > before[10:].mean() - before[:10].mean()
+
+
+def test_als_served_from_its_stored_item_factors_scores_as_the_fit() -> None:
+    """What ``kgrec serve`` builds from ``als.npz`` ranks as the evaluation's ALS."""
     train = blocks()
     als = fitted("als")
     assert isinstance(als, ImplicitALS)
-    grown = torch.cat([train, pairs([(3, i) for i in range(10, 20)])], dim=1)  # user 3 turns
-    stored = als.scores(torch.tensor([3]), grown)[0]
-    assert torch.equal(stored, als.scores(torch.tensor([3]), train)[0])  # fitted factors
-    als.fold_in = True
-    folded = als.scores(torch.tensor([3]), grown)[0]
-    assert folded[10:].mean() - folded[:10].mean() > stored[10:].mean() - stored[:10].mean()
-    # what the served ranking reads: the same fit without fold-in
-    assert torch.equal(als.stored().scores(torch.tensor([3]), grown)[0], stored)
+    # a product added online (no factors) is one more row, scored 0
+    items = torch.cat([als.item_vectors, torch.zeros(1, als.factors)])
+    pop = torch.cat([als.pop, torch.zeros(1)])
+    served = ImplicitALS.from_items(items, als.regularization, als.alpha, pop)
+    users = torch.tensor([3, 25, 40, 41])  # two trained users, a cold one, an empty history
+    history = torch.cat([train, pairs([(40, 12), (40, 15)])], dim=1)
+    want = als.scores(users, history)
+    # user 3 also bought the online product: it weighs nothing in the solve
+    got = served.scores(users, torch.cat([history, pairs([(3, BLOCK_ITEMS)])], dim=1))
+    assert torch.equal(got[:, :BLOCK_ITEMS], want)
+    assert got[:3, BLOCK_ITEMS].eq(0).all() and got[3, BLOCK_ITEMS] == 0
+    queries, scored = served.linear_queries(users, history)
+    assert scored.tolist() == [True, True, True, False]
+    assert torch.allclose(queries[:3] @ items.T, got[:3], atol=1e-6)
 
 
 @pytest.mark.parametrize("kind", ["als", "implicit_item_knn"])

@@ -20,7 +20,7 @@ from kgrec.gnn.artifacts import ArtifactManifest, ArtifactSet
 from kgrec.gnn.forget import forget_in_artifacts, forget_in_snapshots, forget_in_version
 from kgrec.gnn.ranking.peer_popularity import load_peer_weights
 from kgrec.gnn.ranking.served import PEER_FILE, RANKING_DIR
-from kgrec.gnn.ranking.tables import factor_arrays, save_factors
+from kgrec.gnn.ranking.tables import item_arrays
 from kgrec.gnn.schema import INTERACTED, PRODUCT, USER, reverse, with_reverse
 from kgrec.gnn.snapshot import Snapshot
 from kgrec.loaders.rejects import forget_in_rejects
@@ -61,8 +61,9 @@ def _version(root: Path) -> Path:
         pairs = np.array([[r for r in range(TRAINED) for _ in (0, 1)], [0] * 2 * TRAINED])
         pairs[1] = [p for r in range(TRAINED) for p in (r, r + 1)]
         np.save(directory / "interactions.npy", pairs)
-        users = torch.arange(TRAINED * F, dtype=torch.float32).reshape(TRAINED, F)
-        save_factors(directory / "als.npz", users, torch.ones(P, F))
+        # as an earlier kgrec wrote it: every trained user's ALS factors beside the products'
+        users = np.arange(TRAINED * F, dtype=np.float32).reshape(TRAINED, F)
+        np.savez(directory / "als.npz", users=users, items=np.ones((P, F), np.float32))
         # peer weights: row i, column j holds 10 * i + j (i != j)
         peers = np.array(
             [[0 if i == j else 10 * i + j for j in range(TRAINED)] for i in range(TRAINED)]
@@ -97,9 +98,9 @@ def test_a_version_is_rewritten_without_the_shopper_and_stays_aligned(tmp_path: 
         old, new = USERS.index(user), kept.index(user)
         assert sorted(pairs[1][pairs[0] == new].tolist()) == [old, old + 1]
     assert set(pairs[0].tolist()) == {0, 1, 2}
-    als_users, _ = factor_arrays(version / RANKING_DIR / "als.npz")
-    assert als_users.shape == (TRAINED - 1, F)
-    np.testing.assert_array_equal(als_users[1], np.arange(F * 2, F * 3))  # "b", was row 2
+    with np.load(version / RANKING_DIR / "als.npz") as als:  # no user's factors are kept
+        assert sorted(als.files) == ["items"]
+        np.testing.assert_array_equal(als["items"], np.ones((P, F)))
     peers = load_peer_weights(version / RANKING_DIR / PEER_FILE).toarray()
     # "a", "b", "c" (rows 0, 2, 3 before): each keeps its peers but "gone"
     np.testing.assert_array_equal(peers, [[0, 2, 3], [20, 0, 23], [30, 32, 0]])
@@ -113,7 +114,7 @@ def test_a_user_added_after_training_leaves_the_ranking_tables_alone(tmp_path: P
     rewritten = {p.name for p in forget_in_version(version, "late")}
     assert "users.parquet" in rewritten
     np.testing.assert_array_equal(np.load(version / RANKING_DIR / "interactions.npy"), pairs)
-    assert factor_arrays(version / RANKING_DIR / "als.npz")[0].shape == (TRAINED, F)
+    np.testing.assert_array_equal(item_arrays(version / RANKING_DIR / "als.npz"), np.ones((P, F)))
 
 
 def test_an_inconsistent_version_is_an_error_that_changes_nothing(tmp_path: Path) -> None:
