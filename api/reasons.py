@@ -317,7 +317,7 @@ def make_reason(
     elif knows_taste and ("gnn" in sources or sources == ("graph",)):
         parts.append("close to your taste, as the graph model learned it")
         kind = "taste"
-    elif knows_taste and "als" in sources:
+    elif len(grounds.history) > 0 and "als" in sources:  # ALS solves the shopper from it
         parts.append("shoppers with tastes like yours chose it")
         kind = "taste"
     elif grounds.has_peers and PEERS in sources:

@@ -3,7 +3,7 @@
 Over a catalogue whose warm products (at least one interaction in the version)
 outnumber ``exact_index_max_items``, the learned ranking's linear generators with
 vectors of :data:`MIN_DIMENSIONS` or more (text-kNN; the GNN when its graph space
-is that wide; ALS's factors are narrower) read their best warm products from an
+is that wide; ALS when tuning picked 128 factors) read their best warm products from an
 ANN index of the kind the serving settings name, instead of scanning every
 product's vector per request (:mod:`kgrec.gnn.ranking.retrieval`). Below that
 threshold, MovieLens-100K among them, they keep the dense scan, which is what

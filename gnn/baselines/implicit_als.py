@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -9,7 +10,7 @@ import torch
 from implicit.cpu.als import AlternatingLeastSquares
 from torch import Tensor
 
-from kgrec.gnn.baselines.base import item_popularity
+from kgrec.gnn.baselines.base import item_popularity, row_scores
 from kgrec.gnn.baselines.sparse import history_csr, single_threaded_blas, user_item_csr
 from kgrec.gnn.baselines.tuning import Params, as_float, as_int, grid_of, tune
 
@@ -72,17 +73,25 @@ class ImplicitALS:
 
     @classmethod
     def from_items(
-        cls, items: Tensor, regularization: float, alpha: float, pop: Tensor
+        cls, items: Tensor, regularization: float, alpha: float, pop: Tensor, gram: np.ndarray
     ) -> ImplicitALS:
         """The fit whose item factors are ``items`` [P', F] (what ``kgrec embed`` stored).
 
         ``pop`` [P'] scores an empty history. Rows without factors (products added
-        online: zeros) score 0 and weigh nothing in a history.
+        online: zeros) score 0 and weigh nothing in a history. ``gram`` is
+        :func:`item_gram` of the stored rows: the zero rows leave it as it is, and
+        computing it again over P' rows would cost a pass over the catalogue on
+        every bind and change every shopper's solve in the last bits.
         """
         als = cls(items.shape[1], regularization, alpha, grid=())
-        als.model = _model(items.shape[1], regularization, alpha, 0)
+        with warnings.catch_warnings():  # its BLAS advice is for fitting: solves use one thread
+            warnings.filterwarnings("ignore", "OpenBLAS is configured", RuntimeWarning)
+            als.model = AlternatingLeastSquares(
+                factors=items.shape[1], regularization=regularization, alpha=alpha
+            )
         als.model.num_threads = SOLVE_THREADS
         als.model.item_factors = np.ascontiguousarray(items.float().numpy())
+        als.model._YtY = gram  # implicit's cache of Y^T Y (read by recalculate_user)
         als.item, als.pop = items.float(), pop.float()
         return als
 
@@ -117,8 +126,15 @@ class ImplicitALS:
             self.model, self.item, self.pop = best.model, best.item, best.pop
             self.chosen, self.validation = self._params(), tuned.scores
             return
-        model = _model(self.factors, self.regularization, self.alpha, self.seed, self.iterations)
         with single_threaded_blas():
+            model = AlternatingLeastSquares(
+                factors=self.factors,
+                regularization=self.regularization,
+                alpha=self.alpha,
+                iterations=self.iterations,
+                num_threads=torch.get_num_threads(),
+                random_state=self.seed,
+            )
             model.fit(user_item_csr(train, num_users, num_items), show_progress=False)
         model.num_threads = SOLVE_THREADS
         self.model = model
@@ -138,40 +154,22 @@ class ImplicitALS:
         """
         if self.model is None:
             raise RuntimeError("ImplicitALS.scores before fit")
+        if len(users) == 0:
+            return torch.zeros(0, self.item.shape[1]), torch.zeros(0, dtype=torch.bool)
         rows = history_csr(history, users, self.item.shape[0])
         solved = self.model.recalculate_user(np.arange(len(users)), rows)
         vec = torch.from_numpy(np.asarray(solved, dtype=np.float32)).reshape(len(users), -1)
         return vec, torch.from_numpy(np.diff(rows.indptr) > 0)
 
     def scores(self, users: Tensor, history: Tensor) -> Tensor:
-        """[B, P] factors solved from ``history`` [2, E] @ item factors (popularity if empty).
-
-        One matrix-vector product per user: a user's scores do not depend on the
-        batch it is scored in (the evaluation scores batches, the service one
-        shopper; a matrix product over the batch differs in the last bits).
-        """
+        """[B, P] factors solved from ``history`` [2, E] @ item factors (popularity if empty)."""
         vec, scored = self.linear_queries(users, history)
-        item = self.item.numpy()
-        out = torch.zeros(len(users), item.shape[0])
-        for b in scored.nonzero().flatten().tolist():
-            out[b] = torch.from_numpy(item @ vec[b].numpy())
+        out = row_scores(self.item, vec)
         out[~scored] = self.pop
         return out
 
 
-def _model(
-    factors: int, regularization: float, alpha: float, seed: int, iterations: int = 15
-) -> AlternatingLeastSquares:
-    """The ``implicit`` library's CPU ALS with these settings, on this process's torch threads.
-
-    Built with one BLAS thread: its constructor warns when OpenBLAS has more.
-    """
-    with single_threaded_blas():
-        return AlternatingLeastSquares(
-            factors=factors,
-            regularization=regularization,
-            alpha=alpha,
-            iterations=iterations,
-            num_threads=torch.get_num_threads(),
-            random_state=seed,
-        )
+def item_gram(items: Tensor) -> np.ndarray:
+    """Float32 [F, F] ``items``ᵀ ``items`` of item factors [P, F], as implicit computes it."""
+    y = np.ascontiguousarray(items.float().numpy())
+    return np.asarray(y.T.dot(y))

@@ -52,6 +52,7 @@ from kgrec.gnn.baselines import (
     TextKNN,
     item_popularity,
 )
+from kgrec.gnn.baselines.implicit_als import item_gram
 from kgrec.gnn.ranking.config import StagedConfig
 from kgrec.gnn.ranking.kg_knn import KGKNN, product_incidence
 from kgrec.gnn.ranking.next_item import NextItem, transition_matrix
@@ -279,6 +280,7 @@ class StoredRanking:
         neighbours: generator name -> its neighbour table (those of
             :data:`NEIGHBOUR_GENERATORS` the stages use, and ``item_knn``).
         als_items: float32 [P, F] the ALS product factors.
+        als_gram: float32 [F, F] their ``item_gram`` (computed once per version).
         als_regularization, als_alpha: the ALS fit's, for solving a shopper's
             factors from its history (:meth:`~kgrec.gnn.baselines.ImplicitALS.from_items`).
         recent_decay: the recency decay ``recent_item_knn`` weighs the history with.
@@ -292,6 +294,7 @@ class StoredRanking:
     interactions: Tensor
     neighbours: dict[str, NeighbourTable]
     als_items: Tensor
+    als_gram: np.ndarray
     als_regularization: float
     als_alpha: float
     recent_decay: float
@@ -337,7 +340,9 @@ class StoredRanking:
             "popularity": popularity,
             "text_knn": text,
             **tables,
-            "als": ImplicitALS.from_items(als_items, self.als_regularization, self.als_alpha, pop),
+            "als": ImplicitALS.from_items(
+                als_items, self.als_regularization, self.als_alpha, pop, self.als_gram
+            ),
         }
         if self.peer_weights is not None:
             generators["peer_popularity"] = PeerPopularity.serving(
@@ -376,6 +381,7 @@ def load_ranking(version: Path) -> StoredRanking | None:
         raise ArtifactError(f"cannot read the ranking tables under {directory}: {e}") from e
     pop = item_popularity(interactions, len(item_count))
     params = _generator_params(directory)
+    als_items = torch.from_numpy(item_arrays(directory / ALS_FILE))
     # the stages take the generators they were trained with among the served ones
     placeholder: dict[str, Any] = {g: Popularity() for g in SERVED_GENERATORS}
     staged = StagedRanking.load(directory, placeholder)
@@ -392,7 +398,8 @@ def load_ranking(version: Path) -> StoredRanking | None:
         item_count,
         interactions,
         neighbours,
-        torch.from_numpy(item_arrays(directory / ALS_FILE)),
+        als_items,
+        item_gram(als_items),
         params.als_regularization,
         params.als_alpha,
         params.recent_decay,

@@ -93,6 +93,12 @@ def test_a_shopper_without_history_gets_the_query_or_popularity() -> None:
     assert reasons.make_reason(_item("p1"), ("peer_popularity",), None, None, known).sentence == (
         "Popular with shoppers"
     )
+    # ALS solves a shopper from its history: with none it proposed popular products
+    assert reasons.make_reason(_item("p1"), ("als",), None, None, known).sentence == (
+        "Popular with shoppers"
+    )
+    with_history = reasons.make_reason(_item("p1"), ("als",), None, None, _grounds())
+    assert with_history.sentence == "Shoppers with tastes like yours chose it"
     declared = _grounds(history=np.zeros(0, np.int64), has_peers=True)
     alike = reasons.make_reason(_item("p1"), ("peer_popularity",), None, None, declared)
     assert alike.sentence == "Popular with shoppers like you" and alike.kind == "popularity"

@@ -18,6 +18,7 @@ from kgrec.gnn.baselines import (
     history_matrix,
     item_popularity,
 )
+from kgrec.gnn.baselines.implicit_als import item_gram
 from kgrec.gnn.baselines.sparse import history_csr, user_item_csr
 from kgrec.gnn.baselines.tuning import grid_of, validation_recall
 
@@ -130,8 +131,9 @@ def test_implicit_baselines_fold_in_cold_users_and_fall_back_to_popularity(kind:
     assert s[0, 10:].min() > s[0, :10].max()
     # user 41 has no history at all: popularity
     assert torch.equal(s[1], item_popularity(train, BLOCK_ITEMS))
-    # a warm user in the same batch keeps its own scores
-    assert torch.equal(s[2], model.scores(torch.tensor([3]), train)[0])
+    # a warm user in the same batch keeps its own scores (ALS's matrix product over
+    # a batch rounds otherwise than over one user)
+    assert torch.allclose(s[2], model.scores(torch.tensor([3]), train)[0], atol=1e-6)
 
 
 def test_als_solves_a_known_user_from_the_history_it_gathered_after_the_fit() -> None:
@@ -151,7 +153,8 @@ def test_als_served_from_its_stored_item_factors_scores_as_the_fit() -> None:
     # a product added online (no factors) is one more row, scored 0
     items = torch.cat([als.item_vectors, torch.zeros(1, als.factors)])
     pop = torch.cat([als.pop, torch.zeros(1)])
-    served = ImplicitALS.from_items(items, als.regularization, als.alpha, pop)
+    gram = item_gram(als.item_vectors)  # of the stored rows, as load_ranking computes it
+    served = ImplicitALS.from_items(items, als.regularization, als.alpha, pop, gram)
     users = torch.tensor([3, 25, 40, 41])  # two trained users, a cold one, an empty history
     history = torch.cat([train, pairs([(40, 12), (40, 15)])], dim=1)
     want = als.scores(users, history)
@@ -162,6 +165,20 @@ def test_als_served_from_its_stored_item_factors_scores_as_the_fit() -> None:
     queries, scored = served.linear_queries(users, history)
     assert scored.tolist() == [True, True, True, False]
     assert torch.allclose(queries[:3] @ items.T, got[:3], atol=1e-6)
+
+
+def test_a_served_shoppers_als_scores_stay_when_products_are_added_online() -> None:
+    """The stored products' Gram matrix is reused: zero rows would round it otherwise."""
+    gen = torch.Generator().manual_seed(0)
+    items, pop = torch.randn(5000, 16, generator=gen) / 4, torch.rand(5000, generator=gen)
+    gram = item_gram(items)
+    before = ImplicitALS.from_items(items, 10.0, 1.0, pop, gram)
+    after = ImplicitALS.from_items(
+        torch.cat([items, torch.zeros(3, 16)]), 10.0, 1.0, torch.cat([pop, torch.zeros(3)]), gram
+    )
+    history = torch.stack([torch.zeros(40, dtype=torch.long), torch.randperm(5000)[:40]])
+    user = torch.tensor([0])
+    assert torch.equal(after.scores(user, history)[:, :5000], before.scores(user, history))
 
 
 @pytest.mark.parametrize("kind", ["als", "implicit_item_knn"])

@@ -11,7 +11,14 @@ import torch
 from torch import Tensor
 
 from kgrec.errors import ConfigError, ModelError
-from kgrec.gnn.baselines import ItemKNN, Popularity, TextKNN, history_matrix
+from kgrec.gnn.baselines import (
+    ImplicitALS,
+    ItemKNN,
+    Popularity,
+    Recommender,
+    TextKNN,
+    history_matrix,
+)
 from kgrec.gnn.ranking import (
     KGKNN,
     LearnedRanker,
@@ -274,6 +281,53 @@ def test_a_version_trained_with_fewer_generators_serves_with_them(tmp_path: Path
     assert list(bound.generators) == ["item_knn", "popularity"]
     batch = torch.arange(users)
     torch.testing.assert_close(bound.scores(batch, train), staged.scores(batch, train))
+
+
+def test_a_version_whose_ranker_read_stored_als_factors_keeps_als_unavailable_to_new_shoppers(
+    tmp_path: Path,
+) -> None:
+    """A version an earlier kgrec wrote (every user's ALS factors stored, ALS a factor model).
+
+    Its ranker never saw ALS features for a shopper the version lacks: they stay
+    missing there, as it was trained, while ALS now solves its known users.
+    """
+    train, val, users, items = taste_clusters()
+    generators: dict[str, Recommender] = {
+        "item_knn": ItemKNN(),
+        "popularity": Popularity(),
+        "als": ImplicitALS(factors=4, grid=()),
+    }
+    for model in generators.values():
+        model.fit(train, users, items, val)
+    config = StagedConfig(
+        fresh_generators=("item_knn",),
+        fresh_popularity=(),
+        without_history="popularity",
+        cold_users=10,
+        min_cold_history=3,
+        ranker=RankerConfig(rounds=20, min_data_in_leaf=5),
+    )
+    staged = StagedRanking(generators, factor_models=("als",), config=config)
+    staged.fit(train, users, items, val)
+    knn, als = generators["item_knn"], generators["als"]
+    assert isinstance(knn, ItemKNN) and isinstance(als, ImplicitALS)
+    _version_trained_on(tmp_path, staged, knn, train)
+    np.savez(
+        tmp_path / RANKING_DIR / ALS_FILE,
+        users=np.ones((users, 4), np.float32),
+        items=als.item_vectors.numpy(),
+    )
+    stored = load_ranking(tmp_path)
+    assert stored is not None
+    bound = stored.bind(torch.randn(users, 4), torch.randn(items, 4), torch.randn(items, 8))
+    assert bound.factor_models == ("als",)
+    shoppers = torch.tensor([0, users])  # one the version holds, one it lacks (row U)
+    history = torch.cat([train, torch.tensor([[users, users], [0, 1]])], dim=1)
+    features, candidates = bound._stage(shoppers, history, False)
+    als_features = [i for i, name in enumerate(bound.features) if name.startswith("als")]
+    assert features[1][candidates[1] >= 0][:, als_features].isnan().all()
+    assert not features[0][candidates[0] >= 0][:, als_features].isnan().any()
+    assert all(len(served) for served, _ in bound.ranked(shoppers, history))
 
 
 def test_a_version_trained_with_an_unknown_generator_names_the_valid_ones(
