@@ -52,6 +52,7 @@ from kgrec.errors import ArtifactError, ModelError
 from kgrec.gnn.artifacts import MANIFEST, USER_GRAPH, USERS, WRITING_PREFIX
 from kgrec.gnn.ranking.peer_popularity import load_peer_weights
 from kgrec.gnn.ranking.served import ALS_FILE, INTERACTIONS_FILE, PEER_FILE, RANKING_DIR
+from kgrec.gnn.ranking.tables import save_items
 from kgrec.gnn.snapshot import USER
 from kgrec.gnn.torch_files import load_checked
 from kgrec.gnn.versions import stale_writing
@@ -204,7 +205,8 @@ def _forget_in_ranking(directory: Path, removed: np.ndarray) -> list[tuple[Path,
             held = "users" in data  # a version an earlier kgrec wrote: users' factors too
             items = np.asarray(data["items"])
         if held:  # nothing reads them any more (ALS solves shoppers from their history)
-            staged.append((_staged(als_path, lambda f: np.savez(f, items=items)), als_path))
+            kept_items = torch.from_numpy(items)
+            staged.append((_staged(als_path, lambda f: save_items(f, kept_items)), als_path))
     peer_path = directory / PEER_FILE
     if peer_path.is_file():
         try:

@@ -20,6 +20,7 @@ neighbour table and use the vectors given for them in a factor table.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 import scipy.sparse as sp
@@ -156,6 +157,6 @@ def item_arrays(path: Path) -> np.ndarray:
         raise ArtifactError(f"cannot read product factors {path}: {e}") from e
 
 
-def save_items(path: Path, items: Tensor) -> None:
-    """Write product [P, D] vectors to ``path`` (.npz, key ``items``)."""
+def save_items(path: Path | IO[bytes], items: Tensor) -> None:
+    """Write product [P, D] vectors to ``path`` (.npz, key ``items``; or an open file)."""
     np.savez(path, items=items.float().numpy())

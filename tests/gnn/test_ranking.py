@@ -15,7 +15,6 @@ from kgrec.gnn.baselines import (
     ImplicitALS,
     ItemKNN,
     Popularity,
-    Recommender,
     TextKNN,
     history_matrix,
 )
@@ -292,23 +291,14 @@ def test_a_version_whose_ranker_read_stored_als_factors_keeps_als_unavailable_to
     missing there, as it was trained, while ALS now solves its known users.
     """
     train, val, users, items = taste_clusters()
-    generators: dict[str, Recommender] = {
-        "item_knn": ItemKNN(),
-        "popularity": Popularity(),
-        "als": ImplicitALS(factors=4, grid=()),
-    }
-    for model in generators.values():
-        model.fit(train, users, items, val)
-    config = StagedConfig(
-        fresh_generators=("item_knn",),
-        fresh_popularity=(),
-        without_history="popularity",
-        cold_users=10,
-        min_cold_history=3,
-        ranker=RankerConfig(rounds=20, min_data_in_leaf=5),
+    staged, generators = fitted_staged(
+        train,
+        val,
+        users,
+        items,
+        extra={"als": ImplicitALS(factors=4, grid=())},
+        factor_models=("als",),
     )
-    staged = StagedRanking(generators, factor_models=("als",), config=config)
-    staged.fit(train, users, items, val)
     knn, als = generators["item_knn"], generators["als"]
     assert isinstance(knn, ItemKNN) and isinstance(als, ImplicitALS)
     _version_trained_on(tmp_path, staged, knn, train)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
@@ -26,13 +27,25 @@ def taste_clusters(seed: int = 0) -> tuple[Tensor, Tensor, int, int]:
 
 
 def fitted_staged(
-    train: Tensor, val: Tensor, users: int, items: int, **config: Any
+    train: Tensor,
+    val: Tensor,
+    users: int,
+    items: int,
+    *,
+    extra: Mapping[str, Recommender] | None = None,
+    factor_models: Sequence[str] = (),
+    **config: Any,
 ) -> tuple[StagedRanking, dict[str, Recommender]]:
     """The staged ranking over a fitted ItemKNN and popularity (fresh order: ItemKNN).
 
-    ``config`` sets :class:`StagedConfig` fields beside these small-graph defaults.
+    ``extra`` generators (fitted here too) follow them; ``config`` sets
+    :class:`StagedConfig` fields beside these small-graph defaults.
     """
-    generators: dict[str, Recommender] = {"item_knn": ItemKNN(), "popularity": Popularity()}
+    generators: dict[str, Recommender] = {
+        "item_knn": ItemKNN(),
+        "popularity": Popularity(),
+        **(extra or {}),
+    }
     for model in generators.values():
         model.fit(train, users, items, val)
     defaults: dict[str, Any] = {
@@ -43,6 +56,10 @@ def fitted_staged(
         "min_cold_history": 3,
         "ranker": RankerConfig(rounds=20, min_data_in_leaf=5),
     }
-    staged = StagedRanking(generators, config=StagedConfig(**{**defaults, **config}))
+    staged = StagedRanking(
+        generators,
+        factor_models=factor_models,
+        config=StagedConfig(**{**defaults, **config}),
+    )
     staged.fit(train, users, items, val)
     return staged, generators
