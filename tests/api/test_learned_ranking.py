@@ -60,9 +60,15 @@ def test_the_served_answer_is_the_evaluated_ranking(
     )
     ids = artifacts.products["id"].astype(str).tolist()
     users = artifacts.users["id"].astype(str).tolist()
-    for user in users[:12]:
-        row = users.index(user)
-        evaluated = staged.scores(torch.tensor([row]), stored.interactions)[0]
+    # one batch, as `kgrec evaluate` scores its users (gnn/evaluation.py)
+    batch = staged.scores(torch.arange(12), stored.interactions)
+    lists = staged.ranked(torch.arange(12), stored.interactions)
+    for row, (served, scores) in enumerate(lists):  # a request ranks one shopper: same bits
+        alone, alone_scores = staged.ranked(torch.tensor([row]), stored.interactions)[0]
+        assert torch.equal(served, alone), row
+        torch.testing.assert_close(scores, alone_scores, rtol=0, atol=0, equal_nan=True)
+    for row, user in enumerate(users[:12]):
+        evaluated = batch[row]
         top = evaluated.argsort(descending=True)[:10]
         expected = [ids[i] for i in top.tolist() if torch.isfinite(evaluated[i])]
         answer = engine.recommend(user, k=10)

@@ -18,6 +18,7 @@ from kgrec.gnn.baselines import (
     history_matrix,
     item_popularity,
 )
+from kgrec.gnn.baselines.base import row_scores
 from kgrec.gnn.baselines.implicit_als import item_gram
 from kgrec.gnn.baselines.sparse import history_csr, user_item_csr
 from kgrec.gnn.baselines.tuning import grid_of, validation_recall
@@ -131,9 +132,34 @@ def test_implicit_baselines_fold_in_cold_users_and_fall_back_to_popularity(kind:
     assert s[0, 10:].min() > s[0, :10].max()
     # user 41 has no history at all: popularity
     assert torch.equal(s[1], item_popularity(train, BLOCK_ITEMS))
-    # a warm user in the same batch keeps its own scores (ALS's matrix product over
-    # a batch rounds otherwise than over one user)
-    assert torch.allclose(s[2], model.scores(torch.tensor([3]), train)[0], atol=1e-6)
+    # a warm user in the same batch keeps its own scores, to the bit
+    assert torch.equal(s[2], model.scores(torch.tensor([3]), train)[0])
+
+
+def test_a_querys_scores_are_the_same_bits_alone_and_in_a_batch() -> None:
+    """A request scores one shopper; ``kgrec evaluate`` scores batches: the same bits."""
+    gen = torch.Generator().manual_seed(0)
+    items, queries = torch.randn(1682, 450, generator=gen), torch.randn(64, 450, generator=gen)
+    batch = row_scores(items, queries)
+    assert batch.shape == (64, 1682) and batch.dtype == torch.float32
+    for r in range(len(queries)):
+        assert torch.equal(batch[r], row_scores(items, queries[r : r + 1])[0]), r
+    torch.testing.assert_close(batch, queries @ items.T, rtol=1e-4, atol=1e-4)
+    assert row_scores(items, queries[:0]).shape == (0, 1682)
+
+
+def test_text_knn_scores_a_user_alone_as_in_a_batch() -> None:
+    gen = torch.Generator().manual_seed(1)
+    text = torch.randn(300, 96, generator=gen)
+    train = torch.stack(
+        [torch.randint(0, 30, (400,), generator=gen), torch.randint(0, 300, (400,), generator=gen)]
+    )
+    model = TextKNN(text)
+    model.fit(train, 30, 300)
+    users = torch.arange(30)
+    batch = model.scores(users, train)
+    for u in users.tolist():
+        assert torch.equal(batch[u], model.scores(torch.tensor([u]), train)[0]), u
 
 
 def test_als_solves_a_known_user_from_the_history_it_gathered_after_the_fit() -> None:
