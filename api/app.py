@@ -45,6 +45,7 @@ from kgrec.errors import (
     KgrecError,
     NotFoundError,
 )
+from kgrec.gnn.baselines.base import serving_blas_threads
 from kgrec.pseudonym import Pseudonymiser
 from kgrec.settings import Settings
 
@@ -101,10 +102,6 @@ def retry_after_s(settings: Settings) -> int:
     return max(1, math.ceil(settings.serving.graph_check_interval_s))
 
 
-BLAS_MIN_PRODUCTS: Final = 20_000
-"""Catalogues from this size keep numpy's BLAS on every core (``blas_threads`` 0)."""
-
-
 def use_search_threads(
     threads: int, device: str, blas_threads: int = 0, products: int = 0
 ) -> threadpool_limits:
@@ -117,7 +114,8 @@ def use_search_threads(
 
     numpy's BLAS pool (the learned ranking's text-kNN and factor scores,
     :func:`kgrec.gnn.baselines.base.row_scores`) gets ``blas_threads``; 0 picks by
-    the catalogue's ``products``. From :data:`BLAS_MIN_PRODUCTS` it keeps the
+    the catalogue's ``products`` (:func:`~kgrec.gnn.baselines.base.serving_blas_threads`,
+    as ``kgrec evaluate`` scores). From 20,000 products it keeps the
     library's default, every core: bounded to one thread, the 100k-product
     learned answer measured 40.4 / 55.1 ms p50 / p99 against 31.6 / 44.7 ms.
     Below, one thread: OpenBLAS's threads spin for a while after every call,
@@ -131,7 +129,7 @@ def use_search_threads(
     faiss.omp_set_num_threads(threads)
     if device == "cpu":
         torch.set_num_threads(threads)
-    blas = blas_threads or (1 if products < BLAS_MIN_PRODUCTS else None)
+    blas = blas_threads or serving_blas_threads(products)
     return threadpool_limits(limits=blas, user_api="blas")
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Final, NamedTuple
 
 import torch
+from threadpoolctl import threadpool_limits
 from torch import Tensor
 from tqdm import tqdm
 
@@ -28,6 +29,7 @@ from kgrec.gnn.baselines import (
     Tunable,
     history_matrix,
 )
+from kgrec.gnn.baselines.base import row_scores, serving_blas_threads
 from kgrec.gnn.checkpoint import Checkpoint
 from kgrec.gnn.config import GNNConfig
 from kgrec.gnn.metrics import (
@@ -110,8 +112,8 @@ class GNNRecommender:
             raise RuntimeError("GNNRecommender.scores before fit")
         with deterministic_algorithms(self.config.deterministic):
             emb = self.checkpoint.embed_snapshot(self.snapshot, history, self.device)
-        out: Tensor = (emb[USER][users.to(self.device)] @ emb[PRODUCT].T).cpu()
-        return out
+        # a product per user (row_scores): a user scores the same bits in any batch
+        return row_scores(emb[PRODUCT].cpu(), emb[USER][users.to(self.device)].cpu())
 
 
 @dataclass
@@ -192,7 +194,10 @@ def view_metrics(
     The users are ``view.test_users`` in order. The ranking covers
     ``view.candidates`` (all products when None), minus each user's history.
     Fresh products are those without a pair in ``plan.train`` (what the served
-    ranking calls fresh and gives its fresh slots to).
+    ranking calls fresh and gives its fresh slots to). The users are scored
+    under the BLAS thread count the service scores this catalogue with
+    (:func:`~kgrec.gnn.baselines.base.serving_blas_threads`): the scores' last
+    bits depend on it.
     """
     history = plan.history(view)
     users = view.test_users
@@ -205,7 +210,8 @@ def view_metrics(
     per_user: dict[str, list[Tensor]] = {}
     for start in range(0, len(users), batch_users):
         batch = users[start : start + batch_users]
-        scores = model.scores(batch, history)
+        with threadpool_limits(serving_blas_threads(plan.num_items), "blas"):
+            scores = model.scores(batch, history)
         target = history_matrix(view.test, batch, plan.num_items).bool()
         seen = history_matrix(history, batch, plan.num_items).bool() | outside
         for k, v in rank_metrics(scores, target, seen, ks=KS).items():

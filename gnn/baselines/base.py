@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Final, Protocol
 
 import numpy as np
 import torch
@@ -29,6 +29,25 @@ def history_matrix(history: Tensor, users: Tensor, num_items: int) -> Tensor:
     return out
 
 
+BLAS_MIN_PRODUCTS: Final = 20_000
+"""Catalogues from this size score with numpy's BLAS on every core, smaller ones on one."""
+
+
+def serving_blas_threads(products: int) -> int | None:
+    """Numpy's BLAS threads the service scores a catalogue of ``products`` with (None: all).
+
+    :func:`row_scores`'s bits depend on the thread count as well as on the
+    batch: OpenBLAS splits a matrix-vector product's rows among its threads and
+    the rows at a split take another code path (on a 1682 x 450 product, two of
+    the 1,682 scores differed in their last bit between one and two threads).
+    ``kgrec serve`` (:func:`kgrec.api.app.use_search_threads`) and ``kgrec
+    evaluate`` (:func:`kgrec.gnn.evaluation.view_metrics`) both score under this
+    count, so below :data:`BLAS_MIN_PRODUCTS` (one thread) they compute the same
+    bits on any machine; from it, on machines with the same number of cores.
+    """
+    return 1 if products < BLAS_MIN_PRODUCTS else None
+
+
 def row_scores(items: Tensor, queries: Tensor) -> Tensor:
     """float32 [B, P] inner products of ``queries`` [B, D] with every row of ``items`` [P, D].
 
@@ -40,7 +59,13 @@ def row_scores(items: Tensor, queries: Tensor) -> Tensor:
     another top 20). For one query over 100k x 384 products numpy's product took
     7 ms against 16 ms for torch's ``queries @ items.T`` (one thread,
     ``bench/serve.py``'s learned path), which reads the matrix transposed.
+    The bits also depend on numpy's BLAS thread count: :func:`serving_blas_threads`.
     """
+    if queries.dim() != 2 or items.dim() != 2 or queries.shape[1] != items.shape[1]:
+        raise ValueError(
+            f"row_scores needs queries [B, D] and items [P, D], got {tuple(queries.shape)} "
+            f"and {tuple(items.shape)}"
+        )
     matrix = items.float().numpy()
     vectors = queries.float().numpy()
     out = np.empty((len(vectors), len(matrix)), dtype=np.float32)

@@ -11,7 +11,7 @@ from implicit.nearest_neighbours import CosineRecommender
 from torch import Tensor
 
 from kgrec.gnn.baselines.neighbours import NeighbourModel
-from kgrec.gnn.baselines.sparse import history_csr, single_threaded_blas, user_item_csr
+from kgrec.gnn.baselines.sparse import history_votes, single_threaded_blas, user_item_csr
 
 
 class ImplicitItemKNN(NeighbourModel[sp.csr_matrix | None]):
@@ -50,7 +50,4 @@ class ImplicitItemKNN(NeighbourModel[sp.csr_matrix | None]):
         """[B, P] summed similarity of every item to the items of each user's history."""
         if self.sim is None:
             raise RuntimeError("ImplicitItemKNN.scores before fit")
-        rows = history_csr(history, users, self.sim.shape[0])  # [B, P]
-        out = torch.from_numpy(np.asarray((rows @ self.sim).toarray(), dtype=np.float32))
-        out[torch.from_numpy(np.diff(rows.indptr) == 0)] = self.pop
-        return out
+        return history_votes(self.sim, self.pop, users, history)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import scipy.sparse as sp
 import torch
 from torch import Tensor
 
-from kgrec.gnn.baselines.base import history_matrix
 from kgrec.gnn.baselines.neighbours import NeighbourModel
+from kgrec.gnn.baselines.sparse import history_votes
 
 
 def keep_top_neighbours(sim: Tensor, neighbours: int) -> Tensor:
@@ -21,11 +22,12 @@ def neighbour_scores(sim: Tensor, pop: Tensor, users: Tensor, history: Tensor) -
     """[B, P] summed similarity ``sim`` [P, P] to each user's history items.
 
     Users with an empty ``history`` [2, E] get the popularity vector ``pop`` [P].
+    A sparse product (:func:`~kgrec.gnn.baselines.sparse.history_votes`): a user
+    scores the same bits alone and in a batch, as the served
+    :class:`~kgrec.gnn.ranking.tables.NeighbourTable` over the same ``sim`` does.
     """
-    hist = history_matrix(history, users, sim.shape[0])
-    out = hist @ sim.T
-    out[hist.sum(1) == 0] = pop
-    return out
+    # sim's row j holds j's neighbours: the votes of history item i are column i
+    return history_votes(sp.csr_matrix(sim.T.numpy()), pop, users, history)
 
 
 class ItemKNN(NeighbourModel[Tensor]):

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
+import numpy as np
 import torch
 from torch import Tensor
 
-from kgrec.gnn.baselines.base import history_matrix, item_popularity
+from kgrec.gnn.baselines.base import history_matrix, item_popularity, row_scores
+from kgrec.gnn.baselines.sparse import history_csr
 from kgrec.gnn.baselines.tuning import Params, as_float, as_int, grid_of, tune
 from kgrec.gnn.early_stopping import EarlyStopping
 from kgrec.gnn.losses import bpr_loss
@@ -146,10 +148,11 @@ class MFBPR:
 
     def scores(self, users: Tensor, history: Tensor) -> Tensor:
         """[B, P] dot products; cold users folded in from their history."""
-        hist = history_matrix(history, users, self.item.shape[0])
-        count = hist.sum(1, keepdim=True)
-        folded = (hist @ self.item) / count.clamp(min=1.0)
+        hist = history_csr(history, users, self.item.shape[0])  # sparse: row by row
+        count = torch.from_numpy(np.diff(hist.indptr)).float()[:, None]
+        summed = torch.from_numpy(np.asarray(hist @ self.item.numpy(), dtype=np.float32))
+        folded = summed / count.clamp(min=1.0)
         vec = torch.where(self.known[users][:, None], self.user[users], folded)
-        out = vec @ self.item.T
+        out = row_scores(self.item, vec)  # a user scores the same bits in any batch
         out[(count.squeeze(1) == 0) & ~self.known[users]] = self.pop
         return out

@@ -29,7 +29,7 @@ from torch import Tensor
 
 from kgrec.errors import ArtifactError
 from kgrec.gnn.baselines.base import row_scores
-from kgrec.gnn.baselines.sparse import history_csr
+from kgrec.gnn.baselines.sparse import history_votes
 
 
 class NeighbourTable:
@@ -82,10 +82,7 @@ class NeighbourTable:
             padded = self.matrix.copy()
             padded.resize((n, n))
             self._padded = padded
-        rows = history_csr(history, users, n, decay=self.decay)
-        out = torch.from_numpy(np.asarray((rows @ self._padded).toarray(), dtype=np.float32))
-        out[torch.from_numpy(np.diff(rows.indptr) == 0)] = self.pop
-        return out
+        return history_votes(self._padded, self.pop, users, history, decay=self.decay)
 
     def save(self, path: Path) -> None:
         """Write the matrix to ``path`` (.npz)."""

@@ -14,6 +14,7 @@ from kgrec.gnn.baselines import (
     ImplicitItemKNN,
     ItemKNN,
     Popularity,
+    Recommender,
     TextKNN,
     history_matrix,
     item_popularity,
@@ -146,18 +147,46 @@ def test_a_querys_scores_are_the_same_bits_alone_and_in_a_batch() -> None:
         assert torch.equal(batch[r], row_scores(items, queries[r : r + 1])[0]), r
     torch.testing.assert_close(batch, queries @ items.T, rtol=1e-4, atol=1e-4)
     assert row_scores(items, queries[:0]).shape == (0, 1682)
+    with pytest.raises(ValueError, match=r"queries \[B, D\].*got \(450,\)"):
+        row_scores(items, queries[0])  # one query without its batch dimension
 
 
-def test_text_knn_scores_a_user_alone_as_in_a_batch() -> None:
+def alone_or_batch_model(kind: str, num_items: int) -> Recommender:
+    gen = torch.Generator().manual_seed(2)
+    text = torch.randn(num_items, 96, generator=gen)
+    models: dict[str, Recommender] = {
+        "popularity": Popularity(),
+        "text_knn": TextKNN(text),
+        "item_knn": ItemKNN(neighbours=50, grid=()),
+        "implicit_item_knn": ImplicitItemKNN(neighbours=50, grid=()),
+        "mf_bpr": MFBPR(dim=32, epochs=2, seed=0, grid=()),
+        "als": ImplicitALS(factors=16, seed=0, grid=()),
+    }
+    return models[kind]
+
+
+@pytest.mark.parametrize(
+    "kind", ["popularity", "text_knn", "item_knn", "implicit_item_knn", "mf_bpr", "als"]
+)
+def test_a_baseline_scores_a_user_alone_as_in_a_batch(kind: str) -> None:
+    """``kgrec evaluate`` scores users in batches, a request one at a time: the same bits.
+
+    Sized like MovieLens-100K, where a dense batch product (``hist @ sim.T``) gave
+    other last bits than the same user alone.
+    """
     gen = torch.Generator().manual_seed(1)
-    text = torch.randn(300, 96, generator=gen)
+    num_users, num_items = 200, 1682
     train = torch.stack(
-        [torch.randint(0, 30, (400,), generator=gen), torch.randint(0, 300, (400,), generator=gen)]
+        [
+            torch.randint(0, num_users, (20_000,), generator=gen),
+            torch.randint(0, num_items, (20_000,), generator=gen),
+        ]
     )
-    model = TextKNN(text)
-    model.fit(train, 30, 300)
-    users = torch.arange(30)
+    model = alone_or_batch_model(kind, num_items)
+    model.fit(train, num_users + 1, num_items)
+    users = torch.arange(num_users + 1)  # the last one has no history: popularity
     batch = model.scores(users, train)
+    assert batch.shape == (num_users + 1, num_items)
     for u in users.tolist():
         assert torch.equal(batch[u], model.scores(torch.tensor([u]), train)[0]), u
 
