@@ -88,7 +88,9 @@ def main(argv: list[str] | None = None) -> int:
             batched += staged.ranked(users[first : first + args.batch], history)
         alone = [staged.ranked(users[u : u + 1], history)[0] for u in range(len(users))]
     report(f"batches of {args.batch} against one at a time", batched, alone, args.top, start)
-    if args.threads is not None and args.threads != threads:
+    if args.threads is not None and args.threads == threads:
+        print(f"--threads {args.threads} is the served thread count: nothing to compare")
+    elif args.threads is not None:
         start = time.perf_counter()
         with threadpool_limits(args.threads, "blas"):
             other = [staged.ranked(users[u : u + 1], history)[0] for u in range(len(users))]

@@ -40,10 +40,11 @@ def serving_blas_threads(products: int) -> int | None:
     batch: OpenBLAS splits a matrix-vector product's rows among its threads and
     the rows at a split take another code path (on a 1682 x 450 product, two of
     the 1,682 scores differed in their last bit between one and two threads).
-    ``kgrec serve`` (:func:`kgrec.api.app.use_search_threads`) and ``kgrec
-    evaluate`` (:func:`kgrec.gnn.evaluation.view_metrics`) both score under this
-    count, so below :data:`BLAS_MIN_PRODUCTS` (one thread) they compute the same
-    bits on any machine; from it, on machines with the same number of cores.
+    ``kgrec serve`` (:func:`kgrec.api.app.use_search_threads`, unless
+    ``KGREC_SERVING__BLAS_THREADS`` sets another count) and ``kgrec evaluate``
+    (:func:`kgrec.gnn.evaluation.view_metrics`) both score under this count, so
+    below :data:`BLAS_MIN_PRODUCTS` (one thread) they compute the same bits on
+    any machine; from it, on machines with the same number of cores.
     """
     return 1 if products < BLAS_MIN_PRODUCTS else None
 

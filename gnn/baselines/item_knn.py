@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import scipy.sparse as sp
 import torch
 from torch import Tensor
@@ -18,16 +19,17 @@ def keep_top_neighbours(sim: Tensor, neighbours: int) -> Tensor:
     return sim
 
 
-def neighbour_scores(sim: Tensor, pop: Tensor, users: Tensor, history: Tensor) -> Tensor:
-    """[B, P] summed similarity ``sim`` [P, P] to each user's history items.
+def neighbour_votes(sim: Tensor) -> sp.csr_matrix:
+    """Float32 CSR [P, P] whose row i holds what history item i votes for.
 
-    Users with an empty ``history`` [2, E] get the popularity vector ``pop`` [P].
-    A sparse product (:func:`~kgrec.gnn.baselines.sparse.history_votes`): a user
-    scores the same bits alone and in a batch, as the served
-    :class:`~kgrec.gnn.ranking.tables.NeighbourTable` over the same ``sim`` does.
+    ``sim`` [P, P] holds product j's neighbours in row j, so item i's votes are
+    its column i: the transpose. Scored by
+    :func:`~kgrec.gnn.baselines.sparse.history_votes` (score_j = sum over the
+    history's items i of sim[j, i]), as the stored
+    :class:`~kgrec.gnn.ranking.tables.NeighbourTable` is: the same bits for the
+    same ``sim``, alone or in a batch.
     """
-    # sim's row j holds j's neighbours: the votes of history item i are column i
-    return history_votes(sp.csr_matrix(sim.T.numpy()), pop, users, history)
+    return sp.csr_matrix(sim.T.numpy(), dtype=np.float32)
 
 
 class ItemKNN(NeighbourModel[Tensor]):
@@ -45,6 +47,8 @@ class ItemKNN(NeighbourModel[Tensor]):
     """
 
     name = "item_knn"
+    _votes: tuple[Tensor, sp.csr_matrix] | None = None
+    """``sim`` and its :func:`neighbour_votes`, built on the first score after a fit."""
 
     @staticmethod
     def _unfitted() -> Tensor:
@@ -62,4 +66,6 @@ class ItemKNN(NeighbourModel[Tensor]):
 
     def scores(self, users: Tensor, history: Tensor) -> Tensor:
         """[B, P] summed similarity to the items in each user's history."""
-        return neighbour_scores(self.sim, self.pop, users, history)
+        if self._votes is None or self._votes[0] is not self.sim:  # fit and tune replace sim
+            self._votes = (self.sim, neighbour_votes(self.sim))
+        return history_votes(self._votes[1], self.pop, users, history)

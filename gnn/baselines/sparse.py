@@ -35,6 +35,11 @@ def history_csr(
     if history.numel() == 0 or b == 0:
         return sp.csr_matrix((b, num_items), dtype=np.float32)
     pairs, wanted = history.numpy(), users.numpy()
+    if pairs[1].max() >= num_items or pairs[1].min() < 0:
+        raise ValueError(
+            f"history holds product rows outside 0..{num_items - 1} "
+            f"({int(pairs[1].min())}..{int(pairs[1].max())})"
+        )
     row_of = np.full(int(max(pairs[0].max(), wanted.max())) + 1, -1, dtype=np.int64)
     row_of[wanted] = np.arange(b)
     rows = row_of[pairs[0]]

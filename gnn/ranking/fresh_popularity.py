@@ -38,12 +38,12 @@ def neighbour_popularity(generator: Recommender, count: Tensor, fresh: Tensor) -
         ConfigError: ``generator`` has no content neighbours.
     """
     weights = count.float()
-    if isinstance(generator, KGKNN):
-        votes = generator.sim @ weights
-    elif isinstance(generator, NeighbourTable):
-        # row i of the table holds what product i votes for: column sums weighted by i's count
-        n = min(generator.matrix.shape[0], len(weights))
-        summed = generator.matrix[:n].T @ weights[:n].numpy()
+    if isinstance(generator, (KGKNN, NeighbourTable)):
+        # row i holds what product i votes for: column sums weighted by i's count (the
+        # fitted KG-kNN and its stored table through the same sparse product, same bits)
+        matrix = generator.votes if isinstance(generator, KGKNN) else generator.matrix
+        n = min(matrix.shape[0], len(weights))
+        summed = matrix[:n].T @ weights[:n].numpy()
         votes = torch.zeros(len(weights))
         m = min(len(summed), len(weights))
         votes[:m] = torch.from_numpy(np.asarray(summed, np.float32)[:m])

@@ -6,7 +6,8 @@ import torch
 from torch import Tensor
 
 from kgrec.gnn.baselines import item_popularity
-from kgrec.gnn.baselines.item_knn import keep_top_neighbours, neighbour_scores
+from kgrec.gnn.baselines.item_knn import keep_top_neighbours, neighbour_votes
+from kgrec.gnn.baselines.sparse import history_votes
 from kgrec.gnn.snapshot import PRODUCT, Snapshot
 
 
@@ -55,6 +56,7 @@ class KGKNN:
         sim = weighted @ weighted.T  # [P, P]
         sim.fill_diagonal_(0.0)
         self.sim = keep_top_neighbours(sim, neighbours)
+        self.votes = neighbour_votes(self.sim)  # CSR [P, P]: what each product votes for
         self.pop = torch.zeros(0)
 
     @classmethod
@@ -68,4 +70,4 @@ class KGKNN:
 
     def scores(self, users: Tensor, history: Tensor) -> Tensor:
         """[B, P] summed KG similarity to the products in each user's history."""
-        return neighbour_scores(self.sim, self.pop, users, history)
+        return history_votes(self.votes, self.pop, users, history)

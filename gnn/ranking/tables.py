@@ -5,7 +5,8 @@ At serving time the candidate generators cannot refit: they read what
 
 * :class:`NeighbourTable`: the top-N neighbours of every product (item-kNN from
   co-interactions, KG-kNN from shared brands, categories and entities), scored
-  against a history as :func:`~kgrec.gnn.baselines.item_knn.neighbour_scores` does;
+  against a history by :func:`~kgrec.gnn.baselines.sparse.history_votes`, as the
+  fitted ItemKNN and KG-kNN are;
 * :class:`FactorTable`: user and product vectors (the GNN's embeddings) scored
   by inner product, for the users the table holds.
 
@@ -29,6 +30,7 @@ from torch import Tensor
 
 from kgrec.errors import ArtifactError
 from kgrec.gnn.baselines.base import row_scores
+from kgrec.gnn.baselines.item_knn import neighbour_votes
 from kgrec.gnn.baselines.sparse import history_votes
 
 
@@ -65,7 +67,7 @@ class NeighbourTable:
 
         As in ItemKNN and KG-kNN: score_j = sum over history i of sim[j, i].
         """
-        return cls(name, sp.csr_matrix(sim.T.numpy()), pop, decay=decay)
+        return cls(name, neighbour_votes(sim), pop, decay=decay)
 
     @property
     def num_items(self) -> int:
