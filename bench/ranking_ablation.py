@@ -70,8 +70,10 @@ def fitted_generators(
     # "h3": the metrics read the validation pairs as history, in time order, and
     # ALS solves every user from it (SplitPlan.history, ImplicitALS); caches
     # written before that hold other metrics (an h3 ALS pickled with the
-    # fold_in flag of 807202a loads: the flag is no longer read)
-    path = cache / f"fitted-h3-{snapshot.version}-{plan.seed}.pt"
+    # fold_in flag of 807202a loads: the flag is no longer read); "h4": KG-kNN holds
+    # its sparse votes (505e59b), which an h3 KG-kNN lacks, and every method scores
+    # a user alone as in a batch, under the service's BLAS threads
+    path = cache / f"fitted-h4-{snapshot.version}-{plan.seed}.pt"
     if path.is_file():
         try:
             blob = load_checked(path)
