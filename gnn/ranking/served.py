@@ -351,10 +351,13 @@ class StoredRanking:
         # the generators the ranker was trained with (a version trained by an earlier
         # kgrec may lack the newer ones: its ranker never saw their features)
         generators = {g: generators[g] for g in self.staged.generators}
-        # users 0..U-1 are the version's; row U, past them all, is the one no factor
-        # model knows (a shopper the version lacks is scored there)
-        known = torch.ones(user_graph.shape[0] + 1, dtype=torch.bool)
-        known[-1] = False
+        # the factor models score the version's users with interactions, as the ranker
+        # was trained: the evaluation gives them only users with training pairs, so a
+        # version user without any interaction (imported, never active) and row U, past
+        # them all (a shopper the version lacks), have their features missing
+        users = user_graph.shape[0]
+        known = torch.zeros(users + 1, dtype=torch.bool)
+        known[:users] = torch.bincount(self.interactions[0], minlength=users)[:users] > 0
         return self.staged.serving(
             generators,
             count,

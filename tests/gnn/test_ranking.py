@@ -323,6 +323,39 @@ def test_a_version_whose_ranker_read_stored_als_factors_keeps_als_unavailable_to
     assert all(len(served) for served, _ in bound.ranked(shoppers, history))
 
 
+def test_a_version_user_without_interactions_is_scored_as_the_evaluation_scores_one(
+    tmp_path: Path,
+) -> None:
+    """The GNN scores, in evaluation, only users with training pairs; serving does the same.
+
+    A shopper the version holds (imported, a vector from ``kgrec embed``) but who
+    never interacted has the factor model's features missing, as a user without
+    training pairs has when the ranker is trained and evaluated.
+    """
+    train, val, users, items = taste_clusters()
+    gen = torch.Generator().manual_seed(3)
+    user_vectors, item_vectors = torch.randn(users, 4, generator=gen), torch.randn(items, 4)
+    staged, generators = fitted_staged(
+        train,
+        val,
+        users,
+        items,
+        extra={"gnn": FactorTable("gnn", user_vectors, item_vectors)},
+        factor_models=("gnn",),
+    )
+    knn = generators["item_knn"]
+    assert isinstance(knn, ItemKNN)
+    idle = 0  # in the version, without a single interaction
+    _version_trained_on(tmp_path, staged, knn, train[:, train[0] != idle])
+    stored = load_ranking(tmp_path)
+    assert stored is not None
+    bound = stored.bind(user_vectors, item_vectors, torch.randn(items, 8))
+    features, candidates = bound._stage(torch.tensor([idle, 1]), train, False)
+    gnn = [i for i, name in enumerate(bound.features) if name.startswith("gnn")]
+    assert features[0][candidates[0] >= 0][:, gnn].isnan().all()
+    assert not features[1][candidates[1] >= 0][:, gnn].isnan().any()
+
+
 def test_a_version_trained_with_an_unknown_generator_names_the_valid_ones(
     tmp_path: Path,
 ) -> None:
