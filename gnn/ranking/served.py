@@ -34,6 +34,7 @@ import logging
 import shutil
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Final
 
@@ -301,6 +302,16 @@ class StoredRanking:
     peer_weights: sp.csr_matrix | None = None
     next_item_decay: float = 0.8
 
+    @cached_property
+    def active_users(self) -> Tensor:
+        """Bool [U0]: the user rows with at least one interaction (those the GNN trained on).
+
+        Computed once per version (the service binds again after every online write).
+        """
+        if self.interactions.numel() == 0:
+            return torch.zeros(0, dtype=torch.bool)
+        return torch.bincount(self.interactions[0]) > 0
+
     def bind(
         self,
         user_graph: Tensor,
@@ -357,7 +368,8 @@ class StoredRanking:
         # them all (a shopper the version lacks), have their features missing
         users = user_graph.shape[0]
         known = torch.zeros(users + 1, dtype=torch.bool)
-        known[:users] = torch.bincount(self.interactions[0], minlength=users)[:users] > 0
+        active = self.active_users[:users]
+        known[: len(active)] = active
         return self.staged.serving(
             generators,
             count,

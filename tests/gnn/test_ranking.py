@@ -354,6 +354,14 @@ def test_a_version_user_without_interactions_is_scored_as_the_evaluation_scores_
     gnn = [i for i, name in enumerate(bound.features) if name.startswith("gnn")]
     assert features[0][candidates[0] >= 0][:, gnn].isnan().all()
     assert not features[1][candidates[1] >= 0][:, gnn].isnan().any()
+    # scored as the ranker's training scores a simulated cold user, with or without
+    # events recorded since the version (here two of its products)
+    events = torch.tensor([[idle, idle], [int(train[1][0]), int(train[1][1])]])
+    for history in (train[:, train[0] != idle], torch.cat([train[:, train[0] != idle], events], 1)):
+        served, served_candidates = bound._stage(torch.tensor([idle]), history, False)
+        cold, cold_candidates = bound._stage(torch.tensor([idle]), history, True)
+        assert torch.equal(served_candidates, cold_candidates)
+        torch.testing.assert_close(served, cold, rtol=0, atol=0, equal_nan=True)
 
 
 def test_a_version_trained_with_an_unknown_generator_names_the_valid_ones(
