@@ -50,6 +50,10 @@ of users, takes each generator alone, as a stacked copy of rows that large
 costs more than the calls it saves (docs/ranking-log.md). Every step works
 row by row, so the grouping never changes a result.
 """
+MIN_SPREAD: Final = 1e-6
+"""The least standard deviation a view keeps; a row at it is flat: its generator has no
+order for the user (a factor table's all-zero row for a shopper it lacks) and proposes
+nothing, rather than the first products by row number."""
 
 
 def feature_names(generators: Sequence[str]) -> tuple[str, ...]:
@@ -66,7 +70,7 @@ class GeneratorView:
         top: int64 [B, K] the unseen products, best first, ties in product order
             (K = min(cap, P); -1 past a row's unseen products).
         mean: float32 [B, 1] the mean score over the row's unseen products.
-        std: float32 [B, 1] their standard deviation (at least 1e-6).
+        std: float32 [B, 1] their standard deviation (at least :data:`MIN_SPREAD`).
         cap: the rank every product past ``top`` reads as.
     """
 
@@ -207,7 +211,7 @@ def _view(s: Tensor, history: _History, cap: int, base: BaseRow | None = None) -
     out = torch.full((len(s), keep), -1, dtype=torch.long)
     at = fits.nonzero(as_tuple=True)
     out[at[0], position[at]] = top[at]
-    return GeneratorView(out, mean.float(), var.sqrt().float().clamp(min=1e-6), cap)
+    return GeneratorView(out, mean.float(), var.sqrt().float().clamp(min=MIN_SPREAD), cap)
 
 
 def _with_dense_rows(read: SparseView, s: Tensor, history: _History, cap: int) -> GeneratorView:
@@ -215,7 +219,7 @@ def _with_dense_rows(read: SparseView, s: Tensor, history: _History, cap: int) -
 
     Row by row as :func:`_view` is: a row gets the same view alone or in any batch.
     """
-    std = read.var.sqrt().float().clamp(min=1e-6)
+    std = read.var.sqrt().float().clamp(min=MIN_SPREAD)
     out = GeneratorView(read.top, read.mean.float(), std, cap)
     if bool(read.done.all()):
         return out
@@ -244,12 +248,16 @@ def proposals(
 def proposed_pairs(
     scores: Tensor, view: GeneratorView, seen: Tensor, fresh: Tensor, per_generator: int
 ) -> tuple[Tensor, Tensor]:
-    """(rows [N], columns [N]): :func:`proposals` as pairs, without a [B, P] mask."""
-    valid = (view.top >= 0) & ~fresh.gather(1, view.top.clamp(min=0))
+    """(rows [N], columns [N]): :func:`proposals` as pairs, without a [B, P] mask.
+
+    A flat row (spread at :data:`MIN_SPREAD`) proposes nothing.
+    """
+    ordered = view.std[:, 0] > MIN_SPREAD
+    valid = (view.top >= 0) & ~fresh.gather(1, view.top.clamp(min=0)) & ordered[:, None]
     take = valid & (torch.cumsum(valid, dim=1) <= per_generator)
     at = take.nonzero(as_tuple=True)
     rows, cols = at[0], view.top[at]
-    short = (take.sum(1) < per_generator) & (view.top[:, -1] >= 0)
+    short = (take.sum(1) < per_generator) & (view.top[:, -1] >= 0) & ordered
     if bool(short.any()):  # those rows' proposals come from a top-k of the whole row
         banned = seen[short] | fresh[short]
         k = min(per_generator, seen.shape[1])

@@ -38,7 +38,7 @@ import torch
 from torch import Tensor
 
 from kgrec.gnn.baselines.base import Recommender, row_scores
-from kgrec.gnn.ranking.features import GeneratorView
+from kgrec.gnn.ranking.features import MIN_SPREAD, GeneratorView
 from kgrec.gnn.ranking.ordering import stable_descending, top_ordered
 
 _MOMENT_CHUNK: Final = 8192
@@ -149,7 +149,7 @@ class Retrieval:
             short = int(self.is_warm[ranking].sum()) < per_generator and len(ranking) == keep
             if short:  # the candidates read past the kept ranking: the whole row
                 out[r] = row_scores(self.items, q[r : r + 1])[0]
-        std = var.sqrt().float().clamp(min=1e-6)
+        std = var.sqrt().float().clamp(min=MIN_SPREAD)
         return RetrievedRows(GeneratorView(top, mean.float(), std, cap), out, self, q)
 
     def exact(self, query: Tensor, rows: Tensor) -> Tensor:

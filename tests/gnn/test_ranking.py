@@ -362,6 +362,13 @@ def test_a_version_user_without_interactions_is_scored_as_the_evaluation_scores_
         cold, cold_candidates = bound._stage(torch.tensor([idle]), history, True)
         assert torch.equal(served_candidates, cold_candidates)
         torch.testing.assert_close(served, cold, rtol=0, atol=0, equal_nan=True)
+    # a shopper the version lacks: the GNN's row is flat (all 0), so it proposes
+    # nothing; before, it "proposed" the first products by row number
+    stranger = torch.tensor([users])
+    its_events = torch.tensor([[users, users], [int(train[1][0]), int(train[1][1])]])
+    ((served_list, _, proposed),) = bound.ranked_with_proposers(stranger, its_events)
+    assert len(served_list) and not proposed["gnn"].any()
+    assert proposed["item_knn"].any() or proposed["popularity"].any()
 
 
 def test_a_version_trained_with_an_unknown_generator_names_the_valid_ones(
