@@ -51,9 +51,7 @@ costs more than the calls it saves (docs/ranking-log.md). Every step works
 row by row, so the grouping never changes a result.
 """
 MIN_SPREAD: Final = 1e-6
-"""The least standard deviation a view keeps; a row at it is flat: its generator has no
-order for the user (a factor table's all-zero row for a shopper it lacks) and proposes
-nothing, rather than the first products by row number."""
+"""The least standard deviation a view keeps (the z-scores' floor)."""
 
 
 def feature_names(generators: Sequence[str]) -> tuple[str, ...]:
@@ -230,34 +228,46 @@ def _with_dense_rows(read: SparseView, s: Tensor, history: _History, cap: int) -
 
 
 def proposals(
-    scores: Tensor, view: GeneratorView, seen: Tensor, fresh: Tensor, per_generator: int
+    scores: Tensor,
+    view: GeneratorView,
+    seen: Tensor,
+    fresh: Tensor,
+    per_generator: int,
+    silent: Tensor | None = None,
 ) -> Tensor:
     """[B, P] bool: the products one generator proposes, its top ``per_generator``.
 
     Taken from its ``view`` of ``scores`` [B, P], outside ``seen`` and ``fresh``
     [B, P]; a row whose kept ranking runs out of warm products first (fresh ones
     among its best) takes a top-k over the whole row instead
-    (:func:`proposed_pairs`).
+    (:func:`proposed_pairs`). Rows where ``silent`` [B] is True propose nothing.
     """
     chosen = torch.zeros_like(seen)
-    rows, cols = proposed_pairs(scores, view, seen, fresh, per_generator)
+    rows, cols = proposed_pairs(scores, view, seen, fresh, per_generator, silent)
     chosen[rows, cols] = True
     return chosen
 
 
 def proposed_pairs(
-    scores: Tensor, view: GeneratorView, seen: Tensor, fresh: Tensor, per_generator: int
+    scores: Tensor,
+    view: GeneratorView,
+    seen: Tensor,
+    fresh: Tensor,
+    per_generator: int,
+    silent: Tensor | None = None,
 ) -> tuple[Tensor, Tensor]:
     """(rows [N], columns [N]): :func:`proposals` as pairs, without a [B, P] mask.
 
-    A flat row (spread at :data:`MIN_SPREAD`) proposes nothing.
+    Rows where ``silent`` [B] is True (a generator with no scores of its own for
+    the user: a factor table's shopper it lacks, all 0) propose nothing, rather
+    than the first products by row number.
     """
-    ordered = view.std[:, 0] > MIN_SPREAD
-    valid = (view.top >= 0) & ~fresh.gather(1, view.top.clamp(min=0)) & ordered[:, None]
+    speaks = torch.ones(len(view.top), dtype=torch.bool) if silent is None else ~silent
+    valid = (view.top >= 0) & ~fresh.gather(1, view.top.clamp(min=0)) & speaks[:, None]
     take = valid & (torch.cumsum(valid, dim=1) <= per_generator)
     at = take.nonzero(as_tuple=True)
     rows, cols = at[0], view.top[at]
-    short = (take.sum(1) < per_generator) & (view.top[:, -1] >= 0) & ordered
+    short = (take.sum(1) < per_generator) & (view.top[:, -1] >= 0) & speaks
     if bool(short.any()):  # those rows' proposals come from a top-k of the whole row
         banned = seen[short] | fresh[short]
         k = min(per_generator, seen.shape[1])
@@ -277,6 +287,7 @@ def top_candidates(
     fresh: Tensor,
     per_generator: int,
     stack_elements: int = STACK_ELEMENTS,
+    silent: Mapping[str, Tensor] | None = None,
 ) -> Tensor:
     """[B, C] the union of each generator's :func:`proposals`, padded with -1.
 
@@ -290,14 +301,23 @@ def top_candidates(
         fresh: [B, P] bool, products without interactions (never proposed).
         per_generator: products taken from each generator per user.
         stack_elements: generators' rows taken in one pass (:func:`generator_groups`).
+        silent: generator -> [B] bool, users it has no scores for (it proposes nothing).
     """
     b, p = seen.shape
+    silent = silent or {}
+    none = torch.zeros(b, dtype=torch.bool)
     keys = [torch.zeros(0, dtype=torch.long)]  # row * P + column of every proposal
     for group in generator_groups(list(views), b, p, stack_elements):
         n = len(group)
         view = _stack_views([views[g] for g in group])
+        quiet = torch.cat([silent.get(g, none) for g in group])
         rows, cols = proposed_pairs(
-            _stack([scores[g] for g in group]), view, _tile(seen, n), _tile(fresh, n), per_generator
+            _stack([scores[g] for g in group]),
+            view,
+            _tile(seen, n),
+            _tile(fresh, n),
+            per_generator,
+            quiet,
         )
         keys.append((rows % b) * p + cols)
     pairs = torch.unique(torch.cat(keys))  # sorted: row by row, in product order
@@ -376,6 +396,7 @@ class CandidateStage(NamedTuple):
         scores: generator -> [B, P] its scores.
         views: generator -> its :class:`GeneratorView`.
         seen: [B, P] bool, the users' history.
+        silent: generator -> [B] bool, users it proposed nothing for.
     """
 
     features: Tensor
@@ -383,6 +404,7 @@ class CandidateStage(NamedTuple):
     scores: dict[str, Tensor]
     views: dict[str, GeneratorView]
     seen: Tensor
+    silent: Mapping[str, Tensor]
 
 
 def candidate_stage(
@@ -394,6 +416,7 @@ def candidate_stage(
     per_generator: int,
     retrieved: Mapping[str, RetrievedRows] | None = None,
     bases: Mapping[str, BaseRow] | None = None,
+    silent: Mapping[str, Tensor] | None = None,
 ) -> CandidateStage:
     """The candidates of a batch and their features, from the generators' ``scores`` [B, P].
 
@@ -403,15 +426,17 @@ def candidate_stage(
     ``unavailable`` per user. The generators in ``retrieved`` bring their own
     views (:mod:`kgrec.gnn.ranking.retrieval`; ``scores`` holds their partial
     rows), and their candidates' scores are filled in before the features. The
-    generators' ``bases`` go to :func:`generator_views`.
+    generators' ``bases`` go to :func:`generator_views`; ``silent`` to
+    :func:`top_candidates`.
     """
     retrieved = retrieved or {}
     fresh = (item_count == 0)[None, :].expand_as(seen)
     read = {g: s for g, s in scores.items() if g not in retrieved}
     dense = generator_views(read, seen, cap, bases=bases)
     views = {g: retrieved[g].view if g in retrieved else dense[g] for g in scores}
-    candidates = top_candidates(scores, views, seen, fresh, per_generator)
+    silent = silent or {}
+    candidates = top_candidates(scores, views, seen, fresh, per_generator, silent=silent)
     for rows in retrieved.values():
         rows.fill(candidates)
     features = candidate_features(scores, views, candidates, seen, item_count, unavailable)
-    return CandidateStage(features, candidates, scores, views, seen)
+    return CandidateStage(features, candidates, scores, views, seen, silent)

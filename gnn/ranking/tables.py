@@ -128,12 +128,16 @@ class FactorTable:
         """float32 [P', D]: the product vectors the scores are inner products with."""
         return self.items
 
+    def holds(self, users: Tensor) -> Tensor:
+        """Bool [B]: which ``users`` [B] have a vector here (the others score 0 everywhere)."""
+        return users < self.users.shape[0]
+
     def linear_queries(self, users: Tensor, history: Tensor) -> tuple[Tensor, Tensor]:
         """(queries [B, D], scored [B] bool): ``users`` [B] vectors, and who the table holds.
 
         A user the table lacks gets a zero vector (and False): it scores 0 everywhere.
         """
-        known = users < self.users.shape[0]
+        known = self.holds(users)
         vec = torch.zeros((len(users), self.items.shape[1]))
         vec[known] = self.users[users[known]]
         return vec, known

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from kgrec.gnn.ranking import candidate_features, feature_names, top_candidates
-from kgrec.gnn.ranking.features import MIN_SPREAD, RANK_CAP, generator_views, proposals
+from kgrec.gnn.ranking.features import RANK_CAP, generator_views, proposals
 from kgrec.gnn.ranking.ordering import top_ordered
 
 
@@ -189,12 +189,27 @@ def test_candidates_are_each_rows_proposals_in_product_order(seed: int) -> None:
         mine = proposals(scores[name], view, seen, fresh, per_generator=12)
         banned = scores[name].masked_fill(seen | fresh, float("-inf"))
         for r in range(b):  # a generator proposes its 12 best warm unseen products
-            best = banned[r].argsort(descending=True, stable=True)[:12].tolist()
-            if float(view.std[r, 0]) <= MIN_SPREAD:  # a flat row has no order to propose
-                best = []
-            assert mine[r].nonzero().flatten().tolist() == sorted(best), (name, r)
+            best = banned[r].argsort(descending=True, stable=True)[:12]
+            assert mine[r].nonzero().flatten().tolist() == sorted(best.tolist()), (name, r)
         union |= mine
     cands = top_candidates(scores, views, seen, fresh, per_generator=12)
     for r in range(b):
         assert [c for c in cands[r].tolist() if c >= 0] == union[r].nonzero().flatten().tolist()
         assert (cands[r][cands[r] < 0] == -1).all()
+
+
+def test_a_silent_row_proposes_nothing() -> None:
+    """A generator without scores of its own for a user (all 0) proposes no candidates."""
+    scores = {"gnn": torch.tensor([[0.0] * 6, [0.1, 0.9, 0.2, 0.8, 0.3, 0.7]])}
+    seen = torch.zeros(2, 6, dtype=torch.bool)
+    fresh = torch.zeros(2, 6, dtype=torch.bool)
+    views = generator_views(scores, seen, cap=6)
+    silent = {"gnn": torch.tensor([True, False])}
+    mine = proposals(scores["gnn"], views["gnn"], seen, fresh, 2, silent["gnn"])
+    assert not mine[0].any() and mine[1].nonzero().flatten().tolist() == [1, 3]
+    cands = top_candidates(scores, views, seen, fresh, per_generator=2, silent=silent)
+    assert (cands[0] == -1).all() and cands[1].tolist() == [1, 3]
+    # without the mask the all-zero row "proposes" the first products by row number
+    assert proposals(scores["gnn"], views["gnn"], seen, fresh, 2)[
+        0
+    ].nonzero().flatten().tolist() == [0, 1]
