@@ -208,17 +208,17 @@ def view_metrics(
     fresh = torch.bincount(plan.train[1], minlength=plan.num_items) == 0
     shown = torch.zeros(plan.num_items, dtype=torch.bool)
     per_user: dict[str, list[Tensor]] = {}
-    for start in range(0, len(users), batch_users):
-        batch = users[start : start + batch_users]
-        with threadpool_limits(serving_blas_threads(plan.num_items), "blas"):
+    with threadpool_limits(serving_blas_threads(plan.num_items), "blas"):  # once per view
+        for start in range(0, len(users), batch_users):
+            batch = users[start : start + batch_users]
             scores = model.scores(batch, history)
-        target = history_matrix(view.test, batch, plan.num_items).bool()
-        seen = history_matrix(history, batch, plan.num_items).bool() | outside
-        for k, v in rank_metrics(scores, target, seen, ks=KS).items():
-            per_user.setdefault(k, []).append(v)
-        tops = answer_tops(scores, seen)
-        shown[tops[tops >= 0]] = True
-        per_user.setdefault(f"fresh@{EXPOSURE_K}", []).append(fresh_places(tops, fresh))
+            target = history_matrix(view.test, batch, plan.num_items).bool()
+            seen = history_matrix(history, batch, plan.num_items).bool() | outside
+            for k, v in rank_metrics(scores, target, seen, ks=KS).items():
+                per_user.setdefault(k, []).append(v)
+            tops = answer_tops(scores, seen)
+            shown[tops[tops >= 0]] = True
+            per_user.setdefault(f"fresh@{EXPOSURE_K}", []).append(fresh_places(tops, fresh))
     return ViewMetrics(
         {k: torch.cat(v) for k, v in per_user.items()},
         exposure_metrics(shown, ~outside, fresh),
