@@ -233,17 +233,16 @@ def proposals(
     seen: Tensor,
     fresh: Tensor,
     per_generator: int,
-    silent: Tensor | None = None,
 ) -> Tensor:
     """[B, P] bool: the products one generator proposes, its top ``per_generator``.
 
     Taken from its ``view`` of ``scores`` [B, P], outside ``seen`` and ``fresh``
     [B, P]; a row whose kept ranking runs out of warm products first (fresh ones
     among its best) takes a top-k over the whole row instead
-    (:func:`proposed_pairs`). Rows where ``silent`` [B] is True propose nothing.
+    (:func:`proposed_pairs`), and only products above the row's floor.
     """
     chosen = torch.zeros_like(seen)
-    rows, cols = proposed_pairs(scores, view, seen, fresh, per_generator, silent)
+    rows, cols = proposed_pairs(scores, view, seen, fresh, per_generator)
     chosen[rows, cols] = True
     return chosen
 
@@ -254,29 +253,38 @@ def proposed_pairs(
     seen: Tensor,
     fresh: Tensor,
     per_generator: int,
-    silent: Tensor | None = None,
 ) -> tuple[Tensor, Tensor]:
     """(rows [N], columns [N]): :func:`proposals` as pairs, without a [B, P] mask.
 
-    Rows where ``silent`` [B] is True (a generator with no scores of its own for
-    the user: a factor table's shopper it lacks, all 0) propose nothing, rather
-    than the first products by row number.
+    A generator proposes only products it scores above its row's floor: the
+    score of the last product of its kept ranking (the lowest unseen score when
+    the ranking holds every unseen product, else a tie of hundreds). The
+    products tied there come in product order, not the generator's: an
+    item-kNN row with 5 votes proposes those 5, not 95 products by row number,
+    and a flat row (a factor table's shopper it lacks: 0 everywhere) nothing.
     """
-    speaks = torch.ones(len(view.top), dtype=torch.bool) if silent is None else ~silent
-    valid = (view.top >= 0) & ~fresh.gather(1, view.top.clamp(min=0)) & speaks[:, None]
+    kept = view.top >= 0
+    at_top = view.top.clamp(min=0)
+    values = scores.gather(1, at_top).float()
+    floor = values.gather(1, (kept.sum(1) - 1).clamp(min=0)[:, None])
+    above = kept & (values > floor)
+    valid = above & ~fresh.gather(1, at_top)
     take = valid & (torch.cumsum(valid, dim=1) <= per_generator)
     at = take.nonzero(as_tuple=True)
     rows, cols = at[0], view.top[at]
-    short = (take.sum(1) < per_generator) & (view.top[:, -1] >= 0) & speaks
+    # fresh products above the floor crowded warm ones out of the kept ranking
+    short = (take.sum(1) < per_generator) & kept[:, -1] & (above & ~valid).any(1)
     if bool(short.any()):  # those rows' proposals come from a top-k of the whole row
         banned = seen[short] | fresh[short]
         k = min(per_generator, seen.shape[1])
-        row = scores[short].float().masked_fill(banned, float("-inf"))
+        row = scores[short].float()
+        lowest = row.masked_fill(seen[short] | row.isnan(), float("inf")).amin(1, keepdim=True)
+        row = row.masked_fill(banned, float("-inf"))
         top = top_ordered(row, k)
-        ok = ~torch.isinf(row.gather(1, top))
+        ok = row.gather(1, top) > lowest  # above the whole row's floor (never -inf)
         whole = short.nonzero().flatten()[:, None].expand_as(top)
-        kept = ~short[rows]
-        rows, cols = torch.cat([rows[kept], whole[ok]]), torch.cat([cols[kept], top[ok]])
+        kept_rows = ~short[rows]
+        rows, cols = torch.cat([rows[kept_rows], whole[ok]]), torch.cat([cols[kept_rows], top[ok]])
     return rows, cols
 
 
@@ -287,7 +295,6 @@ def top_candidates(
     fresh: Tensor,
     per_generator: int,
     stack_elements: int = STACK_ELEMENTS,
-    silent: Mapping[str, Tensor] | None = None,
 ) -> Tensor:
     """[B, C] the union of each generator's :func:`proposals`, padded with -1.
 
@@ -301,23 +308,18 @@ def top_candidates(
         fresh: [B, P] bool, products without interactions (never proposed).
         per_generator: products taken from each generator per user.
         stack_elements: generators' rows taken in one pass (:func:`generator_groups`).
-        silent: generator -> [B] bool, users it has no scores for (it proposes nothing).
     """
     b, p = seen.shape
-    silent = silent or {}
-    none = torch.zeros(b, dtype=torch.bool)
     keys = [torch.zeros(0, dtype=torch.long)]  # row * P + column of every proposal
     for group in generator_groups(list(views), b, p, stack_elements):
         n = len(group)
         view = _stack_views([views[g] for g in group])
-        quiet = torch.cat([silent.get(g, none) for g in group])
         rows, cols = proposed_pairs(
             _stack([scores[g] for g in group]),
             view,
             _tile(seen, n),
             _tile(fresh, n),
             per_generator,
-            quiet,
         )
         keys.append((rows % b) * p + cols)
     pairs = torch.unique(torch.cat(keys))  # sorted: row by row, in product order
@@ -396,7 +398,6 @@ class CandidateStage(NamedTuple):
         scores: generator -> [B, P] its scores.
         views: generator -> its :class:`GeneratorView`.
         seen: [B, P] bool, the users' history.
-        silent: generator -> [B] bool, users it proposed nothing for.
     """
 
     features: Tensor
@@ -404,7 +405,6 @@ class CandidateStage(NamedTuple):
     scores: dict[str, Tensor]
     views: dict[str, GeneratorView]
     seen: Tensor
-    silent: Mapping[str, Tensor]
 
 
 def candidate_stage(
@@ -416,7 +416,6 @@ def candidate_stage(
     per_generator: int,
     retrieved: Mapping[str, RetrievedRows] | None = None,
     bases: Mapping[str, BaseRow] | None = None,
-    silent: Mapping[str, Tensor] | None = None,
 ) -> CandidateStage:
     """The candidates of a batch and their features, from the generators' ``scores`` [B, P].
 
@@ -426,17 +425,15 @@ def candidate_stage(
     ``unavailable`` per user. The generators in ``retrieved`` bring their own
     views (:mod:`kgrec.gnn.ranking.retrieval`; ``scores`` holds their partial
     rows), and their candidates' scores are filled in before the features. The
-    generators' ``bases`` go to :func:`generator_views`; ``silent`` to
-    :func:`top_candidates`.
+    generators' ``bases`` go to :func:`generator_views`.
     """
     retrieved = retrieved or {}
     fresh = (item_count == 0)[None, :].expand_as(seen)
     read = {g: s for g, s in scores.items() if g not in retrieved}
     dense = generator_views(read, seen, cap, bases=bases)
     views = {g: retrieved[g].view if g in retrieved else dense[g] for g in scores}
-    silent = silent or {}
-    candidates = top_candidates(scores, views, seen, fresh, per_generator, silent=silent)
+    candidates = top_candidates(scores, views, seen, fresh, per_generator)
     for rows in retrieved.values():
         rows.fill(candidates)
     features = candidate_features(scores, views, candidates, seen, item_count, unavailable)
-    return CandidateStage(features, candidates, scores, views, seen, silent)
+    return CandidateStage(features, candidates, scores, views, seen)

@@ -47,7 +47,6 @@ from kgrec.gnn.ranking.slots import (
     served_list,
 )
 from kgrec.gnn.ranking.sparse_rows import BaseRow, base_rows
-from kgrec.gnn.ranking.tables import FactorTable
 from kgrec.gnn.ranking.training import training_groups
 from kgrec.gnn.splits import pair_keys
 
@@ -155,14 +154,8 @@ class StagedRanking:
         if not simulated_cold:
             unknown = ~self.known_users[users]
         unavailable = {name: unknown for name in self.factor_models}
-        # a factor table scores a shopper it lacks 0 everywhere: no order to propose from
-        silent = {
-            name: ~g.holds(users)
-            for name, g in self.generators.items()
-            if isinstance(g, FactorTable)
-        }
         bases, count = self._base_rows(), self.item_count
-        return candidate_stage(scores, seen, count, unavailable, cap, per, read, bases, silent)
+        return candidate_stage(scores, seen, count, unavailable, cap, per, read, bases)
 
     def _base_rows(self) -> dict[str, BaseRow]:
         """The generators' base rows (:func:`base_rows`), computed once per binding."""
@@ -253,9 +246,7 @@ class StagedRanking:
             fresh_mask = (self.item_count == 0)[None, :] & ~seen
             per = self.config.per_generator
             proposed_by = {
-                name: proposals(
-                    stage.scores[name], view, seen, fresh_mask, per, stage.silent.get(name)
-                )
+                name: proposals(stage.scores[name], view, seen, fresh_mask, per)
                 for name, view in stage.views.items()
             }
         order_key = self._order_key(ranked, stage)
