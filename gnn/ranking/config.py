@@ -19,6 +19,9 @@ class StagedConfig:
 
     Attributes:
         per_generator: candidates each generator proposes per user.
+        top_up: the generator proposing, per user, as many more of its next
+            best as the generator with the fewest products above its floor left
+            empty ("" = none; :func:`~kgrec.gnn.ranking.features.top_candidates`).
         fresh_share: share of answer positions kept for fresh products (0 = off).
         fresh_temperature: the temperature of the fresh order's random draw per
             shopper (:func:`~kgrec.gnn.ranking.slots.fresh_draw_noise`; z units of
@@ -43,6 +46,7 @@ class StagedConfig:
     """
 
     per_generator: int = 100
+    top_up: str = "popularity"
     fresh_share: float = 0.1
     fresh_temperature: float = 0.5
     fresh_generators: tuple[str, ...] = ("gnn", "text_knn")
@@ -68,6 +72,7 @@ class StagedConfig:
             fields["without_history"] = "popularity" if on else ""
         fields.setdefault("without_history", "")
         fields.setdefault("rank_cap", LEGACY_RANK_CAP)
+        fields.setdefault("top_up", "")
         fields["fresh_generators"] = tuple(fields.get("fresh_generators", ()))
         fields["fresh_popularity"] = tuple(fields.get("fresh_popularity", ()))
         fields["cold_reveal"] = tuple(fields.get("cold_reveal", ()))

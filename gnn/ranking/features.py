@@ -252,9 +252,12 @@ def proposed_pairs(
     view: GeneratorView,
     seen: Tensor,
     fresh: Tensor,
-    per_generator: int,
+    per_generator: int | Tensor,
 ) -> tuple[Tensor, Tensor]:
     """(rows [N], columns [N]): :func:`proposals` as pairs, without a [B, P] mask.
+
+    ``per_generator``: the products each row proposes at most, one for every
+    row or [B] each row's own.
 
     A generator proposes only products it scores above its row's floor: the
     score of the last product of its kept ranking (the lowest unseen score when
@@ -269,19 +272,21 @@ def proposed_pairs(
     floor = values.gather(1, (kept.sum(1) - 1).clamp(min=0)[:, None])
     above = kept & (values > floor)
     valid = above & ~fresh.gather(1, at_top)
-    take = valid & (torch.cumsum(valid, dim=1) <= per_generator)
+    limit = torch.as_tensor(per_generator).expand(len(view.top))
+    take = valid & (torch.cumsum(valid, dim=1) <= limit[:, None])
     at = take.nonzero(as_tuple=True)
     rows, cols = at[0], view.top[at]
     # fresh products above the floor crowded warm ones out of the kept ranking
-    short = (take.sum(1) < per_generator) & kept[:, -1] & (above & ~valid).any(1)
+    short = (take.sum(1) < limit) & kept[:, -1] & (above & ~valid).any(1)
     if bool(short.any()):  # those rows' proposals come from a top-k of the whole row
         banned = seen[short] | fresh[short]
-        k = min(per_generator, seen.shape[1])
+        k = min(int(limit[short].max()), seen.shape[1])
         row = scores[short].float()
         lowest = row.masked_fill(seen[short] | row.isnan(), float("inf")).amin(1, keepdim=True)
         row = row.masked_fill(banned, float("-inf"))
         top = top_ordered(row, k)
         ok = row.gather(1, top) > lowest  # above the whole row's floor (never -inf)
+        ok &= torch.arange(k)[None, :] < limit[short][:, None]
         whole = short.nonzero().flatten()[:, None].expand_as(top)
         kept_rows = ~short[rows]
         rows, cols = torch.cat([rows[kept_rows], whole[ok]]), torch.cat([cols[kept_rows], top[ok]])
@@ -295,11 +300,15 @@ def top_candidates(
     fresh: Tensor,
     per_generator: int,
     stack_elements: int = STACK_ELEMENTS,
+    top_up: str = "",
 ) -> Tensor:
     """[B, C] the union of each generator's :func:`proposals`, padded with -1.
 
     Each row's candidates in product order, from the proposals' pairs (no [B, P]
-    mask per generator).
+    mask per generator). With ``top_up`` (a generator's name), that generator
+    proposes as many more of its next best as the generator that proposed the
+    fewest left empty (rows above their floor run out): the places a flat row
+    leaves go to its order, not to products in row order.
 
     Args:
         scores: generator -> [B, P] scores.
@@ -308,9 +317,11 @@ def top_candidates(
         fresh: [B, P] bool, products without interactions (never proposed).
         per_generator: products taken from each generator per user.
         stack_elements: generators' rows taken in one pass (:func:`generator_groups`).
+        top_up: the generator proposing the places others leave ("" = none).
     """
     b, p = seen.shape
     keys = [torch.zeros(0, dtype=torch.long)]  # row * P + column of every proposal
+    fewest = torch.full((b,), per_generator, dtype=torch.long)  # per row, by any generator
     for group in generator_groups(list(views), b, p, stack_elements):
         n = len(group)
         view = _stack_views([views[g] for g in group])
@@ -322,6 +333,12 @@ def top_candidates(
             per_generator,
         )
         keys.append((rows % b) * p + cols)
+        counts = torch.bincount(rows, minlength=n * b).view(n, b)
+        fewest = torch.minimum(fewest, counts.min(0).values)
+    if top_up and bool((fewest < per_generator).any()):
+        limit = 2 * per_generator - fewest
+        rows, cols = proposed_pairs(scores[top_up], views[top_up], seen, fresh, limit)
+        keys.append(rows * p + cols)
     pairs = torch.unique(torch.cat(keys))  # sorted: row by row, in product order
     rows, cols = pairs // p, pairs % p
     slot, counts = row_slots(rows, b)
@@ -416,6 +433,7 @@ def candidate_stage(
     per_generator: int,
     retrieved: Mapping[str, RetrievedRows] | None = None,
     bases: Mapping[str, BaseRow] | None = None,
+    top_up: str = "",
 ) -> CandidateStage:
     """The candidates of a batch and their features, from the generators' ``scores`` [B, P].
 
@@ -425,14 +443,14 @@ def candidate_stage(
     ``unavailable`` per user. The generators in ``retrieved`` bring their own
     views (:mod:`kgrec.gnn.ranking.retrieval`; ``scores`` holds their partial
     rows), and their candidates' scores are filled in before the features. The
-    generators' ``bases`` go to :func:`generator_views`.
+    generators' ``bases`` go to :func:`generator_views`, ``top_up`` to :func:`top_candidates`.
     """
     retrieved = retrieved or {}
     fresh = (item_count == 0)[None, :].expand_as(seen)
     read = {g: s for g, s in scores.items() if g not in retrieved}
     dense = generator_views(read, seen, cap, bases=bases)
     views = {g: retrieved[g].view if g in retrieved else dense[g] for g in scores}
-    candidates = top_candidates(scores, views, seen, fresh, per_generator)
+    candidates = top_candidates(scores, views, seen, fresh, per_generator, top_up=top_up)
     for rows in retrieved.values():
         rows.fill(candidates)
     features = candidate_features(scores, views, candidates, seen, item_count, unavailable)

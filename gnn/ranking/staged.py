@@ -86,10 +86,12 @@ class StagedRanking:
         self.config = config or StagedConfig()
         self.name = name
         without = (self.config.without_history,) if self.config.without_history else ()
+        top_up = (self.config.top_up,) if self.config.top_up else ()
         for option, names in (
             ("fresh_generators", self.config.fresh_generators),
             ("fresh_popularity", self.config.fresh_popularity),
             ("without_history", without),
+            ("top_up", top_up),
         ):
             unknown = [g for g in names if g not in self.generators]
             if unknown:
@@ -155,7 +157,9 @@ class StagedRanking:
             unknown = ~self.known_users[users]
         unavailable = {name: unknown for name in self.factor_models}
         bases, count = self._base_rows(), self.item_count
-        return candidate_stage(scores, seen, count, unavailable, cap, per, read, bases)
+        return candidate_stage(
+            scores, seen, count, unavailable, cap, per, read, bases, self.config.top_up
+        )
 
     def _base_rows(self) -> dict[str, BaseRow]:
         """The generators' base rows (:func:`base_rows`), computed once per binding."""

@@ -242,3 +242,25 @@ def test_a_generator_proposes_nothing_at_its_rows_floor(p: int) -> None:
     cands = top_candidates(scores, views, seen, fresh, per_generator=4)
     assert (cands[0] == -1).all() and (cands[3] == -1).all()
     assert [c for c in cands[1].tolist() if c >= 0] == [3, p - 1]
+
+
+def test_the_places_a_flat_row_leaves_go_to_the_top_up_generators_order() -> None:
+    """The knn row proposes 2 of its 4 places (a shopper with two votes), nothing for a flat row.
+
+    The top-up generator then proposes as many more of its next best: 2 more, then
+    4 more, so the candidates are its order rather than products by row number.
+    """
+    p = 12
+    pop = torch.arange(p, 0, -1).float().flip(0)[None, :].repeat(2, 1)  # product 11 first
+    knn = torch.zeros(2, p)
+    knn[0, [0, 1]] = torch.tensor([0.5, 0.25])
+    scores = {"knn": knn, "popularity": pop}
+    seen = torch.zeros(2, p, dtype=torch.bool)
+    fresh = torch.zeros(2, p, dtype=torch.bool)
+    views = generator_views(scores, seen)
+    plain = top_candidates(scores, views, seen, fresh, per_generator=4)
+    assert [c for c in plain[0].tolist() if c >= 0] == [0, 1, 8, 9, 10, 11]
+    assert [c for c in plain[1].tolist() if c >= 0] == [8, 9, 10, 11]
+    topped = top_candidates(scores, views, seen, fresh, per_generator=4, top_up="popularity")
+    assert [c for c in topped[0].tolist() if c >= 0] == [0, 1, 6, 7, 8, 9, 10, 11]
+    assert [c for c in topped[1].tolist() if c >= 0] == [4, 5, 6, 7, 8, 9, 10, 11]

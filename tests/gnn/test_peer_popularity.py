@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -144,5 +145,8 @@ def test_without_history_names_a_generator() -> None:
     assert old.without_history == "popularity"
     assert StagedConfig.from_dict({"popularity_without_history": False}).without_history == ""
     oldest = StagedConfig.from_dict({})  # saved before either: the ranker's order
-    assert oldest.without_history == "" and oldest.rank_cap == 4096
+    assert oldest.without_history == "" and oldest.rank_cap == 4096 and oldest.top_up == ""
+    with pytest.raises(ConfigError, match=r"top_up \['pop'\] are not among the generators"):
+        bare = StagedConfig(fresh_generators=(), fresh_popularity=(), without_history="")
+        StagedRanking({"popularity": Popularity()}, config=replace(bare, top_up="pop"))
     assert StagedConfig().rank_cap == 512
