@@ -12,6 +12,8 @@ Layout of one version, ``<data_dir>/artifacts/<version>/``::
     product_text.npy       float32 [P, D_text]   L2-normalised text-encoder vectors
     popularity.npy         float32 [P]           popularity prior in [0, 1]
     checkpoint.pt          the GNN checkpoint (weights + config), for inductive inference
+    checksums.sha256       SHA-256 of every file above and the writers' (sha256sum format;
+                           :mod:`kgrec.gnn.version_checksums`), checked at every load
 
 ``<data_dir>/artifacts/LATEST`` names the newest complete version. A version is
 written into a temporary directory and renamed into place, then LATEST is
@@ -34,6 +36,7 @@ import pandas as pd
 
 from kgrec.errors import ArtifactError
 from kgrec.files import sync_directory, sync_tree, write_atomic
+from kgrec.gnn.version_checksums import verify_checksums, write_checksums
 
 LATEST: Final = "LATEST"
 MANIFEST: Final = "manifest.json"
@@ -158,6 +161,7 @@ class ArtifactSet:
                 shutil.copy2(checkpoint, tmp / CHECKPOINT)
             for write in writers:
                 write(tmp)
+            write_checksums(tmp)
             sync_tree(tmp)  # whole on disk before LATEST can name it
             tmp.rename(final)
             sync_directory(root)
@@ -171,11 +175,19 @@ class ArtifactSet:
 
     @classmethod
     def load(cls, path: Path, *, mmap: bool = False) -> ArtifactSet:
-        """Load one version directory; ``mmap`` maps the arrays instead of reading them."""
+        """Load one version directory; ``mmap`` maps the arrays instead of reading them.
+
+        Its files are checked against its checksums first (every file, the
+        ranking's included; :func:`~kgrec.gnn.version_checksums.verify_checksums`).
+
+        Raises:
+            ArtifactError: not a version, damaged (the files named) or inconsistent.
+        """
         if not (path / MANIFEST).exists():
             raise ArtifactError(
                 f"{path} is not an artifact version (no {MANIFEST}); run `kgrec embed`"
             )
+        verify_checksums(path)
         mode: Literal["r"] | None = "r" if mmap else None
         try:
             manifest = ArtifactManifest.from_json((path / MANIFEST).read_text())

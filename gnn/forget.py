@@ -19,7 +19,8 @@ one move up by one in every file of the version, so the files stay aligned. A
 rewritten file is written beside the old one under a temporary name, synced, and
 moved over it with :func:`os.replace` (a reader opens either the old file or the
 new one, never half of one); the files of one version are replaced one after the
-other, the manifest last. A rewritten snapshot keeps its version name (the
+other, then the version's checksum file (``checksums.sha256``, the rewritten
+files' new sums), the manifest last. A rewritten snapshot keeps its version name (the
 checkpoints and artifact versions name it).
 
 Nothing else there holds a shopper: checkpoints (``checkpoints/*.pt``) hold the
@@ -55,6 +56,7 @@ from kgrec.gnn.ranking.served import ALS_FILE, INTERACTIONS_FILE, PEER_FILE, RAN
 from kgrec.gnn.ranking.tables import save_items
 from kgrec.gnn.snapshot import USER
 from kgrec.gnn.torch_files import load_checked
+from kgrec.gnn.version_checksums import CHECKSUMS, checksums_with
 from kgrec.gnn.versions import stale_writing
 
 log = logging.getLogger(__name__)
@@ -168,12 +170,18 @@ def forget_in_version(version: Path, user_id: str) -> list[Path]:
         )
         staged += _forget_in_ranking(version / RANKING_DIR, removed)
         manifest_path = version / MANIFEST
+        last: list[tuple[Path, Path]] = []
         if manifest_path.is_file():
             manifest: dict[str, Any] = json.loads(manifest_path.read_text())
             manifest["num_users"] = len(kept_users)
             text = json.dumps(manifest, indent=2).encode()
-            staged.append((_staged(manifest_path, _bytes_writer(text)), manifest_path))
-    except (OSError, ValueError, KeyError) as e:
+            last.append((_staged(manifest_path, _bytes_writer(text)), manifest_path))
+        rewritten = {target.relative_to(version).as_posix(): tmp for tmp, target in staged + last}
+        sums = checksums_with(version, rewritten)
+        if sums is not None:  # the new files' checksums, then the manifest
+            staged.append((_staged(version / CHECKSUMS, _bytes_writer(sums)), version / CHECKSUMS))
+        staged += last
+    except (OSError, ValueError, KeyError, ArtifactError) as e:
         _discard(staged)
         raise ArtifactError(
             f"cannot rewrite artifact version {version} without the shopper ({e}); nothing "

@@ -1,4 +1,4 @@
-"""``kgrec artifacts list|promote|rollback|prune``: the artifact versions on disk.
+"""``kgrec artifacts list|promote|rollback|prune|verify``: the artifact versions on disk.
 
 The versions are those of :class:`kgrec.gnn.versions.VersionStore`.
 """
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from kgrec.gnn.versions import VersionStore
 
 artifacts_app = typer.Typer(
-    help="Artifact versions: list them, promote one to LATEST, roll back, prune."
+    help="Artifact versions: list them, promote one to LATEST, roll back, prune, verify."
 )
 app.add_typer(artifacts_app, name="artifacts")
 
@@ -174,3 +174,48 @@ def prune(ctx: typer.Context) -> None:
     store = _store(settings_of(ctx))
     pruned = store.prune()
     typer.echo(f"pruned: {', '.join(pruned)}" if pruned else "nothing to prune")
+
+
+@artifacts_app.command("verify")
+def verify(
+    ctx: typer.Context,
+    version: Annotated[
+        str | None, typer.Argument(help="One version to check (default: every version).")
+    ] = None,
+) -> None:
+    """Check each version's files against the SHA-256 sums `kgrec embed` wrote.
+
+    Every file a version was published with is read whole. Exits 1 when a file
+    is missing or differs; a version written before kgrec recorded checksums is
+    reported, not failed.
+    """
+    from kgrec.errors import ArtifactError
+    from kgrec.gnn.version_checksums import damaged_files, read_checksums
+
+    store = _store(settings_of(ctx))
+    versions = store.versions() if version is None else [version]
+    if not versions:
+        typer.echo(f"no artifact versions under {store.root}; run `kgrec embed`")
+        return
+    rows, damaged = [], 0
+    for v in versions:
+        path = store.path(v)
+        try:
+            problems = damaged_files(path)
+            listed = read_checksums(path) or {}
+        except ArtifactError as e:
+            problems, listed = [str(e)], {}
+        if problems is None:
+            rows.append([v, "no checksums (written before kgrec recorded them)"])
+        elif problems:
+            damaged += 1
+            rows.append([v, "DAMAGED: " + "; ".join(problems)])
+        else:
+            rows.append([v, f"ok ({len(listed)} files)"])
+    typer.echo(table(["version", "files"], rows))
+    if damaged:
+        typer.echo(
+            f"{damaged} damaged version(s): copy them again from where they were written, "
+            "or rebuild with `kgrec embed`; LATEST and rollbacks refuse them"
+        )
+        raise typer.Exit(1)

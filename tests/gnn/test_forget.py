@@ -23,6 +23,7 @@ from kgrec.gnn.ranking.served import PEER_FILE, RANKING_DIR
 from kgrec.gnn.ranking.tables import item_arrays
 from kgrec.gnn.schema import INTERACTED, PRODUCT, USER, reverse, with_reverse
 from kgrec.gnn.snapshot import Snapshot
+from kgrec.gnn.version_checksums import CHECKSUMS, damaged_files
 from kgrec.loaders.rejects import forget_in_rejects
 
 USERS = ["a", "gone", "b", "c", "late"]  # "late": added by kgrec embed after training
@@ -83,8 +84,10 @@ def test_a_version_is_rewritten_without_the_shopper_and_stays_aligned(tmp_path: 
         "interactions.npy",
         "als.npz",
         PEER_FILE,
+        CHECKSUMS,  # the rewritten files' new sums: the version still loads, not "damaged"
         "manifest.json",
     }
+    assert damaged_files(version) == []
     after = ArtifactSet.load(version)  # validates the row counts against the manifest
     kept = [u for u in USERS if u != "gone"]
     assert after.users["id"].tolist() == kept

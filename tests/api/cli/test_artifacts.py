@@ -23,6 +23,7 @@ from kgrec.gnn.checkpoint import Checkpoint
 from kgrec.gnn.config import GNNConfig
 from kgrec.gnn.latest_model import adopt_version_model
 from kgrec.gnn.model import HeteroGNN
+from kgrec.gnn.version_checksums import CHECKSUMS
 from kgrec.gnn.versions import GATE, HISTORY, STALE_WRITING_S, VersionStore
 
 WIDE = {"COLUMNS": "200"}
@@ -243,7 +244,28 @@ def test_a_version_that_cannot_load_is_neither_promoted_nor_rolled_back_to(
     result = kgrec(tmp_path, "artifacts", "promote", "c")
     assert result.exit_code == 1 and store.latest() == "b"
     assert "artifact version c cannot be served, so LATEST stays b" in str(result.exception)
+    assert "product_graph.npy: SHA-256" in str(result.exception)  # its checksum
+    # a file added after publication is not listed: its reader tells what is wrong
     (store.path("a") / "checkpoint.pt").write_bytes(b"not a checkpoint")
     result = kgrec(tmp_path, "artifacts", "rollback")
     assert result.exit_code == 1 and store.latest() == "b"
     assert "cannot read the checkpoint" in str(result.exception)
+
+
+def test_verify_reports_each_version_and_fails_on_a_damaged_one(tmp_path: Path) -> None:
+    store = write_versions(tmp_path, ["a", "b", "c"])
+    result = kgrec(tmp_path, "artifacts", "verify")
+    assert result.exit_code == 0, result.output
+    assert result.output.count("ok (") == 3
+    (store.path("b") / CHECKSUMS).unlink()
+    (store.path("c") / "users.parquet").unlink()
+    result = kgrec(tmp_path, "artifacts", "verify")
+    assert result.exit_code == 1
+    assert "no checksums (written before kgrec recorded them)" in result.output
+    assert "DAMAGED: users.parquet: missing" in result.output
+    assert "1 damaged version(s)" in result.output
+    assert kgrec(tmp_path, "artifacts", "verify", "a").exit_code == 0
+    result = kgrec(tmp_path, "artifacts", "verify", "zz")
+    assert isinstance(result.exception, ArtifactError) and "versions: a, b, c" in str(
+        result.exception
+    )

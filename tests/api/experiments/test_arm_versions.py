@@ -21,6 +21,7 @@ from kgrec.api.experiments.config import read_experiments
 from kgrec.api.wiring import Services, services_over
 from kgrec.errors import ConfigError
 from kgrec.gnn.artifacts import LATEST, MANIFEST, ArtifactSet
+from kgrec.gnn.version_checksums import write_checksums
 from kgrec.graph import GraphStore
 from kgrec.settings import Settings
 from kgrec.text_encoders import TextEncoder
@@ -57,6 +58,7 @@ def _settings(
         shutil.copytree(artifacts.path, root / name)
         manifest = json.loads((root / name / MANIFEST).read_text())
         (root / name / MANIFEST).write_text(json.dumps({**manifest, "version": name}))
+        write_checksums(root / name)  # a version of its own, whole
     (root / LATEST).write_text("v-a")
     path = tmp_path / "experiments.toml"
     path.write_text(EXPERIMENT.format(version=pin))
