@@ -70,6 +70,7 @@ def main() -> None:
     from serve_steps import bound_ranking
     from synthetic_ranking import synthetic_ranking
 
+    import kgrec.gnn.ranking.candidates as candidates
     import kgrec.gnn.ranking.features as features
     import kgrec.gnn.ranking.retrieval as retrieval_module
     import kgrec.gnn.ranking.staged as staged_module
@@ -129,7 +130,7 @@ def main() -> None:
     serve(range(20))  # first touches: the padded tables, the fresh products
     totals: dict[str, float] = defaultdict(float)
     for name in ("generator_views", "top_candidates", "candidate_features"):
-        setattr(features, name, timed(totals, name, getattr(features, name)))
+        setattr(candidates, name, timed(totals, name, getattr(candidates, name)))
     for name in ("fresh_order_scores", "drawn_fresh_order", "served_list"):
         setattr(staged_module, name, timed(totals, f"slots: {name}", getattr(staged_module, name)))
     for name, generator in staged.generators.items():

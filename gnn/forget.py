@@ -19,8 +19,10 @@ one move up by one in every file of the version, so the files stay aligned. A
 rewritten file is written beside the old one under a temporary name, synced, and
 moved over it with :func:`os.replace` (a reader opens either the old file or the
 new one, never half of one); the files of one version are replaced one after the
-other, then the version's checksum file (``checksums.sha256``, the rewritten
-files' new sums), the manifest last. A rewritten snapshot keeps its version name (the
+other: the version's checksum file first (``checksums.sha256``, the rewritten
+files' new sums), then the arrays and tables, the manifest, and ``users.parquet``
+last, so a forget stopped part-way still finds the shopper and the next run
+rewrites every file again. A rewritten snapshot keeps its version name (the
 checkpoints and artifact versions name it).
 
 Nothing else there holds a shopper: checkpoints (``checkpoints/*.pt``) hold the
@@ -155,9 +157,6 @@ def forget_in_version(version: Path, user_id: str) -> list[Path]:
     staged: list[tuple[Path, Path]] = []
     try:
         kept_users = users[~drop].reset_index(drop=True)
-        staged.append(
-            (_staged(version / USERS, lambda f: kept_users.to_parquet(f)), version / USERS)
-        )
         graph = np.load(version / USER_GRAPH)
         if graph.shape[0] != len(ids):
             raise ArtifactError(
@@ -170,17 +169,22 @@ def forget_in_version(version: Path, user_id: str) -> list[Path]:
         )
         staged += _forget_in_ranking(version / RANKING_DIR, removed)
         manifest_path = version / MANIFEST
-        last: list[tuple[Path, Path]] = []
         if manifest_path.is_file():
             manifest: dict[str, Any] = json.loads(manifest_path.read_text())
             manifest["num_users"] = len(kept_users)
             text = json.dumps(manifest, indent=2).encode()
-            last.append((_staged(manifest_path, _bytes_writer(text)), manifest_path))
-        rewritten = {target.relative_to(version).as_posix(): tmp for tmp, target in staged + last}
-        sums = checksums_with(version, rewritten)
-        if sums is not None:  # the new files' checksums, then the manifest
-            staged.append((_staged(version / CHECKSUMS, _bytes_writer(sums)), version / CHECKSUMS))
-        staged += last
+            staged.append((_staged(manifest_path, _bytes_writer(text)), manifest_path))
+        # the shopper's id last: a forget stopped part-way still finds it, and is redone whole
+        staged.append(
+            (_staged(version / USERS, lambda f: kept_users.to_parquet(f)), version / USERS)
+        )
+        sums = checksums_with(
+            version, {target.relative_to(version).as_posix(): tmp for tmp, target in staged}
+        )
+        if sums is not None:  # the new files' checksums first
+            staged.insert(
+                0, (_staged(version / CHECKSUMS, _bytes_writer(sums)), version / CHECKSUMS)
+            )
     except (OSError, ValueError, KeyError, ArtifactError) as e:
         _discard(staged)
         raise ArtifactError(

@@ -3,14 +3,15 @@
 ``kgrec embed`` writes ``checksums.sha256`` into a version before publishing it,
 in the format of coreutils' ``sha256sum`` (``<hex digest>  <relative path>``), so
 ``sha256sum -c checksums.sha256`` inside the version directory checks it too.
-Loading a version, and ``kgrec artifacts promote`` / ``verify``, compare the files
-with it: a file that is missing, cut short or changed since is an error naming
-it, instead of a service that serves damaged vectors or a ranker that fails on
-its first request. Files not listed are ignored: the caches written into a
-version later (the compiled boosters, keyed by host, with checksums of their
-own). Forgetting a shopper rewrites some files in place and the checksum file
-with them (:func:`checksums_with`). A version written before kgrec recorded
-checksums has none and loads as before.
+Loading a version, and ``kgrec artifacts promote`` / ``verify``, compare the
+files with it: a file that is missing, cut short or changed since is an error
+naming it, instead of a service that serves damaged vectors or a ranker that
+fails on its first request. Files not listed are ignored: the caches written
+into a version later (the compiled boosters, keyed by host, with checksums of
+their own) and the promotion gate's record, which a retrain may rewrite.
+Forgetting a shopper rewrites some files in place and the checksum file with
+them (:func:`checksums_with`). A version written before kgrec recorded checksums
+has none and loads as before.
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ CHECKSUMS: Final = "checksums.sha256"
 """The checksum file at the top of a version directory."""
 UNLISTED_DIRS: Final = ("ranking/compiled",)
 """Caches inside a version, written after it was published (never listed)."""
+UNLISTED_FILES: Final = ("gate.json",)
+"""Records a version keeps after publication: the promotion gate's decision, which
+``kgrec train --since`` rewrites when another promotion landed first (never listed)."""
 
 
 def file_sha256(path: Path) -> str:
@@ -43,7 +47,7 @@ def _listed(directory: Path) -> list[str]:
     out = []
     for path in directory.rglob("*"):
         name = path.relative_to(directory).as_posix()
-        if not path.is_file() or name == CHECKSUMS:
+        if not path.is_file() or name == CHECKSUMS or name in UNLISTED_FILES:
             continue
         if any(name.startswith(f"{d}/") for d in UNLISTED_DIRS):
             continue

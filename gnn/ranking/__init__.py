@@ -5,13 +5,9 @@ One implementation of the ranking stages, shared by ``kgrec evaluate`` (the
 evaluation measures what is served.
 """
 
+from kgrec.gnn.ranking.candidates import top_candidates
 from kgrec.gnn.ranking.config import StagedConfig
-from kgrec.gnn.ranking.features import (
-    BASE_FEATURES,
-    candidate_features,
-    feature_names,
-    top_candidates,
-)
+from kgrec.gnn.ranking.features import BASE_FEATURES, candidate_features, feature_names
 from kgrec.gnn.ranking.kg_knn import KGKNN
 from kgrec.gnn.ranking.peer_popularity import PeerPopularity
 from kgrec.gnn.ranking.ranker import LearnedRanker, RankerConfig

@@ -15,16 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final, NamedTuple
+from typing import Final, NamedTuple
 
 import torch
 from torch import Tensor
 
-from kgrec.gnn.ranking.ordering import row_slots, top_ordered
+from kgrec.gnn.ranking.ordering import top_ordered
 from kgrec.gnn.ranking.sparse_rows import BaseRow, SparseView, sparse_view
-
-if TYPE_CHECKING:
-    from kgrec.gnn.ranking.retrieval import RetrievedRows
 
 BASE_FEATURES: Final = ("history_len", "item_count", "item_fresh")
 _PER_GENERATOR: Final = ("", "_z", "_rank")
@@ -91,25 +88,25 @@ def generator_groups(
     return [list(names[i : i + per]) for i in range(0, len(names), per)]
 
 
-def _stack(parts: Sequence[Tensor]) -> Tensor:
+def stack_rows(parts: Sequence[Tensor]) -> Tensor:
     """The [B, P] tensors ``parts`` as one [len(parts) * B, P] (the one itself when alone)."""
     return parts[0] if len(parts) == 1 else torch.cat(list(parts))
 
 
-def _tile(x: Tensor, times: int) -> Tensor:
+def tile_rows(x: Tensor, times: int) -> Tensor:
     """[B, P] ``x`` repeated ``times`` over its rows."""
     return x if times == 1 else x.repeat(times, 1)
 
 
-def _stack_views(views: Sequence[GeneratorView]) -> GeneratorView:
+def stack_views(views: Sequence[GeneratorView]) -> GeneratorView:
     """The views of a stacked group as one view over its stacked rows."""
     caps = {v.cap for v in views}
     if len(caps) != 1:
         raise ValueError(f"views of one stacked pass must share their rank cap, not {caps}")
     return GeneratorView(
-        _stack([v.top for v in views]),
-        _stack([v.mean for v in views]),
-        _stack([v.std for v in views]),
+        stack_rows([v.top for v in views]),
+        stack_rows([v.mean for v in views]),
+        stack_rows([v.std for v in views]),
         caps.pop(),
     )
 
@@ -145,7 +142,7 @@ def generator_views(
         if n not in tiled:
             tiled[n] = history.tiled(n)
         base = bases.get(group[0]) if n == 1 else None
-        view = _view(_stack([scores[g].float() for g in group]), tiled[n], cap, base)
+        view = _view(stack_rows([scores[g].float() for g in group]), tiled[n], cap, base)
         for i, name in enumerate(group):
             rows = slice(i * b, (i + 1) * b)
             views[name] = GeneratorView(view.top[rows], view.mean[rows], view.std[rows], cap)
@@ -177,7 +174,7 @@ class _History(NamedTuple):
         b = len(self.seen)
         shift = (torch.arange(times) * b).repeat_interleave(len(self.rows))
         return _History(
-            _tile(self.seen, times),
+            tile_rows(self.seen, times),
             self.rows.repeat(times) + shift,
             self.cols.repeat(times),
             self.held.repeat(times),
@@ -227,127 +224,6 @@ def _with_dense_rows(read: SparseView, s: Tensor, history: _History, cap: int) -
     return out
 
 
-def proposals(
-    scores: Tensor,
-    view: GeneratorView,
-    seen: Tensor,
-    fresh: Tensor,
-    per_generator: int,
-) -> Tensor:
-    """[B, P] bool: the products one generator proposes, its top ``per_generator``.
-
-    Taken from its ``view`` of ``scores`` [B, P], outside ``seen`` and ``fresh``
-    [B, P]; a row whose kept ranking runs out of warm products first (fresh ones
-    among its best) takes a top-k over the whole row instead
-    (:func:`proposed_pairs`), and only products above the row's floor.
-    """
-    chosen = torch.zeros_like(seen)
-    rows, cols = proposed_pairs(scores, view, seen, fresh, per_generator)
-    chosen[rows, cols] = True
-    return chosen
-
-
-def proposed_pairs(
-    scores: Tensor,
-    view: GeneratorView,
-    seen: Tensor,
-    fresh: Tensor,
-    per_generator: int | Tensor,
-) -> tuple[Tensor, Tensor]:
-    """(rows [N], columns [N]): :func:`proposals` as pairs, without a [B, P] mask.
-
-    ``per_generator``: the products each row proposes at most, one for every
-    row or [B] each row's own.
-
-    A generator proposes only products it scores above its row's floor: the
-    score of the last product of its kept ranking (the lowest unseen score when
-    the ranking holds every unseen product, else a tie of hundreds). The
-    products tied there come in product order, not the generator's: an
-    item-kNN row with 5 votes proposes those 5, not 95 products by row number,
-    and a flat row (a factor table's shopper it lacks: 0 everywhere) nothing.
-    """
-    kept = view.top >= 0
-    at_top = view.top.clamp(min=0)
-    values = scores.gather(1, at_top).float()
-    floor = values.gather(1, (kept.sum(1) - 1).clamp(min=0)[:, None])
-    above = kept & (values > floor)
-    valid = above & ~fresh.gather(1, at_top)
-    limit = torch.as_tensor(per_generator).expand(len(view.top))
-    take = valid & (torch.cumsum(valid, dim=1) <= limit[:, None])
-    at = take.nonzero(as_tuple=True)
-    rows, cols = at[0], view.top[at]
-    # fresh products above the floor crowded warm ones out of the kept ranking
-    short = (take.sum(1) < limit) & kept[:, -1] & (above & ~valid).any(1)
-    if bool(short.any()):  # those rows' proposals come from a top-k of the whole row
-        banned = seen[short] | fresh[short]
-        k = min(int(limit[short].max()), seen.shape[1])
-        row = scores[short].float()
-        lowest = row.masked_fill(seen[short] | row.isnan(), float("inf")).amin(1, keepdim=True)
-        row = row.masked_fill(banned, float("-inf"))
-        top = top_ordered(row, k)
-        ok = row.gather(1, top) > lowest  # above the whole row's floor (never -inf)
-        ok &= torch.arange(k)[None, :] < limit[short][:, None]
-        whole = short.nonzero().flatten()[:, None].expand_as(top)
-        kept_rows = ~short[rows]
-        rows, cols = torch.cat([rows[kept_rows], whole[ok]]), torch.cat([cols[kept_rows], top[ok]])
-    return rows, cols
-
-
-def top_candidates(
-    scores: Mapping[str, Tensor],
-    views: Mapping[str, GeneratorView],
-    seen: Tensor,
-    fresh: Tensor,
-    per_generator: int,
-    stack_elements: int = STACK_ELEMENTS,
-    top_up: str = "",
-) -> Tensor:
-    """[B, C] the union of each generator's :func:`proposals`, padded with -1.
-
-    Each row's candidates in product order, from the proposals' pairs (no [B, P]
-    mask per generator). With ``top_up`` (a generator's name), that generator
-    proposes as many more of its next best as the generator that proposed the
-    fewest left empty (rows above their floor run out): the places a flat row
-    leaves go to its order, not to products in row order.
-
-    Args:
-        scores: generator -> [B, P] scores.
-        views: generator -> its :func:`generator_views` view of ``scores``.
-        seen: [B, P] bool, the history (never proposed).
-        fresh: [B, P] bool, products without interactions (never proposed).
-        per_generator: products taken from each generator per user.
-        stack_elements: generators' rows taken in one pass (:func:`generator_groups`).
-        top_up: the generator proposing the places others leave ("" = none).
-    """
-    b, p = seen.shape
-    keys = [torch.zeros(0, dtype=torch.long)]  # row * P + column of every proposal
-    fewest = torch.full((b,), per_generator, dtype=torch.long)  # per row, by any generator
-    for group in generator_groups(list(views), b, p, stack_elements):
-        n = len(group)
-        view = _stack_views([views[g] for g in group])
-        rows, cols = proposed_pairs(
-            _stack([scores[g] for g in group]),
-            view,
-            _tile(seen, n),
-            _tile(fresh, n),
-            per_generator,
-        )
-        keys.append((rows % b) * p + cols)
-        counts = torch.bincount(rows, minlength=n * b).view(n, b)
-        fewest = torch.minimum(fewest, counts.min(0).values)
-    if top_up and bool((fewest < per_generator).any()):
-        limit = 2 * per_generator - fewest
-        rows, cols = proposed_pairs(scores[top_up], views[top_up], seen, fresh, limit)
-        keys.append(rows * p + cols)
-    pairs = torch.unique(torch.cat(keys))  # sorted: row by row, in product order
-    rows, cols = pairs // p, pairs % p
-    slot, counts = row_slots(rows, b)
-    width = max(int(counts.max()), 1) if b else 1
-    out = torch.full((b, width), -1, dtype=torch.long)
-    out[rows, slot] = cols
-    return out
-
-
 def candidate_features(
     scores: Mapping[str, Tensor],
     views: Mapping[str, GeneratorView],
@@ -372,9 +248,9 @@ def candidate_features(
     b = len(candidates)
     columns: list[Tensor] = []
     for group in generator_groups(list(scores), b, seen.shape[1], stack_elements):
-        s = _stack([scores[g].float() for g in group])
-        view = _stack_views([views[g] for g in group])
-        at_rows = _tile(idx, len(group))
+        s = stack_rows([scores[g].float() for g in group])
+        view = stack_views([views[g] for g in group])
+        at_rows = tile_rows(idx, len(group))
         raw = s.gather(1, at_rows)
         z = (raw - view.mean) / view.std
         ranks = torch.log1p(_ranks(view, at_rows).float())
@@ -404,54 +280,3 @@ def _ranks(view: GeneratorView, rows: Tensor) -> Tensor:
     at = torch.searchsorted(listed, rows).clamp(max=listed.shape[1] - 1)
     found = listed.gather(1, at) == rows
     return torch.where(found, place.gather(1, at), torch.full_like(rows, view.cap))
-
-
-class CandidateStage(NamedTuple):
-    """One pass of the candidate and feature stages over a batch of users.
-
-    Attributes:
-        features: [B, C, F] the ranker's features.
-        candidates: [B, C] warm product rows, -1 padding.
-        scores: generator -> [B, P] its scores.
-        views: generator -> its :class:`GeneratorView`.
-        seen: [B, P] bool, the users' history.
-    """
-
-    features: Tensor
-    candidates: Tensor
-    scores: dict[str, Tensor]
-    views: dict[str, GeneratorView]
-    seen: Tensor
-
-
-def candidate_stage(
-    scores: dict[str, Tensor],
-    seen: Tensor,
-    item_count: Tensor,
-    unavailable: Mapping[str, Tensor],
-    cap: int,
-    per_generator: int,
-    retrieved: Mapping[str, RetrievedRows] | None = None,
-    bases: Mapping[str, BaseRow] | None = None,
-    top_up: str = "",
-) -> CandidateStage:
-    """The candidates of a batch and their features, from the generators' ``scores`` [B, P].
-
-    :func:`generator_views` (rank cap ``cap``), :func:`top_candidates` (the
-    products without interactions in ``item_count`` [P] left to the fresh slots)
-    and :func:`candidate_features`, over ``seen`` [B, P] and the generators
-    ``unavailable`` per user. The generators in ``retrieved`` bring their own
-    views (:mod:`kgrec.gnn.ranking.retrieval`; ``scores`` holds their partial
-    rows), and their candidates' scores are filled in before the features. The
-    generators' ``bases`` go to :func:`generator_views`, ``top_up`` to :func:`top_candidates`.
-    """
-    retrieved = retrieved or {}
-    fresh = (item_count == 0)[None, :].expand_as(seen)
-    read = {g: s for g, s in scores.items() if g not in retrieved}
-    dense = generator_views(read, seen, cap, bases=bases)
-    views = {g: retrieved[g].view if g in retrieved else dense[g] for g in scores}
-    candidates = top_candidates(scores, views, seen, fresh, per_generator, top_up=top_up)
-    for rows in retrieved.values():
-        rows.fill(candidates)
-    features = candidate_features(scores, views, candidates, seen, item_count, unavailable)
-    return CandidateStage(features, candidates, scores, views, seen)

@@ -35,8 +35,14 @@ from torch import Tensor
 
 from kgrec.errors import ConfigError, ModelError
 from kgrec.gnn.baselines import Recommender, history_matrix
+from kgrec.gnn.ranking.candidates import (
+    CandidateStage,
+    candidate_stage,
+    proposals,
+    top_up_limit,
+)
 from kgrec.gnn.ranking.config import StagedConfig
-from kgrec.gnn.ranking.features import CandidateStage, candidate_stage, feature_names, proposals
+from kgrec.gnn.ranking.features import feature_names
 from kgrec.gnn.ranking.fresh_popularity import neighbour_popularity
 from kgrec.gnn.ranking.ranker import LearnedRanker
 from kgrec.gnn.ranking.retrieval import Retrieval, generator_scores
@@ -253,6 +259,16 @@ class StagedRanking:
                 name: proposals(stage.scores[name], view, seen, fresh_mask, per)
                 for name, view in stage.views.items()
             }
+            if self.config.top_up:  # and the places the others left, as the stage took them
+                fewest = torch.stack([m.sum(1) for m in proposed_by.values()]).min(0).values
+                name = self.config.top_up
+                proposed_by[name] = proposals(
+                    stage.scores[name],
+                    stage.views[name],
+                    seen,
+                    fresh_mask,
+                    top_up_limit(fewest, per),
+                )
         order_key = self._order_key(ranked, stage)
         out: list[tuple[Tensor, Tensor, dict[str, Tensor]]] = []
         for i in range(b):

@@ -194,3 +194,33 @@ def test_rejects_rows_naming_the_shopper_are_dropped(tmp_path: Path) -> None:
     assert "gone" not in path.read_text() and ",a,p8" in path.read_text()
     assert not only.exists()
     assert json.dumps(forget_in_rejects(directory, "gone")) == "[]"
+
+
+def test_a_forget_stopped_part_way_is_never_taken_for_done(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Killed after the checksums and two files moved: never taken for done.
+
+    The id is still there, so the next run does not report "nothing to forget";
+    the version is refused until it is removed.
+    """
+    version = _version(tmp_path / "artifacts")
+    replace = Path.replace
+    moved: list[str] = []
+
+    def stops_after_three(self: Path, target: Path) -> Path:
+        if len(moved) == 3:
+            raise KeyboardInterrupt("killed")
+        moved.append(Path(target).name)
+        return replace(self, target)
+
+    monkeypatch.setattr(Path, "replace", stops_after_three)
+    with pytest.raises(KeyboardInterrupt):
+        forget_in_version(version, "gone")
+    monkeypatch.setattr(Path, "replace", replace)
+    assert moved[0] == CHECKSUMS and "users.parquet" not in moved
+    assert "gone" in pd.read_parquet(version / "users.parquet")["id"].tolist()
+    with pytest.raises(ArtifactError, match="remove that artifact version"):
+        forget_in_version(version, "gone")
+    with pytest.raises(ArtifactError, match="is damaged"):
+        ArtifactSet.load(version)

@@ -191,6 +191,22 @@ def test_the_proposers_are_each_generators_top_from_the_same_pass() -> None:
         assert torch.equal(anyone, ~fresh)  # every warm row was someone's, no fresh one
 
 
+def test_the_top_up_candidates_are_credited_to_the_top_up_generator() -> None:
+    """Item-kNN has about 5 products above its floor per shopper, short of 8.
+
+    Popularity proposes its 8 and the places item-kNN left, and the reasons
+    credit it with every one of them: no served warm row is nobody's.
+    """
+    train, val, users, items = taste_clusters(seed=1)
+    staged, _ = fitted_staged(train, val, users, items, per_generator=8, fresh_share=0.0)
+    assert staged.config.top_up == "popularity"
+    for _, scores, proposed in staged.ranked_with_proposers(torch.arange(6), train):
+        warm = ~scores.isnan()
+        assert int(proposed["item_knn"].sum()) < 8
+        assert int(proposed["popularity"].sum()) > 8
+        assert torch.equal(proposed["item_knn"] | proposed["popularity"], warm)
+
+
 def test_a_fresh_product_like_popular_ones_is_predicted_popular() -> None:
     """Fresh products 3 and 4 share entity / text with popular 0 and unpopular 2 resp."""
     incidence = torch.tensor(

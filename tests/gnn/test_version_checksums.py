@@ -15,6 +15,7 @@ from kgrec.gnn.artifacts import PRODUCT_TEXT, ArtifactSet
 from kgrec.gnn.ranking.ranker import COMPILED_DIR
 from kgrec.gnn.ranking.served import RANKING_DIR
 from kgrec.gnn.version_checksums import CHECKSUMS, damaged_files, file_sha256, read_checksums
+from kgrec.gnn.versions import GATE
 
 
 def _version(root: Path) -> Path:
@@ -23,6 +24,7 @@ def _version(root: Path) -> Path:
         np.save(version / RANKING_DIR / "item_count.npy", np.arange(20))
         # the boosters' machine code for this host: a cache, rebuilt when it differs
         (version / RANKING_DIR / COMPILED_DIR / "forest-1.o").write_bytes(b"code")
+        (version / GATE).write_text('{"promote": true}')  # the gate's record, kept up to date
 
     artifacts = synthetic_artifacts(20, 5, graph_dim=4, text_dim=4, clusters=2, seed=0)
     return artifacts.save(root, writers=[ranking], promote=False)
@@ -33,7 +35,7 @@ def test_a_version_lists_every_file_it_was_published_with(tmp_path: Path) -> Non
     listed = read_checksums(version)
     assert listed is not None
     files = {p.relative_to(version).as_posix() for p in version.rglob("*") if p.is_file()}
-    assert set(listed) == files - {CHECKSUMS, "ranking/compiled/forest-1.o"}
+    assert set(listed) == files - {CHECKSUMS, "ranking/compiled/forest-1.o", GATE}
     assert "ranking/item_count.npy" in listed and PRODUCT_TEXT in listed
     for name, digest in listed.items():
         assert file_sha256(version / name) == digest, name
@@ -68,6 +70,8 @@ def test_files_written_later_and_versions_without_checksums_still_load(tmp_path:
     compiled = version / RANKING_DIR / COMPILED_DIR  # another host's boosters, compiled later
     (compiled / "forest-2.o").write_bytes(b"another host's code")
     (compiled / "forest-1.o").write_bytes(b"recompiled")
+    # kgrec train --since turns its decision down when another promotion landed first
+    (version / GATE).write_text('{"promote": false}')
     (version / "notes.txt").write_text("an operator's file")
     assert ArtifactSet.load(version).manifest.num_products == 20
     (version / CHECKSUMS).unlink()  # as written before kgrec recorded them

@@ -1,0 +1,219 @@
+"""Candidates: what each generator proposes for a user, and their union with its features.
+
+A generator proposes its best unseen warm products above its row's floor
+(:func:`proposed_pairs`); the union over the generators, topped up from one
+generator's order where rows run short (:func:`top_candidates`), is what the
+ranker scores (:func:`candidate_stage`, with :func:`~kgrec.gnn.ranking.features.
+candidate_features`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, NamedTuple
+
+import torch
+from torch import Tensor
+
+from kgrec.gnn.ranking.features import (
+    STACK_ELEMENTS,
+    GeneratorView,
+    candidate_features,
+    generator_groups,
+    generator_views,
+    stack_rows,
+    stack_views,
+    tile_rows,
+)
+from kgrec.gnn.ranking.ordering import row_slots, top_ordered
+from kgrec.gnn.ranking.sparse_rows import BaseRow
+
+if TYPE_CHECKING:
+    from kgrec.gnn.ranking.retrieval import RetrievedRows
+
+
+def proposals(
+    scores: Tensor,
+    view: GeneratorView,
+    seen: Tensor,
+    fresh: Tensor,
+    per_generator: int | Tensor,
+) -> Tensor:
+    """[B, P] bool: the products one generator proposes, its top ``per_generator``.
+
+    Taken from its ``view`` of ``scores`` [B, P], outside ``seen`` and ``fresh``
+    [B, P]; a row whose kept ranking runs out of warm products first (fresh ones
+    among its best) takes a top-k over the whole row instead
+    (:func:`proposed_pairs`), and only products above the row's floor.
+    """
+    chosen = torch.zeros_like(seen)
+    rows, cols = proposed_pairs(scores, view, seen, fresh, per_generator)
+    chosen[rows, cols] = True
+    return chosen
+
+
+def proposed_pairs(
+    scores: Tensor,
+    view: GeneratorView,
+    seen: Tensor,
+    fresh: Tensor,
+    per_generator: int | Tensor,
+) -> tuple[Tensor, Tensor]:
+    """(rows [N], columns [N]): :func:`proposals` as pairs, without a [B, P] mask.
+
+    ``per_generator``: the products each row proposes at most, one for every
+    row or [B] each row's own.
+
+    A generator proposes no product tied at its row's floor: the score of the
+    last product of its kept ranking (the lowest unseen score when the ranking
+    holds every unseen product, else a tie of hundreds). The products tied
+    there come in product order, not the generator's: an item-kNN row with 5
+    votes proposes those 5, not 95 products by row number, and a flat row (a
+    factor table's shopper it lacks: 0 everywhere) nothing. A floor held by
+    one product alone is an order like any other, and that product is proposed.
+    """
+    kept = view.top >= 0
+    at_top = view.top.clamp(min=0)
+    values = scores.gather(1, at_top).float()
+    last = (kept.sum(1) - 1).clamp(min=0)[:, None]
+    floor = values.gather(1, last)
+    alone = (last == 0) | (values.gather(1, (last - 1).clamp(min=0)) > floor)  # [B, 1]
+    above = kept & ((values > floor) | ((values == floor) & alone))
+    valid = above & ~fresh.gather(1, at_top)
+    limit = torch.as_tensor(per_generator).expand(len(view.top))
+    take = valid & (torch.cumsum(valid, dim=1) <= limit[:, None])
+    at = take.nonzero(as_tuple=True)
+    rows, cols = at[0], view.top[at]
+    # fresh products above the floor crowded warm ones out of the kept ranking
+    short = (take.sum(1) < limit) & kept[:, -1] & (above & ~valid).any(1)
+    if bool(short.any()):  # those rows' proposals come from a top-k of the whole row
+        banned = seen[short] | fresh[short]
+        k = min(int(limit[short].max()), seen.shape[1])
+        row = scores[short].float()
+        unread = row.isnan()  # a retrieved row's products outside what was read
+        scored = ~seen[short] & ~unread
+        lowest = row.masked_fill(~scored, float("inf")).amin(1, keepdim=True)
+        alone = ((row == lowest) & scored).sum(1, keepdim=True) == 1
+        row = row.masked_fill(banned | unread, float("-inf"))
+        top = top_ordered(row, k)
+        value = row.gather(1, top)  # the whole row's floor, as above (never -inf)
+        ok = (value > lowest) | ((value == lowest) & alone)
+        ok &= torch.arange(k)[None, :] < limit[short][:, None]
+        whole = short.nonzero().flatten()[:, None].expand_as(top)
+        kept_rows = ~short[rows]
+        rows, cols = torch.cat([rows[kept_rows], whole[ok]]), torch.cat([cols[kept_rows], top[ok]])
+    return rows, cols
+
+
+def top_up_limit(fewest: Tensor, per_generator: int) -> Tensor:
+    """[B] what the top-up generator proposes per row: its own places and the most left empty.
+
+    ``fewest`` [B]: the fewest products any generator proposed for the row.
+    """
+    return 2 * per_generator - fewest.clamp(max=per_generator)
+
+
+def top_candidates(
+    scores: Mapping[str, Tensor],
+    views: Mapping[str, GeneratorView],
+    seen: Tensor,
+    fresh: Tensor,
+    per_generator: int,
+    stack_elements: int = STACK_ELEMENTS,
+    top_up: str = "",
+) -> Tensor:
+    """[B, C] the union of each generator's :func:`proposals`, padded with -1.
+
+    Each row's candidates in product order, from the proposals' pairs (no [B, P]
+    mask per generator). With ``top_up`` (a generator's name), that generator
+    proposes as many more of its next best as the generator that proposed the
+    fewest left empty (rows above their floor run out): the places a flat row
+    leaves go to its order, not to products in row order.
+
+    Args:
+        scores: generator -> [B, P] scores.
+        views: generator -> its :func:`generator_views` view of ``scores``.
+        seen: [B, P] bool, the history (never proposed).
+        fresh: [B, P] bool, products without interactions (never proposed).
+        per_generator: products taken from each generator per user.
+        stack_elements: generators' rows taken in one pass (:func:`generator_groups`).
+        top_up: the generator proposing the places others leave ("" = none).
+    """
+    b, p = seen.shape
+    keys = [torch.zeros(0, dtype=torch.long)]  # row * P + column of every proposal
+    fewest = torch.full((b,), per_generator, dtype=torch.long)  # per row, by any generator
+    for group in generator_groups(list(views), b, p, stack_elements):
+        n = len(group)
+        view = stack_views([views[g] for g in group])
+        rows, cols = proposed_pairs(
+            stack_rows([scores[g] for g in group]),
+            view,
+            tile_rows(seen, n),
+            tile_rows(fresh, n),
+            per_generator,
+        )
+        keys.append((rows % b) * p + cols)
+        counts = torch.bincount(rows, minlength=n * b).view(n, b)
+        fewest = torch.minimum(fewest, counts.min(0).values)
+    if top_up and bool((fewest < per_generator).any()):
+        limit = top_up_limit(fewest, per_generator)
+        rows, cols = proposed_pairs(scores[top_up], views[top_up], seen, fresh, limit)
+        keys.append(rows * p + cols)
+    pairs = torch.unique(torch.cat(keys))  # sorted: row by row, in product order
+    rows, cols = pairs // p, pairs % p
+    slot, counts = row_slots(rows, b)
+    width = max(int(counts.max()), 1) if b else 1
+    out = torch.full((b, width), -1, dtype=torch.long)
+    out[rows, slot] = cols
+    return out
+
+
+class CandidateStage(NamedTuple):
+    """One pass of the candidate and feature stages over a batch of users.
+
+    Attributes:
+        features: [B, C, F] the ranker's features.
+        candidates: [B, C] warm product rows, -1 padding.
+        scores: generator -> [B, P] its scores.
+        views: generator -> its :class:`GeneratorView`.
+        seen: [B, P] bool, the users' history.
+    """
+
+    features: Tensor
+    candidates: Tensor
+    scores: dict[str, Tensor]
+    views: dict[str, GeneratorView]
+    seen: Tensor
+
+
+def candidate_stage(
+    scores: dict[str, Tensor],
+    seen: Tensor,
+    item_count: Tensor,
+    unavailable: Mapping[str, Tensor],
+    cap: int,
+    per_generator: int,
+    retrieved: Mapping[str, RetrievedRows] | None = None,
+    bases: Mapping[str, BaseRow] | None = None,
+    top_up: str = "",
+) -> CandidateStage:
+    """The candidates of a batch and their features, from the generators' ``scores`` [B, P].
+
+    :func:`generator_views` (rank cap ``cap``), :func:`top_candidates` (the
+    products without interactions in ``item_count`` [P] left to the fresh slots)
+    and :func:`candidate_features`, over ``seen`` [B, P] and the generators
+    ``unavailable`` per user. The generators in ``retrieved`` bring their own
+    views (:mod:`kgrec.gnn.ranking.retrieval`; ``scores`` holds their partial
+    rows), and their candidates' scores are filled in before the features. The
+    generators' ``bases`` go to :func:`generator_views`, ``top_up`` to :func:`top_candidates`.
+    """
+    retrieved = retrieved or {}
+    fresh = (item_count == 0)[None, :].expand_as(seen)
+    read = {g: s for g, s in scores.items() if g not in retrieved}
+    dense = generator_views(read, seen, cap, bases=bases)
+    views = {g: retrieved[g].view if g in retrieved else dense[g] for g in scores}
+    candidates = top_candidates(scores, views, seen, fresh, per_generator, top_up=top_up)
+    for rows in retrieved.values():
+        rows.fill(candidates)
+    features = candidate_features(scores, views, candidates, seen, item_count, unavailable)
+    return CandidateStage(features, candidates, scores, views, seen)
