@@ -58,7 +58,7 @@ from kgrec.gnn.ranking.served import ALS_FILE, INTERACTIONS_FILE, PEER_FILE, RAN
 from kgrec.gnn.ranking.tables import save_items
 from kgrec.gnn.snapshot import USER
 from kgrec.gnn.torch_files import load_checked
-from kgrec.gnn.version_checksums import CHECKSUMS, checksums_with
+from kgrec.gnn.version_checksums import CHECKSUMS, checksums_with, damaged_files
 from kgrec.gnn.versions import stale_writing
 
 log = logging.getLogger(__name__)
@@ -153,6 +153,12 @@ def forget_in_version(version: Path, user_id: str) -> list[Path]:
     drop = ids == user_id
     if not drop.any():
         return []
+    damaged = damaged_files(version)  # never rewrite damaged files under fresh checksums
+    if damaged:
+        raise ArtifactError(
+            f"artifact version {version} is damaged ({'; '.join(damaged)}), so the shopper "
+            "cannot be taken out of it; remove that artifact version, then send the delete again"
+        )
     removed = np.flatnonzero(drop)
     staged: list[tuple[Path, Path]] = []
     try:

@@ -220,7 +220,19 @@ def test_a_forget_stopped_part_way_is_never_taken_for_done(
     monkeypatch.setattr(Path, "replace", replace)
     assert moved[0] == CHECKSUMS and "users.parquet" not in moved
     assert "gone" in pd.read_parquet(version / "users.parquet")["id"].tolist()
-    with pytest.raises(ArtifactError, match="remove that artifact version"):
+    with pytest.raises(ArtifactError, match=r"is damaged .* remove that artifact version"):
         forget_in_version(version, "gone")
     with pytest.raises(ArtifactError, match="is damaged"):
         ArtifactSet.load(version)
+
+
+def test_a_damaged_version_is_not_rewritten_under_fresh_checksums(tmp_path: Path) -> None:
+    version = _version(tmp_path / "artifacts")
+    graph = np.load(version / "user_graph.npy")
+    graph[0, 0] += 1.0  # a bit of another shopper's vector changed on disk
+    np.save(version / "user_graph.npy", graph)
+    before = (version / CHECKSUMS).read_bytes()
+    with pytest.raises(ArtifactError, match=r"is damaged \(user_graph.npy: SHA-256"):
+        forget_in_version(version, "gone")
+    assert (version / CHECKSUMS).read_bytes() == before
+    assert "gone" in pd.read_parquet(version / "users.parquet")["id"].tolist()
