@@ -105,15 +105,7 @@ def proposed_pairs(
     return rows, cols
 
 
-def top_up_limit(fewest: Tensor, per_generator: int) -> Tensor:
-    """[B] what the top-up generator proposes per row: its own places and the most left empty.
-
-    ``fewest`` [B]: the fewest products any generator proposed for the row.
-    """
-    return 2 * per_generator - fewest.clamp(max=per_generator)
-
-
-def top_candidates(
+def generator_proposals(
     scores: Mapping[str, Tensor],
     views: Mapping[str, GeneratorView],
     seen: Tensor,
@@ -121,14 +113,16 @@ def top_candidates(
     per_generator: int,
     stack_elements: int = STACK_ELEMENTS,
     top_up: str = "",
-) -> Tensor:
-    """[B, C] the union of each generator's :func:`proposals`, padded with -1.
+) -> dict[str, tuple[Tensor, Tensor]]:
+    """Generator -> (rows [N], columns [N]): what each one proposes, as the stage takes it.
 
-    Each row's candidates in product order, from the proposals' pairs (no [B, P]
-    mask per generator). With ``top_up`` (a generator's name), that generator
-    proposes as many more of its next best as the generator that proposed the
-    fewest left empty (rows above their floor run out): the places a flat row
-    leaves go to its order, not to products in row order.
+    Each generator's :func:`proposed_pairs`, taken in the stacked groups of
+    :func:`generator_groups`. With ``top_up`` (a generator's name), that
+    generator proposes as many more of its next best as the generator that
+    proposed the fewest left empty (rows above their floor run out): the places
+    a flat row leaves go to its order, not to products in row order. The
+    candidates are their union (:func:`top_candidates`); the reasons read them
+    per generator.
 
     Args:
         scores: generator -> [B, P] scores.
@@ -140,25 +134,49 @@ def top_candidates(
         top_up: the generator proposing the places others leave ("" = none).
     """
     b, p = seen.shape
-    keys = [torch.zeros(0, dtype=torch.long)]  # row * P + column of every proposal
+    out: dict[str, tuple[Tensor, Tensor]] = {}
     fewest = torch.full((b,), per_generator, dtype=torch.long)  # per row, by any generator
     for group in generator_groups(list(views), b, p, stack_elements):
         n = len(group)
-        view = stack_views([views[g] for g in group])
         rows, cols = proposed_pairs(
             stack_rows([scores[g] for g in group]),
-            view,
+            stack_views([views[g] for g in group]),
             tile_rows(seen, n),
             tile_rows(fresh, n),
             per_generator,
         )
-        keys.append((rows % b) * p + cols)
+        which = rows // b  # the generator of the group each stacked row is
+        for i, name in enumerate(group):
+            mine = which == i
+            out[name] = (rows[mine] % b, cols[mine])
         counts = torch.bincount(rows, minlength=n * b).view(n, b)
         fewest = torch.minimum(fewest, counts.min(0).values)
     if top_up and bool((fewest < per_generator).any()):
-        limit = top_up_limit(fewest, per_generator)
-        rows, cols = proposed_pairs(scores[top_up], views[top_up], seen, fresh, limit)
-        keys.append(rows * p + cols)
+        limit = 2 * per_generator - fewest
+        out[top_up] = proposed_pairs(scores[top_up], views[top_up], seen, fresh, limit)
+    return out
+
+
+def top_candidates(
+    scores: Mapping[str, Tensor],
+    views: Mapping[str, GeneratorView],
+    seen: Tensor,
+    fresh: Tensor,
+    per_generator: int,
+    stack_elements: int = STACK_ELEMENTS,
+    top_up: str = "",
+) -> Tensor:
+    """[B, C] the union of :func:`generator_proposals` (the same arguments), padded with -1.
+
+    Each row's candidates in product order, from the proposals' pairs (no [B, P]
+    mask per generator).
+    """
+    b, p = seen.shape
+    proposed = generator_proposals(
+        scores, views, seen, fresh, per_generator, stack_elements, top_up
+    )
+    keys = [torch.zeros(0, dtype=torch.long)]  # row * P + column of every proposal
+    keys += [rows * p + cols for rows, cols in proposed.values()]
     pairs = torch.unique(torch.cat(keys))  # sorted: row by row, in product order
     rows, cols = pairs // p, pairs % p
     slot, counts = row_slots(rows, b)

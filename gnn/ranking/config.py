@@ -21,7 +21,7 @@ class StagedConfig:
         per_generator: candidates each generator proposes per user.
         top_up: the generator proposing, per user, as many more of its next
             best as the generator with the fewest products above its floor left
-            empty ("" = none; :func:`~kgrec.gnn.ranking.candidates.top_candidates`).
+            empty ("" = none; :func:`~kgrec.gnn.ranking.candidates.generator_proposals`).
         fresh_share: share of answer positions kept for fresh products (0 = off).
         fresh_temperature: the temperature of the fresh order's random draw per
             shopper (:func:`~kgrec.gnn.ranking.slots.fresh_draw_noise`; z units of

@@ -35,12 +35,7 @@ from torch import Tensor
 
 from kgrec.errors import ConfigError, ModelError
 from kgrec.gnn.baselines import Recommender, history_matrix
-from kgrec.gnn.ranking.candidates import (
-    CandidateStage,
-    candidate_stage,
-    proposals,
-    top_up_limit,
-)
+from kgrec.gnn.ranking.candidates import CandidateStage, candidate_stage, generator_proposals
 from kgrec.gnn.ranking.config import StagedConfig
 from kgrec.gnn.ranking.features import feature_names
 from kgrec.gnn.ranking.fresh_popularity import neighbour_popularity
@@ -253,22 +248,13 @@ class StagedRanking:
         )
         proposed_by: dict[str, Tensor] = {}
         if proposers:  # what the candidate stage took from each generator
-            fresh_mask = (self.item_count == 0)[None, :] & ~seen
-            per = self.config.per_generator
-            proposed_by = {
-                name: proposals(stage.scores[name], view, seen, fresh_mask, per)
-                for name, view in stage.views.items()
-            }
-            if self.config.top_up:  # and the places the others left, as the stage took them
-                fewest = torch.stack([m.sum(1) for m in proposed_by.values()]).min(0).values
-                name = self.config.top_up
-                proposed_by[name] = proposals(
-                    stage.scores[name],
-                    stage.views[name],
-                    seen,
-                    fresh_mask,
-                    top_up_limit(fewest, per),
-                )
+            fresh = (self.item_count == 0)[None, :].expand_as(seen)
+            per, top_up = self.config.per_generator, self.config.top_up
+            for name, (rows, cols) in generator_proposals(
+                stage.scores, stage.views, seen, fresh, per, top_up=top_up
+            ).items():
+                proposed_by[name] = torch.zeros_like(seen)
+                proposed_by[name][rows, cols] = True
         order_key = self._order_key(ranked, stage)
         out: list[tuple[Tensor, Tensor, dict[str, Tensor]]] = []
         for i in range(b):
