@@ -36,6 +36,7 @@ import pandas as pd
 
 from kgrec.errors import ArtifactError
 from kgrec.files import sync_directory, sync_tree, write_atomic
+from kgrec.gnn.replace_journal import finish_replacing
 from kgrec.gnn.version_checksums import verify_checksums, write_checksums
 
 LATEST: Final = "LATEST"
@@ -177,8 +178,10 @@ class ArtifactSet:
     def load(cls, path: Path, *, mmap: bool = False) -> ArtifactSet:
         """Load one version directory; ``mmap`` maps the arrays instead of reading them.
 
-        Its files are checked against its checksums first (every file, the
-        ranking's included; :func:`~kgrec.gnn.version_checksums.verify_checksums`).
+        A forget stopped while it replaced the version's files is finished first
+        (:func:`~kgrec.gnn.replace_journal.finish_replacing`), then the files are
+        checked against its checksums (every file, the ranking's included;
+        :func:`~kgrec.gnn.version_checksums.verify_checksums`).
 
         Raises:
             ArtifactError: not a version, damaged (the files named) or inconsistent.
@@ -187,6 +190,7 @@ class ArtifactSet:
             raise ArtifactError(
                 f"{path} is not an artifact version (no {MANIFEST}); run `kgrec embed`"
             )
+        finish_replacing(path)  # a forget stopped part-way (kgrec.gnn.replace_journal)
         verify_checksums(path)
         mode: Literal["r"] | None = "r" if mmap else None
         try:

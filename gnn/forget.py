@@ -18,12 +18,14 @@ without the shopper: every remaining user keeps its data, rows after the removed
 one move up by one in every file of the version, so the files stay aligned. A
 rewritten file is written beside the old one under a temporary name, synced, and
 moved over it with :func:`os.replace` (a reader opens either the old file or the
-new one, never half of one); the files of one version are replaced one after the
-other: the version's checksum file first (``checksums.sha256``, the rewritten
-files' new sums), then the arrays and tables, the manifest, and ``users.parquet``
-last, so a forget stopped part-way still finds the shopper and the next run
-rewrites every file again. A rewritten snapshot keeps its version name (the
-checkpoints and artifact versions name it).
+new one, never half of one). The files of one version are replaced together
+under a redo journal (:mod:`kgrec.gnn.replace_journal`): a forget stopped while
+moving them in is finished by the next forget, the next load of the version or
+``kgrec artifacts verify``; one stopped before changed nothing, and the next run
+rewrites every file again. They are moved in one after the other: the version's
+checksum file first (``checksums.sha256``, the rewritten files' new sums), then
+the arrays and tables, the manifest, and ``users.parquet`` last. A rewritten
+snapshot keeps its version name (the checkpoints and artifact versions name it).
 
 Nothing else there holds a shopper: checkpoints (``checkpoints/*.pt``) hold the
 GNN's weights (users have no per-id parameters) and product ids; the ranker
@@ -38,11 +40,9 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
-from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
@@ -56,24 +56,22 @@ from kgrec.gnn.artifacts import MANIFEST, USER_GRAPH, USERS, WRITING_PREFIX
 from kgrec.gnn.ranking.peer_popularity import load_peer_weights
 from kgrec.gnn.ranking.served import ALS_FILE, INTERACTIONS_FILE, PEER_FILE, RANKING_DIR
 from kgrec.gnn.ranking.tables import save_items
+from kgrec.gnn.replace_journal import (
+    Staged,
+    Writer,
+    discard,
+    finish_replacing,
+    new_token,
+    remove_stale,
+    replace_together,
+    stage,
+)
 from kgrec.gnn.snapshot import USER
 from kgrec.gnn.torch_files import load_checked
 from kgrec.gnn.version_checksums import CHECKSUMS, checksums_with, damaged_files
 from kgrec.gnn.versions import stale_writing
 
 log = logging.getLogger(__name__)
-_TMP_SUFFIX: Final = ".forget-tmp"
-Writer = Callable[[IO[bytes]], None]
-
-
-def _staged(path: Path, write: Writer) -> Path:
-    """Write a file's new content beside it under a temporary name, synced; that name."""
-    tmp = path.with_name(f".{path.name}{_TMP_SUFFIX}")
-    with tmp.open("wb") as f:
-        write(f)
-        f.flush()
-        os.fsync(f.fileno())
-    return tmp
 
 
 def _bytes_writer(content: bytes) -> Writer:
@@ -88,23 +86,6 @@ def _torch_writer(obj: object) -> Writer:
         torch.save(obj, f)
 
     return write
-
-
-def _commit(staged: list[tuple[Path, Path]]) -> None:
-    """Move each staged file over its target (atomic per file), then sync the directories."""
-    for tmp, target in staged:
-        tmp.replace(target)  # os.replace: atomic within the directory
-    for directory in {target.parent for _, target in staged}:
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _discard(staged: list[tuple[Path, Path]]) -> None:
-    for tmp, _ in staged:
-        tmp.unlink(missing_ok=True)
 
 
 def _shift(rows: np.ndarray, removed: np.ndarray) -> np.ndarray:
@@ -142,6 +123,8 @@ def forget_in_version(version: Path, user_id: str) -> list[Path]:
         ArtifactError: the version's files cannot be read or do not agree with each
             other (nothing was changed); the message names the version.
     """
+    finish_replacing(version)  # a forget stopped part-way: its files first
+    remove_stale(version)
     try:
         users = pd.read_parquet(version / USERS)
     except (OSError, ValueError) as e:
@@ -160,7 +143,8 @@ def forget_in_version(version: Path, user_id: str) -> list[Path]:
             "cannot be taken out of it; remove that artifact version, then send the delete again"
         )
     removed = np.flatnonzero(drop)
-    staged: list[tuple[Path, Path]] = []
+    token = new_token()
+    staged: list[Staged] = []
     try:
         kept_users = users[~drop].reset_index(drop=True)
         graph = np.load(version / USER_GRAPH)
@@ -171,60 +155,63 @@ def forget_in_version(version: Path, user_id: str) -> list[Path]:
             )
         kept_graph = graph[~drop]
         staged.append(
-            (_staged(version / USER_GRAPH, lambda f: np.save(f, kept_graph)), version / USER_GRAPH)
+            (
+                stage(version / USER_GRAPH, lambda f: np.save(f, kept_graph), token),
+                version / USER_GRAPH,
+            )
         )
-        staged += _forget_in_ranking(version / RANKING_DIR, removed)
+        staged += _forget_in_ranking(version / RANKING_DIR, removed, token)
         manifest_path = version / MANIFEST
         if manifest_path.is_file():
             manifest: dict[str, Any] = json.loads(manifest_path.read_text())
             manifest["num_users"] = len(kept_users)
             text = json.dumps(manifest, indent=2).encode()
-            staged.append((_staged(manifest_path, _bytes_writer(text)), manifest_path))
+            staged.append((stage(manifest_path, _bytes_writer(text), token), manifest_path))
         # the shopper's id last: a forget stopped part-way still finds it, and is redone whole
         staged.append(
-            (_staged(version / USERS, lambda f: kept_users.to_parquet(f)), version / USERS)
+            (stage(version / USERS, lambda f: kept_users.to_parquet(f), token), version / USERS)
         )
         sums = checksums_with(
             version, {target.relative_to(version).as_posix(): tmp for tmp, target in staged}
         )
         if sums is not None:  # the new files' checksums first
             staged.insert(
-                0, (_staged(version / CHECKSUMS, _bytes_writer(sums)), version / CHECKSUMS)
+                0, (stage(version / CHECKSUMS, _bytes_writer(sums), token), version / CHECKSUMS)
             )
     except (OSError, ValueError, KeyError, ArtifactError) as e:
-        _discard(staged)
+        discard(staged)
         raise ArtifactError(
             f"cannot rewrite artifact version {version} without the shopper ({e}); nothing "
             "in it was changed: fix or remove that version, then send the delete again"
         ) from e
     except BaseException:
-        _discard(staged)
+        discard(staged)
         raise
-    _commit(staged)
+    replace_together(version, staged)
     return [target for _, target in staged]
 
 
-def _forget_in_ranking(directory: Path, removed: np.ndarray) -> list[tuple[Path, Path]]:
+def _forget_in_ranking(directory: Path, removed: np.ndarray, token: str) -> list[Staged]:
     """Stage the ranking tables without the ``removed`` user rows.
 
     Their interaction pairs are dropped and the later rows renumbered; their rows
     and columns of the peer weights are dropped, and the users' ALS factors a
     version an earlier kgrec wrote holds.
     """
-    staged: list[tuple[Path, Path]] = []
+    staged: list[Staged] = []
     pairs_path, als_path = directory / INTERACTIONS_FILE, directory / ALS_FILE
     if pairs_path.is_file():
         pairs = np.load(pairs_path)
         kept = pairs[:, ~np.isin(pairs[0], removed)].copy()
         kept[0] = _shift(kept[0], removed)
-        staged.append((_staged(pairs_path, lambda f: np.save(f, kept)), pairs_path))
+        staged.append((stage(pairs_path, lambda f: np.save(f, kept), token), pairs_path))
     if als_path.is_file():
         with np.load(als_path) as data:
             held = "users" in data  # a version an earlier kgrec wrote: users' factors too
             items = np.asarray(data["items"])
         if held:  # nothing reads them any more (ALS solves shoppers from their history)
             kept_items = torch.from_numpy(items)
-            staged.append((_staged(als_path, lambda f: save_items(f, kept_items)), als_path))
+            staged.append((stage(als_path, lambda f: save_items(f, kept_items), token), als_path))
     peer_path = directory / PEER_FILE
     if peer_path.is_file():
         try:
@@ -233,7 +220,7 @@ def _forget_in_ranking(directory: Path, removed: np.ndarray) -> list[tuple[Path,
             raise ValueError(str(e)) from e
         keep = np.setdiff1d(np.arange(weights.shape[0]), removed)
         kept_weights = weights[keep][:, keep].tocsr()
-        staged.append((_staged(peer_path, lambda f: sp.save_npz(f, kept_weights)), peer_path))
+        staged.append((stage(peer_path, lambda f: sp.save_npz(f, kept_weights), token), peer_path))
     return staged
 
 
@@ -318,6 +305,9 @@ def forget_in_snapshots(directory: Path, user_id: str) -> tuple[list[Path], list
     rewritten: list[Path] = []
     deleted: list[Path] = []
     unreadable: list[str] = []
+    if directory.is_dir():  # a forget stopped part-way: its file first
+        finish_replacing(directory)
+        remove_stale(directory)
     paths = sorted(directory.glob("*.pt")) if directory.is_dir() else []
     for path in paths:
         try:
@@ -328,14 +318,13 @@ def forget_in_snapshots(directory: Path, user_id: str) -> tuple[list[Path], list
             continue
         if user_id not in users:
             continue
+        staged: list[Staged] = []
         try:
             snapshot_without(blob["data"], users.index(user_id))
             blob["ids"] = {**blob["ids"], USER: [u for u in users if u != user_id]}
-            tmp = _staged(path, _torch_writer(blob))
-            _commit([(tmp, path)])
-            rewritten.append(path)
+            staged.append((stage(path, _torch_writer(blob), new_token()), path))
         except Exception as e:  # a layout the rebuild does not know: delete instead
-            path.with_name(f".{path.name}{_TMP_SUFFIX}").unlink(missing_ok=True)
+            discard(staged)
             path.unlink()
             log.warning(
                 "deleted snapshot %s: it holds the shopper and could not be rewritten "
@@ -344,6 +333,9 @@ def forget_in_snapshots(directory: Path, user_id: str) -> tuple[list[Path], list
                 e,
             )
             deleted.append(path)
+            continue
+        replace_together(directory, staged)
+        rewritten.append(path)
     if unreadable:
         raise ModelError(
             "cannot read snapshot(s) to forget a shopper in them: "

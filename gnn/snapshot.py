@@ -25,6 +25,7 @@ from torch_geometric.data import HeteroData
 
 from kgrec.errors import ModelError
 from kgrec.files import save_atomic
+from kgrec.gnn.replace_journal import finish_replacing
 from kgrec.gnn.schema import BRAND as BRAND
 from kgrec.gnn.schema import CATEGORY as CATEGORY
 from kgrec.gnn.schema import ENTITY as ENTITY
@@ -230,6 +231,7 @@ class Snapshot:
         """Load a snapshot saved by :meth:`save` (:class:`ModelError` when missing or damaged)."""
         if not path.exists():
             raise ModelError(f"no snapshot at {path}; run `kgrec train` (it exports one)")
+        finish_replacing(path.parent)  # a forget stopped part-way: finished first
         try:
             blob = load_checked(path)
         except Exception as e:  # a damaged file fails in many ways

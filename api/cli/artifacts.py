@@ -185,11 +185,13 @@ def verify(
 ) -> None:
     """Check each version's files against the SHA-256 sums `kgrec embed` wrote.
 
-    Every file a version was published with is read whole. Exits 1 when a file
-    is missing or differs; a version written before kgrec recorded checksums is
-    reported, not failed.
+    Every file a version was published with is read whole, after finishing a
+    forget stopped while it replaced them. Exits 1 when a file is missing or
+    differs; a version written before kgrec recorded checksums is reported, not
+    failed.
     """
     from kgrec.errors import ArtifactError
+    from kgrec.gnn.replace_journal import finish_replacing
     from kgrec.gnn.version_checksums import damaged_files, read_checksums
 
     store = _store(settings_of(ctx))
@@ -201,6 +203,9 @@ def verify(
     for v in versions:
         path = store.path(v)
         try:
+            finished = finish_replacing(path)
+            if finished:
+                typer.echo(f"{v}: finished a forget stopped part-way ({len(finished)} files)")
             problems = damaged_files(path)
             listed = read_checksums(path) or {}
         except ArtifactError as e:

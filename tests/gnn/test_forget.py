@@ -21,6 +21,7 @@ from kgrec.gnn.forget import forget_in_artifacts, forget_in_snapshots, forget_in
 from kgrec.gnn.ranking.peer_popularity import load_peer_weights
 from kgrec.gnn.ranking.served import PEER_FILE, RANKING_DIR
 from kgrec.gnn.ranking.tables import item_arrays
+from kgrec.gnn.replace_journal import JOURNAL, TMP_SUFFIX
 from kgrec.gnn.schema import INTERACTED, PRODUCT, USER, reverse, with_reverse
 from kgrec.gnn.snapshot import Snapshot
 from kgrec.gnn.version_checksums import CHECKSUMS, damaged_files
@@ -107,7 +108,7 @@ def test_a_version_is_rewritten_without_the_shopper_and_stays_aligned(tmp_path: 
     peers = load_peer_weights(version / RANKING_DIR / PEER_FILE).toarray()
     # "a", "b", "c" (rows 0, 2, 3 before): each keeps its peers but "gone"
     np.testing.assert_array_equal(peers, [[0, 2, 3], [20, 0, 23], [30, 32, 0]])
-    assert not list(version.glob(".*forget-tmp"))
+    _no_leftovers(version)
     assert forget_in_version(version, "gone") == []  # nothing left: nothing rewritten
 
 
@@ -128,7 +129,7 @@ def test_an_inconsistent_version_is_an_error_that_changes_nothing(tmp_path: Path
     with pytest.raises(ArtifactError, match="remove that artifact version"):
         forget_in_artifacts(root, "gone")
     assert (version / "users.parquet").read_bytes() == users
-    assert not list(version.glob(".*forget-tmp"))
+    _no_leftovers(version)
 
 
 def _snapshot(path: Path) -> Snapshot:
@@ -196,34 +197,95 @@ def test_rejects_rows_naming_the_shopper_are_dropped(tmp_path: Path) -> None:
     assert json.dumps(forget_in_rejects(directory, "gone")) == "[]"
 
 
-def test_a_forget_stopped_part_way_is_never_taken_for_done(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Killed after the checksums and two files moved: never taken for done.
+def _stopping_after(monkeypatch: pytest.MonkeyPatch, moves: int) -> list[str]:
+    """Make ``Path.replace`` raise as if killed once ``moves`` calls went through.
 
-    The id is still there, so the next run does not report "nothing to forget";
-    the version is refused until it is removed.
+    Returns the names moved so far (the journal's own move is the first).
     """
-    version = _version(tmp_path / "artifacts")
     replace = Path.replace
     moved: list[str] = []
 
-    def stops_after_three(self: Path, target: Path) -> Path:
-        if len(moved) == 3:
+    def stops(self: Path, target: Path) -> Path:
+        if len(moved) == moves:
             raise KeyboardInterrupt("killed")
         moved.append(Path(target).name)
         return replace(self, target)
 
-    monkeypatch.setattr(Path, "replace", stops_after_three)
+    monkeypatch.setattr(Path, "replace", stops)
+    return moved
+
+
+def _no_leftovers(directory: Path) -> None:
+    assert not (directory / JOURNAL).exists()
+    assert not list(directory.rglob(f"*{TMP_SUFFIX}"))
+
+
+@pytest.mark.parametrize("moved_in", [0, 3, 6])
+@pytest.mark.parametrize("finisher", ["load", "forget"])
+def test_a_forget_stopped_while_moving_files_in_is_finished(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, moved_in: int, finisher: str
+) -> None:
+    """Killed after its journal and ``moved_in`` of its 7 files: the next load or forget ends it.
+
+    The version is then the one a whole forget writes (not a refused, half-rewritten one).
+    """
+    version = _version(tmp_path / "artifacts")
+    moved = _stopping_after(monkeypatch, 1 + moved_in)
     with pytest.raises(KeyboardInterrupt):
         forget_in_version(version, "gone")
-    monkeypatch.setattr(Path, "replace", replace)
-    assert moved[0] == CHECKSUMS and "users.parquet" not in moved
+    monkeypatch.undo()
+    assert moved[0] == JOURNAL and len(moved) == 1 + moved_in
     assert "gone" in pd.read_parquet(version / "users.parquet")["id"].tolist()
-    with pytest.raises(ArtifactError, match=r"is damaged .* remove that artifact version"):
+    if finisher == "load":
+        loaded = ArtifactSet.load(version)
+        assert "gone" not in loaded.users["id"].tolist()
+        assert forget_in_version(version, "gone") == []
+    else:
+        assert forget_in_version(version, "gone") == []  # finished first: nothing left
+    assert damaged_files(version) == []
+    _no_leftovers(version)
+    kept = [u for u in USERS if u != "gone"]
+    assert ArtifactSet.load(version).users["id"].tolist() == kept
+    pairs = np.load(version / RANKING_DIR / "interactions.npy")
+    assert set(pairs[0].tolist()) == {0, 1, 2}  # renumbered with the users table
+
+
+def test_a_forget_stopped_before_its_journal_changed_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    version = _version(tmp_path / "artifacts")
+
+    def published() -> dict[str, bytes]:
+        return {
+            p.name: p.read_bytes()
+            for p in version.iterdir()
+            if p.is_file() and not p.name.endswith(TMP_SUFFIX)
+        }
+
+    before = published()
+    _stopping_after(monkeypatch, 0)  # every file staged, the journal not yet in place
+    with pytest.raises(KeyboardInterrupt):
         forget_in_version(version, "gone")
-    with pytest.raises(ArtifactError, match="is damaged"):
-        ArtifactSet.load(version)
+    monkeypatch.undo()
+    assert list(version.rglob(f"*{TMP_SUFFIX}"))  # staged, never moved in
+    assert published() == before
+    assert "gone" in ArtifactSet.load(version).users["id"].tolist()  # still whole, verified
+    assert "users.parquet" in {p.name for p in forget_in_version(version, "gone")}
+    _no_leftovers(version)
+    assert damaged_files(version) == []
+
+
+def test_a_snapshot_forget_stopped_after_its_journal_is_finished_on_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "snapshots" / "snap.pt"
+    _snapshot(path)
+    _stopping_after(monkeypatch, 1)
+    with pytest.raises(KeyboardInterrupt):
+        forget_in_snapshots(path.parent, "gone")
+    monkeypatch.undo()
+    assert Snapshot.load(path).ids[USER] == ["a", "b", "c"]  # what training would read
+    _no_leftovers(path.parent)
 
 
 def test_a_damaged_version_is_not_rewritten_under_fresh_checksums(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner, Result
 
@@ -23,7 +24,8 @@ from kgrec.gnn.checkpoint import Checkpoint
 from kgrec.gnn.config import GNNConfig
 from kgrec.gnn.latest_model import adopt_version_model
 from kgrec.gnn.model import HeteroGNN
-from kgrec.gnn.version_checksums import CHECKSUMS
+from kgrec.gnn.replace_journal import JOURNAL, new_token, stage
+from kgrec.gnn.version_checksums import CHECKSUMS, checksums_with
 from kgrec.gnn.versions import GATE, HISTORY, STALE_WRITING_S, VersionStore
 
 WIDE = {"COLUMNS": "200"}
@@ -269,3 +271,24 @@ def test_verify_reports_each_version_and_fails_on_a_damaged_one(tmp_path: Path) 
     assert isinstance(result.exception, ArtifactError) and "versions: a, b, c" in str(
         result.exception
     )
+
+
+def test_verify_finishes_a_forget_stopped_while_moving_files_in(tmp_path: Path) -> None:
+    """A journal naming staged files: verify moves them in, then finds the version whole."""
+    store = write_versions(tmp_path, ["a"])
+    version = store.path("a")
+    users = version / "users.parquet"
+    token = new_token()
+    kept = pd.read_parquet(users).iloc[1:]
+    staged = stage(users, lambda f: kept.to_parquet(f), token)
+    sums = checksums_with(version, {"users.parquet": staged})
+    assert sums is not None
+    staged_sums = stage(version / CHECKSUMS, lambda f: f.write(sums), token)
+    entries = [[p.name, t] for p, t in ((staged_sums, CHECKSUMS), (staged, "users.parquet"))]
+    (version / JOURNAL).write_text(json.dumps({"replace": entries}))
+    staged_sums.replace(version / CHECKSUMS)  # stopped after the first of its two moves
+    result = kgrec(tmp_path, "artifacts", "verify")
+    assert result.exit_code == 0, result.output
+    assert "a: finished a forget stopped part-way (2 files)" in result.output
+    assert "ok (" in result.output and not (version / JOURNAL).exists()
+    assert pd.read_parquet(users)["id"].tolist() == kept["id"].tolist()
