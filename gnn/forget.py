@@ -187,7 +187,7 @@ def forget_in_version(version: Path, user_id: str) -> list[Path]:
     except BaseException:
         discard(staged)
         raise
-    replace_together(version, staged)
+    replace_together(version, staged, token)
     return [target for _, target in staged]
 
 
@@ -306,8 +306,11 @@ def forget_in_snapshots(directory: Path, user_id: str) -> tuple[list[Path], list
     deleted: list[Path] = []
     unreadable: list[str] = []
     if directory.is_dir():  # a forget stopped part-way: its file first
-        finish_replacing(directory)
-        remove_stale(directory)
+        try:
+            finish_replacing(directory)
+            remove_stale(directory)
+        except ArtifactError as e:
+            raise ModelError(str(e)) from e
     paths = sorted(directory.glob("*.pt")) if directory.is_dir() else []
     for path in paths:
         try:
@@ -319,10 +322,11 @@ def forget_in_snapshots(directory: Path, user_id: str) -> tuple[list[Path], list
         if user_id not in users:
             continue
         staged: list[Staged] = []
+        token = new_token()
         try:
             snapshot_without(blob["data"], users.index(user_id))
             blob["ids"] = {**blob["ids"], USER: [u for u in users if u != user_id]}
-            staged.append((stage(path, _torch_writer(blob), new_token()), path))
+            staged.append((stage(path, _torch_writer(blob), token), path))
         except Exception as e:  # a layout the rebuild does not know: delete instead
             discard(staged)
             path.unlink()
@@ -334,7 +338,10 @@ def forget_in_snapshots(directory: Path, user_id: str) -> tuple[list[Path], list
             )
             deleted.append(path)
             continue
-        replace_together(directory, staged)
+        try:
+            replace_together(directory, staged, token)
+        except ArtifactError as e:
+            raise ModelError(str(e)) from e
         rewritten.append(path)
     if unreadable:
         raise ModelError(

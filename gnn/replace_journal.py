@@ -15,8 +15,11 @@ A run stopped before the journal changed nothing; its staged files are deleted
 by the next :func:`remove_stale` (under the forget lock, where no other run can
 be staging).
 
-Temporary names carry a token of their run, so a finisher working from an old
-journal never moves a later run's half-written file.
+Temporary names and the journal's carry a token of their run, so a finisher
+working from an old journal never moves a later run's half-written file nor
+deletes a later run's journal. Every staged file and its directory are synced
+before the journal is written, so a staged file the journal names and the disk
+lacks was moved in already.
 """
 
 from __future__ import annotations
@@ -33,8 +36,11 @@ from kgrec.errors import ArtifactError
 
 log = logging.getLogger(__name__)
 
-JOURNAL: Final = ".replace-journal.json"
-"""The journal of a :func:`replace_together` in progress, at the top of its directory."""
+JOURNAL_PREFIX: Final = ".replace-journal."
+"""The journal of a :func:`replace_together` in progress, at the top of its directory:
+``.replace-journal.<token>.json``."""
+LEGACY_TMP_SUFFIX: Final = ".forget-tmp"
+"""The end of the staged names kgrec wrote before the journal (2026-12-03)."""
 TMP_SUFFIX: Final = ".replace-tmp"
 """The end of every staged file's name."""
 Writer = Callable[[IO[bytes]], object]
@@ -48,13 +54,25 @@ def new_token() -> str:
     return secrets.token_hex(4)
 
 
+def journal_path(directory: Path, token: str) -> Path:
+    """The journal run ``token`` writes under ``directory``."""
+    return directory / f"{JOURNAL_PREFIX}{token}.json"
+
+
 def stage(path: Path, write: Writer, token: str) -> Path:
-    """Write ``path``'s new content beside it under a temporary name, synced; that name."""
+    """Write ``path``'s new content beside it under a temporary name, synced; that name.
+
+    A write that fails leaves no file behind.
+    """
     tmp = path.with_name(f".{path.name}.{token}{TMP_SUFFIX}")
-    with tmp.open("wb") as f:
-        write(f)
-        f.flush()
-        os.fsync(f.fileno())
+    try:
+        with tmp.open("wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return tmp
 
 
@@ -64,66 +82,89 @@ def discard(staged: Sequence[Staged]) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def replace_together(directory: Path, staged: Sequence[Staged]) -> None:
-    """Move every staged file over its target, in order, under ``directory``'s journal.
+def replace_together(directory: Path, staged: Sequence[Staged], token: str) -> None:
+    """Move every staged file (run ``token``'s) over its target, in order, under a journal.
 
     Raises:
-        ValueError: a file lies outside ``directory``.
+        ArtifactError: the journal could not be written (nothing was changed, the
+            staged files are deleted), or a move failed (the next load or forget
+            finishes the rewrite).
     """
     entries = [
         [tmp.relative_to(directory).as_posix(), target.relative_to(directory).as_posix()]
         for tmp, target in staged
     ]
-    journal = directory / JOURNAL
-    tmp_journal = directory / f"{JOURNAL}{TMP_SUFFIX}"
-    with tmp_journal.open("w", encoding="utf-8") as f:
-        json.dump({"replace": entries}, f)
-        f.flush()
-        os.fsync(f.fileno())
-    tmp_journal.replace(journal)
-    _sync_dirs([directory])
-    _redo(directory, entries)
-    journal.unlink(missing_ok=True)  # a finisher may have done it
-    _sync_dirs([directory])
-
-
-def finish_replacing(directory: Path) -> list[Path]:
-    """Finish a :func:`replace_together` stopped part-way in ``directory``; the files it moved.
-
-    Returns:
-        The targets of the interrupted run ([] when there was none).
-
-    Raises:
-        ArtifactError: the journal cannot be read or the files cannot be moved
-            (a read-only copy, say); the message names the directory.
-    """
-    journal = directory / JOURNAL
+    journal = journal_path(directory, token)
+    tmp_journal = journal.with_name(f"{journal.name}{TMP_SUFFIX}")
     try:
-        content = json.loads(journal.read_text(encoding="utf-8"))
-        entries = [(str(tmp), str(target)) for tmp, target in content["replace"]]
-    except FileNotFoundError:
-        return []
-    except (OSError, ValueError, KeyError, TypeError) as e:
+        _sync_dirs(sorted({tmp.parent for tmp, _ in staged} | {directory}))
+        with tmp_journal.open("w", encoding="utf-8") as f:
+            json.dump({"replace": entries}, f)
+            f.flush()
+            os.fsync(f.fileno())
+        tmp_journal.replace(journal)
+        _sync_dirs([directory])
+    except OSError as e:
+        discard([*staged, (tmp_journal, journal)])
+        journal.unlink(missing_ok=True)
         raise ArtifactError(
-            f"{journal}: cannot read the journal of a rewrite stopped part-way ({e}), so "
-            "its files may be half replaced: rebuild them (`kgrec embed` writes a new "
-            "artifact version, `kgrec train` a new snapshot)"
+            f"{directory}: cannot write the journal of a rewrite ({e}); nothing in it was "
+            "changed: free space or fix the permissions, then send the delete again"
         ) from e
     try:
-        _redo(directory, [list(e) for e in entries])
-        journal.unlink(missing_ok=True)
+        _redo(directory, entries)
+        journal.unlink(missing_ok=True)  # a finisher may have done it
         _sync_dirs([directory])
     except OSError as e:
         raise ArtifactError(
-            f"{directory}: a rewrite (forgetting a shopper) stopped part-way and cannot be "
-            f"finished here ({e}); run `kgrec artifacts verify` where the directory is writable"
+            f"{directory}: a rewrite stopped part-way ({e}); loading the directory or the "
+            "next forget finishes it from its journal"
         ) from e
-    log.warning(
-        "finished a rewrite of %d file(s) in %s that was stopped part-way (forgetting a shopper)",
-        len(entries),
-        directory,
-    )
-    return [directory / target for _, target in entries]
+
+
+def finish_replacing(directory: Path) -> list[Path]:
+    """Finish any :func:`replace_together` stopped part-way in ``directory``.
+
+    Returns:
+        The files this call moved in ([] when there was nothing to finish, or
+        the run that wrote the journal had moved them already).
+
+    Raises:
+        ArtifactError: a journal cannot be read or its files cannot be moved (a
+            read-only copy, say); the message names the directory.
+    """
+    moved: list[Path] = []
+    for journal in sorted(directory.glob(f"{JOURNAL_PREFIX}*.json")):
+        try:
+            content = json.loads(journal.read_text(encoding="utf-8"))
+            entries = [(str(tmp), str(target)) for tmp, target in content["replace"]]
+        except FileNotFoundError:  # its run finished meanwhile
+            continue
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise ArtifactError(
+                f"{journal}: cannot read the journal of a rewrite stopped part-way ({e}), "
+                "so its files may be half replaced: rebuild them (`kgrec embed` writes a "
+                "new artifact version, `kgrec train` a new snapshot)"
+            ) from e
+        try:
+            done = _redo(directory, entries)
+            journal.unlink(missing_ok=True)
+            _sync_dirs([directory])
+        except OSError as e:
+            raise ArtifactError(
+                f"{directory}: a rewrite (forgetting a shopper) stopped part-way and cannot "
+                f"be finished here ({e}); load it once where the directory is writable "
+                "(`kgrec artifacts verify` for an artifact version, `kgrec train` for a "
+                "snapshot)"
+            ) from e
+        if done:
+            log.warning(
+                "finished a rewrite of %s stopped part-way (forgetting a shopper): moved in %s",
+                directory,
+                ", ".join(p.name for p in done),
+            )
+        moved += done
+    return moved
 
 
 def remove_stale(directory: Path) -> None:
@@ -132,21 +173,25 @@ def remove_stale(directory: Path) -> None:
     Call only where no run can be staging (under the forget lock) and after
     :func:`finish_replacing`.
     """
-    if (directory / JOURNAL).exists():
+    if any(directory.glob(f"{JOURNAL_PREFIX}*.json")):
         raise ArtifactError(f"{directory} has an unfinished rewrite: finish it first")
-    for tmp in directory.rglob(f".*{TMP_SUFFIX}"):
-        log.info("deleting %s, staged by a rewrite stopped before it began", tmp)
-        tmp.unlink(missing_ok=True)
+    for suffix in (TMP_SUFFIX, LEGACY_TMP_SUFFIX):
+        for tmp in directory.rglob(f".*{suffix}"):
+            log.info("deleting %s, staged by a rewrite stopped before it began", tmp)
+            tmp.unlink(missing_ok=True)
 
 
-def _redo(directory: Path, entries: Sequence[Sequence[str]]) -> None:
-    """Move each listed file still staged over its target; sync the directories."""
+def _redo(directory: Path, entries: Sequence[Sequence[str]]) -> list[Path]:
+    """Move each listed file still staged over its target; sync the directories; those moved."""
+    moved = []
     for tmp, target in entries:
         try:
             (directory / tmp).replace(directory / target)
         except FileNotFoundError:  # moved already (before a stop, or by another finisher)
             continue
+        moved.append(directory / target)
     _sync_dirs(sorted({(directory / target).parent for _, target in entries} | {directory}))
+    return moved
 
 
 def _sync_dirs(directories: Sequence[Path]) -> None:

@@ -23,7 +23,7 @@ import pandas as pd
 import torch
 from torch_geometric.data import HeteroData
 
-from kgrec.errors import ModelError
+from kgrec.errors import ArtifactError, ModelError
 from kgrec.files import save_atomic
 from kgrec.gnn.replace_journal import finish_replacing
 from kgrec.gnn.schema import BRAND as BRAND
@@ -231,7 +231,10 @@ class Snapshot:
         """Load a snapshot saved by :meth:`save` (:class:`ModelError` when missing or damaged)."""
         if not path.exists():
             raise ModelError(f"no snapshot at {path}; run `kgrec train` (it exports one)")
-        finish_replacing(path.parent)  # a forget stopped part-way: finished first
+        try:
+            finish_replacing(path.parent)  # a forget stopped part-way: finished first
+        except ArtifactError as e:
+            raise ModelError(str(e)) from e
         try:
             blob = load_checked(path)
         except Exception as e:  # a damaged file fails in many ways

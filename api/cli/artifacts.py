@@ -205,7 +205,9 @@ def verify(
         try:
             finished = finish_replacing(path)
             if finished:
-                typer.echo(f"{v}: finished a forget stopped part-way ({len(finished)} files)")
+                typer.echo(
+                    f"{v}: finished a forget stopped part-way (moved in {len(finished)} file(s))"
+                )
             problems = damaged_files(path)
             listed = read_checksums(path) or {}
         except ArtifactError as e:

@@ -24,7 +24,7 @@ from kgrec.gnn.checkpoint import Checkpoint
 from kgrec.gnn.config import GNNConfig
 from kgrec.gnn.latest_model import adopt_version_model
 from kgrec.gnn.model import HeteroGNN
-from kgrec.gnn.replace_journal import JOURNAL, new_token, stage
+from kgrec.gnn.replace_journal import journal_path, new_token, stage
 from kgrec.gnn.version_checksums import CHECKSUMS, checksums_with
 from kgrec.gnn.versions import GATE, HISTORY, STALE_WRITING_S, VersionStore
 
@@ -285,10 +285,11 @@ def test_verify_finishes_a_forget_stopped_while_moving_files_in(tmp_path: Path) 
     assert sums is not None
     staged_sums = stage(version / CHECKSUMS, lambda f: f.write(sums), token)
     entries = [[p.name, t] for p, t in ((staged_sums, CHECKSUMS), (staged, "users.parquet"))]
-    (version / JOURNAL).write_text(json.dumps({"replace": entries}))
+    journal = journal_path(version, token)
+    journal.write_text(json.dumps({"replace": entries}))
     staged_sums.replace(version / CHECKSUMS)  # stopped after the first of its two moves
     result = kgrec(tmp_path, "artifacts", "verify")
     assert result.exit_code == 0, result.output
-    assert "a: finished a forget stopped part-way (2 files)" in result.output
-    assert "ok (" in result.output and not (version / JOURNAL).exists()
+    assert "a: finished a forget stopped part-way (moved in 1 file(s))" in result.output
+    assert "ok (" in result.output and not journal.exists()
     assert pd.read_parquet(users)["id"].tolist() == kept["id"].tolist()
