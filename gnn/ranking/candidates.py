@@ -21,9 +21,6 @@ from kgrec.gnn.ranking.features import (
     candidate_features,
     generator_groups,
     generator_views,
-    stack_rows,
-    stack_views,
-    tile_rows,
 )
 from kgrec.gnn.ranking.ordering import row_slots, top_ordered
 from kgrec.gnn.ranking.sparse_rows import BaseRow
@@ -72,37 +69,64 @@ def proposed_pairs(
     factor table's shopper it lacks: 0 everywhere) nothing. A floor held by
     one product alone is an order like any other, and that product is proposed.
     """
-    kept = view.top >= 0
     at_top = view.top.clamp(min=0)
-    values = scores.gather(1, at_top).float()
+    limit = torch.as_tensor(per_generator).expand(len(view.top))
+    rows, cols, short = _kept_pairs(
+        view.top, scores.gather(1, at_top).float(), fresh.gather(1, at_top), limit
+    )
+    if bool(short.any()):
+        rows, cols = _whole_row_pairs(rows, cols, short, scores, seen, fresh, limit)
+    return rows, cols
+
+
+def _kept_pairs(
+    top: Tensor, values: Tensor, fresh_top: Tensor, limit: Tensor
+) -> tuple[Tensor, Tensor, Tensor]:
+    """(rows [N], columns [N], short [R]): the proposals read off the kept rankings.
+
+    ``top`` [R, K] a view's kept ranking (-1 past it), ``values`` float [R, K]
+    the scores there, ``fresh_top`` [R, K] bool whether each product is fresh,
+    ``limit`` [R] the proposals each row takes at most. ``short`` marks the rows
+    whose fresh products above the floor crowded warm ones out of the kept
+    ranking: their proposals come from the whole row (:func:`_whole_row_pairs`).
+    """
+    kept = top >= 0
     last = (kept.sum(1) - 1).clamp(min=0)[:, None]
     floor = values.gather(1, last)
-    alone = (last == 0) | (values.gather(1, (last - 1).clamp(min=0)) > floor)  # [B, 1]
+    alone = (last == 0) | (values.gather(1, (last - 1).clamp(min=0)) > floor)  # [R, 1]
     above = kept & ((values > floor) | ((values == floor) & alone))
-    valid = above & ~fresh.gather(1, at_top)
-    limit = torch.as_tensor(per_generator).expand(len(view.top))
+    valid = above & ~fresh_top
     take = valid & (torch.cumsum(valid, dim=1) <= limit[:, None])
     at = take.nonzero(as_tuple=True)
-    rows, cols = at[0], view.top[at]
-    # fresh products above the floor crowded warm ones out of the kept ranking
     short = (take.sum(1) < limit) & kept[:, -1] & (above & ~valid).any(1)
-    if bool(short.any()):  # those rows' proposals come from a top-k of the whole row
-        banned = seen[short] | fresh[short]
-        k = min(int(limit[short].max()), seen.shape[1])
-        row = scores[short].float()
-        unread = row.isnan()  # a retrieved row's products outside what was read
-        scored = ~seen[short] & ~unread
-        lowest = row.masked_fill(~scored, float("inf")).amin(1, keepdim=True)
-        alone = ((row == lowest) & scored).sum(1, keepdim=True) == 1
-        row = row.masked_fill(banned | unread, float("-inf"))
-        top = top_ordered(row, k)
-        value = row.gather(1, top)  # the whole row's floor, as above (never -inf)
-        ok = (value > lowest) | ((value == lowest) & alone)
-        ok &= torch.arange(k)[None, :] < limit[short][:, None]
-        whole = short.nonzero().flatten()[:, None].expand_as(top)
-        kept_rows = ~short[rows]
-        rows, cols = torch.cat([rows[kept_rows], whole[ok]]), torch.cat([cols[kept_rows], top[ok]])
-    return rows, cols
+    return at[0], top[at], short
+
+
+def _whole_row_pairs(
+    rows: Tensor,
+    cols: Tensor,
+    short: Tensor,
+    scores: Tensor,
+    seen: Tensor,
+    fresh: Tensor,
+    limit: Tensor,
+) -> tuple[Tensor, Tensor]:
+    """``rows``/``cols`` with the ``short`` [B] rows' pairs taken from a top-k of the whole row."""
+    banned = seen[short] | fresh[short]
+    k = min(int(limit[short].max()), seen.shape[1])
+    row = scores[short].float()
+    unread = row.isnan()  # a retrieved row's products outside what was read
+    scored = ~seen[short] & ~unread
+    lowest = row.masked_fill(~scored, float("inf")).amin(1, keepdim=True)
+    alone = ((row == lowest) & scored).sum(1, keepdim=True) == 1
+    row = row.masked_fill(banned | unread, float("-inf"))
+    top = top_ordered(row, k)
+    value = row.gather(1, top)  # the whole row's floor, as above (never -inf)
+    ok = (value > lowest) | ((value == lowest) & alone)
+    ok &= torch.arange(k)[None, :] < limit[short][:, None]
+    whole = short.nonzero().flatten()[:, None].expand_as(top)
+    kept_rows = ~short[rows]
+    return torch.cat([rows[kept_rows], whole[ok]]), torch.cat([cols[kept_rows], top[ok]])
 
 
 def generator_proposals(
@@ -116,9 +140,11 @@ def generator_proposals(
 ) -> dict[str, tuple[Tensor, Tensor]]:
     """Generator -> (rows [N], columns [N]): what each one proposes, as the stage takes it.
 
-    Each generator's :func:`proposed_pairs`, taken in the stacked groups of
-    :func:`generator_groups`. With ``top_up`` (a generator's name), that
-    generator proposes as many more of its next best as the generator that
+    Each generator's :func:`proposed_pairs`, read off the kept rankings of the
+    generators (whose views have as many columns) stacked in groups of
+    :func:`generator_groups` over those columns, not over the catalogue: one
+    pass for a request's ten generators. With ``top_up`` (a generator's name),
+    that generator proposes as many more of its next best as the generator that
     proposed the fewest left empty (rows above their floor run out): the places
     a flat row leaves go to its order, not to products in row order. The
     candidates are their union (:func:`top_candidates`); the reasons read them
@@ -130,27 +156,37 @@ def generator_proposals(
         seen: [B, P] bool, the history (never proposed).
         fresh: [B, P] bool, products without interactions (never proposed).
         per_generator: products taken from each generator per user.
-        stack_elements: generators' rows taken in one pass (:func:`generator_groups`).
+        stack_elements: kept-ranking elements taken in one pass (:func:`generator_groups`).
         top_up: the generator proposing the places others leave ("" = none).
     """
-    b, p = seen.shape
+    b = seen.shape[0]
     out: dict[str, tuple[Tensor, Tensor]] = {}
     fewest = torch.full((b,), per_generator, dtype=torch.long)  # per row, by any generator
-    for group in generator_groups(list(views), b, p, stack_elements):
-        n = len(group)
-        rows, cols = proposed_pairs(
-            stack_rows([scores[g] for g in group]),
-            stack_views([views[g] for g in group]),
-            tile_rows(seen, n),
-            tile_rows(fresh, n),
-            per_generator,
-        )
-        which = rows // b  # the generator of the group each stacked row is
-        for i, name in enumerate(group):
-            mine = which == i
-            out[name] = (rows[mine] % b, cols[mine])
-        counts = torch.bincount(rows, minlength=n * b).view(n, b)
-        fewest = torch.minimum(fewest, counts.min(0).values)
+    widths: dict[int, list[str]] = {}
+    for name, view in views.items():
+        widths.setdefault(view.top.shape[1], []).append(name)
+    for width, names in widths.items():
+        for group in generator_groups(names, b, width, stack_elements):
+            n = len(group)
+            top = torch.cat([views[g].top for g in group])  # [n * B, K]
+            at_top = top.clamp(min=0)
+            values = torch.cat(
+                [scores[g].gather(1, at_top[i * b : (i + 1) * b]) for i, g in enumerate(group)]
+            ).float()
+            user = torch.arange(n * b) % b
+            limit = torch.full((n * b,), per_generator, dtype=torch.long)
+            rows, cols, short = _kept_pairs(top, values, fresh[user[:, None], at_top], limit)
+            which = rows // b  # the generator of the group each stacked row is
+            for i, name in enumerate(group):
+                mine = which == i
+                pairs = (rows[mine] % b, cols[mine])
+                short_g = short[i * b : (i + 1) * b]
+                if bool(short_g.any()):
+                    pairs = _whole_row_pairs(
+                        *pairs, short_g, scores[name], seen, fresh, limit[i * b : (i + 1) * b]
+                    )
+                out[name] = pairs
+                fewest = torch.minimum(fewest, torch.bincount(pairs[0], minlength=b))
     if top_up and bool((fewest < per_generator).any()):
         limit = 2 * per_generator - fewest
         out[top_up] = proposed_pairs(scores[top_up], views[top_up], seen, fresh, limit)
