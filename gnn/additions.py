@@ -23,7 +23,7 @@ import pandas as pd
 
 from kgrec.gnn.artifacts import PRODUCT_COLUMNS, ArtifactSet
 from kgrec.gnn.inductive import InductiveEmbedder
-from kgrec.gnn.snapshot import PRODUCT, USER, Snapshot, product_text
+from kgrec.gnn.snapshot import PRODUCT, USER, Snapshot, node_vectors, product_text
 from kgrec.graph import GraphStore
 from kgrec.typing import PRODUCT as PRODUCT_LABEL
 from kgrec.typing import USER as USER_LABEL
@@ -42,6 +42,9 @@ class Additions:
         product_text: float32 [n, T].
         users: user ids [m].
         user_graph: float32 [m, D].
+        user_attributes: float32 [m, T] the users' declared-attribute vectors, as
+            the snapshot's user features are computed (peer popularity weighs
+            them against the snapshot's shoppers).
     """
 
     products: pd.DataFrame
@@ -49,6 +52,7 @@ class Additions:
     product_text: np.ndarray
     users: list[str]
     user_graph: np.ndarray
+    user_attributes: np.ndarray
 
     def append_to(self, artifacts: ArtifactSet) -> ArtifactSet:
         """``artifacts`` with these rows after its own (popularity 0 for the products)."""
@@ -124,13 +128,19 @@ def graph_additions(
         columns=list(PRODUCT_COLUMNS),
     )
     user_graph = [np.zeros((0, dim), np.float32)]
-    user_graph += [embedder.embed_users(store, batch) for batch in _chunks(users, batch_size)]
+    attributes = [np.zeros((0, encoder.dim), np.float32)]
+    for batch in _chunks(users, batch_size):
+        user_graph.append(embedder.embed_users(store, batch))
+        props = store.nodes_by_id(USER_LABEL, list(batch))
+        rows_of = [{**props.get(i, {}), "id": i} for i in batch]
+        attributes.append(node_vectors(USER, rows_of, encoder, embedder.cache))
     additions = Additions(
         products=table,
         product_graph=np.concatenate(graph).astype(np.float32, copy=False),
         product_text=np.ascontiguousarray(text, dtype=np.float32),
         users=users,
         user_graph=np.concatenate(user_graph).astype(np.float32, copy=False),
+        user_attributes=np.concatenate(attributes).astype(np.float32, copy=False),
     )
     if rows or users:
         log.info(

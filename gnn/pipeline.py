@@ -331,9 +331,12 @@ def _write_version(
         product_text=np.ascontiguousarray(text),
         popularity=popularity,
     )
+    later_attributes = None  # the added shoppers' declared attributes (peer popularity)
     if store is not None:
         embedder = options.embedder(checkpoint, encoder)
-        artifacts = graph_additions(store, snapshot, embedder).append_to(artifacts)
+        additions = graph_additions(store, snapshot, embedder)
+        artifacts = additions.append_to(artifacts)
+        later_attributes = torch.from_numpy(additions.user_attributes)
     trained = ranking_dir_of(path)
     if options.ranker and not trained.is_dir():
         log.warning(
@@ -347,7 +350,15 @@ def _write_version(
         num_users, num_items = len(snapshot.ids[USER]), len(snapshot.ids[PRODUCT])
 
         def ranking(version: Path) -> None:
-            write_ranking(trained, version / RANKING_DIR, snapshot, pairs, num_users, num_items)
+            write_ranking(
+                trained,
+                version / RANKING_DIR,
+                snapshot,
+                pairs,
+                num_users,
+                num_items,
+                later_attributes,
+            )
 
         extra.insert(0, ranking)  # first: a writer may index the ranking's tables
     artifacts.save(versions.root, checkpoint=path, writers=extra, promote=False)

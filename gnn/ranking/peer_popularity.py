@@ -9,9 +9,11 @@ voters. It needs no history of the scored shopper, so a shopper who has not
 interacted yet gets an order of its own rather than everyone's popularity.
 
 A shopper the weights do not cover hears every voter alike: popularity with one
-vote per shopper. That is one the version's training snapshot lacks (a
-stranger, a shopper ``kgrec embed`` added after training) or one alike to
-everyone (nothing declared). On
+vote per shopper. That is one the version lacks (a stranger, a shopper first
+seen by the service) or one alike to everyone (nothing declared). A shopper
+``kgrec embed`` added after training (in the graph, not in the training
+snapshot) is weighed against the snapshot's voters like the others
+(:func:`with_later_shoppers`); it casts no vote until the next training. On
 MovieLens-100K's cold_user@0 view (3 seeds, Recall@20; a throwaway script, see
 docs/ranking-log.md) popularity reached 0.133 / 0.136 / 0.133, one vote per shopper
 0.143 / 0.144 / 0.152, and the 200 most alike voters 0.147 / 0.151 / 0.155.
@@ -37,6 +39,8 @@ PEER_GRID: Final[tuple[Params, ...]] = tuple({"neighbours": k} for k in (50, 100
 """Voter counts tried on the validation pairs (0 = every shopper)."""
 MAX_EVERY_PEER: Final = 4096
 """Above this many shoppers the grid skips "every shopper" (U x U weights)."""
+MAX_LATER_PEERS: Final = max(as_int(p["neighbours"]) for p in PEER_GRID)
+"""Voters kept per shopper added after training when every shopper votes (0)."""
 TIE_BREAK: Final = 1e-6
 """Weight of one-vote-per-shopper popularity added to every score (orders ties)."""
 
@@ -52,13 +56,17 @@ def has_peers(weights: sp.csr_matrix, rows: np.ndarray) -> np.ndarray:
     return out
 
 
-def peer_weights(attributes: Tensor, neighbours: int, block: int = 1024) -> sp.csr_matrix:
-    """Float32 CSR [U, U]: row u holds u's ``neighbours`` most alike shoppers.
+def peer_weights(
+    attributes: Tensor, neighbours: int, block: int = 1024, voters: Tensor | None = None
+) -> sp.csr_matrix:
+    """Float32 CSR [U, U] (or [U, V]): row u holds u's ``neighbours`` most alike voters.
 
     Args:
         attributes: [U, T] the shoppers' declared-attribute vectors.
         neighbours: voters kept per shopper (0 or >= U - 1: all others).
         block: shoppers compared at once (memory: ``block`` x U floats).
+        voters: [V, T] the voters' vectors when they are other shoppers than
+            ``attributes``' (then CSR [U, V], and no shopper is its own voter).
 
     Returns:
         Cosine similarities clamped at 0, a shopper never its own voter. A shopper
@@ -66,15 +74,18 @@ def peer_weights(attributes: Tensor, neighbours: int, block: int = 1024) -> sp.c
         same for all) gets no row: it hears every voter alike when scored.
     """
     x = torch.nn.functional.normalize(attributes.float(), dim=1)
-    num = x.shape[0]
-    k = num - 1 if neighbours <= 0 else min(neighbours, num - 1)
+    pool = x if voters is None else torch.nn.functional.normalize(voters.float(), dim=1)
+    num, width = x.shape[0], pool.shape[0]
+    among = width - 1 if voters is None else width  # the voters a shopper can have
+    k = among if neighbours <= 0 else min(neighbours, among)
     rows: list[np.ndarray] = []
     cols: list[np.ndarray] = []
     vals: list[np.ndarray] = []
     for start in range(0, num, block):
-        sim = x[start : start + block] @ x.T  # [b, U]
+        sim = x[start : start + block] @ pool.T  # [b, V]
         own = torch.arange(start, start + sim.shape[0])
-        sim[torch.arange(sim.shape[0]), own] = float("-inf")
+        if voters is None:
+            sim[torch.arange(sim.shape[0]), own] = float("-inf")
         spread = sim.max(1).values - sim.masked_fill(torch.isinf(sim), 2.0).min(1).values
         sim[spread <= 1e-6] = 0.0  # alike to everyone: no weights (every voter alike)
         top = sim.topk(k, dim=1)
@@ -82,14 +93,36 @@ def peer_weights(attributes: Tensor, neighbours: int, block: int = 1024) -> sp.c
         cols.append(top.indices.reshape(-1).numpy())
         vals.append(top.values.clamp(min=0.0).reshape(-1).numpy())
     if not rows or k == 0:
-        return sp.csr_matrix((num, num), dtype=np.float32)
+        return sp.csr_matrix((num, width), dtype=np.float32)
     out = sp.csr_matrix(
         (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-        shape=(num, num),
+        shape=(num, width),
         dtype=np.float32,
     )
     out.eliminate_zeros()
     return out
+
+
+def with_later_shoppers(
+    weights: sp.csr_matrix, voters: Tensor, later: Tensor, neighbours: int
+) -> sp.csr_matrix:
+    """``weights`` [U, U] with rows for ``later`` [M, T] shoppers: CSR [U + M, U + M].
+
+    The later shoppers (``kgrec embed`` added them after training: they cast no
+    vote) are weighed against the ``voters`` [U, T] like the others, but with
+    "every shopper" (``neighbours`` 0) their rows keep :data:`MAX_LATER_PEERS`
+    voters (M x U weights grow with every shopper a nightly embed adds); the
+    rows and columns of ``weights`` stay as they were, in the same order.
+    """
+    u, m = weights.shape[0], later.shape[0]
+    if m == 0:
+        return weights
+    old = weights.tocsr(copy=True)
+    old.resize((u, u + m))  # no column of theirs: they vote for nobody
+    kept = neighbours if neighbours > 0 else MAX_LATER_PEERS
+    new = peer_weights(later, kept, voters=voters)
+    new.resize((m, u + m))
+    return sp.csr_matrix(sp.vstack([old, new], format="csr"), dtype=np.float32)
 
 
 class PeerPopularity:
@@ -132,7 +165,7 @@ class PeerPopularity:
 
     @classmethod
     def serving(cls, weights: sp.csr_matrix, population: Tensor, num_items: int) -> PeerPopularity:
-        """The generator over stored ``weights`` [U, U], voting with ``population`` [2, E].
+        """The generator over stored ``weights`` [U', U'], voting with ``population`` [2, E].
 
         At serving time the voters are the version's interactions, whatever history
         :meth:`scores` is given (the shopper's own); ``num_items`` is P' (rows past

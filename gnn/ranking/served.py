@@ -23,8 +23,9 @@ Layout of ``<artifact version>/ranking/``::
                               recent_item_knn reads item_knn.npz
     als.npz                   ALS product factors [P, F] ("items"; a version an
                               earlier kgrec wrote also holds its users' [U, F])
-    peer_popularity.npz       sparse [U, U] each shopper's most alike shoppers in
-                              declared attributes (scipy CSR; row-aligned users)
+    peer_popularity.npz       sparse [U', U'] each shopper's most alike shoppers in
+                              declared attributes (scipy CSR; row-aligned users:
+                              the snapshot's U, then those embed added)
 """
 
 from __future__ import annotations
@@ -57,7 +58,11 @@ from kgrec.gnn.baselines.implicit_als import item_gram
 from kgrec.gnn.ranking.config import StagedConfig
 from kgrec.gnn.ranking.kg_knn import KGKNN, product_incidence
 from kgrec.gnn.ranking.next_item import NextItem, transition_matrix
-from kgrec.gnn.ranking.peer_popularity import PeerPopularity, load_peer_weights
+from kgrec.gnn.ranking.peer_popularity import (
+    PeerPopularity,
+    load_peer_weights,
+    with_later_shoppers,
+)
 from kgrec.gnn.ranking.ranker import COMPILED_DIR, RankerConfig
 from kgrec.gnn.ranking.recency import RecentItemKNN
 from kgrec.gnn.ranking.staged import STAGES_FILE, StagedRanking
@@ -231,10 +236,13 @@ def write_ranking(
     pairs: Tensor,
     num_users: int,
     num_items: int,
+    later_attributes: Tensor | None = None,
 ) -> Path:
     """Write the serving tables for ``pairs`` [2, E] (every interaction).
 
-    They go beside a copy of the ranker trained in ``trained``.
+    They go beside a copy of the ranker trained in ``trained``. ``later_attributes``
+    [M, T]: the declared-attribute vectors of the users the version holds after
+    the snapshot's (``kgrec embed``'s additions), whose peers are stored too.
     """
     params = _generator_params(trained)
     copy_trained(trained, directory)
@@ -263,6 +271,10 @@ def write_ranking(
     save_items(directory / ALS_FILE, als.item)
     peer = PeerPopularity.from_snapshot(snapshot, params.peer_neighbours, grid=())
     peer.fit(pairs, num_users, num_items)
+    if later_attributes is not None:
+        peer.weights = with_later_shoppers(
+            peer.weights, peer.attributes, later_attributes, peer.neighbours
+        )
     peer.save(directory / PEER_FILE)
     return directory
 
@@ -286,7 +298,7 @@ class StoredRanking:
             factors from its history (:meth:`~kgrec.gnn.baselines.ImplicitALS.from_items`).
         recent_decay: the recency decay ``recent_item_knn`` weighs the history with.
         next_item_decay: the recency decay ``next_item`` weighs the history with.
-        peer_weights: CSR [U, U] ``peer_popularity``'s voters per user (None: the
+        peer_weights: CSR [U', U'] ``peer_popularity``'s voters per user (None: the
             ranking was trained without it).
     """
 

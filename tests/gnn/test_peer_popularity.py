@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -15,6 +16,7 @@ from kgrec.gnn.ranking.peer_popularity import (
     PeerPopularity,
     load_peer_weights,
     peer_weights,
+    with_later_shoppers,
 )
 
 
@@ -73,6 +75,31 @@ def test_a_shopper_past_the_weights_hears_every_voter_alike() -> None:
     # 3 voters for products 0-1 (1/2 each), 5 for products 2-4 (1/3 each)
     expected = torch.tensor([1.5, 1.5, 5 / 3, 5 / 3, 5 / 3])
     torch.testing.assert_close(outside, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_a_shopper_added_after_training_is_weighed_against_the_voters() -> None:
+    """`kgrec embed`'s later shoppers get their own peers; the others' rows stay bit for bit."""
+    peer = PeerPopularity(ATTRIBUTES, neighbours=3, grid=())
+    peer.fit(TRAIN, USERS, ITEMS)
+    later = torch.stack([GROUP_B, GROUP_A, torch.zeros(3)])  # "b", "a", a zero vector
+    weights = with_later_shoppers(peer.weights, ATTRIBUTES, later, neighbours=3)
+    assert weights.shape == (USERS + 3, USERS + 3)
+    assert weights[:, USERS:].nnz == 0  # they vote for nobody until they are trained on
+    top = weights[:USERS]  # the trained shoppers' rows: the same entries, in the same order
+    for part in ("indptr", "indices", "data"):
+        assert np.array_equal(getattr(top, part), getattr(peer.weights, part)), part
+    assert set(weights[USERS].nonzero()[1].tolist()) <= {3, 4, 5, 6, 7}
+    assert set(weights[USERS + 1].nonzero()[1].tolist()) <= {0, 1, 2, 8}
+    served = PeerPopularity.serving(weights, TRAIN, ITEMS)
+    before = PeerPopularity.serving(peer.weights, TRAIN, ITEMS)
+    old = torch.arange(USERS)
+    assert torch.equal(served.scores(old, TRAIN), before.scores(old, TRAIN))
+    scores = served.scores(torch.tensor([USERS, USERS + 1, USERS + 2]), TRAIN)
+    assert set(scores[0].topk(3).indices.tolist()) == {2, 3, 4}  # what group b chose
+    assert set(scores[1].topk(2).indices.tolist()) == {0, 1}  # what group a chose
+    # a zero vector is alike to every voter: it hears them alike, as one past the weights
+    torch.testing.assert_close(scores[2], before.scores(torch.tensor([USERS]), TRAIN)[0])
+    assert with_later_shoppers(peer.weights, ATTRIBUTES, later[:0], 3) is peer.weights
 
 
 def test_neighbours_are_picked_on_validation() -> None:

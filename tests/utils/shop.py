@@ -82,8 +82,13 @@ def load_genre_shop(
     per_genre: int = 24,
     seed: int = 0,
     directors: bool = False,
+    declared: bool = False,
 ) -> Shop:
-    """Write the shop into ``store`` (which should be empty) and describe it."""
+    """Write the shop into ``store`` (which should be empty) and describe it.
+
+    With ``declared``, each shopper declares its taste (``occupation: <genre> fan``),
+    what peer popularity weighs shoppers by.
+    """
     rng = np.random.default_rng(seed)
     shop = Shop()
     store.upsert_categories([{"id": f"cat-{g}", "name": g} for g in GENRES])
@@ -125,7 +130,12 @@ def load_genre_shop(
             fan = shop.fans(shop.genre_of[pid])[len(bought) % len(shop.fans(shop.genre_of[pid]))]
             shop.history[fan].add(pid)
             bought.add(pid)
-    store.upsert_users([{"id": uid} for uid in shop.favourite])
+    store.upsert_users(
+        [
+            {"id": uid, "attrs": {"occupation": f"{genre} fan"}} if declared else {"id": uid}
+            for uid, genre in shop.favourite.items()
+        ]
+    )
     for uid, items in shop.history.items():
         for t, pid in enumerate(rng.permutation(sorted(items)).tolist()):
             ts = 1_000_000 + t * 1000 + int(rng.integers(0, 999))
