@@ -187,6 +187,7 @@ def generator_proposals(
                     )
                 out[name] = pairs
                 fewest = torch.minimum(fewest, torch.bincount(pairs[0], minlength=b))
+    out = {name: out[name] for name in views}  # in the views' order, whatever their widths
     if top_up and bool((fewest < per_generator).any()):
         limit = 2 * per_generator - fewest
         out[top_up] = proposed_pairs(scores[top_up], views[top_up], seen, fresh, limit)

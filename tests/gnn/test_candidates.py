@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from kgrec.gnn.ranking import top_candidates
-from kgrec.gnn.ranking.candidates import proposals
+from kgrec.gnn.ranking.candidates import generator_proposals, proposals
 from kgrec.gnn.ranking.features import RANK_CAP, GeneratorView, generator_views
 
 
@@ -157,3 +157,18 @@ def test_a_retrieved_row_proposes_what_was_read_when_fresh_products_crowd_it() -
     seen = torch.zeros(1, 20, dtype=torch.bool)
     mine = proposals(row, view, seen, fresh, 3)
     assert mine[0].nonzero().flatten().tolist() == [3, 4]
+
+
+def test_proposals_come_in_the_views_order_whatever_their_widths() -> None:
+    """Generators of another kept width are stacked apart; the answer keeps the views' order."""
+    scores = {
+        g: torch.rand(1, 6, generator=torch.Generator().manual_seed(i)) for i, g in enumerate("abc")
+    }
+    seen = torch.zeros(1, 6, dtype=torch.bool)
+    views = {
+        "a": generator_views({"a": scores["a"]}, seen, cap=4)["a"],
+        "b": generator_views({"b": scores["b"]}, seen, cap=2)["b"],
+        "c": generator_views({"c": scores["c"]}, seen, cap=4)["c"],
+    }
+    proposed = generator_proposals(scores, views, seen, torch.zeros_like(seen), 2, stack_elements=1)
+    assert list(proposed) == ["a", "b", "c"]
