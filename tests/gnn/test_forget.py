@@ -6,6 +6,10 @@ The remaining users' rows stay aligned across every file (no graph, no training)
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -248,6 +252,51 @@ def test_a_forget_stopped_while_moving_files_in_is_finished(
     assert ArtifactSet.load(version).users["id"].tolist() == kept
     pairs = np.load(version / RANKING_DIR / "interactions.npy")
     assert set(pairs[0].tolist()) == {0, 1, 2}  # renumbered with the users table
+
+
+KILLED_FORGET = """
+import sys, time
+from pathlib import Path
+from kgrec.gnn.forget import forget_in_version
+
+replace, moved = Path.replace, []
+
+
+def stalls(self, target):
+    if len(moved) == 4:  # the journal and 3 of the files moved in: stall to be killed
+        print("moved", flush=True)
+        time.sleep(600)
+    moved.append(target)
+    return replace(self, target)
+
+
+Path.replace = stalls
+forget_in_version(Path(sys.argv[1]), "gone")
+"""
+
+
+def test_a_forget_killed_with_sigkill_while_moving_files_in_is_finished(tmp_path: Path) -> None:
+    """A real ``kill -9`` (no Python handler runs) after the journal and 3 moves."""
+    version = _version(tmp_path / "artifacts")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILLED_FORGET, str(version)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert proc.stdout is not None
+    try:
+        assert proc.stdout.readline() == "moved\n", "the forget died before its moves"
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert list(version.glob(f"{JOURNAL_PREFIX}*"))  # killed mid-way: its journal left
+    assert damaged_files(version)  # half the files new, half old
+    loaded = ArtifactSet.load(version)  # finishes it, then verifies the checksums
+    assert loaded.users["id"].tolist() == [u for u in USERS if u != "gone"]
+    assert damaged_files(version) == []
+    _no_leftovers(version)
 
 
 def test_a_forget_stopped_before_its_journal_changed_nothing(
