@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import IO, Final
 
 from kgrec.errors import ArtifactError
+from kgrec.files import sync_directory, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -95,17 +96,11 @@ def replace_together(directory: Path, staged: Sequence[Staged], token: str) -> N
         for tmp, target in staged
     ]
     journal = journal_path(directory, token)
-    tmp_journal = journal.with_name(f"{journal.name}{TMP_SUFFIX}")
     try:
-        _sync_dirs(sorted({tmp.parent for tmp, _ in staged} | {directory}))
-        with tmp_journal.open("w", encoding="utf-8") as f:
-            json.dump({"replace": entries}, f)
-            f.flush()
-            os.fsync(f.fileno())
-        tmp_journal.replace(journal)
-        _sync_dirs([directory])
+        _sync_dirs({tmp.parent for tmp, _ in staged} | {directory})
+        write_atomic(journal, json.dumps({"replace": entries}))  # synced, its folder too
     except OSError as e:
-        discard([*staged, (tmp_journal, journal)])
+        discard(staged)
         journal.unlink(missing_ok=True)
         raise ArtifactError(
             f"{directory}: cannot write the journal of a rewrite ({e}); nothing in it was "
@@ -114,7 +109,7 @@ def replace_together(directory: Path, staged: Sequence[Staged], token: str) -> N
     try:
         _redo(directory, entries)
         journal.unlink(missing_ok=True)  # a finisher may have done it
-        _sync_dirs([directory])
+        sync_directory(directory)
     except OSError as e:
         raise ArtifactError(
             f"{directory}: a rewrite stopped part-way ({e}); loading the directory or the "
@@ -149,7 +144,7 @@ def finish_replacing(directory: Path) -> list[Path]:
         try:
             done = _redo(directory, entries)
             journal.unlink(missing_ok=True)
-            _sync_dirs([directory])
+            sync_directory(directory)
         except OSError as e:
             raise ArtifactError(
                 f"{directory}: a rewrite (forgetting a shopper) stopped part-way and cannot "
@@ -175,10 +170,13 @@ def remove_stale(directory: Path) -> None:
     """
     if any(directory.glob(f"{JOURNAL_PREFIX}*.json")):
         raise ArtifactError(f"{directory} has an unfinished rewrite: finish it first")
-    for suffix in (TMP_SUFFIX, LEGACY_TMP_SUFFIX):
-        for tmp in directory.rglob(f".*{suffix}"):
-            log.info("deleting %s, staged by a rewrite stopped before it began", tmp)
-            tmp.unlink(missing_ok=True)
+    stale = [
+        p for suffix in (TMP_SUFFIX, LEGACY_TMP_SUFFIX) for p in directory.rglob(f".*{suffix}")
+    ]
+    stale += directory.glob(f".{JOURNAL_PREFIX}*.json.*.tmp")  # a journal cut short (write_atomic)
+    for tmp in stale:
+        log.info("deleting %s, staged by a rewrite stopped before it began", tmp)
+        tmp.unlink(missing_ok=True)
 
 
 def _redo(directory: Path, entries: Sequence[Sequence[str]]) -> list[Path]:
@@ -190,14 +188,10 @@ def _redo(directory: Path, entries: Sequence[Sequence[str]]) -> list[Path]:
         except FileNotFoundError:  # moved already (before a stop, or by another finisher)
             continue
         moved.append(directory / target)
-    _sync_dirs(sorted({(directory / target).parent for _, target in entries} | {directory}))
+    _sync_dirs({(directory / target).parent for _, target in entries} | {directory})
     return moved
 
 
-def _sync_dirs(directories: Sequence[Path]) -> None:
-    for d in directories:
-        fd = os.open(d, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+def _sync_dirs(directories: set[Path]) -> None:
+    for d in sorted(directories):
+        sync_directory(d)

@@ -96,3 +96,12 @@ def test_a_damaged_journal_is_an_error_naming_it(tmp_path: Path) -> None:
         finish_replacing(tmp_path)
     with pytest.raises(ArtifactError, match="unfinished rewrite"):
         remove_stale(tmp_path)
+
+
+def test_what_a_run_stopped_before_its_journal_left_is_deleted(tmp_path: Path) -> None:
+    staged = stage(tmp_path / "a.txt", lambda f: f.write(b"new"), new_token())
+    cut = tmp_path / f".{JOURNAL_PREFIX}{new_token()}.json.12-34.tmp"  # write_atomic's own
+    cut.write_text('{"replace": [')
+    (tmp_path / "a.txt").write_text("old")
+    remove_stale(tmp_path)
+    assert _files(tmp_path) == {"a.txt": "old"} and not staged.exists()
