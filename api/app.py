@@ -295,8 +295,8 @@ def create_app(settings: Settings, services: ServicesFactory | None = None) -> F
         if settings.serving.api_key is None:
             log.warning(
                 "writes are disabled: no API key is configured (set KGREC_SERVING__API_KEY or "
-                "`kgrec serve --api-key`); POST /items, PUT /items/{id}, POST /events and "
-                "DELETE /users/{id} answer 401"
+                "`kgrec serve --api-key`); POST /items, PUT /items/{id}, POST /events, "
+                "PUT /users/{id} and DELETE /users/{id} answer 401"
             )
         with factory(settings) as built:
             built.check_arms(app.state.experiments.active)

@@ -39,8 +39,8 @@ from kgrec.errors import (
     ServiceUnavailableError,
 )
 from kgrec.gnn.artifacts import ArtifactSet
-from kgrec.graph import GraphStore
-from kgrec.graph.records import InteractionRow, ProductRow
+from kgrec.graph import GraphStore, UpsertCounts
+from kgrec.graph.records import InteractionRow, ProductRow, UserRow
 from kgrec.text_encoders import EmbeddingCache, TextEncoder
 
 log = logging.getLogger(__name__)
@@ -350,6 +350,39 @@ class Engine:
             NotFoundError: an event names a product that does not exist.
         """
         return self._writes.record_events(rows, write_graph=write_graph)
+
+    def declare_users(self, rows: Sequence[UserRow]) -> UpsertCounts:
+        """Write what shoppers declared about themselves and serve them by it.
+
+        Each shopper keeps exactly the row's attributes (the graph write replaces
+        its properties; its interactions stay). Its vector is recomputed, and a
+        shopper the artifact version lacks is weighed against the version's
+        shoppers by what it declared: while it has no history, its list is
+        what the most alike of them chose (peer popularity), as ``kgrec evaluate``
+        measures for cold shoppers. A shopper the version holds keeps the version's
+        peers until the next ``kgrec train``.
+
+        Raises:
+            ServiceUnavailableError: the graph server does not answer (nothing was written).
+        """
+        return self._writes.declare_users(rows)
+
+    def peer_count(self, user_id: str) -> int:
+        """The shoppers whose choices order ``user_id``'s list while it has no history.
+
+        Its most alike voters under peer popularity: the version's row for a
+        shopper it holds, the one computed online for one it lacks; 0 without.
+        """
+        state = self._state
+        ranking = state.catalogue.ranking
+        weights = ranking.stored.peer_weights if ranking is not None else None
+        if weights is None:
+            return 0
+        row = state.catalogue.user_row.get(user_id)
+        if row is None:
+            online = state.overlay.user_peers.get(user_id)
+            return 0 if online is None else int(online.nnz)
+        return int(weights[row].nnz) if row < weights.shape[0] else 0
 
     def refresh_users(self, user_ids: Sequence[str]) -> list[str]:
         """Recompute these users' graph vectors from the graph as it is, and serve them.

@@ -68,15 +68,18 @@ def rank_learned(
     user_row = cat.user_row.get(user_id) if user_id is not None else None
     arm = overrides or RankingOverrides()
     drawn_by = user_id if user_id is not None else session_id  # the fresh order's draw
+    newcomer = state.overlay.user_peers.get(user_id) if user_id is not None else None
     proposed: dict[str, np.ndarray] = {}
     if arm.fresh_temperature is not None:
         staged = staged.with_fresh_temperature(arm.fresh_temperature)
     if explain or arm.generators is not None:
         served, ranker_scores, proposed = ranking.served_with_proposers(
-            staged, user_row, history, shopper_id=drawn_by
+            staged, user_row, history, shopper_id=drawn_by, newcomer=newcomer
         )
     else:
-        served, ranker_scores = ranking.served(staged, user_row, history, shopper_id=drawn_by)
+        served, ranker_scores = ranking.served(
+            staged, user_row, history, shopper_id=drawn_by, newcomer=newcomer
+        )
     reorders = arm.generators is not None or arm.fresh_share is not None
     if reorders:
         share = staged.config.fresh_share if arm.fresh_share is None else arm.fresh_share

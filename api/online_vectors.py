@@ -11,12 +11,15 @@ from collections.abc import Sequence
 from typing import Final
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 
 from kgrec.api.state import ServedState
-from kgrec.gnn.snapshot import product_text
+from kgrec.gnn.snapshot import USER as USER_NODE
+from kgrec.gnn.snapshot import node_vectors, product_text
 from kgrec.graph import GraphStore
 from kgrec.graph.records import ProductRow
+from kgrec.text_encoders import EmbeddingCache, TextEncoder
 from kgrec.typing import DEFAULT_KIND_WEIGHTS, PRODUCT, USER
 
 _NEIGHBOUR_SAMPLE: Final = 256
@@ -60,6 +63,36 @@ def user_vectors(
         vectors = np.asarray(state.embedder.embed_users(store, users), np.float32)
         return {u: vectors[i] for i, u in enumerate(users)}
     return {u: _user_vector(state, store, u) for u in users}
+
+
+def newcomer_peers(
+    state: ServedState,
+    store: GraphStore,
+    users: Sequence[str],
+    encoder: TextEncoder,
+    cache: EmbeddingCache,
+) -> dict[str, sp.csr_matrix]:
+    """The most alike voters of those ``users`` the version lacks, from what they declared.
+
+    Their properties as the graph holds them now, encoded as ``kgrec embed``
+    encodes a user it adds (:func:`~kgrec.gnn.snapshot.node_vectors`), so a
+    shopper gets the row the next embed stores for it
+    (:meth:`kgrec.api.personal.PersonalRanking.newcomer_peers`). Empty when the
+    version's ranking has no peer popularity or no voters' attributes.
+    """
+    ranking = state.catalogue.ranking
+    new = [u for u in users if u not in state.catalogue.user_row]
+    if ranking is None or ranking.stored.peer_voters is None or not new:
+        return {}
+    props = store.nodes_by_id(USER, new)
+    rows = [{**props.get(u, {}), "id": u} for u in new]
+    vectors = node_vectors(USER_NODE, rows, encoder, cache)
+    out: dict[str, sp.csr_matrix] = {}
+    for user, vector in zip(new, vectors, strict=True):
+        row = ranking.newcomer_peers(vector)
+        if row is not None and row.nnz:
+            out[user] = row
+    return out
 
 
 def _user_vector(state: ServedState, store: GraphStore, user_id: str) -> np.ndarray:

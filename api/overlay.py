@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 
 from kgrec.graph.records import ProductRow
@@ -51,7 +52,12 @@ def _empty(dim: int, device: str) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class Overlay:
-    """Online products (tensors ``graph`` [n, D], ``text`` [n, T] on ``device``) and users."""
+    """Online products (tensors ``graph`` [n, D], ``text`` [n, T] on ``device``) and users.
+
+    ``user_peers``: for the online users the version lacks that declared their
+    attributes, their most alike voters (CSR [1, U'],
+    :meth:`kgrec.api.personal.PersonalRanking.newcomer_peers`).
+    """
 
     graph_dim: int
     text_dim: int
@@ -61,6 +67,7 @@ class Overlay:
     shadowed: frozenset[int] = frozenset()
     users: Mapping[str, np.ndarray] = field(default_factory=dict)
     user_stamps: Mapping[str, int] = field(default_factory=dict)
+    user_peers: Mapping[str, sp.csr_matrix] = field(default_factory=dict)
     graph: torch.Tensor | None = None
     text: torch.Tensor | None = None
     price: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
@@ -121,18 +128,37 @@ class Overlay:
             in_stock=in_stock,
         )
 
-    def with_users(self, vectors: Mapping[str, np.ndarray], stamp: int = 0) -> Overlay:
-        """A new overlay with these users' graph vectors [D] set.
+    def with_users(
+        self,
+        vectors: Mapping[str, np.ndarray],
+        stamp: int = 0,
+        peers: Mapping[str, sp.csr_matrix] | None = None,
+    ) -> Overlay:
+        """A new overlay with these users' graph vectors [D] set, and their ``peers``.
 
-        A user whose online vector has a larger stamp than ``stamp`` keeps it.
+        A user whose online vector has a larger stamp than ``stamp`` keeps it (and
+        its peers); the others keep the ``peers`` given for them, or none.
         """
         users = dict(self.users)
         stamps = dict(self.user_stamps)
+        user_peers = dict(self.user_peers)
         for user, vector in vectors.items():
             if stamps.get(user, 0) <= stamp:
                 users[user] = vector
                 stamps[user] = stamp
-        return replace(self, users=users, user_stamps=stamps)
+                user_peers.pop(user, None)
+                if peers is not None and user in peers:
+                    user_peers[user] = peers[user]
+        return replace(self, users=users, user_stamps=stamps, user_peers=user_peers)
+
+    def without_user(self, user_id: str) -> Overlay:
+        """A new overlay without the online user ``user_id`` (its vector, stamp and peers)."""
+        return replace(
+            self,
+            users={u: v for u, v in self.users.items() if u != user_id},
+            user_stamps={u: s for u, s in self.user_stamps.items() if u != user_id},
+            user_peers={u: p for u, p in self.user_peers.items() if u != user_id},
+        )
 
     def rows_in(self, categories: set[str], brands: set[str]) -> np.ndarray:
         """Local rows (0-based) of online products matching the category and brand sets.

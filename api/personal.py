@@ -24,7 +24,7 @@ import torch
 
 from kgrec.api.index import IndexOptions
 from kgrec.api.retrieval_indexes import RetrievalIndexes
-from kgrec.gnn.ranking.peer_popularity import has_peers
+from kgrec.gnn.ranking.peer_popularity import PeerPopularity, has_peers, newcomer_weights
 from kgrec.gnn.ranking.served import RANKING_DIR, StoredRanking, load_ranking
 from kgrec.gnn.ranking.slots import shopper_key
 from kgrec.gnn.ranking.staged import StagedRanking
@@ -109,12 +109,34 @@ class PersonalRanking:
             return np.zeros(0, np.int64)
         return self._items[self._indptr[user_row] : self._indptr[user_row + 1]]
 
-    def has_peers(self, user_row: int | None) -> bool:
-        """True when peer popularity weighs ``user_row``'s own most alike shoppers."""
+    def has_peers(self, user_row: int | None, newcomer: sp.csr_matrix | None = None) -> bool:
+        """True when peer popularity weighs the shopper's own most alike shoppers.
+
+        ``user_row`` in the version, else the ``newcomer`` weights of a shopper the
+        version lacks (:meth:`newcomer_peers`).
+        """
         peer = self.stored.peer_weights
-        if user_row is None or peer is None:
+        if peer is None:
             return False
+        if user_row is None:
+            return newcomer is not None and newcomer.nnz > 0
         return bool(has_peers(peer, np.array([user_row]))[0])
+
+    def newcomer_peers(self, attributes: np.ndarray) -> sp.csr_matrix | None:
+        """CSR [1, U'] the voters most alike a shopper the version lacks, by what it declared.
+
+        ``attributes`` [T] is its declared-attribute vector, encoded as the
+        snapshot encodes users' (:func:`~kgrec.gnn.snapshot.node_vectors`); the
+        row is the one ``kgrec embed`` would store for it
+        (:func:`~kgrec.gnn.ranking.peer_popularity.newcomer_weights`). None when
+        the version has no peer popularity, or stores no voters' attributes (an
+        earlier kgrec's: the shopper hears every voter alike).
+        """
+        peer, voters = self.stored.peer_weights, self.stored.peer_voters
+        if peer is None or voters is None or attributes.shape != (voters.shape[1],):
+            return None
+        row = torch.from_numpy(np.asarray(attributes, np.float32))[None, :]
+        return newcomer_weights(row, voters, self.stored.peer_neighbours, peer.shape[1])
 
     def without_user(self, user_row: int) -> PersonalRanking:
         """This ranking with user row ``user_row``'s interactions and peers dropped.
@@ -124,11 +146,16 @@ class PersonalRanking:
         """
         pairs = self.stored.interactions
         kept = pairs[:, pairs[0] != user_row]
-        peer = self.stored.peer_weights
+        peer, voters = self.stored.peer_weights, self.stored.peer_voters
         if peer is not None and 0 <= user_row < peer.shape[0]:
             keep = sp.diags((np.arange(peer.shape[0]) != user_row).astype(np.float32))
             peer = (keep @ peer @ keep).tocsr()  # nobody's peer, no peers of its own
-        stored = dataclasses.replace(self.stored, interactions=kept, peer_weights=peer)
+        if voters is not None and 0 <= user_row < len(voters):
+            voters = voters.clone()
+            voters[user_row] = 0.0  # alike to nobody: no newcomer's peer
+        stored = dataclasses.replace(
+            self.stored, interactions=kept, peer_weights=peer, peer_voters=voters
+        )
         return PersonalRanking(
             stored,
             self.fresh_share,
@@ -173,6 +200,7 @@ class PersonalRanking:
         history: np.ndarray,
         *,
         shopper_id: str | None,
+        newcomer: sp.csr_matrix | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """The served order for one shopper.
 
@@ -188,8 +216,11 @@ class PersonalRanking:
                 fresh order from it (:func:`~kgrec.gnn.ranking.slots.shopper_key`),
                 so two new shoppers see different fresh products (None: an
                 anonymous request, which draws as every other one does).
+            newcomer: a shopper the version lacks, its most alike voters
+                (:meth:`newcomer_peers`; None: it hears every voter alike).
         """
         user, pairs = self._history_pairs(staged, user_row, history)
+        staged = self._for_newcomer(staged, user, user_row, newcomer)
         ((served, scores),) = staged.ranked(user, pairs, keys=_key(user, user_row, shopper_id))
         return served.numpy(), scores.numpy()
 
@@ -200,6 +231,7 @@ class PersonalRanking:
         history: np.ndarray,
         *,
         shopper_id: str | None,
+        newcomer: sp.csr_matrix | None = None,
     ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         """Like :meth:`served`, from the same pass, plus what proposed each row.
 
@@ -208,9 +240,23 @@ class PersonalRanking:
         (:mod:`kgrec.api.reasons`).
         """
         user, pairs = self._history_pairs(staged, user_row, history)
+        staged = self._for_newcomer(staged, user, user_row, newcomer)
         keys = _key(user, user_row, shopper_id)
         ((served, scores, proposed),) = staged.ranked_with_proposers(user, pairs, keys=keys)
         return served.numpy(), scores.numpy(), {g: m.numpy() for g, m in proposed.items()}
+
+    @staticmethod
+    def _for_newcomer(
+        staged: StagedRanking,
+        user: torch.Tensor,
+        user_row: int | None,
+        newcomer: sp.csr_matrix | None,
+    ) -> StagedRanking:
+        """``staged`` with peer popularity weighing ``user`` [1] by ``newcomer``, if any."""
+        peer = staged.generators.get("peer_popularity")
+        if user_row is not None or newcomer is None or not isinstance(peer, PeerPopularity):
+            return staged
+        return staged.with_generator("peer_popularity", peer.with_newcomer(int(user[0]), newcomer))
 
     @staticmethod
     def _history_pairs(

@@ -180,7 +180,8 @@ class Ranker:
             query=query,
             history=history,
             context=np.asarray(context_rows, np.int64),
-            has_peers=ranking is not None and ranking.has_peers(row),
+            has_peers=ranking is not None
+            and ranking.has_peers(row, state.overlay.user_peers.get(user_id or "")),
         )
 
     def _with_reasons(

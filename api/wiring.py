@@ -37,8 +37,8 @@ from kgrec.gnn.checkpoint import Checkpoint
 from kgrec.gnn.inductive import InductiveEmbedder
 from kgrec.gnn.options import PipelineOptions
 from kgrec.gnn.versions import VersionStore
-from kgrec.graph import GraphStore, open_graph
-from kgrec.graph.records import InteractionRow, ProductRow
+from kgrec.graph import GraphStore, UpsertCounts, open_graph
+from kgrec.graph.records import InteractionRow, ProductRow, UserRow
 from kgrec.settings import Settings
 from kgrec.text_encoders import TextEncoder, load_encoder
 
@@ -107,6 +107,16 @@ class Services:
         for engine in self.arm_engines.values():
             engine.add_items(rows, replace=replace, mirror=True)
         return added
+
+    def declare_users(self, rows: Sequence[UserRow]) -> UpsertCounts:
+        """:meth:`Engine.declare_users` on the main engine, then in the arm engines.
+
+        The graph is written once; each arm engine serves the shoppers again from it.
+        """
+        counts = self.engine.declare_users(rows)
+        for engine in self.arm_engines.values():
+            engine.refresh_users([r["id"] for r in rows])
+        return counts
 
     def record_events(self, rows: Sequence[InteractionRow]) -> RecordedEvents:
         """:meth:`Engine.record_events` on the main engine, then in the arm engines.

@@ -22,7 +22,12 @@ import time
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Final, NamedTuple, TypeVar
 
-from kgrec.api.online_vectors import item_vectors, online_product_text, user_vectors
+from kgrec.api.online_vectors import (
+    item_vectors,
+    newcomer_peers,
+    online_product_text,
+    user_vectors,
+)
 from kgrec.api.overlay import OnlineItem, write_stamp
 from kgrec.api.state import ServedState
 from kgrec.api.written_online import CLOCK_MARGIN_S
@@ -33,8 +38,8 @@ from kgrec.errors import (
     NotFoundError,
     ServiceUnavailableError,
 )
-from kgrec.graph import GraphStore
-from kgrec.graph.records import InteractionRow, ProductRow
+from kgrec.graph import GraphStore, UpsertCounts
+from kgrec.graph.records import InteractionRow, ProductRow, UserRow
 from kgrec.text_encoders import EmbeddingCache
 from kgrec.typing import PRODUCT, USER
 
@@ -275,6 +280,25 @@ class OnlineWrites:
             ) from e
         return RecordedEvents(users, unchanged)
 
+    def declare_users(self, rows: Sequence[UserRow]) -> UpsertCounts:
+        """:meth:`kgrec.api.engine.Engine.declare_users`."""
+        engine = self._engine
+        store = engine._health.require_store("shopper writes")
+        users = [r["id"] for r in rows]
+        self._ledger(USER, users)
+        guard = write_stamp()  # a forget after it may have deleted what this write wrote
+        try:
+            counts = store.upsert_users(rows, replace=True)
+            self._ledger(USER, users, committed=True)
+            stamp = write_stamp()
+            self._serve_users(store, users, stamp, {}, forget_purchases=False, guard=guard)
+        except GraphConnectionError as e:
+            engine._health.mark_down()
+            raise ServiceUnavailableError(
+                f"attributes not accepted: the graph server does not answer ({e}); retry later"
+            ) from e
+        return counts
+
     def refresh_users(self, user_ids: Sequence[str]) -> list[str]:
         """:meth:`kgrec.api.engine.Engine.refresh_users`."""
         engine = self._engine
@@ -305,11 +329,7 @@ class OnlineWrites:
             now = engine._state
             ov = now.overlay
             held = user_id in ov.users or user_id in now.catalogue.user_row
-            overlay = dataclasses.replace(
-                ov,
-                users={u: v for u, v in ov.users.items() if u != user_id},
-                user_stamps={u: s for u, s in ov.user_stamps.items() if u != user_id},
-            )
+            overlay = ov.without_user(user_id)
             catalogue = now.catalogue.without_user(user_id)
             engine._state = dataclasses.replace(now, catalogue=catalogue, overlay=overlay)
             self._forgotten_at = write_stamp()
@@ -327,7 +347,9 @@ class OnlineWrites:
     ) -> list[str]:
         """Embed ``users`` from the graph (outside the lock) and serve them with ``history``.
 
-        Their vectors go into the overlay and their ``history`` (user -> products,
+        Their vectors go into the overlay (with the most alike voters of those the
+        version lacks: :func:`~kgrec.api.online_vectors.newcomer_peers`) and their
+        ``history`` (user -> products,
         oldest first) into the online history (``forget_purchases``: see
         :meth:`kgrec.api.history.ShopperHistory.add_online`), together under the
         write lock. ``stamp`` orders them among other writes of the same users
@@ -346,10 +368,11 @@ class OnlineWrites:
         while users:
             state = engine._state
             vectors = user_vectors(state, store, users)
+            peers = newcomer_peers(state, store, users, engine.encoder, self._text_cache)
             with engine._write_lock:
                 now = engine._state
                 if now.same_space(state) and self._forgotten_at < guard:
-                    overlay = now.overlay.with_users(vectors, stamp)
+                    overlay = now.overlay.with_users(vectors, stamp, peers)
                     engine._state = dataclasses.replace(now, overlay=overlay)
                     mine = {u: history[u] for u in users if u in history}
                     engine._history.add_online(mine, forget_purchases=forget_purchases)

@@ -9,7 +9,8 @@ Where a shopper's id or rows are, under the data directory:
   factors in ``ranking/als.npz`` (every user's are dropped: ALS now solves a
   shopper from its interactions, and the file keeps the product factors) and its row and
   column of ``ranking/peer_popularity.npz`` (its most alike shoppers, and it as
-  one of theirs);
+  one of theirs) and its row of ``ranking/peer_voters.npy`` (the text vector of
+  its declared attributes, for shoppers who declare theirs online);
 * snapshots ``snapshots/<version>.pt``: the id in ``ids["user"]``, its feature row
   (the text vector of its declared attributes) and its interaction edges.
 
@@ -53,8 +54,14 @@ from torch_geometric.data import HeteroData
 
 from kgrec.errors import ArtifactError, ModelError
 from kgrec.gnn.artifacts import MANIFEST, USER_GRAPH, USERS, WRITING_PREFIX
-from kgrec.gnn.ranking.peer_popularity import load_peer_weights
-from kgrec.gnn.ranking.served import ALS_FILE, INTERACTIONS_FILE, PEER_FILE, RANKING_DIR
+from kgrec.gnn.ranking.peer_popularity import load_peer_voters, load_peer_weights
+from kgrec.gnn.ranking.served import (
+    ALS_FILE,
+    INTERACTIONS_FILE,
+    PEER_FILE,
+    PEER_VOTERS_FILE,
+    RANKING_DIR,
+)
 from kgrec.gnn.ranking.tables import save_items
 from kgrec.gnn.replace_journal import (
     Staged,
@@ -195,8 +202,8 @@ def _forget_in_ranking(directory: Path, removed: np.ndarray, token: str) -> list
     """Stage the ranking tables without the ``removed`` user rows.
 
     Their interaction pairs are dropped and the later rows renumbered; their rows
-    and columns of the peer weights are dropped, and the users' ALS factors a
-    version an earlier kgrec wrote holds.
+    and columns of the peer weights are dropped, their rows of the peer voters'
+    attributes, and the users' ALS factors a version an earlier kgrec wrote holds.
     """
     staged: list[Staged] = []
     pairs_path, als_path = directory / INTERACTIONS_FILE, directory / ALS_FILE
@@ -221,6 +228,14 @@ def _forget_in_ranking(directory: Path, removed: np.ndarray, token: str) -> list
         keep = np.setdiff1d(np.arange(weights.shape[0]), removed)
         kept_weights = weights[keep][:, keep].tocsr()
         staged.append((stage(peer_path, lambda f: sp.save_npz(f, kept_weights), token), peer_path))
+    voters_path = directory / PEER_VOTERS_FILE
+    if voters_path.is_file():
+        try:
+            voters = load_peer_voters(voters_path).numpy()
+        except ArtifactError as e:
+            raise ValueError(str(e)) from e
+        kept_voters = np.delete(voters, removed[removed < len(voters)], axis=0)
+        staged.append((stage(voters_path, lambda f: np.save(f, kept_voters), token), voters_path))
     return staged
 
 

@@ -151,6 +151,9 @@ def node_vectors(
     shared (cosine about 0.94 within a kind), no encoder pass (33k such texts took
     about 270 s of a fresh MovieLens export on 2 cores).
     """
+    if node_type not in NODE_TYPES or node_type == PRODUCT:
+        others = [t for t in NODE_TYPES if t != PRODUCT]
+        raise ValueError(f"node_vectors encodes {others}, not {node_type!r} (a graph label?)")
     unnamed = [node_type == ENTITY and not r.get("name") for r in rows]
     texts = [
         str(r.get("kind") or "entity") if bare else node_text(node_type, r)

@@ -9,11 +9,14 @@ voters. It needs no history of the scored shopper, so a shopper who has not
 interacted yet gets an order of its own rather than everyone's popularity.
 
 A shopper the weights do not cover hears every voter alike: popularity with one
-vote per shopper. That is one the version lacks (a stranger, a shopper first
-seen by the service) or one alike to everyone (nothing declared). A shopper
-``kgrec embed`` added after training (in the graph, not in the training
-snapshot) is weighed against the snapshot's voters like the others
-(:func:`with_later_shoppers`); it casts no vote until the next training. On
+vote per shopper. That is one the version lacks and that declared nothing (a
+stranger, a shopper first seen through its events) or one alike to everyone.
+A shopper ``kgrec embed`` added after training (in the graph, not in the
+training snapshot) is weighed against the snapshot's voters like the others
+(:func:`with_later_shoppers`); so is one that declared its attributes to the
+service after the version was written (``PUT /users/{id}``: the same row, from
+the voters' attribute vectors the version stores, :meth:`PeerPopularity.with_newcomer`).
+Neither casts a vote until the next training. On
 MovieLens-100K's cold_user@0 view (3 seeds, Recall@20; a throwaway script, see
 docs/ranking-log.md) popularity reached 0.133 / 0.136 / 0.133, one vote per shopper
 0.143 / 0.144 / 0.152, and the 200 most alike voters 0.147 / 0.151 / 0.155.
@@ -21,6 +24,7 @@ docs/ranking-log.md) popularity reached 0.133 / 0.136 / 0.133, one vote per shop
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Final
@@ -109,20 +113,35 @@ def with_later_shoppers(
     """``weights`` [U, U] with rows for ``later`` [M, T] shoppers: CSR [U + M, U + M].
 
     The later shoppers (``kgrec embed`` added them after training: they cast no
-    vote) are weighed against the ``voters`` [U, T] like the others, but with
-    "every shopper" (``neighbours`` 0) their rows keep :data:`MAX_LATER_PEERS`
-    voters (M x U weights grow with every shopper a nightly embed adds); the
-    rows and columns of ``weights`` stay as they were, in the same order.
+    vote) are weighed against the ``voters`` [U, T] like the others
+    (:func:`newcomer_weights`); the rows and columns of ``weights`` stay as they
+    were, in the same order.
     """
     u, m = weights.shape[0], later.shape[0]
     if m == 0:
         return weights
     old = weights.tocsr(copy=True)
     old.resize((u, u + m))  # no column of theirs: they vote for nobody
-    kept = neighbours if neighbours > 0 else MAX_LATER_PEERS
-    new = peer_weights(later, kept, voters=voters)
-    new.resize((m, u + m))
+    new = newcomer_weights(later, voters, neighbours, u + m)
     return sp.csr_matrix(sp.vstack([old, new], format="csr"), dtype=np.float32)
+
+
+def newcomer_weights(
+    attributes: Tensor, voters: Tensor, neighbours: int, width: int
+) -> sp.csr_matrix:
+    """CSR [M, ``width``]: the most alike ``voters`` [V, T] of shoppers who cast no vote.
+
+    For shoppers training did not see, ``attributes`` [M, T]: those ``kgrec embed``
+    added (:func:`with_later_shoppers`) and those who declared what they are like
+    to the service (``PUT /users/{id}``); the same shopper gets the same row either
+    way. With "every shopper" (``neighbours`` 0) a row keeps :data:`MAX_LATER_PEERS`
+    voters (M x V weights grow with every newcomer). Columns past V (``width``:
+    the version's other newcomers) hold nothing: they vote for nobody.
+    """
+    kept = neighbours if neighbours > 0 else MAX_LATER_PEERS
+    out = peer_weights(attributes, kept, voters=voters)
+    out.resize((attributes.shape[0], width))
+    return out
 
 
 class PeerPopularity:
@@ -150,6 +169,7 @@ class PeerPopularity:
         self.num_items = 0
         self.population: Tensor | None = None
         self._votes: tuple[sp.csr_matrix, np.ndarray] | None = None
+        self.newcomer: tuple[int, sp.csr_matrix] | None = None
         self.chosen: Params = {"neighbours": neighbours}
         self.validation: list[tuple[Params, float]] = []
 
@@ -176,6 +196,28 @@ class PeerPopularity:
         out.population, out.num_items = population, num_items
         return out
 
+    def with_newcomer(self, index: int, weights: sp.csr_matrix) -> PeerPopularity:
+        """This generator with user row ``index`` weighed by ``weights`` [1, U'].
+
+        For one request of a shopper the version lacks (``index`` is the row past
+        its users, which the stored weights leave to every voter alike): its most
+        alike voters from what it declared (:func:`newcomer_weights`). The copy
+        shares the stored voters' ballots, computed here once.
+
+        Raises:
+            ValueError: ``weights`` is not one row as wide as the stored weights.
+        """
+        if weights.shape != (1, self.weights.shape[1]):
+            raise ValueError(
+                f"a newcomer's peer weights must be [1, {self.weights.shape[1]}], "
+                f"not {list(weights.shape)}"
+            )
+        if self.population is not None:
+            self._ballots(self.population)
+        out = copy.copy(self)
+        out.newcomer = (index, sp.csr_matrix(weights, dtype=np.float32))
+        return out
+
     def _with(self, params: Params) -> PeerPopularity:
         return PeerPopularity(self.attributes, as_int(params["neighbours"]), grid=())
 
@@ -196,7 +238,8 @@ class PeerPopularity:
     def scores(self, users: Tensor, history: Tensor) -> Tensor:
         """[B, P] peers' votes for each of ``users`` [B] (voters: ``history`` [2, E]).
 
-        Users past the weights' rows, or with an empty row, hear every voter alike.
+        Users past the weights' rows, or with an empty row, hear every voter alike,
+        but the :meth:`with_newcomer` row its own voters.
         """
         votes, flat = self._ballots(history)
         rows = users.numpy()
@@ -206,6 +249,11 @@ class PeerPopularity:
             weights = self.weights[rows[known]]
             voted = weights @ votes
             out[known] = np.asarray(voted.toarray(), dtype=np.float32)
+        if self.newcomer is not None and self.newcomer[1].nnz:
+            index, row = self.newcomer
+            mine = rows == index
+            if mine.any():
+                out[mine] = np.asarray((row @ votes).toarray(), dtype=np.float32)
         out += _tie_break(flat)
         return torch.from_numpy(out)
 
@@ -246,6 +294,21 @@ def _tie_break(flat: np.ndarray) -> np.ndarray:
     """float32 [P] what breaks ties between peers' votes: every voter's votes ``flat``, scaled."""
     out: np.ndarray = TIE_BREAK * flat / max(float(flat.max(initial=0.0)), 1e-12)
     return out
+
+
+def load_peer_voters(path: Path) -> Tensor:
+    """float32 [V, T] the voters' attribute vectors ``kgrec embed`` saved (``np.save``).
+
+    Raises:
+        ArtifactError: the file is unreadable or not a matrix.
+    """
+    try:
+        voters = np.load(path)
+    except (OSError, ValueError) as e:
+        raise ArtifactError(f"cannot read the peer voters' attributes {path}: {e}") from e
+    if voters.ndim != 2:
+        raise ArtifactError(f"{path} holds an array of shape {voters.shape}, not [voters, dim]")
+    return torch.from_numpy(np.ascontiguousarray(voters, dtype=np.float32))
 
 
 def load_peer_weights(path: Path) -> sp.csr_matrix:

@@ -26,6 +26,9 @@ Layout of ``<artifact version>/ranking/``::
     peer_popularity.npz       sparse [U', U'] each shopper's most alike shoppers in
                               declared attributes (scipy CSR; row-aligned users:
                               the snapshot's U, then those embed added)
+    peer_voters.npy           float32 [U, T] the snapshot's shoppers' declared-
+                              attribute vectors: a shopper declaring its own
+                              online is weighed against them (``PUT /users``)
 """
 
 from __future__ import annotations
@@ -60,6 +63,7 @@ from kgrec.gnn.ranking.kg_knn import KGKNN, product_incidence
 from kgrec.gnn.ranking.next_item import NextItem, transition_matrix
 from kgrec.gnn.ranking.peer_popularity import (
     PeerPopularity,
+    load_peer_voters,
     load_peer_weights,
     with_later_shoppers,
 )
@@ -97,6 +101,7 @@ ITEM_COUNT_FILE: Final = "item_count.npy"
 INTERACTIONS_FILE: Final = "interactions.npy"
 ALS_FILE: Final = "als.npz"
 PEER_FILE: Final = "peer_popularity.npz"
+PEER_VOTERS_FILE: Final = "peer_voters.npy"
 MIN_RANKER_GROUPS: Final = 20
 
 
@@ -276,6 +281,7 @@ def write_ranking(
             peer.weights, peer.attributes, later_attributes, peer.neighbours
         )
     peer.save(directory / PEER_FILE)
+    np.save(directory / PEER_VOTERS_FILE, peer.attributes.numpy())
     return directory
 
 
@@ -300,6 +306,9 @@ class StoredRanking:
         next_item_decay: the recency decay ``next_item`` weighs the history with.
         peer_weights: CSR [U', U'] ``peer_popularity``'s voters per user (None: the
             ranking was trained without it).
+        peer_voters: float32 [U, T] the voters' declared-attribute vectors (None:
+            a version an earlier kgrec wrote; a newcomer then hears every voter alike).
+        peer_neighbours: the voters kept per shopper (0 = every shopper).
     """
 
     staged: StagedRanking
@@ -313,6 +322,8 @@ class StoredRanking:
     recent_decay: float
     peer_weights: sp.csr_matrix | None = None
     next_item_decay: float = 0.8
+    peer_voters: Tensor | None = None
+    peer_neighbours: int = 200
 
     @cached_property
     def active_users(self) -> Tensor:
@@ -417,9 +428,11 @@ def load_ranking(version: Path) -> StoredRanking | None:
         n for n in NEIGHBOUR_GENERATORS if n in staged.generators or n == RECENT_TABLE
     ]
     neighbours = {n: NeighbourTable.load(n, directory / f"{n}.npz", pop) for n in wanted}
-    peer = None
+    peer, voters = None, None
     if "peer_popularity" in staged.generators:
         peer = load_peer_weights(directory / PEER_FILE)
+        if (directory / PEER_VOTERS_FILE).is_file():
+            voters = load_peer_voters(directory / PEER_VOTERS_FILE)
     return StoredRanking(
         staged,
         item_count,
@@ -432,6 +445,8 @@ def load_ranking(version: Path) -> StoredRanking | None:
         params.recent_decay,
         peer,
         params.next_item_decay,
+        voters,
+        params.peer_neighbours,
     )
 
 

@@ -309,6 +309,23 @@ class StagedRanking:
         out.config = replace(self.config, fresh_temperature=temperature)
         return out
 
+    def with_generator(self, name: str, generator: Recommender) -> StagedRanking:
+        """These stages with the bound generator ``name`` replaced by ``generator``.
+
+        A copy for one request (peer popularity weighing a shopper who declared its
+        attributes online); it shares the fresh products and the base rows.
+
+        Raises:
+            ValueError: the stages have no generator ``name``.
+        """
+        if name not in self.generators:
+            raise ValueError(f"no generator {name!r}; the stages have {list(self.generators)}")
+        self._fresh_products()
+        self._base_rows()
+        out = copy.copy(self)
+        out.generators = {**self.generators, name: generator}
+        return out
+
     def with_retrieval(self, retrieval: Mapping[str, Retrieval]) -> StagedRanking:
         """These stages reading the linear generators in ``retrieval`` through their indexes.
 

@@ -1,31 +1,42 @@
-"""Shoppers `kgrec embed` adds after training are served as `kgrec evaluate` measures them.
+"""Shoppers the training snapshot lacks are served as `kgrec evaluate` measures cold shoppers.
 
 A shopper in the graph but not in the training snapshot (a nightly embed picks
 them up) has no history in the version. The order a shopper without history is
 served is peer popularity: what the shoppers alike in what they declared chose.
-On the genre shop (tests/utils/shop.py) every shopper declares its taste.
+A shopper that declares its attributes to the service after the embed
+(``PUT /users/{id}``) is weighed the same way at once. On the genre shop
+(tests/utils/shop.py) every shopper declares its taste.
 """
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import pytest
+from fastapi import FastAPI
 
+from kgrec.api.engine import Engine
+from kgrec.api.restore import restore_online
 from kgrec.api.wiring import pipeline_options, version_writers
+from kgrec.gnn.artifacts import ArtifactSet
 from kgrec.gnn.pipeline import export_current, train_snapshot, write_artifacts
-from kgrec.gnn.ranking.peer_popularity import load_peer_weights
-from kgrec.gnn.ranking.served import PEER_FILE, RANKING_DIR
+from kgrec.gnn.ranking.peer_popularity import load_peer_voters, load_peer_weights
+from kgrec.gnn.ranking.served import PEER_FILE, PEER_VOTERS_FILE, RANKING_DIR
 from kgrec.graph import GraphStore
 from kgrec.settings import Settings
 from kgrec.text_encoders import TextEncoder
-from tests.utils.shop import load_genre_shop, shop_engine
+from tests.utils.shop import Shop, load_genre_shop, shop_client, shop_engine
 
 pytestmark = [pytest.mark.slow, pytest.mark.neo4j]
+KEY = {"X-API-Key": "k"}  # shop_settings' write key
 
 
-def test_a_shopper_added_after_training_is_served_its_peers_choices(
+@pytest.fixture(scope="module")
+def declared_shop(
     _embedded_store: GraphStore, shop_settings: Settings, encoder: TextEncoder
-) -> None:
+) -> tuple[Shop, ArtifactSet]:
+    """The genre shop, trained, then a horror fan "late" added before `kgrec embed`."""
     store = _embedded_store
     store.delete_all()
     shop = load_genre_shop(store, declared=True)
@@ -36,6 +47,28 @@ def test_a_shopper_added_after_training_is_served_its_peers_choices(
     artifacts = write_artifacts(
         options, encoder, writers=version_writers(shop_settings), store=store
     )
+    return shop, artifacts
+
+
+def horror_share(engine: Engine, shop: Shop, shopper: str) -> float:
+    """The share of horror titles in ``shopper``'s top 10 (the learned ranking's)."""
+    answer = engine.recommend(shopper, k=10)
+    assert answer.ranking == "learned"
+    return float(np.mean([shop.genre_of[i.id] == "horror" for i in answer.items]))
+
+
+def warm_ids(engine: Engine, shopper: str) -> list[str]:
+    """``shopper``'s top 20 without the fresh slots (their draw is the shopper's own)."""
+    return [i.id for i in engine.recommend(shopper, k=20).items if i.score.ranker is not None]
+
+
+def test_a_shopper_added_after_training_is_served_its_peers_choices(
+    declared_shop: tuple[Shop, ArtifactSet],
+    _embedded_store: GraphStore,
+    shop_settings: Settings,
+    encoder: TextEncoder,
+) -> None:
+    shop, artifacts = declared_shop
     assert artifacts.path is not None
     users = artifacts.users["id"].astype(str).tolist()
     row = users.index("late")
@@ -46,14 +79,70 @@ def test_a_shopper_added_after_training_is_served_its_peers_choices(
     fans = [users.index(u) for u in shop.fans("horror")]
     others = [u for u in range(row) if u not in fans]
     assert weight[fans].min() > weight[others].max() and weight[row] == 0
+    # the voters a newcomer is weighed against: the snapshot's shoppers
+    voters = load_peer_voters(artifacts.path / RANKING_DIR / PEER_VOTERS_FILE)
+    assert voters.shape == (row, encoder.dim)
     engine = shop_engine(shop_settings, artifacts, encoder, None)
-
-    def horror_share(shopper: str) -> float:
-        answer = engine.recommend(shopper, k=10)
-        assert answer.ranking == "learned"
-        return float(np.mean([shop.genre_of[i.id] == "horror" for i in answer.items]))
 
     # peer popularity orders a shopper without history: its peers' genre first; a
     # stranger hears every voter alike (as "late" did before): the genres spread
-    late, stranger = horror_share("late"), horror_share("stranger")
+    late, stranger = horror_share(engine, shop, "late"), horror_share(engine, shop, "stranger")
     assert late >= 0.6 and late >= stranger + 0.3, (late, stranger)
+
+
+def test_a_shopper_declaring_its_attributes_online_is_served_its_peers_choices(
+    declared_shop: tuple[Shop, ArtifactSet],
+    _embedded_store: GraphStore,
+    shop_settings: Settings,
+    encoder: TextEncoder,
+) -> None:
+    """PUT /users/{id}: a new shopper's list is its peers' at once, and after a restart."""
+    shop, artifacts = declared_shop
+    store = _embedded_store
+    with shop_client(shop_settings, artifacts, encoder, store) as client:
+        engine = cast(FastAPI, client.app).state.services.engine
+        before = horror_share(engine, shop, "web-fan")  # a stranger to the service
+        answer = client.put(
+            "/users/web-fan", json={"attributes": {"occupation": "horror fan"}}, headers=KEY
+        )
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        assert body["created"] and body["peers"] > 0, body
+        assert body["artifact_version"] == artifacts.manifest.version
+        after = horror_share(engine, shop, "web-fan")
+        assert after >= 0.6 and after >= before + 0.3, (before, after)
+        # what `kgrec embed` gives "late", who declared the same: the same order
+        assert warm_ids(engine, "web-fan") == warm_ids(engine, "late")
+        explained = client.get(
+            "/recommendations", params={"user_id": "web-fan", "k": 10, "explain": "true"}
+        )
+        sentences = {i["reason"]["sentence"] for i in explained.json()["items"]}
+        assert "Popular with shoppers like you" in sentences, sentences
+
+        # PUT replaces: declaring another taste moves the list there
+        again = client.put(
+            "/users/web-fan", json={"attributes": {"occupation": "western fan"}}, headers=KEY
+        )
+        assert again.status_code == 200 and not again.json()["created"]
+        western = np.mean(
+            [shop.genre_of[i.id] == "western" for i in engine.recommend("web-fan", k=10).items]
+        )
+        assert western >= 0.6, western
+        assert store.nodes_by_id("User", ["web-fan"])["web-fan"]["occupation"] == "western fan"
+        served = warm_ids(engine, "web-fan")
+
+    # a restart serves the artifact version, then restores the shopper from the graph
+    restarted = shop_engine(shop_settings, artifacts, encoder, store)
+    assert horror_share(restarted, shop, "web-fan") == pytest.approx(before)
+    restore_online(restarted, store)
+    assert restarted.peer_count("web-fan") > 0
+    assert warm_ids(restarted, "web-fan") == served
+
+    # forgotten: the newcomer's peers go with it; a forgotten voter is nobody's peer
+    assert restarted.forget_user("web-fan") and restarted.peer_count("web-fan") == 0
+    voter = shop.fans("horror")[0]
+    row = artifacts.users["id"].astype(str).tolist().index(voter)
+    assert restarted.forget_user(voter)
+    ranking = restarted._state.catalogue.ranking
+    assert ranking is not None and ranking.stored.peer_voters is not None
+    assert float(ranking.stored.peer_voters[row].abs().sum()) == 0.0

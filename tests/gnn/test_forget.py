@@ -22,8 +22,8 @@ from torch_geometric.data import HeteroData
 from kgrec.errors import ArtifactError, ModelError
 from kgrec.gnn.artifacts import ArtifactManifest, ArtifactSet
 from kgrec.gnn.forget import forget_in_artifacts, forget_in_snapshots, forget_in_version
-from kgrec.gnn.ranking.peer_popularity import load_peer_weights
-from kgrec.gnn.ranking.served import PEER_FILE, RANKING_DIR
+from kgrec.gnn.ranking.peer_popularity import load_peer_voters, load_peer_weights
+from kgrec.gnn.ranking.served import PEER_FILE, PEER_VOTERS_FILE, RANKING_DIR
 from kgrec.gnn.ranking.tables import item_arrays
 from kgrec.gnn.replace_journal import JOURNAL_PREFIX, TMP_SUFFIX
 from kgrec.gnn.schema import INTERACTED, PRODUCT, USER, reverse, with_reverse
@@ -75,6 +75,9 @@ def _version(root: Path) -> Path:
             [[0 if i == j else 10 * i + j for j in range(TRAINED)] for i in range(TRAINED)]
         )
         sp.save_npz(directory / PEER_FILE, sp.csr_matrix(peers.astype(np.float32)))
+        # the voters' declared-attribute vectors: row r holds [r, r]
+        voters = np.repeat(np.arange(TRAINED, dtype=np.float32)[:, None], 2, axis=1)
+        np.save(directory / PEER_VOTERS_FILE, voters)
 
     return artifacts.save(root, writers=[ranking])
 
@@ -89,6 +92,7 @@ def test_a_version_is_rewritten_without_the_shopper_and_stays_aligned(tmp_path: 
         "interactions.npy",
         "als.npz",
         PEER_FILE,
+        PEER_VOTERS_FILE,
         CHECKSUMS,  # the rewritten files' new sums: the version still loads, not "damaged"
         "manifest.json",
     }
@@ -112,6 +116,9 @@ def test_a_version_is_rewritten_without_the_shopper_and_stays_aligned(tmp_path: 
     peers = load_peer_weights(version / RANKING_DIR / PEER_FILE).toarray()
     # "a", "b", "c" (rows 0, 2, 3 before): each keeps its peers but "gone"
     np.testing.assert_array_equal(peers, [[0, 2, 3], [20, 0, 23], [30, 32, 0]])
+    # their declared attributes' vectors, the shopper's gone (a newcomer's possible voters)
+    voters = load_peer_voters(version / RANKING_DIR / PEER_VOTERS_FILE)
+    np.testing.assert_array_equal(voters.numpy(), [[0, 0], [2, 2], [3, 3]])
     _no_leftovers(version)
     assert forget_in_version(version, "gone") == []  # nothing left: nothing rewritten
 
@@ -229,7 +236,7 @@ def _no_leftovers(directory: Path) -> None:
 def test_a_forget_stopped_while_moving_files_in_is_finished(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, moved_in: int, finisher: str
 ) -> None:
-    """Killed after its journal and ``moved_in`` of its 7 files: the next load or forget ends it.
+    """Killed after its journal and ``moved_in`` of its 8 files: the next load or forget ends it.
 
     The version is then the one a whole forget writes (not a refused, half-rewritten one).
     """

@@ -14,7 +14,9 @@ from kgrec.gnn.baselines import ItemKNN, Popularity, Recommender
 from kgrec.gnn.ranking import RankerConfig, StagedConfig, StagedRanking
 from kgrec.gnn.ranking.peer_popularity import (
     PeerPopularity,
+    load_peer_voters,
     load_peer_weights,
+    newcomer_weights,
     peer_weights,
     with_later_shoppers,
 )
@@ -100,6 +102,39 @@ def test_a_shopper_added_after_training_is_weighed_against_the_voters() -> None:
     # a zero vector is alike to every voter: it hears them alike, as one past the weights
     torch.testing.assert_close(scores[2], before.scores(torch.tensor([USERS]), TRAIN)[0])
     assert with_later_shoppers(peer.weights, ATTRIBUTES, later[:0], 3) is peer.weights
+
+
+def test_a_newcomer_is_scored_as_the_same_shopper_added_by_embed() -> None:
+    """A shopper declaring online gets the row `kgrec embed` would store: the same scores."""
+    peer = PeerPopularity(ATTRIBUTES, neighbours=3, grid=())
+    peer.fit(TRAIN, USERS, ITEMS)
+    later = torch.stack([GROUP_A, GROUP_B])
+    stored = with_later_shoppers(peer.weights, ATTRIBUTES, later, neighbours=3)
+    served = PeerPopularity.serving(stored, TRAIN, ITEMS)
+    past = torch.tensor([USERS + 2])  # the row past the version's users: a newcomer's
+    stranger = served.scores(past, TRAIN)
+    for i in range(2):
+        row = newcomer_weights(later[i : i + 1], ATTRIBUTES, 3, stored.shape[1])
+        alone = served.with_newcomer(USERS + 2, row)
+        embedded = served.scores(torch.tensor([USERS + i]), TRAIN)
+        assert torch.equal(alone.scores(past, TRAIN), embedded)  # bit for bit
+        # the copy leaves the served generator as it was, and every other row alike
+        assert torch.equal(served.scores(past, TRAIN), stranger)
+        others = torch.arange(USERS)
+        assert torch.equal(alone.scores(others, TRAIN), served.scores(others, TRAIN))
+    row_b = newcomer_weights(later[1:], ATTRIBUTES, 3, USERS + 2)
+    newcomer = served.with_newcomer(USERS + 2, row_b)
+    assert set(newcomer.scores(past, TRAIN)[0].topk(3).indices.tolist()) == {2, 3, 4}
+    with pytest.raises(ValueError, match=r"must be \[1, 11\]"):
+        served.with_newcomer(USERS, newcomer_weights(later, ATTRIBUTES, 3, USERS + 2))
+
+
+def test_peer_voters_that_cannot_be_read_name_the_file(tmp_path: Path) -> None:
+    np.save(tmp_path / "flat.npy", np.zeros(3, np.float32))
+    with pytest.raises(ArtifactError, match=r"flat\.npy holds an array of shape \(3,\)"):
+        load_peer_voters(tmp_path / "flat.npy")
+    with pytest.raises(ArtifactError, match=r"missing\.npy"):
+        load_peer_voters(tmp_path / "missing.npy")
 
 
 def test_neighbours_are_picked_on_validation() -> None:

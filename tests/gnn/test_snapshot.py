@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from kgrec.api.synthetic import synthetic_artifacts
@@ -42,6 +43,16 @@ def test_unnamed_entities_get_their_kind_plus_a_fixed_identity(
     assert vecs[0] @ vecs[1] > vecs[0] @ vecs[2]
     assert vecs[0] @ vecs[1] > 0.9  # the kind dominates (IDENTITY_SCALE)
     np.testing.assert_array_equal(identity_vector("m.0aaa", 8), identity_vector("m.0aaa", 8))
+
+
+@pytest.mark.parametrize("label", ["User", "product", "shopper"])
+def test_node_vectors_refuse_what_is_not_a_node_type_they_encode(
+    encoder: TextEncoder, tmp_path: Path, label: str
+) -> None:
+    """A graph label ("User") would fall through to encoding the id: an error instead."""
+    cache = EmbeddingCache(tmp_path / "cache.sqlite")
+    with pytest.raises(ValueError, match=rf"not '{label}' \(a graph label\?\)"):
+        node_vectors(label, [{"id": "u1", "occupation": "horror fan"}], encoder, cache)
 
 
 def test_files_a_later_kgrec_wrote_load_without_its_new_keys(tmp_path: Path) -> None:
