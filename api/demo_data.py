@@ -13,8 +13,8 @@ triples that touch them, written as RecBole atomic files under
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Final
@@ -23,6 +23,8 @@ from kgrec.loaders import PublicDataset, RecboleDataset, RecbolePreset, Source
 from kgrec.loaders.constants import BRANDS, CATEGORIES, INTERACTIONS, PRODUCTS, USERS, EntityKind
 
 MOVIELENS: Final = "ml-100k"
+NEWCOMER: Final = "demo-newcomer"
+"""The shopper the demo creates with ``PUT /users/{id}`` (deleted when the demo ends)."""
 SAMPLE: Final = "sample"
 _CHUNK_BYTES = 1 << 20
 
@@ -66,6 +68,8 @@ class DemoData:
         category_query: the known shopper's query naming one of the categories.
         new_product: what ``POST /items`` adds.
         queries: the Cypher exploration.
+        declared: what the demo's newcomer (:data:`NEWCOMER`) declares with
+            ``PUT /users/{id}`` (attributes the dataset's shoppers declare too).
         batch_size: a KGREC_GNN__BATCH_SIZE for this data (the sample is tiny), or None.
     """
 
@@ -77,6 +81,7 @@ class DemoData:
     category_query: str
     new_product: NewProduct
     queries: tuple[CypherQuery, ...]
+    declared: Mapping[str, str | int] = field(default_factory=dict)
     recbole: Path | None = None
     batch_size: int | None = None
 
@@ -178,6 +183,7 @@ def shipped_sample() -> DemoData:
         category_query="coffee machines",
         new_product=_NEW_SAMPLE_PRODUCT,
         queries=SAMPLE_QUERIES,
+        declared={"country": "DE", "segment": "audiophile"},
         batch_size=32,  # 200 interactions: small BPR batches give enough steps per epoch
     )
 
@@ -209,6 +215,7 @@ def movielens(datasets: Path, demo_dir: Path, limit_users: int | None = None) ->
         category_query="westerns",
         new_product=_NEW_FILM,
         queries=MOVIELENS_QUERIES,
+        declared={"age": 24, "gender": "F", "occupation": "student"},
         recbole=directory,
     )
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kgrec.api.cli.tables import table
-from kgrec.api.demo_data import DemoData
+from kgrec.api.demo_data import NEWCOMER, DemoData
 from kgrec.errors import KgrecError
 from kgrec.gnn.significance import LEVEL
 from kgrec.paths import DataDir
@@ -170,6 +170,25 @@ def new_shopper(client: httpx.Client, data: DemoData, echo: Echo) -> Answer:
     """Top 10 for a shopper the service has never seen, who typed a query."""
     title = f"A new shopper with only a query: {data.query!r}"
     return _shown(recommend(client, query=data.query), title, echo)
+
+
+def declaring_shopper(client: httpx.Client, data: DemoData, echo: Echo) -> Answer:
+    """``PUT /users/{id}`` a newcomer's attributes, then its top 10 (no history yet)."""
+    said = ". ".join(f"{k}: {v}" for k, v in data.declared.items())
+    echo(f"\n== A new shopper who declared {said} (PUT /users/{NEWCOMER})")
+    body = {"attributes": dict(data.declared)}
+    written, ms, _ = _call(client, "PUT", f"/users/{NEWCOMER}", body=body)
+    peers = int(written.get("peers") or 0)
+    alike = (
+        f"served what the {peers} shoppers most alike in what they declared chose"
+        if peers
+        else "this version has no peer popularity to weigh it with"
+    )
+    echo(f"PUT /users/{NEWCOMER}: HTTP 200 in {ms:.0f} ms ({alike})")
+    answer = recommend(client, user_id=NEWCOMER)
+    echo(_heading(answer))
+    echo(ranked_table(answer))
+    return answer
 
 
 @dataclass(frozen=True)

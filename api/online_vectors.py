@@ -86,13 +86,10 @@ def newcomer_peers(
         return {}
     props = store.nodes_by_id(USER, new)
     rows = [{**props.get(u, {}), "id": u} for u in new]
-    vectors = node_vectors(USER_NODE, rows, encoder, cache)
-    out: dict[str, sp.csr_matrix] = {}
-    for user, vector in zip(new, vectors, strict=True):
-        row = ranking.newcomer_peers(vector)
-        if row is not None and row.nnz:
-            out[user] = row
-    return out
+    weights = ranking.newcomer_peers(node_vectors(USER_NODE, rows, encoder, cache))
+    if weights is None:
+        return {}
+    return {u: weights[i] for i, u in enumerate(new) if weights[i].nnz}
 
 
 def _user_vector(state: ServedState, store: GraphStore, user_id: str) -> np.ndarray:

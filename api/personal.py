@@ -123,20 +123,28 @@ class PersonalRanking:
         return bool(has_peers(peer, np.array([user_row]))[0])
 
     def newcomer_peers(self, attributes: np.ndarray) -> sp.csr_matrix | None:
-        """CSR [1, U'] the voters most alike a shopper the version lacks, by what it declared.
+        """CSR [n, U'] the voters most alike shoppers the version lacks, by what they declared.
 
-        ``attributes`` [T] is its declared-attribute vector, encoded as the
-        snapshot encodes users' (:func:`~kgrec.gnn.snapshot.node_vectors`); the
-        row is the one ``kgrec embed`` would store for it
+        ``attributes`` [n, T] are their declared-attribute vectors, encoded as the
+        snapshot encodes users' (:func:`~kgrec.gnn.snapshot.node_vectors`); each
+        row is the one ``kgrec embed`` would store for that shopper
         (:func:`~kgrec.gnn.ranking.peer_popularity.newcomer_weights`). None when
         the version has no peer popularity, or stores no voters' attributes (an
-        earlier kgrec's: the shopper hears every voter alike).
+        earlier kgrec's: the shoppers hear every voter alike).
+
+        Raises:
+            ValueError: the vectors are not as wide as the voters'.
         """
         peer, voters = self.stored.peer_weights, self.stored.peer_voters
-        if peer is None or voters is None or attributes.shape != (voters.shape[1],):
+        if peer is None or voters is None:
             return None
-        row = torch.from_numpy(np.asarray(attributes, np.float32))[None, :]
-        return newcomer_weights(row, voters, self.stored.peer_neighbours, peer.shape[1])
+        if attributes.ndim != 2 or attributes.shape[1] != voters.shape[1]:
+            raise ValueError(
+                f"attribute vectors of shape {list(attributes.shape)} for voters of "
+                f"{voters.shape[1]} dimensions"
+            )
+        rows = torch.from_numpy(np.asarray(attributes, np.float32))
+        return newcomer_weights(rows, voters, self.stored.peer_neighbours, peer.shape[1])
 
     def without_user(self, user_row: int) -> PersonalRanking:
         """This ranking with user row ``user_row``'s interactions and peers dropped.
@@ -151,8 +159,8 @@ class PersonalRanking:
             keep = sp.diags((np.arange(peer.shape[0]) != user_row).astype(np.float32))
             peer = (keep @ peer @ keep).tocsr()  # nobody's peer, no peers of its own
         if voters is not None and 0 <= user_row < len(voters):
-            voters = voters.clone()
-            voters[user_row] = 0.0  # alike to nobody: no newcomer's peer
+            # a zero row is no voter (newcomer_weights); in place: no copy of [U, T]
+            voters[user_row] = 0.0
         stored = dataclasses.replace(
             self.stored, interactions=kept, peer_weights=peer, peer_voters=voters
         )

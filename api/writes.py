@@ -38,9 +38,12 @@ from kgrec.errors import (
     NotFoundError,
     ServiceUnavailableError,
 )
+from kgrec.gnn.snapshot import USER as USER_NODE
+from kgrec.gnn.snapshot import node_text
 from kgrec.graph import GraphStore, UpsertCounts
 from kgrec.graph.records import InteractionRow, ProductRow, UserRow
 from kgrec.text_encoders import EmbeddingCache
+from kgrec.text_encoders.cache import text_key
 from kgrec.typing import PRODUCT, USER
 
 if TYPE_CHECKING:
@@ -288,16 +291,33 @@ class OnlineWrites:
         self._ledger(USER, users)
         guard = write_stamp()  # a forget after it may have deleted what this write wrote
         try:
+            before = store.nodes_by_id(USER, users)
             counts = store.upsert_users(rows, replace=True)
             self._ledger(USER, users, committed=True)
             stamp = write_stamp()
             self._serve_users(store, users, stamp, {}, forget_purchases=False, guard=guard)
+            self._forget_former_texts(before, rows)
         except GraphConnectionError as e:
             engine._health.mark_down()
             raise ServiceUnavailableError(
                 f"attributes not accepted: the graph server does not answer ({e}); retry later"
             ) from e
         return counts
+
+    def _forget_former_texts(
+        self, before: Mapping[str, Mapping[str, object]], rows: Sequence[UserRow]
+    ) -> None:
+        """Delete the cached vectors of what shoppers declared before ``rows`` replaced it.
+
+        So the text cache holds a shopper's current declaration only, the one
+        ``DELETE /users/{id}`` deletes (:func:`kgrec.api.forget.forget_user`).
+        The empty text (nothing declared) is every such shopper's: kept.
+        """
+        former = {node_text(USER_NODE, before[r["id"]]) for r in rows if r["id"] in before}
+        now = {node_text(USER_NODE, {**(r.get("attrs") or {}), "id": r["id"]}) for r in rows}
+        stale = [text_key(t) for t in former - now if t]
+        if stale:
+            self._text_cache.delete(stale)
 
     def refresh_users(self, user_ids: Sequence[str]) -> list[str]:
         """:meth:`kgrec.api.engine.Engine.refresh_users`."""

@@ -110,7 +110,7 @@ def product_numeric(props: Iterable[Mapping[str, Any]]) -> np.ndarray:
 def node_text(node_type: str, props: Mapping[str, Any]) -> str:
     """The text a brand, category, entity or user node is encoded from.
 
-    A user's text is its declared attributes (``age: 24; gender: M; ...``, sorted by
+    A user's text is its declared attributes (``age: 24. gender: M. ...``, sorted by
     name), so a user with no interaction is still told apart by what it declared;
     a user without attributes gets the empty text (one shared vector).
     """

@@ -19,7 +19,14 @@ import typer
 from kgrec.api.cli._app import app, settings_of
 from kgrec.api.cli.tables import frame_table, table
 from kgrec.api.cli.train import embed_and_report, train_and_report
-from kgrec.api.demo_data import MOVIELENS, DemoData, movielens, sample_dir, shipped_sample
+from kgrec.api.demo_data import (
+    MOVIELENS,
+    NEWCOMER,
+    DemoData,
+    movielens,
+    sample_dir,
+    shipped_sample,
+)
 from kgrec.api.demo_state import (
     DemoState,
     checkpoint_identity,
@@ -92,9 +99,15 @@ def _demo_settings(settings: Settings, data: DemoData) -> Settings:
     return settings.updated(gnn=update) if update else settings
 
 
+def _remove_online_writes(store: GraphStore, data: DemoData, settings: Settings) -> None:
+    """Delete what the demo writes through the API: its product and its newcomer."""
+    delete_products(store, [data.new_product.id])
+    store.delete_user(Pseudonymiser.from_salt(settings.pseudonymise_salt)(NEWCOMER))
+
+
 def _prepare_graph(store: GraphStore, settings: Settings, data: DemoData, fresh: bool) -> bool:
     """Import ``data`` unless the graph holds it unchanged; True when it was reused."""
-    delete_products(store, [data.new_product.id])  # left by an interrupted run
+    _remove_online_writes(store, data, settings)  # left by an interrupted run
     fingerprint = data.fingerprint()
     nodes, rels = graph_counts(store)
     state = DemoState.load(settings.data_dir)
@@ -196,7 +209,13 @@ def _prepare_model(
 def _serve(settings: Settings, data: DemoData) -> None:
     """Start the service, print the sections, stop it."""
     from kgrec.api.demo_calls import serving
-    from kgrec.api.demo_show import add_product, known_shopper, new_shopper, searching_shopper
+    from kgrec.api.demo_show import (
+        add_product,
+        declaring_shopper,
+        known_shopper,
+        new_shopper,
+        searching_shopper,
+    )
 
     typer.secho("\n== kgrec serve (in this process, on a free loopback port)", bold=True)
     with serving(settings) as client:
@@ -204,6 +223,7 @@ def _serve(settings: Settings, data: DemoData) -> None:
         known_shopper(client, data, typer.echo)
         searching_shopper(client, data, typer.echo)
         new_shopper(client, data, typer.echo)
+        declaring_shopper(client, data, typer.echo)
         add_product(client, data, typer.echo)
     typer.echo("service stopped")
 
@@ -265,7 +285,7 @@ def demo(
     with contextlib.ExitStack() as stack:
         with timings.step("graph + import") as note:
             store = stack.enter_context(open_graph(settings.graph, settings.data_dir))
-            stack.callback(delete_products, store, [data.new_product.id])
+            stack.callback(_remove_online_writes, store, data, settings)
             graph_reused = _prepare_graph(store, settings, data, fresh)
             if graph_reused:
                 note.append("reused")

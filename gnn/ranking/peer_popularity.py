@@ -4,19 +4,20 @@ Popularity counts interactions, so a few very active shoppers set it. Here every
 shopper's history is one vote, split evenly over its products, and each vote is
 weighed by how alike the voter and the scored shopper are in what they declared
 (the cosine of their attribute text vectors, the snapshot's user features, e.g.
-``age: 24; gender: M; occupation: student``), keeping the ``neighbours`` most alike
+``age: 24. gender: M. occupation: student``), keeping the ``neighbours`` most alike
 voters. It needs no history of the scored shopper, so a shopper who has not
 interacted yet gets an order of its own rather than everyone's popularity.
 
 A shopper the weights do not cover hears every voter alike: popularity with one
-vote per shopper. That is one the version lacks and that declared nothing (a
-stranger, a shopper first seen through its events) or one alike to everyone.
-A shopper ``kgrec embed`` added after training (in the graph, not in the
-training snapshot) is weighed against the snapshot's voters like the others
-(:func:`with_later_shoppers`); so is one that declared its attributes to the
-service after the version was written (``PUT /users/{id}``: the same row, from
-the voters' attribute vectors the version stores, :meth:`PeerPopularity.with_newcomer`).
-Neither casts a vote until the next training. On
+vote per shopper. That is a stranger (a shopper the service never saw write) or
+one alike to everyone. A shopper ``kgrec embed`` added after training (in the
+graph, not in the training snapshot) is weighed against the snapshot's voters
+like the others (:func:`with_later_shoppers`); so is one the service saw write
+after the version was written (``PUT /users/{id}`` with its attributes, or its
+first events: the same row, from the voters' attribute vectors the version
+stores, :meth:`PeerPopularity.with_newcomer`). One that declared nothing is
+weighed by the empty text's vector, as training weighs such shoppers: alike to
+the voters who declared nothing too. Neither casts a vote until the next training. On
 MovieLens-100K's cold_user@0 view (3 seeds, Recall@20; a throwaway script, see
 docs/ranking-log.md) popularity reached 0.133 / 0.136 / 0.133, one vote per shopper
 0.143 / 0.144 / 0.152, and the 200 most alike voters 0.147 / 0.151 / 0.155.
@@ -35,6 +36,7 @@ import torch
 from torch import Tensor
 
 from kgrec.errors import ArtifactError
+from kgrec.gnn.baselines.base import row_scores
 from kgrec.gnn.baselines.sparse import user_item_csr
 from kgrec.gnn.baselines.tuning import Params, as_int, tune
 from kgrec.gnn.snapshot import USER, Snapshot
@@ -60,49 +62,60 @@ def has_peers(weights: sp.csr_matrix, rows: np.ndarray) -> np.ndarray:
     return out
 
 
-def peer_weights(
-    attributes: Tensor, neighbours: int, block: int = 1024, voters: Tensor | None = None
-) -> sp.csr_matrix:
-    """Float32 CSR [U, U] (or [U, V]): row u holds u's ``neighbours`` most alike voters.
+def peer_weights(attributes: Tensor, neighbours: int, block: int = 1024) -> sp.csr_matrix:
+    """Float32 CSR [U, U]: row u holds u's ``neighbours`` most alike other shoppers.
 
     Args:
         attributes: [U, T] the shoppers' declared-attribute vectors.
         neighbours: voters kept per shopper (0 or >= U - 1: all others).
         block: shoppers compared at once (memory: ``block`` x U floats).
-        voters: [V, T] the voters' vectors when they are other shoppers than
-            ``attributes``' (then CSR [U, V], and no shopper is its own voter).
 
     Returns:
         Cosine similarities clamped at 0, a shopper never its own voter. A shopper
         alike to everyone (identical attribute vectors: nothing declared, or the
         same for all) gets no row: it hears every voter alike when scored.
     """
-    x = torch.nn.functional.normalize(attributes.float(), dim=1)
-    pool = x if voters is None else torch.nn.functional.normalize(voters.float(), dim=1)
-    num, width = x.shape[0], pool.shape[0]
-    among = width - 1 if voters is None else width  # the voters a shopper can have
-    k = among if neighbours <= 0 else min(neighbours, among)
-    rows: list[np.ndarray] = []
-    cols: list[np.ndarray] = []
-    vals: list[np.ndarray] = []
+    x = unit_rows(attributes)
+    num = x.shape[0]
+    k = num - 1 if neighbours <= 0 else min(neighbours, num - 1)
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     for start in range(0, num, block):
-        sim = x[start : start + block] @ pool.T  # [b, V]
+        sim = x[start : start + block] @ x.T  # [b, U]
         own = torch.arange(start, start + sim.shape[0])
-        if voters is None:
-            sim[torch.arange(sim.shape[0]), own] = float("-inf")
-        spread = sim.max(1).values - sim.masked_fill(torch.isinf(sim), 2.0).min(1).values
-        sim[spread <= 1e-6] = 0.0  # alike to everyone: no weights (every voter alike)
-        top = sim.topk(k, dim=1)
-        rows.append(own[:, None].expand(-1, k).reshape(-1).numpy())
-        cols.append(top.indices.reshape(-1).numpy())
-        vals.append(top.values.clamp(min=0.0).reshape(-1).numpy())
-    if not rows or k == 0:
-        return sp.csr_matrix((num, width), dtype=np.float32)
-    out = sp.csr_matrix(
-        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-        shape=(num, width),
-        dtype=np.float32,
+        sim[torch.arange(sim.shape[0]), own] = float("-inf")  # never its own voter
+        parts.append(_most_alike(sim, own, k))
+    return _weights(parts, num, num)
+
+
+def unit_rows(vectors: Tensor) -> Tensor:
+    """float32 [N, T] ``vectors`` scaled to length 1 (a zero row stays zero)."""
+    return torch.nn.functional.normalize(vectors.float(), dim=1)
+
+
+def _most_alike(sim: Tensor, rows: Tensor, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(rows, columns, weights) of the ``k`` largest of ``sim`` [b, V] per row.
+
+    -inf marks a voter a row cannot have. A row alike to every voter it can have
+    (no spread) keeps none: it hears every voter alike.
+    """
+    spread = sim.max(1).values - sim.masked_fill(torch.isinf(sim), 2.0).min(1).values
+    sim[spread <= 1e-6] = 0.0
+    top = sim.topk(k, dim=1)
+    return (
+        rows[:, None].expand(-1, k).reshape(-1).numpy(),
+        top.indices.reshape(-1).numpy(),
+        top.values.clamp(min=0.0).reshape(-1).numpy(),
     )
+
+
+def _weights(
+    parts: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], num: int, width: int
+) -> sp.csr_matrix:
+    """Float32 CSR [num, width] of :func:`_most_alike`'s parts, zero weights dropped."""
+    if not parts or not any(len(p[0]) for p in parts):
+        return sp.csr_matrix((num, width), dtype=np.float32)
+    rows, cols, vals = (np.concatenate([p[i] for p in parts]) for i in range(3))
+    out = sp.csr_matrix((vals, (rows, cols)), shape=(num, width), dtype=np.float32)
     out.eliminate_zeros()
     return out
 
@@ -122,26 +135,35 @@ def with_later_shoppers(
         return weights
     old = weights.tocsr(copy=True)
     old.resize((u, u + m))  # no column of theirs: they vote for nobody
-    new = newcomer_weights(later, voters, neighbours, u + m)
+    new = newcomer_weights(later, unit_rows(voters), neighbours, u + m)
     return sp.csr_matrix(sp.vstack([old, new], format="csr"), dtype=np.float32)
 
 
 def newcomer_weights(
     attributes: Tensor, voters: Tensor, neighbours: int, width: int
 ) -> sp.csr_matrix:
-    """CSR [M, ``width``]: the most alike ``voters`` [V, T] of shoppers who cast no vote.
+    """CSR [M, ``width``]: the most alike ``voters`` of shoppers who cast no vote.
 
     For shoppers training did not see, ``attributes`` [M, T]: those ``kgrec embed``
-    added (:func:`with_later_shoppers`) and those who declared what they are like
-    to the service (``PUT /users/{id}``); the same shopper gets the same row either
-    way. With "every shopper" (``neighbours`` 0) a row keeps :data:`MAX_LATER_PEERS`
-    voters (M x V weights grow with every newcomer). Columns past V (``width``:
-    the version's other newcomers) hold nothing: they vote for nobody.
+    added (:func:`with_later_shoppers`) and those the service saw write
+    (``PUT /users/{id}``, their first events). ``voters`` [V, T] are the voters'
+    :func:`unit_rows`; a zero row is no voter (one forgotten in the running
+    service). Each shopper's similarities are its own matrix-vector product
+    (:func:`~kgrec.gnn.baselines.base.row_scores`), so a shopper gets the same
+    row, bit for bit, alone or among others, under the same BLAS thread count
+    (:func:`~kgrec.gnn.baselines.base.serving_blas_threads`, which ``kgrec embed``
+    and the service both use). With "every shopper" (``neighbours`` 0) a row
+    keeps :data:`MAX_LATER_PEERS` voters (M x V weights grow with every
+    newcomer). Columns past V (``width``: the version's other newcomers) hold
+    nothing: they vote for nobody.
     """
-    kept = neighbours if neighbours > 0 else MAX_LATER_PEERS
-    out = peer_weights(attributes, kept, voters=voters)
-    out.resize((attributes.shape[0], width))
-    return out
+    m, v = attributes.shape[0], voters.shape[0]
+    k = min(neighbours if neighbours > 0 else MAX_LATER_PEERS, v)
+    if m == 0 or k == 0:
+        return sp.csr_matrix((m, width), dtype=np.float32)
+    sim = row_scores(voters, unit_rows(attributes))  # [M, V]
+    sim[:, ~voters.any(1)] = float("-inf")
+    return _weights([_most_alike(sim, torch.arange(m), k)], m, width)
 
 
 class PeerPopularity:

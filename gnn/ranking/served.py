@@ -45,6 +45,7 @@ from typing import Any, Final
 import numpy as np
 import scipy.sparse as sp
 import torch
+from threadpoolctl import threadpool_limits
 from torch import Tensor
 
 from kgrec.errors import ArtifactError
@@ -57,6 +58,7 @@ from kgrec.gnn.baselines import (
     TextKNN,
     item_popularity,
 )
+from kgrec.gnn.baselines.base import serving_blas_threads
 from kgrec.gnn.baselines.implicit_als import item_gram
 from kgrec.gnn.ranking.config import StagedConfig
 from kgrec.gnn.ranking.kg_knn import KGKNN, product_incidence
@@ -65,6 +67,7 @@ from kgrec.gnn.ranking.peer_popularity import (
     PeerPopularity,
     load_peer_voters,
     load_peer_weights,
+    unit_rows,
     with_later_shoppers,
 )
 from kgrec.gnn.ranking.ranker import COMPILED_DIR, RankerConfig
@@ -276,10 +279,11 @@ def write_ranking(
     save_items(directory / ALS_FILE, als.item)
     peer = PeerPopularity.from_snapshot(snapshot, params.peer_neighbours, grid=())
     peer.fit(pairs, num_users, num_items)
-    if later_attributes is not None:
-        peer.weights = with_later_shoppers(
-            peer.weights, peer.attributes, later_attributes, peer.neighbours
-        )
+    if later_attributes is not None:  # the BLAS threads the service weighs newcomers with
+        with threadpool_limits(serving_blas_threads(num_items), "blas"):
+            peer.weights = with_later_shoppers(
+                peer.weights, peer.attributes, later_attributes, peer.neighbours
+            )
     peer.save(directory / PEER_FILE)
     np.save(directory / PEER_VOTERS_FILE, peer.attributes.numpy())
     return directory
@@ -306,8 +310,9 @@ class StoredRanking:
         next_item_decay: the recency decay ``next_item`` weighs the history with.
         peer_weights: CSR [U', U'] ``peer_popularity``'s voters per user (None: the
             ranking was trained without it).
-        peer_voters: float32 [U, T] the voters' declared-attribute vectors (None:
-            a version an earlier kgrec wrote; a newcomer then hears every voter alike).
+        peer_voters: float32 [U, T] the voters' declared-attribute vectors as
+            :func:`~kgrec.gnn.ranking.peer_popularity.unit_rows` (None: a version
+            an earlier kgrec wrote; a newcomer then hears every voter alike).
         peer_neighbours: the voters kept per shopper (0 = every shopper).
     """
 
@@ -432,7 +437,7 @@ def load_ranking(version: Path) -> StoredRanking | None:
     if "peer_popularity" in staged.generators:
         peer = load_peer_weights(directory / PEER_FILE)
         if (directory / PEER_VOTERS_FILE).is_file():
-            voters = load_peer_voters(directory / PEER_VOTERS_FILE)
+            voters = unit_rows(load_peer_voters(directory / PEER_VOTERS_FILE))
     return StoredRanking(
         staged,
         item_count,

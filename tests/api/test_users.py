@@ -5,11 +5,14 @@ How a declared shopper is then ranked: tests/api/test_later_shoppers.py.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from kgrec.graph import GraphStore
+from kgrec.text_encoders import EmbeddingCache, TextEncoder
+from kgrec.text_encoders.cache import text_key, vector_space
 from tests.utils.api import API_KEY, ClientFactory
 
 pytestmark = pytest.mark.neo4j
@@ -45,6 +48,25 @@ def test_a_put_creates_then_replaces_what_a_shopper_declared(
         after = sample_store.neighbourhood("User", ["u03"], hops=1)
         assert len(after) == len(before)
         assert client.get("/recommendations", params={"user_id": "web-900"}).status_code == 200
+
+
+def test_a_replaced_declaration_leaves_no_vector_in_the_text_cache(
+    sample_store: GraphStore, make_client: ClientFactory, data_dir: Path, encoder: TextEncoder
+) -> None:
+    """Only the current declaration's text is cached: the one DELETE /users deletes."""
+    former, current = "city: Atlantis Former", "city: Atlantis Current"
+    cache = EmbeddingCache.in_data_dir(data_dir)
+    space = vector_space(encoder)
+    try:
+        with make_client(sample_store) as client:
+            for city in ("Atlantis Former", "Atlantis Current"):
+                body = {"attributes": {"city": city}}
+                assert client.put("/users/web-903", json=body, headers=KEY).status_code == 200
+                assert text_key(f"city: {city}") in cache.get(space, [text_key(f"city: {city}")])
+        held = cache.get(space, [text_key(former), text_key(current)])
+        assert text_key(former) not in held and text_key(current) in held
+    finally:
+        cache.close()
 
 
 @pytest.mark.parametrize(

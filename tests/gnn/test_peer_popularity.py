@@ -18,6 +18,7 @@ from kgrec.gnn.ranking.peer_popularity import (
     load_peer_weights,
     newcomer_weights,
     peer_weights,
+    unit_rows,
     with_later_shoppers,
 )
 
@@ -114,7 +115,7 @@ def test_a_newcomer_is_scored_as_the_same_shopper_added_by_embed() -> None:
     past = torch.tensor([USERS + 2])  # the row past the version's users: a newcomer's
     stranger = served.scores(past, TRAIN)
     for i in range(2):
-        row = newcomer_weights(later[i : i + 1], ATTRIBUTES, 3, stored.shape[1])
+        row = newcomer_weights(later[i : i + 1], unit_rows(ATTRIBUTES), 3, stored.shape[1])
         alone = served.with_newcomer(USERS + 2, row)
         embedded = served.scores(torch.tensor([USERS + i]), TRAIN)
         assert torch.equal(alone.scores(past, TRAIN), embedded)  # bit for bit
@@ -122,11 +123,37 @@ def test_a_newcomer_is_scored_as_the_same_shopper_added_by_embed() -> None:
         assert torch.equal(served.scores(past, TRAIN), stranger)
         others = torch.arange(USERS)
         assert torch.equal(alone.scores(others, TRAIN), served.scores(others, TRAIN))
-    row_b = newcomer_weights(later[1:], ATTRIBUTES, 3, USERS + 2)
+    row_b = newcomer_weights(later[1:], unit_rows(ATTRIBUTES), 3, USERS + 2)
     newcomer = served.with_newcomer(USERS + 2, row_b)
     assert set(newcomer.scores(past, TRAIN)[0].topk(3).indices.tolist()) == {2, 3, 4}
     with pytest.raises(ValueError, match=r"must be \[1, 11\]"):
-        served.with_newcomer(USERS, newcomer_weights(later, ATTRIBUTES, 3, USERS + 2))
+        served.with_newcomer(USERS, newcomer_weights(later, unit_rows(ATTRIBUTES), 3, USERS + 2))
+
+
+def test_a_newcomer_gets_the_same_bits_alone_as_among_others() -> None:
+    """The service weighs one newcomer at a time, `kgrec embed` many: the same rows."""
+    gen = torch.Generator().manual_seed(0)
+    voters = unit_rows(torch.randn(943, 384, generator=gen))
+    later = torch.randn(40, 384, generator=gen)
+    together = newcomer_weights(later, voters, 50, 983)
+    for i in range(len(later)):
+        alone = newcomer_weights(later[i : i + 1], voters, 50, 983)
+        for part in ("indptr", "indices", "data"):
+            assert np.array_equal(getattr(alone, part), getattr(together[i], part)), (i, part)
+    assert together[:, 943:].nnz == 0 and (np.diff(together.indptr) == 50).all()
+
+
+def test_a_zero_voter_row_is_nobodys_peer() -> None:
+    """A voter forgotten in the running service (its row zeroed) is left out, not alike."""
+    same = unit_rows(torch.ones(300, 8))
+    assert newcomer_weights(torch.ones(1, 8), same, 200, 300).nnz == 0  # alike to all
+    same[7] = 0.0
+    assert newcomer_weights(torch.ones(1, 8), same, 200, 300).nnz == 0  # still
+    mixed = unit_rows(torch.stack([GROUP_A] * 3 + [GROUP_B] * 5))
+    mixed[1] = 0.0
+    row = newcomer_weights(GROUP_A[None, :], mixed, 3, 8)
+    peers = set(row.indices.tolist())  # its group less the forgotten one, then one of b
+    assert {0, 2} < peers and 1 not in peers and len(peers & {3, 4, 5, 6, 7}) == 1
 
 
 def test_peer_voters_that_cannot_be_read_name_the_file(tmp_path: Path) -> None:

@@ -116,6 +116,9 @@ def test_first_run_imports_trains_and_shows_every_section(runs: tuple[Run, Run, 
     assert "ranking fused" in searching[1] and not any(s.startswith("note:") for s in searching)
     query = section(out, "A new shopper with only a query")
     assert ranks(query) == list(range(1, 11)) and "strategy query" in "\n".join(query)
+    declared = section(out, "A new shopper who declared age: 24. gender: F. occupation: student")
+    assert re.match(r"PUT /users/demo-newcomer: HTTP 200 in \d+ ms \(", declared[0]), declared
+    assert ranks(declared) == list(range(1, 11))
     added = "\n".join(section(out, "A product added online"))
     assert re.search(r"POST /items: HTTP 201 in \d+ ms \(added demo-new-film", added)
     assert "Fossil Island (2025) (new)" in added
