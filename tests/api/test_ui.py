@@ -335,6 +335,30 @@ def test_a_product_added_with_the_key_appears_in_the_ranking(
     assert stored == [0, 0, ""]
 
 
+def test_a_shopper_declared_with_the_key_is_ranked_as_itself(
+    app_url: str, open_page: PageFactory
+) -> None:
+    page = open_page(app_url)
+    message = page.locator("#message")
+    page.locator("#shopper-panel summary").click()
+    page.locator("#shopper-id").fill("ui-shopper")
+    page.locator("#shopper-attributes").fill("country: DE")
+    page.locator("#declare").click()
+    no_key = "Type the API key (top right) to declare shoppers: writes need it."
+    expect(message).to_have_text(no_key)
+    page.locator("#api-key").fill(API_KEY)
+    page.locator("#shopper-attributes").fill("country: DE\nsegment audiophile")
+    page.locator("#declare").click()
+    expect(message).to_have_text("Attributes, line 2: write it as name: value")
+    page.locator("#shopper-attributes").fill("country: DE\nsegment: audiophile\nage: 31")
+    page.locator("#declare").click()
+    expect(message).to_contain_text("Declared shopper ui-shopper: ")
+    expect(page.locator("#user")).to_have_value("ui-shopper")  # the ranking is now theirs
+    expect(page.locator(".card[data-id]").first).to_be_visible()
+    page.locator("#declare").click()
+    expect(message).to_contain_text("Updated shopper ui-shopper: ")
+
+
 def test_the_page_works_at_phone_width(app_url: str, open_page: PageFactory, shots: Path) -> None:
     page = open_page(app_url, PHONE)
     _rank(page, user="u03", query="trail shoe")

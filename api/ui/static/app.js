@@ -55,7 +55,7 @@
     const key = $("api-key").value.trim();
     if (key) headers["X-API-Key"] = key;
     else if (write) {
-      throw new ApiError(0, "Type the API key (top right) to add products: writes need it.");
+      throw new ApiError(0, `Type the API key (top right) to ${write}: writes need it.`);
     }
     if (body !== undefined) headers["Content-Type"] = "application/json";
     let response;
@@ -457,7 +457,9 @@
     const item = newProduct();
     let answer;
     try {
-      answer = await busy($("add"), () => api("POST", "/items", { body: { items: [item] }, write: true }));
+      answer = await busy(
+        $("add"), () => api("POST", "/items", { body: { items: [item] }, write: "add products" }),
+      );
     } catch (err) {
       showMessage(describe(err));
       return;
@@ -481,6 +483,45 @@
     );
   }
 
+  // Declaring a shopper ------------------------------------------------------------
+  function declaredAttributes(text) {
+    // "name: value" per line; a number stays a number (PUT /users keeps its type)
+    const attributes = {};
+    const lines = text.split("\n");
+    for (let i = 0; i < lines.length; i += 1) {
+      const line = lines[i].trim();
+      if (!line) continue;
+      const at = line.indexOf(":");
+      if (at <= 0) throw new ApiError(0, `Attributes, line ${i + 1}: write it as name: value`);
+      const name = line.slice(0, at).trim();
+      const value = line.slice(at + 1).trim();
+      attributes[name] = /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value;
+    }
+    return attributes;
+  }
+
+  async function declareShopper() {
+    clearMessage();
+    const id = $("shopper-id").value.trim();
+    let answer;
+    try {
+      const attributes = declaredAttributes($("shopper-attributes").value);
+      answer = await busy($("declare"), () => api(
+        "PUT", `/users/${encodeURIComponent(id)}`,
+        { body: { attributes }, write: "declare shoppers" },
+      ));
+    } catch (err) {
+      showMessage(describe(err));
+      return;
+    }
+    $("user").value = id;
+    await rank({ keepMessage: true });
+    const how = answer.peers
+      ? `ranked by what the ${answer.peers} shoppers most alike in what they declared chose`
+      : "this artifact version has no peer popularity to weigh them with";
+    showMessage(`${answer.created ? "Declared" : "Updated"} shopper ${id}: ${how}.`, "ok");
+  }
+
   // Wiring -------------------------------------------------------------------------
   function init() {
     $("search-form").addEventListener("submit", (ev) => { ev.preventDefault(); rank(); });
@@ -489,6 +530,7 @@
       setTimeout(() => { $("k").value = "10"; }, 0);
     });
     $("add-form").addEventListener("submit", (ev) => { ev.preventDefault(); addProduct(); });
+    $("shopper-form").addEventListener("submit", (ev) => { ev.preventDefault(); declareShopper(); });
     $("graph-close").addEventListener("click", closeGraph);
     window.kgrecExplorer = { state, rank, openGraph, closeGraph };
     loadHealth();
