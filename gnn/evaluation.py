@@ -29,7 +29,7 @@ from kgrec.gnn.baselines import (
     Tunable,
     history_matrix,
 )
-from kgrec.gnn.baselines.base import row_scores, serving_blas_threads
+from kgrec.gnn.baselines.base import as_one_shopper, row_scores, serving_blas_threads
 from kgrec.gnn.checkpoint import Checkpoint
 from kgrec.gnn.config import GNNConfig
 from kgrec.gnn.metrics import (
@@ -196,8 +196,10 @@ def view_metrics(
     Fresh products are those without a pair in ``plan.train`` (what the served
     ranking calls fresh and gives its fresh slots to). The users are scored
     under the BLAS thread count the service scores this catalogue with
-    (:func:`~kgrec.gnn.baselines.base.serving_blas_threads`): the scores' last
-    bits depend on it.
+    (:func:`~kgrec.gnn.baselines.base.serving_blas_threads`), and a batch of
+    one shopper under one torch thread
+    (:func:`~kgrec.gnn.baselines.base.as_one_shopper`): the scores' last bits
+    depend on both.
     """
     history = plan.history(view)
     users = view.test_users
@@ -211,7 +213,8 @@ def view_metrics(
     with threadpool_limits(serving_blas_threads(plan.num_items), "blas"):  # once per view
         for start in range(0, len(users), batch_users):
             batch = users[start : start + batch_users]
-            scores = model.scores(batch, history)
+            with as_one_shopper(len(batch), plan.num_items):
+                scores = model.scores(batch, history)
             target = history_matrix(view.test, batch, plan.num_items).bool()
             seen = history_matrix(history, batch, plan.num_items).bool() | outside
             for k, v in rank_metrics(scores, target, seen, ks=KS).items():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Final, Protocol
 
 import numpy as np
@@ -31,6 +33,33 @@ def history_matrix(history: Tensor, users: Tensor, num_items: int) -> Tensor:
 
 BLAS_MIN_PRODUCTS: Final = 20_000
 """Catalogues from this size score with numpy's BLAS on every core, smaller ones on one."""
+
+
+TORCH_GRAIN: Final = 32_768
+"""torch's ``at::internal::GRAIN_SIZE``: from this many elements a reduction may be split."""
+
+
+@contextmanager
+def as_one_shopper(rows: int, products: int) -> Iterator[None]:
+    """One torch thread while a batch of one row over ``products`` is scored.
+
+    A reduction over a row of ``products`` (TORCH_GRAIN or more) in a [1, P]
+    batch is split among torch's threads and summed in two passes, which rounds
+    otherwise than one thread; in a batch of several rows each row is reduced
+    by one thread, as the service (``KGREC_SERVING__SEARCH_THREADS``, 1 by
+    default) reduces its one shopper. So ``kgrec evaluate``'s last batch of a
+    single shopper scores under one thread too (210 of 256 float32 row sums over
+    100k differed in their last bits at two threads, a throwaway check).
+    """
+    if rows != 1 or products < TORCH_GRAIN or torch.get_num_threads() == 1:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def serving_blas_threads(products: int) -> int | None:

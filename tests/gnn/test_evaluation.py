@@ -153,3 +153,49 @@ def test_candidates_restrict_the_ranking_to_cold_products() -> None:
     among_cold = evaluate_view(_ByIndex(), plan, cold)
     assert among_cold["recall@10"] == 1.0  # only product 2 ranks above it
     assert among_cold["ndcg@10"] == pytest.approx(1 / math.log2(3))
+
+
+class _RowSums:
+    """Scores every product by a row sum, and records the torch threads it ran under."""
+
+    name = "row_sums"
+
+    def __init__(self, num_items: int) -> None:
+        self.num_items = num_items
+        self.threads: list[tuple[int, int]] = []  # (batch size, torch threads)
+
+    def fit(self, train: torch.Tensor, num_users: int, num_items: int, val: object = None) -> None:
+        pass
+
+    def scores(self, users: torch.Tensor, history: torch.Tensor) -> torch.Tensor:
+        self.threads.append((len(users), torch.get_num_threads()))
+        noise = torch.randn(len(users), self.num_items, generator=torch.Generator().manual_seed(0))
+        return noise - noise.sum(1, keepdim=True) / self.num_items
+
+
+@pytest.mark.parametrize("products", [1_000, 40_000])
+def test_a_batch_of_one_shopper_scores_on_one_torch_thread_past_the_grain(products: int) -> None:
+    """A one-row reduction is split among torch's threads past 32,768: not as served."""
+    none = torch.zeros((2, 0), dtype=torch.long)
+    plan = SplitPlan(
+        train=torch.tensor([[0, 1, 2], [0, 0, 0]]),
+        val=none,
+        views={},
+        cold_items=torch.zeros(0, dtype=torch.long),
+        cold_users=torch.zeros(0, dtype=torch.long),
+        num_users=3,
+        num_items=products,
+        seed=0,
+    )
+    test = torch.tensor([[0, 1, 2], [1, 2, 3]])
+    model = _RowSums(products)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        evaluate_view(model, plan, SplitView("warm", none, test), batch_users=2)
+        assert torch.get_num_threads() == 2  # given back
+    finally:
+        torch.set_num_threads(before)
+    # the batch of two keeps both threads (each row reduced by one); the last, of
+    # one shopper, runs on one thread from the grain on
+    assert model.threads == [(2, 2), (1, 2 if products < 32_768 else 1)]
