@@ -54,6 +54,11 @@ def test_the_service_answers_the_raw_id_and_stores_only_its_pseudonym(
         assert sent.json()["users_updated"] == [pseudonym]
         again = client.post("/events", json=_events(SHOPPER, "pseudo-e"), headers=HEADERS)
         assert again.json()["repeated"] == 2  # the ledger knows the event ids by pseudonym
+        declared = {"attributes": {"segment": "pseudo-segment"}}
+        put = client.put(f"/users/{SHOPPER}", json=declared, headers=HEADERS)
+        assert put.status_code == 200 and put.json()["created"] is False, put.text
+        held = sample_store.nodes_by_id("User", [pseudonym])
+        assert held[pseudonym]["segment"] == "pseudo-segment"
 
         ranked = client.get("/recommendations", params={"user_id": SHOPPER, "k": "5"})
         assert ranked.status_code == 200, ranked.text
