@@ -294,9 +294,9 @@ class OnlineWrites:
             before = store.nodes_by_id(USER, users)
             counts = store.upsert_users(rows, replace=True)
             self._ledger(USER, users, committed=True)
+            self._forget_former_texts(before, rows)
             stamp = write_stamp()
             self._serve_users(store, users, stamp, {}, forget_purchases=False, guard=guard)
-            self._forget_former_texts(before, rows)
         except GraphConnectionError as e:
             engine._health.mark_down()
             raise ServiceUnavailableError(
@@ -309,9 +309,12 @@ class OnlineWrites:
     ) -> None:
         """Delete the cached vectors of what shoppers declared before ``rows`` replaced it.
 
-        So the text cache holds a shopper's current declaration only, the one
-        ``DELETE /users/{id}`` deletes (:func:`kgrec.api.forget.forget_user`).
-        The empty text (nothing declared) is every such shopper's: kept.
+        So the text cache holds a shopper's current declaration, the one
+        ``DELETE /users/{id}`` deletes (:func:`kgrec.api.forget.forget_user`),
+        and no former one (two replacements of one shopper racing can leave the
+        loser's; the next forget of a text deletes it). The cache is keyed by
+        text: another shopper who declared the same is encoded again when next
+        needed. The empty text (nothing declared) is every such shopper's: kept.
         """
         former = {node_text(USER_NODE, before[r["id"]]) for r in rows if r["id"] in before}
         now = {node_text(USER_NODE, {**(r.get("attrs") or {}), "id": r["id"]}) for r in rows}

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from kgrec.gnn.baselines.base import history_matrix, item_popularity, row_scores
+from kgrec.gnn.baselines.base import (
+    history_matrix,
+    item_popularity,
+    one_torch_thread,
+    row_scores,
+)
 from kgrec.gnn.baselines.sparse import history_csr
 from kgrec.gnn.baselines.tuning import Params, as_float, as_int, grid_of, tune
 from kgrec.gnn.early_stopping import EarlyStopping
@@ -21,22 +25,6 @@ MF_GRID: tuple[Params, ...] = tuple(grid_of(dim=(256,), reg=(1e-4, 1e-3, 3e-3, 1
 256 dimensions beat 128 on seeds 0-2 and 32 / 64 on seed 0; 512 scored +0.001 over
 256 on seed 0 for 21 s per fit, so the dimension stays fixed and reg is tuned
 (1e-3, 3e-3 and 1e-2 each won one of seeds 0-2 in a probe)."""
-
-
-@contextmanager
-def one_torch_thread() -> Iterator[None]:
-    """Run torch ops on one intra-op thread, then restore the previous count.
-
-    MF-BPR's steps (2,048 pairs x 64-256 dimensions) are too small to gain from
-    threads; on 2 CPU cores shared with other jobs, 2 spinning threads made one fit
-    20x slower (40 s against 1.8 s single-threaded).
-    """
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 class MFBPR:

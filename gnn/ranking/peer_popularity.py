@@ -36,7 +36,6 @@ import torch
 from torch import Tensor
 
 from kgrec.errors import ArtifactError
-from kgrec.gnn.baselines.base import row_scores
 from kgrec.gnn.baselines.sparse import user_item_csr
 from kgrec.gnn.baselines.tuning import Params, as_int, tune
 from kgrec.gnn.snapshot import USER, Snapshot
@@ -148,11 +147,13 @@ def newcomer_weights(
     added (:func:`with_later_shoppers`) and those the service saw write
     (``PUT /users/{id}``, their first events). ``voters`` [V, T] are the voters'
     :func:`unit_rows`; a zero row is no voter (one forgotten in the running
-    service). Each shopper's similarities are its own matrix-vector product
-    (:func:`~kgrec.gnn.baselines.base.row_scores`), so a shopper gets the same
-    row, bit for bit, alone or among others, under the same BLAS thread count
-    (:func:`~kgrec.gnn.baselines.base.serving_blas_threads`, which ``kgrec embed``
-    and the service both use). With "every shopper" (``neighbours`` 0) a row
+    service). Each shopper's similarities are its own product with the voters in
+    NumPy's own loops (``einsum``, no BLAS), so a shopper gets the same row, bit
+    for bit, alone or among others and whatever the thread count: BLAS rounds a
+    matrix-vector product by how it splits it among threads (30 of 20,001
+    similarities differed between one and two threads, a throwaway check), and
+    ``kgrec embed``, a request and a restart's restore run under other counts.
+    With "every shopper" (``neighbours`` 0) a row
     keeps :data:`MAX_LATER_PEERS` voters (M x V weights grow with every
     newcomer). Columns past V (``width``: the version's other newcomers) hold
     nothing: they vote for nobody.
@@ -161,9 +162,20 @@ def newcomer_weights(
     k = min(neighbours if neighbours > 0 else MAX_LATER_PEERS, v)
     if m == 0 or k == 0:
         return sp.csr_matrix((m, width), dtype=np.float32)
-    sim = row_scores(voters, unit_rows(attributes))  # [M, V]
+    sim = voter_similarities(attributes, voters)
     sim[:, ~voters.any(1)] = float("-inf")
     return _weights([_most_alike(sim, torch.arange(m), k)], m, width)
+
+
+def voter_similarities(attributes: Tensor, voters: Tensor) -> Tensor:
+    """float32 [M, V] cosines of ``attributes`` [M, T] with the :func:`unit_rows` ``voters``.
+
+    One product per shopper in NumPy's own loops (``einsum`` without BLAS): the
+    same bits alone or in a batch, whatever the thread count.
+    """
+    pool, x = voters.numpy(), unit_rows(attributes).numpy()
+    rows = [np.einsum("vt,t->v", pool, q, optimize=False) for q in x]
+    return torch.from_numpy(np.stack(rows) if rows else np.zeros((0, len(pool)), np.float32))
 
 
 class PeerPopularity:

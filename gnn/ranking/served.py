@@ -45,7 +45,6 @@ from typing import Any, Final
 import numpy as np
 import scipy.sparse as sp
 import torch
-from threadpoolctl import threadpool_limits
 from torch import Tensor
 
 from kgrec.errors import ArtifactError
@@ -58,7 +57,6 @@ from kgrec.gnn.baselines import (
     TextKNN,
     item_popularity,
 )
-from kgrec.gnn.baselines.base import serving_blas_threads
 from kgrec.gnn.baselines.implicit_als import item_gram
 from kgrec.gnn.ranking.config import StagedConfig
 from kgrec.gnn.ranking.kg_knn import KGKNN, product_incidence
@@ -279,11 +277,10 @@ def write_ranking(
     save_items(directory / ALS_FILE, als.item)
     peer = PeerPopularity.from_snapshot(snapshot, params.peer_neighbours, grid=())
     peer.fit(pairs, num_users, num_items)
-    if later_attributes is not None:  # the BLAS threads the service weighs newcomers with
-        with threadpool_limits(serving_blas_threads(num_items), "blas"):
-            peer.weights = with_later_shoppers(
-                peer.weights, peer.attributes, later_attributes, peer.neighbours
-            )
+    if later_attributes is not None:
+        peer.weights = with_later_shoppers(
+            peer.weights, peer.attributes, later_attributes, peer.neighbours
+        )
     peer.save(directory / PEER_FILE)
     np.save(directory / PEER_VOTERS_FILE, peer.attributes.numpy())
     return directory

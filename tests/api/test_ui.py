@@ -336,7 +336,7 @@ def test_a_product_added_with_the_key_appears_in_the_ranking(
 
 
 def test_a_shopper_declared_with_the_key_is_ranked_as_itself(
-    app_url: str, open_page: PageFactory
+    app_url: str, open_page: PageFactory, _embedded_store: GraphStore
 ) -> None:
     page = open_page(app_url)
     message = page.locator("#message")
@@ -350,13 +350,26 @@ def test_a_shopper_declared_with_the_key_is_ranked_as_itself(
     page.locator("#shopper-attributes").fill("country: DE\nsegment audiophile")
     page.locator("#declare").click()
     expect(message).to_have_text("Attributes, line 2: write it as name: value")
-    page.locator("#shopper-attributes").fill("country: DE\nsegment: audiophile\nage: 31")
+    typed = "country: DE\nsegment: audiophile\nage: 31\nzip_code: 02138\nrating: 4.5\n"
+    typed += "card: 12345678901234567890"
+    page.locator("#shopper-attributes").fill(typed)
     page.locator("#declare").click()
-    expect(message).to_contain_text("Declared shopper ui-shopper: ")
+    expect(message).to_contain_text("Declared shopper ui-shopper (")
+    held = _embedded_store.nodes_by_id("User", ["ui-shopper"])["ui-shopper"]
+    # numbers stay numbers, a zip code with its leading zero stays text
+    assert held == {
+        "id": "ui-shopper",
+        "country": "DE",
+        "segment": "audiophile",
+        "age": 31,
+        "zip_code": "02138",
+        "rating": 4.5,
+        "card": "12345678901234567890",
+    }
     expect(page.locator("#user")).to_have_value("ui-shopper")  # the ranking is now theirs
     expect(page.locator(".card[data-id]").first).to_be_visible()
     page.locator("#declare").click()
-    expect(message).to_contain_text("Updated shopper ui-shopper: ")
+    expect(message).to_contain_text("Updated shopper ui-shopper (")
 
 
 def test_the_page_works_at_phone_width(app_url: str, open_page: PageFactory, shots: Path) -> None:

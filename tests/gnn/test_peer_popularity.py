@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from threadpoolctl import threadpool_limits
 
 from kgrec.errors import ArtifactError, ConfigError
 from kgrec.gnn.baselines import ItemKNN, Popularity, Recommender
@@ -19,6 +20,7 @@ from kgrec.gnn.ranking.peer_popularity import (
     newcomer_weights,
     peer_weights,
     unit_rows,
+    voter_similarities,
     with_later_shoppers,
 )
 
@@ -141,6 +143,19 @@ def test_a_newcomer_gets_the_same_bits_alone_as_among_others() -> None:
         for part in ("indptr", "indices", "data"):
             assert np.array_equal(getattr(alone, part), getattr(together[i], part)), (i, part)
     assert together[:, 943:].nnz == 0 and (np.diff(together.indptr) == 50).all()
+
+
+def test_a_newcomer_gets_the_same_bits_whatever_the_blas_threads() -> None:
+    """`kgrec embed`, a request and a restart's restore run under other BLAS thread counts."""
+    gen = torch.Generator().manual_seed(1)
+    voters = unit_rows(torch.randn(20_001, 384, generator=gen))
+    newcomer = torch.randn(1, 384, generator=gen)
+    with threadpool_limits(limits=1, user_api="blas"):
+        one = voter_similarities(newcomer, voters)
+    with threadpool_limits(limits=2, user_api="blas"):
+        two = voter_similarities(newcomer, voters)
+    assert torch.equal(one, two)  # BLAS's product (row_scores) differed at 1 of 20,001
+    torch.testing.assert_close(one, unit_rows(newcomer) @ voters.T)  # cosines
 
 
 def test_a_zero_voter_row_is_nobodys_peer() -> None:

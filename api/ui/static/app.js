@@ -485,7 +485,9 @@
 
   // Declaring a shopper ------------------------------------------------------------
   function declaredAttributes(text) {
-    // "name: value" per line; a number stays a number (PUT /users keeps its type)
+    // "name: value" per line; a number stays a number (PUT /users keeps its type),
+    // but not one with a leading zero (a zip code "02138") or more than 15 digits
+    // (an id JavaScript's numbers cannot hold exactly): those stay text
     const attributes = {};
     const lines = text.split("\n");
     for (let i = 0; i < lines.length; i += 1) {
@@ -495,7 +497,8 @@
       if (at <= 0) throw new ApiError(0, `Attributes, line ${i + 1}: write it as name: value`);
       const name = line.slice(0, at).trim();
       const value = line.slice(at + 1).trim();
-      attributes[name] = /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value;
+      const numeric = /^-?(0|[1-9]\d*)(\.\d+)?$/.test(value) && value.replace(/\D/g, "").length <= 15;
+      attributes[name] = numeric ? Number(value) : value;
     }
     return attributes;
   }
@@ -515,11 +518,15 @@
       return;
     }
     $("user").value = id;
-    await rank({ keepMessage: true });
-    const how = answer.peers
-      ? `ranked by what the ${answer.peers} shoppers most alike in what they declared chose`
-      : "this artifact version has no peer popularity to weigh them with";
-    showMessage(`${answer.created ? "Declared" : "Updated"} shopper ${id}: ${how}.`, "ok");
+    const ranked = await rank({ keepMessage: true });
+    if (!ranked) return;  // its error stays shown
+    const peers = answer.peers
+      ? `its ${answer.peers} most alike shoppers order its list until it has events`
+      : "this artifact version has no peer popularity to weigh it with";
+    showMessage(
+      `${answer.created ? "Declared" : "Updated"} shopper ${id} (${peers}); ranked for it below.`,
+      "ok",
+    );
   }
 
   // Wiring -------------------------------------------------------------------------
