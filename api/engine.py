@@ -375,14 +375,10 @@ class Engine:
         """
         state = self._state
         ranking = state.catalogue.ranking
-        weights = ranking.stored.peer_weights if ranking is not None else None
-        if weights is None:
+        if ranking is None:
             return 0
         row = state.catalogue.user_row.get(user_id)
-        if row is None:
-            online = state.overlay.user_peers.get(user_id)
-            return 0 if online is None else int(online.nnz)
-        return int(weights[row].nnz) if row < weights.shape[0] else 0
+        return ranking.peer_count(row, state.overlay.peers_of(user_id))
 
     def refresh_users(self, user_ids: Sequence[str]) -> list[str]:
         """Recompute these users' graph vectors from the graph as it is, and serve them.

@@ -68,7 +68,7 @@ def rank_learned(
     user_row = cat.user_row.get(user_id) if user_id is not None else None
     arm = overrides or RankingOverrides()
     drawn_by = user_id if user_id is not None else session_id  # the fresh order's draw
-    newcomer = state.overlay.user_peers.get(user_id) if user_id is not None else None
+    newcomer = state.overlay.peers_of(user_id)
     proposed: dict[str, np.ndarray] = {}
     if arm.fresh_temperature is not None:
         staged = staged.with_fresh_temperature(arm.fresh_temperature)

@@ -15,8 +15,7 @@ import scipy.sparse as sp
 import torch
 
 from kgrec.api.state import ServedState
-from kgrec.gnn.snapshot import USER as USER_NODE
-from kgrec.gnn.snapshot import node_vectors, product_text
+from kgrec.gnn.snapshot import declared_vectors, product_text
 from kgrec.graph import GraphStore
 from kgrec.graph.records import ProductRow
 from kgrec.text_encoders import EmbeddingCache, TextEncoder
@@ -75,7 +74,7 @@ def newcomer_peers(
     """The most alike voters of those ``users`` the version lacks, from what they declared.
 
     Their properties as the graph holds them now, encoded as ``kgrec embed``
-    encodes a user it adds (:func:`~kgrec.gnn.snapshot.node_vectors`), so a
+    encodes a user it adds (:func:`~kgrec.gnn.snapshot.declared_vectors`), so a
     shopper gets the row the next embed stores for it
     (:meth:`kgrec.api.personal.PersonalRanking.newcomer_peers`). Empty when the
     version's ranking has no peer popularity or no voters' attributes.
@@ -84,9 +83,7 @@ def newcomer_peers(
     new = [u for u in users if u not in state.catalogue.user_row]
     if ranking is None or ranking.stored.peer_voters is None or not new:
         return {}
-    props = store.nodes_by_id(USER, new)
-    rows = [{**props.get(u, {}), "id": u} for u in new]
-    weights = ranking.newcomer_peers(node_vectors(USER_NODE, rows, encoder, cache))
+    weights = ranking.newcomer_peers(declared_vectors(store, new, encoder, cache))
     if weights is None:
         return {}
     return {u: weights[i] for i, u in enumerate(new) if weights[i].nnz}

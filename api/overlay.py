@@ -151,6 +151,10 @@ class Overlay:
                     user_peers[user] = peers[user]
         return replace(self, users=users, user_stamps=stamps, user_peers=user_peers)
 
+    def peers_of(self, user_id: str | None) -> sp.csr_matrix | None:
+        """The most alike voters of online user ``user_id`` (None: none computed, or no id)."""
+        return None if user_id is None else self.user_peers.get(user_id)
+
     def without_user(self, user_id: str) -> Overlay:
         """A new overlay without the online user ``user_id`` (its vector, stamp and peers)."""
         return replace(

@@ -24,7 +24,7 @@ import torch
 
 from kgrec.api.index import IndexOptions
 from kgrec.api.retrieval_indexes import RetrievalIndexes
-from kgrec.gnn.ranking.peer_popularity import PeerPopularity, has_peers, newcomer_weights
+from kgrec.gnn.ranking.peer_popularity import PeerPopularity, newcomer_weights
 from kgrec.gnn.ranking.served import RANKING_DIR, StoredRanking, load_ranking
 from kgrec.gnn.ranking.slots import shopper_key
 from kgrec.gnn.ranking.staged import StagedRanking
@@ -109,18 +109,22 @@ class PersonalRanking:
             return np.zeros(0, np.int64)
         return self._items[self._indptr[user_row] : self._indptr[user_row + 1]]
 
-    def has_peers(self, user_row: int | None, newcomer: sp.csr_matrix | None = None) -> bool:
-        """True when peer popularity weighs the shopper's own most alike shoppers.
+    def peer_count(self, user_row: int | None, newcomer: sp.csr_matrix | None = None) -> int:
+        """How many shoppers peer popularity weighs as the shopper's most alike (0: none).
 
         ``user_row`` in the version, else the ``newcomer`` weights of a shopper the
         version lacks (:meth:`newcomer_peers`).
         """
         peer = self.stored.peer_weights
         if peer is None:
-            return False
+            return 0
         if user_row is None:
-            return newcomer is not None and newcomer.nnz > 0
-        return bool(has_peers(peer, np.array([user_row]))[0])
+            return 0 if newcomer is None else int(newcomer.nnz)
+        return int(peer[user_row].nnz) if 0 <= user_row < peer.shape[0] else 0
+
+    def has_peers(self, user_row: int | None, newcomer: sp.csr_matrix | None = None) -> bool:
+        """True when peer popularity weighs the shopper's own most alike shoppers."""
+        return self.peer_count(user_row, newcomer) > 0
 
     def newcomer_peers(self, attributes: np.ndarray) -> sp.csr_matrix | None:
         """CSR [n, U'] the voters most alike shoppers the version lacks, by what they declared.

@@ -181,7 +181,7 @@ class Ranker:
             history=history,
             context=np.asarray(context_rows, np.int64),
             has_peers=ranking is not None
-            and ranking.has_peers(row, state.overlay.user_peers.get(user_id or "")),
+            and ranking.has_peers(row, state.overlay.peers_of(user_id)),
         )
 
     def _with_reasons(

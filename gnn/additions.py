@@ -23,7 +23,7 @@ import pandas as pd
 
 from kgrec.gnn.artifacts import PRODUCT_COLUMNS, ArtifactSet
 from kgrec.gnn.inductive import InductiveEmbedder
-from kgrec.gnn.snapshot import PRODUCT, USER, Snapshot, node_vectors, product_text
+from kgrec.gnn.snapshot import PRODUCT, USER, Snapshot, declared_vectors, product_text
 from kgrec.graph import GraphStore
 from kgrec.typing import PRODUCT as PRODUCT_LABEL
 from kgrec.typing import USER as USER_LABEL
@@ -131,9 +131,7 @@ def graph_additions(
     attributes = [np.zeros((0, encoder.dim), np.float32)]
     for batch in _chunks(users, batch_size):
         user_graph.append(embedder.embed_users(store, batch))
-        props = store.nodes_by_id(USER_LABEL, list(batch))
-        rows_of = [{**props.get(i, {}), "id": i} for i in batch]
-        attributes.append(node_vectors(USER, rows_of, encoder, embedder.cache))
+        attributes.append(declared_vectors(store, batch, encoder, embedder.cache))
     additions = Additions(
         products=table,
         product_graph=np.concatenate(graph).astype(np.float32, copy=False),

@@ -176,6 +176,18 @@ def node_vectors(
     return out
 
 
+def declared_vectors(
+    store: GraphStore, user_ids: Sequence[str], encoder: TextEncoder, cache: EmbeddingCache
+) -> np.ndarray:
+    """float32 [n, T] the declared-attribute vectors of ``user_ids``, as the graph holds them.
+
+    The snapshot's user features (:func:`node_vectors`) for shoppers it lacks: those
+    ``kgrec embed`` adds and those the service sees write.
+    """
+    props = store.nodes_by_id(_LABELS[USER], list(user_ids))
+    return node_vectors(USER, [{**props.get(u, {}), "id": u} for u in user_ids], encoder, cache)
+
+
 def identity_vector(node_id: str, dim: int) -> np.ndarray:
     """Draw a float32 [dim] unit vector fixed by ``node_id``.
 
