@@ -359,8 +359,10 @@ class Engine:
         shopper the artifact version lacks is weighed against the version's
         shoppers by what it declared: while it has no history, its list is
         what the most alike of them chose (peer popularity), as ``kgrec evaluate``
-        measures for cold shoppers. A shopper the version holds keeps the version's
-        peers until the next ``kgrec train``.
+        measures for cold shoppers. A shopper the version holds is weighed again
+        the same way when what it declares is no longer what the version holds
+        (never its own voter); as a voter it counts for others by its former
+        declaration until the next ``kgrec train``.
 
         Raises:
             ServiceUnavailableError: the graph server does not answer (nothing was written).
@@ -370,8 +372,9 @@ class Engine:
     def peer_count(self, user_id: str) -> int:
         """The shoppers whose choices order ``user_id``'s list while it has no history.
 
-        Its most alike voters under peer popularity: the version's row for a
-        shopper it holds, the one computed online for one it lacks; 0 without.
+        Its most alike voters under peer popularity: the ones computed online for
+        a shopper the version lacks or one that declared itself anew since, else
+        the version's row; 0 without.
         """
         state = self._state
         ranking = state.catalogue.ranking

@@ -8,13 +8,15 @@ fused ranking's history) and the products each user interacted with through
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 
 import numpy as np
+import pandas as pd
 
 from kgrec.api._lru import LruCache
 from kgrec.api.health import GraphHealth
 from kgrec.api.state import ServedState
+from kgrec.api.written_online import CLOCK_MARGIN_S
 from kgrec.errors import GraphConnectionError
 from kgrec.typing import PRODUCT, USER
 
@@ -115,3 +117,38 @@ class ShopperHistory:
             ids = list(self.online.get(user_id, ()))
         rows = [r for r in (state.row(i) for i in ids) if r is not None]
         return np.asarray(rows, np.int64)
+
+
+def online_history(
+    state: ServedState, users: Sequence[str], edges: pd.DataFrame | None
+) -> dict[str, list[str]]:
+    """Each user's products in the graph's interaction ``edges`` the version does not hold.
+
+    What the service's history held for them before a restart: the products of
+    their events since the artifact version, oldest first (by the latest ``ts``
+    of each, ties by id). A product the version's history holds counts when an
+    interaction with it is stamped at or after the snapshot's export (less
+    :data:`~kgrec.api.written_online.CLOCK_MARGIN_S`), as an event with it moved
+    it to the end of the history then; the rest the version serves already.
+    """
+    catalogue = state.catalogue
+    ranking = catalogue.ranking
+    since = catalogue.snapshot_exported_at - CLOCK_MARGIN_S
+    latest: dict[str, dict[str, float]] = {u: {} for u in users}
+    for edge in [] if edges is None else edges.to_dict("records"):
+        mine = latest.get(str(edge["src"]))
+        if edge["dst_label"] == PRODUCT and mine is not None:
+            ts = float((edge["props"] or {}).get("ts") or 0)
+            product = str(edge["dst"])
+            mine[product] = max(ts, mine.get(product, ts))
+    out: dict[str, list[str]] = {}
+    for user, products in latest.items():
+        row = catalogue.user_row.get(user)
+        held = (
+            set(state.ids_of(ranking.history(row).tolist()))
+            if ranking is not None and row is not None
+            else set()
+        )
+        fresh = [(ts, p) for p, ts in products.items() if p not in held or ts >= since]
+        out[user] = [p for _, p in sorted(fresh)]
+    return out

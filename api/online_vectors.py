@@ -70,23 +70,40 @@ def newcomer_peers(
     users: Sequence[str],
     encoder: TextEncoder,
     cache: EmbeddingCache,
-) -> dict[str, sp.csr_matrix]:
-    """The most alike voters of those ``users`` the version lacks, from what they declared.
+    *,
+    held: bool,
+) -> dict[str, sp.csr_matrix | None]:
+    """The most alike voters of ``users`` weighed online, from what they declared.
 
     Their properties as the graph holds them now, encoded as ``kgrec embed``
     encodes a user it adds (:func:`~kgrec.gnn.snapshot.declared_vectors`), so a
-    shopper gets the row the next embed stores for it
-    (:meth:`kgrec.api.personal.PersonalRanking.newcomer_peers`). Empty when the
-    version's ranking has no peer popularity or no voters' attributes.
+    shopper the version lacks gets the row the next embed stores for it
+    (:meth:`kgrec.api.personal.PersonalRanking.newcomer_peers`). With ``held``
+    the shoppers the version holds are weighed too: one whose declaration is no
+    longer the version's (``PUT /users/{id}`` since) gets a row of its own, never
+    its own voter; the others map to None (the version's row). A shopper the
+    version lacks whom no voter resembles more than another maps to None too
+    (every voter alike). Empty when the version's ranking has no peer popularity
+    or no voters' attributes; users absent from the answer keep what they had.
     """
     ranking = state.catalogue.ranking
-    new = [u for u in users if u not in state.catalogue.user_row]
-    if ranking is None or ranking.stored.peer_voters is None or not new:
+    rows = state.catalogue.user_row
+    weighed = [u for u in users if held or u not in rows]
+    if ranking is None or ranking.stored.peer_voters is None or not weighed:
         return {}
-    weights = ranking.newcomer_peers(declared_vectors(store, new, encoder, cache))
-    if weights is None:
-        return {}
-    return {u: weights[i] for i, u in enumerate(new) if weights[i].nnz}
+    vectors = declared_vectors(store, weighed, encoder, cache)
+    out: dict[str, sp.csr_matrix | None] = {u: None for u in weighed}
+    anew = [
+        i
+        for i, u in enumerate(weighed)
+        if u not in rows or ranking.declares_anew(rows[u], vectors[i])
+    ]
+    own = np.array([rows.get(weighed[i], -1) for i in anew], np.int64)
+    weights = ranking.newcomer_peers(vectors[anew], own) if anew else None
+    if weights is not None:
+        for j, i in enumerate(anew):
+            out[weighed[i]] = weights[j] if weights[j].nnz else None
+    return out
 
 
 def _user_vector(state: ServedState, store: GraphStore, user_id: str) -> np.ndarray:

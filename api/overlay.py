@@ -54,9 +54,9 @@ def _empty(dim: int, device: str) -> torch.Tensor:
 class Overlay:
     """Online products (tensors ``graph`` [n, D], ``text`` [n, T] on ``device``) and users.
 
-    ``user_peers``: for the online users the version lacks that declared their
-    attributes, their most alike voters (CSR [1, U'],
-    :meth:`kgrec.api.personal.PersonalRanking.newcomer_peers`).
+    ``user_peers``: the most alike voters (CSR [1, U'],
+    :meth:`kgrec.api.personal.PersonalRanking.newcomer_peers`) of the online users
+    the version lacks, and of those it holds that declared themselves anew since.
     """
 
     graph_dim: int
@@ -132,12 +132,13 @@ class Overlay:
         self,
         vectors: Mapping[str, np.ndarray],
         stamp: int = 0,
-        peers: Mapping[str, sp.csr_matrix] | None = None,
+        peers: Mapping[str, sp.csr_matrix | None] | None = None,
     ) -> Overlay:
         """A new overlay with these users' graph vectors [D] set, and their ``peers``.
 
         A user whose online vector has a larger stamp than ``stamp`` keeps it (and
-        its peers); the others keep the ``peers`` given for them, or none.
+        its peers); the others take the ``peers`` given for them (None: none of
+        their own), and keep theirs when ``peers`` names them not.
         """
         users = dict(self.users)
         stamps = dict(self.user_stamps)
@@ -146,9 +147,11 @@ class Overlay:
             if stamps.get(user, 0) <= stamp:
                 users[user] = vector
                 stamps[user] = stamp
-                user_peers.pop(user, None)
-                if peers is not None and user in peers:
-                    user_peers[user] = peers[user]
+                row = None if peers is None else peers.get(user, user_peers.get(user))
+                if row is None:
+                    user_peers.pop(user, None)
+                else:
+                    user_peers[user] = row
         return replace(self, users=users, user_stamps=stamps, user_peers=user_peers)
 
     def peers_of(self, user_id: str | None) -> sp.csr_matrix | None:

@@ -112,29 +112,36 @@ class PersonalRanking:
     def peer_count(self, user_row: int | None, newcomer: sp.csr_matrix | None = None) -> int:
         """How many shoppers peer popularity weighs as the shopper's most alike (0: none).
 
-        ``user_row`` in the version, else the ``newcomer`` weights of a shopper the
-        version lacks (:meth:`newcomer_peers`).
+        The ``newcomer`` weights computed online when there are some (a shopper
+        the version lacks, or one that declared itself anew since:
+        :meth:`newcomer_peers`), else the version's row ``user_row``.
         """
         peer = self.stored.peer_weights
         if peer is None:
             return 0
+        if newcomer is not None:
+            return int(newcomer.nnz)
         if user_row is None:
-            return 0 if newcomer is None else int(newcomer.nnz)
+            return 0
         return int(peer[user_row].nnz) if 0 <= user_row < peer.shape[0] else 0
 
     def has_peers(self, user_row: int | None, newcomer: sp.csr_matrix | None = None) -> bool:
         """True when peer popularity weighs the shopper's own most alike shoppers."""
         return self.peer_count(user_row, newcomer) > 0
 
-    def newcomer_peers(self, attributes: np.ndarray) -> sp.csr_matrix | None:
-        """CSR [n, U'] the voters most alike shoppers the version lacks, by what they declared.
+    def newcomer_peers(
+        self, attributes: np.ndarray, own: np.ndarray | None = None
+    ) -> sp.csr_matrix | None:
+        """CSR [n, U'] the voters most alike shoppers weighed online, by what they declared.
 
         ``attributes`` [n, T] are their declared-attribute vectors, encoded as the
         snapshot encodes users' (:func:`~kgrec.gnn.snapshot.node_vectors`); each
-        row is the one ``kgrec embed`` would store for that shopper
-        (:func:`~kgrec.gnn.ranking.peer_popularity.newcomer_weights`). None when
-        the version has no peer popularity, or stores no voters' attributes (an
-        earlier kgrec's: the shoppers hear every voter alike).
+        row is the one ``kgrec embed`` would store for a shopper it adds
+        (:func:`~kgrec.gnn.ranking.peer_popularity.newcomer_weights`). ``own``
+        (int64 [n], -1 for none) is each shopper's user row when the version holds
+        it: a voter is never its own peer. None when the version has no peer
+        popularity, or stores no voters' attributes (an earlier kgrec's: the
+        shoppers hear every voter alike).
 
         Raises:
             ValueError: the vectors are not as wide as the voters'.
@@ -148,7 +155,25 @@ class PersonalRanking:
                 f"{voters.shape[1]} dimensions"
             )
         rows = torch.from_numpy(np.asarray(attributes, np.float32))
-        return newcomer_weights(rows, voters, self.stored.peer_neighbours, peer.shape[1])
+        mine = None if own is None else torch.from_numpy(np.asarray(own, np.int64))
+        return newcomer_weights(rows, voters, self.stored.peer_neighbours, peer.shape[1], mine)
+
+    def declares_anew(self, user_row: int, attributes: np.ndarray) -> bool:
+        """True unless ``attributes`` [T] are what voter ``user_row`` declared in the version.
+
+        The version's voters' vectors are the declarations its peer weights were
+        computed from; a shopper past them (added by ``kgrec embed``), or a version
+        without them, counts as declaring anew. The same text encodes to vectors
+        that agree to float rounding (a cosine within 1e-6 of 1), another to a
+        visibly different one.
+        """
+        voters = self.stored.peer_voters
+        if voters is None or not 0 <= user_row < len(voters):
+            return True
+        stored = voters[user_row].numpy().astype(np.float64)  # a unit row (0: forgotten)
+        given = np.asarray(attributes, np.float64)
+        norm = float(np.linalg.norm(given))
+        return norm == 0.0 or float(stored @ given) / norm < 1.0 - 1e-6
 
     def without_user(self, user_row: int) -> PersonalRanking:
         """This ranking with user row ``user_row``'s interactions and peers dropped.
@@ -228,11 +253,13 @@ class PersonalRanking:
                 fresh order from it (:func:`~kgrec.gnn.ranking.slots.shopper_key`),
                 so two new shoppers see different fresh products (None: an
                 anonymous request, which draws as every other one does).
-            newcomer: a shopper the version lacks, its most alike voters
-                (:meth:`newcomer_peers`; None: it hears every voter alike).
+            newcomer: the shopper's most alike voters computed online
+                (:meth:`newcomer_peers`: a shopper the version lacks, or one that
+                declared itself anew since); None: the version's row, or every
+                voter alike for a shopper the version lacks.
         """
         user, pairs = self._history_pairs(staged, user_row, history)
-        staged = self._for_newcomer(staged, user, user_row, newcomer)
+        staged = self._for_newcomer(staged, user, newcomer)
         ((served, scores),) = staged.ranked(user, pairs, keys=_key(user, user_row, shopper_id))
         return served.numpy(), scores.numpy()
 
@@ -252,7 +279,7 @@ class PersonalRanking:
         (:mod:`kgrec.api.reasons`).
         """
         user, pairs = self._history_pairs(staged, user_row, history)
-        staged = self._for_newcomer(staged, user, user_row, newcomer)
+        staged = self._for_newcomer(staged, user, newcomer)
         keys = _key(user, user_row, shopper_id)
         ((served, scores, proposed),) = staged.ranked_with_proposers(user, pairs, keys=keys)
         return served.numpy(), scores.numpy(), {g: m.numpy() for g, m in proposed.items()}
@@ -261,12 +288,14 @@ class PersonalRanking:
     def _for_newcomer(
         staged: StagedRanking,
         user: torch.Tensor,
-        user_row: int | None,
         newcomer: sp.csr_matrix | None,
     ) -> StagedRanking:
-        """``staged`` with peer popularity weighing ``user`` [1] by ``newcomer``, if any."""
+        """``staged`` with peer popularity weighing ``user`` [1] by ``newcomer``, if any.
+
+        The weights computed online replace the version's row of a shopper it holds.
+        """
         peer = staged.generators.get("peer_popularity")
-        if user_row is not None or newcomer is None or not isinstance(peer, PeerPopularity):
+        if newcomer is None or not isinstance(peer, PeerPopularity):
             return staged
         return staged.with_generator("peer_popularity", peer.with_newcomer(int(user[0]), newcomer))
 

@@ -22,6 +22,7 @@ import time
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Final, NamedTuple, TypeVar
 
+from kgrec.api.history import online_history
 from kgrec.api.online_vectors import (
     item_vectors,
     newcomer_peers,
@@ -275,7 +276,9 @@ class OnlineWrites:
             # each user's products in the order of the request's events (oldest first)
             mine = {u: [r["product_id"] for r in rows if r["user_id"] == u] for u in users}
             stamp = write_stamp()  # after the write, before the graph is read back: the order
-            self._serve_users(store, users, stamp, mine, forget_purchases=True, guard=guard)
+            self._serve_users(
+                store, users, stamp, mine, forget_purchases=True, weigh_held=False, guard=guard
+            )
         except GraphConnectionError as e:
             engine._health.mark_down()
             raise ServiceUnavailableError(
@@ -334,10 +337,7 @@ class OnlineWrites:
             held = store.existing_ids(USER, users)  # a shopper forgotten since is not served
             users = [u for u in users if u in held]
             edges = store.neighbourhood(USER, users, hops=1) if users else None
-            interacted: dict[str, set[str]] = {u: set() for u in users}
-            for edge in [] if edges is None else edges.to_dict("records"):
-                if edge["dst_label"] == PRODUCT and str(edge["src"]) in interacted:
-                    interacted[str(edge["src"])].add(str(edge["dst"]))  # for the filters
+            interacted = online_history(engine._state, users, edges)
             return self._serve_users(store, users, stamp, interacted, forget_purchases=False)
         except GraphConnectionError as e:
             engine._health.mark_down()
@@ -366,12 +366,15 @@ class OnlineWrites:
         history: Mapping[str, Collection[str]],
         *,
         forget_purchases: bool,
+        weigh_held: bool = True,
         guard: int | None = None,
     ) -> list[str]:
         """Embed ``users`` from the graph (outside the lock) and serve them with ``history``.
 
         Their vectors go into the overlay (with the most alike voters of those the
-        version lacks: :func:`~kgrec.api.online_vectors.newcomer_peers`) and their
+        version lacks, and with ``weigh_held`` of those it holds that declared
+        themselves anew: :func:`~kgrec.api.online_vectors.newcomer_peers`; events
+        alone change no declaration) and their
         ``history`` (user -> products,
         oldest first) into the online history (``forget_purchases``: see
         :meth:`kgrec.api.history.ShopperHistory.add_online`), together under the
@@ -391,7 +394,9 @@ class OnlineWrites:
         while users:
             state = engine._state
             vectors = user_vectors(state, store, users)
-            peers = newcomer_peers(state, store, users, engine.encoder, self._text_cache)
+            peers = newcomer_peers(
+                state, store, users, engine.encoder, self._text_cache, held=weigh_held
+            )
             with engine._write_lock:
                 now = engine._state
                 if now.same_space(state) and self._forgotten_at < guard:

@@ -17,7 +17,10 @@ after the version was written (``PUT /users/{id}`` with its attributes, or its
 first events: the same row, from the voters' attribute vectors the version
 stores, :meth:`PeerPopularity.with_newcomer`). One that declared nothing is
 weighed by the empty text's vector, as training weighs such shoppers: alike to
-the voters who declared nothing too. Neither casts a vote until the next training. On
+the voters who declared nothing too. Neither casts a vote until the next training.
+A voter that declares itself anew online is weighed the same way, never as its own
+voter (``own`` in :func:`newcomer_weights`); it votes by its former declaration
+until the next training. On
 MovieLens-100K's cold_user@0 view (3 seeds, Recall@20; a throwaway script, see
 docs/ranking-log.md) popularity reached 0.133 / 0.136 / 0.133, one vote per shopper
 0.143 / 0.144 / 0.152, and the 200 most alike voters 0.147 / 0.151 / 0.155.
@@ -139,7 +142,11 @@ def with_later_shoppers(
 
 
 def newcomer_weights(
-    attributes: Tensor, voters: Tensor, neighbours: int, width: int
+    attributes: Tensor,
+    voters: Tensor,
+    neighbours: int,
+    width: int,
+    own: Tensor | None = None,
 ) -> sp.csr_matrix:
     """CSR [M, ``width``]: the most alike ``voters`` of shoppers who cast no vote.
 
@@ -156,7 +163,9 @@ def newcomer_weights(
     With "every shopper" (``neighbours`` 0) a row
     keeps :data:`MAX_LATER_PEERS` voters (M x V weights grow with every
     newcomer). Columns past V (``width``: the version's other newcomers) hold
-    nothing: they vote for nobody.
+    nothing: they vote for nobody. ``own`` (int64 [M], -1 for none) is each
+    shopper's own voter row, for a voter weighed again by what it declares now
+    (``PUT /users/{id}``): never its own voter, as in :func:`peer_weights`.
     """
     m, v = attributes.shape[0], voters.shape[0]
     k = min(neighbours if neighbours > 0 else MAX_LATER_PEERS, v)
@@ -164,6 +173,9 @@ def newcomer_weights(
         return sp.csr_matrix((m, width), dtype=np.float32)
     sim = voter_similarities(attributes, voters)
     sim[:, ~voters.any(1)] = float("-inf")
+    if own is not None:
+        mine = (own >= 0) & (own < v)
+        sim[mine.nonzero().flatten(), own[mine]] = float("-inf")
     return _weights([_most_alike(sim, torch.arange(m), k)], m, width)
 
 

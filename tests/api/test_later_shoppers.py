@@ -10,11 +10,13 @@ A shopper that declares its attributes to the service after the embed
 
 from __future__ import annotations
 
+import time
 from typing import cast
 
 import numpy as np
 import pytest
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
 from kgrec.api.engine import Engine
 from kgrec.api.restore import restore_online
@@ -23,7 +25,7 @@ from kgrec.gnn.artifacts import ArtifactSet
 from kgrec.gnn.pipeline import export_current, train_snapshot, write_artifacts
 from kgrec.gnn.ranking.peer_popularity import load_peer_voters, load_peer_weights
 from kgrec.gnn.ranking.served import PEER_FILE, PEER_VOTERS_FILE, RANKING_DIR
-from kgrec.graph import GraphStore
+from kgrec.graph import GraphStore, InteractionRow
 from kgrec.settings import Settings
 from kgrec.text_encoders import TextEncoder
 from tests.utils.shop import Shop, load_genre_shop, shop_client, shop_engine
@@ -146,3 +148,90 @@ def test_a_shopper_declaring_its_attributes_online_is_served_its_peers_choices(
     ranking = restarted._state.catalogue.ranking
     assert ranking is not None and ranking.stored.peer_voters is not None
     assert float(ranking.stored.peer_voters[row].abs().sum()) == 0.0
+
+
+def test_a_shopper_the_version_holds_declaring_anew_is_weighed_by_it_at_once(
+    declared_shop: tuple[Shop, ArtifactSet],
+    _embedded_store: GraphStore,
+    shop_settings: Settings,
+    encoder: TextEncoder,
+) -> None:
+    """PUT /users/{id} for shoppers `kgrec embed` weighed: their new peers, not the version's."""
+    shop, artifacts = declared_shop
+    store = _embedded_store
+    users = artifacts.users["id"].astype(str).tolist()
+    voter = shop.fans("horror")[0]  # in the training snapshot: a voter itself
+    westerns = {users.index(u) for u in shop.fans("western")}
+
+    def declare(client: TestClient, shopper: str, taste: str) -> None:
+        answer = client.put(
+            f"/users/{shopper}", json={"attributes": {"occupation": f"{taste} fan"}}, headers=KEY
+        )
+        assert answer.status_code == 200 and not answer.json()["created"], answer.text
+
+    def peers(engine: Engine, shopper: str) -> set[int] | None:
+        row = engine._state.overlay.peers_of(shopper)
+        return None if row is None else set(row.indices.tolist())
+
+    with shop_client(shop_settings, artifacts, encoder, store) as client:
+        engine = cast(FastAPI, client.app).state.services.engine
+        assert horror_share(engine, shop, "late") >= 0.6
+        declare(client, "late", "western")  # added by `kgrec embed`, no history
+        western = np.mean(
+            [shop.genre_of[i.id] == "western" for i in engine.recommend("late", k=10).items]
+        )
+        assert western >= 0.6, western
+        declare(client, voter, "western")
+        mine = peers(engine, voter)
+        assert mine is not None and users.index(voter) not in mine
+        assert mine & westerns and engine.peer_count(voter) == len(mine)
+        served = warm_ids(engine, "late"), warm_ids(engine, voter)
+
+    # after a restart, the restore serves them as declared (the ledger names them)
+    restarted = shop_engine(shop_settings, artifacts, encoder, store)
+    restore_online(restarted, store)
+    assert (warm_ids(restarted, "late"), warm_ids(restarted, voter)) == served
+
+    # declaring what the version holds again: the version's own row, nothing online
+    with shop_client(shop_settings, artifacts, encoder, store) as client:
+        engine = cast(FastAPI, client.app).state.services.engine
+        declare(client, voter, "horror")
+        declare(client, "late", "horror")
+        assert peers(engine, voter) is None
+        assert horror_share(engine, shop, "late") >= 0.6
+
+
+def test_a_restart_serves_a_shopper_of_the_version_its_history_as_it_was(
+    declared_shop: tuple[Shop, ArtifactSet],
+    _embedded_store: GraphStore,
+    shop_settings: Settings,
+    encoder: TextEncoder,
+) -> None:
+    """Events since the version: the same history, in the same order, after a restore.
+
+    The recency-weighted generators read the order; a restore that appended the
+    shopper's whole graph history again would put the version's products last.
+    """
+    shop, artifacts = declared_shop
+    store = _embedded_store
+    shopper = shop.fans("comedy")[1]
+    had = sorted(shop.history[shopper])
+    new = sorted(p for p in shop.genre_of if shop.genre_of[p] == "comedy" and p not in had)
+    now = int(time.time())
+    engine = shop_engine(shop_settings, artifacts, encoder, store)
+    before = engine._history.rows(engine._state, shopper).tolist()
+    events: list[InteractionRow] = [
+        {"user_id": shopper, "product_id": new[0], "kind": "view", "ts": 5},  # a backfill
+        {"user_id": shopper, "product_id": had[0], "kind": "view", "ts": now},  # seen again
+        {"user_id": shopper, "product_id": new[1], "kind": "view", "ts": now + 1},
+    ]
+    engine.record_events(events, write_graph=True)
+    rows = engine._history.rows(engine._state, shopper).tolist()
+    assert rows == before + [engine._state.row(e["product_id"]) for e in events]
+    served = warm_ids(engine, shopper)
+
+    restarted = shop_engine(shop_settings, artifacts, encoder, store)
+    assert restarted._history.rows(restarted._state, shopper).tolist() == before
+    restore_online(restarted, store)
+    assert restarted._history.rows(restarted._state, shopper).tolist() == rows
+    assert warm_ids(restarted, shopper) == served

@@ -171,6 +171,17 @@ def test_a_zero_voter_row_is_nobodys_peer() -> None:
     assert {0, 2} < peers and 1 not in peers and len(peers & {3, 4, 5, 6, 7}) == 1
 
 
+def test_a_voter_weighed_again_is_never_its_own_peer() -> None:
+    """A shopper of the version declaring anew: its new peers, itself left out."""
+    voters = unit_rows(ATTRIBUTES)
+    again = newcomer_weights(GROUP_A[None, :], voters, 3, USERS, own=torch.tensor([0]))
+    assert set(again.indices.tolist()) == {1, 2, 8}  # its group but itself
+    plain = newcomer_weights(GROUP_A[None, :], voters, 3, USERS)
+    assert 0 in set(plain.indices.tolist())
+    none = newcomer_weights(GROUP_A[None, :], voters, 3, USERS, own=torch.tensor([-1]))
+    assert (none != plain).nnz == 0
+
+
 def test_peer_voters_that_cannot_be_read_name_the_file(tmp_path: Path) -> None:
     np.save(tmp_path / "flat.npy", np.zeros(3, np.float32))
     with pytest.raises(ArtifactError, match=r"flat\.npy holds an array of shape \(3,\)"):
