@@ -35,10 +35,10 @@ from kgrec.gnn.baselines import ItemKNN, Recommender
 from kgrec.gnn.evaluation import default_methods, evaluate_view, interactions_of
 from kgrec.gnn.protocols import PROTOCOLS, build_plan
 from kgrec.gnn.ranking.config import StagedConfig
+from kgrec.gnn.ranking.fitting import SERVED_GENERATORS, staged_over
 from kgrec.gnn.ranking.next_item import NextItem
 from kgrec.gnn.ranking.peer_popularity import PeerPopularity
 from kgrec.gnn.ranking.recency import RecentItemKNN
-from kgrec.gnn.ranking.served import SERVED_GENERATORS, staged_over
 from kgrec.gnn.ranking.staged import StagedRanking
 from kgrec.gnn.report import EXPOSURE, OURS
 from kgrec.gnn.schema import NUM_PRODUCT_EXTRA, PRODUCT

@@ -19,6 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+from kgrec.gnn.ranking.fitting import copy_trained
 from kgrec.gnn.ranking.served import (
     ALS_FILE,
     INTERACTIONS_FILE,
@@ -26,7 +27,6 @@ from kgrec.gnn.ranking.served import (
     NEIGHBOUR_GENERATORS,
     PEER_FILE,
     RANKING_DIR,
-    copy_trained,
 )
 from kgrec.gnn.ranking.staged import STAGES_FILE
 from kgrec.gnn.ranking.tables import save_items

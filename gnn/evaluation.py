@@ -42,10 +42,10 @@ from kgrec.gnn.metrics import (
 )
 from kgrec.gnn.protocols import Protocol, build_plan
 from kgrec.gnn.ranking import KGKNN, StagedRanking
+from kgrec.gnn.ranking.fitting import staged_over
 from kgrec.gnn.ranking.next_item import NextItem
 from kgrec.gnn.ranking.peer_popularity import PeerPopularity
 from kgrec.gnn.ranking.recency import RecentItemKNN
-from kgrec.gnn.ranking.served import staged_over
 from kgrec.gnn.snapshot import INTERACTED, PRODUCT, USER, Snapshot
 from kgrec.gnn.splits import Interactions, SplitPlan, SplitView
 from kgrec.gnn.trainer import Trainer, deterministic_algorithms, graph_inputs
@@ -240,7 +240,7 @@ def default_methods(
 
     The GNN, the six baselines (seeded; the CF ones tune on validation), KG-kNN,
     recent item-kNN, peer popularity and
-    the served staged ranking (over the :data:`~kgrec.gnn.ranking.served.SERVED_GENERATORS`
+    the served staged ranking (over the :data:`~kgrec.gnn.ranking.fitting.SERVED_GENERATORS`
     among them), with and without fresh slots.
 
     The staged ranking comes after its generators: it reuses their fits and

@@ -23,7 +23,8 @@ from typing import Final
 from kgrec._locks import exclusive_lock
 from kgrec.files import older_than, private_tmp
 from kgrec.gnn.artifacts import CHECKPOINT
-from kgrec.gnn.ranking.served import RANKING_DIR, copy_trained
+from kgrec.gnn.ranking.fitting import copy_trained
+from kgrec.gnn.ranking.served import RANKING_DIR
 
 log = logging.getLogger(__name__)
 

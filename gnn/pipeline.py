@@ -37,14 +37,8 @@ from kgrec.gnn.latest_model import (
     ranking_dir_of,
 )
 from kgrec.gnn.options import PipelineOptions
-from kgrec.gnn.ranking.served import (
-    RANKING_DIR,
-    GeneratorParams,
-    fit_generators,
-    save_trained,
-    train_ranking,
-    write_ranking,
-)
+from kgrec.gnn.ranking.fitting import GeneratorParams, fit_generators, save_trained, train_ranking
+from kgrec.gnn.ranking.served import RANKING_DIR, write_ranking
 from kgrec.gnn.schema import HAS_BRAND, IN_CATEGORY
 from kgrec.gnn.snapshot import (
     BRAND,

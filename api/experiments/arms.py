@@ -22,7 +22,7 @@ class RankingOverrides:
         fresh_temperature: temperature of each shopper's draw of the fresh order
             (``KGREC_SERVING__FRESH_TEMPERATURE``; 0 = the cold order as it is).
         generators: the candidate generators allowed to propose products to the
-            learned ranker (a subset of ``kgrec.gnn.ranking.served.SERVED_GENERATORS``).
+            learned ranker (a subset of ``kgrec.gnn.ranking.fitting.SERVED_GENERATORS``).
         artifact_version: the artifact version (a directory under
             ``<data_dir>/artifacts``) that serves the arm, pinned: a promotion does not
             move it; None = the version LATEST names (``kgrec.api.wiring.Services.engine_for``).

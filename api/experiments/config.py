@@ -269,7 +269,7 @@ def _generators(table: Mapping[str, Any], where: str) -> tuple[str, ...] | None:
     value = table.get("generators")
     if value is None:
         return None
-    from kgrec.gnn.ranking.served import SERVED_GENERATORS  # torch: only when an arm names some
+    from kgrec.gnn.ranking.fitting import SERVED_GENERATORS  # torch: only when an arm names some
 
     valid = ", ".join(SERVED_GENERATORS)
     if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from kgrec.gnn.ranking.compiled import CompiledForest
+from kgrec.gnn.ranking.fitting import copy_trained
 from kgrec.gnn.ranking.ranker import COMPILED_DIR, LearnedRanker, RankerConfig
-from kgrec.gnn.ranking.served import copy_trained
 
 
 def _data(rows: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
