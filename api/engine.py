@@ -351,7 +351,7 @@ class Engine:
         """
         return self._writes.record_events(rows, write_graph=write_graph)
 
-    def declare_users(self, rows: Sequence[UserRow]) -> UpsertCounts:
+    def declare_users(self, rows: Sequence[UserRow], *, write_graph: bool = True) -> UpsertCounts:
         """Write what shoppers declared about themselves and serve them by it.
 
         Each shopper keeps exactly the row's attributes (the graph write replaces
@@ -362,12 +362,14 @@ class Engine:
         measures for cold shoppers. A shopper the version holds is weighed again
         the same way when what it declares is no longer what the version holds
         (never its own voter); as a voter it counts for others by its former
-        declaration until the next ``kgrec train``.
+        declaration until the next ``kgrec train``. With ``write_graph=False`` the
+        graph holds the rows already (another engine of the service wrote them):
+        only the served vectors and peers change, and the counts are zero.
 
         Raises:
             ServiceUnavailableError: the graph server does not answer (nothing was written).
         """
-        return self._writes.declare_users(rows)
+        return self._writes.declare_users(rows, write_graph=write_graph)
 
     def peer_count(self, user_id: str) -> int:
         """The shoppers whose choices order ``user_id``'s list while it has no history.

@@ -122,18 +122,15 @@ class ShopperHistory:
 def online_history(
     state: ServedState, users: Sequence[str], edges: pd.DataFrame | None
 ) -> dict[str, list[str]]:
-    """Each user's products in the graph's interaction ``edges`` the version does not hold.
+    """Each user's products of its events since the artifact version, from the graph.
 
-    What the service's history held for them before a restart: the products of
-    their events since the artifact version, oldest first (by the latest ``ts``
-    of each, ties by id). A product the version's history holds counts when an
-    interaction with it is stamped at or after the snapshot's export (less
-    :data:`~kgrec.api.written_online.CLOCK_MARGIN_S`), as an event with it moved
-    it to the end of the history then; the rest the version serves already.
+    What the service's history held for them before a restart, as far as the
+    graph's interaction ``edges`` tell (:func:`restored_order`). The version's
+    part of a shopper's history is the version's own; without a learned ranking
+    (no version history) every product the shopper interacted with counts.
     """
     catalogue = state.catalogue
     ranking = catalogue.ranking
-    since = catalogue.snapshot_exported_at - CLOCK_MARGIN_S
     latest: dict[str, dict[str, float]] = {u: {} for u in users}
     for edge in [] if edges is None else edges.to_dict("records"):
         mine = latest.get(str(edge["src"]))
@@ -149,6 +146,28 @@ def online_history(
             if ranking is not None and row is not None
             else set()
         )
-        fresh = [(ts, p) for p, ts in products.items() if p not in held or ts >= since]
-        out[user] = [p for _, p in sorted(fresh)]
+        out[user] = restored_order(products, held, catalogue.snapshot_exported_at)
     return out
+
+
+def restored_order(
+    latest: Mapping[str, float], held: Collection[str], exported_at: float
+) -> list[str]:
+    """The products of a shopper's events since a version, oldest first, as the graph tells.
+
+    ``latest``: product -> the latest ``ts`` of the shopper's interactions with it;
+    ``held``: the products the version's history holds; ``exported_at``: when the
+    version's snapshot was exported (unix seconds). A product the version lacks
+    counts; one it holds counts when an interaction with it is stamped at or after
+    the export (less :data:`~kgrec.api.written_online.CLOCK_MARGIN_S`): an event
+    with it moved it to the end of the history. Ordered by that ``ts``, ties by id.
+
+    The service's own history kept the events' arrival order, which the graph
+    does not record, so the two differ where that order is not the ``ts`` order:
+    events of one request stamped alike (no ``ts`` given: the second they came)
+    come back in id order, and a product the version holds that an event with an
+    older ``ts`` touched again (a backfill) stays where the version has it.
+    """
+    since = exported_at - CLOCK_MARGIN_S
+    kept = [(ts, p) for p, ts in latest.items() if p not in held or ts >= since]
+    return [p for _, p in sorted(kept)]

@@ -81,9 +81,10 @@ def newcomer_peers(
     (:meth:`kgrec.api.personal.PersonalRanking.newcomer_peers`). With ``held``
     the shoppers the version holds are weighed too: one whose declaration is no
     longer the version's (``PUT /users/{id}`` since) gets a row of its own, never
-    its own voter; the others map to None (the version's row). A shopper the
-    version lacks whom no voter resembles more than another maps to None too
-    (every voter alike). Empty when the version's ranking has no peer popularity
+    its own voter (an empty row when no voter resembles it more than another:
+    every voter alike); the others map to None (the version's row). A shopper the
+    version lacks whom no voter resembles more than another maps to None (every
+    voter alike, as for a stranger). Empty when the version's ranking has no peer popularity
     or no voters' attributes; users absent from the answer keep what they had.
     """
     ranking = state.catalogue.ranking
@@ -102,7 +103,10 @@ def newcomer_peers(
     weights = ranking.newcomer_peers(vectors[anew], own) if anew else None
     if weights is not None:
         for j, i in enumerate(anew):
-            out[weighed[i]] = weights[j] if weights[j].nnz else None
+            # an empty row: alike to every voter. The version's row of a shopper it
+            # holds is its former declaration's, so only a newcomer maps to None
+            held_here = weighed[i] in rows
+            out[weighed[i]] = weights[j] if weights[j].nnz or held_here else None
     return out
 
 

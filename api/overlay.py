@@ -56,7 +56,8 @@ class Overlay:
 
     ``user_peers``: the most alike voters (CSR [1, U'],
     :meth:`kgrec.api.personal.PersonalRanking.newcomer_peers`) of the online users
-    the version lacks, and of those it holds that declared themselves anew since.
+    the version lacks, and of those it holds that declared themselves anew since
+    (an empty row: alike to every voter); ``user_peer_stamps`` their write stamps.
     """
 
     graph_dim: int
@@ -68,6 +69,7 @@ class Overlay:
     users: Mapping[str, np.ndarray] = field(default_factory=dict)
     user_stamps: Mapping[str, int] = field(default_factory=dict)
     user_peers: Mapping[str, sp.csr_matrix] = field(default_factory=dict)
+    user_peer_stamps: Mapping[str, int] = field(default_factory=dict)
     graph: torch.Tensor | None = None
     text: torch.Tensor | None = None
     price: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
@@ -134,25 +136,35 @@ class Overlay:
         stamp: int = 0,
         peers: Mapping[str, sp.csr_matrix | None] | None = None,
     ) -> Overlay:
-        """A new overlay with these users' graph vectors [D] set, and their ``peers``.
+        """A new overlay with these users' graph vectors [D] and ``peers`` set at ``stamp``.
 
-        A user whose online vector has a larger stamp than ``stamp`` keeps it (and
-        its peers); the others take the ``peers`` given for them (None: none of
-        their own), and keep theirs when ``peers`` names them not.
+        A vector, and apart from it a peers row, stays when the one held has a
+        larger stamp (a later write's: writes finish in any order). ``peers`` maps a
+        user to its row or to None (none of its own); users it does not name keep
+        theirs (an event changes no declaration).
         """
         users = dict(self.users)
         stamps = dict(self.user_stamps)
-        user_peers = dict(self.user_peers)
         for user, vector in vectors.items():
             if stamps.get(user, 0) <= stamp:
                 users[user] = vector
                 stamps[user] = stamp
-                row = None if peers is None else peers.get(user, user_peers.get(user))
+        user_peers = dict(self.user_peers)
+        peer_stamps = dict(self.user_peer_stamps)
+        for user, row in (peers or {}).items():
+            if peer_stamps.get(user, 0) <= stamp:
+                peer_stamps[user] = stamp
                 if row is None:
                     user_peers.pop(user, None)
                 else:
                     user_peers[user] = row
-        return replace(self, users=users, user_stamps=stamps, user_peers=user_peers)
+        return replace(
+            self,
+            users=users,
+            user_stamps=stamps,
+            user_peers=user_peers,
+            user_peer_stamps=peer_stamps,
+        )
 
     def peers_of(self, user_id: str | None) -> sp.csr_matrix | None:
         """The most alike voters of online user ``user_id`` (None: none computed, or no id)."""
@@ -165,6 +177,7 @@ class Overlay:
             users={u: v for u, v in self.users.items() if u != user_id},
             user_stamps={u: s for u, s in self.user_stamps.items() if u != user_id},
             user_peers={u: p for u, p in self.user_peers.items() if u != user_id},
+            user_peer_stamps={u: s for u, s in self.user_peer_stamps.items() if u != user_id},
         )
 
     def rows_in(self, categories: set[str], brands: set[str]) -> np.ndarray:

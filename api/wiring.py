@@ -111,11 +111,12 @@ class Services:
     def declare_users(self, rows: Sequence[UserRow]) -> UpsertCounts:
         """:meth:`Engine.declare_users` on the main engine, then in the arm engines.
 
-        The graph is written once; each arm engine serves the shoppers again from it.
+        The graph is written once; each arm engine weighs the shoppers again from it
+        (their history stays as it is).
         """
         counts = self.engine.declare_users(rows)
         for engine in self.arm_engines.values():
-            engine.refresh_users([r["id"] for r in rows])
+            engine.declare_users(rows, write_graph=False)
         return counts
 
     def record_events(self, rows: Sequence[InteractionRow]) -> RecordedEvents:

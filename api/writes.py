@@ -286,18 +286,21 @@ class OnlineWrites:
             ) from e
         return RecordedEvents(users, unchanged)
 
-    def declare_users(self, rows: Sequence[UserRow]) -> UpsertCounts:
+    def declare_users(self, rows: Sequence[UserRow], *, write_graph: bool) -> UpsertCounts:
         """:meth:`kgrec.api.engine.Engine.declare_users`."""
         engine = self._engine
         store = engine._health.require_store("shopper writes")
         users = [r["id"] for r in rows]
-        self._ledger(USER, users)
+        counts = UpsertCounts()
+        if write_graph:
+            self._ledger(USER, users)
         guard = write_stamp()  # a forget after it may have deleted what this write wrote
         try:
-            before = store.nodes_by_id(USER, users)
-            counts = store.upsert_users(rows, replace=True)
-            self._ledger(USER, users, committed=True)
-            self._forget_former_texts(before, rows)
+            if write_graph:
+                before = store.nodes_by_id(USER, users)
+                counts = store.upsert_users(rows, replace=True)
+                self._ledger(USER, users, committed=True)
+                self._forget_former_texts(before, rows)
             stamp = write_stamp()
             self._serve_users(store, users, stamp, {}, forget_purchases=False, guard=guard)
         except GraphConnectionError as e:

@@ -7,7 +7,8 @@ purchase lookups and explanations), drives ``/recommendations`` and ``/search``
 with a bounded number of requests from an ``httpx`` async client at a fixed
 concurrency (``/search`` twice: queries seen before, answered from the query
 embedding cache, and new queries, encoded on the request), and prints
-p50/p95/p99, requests/s and the child's RSS. Then the
+p50/p95/p99 (and the service's own p50/p99, from each answer's ``Server-Timing``
+header), requests/s and the child's RSS. Then the
 fusion step alone (``fuse`` + ``top_k`` over C candidates) on cpu and, when
 present, cuda; then ANN recall@10 of the served index kinds against exact search.
 
@@ -46,6 +47,7 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -126,14 +128,43 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class Loaded(NamedTuple):
+    """One load run: what the client waited, what the service took, wall time, errors.
+
+    Attributes:
+        latencies: float [n] seconds from sending each request to reading its answer.
+        service: float [n] the service's own seconds per answer (its ``Server-Timing``
+            header): the rest of a latency is the loopback, the HTTP stack and this
+            client, which share the machine's cores with the service.
+        wall: seconds for the whole run.
+        errors: answers that were not 200.
+    """
+
+    latencies: np.ndarray
+    service: np.ndarray
+    wall: float
+    errors: int
+
+    def line(self) -> str:
+        """``p50=... p95=... p99=... (service p50 / p99 ...)  N req/s  errors=E``."""
+        p50, p95, p99 = np.percentile(self.latencies * 1e3, [50, 95, 99])
+        s50, s99 = np.percentile(self.service * 1e3, [50, 99])
+        return (
+            f"p50={p50:.1f} ms p95={p95:.1f} ms p99={p99:.1f} ms "
+            f"(service {s50:.1f} / {s99:.1f} ms)  "
+            f"{len(self.latencies) / self.wall:.0f} req/s  errors={self.errors}"
+        )
+
+
 async def load(
     port: int, path: str, requests: int, concurrency: int, users: int | Sequence[str]
-) -> tuple[np.ndarray, float, int]:
-    """Send ``requests`` requests with ``concurrency`` in flight; latencies (s), wall s, errors."""
+) -> Loaded:
+    """Send ``requests`` requests with ``concurrency`` in flight and time them."""
     import httpx
 
     rng = random.Random(0)
     latencies: list[float] = []
+    service: list[float] = []
     errors = 0
     queue: asyncio.Queue[int] = asyncio.Queue()
     for i in range(requests):
@@ -157,6 +188,7 @@ async def load(
                 body = {"query": query, "user_id": user, "k": 10}
                 r = await client.post("/search", json=body)
             latencies.append(time.perf_counter() - start)
+            service.append(float(r.headers["server-timing"].split("dur=")[1]) / 1e3)
             errors += r.status_code != 200
 
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
@@ -166,7 +198,7 @@ async def load(
         start = time.perf_counter()
         await asyncio.gather(*(worker(client) for _ in range(concurrency)))
         wall = time.perf_counter() - start
-    return np.asarray(latencies), wall, errors
+    return Loaded(np.asarray(latencies), np.asarray(service), wall, errors)
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
@@ -229,12 +261,8 @@ def bench_http(
         ]
         for path, concurrency in runs:
             asyncio.run(load(port, path, max(50, requests // 10), concurrency, 10_000))  # warm
-            lat, wall, errors = asyncio.run(load(port, path, requests, concurrency, 10_000))
-            p50, p95, p99 = np.percentile(lat * 1e3, [50, 95, 99])
-            print(
-                f"{path:22s} n={len(lat)} concurrency={concurrency} p50={p50:.1f} ms "
-                f"p95={p95:.1f} ms p99={p99:.1f} ms  {len(lat) / wall:.0f} req/s  errors={errors}"
-            )
+            run = asyncio.run(load(port, path, requests, concurrency, 10_000))
+            print(f"{path:22s} n={len(run.latencies)} concurrency={concurrency} {run.line()}")
         rss = psutil.Process(proc.pid).memory_info().rss
         print(f"service RSS: {rss / 2**30:.2f} GiB")
     finally:
@@ -264,12 +292,10 @@ def bench_real(data_dir: Path, requests: int) -> None:
             ).json()
             for path in ("/recommendations", EXPLAINED):
                 asyncio.run(load(port, path, max(50, requests // 10), 1, users))
-                lat, wall, errors = asyncio.run(load(port, path, requests, 1, users))
-                p50, p99 = np.percentile(lat * 1e3, [50, 99])
+                run = asyncio.run(load(port, path, requests, 1, users))
                 print(
-                    f"{path:30s} ranking={first.get('ranking')} k=10 n={len(lat)} "
-                    f"concurrency=1 p50={p50:.1f} ms p99={p99:.1f} ms  "
-                    f"{len(lat) / wall:.0f} req/s  errors={errors}"
+                    f"{path:30s} ranking={first.get('ranking')} k=10 n={len(run.latencies)} "
+                    f"concurrency=1 {run.line()}"
                 )
         finally:
             stop(proc)

@@ -284,8 +284,9 @@ class PeerPopularity:
     def scores(self, users: Tensor, history: Tensor) -> Tensor:
         """[B, P] peers' votes for each of ``users`` [B] (voters: ``history`` [2, E]).
 
-        Users past the weights' rows, or with an empty row, hear every voter alike,
-        but the :meth:`with_newcomer` row its own voters.
+        Users past the weights' rows, or with an empty row, hear every voter alike;
+        the :meth:`with_newcomer` row hears its own voters (every voter alike when
+        it holds none, whatever the stored row says).
         """
         votes, flat = self._ballots(history)
         rows = users.numpy()
@@ -295,11 +296,11 @@ class PeerPopularity:
             weights = self.weights[rows[known]]
             voted = weights @ votes
             out[known] = np.asarray(voted.toarray(), dtype=np.float32)
-        if self.newcomer is not None and self.newcomer[1].nnz:
+        if self.newcomer is not None:
             index, row = self.newcomer
             mine = rows == index
-            if mine.any():
-                out[mine] = np.asarray((row @ votes).toarray(), dtype=np.float32)
+            if mine.any():  # an empty row: alike to every voter
+                out[mine] = np.asarray((row @ votes).toarray(), np.float32) if row.nnz else flat
         out += _tie_break(flat)
         return torch.from_numpy(out)
 

@@ -338,7 +338,13 @@ def test_health_metrics_and_openapi(
 ) -> None:
     version = sample_artifacts.manifest.version
     with make_client(sample_store) as client:
-        client.get("/recommendations", params={"k": 2})
+        start = time.perf_counter()
+        answer = client.get("/recommendations", params={"k": 2})
+        waited_ms = (time.perf_counter() - start) * 1e3
+        # the service's share of the wait, in the W3C header: `app;dur=<ms>`
+        name, took = answer.headers["server-timing"].split(";dur=")
+        assert name == "app" and 0.0 < float(took) <= waited_ms
+        assert "server-timing" in client.get("/nowhere").headers  # a 404 too
         health = client.get("/health").json()
         assert health["status"] == "ok" and health["artifact_version"] == version
         assert health["items"] == 17

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from kgrec.api.health import GraphHealth
-from kgrec.api.history import ShopperHistory
+from kgrec.api.history import ShopperHistory, restored_order
 from kgrec.api.personal import latest_first_seen
 
 
@@ -22,3 +22,18 @@ def test_a_history_without_repeats_keeps_each_product_at_its_latest_position() -
     assert out.tolist() == [5, 7, 3]
     assert out.dtype == np.int64
     assert latest_first_seen(np.zeros(0, np.int64)).tolist() == []
+
+
+def test_a_restore_gives_back_the_events_since_the_version_oldest_first() -> None:
+    exported = 1_000_000.0
+    latest = {
+        "new-b": exported + 5,  # not in the version: back, by ts
+        "new-a": exported + 5,  # the same second: by id
+        "held-again": exported + 1,  # the version's, touched again since: moved last
+        "held": exported - 3600,  # the version's, nothing since: where the version has it
+        "old-new": 7.0,  # not in the version, with an old ts (a backfill): back, first
+    }
+    held = {"held", "held-again"}
+    assert restored_order(latest, held, exported) == ["old-new", "held-again", "new-a", "new-b"]
+    assert restored_order(latest, set(), exported)[-2:] == ["new-a", "new-b"]
+    assert restored_order({}, held, exported) == []

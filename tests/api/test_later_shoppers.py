@@ -185,11 +185,17 @@ def test_a_shopper_the_version_holds_declaring_anew_is_weighed_by_it_at_once(
         mine = peers(engine, voter)
         assert mine is not None and users.index(voter) not in mine
         assert mine & westerns and engine.peer_count(voter) == len(mine)
+        # an event changes no declaration: the new peers stay
+        event = {"user_id": voter, "product_id": "western-00", "kind": "view"}
+        assert client.post("/events", json={"events": [event]}, headers=KEY).status_code == 201
+        assert peers(engine, voter) == mine
         served = warm_ids(engine, "late"), warm_ids(engine, voter)
 
     # after a restart, the restore serves them as declared (the ledger names them)
     restarted = shop_engine(shop_settings, artifacts, encoder, store)
+    assert peers(restarted, voter) is None
     restore_online(restarted, store)
+    assert peers(restarted, voter) == mine
     assert (warm_ids(restarted, "late"), warm_ids(restarted, voter)) == served
 
     # declaring what the version holds again: the version's own row, nothing online

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from kgrec.api.engine import Engine
 from kgrec.api.overlay import OnlineItem, Overlay, write_stamp
@@ -319,6 +320,22 @@ def test_concurrent_writers_keep_each_others_updates(engine: Engine) -> None:
     assert engine.unserved("Product", products) == []
     assert engine.unserved("User", [f"u-c{n}" for n in range(4)]) == []
     assert engine.size == 17 + len(products)
+
+
+def test_a_declarations_peers_keep_their_own_order_beside_the_vectors() -> None:
+    """An event's later vector keeps the peers of a declaration still in flight."""
+    early, put, event, late = write_stamp(), write_stamp(), write_stamp(), write_stamp()
+    row, other = sp.csr_matrix(np.ones((1, 3), np.float32)), sp.csr_matrix((1, 3))
+    vector = {"u": np.ones(4, np.float32)}
+    # the event's write (no peers) lands first; the declaration's, stamped before, after
+    overlay = Overlay(4, 2, "cpu").with_users(vector, event).with_users(vector, put, {"u": row})
+    assert overlay.user_stamps["u"] == event and overlay.peers_of("u") is row
+    overlay = overlay.with_users(vector, late)  # a later event: the peers stay
+    assert overlay.peers_of("u") is row
+    assert overlay.with_users({}, early, {"u": other}).peers_of("u") is row  # not older ones
+    assert overlay.with_users({}, late, {"u": other}).peers_of("u") is other
+    assert overlay.with_users({}, late, {"u": None}).peers_of("u") is None
+    assert overlay.without_user("u").user_peer_stamps == {}
 
 
 def test_the_newest_update_of_an_id_wins_whatever_order_they_land_in() -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 import torch
 from threadpoolctl import threadpool_limits
 
@@ -180,6 +181,17 @@ def test_a_voter_weighed_again_is_never_its_own_peer() -> None:
     assert 0 in set(plain.indices.tolist())
     none = newcomer_weights(GROUP_A[None, :], voters, 3, USERS, own=torch.tensor([-1]))
     assert (none != plain).nnz == 0
+
+
+def test_an_empty_row_given_to_a_voter_hears_every_voter_alike() -> None:
+    """A voter re-declared alike to everyone: not its stored (former) peers' order."""
+    peer = PeerPopularity(ATTRIBUTES, neighbours=3, grid=())
+    peer.fit(TRAIN, USERS, ITEMS)
+    served = PeerPopularity.serving(peer.weights, TRAIN, ITEMS)
+    voter, stranger = torch.tensor([0]), torch.tensor([USERS + 5])
+    assert not torch.equal(served.scores(voter, TRAIN), served.scores(stranger, TRAIN))
+    alike = served.with_newcomer(0, sp.csr_matrix((1, USERS), dtype=np.float32))
+    assert torch.equal(alike.scores(voter, TRAIN), served.scores(stranger, TRAIN))
 
 
 def test_peer_voters_that_cannot_be_read_name_the_file(tmp_path: Path) -> None:

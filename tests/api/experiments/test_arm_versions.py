@@ -3,13 +3,15 @@
 Two versions on disk (the shop's, copied under two names, each manifest naming its
 own): the control arm follows LATEST, the other arm is served by an engine pinned
 to the other version. Every answer names the version that served it, and every
-write (events, products, forgetting a shopper) reaches both engines.
+write (events, products, a shopper's declaration, forgetting a shopper) reaches
+both engines.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -103,6 +105,7 @@ def test_each_arm_is_served_by_its_version_and_sees_every_write(
             after = recommend(client, user_id=user)
             assert after["artifact_version"] == version
             assert top not in {i["id"] for i in after["items"]}, (arm, top)
+        top_two = [i["id"] for i in recommend(client, user_id=pinned)["items"][:2]]
         searched = client.post("/search", json={"query": "horror", "user_id": pinned}).json()
         assert searched["arm"]["arm"] == "pinned" and searched["artifact_version"] == "v-b"
 
@@ -112,6 +115,18 @@ def test_each_arm_is_served_by_its_version_and_sees_every_write(
             assert seen["artifact_version"] == version
 
         arm_engine = services.arm_engines["v-b"]
+        now = int(time.time())  # two events arriving out of their ts order
+        for product, ts in zip(top_two, (now, now - 1), strict=True):
+            event = {"user_id": pinned, "product_id": product, "kind": "view", "ts": ts}
+            r = client.post("/events", json={"events": [event]}, headers=KEY)
+            assert r.status_code == 201, r.text
+        history = arm_engine._history.rows(arm_engine._state, pinned).tolist()
+        assert history[-2:] == [arm_engine._state.row(p) for p in top_two]
+        body = {"attributes": {"occupation": "horror fan"}}
+        assert client.put(f"/users/{pinned}", json=body, headers=KEY).status_code == 200
+        for engine in (services.engine, arm_engine):  # weighed by it anew in both
+            assert engine._state.overlay.peers_of(pinned) is not None
+        assert arm_engine._history.rows(arm_engine._state, pinned).tolist() == history
         assert arm_engine.unserved(USER, [pinned]) == []
         assert client.delete(f"/users/{pinned}", headers=KEY).status_code == 200
         assert arm_engine.unserved(USER, [pinned]) == [pinned]
