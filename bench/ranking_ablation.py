@@ -72,8 +72,10 @@ def fitted_generators(
     # written before that hold other metrics (an h3 ALS pickled with the
     # fold_in flag of 807202a loads: the flag is no longer read); "h4": KG-kNN holds
     # its sparse votes (505e59b), which an h3 KG-kNN lacks, and every method scores
-    # a user alone as in a batch, under the service's BLAS threads
-    path = cache / f"fitted-h4-{snapshot.version}-{plan.seed}.pt"
+    # a user alone as in a batch, under the service's BLAS threads; "h5": peer
+    # popularity holds a newcomer's row (a7aacc6), which an h4 one lacks (it fails
+    # at its first score, not at load)
+    path = cache / f"fitted-h5-{snapshot.version}-{plan.seed}.pt"
     if path.is_file():
         try:
             blob = load_checked(path)
