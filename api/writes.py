@@ -273,6 +273,8 @@ class OnlineWrites:
                 store.upsert_users([{"id": u} for u in users])
                 unchanged = store.upsert_interactions(rows).unchanged
                 self._ledger(USER, users, committed=True)
+            else:
+                users = self._still_held(store, users)
             # each user's products in the order of the request's events (oldest first)
             mine = {u: [r["product_id"] for r in rows if r["user_id"] == u] for u in users}
             stamp = write_stamp()  # after the write, before the graph is read back: the order
@@ -301,6 +303,8 @@ class OnlineWrites:
                 counts = store.upsert_users(rows, replace=True)
                 self._ledger(USER, users, committed=True)
                 self._forget_former_texts(before, rows)
+            else:
+                users = self._still_held(store, users)
             stamp = write_stamp()
             self._serve_users(store, users, stamp, {}, forget_purchases=False, guard=guard)
         except GraphConnectionError as e:
@@ -309,6 +313,17 @@ class OnlineWrites:
                 f"attributes not accepted: the graph server does not answer ({e}); retry later"
             ) from e
         return counts
+
+    @staticmethod
+    def _still_held(store: GraphStore, users: Sequence[str]) -> list[str]:
+        """Those of ``users`` the graph holds, read after this write's guard stamp.
+
+        For an engine mirroring another's write (``write_graph=False``): a forget
+        that ran between that write and this one deleted the shopper before this
+        guard, so only the graph can tell; such a shopper is not served again.
+        """
+        held = store.existing_ids(USER, users)
+        return [u for u in users if u in held]
 
     def _forget_former_texts(
         self, before: Mapping[str, Mapping[str, object]], rows: Sequence[UserRow]
@@ -337,8 +352,7 @@ class OnlineWrites:
         store = engine._health.require_store("user restores")
         try:
             stamp = write_stamp()  # before the read that says the graph holds them
-            held = store.existing_ids(USER, users)  # a shopper forgotten since is not served
-            users = [u for u in users if u in held]
+            users = self._still_held(store, users)  # a shopper forgotten since is not served
             edges = store.neighbourhood(USER, users, hops=1) if users else None
             interacted = online_history(engine._state, users, edges)
             return self._serve_users(store, users, stamp, interacted, forget_purchases=False)
@@ -411,6 +425,5 @@ class OnlineWrites:
                 forgotten = self._forgotten_at > guard
             if forgotten:
                 stamp = guard = write_stamp()
-                held = store.existing_ids(USER, users)
-                users = [u for u in users if u in held]
+                users = self._still_held(store, users)
         return []

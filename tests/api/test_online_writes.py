@@ -322,6 +322,15 @@ def test_concurrent_writers_keep_each_others_updates(engine: Engine) -> None:
     assert engine.size == 17 + len(products)
 
 
+def test_a_mirrored_write_of_a_shopper_deleted_since_serves_nothing(engine: Engine) -> None:
+    """An arm engine mirrors the main one's write after a forget deleted the shopper."""
+    ghost = "u-deleted-since"  # the main engine wrote it; a forget deleted it since
+    engine.declare_users([{"id": ghost, "attrs": {"occupation": "x"}}], write_graph=False)
+    engine.record_events([_event(ghost, "p001", 5)], write_graph=False)
+    assert engine.unserved("User", [ghost]) == [ghost]
+    assert engine.recommend(ghost, k=3).strategy == "popularity"
+
+
 def test_a_declarations_peers_keep_their_own_order_beside_the_vectors() -> None:
     """An event's later vector keeps the peers of a declaration still in flight."""
     early, put, event, late = write_stamp(), write_stamp(), write_stamp(), write_stamp()

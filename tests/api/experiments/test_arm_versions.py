@@ -125,7 +125,10 @@ def test_each_arm_is_served_by_its_version_and_sees_every_write(
         body = {"attributes": {"occupation": "horror fan"}}
         assert client.put(f"/users/{pinned}", json=body, headers=KEY).status_code == 200
         for engine in (services.engine, arm_engine):  # weighed by it anew in both
-            assert engine._state.overlay.peers_of(pinned) is not None
+            # nobody in this shop declared anything: alike to every voter, an empty
+            # row (not the version's row, from its former declaration)
+            row = engine._state.overlay.peers_of(pinned)
+            assert row is not None and row.nnz == 0 and engine.peer_count(pinned) == 0
         assert arm_engine._history.rows(arm_engine._state, pinned).tolist() == history
         assert arm_engine.unserved(USER, [pinned]) == []
         assert client.delete(f"/users/{pinned}", headers=KEY).status_code == 200
