@@ -30,6 +30,7 @@ from kgrec.api.history import ShopperHistory
 from kgrec.api.options import EngineOptions
 from kgrec.api.ranker import Ranker
 from kgrec.api.ranking import Filters, RankedList, Strategy
+from kgrec.api.served_again import ServedAgain
 from kgrec.api.state import EmbedderFactory, ServedState, build_state
 from kgrec.api.writes import OnlineWrites, RecordedEvents
 from kgrec.api.written_online import WrittenOnline
@@ -101,6 +102,7 @@ class Engine:
         # products added online are encoded through the data directory's cache: the
         # GNN embedder reads the same text vector from it, and so does the next export
         self._writes = OnlineWrites(self, EmbeddingCache.in_data_dir(options.data_dir))
+        self._again = ServedAgain(self, self._writes)
 
     # State ----------------------------------------------------------------------
     def _build(self, artifacts: ArtifactSet) -> ServedState:
@@ -136,7 +138,7 @@ class Engine:
 
         Then every product and shopper the old version served from online writes is
         served again, as the graph holds it now
-        (:meth:`kgrec.api.writes.OnlineWrites.carry_over`).
+        (:meth:`kgrec.api.served_again.ServedAgain.carry_over`).
 
         Returns:
             The version now served.
@@ -145,7 +147,7 @@ class Engine:
         with self._write_lock:
             old = self._state
             self._state = new
-        self._writes.carry_over(old)
+        self._again.carry_over(old)
         return new.catalogue.version
 
     # Lookups --------------------------------------------------------------------
@@ -422,12 +424,12 @@ class Engine:
         return self._state.unserved(label, ids)
 
     def stale_in_version(self, label: str) -> list[str] | None:
-        """:meth:`kgrec.api.writes.OnlineWrites.stale_in_version` (None: no readable ledger)."""
-        return self._writes.stale_in_version(label)
+        """:meth:`~kgrec.api.served_again.ServedAgain.stale_in_version` (None: no ledger)."""
+        return self._again.stale_in_version(label)
 
     def serve_again(self, label: str, ids: Sequence[str]) -> list[str]:
         """Serve ``ids`` of ``label`` as the graph holds them now; the ids served."""
-        return self._writes.serve_again(label, ids)
+        return self._again.serve_again(label, ids)
 
     # Health ---------------------------------------------------------------------
     def graph_up(self, *, fresh: bool = False) -> bool:

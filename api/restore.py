@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from kgrec.api.engine import Engine
-from kgrec.api.writes import SERVE_BATCH, chunks
+from kgrec.api.served_again import SERVE_BATCH, chunks
 from kgrec.errors import GraphConnectionError, KgrecError
 from kgrec.graph import GraphStore
 from kgrec.typing import PRODUCT, USER

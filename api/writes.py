@@ -19,8 +19,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Collection, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Final, NamedTuple, TypeVar
+from collections.abc import Collection, Mapping, Sequence
+from typing import TYPE_CHECKING, NamedTuple
 
 from kgrec.api.history import online_history
 from kgrec.api.online_vectors import (
@@ -30,12 +30,8 @@ from kgrec.api.online_vectors import (
     user_vectors,
 )
 from kgrec.api.overlay import OnlineItem, write_stamp
-from kgrec.api.state import ServedState
-from kgrec.api.written_online import CLOCK_MARGIN_S
 from kgrec.errors import (
-    ArtifactError,
     GraphConnectionError,
-    KgrecError,
     NotFoundError,
     ServiceUnavailableError,
 )
@@ -51,16 +47,6 @@ if TYPE_CHECKING:
     from kgrec.api.engine import Engine
 
 log = logging.getLogger(__name__)
-SERVE_BATCH: Final = 256
-"""Ids served again from the graph per call (:meth:`OnlineWrites.serve_again`), in a
-swap and in a restart's restore."""
-T = TypeVar("T")
-
-
-def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
-    """``items`` in consecutive slices of at most ``size``."""
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 class RecordedEvents(NamedTuple):
@@ -156,78 +142,6 @@ class OnlineWrites:
             if not committed:
                 raise
             log.warning("%s; a restart serves these %d from the artifact version", e, len(ids))
-
-    def carry_over(self, old: ServedState) -> None:
-        """Serve in the engine's new state what ``old`` served from online writes (a swap).
-
-        The products and shoppers the new version lacks, and those it holds that
-        were written online since its snapshot (:meth:`stale_in_version`; without a
-        ledger, every one), through :meth:`serve_again` in batches. A batch that
-        fails is logged and left to the next restart's restore; the others go on.
-        """
-        engine = self._engine
-        catalogue = engine._state.catalogue
-        written = (
-            (PRODUCT, [i.row["id"] for i in old.overlay.items], catalogue.row_of),
-            (USER, list(old.overlay.users), catalogue.user_row),
-        )
-        for label, ids, in_version in written:
-            stale = self.stale_in_version(label)
-            if stale is not None:
-                recent = set(stale)
-                ids = [i for i in ids if i not in in_version or i in recent]
-            for batch in chunks(ids, SERVE_BATCH):
-                try:
-                    self.serve_again(label, batch)
-                except KgrecError as e:
-                    if isinstance(e, GraphConnectionError):
-                        engine._health.mark_down()
-                    log.warning(
-                        "could not carry %d online %s over to version %s: %s; they are served "
-                        "again after a restart",
-                        len(batch),
-                        "products" if label == PRODUCT else "shoppers",
-                        engine.version,
-                        e,
-                    )
-
-    def stale_in_version(self, label: str) -> list[str] | None:
-        """Ids of ``label`` the served version holds and the ledger names as written since.
-
-        Written online since the version's snapshot was exported (less
-        :data:`~kgrec.api.written_online.CLOCK_MARGIN_S`): the version alone serves
-        them stale. None when the engine keeps no ledger, or it cannot be read
-        (logged): which are stale is then unknown.
-        """
-        engine = self._engine
-        ledger = engine.written_online
-        if ledger is None:
-            return None
-        catalogue = engine._state.catalogue
-        try:
-            ids = ledger.since(label, catalogue.snapshot_exported_at - CLOCK_MARGIN_S)
-        except ArtifactError as e:
-            log.error("%s rows written online since the snapshot are unknown: %s", label, e)
-            return None
-        in_version = catalogue.row_of if label == PRODUCT else catalogue.user_row
-        return [i for i in ids if i in in_version]
-
-    def serve_again(self, label: str, ids: Sequence[str]) -> list[str]:
-        """Serve ``ids`` of ``label`` (Product, User) as the graph holds them now.
-
-        Products are read back after a fresh stamp (``mirror``), so an update that
-        lands meanwhile is served, not an older read; shoppers are embedded from the
-        graph as it is (:meth:`refresh_users`). Ids the graph no longer holds are
-        not served.
-
-        Returns:
-            The ids served.
-        """
-        if label == USER:
-            return self.refresh_users(ids)
-        store = self._engine._health.require_store("products served again")
-        rows = store.product_rows(ids)  # read back whole after the stamp (_served_rows)
-        return self.add_items(rows, write_graph=False, replace=False, mirror=True)
 
     def _served_rows(
         self, store: GraphStore, rows: Sequence[ProductRow], *, given_links: bool
