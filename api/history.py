@@ -165,8 +165,8 @@ def restored_order(
     The service's own history kept the events' arrival order, which the graph
     does not record, so the two differ where that order is not the ``ts`` order:
     events stamped alike (no ``ts`` given: the second they came, in one request or
-    several) come back in id order, and a product the version holds that an event with an
-    older ``ts`` touched again (a backfill) stays where the version has it.
+    several) come back in id order, and a product the version holds that an event
+    with an older ``ts`` touched again (a backfill) stays where the version has it.
     """
     since = exported_at - CLOCK_MARGIN_S
     kept = [(ts, p) for p, ts in latest.items() if p not in held or ts >= since]

@@ -84,8 +84,9 @@ def newcomer_peers(
     its own voter (an empty row when no voter resembles it more than another:
     every voter alike); the others map to None (the version's row). A shopper the
     version lacks whom no voter resembles more than another maps to None (every
-    voter alike, as for a stranger). Empty when the version's ranking has no peer popularity
-    or no voters' attributes; users absent from the answer keep what they had.
+    voter alike, as for a stranger). Empty when the version's ranking has no peer
+    popularity or no voters' attributes; users absent from the answer keep what
+    they had.
     """
     ranking = state.catalogue.ranking
     rows = state.catalogue.user_row
