@@ -276,25 +276,19 @@ def bench(args: argparse.Namespace, data_dir: Path) -> None:
             )
             for i in range(3):  # warm
                 put_user(client, f"{run}w{i}", declared(rng))
-            declared_by = [
-                put_user(client, f"{run}d{i}", declared(rng)) for i in range(args.requests)
-            ]
-            p50, p99 = percentiles([took for took, _ in declared_by])
-            peers = int(np.median([n for _, n in declared_by]))
-            print(
-                f"PUT /users/{{id}} (a new shopper, 3 attributes): p50 {p50:7.1f} ms  "
-                f"p99 {p99:7.1f} ms  (median {peers} peers weigh each one)"
-            )
-            # shoppers the version holds, declaring themselves anew (training knew them
-            # by other attributes): weighed again against the voters, never their own
-            held = [f"u{j}" for j in range(args.requests)]
-            redeclared = [put_user(client, user, declared(rng)) for user in held]
-            p50, p99 = percentiles([took for took, _ in redeclared])
-            peers = int(np.median([n for _, n in redeclared]))
-            print(
-                f"PUT /users/{{id}} (a shopper of the version, anew):  p50 {p50:7.1f} ms  "
-                f"p99 {p99:7.1f} ms  (median {peers} peers weigh each one)"
-            )
+            # new shoppers, then shoppers the version holds declaring themselves anew
+            # (training knew them by other attributes): weighed against the voters
+            for label, users in (
+                ("a new shopper, 3 attributes", [f"{run}d{i}" for i in range(args.requests)]),
+                ("a shopper of the version, anew", [f"u{j}" for j in range(args.requests)]),
+            ):
+                puts = [put_user(client, user, declared(rng)) for user in users]
+                p50, p99 = percentiles([took for took, _ in puts])
+                peers = int(np.median([n for _, n in puts]))
+                print(
+                    f"PUT /users/{{id}} ({label}): p50 {p50:7.1f} ms  "
+                    f"p99 {p99:7.1f} ms  (median {peers} peers weigh each one)"
+                )
             health = client.get("/health").json()
             print(f"served: {health['items']:,} products; indexes {health['indexes']}")
 
