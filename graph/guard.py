@@ -22,9 +22,12 @@ from typing import Final, Literal
 
 from kgrec.errors import WriteQueryRejectedError
 
-# A line comment ends at any of these (more than Cypher's \n and \r: when in doubt,
-# more of the query is read as code, never less).
-_LINE_ENDS: Final = ("\n", "\r", "\u2028", "\u2029", "\u0085")
+# A line comment ends at \n or \r, as in Cypher's lexers (Neo4j's, ArcadeDB's).
+_LINE_ENDS: Final = ("\n", "\r")
+# Line ends of other lexers: a comment holding one is refused, since a server that
+# ends the comment there would read what follows as code, and one that does not
+# would read it as comment (either reading can hide a clause from the other).
+_OTHER_LINE_ENDS: Final = ("\u2028", "\u2029", "\u0085", "\x0b", "\x0c")
 
 TokenKind = Literal["word", "quoted", "string", "number", "param", "symbol"]
 
@@ -55,6 +58,21 @@ WRITE_KEYWORDS: Final = frozenset(
         "REALLOCATE",
         "USE",
     }
+)
+# Words after which an expression starts: a bare ``as`` right after one of these (or
+# after a symbol other than a closing bracket) is a variable, never the keyword AS.
+# Cypher's reserved words (but the literals and END, which close an expression) and
+# the newer clauses' words: a word missing here makes only a variable named ``as``
+# after it read as the keyword, so the list errs towards more words.
+_EXPRESSION_OPENERS: Final = WRITE_KEYWORDS | frozenset(
+    {"WITH", "RETURN", "DISTINCT", "WHERE", "AND", "OR", "XOR", "NOT", "IN", "IS", "BY"}
+    | {"SKIP", "OFFSET", "LIMIT", "CASE", "WHEN", "THEN", "ELSE", "UNWIND", "YIELD"}
+    | {"CONTAINS", "STARTS", "ENDS", "MATCH", "OPTIONAL", "UNION", "ALL", "ON", "EXISTS"}
+    | {"ORDER", "USING", "LET", "FILTER", "NEXT", "FINISH", "AS", "CALL", "SHOW", "COUNT"}
+    | {"COLLECT", "ANY", "NONE", "SINGLE", "REDUCE", "SHORTESTPATH", "ALLSHORTESTPATHS"}
+    | {"ASC", "DESC", "ASCENDING", "DESCENDING", "FROM", "FOR", "DO", "OF", "REQUIRE"}
+    | {"MANDATORY", "SCALAR", "GRAPH", "CONSTRUCT", "ADD", "ASSERT", "CSV", "JOIN", "SCAN"}
+    | {"INDEX", "CONSTRAINT", "NODE", "KEY", "UNIQUE", "EXCEPT"}
 )
 # ``CALL { ... } IN [CONCURRENT] TRANSACTIONS``: the word before TRANSACTIONS.
 _IN_TRANSACTIONS: Final = frozenset({"IN", "CONCURRENT"})
@@ -160,7 +178,13 @@ def tokenize(query: str) -> list[Token]:
             i += 1
         elif query.startswith("//", i):
             ends = (query.find(mark, i) for mark in _LINE_ENDS)
-            i = min((p for p in ends if p >= 0), default=n)
+            end = min((p for p in ends if p >= 0), default=n)
+            if any(mark in query[i:end] for mark in _OTHER_LINE_ENDS):
+                raise _reject(
+                    f"the comment at offset {i} holds a Unicode line or page separator; "
+                    "end comments with a plain newline"
+                )
+            i = end
         elif query.startswith("/*", i):
             end = query.find("*/", i + 2)
             if end < 0:
@@ -230,8 +254,24 @@ def _keywords(tokens: list[Token]) -> list[tuple[int, str]]:
             continue
         if token.text in declared and _is_symbol(following, "."):
             continue
+        if token.text.upper() == "AS" and not _ends_expression(tokens, index - 1):
+            continue  # ``WITH n, as SET ...``: a variable named as, not an alias
         found.append((index, token.text.upper()))
     return found
+
+
+def _ends_expression(tokens: list[Token], index: int) -> bool:
+    """True when ``tokens[index]`` can close an expression (so an AS may follow it)."""
+    if index < 0:
+        return False
+    token = tokens[index]
+    if token.kind == "symbol":
+        return token.text in ")]}"
+    if token.kind != "word" or (
+        index and tokens[index - 1].kind == "symbol" and tokens[index - 1].text in ".:"
+    ):
+        return True  # a literal, a parameter, a quoted name; a property or label
+    return token.text.upper() not in _EXPRESSION_OPENERS
 
 
 def _is_symbol(token: Token | None, text: str) -> bool:

@@ -185,14 +185,20 @@ class GraphStore(_Writes):
         Raises:
             WriteQueryRejectedError: the query contains a write clause (nothing was
                 sent), or the server refused it as a write.
-            QueryError: the server rejected the query.
+            QueryError: the server rejected the query, or a parameter cannot be sent.
         """
         ensure_read_only(query)
         timeout = self.options.query_timeout_s
 
         def work(tx: ManagedTransaction) -> tuple[list[str], list[dict[str, Any]]]:
-            # user text, guarded above; values stay parameters
-            result = tx.run(query, dict(params or {}))
+            try:  # user text, guarded above; values stay parameters
+                result = tx.run(query, dict(params or {}))
+            except (OverflowError, TypeError, ValueError) as e:  # the driver packing them
+                raise QueryError(
+                    f"the query's parameters ({', '.join(map(str, params or {}))}) cannot be "
+                    f"sent to the graph server: {e} (Bolt carries null, booleans, 64-bit "
+                    "integers, floats, strings, bytes, temporal values, lists and maps)"
+                ) from e
             keys = list(result.keys())
             records = result if max_rows is None else islice(result, max_rows + 1)
             rows = [list(r.values()) for r in records]

@@ -57,6 +57,18 @@ WRITES = [
     "MATCH (n:Product) WHERE n.as LOAD CSV FROM 'file:///etc/passwd' AS l RETURN l",
     "MATCH (n) RETURN n.as AS y, 1 AS as CREATE (:E)",
     "MATCH (n) WHERE n.`as` MERGE (:E)",
+    # a variable named as after a comma or DISTINCT is no AS: the word after it is a
+    # clause (found by a review: these passed, and wrote on a server without a reader)
+    "WITH 1 AS as MATCH (n:Product) WITH n, as SET n.title = 'pwned'",
+    "WITH 1 AS as MATCH (n) WITH n, as CREATE (:Hack {id: 'as1'})",
+    "WITH 1 AS as WITH as LOAD CSV FROM 'file:///etc/hostname' AS l RETURN l",
+    "MATCH (as:Product) WITH DISTINCT as SET as.title = 'x'",
+    "MATCH (as:Product) WITH as ORDER BY as SKIP 0 WITH [as] AS l, as DELETE as",
+    # a comment holding a line end of another lexer (found by the same review): the
+    # guard read a string opening after \u2028, the server read the CREATE
+    "// \u2028 '\nCREATE (:Hack {id: 'ls'}) // '",
+    "// \u2029 \"\nRETURN sql.eval('x') AS d // \"",
+    "MATCH (n) RETURN n // \u0085 '\nCREATE (:Hack) // '",
     # ArcadeDB runs SQL through sql.eval, in a read transaction too (found by a review)
     "RETURN sql.eval('(DELETE FROM Product WHERE id = \"p7\") IS NOT NULL') AS d",
     "RETURN sql.eval($e) AS d",
@@ -101,6 +113,10 @@ READS = [
     "MATCH (p:Product) RETURN p.sql AS s, size(p.title) AS n, toUpper(p.title) AS t",
     "MATCH (p:Product) WHERE p.price > 1 RETURN p.brand_id AS b ORDER BY b",
     "CALL db.labels() YIELD label RETURN toLower(label) AS l",
+    # AS after what closes an expression stays the keyword: the alias is a name
+    "MATCH (p:Product) RETURN p.id AS set, [p.title] AS create, $x AS delete",
+    "MATCH (p:Product) RETURN count(*) AS load, 'a' AS merge, `p` AS remove",
+    "WITH 1 AS `as` RETURN `as` AS stop",  # a variable named as, backticked
 ]
 
 
@@ -157,6 +173,24 @@ def test_a_malformed_query_is_a_query_error(any_store: GraphStore) -> None:
 
     with pytest.raises(QueryError, match="rejected the query"):
         any_store.cypher("MATCH (n RETURN n")
+
+
+@pytest.mark.neo4j
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [(10**20, "too large"), (object(), "not supported"), (float("nan"), None)],
+)
+def test_a_parameter_the_driver_cannot_send_is_a_query_error(
+    any_store: GraphStore, value: object, reason: str | None
+) -> None:
+    """A parameter out of Bolt's range names the parameter (a review found a traceback)."""
+    from kgrec.errors import QueryError
+
+    if reason is None:  # a value Bolt carries: the query runs
+        assert any_store.cypher("RETURN $x IS NULL AS n", {"x": value})["n"].tolist() == [False]
+        return
+    with pytest.raises(QueryError, match=rf"parameters .*\bx\b.*{reason}"):
+        any_store.cypher("RETURN $x AS x", {"x": value})
 
 
 @pytest.mark.neo4j

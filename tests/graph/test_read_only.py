@@ -60,8 +60,10 @@ PREFIXES = [
     "MATCH (n) WHERE n.as IS NULL ",
     "OPTIONAL MATCH (n:as) WITH count(n) AS c ",
     "WITH 1 AS as ",
+    "WITH 1 AS as WITH as ",
+    "MATCH (as:Product) WITH DISTINCT as ",
 ]
-SEPARATORS = [" ", "\n", "\t", "/**/", "/* ' */", "\r\n"]
+SEPARATORS = [" ", "\n", "\t", "/**/", "/* ' */", "\r\n", "// \u2028 '\n", '// \u2029 "\n']
 SUFFIXES = ["", " WITH 1 AS z RETURN z", " WITH a, '*/' AS b RETURN a, b", " // '", " /* ` */"]
 _KEYWORD = re.compile(r"\{([A-Z]+)\}")
 
