@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
@@ -81,7 +82,9 @@ def _untyped(column: pd.Series, name: str, checks: RowChecks, max_text_chars: in
         return cells
     is_text = cells.map(lambda v: isinstance(v, str))
     texts = checks.text(name, required=False, limit=max_text_chars, values=cells.where(is_text))
-    return cells.map(graph_value).where(~is_text, texts).astype(object)
+    # not Series.map, which makes ints with a None a float column (2**53 + 1 rounded)
+    values = pd.Series([graph_value(v) for v in cells.tolist()], index=cells.index, dtype=object)
+    return values.where(~is_text, texts)
 
 
 def graph_value(value: object) -> object:
@@ -106,7 +109,12 @@ def graph_value(value: object) -> object:
 
 
 def plain(value: object) -> object:
-    """Turn numpy scalars and arrays into Python values (Bolt takes only plain values)."""
+    """Turn numpy scalars and arrays, and decimals, into Python values.
+
+    Bolt takes only plain values: a Parquet ``decimal`` becomes a float.
+    """
+    if isinstance(value, Decimal):
+        return float(value)
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, np.ndarray):

@@ -9,6 +9,7 @@ report can say so.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
@@ -33,9 +34,24 @@ def slug(text: str) -> str:
     return "-".join(text.strip().lower().split())
 
 
+def trim_path(path: str, separator: str) -> str:
+    """``path`` without spaces and separators at either end.
+
+    A separator there is taken with or without its spaces (``" > "`` or ``">"``):
+    ``Shoes > Running >`` and ``> Shoes > Running`` are ``Shoes > Running``, and a
+    text holding only separators is empty.
+    """
+    ends = "|".join([r"\s", *([re.escape(separator.strip())] if separator.strip() else [])])
+    return re.sub(rf"^(?:{ends})+|(?:{ends})+$", "", path)
+
+
 def category_chain(path: str, separator: str) -> list[dict[str, Any]]:
-    """The category rows of a path string, root first: ids are the slugs joined by ``/``."""
-    parts = [p.strip() for p in path.split(separator) if p.strip()]
+    """The category rows of a path string, root first: ids are the slugs joined by ``/``.
+
+    Each part is trimmed (:func:`trim_path`: ``Shoes > Running >`` names two
+    categories, not ``Running >``); empty parts are dropped.
+    """
+    parts = [part for p in path.split(separator) if (part := trim_path(p, separator))]
     rows: list[dict[str, Any]] = []
     parent: str | None = None
     for depth in range(len(parts)):
@@ -108,29 +124,29 @@ class SeparatorHints:
         )
 
 
-def path_leaves(
-    paths: pd.Series, separator: str, list_separator: str
-) -> tuple[list[list[str] | None], list[dict[str, Any]]]:
-    """Resolve the category paths of a column.
+def path_chains(paths: pd.Series, separator: str, list_separator: str) -> pd.Series:
+    """Per cell the chains (:func:`category_chain`) of its ``list_separator``-joined paths.
 
-    Returns:
-        (per cell the leaf ids of its ``|``-joined paths (None when missing), every
-        category row the paths name (root first)).
+    A missing cell, or one naming no category (only spaces and separators), is
+    None: it leaves a product's category links as they are.
     """
-    rows: dict[str, dict[str, Any]] = {}
-    leaves: list[list[str] | None] = []
-    for cell in paths.tolist():
+
+    def chains(cell: object) -> list[list[dict[str, Any]]] | None:
         if not isinstance(cell, str):
-            leaves.append(None)
-            continue
-        ids = []
-        for one in cell.split(list_separator):
-            chain = category_chain(one, separator)
-            if chain:
-                rows.update((r[ID], r) for r in chain)
-                ids.append(str(chain[-1][ID]))
-        leaves.append(ids)
-    return leaves, list(rows.values())
+            return None
+        found = [c for one in cell.split(list_separator) if (c := category_chain(one, separator))]
+        return found or None
+
+    return pd.Series([chains(c) for c in paths.tolist()], index=paths.index, dtype=object)
+
+
+def chain_categories(chains: Iterable[list[list[dict[str, Any]]] | None]) -> list[dict[str, Any]]:
+    """Every category row the chains name, each id once (root first per chain)."""
+    rows: dict[str, dict[str, Any]] = {}
+    for cell in chains:
+        for chain in cell or []:
+            rows.update((str(r[ID]), r) for r in chain)
+    return list(rows.values())
 
 
 def category_tree(

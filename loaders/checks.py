@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import is_datetime64_any_dtype
 
 from kgrec.loaders.constants import (
     MISSING,
@@ -82,11 +83,14 @@ class RowChecks:
     ) -> pd.Series:
         """Read a string column, stripped; an empty cell is missing.
 
-        Missing cells of a required column and texts longer than ``limit``
-        characters are rejected. ``values`` replaces the frame's column (the
-        reasons still name ``column``).
+        Missing cells of a required column (every row, when the chunk lacks the
+        column: a JSON Lines chunk without that key) and texts longer than
+        ``limit`` characters are rejected. ``values`` replaces the frame's column
+        (the reasons still name ``column``).
         """
         if values is None and column not in self.frame:
+            if required:
+                self.reject_all(column)
             return pd.Series(pd.NA, index=self.frame.index, dtype=object)
         raw = self.frame[column] if values is None else values
         present = raw.notna()
@@ -103,8 +107,10 @@ class RowChecks:
         return text
 
     def number(self, column: str, *, required: bool = False) -> pd.Series:
-        """A float column; cells that are not numbers are rejected."""
+        """A float column; cells that are not numbers (or missing, when required) are rejected."""
         if column not in self.frame:
+            if required:
+                self.reject_all(column)
             return pd.Series(np.nan, index=self.frame.index, dtype=float)
         raw = self.frame[column]
         present = raw.notna() & raw.astype(str).str.strip().ne("")
@@ -159,10 +165,18 @@ class RowChecks:
         return out
 
     def timestamp(self, column: str) -> pd.Series:
-        """Epoch seconds: integers (or floats) as they are, ISO 8601 texts converted."""
+        """Epoch seconds of a required column.
+
+        Integers (or floats) as they are, ISO 8601 texts and datetime columns
+        (Parquet ``timestamp``; without a time zone: UTC) converted. A missing
+        cell, or a chunk without the column, rejects its rows.
+        """
         if column not in self.frame:
+            self.reject_all(column)
             return pd.Series(pd.NA, index=self.frame.index, dtype="Int64")
         raw = self.frame[column]
+        if is_datetime64_any_dtype(raw.dtype):
+            raw = _epoch_seconds(raw)
         present = raw.notna() & raw.astype(str).str.strip().ne("")
         numbers = pd.to_numeric(raw.where(present), errors="coerce")
         need_dates = present & numbers.isna()
@@ -170,14 +184,17 @@ class RowChecks:
             dates = pd.to_datetime(
                 raw[need_dates].astype(str), errors="coerce", utc=True, format="ISO8601"
             )
-            seconds = (dates - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)
             numbers = numbers.astype(float)
-            numbers[need_dates] = seconds.astype(float)
+            numbers[need_dates] = _epoch_seconds(dates)
         numbers = numbers.astype(float)
         usable = numbers.notna() & (numbers.abs() < _INT64_LIMIT)  # inf is not
         self.reject(~present, column, MISSING)
         self.reject(present & ~usable, column, NOT_A_TIMESTAMP + ": " + _preview(raw))
         return pd.Series(np.floor(numbers.where(usable)), index=self.frame.index).astype("Int64")
+
+    def reject_all(self, column: str) -> None:
+        """Reject every row as missing the required ``column`` (the chunk lacks it)."""
+        self.reject(pd.Series(True, index=self.frame.index), column, MISSING)
 
     def require_columns(self, columns: Sequence[str]) -> list[str]:
         """The columns of ``columns`` the chunk lacks."""
@@ -197,6 +214,13 @@ def pseudonymised(values: pd.Series, pseudonymise: Pseudonymiser) -> pd.Series:
         return pseudonymise(text) if text else value
 
     return values.map(one, na_action="ignore")
+
+
+def _epoch_seconds(dates: pd.Series) -> pd.Series:
+    """Whole seconds since 1970 of a datetime column (naive: UTC; NaT: NaN), as floats."""
+    if dates.dt.tz is None:
+        dates = dates.dt.tz_localize("UTC")
+    return ((dates - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)).astype(float)
 
 
 def _scalar_str(value: object) -> str:

@@ -77,10 +77,24 @@ class ChunkReader:
         self.sep_given = sep is not None
         self._sep = sep
 
-    @property
+    @functools.cached_property
     def empty(self) -> bool:
-        """True for a file of zero bytes (nothing to read, not even a header)."""
-        return self.path.stat().st_size == 0
+        """True for a file with nothing to read, not even a header.
+
+        That is a file of zero bytes, or a CSV / JSON Lines file holding only a
+        byte-order mark and blank or whitespace lines (read up to its first
+        other character; a file that does not decode there is not empty, and
+        its reader says why).
+        """
+        if self.path.stat().st_size == 0:
+            return True
+        if self.format == "parquet":
+            return False
+        try:
+            with self.path.open(encoding=self.open_encoding, newline="") as f:
+                return not any(line.strip() for line in f)
+        except UnicodeDecodeError:
+            return False
 
     @property
     def sep(self) -> str:
@@ -141,43 +155,42 @@ class ChunkReader:
                 raise DataValidationError(f"{self.path}: cannot parse the header: {e}") from e
             columns = [str(c) for c in head.columns]
             return columns[:-1] if self._unnamed_last else columns
-        for frame in self._raw_chunks():
-            return [str(c) for c in frame.columns if c != ABSENT]
-        return []
+        try:  # JSON Lines: every key of every line, in the order first seen
+            keys = dict.fromkeys(str(key) for record in self._json_records() for key in record)
+        except UnicodeDecodeError as e:
+            raise self._decode_error(e) from e
+        return list(keys)
 
     def _decode_error(self, e: UnicodeDecodeError) -> DataValidationError:
         return decode_error(self.path, self.encoding, csv=self.format == "csv", cause=str(e))
 
+    def _json_records(self) -> Iterator[dict[str, object]]:
+        """The JSON Lines file's objects, line by line, blank lines skipped.
+
+        Raises:
+            DataValidationError: a line that is not a JSON object (file, line, reason).
+        """
+        with self.path.open(encoding=self._pandas_encoding, newline="") as f:
+            for number, line in enumerate(f, start=1):
+                if line.strip():
+                    yield self._json_object(line, number)
+
     def _json_chunks(self) -> Iterator[pd.DataFrame]:
-        """Read JSON Lines chunks, skipping blank lines.
+        """Read JSON Lines chunks of ``chunk_rows`` objects.
 
         Each line is parsed by :mod:`json` into Python values kept as they are (an
         object column): a large integer id stays exact, where a float column
         would round it past 2**53. A row lacking keys that other rows of its chunk
         have names them in the :data:`~kgrec.loaders.constants.ABSENT` column.
-
-        Raises:
-            DataValidationError: a line that is not a JSON object (file, line, reason).
         """
-        line_number = 0
-        with self.path.open(encoding=self._pandas_encoding, newline="") as f:
-            while True:
-                read = list(itertools.islice(f, self.chunk_rows))
-                if not read:
-                    return
-                records: list[dict[str, object]] = []
-                for line in read:
-                    line_number += 1
-                    if line.strip():
-                        records.append(self._json_object(line, line_number))
-                if not records:
-                    continue
-                frame = pd.DataFrame(records, dtype=object)
-                columns = [str(c) for c in frame.columns]
-                absent = [tuple(c for c in columns if c not in r) or None for r in records]
-                if any(a is not None for a in absent):
-                    frame[ABSENT] = pd.Series(absent, index=frame.index, dtype=object)
-                yield frame
+        lines = self._json_records()
+        while records := list(itertools.islice(lines, self.chunk_rows)):
+            frame = pd.DataFrame(records, dtype=object)
+            columns = [str(c) for c in frame.columns]
+            absent = [tuple(c for c in columns if c not in r) or None for r in records]
+            if any(a is not None for a in absent):
+                frame[ABSENT] = pd.Series(absent, index=frame.index, dtype=object)
+            yield frame
 
     def _json_object(self, line: str, number: int) -> dict[str, object]:
         try:
@@ -213,7 +226,9 @@ class ChunkReader:
             else:
                 parquet = pq.ParquetFile(self.path)
                 for batch in parquet.iter_batches(batch_size=self.chunk_rows):
-                    yield batch.to_pandas()
+                    # an integer column with nulls holds Python ints (and None), not
+                    # floats, which hold integers exactly only up to 2**53
+                    yield batch.to_pandas(integer_object_nulls=True)
         except UnicodeDecodeError as e:
             raise self._decode_error(e) from e
         except (ValueError, pd.errors.ParserError) as e:

@@ -31,9 +31,11 @@ def check_delimited(path: Path, sep: str, encoding: str) -> None:
     empty field past the header's is a trailing delimiter: on the header (then
     the readers drop that unnamed column), or on the first data row (pandas then
     drops it on every row); anywhere else it shifts nothing but is refused, as
-    pandas would stop there. A file that does not decode is left to the
-    readers, whose error names the byte. ``encoding`` is the codec the file is
-    opened with (:attr:`kgrec.loaders.readers.ChunkReader.open_encoding`).
+    pandas would stop there. Bytes that do not decode are read as U+FFFD here, so
+    every row's shape is checked before the readers' error, which names the
+    byte, stops the import (the rows before it may be written by then).
+    ``encoding`` is the codec the file is opened with
+    (:attr:`kgrec.loaders.readers.ChunkReader.open_encoding`).
 
     Raises:
         DataValidationError: a repeated or empty column name, a quote inside an
@@ -45,7 +47,7 @@ def check_delimited(path: Path, sep: str, encoding: str) -> None:
     limit = csv.field_size_limit()
     try:
         csv.field_size_limit(_FIELD_LIMIT)  # a long description is no error; restored below
-        with path.open(encoding=encoding, newline="") as f:
+        with path.open(encoding=encoding, errors="replace", newline="") as f:
             reader = csv.reader(f, delimiter=sep, strict=True)
             header: list[str] | None = None
             extra: bool | None = None  # one empty field past the header's is allowed
@@ -67,8 +69,6 @@ def check_delimited(path: Path, sep: str, encoding: str) -> None:
                 count += 1
                 if len(bad) < _SHOWN:
                     bad.append(f"data row {row} (line {reader.line_num}) has {len(record)} fields")
-    except UnicodeDecodeError:
-        return
     except csv.Error as e:
         raise DataValidationError(
             f"{path}: line {reader.line_num}: {e}: a quote inside a field that is not "

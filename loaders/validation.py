@@ -7,13 +7,19 @@ column and reason.
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Final
 
 import numpy as np
 import pandas as pd
 
 from kgrec.loaders.attributes import attributes
-from kgrec.loaders.categories import SeparatorHints, leaf, path_leaves
+from kgrec.loaders.categories import (
+    SeparatorHints,
+    chain_categories,
+    leaf,
+    path_chains,
+    trim_path,
+)
 from kgrec.loaders.checks import RowChecks, pseudonymised
 from kgrec.loaders.columns import CORE
 from kgrec.loaders.constants import (
@@ -26,6 +32,7 @@ from kgrec.loaders.constants import (
     HEAD_KIND,
     HEAD_NAME,
     INTERACTIONS,
+    MISSING,
     NEGATIVE_PRICE,
     PRODUCTS,
     READER_COLUMNS,
@@ -132,9 +139,9 @@ class ChunkValidator:
         checks = RowChecks(frame)
         method = getattr(self, f"_{self.entity}")
         records: pd.DataFrame = method(frame, checks)
-        categories: list[dict[str, Any]] = []
+        chains: pd.Series | None = None  # per product row the category paths it names
         if self.entity == PRODUCTS:
-            records, categories = self._product_categories(frame, checks, records)
+            records, chains = self._product_categories(frame, checks, records)
         if ABSENT in frame and self.entity in (PRODUCTS, USERS, CATEGORIES):
             records = records.assign(**{ABSENT: frame[ABSENT].map(self._renamed_keys)})
         duplicates = 0
@@ -144,6 +151,8 @@ class ChunkValidator:
             duplicates = int(duplicates_mask.sum())
         ok = checks.ok.reindex(records.index)
         records = records[ok.to_numpy(dtype=bool)]
+        # only the rows accepted create the categories their paths name
+        categories = [] if chains is None else chain_categories(chains.loc[records.index])
         rejected = ~checks.ok
         rejects = rejected_rows(
             raw.loc[rejected],
@@ -196,24 +205,29 @@ class ChunkValidator:
 
     def _product_categories(
         self, frame: pd.DataFrame, checks: RowChecks, records: pd.DataFrame
-    ) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
-        """Add the leaves of ``category_path`` cells to the rows' category ids."""
+    ) -> tuple[pd.DataFrame, pd.Series | None]:
+        """Add the leaves of ``category_path`` cells to the rows' category ids.
+
+        Returns the records and per row the chains of its paths (None without
+        the column); a cell naming no category leaves the row's ids as given.
+        """
         if CATEGORY_PATH not in frame:
-            return records, []
+            return records, None
         paths = checks.text(CATEGORY_PATH, required=False, limit=self.options.max_text_chars)
         if self.hints is not None:
             cells = [c for c in paths.tolist() if isinstance(c, str)]
             self.hints.observe(v for c in cells for v in c.split(self.list_separator))
-        leaves, rows = path_leaves(paths, self.category_separator, self.list_separator)
+        chains = path_chains(paths, self.category_separator, self.list_separator)
         merged = []
-        for given, derived in zip(records[CATEGORY_IDS].tolist(), leaves, strict=True):
-            if derived is None:
+        for given, found in zip(records[CATEGORY_IDS].tolist(), chains.tolist(), strict=True):
+            if found is None:
                 merged.append(given)
             else:
-                merged.append(list(dict.fromkeys((given or []) + derived)))
+                leaves = [str(chain[-1][ID]) for chain in found]
+                merged.append(list(dict.fromkeys((given or []) + leaves)))
         records = records.copy()
         records[CATEGORY_IDS] = pd.Series(merged, index=records.index, dtype=object)
-        return records, rows
+        return records, chains
 
     def _id_lists(self, frame: pd.DataFrame, column: str) -> pd.Series:
         """A list-of-ids column: ``a|b`` texts (separator setting) or JSON / Parquet lists."""
@@ -240,17 +254,22 @@ class ChunkValidator:
 
     def _categories(self, frame: pd.DataFrame, checks: RowChecks) -> pd.DataFrame:
         limit = self.options.max_title_chars
+        sep = self.category_separator
         out = pd.DataFrame(index=frame.index)
-        path = checks.text(PATH, required=PATH in frame and ID not in frame, limit=limit)
+        trimmed = None  # a path without separators at its ends; only separators: missing
+        if PATH in frame:
+            trimmed = frame[PATH].map(lambda p: trim_path(p, sep) if isinstance(p, str) else p)
+        required = PATH in frame and ID not in frame
+        path = checks.text(PATH, required=required, limit=limit, values=trimmed)
         out[ID] = checks.text(ID, required=PATH not in frame, limit=limit)
         out[NAME] = checks.text(NAME, required=False, limit=limit)
         out[PARENT_ID] = checks.text(PARENT_ID, required=False, limit=limit)
         out[PATH] = path
-        sep = self.category_separator
         if self.hints is not None:
             self.hints.observe(path.tolist())
         leaves = path.map(lambda p: leaf(p, sep), na_action="ignore")
         out[ID] = out[ID].fillna(leaves)
+        checks.reject(out[ID].isna(), ID, f"{MISSING}: a row needs an id or a path")
         out[NAME] = out[NAME].fillna(
             path.map(lambda p: leaf(p, sep, name=True), na_action="ignore")
         )  # still none: an existing category keeps its name, a new one gets its id

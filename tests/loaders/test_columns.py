@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from kgrec.graph import GraphStore
 from kgrec.loaders import ColumnMapping
 from kgrec.settings import Settings
 from tests.utils.loaders import invoke, run, write
+from tests.utils.settings import make_settings
 
 PRODUCTS = """
 id,title,Long Description,Avg Stars
@@ -106,6 +108,24 @@ def test_columns_left_out_of_keep_are_reported_as_ignored(
         run(
             store, settings, {"products": products}, mapping=ColumnMapping.load(ignore), strict=True
         )
+
+
+def test_json_lines_keys_first_seen_after_the_first_chunk_are_columns(
+    store: GraphStore, settings: Settings, tmp_path: Path
+) -> None:
+    """Only the first chunk's keys were columns: a rename of a later key was an error."""
+    lines = [
+        {"id": "p1", "title": "Shoe"},
+        {"id": "p2", "title": "Hat", "colour": "red", "internal": "x"},
+    ]
+    products = write(tmp_path, "p.jsonl", "\n".join(json.dumps(line) for line in lines))
+    chunked = make_settings(settings.data_dir, loaders={"import_chunk_rows": 1})
+    section = '[products]\nrename = { colour = "color" }\nkeep = ["color"]'
+    mapping = ColumnMapping.load(write(tmp_path, "m.toml", section))
+    report = run(store, chunked, {"products": products}, mapping=mapping)
+    assert report.messages == [f"{products}: ignored columns: internal"]
+    hat = store.nodes_by_id("Product", ["p2"])["p2"]
+    assert hat == {"id": "p2", "title": "Hat", "color": "red"}
 
 
 def test_category_separator_in_the_mapping_and_the_flat_tree_warning(

@@ -12,6 +12,7 @@ from kgrec.graph import GraphStore
 from kgrec.loaders import ChunkReader, ColumnMapping, ImportFailed
 from kgrec.settings import Settings
 from tests.utils.loaders import invoke, run, write
+from tests.utils.settings import make_settings
 
 ROWS = 200
 BAD_ROW = 150
@@ -96,3 +97,20 @@ def test_json_lines_rows_count_from_the_first_line(tmp_path: Path) -> None:
         list(ChunkReader(path, 10).chunks())
     frames = list(ChunkReader(path, 10, encoding="latin-1").chunks())
     assert frames[0]["title"].tolist() == ["A", "Crème"]
+
+
+def test_a_short_row_before_a_bad_byte_is_refused_before_anything_is_written(
+    store: GraphStore, settings: Settings, tmp_path: Path
+) -> None:
+    """The shape check reads on past a byte that does not decode (it stopped there, silent)."""
+    seed = write(tmp_path, "seed.csv", "id,title,description,price\np1,Shoe,Nice,10")
+    run(store, settings, {"products": seed})
+    path = tmp_path / "products.csv"
+    path.write_bytes(b"id,title,description,price\np1,Shoe\np2,Boot,d,1\np3,Caf\xe9,d,1\n")
+    chunked = make_settings(settings.data_dir, loaders={"import_chunk_rows": 2})
+    refused = r"1 row\(s\) do not have the header's 4 fields: data row 1 \(line 2\)"
+    with pytest.raises(DataValidationError, match=refused):
+        run(store, chunked, {"products": path})
+    assert store.nodes_by_id("Product", ["p1", "p2"]) == {
+        "p1": {"id": "p1", "title": "Shoe", "description": "Nice", "price": 10.0}
+    }

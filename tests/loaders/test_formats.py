@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from kgrec.errors import DataValidationError
 from kgrec.graph import GraphStore
-from kgrec.loaders import ColumnMapping
+from kgrec.loaders import ChunkReader, ColumnMapping
+from kgrec.loaders.checks import RowChecks
+from kgrec.loaders.constants import MISSING
 from kgrec.settings import Settings
 from tests.utils.loaders import rejects_of, run, write
 
@@ -52,6 +57,61 @@ def test_parquet_products_and_interactions(
     assert store.count_relationships()["INTERACTED"] == 2
     assert store.nodes_by_id("User", ["u1"])["u1"]["age"] == 33
     assert store.nodes_by_id("Product", ["p2"])["p2"]["in_stock"] is False
+
+
+def test_parquet_timestamps_are_epoch_seconds(tmp_path: Path) -> None:
+    """Datetime columns were read as their raw microsecond or nanosecond counts."""
+    path = tmp_path / "e.parquet"
+    day = pd.Timestamp("2024-01-01T00:00:00Z")
+    pd.DataFrame(
+        {
+            "utc": pd.Series([day, pd.NaT], dtype="datetime64[us, UTC]"),
+            "paris": pd.Series([day, day]).dt.tz_convert("Europe/Paris"),
+            "naive": pd.Series([day, day + pd.Timedelta(seconds=1.5)]).dt.tz_localize(None),
+        }
+    ).to_parquet(path)
+    (frame,) = ChunkReader(path, 10).chunks()
+    checks = RowChecks(frame)
+    seconds = int(day.timestamp())
+    assert checks.timestamp("utc").fillna(-1).tolist() == [seconds, -1]
+    assert checks.timestamp("paris").tolist() == [seconds, seconds]
+    assert checks.timestamp("naive").tolist() == [seconds, seconds + 1]  # naive: UTC
+    assert checks.reason.isna().tolist() == [True, False] and checks.reason[1] == MISSING
+
+
+def test_parquet_integers_with_nulls_stay_exact(
+    store: GraphStore, settings: Settings, tmp_path: Path
+) -> None:
+    """An int64 column with a null was read as floats: 2**53 + 1 became ...992."""
+    big = 2**53 + 1
+    path = tmp_path / "p.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "id": ["p1", "p2"],
+                "title": ["A", "B"],
+                "brand_id": pa.array([big, None], pa.int64()),
+                "qty": pa.array([big, None], pa.int64()),
+            }
+        ),
+        path,
+    )
+    assert run(store, settings, {"products": path}).exit_code == 0
+    assert store.existing_ids("Brand", [str(big), str(big - 1)]) == {str(big)}
+    products = store.nodes_by_id("Product", ["p1", "p2"])
+    assert products["p1"]["qty"] == big and "qty" not in products["p2"]
+
+
+def test_a_parquet_decimal_attribute_is_stored_as_a_float(
+    store: GraphStore, settings: Settings, tmp_path: Path
+) -> None:
+    """A Decimal stopped the import with the driver's error and no summary."""
+    path = tmp_path / "p.parquet"
+    cost = pa.array([Decimal("5.10"), None], pa.decimal128(10, 2))
+    pq.write_table(pa.table({"id": ["p1", "p2"], "title": ["A", "B"], "cost": cost}), path)
+    assert run(store, settings, {"products": path}).counts["products"].created == 2
+    products = store.nodes_by_id("Product", ["p1", "p2"])
+    assert products["p1"]["cost"] == 5.1 and "cost" not in products["p2"]
 
 
 def test_utf8_bom_is_accepted(store: GraphStore, settings: Settings, tmp_path: Path) -> None:

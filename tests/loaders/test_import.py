@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import codecs
 from pathlib import Path
+
+import pytest
 
 from kgrec.graph import GraphStore
 from kgrec.loaders import CatalogueGenerator
@@ -68,9 +71,13 @@ def test_a_dry_run_counts_the_category_files_rows_not_the_categories_they_expand
     assert sum(store.count_nodes().values()) == 0
 
 
-def test_empty_and_header_only_files(store: GraphStore, settings: Settings, tmp_path: Path) -> None:
+@pytest.mark.parametrize("data", [b"", codecs.BOM_UTF8, codecs.BOM_UTF8 + b"\r\n", b"\n  \n\t"])
+def test_empty_and_header_only_files(
+    store: GraphStore, settings: Settings, tmp_path: Path, data: bytes
+) -> None:
+    """A byte-order mark or blank lines alone are empty too (they were a header error)."""
     empty = tmp_path / "empty.csv"
-    empty.write_bytes(b"")
+    empty.write_bytes(data)
     header = write(tmp_path, "header.csv", "id,title")
     report = run(store, settings, {"products": empty, "users": header})
     assert report.exit_code == 0

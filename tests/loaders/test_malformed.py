@@ -119,12 +119,13 @@ def test_ignore_of_a_required_field_and_types_of_a_field_are_refused(
         run(store, settings, {"products": products}, mapping=mapping)
 
 
+@pytest.mark.parametrize("column", ["category_ids", "category_path"])
 @pytest.mark.parametrize("cell", [" ", "|", " | "])
 def test_a_category_cell_without_an_id_leaves_the_links(
-    store: GraphStore, settings: Settings, tmp_path: Path, cell: str
+    store: GraphStore, settings: Settings, tmp_path: Path, cell: str, column: str
 ) -> None:
     _seed(store, settings, tmp_path, "id,title,category_ids\np1,Shoe,a|b")
-    again = _raw(tmp_path, "b.csv", f"id,title,category_ids\np1,Shoe,{cell}\n")
+    again = _raw(tmp_path, "b.csv", f"id,title,{column}\np1,Shoe,{cell}\n")
     assert run(store, settings, {"products": again}).counts["products"].unchanged == 1
     assert store.count_relationships()["IN_CATEGORY"] == 2
 

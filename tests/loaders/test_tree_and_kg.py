@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from kgrec.graph import GraphStore
+from kgrec.loaders.categories import category_chain
 from kgrec.settings import Settings
 from tests.utils.loaders import rejects_of, run, write
 from tests.utils.settings import make_settings
@@ -36,6 +39,38 @@ def test_path_strings_with_a_configured_separator(
     assert names["shoes/running/trail"]["path"] == "Shoes/Running/Trail"
     linked = store.cypher("MATCH (:Product {id: 'p1'})-[:IN_CATEGORY]->(c) RETURN c.id AS id")
     assert linked["id"].tolist() == ["shoes/hiking"]
+
+
+@pytest.mark.parametrize(
+    ("path", "separator"),
+    [
+        ("Shoes > Running > ", " > "),
+        ("> Shoes > Running", " > "),
+        (" >  > Shoes > > Running >> ", " > "),
+        ("/Shoes/Running/", "/"),
+    ],
+)
+def test_separators_at_the_ends_of_a_path_are_no_categories(path: str, separator: str) -> None:
+    """They were names: ``Running >`` (id ``shoes/running->``), ``> Shoes`` (``>-shoes``)."""
+    chain = [(c["id"], c["name"], c["parent_id"]) for c in category_chain(path, separator)]
+    assert chain == [("shoes", "Shoes", None), ("shoes/running", "Running", "shoes")]
+    assert category_chain(f"{separator}{separator.strip()}", separator) == []
+
+
+def test_a_categories_file_path_of_separators_only_is_missing(
+    store: GraphStore, settings: Settings, tmp_path: Path
+) -> None:
+    categories = write(tmp_path, "cats.csv", "id,path\n,Shoes > Running >\n,>\nbags, > ")
+    report = run(store, settings, {"categories": categories})
+    assert [(r["row"], r["reason"]) for r in rejects_of(report)] == [
+        ("2", "missing required field: a row needs an id or a path")
+    ]
+    assert parents(store) == {"shoes/running": "shoes"}
+    assert sorted(store.cypher("MATCH (c:Category) RETURN c.id AS id")["id"]) == [
+        "bags",
+        "shoes",
+        "shoes/running",
+    ]
 
 
 def test_id_parent_rows_in_any_order_and_unknown_parents(
@@ -115,6 +150,18 @@ def test_a_category_path_on_a_product_creates_missing_categories_only(
     assert nodes["shoes/running"]["name"] == "Running shoes"
     assert nodes["shoes/running/road"]["name"] == "Road"
     assert parents(store)["shoes/running/road"] == "shoes/running"
+
+
+def test_a_rejected_products_category_path_creates_no_category(
+    store: GraphStore, settings: Settings, tmp_path: Path
+) -> None:
+    products = write(
+        tmp_path, "p.csv", "id,title,category_path\np5,Boot,Shoes\np6,,Secret > Unreleased"
+    )
+    report = run(store, settings, {"products": products})
+    assert [(r["row"], r["column"]) for r in rejects_of(report)] == [("2", "title")]
+    assert report.counts["categories"].created == 1
+    assert store.cypher("MATCH (c:Category) RETURN c.id AS id")["id"].tolist() == ["shoes"]
 
 
 def test_a_categories_file_without_names_keeps_the_names_and_names_new_ones_by_id(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from kgrec.errors import DataValidationError
 from kgrec.graph import GraphStore
+from kgrec.loaders.constants import EntityKind
 from kgrec.settings import Settings
 from tests.utils.loaders import rejects_of, run, write
 from tests.utils.settings import make_settings
@@ -100,3 +102,30 @@ def test_missing_required_column_is_an_error_naming_the_file(
     path = write(tmp_path, "products.csv", "id,name\np1,Shoe")
     with pytest.raises(DataValidationError, match=r"products\.csv.*column title"):
         run(store, settings, {"products": path})
+
+
+def test_a_required_key_absent_from_a_whole_json_lines_chunk_rejects_its_rows(
+    store: GraphStore, settings: Settings, tmp_path: Path
+) -> None:
+    """A chunk without the key skipped the check: a product without a title, a crash."""
+    chunked = make_settings(settings.data_dir, loaders={"import_chunk_rows": 2})
+    event: dict[str, object] = {"user_id": "u1", "product_id": "p1", "kind": "view"}
+    files: dict[EntityKind, list[dict[str, object]]] = {
+        "products": [{"id": "p1", "title": "Shoe"}, {"id": "p2", "title": "Hat"}, {"id": "q1"}],
+        "users": [{"id": "u1"}],
+        "interactions": [{**event, "ts": 1}, {**event, "ts": 2}, event, event, {"ts": 3}],
+    }
+    paths = {
+        entity: write(tmp_path, f"{entity}.jsonl", "\n".join(json.dumps(row) for row in rows))
+        for entity, rows in files.items()
+    }
+    report = run(store, chunked, paths)
+    got = [(r["file"], r["row"], r["column"], r["reason"]) for r in rejects_of(report)]
+    assert got == [
+        (str(paths["products"]), "3", "title", "missing required field"),
+        (str(paths["interactions"]), "3", "ts", "missing required field"),
+        (str(paths["interactions"]), "4", "ts", "missing required field"),
+        (str(paths["interactions"]), "5", "user_id", "missing required field"),
+    ]
+    assert store.count_nodes()["Product"] == 2
+    assert report.counts["interactions"].created == 2
