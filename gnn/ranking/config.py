@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, Final
+from typing import Any, Final, Literal, get_args
 
+from kgrec.errors import ConfigError, invalid_choice
 from kgrec.gnn.ranking.features import RANK_CAP
 from kgrec.gnn.ranking.ranker import RankerConfig
 
 LEGACY_RANK_CAP: Final = 4096
 """The rank cap of the rankings saved before ``StagedConfig.rank_cap`` existed."""
+ColdOrder = Literal["earliest", "random"]
+"""Which of a simulated cold user's products are revealed (``StagedConfig.cold_order``)."""
+COLD_ORDERS: Final = get_args(ColdOrder)
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,13 @@ class StagedConfig:
         cold_reveal: history lengths the cold groups simulate.
         cold_users: validation users re-scored per simulated history length.
         min_cold_history: training products a user needs to be simulated cold.
+        cold_order: which ``k`` products of a simulated cold user are revealed:
+            its earliest, in order, as a new shopper's first events come (and as
+            the cold_user views reveal them), or ``k`` at random.
+        cold_folds: the simulated cold users are split into this many folds, and
+            each fold is scored by copies of the generators refitted without its
+            users' pairs, as a real new shopper meets tables that never saw it
+            (0 = by the generators as fitted, which counted their hidden pairs).
         without_history: the generator whose order a shopper without history gets
             the candidates in, not the ranker's ("" = the ranker's). The ranker
             measured 3 % below popularity there (every generator it reads falls
@@ -54,9 +65,22 @@ class StagedConfig:
     cold_reveal: tuple[int, ...] = (0, 1, 3)
     cold_users: int = 300
     min_cold_history: int = 8
+    cold_order: ColdOrder = "earliest"
+    cold_folds: int = 0
     without_history: str = "peer_popularity"
     rank_cap: int = RANK_CAP
     ranker: RankerConfig = field(default_factory=RankerConfig)
+
+    def __post_init__(self) -> None:
+        """Refuse a reveal order outside :data:`COLD_ORDERS` and a negative fold count.
+
+        Raises:
+            ConfigError: the value and the valid ones.
+        """
+        if self.cold_order not in COLD_ORDERS:
+            raise invalid_choice("cold_order", self.cold_order, COLD_ORDERS)
+        if self.cold_folds < 0:
+            raise ConfigError(f"cold_folds={self.cold_folds} is not valid; use 0 or more")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields (saved with the ranker)."""
@@ -73,6 +97,8 @@ class StagedConfig:
         fields.setdefault("without_history", "")
         fields.setdefault("rank_cap", LEGACY_RANK_CAP)
         fields.setdefault("top_up", "")
+        fields.setdefault("cold_order", "random")
+        fields.setdefault("cold_folds", 0)
         fields["fresh_generators"] = tuple(fields.get("fresh_generators", ()))
         fields["fresh_popularity"] = tuple(fields.get("fresh_popularity", ()))
         fields["cold_reveal"] = tuple(fields.get("cold_reveal", ()))

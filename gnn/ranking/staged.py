@@ -48,7 +48,12 @@ from kgrec.gnn.ranking.slots import (
     served_list,
 )
 from kgrec.gnn.ranking.sparse_rows import BaseRow, base_rows
-from kgrec.gnn.ranking.training import training_groups
+from kgrec.gnn.ranking.training import (
+    FeatureStage,
+    FoldStage,
+    refitted_without,
+    training_groups,
+)
 from kgrec.gnn.splits import pair_keys
 
 log = logging.getLogger(__name__)
@@ -125,7 +130,9 @@ class StagedRanking:
         self.known_users = torch.zeros(num_users, dtype=torch.bool)
         self.known_users[train[0]] = True
         self._fresh, self._bases = None, None
-        groups = training_groups(self._stage, train, val, num_users, num_items, self.config)
+        groups = training_groups(
+            self._stage, train, val, num_users, num_items, self.config, self._stage_without(train)
+        )
         self.label_pairs = groups.label_pairs
         threads = max(torch.get_num_threads(), 1)
         self.ranker = LearnedRanker.fit(
@@ -142,6 +149,22 @@ class StagedRanking:
         """(features [B, C, F], candidates [B, C]) of ``users``: the training groups' rows."""
         stage = self._features(users, history, simulated_cold=simulated_cold)
         return stage.features, stage.candidates
+
+    def _stage_without(self, train: Tensor) -> FoldStage:
+        """The fold stage over ``train``: a copy whose generators never saw the fold's pairs."""
+
+        def stage(users: Tensor) -> FeatureStage:
+            other = copy.copy(self)
+            num_users, num_items = len(self.known_users), len(self.item_count)
+            other.generators = refitted_without(
+                self.generators, train, users, num_users, num_items, self.factor_models
+            )
+            rest = train[1, ~torch.isin(train[0], users)]
+            other.item_count = torch.bincount(rest, minlength=num_items)
+            other._fresh, other._bases, other.retrieval = None, None, {}
+            return other._stage
+
+        return stage
 
     # Scoring -------------------------------------------------------------------------
     def _features(
