@@ -8,6 +8,7 @@ per mode. Prints seconds per step, the extrapolated seconds per epoch (one pass
 over the interactions), and peak RSS.
 
     .venv/bin/python bench/train.py [--products N --users N --interactions N --steps N]
+    python bench/train.py --device cuda   # on a GPU (bench/device.py runs both)
 """
 
 from __future__ import annotations
@@ -119,7 +120,7 @@ def child(args: argparse.Namespace) -> None:
         steps_per_epoch=args.steps,
         batch_size=args.batch,
     )
-    result = Trainer(config, "cpu", show_progress=False).fit(graph, pairs)
+    result = Trainer(config, args.device, show_progress=False).fit(graph, pairs)
     per_step = result.epoch_seconds[0] / args.steps
     steps_per_epoch = -(-args.interactions // args.batch)
     print(
@@ -131,6 +132,9 @@ def child(args: argparse.Namespace) -> None:
                 "epoch_s": per_step * steps_per_epoch,
                 "steps_per_epoch": steps_per_epoch,
                 "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "peak_cuda_mb": (
+                    torch.cuda.max_memory_allocated() / 2**20 if torch.cuda.is_available() else 0
+                ),
             }
         )
     )
@@ -144,6 +148,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=5, help="BPR steps timed per mode")
     parser.add_argument("--batch", type=int, default=8192, help="positive pairs per step")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cpu", help="torch device the steps run on (cuda)")
     parser.add_argument(
         "--modes",
         default="full,minibatch",
@@ -158,7 +163,7 @@ def main() -> None:
     print(
         f"synthetic graph: {args.products:,} products, {args.users:,} users, "
         f"{args.interactions:,} interactions; {args.steps} BPR steps of {args.batch} pairs, "
-        f"{args.threads} threads, cpu"
+        f"{args.threads} threads, {args.device}"
     )
     for mode in args.modes.split(","):
         cmd = [sys.executable, __file__, *sys.argv[1:], "--mode", mode]
@@ -169,8 +174,9 @@ def main() -> None:
         r = json.loads(out.stdout.strip().splitlines()[-1])
         print(
             f"{mode:>15}: {r['step_s']:.2f} s/step, {r['epoch_s']:.0f} s/epoch "
-            f"({r['steps_per_epoch']} steps), peak RSS {r['peak_rss_mb']:,.0f} MB "
-            f"(graph built in {r['build_s']:.1f} s)"
+            f"({r['steps_per_epoch']} steps), peak RSS {r['peak_rss_mb']:,.0f} MB"
+            + (f", peak CUDA {r['peak_cuda_mb']:,.0f} MB" if r["peak_cuda_mb"] else "")
+            + f" (graph built in {r['build_s']:.1f} s)"
         )
 
 
