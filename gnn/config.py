@@ -18,6 +18,7 @@ TrainMode = Literal["auto", "full", "minibatch"]
 TRAIN_MODES: tuple[str, ...] = ("auto", "full", "minibatch")
 SamplerBackend = Literal["auto", "torch", "pyg"]
 SAMPLER_BACKENDS: tuple[str, ...] = ("auto", "torch", "pyg")
+DETERMINISM: tuple[bool | str, ...] = ("auto", True, False)
 
 
 @dataclass(frozen=True)
@@ -72,13 +73,14 @@ class GNNConfig:
     ] = "auto"
     seed: Annotated[int, Field(description="Seed of splits, initialisation and sampling.")] = 0
     deterministic: Annotated[
-        bool,
+        bool | Literal["auto"],
         Field(
             description="Train with PyTorch's deterministic algorithms: the same seed gives "
-            "the same model on the same machine (about 20 % slower on 2 CPU cores; off, "
-            "two runs differed by up to 0.04 in Recall@20, docs/gnn.md)."
+            "the same model on the same machine. auto = on the CPU (about 20 % slower on 2 "
+            "cores; off, two runs differed by up to 0.04 in Recall@20), off on CUDA (there "
+            "it made a full-batch step 13x slower, docs/gnn.md); true / false force it."
         ),
-    ] = True
+    ] = "auto"
     cold_item_dropout: Annotated[
         float,
         Field(
@@ -145,6 +147,8 @@ class GNNConfig:
             raise invalid_choice("mode", self.mode, TRAIN_MODES)
         if self.sampler not in SAMPLER_BACKENDS:
             raise invalid_choice("sampler", self.sampler, SAMPLER_BACKENDS)
+        if self.deterministic not in DETERMINISM:
+            raise invalid_choice("deterministic", self.deterministic, ("auto", "true", "false"))
         for name in ("cold_item_dropout", "cold_user_dropout"):
             value = getattr(self, name)
             if not 0.0 <= value < 1.0:
@@ -154,6 +158,17 @@ class GNNConfig:
                 "memory_output (KGREC_GNN__MEMORY_OUTPUT) needs product_memory "
                 "(KGREC_GNN__PRODUCT_MEMORY=true): there is no memory without it"
             )
+
+    def deterministic_on(self, device: str) -> bool:
+        """Whether fitting and scoring on ``device`` use deterministic algorithms.
+
+        ``auto``: on the CPU, where they cost about a fifth, and off on CUDA, where
+        the deterministic scatter-add (the backward of every gather) serialises
+        the many messages into a popular product.
+        """
+        if self.deterministic == "auto":
+            return not device.startswith("cuda")
+        return bool(self.deterministic)
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as a plain dict (saved with checkpoints)."""

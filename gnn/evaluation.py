@@ -110,7 +110,7 @@ class GNNRecommender:
         """[B, P] dot products of GNN embeddings computed over ``history``."""
         if self.checkpoint is None:
             raise RuntimeError("GNNRecommender.scores before fit")
-        with deterministic_algorithms(self.config.deterministic):
+        with deterministic_algorithms(self.config.deterministic_on(self.device)):
             emb = self.checkpoint.embed_snapshot(self.snapshot, history, self.device)
         # a product per user (row_scores): a user scores the same bits in any batch
         return row_scores(emb[PRODUCT].cpu(), emb[USER][users.to(self.device)].cpu())

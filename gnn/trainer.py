@@ -174,7 +174,7 @@ class Trainer:
         (a warm start, :func:`kgrec.gnn.warm_start.warm_start_state`) is loaded into the
         new model before the first step; None = a fresh, seeded initialisation.
         """
-        with deterministic_algorithms(self.config.deterministic):
+        with deterministic_algorithms(self.config.deterministic_on(self.device)):
             return self._fit(graph, train_pairs, val_pairs, initial_state)
 
     def _fit(

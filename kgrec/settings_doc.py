@@ -75,13 +75,17 @@ def default_text(info: FieldInfo) -> str:
 
 
 def _choices(annotation: object) -> tuple[str, ...]:
-    """The values of a ``Literal`` setting (also inside ``X | None``), else empty."""
+    """The values of a ``Literal`` setting (also inside ``X | None``), else empty.
+
+    ``bool | Literal[...]`` adds ``true`` and ``false``.
+    """
     if typing.get_origin(annotation) is typing.Literal:
         return tuple(str(a) for a in typing.get_args(annotation))
-    for arg in typing.get_args(annotation):
+    args = typing.get_args(annotation)
+    for arg in args:
         found = _choices(arg)
         if found:
-            return found
+            return found + (("true", "false") if bool in args else ())
     return ()
 
 

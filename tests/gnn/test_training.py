@@ -31,6 +31,23 @@ def test_config_rejects_an_unknown_mode() -> None:
         GNNConfig(mode="sometimes")  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    ("setting", "cpu", "cuda"),
+    [("auto", True, False), ("true", True, True), ("false", False, False)],
+)
+def test_deterministic_auto_is_on_for_the_cpu_and_off_for_cuda(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, setting: str, cpu: bool, cuda: bool
+) -> None:
+    monkeypatch.setenv("KGREC_GNN__DETERMINISTIC", setting)
+    config = Settings(data_dir=tmp_path).gnn
+    assert (config.deterministic_on("cpu"), config.deterministic_on("cuda:0")) == (cpu, cuda)
+
+
+def test_config_rejects_an_unknown_determinism() -> None:
+    with pytest.raises(KgrecError, match="'auto', 'true', 'false'"):
+        GNNConfig(deterministic="sometimes")  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize("name", ["cold_item_dropout", "cold_user_dropout"])
 @pytest.mark.parametrize("value", [-0.1, 1.0])
 def test_config_rejects_a_dropout_share_outside_0_1(name: str, value: float) -> None:

@@ -48,6 +48,7 @@ def test_every_setting_has_one_row_with_its_default() -> None:
 def test_choices_and_angle_brackets_survive_markdown() -> None:
     table = settings_table()
     assert "One of: `hnsw`, `ivf`, `ivf_sq8`." in table
+    assert "One of: `auto`, `true`, `false`." in table  # bool | Literal["auto"]
     assert "&lt;data_dir&gt;/datasets" in table  # <data_dir> would vanish as an HTML tag
 
 
