@@ -16,7 +16,7 @@ from pydantic_core import PydanticCustomError
 
 from kgrec.api.ranking import Filters
 from kgrec.graph.records import InteractionRow, ProductRow
-from kgrec.typing import InteractionKind
+from kgrec.typing import MAX_TS, InteractionKind
 
 MAX_ID_CHARS: Final = 256
 MAX_QUERY_CHARS: Final = 1000
@@ -26,9 +26,6 @@ MAX_LIST_ITEMS: Final = 50
 MAX_PRICE: Final = 1e9
 # An event's value (a rating, an amount): finite, |value| <= 1e9.
 MAX_ABS_VALUE: Final = 1e9
-# Unix seconds up to 9999-12-31T23:59:59Z: every ts converts to a date, and a
-# millisecond timestamp (1.7e12 today) is refused instead of read as year 55000.
-MAX_TS: Final = 253_402_300_799
 # The largest KGREC_SERVING__MAX_K accepted by the settings; the OpenAPI schema states the
 # configured max_k (api.app), and a k above it is a 422.
 MAX_K_CAP: Final = 10_000

@@ -29,6 +29,12 @@ RelType = Literal[
 ]
 REL_TYPES: Final[tuple[RelType, ...]] = get_args(RelType)
 
+# Interaction times ---------------------------------------------------------------
+# Unix seconds from 1970 up to 9999-12-31T23:59:59Z, for every way an interaction comes
+# (the API's events, imported files): every ts converts to a date, and a millisecond
+# timestamp (1.7e12 today) is refused instead of read as the year 55000.
+MAX_TS: Final = 253_402_300_799
+
 # Interaction kinds and their default weights -----------------------------------
 InteractionKind = Literal["view", "click", "cart", "purchase", "rate"]
 INTERACTION_KINDS: Final[tuple[InteractionKind, ...]] = get_args(InteractionKind)

@@ -24,11 +24,15 @@ from kgrec.loaders.constants import (
     TOO_LONG,
 )
 from kgrec.pseudonym import Pseudonymiser
+from kgrec.typing import MAX_TS
 
 _TRUE = ("true", "1", "yes", "y", "t")
 _FALSE = ("false", "0", "no", "n", "f")
 _PREVIEW_CHARS = 40
-_INT64_LIMIT = 2.0**63  # integers and timestamps must lie strictly inside +-this
+_INT64_LIMIT = 2.0**63  # integers must lie strictly inside +-this
+_AFTER_9999 = (
+    " is after the year 9999 as Unix seconds (milliseconds? divide by 1000, or write ISO 8601)"
+)
 _INT64_MAX = 2**63  # the same, exactly: an int64 holds -2**63 .. 2**63 - 1
 _INTEGER_TEXT = re.compile(r"[+-]?\d+")
 
@@ -169,7 +173,9 @@ class RowChecks:
 
         Integers (or floats) as they are, ISO 8601 texts and datetime columns
         (Parquet ``timestamp``; without a time zone: UTC) converted. A missing
-        cell, or a chunk without the column, rejects its rows.
+        cell, or a chunk without the column, rejects its rows; so does a time
+        before 1970 or after :data:`~kgrec.typing.MAX_TS` (the API's bounds: a
+        millisecond timestamp is not read as the year 55000).
         """
         if column not in self.frame:
             self.reject_all(column)
@@ -187,9 +193,12 @@ class RowChecks:
             numbers = numbers.astype(float)
             numbers[need_dates] = _epoch_seconds(dates)
         numbers = numbers.astype(float)
-        usable = numbers.notna() & (numbers.abs() < _INT64_LIMIT)  # inf is not
+        late, early = numbers > MAX_TS, numbers < 0  # NaN is neither
+        usable = numbers.notna() & ~late & ~early
         self.reject(~present, column, MISSING)
-        self.reject(present & ~usable, column, NOT_A_TIMESTAMP + ": " + _preview(raw))
+        self.reject(present & numbers.isna(), column, NOT_A_TIMESTAMP + ": " + _preview(raw))
+        self.reject(late, column, NOT_A_TIMESTAMP + ": " + _preview(raw) + _AFTER_9999)
+        self.reject(early, column, NOT_A_TIMESTAMP + ": " + _preview(raw) + " is before 1970")
         return pd.Series(np.floor(numbers.where(usable)), index=self.frame.index).astype("Int64")
 
     def reject_all(self, column: str) -> None:

@@ -16,6 +16,7 @@ from kgrec.loaders import ChunkReader, ColumnMapping
 from kgrec.loaders.checks import RowChecks
 from kgrec.loaders.constants import MISSING
 from kgrec.settings import Settings
+from kgrec.typing import MAX_TS
 from tests.utils.loaders import rejects_of, run, write
 
 
@@ -77,6 +78,20 @@ def test_parquet_timestamps_are_epoch_seconds(tmp_path: Path) -> None:
     assert checks.timestamp("paris").tolist() == [seconds, seconds]
     assert checks.timestamp("naive").tolist() == [seconds, seconds + 1]  # naive: UTC
     assert checks.reason.isna().tolist() == [True, False] and checks.reason[1] == MISSING
+
+
+def test_a_millisecond_or_pre_1970_timestamp_is_refused_as_the_api_refuses_it() -> None:
+    """1.7e12 was read as Unix seconds, the year 55000, that the API's events refuse."""
+    frame = pd.DataFrame(
+        {"ts": [1_700_000_000, 1_700_000_000_000, MAX_TS, MAX_TS + 1, -1, "1969-12-31"]}
+    )
+    checks = RowChecks(frame)
+    assert checks.timestamp("ts").fillna(-9).tolist() == [1_700_000_000, -9, MAX_TS, -9, -9, -9]
+    reasons = checks.reason.tolist()
+    assert pd.isna(reasons[0])
+    assert "milliseconds? divide by 1000" in reasons[1] and "'1700000000000'" in reasons[1]
+    assert "after the year 9999" in reasons[3]
+    assert reasons[4].endswith("is before 1970") and reasons[5].endswith("is before 1970")
 
 
 def test_parquet_integers_with_nulls_stay_exact(
