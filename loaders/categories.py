@@ -158,6 +158,9 @@ def category_tree(
 ) -> ValidatedChunk:
     """One whole category file's rows: expand paths, check parents and cycles.
 
+    A row's path creates its ancestors (slug ids) unless the row names its
+    ``parent_id``: then the parent is that one and the path is only its property.
+
     Args:
         parts: the file's validated chunks.
         raw: the file's rows as read (for the rejects of unknown parents and cycles).
@@ -175,7 +178,7 @@ def category_tree(
     table = records[columns].astype(object).where(records[columns].notna(), None)
     for index, values in zip(records.index, table.itertuples(index=False), strict=True):
         rec = dict(zip(columns, values, strict=True))
-        if rec.get(PATH):
+        if rec.get(PATH) and not rec.get(PARENT_ID):  # a parent_id says where the row hangs
             chain = category_chain(str(rec[PATH]), separator)
             if rec.get(ID):
                 chain[-1][ID] = rec[ID]

@@ -98,6 +98,30 @@ def test_id_parent_rows_in_any_order_and_unknown_parents(
     assert report.counts["categories"].rejected == 2
 
 
+def test_a_row_with_a_path_and_a_parent_id_takes_the_parent_id_and_no_slug_categories(
+    store: GraphStore, settings: Settings, tmp_path: Path
+) -> None:
+    """An export with both columns built a second tree of slug ids beside the file's own."""
+    categories = write(
+        tmp_path,
+        "cats.csv",
+        """
+        id,name,parent_id,path
+        1,Shoes,,Shoes
+        2,Running,1,Shoes > Running
+        3,,2,Shoes > Running > Trail
+        9,Bags,,
+        """,
+    )
+    report = run(store, settings, {"categories": categories})
+    assert report.exit_code == 0
+    assert parents(store) == {"2": "1", "3": "2"}
+    ids = store.cypher("MATCH (c:Category) RETURN c.id AS id")["id"]
+    assert sorted(ids) == ["1", "2", "3", "9"]
+    three = store.nodes_by_id("Category", ["3"])["3"]
+    assert (three["name"], three["path"]) == ("Trail", "Shoes > Running > Trail")
+
+
 def test_kg_triples_and_links(store: GraphStore, settings: Settings, tmp_path: Path) -> None:
     products = write(tmp_path, "p.csv", "id,title\np1,Chair")
     triples = write(
