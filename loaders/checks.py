@@ -7,7 +7,6 @@ leave rejected cells missing.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -204,10 +203,6 @@ class RowChecks:
     def reject_all(self, column: str) -> None:
         """Reject every row as missing the required ``column`` (the chunk lacks it)."""
         self.reject(pd.Series(True, index=self.frame.index), column, MISSING)
-
-    def require_columns(self, columns: Sequence[str]) -> list[str]:
-        """The columns of ``columns`` the chunk lacks."""
-        return [c for c in columns if c not in self.frame]
 
 
 def pseudonymised(values: pd.Series, pseudonymise: Pseudonymiser) -> pd.Series:
