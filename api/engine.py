@@ -143,12 +143,25 @@ class Engine:
         Returns:
             The version now served.
         """
+        old = self.install(artifacts)
+        self.carry_over(old)
+        return artifacts.manifest.version
+
+    def install(self, artifacts: ArtifactSet) -> ServedState:
+        """Serve a new artifact version now (the first half of :meth:`swap`).
+
+        Returns:
+            The state served before, for :meth:`carry_over`.
+        """
         new = self._build(artifacts)
         with self._write_lock:
             old = self._state
             self._state = new
+        return old
+
+    def carry_over(self, old: ServedState) -> None:
+        """Serve again what ``old`` served from online writes (the second half of :meth:`swap`)."""
         self._again.carry_over(old)
-        return new.catalogue.version
 
     # Lookups --------------------------------------------------------------------
     def _encode_query(self, query: str) -> np.ndarray:

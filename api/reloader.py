@@ -8,6 +8,12 @@ version and calls :meth:`kgrec.api.engine.Engine.swap`, which replaces one refer
 requests in flight finish on the version they started with, later ones get the
 new one. A version that fails to load is logged and tried again at the next
 change of LATEST; the service keeps serving the one it has.
+
+The load and the install hold the data directory's forget lock
+(:func:`kgrec.forget_epoch.forget_lock`), as a forget does from its graph delete
+to its last rewritten file: a ``DELETE /users/{id}`` landing while a version is
+loaded waits, then clears the new state too. Before, the version read from disk
+before the forget rewrote it served the shopper again once installed.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import threading
 from pathlib import Path
 
 from kgrec.api.engine import Engine
+from kgrec.forget_epoch import forget_lock
 from kgrec.gnn.artifacts import ArtifactSet
 from kgrec.gnn.versions import VersionStore
 
@@ -30,10 +37,15 @@ class ArtifactWatcher:
         engine: the serving engine.
         root: ``<data_dir>/artifacts``.
         interval_s: seconds between two reads of LATEST.
+        data_dir: the data directory whose forget lock a swap holds while it loads
+            and installs a version (None: ``root``'s parent).
     """
 
-    def __init__(self, engine: Engine, root: Path, interval_s: float) -> None:
+    def __init__(
+        self, engine: Engine, root: Path, interval_s: float, data_dir: Path | None = None
+    ) -> None:
         self.engine = engine
+        self.data_dir = root.parent if data_dir is None else data_dir
         self.versions = VersionStore(root)
         self.interval_s = interval_s
         # the version served, not LATEST now: one promoted while the service started is swapped in
@@ -58,8 +70,13 @@ class ArtifactWatcher:
             if latest == self.engine.version:
                 return None
             try:
-                artifacts = ArtifactSet.load(self.versions.root / latest)
-                served = self.engine.swap(artifacts)
+                # a forget waits until the new version is served, then clears it too;
+                # one that ran before the load rewrote the files the load reads
+                with forget_lock(self.data_dir):
+                    artifacts = ArtifactSet.load(self.versions.root / latest)
+                    old = self.engine.install(artifacts)
+                self.engine.carry_over(old)
+                served = artifacts.manifest.version
             except Exception as e:
                 log.error(
                     "could not swap to artifact version %s (still serving %s): %s",

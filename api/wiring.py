@@ -335,5 +335,6 @@ def services_over(
             restorer.start()
         if artifacts_dir is None and settings.serving.artifact_poll_s > 0:
             root = artifacts_root(settings)
-            stack.enter_context(ArtifactWatcher(engine, root, settings.serving.artifact_poll_s))
+            poll_s = settings.serving.artifact_poll_s
+            stack.enter_context(ArtifactWatcher(engine, root, poll_s, settings.data_dir))
         yield Services(settings=settings, engine=engine, store=store, arm_engines=arms)
