@@ -99,6 +99,8 @@ RETURN count(*) AS n
 # Interactions are keyed by (user, product, kind, ts): re-sending an event is a no-op.
 # A re-sent event without value or weight keeps the stored ones (nothing a row does
 # not carry is removed); a new one without weight gets its kind's default weight.
+# One row per interaction after the MERGE (``merged``: a concurrent writer's copy,
+# committed meanwhile, is matched too), so ``matched`` counts the rows written.
 UPSERT_INTERACTIONS: Final = """
 UNWIND $rows AS r
 MATCH (u:User {id: r.user_id})
@@ -109,12 +111,32 @@ WITH u, p, r, count(o) AS existed, head(collect(o.value)) AS old_value,
 MERGE (u)-[i:INTERACTED {kind: r.kind, ts: r.ts}]->(p)
 SET i.weight = coalesce(r.weight, old_weight, r.default_weight),
     i.value = coalesce(r.value, old_value)
-RETURN sum(CASE WHEN existed = 0 THEN 1 ELSE 0 END) AS created,
-       sum(CASE WHEN existed > 0 AND (
-             (r.value IS NOT NULL AND (old_value IS NULL OR r.value <> old_value)) OR
-             (r.weight IS NOT NULL AND (old_weight IS NULL OR r.weight <> old_weight)))
-           THEN 1 ELSE 0 END) AS updated,
-       count(*) AS matched
+WITH r.user_id AS user_id, r.product_id AS product_id, r.kind AS kind, r.ts AS ts,
+     CASE WHEN existed = 0 THEN 1 ELSE 0 END AS created,
+     CASE WHEN existed > 0 AND (
+           (r.value IS NOT NULL AND (old_value IS NULL OR r.value <> old_value)) OR
+           (r.weight IS NOT NULL AND (old_weight IS NULL OR r.weight <> old_weight)))
+         THEN 1 ELSE 0 END AS updated,
+     count(i) AS merged
+RETURN sum(created) AS created, sum(updated) AS updated, count(*) AS matched,
+       collect(CASE WHEN created = 1
+               THEN {user_id: user_id, product_id: product_id, kind: kind, ts: ts} END) AS new
+"""
+# Every INTERACTED relationship of a row's (user, product, kind, ts) but one: the one
+# with the least elementId, so writers that dedupe at once all keep the same one.
+# The embedded ArcadeDB server merges concurrent edge appends rather than failing a
+# transaction: two writers that MERGE one interaction at once both create it.
+DEDUPE_INTERACTIONS: Final = """
+UNWIND $rows AS r
+MATCH (:User {id: r.user_id})-[i:INTERACTED {kind: r.kind, ts: r.ts}]->(:Product {id: r.product_id})
+WITH r.user_id AS u, r.product_id AS p, r.kind AS kind, r.ts AS ts, collect(i) AS rels
+WHERE size(rels) > 1
+WITH rels, reduce(m = head(rels), x IN rels |
+     CASE WHEN elementId(x) < elementId(m) THEN x ELSE m END) AS keep
+UNWIND rels AS x
+WITH x, keep WHERE elementId(x) <> elementId(keep)
+DELETE x
+RETURN count(*) AS deleted
 """
 # The links' rows: ``created`` the relationships the MERGE made, ``n`` all it matched or made.
 LINK_PRODUCT_ENTITIES: Final = """

@@ -181,6 +181,11 @@ class _Writes(_Reads):
         ``weight`` keeps the stored ones, and one that changes them counts as updated.
         Rows of one interaction in one call are written once, as in their order (the
         last ``value`` and ``weight`` given win), and the repeats count as unchanged.
+        Writers sending one interaction at once store it once: the embedded server
+        lets two transactions that each found none both create it, so each call
+        removes, once committed, all but one of each interaction it created (and,
+        before writing, any stored twice by an earlier kgrec); both such writers
+        count it as created.
 
         Raises:
             NotFoundError: a row names a user or product the graph lacks (nothing of
@@ -202,7 +207,10 @@ class _Writes(_Reads):
                 for r in batch
             ]
 
-            def work(tx: ManagedTransaction, params: list[dict[str, Any]] = params) -> UpsertCounts:
+            def work(
+                tx: ManagedTransaction, params: list[dict[str, Any]] = params
+            ) -> tuple[UpsertCounts, list[dict[str, Any]]]:
+                tx.run(q.DEDUPE_INTERACTIONS, rows=params).consume()  # stored twice before
                 rec = tx.run(q.UPSERT_INTERACTIONS, rows=params).single(strict=True)
                 created, updated = int(rec["created"]), int(rec["updated"])
                 missing = len(params) - int(rec["matched"])
@@ -211,9 +219,17 @@ class _Writes(_Reads):
                         f"{missing} of {len(params)} interactions name a user or product the "
                         "graph does not hold; none of them was written"
                     )
-                return UpsertCounts(created, updated, len(params) - created - updated)
+                counts = UpsertCounts(created, updated, len(params) - created - updated)
+                return counts, list(rec["new"])
 
-            counts += self._write(work)
+            batch_counts, new = self._write(work)
+            if new:  # a writer that created one of them at once: the later to commit dedupes
+
+                def dedupe(tx: ManagedTransaction, new: list[dict[str, Any]] = new) -> None:
+                    tx.run(q.DEDUPE_INTERACTIONS, rows=new).consume()
+
+                self._write(dedupe)
+            counts += batch_counts
         return counts
 
     def link_entities(self, rows: Sequence[EntityLinkRow]) -> UpsertCounts:
