@@ -9,7 +9,7 @@ from typing import Any, Final, LiteralString, cast
 import neo4j
 from neo4j import ManagedTransaction
 
-from kgrec.errors import NotFoundError
+from kgrec.errors import NotFoundError, QueryError
 from kgrec.graph import _queries as q
 from kgrec.graph._reads import _Reads
 from kgrec.graph._session import _batches
@@ -50,6 +50,9 @@ from kgrec.typing import (
 log = logging.getLogger(__name__)
 DELETE_BATCH: Final = 10_000
 """Nodes :meth:`_Writes.delete_all` deletes per write transaction."""
+CREATE_RETRIES: Final = 3
+"""Runs of a node batch again after another writer created one of its nodes."""
+_NEO4J_UNIQUE: Final = "Neo.ClientError.Schema.ConstraintValidationFailed"
 
 
 class _Writes(_Reads):
@@ -84,8 +87,23 @@ class _Writes(_Reads):
                     links(tx, batch_plan.relink)
                 return batch_plan.counts
 
-            counts += self._write(work)
+            counts += self._write_creating(work)
         return counts
+
+    def _write_creating(self, work: Callable[[ManagedTransaction], UpsertCounts]) -> UpsertCounts:
+        """:meth:`_write` of a node batch, again when another writer created one of its nodes.
+
+        Two writers that both read no node of an id both create it; the unique index
+        refuses the later commit. Run again, the batch reads the node and merges into it.
+        """
+        for attempt in range(CREATE_RETRIES + 1):
+            try:
+                return self._write(work)
+            except QueryError as e:
+                if attempt == CREATE_RETRIES or not _duplicate_key(e):
+                    raise
+                log.debug("a node of the batch was created meanwhile; writing it again: %s", e)
+        raise AssertionError("unreachable")
 
     def upsert_products(self, rows: Sequence[ProductRow], *, replace: bool = False) -> UpsertCounts:
         """Create or update products, their brand and category links.
@@ -316,6 +334,14 @@ class _Writes(_Reads):
             deleted += n
             if n < batch:
                 return deleted
+
+
+def _duplicate_key(error: QueryError) -> bool:
+    """True when the server refused a write because a unique id was created meanwhile."""
+    cause = error.__cause__
+    if not isinstance(cause, neo4j.exceptions.Neo4jError):
+        return False
+    return cause.code == _NEO4J_UNIQUE or "Duplicated key" in (cause.message or "")
 
 
 def _one_row_per_interaction(rows: Sequence[InteractionRow]) -> list[InteractionRow]:
