@@ -70,7 +70,7 @@ def main() -> None:
             rels = timed(
                 "GraphStore.upsert_interactions",
                 len(events),
-                lambda: store.upsert_interactions(events),
+                lambda: store.upsert_interactions(events, race_safe=False),  # as imports
             )
             nodes, edges = store.count_nodes(), store.count_relationships()
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

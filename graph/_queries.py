@@ -100,7 +100,9 @@ RETURN count(*) AS n
 # A re-sent event without value or weight keeps the stored ones (nothing a row does
 # not carry is removed); a new one without weight gets its kind's default weight.
 # One row per interaction after the MERGE (``merged``: a concurrent writer's copy,
-# committed meanwhile, is matched too), so ``matched`` counts the rows written.
+# committed meanwhile, is matched too), so ``matched`` counts the rows written;
+# ``new`` the interactions it created, ``twice`` those it found stored more than once:
+# what DEDUPE_INTERACTIONS runs over once the write is committed.
 UPSERT_INTERACTIONS: Final = """
 UNWIND $rows AS r
 MATCH (u:User {id: r.user_id})
@@ -120,7 +122,9 @@ WITH r.user_id AS user_id, r.product_id AS product_id, r.kind AS kind, r.ts AS t
      count(i) AS merged
 RETURN sum(created) AS created, sum(updated) AS updated, count(*) AS matched,
        collect(CASE WHEN created = 1
-               THEN {user_id: user_id, product_id: product_id, kind: kind, ts: ts} END) AS new
+               THEN {user_id: user_id, product_id: product_id, kind: kind, ts: ts} END) AS new,
+       collect(CASE WHEN merged > 1
+               THEN {user_id: user_id, product_id: product_id, kind: kind, ts: ts} END) AS twice
 """
 # Every INTERACTED relationship of a row's (user, product, kind, ts) but one: the one
 # with the least elementId, so writers that dedupe at once all keep the same one.

@@ -333,7 +333,9 @@ class Importer:
                 records,
                 state,
                 report.entity(INTERACTIONS),
-                lambda r: self.store.upsert_interactions(to_rows.interaction_rows(r)),
+                lambda r: self.store.upsert_interactions(
+                    to_rows.interaction_rows(r), race_safe=False
+                ),
             )
         elif entity == KG:
             entities, triples = to_rows.triple_rows(records)

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from kgrec.graph import GraphStore, InteractionRow
 from tests.utils.threads import errors_in_threads
 
@@ -58,8 +60,11 @@ def test_an_interaction_sent_by_concurrent_writers_is_stored_once(store: GraphSt
     assert (counts.created, counts.unchanged) == (0, 1)
 
 
-def test_an_interaction_stored_twice_is_stored_once_when_sent_again(store: GraphStore) -> None:
-    """Duplicates left by an earlier kgrec are healed, not a NotFoundError."""
+@pytest.mark.parametrize("race_safe", [True, False])
+def test_an_interaction_stored_twice_is_stored_once_when_sent_again(
+    store: GraphStore, race_safe: bool
+) -> None:
+    """Duplicates left by an earlier kgrec are healed, not a NotFoundError (imports too)."""
     _seed(store)
     store.upsert_interactions([_event(7)])
     store._write(
@@ -69,7 +74,7 @@ def test_an_interaction_stored_twice_is_stored_once_when_sent_again(store: Graph
         ).consume()
     )
     assert _stored(store, "u-race", "p-race") == [7, 7]
-    counts = store.upsert_interactions([_event(7, value=2.0)])  # NotFoundError before
+    counts = store.upsert_interactions([_event(7, value=2.0)], race_safe=race_safe)
     assert (counts.created, counts.updated) == (0, 1)
     assert _stored(store, "u-race", "p-race") == [7]
     values = store._read(
