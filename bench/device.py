@@ -7,6 +7,8 @@ Here, with the project's environment and a saved snapshot (``kgrec train`` and
 
     .venv/bin/python bench/device.py prepare --snapshot DATA/snapshots/V.pt --out .device
 
+(``.device/`` is git-ignored: it holds the model's weights and the graph.)
+
 writes ``.device/inputs.pt`` (the snapshot's graph over the training pairs of
 ``kgrec train``'s split, :func:`kgrec.gnn.pipeline.training_plan`, and its
 validation pairs; knowledge-graph entities left out unless ``--keep-entities``:
