@@ -28,7 +28,7 @@ from kgrec.gnn.ranking.served import (
     PEER_FILE,
     RANKING_DIR,
 )
-from kgrec.gnn.ranking.staged import STAGES_FILE
+from kgrec.gnn.ranking.stages_file import STAGES_FILE
 from kgrec.gnn.ranking.tables import save_items
 
 PER_USER = 40

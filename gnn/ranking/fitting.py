@@ -37,7 +37,8 @@ from kgrec.gnn.ranking.next_item import NextItem
 from kgrec.gnn.ranking.peer_popularity import PeerPopularity
 from kgrec.gnn.ranking.ranker import COMPILED_DIR, RankerConfig
 from kgrec.gnn.ranking.recency import RecentItemKNN
-from kgrec.gnn.ranking.staged import STAGES_FILE, StagedRanking
+from kgrec.gnn.ranking.staged import StagedRanking
+from kgrec.gnn.ranking.stages_file import STAGES_FILE
 from kgrec.gnn.snapshot import Snapshot
 
 log = logging.getLogger(__name__)

@@ -11,24 +11,18 @@ unavailable for the simulated cold users, as they are for real ones; the
 history-based ones (item-kNN, text, KG, popularity) score them from the
 revealed products alone.
 
-Products without any training interaction (fresh) never go through the ranker
-(nothing teaches it about them); they are ordered by the cold path (the summed
-z-scores of the GNN, from content and graph, and of text-kNN, and of each fresh
-product's predicted popularity: the interaction counts of its content
-neighbours, :mod:`kgrec.gnn.ranking.fresh_popularity`), drawn at random per
-shopper around that order (:func:`~kgrec.gnn.ranking.slots.fresh_draw_noise`)
-and placed at the fresh slots (:func:`~kgrec.gnn.ranking.slots.merge_fresh`).
+Products without any training interaction (fresh) never go through the ranker;
+:class:`~kgrec.gnn.ranking.fresh_order.FreshOrder` orders them per shopper and
+:func:`~kgrec.gnn.ranking.slots.served_list` places them at the fresh slots.
 """
 
 from __future__ import annotations
 
 import copy
-import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Final, NamedTuple
 
 import torch
 from torch import Tensor
@@ -38,16 +32,12 @@ from kgrec.gnn.baselines import Recommender, history_matrix
 from kgrec.gnn.ranking.candidates import CandidateStage, candidate_stage, generator_proposals
 from kgrec.gnn.ranking.config import StagedConfig
 from kgrec.gnn.ranking.features import feature_names
-from kgrec.gnn.ranking.fresh_popularity import neighbour_popularity
+from kgrec.gnn.ranking.fresh_order import FreshOrder
 from kgrec.gnn.ranking.ranker import LearnedRanker
 from kgrec.gnn.ranking.retrieval import Retrieval, generator_scores
-from kgrec.gnn.ranking.slots import (
-    WithoutFreshSlots,
-    drawn_fresh_order,
-    fresh_order_scores,
-    served_list,
-)
+from kgrec.gnn.ranking.slots import WithoutFreshSlots, served_list
 from kgrec.gnn.ranking.sparse_rows import BaseRow, base_rows
+from kgrec.gnn.ranking.stages_file import RANKER_FILE, StagesFile
 from kgrec.gnn.ranking.training import (
     FeatureStage,
     FoldStage,
@@ -57,15 +47,6 @@ from kgrec.gnn.ranking.training import (
 from kgrec.gnn.splits import pair_keys
 
 log = logging.getLogger(__name__)
-RANKER_FILE: Final = "ranker.txt"
-STAGES_FILE: Final = "stages.json"
-
-
-class _FreshProducts(NamedTuple):
-    """The fresh products' rows [F], ascending, and :meth:`StagedRanking.fresh_popularity` [F]."""
-
-    columns: Tensor
-    popularity: dict[str, Tensor]
 
 
 class StagedRanking:
@@ -110,7 +91,7 @@ class StagedRanking:
         self.item_count = torch.zeros(0)
         self.known_users = torch.zeros(0, dtype=torch.bool)
         self.label_pairs = torch.zeros((2, 0), dtype=torch.long)
-        self._fresh: _FreshProducts | None = None
+        self._fresh: FreshOrder | None = None
         self._bases: dict[str, BaseRow] | None = None
         self.retrieval: dict[str, Retrieval] = {}
 
@@ -257,27 +238,15 @@ class StagedRanking:
         ranked = torch.from_numpy(self.ranker.score(stage.features.reshape(b * c, f).numpy()))
         ranked = ranked.view(b, c).float().masked_fill(cands < 0, float("-inf"))
         # the fresh products' order, over the catalogue's fresh columns, seen or not
-        columns, popularity = self._fresh_products()
-        mine = ~seen.index_select(1, columns)  # [B, C] each user's fresh products
-        signals = {
-            n: stage.scores[n].index_select(1, columns) for n in self.config.fresh_generators
-        }
-        signals |= {n: v[None, :].expand(b, -1) for n, v in popularity.items()}
-        cold = drawn_fresh_order(
-            fresh_order_scores(signals, list(signals), mine),
-            columns,
+        columns = self._fresh_products().columns
+        mine, cold = self._fresh_products().drawn(
+            stage.scores,
+            self.config.fresh_generators,
+            seen,
             users if keys is None else keys,
             self.config.fresh_temperature,
         )
-        proposed_by: dict[str, Tensor] = {}
-        if proposers:  # what the candidate stage took from each generator
-            fresh = (self.item_count == 0)[None, :].expand_as(seen)
-            per, top_up = self.config.per_generator, self.config.top_up
-            for name, (rows, cols) in generator_proposals(
-                stage.scores, stage.views, seen, fresh, per, top_up=top_up
-            ).items():
-                proposed_by[name] = torch.zeros_like(seen)
-                proposed_by[name][rows, cols] = True
+        proposed_by = self._proposers(stage) if proposers else {}
         order_key = self._order_key(ranked, stage)
         out: list[tuple[Tensor, Tensor, dict[str, Tensor]]] = []
         for i in range(b):
@@ -286,6 +255,19 @@ class StagedRanking:
             )
             proposed = {name: mask[i][served] for name, mask in proposed_by.items()}
             out.append((served, served_scores, proposed))
+        return out
+
+    def _proposers(self, stage: CandidateStage) -> dict[str, Tensor]:
+        """Generator -> [B, P] bool: what the candidate stage took from it."""
+        seen = stage.seen
+        fresh = (self.item_count == 0)[None, :].expand_as(seen)
+        per, top_up = self.config.per_generator, self.config.top_up
+        out: dict[str, Tensor] = {}
+        for name, (rows, cols) in generator_proposals(
+            stage.scores, stage.views, seen, fresh, per, top_up=top_up
+        ).items():
+            out[name] = torch.zeros_like(seen)
+            out[name][rows, cols] = True
         return out
 
     def _order_key(self, ranked: Tensor, stage: CandidateStage) -> Tensor:
@@ -303,21 +285,12 @@ class StagedRanking:
         key[empty] = order[empty].masked_fill(cands[empty] < 0, float("-inf"))
         return key
 
-    def _fresh_products(self) -> _FreshProducts:
-        """The stages' fresh products and their :meth:`fresh_popularity` there, computed once."""
+    def _fresh_products(self) -> FreshOrder:
+        """The stages' fresh products (:class:`FreshOrder`), computed once per binding."""
         if self._fresh is None:
-            fresh = self.item_count == 0
-            columns = fresh.nonzero().flatten()
-            popularity = self.fresh_popularity(self.item_count, fresh)
-            self._fresh = _FreshProducts(columns, {n: v[columns] for n, v in popularity.items()})
+            names = self.config.fresh_popularity
+            self._fresh = FreshOrder.of(self.generators, names, self.item_count)
         return self._fresh
-
-    def fresh_popularity(self, count: Tensor, fresh: Tensor) -> dict[str, Tensor]:
-        """Signal -> [P] predicted popularity of the ``fresh`` [P] rows, given ``count`` [P]."""
-        return {
-            f"{n}/popularity": neighbour_popularity(self.generators[n], count, fresh)
-            for n in self.config.fresh_popularity
-        }
 
     def with_fresh_temperature(self, temperature: float) -> StagedRanking:
         """These stages with the fresh order drawn at ``temperature`` (an arm's override).
@@ -410,14 +383,9 @@ class StagedRanking:
         if self.ranker is None:
             raise RuntimeError("StagedRanking.save before fit")
         directory.mkdir(parents=True, exist_ok=True)
-        self.ranker.save(directory / RANKER_FILE)
-        meta = {
-            "name": self.name,
-            "generators": list(self.generators),
-            "factor_models": list(self.factor_models),
-            "config": self.config.to_dict(),
-        }
-        (directory / STAGES_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        self.ranker.save(directory / RANKER_FILE)  # the settings last: they mark it complete
+        meta = StagesFile(self.name, list(self.generators), list(self.factor_models), self.config)
+        meta.write(directory)
         return directory
 
     @classmethod
@@ -432,23 +400,12 @@ class StagedRanking:
             ModelError: files missing, trained with a generator ``generators`` lacks,
                 or on other features (the lists named).
         """
-        path = directory / STAGES_FILE
-        if not path.is_file():
-            raise ModelError(f"no trained ranking at {directory} ({STAGES_FILE} missing)")
-        meta = json.loads(path.read_text(encoding="utf-8"))
-        trained = [str(g) for g in meta["generators"]]
-        missing = [g for g in trained if g not in generators]
-        if missing:
-            raise ModelError(
-                f"the ranking at {directory} was trained with generators {trained}, and "
-                f"{missing} this kgrec does not serve (it serves {list(generators)}); "
-                "retrain it (`kgrec train`, then `kgrec embed`)"
-            )
+        meta = StagesFile.read(directory, generators)
         staged = cls(
-            {g: generators[g] for g in trained},
-            factor_models=meta["factor_models"],
-            config=StagedConfig.from_dict(meta["config"]),
-            name=meta["name"],
+            {g: generators[g] for g in meta.generators},
+            factor_models=meta.factor_models,
+            config=meta.config,
+            name=meta.name,
         )
         staged.ranker = LearnedRanker.load(directory / RANKER_FILE, staged.features)
         return staged

@@ -36,7 +36,7 @@ from kgrec.gnn.ranking.served import (
     load_ranking,
 )
 from kgrec.gnn.ranking.slots import is_fresh_slot
-from kgrec.gnn.ranking.staged import STAGES_FILE
+from kgrec.gnn.ranking.stages_file import STAGES_FILE
 from kgrec.gnn.ranking.tables import FactorTable, NeighbourTable, save_items
 from tests.utils.ranking import fitted_staged, taste_clusters
 
