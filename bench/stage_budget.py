@@ -72,6 +72,7 @@ def main() -> None:
 
     import kgrec.gnn.ranking.candidates as candidates
     import kgrec.gnn.ranking.features as features
+    import kgrec.gnn.ranking.fresh_order as fresh_order_module
     import kgrec.gnn.ranking.retrieval as retrieval_module
     import kgrec.gnn.ranking.staged as staged_module
     from kgrec.api.synthetic import synthetic_artifacts
@@ -131,8 +132,12 @@ def main() -> None:
     totals: dict[str, float] = defaultdict(float)
     for name in ("generator_views", "top_candidates", "candidate_features"):
         setattr(candidates, name, timed(totals, name, getattr(candidates, name)))
-    for name in ("fresh_order_scores", "drawn_fresh_order", "served_list"):
-        setattr(staged_module, name, timed(totals, f"slots: {name}", getattr(staged_module, name)))
+    for module, name in (
+        (fresh_order_module, "fresh_order_scores"),
+        (fresh_order_module, "drawn_fresh_order"),
+        (staged_module, "served_list"),
+    ):
+        setattr(module, name, timed(totals, f"slots: {name}", getattr(module, name)))
     for name, generator in staged.generators.items():
         generator.scores = timed(totals, f"scores: {name}", generator.scores)  # type: ignore[method-assign]
     for name, reader in staged.retrieval.items():
