@@ -80,6 +80,15 @@ def main() -> None:
     from kgrec.gnn.ranking.staged import StagedRanking
     from kgrec.settings import Settings
 
+    # the functions timed by name where the stages call them (checked before the build)
+    stage_steps = [(candidates, n) for n in ("generator_views", "top_candidates")]
+    stage_steps += [(candidates, "candidate_features")]
+    slot_steps = [(fresh_order_module, n) for n in ("fresh_order_scores", "drawn_fresh_order")]
+    slot_steps += [(staged_module, "served_list")]
+    missing = [f"{m.__name__}.{n}" for m, n in stage_steps + slot_steps if not hasattr(m, n)]
+    if missing:
+        raise SystemExit(f"the stages no longer call {missing}: update the bench")
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--ranker-from", type=Path, help="a trained version (synthetic tables)")
@@ -130,13 +139,9 @@ def main() -> None:
 
     serve(range(20))  # first touches: the padded tables, the fresh products
     totals: dict[str, float] = defaultdict(float)
-    for name in ("generator_views", "top_candidates", "candidate_features"):
-        setattr(candidates, name, timed(totals, name, getattr(candidates, name)))
-    for module, name in (
-        (fresh_order_module, "fresh_order_scores"),
-        (fresh_order_module, "drawn_fresh_order"),
-        (staged_module, "served_list"),
-    ):
+    for module, name in stage_steps:
+        setattr(module, name, timed(totals, name, getattr(module, name)))
+    for module, name in slot_steps:
         setattr(module, name, timed(totals, f"slots: {name}", getattr(module, name)))
     for name, generator in staged.generators.items():
         generator.scores = timed(totals, f"scores: {name}", generator.scores)  # type: ignore[method-assign]
