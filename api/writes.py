@@ -183,24 +183,51 @@ class OnlineWrites:
         unchanged = 0
         guard = write_stamp()  # a forget after it may have deleted what this write wrote
         try:
-            if write_graph:
+            if write_graph:  # every event in one transaction: a 503 wrote none of them
                 store.upsert_users([{"id": u} for u in users])
-                unchanged = store.upsert_interactions(rows).unchanged
-                self._ledger(USER, users, committed=True)
-            else:
+                unchanged = store.upsert_interactions(rows, atomic=True).unchanged
+        except GraphConnectionError as e:
+            engine._health.mark_down()
+            raise ServiceUnavailableError(
+                f"events not accepted: the graph server does not answer ({e}); none of "
+                "them was written, send them again when /health reports the graph up"
+            ) from e
+        if write_graph:
+            self._ledger(USER, users, committed=True)
+        # each user's products in the order of the request's events (oldest first)
+        mine = {u: [r["product_id"] for r in rows if r["user_id"] == u] for u in users}
+        try:  # the events are written: accepted, whatever fails from here
+            if not write_graph:
                 users = self._still_held(store, users)
-            # each user's products in the order of the request's events (oldest first)
-            mine = {u: [r["product_id"] for r in rows if r["user_id"] == u] for u in users}
             stamp = write_stamp()  # after the write, before the graph is read back: the order
             self._serve_users(
                 store, users, stamp, mine, forget_purchases=True, weigh_held=False, guard=guard
             )
         except GraphConnectionError as e:
             engine._health.mark_down()
-            raise ServiceUnavailableError(
-                f"events not accepted: the graph server does not answer ({e}); retry later"
-            ) from e
+            if write_graph:  # what they bought is not recommended to them meanwhile
+                self._keep_history(mine, guard)
+            log.warning(
+                "%d events written, but the graph server stopped answering before their %d "
+                "shoppers were embedded again (%s): their vectors are recomputed at their "
+                "next event or the next restart",
+                len(rows),
+                len(users),
+                e,
+            )
+            return RecordedEvents([], unchanged)
         return RecordedEvents(users, unchanged)
+
+    def _keep_history(self, history: Mapping[str, Collection[str]], guard: int) -> None:
+        """Put ``history`` into the online history, without reading the graph.
+
+        Not when a forget stamped after ``guard`` landed meanwhile: it may have
+        removed these shoppers.
+        """
+        engine = self._engine
+        with engine._write_lock:
+            if self._forgotten_at < guard:
+                engine._history.add_online(history, forget_purchases=True)
 
     def declare_users(self, rows: Sequence[UserRow], *, write_graph: bool) -> UpsertCounts:
         """:meth:`kgrec.api.engine.Engine.declare_users`."""

@@ -9,7 +9,7 @@ from typing import Any, Final, LiteralString, cast
 import neo4j
 from neo4j import ManagedTransaction
 
-from kgrec.errors import NotFoundError, QueryError
+from kgrec.errors import GraphConnectionError, NotFoundError, QueryError
 from kgrec.graph import _queries as q
 from kgrec.graph._reads import _Reads
 from kgrec.graph._session import _batches
@@ -190,7 +190,7 @@ class _Writes(_Reads):
         return self._upsert_nodes(ENTITY, map(entity_row, rows), replace=replace)
 
     def upsert_interactions(
-        self, rows: Sequence[InteractionRow], *, race_safe: bool = True
+        self, rows: Sequence[InteractionRow], *, race_safe: bool = True, atomic: bool = False
     ) -> UpsertCounts:
         """Write interactions; (user, product, kind, ts) identifies one, so re-sending is a no-op.
 
@@ -207,51 +207,57 @@ class _Writes(_Reads):
         (``race_safe``) or found stored twice; both such writers count it as
         created. A bulk import passes ``race_safe=False``: the clean-up of what it
         created cost it a third of its write rate, and an event it and another
-        writer stored at the same instant is made one at its next send.
+        writer stored at the same instant is made one at its next send. A clean-up
+        the lost graph stops is logged, not raised: the rows are written, and a
+        copy left is made one at its next send.
+
+        With ``atomic`` every batch is written in one transaction, so an error
+        writes none of ``rows`` (an online request, whose client sends it again);
+        otherwise each batch commits on its own (an import, restartable).
 
         Raises:
             NotFoundError: a row names a user or product the graph lacks (nothing of
-                its batch was written).
+                its batch, or with ``atomic`` of ``rows``, was written).
         """
         unique = _one_row_per_interaction(rows)
         counts = UpsertCounts(unchanged=len(rows) - len(unique))
-        for batch in _batches(unique, self.options.write_batch_size):
-            params = [
-                {
-                    "user_id": r["user_id"],
-                    "product_id": r["product_id"],
-                    "kind": r["kind"],
-                    "ts": int(r["ts"]),
-                    "value": r.get("value"),
-                    "weight": r.get("weight"),
-                    "default_weight": DEFAULT_KIND_WEIGHTS.get(r["kind"], 1.0),
-                }
-                for r in batch
-            ]
+        batches = [_interaction_params(b) for b in _batches(unique, self.options.write_batch_size)]
+        for group in [batches] if atomic else [[b] for b in batches]:
 
             def work(
-                tx: ManagedTransaction, params: list[dict[str, Any]] = params
+                tx: ManagedTransaction, group: list[list[dict[str, Any]]] = group
             ) -> tuple[UpsertCounts, list[dict[str, Any]]]:
-                rec = tx.run(q.UPSERT_INTERACTIONS, rows=params).single(strict=True)
-                created, updated = int(rec["created"]), int(rec["updated"])
-                missing = len(params) - int(rec["matched"])
-                if missing:  # raised inside the transaction: it rolls back
-                    raise NotFoundError(
-                        f"{missing} of {len(params)} interactions name a user or product the "
-                        "graph does not hold; none of them was written"
-                    )
-                counts = UpsertCounts(created, updated, len(params) - created - updated)
-                return counts, list(rec["twice"]) + (list(rec["new"]) if race_safe else [])
+                counts, recheck = UpsertCounts(), []
+                for params in group:
+                    rec = tx.run(q.UPSERT_INTERACTIONS, rows=params).single(strict=True)
+                    created, updated = int(rec["created"]), int(rec["updated"])
+                    missing = len(params) - int(rec["matched"])
+                    if missing:  # raised inside the transaction: it rolls back
+                        raise NotFoundError(
+                            f"{missing} of {len(params)} interactions name a user or product "
+                            "the graph does not hold; none of them was written"
+                        )
+                    counts += UpsertCounts(created, updated, len(params) - created - updated)
+                    recheck += list(rec["twice"]) + (list(rec["new"]) if race_safe else [])
+                return counts, recheck
 
-            batch_counts, recheck = self._write(work)
-            if recheck:  # a writer that created one of them at once: the later to commit dedupes
-
-                def dedupe(tx: ManagedTransaction, rows: list[dict[str, Any]] = recheck) -> None:
-                    tx.run(q.DEDUPE_INTERACTIONS, rows=rows).consume()
-
-                self._write(dedupe)
-            counts += batch_counts
+            group_counts, recheck = self._write(work)
+            # a writer that created one of them at once: the later to commit dedupes
+            self._dedupe_interactions(recheck)
+            counts += group_counts
         return counts
+
+    def _dedupe_interactions(self, rows: list[dict[str, Any]]) -> None:
+        """Keep one of each interaction of ``rows`` stored more than once (after the commit)."""
+        try:
+            self._write_batches(q.DEDUPE_INTERACTIONS, rows)
+        except GraphConnectionError as e:
+            log.warning(
+                "%d interactions were written; their check for copies a concurrent writer "
+                "made did not run (%s): such a copy is made one when it is sent again",
+                len(rows),
+                e,
+            )
 
     def link_entities(self, rows: Sequence[EntityLinkRow]) -> UpsertCounts:
         """MERGE ``(:Product)-[:HAS_ENTITY {relation}]->(:Entity)``.
@@ -345,6 +351,22 @@ def _duplicate_key(error: QueryError) -> bool:
     if not isinstance(cause, neo4j.exceptions.Neo4jError):
         return False
     return cause.code == _NEO4J_UNIQUE or "Duplicated key" in (cause.message or "")
+
+
+def _interaction_params(batch: Sequence[InteractionRow]) -> list[dict[str, Any]]:
+    """The parameters of :data:`~kgrec.graph._queries.UPSERT_INTERACTIONS` for ``batch``."""
+    return [
+        {
+            "user_id": r["user_id"],
+            "product_id": r["product_id"],
+            "kind": r["kind"],
+            "ts": int(r["ts"]),
+            "value": r.get("value"),
+            "weight": r.get("weight"),
+            "default_weight": DEFAULT_KIND_WEIGHTS.get(r["kind"], 1.0),
+        }
+        for r in batch
+    ]
 
 
 def _one_row_per_interaction(rows: Sequence[InteractionRow]) -> list[InteractionRow]:

@@ -233,8 +233,8 @@ def test_a_forget_landing_right_after_an_events_graph_write_is_not_undone(
     """The forget lands between the events' graph write and their embedding's stamp."""
     write = sample_store.upsert_interactions
 
-    def write_then_forget(rows: Sequence[InteractionRow]) -> UpsertCounts:
-        counts = write(rows)
+    def write_then_forget(rows: Sequence[InteractionRow], **options: bool) -> UpsertCounts:
+        counts = write(rows, **options)
         assert sample_store.delete_user("slow") is not None
         engine.forget_user("slow")
         return counts
