@@ -62,6 +62,26 @@ ENSURE_CATEGORIES: Final = (
 )
 
 # Relationship upserts ------------------------------------------------------------
+# Run first by a transaction that relinks products: every HAS_BRAND and IN_CATEGORY
+# edge of each product is deleted and made again, so two writers relinking one
+# product change the same records and conflict (ArcadeDB retries one; Neo4j's
+# relationship locks order them). Without it, ArcadeDB merges their concurrent
+# appends to the product's edge list: each writer, having read no stale link,
+# added its own (up to 8 HAS_BRAND edges of one product).
+TOUCH_PRODUCT_BRANDS: Final = """
+UNWIND $ids AS id
+MATCH (p:Product {id: id})-[old:HAS_BRAND]->(b:Brand)
+DELETE old
+CREATE (p)-[:HAS_BRAND]->(b)
+RETURN count(*) AS n
+"""
+TOUCH_PRODUCT_CATEGORIES: Final = """
+UNWIND $ids AS id
+MATCH (p:Product {id: id})-[old:IN_CATEGORY]->(c:Category)
+DELETE old
+CREATE (p)-[:IN_CATEGORY]->(c)
+RETURN count(*) AS n
+"""
 # A product has one brand: a stale HAS_BRAND edge is removed when the brand changes.
 SET_PRODUCT_BRAND: Final = """
 UNWIND $rows AS r

@@ -53,6 +53,7 @@ DELETE_BATCH: Final = 10_000
 CREATE_RETRIES: Final = 3
 """Runs of a node batch again after another writer created one of its nodes."""
 _NEO4J_UNIQUE: Final = "Neo.ClientError.Schema.ConstraintValidationFailed"
+_GONE: Final = "Neo.ClientError.Statement.EntityNotFound"
 
 
 class _Writes(_Reads):
@@ -91,18 +92,20 @@ class _Writes(_Reads):
         return counts
 
     def _write_creating(self, work: Callable[[ManagedTransaction], UpsertCounts]) -> UpsertCounts:
-        """:meth:`_write` of a node batch, again when another writer created one of its nodes.
+        """:meth:`_write` of a node batch, again when another writer changed it meanwhile.
 
         Two writers that both read no node of an id both create it; the unique index
-        refuses the later commit. Run again, the batch reads the node and merges into it.
+        refuses the later commit. Two writers relinking one product both read its
+        links; the later to delete one the other deleted meanwhile is refused
+        (EntityNotFound). Run again, the batch reads the graph as it is now.
         """
         for attempt in range(CREATE_RETRIES + 1):
             try:
                 return self._write(work)
             except QueryError as e:
-                if attempt == CREATE_RETRIES or not _duplicate_key(e):
+                if attempt == CREATE_RETRIES or not _changed_meanwhile(e):
                     raise
-                log.debug("a node of the batch was created meanwhile; writing it again: %s", e)
+                log.debug("the batch was changed meanwhile; writing it again: %s", e)
         raise AssertionError("unreachable")
 
     def upsert_products(self, rows: Sequence[ProductRow], *, replace: bool = False) -> UpsertCounts:
@@ -118,6 +121,9 @@ class _Writes(_Reads):
         """
 
         def write_links(tx: ManagedTransaction, batch: Sequence[NodeRow]) -> None:
+            ids = [row.id for row in batch]  # two writers relinking one product conflict
+            tx.run(q.TOUCH_PRODUCT_BRANDS, ids=ids).consume()
+            tx.run(q.TOUCH_PRODUCT_CATEGORIES, ids=ids).consume()
             brands: dict[str, str] = {}
             categories: set[str] = set()
             brand_links, category_links = [], []
@@ -345,12 +351,15 @@ class _Writes(_Reads):
                 return deleted
 
 
-def _duplicate_key(error: QueryError) -> bool:
-    """True when the server refused a write because a unique id was created meanwhile."""
+def _changed_meanwhile(error: QueryError) -> bool:
+    """True when a write was refused for another writer's change made meanwhile.
+
+    A unique id it created, or a relationship the write had read that it deleted.
+    """
     cause = error.__cause__
     if not isinstance(cause, neo4j.exceptions.Neo4jError):
         return False
-    return cause.code == _NEO4J_UNIQUE or "Duplicated key" in (cause.message or "")
+    return cause.code in (_NEO4J_UNIQUE, _GONE) or "Duplicated key" in (cause.message or "")
 
 
 def _interaction_params(batch: Sequence[InteractionRow]) -> list[dict[str, Any]]:
