@@ -35,13 +35,24 @@ def _batches(rows: Sequence[T], size: int) -> Iterator[Sequence[T]]:
         yield rows[start : start + size]
 
 
-def _refused_as_write(error: neo4j_errors.Neo4jError) -> bool:
-    """True for the server's refusal of a write.
+def _refusal(error: neo4j_errors.Neo4jError) -> str | None:
+    """Why the server refused the read-only exploration path a query; None: it did not.
 
-    ArcadeDB's Forbidden for the read-only account, Neo4j's access-mode error in a read transaction.
+    ``write``: Neo4j's access-mode error, a write in a read transaction.
+    ``database``: the read-only account may not use the database at all.
+    ``forbidden``: any other Security.Forbidden, such as ArcadeDB's refusal of a
+    write to the read-only account, or a privilege the account lacks (a
+    procedure, ``SHOW INDEXES`` on Neo4j): the server does not say which.
     """
     code = error.code or ""
-    return "Security.Forbidden" in code or "AccessMode" in code
+    if "AccessMode" in code:
+        return "write"
+    if "Security.Forbidden" not in code:
+        return None
+    message = (error.message or "").lower()
+    if "access to database" in message or "database access is not allowed" in message:
+        return "database"
+    return "forbidden"
 
 
 def _check_label(label: str) -> NodeLabel:

@@ -25,13 +25,14 @@ from neo4j import exceptions as neo4j_errors
 
 from kgrec.errors import (
     GraphConnectionError,
+    GraphError,
     QueryError,
     WriteQueryRejectedError,
 )
 from kgrec.graph import _queries as q
 from kgrec.graph._reconnect import Follower, answers
 from kgrec.graph._results import end_node_ids, plain
-from kgrec.graph._session import StoreOptions, _refused_as_write
+from kgrec.graph._session import StoreOptions, _refusal
 from kgrec.graph._writes import _Writes
 from kgrec.graph.guard import ensure_read_only
 
@@ -184,8 +185,10 @@ class GraphStore(_Writes):
 
         Raises:
             WriteQueryRejectedError: the query contains a write clause (nothing was
-                sent), or the server refused it as a write.
-            QueryError: the server rejected the query, or a parameter cannot be sent.
+                sent), or the server refused it as a write or forbade it to the
+                read-only account (the message says which it can tell).
+            QueryError: the server rejected the query, or a parameter cannot be sent,
+                or the read-only account may not use the database.
         """
         ensure_read_only(query)
         timeout = self.options.query_timeout_s
@@ -224,11 +227,10 @@ class GraphStore(_Writes):
                     "kgrec lacks it: restart it (`kgrec graph stop && kgrec graph start`), "
                     "or check KGREC_GRAPH__NEO4J_READER_USER / KGREC_GRAPH__NEO4J_READER_PASSWORD"
                 ) from cause
-            if isinstance(cause, neo4j_errors.Neo4jError) and _refused_as_write(cause):
-                raise WriteQueryRejectedError(
-                    f"the graph server refused the query as a write on the read-only "
-                    f"exploration path ({cause.message}); nothing was changed"
-                ) from cause
+            refusal = _refusal(cause) if isinstance(cause, neo4j_errors.Neo4jError) else None
+            if refusal is not None:
+                reason = getattr(cause, "message", None) or str(cause)
+                raise _refused(refusal, self.uri, self.database, reason) from cause
             raise
         return pd.DataFrame(rows, columns=keys)
 
@@ -297,3 +299,24 @@ class GraphStore(_Writes):
             self._retired.append(self._reader)
         self._driver, self._reader, self.uri = fresh._driver, fresh._reader, uri
         log.info("graph store now talks to %s", uri)
+
+
+def _refused(refusal: str, uri: str, database: str, reason: str) -> GraphError:
+    """The error of an exploration query the server refused (:func:`_refusal`)."""
+    if refusal == "database":
+        return QueryError(
+            f"the graph server at {uri} does not let the read-only exploration account "
+            f"use database '{database}' ({reason}); nothing was run. Check "
+            "KGREC_GRAPH__NEO4J_DATABASE and that KGREC_GRAPH__NEO4J_READER_USER may access "
+            "it (an embedded server grants its own database at `kgrec graph start`)"
+        )
+    if refusal == "write":
+        return WriteQueryRejectedError(
+            f"the graph server refused the query as a write on the read-only exploration "
+            f"path ({reason}); nothing was changed"
+        )
+    return WriteQueryRejectedError(
+        f"the graph server forbade this query to the read-only exploration account "
+        f"({reason}): it writes, or needs a privilege the account lacks (a procedure, "
+        "SHOW on Neo4j); nothing was changed"
+    )

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kgrec.errors import GraphConnectionError, WriteQueryRejectedError
+from kgrec.errors import GraphConnectionError, QueryError, WriteQueryRejectedError
 from kgrec.graph import GraphStore, connect_store, embedded_server, ensure_read_only
 from kgrec.settings import Settings
 from tests.utils.graph import fingerprint
@@ -221,3 +221,25 @@ def test_a_refused_reader_account_says_how_to_fix_it(settings: Settings) -> None
         pytest.raises(GraphConnectionError, match="kgrec graph stop && kgrec graph start"),
     ):
         store.cypher("RETURN 1 AS one")
+
+
+def test_a_reader_refused_for_its_database_is_not_told_the_query_writes(
+    store: GraphStore,
+) -> None:
+    """The read-only account refused for a reason other than a write: the database.
+
+    The server answers Security.Forbidden (here: "Access to database ... is not
+    allowed", as for a KGREC_GRAPH__NEO4J_DATABASE the account may not use). Failed
+    before: WriteQueryRejectedError "refused the query as a write", for a query
+    that only reads.
+    """
+    # the session's drivers, for a database the reader is no member of (not closed here)
+    elsewhere = GraphStore(
+        store._driver, "kgrec-elsewhere", store.uri, store.options, reader=store._reader
+    )
+    with pytest.raises(QueryError) as refused:
+        elsewhere.cypher("MATCH (n) RETURN count(n) AS n")
+    assert not isinstance(refused.value, WriteQueryRejectedError)
+    message = str(refused.value)
+    assert "as a write" not in message and "kgrec-elsewhere" in message, message
+    assert "KGREC_GRAPH__NEO4J_DATABASE" in message, message
