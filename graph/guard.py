@@ -17,6 +17,7 @@ The guard fails closed: an unterminated literal or comment, a procedure outside
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Final, Literal
 
@@ -28,6 +29,13 @@ _LINE_ENDS: Final = ("\n", "\r")
 # ends the comment there would read what follows as code, and one that does not
 # would read it as comment (either reading can hide a clause from the other).
 _OTHER_LINE_ENDS: Final = ("\u2028", "\u2029", "\u0085", "\x0b", "\x0c")
+
+# A number literal's text: decimal (underscores, fraction, exponent), hex, octal. A
+# lexer that reads ``1LOAD`` as ``1`` and ``LOAD`` runs ``LIMIT 1LOAD CSV ...``, so
+# the letters after the literal are tokenized as a word of their own.
+_NUMBER: Final = re.compile(
+    r"0[xX][0-9a-fA-F_]*|0[oO][0-7_]*|[0-9][0-9_]*(?:\.[0-9][0-9_]*)?(?:[eE][0-9_]*)?"
+)
 
 TokenKind = Literal["word", "quoted", "string", "number", "param", "symbol"]
 
@@ -214,6 +222,9 @@ def tokenize(query: str) -> list[Token]:
                 if query[j] == "." and not (j + 1 < n and query[j + 1].isdigit()):
                     break
                 j += 1
+            # the literal alone: letters glued to it are a word (``LIMIT 1LOAD CSV``)
+            literal = _NUMBER.match(query, i, j)
+            j = literal.end() if literal is not None and literal.end() > i else j
             tokens.append(Token("number", query[i:j], i))
             i = j
         elif _is_word_char(ch):

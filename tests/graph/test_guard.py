@@ -78,6 +78,19 @@ WRITES = [
     "RETURN sql /* x */ .eval($e) AS d",
     "MATCH (p:Product) RETURN apoc.text.join([p.id], ',') AS s",
     "RETURN util.sleep(100000)",
+    # server files read by LOAD CSV in other spellings (2026-12-04; the last three
+    # passed: a number literal took the letters glued to it, and a lexer that reads
+    # ``1LOAD`` as ``1`` and ``LOAD`` runs the clause)
+    "load csv from 'file:///etc/hostname' as l return l",
+    "MATCH (n) CALL { LOAD CSV FROM 'file:///etc/hostname' AS l RETURN l } RETURN l",
+    "/* x */LOAD/**/CSV FROM 'file:///etc/hostname' AS l RETURN l",
+    "WITH 1 AS x\u00a0LOAD\u2003CSV FROM 'file:///etc/hostname' AS l RETURN l",
+    "CALL apoc.load.csv('file:///etc/hostname') YIELD map RETURN map",
+    "RETURN apoc.load.jsonParams('file:///etc/hostname', {}, null) AS j",
+    "CALL `apoc.load`.json('file:///etc/passwd') YIELD value RETURN value",
+    "WITH 1 AS x LIMIT 1LOAD CSV FROM 'file:///etc/hostname' AS l RETURN l",
+    "WITH 1 AS x SKIP 0x0LOAD CSV FROM 'file:///etc/hostname' AS l RETURN l",
+    "WITH 1 AS x LIMIT 1e0CREATE (:Hack)",
 ]
 READS = [
     "MATCH (p:Product) RETURN p.id AS id",
@@ -117,6 +130,8 @@ READS = [
     "MATCH (p:Product) RETURN p.id AS set, [p.title] AS create, $x AS delete",
     "MATCH (p:Product) RETURN count(*) AS load, 'a' AS merge, `p` AS remove",
     "WITH 1 AS `as` RETURN `as` AS stop",  # a variable named as, backticked
+    # number literals stay whole
+    "RETURN 1_000 AS a, 0x1F AS b, 0o17 AS c, 1.5e3 AS d, 2E-3 AS e, 3.25 AS f",
 ]
 
 
