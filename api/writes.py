@@ -93,9 +93,11 @@ class OnlineWrites:
         record = write_graph and not mirror
         if record:
             self._ledger(PRODUCT, ids)
+        written = False
         try:
             if record:
                 store.upsert_products(rows, replace=replace)
+                written = True
                 self._ledger(PRODUCT, ids, committed=True)
             stamp = write_stamp()
             while True:
@@ -120,9 +122,7 @@ class OnlineWrites:
                         break
         except GraphConnectionError as e:
             engine._health.mark_down()
-            raise ServiceUnavailableError(
-                f"products not accepted: the graph server does not answer ({e}); retry later"
-            ) from e
+            raise ServiceUnavailableError(_products_refused(e, written)) from e
         return [r["id"] for r in served]
 
     def _ledger(self, label: str, ids: Sequence[str], *, committed: bool = False) -> None:
@@ -368,3 +368,19 @@ class OnlineWrites:
                 stamp = guard = write_stamp()
                 users = self._still_held(store, users)
         return []
+
+
+def _products_refused(error: GraphConnectionError, written: bool) -> str:
+    """The 503 of a product write the graph stopped answering during (``written``: after it)."""
+    if written:
+        return (
+            f"products written to the graph but not served yet: the graph server stopped "
+            f"answering before they were read back ({error}); send them again when /health "
+            "reports the graph up (a product write is idempotent by id), or they are served "
+            "from the next restart"
+        )
+    return (
+        f"products not accepted: the graph server does not answer ({error}); some may be "
+        "written (each KGREC_GRAPH__WRITE_BATCH_SIZE commits on its own), none is served: "
+        "send them again when /health reports the graph up (a product write is idempotent by id)"
+    )
