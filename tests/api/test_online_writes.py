@@ -1,16 +1,15 @@
-"""Online writes without HTTP restarts.
+"""Online writes without HTTP: counts, concurrency, forgets and swaps (issue 18 items 3 and 4).
 
-Counts, concurrency, and the restore of what the graph holds and the artifact
-version lacks (issue 18 items 3, 4 and 7).
+The restore of what the graph holds and the artifact version lacks after a
+restart (item 7) is ``test_online_restore.py``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import logging
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -19,43 +18,28 @@ import scipy.sparse as sp
 
 from kgrec.api.engine import Engine
 from kgrec.api.overlay import OnlineItem, Overlay, write_stamp
-from kgrec.api.restore import Restorer, restore_online
-from kgrec.api.wiring import engine_options, pipeline_options
+from kgrec.api.wiring import pipeline_options
 from kgrec.api.written_online import WrittenOnline
-from kgrec.errors import GraphConnectionError
 from kgrec.gnn.artifacts import ArtifactSet
 from kgrec.gnn.checkpoint import Checkpoint
 from kgrec.gnn.inductive import InductiveEmbedder
-from kgrec.graph import GraphStore, InteractionRow, ProductRow, UpsertCounts
+from kgrec.graph import GraphStore, InteractionRow, UpsertCounts
 from kgrec.settings import Settings
 from kgrec.text_encoders import TextEncoder
 from tests.utils.api import API_KEY, ClientFactory
 from tests.utils.metrics import sample
+from tests.utils.online import (
+    inductive_engine,
+    served_title_price,
+    trail_shoe,
+    version_checkpoint,
+    view_event,
+    written_through,
+)
 from tests.utils.threads import errors_in_threads
 
 KEY = {"X-API-Key": API_KEY}
 WAIT_S = 30.0
-
-
-def _product(pid: str, title: str) -> ProductRow:
-    return {
-        "id": pid,
-        "title": title,
-        "price": 20.0,
-        "brand_id": "stride",
-        "category_ids": ["trail-shoes"],
-    }
-
-
-def _event(user: str, product: str, ts: int) -> InteractionRow:
-    return {"user_id": user, "product_id": product, "kind": "view", "ts": ts}
-
-
-def _checkpoint(artifacts: ArtifactSet) -> Checkpoint:
-    assert artifacts.checkpoint_path is not None
-    return Checkpoint.load(
-        artifacts.checkpoint_path, snapshot_version=artifacts.manifest.snapshot_version
-    )
 
 
 class GatedEmbedder(InductiveEmbedder):
@@ -97,8 +81,8 @@ def gated_engine(
     encoder: TextEncoder,
 ) -> tuple[Engine, GatedEmbedder]:
     """An engine whose embedder holds the writes :class:`GatedEmbedder` gates."""
-    gated = GatedEmbedder(_checkpoint(sample_artifacts), encoder, settings)
-    return _engine(settings, sample_artifacts, encoder, sample_store, gated), gated
+    gated = GatedEmbedder(version_checkpoint(sample_artifacts), encoder, settings)
+    return inductive_engine(settings, sample_artifacts, encoder, sample_store, gated), gated
 
 
 @pytest.fixture
@@ -108,29 +92,7 @@ def engine(
     sample_artifacts: ArtifactSet,
     encoder: TextEncoder,
 ) -> Engine:
-    return _engine(settings, sample_artifacts, encoder, sample_store)
-
-
-def _engine(
-    settings: Settings,
-    artifacts: ArtifactSet,
-    encoder: TextEncoder,
-    store: GraphStore,
-    embedder: InductiveEmbedder | None = None,
-    written_online: WrittenOnline | None = None,
-) -> Engine:
-    """An engine with the checkpoint's inductive embedder (or ``embedder``)."""
-    checkpoint = _checkpoint(artifacts)
-    return Engine(
-        engine_options(settings),
-        artifacts,
-        encoder,
-        store,
-        embedder_factory=lambda _: (
-            embedder or pipeline_options(settings).embedder(checkpoint, encoder)
-        ),
-        written_online=written_online,
-    )
+    return inductive_engine(settings, sample_artifacts, encoder, sample_store)
 
 
 def test_reposting_a_catalogue_id_counts_it_once(
@@ -163,7 +125,7 @@ def test_a_slow_embedding_holds_up_no_other_write(
 
     def slow_write() -> None:
         try:
-            engine.record_events([_event("slow", "p001", 1)])
+            engine.record_events([view_event("slow", "p001", 1)])
         except BaseException as e:  # surfaced below
             errors.append(e)
 
@@ -172,8 +134,8 @@ def test_a_slow_embedding_holds_up_no_other_write(
     try:
         assert gated.entered.wait(WAIT_S)  # the slow write is embedding now
         # other writes go through meanwhile: a product, another user's event
-        assert engine.add_items([_product("p-fast", "Fast lane trail shoe")]) == ["p-fast"]
-        assert engine.record_events([_event("quick", "p-fast", 2)]).users == ["quick"]
+        assert engine.add_items([trail_shoe("p-fast", "Fast lane trail shoe")]) == ["p-fast"]
+        assert engine.record_events([view_event("quick", "p-fast", 2)]).users == ["quick"]
         assert writer.is_alive()  # ... while the slow one is still embedding
     finally:
         gated.release.set()
@@ -195,7 +157,7 @@ def test_a_forget_landing_while_a_shopper_is_embedded_is_not_undone(
     shopper written beside them in the same call is served as usual.
     """
     engine, gated = gated_engine
-    events = [_event("slow", "p001", 1), _event("other", "p002", 2)]
+    events = [view_event("slow", "p001", 1), view_event("other", "p002", 2)]
     if path == "restore":
         sample_store.upsert_users([{"id": "slow"}, {"id": "other"}])
         sample_store.upsert_interactions(events)
@@ -240,14 +202,14 @@ def test_a_forget_landing_right_after_an_events_graph_write_is_not_undone(
         return counts
 
     monkeypatch.setattr(sample_store, "upsert_interactions", write_then_forget)
-    events = [_event("slow", "p001", 1), _event("other", "p002", 2)]
+    events = [view_event("slow", "p001", 1), view_event("other", "p002", 2)]
     assert engine.record_events(events).users == ["other", "slow"]
     assert engine.unserved("User", ["slow", "other"]) == ["slow"]
     assert "slow" not in engine._history.online and "other" in engine._history.online
 
 
 @pytest.mark.parametrize("ledger", [False, True])
-def test_a_swap_keeps_serving_what_was_written_online(
+def test_a_swap_keeps_serving_what_waswritten_through(
     engine: Engine,
     sample_store: GraphStore,
     sample_artifacts: ArtifactSet,
@@ -262,7 +224,7 @@ def test_a_swap_keeps_serving_what_was_written_online(
     """
     if ledger:
         engine.written_online = WrittenOnline.in_data_dir(tmp_path)
-    products, users = _written_online(engine)
+    products, users = written_through(engine)
     engine.add_items([{"id": "p013", "title": "Boom portable speaker mk2", "price": 10.0}])
     engine.swap(sample_artifacts)
     assert engine.unserved("Product", products) == []
@@ -281,7 +243,7 @@ def test_a_swap_keeps_serving_what_was_written_online(
         )
         engine.swap(later)
         assert engine.unserved("Product", products) == []  # still lacked by it: carried
-        assert _served(engine, "p013")[0] == "Boom portable speaker"
+        assert served_title_price(engine, "p013")[0] == "Boom portable speaker"
 
 
 def test_an_update_in_flight_during_a_swap_is_served_not_the_older_row(
@@ -291,9 +253,9 @@ def test_an_update_in_flight_during_a_swap_is_served_not_the_older_row(
 ) -> None:
     """The update's graph write is done and it is embedding when the version swaps."""
     engine, gated = gated_engine
-    engine.add_items([_product("p-upd", "Trail shoe v1")])
+    engine.add_items([trail_shoe("p-upd", "Trail shoe v1")])
     update = threading.Thread(
-        name="slow", target=lambda: engine.add_items([_product("p-upd", "Trail shoe v2")])
+        name="slow", target=lambda: engine.add_items([trail_shoe("p-upd", "Trail shoe v2")])
     )
     update.start()
     try:
@@ -312,8 +274,8 @@ def test_concurrent_writers_keep_each_others_updates(engine: Engine) -> None:
     def write(n: int) -> None:
         for k in range(3):
             pid = f"p-c{n}-{k}"
-            engine.add_items([_product(pid, f"Concurrent shoe {n} {k}")])
-            engine.record_events([_event(f"u-c{n}", pid, 100 * n + k)])
+            engine.add_items([trail_shoe(pid, f"Concurrent shoe {n} {k}")])
+            engine.record_events([view_event(f"u-c{n}", pid, 100 * n + k)])
 
     assert not errors_in_threads(write, 4, WAIT_S)
     products = [f"p-c{n}-{k}" for n in range(4) for k in range(3)]
@@ -326,7 +288,7 @@ def test_a_mirrored_write_of_a_shopper_deleted_since_serves_nothing(engine: Engi
     """An arm engine mirrors the main one's write after a forget deleted the shopper."""
     ghost = "u-deleted-since"  # the main engine wrote it; a forget deleted it since
     engine.declare_users([{"id": ghost, "attrs": {"occupation": "x"}}], write_graph=False)
-    engine.record_events([_event(ghost, "p001", 5)], write_graph=False)
+    engine.record_events([view_event(ghost, "p001", 5)], write_graph=False)
     assert engine.unserved("User", [ghost]) == [ghost]
     assert engine.recommend(ghost, k=3).strategy == "popularity"
 
@@ -359,134 +321,3 @@ def test_the_newest_update_of_an_id_wins_whatever_order_they_land_in() -> None:
     overlay = overlay.with_items([item("newer", new)], {}).with_items([item("older", old)], {})
     assert overlay.size == 1 and overlay.items[0].row["title"] == "newer"
     assert Overlay(4, 2, "cpu").with_items([item("x", 0)], {"p": 3}).added == 0
-
-
-def _written_online(engine: Engine) -> tuple[list[str], list[str]]:
-    """Products and events written through ``engine``: (product ids, user ids)."""
-    products = [f"p-r{i}" for i in range(5)]
-    engine.add_items([_product(p, f"Restored trail shoe {p}") for p in products])
-    engine.record_events(
-        [_event("u-r1", p, 10 + i) for i, p in enumerate(products)]
-        + [_event("u-r2", "p001", 20), _event("u-r2", "p-r0", 21), _event("u01", "p-r1", 22)]
-    )
-    return products, ["u-r1", "u-r2"]
-
-
-def test_a_new_engine_serves_what_the_graph_holds_after_a_restore(
-    engine: Engine,
-    sample_store: GraphStore,
-    settings: Settings,
-    sample_artifacts: ArtifactSet,
-    encoder: TextEncoder,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    products, users = _written_online(engine)
-    checkpoint = _checkpoint(sample_artifacts)
-    again = Engine(
-        engine_options(settings),
-        sample_artifacts,
-        encoder,
-        sample_store,
-        embedder_factory=lambda _: pipeline_options(settings).embedder(checkpoint, encoder),
-    )  # the service restarted: only the artifact version
-    assert again.unserved("Product", products) == products
-    with caplog.at_level(logging.INFO, logger="kgrec.api.restore"):
-        report = restore_online(again, sample_store, batch_size=2)
-    assert (report.products, report.users) == (len(products), len(users))
-    assert "restored 5 products and 2 users" in caplog.text
-    assert again.unserved("Product", products) == [] and again.unserved("User", users) == []
-    assert again.size == engine.size == 17 + len(products)
-    before, after = engine._state.overlay, again._state.overlay
-    for u in users:  # the vectors the events computed, the graph being the same
-        np.testing.assert_allclose(after.users[u], before.users[u], atol=1e-5)
-        assert again.recommend(u, k=5).user_known
-    # a product's vector is the one its graph neighbourhood gives now (its later events
-    # count): what the first engine computes when it embeds them again
-    engine.add_items(sample_store.product_rows(products), write_graph=False)
-    before = engine._state.overlay
-    for p in products:
-        np.testing.assert_allclose(
-            after.items[after.row_of[p]].graph, before.items[before.row_of[p]].graph, atol=1e-5
-        )
-        np.testing.assert_array_equal(
-            after.items[after.row_of[p]].text, before.items[before.row_of[p]].text
-        )
-        assert again.similar(p, k=5).items
-    assert restore_online(again, sample_store).products == 0  # nothing left to restore
-
-
-def test_a_restart_serves_the_versions_own_rows_as_written_online_since(
-    sample_store: GraphStore,
-    settings: Settings,
-    sample_artifacts: ArtifactSet,
-    encoder: TextEncoder,
-    tmp_path: Path,
-) -> None:
-    """A catalogue product updated online and a catalogue shopper's events outlive a restart.
-
-    Both are in the artifact version, so their ids alone do not tell the restore;
-    the ledger of online writes does.
-    """
-
-    def started() -> Engine:
-        ledger = WrittenOnline.in_data_dir(tmp_path)
-        return _engine(settings, sample_artifacts, encoder, sample_store, written_online=ledger)
-
-    engine = started()
-    assert _served(engine, "p013")[0] == "Boom portable speaker"
-    assert engine.unserved("Product", ["p013"]) == [] and engine.unserved("User", ["u01"]) == []
-    engine.add_items([{"id": "p013", "title": "Boom portable speaker mk2", "price": 10.0}])
-    engine.record_events([_event("u01", "p002", 30)])
-    again = started()  # the service restarted: the version's rows only
-    before = _served(engine, "p013")
-    assert _served(again, "p013")[0] == "Boom portable speaker"
-    report = restore_online(again, sample_store)
-    assert (report.products, report.users) == (1, 1)
-    assert _served(again, "p013") == before == ("Boom portable speaker mk2", 10.0)
-    np.testing.assert_allclose(
-        again._state.overlay.users["u01"], engine._state.overlay.users["u01"], atol=1e-5
-    )
-    # an engine without the ledger restores only what the version lacks, as before
-    plain = Engine(engine_options(settings), sample_artifacts, encoder, sample_store)
-    assert restore_online(plain, sample_store).products == 0
-
-
-def _served(engine: Engine, product_id: str) -> tuple[str, float | None]:
-    hits = [i for i in engine.search("portable speaker", k=17).items if i.id == product_id]
-    assert len(hits) == 1, hits
-    return hits[0].title, hits[0].price
-
-
-def test_the_restore_waits_for_a_graph_that_does_not_answer(
-    engine: Engine,
-    sample_store: GraphStore,
-    settings: Settings,
-    sample_artifacts: ArtifactSet,
-    encoder: TextEncoder,
-    monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    products, users = _written_online(engine)
-    again = Engine(engine_options(settings), sample_artifacts, encoder, sample_store)
-    down = threading.Event()
-    down.set()
-    real = sample_store.iter_ids
-
-    def iter_ids(label: str) -> Iterator[list[str]]:
-        if down.is_set():
-            raise GraphConnectionError("the graph server does not answer (test)")
-        return real(label)
-
-    monkeypatch.setattr(sample_store, "iter_ids", iter_ids)
-    restorer = Restorer(again, sample_store, retry_s=0.1)
-    try:
-        with caplog.at_level(logging.WARNING, logger="kgrec.api.restore"):
-            assert restorer.start() is None
-        assert "serving only what artifact version" in caplog.text and restorer.pending
-        assert again.unserved("Product", products) == products  # the artifacts are served
-        down.clear()  # the graph answers again
-        restorer._thread.join(WAIT_S)  # type: ignore[union-attr]
-        assert not restorer.pending and restorer.report is not None
-        assert again.unserved("Product", products) == [] and again.unserved("User", users) == []
-    finally:
-        restorer.close()
