@@ -23,6 +23,7 @@ from kgrec.graph import GraphStore
 from kgrec.settings import Settings
 from kgrec.text_encoders import TextEncoder, load_encoder
 from tests.utils.api import API_KEY, ClientFactory
+from tests.utils.online import inductive_engine
 from tests.utils.settings import make_settings
 from tests.utils.shop import Shop, trained_shop
 
@@ -99,3 +100,17 @@ def shop(
 ) -> tuple[Shop, ArtifactSet]:
     """The shop in the graph, trained (`kgrec train`) and embedded (`kgrec embed`)."""
     return trained_shop(_embedded_store, shop_settings, encoder)
+
+
+@pytest.fixture
+def engine(
+    sample_store: GraphStore,
+    settings: Settings,
+    sample_artifacts: ArtifactSet,
+    encoder: TextEncoder,
+) -> Engine:
+    """An engine over the sample version with its checkpoint's inductive embedder.
+
+    The online-write and restore tests' engine; a module may define its own ``engine``.
+    """
+    return inductive_engine(settings, sample_artifacts, encoder, sample_store)

@@ -30,16 +30,6 @@ from tests.utils.online import (
 WAIT_S = 30.0
 
 
-@pytest.fixture
-def engine(
-    sample_store: GraphStore,
-    settings: Settings,
-    sample_artifacts: ArtifactSet,
-    encoder: TextEncoder,
-) -> Engine:
-    return inductive_engine(settings, sample_artifacts, encoder, sample_store)
-
-
 def test_a_new_engine_serves_what_the_graph_holds_after_a_restore(
     engine: Engine,
     sample_store: GraphStore,

@@ -85,16 +85,6 @@ def gated_engine(
     return inductive_engine(settings, sample_artifacts, encoder, sample_store, gated), gated
 
 
-@pytest.fixture
-def engine(
-    sample_store: GraphStore,
-    settings: Settings,
-    sample_artifacts: ArtifactSet,
-    encoder: TextEncoder,
-) -> Engine:
-    return inductive_engine(settings, sample_artifacts, encoder, sample_store)
-
-
 def test_reposting_a_catalogue_id_counts_it_once(
     sample_store: GraphStore, make_client: ClientFactory
 ) -> None:
