@@ -12,7 +12,7 @@ import pytest
 
 from kgrec.api.engine import Engine
 from kgrec.api.restore import Restorer, restore_online
-from kgrec.api.wiring import engine_options, pipeline_options
+from kgrec.api.wiring import engine_options
 from kgrec.api.written_online import WrittenOnline
 from kgrec.errors import GraphConnectionError
 from kgrec.gnn.artifacts import ArtifactSet
@@ -22,7 +22,6 @@ from kgrec.text_encoders import TextEncoder
 from tests.utils.online import (
     inductive_engine,
     served_title_price,
-    version_checkpoint,
     view_event,
     written_through,
 )
@@ -39,14 +38,8 @@ def test_a_new_engine_serves_what_the_graph_holds_after_a_restore(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     products, users = written_through(engine)
-    checkpoint = version_checkpoint(sample_artifacts)
-    again = Engine(
-        engine_options(settings),
-        sample_artifacts,
-        encoder,
-        sample_store,
-        embedder_factory=lambda _: pipeline_options(settings).embedder(checkpoint, encoder),
-    )  # the service restarted: only the artifact version
+    # the service restarted: only the artifact version
+    again = inductive_engine(settings, sample_artifacts, encoder, sample_store)
     assert again.unserved("Product", products) == products
     with caplog.at_level(logging.INFO, logger="kgrec.api.restore"):
         report = restore_online(again, sample_store, batch_size=2)

@@ -16,16 +16,15 @@ from pathlib import Path
 
 import pytest
 
-from kgrec.api.engine import Engine
 from kgrec.api.forget import forget_user
 from kgrec.api.reloader import ArtifactWatcher
 from kgrec.api.state import ServedState
-from kgrec.api.wiring import engine_options, gnn_embedder_factory
 from kgrec.gnn.artifacts import ArtifactSet
 from kgrec.gnn.versions import VersionStore
 from kgrec.graph import GraphStore
 from kgrec.settings import Settings
 from kgrec.text_encoders import TextEncoder
+from tests.utils.online import inductive_engine
 
 SHOPPER = "u01"  # a shopper of the sample's version
 WAIT_S = 3.0
@@ -49,13 +48,7 @@ def test_a_forget_landing_while_a_version_is_swapped_in_is_not_undone(
         sample_artifacts,
         manifest=dataclasses.replace(sample_artifacts.manifest, version="older"),
     )
-    engine = Engine(
-        engine_options(settings),
-        older,
-        encoder,
-        sample_store,
-        embedder_factory=gnn_embedder_factory(settings, encoder),
-    )
+    engine = inductive_engine(settings, older, encoder, sample_store)
     assert engine.recommend(SHOPPER, k=3).user_known
     forgot = threading.Event()
     served_forget = engine.forget_user

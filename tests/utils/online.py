@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kgrec.api.engine import Engine
-from kgrec.api.wiring import engine_options, pipeline_options
+from kgrec.api.wiring import engine_options, gnn_embedder_factory
 from kgrec.api.written_online import WrittenOnline
 from kgrec.gnn.artifacts import ArtifactSet
 from kgrec.gnn.checkpoint import Checkpoint
@@ -45,16 +45,14 @@ def inductive_engine(
     embedder: InductiveEmbedder | None = None,
     written_online: WrittenOnline | None = None,
 ) -> Engine:
-    """An engine with the checkpoint's inductive embedder (or ``embedder``)."""
-    checkpoint = version_checkpoint(artifacts)
+    """An engine with each version's inductive embedder, as served (or ``embedder``)."""
+    factory = gnn_embedder_factory(settings, encoder) if embedder is None else lambda _: embedder
     return Engine(
         engine_options(settings),
         artifacts,
         encoder,
         store,
-        embedder_factory=lambda _: (
-            embedder or pipeline_options(settings).embedder(checkpoint, encoder)
-        ),
+        embedder_factory=factory,
         written_online=written_online,
     )
 
