@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, LiteralString, TypeVar
+from typing import Any, Literal, LiteralString, TypeVar
 
 import neo4j
 from neo4j import ManagedTransaction
@@ -35,7 +35,11 @@ def _batches(rows: Sequence[T], size: int) -> Iterator[Sequence[T]]:
         yield rows[start : start + size]
 
 
-def _refusal(error: neo4j_errors.Neo4jError) -> str | None:
+Refusal = Literal["write", "database", "forbidden"]
+"""Why the server refused an exploration query (:func:`_refusal`)."""
+
+
+def _refusal(error: neo4j_errors.Neo4jError) -> Refusal | None:
     """Why the server refused the read-only exploration path a query; None: it did not.
 
     ``write``: Neo4j's access-mode error, a write in a read transaction.

@@ -32,7 +32,7 @@ from kgrec.errors import (
 from kgrec.graph import _queries as q
 from kgrec.graph._reconnect import Follower, answers
 from kgrec.graph._results import end_node_ids, plain
-from kgrec.graph._session import StoreOptions, _refusal
+from kgrec.graph._session import Refusal, StoreOptions, _refusal
 from kgrec.graph._writes import _Writes
 from kgrec.graph.guard import ensure_read_only
 
@@ -227,9 +227,8 @@ class GraphStore(_Writes):
                     "kgrec lacks it: restart it (`kgrec graph stop && kgrec graph start`), "
                     "or check KGREC_GRAPH__NEO4J_READER_USER / KGREC_GRAPH__NEO4J_READER_PASSWORD"
                 ) from cause
-            refusal = _refusal(cause) if isinstance(cause, neo4j_errors.Neo4jError) else None
-            if refusal is not None:
-                reason = getattr(cause, "message", None) or str(cause)
+            if isinstance(cause, neo4j_errors.Neo4jError) and (refusal := _refusal(cause)):
+                reason = cause.message or str(cause)
                 raise _refused(refusal, self.uri, self.database, reason) from cause
             raise
         return pd.DataFrame(rows, columns=keys)
@@ -301,7 +300,7 @@ class GraphStore(_Writes):
         log.info("graph store now talks to %s", uri)
 
 
-def _refused(refusal: str, uri: str, database: str, reason: str) -> GraphError:
+def _refused(refusal: Refusal, uri: str, database: str, reason: str) -> GraphError:
     """The error of an exploration query the server refused (:func:`_refusal`)."""
     if refusal == "database":
         return QueryError(

@@ -238,8 +238,9 @@ class StagedRanking:
         ranked = torch.from_numpy(self.ranker.score(stage.features.reshape(b * c, f).numpy()))
         ranked = ranked.view(b, c).float().masked_fill(cands < 0, float("-inf"))
         # the fresh products' order, over the catalogue's fresh columns, seen or not
-        columns = self._fresh_products().columns
-        mine, cold = self._fresh_products().drawn(
+        fresh = self._fresh_products()
+        columns = fresh.columns
+        mine, cold = fresh.drawn(
             stage.scores,
             self.config.fresh_generators,
             seen,
