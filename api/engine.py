@@ -22,12 +22,12 @@ from typing import Any
 
 import numpy as np
 
-from kgrec.api._lru import LruCache
 from kgrec.api.experiments.arms import RankingOverrides
 from kgrec.api.fused import FusedRanking
 from kgrec.api.health import GraphHealth
 from kgrec.api.history import ShopperHistory
 from kgrec.api.options import EngineOptions
+from kgrec.api.query_vectors import QueryVectors
 from kgrec.api.ranker import Ranker
 from kgrec.api.ranking import Filters, RankedList, Strategy
 from kgrec.api.served_again import ServedAgain
@@ -84,8 +84,7 @@ class Engine:
         self._write_lock = threading.Lock()
         self._health = GraphHealth(store, check_interval_s=options.graph_check_interval_s)
         self._history = ShopperHistory(self._health, cache_size=options.user_cache_size)
-        self._queries = LruCache[str, np.ndarray](options.query_cache_size)
-        self._queries_lock = threading.Lock()
+        self._queries = QueryVectors(encoder, options.query_cache_size)
         self._state: ServedState = self._build(artifacts)
         fused = FusedRanking(options.candidates, self.weights, self.device)
         self._ranker = Ranker(
@@ -120,18 +119,8 @@ class Engine:
         return state.catalogue.size + state.overlay.added
 
     def index_info(self) -> dict[str, Any]:
-        """Index kinds and sizes for /health and /metrics (``ranking_indexes``: docs/ranking.md)."""
-        s = self._state
-        retrieval = s.catalogue.ranking.retrieval if s.catalogue.ranking is not None else None
-        return {
-            "graph_index": s.catalogue.graph_index.kind,
-            "text_index": s.catalogue.text_index.kind,
-            "ranking_indexes": retrieval.kinds() if retrieval is not None else {},
-            "catalogue_items": s.catalogue.size,
-            "online_items": s.overlay.added,
-            "users": len(s.catalogue.user_row),
-            "online_users": len(s.overlay.users),
-        }
+        """Index kinds and sizes for /health and /metrics (:meth:`ServedState.index_info`)."""
+        return self._state.index_info()
 
     def swap(self, artifacts: ArtifactSet) -> str:
         """Serve a new artifact version; requests in flight finish on the old one.
@@ -164,17 +153,6 @@ class Engine:
         self._again.carry_over(old)
 
     # Lookups --------------------------------------------------------------------
-    def _encode_query(self, query: str) -> np.ndarray:
-        """[T] query vector, from an LRU cache of ``query_cache_size`` entries."""
-        with self._queries_lock:
-            cached = self._queries.get(query)
-        if cached is not None:
-            return cached
-        vec = np.asarray(self.encoder.encode([query])[0], np.float32)
-        with self._queries_lock:
-            self._queries.put(query, vec)
-        return vec
-
     def runs_inline(self, user_id: str | None, query: str | None, explain: bool) -> bool:
         """True when a ranking call needs no encoder pass and no graph read.
 
@@ -228,7 +206,7 @@ class Engine:
         self._check_k(k)
         state.check_filters(filters)
         user_vec = state.user_vector(user_id)
-        query_vec = self._encode_query(query) if query else None
+        query_vec = self._queries(query) if query else None
         context_rows: list[int] = []
         strategy: Strategy = "user" if user_vec is not None else "popularity"
         if context_item is not None:
@@ -389,16 +367,9 @@ class Engine:
     def peer_count(self, user_id: str) -> int:
         """The shoppers whose choices order ``user_id``'s list while it has no history.
 
-        Its most alike voters under peer popularity: the ones computed online for
-        a shopper the version lacks or one that declared itself anew since, else
-        the version's row; 0 without.
+        :meth:`kgrec.api.state.ServedState.peer_count`.
         """
-        state = self._state
-        ranking = state.catalogue.ranking
-        if ranking is None:
-            return 0
-        row = state.catalogue.user_row.get(user_id)
-        return ranking.peer_count(row, state.overlay.peers_of(user_id))
+        return self._state.peer_count(user_id)
 
     def refresh_users(self, user_ids: Sequence[str]) -> list[str]:
         """Recompute these users' graph vectors from the graph as it is, and serve them.

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import torch
@@ -141,6 +142,32 @@ class ServedState:
         for b in filters.brands:
             if b not in self.catalogue.brand_rows and b not in online_brands:
                 raise NotFoundError(f"brand: brand {b!r} not found")
+
+    def index_info(self) -> dict[str, Any]:
+        """Index kinds and sizes for /health and /metrics (``ranking_indexes``: docs/ranking.md)."""
+        retrieval = self.catalogue.ranking.retrieval if self.catalogue.ranking is not None else None
+        return {
+            "graph_index": self.catalogue.graph_index.kind,
+            "text_index": self.catalogue.text_index.kind,
+            "ranking_indexes": retrieval.kinds() if retrieval is not None else {},
+            "catalogue_items": self.catalogue.size,
+            "online_items": self.overlay.added,
+            "users": len(self.catalogue.user_row),
+            "online_users": len(self.overlay.users),
+        }
+
+    def peer_count(self, user_id: str) -> int:
+        """The shoppers whose choices order ``user_id``'s list while it has no history.
+
+        Its most alike voters under peer popularity: the ones computed online for
+        a shopper the version lacks or one that declared itself anew since, else
+        the version's row; 0 without.
+        """
+        ranking = self.catalogue.ranking
+        if ranking is None:
+            return 0
+        row = self.catalogue.user_row.get(user_id)
+        return ranking.peer_count(row, self.overlay.peers_of(user_id))
 
     def product_ref(self, row: int) -> ReasonProduct:
         """Id and title of a global row, for reasons."""

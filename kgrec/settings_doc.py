@@ -127,7 +127,8 @@ def settings_table(settings_cls: type[BaseSettings] = Settings) -> str:
     if missing:
         raise ConfigError(
             f"settings without a description: {', '.join(missing)}; give each a "
-            "Field(description=...) in kgrec/settings.py (gnn: gnn/config.py)"
+            "Field(description=...) in kgrec/settings.py or kgrec/settings_sections.py "
+            "(gnn: gnn/config.py)"
         )
     former = _former_names()
     lines: list[str] = []
