@@ -46,6 +46,11 @@ class StagedConfig:
             each fold is scored by copies of the generators refitted without its
             users' pairs, as a real new shopper meets tables that never saw it
             (0 = by the generators as fitted, which counted their hidden pairs).
+        fresh_history: the content generators whose order a shopper gets when every
+            product it interacted with is fresh (added online since the version, or
+            never interacted with): their z-scores at the candidates are summed (no
+            co-interaction table holds such products, and the ranker never learnt
+            from such a history; () = the ranker's order).
         without_history: the generator whose order a shopper without history gets
             the candidates in, not the ranker's ("" = the ranker's). The ranker
             measured 3 % below popularity there (every generator it reads falls
@@ -67,6 +72,7 @@ class StagedConfig:
     min_cold_history: int = 8
     cold_order: ColdOrder = "earliest"
     cold_folds: int = 0
+    fresh_history: tuple[str, ...] = ("text_knn", "kg_knn")
     without_history: str = "peer_popularity"
     rank_cap: int = RANK_CAP
     ranker: RankerConfig = field(default_factory=RankerConfig)
@@ -101,6 +107,7 @@ class StagedConfig:
         fields.setdefault("cold_folds", 0)
         fields["fresh_generators"] = tuple(fields.get("fresh_generators", ()))
         fields["fresh_popularity"] = tuple(fields.get("fresh_popularity", ()))
+        fields["fresh_history"] = tuple(fields.get("fresh_history", ()))
         fields["cold_reveal"] = tuple(fields.get("cold_reveal", ()))
         fields["ranker"] = RankerConfig(**fields.get("ranker", {}))
         return cls(**fields)

@@ -24,7 +24,9 @@ from kgrec.gnn.ranking.ordering import top_ordered
 from kgrec.gnn.ranking.sparse_rows import BaseRow, SparseView, sparse_view
 
 BASE_FEATURES: Final = ("history_len", "item_count", "item_fresh")
-_PER_GENERATOR: Final = ("", "_z", "_rank")
+Z_SUFFIX: Final = "_z"
+"""The suffix of a generator's z-score feature (``<generator>_z``)."""
+_PER_GENERATOR: Final = ("", Z_SUFFIX, "_rank")
 RANK_CAP: Final = 512
 """Ranks a generator's rank feature tells apart by default; lower ones read as this.
 

@@ -31,7 +31,7 @@ from kgrec.errors import ConfigError, ModelError
 from kgrec.gnn.baselines import Recommender, history_matrix
 from kgrec.gnn.ranking.candidates import CandidateStage, candidate_stage, generator_proposals
 from kgrec.gnn.ranking.config import StagedConfig
-from kgrec.gnn.ranking.features import feature_names
+from kgrec.gnn.ranking.features import Z_SUFFIX, feature_names
 from kgrec.gnn.ranking.fresh_order import FreshOrder
 from kgrec.gnn.ranking.ranker import LearnedRanker
 from kgrec.gnn.ranking.retrieval import Retrieval, generator_scores
@@ -77,6 +77,7 @@ class StagedRanking:
         for option, names in (
             ("fresh_generators", self.config.fresh_generators),
             ("fresh_popularity", self.config.fresh_popularity),
+            ("fresh_history", self.config.fresh_history),
             ("without_history", without),
             ("top_up", top_up),
         ):
@@ -272,19 +273,27 @@ class StagedRanking:
         return out
 
     def _order_key(self, ranked: Tensor, stage: CandidateStage) -> Tensor:
-        """[B, C] what orders the candidates: ``ranked`` [B, C], but for a shopper without history.
+        """[B, C] what orders the candidates: ``ranked`` [B, C], but in two situations.
 
-        Every history-based generator is popularity for such a shopper, so the
-        candidates go in the ``without_history`` generator's order (the ranker's
-        scores are kept).
+        A shopper without history: every history-based generator is popularity for
+        it, so its candidates go in the ``without_history`` generator's order. A
+        shopper whose every product is fresh (no interactions in the version): no
+        co-interaction table holds its products and the ranker never learnt from
+        such a history, so its candidates go in the summed z-scores of the
+        ``fresh_history`` content generators (products like its own). The
+        ranker's scores are kept.
         """
-        if not self.config.without_history:
-            return ranked
-        cands, empty = stage.candidates, ~stage.seen.any(1)
-        order = stage.scores[self.config.without_history].gather(1, cands.clamp(min=0))
+        cands, seen = stage.candidates, stage.seen
         key = ranked.clone()
-        key[empty] = order[empty].masked_fill(cands[empty] < 0, float("-inf"))
-        return key
+        empty = ~seen.any(1)
+        if self.config.without_history and bool(empty.any()):
+            order = stage.scores[self.config.without_history].gather(1, cands.clamp(min=0))
+            key[empty] = order[empty]
+        fresh_only = ~empty & ~(seen & (self.item_count > 0)[None, :]).any(1)
+        if self.config.fresh_history and bool(fresh_only.any()):
+            columns = [self.features.index(f"{g}{Z_SUFFIX}") for g in self.config.fresh_history]
+            key[fresh_only] = stage.features[fresh_only][:, :, columns].sum(2)
+        return key.masked_fill(cands < 0, float("-inf"))
 
     def _fresh_products(self) -> FreshOrder:
         """The stages' fresh products (:class:`FreshOrder`), computed once per binding."""

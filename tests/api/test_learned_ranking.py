@@ -19,6 +19,7 @@ from kgrec.gnn.ranking.served import load_ranking
 from kgrec.graph import GraphStore, ProductRow
 from kgrec.settings import Settings
 from kgrec.text_encoders import TextEncoder
+from tests.utils.online import view_event
 from tests.utils.shop import Shop, load_genre_shop, shop_engine
 
 pytestmark = pytest.mark.slow
@@ -178,6 +179,30 @@ def test_a_new_product_in_the_favourite_genre_reaches_the_top_10(
         [{"id": "horror-new", "title": "The haunted vampire horror 99"}], write_graph=False
     )
     assert "horror-new" not in [i.id for i in off.recommend(fan, k=10).items]
+
+
+def test_a_new_shopper_of_a_new_product_gets_products_like_it(
+    shop: tuple[Shop, ArtifactSet], in_graph: Engine
+) -> None:
+    """Its only product has no interactions: content orders its list, not popularity."""
+    described, _ = shop
+    engine = in_graph
+    engine.add_items(
+        [
+            {
+                "id": "western-new",
+                "title": "The dusty western 99",
+                "description": "Dusty 99, a western: cowboys, saloons and a sheriff",
+                "brand_id": "studio-western",
+                "category_ids": ["cat-western"],
+            }
+        ]
+    )
+    engine.record_events([view_event("rider", "western-new", 3_000_000)])
+    answer = engine.recommend("rider", k=6)
+    assert answer.ranking == "learned" and "western-new" not in [i.id for i in answer.items]
+    genres = [described.genre_of[i.id] for i in answer.items if i.id in described.genre_of]
+    assert genres.count("western") >= len(genres) - 1 >= 4, genres
 
 
 def test_anonymous_sessions_draw_their_own_fresh_products(in_graph: Engine) -> None:

@@ -252,6 +252,7 @@ def test_a_shopper_without_history_gets_the_peer_order_in_the_staged_ranking(
     config = StagedConfig(
         fresh_generators=("item_knn",),
         fresh_popularity=(),
+        fresh_history=(),
         without_history=without_history,
         cold_users=10,
         min_cold_history=3,
@@ -266,7 +267,7 @@ def test_a_shopper_without_history_gets_the_peer_order_in_the_staged_ranking(
 
 def test_without_history_names_a_generator() -> None:
     with pytest.raises(ConfigError, match=r"without_history \['peer_popularity'\].*popularity"):
-        config = StagedConfig(fresh_generators=(), fresh_popularity=())
+        config = StagedConfig(fresh_generators=(), fresh_popularity=(), fresh_history=())
         StagedRanking({"popularity": Popularity()}, config=config)
     old = StagedConfig.from_dict({"popularity_without_history": True})  # saved by 0.x
     assert old.without_history == "popularity"
@@ -274,6 +275,8 @@ def test_without_history_names_a_generator() -> None:
     oldest = StagedConfig.from_dict({})  # saved before either: the ranker's order
     assert oldest.without_history == "" and oldest.rank_cap == 4096 and oldest.top_up == ""
     with pytest.raises(ConfigError, match=r"top_up \['pop'\] are not among the generators"):
-        bare = StagedConfig(fresh_generators=(), fresh_popularity=(), without_history="")
+        bare = StagedConfig(
+            fresh_generators=(), fresh_popularity=(), fresh_history=(), without_history=""
+        )
         StagedRanking({"popularity": Popularity()}, config=replace(bare, top_up="pop"))
     assert StagedConfig().rank_cap == 512

@@ -158,6 +158,7 @@ def cheap_methods(seed: int) -> list[Recommender]:
             per_generator=20,
             fresh_generators=(knn.name,),
             fresh_popularity=(),  # kg_knn / text_knn are not among these generators
+            fresh_history=(),
             without_history=pop.name,  # nor is peer_popularity
             cold_users=10,
             min_cold_history=3,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -38,7 +39,7 @@ from kgrec.gnn.ranking.served import (
 from kgrec.gnn.ranking.slots import is_fresh_slot
 from kgrec.gnn.ranking.stages_file import STAGES_FILE
 from kgrec.gnn.ranking.tables import FactorTable, NeighbourTable, save_items
-from tests.utils.ranking import fitted_staged, taste_clusters
+from tests.utils.ranking import fitted_staged, lopsided_tastes, taste_clusters
 
 
 def test_fresh_slots_take_every_tenth_position() -> None:
@@ -233,6 +234,11 @@ def test_a_fresh_product_like_popular_ones_is_predicted_popular() -> None:
 def test_fresh_generators_must_be_generators() -> None:
     with pytest.raises(ConfigError, match=r"\['gnn'\] are not among the generators.*popularity"):
         StagedRanking({"popularity": Popularity()}, config=StagedConfig(fresh_generators=("gnn",)))
+    bare = StagedConfig(fresh_generators=(), fresh_popularity=(), without_history="")
+    with pytest.raises(ConfigError, match=r"fresh_history \['text_knn', 'kg_knn'\] are not among"):
+        StagedRanking({"popularity": Popularity()}, config=bare)
+    # a ranking saved before the rule keeps the ranker's order for such shoppers
+    assert StagedConfig.from_dict({}).fresh_history == ()
 
 
 def test_stored_tables_score_as_the_fitted_generators(tmp_path: Path) -> None:
@@ -413,3 +419,28 @@ def test_a_shopper_without_history_gets_the_candidates_by_popularity() -> None:
     assert not torch.isnan(scores[warm]).any()  # the ranker's own scores, as reported
     ((with_history, _),) = staged.ranked(torch.tensor([0]), train)
     assert set(with_history.tolist()).isdisjoint(train[1, train[0] == 0].tolist())
+
+
+def test_a_shopper_whose_products_are_all_fresh_gets_products_like_them() -> None:
+    """No co-interaction table holds its products: the content generators order its list."""
+    train, val, users, items, text = lopsided_tastes()
+    options: dict[str, Any] = {
+        "extra": {"text_knn": TextKNN(text)},
+        "per_generator": 10,
+        "fresh_share": 0.0,
+    }
+    staged, fitted = fitted_staged(train, val, users, items, fresh_history=("text_knn",), **options)
+    viewed_fresh = torch.cat([train, torch.tensor([[40], [20]])], dim=1)  # new user 40
+    ((served, scores),) = staged.ranked(torch.tensor([40]), viewed_fresh)
+    assert set(served[:10].tolist()) == set(range(10, 20)), served  # like product 20
+    text_order = fitted["text_knn"].scores(torch.tensor([40]), viewed_fresh)[0, served]
+    assert (text_order[:-1] >= text_order[1:]).all(), text_order  # not the ranker's order
+    assert not torch.isnan(scores).any()  # the ranker's own scores, as reported
+    # every other shopper keeps the ranker's order: the same as with the rule off
+    plain, _ = fitted_staged(train, val, users, items, fresh_history=(), **options)
+    viewed_warm = torch.cat([viewed_fresh, torch.tensor([[40], [3]])], dim=1)
+    for history in (train, viewed_warm):
+        for user in (0, 35, 40):
+            ((mine, _),) = staged.ranked(torch.tensor([user]), history)
+            ((theirs, _),) = plain.ranked(torch.tensor([user]), history)
+            assert torch.equal(mine, theirs), user

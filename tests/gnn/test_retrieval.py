@@ -134,6 +134,7 @@ def test_the_stages_serve_the_same_lists_through_an_exact_index() -> None:
     config = StagedConfig(
         fresh_generators=("item_knn", "als"),
         fresh_popularity=(),
+        fresh_history=(),
         without_history="popularity",
         cold_users=10,
         min_cold_history=3,
