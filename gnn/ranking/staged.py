@@ -31,10 +31,11 @@ from kgrec.errors import ConfigError, ModelError
 from kgrec.gnn.baselines import Recommender, history_matrix
 from kgrec.gnn.ranking.candidates import CandidateStage, candidate_stage, generator_proposals
 from kgrec.gnn.ranking.config import StagedConfig
-from kgrec.gnn.ranking.features import Z_SUFFIX, feature_names
+from kgrec.gnn.ranking.features import feature_names
 from kgrec.gnn.ranking.fresh_order import FreshOrder
 from kgrec.gnn.ranking.ranker import LearnedRanker
 from kgrec.gnn.ranking.retrieval import Retrieval, generator_scores
+from kgrec.gnn.ranking.served_order import served_order
 from kgrec.gnn.ranking.slots import WithoutFreshSlots, served_list
 from kgrec.gnn.ranking.sparse_rows import BaseRow, base_rows
 from kgrec.gnn.ranking.stages_file import RANKER_FILE, StagesFile
@@ -249,7 +250,14 @@ class StagedRanking:
             self.config.fresh_temperature,
         )
         proposed_by = self._proposers(stage) if proposers else {}
-        order_key = self._order_key(ranked, stage)
+        order_key = served_order(
+            ranked,
+            stage,
+            self.item_count,
+            self.features,
+            without_history=self.config.without_history,
+            fresh_history=self.config.fresh_history,
+        )
         out: list[tuple[Tensor, Tensor, dict[str, Tensor]]] = []
         for i in range(b):
             served, served_scores = served_list(
@@ -271,29 +279,6 @@ class StagedRanking:
             out[name] = torch.zeros_like(seen)
             out[name][rows, cols] = True
         return out
-
-    def _order_key(self, ranked: Tensor, stage: CandidateStage) -> Tensor:
-        """[B, C] what orders the candidates: ``ranked`` [B, C], but in two situations.
-
-        A shopper without history: every history-based generator is popularity for
-        it, so its candidates go in the ``without_history`` generator's order. A
-        shopper whose every product is fresh (no interactions in the version): no
-        co-interaction table holds its products and the ranker never learnt from
-        such a history, so its candidates go in the summed z-scores of the
-        ``fresh_history`` content generators (products like its own). The
-        ranker's scores are kept.
-        """
-        cands, seen = stage.candidates, stage.seen
-        key = ranked.clone()
-        empty = ~seen.any(1)
-        if self.config.without_history and bool(empty.any()):
-            order = stage.scores[self.config.without_history].gather(1, cands.clamp(min=0))
-            key[empty] = order[empty]
-        fresh_only = ~empty & ~(seen & (self.item_count > 0)[None, :]).any(1)
-        if self.config.fresh_history and bool(fresh_only.any()):
-            columns = [self.features.index(f"{g}{Z_SUFFIX}") for g in self.config.fresh_history]
-            key[fresh_only] = stage.features[fresh_only][:, :, columns].sum(2)
-        return key.masked_fill(cands < 0, float("-inf"))
 
     def _fresh_products(self) -> FreshOrder:
         """The stages' fresh products (:class:`FreshOrder`), computed once per binding."""
