@@ -23,7 +23,7 @@ from typing import Any, Final
 
 import faiss
 import torch
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -33,6 +33,7 @@ from threadpoolctl import threadpool_limits
 
 from kgrec.api.event_ids import EventIds
 from kgrec.api.metrics import Metrics, multiprocess_dir
+from kgrec.api.query_params import known_query_params
 from kgrec.api.routers.main import api_router
 from kgrec.api.schemas import ErrorOut
 from kgrec.api.ui import mount_ui
@@ -335,7 +336,7 @@ def create_app(settings: Settings, services: ServicesFactory | None = None) -> F
     app.state.pseudonymise = Pseudonymiser.from_salt(settings.pseudonymise_salt)
     app.state.experiments = experiments_of(settings)
     app.state.retry_after_s = retry_after_s(settings)
-    app.include_router(api_router)
+    app.include_router(api_router, dependencies=[Depends(known_query_params)])
     mount_ui(app)
     app.add_exception_handler(KgrecError, _kgrec_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

@@ -133,7 +133,7 @@ class FiltersQuery(FiltersIn):
 
     One ``category`` / ``brand`` parameter per id (repeated); values are read from
     the query string's text (not strict), and the route's other parameters are left
-    to it (extra parameters ignored).
+    to it (a name no route reads is refused: :mod:`kgrec.api.query_params`).
     """
 
     model_config = ConfigDict(alias_generator=lambda name: _QUERY_NAMES.get(name, name))
