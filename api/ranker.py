@@ -150,6 +150,9 @@ class Ranker:
                 context_rows=context_rows,
                 notes=notes,
             )
+        if filters.narrowing and len(items) < k:
+            passed = f"only {len(items)} of the {k} asked for pass" if items else "none passes"
+            notes.append(f"{passed} the filters ({filters.described()}) among the products served")
         if explain:
             grounds = self._grounds(state, user_id, user_known, query, history, context_rows)
             items = self._with_reasons(state, items, replace(grounds, proposers=proposers))

@@ -55,6 +55,15 @@ class Filters:
             or self.in_stock_only
         )
 
+    def described(self) -> str:
+        """The narrowing filters as a reader names them: ``category footwear, min_price 30``."""
+        parts = [f"category {c}" for c in self.categories]
+        parts += [f"brand {b}" for b in self.brands]
+        parts += [f"min_price {self.min_price:g}"] if self.min_price is not None else []
+        parts += [f"max_price {self.max_price:g}"] if self.max_price is not None else []
+        parts += ["in_stock_only"] if self.in_stock_only else []
+        return ", ".join(parts)
+
 
 @dataclass(frozen=True)
 class ScoreBreakdown:

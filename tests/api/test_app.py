@@ -161,6 +161,14 @@ def test_filters_hold(sample_store: GraphStore, make_client: ClientFactory) -> N
             30 <= i["price"] <= 100 and i["in_stock"] and i["brand_id"] in {"stride", "pulse"}
             for i in cheap
         )
+        nothing = client.get("/recommendations", params={"min_price": 1e8, "k": 5}).json()
+        assert nothing["items"] == [], nothing
+        assert "none passes the filters (min_price 1e+08)" in " ".join(nothing["notes"]), nothing
+        few = client.get("/recommendations", params={"brand": "stride", "k": 100}).json()
+        short = f"only {len(few['items'])} of the 100 asked for pass the filters (brand stride)"
+        assert 0 < len(few["items"]) < 100 and short in " ".join(few["notes"]), few["notes"]
+        full = client.get("/recommendations", params={"brand": "stride", "k": 2}).json()
+        assert len(full["items"]) == 2 and not any("filters (" in n for n in full["notes"])
         missing = client.get("/recommendations", params={"category": "no-such-cat"})
         assert missing.status_code == 404 and "no-such-cat" in missing.json()["detail"]
         unknown_item = client.get("/items/p404/similar")
