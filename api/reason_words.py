@@ -109,7 +109,14 @@ def _noun(relation: ReasonRelation) -> str:
     return (relation.node.kind or relation.node.label).replace("_", " ").lower()
 
 
+_PARTICIPLES: Final = frozenset({"won", "held", "made", "given", "sold", "worn"})
+"""Last words of a relation that qualify the noun before them (``award won``)."""
+
+
 def _plural(noun: str) -> str:
+    head, _, tail = noun.rpartition(" ")
+    if head and (tail in _PARTICIPLES or tail.endswith("ed")):
+        return f"{_plural(head)} {tail}"  # "award won" -> "awards won"
     if noun == "person":
         return "people"
     if noun.endswith("s"):

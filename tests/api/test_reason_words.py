@@ -32,6 +32,10 @@ def test_shared_links_in_words() -> None:
     )
     actors = [_relation("HAS_ENTITY", a, None, "film.film.actor") for a in ("m.01", "m.02")]
     assert _phrase(*actors) == "2 actors in common"
+    won = [_relation("HAS_ENTITY", a, None, "film.film.award_won") for a in ("m.05", "m.06")]
+    assert _phrase(*won) == "2 awards won in common"  # not "award wons"
+    nominated = [_relation("HAS_ENTITY", a, None, "film.film.award_nomination") for a in "xy"]
+    assert _phrase(*nominated) == "2 award nominations in common"
     writers = [_relation("HAS_ENTITY", a, None, "film.film.written_by") for a in ("m.03", "m.04")]
     assert _phrase(*writers) == "both written by the same 2 people"
     assert _phrase() is None
