@@ -98,7 +98,10 @@ def _group_phrase(group: Sequence[ReasonRelation]) -> str:
         name = group[0].node.name
         if passive:
             return f"both {words} {name}" if name else f"both {words} the same {_noun(group[0])}"
-        return f"same {words}, {name}" if name else f"same {words}"
+        if name:
+            return f"same {words}, {name}"
+        kind = _noun(group[0])  # "content rating" says more than the relation's "rating"
+        return f"same {kind if kind.endswith(' ' + words) else words}"
     if passive:
         return f"both {words} the same {len(group)} {_plural(_noun(group[0]))}"
     return f"{len(group)} {_plural(words)} in common"

@@ -9,7 +9,9 @@ from kgrec.api.ranking import ReasonNode, ReasonRelation
 from tests.utils.shop import DIRECTED_BY
 
 
-def _relation(type_: str, node_id: str, name: str | None, relation: str | None = None) -> Any:
+def _relation(
+    type_: str, node_id: str, name: str | None, relation: str | None = None, kind: str = "person"
+) -> Any:
     label = {"HAS_BRAND": "Brand", "IN_CATEGORY": "Category"}.get(type_, "Entity")
     return {
         "type": type_,
@@ -17,7 +19,7 @@ def _relation(type_: str, node_id: str, name: str | None, relation: str | None =
         "label": label,
         "id": node_id,
         "name": name,
-        "kind": "person" if label == "Entity" else None,
+        "kind": kind if label == "Entity" else None,
     }
 
 
@@ -46,6 +48,9 @@ def test_an_entity_without_a_name_is_told_by_its_relation_never_its_id() -> None
     assert phrase == "both directed by the same person"
     genre = _phrase(_relation("HAS_ENTITY", "m.0xyz", None, "film.film.genre"))
     assert genre == "same genre"
+    # MovieLens-100K's MPAA ratings: "same rating" would read as the shopper's own
+    rating = _relation("HAS_ENTITY", "m.0r", None, "film.film.rating", kind="content_rating")
+    assert _phrase(rating) == "same content rating"
 
 
 def test_what_every_result_shares_is_named_after_what_few_share() -> None:
