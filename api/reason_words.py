@@ -93,6 +93,8 @@ def shared_phrase(relations: Sequence[ReasonRelation]) -> str | None:
 
 def _group_phrase(group: Sequence[ReasonRelation]) -> str:
     words = group[0].label
+    if _noun(group[0]) == "person" and words.endswith("graphy"):
+        words = f"{words[:-1]}er"  # a person linked by "cinematography" is a cinematographer
     passive = words.endswith(" by")
     if len(group) == 1:
         name = group[0].node.name

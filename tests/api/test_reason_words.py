@@ -38,6 +38,9 @@ def test_shared_links_in_words() -> None:
     assert _phrase(*won) == "2 awards won in common"  # not "award wons"
     nominated = [_relation("HAS_ENTITY", a, None, "film.film.award_nomination") for a in "xy"]
     assert _phrase(*nominated) == "2 award nominations in common"
+    shot = [_relation("HAS_ENTITY", a, None, "film.film.cinematography") for a in "xy"]
+    assert _phrase(*shot) == "2 cinematographers in common"  # not "cinematographies"
+    assert _phrase(shot[0]) == "same cinematographer"
     writers = [_relation("HAS_ENTITY", a, None, "film.film.written_by") for a in ("m.03", "m.04")]
     assert _phrase(*writers) == "both written by the same 2 people"
     assert _phrase() is None
