@@ -52,7 +52,7 @@ def relations_of(
             type=s["type"],
             relation=s["relation"],
             node=ReasonNode(
-                id=str(s["id"]), label=s["label"], name=s["name"] or None, kind=s["kind"] or None
+                id=str(s["id"]), label=s["label"], name=_name(s), kind=s["kind"] or None
             ),
         )
         for s in shared
@@ -71,6 +71,17 @@ def relations_of(
             r.node.id,
         ),
     )
+
+
+def _name(link: SharedLink) -> str | None:
+    """The node's name; None when it has none or it merely repeats the id.
+
+    A brand created from a product row without a ``brand_name`` is named by its id
+    (``graph.GraphStore.upsert_products``): on MovieLens-100K a Freebase id such as
+    ``m.031rq5``, which a sentence must not show.
+    """
+    name = link["name"]
+    return name if name and name != str(link["id"]) else None
 
 
 def shared_phrase(relations: Sequence[ReasonRelation]) -> str | None:

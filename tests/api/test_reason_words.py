@@ -29,6 +29,8 @@ def _phrase(*shared: Any, frequency: dict[Any, int] | None = None) -> str | None
 
 def test_shared_links_in_words() -> None:
     assert _phrase(_relation("HAS_BRAND", "acme", "Acme")) == "same brand, Acme"
+    # a brand named by its id only (created from a product row without brand_name)
+    assert _phrase(_relation("HAS_BRAND", "m.031rq5", "m.031rq5")) == "same brand"
     assert _phrase(_relation("HAS_ENTITY", "lucas", "George Lucas", DIRECTED_BY)) == (
         "both directed by George Lucas"
     )
