@@ -35,14 +35,16 @@ class EntityCounts(UpsertCounts):
         ``N properties removed``; with ``relationships`` (the kind writes them,
         not nodes) ``N relationships created``.
         """
+        rows = f"{self.rows:,} row{'' if self.rows == 1 else 's'}"
         if dry_run:
             return (
-                f"{name}: {self.rows:,} rows, {self.accepted:,} valid (dry run: nothing written), "
+                f"{name}: {rows}, {self.accepted:,} valid (dry run: nothing written), "
                 f"{self.rejected:,} rejected"
             )
-        parts = [f"{self.rows:,} rows"] if self.rows else []
+        parts = [rows] if self.rows else []
+        noun = ("relationship " if self.created == 1 else "relationships ") if relationships else ""
         parts += [
-            f"{self.created:,} {'relationships ' if relationships else ''}created",
+            f"{self.created:,} {noun}created",
             f"{self.updated:,} updated",
             f"{self.unchanged:,} unchanged",
         ]

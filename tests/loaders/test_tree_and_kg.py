@@ -144,17 +144,17 @@ def test_kg_triples_and_links(store: GraphStore, settings: Settings, tmp_path: P
     assert relation == ["designed_by"]
     lines = report.summary_lines()
     assert any(
-        line.startswith("kg: 1 rows, 1 relationships created, 0 updated, 0 unchanged")
+        line.startswith("kg: 1 row, 1 relationship created, 0 updated, 0 unchanged")
         for line in lines
     ), lines
     assert any(
-        line.startswith("kg_links: 2 rows, 1 relationships created, 0 updated, 0 unchanged")
+        line.startswith("kg_links: 2 rows, 1 relationship created, 0 updated, 0 unchanged")
         for line in lines
     ), lines
     again = run(store, settings, {"kg": triples, "kg_links": links})  # nothing new to write
     lines = again.summary_lines()
     assert any(
-        line.startswith("kg: 1 rows, 0 relationships created, 0 updated, 1 unchanged")
+        line.startswith("kg: 1 row, 0 relationships created, 0 updated, 1 unchanged")
         for line in lines
     ), lines
     assert (again.counts["kg_links"].created, again.counts["kg_links"].unchanged) == (0, 1)
