@@ -167,10 +167,6 @@ class Catalogue:
         """Number of products P."""
         return len(self.ids)
 
-    def known_category(self, category_id: str) -> bool:
-        """True when the category is in the tree or holds a product."""
-        return category_id in self.tree.names or category_id in self.category_rows
-
     def rows_in(self, categories: Iterable[str], brands: Iterable[str]) -> np.ndarray | None:
         """Rows in any of ``categories`` (with descendants) and any of ``brands``.
 

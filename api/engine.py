@@ -166,6 +166,10 @@ class Engine:
         # the learned ranking reads the history from memory; the fused one, purchases
         return self._state.staged is not None or self._history.cached(user_id)
 
+    def category_ids(self) -> list[str]:
+        """Every category id served now (:meth:`ServedState.category_ids`)."""
+        return self._state.category_ids()
+
     def require_item(self, product_id: str, field: str) -> None:
         """Raise NotFoundError naming ``field`` and the id when the product is not served."""
         self._state.require_item(product_id, field)

@@ -9,13 +9,13 @@ operation lists, read once per app.
 
 from __future__ import annotations
 
-import difflib
 from typing import cast
 
 from fastapi import FastAPI, Request
 from fastapi.routing import APIRoute
 
 from kgrec.api.deps import problem, reject
+from kgrec.errors import did_you_mean
 
 _MAX_LISTED = 20
 
@@ -62,13 +62,11 @@ async def known_query_params(request: Request) -> None:
 
 
 def _unknown(name: str, allowed: frozenset[str]) -> str:
-    """``unknown query parameter; did you mean 'x'? this route reads: ...``."""
+    """``unknown query parameter; did you mean 'x'? (this route reads: ...)``."""
     valid = sorted(allowed)
-    close = difflib.get_close_matches(name, valid, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
     shown = ", ".join(valid[:_MAX_LISTED]) + (", ..." if len(valid) > _MAX_LISTED else "")
     reads = f"this route reads: {shown}" if valid else "this route reads no query parameters"
-    return f"unknown query parameter{hint} ({reads})"
+    return f"unknown query parameter{did_you_mean(name, valid)} ({reads})"
 
 
 __all__ = ["known_query_params", "route_query_names"]

@@ -22,7 +22,7 @@ from kgrec.api.options import EngineOptions
 from kgrec.api.overlay import Overlay
 from kgrec.api.query_links import CategoryLinks
 from kgrec.api.ranking import Filters, RankedItem, ReasonProduct, ScoreBreakdown
-from kgrec.errors import ArtifactError, ConfigError, NotFoundError
+from kgrec.errors import ArtifactError, ConfigError, NotFoundError, did_you_mean
 from kgrec.gnn.artifacts import ArtifactSet
 from kgrec.gnn.inductive import InductiveEmbedder
 from kgrec.gnn.ranking.staged import StagedRanking
@@ -133,15 +133,32 @@ class ServedState:
         ]
 
     def check_filters(self, filters: Filters) -> None:
-        """NotFoundError when a filter names a category or brand that is not served."""
+        """NotFoundError when a filter names a category or brand that is not served.
+
+        The message names the served id most like it (``horror`` -> ``Horror``).
+        """
+        cat = self.catalogue
         online_cats = {c for i in self.overlay.items for c in i.row.get("category_ids") or []}
         online_brands = {i.row.get("brand_id") for i in self.overlay.items}
         for c in filters.categories:
-            if not self.catalogue.known_category(c) and c not in online_cats:
-                raise NotFoundError(f"category: category {c!r} not found")
+            if c not in cat.tree.names and c not in cat.category_rows and c not in online_cats:
+                hint = did_you_mean(c, self.category_ids())
+                raise NotFoundError(f"category: category {c!r} not found{hint}")
         for b in filters.brands:
-            if b not in self.catalogue.brand_rows and b not in online_brands:
-                raise NotFoundError(f"brand: brand {b!r} not found")
+            if b not in cat.brand_rows and b not in online_brands:
+                hint = did_you_mean(b, self.brand_ids())
+                raise NotFoundError(f"brand: brand {b!r} not found{hint}")
+
+    def category_ids(self) -> list[str]:
+        """Every category id served: the tree's, the products', the online products'."""
+        cat = self.catalogue
+        online = (c for i in self.overlay.items for c in i.row.get("category_ids") or [])
+        return list(dict.fromkeys([*cat.tree.names, *cat.category_rows, *online]))
+
+    def brand_ids(self) -> list[str]:
+        """Every brand id served: the catalogue's products', the online products'."""
+        online = (i.row.get("brand_id") for i in self.overlay.items)
+        return list(dict.fromkeys([*self.catalogue.brand_rows, *(b for b in online if b)]))
 
     def index_info(self) -> dict[str, Any]:
         """Index kinds and sizes for /health and /metrics (``ranking_indexes``: docs/ranking.md)."""

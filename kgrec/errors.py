@@ -6,7 +6,12 @@ user can act on: the file, row and column; the URI; the valid values.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import difflib
+from collections.abc import Iterable, Sequence
+from typing import Final
+
+_CUTOFF: Final = 0.6
+_PREFIX_CHARS: Final = 3
 
 
 class KgrecError(Exception):
@@ -21,6 +26,33 @@ def invalid_choice(name: str, value: object, valid: Iterable[str]) -> ConfigErro
     """Build the error for a value outside a fixed set, listing the valid values."""
     options = ", ".join(repr(v) for v in valid)
     return ConfigError(f"{name}={value!r} is not valid; choose one of: {options}")
+
+
+def closest(name: str, candidates: Sequence[str], n: int = 1) -> list[str]:
+    """Up to ``n`` candidates most like ``name`` (case-insensitive; a prefix counts).
+
+    ``difflib.get_close_matches`` finds ``category`` -> ``category_ids``; a
+    prefix of at least three characters finds ``desc`` -> ``description``.
+    """
+    lowered = {c.lower(): c for c in reversed(candidates)}
+    key = name.strip().lower()
+    scored: dict[str, float] = {}
+    for match in difflib.get_close_matches(key, list(lowered), n=max(n, 3), cutoff=_CUTOFF):
+        scored[lowered[match]] = difflib.SequenceMatcher(None, key, match).ratio()
+    if len(key) >= _PREFIX_CHARS:
+        for low, original in lowered.items():
+            if low != key and (low.startswith(key) or key.startswith(low)) and len(low) >= 2:
+                scored.setdefault(original, _CUTOFF)
+    return sorted(scored, key=lambda c: (-scored[c], candidates.index(c)))[:n]
+
+
+def did_you_mean(name: str, candidates: Sequence[str]) -> str:
+    """``"; did you mean 'x'?"`` naming the candidate most like ``name``, else ``""``.
+
+    The match is :func:`closest`'s.
+    """
+    match = closest(name, candidates)
+    return f"; did you mean {match[0]!r}?" if match else ""
 
 
 class GraphError(KgrecError):

@@ -17,12 +17,11 @@ a misspelt field.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
-from kgrec.errors import DataValidationError
+from kgrec.errors import DataValidationError, closest
 from kgrec.loaders.constants import (
     BRAND_NAME,
     BRANDS,
@@ -88,27 +87,7 @@ CORE: Final[Mapping[str, tuple[str, ...]]] = {
 }  # fmt: skip
 # Entity kinds whose extra columns become attributes (the others drop them).
 WITH_ATTRIBUTES: Final = (PRODUCTS, USERS)
-_CUTOFF: Final = 0.6
-_PREFIX_CHARS: Final = 3
 _SHOWN_COLUMNS: Final = 30
-
-
-def closest(name: str, candidates: Sequence[str], n: int = 1) -> list[str]:
-    """Up to ``n`` candidates most like ``name`` (case-insensitive; a prefix counts).
-
-    ``difflib.get_close_matches`` finds ``category`` -> ``category_ids``; a
-    prefix of at least three characters finds ``desc`` -> ``description``.
-    """
-    lowered = {c.lower(): c for c in reversed(candidates)}
-    key = name.strip().lower()
-    scored: dict[str, float] = {}
-    for match in difflib.get_close_matches(key, list(lowered), n=max(n, 3), cutoff=_CUTOFF):
-        scored[lowered[match]] = difflib.SequenceMatcher(None, key, match).ratio()
-    if len(key) >= _PREFIX_CHARS:
-        for low, original in lowered.items():
-            if low != key and (low.startswith(key) or key.startswith(low)) and len(low) >= 2:
-                scored.setdefault(original, _CUTOFF)
-    return sorted(scored, key=lambda c: (-scored[c], candidates.index(c)))[:n]
 
 
 def _did_you_mean(names: list[str]) -> str:

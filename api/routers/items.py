@@ -22,7 +22,7 @@ from kgrec.api.deps import (
 from kgrec.api.ranked_schemas import RankedOut
 from kgrec.api.schemas import ItemFields, ItemsIn, ItemsOut, NewId, RefId
 from kgrec.api.wiring import Services
-from kgrec.errors import GraphConnectionError, ServiceUnavailableError
+from kgrec.errors import GraphConnectionError, ServiceUnavailableError, did_you_mean
 from kgrec.typing import CATEGORY
 
 
@@ -47,10 +47,12 @@ def check_categories(services: Services, wanted: Sequence[tuple[Loc, str]]) -> N
             f"products not accepted: the graph server does not answer ({e}); "
             "nothing was written, retry later"
         ) from e
+    served = services.engine.category_ids()
     unknown = [
         problem(
             loc,
-            f"category {c!r} does not exist; categories are created by `kgrec import --categories`",
+            f"category {c!r} does not exist{did_you_mean(c, served)}; categories are created "
+            "by `kgrec import --categories`",
             "unknown_category",
         )
         for loc, c in wanted

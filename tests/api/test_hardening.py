@@ -171,6 +171,18 @@ def test_an_unknown_category_is_422_naming_it_and_nothing_is_written(
     assert detail.startswith("items.0.category_ids.1") and "no-such-cat" in detail, detail
     assert sample_store.existing_ids("Product", ["p950"]) == set()
     assert sample_store.existing_ids("Category", ["no-such-cat"]) == set()
+    misspelt = {"id": "p951", "title": "Wool hat", "category_ids": ["outerwaer"]}
+    with make_client(sample_store) as client:
+        answer = client.post("/items", json={"items": [misspelt]}, headers=KEY)
+        assert (
+            "category 'outerwaer' does not exist; did you mean 'outerwear'?"
+            in (answer.json()["detail"])
+        ), answer.json()
+        filtered = client.get("/recommendations", params={"category": "Outerwear"})
+        assert filtered.status_code == 404, filtered.text
+        assert filtered.json()["detail"] == (
+            "category: category 'Outerwear' not found; did you mean 'outerwear'?"
+        )
 
 
 @pytest.mark.parametrize(
