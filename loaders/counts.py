@@ -33,7 +33,8 @@ class EntityCounts(UpsertCounts):
 
         With ``replace`` (or when properties were removed) the line also says
         ``N properties removed``; with ``relationships`` (the kind writes them,
-        not nodes) ``N relationships created``.
+        not nodes) ``N relationships created``, or ``no rows`` when the files held
+        none of that kind.
         """
         rows = f"{self.rows:,} row{'' if self.rows == 1 else 's'}"
         if dry_run:
@@ -41,6 +42,9 @@ class EntityCounts(UpsertCounts):
                 f"{name}: {rows}, {self.accepted:,} valid (dry run: nothing written), "
                 f"{self.rejected:,} rejected"
             )
+        touched = self.created or self.updated or self.unchanged or self.removed or self.rejected
+        if relationships and not (self.rows or touched):
+            return f"{name}: no rows"  # e.g. a knowledge graph of product links only (kg)
         parts = [rows] if self.rows else []
         noun = ("relationship " if self.created == 1 else "relationships ") if relationships else ""
         parts += [
