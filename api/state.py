@@ -9,7 +9,7 @@ place that knows that layout.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -138,8 +138,8 @@ class ServedState:
         The message names the served id most like it (``horror`` -> ``Horror``).
         """
         cat = self.catalogue
-        online_cats = {c for i in self.overlay.items for c in i.row.get("category_ids") or []}
-        online_brands = {i.row.get("brand_id") for i in self.overlay.items}
+        online_cats = set(self._online_categories())
+        online_brands = set(self._online_brands())
         for c in filters.categories:
             if c not in cat.tree.names and c not in cat.category_rows and c not in online_cats:
                 hint = did_you_mean(c, self.category_ids())
@@ -152,13 +152,21 @@ class ServedState:
     def category_ids(self) -> list[str]:
         """Every category id served: the tree's, the products', the online products'."""
         cat = self.catalogue
-        online = (c for i in self.overlay.items for c in i.row.get("category_ids") or [])
-        return list(dict.fromkeys([*cat.tree.names, *cat.category_rows, *online]))
+        return list(
+            dict.fromkeys([*cat.tree.names, *cat.category_rows, *self._online_categories()])
+        )
 
     def brand_ids(self) -> list[str]:
         """Every brand id served: the catalogue's products', the online products'."""
-        online = (i.row.get("brand_id") for i in self.overlay.items)
-        return list(dict.fromkeys([*self.catalogue.brand_rows, *(b for b in online if b)]))
+        return list(dict.fromkeys([*self.catalogue.brand_rows, *self._online_brands()]))
+
+    def _online_categories(self) -> Iterator[str]:
+        """The category ids of the products added online (repeats included)."""
+        return (c for i in self.overlay.items for c in i.row.get("category_ids") or [])
+
+    def _online_brands(self) -> Iterator[str]:
+        """The brand ids of the products added online that name one (repeats included)."""
+        return (b for i in self.overlay.items if (b := i.row.get("brand_id")))
 
     def index_info(self) -> dict[str, Any]:
         """Index kinds and sizes for /health and /metrics (``ranking_indexes``: docs/ranking.md)."""

@@ -47,19 +47,21 @@ def check_categories(services: Services, wanted: Sequence[tuple[Loc, str]]) -> N
             f"products not accepted: the graph server does not answer ({e}); "
             "nothing was written, retry later"
         ) from e
-    served = services.engine.category_ids()
-    unknown = [
-        problem(
-            loc,
-            f"category {c!r} does not exist{did_you_mean(c, served)}; categories are created "
-            "by `kgrec import --categories`",
-            "unknown_category",
-        )
-        for loc, c in wanted
-        if c not in known
-    ]
-    if unknown:
-        reject(unknown)
+    missing = [(loc, c) for loc, c in wanted if c not in known]
+    if not missing:
+        return
+    served = services.engine.category_ids()  # for the hint only: a miss, not every write
+    reject(
+        [
+            problem(
+                loc,
+                f"category {c!r} does not exist{did_you_mean(c, served)}; categories are "
+                "created by `kgrec import --categories`",
+                "unknown_category",
+            )
+            for loc, c in missing
+        ]
+    )
 
 
 router = APIRouter(tags=["items"])

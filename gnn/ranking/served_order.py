@@ -44,8 +44,9 @@ def served_order(
     if without_history and bool(empty.any()):
         order = stage.scores[without_history].gather(1, cands.clamp(min=0))
         key[empty] = order[empty]
-    fresh_only = ~empty & ~(seen & (item_count > 0)[None, :]).any(1)
-    if fresh_history and bool(fresh_only.any()):
-        columns = [features.index(f"{g}{Z_SUFFIX}") for g in fresh_history]
-        key[fresh_only] = stage.features[fresh_only][:, :, columns].sum(2)
+    if fresh_history:  # a pass over the catalogue per shopper: only when the rule is on
+        fresh_only = ~empty & ~(seen & (item_count > 0)[None, :]).any(1)
+        if bool(fresh_only.any()):
+            columns = [features.index(f"{g}{Z_SUFFIX}") for g in fresh_history]
+            key[fresh_only] = stage.features[fresh_only][:, :, columns].sum(2)
     return key.masked_fill(cands < 0, float("-inf"))
