@@ -11,9 +11,10 @@ fresh slots. The service adds its HTTP and filter work to these.
 The service reads the linear generators (GNN, ALS, text-kNN) of a catalogue
 this large through their retrieval indexes (``gnn/ranking/retrieval.py``); the
 bench prints how far the served lists stay from the dense scans' (the same
-shoppers' top 10 and top 100), then the three readings side by side, in
+shoppers' top 10 and top 100), then four readings side by side, in
 rounds over the same shoppers, each first in turn: through the indexes (the
-service's), the dense scans, and the dense scans with every view's dense passes
+service's), the same outside ``torch.inference_mode`` (before it wrapped the
+stages), the dense scans, and the dense scans with every view's dense passes
 (before ``gnn/ranking/sparse_rows.py``).
 
     .venv/bin/python bench/stage_budget.py --ranker-from .kgrec/artifacts/<version>
@@ -178,28 +179,33 @@ def main() -> None:
         f"@100 {np.mean(overlap[100]):.3f}"
     )
 
-    print(f"\n== the three readings, {args.rounds} rounds over the same shoppers, in turn first")
+    print(f"\n== four readings, {args.rounds} rounds over the same shoppers, in turn first")
     namespace = vars(features)  # the name its views call
     sparse_view = namespace["sparse_view"]
-    readings = [
-        ("indexes (served)", staged, sparse_view),
-        ("dense scans", dense, sparse_view),
-        ("dense scans and views", dense, no_rows),
+    in_inference_mode = StagedRanking._ranked
+    outside = getattr(in_inference_mode, "__wrapped__", in_inference_mode)
+    readings = [  # label, stages, the views' sparse reading, StagedRanking._ranked
+        ("indexes (served)", staged, sparse_view, in_inference_mode),
+        ("outside inference_mode", staged, sparse_view, outside),
+        ("dense scans", dense, sparse_view, in_inference_mode),
+        ("dense scans and views", dense, no_rows, in_inference_mode),
     ]
-    results: dict[str, list[float]] = {label: [] for label, _, _ in readings}
+    results: dict[str, list[float]] = {label: [] for label, *_ in readings}
     per_round = max(args.shoppers // args.rounds, 1)
     for r in range(args.rounds):
         rows = range(600 + r * per_round, 600 + (r + 1) * per_round)
         turn = r % len(readings)
-        for label, bound_stages, chooser in readings[turn:] + readings[:turn]:
+        for label, bound_stages, chooser, ranked in readings[turn:] + readings[:turn]:
             namespace["sparse_view"] = chooser
+            StagedRanking._ranked = ranked  # type: ignore[method-assign]
             results[label] += serve(rows, bound_stages)
+    StagedRanking._ranked = in_inference_mode  # type: ignore[method-assign]
     namespace["sparse_view"] = sparse_view
     base = float(np.median(results["dense scans and views"]))
     for label, values in results.items():
         p50, p99 = np.percentile(np.asarray(values) * 1e3, [50, 99])
         ratio = float(np.median(values)) / base
-        print(f"{label:22s} served() p50 {p50:.1f} ms  p99 {p99:.1f} ms  ({ratio:.2f}x)")
+        print(f"{label:24s} served() p50 {p50:.1f} ms  p99 {p99:.1f} ms  ({ratio:.2f}x)")
 
 
 if __name__ == "__main__":

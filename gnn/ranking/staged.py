@@ -222,6 +222,7 @@ class StagedRanking:
         """
         return self._ranked(users, history, share, keys, proposers=True)
 
+    @torch.inference_mode()
     def _ranked(
         self,
         users: Tensor,
