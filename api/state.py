@@ -136,18 +136,20 @@ class ServedState:
         """NotFoundError when a filter names a category or brand that is not served.
 
         The message names the served id most like it (``horror`` -> ``Horror``).
+        The products added online are read only for an id the catalogue lacks,
+        not on every request.
         """
         cat = self.catalogue
-        online_cats = set(self._online_categories())
-        online_brands = set(self._online_brands())
         for c in filters.categories:
-            if c not in cat.tree.names and c not in cat.category_rows and c not in online_cats:
-                hint = did_you_mean(c, self.category_ids())
-                raise NotFoundError(f"category: category {c!r} not found{hint}")
+            if c in cat.tree.names or c in cat.category_rows or c in self._online_categories():
+                continue
+            hint = did_you_mean(c, self.category_ids())
+            raise NotFoundError(f"category: category {c!r} not found{hint}")
         for b in filters.brands:
-            if b not in cat.brand_rows and b not in online_brands:
-                hint = did_you_mean(b, self.brand_ids())
-                raise NotFoundError(f"brand: brand {b!r} not found{hint}")
+            if b in cat.brand_rows or b in self._online_brands():
+                continue
+            hint = did_you_mean(b, self.brand_ids())
+            raise NotFoundError(f"brand: brand {b!r} not found{hint}")
 
     def category_ids(self) -> list[str]:
         """Every category id served: the tree's, the products', the online products'."""

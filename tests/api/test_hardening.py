@@ -185,6 +185,24 @@ def test_an_unknown_category_is_422_naming_it_and_nothing_is_written(
         )
 
 
+def test_a_brand_only_a_product_added_online_carries_filters_and_hints(
+    sample_store: GraphStore, make_client: ClientFactory
+) -> None:
+    item = {"id": "p952", "title": "Loom scarf", "category_ids": ["outerwear"]}
+    item |= {"brand_id": "loomcraft"}  # a brand the version's catalogue lacks
+    with make_client(sample_store) as client:
+        added = client.post("/items", json={"items": [item]}, headers=KEY)
+        assert added.status_code == 201, added.text
+        kept = client.get("/recommendations", params={"brand": "loomcraft", "k": 5})
+        assert kept.status_code == 200, kept.text
+        assert [i["id"] for i in kept.json()["items"]] == ["p952"], kept.json()
+        misspelt = client.get("/recommendations", params={"brand": "loomcraf"})
+        assert misspelt.status_code == 404, misspelt.text
+        assert misspelt.json()["detail"] == (
+            "brand: brand 'loomcraf' not found; did you mean 'loomcraft'?"
+        )
+
+
 @pytest.mark.parametrize(
     ("path", "body", "field"),
     [
