@@ -69,18 +69,24 @@ def rank_learned(
     arm = overrides or RankingOverrides()
     drawn_by = user_id if user_id is not None else session_id  # the fresh order's draw
     newcomer = state.overlay.peers_of(user_id)
-    proposed: dict[str, np.ndarray] = {}
     if arm.fresh_temperature is not None:
         staged = staged.with_fresh_temperature(arm.fresh_temperature)
-    if explain or arm.generators is not None:
-        served, ranker_scores, proposed = ranking.served_with_proposers(
-            staged, user_row, history, shopper_id=drawn_by, newcomer=newcomer
-        )
-    else:
-        served, ranker_scores = ranking.served(
-            staged, user_row, history, shopper_id=drawn_by, newcomer=newcomer
-        )
     reorders = arm.generators is not None or arm.fresh_share is not None
+    with_proposers = explain or arm.generators is not None
+
+    def served_order(limit: int | None) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        if with_proposers:
+            return ranking.served_with_proposers(
+                staged, user_row, history, shopper_id=drawn_by, newcomer=newcomer, limit=limit
+            )
+        served, scores = ranking.served(
+            staged, user_row, history, shopper_id=drawn_by, newcomer=newcomer, limit=limit
+        )
+        return served, scores, {}
+
+    # the list's head only, unless an arm re-orders it or a filter narrows it
+    limit = None if reorders or filters.narrowing else max(served_limit, k)
+    served, ranker_scores, proposed = served_order(limit)
     if reorders:
         share = staged.config.fresh_share if arm.fresh_share is None else arm.fresh_share
         served, ranker_scores, proposed = arm_order(
@@ -94,17 +100,22 @@ def rank_learned(
         else:
             sims = (state.texts @ q.to(device)).cpu().numpy()
     drop = exclude_rows | (set(history.tolist()) if filters.exclude_purchased else set())
-    head = len(served) if reorders else min(len(served), max(served_limit, k))
-    # the list's head first; all of it when the filters leave fewer than k there
     weight = w_query if arm.w_query is None else arm.w_query
-    for read in (head,) if head == len(served) else (head, len(served)):
+
+    def passing(read: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         rows, total, text_order = fuse_with_query(
             served[:read], sims, weight, text_candidates, linked=linked, w_link=w_link
         )
         keep = keep_mask(state, rows, filters, drop)
-        rows, total = rows[keep], total[keep]
-        if len(rows) >= k:
-            break
+        return rows[keep], total[keep], text_order
+
+    head = len(served) if reorders else min(len(served), max(served_limit, k))
+    rows, total, text_order = passing(head)  # the list's head first
+    if len(rows) < k and limit is not None and len(served) == limit:
+        # fewer than k there: all of the list, which was cut at the head
+        served, ranker_scores, proposed = served_order(None)
+    if len(rows) < k and head < len(served):
+        rows, total, text_order = passing(len(served))
     if len(rows) < k and (filters.narrowing or len(rows) < min(k, state.size)):
         return None
     at = np.full(state.size, -1, dtype=np.int64)  # served row -> its position in served

@@ -238,6 +238,7 @@ class PersonalRanking:
         *,
         shopper_id: str | None,
         newcomer: sp.csr_matrix | None = None,
+        limit: int | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """The served order for one shopper.
 
@@ -257,10 +258,12 @@ class PersonalRanking:
                 (:meth:`newcomer_peers`: a shopper the version lacks, or one that
                 declared itself anew since); None: the version's row, or every
                 voter alike for a shopper the version lacks.
+            limit: only the order's first ``limit`` positions (None: all of it).
         """
         user, pairs = self._history_pairs(staged, user_row, history)
         staged = self._for_newcomer(staged, user, newcomer)
-        ((served, scores),) = staged.ranked(user, pairs, keys=_key(user, user_row, shopper_id))
+        keys = _key(user, user_row, shopper_id)
+        ((served, scores),) = staged.ranked(user, pairs, keys=keys, limit=limit)
         return served.numpy(), scores.numpy()
 
     def served_with_proposers(
@@ -271,6 +274,7 @@ class PersonalRanking:
         *,
         shopper_id: str | None,
         newcomer: sp.csr_matrix | None = None,
+        limit: int | None = None,
     ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         """Like :meth:`served`, from the same pass, plus what proposed each row.
 
@@ -281,7 +285,9 @@ class PersonalRanking:
         user, pairs = self._history_pairs(staged, user_row, history)
         staged = self._for_newcomer(staged, user, newcomer)
         keys = _key(user, user_row, shopper_id)
-        ((served, scores, proposed),) = staged.ranked_with_proposers(user, pairs, keys=keys)
+        ((served, scores, proposed),) = staged.ranked_with_proposers(
+            user, pairs, keys=keys, limit=limit
+        )
         return served.numpy(), scores.numpy(), {g: m.numpy() for g, m in proposed.items()}
 
     @staticmethod

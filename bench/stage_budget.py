@@ -12,10 +12,11 @@ The service reads the linear generators (GNN, ALS, text-kNN) of a catalogue
 this large through their retrieval indexes (``gnn/ranking/retrieval.py``); the
 bench prints how far the served lists stay from the dense scans' (the same
 shoppers' top 10 and top 100), then four readings side by side, in
-rounds over the same shoppers, each first in turn: through the indexes (the
-service's), the same outside ``torch.inference_mode`` (before it wrapped the
-stages), the dense scans, and the dense scans with every view's dense passes
-(before ``gnn/ranking/sparse_rows.py``).
+rounds over the same shoppers, each first in turn: through the indexes, the
+list's head only (the service's: its first ``candidates_served`` positions, as
+an unfiltered request reads them); the same with the whole list (before the
+service asked for the head alone); the dense scans; and the dense scans with
+every view's dense passes (before ``gnn/ranking/sparse_rows.py``).
 
     .venv/bin/python bench/stage_budget.py --ranker-from .kgrec/artifacts/<version>
 
@@ -116,7 +117,9 @@ def main() -> None:
         writer = synthetic_ranking(args.ranker_from, args.products, 10_000)
         version = artifacts.save(root, writers=[writer])
         del artifacts
-    index = index_options(Settings(data_dir=version.parent))
+    settings = Settings(data_dir=version.parent)
+    index = index_options(settings)
+    head = settings.serving.candidates_served
     if args.exact_max_items is not None:
         index = dataclasses.replace(index, exact_max_items=args.exact_max_items)
     bound = bound_ranking(version, index)
@@ -129,12 +132,12 @@ def main() -> None:
     )
     torch.set_num_threads(1)
 
-    def serve(rows: range, stages: StagedRanking = staged) -> list[float]:
+    def serve(rows: range, stages: StagedRanking = staged, limit: int | None = head) -> list[float]:
         out = []
         for row in rows:
             user = row % ranking.num_users  # a small version's shoppers in turn
             t0 = time.perf_counter()
-            ranking.served(stages, user, ranking.history(user), shopper_id=None)
+            ranking.served(stages, user, ranking.history(user), shopper_id=None, limit=limit)
             out.append(time.perf_counter() - t0)
         return out
 
@@ -182,24 +185,20 @@ def main() -> None:
     print(f"\n== four readings, {args.rounds} rounds over the same shoppers, in turn first")
     namespace = vars(features)  # the name its views call
     sparse_view = namespace["sparse_view"]
-    in_inference_mode = StagedRanking._ranked
-    outside = getattr(in_inference_mode, "__wrapped__", in_inference_mode)
-    readings = [  # label, stages, the views' sparse reading, StagedRanking._ranked
-        ("indexes (served)", staged, sparse_view, in_inference_mode),
-        ("outside inference_mode", staged, sparse_view, outside),
-        ("dense scans", dense, sparse_view, in_inference_mode),
-        ("dense scans and views", dense, no_rows, in_inference_mode),
+    readings = [  # label, stages, the views' sparse reading, the positions ranked
+        ("indexes, head (served)", staged, sparse_view, head),
+        ("indexes, whole list", staged, sparse_view, None),
+        ("dense scans", dense, sparse_view, head),
+        ("dense scans and views", dense, no_rows, head),
     ]
     results: dict[str, list[float]] = {label: [] for label, *_ in readings}
     per_round = max(args.shoppers // args.rounds, 1)
     for r in range(args.rounds):
         rows = range(600 + r * per_round, 600 + (r + 1) * per_round)
         turn = r % len(readings)
-        for label, bound_stages, chooser, ranked in readings[turn:] + readings[:turn]:
+        for label, bound_stages, chooser, limit in readings[turn:] + readings[:turn]:
             namespace["sparse_view"] = chooser
-            StagedRanking._ranked = ranked  # type: ignore[method-assign]
-            results[label] += serve(rows, bound_stages)
-    StagedRanking._ranked = in_inference_mode  # type: ignore[method-assign]
+            results[label] += serve(rows, bound_stages, limit)
     namespace["sparse_view"] = sparse_view
     base = float(np.median(results["dense scans and views"]))
     for label, values in results.items():

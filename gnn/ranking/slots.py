@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from kgrec.gnn.ranking.ordering import stable_descending
+from kgrec.gnn.ranking.ordering import stable_descending, top_ordered
 
 _POSITIVE: Final = np.uint64((1 << 63) - 1)
 _MIX: Final = (np.uint64(0x5851F42D4C957F2D), np.uint64(0x14057B7EF767814F))
@@ -72,14 +72,15 @@ def _merged(warm: Tensor, fresh: Tensor, take_fresh: Tensor) -> Tensor:
     return out
 
 
-def fresh_positions(warm: int, fresh: int, share: float) -> Tensor:
+def fresh_positions(warm: int, fresh: int, share: float, limit: int | None = None) -> Tensor:
     """The positions :func:`merge_fresh` gives the fresh list: bool [warm + fresh].
 
     The reserved positions (:func:`is_fresh_slot`) while both lists last; after
     one list runs out, the other takes every position. NumPy's float64 passes
-    here took 0.07 ms for 21k positions against torch's 0.27 ms.
+    here took 0.07 ms for 21k positions against torch's 0.27 ms. With ``limit``,
+    the first ``limit`` of those positions alone.
     """
-    n = warm + fresh
+    n = warm + fresh if limit is None else min(warm + fresh, limit)
     position = np.arange(n, dtype=np.float64)
     slot = (
         np.floor((position + 1) * share) > np.floor(position * share)
@@ -97,7 +98,13 @@ def fresh_positions(warm: int, fresh: int, share: float) -> Tensor:
 
 
 def served_list(
-    candidates: Tensor, ranked: Tensor, order_key: Tensor, fresh: Tensor, cold: Tensor, share: float
+    candidates: Tensor,
+    ranked: Tensor,
+    order_key: Tensor,
+    fresh: Tensor,
+    cold: Tensor,
+    share: float,
+    limit: int | None = None,
 ) -> tuple[Tensor, Tensor]:
     """One shopper's served list: the ranked candidates with the fresh products at their slots.
 
@@ -109,6 +116,11 @@ def served_list(
         fresh: [F] the shopper's fresh product rows, ascending (none of ``candidates``).
         cold: [F] their cold-path scores (:func:`drawn_fresh_order`); ties by row.
         share: share of positions reserved for fresh products (:func:`merge_fresh`).
+        limit: only the list's first ``limit`` positions (None: all of it). The
+            same positions as the whole list's, from a partial order of the
+            fresh products (:func:`~kgrec.gnn.ranking.ordering.top_ordered`):
+            the service reads the head of the list, and the bench's 40k fresh
+            products took a third of a millisecond to sort in full.
 
     Returns:
         (served rows [S] best first, their ranker scores [S]: NaN at the fresh slots).
@@ -116,10 +128,17 @@ def served_list(
     order = stable_descending(order_key)
     finite = torch.isfinite(ranked[order])
     warm, warm_scores = candidates[order][finite], ranked[order][finite]
-    take_fresh = fresh_positions(len(warm), len(fresh), share)
-    served = _merged(warm, stable_descending(cold, fresh), take_fresh)
+    take_fresh = fresh_positions(len(warm), len(fresh), share, limit)
+    shown = int(take_fresh.sum())
+    if shown < len(fresh) and not bool(cold.isnan().any()):
+        # ties by position are ties by row: ``fresh`` is ascending
+        fresh_order = fresh[top_ordered(cold[None, :], shown)[0]]
+    else:  # the whole order (a NaN score: top_ordered keeps no order among them)
+        fresh_order = stable_descending(cold, fresh)[:shown]
+    warm_shown = len(take_fresh) - shown
+    served = _merged(warm[:warm_shown], fresh_order, take_fresh)
     scores = torch.full((len(served),), float("nan"))
-    scores[~take_fresh] = warm_scores  # the warm rows keep their order
+    scores[~take_fresh] = warm_scores[:warm_shown]  # the warm rows keep their order
     return served, scores
 
 

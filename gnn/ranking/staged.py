@@ -193,6 +193,7 @@ class StagedRanking:
         history: Tensor,
         share: float | None = None,
         keys: Tensor | None = None,
+        limit: int | None = None,
     ) -> list[tuple[Tensor, Tensor]]:
         """Rank the served list of each user of ``users`` [B].
 
@@ -202,9 +203,11 @@ class StagedRanking:
         interactions) merged in at the fresh slots, in each shopper's own draw
         of the cold order (``keys`` [B], the users' rows by default:
         :func:`~kgrec.gnn.ranking.slots.fresh_draw_noise`); the ``history``
-        [2, E] products are left out.
+        [2, E] products are left out. With ``limit``, only each list's first
+        ``limit`` positions, the same as the whole list's
+        (:func:`~kgrec.gnn.ranking.slots.served_list`).
         """
-        ranked = self._ranked(users, history, share, keys)
+        ranked = self._ranked(users, history, share, keys, limit)
         return [(served, scores) for served, scores, _ in ranked]
 
     def ranked_with_proposers(
@@ -213,6 +216,7 @@ class StagedRanking:
         history: Tensor,
         share: float | None = None,
         keys: Tensor | None = None,
+        limit: int | None = None,
     ) -> list[tuple[Tensor, Tensor, dict[str, Tensor]]]:
         """Rank like :meth:`ranked` and tell which generators proposed each row.
 
@@ -220,7 +224,7 @@ class StagedRanking:
         bool [S]: the generator had the served row among its top ``per_generator``
         for this user, as the candidate stage took them (all False at fresh slots).
         """
-        return self._ranked(users, history, share, keys, proposers=True)
+        return self._ranked(users, history, share, keys, limit, proposers=True)
 
     @torch.inference_mode()
     def _ranked(
@@ -229,6 +233,7 @@ class StagedRanking:
         history: Tensor,
         share: float | None,
         keys: Tensor | None,
+        limit: int | None = None,
         *,
         proposers: bool = False,
     ) -> list[tuple[Tensor, Tensor, dict[str, Tensor]]]:
@@ -262,7 +267,7 @@ class StagedRanking:
         out: list[tuple[Tensor, Tensor, dict[str, Tensor]]] = []
         for i in range(b):
             served, served_scores = served_list(
-                cands[i], ranked[i], order_key[i], columns[mine[i]], cold[i][mine[i]], share
+                cands[i], ranked[i], order_key[i], columns[mine[i]], cold[i][mine[i]], share, limit
             )
             proposed = {name: mask[i][served] for name, mask in proposed_by.items()}
             out.append((served, served_scores, proposed))

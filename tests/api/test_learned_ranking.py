@@ -94,6 +94,10 @@ def test_the_head_of_the_list_answers_and_filters_read_past_it(
     assert cut.candidates == whole.candidates  # the filter read past the head: all of it
     unfiltered = head.recommend(fan, k=5)
     assert unfiltered.candidates == 5  # unfiltered: the first k positions are read, no more
+    # excluding one of those k: the stages ranked only the head, so they rank it all again
+    skip = Filters(exclude_ids=frozenset({unfiltered.items[0].id}))
+    expected = [i.id for i in engine.recommend(fan, k=6).items][1:]
+    assert [i.id for i in head.recommend(fan, k=5, filters=skip).items] == expected
     assert {described.genre_of[i.id] for i in cut.items} == {"horror"}
 
 

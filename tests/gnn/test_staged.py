@@ -6,6 +6,8 @@ import math
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kgrec.gnn.ranking.ordering import stable_descending
 from kgrec.gnn.ranking.slots import (
@@ -47,6 +49,33 @@ def test_a_served_list_puts_the_candidates_in_order_and_the_fresh_at_their_slots
     served, scores = served_list(candidates, ranked, key, fresh[:0], cold[:0], 0.5)
     assert served.tolist() == [9, 2, 4, 7]
     assert scores.tolist() == [0.5, 1.0, 0.5, 2.0]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    warm=st.integers(0, 60),
+    fresh=st.integers(0, 3000),
+    levels=st.sampled_from([3, 1000]),  # few levels: ties straddle the cut
+    share=st.sampled_from([0.0, 0.1, 0.5, 1.0]),
+    limit=st.integers(1, 400),
+    nan=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_a_served_list_cut_at_a_limit_is_the_whole_lists_head(
+    warm: int, fresh: int, levels: int, share: float, limit: int, nan: bool, seed: int
+) -> None:
+    """The service reads a list's head: the same rows and scores as the whole list's."""
+    g = torch.Generator().manual_seed(seed)
+    candidates = torch.randperm(warm, generator=g)
+    ranked = torch.randint(0, levels, (warm,), generator=g).float()
+    rows = torch.arange(warm, warm + fresh)  # ascending, none of the candidates
+    cold = torch.randint(0, levels, (fresh,), generator=g).float()
+    if nan and fresh:
+        cold[torch.randint(0, fresh, (3,), generator=g)] = float("nan")
+    whole = served_list(candidates, ranked, ranked, rows, cold, share)
+    head = served_list(candidates, ranked, ranked, rows, cold, share, limit)
+    assert torch.equal(head[0], whole[0][:limit])
+    torch.testing.assert_close(head[1], whole[1][:limit], equal_nan=True)
 
 
 def test_the_fresh_draw_is_fixed_per_shopper_and_product() -> None:
