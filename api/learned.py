@@ -84,8 +84,9 @@ def rank_learned(
         )
         return served, scores, {}
 
+    head_size = max(served_limit, k)
     # the list's head only, unless an arm re-orders it or a filter narrows it
-    limit = None if reorders or filters.narrowing else max(served_limit, k)
+    limit = None if reorders or filters.narrowing else head_size
     served, ranker_scores, proposed = served_order(limit)
     if reorders:
         share = staged.config.fresh_share if arm.fresh_share is None else arm.fresh_share
@@ -109,7 +110,7 @@ def rank_learned(
         keep = keep_mask(state, rows, filters, drop)
         return rows[keep], total[keep], text_order
 
-    head = len(served) if reorders else min(len(served), max(served_limit, k))
+    head = len(served) if reorders else min(len(served), head_size)
     rows, total, text_order = passing(head)  # the list's head first
     if len(rows) < k and limit is not None and len(served) == limit:
         # fewer than k there: all of the list, which was cut at the head

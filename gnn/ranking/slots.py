@@ -78,7 +78,7 @@ def fresh_positions(warm: int, fresh: int, share: float, limit: int | None = Non
     The reserved positions (:func:`is_fresh_slot`) while both lists last; after
     one list runs out, the other takes every position. NumPy's float64 passes
     here took 0.07 ms for 21k positions against torch's 0.27 ms. With ``limit``,
-    the first ``limit`` of those positions alone.
+    the first ``limit`` of those positions alone: bool [min(warm + fresh, limit)].
     """
     n = warm + fresh if limit is None else min(warm + fresh, limit)
     position = np.arange(n, dtype=np.float64)
